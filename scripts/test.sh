@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): installs what the tests need, builds, runs every test,
+# and ends with the plain summary line "N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[[ -d node_modules/.bin ]] || npm install --no-audit --no-fund
+bash scripts/install-system-deps.sh
+npm run build --silent
+report=$(mktemp)
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+rc=$?
+set -e
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$report" || true
+rm -f "$report"
+exit $rc

@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+/** TODO: filled in by the owner of this command. */
+export function registerConfigCommands(program: Command): void {
+  void program;
+}
