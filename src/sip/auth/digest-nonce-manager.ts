@@ -1,0 +1,131 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../../util/clock.js';
+
+/** Outcome of checking a nonce and its nonce-count (RFC 7616 §3.4, §5.5 replay). */
+export type NonceCheck =
+  | { result: 'ok'; retry: boolean }
+  /** Signed by us but too old: the client should retry with a fresh nonce, `stale=true`. */
+  | { result: 'stale'; retry: boolean }
+  /** Not one of ours (bad signature or format). */
+  | { result: 'invalid' }
+  /** Valid but the nonce-count was already used (or not increasing). */
+  | { result: 'replay'; retry: boolean };
+
+/** Options of {@link NonceManager}. */
+export interface NonceManagerOptions {
+  clock: Clock;
+  /** HMAC key; random per process when omitted (nonces then die with the process, which is fine). */
+  secret?: Buffer;
+  /** Lifetime of a nonce in ms (default 300 000, as Kamailio's `nonce_expire`). */
+  lifetimeMs?: number;
+  /** Maximum number of nonces whose nonce-count is remembered (default 50 000). */
+  maxTracked?: number;
+}
+
+const TS_LEN = 8;
+const RND_LEN = 6;
+const MAC_LEN = 12;
+const NONCE_BYTES = TS_LEN + 1 + RND_LEN + MAC_LEN;
+
+/**
+ * Stateless, HMAC-signed nonces with an embedded timestamp and flags, and a bounded
+ * nonce-count table against replay (RFC 7616 §3.3 "nonce", §5.5; RFC 3261 §22.4).
+ *
+ * Memory bound: at most `maxTracked` entries. When an entry must be evicted early, the
+ * timestamp of the evicted nonce raises a watermark: any nonce not in the table and not newer
+ * than the watermark is answered `stale`, so eviction can never re-open a replay window.
+ */
+export class NonceManager {
+  private readonly clock: Clock;
+  private readonly secret: Buffer;
+  private readonly lifetimeMs: number;
+  private readonly maxTracked: number;
+  /** nonce → { last nonce-count seen, issue time }; Map order = least recently used first. */
+  private readonly seen = new Map<string, { nc: number; ts: number }>();
+  private watermark = -Infinity;
+
+  constructor(opts: NonceManagerOptions) {
+    this.clock = opts.clock;
+    this.secret = opts.secret ?? randomBytes(32);
+    this.lifetimeMs = opts.lifetimeMs ?? 300_000;
+    this.maxTracked = opts.maxTracked ?? 50_000;
+  }
+
+  /** Number of nonces currently tracked (for tests and metrics). */
+  get tracked(): number {
+    return this.seen.size;
+  }
+
+  /** A new nonce. `retry` marks a nonce issued after a failed attempt (second failure → 403). */
+  issue(retry = false): string {
+    const buf = Buffer.allocUnsafe(NONCE_BYTES);
+    buf.writeDoubleBE(this.clock.now(), 0);
+    buf[TS_LEN] = retry ? 1 : 0;
+    randomBytes(RND_LEN).copy(buf, TS_LEN + 1);
+    this.mac(buf.subarray(0, TS_LEN + 1 + RND_LEN)).copy(buf, TS_LEN + 1 + RND_LEN);
+    return buf.toString('base64url');
+  }
+
+  /**
+   * Check a nonce and its nonce-count. `nc` is the numeric nonce-count, or `undefined` for a
+   * response without qop (then the nonce may be used only once).
+   * Call {@link commit} only after the response digest itself was verified.
+   */
+  check(nonce: string, nc: number | undefined): NonceCheck {
+    const decoded = this.decode(nonce);
+    if (!decoded) return { result: 'invalid' };
+    const { ts, retry } = decoded;
+    const now = this.clock.now();
+    if (now - ts > this.lifetimeMs || ts - now > 60_000) return { result: 'stale', retry };
+    const entry = this.seen.get(nonce);
+    if (entry) {
+      if (nc === undefined || nc <= entry.nc) return { result: 'replay', retry };
+      return { result: 'ok', retry };
+    }
+    if (ts <= this.watermark) return { result: 'stale', retry };
+    return { result: 'ok', retry };
+  }
+
+  /** Remember that `nc` was used with `nonce` (after a successful verification). */
+  commit(nonce: string, nc: number | undefined): void {
+    const decoded = this.decode(nonce);
+    if (!decoded) return;
+    const used = nc ?? Number.MAX_SAFE_INTEGER; // no qop: single use
+    this.seen.delete(nonce);
+    this.seen.set(nonce, { nc: used, ts: decoded.ts });
+    this.prune();
+  }
+
+  private prune(): void {
+    const now = this.clock.now();
+    // Drop expired entries from the old end (bounded work per call).
+    let budget = 8;
+    for (const [k, v] of this.seen) {
+      if (budget-- <= 0) break;
+      if (now - v.ts > this.lifetimeMs) this.seen.delete(k);
+      else break;
+    }
+    while (this.seen.size > this.maxTracked) {
+      const first = this.seen.entries().next();
+      if (first.done) break;
+      const [k, v] = first.value;
+      this.seen.delete(k);
+      if (v.ts > this.watermark) this.watermark = v.ts;
+    }
+  }
+
+  private decode(nonce: string): { ts: number; retry: boolean } | undefined {
+    if (nonce.length !== Math.ceil((NONCE_BYTES * 4) / 3)) return undefined;
+    const buf = Buffer.from(nonce, 'base64url');
+    if (buf.length !== NONCE_BYTES) return undefined;
+    const expected = this.mac(buf.subarray(0, TS_LEN + 1 + RND_LEN));
+    if (!timingSafeEqual(expected, buf.subarray(TS_LEN + 1 + RND_LEN))) return undefined;
+    const ts = buf.readDoubleBE(0);
+    if (!Number.isFinite(ts)) return undefined;
+    return { ts, retry: buf[TS_LEN] === 1 };
+  }
+
+  private mac(data: Buffer): Buffer {
+    return createHmac('sha256', this.secret).update(data).digest().subarray(0, MAC_LEN);
+  }
+}

@@ -1,0 +1,180 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../../util/clock.js';
+import {
+  CHALLENGE_ALGORITHMS,
+  computeDigestResponse,
+  parseDigestAlgorithm,
+  type DigestAlgorithm,
+} from './digest-hash.js';
+import { formatAuthHeader, parseAuthHeader } from './digest-params.js';
+import { NonceManager } from './digest-nonce-manager.js';
+
+/** The secret a credential is checked against: a plain password, or H(user:realm:pass) per algorithm. */
+export type DigestSecret = { password: string } | { ha1: Partial<Record<'MD5' | 'SHA-256', string>> };
+
+/** What the server must do with a request after checking its credentials. */
+export type DigestVerdict =
+  /** Credentials valid (RFC 3261 §22.1). */
+  | { outcome: 'ok'; username: string; algorithm: DigestAlgorithm }
+  /** No credentials for our realm: challenge (401/407). */
+  | { outcome: 'challenge'; reason: 'missing' | 'stale' | 'bad-credentials' | 'unknown-nonce'; stale: boolean; retry: boolean; username?: string }
+  /** Credentials wrong again after a re-challenge: refuse (403, RFC 3261 §22.2). */
+  | { outcome: 'forbidden'; reason: string; username?: string }
+  /** Credentials unparseable: 400. */
+  | { outcome: 'malformed'; reason: string };
+
+/** Options of {@link DigestServer}. */
+export interface DigestServerOptions {
+  clock: Clock;
+  /** HMAC key for nonces (random per process when omitted). */
+  secret?: Buffer;
+  /** Nonce lifetime in ms (default 300 s). */
+  nonceLifetimeMs?: number;
+  /** Bound on the nonce-count table (default 50 000). */
+  maxTrackedNonces?: number;
+  /** Algorithms to challenge with, preferred first (default SHA-256, MD5 — RFC 8760 §2.4). */
+  algorithms?: readonly DigestAlgorithm[];
+}
+
+/** Inputs of {@link DigestServer.verify}: the parts of a request digest authentication looks at. */
+export interface DigestRequest {
+  method: string;
+  /** Every `Authorization` (or `Proxy-Authorization`) header value, unsplit. */
+  credentials: readonly string[];
+}
+
+/**
+ * Server side of SIP digest authentication (RFC 3261 §22.1–22.4 with RFC 8760 algorithms and
+ * RFC 7616 `qop=auth`). Generic: knows nothing of who the users are; the caller gives the
+ * realm and a secret lookup. Usable for REGISTER (401/WWW-Authenticate) and for INVITE from
+ * registered phones alike.
+ */
+export class DigestServer {
+  readonly nonces: NonceManager;
+  private readonly algorithms: readonly DigestAlgorithm[];
+
+  constructor(opts: DigestServerOptions) {
+    this.nonces = new NonceManager({
+      clock: opts.clock,
+      secret: opts.secret,
+      lifetimeMs: opts.nonceLifetimeMs,
+      maxTracked: opts.maxTrackedNonces,
+    });
+    this.algorithms = opts.algorithms ?? CHALLENGE_ALGORITHMS;
+  }
+
+  /**
+   * Challenge header values, one per algorithm, strongest first (RFC 8760 §2.4, RFC 3261
+   * §22.1). Put them in `WWW-Authenticate` (401) or `Proxy-Authenticate` (407).
+   */
+  challenge(realm: string, opts: { stale?: boolean; retry?: boolean } = {}): string[] {
+    const nonce = this.nonces.issue(opts.retry ?? false);
+    return this.algorithms.map((alg) =>
+      formatAuthHeader([
+        ['realm', realm],
+        ['nonce', nonce],
+        ['stale', opts.stale ? 'true' : undefined],
+        ['algorithm', alg],
+        ['qop', 'auth'],
+      ]),
+    );
+  }
+
+  /**
+   * Check the request's credentials for `realm` (RFC 3261 §22.4, RFC 7616 §3.4).
+   * `lookup(username)` returns the user's secret or `undefined` when unknown.
+   * On `ok`, the nonce-count is committed (a replay of the same message then fails).
+   */
+  verify(req: DigestRequest, realm: string, lookup: (username: string) => DigestSecret | undefined): DigestVerdict {
+    let parsed: Map<string, string> | undefined;
+    for (const value of req.credentials) {
+      const auth = parseAuthHeader(value);
+      if (!auth) return { outcome: 'malformed', reason: 'unparseable credentials' };
+      if (auth.scheme.toLowerCase() !== 'digest') continue;
+      if (auth.params.get('realm') === realm) {
+        parsed = auth.params;
+        break;
+      }
+    }
+    if (!parsed) return { outcome: 'challenge', reason: 'missing', stale: false, retry: false };
+
+    const username = parsed.get('username');
+    const nonce = parsed.get('nonce');
+    const uri = parsed.get('uri');
+    const response = parsed.get('response');
+    const qopRaw = parsed.get('qop');
+    const ncRaw = parsed.get('nc');
+    const cnonce = parsed.get('cnonce');
+    const algorithm = parseDigestAlgorithm(parsed.get('algorithm'));
+    if (username === undefined || nonce === undefined || uri === undefined || response === undefined) {
+      return { outcome: 'malformed', reason: 'missing username, nonce, uri or response' };
+    }
+    if (!algorithm || !this.algorithms.some((a) => a === algorithm || `${a}-sess` === algorithm)) {
+      return { outcome: 'challenge', reason: 'bad-credentials', stale: false, retry: false, username };
+    }
+    let nc: number | undefined;
+    if (qopRaw !== undefined) {
+      if (qopRaw.toLowerCase() !== 'auth') return { outcome: 'malformed', reason: `unsupported qop ${qopRaw}` };
+      if (!ncRaw || !/^[0-9a-fA-F]{8}$/.test(ncRaw) || !cnonce) {
+        return { outcome: 'malformed', reason: 'qop=auth without valid nc/cnonce' };
+      }
+      nc = parseInt(ncRaw, 16);
+    }
+
+    const check = this.nonces.check(nonce, nc);
+    if (check.result === 'invalid') {
+      return { outcome: 'challenge', reason: 'unknown-nonce', stale: false, retry: false, username };
+    }
+    const secret = lookup(username);
+    const ok = secret !== undefined && this.responseMatches(secret, {
+      algorithm,
+      username,
+      realm,
+      method: req.method,
+      uri,
+      nonce,
+      qop: nc !== undefined ? 'auth' : undefined,
+      nc: ncRaw,
+      cnonce,
+    }, response);
+    if (!ok) {
+      if (check.retry) return { outcome: 'forbidden', reason: 'bad credentials after re-challenge', username };
+      return { outcome: 'challenge', reason: 'bad-credentials', stale: false, retry: true, username };
+    }
+    // The digest is right: only now does freshness matter (RFC 7616 §3.3 stale).
+    if (check.result === 'stale' || check.result === 'replay') {
+      return { outcome: 'challenge', reason: 'stale', stale: true, retry: false, username };
+    }
+    this.nonces.commit(nonce, nc);
+    // FIXME(RFC 7616 §3.4.6): the digest-uri is not compared with the Request-URI.
+    return { outcome: 'ok', username, algorithm };
+  }
+
+  private responseMatches(
+    secret: DigestSecret,
+    input: {
+      algorithm: DigestAlgorithm;
+      username: string;
+      realm: string;
+      method: string;
+      uri: string;
+      nonce: string;
+      qop?: 'auth';
+      nc?: string;
+      cnonce?: string;
+    },
+    given: string,
+  ): boolean {
+    let expected: string;
+    if ('password' in secret) {
+      expected = computeDigestResponse({ ...input, password: secret.password });
+    } else {
+      const ha1 = secret.ha1[input.algorithm.startsWith('SHA-256') ? 'SHA-256' : 'MD5'];
+      if (!ha1) return false;
+      expected = computeDigestResponse({ ...input, ha1 });
+    }
+    const a = Buffer.from(expected, 'utf8');
+    const b = Buffer.from(given.toLowerCase(), 'utf8');
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+}

@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../../../src/util/clock.js';
+import {
+  DigestClient,
+  DigestServer,
+  NonceManager,
+  computeDigestResponse,
+  parseAuthHeader,
+} from '../../../../src/sip/auth/index.js';
+
+describe('digest response computation', () => {
+  it('matches the RFC 2617 §3.5 MD5 example', () => {
+    expect(
+      computeDigestResponse({
+        algorithm: 'MD5',
+        username: 'Mufasa',
+        realm: 'testrealm@host.com',
+        password: 'Circle Of Life',
+        method: 'GET',
+        uri: '/dir/index.html',
+        nonce: 'dcd98b7102dd2f0e8b11d0f600bfb0c093',
+        qop: 'auth',
+        nc: '00000001',
+        cnonce: '0a4f113b',
+      }),
+    ).toBe('6629fae49393a05397450978507c4ef1');
+  });
+
+  it('matches the RFC 7616 §3.9.1 SHA-256 and MD5 examples', () => {
+    const base = {
+      username: 'Mufasa',
+      realm: 'http-auth@example.org',
+      password: 'Circle of Life',
+      method: 'GET',
+      uri: '/dir/index.html',
+      nonce: '7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v',
+      qop: 'auth' as const,
+      nc: '00000001',
+      cnonce: 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ',
+    };
+    expect(computeDigestResponse({ ...base, algorithm: 'SHA-256' })).toBe(
+      '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1',
+    );
+    expect(computeDigestResponse({ ...base, algorithm: 'MD5' })).toBe('8ca523f5e9506fed4657c9700eebdbec');
+  });
+});
+
+describe('auth header parsing', () => {
+  it('parses quoted strings with commas and escapes, bare tokens', () => {
+    const p = parseAuthHeader('Digest username="a\\"b", realm="x, y",nc=00000001 ,qop=auth');
+    expect(p?.scheme).toBe('Digest');
+    expect(p?.params.get('username')).toBe('a"b');
+    expect(p?.params.get('realm')).toBe('x, y');
+    expect(p?.params.get('nc')).toBe('00000001');
+    expect(p?.params.get('qop')).toBe('auth');
+  });
+  it('rejects garbage', () => {
+    expect(parseAuthHeader('Digest')).toBeUndefined();
+    expect(parseAuthHeader('Digest realm="unterminated')).toBeUndefined();
+    expect(parseAuthHeader('Digest =x')).toBeUndefined();
+  });
+});
+
+describe('DigestServer + DigestClient', () => {
+  const realm = '127.0.0.1';
+  const lookup = (u: string) => (u === '8888' ? { password: '8888-secret' } : undefined);
+
+  it('challenges with SHA-256 first, then MD5, qop=auth', () => {
+    const server = new DigestServer({ clock: new FakeClock(1000) });
+    const ch = server.challenge(realm);
+    expect(ch).toHaveLength(2);
+    expect(ch[0]).toMatch(/^Digest realm="127\.0\.0\.1", nonce="[A-Za-z0-9_-]{36}", algorithm=SHA-256, qop="auth"$/);
+    expect(ch[1]).toMatch(/algorithm=MD5, qop="auth"$/);
+  });
+
+  it('accepts a correct answer with either algorithm and rejects its replay', () => {
+    const server = new DigestServer({ clock: new FakeClock(1000) });
+    const ch = server.challenge(realm);
+    for (const only of [[ch[0]], [ch[1]]]) {
+      const server2 = new DigestServer({ clock: new FakeClock(1000) });
+      const c2 = server2.challenge(realm);
+      const pick = only[0] === ch[0] ? [c2[0]] : [c2[1]];
+      const auth = new DigestClient({ username: '8888', password: '8888-secret' }).answer({
+        method: 'REGISTER',
+        uri: 'sip:127.0.0.1',
+        challenges: pick,
+      })!;
+      const v = server2.verify({ method: 'REGISTER', credentials: [auth] }, realm, lookup);
+      expect(v.outcome).toBe('ok');
+      // Same message again: nonce-count not increasing → stale re-challenge, never ok.
+      const again = server2.verify({ method: 'REGISTER', credentials: [auth] }, realm, lookup);
+      expect(again).toMatchObject({ outcome: 'challenge', stale: true });
+    }
+  });
+
+  it('client prefers SHA-256 when both are offered, and increments nc', () => {
+    const server = new DigestServer({ clock: new FakeClock(1000) });
+    const client = new DigestClient({ username: '8888', password: '8888-secret' });
+    const ch = server.challenge(realm);
+    const a1 = client.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: [ch[1], ch[0]] })!;
+    expect(a1).toContain('algorithm=SHA-256');
+    expect(a1).toContain('nc=00000001');
+    expect(server.verify({ method: 'REGISTER', credentials: [a1] }, realm, lookup).outcome).toBe('ok');
+    const a2 = client.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: ch })!;
+    expect(a2).toContain('nc=00000002');
+    expect(server.verify({ method: 'REGISTER', credentials: [a2] }, realm, lookup).outcome).toBe('ok');
+  });
+
+  it('wrong password: re-challenge first, 403 verdict on the retry nonce', () => {
+    const server = new DigestServer({ clock: new FakeClock(1000) });
+    const bad = new DigestClient({ username: '8888', password: 'nope' });
+    const ch = server.challenge(realm);
+    const a1 = bad.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: ch })!;
+    const v1 = server.verify({ method: 'REGISTER', credentials: [a1] }, realm, lookup);
+    expect(v1).toEqual({ outcome: 'challenge', reason: 'bad-credentials', stale: false, retry: true, username: '8888' });
+    const ch2 = server.challenge(realm, { retry: true });
+    const a2 = bad.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: ch2 })!;
+    expect(server.verify({ method: 'REGISTER', credentials: [a2] }, realm, lookup).outcome).toBe('forbidden');
+  });
+
+  it('expired nonce with the right digest → stale=true; wrong digest is never stale', () => {
+    const clock = new FakeClock(1000);
+    const server = new DigestServer({ clock, nonceLifetimeMs: 30_000 });
+    const ch = server.challenge(realm);
+    clock.advance(30_001);
+    const good = new DigestClient({ username: '8888', password: '8888-secret' }).answer({
+      method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: ch,
+    })!;
+    expect(server.verify({ method: 'REGISTER', credentials: [good] }, realm, lookup)).toMatchObject({
+      outcome: 'challenge', stale: true,
+    });
+    const stale = server.challenge(realm, { stale: true });
+    expect(stale[0]).toContain('stale=true');
+    const bad = new DigestClient({ username: '8888', password: 'x' }).answer({
+      method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: ch,
+    })!;
+    expect(server.verify({ method: 'REGISTER', credentials: [bad] }, realm, lookup)).toMatchObject({
+      outcome: 'challenge', reason: 'bad-credentials', stale: false,
+    });
+  });
+
+  it('forged nonce, other realm, unknown user, missing fields', () => {
+    const server = new DigestServer({ clock: new FakeClock(1000) });
+    const forged = 'Digest username="8888", realm="127.0.0.1", nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", uri="sip:x", response="00", qop=auth, nc=00000001, cnonce="a"';
+    expect(server.verify({ method: 'REGISTER', credentials: [forged] }, realm, lookup)).toMatchObject({ outcome: 'challenge', reason: 'unknown-nonce' });
+    const other = forged.replace('realm="127.0.0.1"', 'realm="elsewhere"');
+    expect(server.verify({ method: 'REGISTER', credentials: [other] }, realm, lookup)).toMatchObject({ outcome: 'challenge', reason: 'missing' });
+    const ch = server.challenge(realm);
+    const who = new DigestClient({ username: 'ghost', password: 'x' }).answer({ method: 'REGISTER', uri: 'sip:x', challenges: ch })!;
+    expect(server.verify({ method: 'REGISTER', credentials: [who] }, realm, lookup).outcome).toBe('challenge');
+    expect(server.verify({ method: 'REGISTER', credentials: ['Digest realm="127.0.0.1"'] }, realm, lookup).outcome).toBe('malformed');
+    expect(server.verify({ method: 'REGISTER', credentials: ['Digest username="8888", realm="127.0.0.1", nonce="n", uri="u", response="r", qop=auth'] }, realm, lookup).outcome).toBe('malformed');
+  });
+
+  it('accepts a pre-computed HA1 secret', () => {
+    const server = new DigestServer({ clock: new FakeClock(1000) });
+    const ch = server.challenge(realm);
+    const auth = new DigestClient({ username: '8888', password: '8888-secret' }).answer({ method: 'REGISTER', uri: 'sip:a', challenges: [ch[1]] })!;
+    // md5("8888:127.0.0.1:8888-secret")
+    const ha1 = createHash('md5').update('8888:127.0.0.1:8888-secret').digest('hex');
+    expect(server.verify({ method: 'REGISTER', credentials: [auth] }, realm, () => ({ ha1: { MD5: ha1 } })).outcome).toBe('ok');
+  });
+});
+
+
+describe('NonceManager bounded replay table', () => {
+  it('never holds more than maxTracked entries and answers stale for evicted nonces', () => {
+    const clock = new FakeClock(1000);
+    const nm = new NonceManager({ clock, maxTracked: 100 });
+    const first = nm.issue();
+    nm.commit(first, 1);
+    for (let i = 0; i < 1000; i++) {
+      clock.advance(1);
+      const n = nm.issue();
+      expect(nm.check(n, 1).result).toBe('ok');
+      nm.commit(n, 1);
+    }
+    expect(nm.tracked).toBe(100);
+    // `first` was evicted: a replay of it must not be accepted as fresh.
+    expect(nm.check(first, 1).result).toBe('stale');
+    expect(nm.check(first, 2).result).toBe('stale');
+    // A nonce issued after the eviction watermark is still fine.
+    clock.advance(1);
+    expect(nm.check(nm.issue(), 1).result).toBe('ok');
+  });
+  it('without qop a nonce is single-use', () => {
+    const nm = new NonceManager({ clock: new FakeClock(5) });
+    const n = nm.issue();
+    expect(nm.check(n, undefined).result).toBe('ok');
+    nm.commit(n, undefined);
+    expect(nm.check(n, undefined).result).toBe('replay');
+  });
+});
