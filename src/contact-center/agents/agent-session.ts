@@ -1,0 +1,18 @@
+import type { AgentStatus } from './agent-state.js';
+
+/** One logged-in agent: who, where, in which state, and since when idle. */
+export interface AgentSession {
+  readonly agentId: string;
+  /** The DN the agent is logged in on (normalised). */
+  readonly dn: string;
+  readonly status: AgentStatus;
+  /** Normalised `agent-phone` bound for this login session (behaviour §7), if any. */
+  readonly agentPhone?: string;
+  /** Clock time of the login. */
+  readonly loggedInAt: number;
+  /**
+   * Clock time the agent last became Ready or finished a routed call; the router offers a call
+   * to the Ready agent with the smallest value (longest idle).
+   */
+  readonly idleSince: number;
+}
