@@ -128,6 +128,12 @@ export class SipParseError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /**
+     * The message as far as it could be read, when the start line and header lines were fine
+     * but framing or a value was not (e.g. a bad Content-Length): lets a server still answer
+     * `status` with the right Via/From/To/Call-ID/CSeq (RFC 3261 §8.2.6.2).
+     */
+    readonly partial?: SipMessage,
   ) {
     super(message);
     this.name = 'SipParseError';

@@ -1,0 +1,71 @@
+/** Building new requests and responses (RFC 3261 §8.1.1, §8.2.6). */
+import type { HeaderField, SipRequest } from './types.js';
+import { headerKey } from './header-names.js';
+import { SipRequestMessage } from './sip-request-message.js';
+import { SipResponseMessage } from './sip-response-message.js';
+import { reasonPhrase } from './reason-phrases.js';
+import { generateTag } from './generate-ids.js';
+import { getParam } from './sip-syntax.js';
+
+/** Input of {@link createRequest}. */
+export interface CreateRequestInit {
+  method: string;
+  /** Request-URI as text. */
+  uri: string;
+  /** Header lines in the order they are to be written; Content-Length is added on serialisation. */
+  headers: HeaderField[];
+  body?: Buffer | string;
+}
+
+/** Build a request from its parts (RFC 3261 §8.1.1); the caller supplies the mandatory headers. */
+export function createRequest(init: CreateRequestInit): SipRequestMessage {
+  const body = init.body === undefined ? Buffer.alloc(0) : typeof init.body === 'string' ? Buffer.from(init.body, 'utf8') : init.body;
+  return new SipRequestMessage(init.method, init.uri, init.headers.map((h) => ({ name: h.name, value: h.value })), body);
+}
+
+/** Options of {@link createResponse}. */
+export interface CreateResponseOptions {
+  /**
+   * To tag to add when the request's To has none (RFC 3261 §8.2.6.2): a string, or `true` for a
+   * fresh random tag. Not added to 100 Trying unless asked.
+   */
+  toTag?: string | true;
+  /** Extra header lines appended after the copied ones. */
+  headers?: HeaderField[];
+  body?: Buffer | string;
+}
+
+/** Headers a response copies from its request (RFC 3261 §8.2.6.2), in the request's order. */
+const COPIED = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
+
+/**
+ * Build a response to `req` (RFC 3261 §8.2.6): copies every Via line (same order, same
+ * values), From, To, Call-ID and CSeq, plus Timestamp in a 100 (§8.2.6.1). Adds a To tag
+ * when `opts.toTag` is given and the To has none.
+ */
+export function createResponse(req: SipRequest, status: number, reason?: string, opts?: CreateResponseOptions): SipResponseMessage {
+  const headers: HeaderField[] = [];
+  const src: readonly HeaderField[] = req instanceof SipRequestMessage ? req.headerFields : req.headers;
+  for (const h of src) {
+    const key = headerKey(h.name);
+    if (COPIED.has(key) || (status === 100 && key === 'timestamp')) {
+      let value = h.value;
+      if (key === 'to' && opts?.toTag !== undefined && !hasToTag(req)) {
+        const tag = opts.toTag === true ? generateTag() : opts.toTag;
+        value = `${value};tag=${tag}`;
+      }
+      headers.push({ name: h.name, value });
+    }
+  }
+  if (opts?.headers) for (const h of opts.headers) headers.push({ name: h.name, value: h.value });
+  const body = opts?.body === undefined ? Buffer.alloc(0) : typeof opts.body === 'string' ? Buffer.from(opts.body, 'utf8') : opts.body;
+  return new SipResponseMessage(status, reason ?? reasonPhrase(status), headers, body);
+}
+
+function hasToTag(req: SipRequest): boolean {
+  try {
+    return getParam(req.to.params, 'tag') !== undefined;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * Parsing of one SIP message from bytes (RFC 3261 §7, §18.3 framing, §25 grammar).
+ *
+ * The parser is lenient where RFC 3261 allows it (§7.5 leading CRLFs, folded lines, odd case and
+ * whitespace, compact names) and leaves semantic verdicts on requests (version, mandatory headers,
+ * methods, schemes) to `checkRequest`, so that a server can still answer a bad request. Only
+ * what makes a message unreadable throws here.
+ */
+import { isAscii, isUtf8 } from 'node:buffer';
+import { SipParseError, type HeaderField, type SipMessage } from './types.js';
+import { headerKey } from './header-names.js';
+import { isTokenChar, parseDigits } from './sip-syntax.js';
+import { SipRequestMessage } from './sip-request-message.js';
+import { SipResponseMessage } from './sip-response-message.js';
+
+/** Options of {@link parseMessage}. */
+export interface ParseOptions {
+  /**
+   * The bytes are one message framed by a stream transport (RFC 3261 §18.3): a missing
+   * Content-Length means an empty body. Default: datagram rules (missing = rest of the datagram).
+   */
+  stream?: boolean;
+}
+
+/** Result of {@link tryParseMessage}. */
+export type ParseResult = { ok: true; message: SipMessage } | { ok: false; error: SipParseError };
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
+/**
+ * Parse one message. Throws only `SipParseError`: `status` 400 (or 505, …) for a request a server
+ * should answer (with `partial` set when the headers could be read), 0 for anything to drop
+ * silently (malformed responses, RFC 3261 §18.1.2; empty keepalive datagrams).
+ *
+ * Datagram framing (RFC 3261 §18.3): the body is exactly Content-Length bytes and trailing bytes
+ * are discarded; without Content-Length the body is the rest of the datagram; a Content-Length
+ * larger than the bytes available, negative, non-numeric or repeated with different values is 400.
+ */
+export function parseMessage(buf: Buffer, opts?: ParseOptions): SipMessage {
+  try {
+    return parseUnguarded(buf, opts?.stream === true);
+  } catch (err) {
+    if (err instanceof SipParseError) throw err;
+    // Defensive: a bug in the parser must not crash a transport. Tests assert this never happens.
+    throw new SipParseError(400, `internal parser error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Non-throwing {@link parseMessage}. */
+export function tryParseMessage(buf: Buffer, opts?: ParseOptions): ParseResult {
+  try {
+    return { ok: true, message: parseUnguarded(buf, opts?.stream === true) };
+  } catch (err) {
+    if (err instanceof SipParseError) return { ok: false, error: err };
+    return { ok: false, error: new SipParseError(400, `internal parser error: ${err instanceof Error ? err.message : String(err)}`) };
+  }
+}
+
+function parseUnguarded(buf: Buffer, stream: boolean): SipMessage {
+  const len = buf.length;
+  let start = 0;
+  // RFC 3261 §7.5: ignore CRLFs before the start line (keepalives, RFC 5626 §3.5.1).
+  while (start < len && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+  if (start >= len) throw new SipParseError(0, 'no message (only CRLF keepalive)');
+
+  const crlf2 = buf.indexOf(CRLFCRLF, start);
+  let textEnd = crlf2 < 0 ? len : crlf2;
+  let bodyStart = crlf2 < 0 ? len : crlf2 + 4;
+  let exact = crlf2 >= 0; // header section closed by CRLF CRLF as RFC 3261 §7 says
+
+  let encoding: 'utf8' | 'latin1' = 'utf8';
+  const head = buf.subarray(start, textEnd);
+  let text: string;
+  if (isAscii(head)) text = buf.toString('latin1', start, textEnd);
+  else if (isUtf8(head)) text = buf.toString('utf8', start, textEnd);
+  else {
+    encoding = 'latin1';
+    text = buf.toString('latin1', start, textEnd);
+  }
+  // Bare-LF line ends (tolerated): an empty line may come before the CRLF CRLF we found.
+  const lf2 = text.indexOf('\n\n');
+  const lfcrlf = text.indexOf('\n\r\n');
+  let blank = -1;
+  let blankLen = 0;
+  if (lf2 >= 0 && (lfcrlf < 0 || lf2 < lfcrlf)) {
+    blank = lf2;
+    blankLen = 2;
+  } else if (lfcrlf >= 0) {
+    blank = lfcrlf;
+    blankLen = 3;
+  }
+  if (blank >= 0) {
+    text = text.slice(0, blank);
+    const bytes = encoding === 'latin1' ? blank : Buffer.byteLength(text, 'utf8');
+    textEnd = start + bytes;
+    bodyStart = textEnd + blankLen;
+    exact = false;
+  }
+
+  // Start line.
+  let nl = text.indexOf('\n');
+  let lineEnd = nl < 0 ? text.length : nl;
+  if (lineEnd > 0 && text.charCodeAt(lineEnd - 1) === 0x0d) lineEnd--;
+  const startLine = text.slice(0, lineEnd);
+  const isResponse = startLine.length >= 4 && startLine.slice(0, 4).toUpperCase() === 'SIP/';
+
+  let headers: HeaderField[];
+  try {
+    headers = parseHeaderLines(text, nl < 0 ? text.length : nl + 1);
+  } catch (err) {
+    if (isResponse && err instanceof SipParseError) throw new SipParseError(0, err.message);
+    throw err;
+  }
+
+  let msg: SipMessage;
+  if (isResponse) msg = parseStatusLine(startLine, headers, encoding);
+  else msg = parseRequestLine(startLine, headers, encoding);
+
+  // Content-Length (RFC 3261 §20.14, §18.3).
+  let cl: number | undefined;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i];
+    const c = h.name.charCodeAt(0) | 0x20;
+    if (c !== 0x6c && c !== 0x63) continue; // 'l' / 'c'
+    if (headerKey(h.name) !== 'content-length') continue;
+    const v = parseDigits(h.value);
+    if (v === undefined) throw fail(msg, `bad Content-Length: ${h.value.slice(0, 40)}`);
+    if (cl !== undefined && cl !== v) throw fail(msg, 'conflicting Content-Length headers');
+    cl = v;
+  }
+  const avail = len - bodyStart;
+  let body: Buffer;
+  if (cl === undefined) {
+    body = stream ? buf.subarray(bodyStart, bodyStart) : buf.subarray(bodyStart);
+    exact = false;
+  } else {
+    if (cl > avail) throw fail(msg, `Content-Length ${cl} larger than the ${avail} body bytes received`);
+    body = buf.subarray(bodyStart, bodyStart + cl);
+  }
+  msg.body = body;
+  if (exact && cl !== undefined) (msg as SipRequestMessage | SipResponseMessage).setRaw(buf.subarray(start, bodyStart + cl));
+
+  if (msg.kind === 'response') validateResponse(msg);
+  return msg;
+}
+
+function fail(msg: SipMessage, why: string): SipParseError {
+  return msg.kind === 'response' ? new SipParseError(0, why) : new SipParseError(400, why, msg);
+}
+
+/** Split header lines: `name HCOLON value`, continuation lines folded into one SP (RFC 3261 §7.3.1). */
+function parseHeaderLines(text: string, pos: number): HeaderField[] {
+  const headers: HeaderField[] = [];
+  const tlen = text.length;
+  while (pos < tlen) {
+    const nl = text.indexOf('\n', pos);
+    let end = nl < 0 ? tlen : nl;
+    const next = nl < 0 ? tlen : nl + 1;
+    if (end > pos && text.charCodeAt(end - 1) === 0x0d) end--;
+    if (end === pos) {
+      pos = next;
+      continue;
+    }
+    const c = text.charCodeAt(pos);
+    if (c === 0x20 || c === 0x09) {
+      if (headers.length === 0) throw new SipParseError(400, 'continuation line before any header');
+      const cont = text.slice(pos, end).trim();
+      if (cont.length > 0) {
+        const h = headers[headers.length - 1];
+        h.value = h.value.length > 0 ? h.value + ' ' + cont : cont;
+      }
+    } else {
+      const colon = text.indexOf(':', pos);
+      if (colon < 0 || colon >= end) throw new SipParseError(400, `header line without colon: ${text.slice(pos, Math.min(end, pos + 40))}`);
+      let ne = colon;
+      while (ne > pos && (text.charCodeAt(ne - 1) === 0x20 || text.charCodeAt(ne - 1) === 0x09)) ne--;
+      if (ne === pos) throw new SipParseError(400, 'empty header name');
+      for (let k = pos; k < ne; k++) {
+        if (!isTokenChar(text.charCodeAt(k))) throw new SipParseError(400, `bad header name: ${text.slice(pos, Math.min(ne, pos + 40))}`);
+      }
+      let vs = colon + 1;
+      while (vs < end && (text.charCodeAt(vs) === 0x20 || text.charCodeAt(vs) === 0x09)) vs++;
+      let ve = end;
+      while (ve > vs && (text.charCodeAt(ve - 1) === 0x20 || text.charCodeAt(ve - 1) === 0x09)) ve--;
+      headers.push({ name: text.slice(pos, ne), value: text.slice(vs, ve) });
+    }
+    pos = next;
+  }
+  return headers;
+}
+
+/** `SIP-Version SP Status-Code SP Reason-Phrase` (RFC 3261 §7.2); anything wrong → drop (status 0). */
+function parseStatusLine(line: string, headers: HeaderField[], encoding: 'utf8' | 'latin1'): SipResponseMessage {
+  const sp = line.indexOf(' ');
+  if (sp < 0) throw new SipParseError(0, 'bad status line');
+  const version = line.slice(0, sp);
+  if (version.toUpperCase() !== 'SIP/2.0') throw new SipParseError(0, `unsupported version in response: ${version.slice(0, 20)}`);
+  const code = line.slice(sp + 1, sp + 4);
+  const after = line.charCodeAt(sp + 4);
+  const status = parseDigits(code);
+  if (status === undefined || code.length !== 3 || (sp + 4 < line.length && after !== 0x20) || status < 100 || status > 699) {
+    throw new SipParseError(0, `bad status code: ${line.slice(sp + 1, sp + 20)}`);
+  }
+  const reason = sp + 5 <= line.length ? line.slice(sp + 5) : '';
+  return new SipResponseMessage(status, reason, headers, Buffer.alloc(0), version, encoding);
+}
+
+/** `Method SP Request-URI SP SIP-Version` (RFC 3261 §7.1): exactly single spaces, method a token. */
+function parseRequestLine(line: string, headers: HeaderField[], encoding: 'utf8' | 'latin1'): SipRequestMessage {
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 < 0 || sp2 === sp1 + 1 || sp2 === line.length - 1 || line.indexOf(' ', sp2 + 1) >= 0) {
+    throw new SipParseError(400, `bad request line: ${line.slice(0, 60)}`);
+  }
+  const method = line.slice(0, sp1);
+  for (let i = 0; i < method.length; i++) {
+    if (!isTokenChar(method.charCodeAt(i))) throw new SipParseError(400, `bad method: ${method.slice(0, 40)}`);
+  }
+  const version = line.slice(sp2 + 1);
+  if (!isSipVersion(version)) throw new SipParseError(400, `bad SIP-Version: ${version.slice(0, 20)}`);
+  return new SipRequestMessage(method, line.slice(sp1 + 1, sp2), headers, Buffer.alloc(0), version, encoding);
+}
+
+/** `"SIP" "/" 1*DIGIT "." 1*DIGIT`, case-insensitive (RFC 3261 §25.1). */
+function isSipVersion(v: string): boolean {
+  if (v.length < 7 || v.slice(0, 4).toUpperCase() !== 'SIP/') return false;
+  const dot = v.indexOf('.', 4);
+  return dot > 4 && parseDigits(v.slice(4, dot)) !== undefined && parseDigits(v.slice(dot + 1)) !== undefined;
+}
+
+/** A response that lacks or garbles what every layer needs is dropped (RFC 3261 §18.1.2, RFC 4475 §3.1.2.5). */
+function validateResponse(res: SipMessage): void {
+  try {
+    void res.via;
+    void res.cseq;
+    void res.callId;
+    void res.from;
+    void res.to;
+  } catch (err) {
+    if (err instanceof SipParseError) throw new SipParseError(0, `malformed response: ${err.message}`);
+    throw err;
+  }
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { createResponse, parseMessage, SipParseError, SipRequestMessage, tryParseMessage, type SipRequest } from '../../../../src/sip/message/index.js';
+
+const INVITE = [
+  'INVITE sip:bob@example.com SIP/2.0',
+  'Via: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776asdhds, SIP/2.0/TCP proxy.example.com:5061;branch=z9hG4bKx;received=192.0.2.1',
+  'v: SIP/2.0/UDP [2001:db8::1]:5070;branch=z9hG4bK3;rport',
+  'Max-Forwards: 70',
+  'To: Bob <sip:bob@example.com>',
+  'f: "Alice \\"A\\"" <sip:alice@example.com;transport=tcp>;tag=1928301774',
+  'i: a84b4c76e66710@pc33.example.com',
+  'CSeq: 314159 INVITE',
+  'm: <sip:alice@pc33.example.com>;expires=60, sip:alice@192.0.2.4;q=0.5',
+  'Content-Type: application/sdp',
+  'l: 4',
+  '',
+  'v=0\r\nEXTRA',
+].join('\r\n');
+
+function req(text: string): SipRequest {
+  const m = parseMessage(Buffer.from(text, 'latin1'));
+  if (m.kind !== 'request') throw new Error('not a request');
+  return m;
+}
+
+describe('parseMessage', () => {
+  it('parses start line, headers in order, compact names and typed headers', () => {
+    const m = req(INVITE);
+    expect(m).toBeInstanceOf(SipRequestMessage);
+    expect(m.method).toBe('INVITE');
+    expect(m.uri).toBe('sip:bob@example.com');
+    expect(m.headers.map((h) => h.name)).toEqual(['Via', 'v', 'Max-Forwards', 'To', 'f', 'i', 'CSeq', 'm', 'Content-Type', 'l']);
+    expect(m.body.toString()).toBe('v=0\r');
+    expect(m.callId).toBe('a84b4c76e66710@pc33.example.com');
+    expect(m.cseq).toEqual({ seq: 314159, method: 'INVITE' });
+    expect(m.from.displayName).toBe('Alice "A"');
+    expect(m.from.params).toEqual([['tag', '1928301774']]);
+    expect(m.from.uri.params).toEqual([['transport', 'tcp']]);
+    expect(m.vias.map((v) => [v.transport, v.host, v.port, v.branch])).toEqual([
+      ['UDP', 'pc33.example.com', undefined, 'z9hG4bK776asdhds'],
+      ['TCP', 'proxy.example.com', 5061, 'z9hG4bKx'],
+      ['UDP', '[2001:db8::1]', 5070, 'z9hG4bK3'],
+    ]);
+    expect(m.via.branch).toBe('z9hG4bK776asdhds');
+    expect(m.contacts.map((c) => [c.uri.host, c.params])).toEqual([
+      ['pc33.example.com', [['expires', '60']]],
+      ['192.0.2.4', [['q', '0.5']]],
+    ]);
+    expect(m.getHeader('call-id')).toBe(m.callId);
+    expect(m.getHeader('Contact')).toBe('<sip:alice@pc33.example.com>;expires=60');
+    expect(m.getHeaders('VIA')).toHaveLength(3);
+  });
+
+  it('serialises faithfully and sets Content-Length to the body length', () => {
+    const m = req(INVITE);
+    const out = m.toBuffer().toString('latin1');
+    expect(out.endsWith('l: 4\r\n\r\nv=0\r')).toBe(true);
+    const again = req(out);
+    expect(again.headers).toEqual(m.headers);
+    m.body = Buffer.from('hello world');
+    expect(req(m.toString()).getHeader('Content-Length')).toBe('11');
+  });
+
+  it('keeps the written name on set/add/prepend and invalidates typed caches', () => {
+    const m = req(INVITE);
+    expect(m.cseq.seq).toBe(314159);
+    m.setHeader('CSeq', '2 INVITE');
+    expect(m.cseq.seq).toBe(2);
+    m.prependHeader('Via', 'SIP/2.0/UDP me.example.org;branch=z9hG4bKtop');
+    expect(m.via.host).toBe('me.example.org');
+    expect(m.headers[0].name).toBe('Via');
+    m.setHeader('Call-ID', 'x@y');
+    expect(m.headers.find((h) => h.value === 'x@y')?.name).toBe('i');
+    m.removeHeader('Contact');
+    expect(m.contacts).toEqual([]);
+  });
+
+  it('datagram framing: missing Content-Length is the rest, too large is 400, negative is 400', () => {
+    const base = 'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nTo: <sip:a@b>\r\nFrom: <sip:c@d>;tag=1\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n';
+    expect(parseMessage(Buffer.from(base + '\r\nabc')).body.toString()).toBe('abc');
+    for (const cl of ['5', '-1', 'x', '1, 2']) {
+      const r = tryParseMessage(Buffer.from(base + `Content-Length: ${cl}\r\n\r\nabc`));
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.error).toBeInstanceOf(SipParseError);
+        expect(r.error.status).toBe(400);
+        expect(r.error.partial?.kind).toBe('request');
+      }
+    }
+    expect(parseMessage(Buffer.from('\r\n\r\n' + base + 'l: 0\r\n\r\n')).kind).toBe('request');
+  });
+
+  it('createResponse copies Via, From, To, Call-ID, CSeq and adds a To tag when asked', () => {
+    const m = req(INVITE);
+    const r = createResponse(m, 180, undefined, { toTag: 'abc' });
+    expect(r.toString()).toBe(
+      [
+        'SIP/2.0 180 Ringing',
+        'Via: SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776asdhds, SIP/2.0/TCP proxy.example.com:5061;branch=z9hG4bKx;received=192.0.2.1',
+        'v: SIP/2.0/UDP [2001:db8::1]:5070;branch=z9hG4bK3;rport',
+        'To: Bob <sip:bob@example.com>;tag=abc',
+        'f: "Alice \\"A\\"" <sip:alice@example.com;transport=tcp>;tag=1928301774',
+        'i: a84b4c76e66710@pc33.example.com',
+        'CSeq: 314159 INVITE',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+  });
+});
