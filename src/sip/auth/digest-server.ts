@@ -89,7 +89,11 @@ export class DigestServer {
     let parsed: Map<string, string> | undefined;
     for (const value of req.credentials) {
       const auth = parseAuthHeader(value);
-      if (!auth) return { outcome: 'malformed', reason: 'unparseable credentials' };
+      if (!auth) {
+        // Unknown schemes are ignored (RFC 4475 §3.3.7); a broken Digest is a bad request.
+        if (/^\s*digest\b/i.test(value)) return { outcome: 'malformed', reason: 'unparseable credentials' };
+        continue;
+      }
       if (auth.scheme.toLowerCase() !== 'digest') continue;
       if (auth.params.get('realm') === realm) {
         parsed = auth.params;

@@ -1,0 +1,74 @@
+import type { Clock } from '../util/clock.js';
+
+/** Options of {@link AuthFailureLimiter}. */
+export interface AuthFailureLimiterOptions {
+  clock: Clock;
+  /** Failures allowed in a burst per source address (default 20). */
+  burst?: number;
+  /** Failures forgiven per second (default 0.2, i.e. one every 5 s). */
+  refillPerSecond?: number;
+  /** Maximum number of source addresses remembered (default 10 000, least recently used dropped). */
+  maxSources?: number;
+}
+
+/**
+ * Token bucket per source IP for failed authentications and unknown-number registrations
+ * (RFC 3261 §26.3.2.4 advises against brute force; Kamailio's `pike`/`htable` do the same).
+ * Memory is bounded by `maxSources`; an evicted source simply starts with a full bucket.
+ */
+export class AuthFailureLimiter {
+  private readonly clock: Clock;
+  private readonly burst: number;
+  private readonly refill: number;
+  private readonly maxSources: number;
+  /** ip → bucket; Map order = least recently used first. */
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(opts: AuthFailureLimiterOptions) {
+    this.clock = opts.clock;
+    this.burst = opts.burst ?? 20;
+    this.refill = opts.refillPerSecond ?? 0.2;
+    this.maxSources = opts.maxSources ?? 10_000;
+  }
+
+  /** Number of sources tracked (bounded by `maxSources`). */
+  get tracked(): number {
+    return this.buckets.size;
+  }
+
+  /**
+   * Seconds the source must wait before it is served again, or 0 if it may be served now.
+   * Use it as `Retry-After` of a 503 (RFC 3261 §21.5.4, §20.33).
+   */
+  blockedFor(ip: string): number {
+    const b = this.buckets.get(ip);
+    if (!b) return 0;
+    const tokens = this.current(b);
+    if (tokens >= 1) return 0;
+    return Math.max(1, Math.ceil((1 - tokens) / this.refill));
+  }
+
+  /** Record one failure from `ip`. */
+  fail(ip: string): void {
+    const now = this.clock.now();
+    let b = this.buckets.get(ip);
+    if (b) {
+      b.tokens = this.current(b);
+      b.at = now;
+      this.buckets.delete(ip);
+    } else {
+      b = { tokens: this.burst, at: now };
+    }
+    b.tokens = Math.max(-this.burst, b.tokens - 1);
+    this.buckets.set(ip, b);
+    while (this.buckets.size > this.maxSources) {
+      const oldest = this.buckets.keys().next();
+      if (oldest.done) break;
+      this.buckets.delete(oldest.value);
+    }
+  }
+
+  private current(b: { tokens: number; at: number }): number {
+    return Math.min(this.burst, b.tokens + ((this.clock.now() - b.at) / 1000) * this.refill);
+  }
+}
