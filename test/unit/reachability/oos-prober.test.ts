@@ -1,0 +1,167 @@
+import fc from 'fast-check';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../../src/util/clock.js';
+import { silentLogger } from '../../../src/util/logger.js';
+import { OosProber, type ProbeTarget } from '../../../src/reachability/oos-prober.js';
+import type { OptionsResult, OptionsSender } from '../../../src/reachability/options-sender.js';
+
+/** An in-process peer: answers after `rttMs` on the fake clock while `alive`, else never (or as told). */
+class FakePeer implements OptionsSender {
+  alive = true;
+  status = 200;
+  rttMs = 10;
+  /** What a dead peer gives: silence, or a transport error at once. */
+  deadMode: 'silent' | 'transport-error' = 'silent';
+  sent: number[] = [];
+  constructor(private readonly clock: FakeClock) {}
+  send(): Promise<OptionsResult> {
+    this.sent.push(this.clock.now());
+    if (!this.alive) {
+      if (this.deadMode === 'transport-error') return Promise.resolve({ kind: 'transport-error', error: 'ECONNREFUSED' });
+      return new Promise(() => undefined);
+    }
+    const status = this.status;
+    return new Promise((resolve) => this.clock.setTimeout(() => resolve({ kind: 'final', status }), this.rttMs));
+  }
+}
+
+/** Advance the fake clock in small steps, letting promise callbacks run in between. */
+async function run(clock: FakeClock, ms: number, step = 10): Promise<void> {
+  for (let t = 0; t < ms; t += step) {
+    clock.advance(Math.min(step, ms - t));
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  }
+}
+
+const SS: ProbeTarget = {
+  dn: 'Softswitch',
+  uri: 'sip:127.0.0.1:5081',
+  dest: { transport: 'udp', host: '127.0.0.1', port: 5081 },
+  checkSeconds: 10,
+  forceSeconds: 2,
+};
+
+function setup(random = () => 0) {
+  const clock = new FakeClock(0);
+  const peer = new FakePeer(clock);
+  const registry = new Registry();
+  const prober = new OosProber({ clock, sender: peer, logger: silentLogger, random, registry });
+  const events: string[] = [];
+  prober.addListener({
+    outOfService: (dn) => events.push(`${clock.now()} OUT ${dn}`),
+    backInService: (dn) => events.push(`${clock.now()} IN ${dn}`),
+  });
+  return { clock, peer, prober, events, registry };
+}
+
+describe('OosProber', () => {
+  it('probes at start, then every oos-check; OUT exactly oos-force after the unanswered probe; IN at the first answer (404)', async () => {
+    const { clock, peer, prober, events } = setup();
+    prober.upsert(SS);
+    await run(clock, 20);
+    expect(prober.state('Softswitch')).toBe('in-service');
+    expect(peer.sent).toEqual([0]);
+    await run(clock, 5_000 - 20);
+    peer.alive = false; // dies at t = 5 s
+    await run(clock, 11_990 - 5_000);
+    expect(prober.state('Softswitch')).toBe('in-service');
+    await run(clock, 10);
+    expect(prober.state('Softswitch')).toBe('out-of-service'); // t = 12 s = probe at 10 + oos-force 2
+    expect(events).toEqual(['12000 OUT Softswitch']);
+    await run(clock, 31_000 - 12_000);
+    peer.alive = true;
+    peer.status = 404; // answers resume at t = 31 s, with an error code: still alive
+    await run(clock, 10_000);
+    expect(events).toEqual(['12000 OUT Softswitch', '40010 IN Softswitch']);
+    expect(peer.sent).toEqual([0, 10_000, 20_000, 30_000, 40_000]);
+  });
+
+  it('for any death and recovery time: down within oos-check + oos-force, up within oos-check + RTT', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 100, max: 30_000 }), fc.integer({ min: 13_000, max: 40_000 }), fc.double({ min: 0, max: 0.999, noNaN: true }), async (die, downFor, jitter) => {
+        const { clock, peer, prober, events } = setup(() => jitter);
+        prober.upsert(SS);
+        await run(clock, die, 100);
+        peer.alive = false;
+        await run(clock, downFor, 100);
+        const out = events.find((e) => e.includes('OUT'));
+        expect(out).toBeDefined();
+        expect(Number(out!.split(' ')[0]) - die).toBeLessThanOrEqual(12_000 + 100);
+        const back = clock.now();
+        peer.alive = true;
+        await run(clock, 10_200, 100);
+        const inn = events.find((e) => e.includes(' IN '));
+        expect(inn).toBeDefined();
+        expect(Number(inn!.split(' ')[0]) - back).toBeLessThanOrEqual(10_000 + 100);
+        prober.stop();
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('first probe jittered by 0–10 % of oos-check', async () => {
+    const { clock, peer, prober } = setup(() => 0.5);
+    prober.upsert(SS);
+    await run(clock, 499);
+    expect(peer.sent).toEqual([]);
+    await run(clock, 1);
+    expect(peer.sent).toEqual([500]);
+  });
+
+  it('never sends a new probe while one is pending (oos-force 0 → 32 s)', async () => {
+    const { clock, peer, prober, events } = setup();
+    peer.alive = false;
+    prober.upsert({ ...SS, forceSeconds: 0 });
+    await run(clock, 41_000, 100);
+    expect(peer.sent).toEqual([0, 40_000]);
+    expect(events).toEqual(['32000 OUT Softswitch']);
+  });
+
+  it('transport error → OUT at once; late answers after oos-force are ignored and counted', async () => {
+    const { clock, peer, prober, events, registry } = setup();
+    peer.alive = false;
+    peer.deadMode = 'transport-error';
+    prober.upsert(SS);
+    clock.advance(0);
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(events).toEqual(['0 OUT Softswitch']);
+    // Alive but slower than oos-force: the answer at 3 s comes after the 2 s deadline.
+    peer.alive = true;
+    peer.rttMs = 3_000;
+    await run(clock, 15_000, 100);
+    expect(prober.state('Softswitch')).toBe('out-of-service');
+    const text = await registry.metrics();
+    expect(text).toMatch(/sipserver_oos_probes_total\{result="late"\} 1/);
+    expect(text).toMatch(/sipserver_oos_transitions_total\{to="out-of-service"\} 1/);
+  });
+
+  it('passive detection: INVITE timeout, transport error and 503 mark OUT; 486/404/603 never', async () => {
+    const { clock, prober } = setup();
+    prober.upsert(SS);
+    await run(clock, 20);
+    for (const status of [404, 486, 603]) prober.reportInviteFailure('Softswitch', { status });
+    expect(prober.state('Softswitch')).toBe('in-service');
+    prober.reportInviteFailure('Softswitch', { status: 503 });
+    expect(prober.state('Softswitch')).toBe('out-of-service');
+    await run(clock, 10_000);
+    expect(prober.state('Softswitch')).toBe('in-service');
+    prober.reportInviteFailure('Softswitch', 'timeout');
+    expect(prober.state('Softswitch')).toBe('out-of-service');
+    prober.reportInviteFailure('NotProbed', 'timeout');
+    expect(prober.state('NotProbed')).toBe('unknown');
+  });
+
+  it('snapshot for /api/status; remove and stop leave no timer behind', async () => {
+    const { clock, prober } = setup();
+    prober.upsert(SS);
+    prober.upsert({ ...SS, dn: 'Other', checkSeconds: 0 });
+    await run(clock, 20);
+    expect(prober.snapshot()).toEqual([{ dn: 'Softswitch', state: 'in-service', lastProbe: '1970-01-01T00:00:00.000Z', reason: undefined }]);
+    prober.remove('Softswitch');
+    expect(clock.pending).toBe(0);
+    prober.upsert(SS);
+    prober.stop();
+    expect(clock.pending).toBe(0);
+  });
+});
