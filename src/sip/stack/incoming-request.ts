@@ -1,0 +1,104 @@
+/**
+ * The context a request handler receives (UAS side, RFC 3261 §8.2).
+ */
+import { createResponse, generateTag, reasonPhrase } from '../message/index.js';
+import type { SipRequest, SipResponse, TransportAddress } from '../message/types.js';
+import type { ServerTransaction } from '../transaction/transaction-manager.js';
+import { TransactionState } from '../transaction/transaction-state.js';
+import type { ResponseRoute } from '../transport/transport-layer.js';
+
+/** Extra header fields for a reply: a list (order kept, repeats allowed) or a record. */
+export type ReplyHeaders = Array<[string, string]> | Record<string, string>;
+
+/** Sends responses outside any transaction (the stack implements it). */
+export interface StatelessResponder {
+  sendResponse(response: SipResponse, route: ResponseRoute): void;
+}
+
+/**
+ * One incoming request and the means to answer it. Responses go through the server
+ * transaction (`reply`), which absorbs retransmissions and retransmits over UDP; all
+ * responses to one request share one To tag (RFC 3261 §8.2.6.2).
+ */
+export class IncomingRequest {
+  private tag: string | undefined;
+  private cancelListeners: Array<(cancel: SipRequest) => void> = [];
+
+  constructor(
+    readonly request: SipRequest,
+    readonly source: TransportAddress,
+    readonly transaction: ServerTransaction,
+    /** How responses get back to the sender (RFC 3261 §18.2.2). */
+    readonly route: ResponseRoute,
+    private readonly stateless: StatelessResponder,
+  ) {}
+
+  /** The To tag our responses carry (taken from the request if it already has one: in-dialog). */
+  get toTag(): string {
+    if (this.tag === undefined) {
+      const m = TO_TAG_RE.exec(headerParamsPart(this.request.getHeader('To') ?? ''));
+      this.tag = m ? m[1] : generateTag();
+    }
+    return this.tag;
+  }
+
+  /** True once a final response went out (the transaction left Trying/Proceeding). */
+  get finalSent(): boolean {
+    const s = this.transaction.state;
+    return s !== TransactionState.Trying && s !== TransactionState.Proceeding;
+  }
+
+  /**
+   * Build a response to this request (RFC 3261 §8.2.6): copies Via, From, To, Call-ID, CSeq,
+   * adds our To tag (except on 100) unless the request already had one, then the given headers
+   * and body. `toTag` overrides the tag (the 200 to a CANCEL reuses the INVITE's, §9.2).
+   */
+  createResponse(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string, toTag?: string): SipResponse {
+    const list = headers === undefined ? [] : Array.isArray(headers) ? headers : Object.entries(headers);
+    return createResponse(this.request, status, reason ?? reasonPhrase(status), {
+      toTag: status > 100 ? (toTag ?? this.toTag) : undefined,
+      headers: list.map(([name, value]) => ({ name, value })),
+      body,
+    });
+  }
+
+  /** Answer through the server transaction (RFC 3261 §17.2). Returns the response sent. */
+  reply(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string): SipResponse {
+    const res = this.createResponse(status, reason, headers, body);
+    this.transaction.respond(res);
+    return res;
+  }
+
+  /** Send an already built response through the transaction (e.g. a 2xx built by the dialog layer). */
+  send(response: SipResponse): void {
+    this.transaction.respond(response);
+  }
+
+  /**
+   * Answer without the transaction (RFC 3261 §8.2: stateless UAS behaviour). The transaction
+   * stays as it is; use only for replies that must not be retransmitted or absorbed.
+   */
+  replyStateless(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string): SipResponse {
+    const res = this.createResponse(status, reason, headers, body);
+    this.stateless.sendResponse(res, this.route);
+    return res;
+  }
+
+  /** Be told when a CANCEL for this (INVITE) request arrives (RFC 3261 §9.2), before the stack answers 487. */
+  onCancel(listener: (cancel: SipRequest) => void): void {
+    this.cancelListeners.push(listener);
+  }
+
+  /** @internal Called by the UAS core when a matching CANCEL arrived. */
+  notifyCancel(cancel: SipRequest): void {
+    const ls = this.cancelListeners.splice(0);
+    for (const l of ls) l(cancel);
+  }
+}
+
+const TO_TAG_RE = /;\s*tag\s*=\s*([^;\s,>]+)/i;
+/** The part of a name-addr value where header parameters live (after `>` when brackets are used). */
+function headerParamsPart(v: string): string {
+  const gt = v.lastIndexOf('>');
+  return gt < 0 ? v : v.slice(gt);
+}

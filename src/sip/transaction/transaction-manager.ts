@@ -1,0 +1,153 @@
+/**
+ * The transaction layer's entry point: matches incoming messages to transactions
+ * (RFC 3261 §17.1.3, §17.2.3), creates server transactions for new requests and client
+ * transactions for the TU's requests.
+ */
+import type { Clock } from '../../util/clock.js';
+import type { Logger } from '../../util/logger.js';
+import type { SipRequest, SipResponse, TransportAddress } from '../message/types.js';
+import { InviteClientTransaction } from './transaction-client-invite.js';
+import { NonInviteClientTransaction } from './transaction-client-non-invite.js';
+import { InviteServerTransaction } from './transaction-server-invite.js';
+import { NonInviteServerTransaction } from './transaction-server-non-invite.js';
+import { clientTransactionKey, hasRfc3261Branch, serverTransactionKey, toTag } from './transaction-key.js';
+import { TransactionState } from './transaction-state.js';
+import { resolveTimerSettings, type TimerSettings } from './transaction-timers.js';
+import type {
+  ClientTransactionSender,
+  ClientTransactionUser,
+  ServerTransactionSender,
+  TransactionContext,
+} from './transaction-types.js';
+
+/** Either client transaction. */
+export type ClientTransaction = InviteClientTransaction | NonInviteClientTransaction;
+/** Either server transaction. */
+export type ServerTransaction = InviteServerTransaction | NonInviteServerTransaction;
+
+/** What the transaction layer hands to the TU (the UAS core). */
+export interface TransactionManagerDelegate {
+  /**
+   * A request that matched no transaction; a server transaction was created for it (ACK never
+   * gets here). The TU must eventually answer through `tx.respond`. `sender` is the one given
+   * to `receiveRequest` (it carries the route back to the peer).
+   */
+  onRequest(request: SipRequest, tx: ServerTransaction, source: TransportAddress, sender: ServerTransactionSender): void;
+  /**
+   * An ACK that matched no transaction: the ACK of a 2xx (RFC 3261 §17.2.3 / §13.3.1.4), or a
+   * stray one. The TU (dialog layer) decides.
+   */
+  onAck(ack: SipRequest, source: TransportAddress): void;
+  /** A response that matched no client transaction (RFC 3261 §18.1.2: to the core, which may drop it). */
+  onStrayResponse?(response: SipResponse, source: TransportAddress): void;
+}
+
+/** Construction options of {@link TransactionManager}. */
+export interface TransactionManagerOptions {
+  clock: Clock;
+  logger: Logger;
+  timers?: Partial<TimerSettings>;
+  delegate: TransactionManagerDelegate;
+}
+
+/**
+ * Owns the client and server transaction tables. Transactions remove themselves when they
+ * terminate.
+ */
+export class TransactionManager {
+  private readonly ctx: TransactionContext;
+  private readonly delegate: TransactionManagerDelegate;
+  private readonly servers = new Map<string, ServerTransaction>();
+  private readonly clients = new Map<string, ClientTransaction>();
+
+  constructor(opts: TransactionManagerOptions) {
+    this.ctx = { clock: opts.clock, logger: opts.logger, timers: resolveTimerSettings(opts.timers) };
+    this.delegate = opts.delegate;
+  }
+
+  /** The resolved timer settings. */
+  get timers(): TimerSettings {
+    return this.ctx.timers;
+  }
+
+  /** Number of live server / client transactions. */
+  get size(): { server: number; client: number } {
+    return { server: this.servers.size, client: this.clients.size };
+  }
+
+  /**
+   * An incoming request (RFC 3261 §17.2.3). `sender` routes the transaction's responses back.
+   */
+  receiveRequest(request: SipRequest, source: TransportAddress, sender: ServerTransactionSender): void {
+    const key = serverTransactionKey(request);
+    const tx = this.servers.get(key);
+    if (tx) {
+      if (request.method === 'ACK') {
+        if (tx.kind !== 'ist') return;
+        // RFC 2543 matching also needs the To tag of our response (RFC 3261 §17.2.3).
+        if (!hasRfc3261Branch(request) && tx.lastResponse && toTag(tx.lastResponse) !== toTag(request)) {
+          this.delegate.onAck(request, source);
+          return;
+        }
+      }
+      tx.receiveRequest(request);
+      return;
+    }
+    if (request.method === 'ACK') {
+      this.delegate.onAck(request, source);
+      return;
+    }
+    const created =
+      request.method === 'INVITE'
+        ? new InviteServerTransaction(this.ctx, request, key, sender)
+        : new NonInviteServerTransaction(this.ctx, request, key, sender);
+    this.servers.set(key, created);
+    created.onTermination(() => {
+      if (this.servers.get(key) === created) this.servers.delete(key);
+    });
+    created.start();
+    this.delegate.onRequest(request, created, source, sender);
+  }
+
+  /** The INVITE server transaction a CANCEL refers to (RFC 3261 §9.2), if still alive. */
+  findInviteForCancel(cancel: SipRequest): InviteServerTransaction | undefined {
+    const tx = this.servers.get(serverTransactionKey(cancel, 'INVITE'));
+    return tx && tx.kind === 'ist' && tx.state !== TransactionState.Terminated ? tx : undefined;
+  }
+
+  /** An incoming response (RFC 3261 §17.1.3). */
+  receiveResponse(response: SipResponse, source: TransportAddress): void {
+    const tx = this.clients.get(clientTransactionKey(response));
+    if (tx) tx.receiveResponse(response);
+    else this.delegate.onStrayResponse?.(response, source);
+  }
+
+  /**
+   * Create and start a client transaction for a request whose top Via (with a unique
+   * `z9hG4bK` branch) is already in place (RFC 3261 §17.1). ACK is not a transaction: send it
+   * through the transport directly.
+   */
+  sendRequest(request: SipRequest, sender: ClientTransactionSender, user: ClientTransactionUser): ClientTransaction {
+    if (request.method === 'ACK') throw new Error('ACK is sent outside any client transaction (RFC 3261 §17.1)');
+    const key = clientTransactionKey(request);
+    if (this.clients.has(key)) throw new Error(`a client transaction with branch/method ${key} already exists`);
+    const tx =
+      request.method === 'INVITE'
+        ? new InviteClientTransaction(this.ctx, request, key, sender, user)
+        : new NonInviteClientTransaction(this.ctx, request, key, sender, user);
+    this.clients.set(key, tx);
+    tx.onTermination(() => {
+      if (this.clients.get(key) === tx) this.clients.delete(key);
+    });
+    tx.start();
+    return tx;
+  }
+
+  /** Terminate every transaction (stack shutdown). */
+  dispose(): void {
+    for (const tx of [...this.servers.values()]) tx.dispose();
+    for (const tx of [...this.clients.values()]) tx.dispose();
+    this.servers.clear();
+    this.clients.clear();
+  }
+}

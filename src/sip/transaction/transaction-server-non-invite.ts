@@ -1,0 +1,81 @@
+/**
+ * Non-INVITE server transaction (RFC 3261 §17.2.2).
+ */
+import type { SipRequest, SipResponse } from '../message/types.js';
+import { Transaction } from './transaction.js';
+import { TransactionState } from './transaction-state.js';
+import type { ServerTransactionSender, ServerTransactionUser, TransactionContext } from './transaction-types.js';
+
+/**
+ * The non-INVITE server state machine of RFC 3261 §17.2.2 (Figure 8):
+ * Trying → Proceeding (1xx) → Completed (final; timer J = 64·T1 on UDP, 0 on reliable) →
+ * Terminated. A retransmitted request is absorbed in Trying and answered with the last
+ * response in Proceeding and Completed.
+ */
+export class NonInviteServerTransaction extends Transaction {
+  readonly kind = 'nist' as const;
+  private last: SipResponse | undefined;
+  /** The transaction user; set by the layer that accepts the request. */
+  user: ServerTransactionUser = {};
+
+  constructor(
+    ctx: TransactionContext,
+    request: SipRequest,
+    id: string,
+    private readonly sender: ServerTransactionSender,
+  ) {
+    super(ctx, request, id, TransactionState.Trying);
+  }
+
+  /** The last response sent by this transaction. */
+  get lastResponse(): SipResponse | undefined {
+    return this.last;
+  }
+
+  /** Nothing to start: the machine waits for the TU (RFC 3261 §17.2.2). */
+  start(): void {
+    /* no timer in Trying */
+  }
+
+  /** A retransmission of the request (RFC 3261 §17.2.2). */
+  receiveRequest(_request: SipRequest): void {
+    if (this.stateValue === TransactionState.Proceeding || this.stateValue === TransactionState.Completed) {
+      if (this.last) this.transmit(this.last);
+    }
+  }
+
+  /** Send a response from the TU; ignored once a final response went out (§17.2.2). */
+  respond(response: SipResponse): void {
+    const s = this.stateValue;
+    if (s !== TransactionState.Trying && s !== TransactionState.Proceeding) {
+      throw new Error(`non-INVITE transaction in ${s} cannot send ${response.status}`);
+    }
+    this.last = response;
+    if (response.status < 200) {
+      this.setState(TransactionState.Proceeding);
+      this.transmit(response);
+      return;
+    }
+    this.setState(TransactionState.Completed);
+    this.transmit(response);
+    if (this.stateValue !== TransactionState.Completed) return;
+    const j = this.sender.reliable ? 0 : 64 * this.ctx.timers.t1;
+    if (j === 0) this.terminate();
+    else this.startTimer('J', j, () => this.terminate());
+  }
+
+  private transmit(response: SipResponse): void {
+    this.sender.send(response, (err) => this.transportError(err));
+  }
+
+  /** RFC 3261 §17.2.4. */
+  transportError(err: Error): void {
+    if (this.stateValue === TransactionState.Terminated) return;
+    this.terminate();
+    this.user.onTransportError?.(err);
+  }
+
+  protected override onTerminated(): void {
+    this.user.onTerminated?.();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Common machinery of the four transaction state machines (RFC 3261 §17): state, named timers
+ * on the injected clock, termination.
+ */
+import type { TimerHandle } from '../../util/clock.js';
+import type { SipRequest } from '../message/types.js';
+import { TransactionState, type TransactionKind } from './transaction-state.js';
+import type { TerminationHook, TransactionContext } from './transaction-types.js';
+
+/** Names of the RFC 3261 timers (plus L and M of RFC 6026 §8.4) a transaction can run. */
+export type TimerName = 'A' | 'B' | 'D' | 'E' | 'F' | 'G' | 'H' | 'I' | 'J' | 'K' | 'L' | 'M' | 'Trying';
+
+/** Base class of client and server transactions. */
+export abstract class Transaction {
+  /** Which of the four state machines this is. */
+  abstract readonly kind: TransactionKind;
+  /** Transaction id used by the manager's table (branch-based or RFC 2543 key). */
+  readonly id: string;
+  /** The request that created the transaction. */
+  readonly request: SipRequest;
+  protected stateValue: TransactionState;
+  private readonly timerHandles = new Map<TimerName, TimerHandle>();
+  private readonly terminationHooks: TerminationHook[] = [];
+
+  protected constructor(
+    protected readonly ctx: TransactionContext,
+    request: SipRequest,
+    id: string,
+    initial: TransactionState,
+  ) {
+    this.request = request;
+    this.id = id;
+    this.stateValue = initial;
+  }
+
+  /** Current state. */
+  get state(): TransactionState {
+    return this.stateValue;
+  }
+
+  /** Names of the timers currently running (for tests and diagnostics). */
+  get runningTimers(): TimerName[] {
+    return [...this.timerHandles.keys()];
+  }
+
+  /** Register a callback run once when the transaction reaches Terminated. */
+  onTermination(hook: TerminationHook): void {
+    if (this.stateValue === TransactionState.Terminated) hook();
+    else this.terminationHooks.push(hook);
+  }
+
+  /** Stop every timer and go to Terminated at once (stack shutdown). */
+  dispose(): void {
+    this.terminate();
+  }
+
+  protected setState(next: TransactionState): void {
+    this.stateValue = next;
+  }
+
+  protected startTimer(name: TimerName, ms: number, fn: () => void): void {
+    this.stopTimer(name);
+    const handle = this.ctx.clock.setTimeout(() => {
+      this.timerHandles.delete(name);
+      fn();
+    }, ms);
+    this.timerHandles.set(name, handle);
+  }
+
+  protected stopTimer(name: TimerName): void {
+    const h = this.timerHandles.get(name);
+    if (h) {
+      this.ctx.clock.clearTimeout(h);
+      this.timerHandles.delete(name);
+    }
+  }
+
+  protected stopAllTimers(): void {
+    for (const h of this.timerHandles.values()) this.ctx.clock.clearTimeout(h);
+    this.timerHandles.clear();
+  }
+
+  /** Enter Terminated: stop timers, tell the manager and subclass. Idempotent. */
+  protected terminate(): void {
+    if (this.stateValue === TransactionState.Terminated) return;
+    this.stopAllTimers();
+    this.stateValue = TransactionState.Terminated;
+    this.onTerminated();
+    const hooks = this.terminationHooks.splice(0);
+    for (const h of hooks) h();
+  }
+
+  /** Subclass hook called once on termination, before the manager's hooks. */
+  protected onTerminated(): void {
+    /* nothing by default */
+  }
+}

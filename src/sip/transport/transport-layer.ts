@@ -1,0 +1,301 @@
+/**
+ * The transport layer of RFC 3261 §18: owns the listening transports, turns framed bytes into
+ * messages, stamps `received`/`rport` on incoming requests (§18.2.1, RFC 3581 §4), routes
+ * responses (§18.2.2, RFC 3581 §4) and sends requests (§18.1.1).
+ */
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type { Logger } from '../../util/logger.js';
+import { createResponse, formatVia, generateBranch, generateTag, reasonPhrase } from '../message/index.js';
+import { SipParseError, type SipMessage, type SipRequest, type SipResponse, type TransportAddress, type TransportProtocol, type Via } from '../message/types.js';
+import { hostForUri, hostWithoutBrackets, type ListenSpec } from './listen-spec.js';
+import { buildRawErrorResponse } from './stateless-error-reply.js';
+import { TcpTransport } from './transport-tcp.js';
+import { TlsTransport, type TlsSettings } from './transport-tls.js';
+import { UdpTransport } from './transport-udp.js';
+import { defaultTransportLimits, type Connection, type Transport, type TransportDelegate, type TransportLimits } from './transport-types.js';
+
+/** Where a request came from, kept so that its responses go back the same way (RFC 3261 §18.2.2). */
+export interface ResponseRoute {
+  /** The transport the request arrived on. */
+  transport: Transport;
+  /** The connection it arrived on (stream transports). */
+  connection?: Connection;
+  /** Source address of the request. */
+  source: TransportAddress;
+}
+
+/** What the transport layer hands up. */
+export interface TransportLayerDelegate {
+  /** A request that parsed; its top Via already carries `received`/`rport` as needed. */
+  onRequest(request: SipRequest, route: ResponseRoute): void;
+  /** A response that parsed (RFC 3261 §18.1.2). */
+  onResponse(response: SipResponse, source: TransportAddress): void;
+}
+
+/** Construction options of {@link TransportLayer}. */
+export interface TransportLayerOptions {
+  listen: ListenSpec[];
+  logger: Logger;
+  delegate: TransportLayerDelegate;
+  limits?: Partial<TransportLimits>;
+  tls?: TlsSettings;
+  /**
+   * Host written in our Via sent-by and Contact for transports bound to a wildcard address
+   * (`0.0.0.0`, `::`). Default: the first non-internal interface address of that family.
+   */
+  advertisedHost?: string;
+}
+
+const VIA_TRANSPORT: Record<TransportProtocol, string> = { udp: 'UDP', tcp: 'TCP', tls: 'TLS', ws: 'WS', wss: 'WSS' };
+
+/** Lower-case protocol of a Via transport token (`UDP` → `udp`), or undefined for SCTP and unknown ones. */
+export function protocolOfVia(via: Via): TransportProtocol | undefined {
+  const t = via.transport.toLowerCase();
+  return t === 'udp' || t === 'tcp' || t === 'tls' || t === 'ws' || t === 'wss' ? t : undefined;
+}
+
+function viaParam(via: Via, name: string): string | null | undefined {
+  for (const [n, v] of via.params) if (n.toLowerCase() === name) return v;
+  return undefined;
+}
+
+/** Compare two IP literals, ignoring brackets and case. */
+function sameIp(a: string, b: string): boolean {
+  return hostWithoutBrackets(a).toLowerCase() === hostWithoutBrackets(b).toLowerCase();
+}
+
+/**
+ * The SIP transport layer. Malformed input is logged at debug level with its source and, if it
+ * is a request whose Via/From/To/Call-ID/CSeq could be read, answered statelessly with the
+ * parser's status, back to the source address; other garbage is dropped. None of this touches
+ * any transaction.
+ */
+export class TransportLayer implements TransportDelegate {
+  private readonly transports: Transport[] = [];
+  private readonly logger: Logger;
+  private readonly delegate: TransportLayerDelegate;
+  private readonly advertised: string | undefined;
+  /** Messages dropped or answered statelessly because they did not parse (diagnostics). */
+  malformedCount = 0;
+
+  constructor(opts: TransportLayerOptions) {
+    this.logger = opts.logger;
+    this.delegate = opts.delegate;
+    this.advertised = opts.advertisedHost;
+    const limits: TransportLimits = { ...defaultTransportLimits, ...(opts.limits ?? {}) };
+    for (const spec of opts.listen) {
+      switch (spec.transport) {
+        case 'udp':
+          this.transports.push(new UdpTransport(spec, this, this.logger));
+          break;
+        case 'tcp':
+          this.transports.push(new TcpTransport(spec, this, this.logger, limits));
+          break;
+        case 'tls':
+          if (!opts.tls) throw new Error(`listen tls:${spec.host}:${spec.port} needs tls.cert and tls.key`);
+          this.transports.push(new TlsTransport(spec, this, this.logger, limits, opts.tls));
+          break;
+        default:
+          // FIXME(RFC 7118): WebSocket transports plug in here as another Transport.
+          throw new Error(`transport ${spec.transport} is not implemented yet`);
+      }
+    }
+  }
+
+  /** The listening transports. */
+  get all(): readonly Transport[] {
+    return this.transports;
+  }
+
+  /** Bind every transport; on failure close the ones already bound. */
+  async start(): Promise<void> {
+    try {
+      for (const t of this.transports) await t.listen();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.transports.map((t) => t.close()));
+  }
+
+  /** Bound addresses (with real ports). */
+  addresses(): TransportAddress[] {
+    return this.transports.map((t) => ({ ...t.local }));
+  }
+
+  /** The transport to use for `protocol` towards `host` (same address family), if we listen on one. */
+  pickTransport(protocol: TransportProtocol, host: string): Transport | undefined {
+    const fam = isIP(hostWithoutBrackets(host));
+    let fallback: Transport | undefined;
+    for (const t of this.transports) {
+      if (t.protocol !== protocol) continue;
+      const tf = isIP(t.local.host);
+      if (fam === 0 || tf === fam) return t;
+      fallback ??= t;
+    }
+    return fam === 0 ? fallback : undefined;
+  }
+
+  /** The host we advertise for a transport (Via sent-by, Contact). */
+  advertisedHost(t: Transport): string {
+    const h = t.local.host;
+    if (h !== '0.0.0.0' && h !== '::') return h;
+    if (this.advertised) return this.advertised;
+    const want = h === '::' ? 'IPv6' : 'IPv4';
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) if (!a.internal && a.family === want) return a.address;
+    }
+    return h === '::' ? '::1' : '127.0.0.1';
+  }
+
+  /** `host:port` we write in Via and Contact for a transport. */
+  sentBy(t: Transport): string {
+    return `${hostForUri(this.advertisedHost(t))}:${t.local.port}`;
+  }
+
+  /**
+   * Prepend our Via (`SIP/2.0/<T> <sent-by>;branch=z9hG4bK…;rport`, RFC 3261 §8.1.1.7,
+   * RFC 3581 §3) for sending to `dest`, and return the transport to use.
+   */
+  addVia(request: SipRequest, dest: TransportAddress, branch: string = generateBranch()): Transport {
+    const t = this.pickTransport(dest.transport, dest.host);
+    if (!t) throw new Error(`no ${dest.transport} transport to reach ${dest.host}`);
+    request.prependHeader('Via', `SIP/2.0/${VIA_TRANSPORT[t.protocol]} ${this.sentBy(t)};branch=${branch};rport`);
+    return t;
+  }
+
+  /** Send a request (or an ACK) to `dest` (RFC 3261 §18.1.1). */
+  sendRequest(request: SipRequest, dest: TransportAddress, onError?: (err: Error) => void): void {
+    const t = this.pickTransport(dest.transport, dest.host);
+    if (!t) {
+      onError?.(new Error(`no ${dest.transport} transport to reach ${dest.host}`));
+      return;
+    }
+    t.send(request.toBuffer(), { transport: dest.transport, host: hostWithoutBrackets(dest.host), port: dest.port }, onError);
+  }
+
+  /**
+   * Send a response per RFC 3261 §18.2.2 and RFC 3581 §4: over the connection the request came
+   * on while it is open; otherwise to `received` (or the sent-by host) at `rport` (or the
+   * sent-by port, or the transport's default port).
+   */
+  sendResponse(response: SipResponse, route: ResponseRoute | undefined, onError?: (err: Error) => void): void {
+    const buf = response.toBuffer();
+    if (route?.connection && !route.connection.closed) {
+      route.connection.send(buf);
+      return;
+    }
+    let via: Via;
+    try {
+      via = response.via;
+    } catch (err) {
+      onError?.(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    const protocol = protocolOfVia(via) ?? route?.transport.protocol ?? 'udp';
+    const received = viaParam(via, 'received');
+    const rport = viaParam(via, 'rport');
+    // FIXME(RFC 3261 §18.2.2): maddr (multicast) is not supported; the response goes to received/sent-by.
+    const host = hostWithoutBrackets(received ?? via.host);
+    let port: number;
+    if (rport && /^\d+$/.test(rport)) port = Number(rport);
+    else port = via.port ?? (protocol === 'tls' || protocol === 'wss' ? 5061 : 5060);
+    if (isIP(host) === 0) {
+      // FIXME(RFC 3263 §5): no DNS for sent-by host names; every request we received has `received`.
+      onError?.(new Error(`cannot route response to host name ${host}`));
+      return;
+    }
+    const dest: TransportAddress = { transport: protocol, host, port };
+    const t = route && route.transport.protocol === protocol ? route.transport : this.pickTransport(protocol, host);
+    if (!t) {
+      onError?.(new Error(`no ${protocol} transport for response to ${host}`));
+      return;
+    }
+    t.send(buf, dest, onError);
+  }
+
+  /** Send raw bytes back to where a message came from (stateless replies to malformed input). */
+  sendRaw(buf: Buffer, route: ResponseRoute): void {
+    if (route.connection && !route.connection.closed) route.connection.send(buf);
+    else route.transport.send(buf, route.source);
+  }
+
+  /** TransportDelegate: one framed, parsed message arrived. */
+  onMessage(msg: SipMessage, source: TransportAddress, connection: Connection | undefined, transport: Transport): void {
+    try {
+      if (msg.kind === 'request') {
+        this.stampVia(msg, source);
+      } else {
+        // Touch the mandatory fields so that a broken response is dropped here (§18.1.2).
+        void msg.via;
+        void msg.cseq;
+      }
+    } catch (err) {
+      const e = err instanceof SipParseError ? err : new SipParseError(400, String(err));
+      this.onMalformed(msg.kind === 'request' ? new SipParseError(e.status, e.message, msg) : new SipParseError(0, e.message), msg.toBuffer(), source, connection, transport);
+      return;
+    }
+    if (msg.kind === 'request') this.delegate.onRequest(msg, { transport, connection, source });
+    else this.delegate.onResponse(msg, source);
+  }
+
+  /**
+   * TransportDelegate: a message that did not parse. Logged once at debug level with its
+   * source; a request is answered statelessly with the parser's status when its Via, From, To,
+   * Call-ID and CSeq can be read (from the parser's partial message, else from the raw lines),
+   * back to the source address; anything else is dropped. No transaction is involved.
+   */
+  onMalformed(error: SipParseError, raw: Buffer, source: TransportAddress, connection: Connection | undefined, transport: Transport): void {
+    this.malformedCount++;
+    const route: ResponseRoute = { transport, connection, source };
+    this.logger.debug({ source, status: error.status, err: error.message }, 'malformed SIP message');
+    if (error.status <= 0) return;
+    const reply = this.errorReply(error, raw);
+    if (reply) this.sendRaw(reply, route);
+  }
+
+  private errorReply(error: SipParseError, raw: Buffer): Buffer | undefined {
+    const p = error.partial;
+    if (p && p.kind === 'request') {
+      try {
+        // Validate the fields a client needs to match the response (RFC 3261 §17.1.3).
+        void p.vias;
+        void p.cseq;
+        void p.callId;
+        return createResponse(p, error.status, reasonPhrase(error.status), { toTag: true }).toBuffer();
+      } catch {
+        /* fall through to the raw lines */
+      }
+    }
+    return buildRawErrorResponse(raw, error.status, reasonPhrase(error.status), generateTag());
+  }
+
+  /**
+   * RFC 3261 §18.2.1: add `received` when the sent-by host is not the source IP; RFC 3581 §4:
+   * fill in an empty `rport` with the source port (and then always add `received`).
+   */
+  private stampVia(request: SipRequest, source: TransportAddress): void {
+    const via = request.via;
+    const rport = viaParam(via, 'rport');
+    const needReceived = !sameIp(via.host, source.host);
+    const needRport = rport === null || rport === '';
+    if (!needReceived && !needRport) return;
+    const params: Array<[string, string | null]> = [];
+    for (const [n, v] of via.params) {
+      const ln = n.toLowerCase();
+      if (ln === 'received') continue;
+      if (ln === 'rport' && needRport) continue;
+      params.push([n, v]);
+    }
+    params.push(['received', source.host]);
+    if (needRport) params.push(['rport', String(source.port)]);
+    const top = formatVia({ ...via, params });
+    const all = request.getHeaders('Via');
+    all[0] = top;
+    request.setHeader('Via', all.join(', '));
+  }
+}
