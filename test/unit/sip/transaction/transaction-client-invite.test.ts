@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { InviteClientTransaction } from '../../../../src/sip/transaction/transaction-client-invite.js';
+import { TransactionState } from '../../../../src/sip/transaction/transaction-state.js';
+import { context, RecordingClientSender, RecordingClientUser, request, response } from './fixtures.js';
+
+function setup(reliable: boolean, timers?: { t1?: number; t2?: number; timerD?: number }) {
+  const ctx = context(timers);
+  const sender = new RecordingClientSender(reliable, ctx.clock);
+  const user = new RecordingClientUser();
+  const req = request({ method: 'INVITE', route: '<sip:proxy.example;lr>' });
+  const tx = new InviteClientTransaction(ctx, req, 'k', sender, user);
+  return { ctx, clock: ctx.clock, sender, user, req, tx };
+}
+
+describe('INVITE client transaction (RFC 3261 §17.1.1, RFC 6026)', () => {
+  it('starts in Calling, sends the INVITE, runs timers A and B over UDP', () => {
+    const { tx, sender } = setup(false);
+    expect(tx.state).toBe(TransactionState.Calling);
+    tx.start();
+    expect(sender.times()).toEqual([0]);
+    expect(tx.runningTimers.sort()).toEqual(['A', 'B']);
+  });
+
+  it('UDP: timer A doubles with no T2 cap (0.5, 1, 2, 4, 8, 16 s); timer B times out at 64·T1', () => {
+    const { tx, sender, user, clock } = setup(false);
+    tx.start();
+    clock.advance(31_999);
+    expect(sender.times()).toEqual([0, 500, 1500, 3500, 7500, 15500, 31500]);
+    expect(user.events).toEqual([]);
+    clock.advance(1);
+    expect(user.events).toEqual(['timeout']);
+    expect(tx.state).toBe(TransactionState.Terminated);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('TCP: no timer A; timer B still fires', () => {
+    const { tx, sender, user, clock } = setup(true);
+    tx.start();
+    expect(tx.runningTimers).toEqual(['B']);
+    clock.advance(32_000);
+    expect(sender.times()).toEqual([0]);
+    expect(user.events).toEqual(['timeout']);
+  });
+
+  it('a 1xx stops retransmission and timer B: Calling → Proceeding, no timeout after 64·T1', () => {
+    const { tx, sender, user, clock, req } = setup(false);
+    tx.start();
+    clock.advance(600);
+    tx.receiveResponse(response(req, 180));
+    expect(tx.state).toBe(TransactionState.Proceeding);
+    expect(tx.runningTimers).toEqual([]);
+    clock.advance(60_000);
+    expect(sender.times()).toEqual([0, 500]);
+    expect(user.events).toEqual(['provisional 180']);
+    tx.receiveResponse(response(req, 183));
+    expect(user.events).toEqual(['provisional 180', 'provisional 183']);
+  });
+
+  it('non-2xx final: builds the ACK of §17.1.1.3, passes the response up once, timer D = 32 s on UDP', () => {
+    const { tx, sender, user, clock, req } = setup(false);
+    tx.start();
+    clock.advance(100);
+    const busy = response(req, 486, 'busytag');
+    tx.receiveResponse(busy);
+    expect(tx.state).toBe(TransactionState.Completed);
+    expect(user.events).toEqual(['final 486']);
+    expect(sender.sent).toHaveLength(2);
+    const ack = sender.sent[1]!.msg;
+    expect(ack.method).toBe('ACK');
+    expect(ack.uri).toBe(req.uri);
+    expect(ack.getHeaders('Via')).toEqual([req.getHeaders('Via')[0]]);
+    expect(ack.via.branch).toBe(req.via.branch);
+    expect(ack.getHeader('To')).toBe('<sip:bob@127.0.0.1>;tag=busytag');
+    expect(ack.getHeader('From')).toBe(req.getHeader('From'));
+    expect(ack.callId).toBe(req.callId);
+    expect(ack.cseq).toEqual({ seq: req.cseq.seq, method: 'ACK' });
+    expect(ack.getHeaders('Route')).toEqual(['<sip:proxy.example;lr>']);
+    expect(ack.body.length).toBe(0);
+    expect(tx.runningTimers).toEqual(['D']);
+    // Retransmitted 486: ACK again, the TU hears nothing.
+    clock.advance(1000);
+    tx.receiveResponse(busy);
+    expect(sender.sent.map((s) => s.msg.method)).toEqual(['INVITE', 'ACK', 'ACK']);
+    expect(user.events).toEqual(['final 486']);
+    clock.advance(32_000 - 1000 - 1);
+    expect(tx.state).toBe(TransactionState.Completed);
+    clock.advance(1);
+    expect(tx.state).toBe(TransactionState.Terminated);
+  });
+
+  it('timer D follows its setting', () => {
+    const { tx, clock, req } = setup(false, { timerD: 40_000 });
+    tx.start();
+    tx.receiveResponse(response(req, 500));
+    clock.advance(39_999);
+    expect(tx.state).toBe(TransactionState.Completed);
+    clock.advance(1);
+    expect(tx.state).toBe(TransactionState.Terminated);
+  });
+
+  it('non-2xx in Proceeding → Completed with ACK', () => {
+    const { tx, sender, user, req } = setup(false);
+    tx.start();
+    tx.receiveResponse(response(req, 100));
+    tx.receiveResponse(response(req, 603));
+    expect(tx.state).toBe(TransactionState.Completed);
+    expect(sender.sent.map((s) => s.msg.method)).toEqual(['INVITE', 'ACK']);
+    expect(user.events).toEqual(['provisional 100', 'final 603']);
+  });
+
+  it('TCP: non-2xx final sends the ACK and terminates at once (timer D = 0)', () => {
+    const { tx, sender, clock, req } = setup(true);
+    tx.start();
+    tx.receiveResponse(response(req, 404));
+    expect(sender.sent.map((s) => s.msg.method)).toEqual(['INVITE', 'ACK']);
+    expect(tx.state).toBe(TransactionState.Terminated);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('2xx: Accepted (RFC 6026), no ACK from the transaction, every 2xx passed up, timer M = 64·T1', () => {
+    const { tx, sender, user, clock, req } = setup(false);
+    tx.start();
+    clock.advance(200);
+    const ok = response(req, 200);
+    tx.receiveResponse(ok);
+    expect(tx.state).toBe(TransactionState.Accepted);
+    expect(tx.runningTimers).toEqual(['M']);
+    tx.receiveResponse(ok);
+    tx.receiveResponse(response(req, 180)); // ignored in Accepted
+    expect(user.events).toEqual(['final 200', 'final 200']);
+    expect(sender.sent.map((s) => s.msg.method)).toEqual(['INVITE']);
+    clock.advance(31_999);
+    expect(tx.state).toBe(TransactionState.Accepted);
+    clock.advance(1);
+    expect(tx.state).toBe(TransactionState.Terminated);
+  });
+
+  it('transport error in Calling is reported (RFC 3261 §17.1.4)', () => {
+    const { tx, sender, user, clock } = setup(true);
+    tx.start();
+    sender.failLater(new Error('ECONNRESET'));
+    expect(tx.state).toBe(TransactionState.Terminated);
+    expect(user.events).toEqual(['transport-error ECONNRESET']);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('transport error while sending the ACK in Completed terminates silently', () => {
+    const { tx, sender, user, req } = setup(false);
+    tx.start();
+    tx.receiveResponse(response(req, 486));
+    sender.failLater(new Error('boom'));
+    expect(tx.state).toBe(TransactionState.Terminated);
+    expect(user.events).toEqual(['final 486']);
+  });
+});
