@@ -1,6 +1,154 @@
+/**
+ * `sipserver config validate|export|diff|options-doc` (interfaces §1).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { ConfigModel } from '../config/config-model.js';
+import { emptyModel } from '../config/config-model.js';
+import { exportConfigYaml, formatProblem, loadConfigFile, loadConfigText, toYaml } from '../config/config-file.js';
+import { describeChange, diffModels } from '../config/config-diff.js';
+import { openStore, STORE_FILE } from '../config/config-store.js';
+import { renderOptionsDoc } from '../config/options-doc.js';
 
-/** TODO: filled in by the owner of this command. */
+interface SourceOptions {
+  server?: string;
+  data?: string;
+  token?: string;
+}
+
+const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : s + '\n');
+
+/** Thrown for a problem the user must fix; printed without a stack. */
+class CliError extends Error {}
+
+/** Reads the current configuration from a running server's admin API. */
+async function fetchServerModel(url: string, token: string | undefined): Promise<{ model: ConfigModel; version: number }> {
+  if (!token) throw new CliError('--server needs the admin token: --token TOKEN or SIPSERVER_TOKEN');
+  const base = url.replace(/\/+$/, '');
+  let res: Response;
+  try {
+    res = await fetch(`${base}/api/config`, { headers: { authorization: `Bearer ${token}` } });
+  } catch (e) {
+    throw new CliError(`cannot reach ${base}: ${(e as Error).message}`);
+  }
+  if (res.status === 401) throw new CliError(`${base}: the admin token was refused (401)`);
+  if (!res.ok) throw new CliError(`${base}/api/config answered ${res.status}`);
+  const body = (await res.json()) as { version: number; config: unknown };
+  const loaded = loadConfigText(toYaml(body.config), `${base}/api/config`);
+  if (!loaded.model) throw new CliError(`the server sent a configuration this tool cannot read: ${loaded.errors.map((e) => e.message).join('; ')}`);
+  return { model: loaded.model, version: body.version };
+}
+
+/** Reads the current configuration from `--server` or the store in `--data` (default `./data`). */
+async function currentModel(o: SourceOptions, allowMissingStore: boolean): Promise<{ model: ConfigModel; version: number; from: string }> {
+  if (o.server) {
+    const r = await fetchServerModel(o.server, o.token ?? process.env.SIPSERVER_TOKEN);
+    return { ...r, from: o.server };
+  }
+  const dir = o.data ?? './data';
+  if (!existsSync(join(dir, STORE_FILE))) {
+    if (allowMissingStore) return { model: emptyModel(), version: 0, from: `${dir} (no store yet)` };
+    throw new CliError(`no configuration store in ${dir} (use --data DIR or --server URL)`);
+  }
+  const store = openStore(dir, { readonly: true });
+  try {
+    return { model: store.exportModel(), version: store.version, from: dir };
+  } finally {
+    store.close();
+  }
+}
+
+async function run(fn: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await fn();
+  } catch (e) {
+    if (e instanceof CliError) {
+      err(`sipserver: ${e.message}`);
+      process.exitCode = 2;
+    } else throw e;
+  }
+}
+
+/** Registers `config` and its subcommands on the program. */
 export function registerConfigCommands(program: Command): void {
-  void program;
+  const config = program.command('config').description('validate, export and compare configurations');
+
+  config
+    .command('validate')
+    .description('exit 0 if FILE is valid; otherwise print every problem as FILE:LINE: message and exit 1')
+    .argument('<file>', 'YAML configuration file')
+    .option('-q, --quiet', 'do not print warnings')
+    .action(async (file: string, o: { quiet?: boolean }) =>
+      run(async () => {
+        const r = loadConfigFile(file);
+        for (const e of r.errors) err(formatProblem(e));
+        if (!o.quiet) for (const w of r.warnings) err(formatProblem(w, 'warning'));
+        if (!r.model) return 1;
+        out(`${file}: valid (${r.model.dns.length} DNs, ${r.model.agents.length} agents, ${r.model.agentGroups.length} agent groups)`);
+        return 0;
+      }),
+    );
+
+  config
+    .command('export')
+    .description('print the current configuration as YAML in the file format (round-trips through start --config)')
+    .option('--server <url>', 'read from a running server (admin API)')
+    .option('--data <dir>', 'read the store in this data directory', './data')
+    .option('--token <token>', 'admin token for --server (default: SIPSERVER_TOKEN)')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(async (o: SourceOptions & { output?: string }) =>
+      run(async () => {
+        const cur = await currentModel(o, false);
+        const yaml = exportConfigYaml(cur.model, `sipserver configuration exported from ${cur.from}, version ${cur.version}`);
+        if (o.output) writeFileSync(o.output, yaml);
+        else process.stdout.write(yaml);
+        return 0;
+      }),
+    );
+
+  config
+    .command('diff')
+    .description('what start --config FILE would change; exit 0 = no difference, 1 = differences, 2 = trouble')
+    .argument('<file>', 'YAML configuration file')
+    .option('--server <url>', 'compare with a running server (admin API)')
+    .option('--data <dir>', 'compare with the store in this data directory', './data')
+    .option('--token <token>', 'admin token for --server (default: SIPSERVER_TOKEN)')
+    .action(async (file: string, o: SourceOptions) =>
+      run(async () => {
+        const r = loadConfigFile(file);
+        for (const e of r.errors) err(formatProblem(e));
+        if (!r.model) return 2;
+        const cur = await currentModel(o, true);
+        const changes = diffModels(cur.model, r.model);
+        if (changes.length === 0) {
+          out(`no changes: ${file} matches ${cur.from} (version ${cur.version})`);
+          return 0;
+        }
+        for (const c of changes) out(describeChange(c, cur.model));
+        out(`${changes.length} change(s) would be applied as one change-set to ${cur.from} (version ${cur.version})`);
+        return 1;
+      }),
+    );
+
+  config
+    .command('options-doc')
+    .description('print the option reference (docs/options.md) generated from the option table')
+    .option('--check <file>', 'exit 1 if FILE differs from the generated text')
+    .action(async (o: { check?: string }) =>
+      run(async () => {
+        const text = renderOptionsDoc();
+        if (o.check) {
+          const cur = existsSync(o.check) ? readFileSync(o.check, 'utf8') : '';
+          if (cur !== text) {
+            err(`${o.check} is out of date: run sipserver config options-doc > ${o.check}`);
+            return 1;
+          }
+          return 0;
+        }
+        process.stdout.write(text);
+        return 0;
+      }),
+    );
 }

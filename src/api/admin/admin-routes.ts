@@ -1,0 +1,285 @@
+/**
+ * The admin REST API (interfaces §5) as a fastify plugin mounted at `/api`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ConfigStore } from '../../config/config-store.js';
+import { ChangeSetError, type ChangeKind, type ChangeRequest } from '../../config/change-set.js';
+import { agentToDocument, modelToDocument } from '../../config/config-file.js';
+import { redactChange } from '../../config/config-diff.js';
+import { OPTION_TABLE } from '../../config/option-table.js';
+import type { AgentConfig, DnConfig } from '../../config/config-model.js';
+import { adminAuthHook } from './admin-auth.js';
+import * as S from './admin-schemas.js';
+
+/** What `GET /api/dns/{number}/status` answers (interfaces §5); computed by the reachability layer. */
+export interface DnStatus {
+  mode: 'registered' | 'static' | 'softswitch' | 'agent-phone' | 'unreachable';
+  target?: string;
+  via?: string;
+  inService: boolean;
+  [extra: string]: unknown;
+}
+
+/**
+ * Providers of the live-state endpoints, owned by other layers. `dnStatus` gets the DN (known
+ * to exist); `status` answers `GET /api/status`. Missing provider → 503.
+ */
+export interface StatusProviders {
+  dnStatus?: (dn: DnConfig) => DnStatus | Promise<DnStatus>;
+  status?: () => unknown;
+}
+
+/** Options of {@link adminRoutes}. */
+export interface AdminRoutesOptions {
+  store: ConfigStore;
+  token: string;
+  /** Read at request time, so providers can be set after the server started. */
+  getStatusProviders: () => StatusProviders;
+}
+
+function agentOut(a: AgentConfig): Record<string, unknown> {
+  return agentToDocument(a, false);
+}
+
+function dnOut(d: DnConfig): Record<string, unknown> {
+  return { number: d.number, type: d.type, options: d.options };
+}
+
+type Params = Record<string, string>;
+
+/** Registers the `/api` routes (call with `prefix: '/api'`). */
+export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
+  const { store } = opts;
+  app.addHook('onRequest', adminAuthHook(opts.token));
+
+  const requestProblem = (reply: FastifyReply, message: string): FastifyReply =>
+    reply.code(422).send({ errors: [{ index: -1, message }] });
+
+  const rejectQuery = (req: FastifyRequest, reply: FastifyReply): boolean => {
+    const v = req.validationError;
+    if (v && v.validationContext !== 'body') {
+      void requestProblem(reply, `${v.validationContext ?? 'request'}: ${v.message}`);
+      return true;
+    }
+    return false;
+  };
+
+  /** Applies one change for a single-object endpoint; maps refusal to 422. */
+  const applyOne = (reply: FastifyReply, change: ChangeRequest): number | undefined => {
+    try {
+      const r = store.apply([change], { origin: 'api' });
+      reply.header('x-config-version', String(r.version));
+      if (r.warnings.length) reply.header('x-config-warnings', encodeURIComponent(r.warnings.map((w) => w.message).join('; ')));
+      return r.version;
+    } catch (e) {
+      if (e instanceof ChangeSetError) {
+        void reply.code(422).send({ errors: e.errors.map((x) => ({ index: x.index, message: x.message })) });
+        return undefined;
+      }
+      throw e;
+    }
+  };
+
+  const pageRoute = <T>(path: string, tag: string, item: object, list: (o: number, l: number) => { items: T[]; total: number }, out: (t: T) => unknown): void => {
+    app.get<{ Querystring: { limit: number; offset: number } }>(
+      path,
+      {
+        attachValidation: true,
+        schema: {
+          tags: [tag],
+          querystring: S.pageQuerySchema,
+          response: { 200: { type: 'object', properties: { items: { type: 'array', items: item }, total: { type: 'integer' } } } },
+        },
+      },
+      async (req, reply) => {
+        if (rejectQuery(req, reply)) return reply;
+        const { limit = 1000, offset = 0 } = req.query;
+        const p = list(offset, limit);
+        return { items: p.items.map(out), total: p.total };
+      },
+    );
+  };
+
+  interface Resource<T> {
+    kind: ChangeKind;
+    path: string;
+    /** URL parameter name (`number`, `id`, `name`). */
+    param: string;
+    tag: string;
+    what: string;
+    get: (key: string) => T | undefined;
+    out: (t: T) => Record<string, unknown>;
+    keyOf: (t: T) => string;
+    item: object;
+    put: object;
+    patch: object;
+  }
+
+  const resource = <T>(r: Resource<T>): void => {
+    const notFound = (reply: FastifyReply, key: string): FastifyReply => reply.code(404).send({ error: `${r.what} ${key} not found` });
+    const common = { tags: [r.tag], params: { type: 'object', properties: { [r.param]: { type: 'string' } } } };
+    const P = r.param;
+    app.get<{ Params: Params }>(`${r.path}/:${P}`, { schema: { ...common, response: { 200: r.item, 404: S.errorSchema } } }, async (req, reply) => {
+      const t = r.get(req.params[P]);
+      return t ? r.out(t) : notFound(reply, req.params[P]);
+    });
+    app.put<{ Params: Params; Body: unknown }>(
+      `${r.path}/:${P}`,
+      { attachValidation: true, schema: { ...common, body: r.put, response: { 200: r.item, 422: S.problemsSchema } } },
+      async (req, reply) => {
+        if (req.body === undefined || req.body === null) return requestProblem(reply, 'a JSON body is required');
+        const v = applyOne(reply, { op: 'put', kind: r.kind, key: req.params[P], value: req.body });
+        if (v === undefined) return reply;
+        return r.out(r.get(req.params[P])!);
+      },
+    );
+    app.patch<{ Params: Params; Body: unknown }>(
+      `${r.path}/:${P}`,
+      { attachValidation: true, schema: { ...common, body: r.patch, response: { 200: r.item, 404: S.errorSchema, 422: S.problemsSchema } } },
+      async (req, reply) => {
+        if (!r.get(req.params[P])) return notFound(reply, req.params[P]);
+        if (req.body === undefined || req.body === null) return requestProblem(reply, 'a JSON body is required');
+        const v = applyOne(reply, { op: 'patch', kind: r.kind, key: req.params[P], value: req.body });
+        if (v === undefined) return reply;
+        return r.out(r.get(req.params[P])!);
+      },
+    );
+    app.delete<{ Params: Params }>(
+      `${r.path}/:${P}`,
+      { schema: { ...common, response: { 200: { type: 'object', properties: { version: { type: 'integer' } } }, 404: S.errorSchema, 422: S.problemsSchema } } },
+      async (req, reply) => {
+        const t = r.get(req.params[P]);
+        if (!t) return notFound(reply, req.params[P]);
+        const v = applyOne(reply, { op: 'delete', kind: r.kind, key: r.keyOf(t) });
+        if (v === undefined) return reply;
+        return { version: v };
+      },
+    );
+  };
+
+  pageRoute('/dns', 'dns', S.dnSchema, (o, l) => store.listDns(o, l), dnOut);
+  resource<DnConfig>({
+    kind: 'dn', path: '/dns', param: 'number', tag: 'dns', what: 'DN', get: (k) => store.getDn(k), out: dnOut, keyOf: (d) => d.number,
+    item: S.dnSchema, put: S.dnPutSchema, patch: S.dnPatchSchema,
+  });
+  pageRoute('/agents', 'agents', S.agentSchema, (o, l) => store.listAgents(o, l), agentOut);
+  resource<AgentConfig>({
+    kind: 'agent', path: '/agents', param: 'id', tag: 'agents', what: 'agent', get: (k) => store.getAgent(k), out: agentOut, keyOf: (a) => a.id,
+    item: S.agentSchema, put: S.agentPutSchema, patch: S.agentPatchSchema,
+  });
+  pageRoute('/agent-groups', 'agent-groups', S.groupSchema, (o, l) => store.listAgentGroups(o, l), (g) => g);
+  resource({
+    kind: 'agent-group', path: '/agent-groups', param: 'name', tag: 'agent-groups', what: 'agent group',
+    get: (k) => store.getAgentGroup(k), out: (g) => ({ name: g.name, agents: g.agents }), keyOf: (g) => g.name,
+    item: S.groupSchema, put: S.groupPutSchema, patch: S.groupPutSchema,
+  });
+
+  app.get<{ Params: Params }>(
+    '/dns/:number/effective-options',
+    { schema: { tags: ['dns'], description: 'Every known option as it applies to this DN now, with where it came from (behaviour §2.2)' } },
+    async (req, reply) => {
+      const d = store.getDn(req.params.number);
+      if (!d) return reply.code(404).send({ error: `DN ${req.params.number} not found` });
+      const names = new Set([...OPTION_TABLE.map((o) => o.name), ...Object.keys(d.options)]);
+      const out: Record<string, unknown> = {};
+      for (const n of names) {
+        const r = store.resolveOption(d.number, n);
+        if (r) out[n] = r;
+      }
+      return { number: d.number, options: out };
+    },
+  );
+
+  app.get<{ Params: Params }>('/dns/:number/status', { schema: { tags: ['status'] } }, async (req, reply) => {
+    const d = store.getDn(req.params.number);
+    if (!d) return reply.code(404).send({ error: `DN ${req.params.number} not found` });
+    const p = opts.getStatusProviders().dnStatus;
+    if (!p) return reply.code(503).send({ error: 'DN status is not available in this server' });
+    return p(d);
+  });
+
+  app.get('/status', { schema: { tags: ['status'] } }, async (_req, reply) => {
+    const p = opts.getStatusProviders().status;
+    if (!p) return reply.code(503).send({ error: 'status is not available in this server' });
+    return p();
+  });
+
+  app.post<{ Body: unknown; Querystring: { dryRun?: boolean } }>(
+    '/config/change-sets',
+    {
+      attachValidation: true,
+      schema: {
+        tags: ['config'],
+        description: 'Many changes validated as a whole and applied atomically as one versioned change-set',
+        querystring: { type: 'object', properties: { dryRun: { type: 'boolean', default: false } } },
+        body: S.changeSetSchema,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              version: { type: 'integer' },
+              applied: { type: 'integer' },
+              dryRun: { type: 'boolean' },
+              warnings: S.problemsSchema.properties.errors,
+            },
+          },
+          422: S.problemsSchema,
+        },
+      },
+    },
+    async (req, reply) => {
+      if (rejectQuery(req, reply)) return reply;
+      const body = req.body as { changes?: unknown } | null | undefined;
+      if (!body || typeof body !== 'object' || !Array.isArray(body.changes)) {
+        return requestProblem(reply, 'the body must be { "changes": [ … ] }');
+      }
+      const extra = Object.keys(body).filter((k) => k !== 'changes');
+      if (extra.length) return requestProblem(reply, `unknown key "${extra[0]}" in the body (allowed: changes)`);
+      const changes = body.changes as ChangeRequest[];
+      const warn = (w: { index: number; message: string }[]) => w.map((x) => ({ index: x.index, message: x.message }));
+      if (req.query.dryRun) {
+        const r = store.check(changes);
+        if (r.errors.length) return reply.code(422).send({ errors: warn(r.errors) });
+        return { version: store.version, applied: r.changes.length, dryRun: true, warnings: warn(r.warnings) };
+      }
+      try {
+        const r = store.apply(changes, { origin: 'api' });
+        return { version: r.version, applied: r.changes.length, warnings: warn(r.warnings) };
+      } catch (e) {
+        if (e instanceof ChangeSetError) return reply.code(422).send({ errors: warn(e.errors) });
+        throw e;
+      }
+    },
+  );
+
+  app.get<{ Querystring: { since: number; limit?: number } }>(
+    '/config/changes',
+    {
+      attachValidation: true,
+      schema: {
+        tags: ['config'],
+        description: 'The change feed: every change-set applied after `since`, oldest first (secrets removed)',
+        querystring: {
+          type: 'object',
+          properties: { since: { type: 'integer', minimum: 0, default: 0 }, limit: { type: 'integer', minimum: 1 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      if (rejectQuery(req, reply)) return reply;
+      const sets = store.changesSince(req.query.since ?? 0, req.query.limit);
+      return {
+        version: store.version,
+        changeSets: sets.map((cs) => ({ version: cs.version, time: cs.time, origin: cs.origin, changes: cs.changes.map(redactChange) })),
+      };
+    },
+  );
+
+  app.get(
+    '/config',
+    { schema: { tags: ['config'], description: 'The whole configuration in the file format, secrets included (for `sipserver config export`)' } },
+    async () => ({ version: store.version, config: modelToDocument(store.exportModel()) }),
+  );
+
+  app.get('/options', { schema: { tags: ['config'], description: 'The option reference table' } }, async () => ({ options: OPTION_TABLE }));
+}

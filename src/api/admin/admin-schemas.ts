@@ -1,0 +1,98 @@
+/**
+ * JSON schemas of the admin API (interfaces §5), used for the OpenAPI document. Bodies are
+ * validated by the configuration planner itself (422 with every problem), so these schemas
+ * only describe.
+ */
+import { DN_TYPES } from '../../config/config-model.js';
+
+const options = {
+  type: 'object',
+  additionalProperties: { type: 'string' },
+  description: 'Genesys [TServer] options: string keys and values',
+} as const;
+const optionsPatch = {
+  type: 'object',
+  additionalProperties: { type: ['string', 'null'] },
+  description: 'Options to merge; null removes an option',
+} as const;
+
+export const dnSchema = {
+  type: 'object',
+  properties: { number: { type: 'string' }, type: { type: 'string', enum: [...DN_TYPES] }, options },
+} as const;
+export const dnPutSchema = {
+  type: 'object',
+  properties: { type: { type: 'string', enum: [...DN_TYPES] }, options },
+  required: ['type'],
+} as const;
+export const dnPatchSchema = {
+  type: 'object',
+  properties: { type: { type: 'string', enum: [...DN_TYPES] }, options: optionsPatch },
+} as const;
+export const agentSchema = {
+  type: 'object',
+  properties: { id: { type: 'string' }, name: { type: 'string' }, dn: { type: 'string' }, options },
+  description: 'An agent; the password is never returned',
+} as const;
+export const agentPutSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    password: { type: 'string', description: 'Required for a new agent; omitted = keep the stored one' },
+    dn: { type: 'string' },
+    options,
+  },
+} as const;
+export const agentPatchSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    password: { type: 'string' },
+    dn: { type: ['string', 'null'] },
+    options: optionsPatch,
+  },
+} as const;
+export const groupSchema = {
+  type: 'object',
+  properties: { name: { type: 'string' }, agents: { type: 'array', items: { type: 'string' } } },
+} as const;
+export const groupPutSchema = {
+  type: 'object',
+  properties: { agents: { type: 'array', items: { type: 'string' } } },
+} as const;
+export const problemsSchema = {
+  type: 'object',
+  properties: {
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { index: { type: 'integer', description: 'change index; -1 = the request as a whole' }, message: { type: 'string' } },
+      },
+    },
+  },
+} as const;
+export const errorSchema = { type: 'object', properties: { error: { type: 'string' } } } as const;
+export const changeSetSchema = {
+  type: 'object',
+  required: ['changes'],
+  properties: {
+    changes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['op', 'kind', 'key'],
+        properties: {
+          op: { type: 'string', enum: ['put', 'patch', 'delete'] },
+          kind: { type: 'string', enum: ['dn', 'agent', 'agent-group', 'server'] },
+          key: { type: 'string' },
+          value: { type: 'object', additionalProperties: true },
+        },
+      },
+    },
+  },
+} as const;
+export const pageQuerySchema = {
+  type: 'object',
+  properties: { limit: { type: 'integer', minimum: 1, default: 1000 }, offset: { type: 'integer', minimum: 0, default: 0 } },
+} as const;

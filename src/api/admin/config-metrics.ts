@@ -1,0 +1,59 @@
+/**
+ * Prometheus metrics of the configuration store (behaviour §13: apply latency, change volume).
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ConfigStore } from '../../config/config-store.js';
+
+/** Registers the config metrics on `registry` and feeds them from `store`. Returns the detach function. */
+export function registerConfigMetrics(registry: Registry, store: ConfigStore): () => void {
+  const changeSets = new Counter({
+    name: 'sipserver_config_change_sets_total',
+    help: 'Configuration change-sets applied',
+    registers: [registry],
+  });
+  const changes = new Counter({
+    name: 'sipserver_config_changes_total',
+    help: 'Configuration changes applied, by object kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: 'sipserver_config_change_sets_rejected_total',
+    help: 'Configuration change-sets refused by validation',
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'sipserver_config_change_set_apply_seconds',
+    help: 'Time to validate, store and deliver a change-set',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'sipserver_config_version',
+    help: 'Version of the last committed configuration change-set',
+    registers: [registry],
+    collect() {
+      this.set(store.version);
+    },
+  });
+  new Gauge({
+    name: 'sipserver_config_dns',
+    help: 'Configured DNs',
+    registers: [registry],
+    collect() {
+      this.set(store.dnCount);
+    },
+  });
+  return store.observe({
+    onApplied(cs, seconds) {
+      changeSets.inc();
+      const byKind = new Map<string, number>();
+      for (const c of cs.changes) byKind.set(c.kind, (byKind.get(c.kind) ?? 0) + 1);
+      for (const [kind, n] of byKind) changes.inc({ kind }, n);
+      latency.observe(seconds);
+    },
+    onRejected() {
+      rejected.inc();
+    },
+  });
+}

@@ -1,0 +1,128 @@
+/**
+ * The HTTP server (interfaces §3): `/api` (admin REST API, OpenAPI at `/api/openapi.json`),
+ * `/metrics` (Prometheus), and whatever other layers register before `listen` (the CTI
+ * WebSocket at `/cti` uses the `@fastify/websocket` registered here; the web UI at `/`).
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyError } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifyWebsocket from '@fastify/websocket';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../util/logger.js';
+import { silentLogger } from '../util/logger.js';
+import type { ConfigStore } from '../config/config-store.js';
+import { adminRoutes, type StatusProviders } from './admin/admin-routes.js';
+import { registerConfigMetrics } from './admin/config-metrics.js';
+
+export type { StatusProviders, DnStatus } from './admin/admin-routes.js';
+
+/** Options of {@link createHttpServer}. */
+export interface HttpServerOptions {
+  store: ConfigStore;
+  /** The admin bearer token (see `resolveAdminToken`). */
+  token: string;
+  logger?: Logger;
+  /** Live-state providers for `/api/status` and `/api/dns/{n}/status`; can also be set later. */
+  statusProviders?: StatusProviders;
+  /** Plugins registered after the built-in routes, before listen (e.g. the CTI gateway). */
+  plugins?: FastifyPluginAsync[];
+  /** Registry for `/metrics` (default: a new one with the default Node metrics). */
+  metrics?: Registry;
+  /** Largest accepted request body (default 64 MiB: a 100,000-change change-set fits). */
+  bodyLimit?: number;
+}
+
+/** The running (or ready-to-listen) HTTP server. */
+export interface HttpServer {
+  /** The fastify instance: register more plugins/routes on it before {@link HttpServer.listen}. */
+  readonly app: FastifyInstance;
+  /** The Prometheus registry behind `/metrics`: other layers add their metrics to it. */
+  readonly metrics: Registry;
+  /** Replaces the status providers (read at request time). */
+  setStatusProviders(p: StatusProviders): void;
+  /** Listens on `host:port` (port 0 = ephemeral); resolves with the bound address. */
+  listen(hostPort: string): Promise<{ host: string; port: number; url: string }>;
+  /** Stops listening and detaches from the store. */
+  close(): Promise<void>;
+}
+
+/** Splits `host:port` / `[v6]:port`. */
+export function parseHostPort(hostPort: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(hostPort);
+  if (!m) throw new Error(`"${hostPort}" is not host:port`);
+  return { host: m[1] ?? m[2], port: Number(m[3]) };
+}
+
+/** Builds the HTTP server with the admin API, `/metrics` and the websocket support registered. */
+export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const logger = options.logger ?? silentLogger;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger.child({ component: 'http' }, { level: logger.level === 'silent' ? 'silent' : 'warn' }) as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  let providers: StatusProviders = options.statusProviders ?? {};
+  const metrics = options.metrics ?? new Registry();
+  if (!options.metrics) collectDefaultMetrics({ register: metrics });
+  const detachMetrics = registerConfigMetrics(metrics, options.store);
+
+  // A user's mistake is never a 500: schema failures are 422, other 4xx keep their code.
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation) return reply.code(422).send({ errors: [{ index: -1, message: err.message }] });
+    const code = err.statusCode ?? 500;
+    if (code >= 400 && code < 500) return reply.code(code).send({ error: err.message });
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: 'internal error' });
+  });
+
+  // JSON bodies: an empty body (DELETE sent with a JSON content-type) is no body; bad JSON is 400.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text) as unknown);
+    } catch (e) {
+      const err = new Error(`body is not valid JSON: ${(e as Error).message}`) as Error & { statusCode: number };
+      err.statusCode = 400;
+      done(err, undefined);
+    }
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'sipserver admin API', version: '0.1.0', description: 'Configuration and status of the contact-center SIP Server (interfaces §5)' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(fastifyWebsocket);
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(adminRoutes, { prefix: '/api', store: options.store, token: options.token, getStatusProviders: () => providers });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.header('content-type', metrics.contentType);
+    return metrics.metrics();
+  });
+  for (const p of options.plugins ?? []) await app.register(p);
+
+  return {
+    app,
+    metrics,
+    setStatusProviders(p) {
+      providers = p;
+    },
+    async listen(hostPort) {
+      const { host, port } = parseHostPort(hostPort);
+      await app.listen({ host, port });
+      const addr = app.server.address();
+      const bound = typeof addr === 'object' && addr ? addr.port : port;
+      const h = host.includes(':') ? `[${host}]` : host;
+      return { host, port: bound, url: `http://${h}:${bound}` };
+    },
+    async close() {
+      detachMetrics();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The configuration model (interfaces §2, behaviour §2.1): the server section, DNs, agents and
+ * agent groups. Numbers and DN references are kept normalised (see `normaliseNumber`).
+ */
+
+/** The DN types a configuration may hold (behaviour §2.1, interfaces §2). */
+export const DN_TYPES = [
+  'extension',
+  'acd-position',
+  'voip-service',
+  'trunk',
+  'routing-point',
+  'acd-queue',
+] as const;
+
+/** One of {@link DN_TYPES}. */
+export type DnType = (typeof DN_TYPES)[number];
+
+/** Option section: Genesys `[TServer]` key = value strings. */
+export type Options = Record<string, string>;
+
+/** A directory number (behaviour §2.1). `number` is normalised. */
+export interface DnConfig {
+  number: string;
+  type: DnType;
+  options: Options;
+}
+
+/** An agent (Genesys Person with a default Place → DN). `dn` is normalised when present. */
+export interface AgentConfig {
+  id: string;
+  name: string;
+  password: string;
+  dn?: string;
+  options: Options;
+}
+
+/** A named group of agents that routing points distribute calls to. */
+export interface AgentGroupConfig {
+  name: string;
+  agents: string[];
+}
+
+/** `server.tls`: certificate and key files for `tls:`/`wss:` listeners. */
+export interface TlsConfig {
+  cert?: string;
+  key?: string;
+}
+
+/** The `server` section. `options` is the application-level `[TServer]` section. */
+export interface ServerConfig {
+  name: string;
+  sip: { listen: string[] };
+  http: { listen?: string; adminToken?: string };
+  tls?: TlsConfig;
+  options: Options;
+}
+
+/** A whole configuration, as a file describes it or the store holds it. */
+export interface ConfigModel {
+  server: ServerConfig;
+  dns: DnConfig[];
+  agents: AgentConfig[];
+  agentGroups: AgentGroupConfig[];
+}
+
+/** The server section a fresh store starts with. */
+export function defaultServerConfig(): ServerConfig {
+  return { name: 'SIP_Server', sip: { listen: [] }, http: {}, options: {} };
+}
+
+/** An empty configuration. */
+export function emptyModel(): ConfigModel {
+  return { server: defaultServerConfig(), dns: [], agents: [], agentGroups: [] };
+}
+
+/** True when `t` names a DN type. */
+export function isDnType(t: string): t is DnType {
+  return (DN_TYPES as readonly string[]).includes(t);
+}

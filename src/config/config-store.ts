@@ -1,0 +1,379 @@
+/**
+ * The configuration store (behaviour §2.3, §13): embedded SQLite (WAL) in the data directory
+ * is the source of truth; every change is part of a versioned change-set applied atomically
+ * in one SQLite transaction; committed change-sets go to in-process subscribers once, in
+ * order, and stay readable as a change feed.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import type { Logger } from '../util/logger.js';
+import { silentLogger } from '../util/logger.js';
+import type { AgentConfig, AgentGroupConfig, ConfigModel, DnConfig, ServerConfig } from './config-model.js';
+import { defaultServerConfig } from './config-model.js';
+import {
+  ChangeSetError,
+  type AppliedChange,
+  type ChangeProblem,
+  type ChangeRequest,
+  type CommittedChangeSet,
+} from './change-set.js';
+import { ConfigState, type ResolvedOption } from './config-state.js';
+import { diffModels } from './config-diff.js';
+import type { SoftswitchCandidate } from './softswitch-prefix-table.js';
+
+/** File name of the database inside the data directory. */
+export const STORE_FILE = 'config.sqlite';
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  logger?: Logger;
+  /** Open an existing store for reading only (CLI `config export`/`diff`). */
+  readonly?: boolean;
+}
+
+/** Options of {@link ConfigStore.apply}. */
+export interface ApplyOptions {
+  /** Who makes the change (`api`, `reconcile`, `migrate`…); kept in the change feed. */
+  origin?: string;
+  /** Called inside the transaction every `progressEvery` rows written (progress bars, tests). */
+  onProgress?: (rowsWritten: number, total: number) => void;
+  progressEvery?: number;
+}
+
+/** What an applied change-set gave. */
+export interface ApplyResult {
+  /** The new version, or the current one when nothing changed. */
+  version: number;
+  changes: AppliedChange[];
+  warnings: ChangeProblem[];
+}
+
+/** A subscriber: gets each committed change-set once, in version order. */
+export type ChangeSubscriber = (changeSet: CommittedChangeSet) => void;
+
+/** Receives apply/reject figures (the `/metrics` counters). */
+export interface StoreObserver {
+  onApplied(changeSet: CommittedChangeSet, seconds: number): void;
+  onRejected(problems: number): void;
+}
+
+/**
+ * Opens (creating if needed) the store in `dataDir`. The in-memory configuration and its
+ * indexes are loaded from the database.
+ */
+export function openStore(dataDir: string, options: OpenStoreOptions = {}): ConfigStore {
+  return new ConfigStore(dataDir, options);
+}
+
+/** The configuration store. Objects it hands out are shared: treat them as read-only. */
+export class ConfigStore {
+  private readonly db: Database.Database;
+  private readonly state = new ConfigState();
+  private currentVersion = 0;
+  private readonly subscribers = new Set<ChangeSubscriber>();
+  private readonly observers = new Set<StoreObserver>();
+  private readonly queue: CommittedChangeSet[] = [];
+  private delivering = false;
+  private readonly logger: Logger;
+  private readonly stmt: {
+    upsertDn: Database.Statement;
+    deleteDn: Database.Statement;
+    upsertAgent: Database.Statement;
+    deleteAgent: Database.Statement;
+    upsertGroup: Database.Statement;
+    deleteGroup: Database.Statement;
+    setMeta: Database.Statement;
+    insertChangeSet: Database.Statement;
+    since: Database.Statement;
+  };
+
+  /** Prefer {@link openStore}. */
+  constructor(
+    readonly dataDir: string,
+    options: OpenStoreOptions = {},
+  ) {
+    this.logger = options.logger ?? silentLogger;
+    const file = join(dataDir, STORE_FILE);
+    if (options.readonly) {
+      if (!existsSync(file)) throw new Error(`no configuration store in ${dataDir}`);
+      this.db = new Database(file, { readonly: true, fileMustExist: true });
+    } else {
+      mkdirSync(dataDir, { recursive: true });
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only an OS crash may
+      // lose the last transactions, never leave a half-applied one.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS dns (number TEXT PRIMARY KEY, type TEXT NOT NULL, options TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS agent_groups (name TEXT PRIMARY KEY, agents TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS change_sets (version INTEGER PRIMARY KEY, time TEXT NOT NULL,
+          origin TEXT, changes TEXT NOT NULL);
+      `);
+    }
+    this.db.pragma('busy_timeout = 5000');
+    const ro = options.readonly === true;
+    const prep = (sql: string): Database.Statement => (ro ? (undefined as unknown as Database.Statement) : this.db.prepare(sql));
+    this.stmt = {
+      upsertDn: prep('INSERT INTO dns (number, type, options) VALUES (?, ?, ?) ON CONFLICT(number) DO UPDATE SET type = excluded.type, options = excluded.options'),
+      deleteDn: prep('DELETE FROM dns WHERE number = ?'),
+      upsertAgent: prep('INSERT INTO agents (id, data) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data'),
+      deleteAgent: prep('DELETE FROM agents WHERE id = ?'),
+      upsertGroup: prep('INSERT INTO agent_groups (name, agents) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET agents = excluded.agents'),
+      deleteGroup: prep('DELETE FROM agent_groups WHERE name = ?'),
+      setMeta: prep('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      insertChangeSet: prep('INSERT INTO change_sets (version, time, origin, changes) VALUES (?, ?, ?, ?)'),
+      since: this.db.prepare('SELECT version, time, origin, changes FROM change_sets WHERE version > ? ORDER BY version LIMIT ?'),
+    };
+    this.load();
+  }
+
+  private load(): void {
+    const t0 = performance.now();
+    const row = this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM change_sets').get() as { v: number };
+    this.currentVersion = row.v;
+    const server = this.db.prepare("SELECT value FROM meta WHERE key = 'server'").get() as { value: string } | undefined;
+    this.state.server = server ? (JSON.parse(server.value) as ServerConfig) : defaultServerConfig();
+    for (const r of this.db.prepare('SELECT number, type, options FROM dns ORDER BY rowid').iterate() as IterableIterator<{
+      number: string;
+      type: DnConfig['type'];
+      options: string;
+    }>) {
+      this.state.loadUnchecked({ number: r.number, type: r.type, options: r.options === '{}' ? {} : (JSON.parse(r.options) as DnConfig['options']) });
+    }
+    for (const r of this.db.prepare('SELECT data FROM agents ORDER BY rowid').iterate() as IterableIterator<{ data: string }>) {
+      this.state.loadAgentUnchecked(JSON.parse(r.data) as AgentConfig);
+    }
+    for (const r of this.db.prepare('SELECT name, agents FROM agent_groups ORDER BY rowid').iterate() as IterableIterator<{ name: string; agents: string }>) {
+      this.state.loadGroupUnchecked({ name: r.name, agents: JSON.parse(r.agents) as string[] });
+    }
+    this.logger.debug(
+      { version: this.currentVersion, dns: this.state.dns.size, ms: Math.round(performance.now() - t0) },
+      'configuration store loaded',
+    );
+  }
+
+  /** The version of the last committed change-set (0 for a new store). */
+  get version(): number {
+    return this.currentVersion;
+  }
+
+  /** The server section. */
+  get server(): ServerConfig {
+    return this.state.server;
+  }
+
+  /** A DN by number, as written or normalised. */
+  getDn(number: string): DnConfig | undefined {
+    return this.state.dns.get(number);
+  }
+
+  /** An agent by id (includes the password: never send it out). */
+  getAgent(id: string): AgentConfig | undefined {
+    return this.state.agents.get(id);
+  }
+
+  /** An agent group by name. */
+  getAgentGroup(name: string): AgentGroupConfig | undefined {
+    return this.state.groups.get(name);
+  }
+
+  /** Number of DNs. */
+  get dnCount(): number {
+    return this.state.dns.size;
+  }
+
+  /** DNs in configuration order, a page at a time. */
+  listDns(offset = 0, limit = 1000): { items: DnConfig[]; total: number } {
+    return page(this.state.dns.values(), this.state.dns.size, offset, limit);
+  }
+
+  /** Agents in configuration order, a page at a time. */
+  listAgents(offset = 0, limit = 1000): { items: AgentConfig[]; total: number } {
+    return page(this.state.agents.values(), this.state.agents.size, offset, limit);
+  }
+
+  /** Agent groups in configuration order, a page at a time. */
+  listAgentGroups(offset = 0, limit = 1000): { items: AgentGroupConfig[]; total: number } {
+    return page(this.state.groups.values(), this.state.groups.size, offset, limit);
+  }
+
+  /** Agents whose default DN is `dn`. */
+  agentsOfDn(dn: string): AgentConfig[] {
+    return [...this.state.agentsOfDn(dn)].map((id) => this.state.agents.get(id)!).filter(Boolean);
+  }
+
+  /** The whole configuration. */
+  exportModel(): ConfigModel {
+    return this.state.toModel();
+  }
+
+  /**
+   * The effective value of an option for a DN (behaviour §2.2): DN → softswitch (DNs without
+   * contact) → application → default. O(longest prefix): read it at every call or login so
+   * that changes take effect at the next one (behaviour §2.3).
+   */
+  effectiveOption(dnNumber: string, name: string): string | undefined {
+    return this.state.resolveOption(dnNumber, name)?.value;
+  }
+
+  /** Like {@link effectiveOption}, with where the value came from. */
+  resolveOption(dnNumber: string, name: string): ResolvedOption | undefined {
+    return this.state.resolveOption(dnNumber, name);
+  }
+
+  /** Softswitches that may serve `number`, best first (behaviour §3.3), ignoring OOS state. */
+  softswitchCandidates(number: string): SoftswitchCandidate[] {
+    return this.state.prefixTable.candidates(number);
+  }
+
+  /** Validates a change-set without applying it. */
+  check(changes: readonly ChangeRequest[]): { errors: ChangeProblem[]; warnings: ChangeProblem[]; changes: AppliedChange[] } {
+    const plan = this.state.plan(changes);
+    return { errors: plan.errors, warnings: plan.warnings, changes: plan.applied };
+  }
+
+  /**
+   * Validates `changes` against the resulting configuration as a whole and applies them as
+   * one change-set in one SQLite transaction. Throws {@link ChangeSetError} listing every
+   * problem (nothing applied). Subscribers are called before this returns.
+   */
+  apply(changes: readonly ChangeRequest[], options: ApplyOptions = {}): ApplyResult {
+    const t0 = performance.now();
+    const plan = this.state.plan(changes);
+    if (plan.errors.length) {
+      for (const o of this.observers) o.onRejected(plan.errors.length);
+      throw new ChangeSetError(plan.errors, plan.warnings);
+    }
+    if (plan.applied.length === 0) return { version: this.currentVersion, changes: [], warnings: plan.warnings };
+    const version = this.currentVersion + 1;
+    const time = new Date().toISOString();
+    this.write(version, time, options, plan.applied);
+    this.currentVersion = version;
+    this.state.commit(plan.applied);
+    const cs: CommittedChangeSet = { version, time, changes: plan.applied };
+    if (options.origin) cs.origin = options.origin;
+    this.logger.info({ version, changes: plan.applied.length, origin: options.origin }, 'configuration change-set applied');
+    for (const w of plan.warnings) this.logger.warn({ version, change: w.index }, w.message);
+    this.deliver(cs);
+    const seconds = (performance.now() - t0) / 1000;
+    for (const o of this.observers) o.onApplied(cs, seconds);
+    return { version, changes: plan.applied, warnings: plan.warnings };
+  }
+
+  private write(version: number, time: string, options: ApplyOptions, applied: AppliedChange[]): void {
+    const every = options.progressEvery ?? 1000;
+    const progress = options.onProgress;
+    const s = this.stmt;
+    this.db.transaction(() => {
+      let n = 0;
+      for (const c of applied) {
+        switch (c.kind) {
+          case 'dn':
+            if (c.new) s.upsertDn.run(c.key, c.new.type, JSON.stringify(c.new.options));
+            else s.deleteDn.run(c.key);
+            break;
+          case 'agent':
+            if (c.new) s.upsertAgent.run(c.key, JSON.stringify(c.new));
+            else s.deleteAgent.run(c.key);
+            break;
+          case 'agent-group':
+            if (c.new) s.upsertGroup.run(c.key, JSON.stringify(c.new.agents));
+            else s.deleteGroup.run(c.key);
+            break;
+          case 'server':
+            s.setMeta.run('server', JSON.stringify(c.new));
+            break;
+        }
+        n++;
+        if (progress && n % every === 0) progress(n, applied.length);
+      }
+      s.insertChangeSet.run(version, time, options.origin ?? null, JSON.stringify(applied));
+    })();
+  }
+
+  /**
+   * Makes the store equal to `model` (interfaces §1 `start --config`): the difference is
+   * applied as one change-set. Returns the version and the applied changes (none when the
+   * store already matched).
+   */
+  reconcile(model: ConfigModel, options: ApplyOptions = {}): ApplyResult {
+    const changes = diffModels(this.state.toModel(), model);
+    return this.apply(changes, { origin: 'reconcile', ...options });
+  }
+
+  /** The changes that {@link reconcile} would apply. */
+  diff(model: ConfigModel): ChangeRequest[] {
+    return diffModels(this.state.toModel(), model);
+  }
+
+  /** Committed change-sets after `version`, oldest first (at most `limit`). */
+  changesSince(version: number, limit = Number.MAX_SAFE_INTEGER): CommittedChangeSet[] {
+    const rows = this.stmt.since.all(version, limit) as { version: number; time: string; origin: string | null; changes: string }[];
+    return rows.map((r) => {
+      const cs: CommittedChangeSet = { version: r.version, time: r.time, changes: JSON.parse(r.changes) as AppliedChange[] };
+      if (r.origin) cs.origin = r.origin;
+      return cs;
+    });
+  }
+
+  /**
+   * Registers a subscriber: it receives every change-set committed from now on, exactly once
+   * and in version order (a change-set applied by a subscriber is delivered after the current
+   * one). Returns the unsubscribe function. A throwing subscriber is logged and skipped.
+   */
+  subscribe(fn: ChangeSubscriber): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
+  /** Registers an observer of apply/reject figures. */
+  observe(o: StoreObserver): () => void {
+    this.observers.add(o);
+    return () => this.observers.delete(o);
+  }
+
+  private deliver(cs: CommittedChangeSet): void {
+    this.queue.push(cs);
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+        for (const fn of [...this.subscribers]) {
+          try {
+            fn(next);
+          } catch (e) {
+            this.logger.error({ err: e, version: next.version }, 'configuration subscriber failed');
+          }
+        }
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  /** A value kept in the store's meta table (e.g. the generated admin token). */
+  getMeta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  /** Closes the database. */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function page<T>(it: IterableIterator<T>, total: number, offset: number, limit: number): { items: T[]; total: number } {
+  const items: T[] = [];
+  let i = 0;
+  for (const v of it) {
+    if (i++ < offset) continue;
+    if (items.length >= limit) break;
+    items.push(v);
+  }
+  return { items, total };
+}

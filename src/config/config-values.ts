@@ -1,0 +1,285 @@
+/**
+ * Structural parsing of configuration values (interfaces §2): the file format and the JSON
+ * bodies of the admin API share these readers. Every problem is reported with the path of the
+ * offending value so that the YAML loader can turn it into a line number.
+ */
+import {
+  isDnType,
+  type AgentConfig,
+  type AgentGroupConfig,
+  type DnConfig,
+  type DnType,
+  type Options,
+  type ServerConfig,
+  DN_TYPES,
+} from './config-model.js';
+import { normaliseNumber } from './number-normalise.js';
+
+/** A path inside a document: keys and list indexes. */
+export type ValuePath = (string | number)[];
+
+/** One structural problem. */
+export interface ValueProblem {
+  path: ValuePath;
+  message: string;
+}
+
+/** Collects problems while reading a value. */
+export class ProblemSink {
+  readonly problems: ValueProblem[] = [];
+  add(path: ValuePath, message: string): void {
+    this.problems.push({ path, message });
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+/** True for a plain JSON/YAML mapping. */
+export function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Reads a scalar as a string (numbers and booleans from JSON are turned into strings). */
+export function readScalar(v: unknown, path: ValuePath, sink: ProblemSink, what: string): string | undefined {
+  if (typeof v === 'string') return v;
+  if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') return String(v);
+  sink.add(path, `${what} must be a string`);
+  return undefined;
+}
+
+function checkKeys(o: Obj, allowed: readonly string[], path: ValuePath, sink: ProblemSink, where: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) sink.add([...path, k], `unknown key "${k}" in ${where} (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+/**
+ * Reads an `options` mapping: string keys, string values. `allowNull` lets a PATCH remove an
+ * option by setting it to null. An empty YAML value (`options:`) is an empty mapping.
+ */
+export function readOptions(
+  v: unknown,
+  path: ValuePath,
+  sink: ProblemSink,
+  allowNull = false,
+): Record<string, string | null> | undefined {
+  if (v === undefined || v === null || v === '') return {};
+  if (!isObject(v)) {
+    sink.add(path, 'options must be a mapping of option name to string value');
+    return undefined;
+  }
+  const out: Record<string, string | null> = {};
+  for (const [k, raw] of Object.entries(v)) {
+    if (k.trim() === '') {
+      sink.add([...path, k], 'option name must not be empty');
+      continue;
+    }
+    if (raw === null && allowNull) {
+      out[k] = null;
+      continue;
+    }
+    if (raw === null) {
+      out[k] = '';
+      continue;
+    }
+    const s = readScalar(raw, [...path, k], sink, `option ${k}`);
+    if (s !== undefined) out[k] = s;
+  }
+  return out;
+}
+
+function readOptionsStrict(v: unknown, path: ValuePath, sink: ProblemSink): Options | undefined {
+  return readOptions(v, path, sink, false) as Options | undefined;
+}
+
+const LISTEN_SIP = /^(udp|tcp|tls|ws|wss):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
+const LISTEN_HTTP = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
+
+function portOk(p: string): boolean {
+  const n = Number(p);
+  return n >= 0 && n <= 65535;
+}
+
+/** Reads the `server` section. */
+export function readServer(v: unknown, path: ValuePath, sink: ProblemSink): ServerConfig | undefined {
+  if (!isObject(v)) {
+    sink.add(path, 'server must be a mapping');
+    return undefined;
+  }
+  const before = sink.problems.length;
+  checkKeys(v, ['name', 'sip', 'http', 'tls', 'options'], path, sink, 'server');
+  const server: ServerConfig = { name: 'SIP_Server', sip: { listen: [] }, http: {}, options: {} };
+  if (v.name !== undefined) {
+    const n = readScalar(v.name, [...path, 'name'], sink, 'server.name');
+    if (n !== undefined) {
+      if (n.trim() === '') sink.add([...path, 'name'], 'server.name must not be empty');
+      server.name = n;
+    }
+  }
+  if (v.sip !== undefined && v.sip !== '') {
+    if (!isObject(v.sip)) sink.add([...path, 'sip'], 'server.sip must be a mapping');
+    else {
+      checkKeys(v.sip, ['listen'], [...path, 'sip'], sink, 'server.sip');
+      const l = v.sip.listen;
+      const lp = [...path, 'sip', 'listen'];
+      const list = typeof l === 'string' ? [l] : l;
+      if (list === undefined || list === '') {
+        /* none */
+      } else if (!Array.isArray(list)) sink.add(lp, 'server.sip.listen must be a list of transport:host:port');
+      else
+        list.forEach((item: unknown, i: number) => {
+          const s = readScalar(item, [...lp, i], sink, 'listen entry');
+          if (s === undefined) return;
+          const m = LISTEN_SIP.exec(s);
+          if (!m || !portOk(m[3])) sink.add([...lp, i], `"${s}" is not transport:host:port (transport udp, tcp, tls, ws or wss)`);
+          else server.sip.listen.push(s);
+        });
+    }
+  }
+  if (v.http !== undefined && v.http !== '') {
+    if (!isObject(v.http)) sink.add([...path, 'http'], 'server.http must be a mapping');
+    else {
+      checkKeys(v.http, ['listen', 'admin-token'], [...path, 'http'], sink, 'server.http');
+      if (v.http.listen !== undefined) {
+        const s = readScalar(v.http.listen, [...path, 'http', 'listen'], sink, 'server.http.listen');
+        if (s !== undefined) {
+          const m = LISTEN_HTTP.exec(s);
+          if (!m || !portOk(m[2])) sink.add([...path, 'http', 'listen'], `"${s}" is not host:port`);
+          else server.http.listen = s;
+        }
+      }
+      if (v.http['admin-token'] !== undefined) {
+        const s = readScalar(v.http['admin-token'], [...path, 'http', 'admin-token'], sink, 'admin-token');
+        if (s !== undefined) {
+          if (s.length < 8) sink.add([...path, 'http', 'admin-token'], 'admin-token must have at least 8 characters');
+          else server.http.adminToken = s;
+        }
+      }
+    }
+  }
+  if (v.tls !== undefined && v.tls !== '') {
+    if (!isObject(v.tls)) sink.add([...path, 'tls'], 'server.tls must be a mapping');
+    else {
+      checkKeys(v.tls, ['cert', 'key'], [...path, 'tls'], sink, 'server.tls');
+      const tls: { cert?: string; key?: string } = {};
+      for (const k of ['cert', 'key'] as const) {
+        if (v.tls[k] !== undefined) {
+          const s = readScalar(v.tls[k], [...path, 'tls', k], sink, `server.tls.${k}`);
+          if (s !== undefined && s !== '') tls[k] = s;
+        }
+      }
+      server.tls = tls;
+    }
+  }
+  const opts = readOptionsStrict(v.options, [...path, 'options'], sink);
+  if (opts) server.options = opts;
+  return sink.problems.length === before ? server : undefined;
+}
+
+function readType(v: unknown, path: ValuePath, sink: ProblemSink): DnType | undefined {
+  if (v === undefined) {
+    sink.add(path, 'type is required');
+    return undefined;
+  }
+  const s = readScalar(v, path, sink, 'type');
+  if (s === undefined) return undefined;
+  if (!isDnType(s)) {
+    sink.add(path, `type "${s}" is not one of ${DN_TYPES.join(', ')}`);
+    return undefined;
+  }
+  return s;
+}
+
+/** Reads a key (DN number, agent id, group name): non-empty string. */
+export function readKey(v: unknown, path: ValuePath, sink: ProblemSink, what: string): string | undefined {
+  if (v === undefined || v === '') {
+    sink.add(path, `${what} is required`);
+    return undefined;
+  }
+  const s = readScalar(v, path, sink, what);
+  if (s === undefined) return undefined;
+  if (s.trim() === '') {
+    sink.add(path, `${what} must not be empty`);
+    return undefined;
+  }
+  return s;
+}
+
+/** Reads a DN number and normalises it. */
+export function readNumber(v: unknown, path: ValuePath, sink: ProblemSink, what: string): string | undefined {
+  const s = readKey(v, path, sink, what);
+  if (s === undefined) return undefined;
+  const n = normaliseNumber(s);
+  if (n === '') {
+    sink.add(path, `${what} "${s}" is empty once normalised`);
+    return undefined;
+  }
+  return n;
+}
+
+/** Reads one `dns` list entry (`{ number, type, options }`). */
+export function readDnEntry(v: unknown, path: ValuePath, sink: ProblemSink): DnConfig | undefined {
+  if (!isObject(v)) {
+    sink.add(path, 'a DN must be a mapping with number, type and options');
+    return undefined;
+  }
+  const before = sink.problems.length;
+  checkKeys(v, ['number', 'type', 'options'], path, sink, 'DN');
+  const number = readNumber(v.number, [...path, 'number'], sink, 'number');
+  const type = readType(v.type, [...path, 'type'], sink);
+  const options = readOptionsStrict(v.options, [...path, 'options'], sink);
+  if (sink.problems.length !== before || !number || !type || !options) return undefined;
+  return { number, type, options };
+}
+
+/** Reads one `agents` list entry (`{ id, name, password, dn, options }`). */
+export function readAgentEntry(v: unknown, path: ValuePath, sink: ProblemSink): AgentConfig | undefined {
+  if (!isObject(v)) {
+    sink.add(path, 'an agent must be a mapping with id, name, password, dn and options');
+    return undefined;
+  }
+  const before = sink.problems.length;
+  checkKeys(v, ['id', 'name', 'password', 'dn', 'options'], path, sink, 'agent');
+  const id = readKey(v.id, [...path, 'id'], sink, 'agent id');
+  const name = v.name === undefined ? id : readScalar(v.name, [...path, 'name'], sink, 'name');
+  const password = readKey(v.password, [...path, 'password'], sink, 'password');
+  const dn = v.dn === undefined || v.dn === '' ? undefined : readNumber(v.dn, [...path, 'dn'], sink, 'dn');
+  const options = readOptionsStrict(v.options, [...path, 'options'], sink);
+  if (sink.problems.length !== before || id === undefined || password === undefined || !options) return undefined;
+  const a: AgentConfig = { id, name: name ?? id, password, options };
+  if (dn !== undefined) a.dn = dn;
+  return a;
+}
+
+/** Reads one `agent-groups` list entry (`{ name, agents }`). */
+export function readGroupEntry(v: unknown, path: ValuePath, sink: ProblemSink): AgentGroupConfig | undefined {
+  if (!isObject(v)) {
+    sink.add(path, 'an agent group must be a mapping with name and agents');
+    return undefined;
+  }
+  const before = sink.problems.length;
+  checkKeys(v, ['name', 'agents'], path, sink, 'agent group');
+  const name = readKey(v.name, [...path, 'name'], sink, 'group name');
+  const agents = readAgentList(v.agents, [...path, 'agents'], sink);
+  if (sink.problems.length !== before || name === undefined || !agents) return undefined;
+  return { name, agents };
+}
+
+/** Reads a list of agent ids (no duplicates). */
+export function readAgentList(v: unknown, path: ValuePath, sink: ProblemSink): string[] | undefined {
+  if (v === undefined || v === '' || v === null) return [];
+  if (!Array.isArray(v)) {
+    sink.add(path, 'agents must be a list of agent ids');
+    return undefined;
+  }
+  const out: string[] = [];
+  const seen = new Set<string>();
+  v.forEach((item: unknown, i: number) => {
+    const s = readKey(item, [...path, i], sink, 'agent id');
+    if (s === undefined) return;
+    if (seen.has(s)) sink.add([...path, i], `agent "${s}" is listed twice`);
+    seen.add(s);
+    out.push(s);
+  });
+  return out;
+}

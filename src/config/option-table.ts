@@ -1,0 +1,403 @@
+/**
+ * The option reference table (behaviour §4, §5, §9, §10, §14). It drives validation of option
+ * values, the effective-option lookup levels (behaviour §2.2) and generates `docs/options.md`
+ * (`sipserver config options-doc`).
+ */
+import type { DnType } from './config-model.js';
+import { isPhoneNumber, normaliseNumber } from './number-normalise.js';
+
+/** Where an option may be set: a DN type, the application (`server.options`) or an agent. */
+export type OptionTarget = DnType | 'application' | 'agent';
+
+/** The value syntax of an option. */
+export type OptionValueType =
+  | { kind: 'boolean' }
+  | { kind: 'integer'; min: number; max: number; allowEmpty?: boolean }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'contact' }
+  | { kind: 'prefix-list' }
+  | { kind: 'status-code-list' }
+  | { kind: 'token-list'; values?: readonly string[] }
+  | { kind: 'token' }
+  | { kind: 'number' }
+  | { kind: 'nailedup-target' }
+  | { kind: 'string'; allowEmpty: boolean };
+
+/** One row of the option reference. */
+export interface OptionSpec {
+  /** Genesys option name, exactly. */
+  name: string;
+  /** Objects the option is read from. */
+  appliesTo: readonly OptionTarget[];
+  /** Value syntax. */
+  type: OptionValueType;
+  /** Built-in default (behaviour §2.2 step 4); undefined = none. */
+  default?: string;
+  /**
+   * True when a DN without `contact` inherits the value from the softswitch it sits behind
+   * (behaviour §2.2 step 2). Application-level lookup is given by `appliesTo` holding
+   * `application`.
+   */
+  inheritFromSoftswitch: boolean;
+  /** What the option does. */
+  effect: string;
+  /** When a change takes effect (behaviour §2.3). */
+  takesEffect: string;
+  /** Where the rule comes from (behaviour spec tags). */
+  source: string;
+}
+
+const DEVICE_DNS: readonly OptionTarget[] = ['extension', 'acd-position', 'voip-service', 'trunk'];
+const AGENT_DNS: readonly OptionTarget[] = ['extension', 'acd-position', 'voip-service'];
+
+/** The reference table, in documentation order. */
+export const OPTION_TABLE: readonly OptionSpec[] = [
+  {
+    name: 'contact',
+    appliesTo: DEVICE_DNS,
+    type: { kind: 'contact' },
+    inheritFromSoftswitch: false,
+    effect:
+      'Where calls to the DN go: `*` = the phone registers on this server; `host[:port]` or a SIP URI = static address; empty or absent = behind the softswitch chosen by `prefix`.',
+    takesEffect: 'next call (a registered binding is dropped when `*` is removed)',
+    source: 'behaviour §3.1',
+  },
+  {
+    name: 'service-type',
+    appliesTo: ['voip-service'],
+    type: { kind: 'token' },
+    inheritFromSoftswitch: false,
+    effect:
+      '`softswitch` makes the VoIP Service DN a softswitch: DNs without `contact` whose number starts with one of its `prefix` values are reached through it. Other values are accepted and ignored.',
+    takesEffect: 'next call',
+    source: 'behaviour §3.1, §4',
+  },
+  {
+    name: 'prefix',
+    appliesTo: ['voip-service', 'trunk'],
+    type: { kind: 'prefix-list' },
+    inheritFromSoftswitch: false,
+    effect:
+      'Comma-separated leading characters of the numbers this softswitch serves (normalised like DN numbers). The longest matching prefix wins, then `priority`, then DN name.',
+    takesEffect: 'next call',
+    source: 'behaviour §3.3',
+  },
+  {
+    name: 'priority',
+    appliesTo: ['voip-service', 'trunk'],
+    type: { kind: 'integer', min: 0, max: 1_000_000 },
+    inheritFromSoftswitch: false,
+    effect: 'Among softswitches with equally long matching prefixes, the lower value is preferred; absent = last.',
+    takesEffect: 'next call',
+    source: 'behaviour §3.3 [I]',
+  },
+  {
+    name: 'oos-check',
+    appliesTo: DEVICE_DNS,
+    type: { kind: 'integer', min: 0, max: 86_400 },
+    default: '0',
+    inheritFromSoftswitch: false,
+    effect: 'Seconds between SIP OPTIONS probes of a static-contact device; 0 = no probing.',
+    takesEffect: 'next probe cycle',
+    source: 'behaviour §5.1',
+  },
+  {
+    name: 'oos-force',
+    appliesTo: DEVICE_DNS,
+    type: { kind: 'integer', min: 0, max: 3_600 },
+    default: '0',
+    inheritFromSoftswitch: false,
+    effect:
+      'Seconds to wait for a final answer to a probe before the device is declared out of service; 0 or ≥ 32 = Timer F (32 s).',
+    takesEffect: 'next probe',
+    source: 'behaviour §5.1',
+  },
+  {
+    name: 'oos-failure-codes',
+    appliesTo: DEVICE_DNS,
+    type: { kind: 'status-code-list' },
+    default: '',
+    inheritFromSoftswitch: false,
+    effect: 'Comma-separated final response codes (e.g. `503`) that count as a failed probe; any other final answer means alive.',
+    takesEffect: 'next probe',
+    source: 'behaviour §5.1',
+  },
+  {
+    name: 'oos-recovery-count',
+    appliesTo: DEVICE_DNS,
+    type: { kind: 'integer', min: 1, max: 100 },
+    default: '1',
+    inheritFromSoftswitch: false,
+    effect: 'Answered probes needed in a row before an out-of-service device is back in service.',
+    takesEffect: 'next probe',
+    source: 'behaviour §5.1 [I]',
+  },
+  {
+    name: 'oos-options-max-forwards',
+    appliesTo: DEVICE_DNS,
+    type: { kind: 'integer', min: 0, max: 255 },
+    default: '70',
+    inheritFromSoftswitch: false,
+    effect: 'Max-Forwards of the OPTIONS probes.',
+    takesEffect: 'next probe',
+    source: 'behaviour §5.1 [R]',
+  },
+  {
+    name: 'oos-propagate-to-dns',
+    appliesTo: ['voip-service', 'trunk'],
+    type: { kind: 'boolean' },
+    default: 'true',
+    inheritFromSoftswitch: false,
+    effect: 'Also report EventDNOutOfService/EventDNBackInService on the DNs routed through this device.',
+    takesEffect: 'next state change',
+    source: 'behaviour §5.1 [I]',
+  },
+  {
+    name: 'dual-dialog-enabled',
+    appliesTo: [...AGENT_DNS, 'application'],
+    type: { kind: 'boolean' },
+    default: 'true',
+    inheritFromSoftswitch: true,
+    effect: '`false` = keep at most one INVITE dialog with the device (consultation borrows the agent\'s dialog); required for PSTN/remote agents.',
+    takesEffect: 'next call',
+    source: 'behaviour §6',
+  },
+  {
+    name: 'make-call-rfc3725-flow',
+    appliesTo: [...AGENT_DNS, 'application'],
+    type: { kind: 'enum', values: ['1', '2'] },
+    default: '2',
+    inheritFromSoftswitch: true,
+    effect: '3pcc make-call flow: `1` = RFC 3725 Flow I (no re-INVITE to the agent), `2` = re-INVITE flow (RFC 3725 Flow IV).',
+    takesEffect: 'next call',
+    source: 'behaviour §8',
+  },
+  {
+    name: 'rfc3725-flow1-max-wait',
+    appliesTo: [...AGENT_DNS, 'application'],
+    type: { kind: 'integer', min: 1, max: 31 },
+    default: '28',
+    inheritFromSoftswitch: true,
+    effect: 'Seconds Flow I waits for the destination before falling back to the re-INVITE flow.',
+    takesEffect: 'next call',
+    source: 'behaviour §8.1 [I]',
+  },
+  {
+    name: 'refer-enabled',
+    appliesTo: [...AGENT_DNS, 'trunk', 'application'],
+    type: { kind: 'boolean' },
+    default: 'true',
+    inheritFromSoftswitch: true,
+    effect: '`false` = never send REFER to the device; transfers are done by re-INVITE with the server in the path.',
+    takesEffect: 'next call',
+    source: 'behaviour §9',
+  },
+  {
+    name: 'reject-call-notready',
+    appliesTo: [...AGENT_DNS, 'application'],
+    type: { kind: 'boolean' },
+    default: 'false',
+    inheritFromSoftswitch: true,
+    effect: '`true` = routed/transferred calls are not delivered to the DN while its agent is NotReady or logged out.',
+    takesEffect: 'next call',
+    source: 'behaviour §9',
+  },
+  {
+    name: 'sip-cti-control',
+    appliesTo: [...AGENT_DNS, 'application'],
+    type: { kind: 'token-list', values: ['talk', 'hold', 'dtmf', 'mute'] },
+    default: '',
+    inheritFromSoftswitch: true,
+    effect: 'Remote control of the phone by NOTIFY (e.g. `talk,hold`); must be absent for PSTN agents.',
+    takesEffect: 'next call',
+    source: 'behaviour §9',
+  },
+  {
+    name: 'line-type',
+    appliesTo: ['extension', 'acd-position', 'voip-service'],
+    type: { kind: 'enum', values: ['0', '1'] },
+    default: '0',
+    inheritFromSoftswitch: true,
+    effect: '`1` = nailed-up connection: one long-lived call to the agent carries many customer calls.',
+    takesEffect: 'next login session',
+    source: 'behaviour §10',
+  },
+  {
+    name: 'connect-nailedup-on-login',
+    appliesTo: [...AGENT_DNS, 'application'],
+    type: { kind: 'nailedup-target' },
+    default: '',
+    inheritFromSoftswitch: true,
+    effect: 'At agent login: `gcti::park` = call the agent and park the leg; a Routing Point number = connect the agent to it; empty = nothing.',
+    takesEffect: 'next login session',
+    source: 'behaviour §10 [C:S7]',
+  },
+  {
+    name: 'disconnect-nailedup-timeout',
+    appliesTo: [...AGENT_DNS, 'application'],
+    type: { kind: 'integer', min: 0, max: 86_400 },
+    default: '0',
+    inheritFromSoftswitch: true,
+    effect: 'Seconds of agent inactivity after which the nailed-up connection is ended; 0 = never.',
+    takesEffect: 'next nailed-up connection',
+    source: 'behaviour §10 [C:S7]',
+  },
+  {
+    name: 'sip-trying-timeout',
+    appliesTo: ['extension', 'acd-position', 'voip-service', 'trunk'],
+    type: { kind: 'integer', min: 0, max: 256, allowEmpty: true },
+    inheritFromSoftswitch: true,
+    effect: 'Seconds an INVITE may stay with only 100 Trying before it is abandoned; empty = use `sip-invite-timeout`.',
+    takesEffect: 'next call',
+    source: 'behaviour §14 [C:S12]',
+  },
+  {
+    name: 'sip-invite-timeout',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 0, max: 34 },
+    default: '0',
+    inheritFromSoftswitch: false,
+    effect: 'Application-wide INVITE timeout in seconds; 0 = 32 s (Timer B).',
+    takesEffect: 'next call',
+    source: 'behaviour §14 [C:S12]',
+  },
+  {
+    name: 'password',
+    appliesTo: ['extension', 'acd-position'],
+    type: { kind: 'string', allowEmpty: true },
+    inheritFromSoftswitch: false,
+    effect: 'Digest password the phone must use to REGISTER (RFC 3261 §22); empty = no authentication.',
+    takesEffect: 'next REGISTER',
+    source: 'behaviour §3.5',
+  },
+  {
+    name: 'agent-group',
+    appliesTo: ['routing-point'],
+    type: { kind: 'string', allowEmpty: false },
+    inheritFromSoftswitch: false,
+    effect: 'Name of the agent group whose Ready agents this routing point distributes calls to (must exist).',
+    takesEffect: 'next call on the routing point',
+    source: 'interfaces §2',
+  },
+  {
+    name: 'default-dn',
+    appliesTo: ['routing-point', 'application'],
+    type: { kind: 'number' },
+    inheritFromSoftswitch: false,
+    effect: 'Where a call waiting on the routing point goes when `router-timeout` expires; absent = the call is released (480).',
+    takesEffect: 'next call on the routing point',
+    source: 'Genesys routing point default-dn [R]',
+  },
+  {
+    name: 'router-timeout',
+    appliesTo: ['routing-point', 'application'],
+    type: { kind: 'integer', min: 0, max: 3_600 },
+    default: '10',
+    inheritFromSoftswitch: false,
+    effect: 'Seconds a call may wait on the routing point for a Ready agent; 0 = wait forever.',
+    takesEffect: 'next call on the routing point',
+    source: 'Genesys router-timeout [R]',
+  },
+  {
+    name: 'agent-phone',
+    appliesTo: ['agent'],
+    type: { kind: 'number' },
+    inheritFromSoftswitch: false,
+    effect: 'The agent\'s home number: offered by the desktop at login and used by a login without `agent-phone`.',
+    takesEffect: 'next login session',
+    source: 'behaviour §7',
+  },
+  {
+    name: 'dr-forward',
+    appliesTo: [...DEVICE_DNS, 'application'],
+    type: { kind: 'enum', values: ['off', 'no-agent', 'oos'] },
+    default: 'off',
+    inheritFromSoftswitch: false,
+    effect: 'Business Continuity forwarding (kept for compatibility; this server has no BC pair, the value is only validated).',
+    takesEffect: 'next call',
+    source: 'behaviour §4 [C:S13]',
+  },
+];
+
+const BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(OPTION_TABLE.map((o) => [o.name, o]));
+
+/** The spec of a known option, or undefined for an unknown (kept, warned) option name. */
+export function optionSpec(name: string): OptionSpec | undefined {
+  return BY_NAME.get(name);
+}
+
+const HOSTPORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?$/;
+
+function checkPort(v: string): boolean {
+  const m = /:(\d{1,5})$/.exec(v);
+  return !m || (Number(m[1]) >= 1 && Number(m[1]) <= 65535);
+}
+
+/** Splits a comma-separated option value into trimmed items. */
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/**
+ * Checks one value against the option's syntax. Returns an error message, or undefined when
+ * the value is acceptable.
+ */
+export function checkOptionValue(spec: OptionSpec, value: string): string | undefined {
+  const t = spec.type;
+  const bad = (what: string): string => `option ${spec.name}: "${value}" is not ${what}`;
+  switch (t.kind) {
+    case 'boolean':
+      return value === 'true' || value === 'false' ? undefined : bad('true or false');
+    case 'integer': {
+      if (value === '' && t.allowEmpty) return undefined;
+      if (!/^\d+$/.test(value)) return bad(`an integer from ${t.min} to ${t.max}`);
+      const n = Number(value);
+      return n >= t.min && n <= t.max ? undefined : bad(`an integer from ${t.min} to ${t.max}`);
+    }
+    case 'enum':
+      return t.values.includes(value) ? undefined : bad(`one of ${t.values.join(', ')}`);
+    case 'contact': {
+      if (value === '' || value === '*') return undefined;
+      if (/^sips?:/i.test(value)) {
+        // RFC 3261 §19.1.1: sip:[user@]host[:port][;params]
+        const m = /^sips?:(?:[^@\s;]+@)?([^;?\s]+)(?:[;?][^\s]*)?$/i.exec(value);
+        return m && HOSTPORT.test(m[1]) && checkPort(m[1]) ? undefined : bad('a SIP URI sip:[user@]host[:port]');
+      }
+      return HOSTPORT.test(value) && checkPort(value) ? undefined : bad('*, host[:port] or a SIP URI');
+    }
+    case 'prefix-list': {
+      const items = splitList(value);
+      if (items.length === 0) return bad('a comma-separated list of prefixes');
+      for (const p of items) {
+        if (!/^[+A-Za-z0-9*#\s\-.()]+$/.test(p) || normaliseNumber(p) === '') return bad('a comma-separated list of prefixes');
+      }
+      return undefined;
+    }
+    case 'status-code-list': {
+      for (const c of splitList(value)) {
+        if (!/^[2-6]\d\d$/.test(c)) return bad('a comma-separated list of SIP status codes 200-699');
+      }
+      return undefined;
+    }
+    case 'token-list': {
+      for (const c of splitList(value)) {
+        if (t.values ? !t.values.includes(c) : !/^[A-Za-z0-9_-]+$/.test(c)) {
+          return bad(`a comma-separated list of ${t.values ? t.values.join(', ') : 'names'}`);
+        }
+      }
+      return undefined;
+    }
+    case 'token':
+      return /^[A-Za-z0-9_.-]+$/.test(value) ? undefined : bad('a single word');
+    case 'number':
+      return isPhoneNumber(normaliseNumber(value)) ? undefined : bad('a telephone number');
+    case 'nailedup-target':
+      if (value === '' || value === 'gcti::park') return undefined;
+      return /^[+A-Za-z0-9_\s\-.()]+$/.test(value) ? undefined : bad('empty, gcti::park or a routing point number');
+    case 'string':
+      return value === '' && !t.allowEmpty ? bad('a non-empty string') : undefined;
+  }
+}
