@@ -11,16 +11,22 @@ export interface AgentStatusEntry {
 }
 
 /**
- * Returns the provider the HTTP server calls to fill `agents` in `GET /api/status`: the logged-in
- * agents (a logged-out agent has no line; its state would be `LoggedOut`).
+ * Returns the provider that fills `agents` in `GET /api/status` (interfaces §5): the logged-in
+ * agents first (login order), then, when the directory can list them, every configured agent
+ * not logged in, with state `LoggedOut`, work mode `Unknown` and its default DN.
  */
 export function createAgentStatusProvider(agents: AgentService): () => AgentStatusEntry[] {
-  return () =>
-    agents.sessions().map((s) => ({
+  return () => {
+    const out: AgentStatusEntry[] = agents.sessions().map((s) => ({
       id: s.agentId,
       dn: s.dn,
       state: s.status.state,
       workMode: s.status.workMode,
       ...(s.agentPhone !== undefined ? { agentPhone: s.agentPhone } : {}),
     }));
+    for (const a of agents.directory.listAgents?.() ?? []) {
+      if (!agents.sessionByAgent(a.id)) out.push({ id: a.id, dn: a.dn, state: 'LoggedOut', workMode: 'Unknown' });
+    }
+    return out;
+  };
 }

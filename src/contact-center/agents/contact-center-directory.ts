@@ -42,6 +42,8 @@ export interface ContactCenterDirectory {
   effectiveOption(dn: string, name: string): string | undefined;
   /** Number normalisation of interfaces §2 (spaces, dashes, dots, parentheses removed; `+` kept). */
   normaliseNumber(raw: string): string;
+  /** Optional: every configured agent (for `/api/status`, which lists logged-out agents too). */
+  listAgents?(): DirectoryAgent[];
   /** Optional change notification (config change-sets applied); returns an unsubscribe function. */
   subscribe?(listener: () => void): () => void;
 }

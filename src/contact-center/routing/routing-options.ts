@@ -2,7 +2,7 @@ import type { ContactCenterDirectory } from '../agents/contact-center-directory.
 
 /** Option on a routing point naming the agent group it distributes to (interfaces §2). */
 export const OPTION_AGENT_GROUP = 'agent-group';
-/** Option on a routing point: seconds a call waits for a Ready agent before `default-dn`/480. */
+/** Option on a routing point (or application): seconds a call waits for a Ready agent before `default-dn`/480; 0 = forever. */
 export const OPTION_ROUTER_TIMEOUT = 'router-timeout';
 /** Option on a routing point: where a call goes when nobody became Ready in time. */
 export const OPTION_DEFAULT_DN = 'default-dn';
@@ -21,11 +21,16 @@ export function isTrueOption(value: string | undefined): boolean {
   return value !== undefined && /^(true|1|yes|on)$/i.test(value.trim());
 }
 
-/** Effective `router-timeout` of a routing point, milliseconds. */
+/**
+ * Effective `router-timeout` of a routing point, milliseconds; `Infinity` for `0` (wait
+ * forever, as the option table of `src/config` defines it). When the configuration gives no
+ * value at all (not even a default), {@link DEFAULT_ROUTER_TIMEOUT_S}.
+ */
 export function routerTimeoutMs(directory: ContactCenterDirectory, routingPoint: string): number {
   const raw = directory.effectiveOption(routingPoint, OPTION_ROUTER_TIMEOUT);
   const n = raw === undefined ? NaN : Number(raw);
-  return (Number.isFinite(n) && n >= 0 ? n : DEFAULT_ROUTER_TIMEOUT_S) * 1000;
+  if (n === 0) return Infinity;
+  return (Number.isFinite(n) && n > 0 ? n : DEFAULT_ROUTER_TIMEOUT_S) * 1000;
 }
 
 /** Effective ring time of a DN before RONA, milliseconds (`sip-invite-timeout`, ≤ 34 s, 0 → 32 s). */

@@ -88,7 +88,8 @@ export class RoutingPointRouter {
         this.fallback(pending);
         return;
       }
-      pending.deadline = this.opts.clock.setTimeout(() => this.onDeadline(pending), routerTimeoutMs(this.opts.agents.directory, call.routingPoint));
+      const waitMs = routerTimeoutMs(this.opts.agents.directory, call.routingPoint);
+      if (Number.isFinite(waitMs)) pending.deadline = this.opts.clock.setTimeout(() => this.onDeadline(pending), waitMs);
       this.queue.push(pending);
       this.dispatch();
     });
@@ -251,6 +252,7 @@ export class RoutingPointRouter {
   private fallback(p: PendingCall): void {
     const dir = this.opts.agents.directory;
     const raw = dir.effectiveOption(p.call.routingPoint, OPTION_DEFAULT_DN);
+    // FIXME: default-dn equal to the routing point itself would loop; call control must not re-route it here.
     if (raw !== undefined && raw.trim() !== '') {
       this.settle(p, { kind: 'default-dn', dn: dir.normaliseNumber(raw) });
     } else {

@@ -1,0 +1,72 @@
+/**
+ * One party of a call as the B2BUA sees it: a SIP leg with its own dialog.
+ */
+import { SdpOriginKeeper } from '../../media/sdp-origin-keeper.js';
+import type { InviteServerSession } from '../../sip/dialog/invite-server-session.js';
+import type { InviteSession } from '../../sip/dialog/invite-session.js';
+import type { OutboundAttempt } from './outbound-attempt.js';
+import type { SipRequest } from '../../sip/message/types.js';
+
+/** Life of a leg. */
+export enum LegState {
+  /** Outbound INVITE sent / inbound INVITE received, nothing else yet. */
+  Dialing = 'Dialing',
+  /** 18x seen (outbound) or sent (inbound). */
+  Alerting = 'Alerting',
+  /** 2xx exchanged. */
+  Established = 'Established',
+  /** Ended. */
+  Released = 'Released',
+}
+
+/** A party's SIP leg. */
+export class CallLeg {
+  state = LegState.Dialing;
+  /** The established (or early, inbound) INVITE session. */
+  session: InviteSession | undefined;
+  /** Inbound leg before our final answer. */
+  server: InviteServerSession | undefined;
+  /** Outbound leg before its final answer. */
+  attempt: OutboundAttempt | undefined;
+  /** The far end is on hold by us (RFC 3264 §8.4). */
+  held = false;
+  /** Last SDP we sent on this leg (offer or answer). */
+  lastSdpSent: string | undefined;
+  /** Last SDP the device sent us. */
+  lastSdpReceived: string | undefined;
+  /** This leg received the call through a routing point: its events carry `routed` (behaviour §12.2). */
+  routed = false;
+  /** Handler for the next ACK on this leg (late-offer answers, RFC 3264 §4). */
+  onNextAck: ((ack: SipRequest) => void) | undefined;
+  /** Keeps our `o=` line per leg when the far party changes (RFC 3264 §8). */
+  readonly origin = new SdpOriginKeeper();
+
+  /**
+   * @param dn the internal DN of this party, when it is one (events are reported on it)
+   * @param address the party's number as other parties see it (DN, ANI or external number)
+   * @param direction `in`: the party called us; `out`: we called it
+   */
+  constructor(
+    readonly dn: string | undefined,
+    public address: string,
+    readonly direction: 'in' | 'out',
+  ) {}
+
+  /** SDP to send on this leg for `sdp` coming from another leg (first one passes unchanged). */
+  adapt(sdp: string | Buffer | undefined): string | undefined {
+    if (sdp === undefined || sdp.length === 0) return undefined;
+    const text = typeof sdp === 'string' ? sdp : sdp.toString('utf8');
+    let out: string;
+    try {
+      out = this.origin.adapt(text);
+    } catch {
+      out = text; // not SDP we can parse: pass as is
+    }
+    this.lastSdpSent = out;
+    return out;
+  }
+
+  get released(): boolean {
+    return this.state === LegState.Released;
+  }
+}

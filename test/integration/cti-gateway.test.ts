@@ -1,0 +1,382 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createHttpServer, type HttpServer } from '../../src/api/http-server.js';
+import { createCtiPlugin } from '../../src/api/cti/cti-plugin.js';
+import { CTI_ERROR } from '../../src/api/cti/cti-error-codes.js';
+import { loadConfigText } from '../../src/config/config-file.js';
+import { type ConfigStore, openStore } from '../../src/config/config-store.js';
+import type { AgentPhoneReachability } from '../../src/contact-center/agents/agent-phone-reachability.js';
+import { AgentService } from '../../src/contact-center/agents/agent-service.js';
+import { AgentSessionRepository } from '../../src/contact-center/agents/agent-session-repository.js';
+import { createAgentStatusProvider } from '../../src/contact-center/agents/agent-status-provider.js';
+import { ConfigDirectoryAdapter } from '../../src/contact-center/agents/config-directory-adapter.js';
+import { ContactCenterEventBus } from '../../src/contact-center/events.js';
+import { systemClock } from '../../src/util/clock.js';
+import { silentLogger } from '../../src/util/logger.js';
+
+const CONFIG = `
+server:
+  name: SIP_Server
+  sip: { listen: ["udp:127.0.0.1:0"] }
+  http: { listen: "127.0.0.1:0" }
+dns:
+  - number: Softswitch
+    type: voip-service
+    options: { contact: "127.0.0.1:5081", service-type: softswitch, prefix: "+1" }
+  - { number: "8888", type: extension, options: { contact: "*" } }
+  - { number: "7777", type: extension }
+  - { number: "5000", type: routing-point, options: { agent-group: Support } }
+agents:
+  - { id: jay, name: Jay, password: "jay-secret", dn: "8888" }
+  - { id: joe, name: Joe, password: "joe-secret", dn: "7777" }
+agent-groups:
+  - { name: Support, agents: [jay, joe] }
+`;
+const ADMIN_TOKEN = 'admin-token-for-tests';
+
+/** Session-phone bindings over the store's softswitch prefix table (reachability stand-in). */
+class StoreReachability implements AgentPhoneReachability {
+  readonly bindings = new Map<string, string>();
+  constructor(private readonly store: ConfigStore) {}
+  hasSoftswitchFor(phone: string): boolean {
+    return this.store.softswitchCandidates(phone).length > 0;
+  }
+  bindAgentPhone(dn: string, phone: string): void {
+    this.bindings.set(dn, phone);
+  }
+  unbindAgentPhone(dn: string): void {
+    this.bindings.delete(dn);
+  }
+  isAvailable(): boolean {
+    return true;
+  }
+}
+
+type Msg = Record<string, unknown>;
+
+/** A CTI client over a real WebSocket, with an inbox to await events from. */
+class CtiClient {
+  readonly inbox: Msg[] = [];
+  closed: { code: number; reason: string } | undefined;
+  private waiters: Array<() => void> = [];
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (d) => {
+      this.inbox.push(JSON.parse(d.toString()) as Msg);
+      this.wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.wake();
+    });
+  }
+  static async connect(url: string): Promise<CtiClient> {
+    const ws = new WebSocket(url);
+    const c = new CtiClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return c;
+  }
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  send(msg: Msg | string): void {
+    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+  }
+  /** Removes and returns the first message matching `pred`, waiting up to `ms`. */
+  async next(pred: (m: Msg) => boolean = () => true, ms = 3000): Promise<Msg> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const i = this.inbox.findIndex(pred);
+      if (i >= 0) return this.inbox.splice(i, 1)[0];
+      const left = deadline - Date.now();
+      if (left <= 0 || this.closed) throw new Error(`no matching message; inbox: ${JSON.stringify(this.inbox)}; closed: ${JSON.stringify(this.closed)}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+  async request(msg: Msg): Promise<Msg> {
+    this.send(msg);
+    return this.next((m) => m.referenceId === msg.referenceId);
+  }
+  async waitClosed(ms = 3000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + ms;
+    while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    if (!this.closed) throw new Error('not closed');
+    return this.closed;
+  }
+  close(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+  }
+}
+
+interface Stack {
+  server: HttpServer;
+  agents: AgentService;
+  repo: AgentSessionRepository;
+  bus: ContactCenterEventBus;
+  reach: StoreReachability;
+  url: string;
+}
+
+describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
+  let dir: string;
+  let store: ConfigStore;
+  let stack: Stack;
+  const clients: CtiClient[] = [];
+
+  async function start(): Promise<Stack> {
+    const bus = new ContactCenterEventBus();
+    const reach = new StoreReachability(store);
+    const repo = AgentSessionRepository.inDataDir(dir);
+    const agents = new AgentService({ directory: new ConfigDirectoryAdapter(store), reachability: reach, bus, clock: systemClock, logger: silentLogger, repository: repo });
+    agents.restore();
+    const server = await createHttpServer({
+      store,
+      token: ADMIN_TOKEN,
+      plugins: [createCtiPlugin({ agents, bus, adminToken: ADMIN_TOKEN, limits: { burst: 20, ratePerSecond: 10, maxMessageBytes: 8192 } })],
+    });
+    const { url } = await server.listen('127.0.0.1:0');
+    return { server, agents, repo, bus, reach, url: `${url.replace('http', 'ws')}/cti` };
+  }
+
+  async function stop(s: Stack): Promise<void> {
+    await s.server.close();
+    s.agents.close();
+    s.repo.close();
+  }
+
+  async function client(): Promise<CtiClient> {
+    const c = await CtiClient.connect(stack.url);
+    clients.push(c);
+    return c;
+  }
+
+  async function openAs(agentId: string, password: string): Promise<CtiClient> {
+    const c = await client();
+    const ev = await c.request({ request: 'RequestOpen', referenceId: 1, agentId, password });
+    expect(ev.event).toBe('EventOpened');
+    return c;
+  }
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cti-'));
+    store = openStore(dir);
+    const loaded = loadConfigText(CONFIG);
+    expect(loaded.errors).toEqual([]);
+    store.reconcile(loaded.model!);
+    stack = await start();
+  });
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await stop(stack);
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('RequestOpen: wrong password → EventError BAD_CREDENTIALS; right one → EventOpened (agent scope)', async () => {
+    const c = await client();
+    const err = await c.request({ request: 'RequestOpen', referenceId: 5, agentId: 'jay', password: 'wrong' });
+    expect(err).toMatchObject({ event: 'EventError', referenceId: 5, errorCode: CTI_ERROR.BAD_CREDENTIALS.code });
+    expect(typeof err.time).toBe('string');
+    expect(new Date(err.time as string).toISOString()).toBe(err.time);
+    const ok = await c.request({ request: 'RequestOpen', referenceId: 6, agentId: 'jay', password: 'jay-secret' });
+    expect(ok).toMatchObject({ event: 'EventOpened', referenceId: 6, scope: 'agent', agentId: 'jay', thisDN: '8888', server: 'SIP_Server' });
+    const again = await c.request({ request: 'RequestOpen', referenceId: 7, token: ADMIN_TOKEN });
+    expect(again).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.ALREADY_OPENED.code });
+  });
+
+  it('RequestOpen with a wrong token fails; with the admin token opens application scope', async () => {
+    const c = await client();
+    expect(await c.request({ request: 'RequestOpen', referenceId: 1, token: 'nope' })).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_TOKEN.code });
+    expect(await c.request({ request: 'RequestOpen', referenceId: 2, token: ADMIN_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
+  });
+
+  it('three requests before RequestOpen → three EventError NOT_OPENED, then the server closes', async () => {
+    const c = await client();
+    for (let i = 1; i <= 3; i++) {
+      c.send({ request: 'RequestAgentReady', referenceId: i, thisDN: '8888' });
+      expect(await c.next((m) => m.referenceId === i)).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.NOT_OPENED.code });
+    }
+    expect((await c.waitClosed()).code).toBe(1008);
+  });
+
+  it('agent scope: another DN is not allowed', async () => {
+    const c = await openAs('jay', 'jay-secret');
+    expect(await c.request({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '7777' })).toMatchObject({
+      event: 'EventError',
+      errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
+    });
+    expect(await c.request({ request: 'RequestAgentLogin', referenceId: 3, thisDN: '7777', agentId: 'jay', workMode: 'AutoIn' })).toMatchObject({
+      event: 'EventError',
+      errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
+    });
+    expect(await c.request({ request: 'RequestAgentLogin', referenceId: 4, thisDN: '8888', agentId: 'joe', password: 'joe-secret' })).toMatchObject({
+      event: 'EventError',
+      errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
+    });
+    expect(await c.request({ request: 'RequestRegisterAddress', referenceId: 5, thisDN: '8888' })).toMatchObject({ event: 'EventRegistered', thisDN: '8888' });
+  });
+
+  it('agent-phone equal to an internal DN → EventError AGENT_PHONE_INTERNAL_DN; no softswitch → AGENT_PHONE_NO_SOFTSWITCH', async () => {
+    const c = await openAs('jay', 'jay-secret');
+    const e1 = await c.request({
+      request: 'RequestAgentLogin', referenceId: 9, thisDN: '8888', agentId: 'jay', password: 'jay-secret', workMode: 'AutoIn',
+      extensions: { 'agent-phone': '77 77' },
+    });
+    expect(e1).toMatchObject({ event: 'EventError', referenceId: 9, errorCode: CTI_ERROR.AGENT_PHONE_INTERNAL_DN.code });
+    const e2 = await c.request({
+      request: 'RequestAgentLogin', referenceId: 10, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+44 20 7946 0000' },
+    });
+    expect(e2).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.AGENT_PHONE_NO_SOFTSWITCH.code });
+    expect(stack.agents.sessionByAgent('jay')).toBeUndefined();
+  });
+
+  it('agent-phone already bound to another agent → AGENT_PHONE_BOUND (application scope logs both in)', async () => {
+    const app = await client();
+    await app.request({ request: 'RequestOpen', referenceId: 1, token: ADMIN_TOKEN });
+    const ok = await app.request({ request: 'RequestAgentLogin', referenceId: 2, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } });
+    expect(ok).toMatchObject({ event: 'EventAgentLogin', extensions: { 'agent-phone': '+15551232222' } });
+    const bound = await app.request({ request: 'RequestAgentLogin', referenceId: 3, thisDN: '7777', agentId: 'joe', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
+    expect(bound).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.AGENT_PHONE_BOUND.code });
+  });
+
+  it('login / ready / not-ready / logout: answers echo referenceId, a registered observer sees the same events without it', async () => {
+    const observer = await client();
+    await observer.request({ request: 'RequestOpen', referenceId: 1, token: ADMIN_TOKEN });
+    await observer.request({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '8888' });
+    const c = await openAs('jay', 'jay-secret');
+    expect(await c.request({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '8888' })).toMatchObject({ event: 'EventRegistered' });
+
+    c.send({
+      request: 'RequestAgentLogin', referenceId: 7, thisDN: '8888', agentId: 'jay', password: 'jay-secret', workMode: 'AutoIn',
+      extensions: { 'agent-phone': '+1 555 123 2222' },
+    });
+    const login = await c.next((m) => m.referenceId === 7);
+    expect(login).toMatchObject({ event: 'EventAgentLogin', thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
+    expect(await c.next((m) => m.referenceId === 7)).toMatchObject({ event: 'EventAgentReady', thisDN: '8888', workMode: 'AutoIn' });
+    expect(stack.reach.bindings.get('8888')).toBe('+15551232222');
+
+    expect(await c.request({ request: 'RequestAgentNotReady', referenceId: 8, thisDN: '8888', workMode: 'AuxWork', reasonCode: 'Lunch' })).toMatchObject({
+      event: 'EventAgentNotReady', workMode: 'AuxWork', reasonCode: 'Lunch',
+    });
+    expect(await c.request({ request: 'RequestAgentReady', referenceId: 9, thisDN: '8888', workMode: 'ManualIn' })).toMatchObject({ event: 'EventAgentReady', workMode: 'ManualIn' });
+    expect(await c.request({ request: 'RequestAgentNotReady', referenceId: 10, thisDN: '8888', workMode: 'AutoIn' })).toMatchObject({
+      event: 'EventError', errorCode: CTI_ERROR.INVALID_WORK_MODE.code,
+    });
+    expect(await c.request({ request: 'RequestAgentLogout', referenceId: 11, thisDN: '8888' })).toMatchObject({ event: 'EventAgentLogout', agentId: 'jay' });
+    expect(stack.reach.bindings.has('8888')).toBe(false);
+    expect(await c.request({ request: 'RequestAgentReady', referenceId: 12, thisDN: '8888' })).toMatchObject({
+      event: 'EventError', errorCode: CTI_ERROR.AGENT_NOT_LOGGED_IN.code,
+    });
+
+    const seen: Msg[] = [];
+    for (let i = 0; i < 5; i++) seen.push(await observer.next());
+    expect(seen.map((m) => [m.event, m.thisDN, m.agentId])).toEqual([
+      ['EventAgentLogin', '8888', 'jay'],
+      ['EventAgentReady', '8888', 'jay'],
+      ['EventAgentNotReady', '8888', 'jay'],
+      ['EventAgentReady', '8888', 'jay'],
+      ['EventAgentLogout', '8888', 'jay'],
+    ]);
+    expect(seen.every((m) => !('referenceId' in m))).toBe(true);
+    expect(observer.inbox).toEqual([]);
+    expect(c.inbox).toEqual([]);
+  });
+
+  it('garbage: broken JSON, unknown request, missing attributes → EventError with the documented codes', async () => {
+    const c = await openAs('jay', 'jay-secret');
+    c.send('{"request": "RequestAgentReady", ');
+    expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_JSON.code });
+    c.send('[1,2]');
+    expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_JSON.code });
+    expect(await c.request({ request: 'RequestFlyToTheMoon', referenceId: 3 })).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.UNKNOWN_REQUEST.code });
+    const missing = await c.request({ request: 'RequestAgentLogin', referenceId: 4, thisDN: '8888' });
+    expect(missing).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.INVALID_ATTRIBUTES.code });
+    expect(String(missing.errorMessage)).toContain('agentId');
+    c.send({ request: 'RequestAgentReady', thisDN: '8888' });
+    expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.INVALID_ATTRIBUTES.code });
+    expect(await c.request({ request: 'RequestReleaseCall', referenceId: 5, thisDN: '8888', connId: 'not-hex' })).toMatchObject({
+      errorCode: CTI_ERROR.INVALID_ATTRIBUTES.code,
+    });
+    expect(c.closed).toBeUndefined();
+  });
+
+  it('call requests are answered NOT_SUPPORTED until call control is plugged in', async () => {
+    const c = await openAs('jay', 'jay-secret');
+    expect(await c.request({ request: 'RequestMakeCall', referenceId: 1, thisDN: '8888', otherDN: '+15551231111' })).toMatchObject({
+      event: 'EventError', referenceId: 1, errorCode: CTI_ERROR.NOT_SUPPORTED.code,
+    });
+    expect(await c.request({ request: 'RequestReleaseCall', referenceId: 2, thisDN: '7777', connId: '00ab' })).toMatchObject({
+      errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
+    });
+  });
+
+  it('call and DN domain events fan out to connections registered on the DN', async () => {
+    const c = await openAs('jay', 'jay-secret');
+    await c.request({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '8888' });
+    stack.bus.publish({ kind: 'call', name: 'EventRinging', thisDN: '7777', connId: '0001', callType: 'Inbound' });
+    stack.bus.publish({
+      kind: 'call', name: 'EventRinging', thisDN: '8888', connId: '006f00a1', otherDN: '+15551231111', callType: 'Inbound',
+      ani: '+15551231111', dnis: '5000', userData: { case: 42 }, routed: true,
+    });
+    stack.bus.publish({ kind: 'dn', name: 'EventDNOutOfService', thisDN: '8888' });
+    expect(await c.next()).toMatchObject({
+      event: 'EventRinging', thisDN: '8888', connId: '006f00a1', otherDN: '+15551231111', callType: 'Inbound', ani: '+15551231111',
+      dnis: '5000', userData: { case: 42 }, server: 'SIP_Server',
+    });
+    expect(await c.next()).toMatchObject({ event: 'EventDNOutOfService', thisDN: '8888' });
+    await c.request({ request: 'RequestUnregisterAddress', referenceId: 3, thisDN: '8888' });
+    stack.bus.publish({ kind: 'dn', name: 'EventDNBackInService', thisDN: '8888' });
+    expect(await c.request({ request: 'RequestQueryAddress', referenceId: 4, thisDN: '8888' })).toMatchObject({ event: 'EventAddressInfo', agentState: 'LoggedOut' });
+    expect(c.inbox).toEqual([]);
+  });
+
+  it('a flooding client gets RATE_LIMITED errors and is disconnected', async () => {
+    const c = await openAs('jay', 'jay-secret');
+    for (let i = 0; i < 200; i++) c.send({ request: 'RequestQueryAddress', referenceId: 100 + i, thisDN: '8888' });
+    const closed = await c.waitClosed();
+    expect(closed.code).toBe(1008);
+    const limited = c.inbox.filter((m) => m.errorCode === CTI_ERROR.RATE_LIMITED.code);
+    expect(limited.length).toBeGreaterThanOrEqual(10);
+    expect(c.inbox.filter((m) => m.event === 'EventAddressInfo').length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('a message above the size limit → MESSAGE_TOO_LARGE and close 1009', async () => {
+    const c = await openAs('jay', 'jay-secret');
+    c.send({ request: 'RequestAttachUserData', referenceId: 1, thisDN: '8888', connId: '01', userData: { blob: 'x'.repeat(9000) } });
+    expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.MESSAGE_TOO_LARGE.code });
+    expect((await c.waitClosed()).code).toBe(1009);
+  });
+
+  it('a login survives a restart of the agent service (SQLite)', async () => {
+    const c = await openAs('jay', 'jay-secret');
+    c.send({ request: 'RequestAgentLogin', referenceId: 1, thisDN: '8888', agentId: 'jay', workMode: 'ManualIn', extensions: { 'agent-phone': '+15551232222' } });
+    await c.next((m) => m.event === 'EventAgentReady');
+    expect(await c.request({ request: 'RequestAgentNotReady', referenceId: 2, thisDN: '8888', workMode: 'WalkAway', reasonCode: '7' })).toMatchObject({ event: 'EventAgentNotReady' });
+    c.close();
+    await stop(stack);
+
+    stack = await start();
+    expect(stack.reach.bindings.get('8888')).toBe('+15551232222');
+    expect(createAgentStatusProvider(stack.agents)()).toEqual([
+      { id: 'jay', dn: '8888', state: 'NotReady', workMode: 'WalkAway', agentPhone: '+15551232222' },
+      { id: 'joe', dn: '7777', state: 'LoggedOut', workMode: 'Unknown' },
+    ]);
+    const c2 = await openAs('jay', 'jay-secret');
+    expect(await c2.request({ request: 'RequestQueryAddress', referenceId: 3, thisDN: '8888' })).toMatchObject({
+      event: 'EventAddressInfo', agentId: 'jay', agentState: 'NotReady', workMode: 'WalkAway', reasonCode: '7', extensions: { 'agent-phone': '+15551232222' },
+    });
+    expect(await c2.request({ request: 'RequestAgentReady', referenceId: 4, thisDN: '8888' })).toMatchObject({ event: 'EventAgentReady', workMode: 'ManualIn' });
+  });
+});
