@@ -349,7 +349,7 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     expect(closed.code).toBe(1008);
     const limited = c.inbox.filter((m) => m.errorCode === CTI_ERROR.RATE_LIMITED.code);
     expect(limited.length).toBeGreaterThanOrEqual(10);
-    expect(c.inbox.filter((m) => m.event === 'EventAddressInfo').length).toBeGreaterThanOrEqual(20);
+    expect(c.inbox.filter((m) => m.event === 'EventAddressInfo').length).toBeGreaterThanOrEqual(19); // burst 20, one token went to RequestOpen
   });
 
   it('a message above the size limit → MESSAGE_TOO_LARGE and close 1009', async () => {
