@@ -3,6 +3,7 @@ import { AgentService } from '../../../src/contact-center/agents/agent-service.j
 import { AgentState } from '../../../src/contact-center/agents/agent-state.js';
 import { ContactCenterEventBus } from '../../../src/contact-center/events.js';
 import type { CallDelivery, DeliveryOptions, DeliveryOutcome } from '../../../src/contact-center/routing/call-delivery.js';
+import { bridgeDnServiceEvents } from '../../../src/contact-center/routing/dn-service-event-bridge.js';
 import { rejectsCallWhenNotReady } from '../../../src/contact-center/routing/reject-call-notready-policy.js';
 import type { RouteOutcome } from '../../../src/contact-center/routing/routable-call.js';
 import { RoutingPointRouter } from '../../../src/contact-center/routing/routing-point-router.js';
@@ -124,6 +125,29 @@ describe('RoutingPointRouter', () => {
     clock.advance(1);
     await flush();
     expect(outcomes.get('c1')).toEqual({ kind: 'rejected', status: 480 });
+  });
+
+  it('router-timeout 0 waits forever (option table of src/config)', async () => {
+    directory.addDn('5000', 'routing-point', { 'agent-group': 'Support', 'router-timeout': '0', 'default-dn': '7777' });
+    route('c1');
+    clock.advance(3_600_000);
+    await flush();
+    expect(outcomes.has('c1')).toBe(false);
+    expect(clock.pending).toBe(0);
+    agents.login({ agentId: 'jay', thisDN: '8888', workMode: 'AutoIn' });
+    expect(delivery.last.callId).toBe('c1');
+  });
+
+  it('DN service changes are published as EventDNOutOfService / EventDNBackInService', () => {
+    const bus = new ContactCenterEventBus();
+    const seen: string[] = [];
+    bus.subscribe((e) => seen.push(`${e.name}:${e.thisDN}`));
+    const off = bridgeDnServiceEvents(reach, bus);
+    reach.setInService('7777', false);
+    reach.setInService('7777', true);
+    off();
+    reach.setInService('7777', false);
+    expect(seen).toEqual(['EventDNOutOfService:7777', 'EventDNBackInService:7777']);
   });
 
   it('a routing point without agent-group falls back at once', async () => {
