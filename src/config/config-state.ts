@@ -254,7 +254,8 @@ class ChangePlanner {
       const a = this.parseOne(c, i);
       if (a) applied.push(a);
     });
-    if (this.errors.length === 0) this.validate();
+    // Validate what parsed even when some changes did not, so that every problem is listed.
+    this.validate();
     this.errors.sort((a, b) => a.index - b.index);
     return { applied: this.errors.length ? [] : applied, errors: this.errors, warnings: this.warnings };
   }
