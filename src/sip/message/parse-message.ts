@@ -98,23 +98,21 @@ function parseUnguarded(buf: Buffer, stream: boolean): SipMessage {
   }
 
   // Start line.
-  let nl = text.indexOf('\n');
+  const nl = text.indexOf('\n');
   let lineEnd = nl < 0 ? text.length : nl;
   if (lineEnd > 0 && text.charCodeAt(lineEnd - 1) === 0x0d) lineEnd--;
   const startLine = text.slice(0, lineEnd);
   const isResponse = startLine.length >= 4 && startLine.slice(0, 4).toUpperCase() === 'SIP/';
 
-  let headers: HeaderField[];
+  // Start line first (its errors are the more telling), then the header lines into the same array.
+  const headers: HeaderField[] = [];
+  const msg: SipMessage = isResponse ? parseStatusLine(startLine, headers, encoding) : parseRequestLine(startLine, headers, encoding);
   try {
-    headers = parseHeaderLines(text, nl < 0 ? text.length : nl + 1);
+    parseHeaderLines(text, nl < 0 ? text.length : nl + 1, headers);
   } catch (err) {
     if (isResponse && err instanceof SipParseError) throw new SipParseError(0, err.message);
     throw err;
   }
-
-  let msg: SipMessage;
-  if (isResponse) msg = parseStatusLine(startLine, headers, encoding);
-  else msg = parseRequestLine(startLine, headers, encoding);
 
   // Content-Length (RFC 3261 §20.14, §18.3).
   let cl: number | undefined;
@@ -145,12 +143,11 @@ function parseUnguarded(buf: Buffer, stream: boolean): SipMessage {
 }
 
 function fail(msg: SipMessage, why: string): SipParseError {
-  return msg.kind === 'response' ? new SipParseError(0, why) : new SipParseError(400, why, msg);
+  return new SipParseError(msg.kind === 'response' ? 0 : 400, why, msg);
 }
 
 /** Split header lines: `name HCOLON value`, continuation lines folded into one SP (RFC 3261 §7.3.1). */
-function parseHeaderLines(text: string, pos: number): HeaderField[] {
-  const headers: HeaderField[] = [];
+function parseHeaderLines(text: string, pos: number, headers: HeaderField[]): void {
   const tlen = text.length;
   while (pos < tlen) {
     const nl = text.indexOf('\n', pos);
@@ -186,7 +183,6 @@ function parseHeaderLines(text: string, pos: number): HeaderField[] {
     }
     pos = next;
   }
-  return headers;
 }
 
 /** `SIP-Version SP Status-Code SP Reason-Phrase` (RFC 3261 §7.2); anything wrong → drop (status 0). */
@@ -228,16 +224,20 @@ function isSipVersion(v: string): boolean {
   return dot > 4 && parseDigits(v.slice(4, dot)) !== undefined && parseDigits(v.slice(dot + 1)) !== undefined;
 }
 
-/** A response that lacks or garbles what every layer needs is dropped (RFC 3261 §18.1.2, RFC 4475 §3.1.2.5). */
+/**
+ * A response whose core headers are garbled is dropped (RFC 3261 §18.1.2, RFC 4475 §3.1.2.5).
+ * Missing ones are left to the transaction layer (abbreviated RFC example flows omit Via), which
+ * drops what it cannot match.
+ */
 function validateResponse(res: SipMessage): void {
   try {
-    void res.via;
-    void res.cseq;
-    void res.callId;
-    void res.from;
-    void res.to;
+    if (res.hasHeader('Via')) void res.vias;
+    if (res.hasHeader('CSeq')) void res.cseq;
+    if (res.hasHeader('Call-ID')) void res.callId;
+    if (res.hasHeader('From')) void res.from;
+    if (res.hasHeader('To')) void res.to;
   } catch (err) {
-    if (err instanceof SipParseError) throw new SipParseError(0, `malformed response: ${err.message}`);
+    if (err instanceof SipParseError) throw new SipParseError(0, `malformed response: ${err.message}`, res);
     throw err;
   }
 }

@@ -27,6 +27,10 @@ export abstract class SipMessageBase {
   /** Header text encoding: `utf8` unless the message came with bytes that are not valid UTF-8. */
   protected _encoding: 'utf8' | 'latin1';
   private _cache: Map<string, unknown> | undefined;
+  /** Look-up keys of `_headers` (lazy), valid until the next change. */
+  private _keys: string[] | undefined;
+  /** `headers` was handed out: the array may change behind our back, so keys are never cached. */
+  private _exposed = false;
 
   protected constructor(headers: HeaderField[], body: Buffer, encoding: 'utf8' | 'latin1' = 'utf8') {
     this._headers = headers;
@@ -37,6 +41,7 @@ export abstract class SipMessageBase {
   /** Header lines in order. Handing out the array means it may be changed, so the message stops reusing its original bytes. */
   get headers(): HeaderField[] {
     this.touch();
+    this._exposed = true;
     return this._headers;
   }
 
@@ -58,6 +63,18 @@ export abstract class SipMessageBase {
   protected touch(): void {
     this._raw = undefined;
     this._cache = undefined;
+    this._keys = undefined;
+  }
+
+  /** Look-up key of every header line, in order. */
+  private keys(): string[] {
+    let ks = this._keys;
+    if (ks !== undefined) return ks;
+    const hs = this._headers;
+    ks = new Array<string>(hs.length);
+    for (let i = 0; i < hs.length; i++) ks[i] = headerKey(hs[i].name);
+    if (!this._exposed) this._keys = ks;
+    return ks;
   }
 
   /** @internal used by the parser: remember the original bytes (only when they equal what `toBuffer` would write). */
@@ -70,7 +87,8 @@ export abstract class SipMessageBase {
     const key = headerKey(name);
     const out: string[] = [];
     const hs = this._headers;
-    for (let i = 0; i < hs.length; i++) if (headerKey(hs[i].name) === key) out.push(hs[i].value);
+    const ks = this.keys();
+    for (let i = 0; i < hs.length; i++) if (ks[i] === key) out.push(hs[i].value);
     return out;
   }
 
@@ -78,8 +96,9 @@ export abstract class SipMessageBase {
   getHeader(name: string): string | undefined {
     const key = headerKey(name);
     const hs = this._headers;
+    const ks = this.keys();
     for (let i = 0; i < hs.length; i++) {
-      if (headerKey(hs[i].name) === key) {
+      if (ks[i] === key) {
         const v = hs[i].value;
         return isListHeader(key) ? splitList(v)[0] : v;
       }
@@ -93,8 +112,9 @@ export abstract class SipMessageBase {
     const list = isListHeader(key);
     const out: string[] = [];
     const hs = this._headers;
+    const ks = this.keys();
     for (let i = 0; i < hs.length; i++) {
-      if (headerKey(hs[i].name) !== key) continue;
+      if (ks[i] !== key) continue;
       if (list) for (const v of splitList(hs[i].value)) out.push(v);
       else out.push(hs[i].value);
     }
@@ -104,7 +124,8 @@ export abstract class SipMessageBase {
   hasHeader(name: string): boolean {
     const key = headerKey(name);
     const hs = this._headers;
-    for (let i = 0; i < hs.length; i++) if (headerKey(hs[i].name) === key) return true;
+    const ks = this.keys();
+    for (let i = 0; i < hs.length; i++) if (ks[i] === key) return true;
     return false;
   }
 
@@ -320,9 +341,10 @@ export abstract class SipMessageBase {
     const hs = this._headers;
     let clWritten = false;
     const len = String(this._body.length);
+    const ks = this.keys();
     for (let i = 0; i < hs.length; i++) {
       const h = hs[i];
-      if (headerKey(h.name) === 'content-length') {
+      if (ks[i] === 'content-length') {
         if (clWritten) continue;
         clWritten = true;
         head += h.name + ': ' + len + CRLF;
