@@ -1,5 +1,6 @@
 import type { NameAddr, SipUri, TransportAddress } from '../sip/message/types.js';
 import { DigestServer } from '../sip/auth/digest-server.js';
+import type { DigestAlgorithm } from '../sip/auth/digest-hash.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Binding } from './binding.js';
@@ -28,6 +29,8 @@ export interface RegistrarOptions {
   maxContacts?: number;
   /** Digest realm; default: the host of the To URI (as Kamailio's `$td`). */
   realm?: string;
+  /** Algorithms challenged with, preferred first (default SHA-256, MD5: RFC 8760 §2.4). */
+  algorithms?: DigestAlgorithm[];
 }
 
 /** The parts of a REGISTER the registrar looks at (extracted by `registerInputFromRequest`). */

@@ -1,0 +1,232 @@
+import type { Registry } from 'prom-client';
+import { Counter } from 'prom-client';
+import type { ConfigStore } from '../config/config-store.js';
+import type { DnConfig } from '../config/config-model.js';
+import { DigestServer } from '../sip/auth/digest-server.js';
+import { parseDigestAlgorithm, type DigestAlgorithm } from '../sip/auth/digest-hash.js';
+import type { SipRequest } from '../sip/message/types.js';
+import type { IncomingRequest } from '../sip/stack/incoming-request.js';
+import type { SipStack } from '../sip/stack/sip-stack.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { AuthFailureLimiter } from './auth-failure-limiter.js';
+import type { Binding } from './binding.js';
+import { noPersistence, type BindingPersistence } from './binding-persistence.js';
+import { BindingTable } from './binding-table.js';
+import { registerInputFromRequest } from './register-input.js';
+import { RegisterProcessor, type RegistrarDirectory, type RegistrarOptions } from './register-processor.js';
+import type { RegistrarListener } from './registrar-listener.js';
+import { SqliteBindingPersistence } from './sqlite-binding-persistence.js';
+
+/** The configuration the registrar reads (implemented by `ConfigStore`). */
+export type RegistrarConfig = Pick<ConfigStore, 'getDn' | 'subscribe' | 'server'>;
+
+/** Dependencies of {@link createRegistrar}. */
+export interface RegistrarDeps {
+  stack: Pick<SipStack, 'handle'>;
+  store: RegistrarConfig;
+  clock: Clock;
+  logger: Logger;
+  /** Where bindings persist: a directory (file `registrar.sqlite`), a persistence, or none. */
+  dataDir?: string;
+  persistence?: BindingPersistence;
+  /** Overrides of the application options (see docs/registrar.md). */
+  options?: RegistrarOptions;
+  /** Prometheus registry for the registrar counters. */
+  registry?: Registry;
+  /** Nonce HMAC key (random per process when omitted). */
+  nonceSecret?: Buffer;
+}
+
+/** One row of `/api/status` `registrations` (interfaces §5). */
+export interface RegistrationStatus {
+  dn: string;
+  contact: string;
+  /** Seconds left. */
+  expires: number;
+  source: string;
+  nat: boolean;
+  userAgent?: string;
+}
+
+/** Result of {@link Registrar.authenticateRequest}: go on, or answer with this. */
+export type RequestAuthResult =
+  | { ok: true }
+  | { ok: false; status: number; reason: string; headers: Array<[string, string]> };
+
+/** The wired registrar (RFC 3261 §10.3, behaviour §3.5). */
+export interface Registrar {
+  /** The location service: bindings per DN. */
+  readonly table: BindingTable;
+  /** The digest server shared by REGISTER and other requests from registered phones. */
+  readonly digest: DigestServer;
+  /** Current bindings of a DN, most recently refreshed first. */
+  bindings(dn: string): readonly Binding[];
+  /** Subscribe to `registered` / `unregistered`; returns an unsubscribe function. */
+  addListener(l: RegistrarListener): () => void;
+  /**
+   * Digest-authenticate a non-REGISTER request (e.g. INVITE) from the phone of `dnNumber`
+   * with the DN's `password` (RFC 3261 §22.1, §22.3: a UAS answers 401). `ok` when the DN
+   * has no password.
+   */
+  authenticateRequest(req: SipRequest, sourceIp: string, dnNumber: string): RequestAuthResult;
+  /** `/api/status` `registrations` rows. */
+  status(): RegistrationStatus[];
+  /** Unhook from the stack and the store, stop the expiry timer, flush persistence. */
+  close(): void;
+}
+
+function int(v: string | undefined): number | undefined {
+  return v !== undefined && /^\d{1,9}$/.test(v.trim()) ? Number(v.trim()) : undefined;
+}
+
+/** Registrar options from the application `[TServer]` options (documented in docs/registrar.md). */
+export function registrarOptionsFrom(app: Record<string, string>): RegistrarOptions {
+  return {
+    minExpires: int(app['registrar-min-expires']),
+    maxExpires: int(app['registrar-max-expires']),
+    defaultExpires: int(app['registrar-default-expires']),
+    maxContacts: int(app['registrar-max-contacts']),
+    realm: app['auth-realm'] || undefined,
+    algorithms: parseAlgorithms(app['auth-algorithms']),
+  };
+}
+
+/** `auth-algorithms`: comma-separated `SHA-256`, `MD5` (unknown names ignored); undefined = default. */
+export function parseAlgorithms(v: string | undefined): DigestAlgorithm[] | undefined {
+  if (!v) return undefined;
+  const out: DigestAlgorithm[] = [];
+  for (const item of v.split(',')) {
+    const a = parseDigestAlgorithm(item.trim());
+    if (a && !a.endsWith('-sess') && !out.includes(a)) out.push(a);
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+function isRegistering(dn: DnConfig | null | undefined): boolean {
+  return !!dn && dn.options.contact?.trim() === '*';
+}
+
+/**
+ * Wire the registrar: REGISTER handler on the stack, binding table restored from the data
+ * directory, configuration changes followed (a DN deleted or no longer `contact = *` loses its
+ * bindings at once).
+ */
+export function createRegistrar(deps: RegistrarDeps): Registrar {
+  const { stack, store, clock } = deps;
+  const logger = deps.logger.child({ layer: 'registrar' });
+  const persistence = deps.persistence ?? (deps.dataDir ? SqliteBindingPersistence.open(deps.dataDir, clock) : noPersistence);
+  const table = new BindingTable(clock, persistence, logger);
+  const restored = table.restore();
+  if (restored > 0) logger.info({ bindings: restored }, 'registrations restored');
+  const options = { ...registrarOptionsFrom(store.server.options), ...deps.options };
+  const digest = new DigestServer({ clock, secret: deps.nonceSecret, algorithms: options.algorithms });
+  const limiter = new AuthFailureLimiter({ clock });
+  const directory: RegistrarDirectory = {
+    findRegisteringDn(user) {
+      const dn = store.getDn(decodeUser(user));
+      if (!isRegistering(dn)) return undefined;
+      return { dn: dn!.number, password: dn!.options.password };
+    },
+  };
+  const processor = new RegisterProcessor(table, directory, digest, limiter, clock, logger, options);
+
+  let answers: Counter<'status'> | undefined;
+  if (deps.registry) {
+    answers =
+      (deps.registry.getSingleMetric('sipserver_register_responses_total') as Counter<'status'> | undefined) ??
+      new Counter({ name: 'sipserver_register_responses_total', help: 'REGISTER answers by status', labelNames: ['status'], registers: [deps.registry] });
+  }
+
+  // Bindings of DNs dropped by configuration (behaviour §3.5, option table: "a registered
+  // binding is dropped when `*` is removed").
+  for (const dn of [...table.dns()]) {
+    if (!isRegistering(store.getDn(dn))) table.removeDn(dn, 'deconfigured');
+  }
+  const unsubscribe = store.subscribe((cs) => {
+    for (const c of cs.changes) {
+      if (c.kind !== 'dn' || !c.old || !isRegistering(c.old)) continue;
+      if (!isRegistering(c.new) || c.new!.number !== c.old.number) table.removeDn(c.old.number, 'deconfigured');
+    }
+  });
+
+  const unhandle = stack.handle('REGISTER', (ctx: IncomingRequest) => {
+    let status = 500;
+    try {
+      const parsed = registerInputFromRequest(ctx.request, ctx.source);
+      if (!parsed.ok) {
+        status = parsed.status;
+        ctx.reply(parsed.status, parsed.reason);
+      } else {
+        const out = processor.process(parsed.input);
+        status = out.status;
+        ctx.reply(out.status, out.reason, out.headers);
+      }
+    } catch (err) {
+      logger.error({ err }, 'REGISTER processing failed');
+      if (!ctx.finalSent) ctx.reply(500, 'Server Internal Error');
+    }
+    answers?.inc({ status: String(status) });
+    return true;
+  });
+
+  return {
+    table,
+    digest,
+    bindings: (dn) => table.get(dn),
+    addListener: (l) => table.addListener(l),
+    authenticateRequest(req, sourceIp, dnNumber) {
+      const dn = store.getDn(dnNumber);
+      const password = dn?.options.password;
+      if (!dn || !password) return { ok: true };
+      const wait = limiter.blockedFor(sourceIp);
+      if (wait > 0) return { ok: false, status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(wait)]] };
+      const realm = options.realm ?? req.from.uri.host;
+      const v = digest.verify({ method: req.method, credentials: req.getHeaders('Authorization') }, realm, (u) =>
+        decodeUser(u) === dn.number || store.getDn(decodeUser(u))?.number === dn.number ? { password } : undefined,
+      );
+      if (v.outcome === 'ok') return { ok: true };
+      if (v.outcome === 'malformed') return { ok: false, status: 400, reason: 'Bad Request (Authorization)', headers: [] };
+      if (v.outcome === 'forbidden' || v.reason === 'bad-credentials') limiter.fail(sourceIp);
+      if (v.outcome === 'forbidden') return { ok: false, status: 403, reason: 'Forbidden', headers: [] };
+      return {
+        ok: false,
+        status: 401,
+        reason: 'Unauthorized',
+        headers: digest.challenge(realm, { stale: v.stale, retry: v.retry }).map((c) => ['WWW-Authenticate', c] as [string, string]),
+      };
+    },
+    status() {
+      const now = clock.now();
+      const rows: RegistrationStatus[] = [];
+      for (const dn of table.dns()) {
+        for (const b of table.get(dn)) {
+          rows.push({
+            dn,
+            contact: b.contact,
+            expires: Math.max(0, Math.ceil((b.expiresAt - now) / 1000)),
+            source: `${b.source.transport}:${b.source.host.includes(':') ? `[${b.source.host}]` : b.source.host}:${b.source.port}`,
+            nat: b.nat,
+            userAgent: b.userAgent,
+          });
+        }
+      }
+      return rows;
+    },
+    close() {
+      unhandle();
+      unsubscribe();
+      table.close();
+    },
+  };
+}
+
+/** AOR user parts may carry %-escapes (RFC 3261 §19.1.2); numbers never need them. */
+function decodeUser(user: string): string {
+  if (!user.includes('%')) return user;
+  try {
+    return decodeURIComponent(user);
+  } catch {
+    return user;
+  }
+}
