@@ -45,8 +45,9 @@ export interface WaitingCallInfo {
  * - target: the Ready agent of the group whose DN is reachable and in service, idle the longest
  *   (smallest `idleSince`; ties in group order); never a NotReady/AfterCallWork/Busy agent, and never
  *   one already being offered a call;
- * - nobody available: the call waits, FIFO, up to the routing point's `router-timeout`
- *   (default 60 s), then goes to its `default-dn`, or is rejected 480;
+ * - nobody available: the call waits, FIFO, up to the routing point's effective `router-timeout`
+ *   (the option table's default; 0 = forever; 60 s if the configuration yields nothing), then
+ *   goes to its `default-dn`, or is rejected 480;
  * - when an agent becomes Ready (or a DN comes back in service), the oldest waiting call that
  *   agent can take is delivered;
  * - RONA: a delivery that fails or is not answered within `sip-invite-timeout` puts the call back
