@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { corpusDir } from '../../../helpers/paths.js';
-import { checkRequest, getParam, parseMessage, percentDecode, uriEquals, type SipRequest } from '../../../../src/sip/message/index.js';
+import { checkRequest, getParam, parseMessage, percentDecode, uriEquals, SipRequestMessage, type SipRequest } from '../../../../src/sip/message/index.js';
 import { shape, UAS_CAPS, verdictOf, type Verdict } from './corpus-helpers.js';
 
 const dir = join(corpusDir, 'rfc4475/archive');
@@ -90,7 +90,7 @@ describe('RFC 4475 torture messages', () => {
     expect(m.to.params).toEqual([['tag', '1918181833n']]);
     expect(m.from.displayName).toBe('J Rosenberg \\"');
     expect(m.cseq).toEqual({ seq: 9, method: 'INVITE' });
-    expect(m.maxForwards).toBe(68);
+    expect((m as SipRequestMessage).maxForwards).toBe(68);
     expect(m.vias.map((v) => [v.transport, v.host, v.branch])).toEqual([
       ['UDP', '192.0.2.2', '390skdjuw'],
       ['TCP', 'spindle.example.com', 'z9hG4bK9ikj8'],
@@ -201,7 +201,7 @@ describe('RFC 4475 torture messages', () => {
     const raw = load('inv2543.dat');
     const m = parseMessage(raw);
     expect(m.body.length).toBeGreaterThan(100);
-    expect(m.maxForwards).toBeUndefined();
+    expect((m as SipRequestMessage).maxForwards).toBeUndefined();
     expect(m.toString()).toContain(`Content-Length: ${m.body.length}\r\n`);
   });
 
