@@ -33,6 +33,8 @@ export interface SipStackOptions {
   limits?: Partial<TransportLimits>;
   /** Host to advertise in Via/Contact for wildcard listeners. */
   advertisedHost?: string;
+  /** Answer requests at their source port even without `;rport` (NAT; Kamailio `force_rport`). */
+  forceRport?: boolean;
   /** Option tags we support (RFC 3261 §8.2.2.3). */
   supported?: string[];
   /** Value of the `Server` / `User-Agent` header on what the stack writes itself. */
@@ -117,6 +119,7 @@ export class SipStack {
       limits: opts.limits,
       tls: opts.tls,
       advertisedHost: opts.advertisedHost,
+      forceRport: opts.forceRport,
       delegate: {
         onRequest: (req, route) => this.transactions.receiveRequest(req, route.source, new RouteSender(this.transport, route)),
         onResponse: (res, source) => this.transactions.receiveResponse(res, source),

@@ -26,7 +26,7 @@ export function buildRawErrorResponse(raw: Buffer, status: number, reason: strin
   const headText = raw.subarray(0, end < 0 ? Math.min(raw.length, 65_536) : end).toString('latin1');
   const lines = headText.split(/\r?\n/);
   const first = lines[0] ?? '';
-  if (first.startsWith('SIP/') || !/^[!-~]+ \S+ SIP\/\d/i.test(first)) return undefined;
+  if (first.startsWith('SIP/') || !/^[!-~]+ .* SIP\/\d+\.\d+\s*$/i.test(first)) return undefined;
   const found: Record<string, string[]> = {};
   let last: string | undefined;
   for (let i = 1; i < lines.length; i++) {

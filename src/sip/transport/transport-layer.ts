@@ -45,6 +45,11 @@ export interface TransportLayerOptions {
    * (`0.0.0.0`, `::`). Default: the first non-internal interface address of that family.
    */
   advertisedHost?: string;
+  /**
+   * Answer every request at its source port as if it carried `;rport` (Kamailio `force_rport`,
+   * Asterisk `force_rport`): for clients behind NAT that do not ask for RFC 3581. Default false.
+   */
+  forceRport?: boolean;
 }
 
 const VIA_TRANSPORT: Record<TransportProtocol, string> = { udp: 'UDP', tcp: 'TCP', tls: 'TLS', ws: 'WS', wss: 'WSS' };
@@ -76,6 +81,7 @@ export class TransportLayer implements TransportDelegate {
   private readonly logger: Logger;
   private readonly delegate: TransportLayerDelegate;
   private readonly advertised: string | undefined;
+  private readonly forceRport: boolean;
   /** Messages dropped or answered statelessly because they did not parse (diagnostics). */
   malformedCount = 0;
 
@@ -83,6 +89,7 @@ export class TransportLayer implements TransportDelegate {
     this.logger = opts.logger;
     this.delegate = opts.delegate;
     this.advertised = opts.advertisedHost;
+    this.forceRport = opts.forceRport ?? false;
     const limits: TransportLimits = { ...defaultTransportLimits, ...(opts.limits ?? {}) };
     for (const spec of opts.listen) {
       switch (spec.transport) {
@@ -196,7 +203,8 @@ export class TransportLayer implements TransportDelegate {
       onError?.(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    const protocol = protocolOfVia(via) ?? route?.transport.protocol ?? 'udp';
+    // Back over the transport the request came in on; without a route, the Via's sent-protocol.
+    const protocol = route?.transport.protocol ?? protocolOfVia(via) ?? 'udp';
     const received = viaParam(via, 'received');
     const rport = viaParam(via, 'rport');
     // FIXME(RFC 3261 §18.2.2): maddr (multicast) is not supported; the response goes to received/sent-by.
@@ -210,7 +218,7 @@ export class TransportLayer implements TransportDelegate {
       return;
     }
     const dest: TransportAddress = { transport: protocol, host, port };
-    const t = route && route.transport.protocol === protocol ? route.transport : this.pickTransport(protocol, host);
+    const t = route && isIP(host) === isIP(route.transport.local.host) ? route.transport : this.pickTransport(protocol, host);
     if (!t) {
       onError?.(new Error(`no ${protocol} transport for response to ${host}`));
       return;
@@ -282,7 +290,7 @@ export class TransportLayer implements TransportDelegate {
     const via = request.via;
     const rport = viaParam(via, 'rport');
     const needReceived = !sameIp(via.host, source.host);
-    const needRport = rport === null || rport === '';
+    const needRport = rport === null || rport === '' || (this.forceRport && rport === undefined);
     if (!needReceived && !needRport) return;
     const params: Array<[string, string | null]> = [];
     for (const [n, v] of via.params) {

@@ -1,0 +1,148 @@
+/** The server as a child process (`sipserver start`), for tests that need a real process. */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { repoRoot } from './paths.js';
+
+/** Options of {@link startServerProcess}. */
+export interface ServerProcessOptions {
+  /** `--sip-listen` entries. */
+  sipListen: string[];
+  /** `--config FILE`. */
+  config?: string;
+  /** Extra node flags (e.g. `--expose-gc`). */
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+  /** Give up waiting for the listening lines after this long. */
+  startTimeoutMs?: number;
+}
+
+/** A running server child. */
+export class ServerProcess {
+  /** `transport:host:port` lines the server printed. */
+  readonly addresses: string[] = [];
+  stdout = '';
+  stderr = '';
+  private exitCode: number | null | undefined;
+  private readonly exited: Promise<number | null>;
+  private lineWaiters: Array<{ prefix: string; resolve: (line: string) => void }> = [];
+
+  constructor(readonly child: ChildProcessWithoutNullStreams) {
+    this.exited = new Promise((res) => {
+      child.on('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? -1 : null);
+        res(this.exitCode);
+      });
+    });
+    let buf = '';
+    child.stdout.on('data', (b: Buffer) => {
+      const s = b.toString();
+      this.stdout += s;
+      buf += s;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const m = /^SIP listening on (\S+)/.exec(line);
+        if (m) this.addresses.push(m[1]!);
+        const ws = this.lineWaiters;
+        this.lineWaiters = [];
+        for (const w of ws) {
+          if (line.startsWith(w.prefix)) w.resolve(line);
+          else this.lineWaiters.push(w);
+        }
+      }
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      this.stderr += b.toString();
+      if (this.stderr.length > 1_000_000) this.stderr = this.stderr.slice(-500_000);
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** True while the process runs. */
+  get alive(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** Wait for the next stdout line starting with `prefix`. */
+  nextLine(prefix: string, timeoutMs = 10_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no "${prefix}" line within ${timeoutMs} ms`)), timeoutMs);
+      this.lineWaiters.push({
+        prefix,
+        resolve: (l) => {
+          clearTimeout(t);
+          resolve(l);
+        },
+      });
+    });
+  }
+
+  /** VmRSS of the process in bytes, from /proc/PID/status. */
+  rss(): number {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  }
+
+  /** utime + stime in clock ticks, from /proc/PID/stat. */
+  cpuTicks(): number {
+    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  }
+
+  /** Ask the child for a GC and its memory (needs SIPSERVER_DEBUG_MEMSTATS=1, --expose-gc). */
+  async memstats(): Promise<{ rss: number; heapUsed: number; external: number; transactions: { server: number; client: number } }> {
+    const p = this.nextLine('MEMSTATS ');
+    this.child.kill('SIGUSR2');
+    const line = await p;
+    return JSON.parse(line.slice('MEMSTATS '.length)) as { rss: number; heapUsed: number; external: number; transactions: { server: number; client: number } };
+  }
+
+  /** SIGTERM and wait for the exit code (SIGKILL after `timeoutMs`). */
+  async stop(timeoutMs = 5000): Promise<number | null> {
+    if (this.exitCode !== undefined) return this.exitCode;
+    this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(t);
+    return code;
+  }
+}
+
+/**
+ * Start `src/cli/main.ts start` under tsx (so tests always run the current source) and wait
+ * until it printed one listening line per listen entry.
+ */
+export async function startServerProcess(opts: ServerProcessOptions): Promise<ServerProcess> {
+  const args = [
+    ...(opts.nodeArgs ?? []),
+    '--import',
+    'tsx',
+    resolve(repoRoot, 'src/cli/main.ts'),
+    'start',
+    ...(opts.config ? ['--config', opts.config] : []),
+    '--sip-listen',
+    opts.sipListen.join(','),
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: { ...process.env, SIPSERVER_LOG: 'warn', ...(opts.env ?? {}) },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const server = new ServerProcess(child);
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
+  while (server.addresses.length < opts.sipListen.length) {
+    if (!server.alive) throw new Error(`server exited during start: ${server.stderr}`);
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`server did not start: ${server.stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return server;
+}
