@@ -8,11 +8,12 @@ import { createCtiPlugin } from '../../src/api/cti/cti-plugin.js';
 import { CTI_ERROR } from '../../src/api/cti/cti-error-codes.js';
 import { loadConfigText } from '../../src/config/config-file.js';
 import { type ConfigStore, openStore } from '../../src/config/config-store.js';
-import type { AgentPhoneReachability } from '../../src/contact-center/agents/agent-phone-reachability.js';
 import { AgentService } from '../../src/contact-center/agents/agent-service.js';
 import { AgentSessionRepository } from '../../src/contact-center/agents/agent-session-repository.js';
 import { createAgentStatusProvider } from '../../src/contact-center/agents/agent-status-provider.js';
 import { ConfigDirectoryAdapter } from '../../src/contact-center/agents/config-directory-adapter.js';
+import { ReachabilityAgentPhoneAdapter } from '../../src/contact-center/agents/reachability-agent-phone-adapter.js';
+import { createReachability, type Reachability } from '../../src/reachability/reachability-module.js';
 import { ContactCenterEventBus } from '../../src/contact-center/events.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -36,24 +37,6 @@ agent-groups:
   - { name: Support, agents: [jay, joe] }
 `;
 const ADMIN_TOKEN = 'admin-token-for-tests';
-
-/** Session-phone bindings over the store's softswitch prefix table (reachability stand-in). */
-class StoreReachability implements AgentPhoneReachability {
-  readonly bindings = new Map<string, string>();
-  constructor(private readonly store: ConfigStore) {}
-  hasSoftswitchFor(phone: string): boolean {
-    return this.store.softswitchCandidates(phone).length > 0;
-  }
-  bindAgentPhone(dn: string, phone: string): void {
-    this.bindings.set(dn, phone);
-  }
-  unbindAgentPhone(dn: string): void {
-    this.bindings.delete(dn);
-  }
-  isAvailable(): boolean {
-    return true;
-  }
-}
 
 type Msg = Record<string, unknown>;
 
@@ -124,7 +107,7 @@ interface Stack {
   agents: AgentService;
   repo: AgentSessionRepository;
   bus: ContactCenterEventBus;
-  reach: StoreReachability;
+  reach: Reachability;
   url: string;
 }
 
@@ -136,9 +119,13 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
 
   async function start(): Promise<Stack> {
     const bus = new ContactCenterEventBus();
-    const reach = new StoreReachability(store);
+    // The real reachability layer; no DN has oos-check, so the OPTIONS sender is never used.
+    const reach = createReachability({
+      store, registrations: { get: () => [] }, clock: systemClock, logger: silentLogger,
+      sender: { send: async () => ({ kind: 'final', status: 200 }) },
+    });
     const repo = AgentSessionRepository.inDataDir(dir);
-    const agents = new AgentService({ directory: new ConfigDirectoryAdapter(store), reachability: reach, bus, clock: systemClock, logger: silentLogger, repository: repo });
+    const agents = new AgentService({ directory: new ConfigDirectoryAdapter(store), reachability: new ReachabilityAgentPhoneAdapter(reach), bus, clock: systemClock, logger: silentLogger, repository: repo });
     agents.restore();
     const server = await createHttpServer({
       store,
@@ -153,6 +140,7 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     await s.server.close();
     s.agents.close();
     s.repo.close();
+    s.reach.close();
   }
 
   async function client(): Promise<CtiClient> {
@@ -265,7 +253,7 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     const login = await c.next((m) => m.referenceId === 7);
     expect(login).toMatchObject({ event: 'EventAgentLogin', thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
     expect(await c.next((m) => m.referenceId === 7)).toMatchObject({ event: 'EventAgentReady', thisDN: '8888', workMode: 'AutoIn' });
-    expect(stack.reach.bindings.get('8888')).toBe('+15551232222');
+    expect(stack.reach.resolve('8888')).toMatchObject({ mode: 'agent-phone', target: 'sip:+15551232222@127.0.0.1:5081', via: 'Softswitch' });
 
     expect(await c.request({ request: 'RequestAgentNotReady', referenceId: 8, thisDN: '8888', workMode: 'AuxWork', reasonCode: 'Lunch' })).toMatchObject({
       event: 'EventAgentNotReady', workMode: 'AuxWork', reasonCode: 'Lunch',
@@ -275,7 +263,8 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
       event: 'EventError', errorCode: CTI_ERROR.INVALID_WORK_MODE.code,
     });
     expect(await c.request({ request: 'RequestAgentLogout', referenceId: 11, thisDN: '8888' })).toMatchObject({ event: 'EventAgentLogout', agentId: 'jay' });
-    expect(stack.reach.bindings.has('8888')).toBe(false);
+    expect(stack.reach.resolver.agentPhoneOf('8888')).toBeUndefined();
+    expect(stack.reach.resolve('8888').mode).toBe('unreachable'); // contact=*, nothing registered
     expect(await c.request({ request: 'RequestAgentReady', referenceId: 12, thisDN: '8888' })).toMatchObject({
       event: 'EventError', errorCode: CTI_ERROR.AGENT_NOT_LOGGED_IN.code,
     });
@@ -368,7 +357,7 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     await stop(stack);
 
     stack = await start();
-    expect(stack.reach.bindings.get('8888')).toBe('+15551232222');
+    expect(stack.reach.resolve('8888')).toMatchObject({ mode: 'agent-phone', target: 'sip:+15551232222@127.0.0.1:5081', via: 'Softswitch' });
     expect(createAgentStatusProvider(stack.agents)()).toEqual([
       { id: 'jay', dn: '8888', state: 'NotReady', workMode: 'WalkAway', agentPhone: '+15551232222' },
       { id: 'joe', dn: '7777', state: 'LoggedOut', workMode: 'Unknown' },
