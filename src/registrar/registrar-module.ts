@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
 import type { ConfigStore } from '../config/config-store.js';
@@ -119,8 +120,7 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
   const table = new BindingTable(clock, persistence, logger);
   const restored = table.restore();
   if (restored > 0) logger.info({ bindings: restored }, 'registrations restored');
-  const options = { ...registrarOptionsFrom(store.server.options), ...deps.options };
-  const digest = new DigestServer({ clock, secret: deps.nonceSecret, algorithms: options.algorithms });
+  const secret = deps.nonceSecret ?? randomBytes(32);
   const limiter = new AuthFailureLimiter({ clock });
   const directory: RegistrarDirectory = {
     findRegisteringDn(user) {
@@ -129,7 +129,17 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       return { dn: dn!.number, password: dn!.options.password };
     },
   };
-  const processor = new RegisterProcessor(table, directory, digest, limiter, clock, logger, options);
+  // Application options are re-read on every server change (next REGISTER uses them); the
+  // nonce key stays, so outstanding challenges remain valid.
+  let options: RegistrarOptions = {};
+  let digest!: DigestServer;
+  let processor!: RegisterProcessor;
+  const build = (): void => {
+    options = { ...registrarOptionsFrom(store.server.options), ...deps.options };
+    digest = new DigestServer({ clock, secret, algorithms: options.algorithms });
+    processor = new RegisterProcessor(table, directory, digest, limiter, clock, logger, options);
+  };
+  build();
 
   let answers: Counter<'status'> | undefined;
   if (deps.registry) {
@@ -144,6 +154,7 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
     if (!isRegistering(store.getDn(dn))) table.removeDn(dn, 'deconfigured');
   }
   const unsubscribe = store.subscribe((cs) => {
+    if (cs.changes.some((c) => c.kind === 'server')) build();
     for (const c of cs.changes) {
       if (c.kind !== 'dn' || !c.old || !isRegistering(c.old)) continue;
       if (!isRegistering(c.new) || c.new!.number !== c.old.number) table.removeDn(c.old.number, 'deconfigured');
@@ -172,7 +183,9 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
 
   return {
     table,
-    digest,
+    get digest() {
+      return digest;
+    },
     bindings: (dn) => table.get(dn),
     addListener: (l) => table.addListener(l),
     authenticateRequest(req, sourceIp, dnNumber) {
