@@ -21,8 +21,14 @@ export interface CtiLimits {
   readonly ratePerSecond: number;
   /** Errors before RequestOpen after which the connection is closed (interfaces §4: 3). */
   readonly maxPreOpenErrors: number;
-  /** Consecutive protocol errors (garbage, rate limited) after which the connection is closed. */
-  readonly maxConsecutiveProtocolErrors: number;
+  /**
+   * Protocol errors (garbage, rate limited) in a burst after which the connection is closed:
+   * the Nth error closes it. Valid requests do not reset the count (a flood of valid requests
+   * above the rate limit is still a flood); time does, at `protocolErrorForgivePerSecond`.
+   */
+  readonly maxProtocolErrors: number;
+  /** Rate at which past protocol errors are forgiven (errors per second). */
+  readonly protocolErrorForgivePerSecond: number;
   /** A client whose unsent backlog exceeds this many bytes is dropped (it does not read). */
   readonly maxBufferedBytes: number;
 }
@@ -33,7 +39,8 @@ export const DEFAULT_CTI_LIMITS: CtiLimits = {
   burst: 40,
   ratePerSecond: 20,
   maxPreOpenErrors: 3,
-  maxConsecutiveProtocolErrors: 10,
+  maxProtocolErrors: 10,
+  protocolErrorForgivePerSecond: 0.1,
   maxBufferedBytes: 4 * 1024 * 1024,
 };
 
@@ -119,7 +126,7 @@ export class CtiGateway {
 
   /** A new client connection. */
   connect(transport: CtiTransport): CtiSession {
-    const session = new CtiSession(`cti-${++this.seq}`, transport, this.clock, this.limits.burst, this.limits.ratePerSecond);
+    const session = new CtiSession(`cti-${++this.seq}`, transport, this.clock, this.limits);
     this.sessions.set(session.id, session);
     return session;
   }
@@ -158,7 +165,6 @@ export class CtiGateway {
       this.protocolError(session, 'NOT_OPENED', req.referenceId);
       return;
     }
-    session.consecutiveProtocolErrors = 0;
     try {
       await this.dispatch(session, req);
     } catch (err) {
@@ -301,8 +307,7 @@ export class CtiGateway {
       this.countPreOpenError(session);
       return;
     }
-    session.consecutiveProtocolErrors++;
-    if (session.consecutiveProtocolErrors >= this.limits.maxConsecutiveProtocolErrors) {
+    if (!session.errorBudget.take()) {
       this.logger.warn({ session: session.id }, 'CTI client keeps sending bad or too many requests: disconnecting');
       this.closeSession(session, CTI_CLOSE.POLICY, 'too many errors');
     }

@@ -15,19 +15,21 @@ export class CtiSession {
   readonly registered = new Set<string>();
   /** Errors before RequestOpen succeeded (closed at the limit). */
   preOpenErrors = 0;
-  /** Consecutive protocol errors (bad JSON, unknown request, invalid attributes, rate limited). */
-  consecutiveProtocolErrors = 0;
   closed = false;
+  /** Request rate limiter. */
   readonly bucket: TokenBucket;
+  /** Protocol errors still tolerated (bad JSON, unknown request, invalid attributes, rate limited). */
+  readonly errorBudget: TokenBucket;
 
   constructor(
     /** Opaque id, used as `EventOrigin.requesterId`. */
     readonly id: string,
     readonly transport: CtiTransport,
     clock: Clock,
-    burst: number,
-    ratePerSecond: number,
+    limits: { burst: number; ratePerSecond: number; maxProtocolErrors: number; protocolErrorForgivePerSecond: number },
   ) {
-    this.bucket = new TokenBucket(burst, ratePerSecond, clock);
+    this.bucket = new TokenBucket(limits.burst, limits.ratePerSecond, clock);
+    // The Nth error finds the budget empty: capacity N-1.
+    this.errorBudget = new TokenBucket(Math.max(0, limits.maxProtocolErrors - 1), limits.protocolErrorForgivePerSecond, clock);
   }
 }

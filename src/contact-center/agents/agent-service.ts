@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type {
@@ -16,6 +17,11 @@ import type { AgentSessionRepository } from './agent-session-repository.js';
 import { AgentState, type AgentStatus, LOGGED_OUT } from './agent-state.js';
 import { type AgentInput, transitionAgent } from './agent-state-machine.js';
 import { AGENT_DN_TYPES, type ContactCenterDirectory, type DirectoryAgent } from './contact-center-directory.js';
+
+function samePassword(expected: string, given: string): boolean {
+  const h = (s: string): Buffer => createHash('sha256').update(s).digest();
+  return timingSafeEqual(h(expected), h(given));
+}
 
 /** A login as the CTI gateway (or any caller) asks for it. */
 export interface AgentLoginRequest {
@@ -115,10 +121,10 @@ export class AgentService {
     return n;
   }
 
-  /** Checks an agent's credentials. @throws AgentError `bad-credentials` */
+  /** Checks an agent's credentials (constant-time compare). @throws AgentError `bad-credentials` */
   authenticate(agentId: string, password: string): DirectoryAgent {
     const agent = this.opts.directory.getAgent(agentId);
-    if (!agent || agent.password !== password) throw new AgentError('bad-credentials', 'unknown agent or wrong password');
+    if (!agent || !samePassword(agent.password, password)) throw new AgentError('bad-credentials', 'unknown agent or wrong password');
     return agent;
   }
 
@@ -131,7 +137,7 @@ export class AgentService {
   login(req: AgentLoginRequest, origin?: EventOrigin): AgentSession {
     const { directory } = this.opts;
     const agent = directory.getAgent(req.agentId);
-    if (!agent || (req.password !== undefined && req.password !== agent.password)) {
+    if (!agent || (req.password !== undefined && !samePassword(agent.password, req.password))) {
       throw new AgentError('bad-credentials', 'unknown agent or wrong password');
     }
     const dnObj = directory.getDn(req.thisDN);

@@ -92,7 +92,7 @@ describe('CtiGateway', () => {
     bus = new ContactCenterEventBus();
     agents = new AgentService({ directory: exampleDirectory(), reachability: new FakeReachability(), bus, clock, logger: silentLogger });
     calls = new RecordingCallControl(bus);
-    gw = new CtiGateway({ agents, bus, callControl: calls, adminToken: () => 'tok', clock, limits: { burst: 5, ratePerSecond: 1, maxConsecutiveProtocolErrors: 4 } });
+    gw = new CtiGateway({ agents, bus, callControl: calls, adminToken: () => 'tok', clock, limits: { burst: 5, ratePerSecond: 1, maxProtocolErrors: 4, protocolErrorForgivePerSecond: 0.1 } });
   });
 
   async function opened(): Promise<{ t: MemoryTransport; s: ReturnType<CtiGateway['connect']> }> {
@@ -129,20 +129,32 @@ describe('CtiGateway', () => {
     expect(t.sent.at(-1)).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.UNKNOWN_DN.code });
   });
 
-  it('consecutive protocol errors close the connection; a valid request in between resets the count', async () => {
+  it('the 4th protocol error in a burst closes the connection; valid requests do not reset, time forgives', async () => {
     const { t, s } = await opened();
     for (let i = 0; i < 3; i++) await gw.handleMessage(s, 'garbage');
     await gw.handleMessage(s, JSON.stringify({ request: 'RequestQueryAddress', referenceId: 1, thisDN: '8888' }));
+    expect(t.sent.at(-1)).toMatchObject({ event: 'EventAddressInfo' });
     expect(t.closed).toBeUndefined();
-    clock.advance(10_000);
-    for (let i = 0; i < 3; i++) await gw.handleMessage(s, 'garbage');
+    clock.advance(20_000); // two errors forgiven
+    for (let i = 0; i < 2; i++) await gw.handleMessage(s, 'garbage');
     expect(t.closed).toBeUndefined();
     await gw.handleMessage(s, 'garbage');
+    expect(t.sent.at(-1)).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_JSON.code });
     expect(t.closed).toEqual([1008, 'too many errors']);
     expect(gw.connectionCount).toBe(0);
     const before = t.sent.length;
     await gw.handleMessage(s, 'garbage');
     expect(t.sent.length).toBe(before);
+  });
+
+  it('a sustained flood above the rate limit is disconnected even though some requests pass', async () => {
+    const { t, s } = await opened();
+    for (let i = 0; i < 200 && !t.closed; i++) {
+      await gw.handleMessage(s, JSON.stringify({ request: 'RequestQueryAddress', referenceId: i, thisDN: '8888' }));
+      clock.advance(200); // 5 requests/s against a 1/s limit
+    }
+    expect(t.closed).toEqual([1008, 'too many errors']);
+    expect(t.sent.filter((m) => m.errorCode === CTI_ERROR.RATE_LIMITED.code).length).toBeGreaterThanOrEqual(4);
   });
 
   it('drops a client that does not read its events', async () => {
