@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createHttpServer, type HttpServer } from '../../src/api/http-server.js';
 import { createCtiPlugin } from '../../src/api/cti/cti-plugin.js';
+import type { CtiGateway } from '../../src/api/cti/cti-gateway.js';
+import { registerContactCenterMetrics } from '../../src/api/cti/cti-metrics.js';
 import { CTI_ERROR } from '../../src/api/cti/cti-error-codes.js';
 import { loadConfigText } from '../../src/config/config-file.js';
 import { type ConfigStore, openStore } from '../../src/config/config-store.js';
@@ -127,11 +129,18 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     const repo = AgentSessionRepository.inDataDir(dir);
     const agents = new AgentService({ directory: new ConfigDirectoryAdapter(store), reachability: new ReachabilityAgentPhoneAdapter(reach), bus, clock: systemClock, logger: silentLogger, repository: repo });
     agents.restore();
+    let gateway: CtiGateway | undefined;
     const server = await createHttpServer({
       store,
       token: ADMIN_TOKEN,
-      plugins: [createCtiPlugin({ agents, bus, adminToken: ADMIN_TOKEN, limits: { burst: 20, ratePerSecond: 10, maxMessageBytes: 8192 } })],
+      plugins: [
+        createCtiPlugin({
+          agents, bus, adminToken: ADMIN_TOKEN, limits: { burst: 20, ratePerSecond: 10, maxMessageBytes: 8192 },
+          onGateway: (g) => { gateway = g; },
+        }),
+      ],
     });
+    registerContactCenterMetrics(server.metrics, agents, () => gateway);
     const { url } = await server.listen('127.0.0.1:0');
     return { server, agents, repo, bus, reach, url: `${url.replace('http', 'ws')}/cti` };
   }
@@ -281,6 +290,16 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     expect(seen.every((m) => !('referenceId' in m))).toBe(true);
     expect(observer.inbox).toEqual([]);
     expect(c.inbox).toEqual([]);
+  });
+
+  it('/metrics shows CTI connections and agents by state', async () => {
+    const c = await openAs('jay', 'jay-secret');
+    await c.request({ request: 'RequestAgentLogin', referenceId: 2, thisDN: '8888', agentId: 'jay', workMode: 'AuxWork' });
+    const url = stack.url.replace('ws', 'http').replace('/cti', '/metrics');
+    const text = await (await fetch(url)).text();
+    expect(text).toMatch(/^sipserver_cti_connections 1$/m);
+    expect(text).toMatch(/^sipserver_agents\{state="NotReady"\} 1$/m);
+    expect(text).toMatch(/^sipserver_agents\{state="Ready"\} 0$/m);
   });
 
   it('garbage: broken JSON, unknown request, missing attributes → EventError with the documented codes', async () => {
