@@ -22,7 +22,7 @@ export class AuthFailureLimiter {
   private readonly refill: number;
   private readonly maxSources: number;
   /** ip → bucket; Map order = least recently used first. */
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number; until: number }>();
 
   constructor(opts: AuthFailureLimiterOptions) {
     this.clock = opts.clock;
@@ -37,15 +37,15 @@ export class AuthFailureLimiter {
   }
 
   /**
-   * Seconds the source must wait before it is served again, or 0 if it may be served now.
+   * Seconds the source must wait before it is served again, or 0 if it may be served now. A
+   * source whose bucket ran dry is locked out for one refill period (1 / refillPerSecond s).
    * Use it as `Retry-After` of a 503 (RFC 3261 §21.5.4, §20.33).
    */
   blockedFor(ip: string): number {
     const b = this.buckets.get(ip);
     if (!b) return 0;
-    const tokens = this.current(b);
-    if (tokens >= 1) return 0;
-    return Math.max(1, Math.ceil((1 - tokens) / this.refill));
+    const left = b.until - this.clock.now();
+    return left > 0 ? Math.ceil(left / 1000) : 0;
   }
 
   /** Record one failure from `ip`. */
@@ -57,9 +57,11 @@ export class AuthFailureLimiter {
       b.at = now;
       this.buckets.delete(ip);
     } else {
-      b = { tokens: this.burst, at: now };
+      b = { tokens: this.burst, at: now, until: 0 };
     }
     b.tokens = Math.max(-this.burst, b.tokens - 1);
+    // Out of tokens: locked out for the time one token takes to come back, in whole seconds.
+    if (b.tokens < 1) b.until = now + Math.ceil(1 / this.refill) * 1000;
     this.buckets.set(ip, b);
     while (this.buckets.size > this.maxSources) {
       const oldest = this.buckets.keys().next();
@@ -68,7 +70,7 @@ export class AuthFailureLimiter {
     }
   }
 
-  private current(b: { tokens: number; at: number }): number {
+  private current(b: { tokens: number; at: number; until: number }): number {
     return Math.min(this.burst, b.tokens + ((this.clock.now() - b.at) / 1000) * this.refill);
   }
 }

@@ -1,0 +1,289 @@
+/**
+ * Registrar against real peers on loopback: SIPp and baresip register as DN 8888 of
+ * examples/office.yaml (password 8888-secret), the binding shows in the status API and survives
+ * a restart; wrong passwords, unknown numbers, absurd Expires and unknown schemes are refused.
+ *
+ * SIPp 3.6.1 and baresip 1.0 (libre 1.1) only answer MD5 challenges and give up when the first
+ * challenge is SHA-256, so these runs set the application option `auth-algorithms: MD5`
+ * (docs/registrar.md); the default two-challenge answer is checked with a raw UDP peer.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpServer, type HttpServer } from '../../src/api/http-server.js';
+import { loadConfigFile } from '../../src/config/config-file.js';
+import { openStore, type ConfigStore } from '../../src/config/config-store.js';
+import { wireRegistrarAndReachability, type RegistrarAndReachability } from '../../src/reachability/reachability-module.js';
+import { SipStack } from '../../src/sip/stack/sip-stack.js';
+import { systemClock } from '../../src/util/clock.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { examplesDir, repoRoot } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
+import { runSipp, sippTraceMessages } from '../helpers/sipp.js';
+
+const TOKEN = 'registrar-test-token';
+const SCENARIOS = join(repoRoot, 'test/integration/sipp');
+
+interface Server {
+  store: ConfigStore;
+  stack: SipStack;
+  wired: RegistrarAndReachability;
+  http: HttpServer;
+  url: string;
+  sipPort: number;
+  stop(): Promise<void>;
+}
+
+/** The pieces `sipserver start` would run: store reconciled to office.yaml, SIP stack, registrar, reachability, admin API. */
+async function startServer(dataDir: string, md5Only: boolean): Promise<Server> {
+  const store = openStore(dataDir);
+  const loaded = loadConfigFile(join(examplesDir, 'office.yaml'));
+  store.reconcile(loaded.model!);
+  if (md5Only) store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': 'MD5' } } }]);
+  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], logger: silentLogger });
+  const wired = wireRegistrarAndReachability({ stack, store, clock: systemClock, logger: silentLogger });
+  await stack.start();
+  const http = await createHttpServer({
+    store,
+    token: TOKEN,
+    statusProviders: { dnStatus: wired.dnStatus, status: () => wired.statusSection() },
+  });
+  const { url } = await http.listen('127.0.0.1:0');
+  return {
+    store, stack, wired, http, url,
+    sipPort: stack.addresses()[0].port,
+    async stop() {
+      await http.close();
+      wired.close();
+      await stack.stop();
+      store.close();
+    },
+  };
+}
+
+async function api(s: Server, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${s.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** Send one request over UDP from a fresh socket and collect the responses that arrive within `ms`. */
+async function udpAsk(port: number, text: string, ms = 400): Promise<string[]> {
+  const sock = createSocket('udp4');
+  const got: string[] = [];
+  sock.on('message', (b) => got.push(b.toString()));
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const local = sock.address().port;
+  sock.send(text.replace(/LOCALPORT/g, String(local)).replace(/\n/g, '\r\n'), port, '127.0.0.1');
+  await new Promise((r) => setTimeout(r, ms));
+  sock.close();
+  return got;
+}
+
+function register(user: string, extra: string, contact = `<sip:${user}@127.0.0.1:LOCALPORT>`, callId = `c-${Math.random()}`): string {
+  return `REGISTER sip:127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:LOCALPORT;branch=z9hG4bK${Math.random().toString(36).slice(2)};rport
+From: <sip:${user}@127.0.0.1>;tag=t1
+To: <sip:${user}@127.0.0.1>
+Call-ID: ${callId}
+CSeq: 1 REGISTER
+Contact: ${contact}
+Max-Forwards: 70
+${extra}Content-Length: 0
+
+`;
+}
+
+const statusLine = (r: string): string => r.split('\r\n')[0];
+
+describe('registrar with SIPp (office.yaml, DN 8888)', () => {
+  let dir: string;
+  let server: Server;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
+    server = await startServer(dir, true);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('wrong password: 401, re-challenge 401, then 403, and no binding', async () => {
+    const r = await runSipp({
+      scenario: join(SCENARIOS, 'uac-register-wrong-password.xml'),
+      target: `127.0.0.1:${server.sipPort}`,
+      localPort: await freePort(),
+      args: ['-s', '8888', '-au', '8888', '-ap', 'not-the-secret'],
+      traceMessages: true,
+      timeoutMs: 20_000,
+    });
+    expect(r.code, r.errors).toBe(0);
+    const received = sippTraceMessages(r.messages).filter((m) => m.dir === 'received').map((m) => m.text.split('\n')[0].trim());
+    expect(received).toEqual(['SIP/2.0 401 Unauthorized', 'SIP/2.0 401 Unauthorized', 'SIP/2.0 403 Forbidden']);
+    expect((await api(server, '/api/status')).body.registrations).toEqual([]);
+    expect((await api(server, '/api/dns/8888/status')).body).toMatchObject({ mode: 'unreachable', inService: false });
+  });
+
+  it('registers with digest credentials; the binding shows in the status API and survives a restart', async () => {
+    const localPort = await freePort();
+    const r = await runSipp({
+      scenario: join(SCENARIOS, 'uac-register-auth.xml'),
+      target: `127.0.0.1:${server.sipPort}`,
+      localPort,
+      args: ['-s', '8888', '-au', '8888', '-ap', '8888-secret'],
+      traceMessages: true,
+      timeoutMs: 20_000,
+    });
+    expect(r.code, r.errors).toBe(0);
+    const msgs = sippTraceMessages(r.messages).filter((m) => m.dir === 'received');
+    expect(msgs[0].text).toMatch(/^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[A-Za-z0-9_-]{36}", algorithm=MD5, qop="auth"$/m);
+    expect(msgs[1].text.split('\n')[0].trim()).toBe('SIP/2.0 200 OK');
+    expect(msgs[1].text).toContain(`Contact: <sip:8888@127.0.0.1:${localPort}>;expires=3600`);
+
+    const status = await api(server, '/api/status');
+    expect(status.body.registrations).toEqual([
+      expect.objectContaining({ dn: '8888', contact: `sip:8888@127.0.0.1:${localPort}`, expires: expect.any(Number) }),
+    ]);
+    expect((await api(server, '/api/dns/8888/status')).body).toEqual({
+      mode: 'registered', target: `sip:8888@127.0.0.1:${localPort}`, inService: true,
+    });
+
+    await server.stop();
+    server = await startServer(dir, true);
+    const after = await api(server, '/api/status');
+    expect(after.body.registrations).toEqual([
+      expect.objectContaining({ dn: '8888', contact: `sip:8888@127.0.0.1:${localPort}` }),
+    ]);
+    expect((await api(server, '/api/dns/8888/status')).body).toMatchObject({ mode: 'registered', target: `sip:8888@127.0.0.1:${localPort}` });
+  });
+
+  it('bad input: unknown number 404, absurd Expires clamped, unknown scheme 400, Expires below minimum 423, Contact * misuse 400', async () => {
+    const port = server.sipPort;
+    expect((await udpAsk(port, register('4242', 'Expires: 60\n'))).map(statusLine)).toEqual(['SIP/2.0 404 Not Found']);
+    // DN 7777 exists but does not register (no contact = *): 404 as well.
+    expect((await udpAsk(port, register('7777', 'Expires: 60\n'))).map(statusLine)).toEqual(['SIP/2.0 404 Not Found']);
+    // A DN without password (5000 is not registering; use a change-set to add one that is).
+    server.store.apply([{ op: 'put', kind: 'dn', key: '6001', value: { type: 'extension', options: { contact: '*' } } }]);
+    const big = await udpAsk(port, register('6001', 'Expires: 99999999999999999999999\n'));
+    expect(statusLine(big[0])).toBe('SIP/2.0 200 OK');
+    expect(big[0]).toMatch(/Contact: <sip:6001@127\.0\.0\.1:\d+>;expires=3600/);
+    expect((await udpAsk(port, register('6001', 'Expires: 10\n'))).map((r) => [statusLine(r), /Min-Expires: (\d+)/.exec(r)?.[1]])).toEqual([
+      ['SIP/2.0 423 Interval Too Brief', '60'],
+    ]);
+    expect((await udpAsk(port, register('6001', 'Expires: 60\n', '<name:John_Smith>'))).map(statusLine)[0]).toMatch(/^SIP\/2\.0 400 /);
+    expect((await udpAsk(port, register('6001', 'Expires: 60\n', '*'))).map(statusLine)[0]).toMatch(/^SIP\/2\.0 400 /);
+    expect((await udpAsk(port, register('6001', 'Expires: 0\n', '*'))).map(statusLine)).toEqual(['SIP/2.0 200 OK']);
+    // RFC 4475 §3.3.4 unksm2: To of an unknown scheme → 400.
+    const unksm2 = register('x', 'Expires: 60\n').replace('To: <sip:x@127.0.0.1>', 'To: isbn:2983792873');
+    expect((await udpAsk(port, unksm2)).map(statusLine)[0]).toMatch(/^SIP\/2\.0 400 /);
+    expect(server.wired.registrar.bindings('6001')).toEqual([]);
+  });
+
+  it('floods of failed authentication from one address are answered 503 Retry-After, memory bounded', async () => {
+    const port = server.sipPort;
+    const bad = 'Authorization: Digest username="8888", realm="127.0.0.1", nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", uri="sip:127.0.0.1", response="0", algorithm=MD5\n';
+    // Unknown numbers count as failures: 20 are allowed in a burst, then one per 5 s.
+    const answers: string[] = [];
+    for (let i = 0; i < 30; i++) answers.push(...(await udpAsk(port, register(`99${i}`, bad), 60)));
+    const codes = answers.map(statusLine);
+    expect(codes.slice(0, 3)).toEqual(['SIP/2.0 404 Not Found', 'SIP/2.0 404 Not Found', 'SIP/2.0 404 Not Found']);
+    expect(codes.slice(-5)).toEqual(Array(5).fill('SIP/2.0 503 Service Unavailable'));
+    expect(codes.filter((c) => c.includes('404')).length).toBeLessThanOrEqual(21);
+    const retryAfter = Number(/Retry-After: (\d+)/.exec(answers.at(-1)!)?.[1]);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(5);
+    // Even the right DN is refused while the source waits…
+    expect((await udpAsk(port, register('8888', ''), 100)).map(statusLine)).toEqual(['SIP/2.0 503 Service Unavailable']);
+    // …and served again once Retry-After has passed.
+    await new Promise((r) => setTimeout(r, retryAfter * 1000 + 100));
+    expect((await udpAsk(port, register('8888', ''))).map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
+  });
+});
+
+describe('registrar default challenge (RFC 8760: SHA-256 first, then MD5)', () => {
+  it('answers an unauthenticated REGISTER with two WWW-Authenticate headers, SHA-256 first', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
+    const server = await startServer(dir, false);
+    try {
+      const [res] = await udpAsk(server.sipPort, register('8888', 'Expires: 3600\n'));
+      expect(statusLine(res)).toBe('SIP/2.0 401 Unauthorized');
+      const www = res.split('\r\n').filter((l) => l.startsWith('WWW-Authenticate:'));
+      expect(www).toHaveLength(2);
+      expect(www[0]).toMatch(/algorithm=SHA-256, qop="auth"$/);
+      expect(www[1]).toMatch(/algorithm=MD5, qop="auth"$/);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('registrar with baresip (headless, generated config)', () => {
+  let dir: string;
+  let server: Server;
+  let phone: ChildProcess | undefined;
+  let phoneOut = '';
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'registrar-bs-'));
+    server = await startServer(join(dir, 'data'), true);
+  });
+  afterEach(async () => {
+    if (phone && phone.exitCode === null) {
+      phone.kill('SIGKILL');
+      await new Promise((r) => phone!.once('exit', r));
+    }
+    phone = undefined;
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function startPhone(password: string): Promise<number> {
+    const cfg = mkdtempSync(join(dir, 'baresip-'));
+    const port = await freePort();
+    writeFileSync(join(cfg, 'config'), [
+      'poll_method\tepoll',
+      `sip_listen\t127.0.0.1:${port}`,
+      'module_path\t/usr/lib/baresip/modules',
+      'module_app\taccount.so',
+      'audio_player\tnone',
+      'audio_source\tnone',
+      '',
+    ].join('\n'));
+    writeFileSync(join(cfg, 'accounts'), `<sip:8888@127.0.0.1:${server.sipPort};transport=udp>;auth_pass=${password};regint=600\n`);
+    phoneOut = '';
+    phone = spawn('baresip', ['-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    phone.stdout!.on('data', (b: Buffer) => (phoneOut += b.toString()));
+    phone.stderr!.on('data', (b: Buffer) => (phoneOut += b.toString()));
+    return port;
+  }
+
+  async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (await cond()) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return cond();
+  }
+
+  it('baresip registers as 8888, shows in /api/status, and unregisters when it stops', async () => {
+    const port = await startPhone('8888-secret');
+    expect(await until(() => phoneOut.includes('200 OK'), 10_000), phoneOut).toBe(true);
+    const regs = (await api(server, '/api/status')).body.registrations as Array<Record<string, unknown>>;
+    expect(regs).toHaveLength(1);
+    expect(regs[0]).toMatchObject({ dn: '8888', source: `udp:127.0.0.1:${port}`, userAgent: expect.stringMatching(/^baresip/) });
+    expect(regs[0].contact).toMatch(new RegExp(`^sip:8888-[^@]+@127\\.0\\.0\\.1:${port}$`));
+    phone!.kill('SIGTERM');
+    expect(await until(async () => ((await api(server, '/api/status')).body.registrations as unknown[]).length === 0, 5_000)).toBe(true);
+  });
+
+  it('baresip with a wrong password gets 403 and no binding', async () => {
+    await startPhone('wrong-secret');
+    expect(await until(() => phoneOut.includes('403 Forbidden'), 10_000), phoneOut).toBe(true);
+    expect((await api(server, '/api/status')).body.registrations).toEqual([]);
+  });
+});
