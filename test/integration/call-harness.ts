@@ -1,0 +1,93 @@
+/**
+ * An in-process call server for the call integration tests: SIP stack on an ephemeral UDP port,
+ * the real configuration store (temp dir), reachability resolver, dialog layer and B2BUA.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfigText } from '../../src/config/config-file.js';
+import { openStore, type ConfigStore } from '../../src/config/config-store.js';
+import { ConfigDirectoryAdapter } from '../../src/contact-center/agents/config-directory-adapter.js';
+import { B2bua } from '../../src/contact-center/calls/b2bua.js';
+import type { CallRouter } from '../../src/contact-center/calls/call-ports.js';
+import { ContactCenterEventBus, type CallDomainEvent } from '../../src/contact-center/events.js';
+import { ReachabilityResolver } from '../../src/reachability/reachability-resolver.js';
+import { DialogStackAdapter } from '../../src/sip/dialog/dialog-stack-adapter.js';
+import { DialogUserAgent } from '../../src/sip/dialog/dialog-user-agent.js';
+import { SipStack } from '../../src/sip/stack/sip-stack.js';
+import { systemClock } from '../../src/util/clock.js';
+import { createLogger, silentLogger } from '../../src/util/logger.js';
+
+/** A running call server. */
+export interface CallServer {
+  port: number;
+  stack: SipStack;
+  b2bua: B2bua;
+  ua: DialogUserAgent;
+  store: ConfigStore;
+  reachability: ReachabilityResolver;
+  events: CallDomainEvent[];
+  stop(): Promise<void>;
+}
+
+/** Start a server with the YAML configuration `yaml` (its `server.sip.listen` is ignored). */
+export async function startCallServer(yaml: string, router?: CallRouter): Promise<CallServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'call-server-'));
+  const loaded = loadConfigText(yaml);
+  if (!loaded.model) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
+  const store = openStore(dir);
+  store.reconcile(loaded.model);
+  const logger = process.env.CALL_TEST_LOG ? createLogger(process.env.CALL_TEST_LOG) : silentLogger;
+  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], logger });
+  const ua = new DialogUserAgent({ stack: new DialogStackAdapter(stack), clock: systemClock, logger });
+  const reachability = new ReachabilityResolver(store, { get: () => [] }, { isOutOfService: () => false }, logger);
+  const bus = new ContactCenterEventBus();
+  const events: CallDomainEvent[] = [];
+  bus.subscribe((e) => {
+    if (e.kind === 'call') events.push(e);
+  });
+  const b2bua = new B2bua({ ua, reachability, directory: new ConfigDirectoryAdapter(store), bus, clock: systemClock, logger, router });
+  b2bua.attach(stack);
+  await stack.start();
+  const port = stack.addresses()[0]!.port;
+  return {
+    port,
+    stack,
+    b2bua,
+    ua,
+    store,
+    reachability,
+    events,
+    async stop() {
+      b2bua.releaseAll();
+      await stack.stop();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A softswitch-only configuration: numbers starting with `prefix` go to 127.0.0.1:`uasPort`. */
+export function softswitchYaml(uasPort: number, prefix = '9', extra = ''): string {
+  return `server:
+  name: CallTest
+  sip:
+    listen: ["udp:127.0.0.1:5060"]
+dns:
+  - number: Softswitch
+    type: voip-service
+    options:
+      contact: "127.0.0.1:${uasPort}"
+      service-type: softswitch
+      prefix: "${prefix}"
+${extra}`;
+}
+
+/** Wait until `cond` holds (polling), at most `ms`. */
+export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
