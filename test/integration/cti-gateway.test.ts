@@ -10,13 +10,11 @@ import { registerContactCenterMetrics } from '../../src/api/cti/cti-metrics.js';
 import { CTI_ERROR } from '../../src/api/cti/cti-error-codes.js';
 import { loadConfigText } from '../../src/config/config-file.js';
 import { type ConfigStore, openStore } from '../../src/config/config-store.js';
-import { AgentService } from '../../src/contact-center/agents/agent-service.js';
-import { AgentSessionRepository } from '../../src/contact-center/agents/agent-session-repository.js';
+import type { AgentService } from '../../src/contact-center/agents/agent-service.js';
+import { type AgentsModule, createAgentsModule } from '../../src/contact-center/agents/agents-module.js';
 import { createAgentStatusProvider } from '../../src/contact-center/agents/agent-status-provider.js';
-import { ConfigDirectoryAdapter } from '../../src/contact-center/agents/config-directory-adapter.js';
-import { ReachabilityAgentPhoneAdapter } from '../../src/contact-center/agents/reachability-agent-phone-adapter.js';
 import { createReachability, type Reachability } from '../../src/reachability/reachability-module.js';
-import { ContactCenterEventBus } from '../../src/contact-center/events.js';
+import type { ContactCenterEventBus } from '../../src/contact-center/events.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
 
@@ -107,7 +105,7 @@ class CtiClient {
 interface Stack {
   server: HttpServer;
   agents: AgentService;
-  repo: AgentSessionRepository;
+  mod: AgentsModule;
   bus: ContactCenterEventBus;
   reach: Reachability;
   url: string;
@@ -120,15 +118,13 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
   const clients: CtiClient[] = [];
 
   async function start(): Promise<Stack> {
-    const bus = new ContactCenterEventBus();
     // The real reachability layer; no DN has oos-check, so the OPTIONS sender is never used.
     const reach = createReachability({
       store, registrations: { get: () => [] }, clock: systemClock, logger: silentLogger,
       sender: { send: async () => ({ kind: 'final', status: 200 }) },
     });
-    const repo = AgentSessionRepository.inDataDir(dir);
-    const agents = new AgentService({ directory: new ConfigDirectoryAdapter(store), reachability: new ReachabilityAgentPhoneAdapter(reach), bus, clock: systemClock, logger: silentLogger, repository: repo });
-    agents.restore();
+    const mod = createAgentsModule({ store, reachability: reach, dataDir: dir, clock: systemClock, logger: silentLogger });
+    const { agents, bus } = mod;
     let gateway: CtiGateway | undefined;
     const server = await createHttpServer({
       store,
@@ -142,13 +138,12 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     });
     registerContactCenterMetrics(server.metrics, agents, () => gateway);
     const { url } = await server.listen('127.0.0.1:0');
-    return { server, agents, repo, bus, reach, url: `${url.replace('http', 'ws')}/cti` };
+    return { server, agents, mod, bus, reach, url: `${url.replace('http', 'ws')}/cti` };
   }
 
   async function stop(s: Stack): Promise<void> {
     await s.server.close();
-    s.agents.close();
-    s.repo.close();
+    s.mod.close();
     s.reach.close();
   }
 
