@@ -62,16 +62,20 @@ export class IncomingRequest {
     });
   }
 
-  /** Answer through the server transaction (RFC 3261 §17.2). Returns the response sent. */
-  reply(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string): SipResponse {
+  /**
+   * Answer through the server transaction (RFC 3261 §17.2). Returns the response, or
+   * undefined when the transaction refused it because a final response already went out
+   * (e.g. the stack answered 487 to a CANCEL first): a normal race, not an error.
+   */
+  reply(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string): SipResponse | undefined {
+    if (this.finalSent && !(this.transaction.state === TransactionState.Accepted && status >= 200 && status < 300)) return undefined;
     const res = this.createResponse(status, reason, headers, body);
-    this.transaction.respond(res);
-    return res;
+    return this.transaction.respond(res) ? res : undefined;
   }
 
-  /** Send an already built response through the transaction (e.g. a 2xx built by the dialog layer). */
-  send(response: SipResponse): void {
-    this.transaction.respond(response);
+  /** Send an already built response through the transaction (e.g. a 2xx built by the dialog layer); false if refused. */
+  send(response: SipResponse): boolean {
+    return this.transaction.respond(response);
   }
 
   /**

@@ -75,16 +75,18 @@ export class InviteServerTransaction extends Transaction {
 
   /**
    * Send a response from the TU (RFC 3261 §17.2.1). In Accepted, only 2xx (the TU's
-   * retransmissions, RFC 3261 §13.3.1.4) are sent; anything else is refused.
+   * retransmissions, RFC 3261 §13.3.1.4) are sent; anything else, and anything once Completed
+   * (e.g. the TU answering after a CANCEL got 487), is refused: returns false, sends nothing.
    */
-  respond(response: SipResponse): void {
+  respond(response: SipResponse): boolean {
     const status = response.status;
     const s = this.stateValue;
     if (s === TransactionState.Accepted) {
-      if (status >= 200 && status < 300) this.transmit(response);
-      return;
+      if (status < 200 || status >= 300) return false;
+      this.transmit(response);
+      return true;
     }
-    if (s !== TransactionState.Proceeding) throw new Error(`INVITE transaction in ${s} cannot send ${status}`);
+    if (s !== TransactionState.Proceeding) return false;
     this.stopTimer('Trying');
     this.last = response;
     if (status < 200) {
@@ -99,6 +101,7 @@ export class InviteServerTransaction extends Transaction {
       this.startTimer('H', 64 * this.ctx.timers.t1, () => this.timerH());
       this.transmit(response);
     }
+    return true;
   }
 
   private transmit(response: SipResponse): void {

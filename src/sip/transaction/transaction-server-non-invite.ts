@@ -44,24 +44,23 @@ export class NonInviteServerTransaction extends Transaction {
     }
   }
 
-  /** Send a response from the TU; ignored once a final response went out (§17.2.2). */
-  respond(response: SipResponse): void {
+  /** Send a response from the TU; refused (false, nothing sent) once a final response went out (§17.2.2). */
+  respond(response: SipResponse): boolean {
     const s = this.stateValue;
-    if (s !== TransactionState.Trying && s !== TransactionState.Proceeding) {
-      throw new Error(`non-INVITE transaction in ${s} cannot send ${response.status}`);
-    }
+    if (s !== TransactionState.Trying && s !== TransactionState.Proceeding) return false;
     this.last = response;
     if (response.status < 200) {
       this.setState(TransactionState.Proceeding);
       this.transmit(response);
-      return;
+      return true;
     }
     this.setState(TransactionState.Completed);
     this.transmit(response);
-    if (this.stateValue !== TransactionState.Completed) return;
+    if (this.stateValue !== TransactionState.Completed) return true;
     const j = this.sender.reliable ? 0 : 64 * this.ctx.timers.t1;
     if (j === 0) this.terminate();
     else this.startTimer('J', j, () => this.terminate());
+    return true;
   }
 
   private transmit(response: SipResponse): void {

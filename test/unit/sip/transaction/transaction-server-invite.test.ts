@@ -116,7 +116,7 @@ describe('INVITE server transaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     tx.receiveRequest(req);
     expect(sender.statuses()).toEqual([200]);
     tx.respond(ok);
-    tx.respond(response(req, 486)); // not a 2xx: refused silently in Accepted
+    expect(tx.respond(response(req, 486))).toBe(false); // not a 2xx: refused in Accepted
     expect(sender.statuses()).toEqual([200, 200]);
     tx.receiveRequest(ack);
     expect(events).toEqual(['ack ACK']);
@@ -126,12 +126,13 @@ describe('INVITE server transaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     expect(tx.state).toBe(TransactionState.Terminated);
   });
 
-  it('a 1xx after the 100 keeps Proceeding; responding after a final throws', () => {
+  it('a 1xx after the 100 keeps Proceeding; responding after a final is refused', () => {
     const { tx, req } = setup(false);
     tx.respond(response(req, 180));
     expect(tx.state).toBe(TransactionState.Proceeding);
     tx.respond(response(req, 404));
-    expect(() => tx.respond(response(req, 500))).toThrow(/Completed/);
+    expect(tx.respond(response(req, 500))).toBe(false);
+    expect(tx.lastResponse?.status).toBe(404);
   });
 
   it('transport error terminates and tells the TU (RFC 3261 §17.2.4)', () => {
