@@ -175,12 +175,13 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
 
 /** The server section in file form (`admin-token` spelled as in the file). */
 export function serverToDocument(s: ServerConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = { name: s.name, sip: { listen: [...s.sip.listen] } };
+  const sip: Record<string, unknown> = { listen: [...s.sip.listen] };
+  if (s.sip.tls && (s.sip.tls.cert || s.sip.tls.key)) sip.tls = { ...s.sip.tls };
+  const out: Record<string, unknown> = { name: s.name, sip };
   const http: Record<string, string> = {};
   if (s.http.listen !== undefined) http.listen = s.http.listen;
   if (s.http.adminToken !== undefined) http['admin-token'] = s.http.adminToken;
   if (Object.keys(http).length) out.http = http;
-  if (s.tls && (s.tls.cert || s.tls.key)) out.tls = { ...s.tls };
   if (Object.keys(s.options).length) out.options = { ...s.options };
   return out;
 }

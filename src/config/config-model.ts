@@ -41,7 +41,7 @@ export interface AgentGroupConfig {
   agents: string[];
 }
 
-/** `server.tls`: certificate and key files for `tls:`/`wss:` listeners. */
+/** `server.sip.tls`: certificate and key files for `tls:`/`wss:` listeners. */
 export interface TlsConfig {
   cert?: string;
   key?: string;
@@ -50,9 +50,8 @@ export interface TlsConfig {
 /** The `server` section. `options` is the application-level `[TServer]` section. */
 export interface ServerConfig {
   name: string;
-  sip: { listen: string[] };
+  sip: { listen: string[]; tls?: TlsConfig };
   http: { listen?: string; adminToken?: string };
-  tls?: TlsConfig;
   options: Options;
 }
 

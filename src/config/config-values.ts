@@ -107,7 +107,7 @@ export function readServer(v: unknown, path: ValuePath, sink: ProblemSink): Serv
     return undefined;
   }
   const before = sink.problems.length;
-  checkKeys(v, ['name', 'sip', 'http', 'tls', 'options'], path, sink, 'server');
+  checkKeys(v, ['name', 'sip', 'http', 'options'], path, sink, 'server');
   const server: ServerConfig = { name: 'SIP_Server', sip: { listen: [] }, http: {}, options: {} };
   if (v.name !== undefined) {
     const n = readScalar(v.name, [...path, 'name'], sink, 'server.name');
@@ -119,7 +119,7 @@ export function readServer(v: unknown, path: ValuePath, sink: ProblemSink): Serv
   if (v.sip !== undefined && v.sip !== '') {
     if (!isObject(v.sip)) sink.add([...path, 'sip'], 'server.sip must be a mapping');
     else {
-      checkKeys(v.sip, ['listen'], [...path, 'sip'], sink, 'server.sip');
+      checkKeys(v.sip, ['listen', 'tls'], [...path, 'sip'], sink, 'server.sip');
       const l = v.sip.listen;
       const lp = [...path, 'sip', 'listen'];
       const list = typeof l === 'string' ? [l] : l;
@@ -157,19 +157,24 @@ export function readServer(v: unknown, path: ValuePath, sink: ProblemSink): Serv
       }
     }
   }
-  if (v.tls !== undefined && v.tls !== '') {
-    if (!isObject(v.tls)) sink.add([...path, 'tls'], 'server.tls must be a mapping');
+  const sip = isObject(v.sip) ? v.sip : {};
+  if (sip.tls !== undefined && sip.tls !== '') {
+    if (!isObject(sip.tls)) sink.add([...path, 'sip', 'tls'], 'server.sip.tls must be a mapping');
     else {
-      checkKeys(v.tls, ['cert', 'key'], [...path, 'tls'], sink, 'server.tls');
+      checkKeys(sip.tls, ['cert', 'key'], [...path, 'sip', 'tls'], sink, 'server.sip.tls');
       const tls: { cert?: string; key?: string } = {};
       for (const k of ['cert', 'key'] as const) {
-        if (v.tls[k] !== undefined) {
-          const s = readScalar(v.tls[k], [...path, 'tls', k], sink, `server.tls.${k}`);
+        if (sip.tls[k] !== undefined) {
+          const s = readScalar(sip.tls[k], [...path, 'sip', 'tls', k], sink, `server.sip.tls.${k}`);
           if (s !== undefined && s !== '') tls[k] = s;
         }
       }
-      server.tls = tls;
+      server.sip.tls = tls;
     }
+  }
+  const secure = server.sip.listen.find((l) => l.startsWith('tls:') || l.startsWith('wss:'));
+  if (secure && !(server.sip.tls?.cert && server.sip.tls.key)) {
+    sink.add([...path, 'sip', 'listen'], `listener "${secure}" needs server.sip.tls with cert and key`);
   }
   const opts = readOptionsStrict(v.options, [...path, 'options'], sink);
   if (opts) server.options = opts;

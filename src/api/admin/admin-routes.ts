@@ -11,13 +11,15 @@ import type { AgentConfig, DnConfig } from '../../config/config-model.js';
 import { adminAuthHook } from './admin-auth.js';
 import * as S from './admin-schemas.js';
 
-/** What `GET /api/dns/{number}/status` answers (interfaces §5); computed by the reachability layer. */
+/**
+ * What `GET /api/dns/{number}/status` answers at least (interfaces §5); computed by the
+ * reachability layer, which may add fields (they are sent as given).
+ */
 export interface DnStatus {
   mode: 'registered' | 'static' | 'softswitch' | 'agent-phone' | 'unreachable';
   target?: string;
   via?: string;
   inService: boolean;
-  [extra: string]: unknown;
 }
 
 /**

@@ -66,7 +66,7 @@ agent-groups:
 
   it('an unknown top-level key, server key or DN key is an error at its line', () => {
     expect(errorsOf(`server:\n  name: S\n  colour: red\nextra: 1\n`)).toEqual([
-      '3: unknown key "colour" in server (allowed: name, sip, http, tls, options)',
+      '3: unknown key "colour" in server (allowed: name, sip, http, options)',
       '4: unknown key "extra" (allowed: server, dns, agents, agent-groups)',
     ]);
     expect(errorsOf(`${head}  - number: "1"\n    type: extension\n    contact: "*"\n`)).toEqual([
@@ -140,6 +140,14 @@ agent-groups:
     expect(r.model).toBeUndefined();
     expect(r.errors.length).toBeGreaterThan(0);
     expect(formatProblem(r.errors[0])).toMatch(/^f\.yaml:\d+: /);
+  });
+
+  it('TLS listeners need server.sip.tls; cert and key are exported back', () => {
+    expect(errorsOf(`server:\n  sip:\n    listen: ["tls:127.0.0.1:5061"]\n`)).toEqual(['3: listener "tls:127.0.0.1:5061" needs server.sip.tls with cert and key']);
+    const text = `server:\n  sip:\n    listen: ["tls:127.0.0.1:5061"]\n    tls: { cert: a.crt, key: a.key }\n`;
+    const m = loadConfigText(text).model!;
+    expect(m.server.sip).toEqual({ listen: ['tls:127.0.0.1:5061'], tls: { cert: 'a.crt', key: 'a.key' } });
+    expect(loadConfigText(exportConfigYaml(m)).model).toEqual(m);
   });
 
   it('an agent without password is an error', () => {
