@@ -17,6 +17,7 @@ import { createReachability, type Reachability } from '../../src/reachability/re
 import type { ContactCenterEventBus } from '../../src/contact-center/events.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { RoutingPointRouter } from '../../src/contact-center/routing/routing-point-router.js';
 
 const CONFIG = `
 server:
@@ -360,6 +361,32 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     c.send({ request: 'RequestAttachUserData', referenceId: 1, thisDN: '8888', connId: '01', userData: { blob: 'x'.repeat(9000) } });
     expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.MESSAGE_TOO_LARGE.code });
     expect((await c.waitClosed()).code).toBe(1009);
+  });
+
+  it('RONA from the router reaches the desktop as EventAgentNotReady (AuxWork, RONA)', async () => {
+    const attempts: string[] = [];
+    const router = new RoutingPointRouter({
+      agents: stack.agents,
+      reachability: stack.mod.reachability,
+      delivery: { deliver: async (callId, dn) => (attempts.push(`${callId}@${dn}`), 'no-answer'), cancel: () => {} },
+      clock: systemClock,
+      logger: silentLogger,
+    });
+    try {
+      const c = await openAs('jay', 'jay-secret');
+      await c.request({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '8888' });
+      c.send({ request: 'RequestAgentLogin', referenceId: 3, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
+      await c.next((m) => m.event === 'EventAgentReady');
+      const outcome = router.route({ callId: '0a0b', routingPoint: '5000' });
+      const ev = await c.next((m) => m.event === 'EventAgentNotReady');
+      expect(ev).toMatchObject({ thisDN: '8888', agentId: 'jay', workMode: 'AuxWork', reasonCode: 'RONA' });
+      expect('referenceId' in ev).toBe(false);
+      expect(attempts).toEqual(['0a0b@8888']);
+      expect(router.abandon('0a0b')).toBe(true);
+      expect(await outcome).toEqual({ kind: 'abandoned' });
+    } finally {
+      router.close();
+    }
   });
 
   it('a login survives a restart of the agent service (SQLite)', async () => {
