@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -140,5 +140,38 @@ describe('ConfigStore', () => {
 describe('docs/options.md', () => {
   it('is the text generated from the option table (regenerate: npx tsx src/cli/main.ts config options-doc > docs/options.md)', () => {
     expect(readFileSync(join(repoRoot, 'docs/options.md'), 'utf8')).toBe(renderOptionsDoc());
+  });
+});
+
+describe('openConfiguration (start --config)', () => {
+  it('reconciles to the file once, then runs from the store; an invalid file throws every problem', async () => {
+    const { openConfiguration, ConfigFileError } = await import('../../../src/config/config-bootstrap.js');
+    const d = mkdtempSync(join(tmpdir(), 'sipserver-boot-'));
+    try {
+      const a = openConfiguration(d, join(examplesDir, 'office.yaml'));
+      expect([a.version, a.applied]).toEqual([1, 8]);
+      a.store.close();
+      const b = openConfiguration(d, join(examplesDir, 'office.yaml'));
+      expect([b.version, b.applied]).toEqual([1, 0]);
+      b.store.close();
+      const c = openConfiguration(d);
+      expect([c.version, c.store.dnCount]).toEqual([1, 4]);
+      c.store.close();
+      const bad = join(d, 'bad.yaml');
+      writeFileSync(bad, 'dns:\n  - number: "1"\n    type: nope\nagents:\n  - { id: a, password: p, dn: "2" }\n');
+      let err: unknown;
+      try {
+        openConfiguration(d, bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigFileError);
+      expect((err as InstanceType<typeof ConfigFileError>).problems).toEqual([
+        `${bad}:3: type "nope" is not one of extension, acd-position, voip-service, trunk, routing-point, acd-queue`,
+        `${bad}:5: agent a: DN 2 does not exist`,
+      ]);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
