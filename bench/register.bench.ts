@@ -1,0 +1,274 @@
+/**
+ * Registrar benchmark (issue "Registrar, reachability and softswitch health"):
+ * 1. REGISTER with digest authentication under SIPp load: CPU time per registration of our
+ *    server process against Kamailio (`../shared/anchors/kamailio/registrar.cfg`) in the same run.
+ * 2. Memory of 100,000 bindings (target < 2 KB each).
+ * 3. 5,000 softswitches probed at oos-check = 10 (in-process OPTIONS peer): event-loop lag.
+ *
+ * Run alone: `npx tsx bench/run.ts register`. The same file is the server child of part 1 when
+ * started with REGISTER_BENCH_CHILD=1.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { loadConfigFile } from '../src/config/config-file.js';
+import { openStore } from '../src/config/config-store.js';
+import { wireRegistrarAndReachability } from '../src/reachability/reachability-module.js';
+import { createReachability } from '../src/reachability/reachability-module.js';
+import type { OptionsSender } from '../src/reachability/options-sender.js';
+import { AuthFailureLimiter } from '../src/registrar/auth-failure-limiter.js';
+import { BindingTable } from '../src/registrar/binding-table.js';
+import { RegisterProcessor } from '../src/registrar/register-processor.js';
+import { DigestServer } from '../src/sip/auth/digest-server.js';
+import { parseNameAddr, parseUri } from '../src/sip/message/index.js';
+import { SipStack } from '../src/sip/stack/sip-stack.js';
+import { systemClock } from '../src/util/clock.js';
+import { silentLogger } from '../src/util/logger.js';
+import { freePort } from '../test/helpers/ports.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..');
+const shared = process.env.SIPSERVER_SHARED ?? join(repo, '../shared');
+const REGISTRATIONS = Number(process.env.REGISTER_BENCH_N ?? 6000);
+const RATE = Number(process.env.REGISTER_BENCH_RATE ?? 600);
+
+/** utime + stime (clock ticks) of a process and its direct children. */
+function cpuTicksTree(rootPid: number): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    const ppid = Number(f[1]);
+    if (pid === rootPid || ppid === rootPid) total += Number(f[11]) + Number(f[12]);
+  }
+  return total;
+}
+
+async function waitForLine(child: ChildProcess, re: RegExp, ms: number): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`no ${re} within ${ms} ms: ${buf.slice(-500)}`)), ms);
+    const on = (b: Buffer): void => {
+      buf += b.toString();
+      const m = re.exec(buf);
+      if (m) {
+        clearTimeout(t);
+        resolve(m);
+      }
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await done;
+  clearTimeout(t);
+}
+
+/** SIPp REGISTER load (401 → authenticated REGISTER → 200) against `port`; returns SIPp's exit code. */
+async function sippLoad(port: number): Promise<{ code: number | null; out: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'regbench-sipp-'));
+  const local = await freePort();
+  const args = [
+    '-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'),
+    '-i', '127.0.0.1', '-p', String(local), '-t', 'u1',
+    '-m', String(REGISTRATIONS), '-r', String(RATE), '-l', '200', '-nostdin',
+    '-s', '8888', '-au', '8888', '-ap', '8888-secret',
+    `127.0.0.1:${port}`,
+  ];
+  return new Promise((resolve) => {
+    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
+    const t = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, out });
+    });
+  });
+}
+
+/** Measure CPU ticks of `pid` (and children) over one SIPp run. */
+async function measure(name: string, pid: number, port: number): Promise<number> {
+  // Warm-up (JIT, caches), not measured.
+  const before0 = cpuTicksTree(pid);
+  void before0;
+  const before = cpuTicksTree(pid);
+  const r = await sippLoad(port);
+  const ticks = cpuTicksTree(pid) - before;
+  const ok = /Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.out)?.[1];
+  const failed = /Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.out)?.[1];
+  process.stdout.write(`${name}: ${REGISTRATIONS} registrations at ${RATE}/s, SIPp exit ${r.code}, successful ${ok ?? '?'}, failed ${failed ?? '?'}, CPU ${ticks} ticks\n`);
+  return ticks;
+}
+
+async function partCpu(): Promise<void> {
+  // Our server: a child process running only what `sipserver start` runs for REGISTER.
+  const data = mkdtempSync(join(tmpdir(), 'regbench-data-'));
+  const ours = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    cwd: repo,
+    env: { ...process.env, REGISTER_BENCH_CHILD: '1', REGISTER_BENCH_DATA: data },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const kport = await freePort();
+  const kdir = mkdtempSync(join(tmpdir(), 'regbench-kam-'));
+  const kcfg = join(kdir, 'registrar.cfg');
+  writeFileSync(kcfg, readFileSync(join(shared, 'anchors/kamailio/registrar.cfg'), 'utf8').replace('udp:127.0.0.1:5074', `udp:127.0.0.1:${kport}`));
+  const kam = spawn('kamailio', ['-f', kcfg, '-D', '-E', '-w', kdir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const m = await waitForLine(ours, /REGISTER_BENCH_READY (\d+)/, 30_000);
+    const ourPort = Number(m[1]);
+    await new Promise((r) => setTimeout(r, 1500)); // let Kamailio fork its children
+    // Warm-up both with a short run.
+    await sippLoadShort(ourPort);
+    await sippLoadShort(kport);
+    const tOurs = await measure('sipserver', ours.pid!, ourPort);
+    const tKam = await measure('kamailio ', kam.pid!, kport);
+    const ratio = tOurs / Math.max(1, tKam);
+    process.stdout.write(
+      `CPU per registration: sipserver ${((tOurs * 10) / REGISTRATIONS).toFixed(3)} ms, kamailio ${((tKam * 10) / REGISTRATIONS).toFixed(3)} ms ` +
+        `(100 ticks/s), ratio ${ratio.toFixed(2)} (target ≤ 2) ${ratio <= 2 ? 'OK' : 'OVER TARGET'}\n`,
+    );
+  } finally {
+    await stop(ours);
+    await stop(kam);
+    rmSync(data, { recursive: true, force: true });
+    rmSync(kdir, { recursive: true, force: true });
+  }
+}
+
+async function sippLoadShort(port: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'regbench-warm-'));
+  await new Promise<void>((resolve) => {
+    const c = spawn('sipp', ['-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'), '-i', '127.0.0.1', '-p', '0', '-m', '500', '-r', String(RATE), '-nostdin', '-s', '8888', '-au', '8888', '-ap', '8888-secret', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
+    const t = setTimeout(() => c.kill('SIGKILL'), 30_000);
+    c.on('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The server child of part 1: store from office.yaml (MD5 challenges, as Kamailio's anchor), stack, registrar. */
+async function child(): Promise<void> {
+  const store = openStore(process.env.REGISTER_BENCH_DATA!);
+  store.reconcile(loadConfigFile(join(repo, 'examples/office.yaml')).model!);
+  // The anchor challenges MD5 only and SIPp 3.6 answers MD5 only.
+  store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': 'MD5' } } }]);
+  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], logger: silentLogger });
+  const wired = wireRegistrarAndReachability({ stack, store, clock: systemClock, logger: silentLogger });
+  await stack.start();
+  process.stdout.write(`REGISTER_BENCH_READY ${stack.addresses()[0].port}\n`);
+  await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+  wired.close();
+  await stack.stop();
+  store.close();
+  process.exit(0);
+}
+
+function gcFn(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+async function partMemory(): Promise<void> {
+  const gc = gcFn();
+  const N = 100_000;
+  const table = new BindingTable(systemClock);
+  const directory = { findRegisteringDn: (u: string) => ({ dn: u }) };
+  const processor = new RegisterProcessor(table, directory, new DigestServer({ clock: systemClock }), new AuthFailureLimiter({ clock: systemClock }), systemClock, silentLogger, { maxExpires: 3600 });
+  // Inputs are built and dropped one at a time; only the bindings stay.
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < N; i++) {
+    const user = String(1_000_000 + i);
+    const port = 10_000 + (i % 50_000);
+    processor.process({
+      toUri: parseUri(`sip:${user}@127.0.0.1`),
+      callId: `${i}-a84b4c76e66710@192.0.2.4`,
+      cseq: 1,
+      contactStar: false,
+      contacts: [parseNameAddr(`<sip:${user}@127.0.0.${1 + (i % 200)}:${port};transport=udp>;expires=3600`)],
+      credentials: [],
+      source: { transport: 'udp', host: `127.0.0.${1 + (i % 200)}`, port },
+      userAgent: 'Yealink SIP-T46S 66.86.0.15',
+    });
+  }
+  gc();
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  const per = (after - before) / N;
+  process.stdout.write(`memory: ${table.size} bindings, heap +${((after - before) / 1048576).toFixed(1)} MiB, ${per.toFixed(0)} bytes per binding (target < 2048) ${per < 2048 ? 'OK' : 'OVER TARGET'}\n`);
+  table.close();
+}
+
+async function partProber(): Promise<void> {
+  const N = 5000;
+  const SECONDS = Number(process.env.REGISTER_BENCH_PROBE_SECONDS ?? 25);
+  const dir = mkdtempSync(join(tmpdir(), 'regbench-oos-'));
+  const store = openStore(dir);
+  const changes = [];
+  for (let i = 0; i < N; i++) {
+    changes.push({
+      op: 'put' as const,
+      kind: 'dn' as const,
+      key: `SS${i}`,
+      value: { type: 'voip-service', options: { contact: `127.0.0.1:${20_000 + (i % 20_000)}`, 'service-type': 'softswitch', prefix: `+1${String(i).padStart(4, '0')}`, 'oos-check': '10', 'oos-force': '2' } },
+    });
+  }
+  store.apply(changes);
+  let answered = 0;
+  // In-process peer: answers 200 on the next turn of the event loop, like a loopback round trip.
+  const sender: OptionsSender = {
+    send: () =>
+      new Promise((resolve) =>
+        setImmediate(() => {
+          answered++;
+          resolve({ kind: 'final', status: 200 });
+        }),
+      ),
+  };
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  const reach = createReachability({ store, registrations: { get: () => [] }, clock: systemClock, logger: silentLogger, sender });
+  h.enable();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  h.disable();
+  const inService = reach.devices().filter((d) => d.state === 'in-service').length;
+  reach.close();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+  const ms = (ns: number): string => (ns / 1e6).toFixed(2);
+  process.stdout.write(
+    `prober: ${N} softswitches, oos-check 10, ${SECONDS} s: ${answered} probes (${(answered / SECONDS).toFixed(0)}/s), ${inService} in service; ` +
+      `event-loop delay p50 ${ms(h.percentile(50))} ms, p99 ${ms(h.percentile(99))} ms, max ${ms(h.max)} ms (target < 10 ms) ${h.percentile(99) < 10e6 ? 'OK' : 'OVER TARGET'}\n`,
+  );
+}
+
+/** Entry point for bench/run.ts. */
+export default async function (): Promise<void> {
+  await partCpu();
+  await partMemory();
+  await partProber();
+}
+
+if (process.env.REGISTER_BENCH_CHILD === '1') void child();
