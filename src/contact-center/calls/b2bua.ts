@@ -66,6 +66,8 @@ export interface DialOptions {
   fromUser: string;
   /** Events for this party carry this origin (the CTI requester). */
   origin?: EventOrigin;
+  /** No EventRinging/EventNetworkReached for this party (3pcc origin leg, behaviour §8.3). */
+  silent?: boolean;
   /** Called on each 18x. */
   onProgress?: (leg: CallLeg, response: SipResponse) => void;
   /** Called on the 2xx, before the default bridging logic; the caller handles SDP/ACK. */
@@ -411,7 +413,7 @@ export class B2bua {
             if (leg.released) return;
             if (r.status >= 180 && r.status < 190) {
               leg.state = LegState.Alerting;
-              if (!ringingSent) {
+              if (!ringingSent && !opts.silent) {
                 ringingSent = true;
                 this.ringingEvents(call, leg, opts.origin);
               }
@@ -429,7 +431,7 @@ export class B2bua {
             leg.session = session;
             leg.state = LegState.Established;
             this.watchSession(call, leg, session);
-            if (!ringingSent) {
+            if (!ringingSent && !opts.silent) {
               ringingSent = true;
               this.ringingEvents(call, leg, opts.origin);
             }

@@ -19,9 +19,10 @@ export interface UasContext {
   readonly toTag: string;
   readonly finalSent: boolean;
   createResponse(status: number, reason?: string, headers?: Array<[string, string]>, body?: Buffer | string): SipResponse;
-  reply(status: number, reason?: string, headers?: Array<[string, string]>, body?: Buffer | string): SipResponse;
+  /** Answer through the server transaction; undefined when it refused (a final answer already went out). */
+  reply(status: number, reason?: string, headers?: Array<[string, string]>, body?: Buffer | string): SipResponse | undefined;
   /** Send an already built response through the server transaction (2xx retransmissions included). */
-  send(response: SipResponse): void;
+  send(response: SipResponse): boolean | void;
   onCancel(listener: (cancel: SipRequest) => void): void;
 }
 

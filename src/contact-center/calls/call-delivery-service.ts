@@ -1,0 +1,48 @@
+/**
+ * The router's {@link CallDelivery} port implemented by the B2BUA: rings an agent DN for a call
+ * waiting on a routing point and bridges it with the caller when it answers.
+ */
+import type { CallDelivery, DeliveryOptions, DeliveryOutcome } from '../routing/call-delivery.js';
+import type { B2bua } from './b2bua.js';
+import { CallState } from './call.js';
+import { LegState } from './call-leg.js';
+
+/** Delivers routed calls (behaviour §9, §12.2, RONA by `sip-invite-timeout`). */
+export class CallDeliveryService implements CallDelivery {
+  constructor(private readonly b2bua: B2bua) {}
+
+  /**
+   * Ring `dn` for call `callId` (the ConnID). `answered`: the call is established on `dn`;
+   * `no-answer`: `options.timeoutMs` passed (CANCEL sent); `busy`: 486/600; `failed`: anything
+   * else, including `reject-call-notready` (the phone is never rung) and unreachable DNs.
+   */
+  async deliver(callId: string, dn: string, options: DeliveryOptions): Promise<DeliveryOutcome> {
+    const b = this.b2bua;
+    const call = b.getCall(callId);
+    if (!call || call.state === CallState.Released) return 'failed';
+    const a = call.legs.find((l) => l.direction === 'in' && l.state !== LegState.Released);
+    if (!a?.server) return 'failed';
+    if (b.policy?.rejectsCall(dn)) {
+      b.logger.info({ connId: callId, dn }, 'reject-call-notready: routed call not delivered');
+      return 'failed';
+    }
+    const targets = b.reachability.candidates(dn);
+    if (targets.length === 0) return 'failed';
+    const number = b.directory.getDn(dn)?.number ?? dn;
+    const result = await b.connectInbound(call, a, a.server, number, number, targets, options.timeoutMs, true, true);
+    if (result.kind === 'answered') return 'answered';
+    if (result.kind === 'cancelled') return 'failed';
+    const f = result.failure;
+    if (f.kind === 'no-answer') return 'no-answer';
+    if (f.kind === 'rejected' && (f.status === 486 || f.status === 600)) return 'busy';
+    return 'failed';
+  }
+
+  /** Stop ringing `dn` for the call (CANCEL). */
+  cancel(callId: string, dn: string): void {
+    const call = this.b2bua.getCall(callId);
+    if (!call) return;
+    const leg = call.legs.find((l) => l.dn === dn && l.direction === 'out' && l.state !== LegState.Established && l.state !== LegState.Released);
+    if (leg) this.b2bua.cancelDial(leg);
+  }
+}
