@@ -11,6 +11,7 @@ import { encodeDomainEvent, type CtiWireEvent } from './cti-event-encoder.js';
 import { CALL_REQUEST_NAMES, type CtiRequest, parseCtiRequest } from './cti-request-schemas.js';
 import { CtiSession } from './cti-session.js';
 import type { CtiTransport } from './cti-transport.js';
+import { OpenFailureLimiter } from './open-failure-limiter.js';
 
 /** Limits of one connection; defaults in {@link DEFAULT_CTI_LIMITS}. */
 export interface CtiLimits {
@@ -31,6 +32,9 @@ export interface CtiLimits {
   readonly protocolErrorForgivePerSecond: number;
   /** A client whose unsent backlog exceeds this many bytes is dropped (it does not read). */
   readonly maxBufferedBytes: number;
+  /** Failed RequestOpens from one address within `openFailureWindowMs` after which it is refused for that window. */
+  readonly maxOpenFailuresPerAddress: number;
+  readonly openFailureWindowMs: number;
 }
 
 /** Default connection limits. */
@@ -42,6 +46,8 @@ export const DEFAULT_CTI_LIMITS: CtiLimits = {
   maxProtocolErrors: 10,
   protocolErrorForgivePerSecond: 0.1,
   maxBufferedBytes: 4 * 1024 * 1024,
+  maxOpenFailuresPerAddress: 10,
+  openFailureWindowMs: 60_000,
 };
 
 /** WebSocket close codes used (RFC 6455 §7.4.1). */
@@ -103,6 +109,7 @@ export class CtiGateway {
   private readonly callControl: CallControl;
   private readonly server: string;
   private readonly unsubscribe: () => void;
+  private readonly openFailures: OpenFailureLimiter;
   private seq = 0;
 
   constructor(private readonly deps: CtiGatewayDeps) {
@@ -112,6 +119,7 @@ export class CtiGateway {
     this.callControl = deps.callControl ?? unsupportedCallControl;
     this.server = deps.serverName ?? 'SIP_Server';
     this.unsubscribe = deps.bus.subscribe((e) => this.onDomainEvent(e));
+    this.openFailures = new OpenFailureLimiter(this.clock, this.limits.maxOpenFailuresPerAddress, this.limits.openFailureWindowMs);
   }
 
   /** Effective limits. */
@@ -253,6 +261,20 @@ export class CtiGateway {
 
   private open(session: CtiSession, req: Extract<CtiRequest, { request: 'RequestOpen' }>): void {
     if (session.scope) throw new CtiError('ALREADY_OPENED');
+    const address = session.transport.remoteAddress;
+    if (this.openFailures.blocked(address)) {
+      throw new CtiError(req.token !== undefined ? 'BAD_TOKEN' : 'BAD_CREDENTIALS', 'too many failed opens from this address; try later');
+    }
+    try {
+      this.checkOpen(session, req);
+    } catch (err) {
+      this.openFailures.fail(address);
+      throw err;
+    }
+    this.openFailures.succeed(address);
+  }
+
+  private checkOpen(session: CtiSession, req: Extract<CtiRequest, { request: 'RequestOpen' }>): void {
     if (req.token !== undefined) {
       const expected = typeof this.deps.adminToken === 'function' ? this.deps.adminToken() : this.deps.adminToken;
       if (!expected || !timingSafeEqual(digest(req.token), digest(expected))) throw new CtiError('BAD_TOKEN');

@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { CtiGateway, type CtiGatewayDeps } from './cti-gateway.js';
 
@@ -41,8 +41,9 @@ export async function ctiPlugin(app: FastifyInstance, opts: CtiPluginOptions): P
   app.addHook('onClose', async () => {
     gateway.close();
   });
-  app.get(opts.path ?? '/cti', { websocket: true }, (socket: WebSocket) => {
+  app.get(opts.path ?? '/cti', { websocket: true }, (socket: WebSocket, req: FastifyRequest) => {
     const session = gateway.connect({
+      remoteAddress: req.ip,
       send: (text) => socket.send(text),
       close: (code, reason) => socket.close(code, reason),
       get bufferedAmount() {

@@ -6,4 +6,6 @@ export interface CtiTransport {
   close(code: number, reason: string): void;
   /** Bytes queued but not yet sent, to drop clients that do not read (optional). */
   readonly bufferedAmount?: number;
+  /** The client's IP address, for the RequestOpen failure limiter (optional). */
+  readonly remoteAddress?: string;
 }

@@ -165,6 +165,25 @@ describe('CtiGateway', () => {
     expect(t.closed?.[0]).toBe(1008);
   });
 
+  it('refuses RequestOpen from an address after repeated failures, for the window', async () => {
+    const g = new CtiGateway({ agents, bus, adminToken: 'tok', clock, limits: { maxOpenFailuresPerAddress: 2, openFailureWindowMs: 60_000 } });
+    const attempt = async (address: string, password: string): Promise<Record<string, unknown> | undefined> => {
+      const t = new MemoryTransport();
+      Object.assign(t, { remoteAddress: address });
+      const s = g.connect(t);
+      await g.handleMessage(s, JSON.stringify({ request: 'RequestOpen', referenceId: 1, agentId: 'jay', password }));
+      return t.sent[0];
+    };
+    expect(await attempt('127.0.0.21', 'bad')).toMatchObject({ errorCode: CTI_ERROR.BAD_CREDENTIALS.code });
+    expect(await attempt('127.0.0.21', 'bad')).toMatchObject({ errorCode: CTI_ERROR.BAD_CREDENTIALS.code });
+    const blocked = await attempt('127.0.0.21', 'jay-secret');
+    expect(blocked).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_CREDENTIALS.code });
+    expect(String(blocked?.errorMessage)).toContain('too many failed opens');
+    expect(await attempt('127.0.0.22', 'jay-secret')).toMatchObject({ event: 'EventOpened' });
+    clock.advance(60_000);
+    expect(await attempt('127.0.0.21', 'jay-secret')).toMatchObject({ event: 'EventOpened' });
+  });
+
   it('close() closes every connection with 1001', async () => {
     const { t } = await opened();
     gw.close();
