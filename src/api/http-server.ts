@@ -80,7 +80,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text) as unknown);
+      // Drop __proto__ keys (prototype poisoning), as fastify's own parser does.
+      done(null, JSON.parse(text, (k, v: unknown) => (k === '__proto__' ? undefined : v)) as unknown);
     } catch (e) {
       const err = new Error(`body is not valid JSON: ${(e as Error).message}`) as Error & { statusCode: number };
       err.statusCode = 400;

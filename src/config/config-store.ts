@@ -243,6 +243,7 @@ export class ConfigStore {
    * problem (nothing applied). Subscribers are called before this returns.
    */
   apply(changes: readonly ChangeRequest[], options: ApplyOptions = {}): ApplyResult {
+    if (this.db.readonly) throw new Error('the configuration store was opened read-only');
     const t0 = performance.now();
     const plan = this.state.plan(changes);
     if (plan.errors.length) {

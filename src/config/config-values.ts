@@ -70,8 +70,8 @@ export function readOptions(
   }
   const out: Record<string, string | null> = {};
   for (const [k, raw] of Object.entries(v)) {
-    if (k.trim() === '') {
-      sink.add([...path, k], 'option name must not be empty');
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(k)) {
+      sink.add([...path, k], `"${k}" is not an option name (letters, digits, - _ .)`);
       continue;
     }
     if (raw === null && allowNull) {

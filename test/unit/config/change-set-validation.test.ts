@@ -153,3 +153,11 @@ describe('change-set validation against the resulting configuration (behaviour Â
     expect(p.applied).toHaveLength(1);
   });
 });
+
+describe('option names', () => {
+  it('refuses names that are not option names (e.g. __proto__)', () => {
+    const s = new ConfigState();
+    const p = s.plan([{ op: 'put', kind: 'dn', key: '1', value: { type: 'extension', options: JSON.parse('{"__proto__": "x", "a b": "y"}') as Record<string, string> } }]);
+    expect(p.errors.map((e) => e.message)).toEqual(['"__proto__" is not an option name (letters, digits, - _ .)', '"a b" is not an option name (letters, digits, - _ .)']);
+  });
+});
