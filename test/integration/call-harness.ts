@@ -9,7 +9,12 @@ import { loadConfigText } from '../../src/config/config-file.js';
 import { openStore, type ConfigStore } from '../../src/config/config-store.js';
 import { ConfigDirectoryAdapter } from '../../src/contact-center/agents/config-directory-adapter.js';
 import { B2bua } from '../../src/contact-center/calls/b2bua.js';
-import type { CallRouter } from '../../src/contact-center/calls/call-ports.js';
+import { AgentService } from '../../src/contact-center/agents/agent-service.js';
+import type { AgentPhoneReachability } from '../../src/contact-center/agents/agent-phone-reachability.js';
+import { AgentCallPolicy } from '../../src/contact-center/calls/agent-call-policy.js';
+import { CallControlService } from '../../src/contact-center/calls/call-control-service.js';
+import { CallDeliveryService } from '../../src/contact-center/calls/call-delivery-service.js';
+import { RoutingPointRouter } from '../../src/contact-center/routing/routing-point-router.js';
 import { ContactCenterEventBus, type CallDomainEvent } from '../../src/contact-center/events.js';
 import { ReachabilityResolver } from '../../src/reachability/reachability-resolver.js';
 import { DialogStackAdapter } from '../../src/sip/dialog/dialog-stack-adapter.js';
@@ -27,11 +32,14 @@ export interface CallServer {
   store: ConfigStore;
   reachability: ReachabilityResolver;
   events: CallDomainEvent[];
+  agents: AgentService;
+  router: RoutingPointRouter;
+  control: CallControlService;
   stop(): Promise<void>;
 }
 
 /** Start a server with the YAML configuration `yaml` (its `server.sip.listen` is ignored). */
-export async function startCallServer(yaml: string, router?: CallRouter): Promise<CallServer> {
+export async function startCallServer(yaml: string): Promise<CallServer> {
   const dir = mkdtempSync(join(tmpdir(), 'call-server-'));
   const loaded = loadConfigText(yaml);
   if (!loaded.model) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
@@ -46,7 +54,21 @@ export async function startCallServer(yaml: string, router?: CallRouter): Promis
   bus.subscribe((e) => {
     if (e.kind === 'call') events.push(e);
   });
-  const b2bua = new B2bua({ ua, reachability, directory: new ConfigDirectoryAdapter(store), bus, clock: systemClock, logger, router });
+  const directory = new ConfigDirectoryAdapter(store);
+  const phoneReach: AgentPhoneReachability = {
+    hasSoftswitchFor: (phone) => reachability.resolveExternal(phone).mode !== 'unreachable',
+    bindAgentPhone: (dn, phone) => {
+      const r = reachability.bindAgentPhone(dn, phone);
+      if (!r.ok) throw new Error(r.message);
+    },
+    unbindAgentPhone: (dn) => reachability.unbindAgentPhone(dn),
+    isAvailable: (dn) => reachability.resolve(dn).inService,
+  };
+  const agents = new AgentService({ directory, reachability: phoneReach, bus, clock: systemClock, logger });
+  const b2bua = new B2bua({ ua, reachability, directory, bus, clock: systemClock, logger, policy: new AgentCallPolicy(agents) });
+  const router = new RoutingPointRouter({ agents, reachability: phoneReach, delivery: new CallDeliveryService(b2bua), clock: systemClock, logger });
+  b2bua.router = router;
+  const control = new CallControlService(b2bua);
   b2bua.attach(stack);
   await stack.start();
   const port = stack.addresses()[0]!.port;
@@ -58,8 +80,12 @@ export async function startCallServer(yaml: string, router?: CallRouter): Promis
     store,
     reachability,
     events,
+    agents,
+    router,
+    control,
     async stop() {
       b2bua.releaseAll();
+      agents.close();
       await stack.stop();
       store.close();
       rmSync(dir, { recursive: true, force: true });
