@@ -1,0 +1,84 @@
+/**
+ * 3pcc RequestMakeCall (behaviour §8, acceptance §15.5) with SIPp as the agent phone and as the
+ * destination behind a softswitch: Flow I (`make-call-rfc3725-flow = 1`) never re-INVITEs the
+ * agent and ACKs it with the destination's answer; Flow IV re-INVITEs the agent with the
+ * destination's offer.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { freePort } from '../helpers/ports.js';
+import { runSipp, sippTraceMessages } from '../helpers/sipp.js';
+import { startCallServer, waitFor, type CallServer } from './call-harness.js';
+
+const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
+const origin = { requesterId: 'desk-1', referenceId: 42 };
+
+let server: CallServer | undefined;
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
+
+function yaml(phonePort: number, ssPort: number, flow: string): string {
+  return `server:
+  name: CallTest
+  sip:
+    listen: ["udp:127.0.0.1:5060"]
+dns:
+  - number: Softswitch
+    type: voip-service
+    options:
+      contact: "127.0.0.1:${ssPort}"
+      service-type: softswitch
+      prefix: "9"
+  - number: "7001"
+    type: extension
+    options:
+      contact: "127.0.0.1:${phonePort}"
+      make-call-rfc3725-flow: "${flow}"
+`;
+}
+
+async function makeCall(flow: '1' | '2', phoneScenario: string, destScenario: string) {
+  const phonePort = await freePort();
+  const ssPort = await freePort();
+  server = await startCallServer(yaml(phonePort, ssPort, flow));
+  const target = `127.0.0.1:${server.port}`;
+  const phone = runSipp({ scenario: scen(phoneScenario), target, localPort: phonePort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+  const dest = runSipp({ scenario: scen(destScenario), target, localPort: ssPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+  await new Promise((r) => setTimeout(r, 300));
+  await server.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN: '9123' }, origin);
+  await waitFor(() => server!.events.some((e) => e.name === 'EventEstablished'), 10_000);
+  const connId = server.events[0]!.connId;
+  await server.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
+  const [ph, de] = await Promise.all([phone, dest]);
+  await waitFor(() => server!.b2bua.activeCalls === 0);
+  return { ph, de, events: server.events };
+}
+
+describe('RequestMakeCall', () => {
+  it('Flow I: offer-less INVITE to the agent, its offer to the destination, the answer in the ACK, no re-INVITE', async () => {
+    const { ph, de, events } = await makeCall('1', 'uas-phone-offer-in-200.xml', 'uas-answer.xml');
+    expect(ph.code, ph.errors + ph.messages.slice(-2000)).toBe(0);
+    expect(de.code, de.errors).toBe(0);
+    const phoneIn = sippTraceMessages(ph.messages).filter((m) => m.dir === 'received');
+    expect(phoneIn.filter((m) => m.text.startsWith('INVITE'))).toHaveLength(1);
+    expect(phoneIn[0]!.text).not.toContain('v=0');
+    expect(events.map((e) => `${e.name}:${e.thisDN}:${e.otherDN}:${e.callType}`)).toEqual([
+      'EventDialing:7001:9123:Outbound',
+      'EventNetworkReached:7001:9123:Outbound',
+      'EventEstablished:7001:9123:Outbound',
+      'EventReleased:7001:9123:Outbound',
+    ]);
+    expect(events.every((e) => e.origin?.referenceId === 42)).toBe(true);
+  });
+
+  it('Flow IV: no-media offer to the agent, then a re-INVITE with the destination offer', async () => {
+    const { ph, de, events } = await makeCall('2', 'uas-flow4-origin.xml', 'uas-phone-offer-in-200.xml');
+    expect(ph.code, ph.errors + ph.messages.slice(-2000)).toBe(0);
+    expect(de.code, de.errors + de.messages.slice(-2000)).toBe(0);
+    const phoneInvites = sippTraceMessages(ph.messages).filter((m) => m.dir === 'received' && m.text.startsWith('INVITE'));
+    expect(phoneInvites).toHaveLength(2);
+    expect(events.map((e) => e.name)).toEqual(['EventDialing', 'EventNetworkReached', 'EventEstablished', 'EventReleased']);
+  });
+});
