@@ -93,7 +93,7 @@ export function describeChange(c: ChangeRequest, from: ConfigModel): string {
   };
   const old = find();
   if (!old) {
-    const t = c.kind === 'dn' ? ` (${String(v.type)})` : '';
+    const t = c.kind === 'dn' ? ` (${typeof v.type === 'string' ? v.type : '?'})` : '';
     return `+ ${c.kind} ${c.key}${t}`;
   }
   const diffs: string[] = [];

@@ -15,6 +15,7 @@ import {
   readDnEntry,
   readGroupEntry,
   readServer,
+  show,
   type ValuePath,
 } from './config-values.js';
 
@@ -89,7 +90,12 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
     list.push({ file, line: message.startsWith('unknown key') ? keyLineOf(path) : lineOf(path), message });
   };
 
-  const js: unknown = doc.toJS();
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (e) {
+    return { errors: [{ file, line: lineOf([]), message: (e as Error).message.split('\n')[0] }], warnings };
+  }
   if (js === null || js === undefined || js === '') return { model: { server: defaultServerConfig(), dns: [], agents: [], agentGroups: [] }, errors, warnings };
   if (!isObject(js)) {
     errors.push({ file, line: lineOf([]), message: 'the configuration must be a mapping with server, dns, agents and agent-groups' });
@@ -123,7 +129,7 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
       const k = keyOf(item);
       const prev = first.get(k);
       if (prev !== undefined) {
-        const raw = String((js[key] as Record<string, unknown>[])[index][field]);
+        const raw = show((js[key] as Record<string, unknown>[])[index][field]);
         sink.add(
           [key, index, field],
           raw !== k

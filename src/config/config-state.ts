@@ -20,6 +20,7 @@ import {
   readOptions,
   readScalar,
   readServer,
+  show,
   readNumber,
   type ValuePath,
 } from './config-values.js';
@@ -274,11 +275,11 @@ class ChangePlanner {
     const op = c.op as ChangeOp;
     const kind = c.kind as ChangeKind;
     if (!['put', 'patch', 'delete'].includes(op)) {
-      this.err(i, `op "${String(c.op)}" is not put, patch or delete`);
+      this.err(i, `op "${show(c.op)}" is not put, patch or delete`);
       return undefined;
     }
     if (!['dn', 'agent', 'agent-group', 'server'].includes(kind)) {
-      this.err(i, `kind "${String(c.kind)}" is not dn, agent, agent-group or server`);
+      this.err(i, `kind "${show(c.kind)}" is not dn, agent, agent-group or server`);
       return undefined;
     }
     const sink = new ProblemSink();
@@ -354,7 +355,7 @@ class ChangePlanner {
     if (op === 'delete') {
       if (!old) this.err(i, `agent ${key} does not exist`);
     } else if (op === 'put') {
-      if (v.id !== undefined && v.id !== key) sink.add(['id'], `id "${String(v.id)}" differs from key ${key}`);
+      if (v.id !== undefined && v.id !== key) sink.add(['id'], `id "${show(v.id)}" differs from key ${key}`);
       // PUT without password keeps the stored one: the API never returns passwords.
       const password = v.password ?? old?.password;
       const body = readAgentEntry({ ...v, id: key, ...(password !== undefined ? { password } : {}) }, [], sink);
@@ -395,7 +396,7 @@ class ChangePlanner {
     if (op === 'delete') {
       if (!old) this.err(i, `agent group ${key} does not exist`);
     } else if (op === 'put') {
-      if (v.name !== undefined && v.name !== key) sink.add(['name'], `name "${String(v.name)}" differs from key ${key}`);
+      if (v.name !== undefined && v.name !== key) sink.add(['name'], `name "${show(v.name)}" differs from key ${key}`);
       const body = readGroupEntry({ ...v, name: key }, [], sink);
       if (body) neu = body;
     } else {

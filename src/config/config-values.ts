@@ -34,6 +34,16 @@ export class ProblemSink {
 
 type Obj = Record<string, unknown>;
 
+/** Shows any value in a message without ever throwing (objects without prototype included). */
+export function show(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v) ?? typeof v;
+  } catch {
+    return typeof v;
+  }
+}
+
 /** True for a plain JSON/YAML mapping. */
 export function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
