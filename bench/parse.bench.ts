@@ -15,7 +15,6 @@ const SDP = [
   'a=rtpmap:0 PCMU/8000',
   'a=rtpmap:8 PCMA/8000',
   'a=rtpmap:101 telephone-event/8000',
-  'a=fmtp:101 0-15',
   'a=sendrecv',
   '',
 ].join('\r\n');
@@ -36,7 +35,6 @@ export const BENCH_INVITE = Buffer.from(
     'Contact: <sip:alice@client.atlanta.example.com;transport=udp>',
     'Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY',
     'Supported: replaces, timer',
-    'User-Agent: ExamplePhone/1.0',
     'Content-Type: application/sdp',
     `Content-Length: ${Buffer.byteLength(SDP)}`,
     '',

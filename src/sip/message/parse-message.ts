@@ -8,7 +8,6 @@
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 import { SipParseError, type HeaderField, type SipMessage } from './types.js';
-import { headerKey } from './header-names.js';
 import { isTokenChar, parseDigits } from './sip-syntax.js';
 import { SipRequestMessage } from './sip-request-message.js';
 import { SipResponseMessage } from './sip-response-message.js';
@@ -64,7 +63,7 @@ function parseUnguarded(buf: Buffer, stream: boolean): SipMessage {
   if (start >= len) throw new SipParseError(0, 'no message (only CRLF keepalive)');
 
   const crlf2 = buf.indexOf(CRLFCRLF, start);
-  let textEnd = crlf2 < 0 ? len : crlf2;
+  const textEnd = crlf2 < 0 ? len : crlf2;
   let bodyStart = crlf2 < 0 ? len : crlf2 + 4;
   let exact = crlf2 >= 0; // header section closed by CRLF CRLF as RFC 3261 §7 says
 
@@ -77,26 +76,6 @@ function parseUnguarded(buf: Buffer, stream: boolean): SipMessage {
     encoding = 'latin1';
     text = buf.toString('latin1', start, textEnd);
   }
-  // Bare-LF line ends (tolerated): an empty line may come before the CRLF CRLF we found.
-  const lf2 = text.indexOf('\n\n');
-  const lfcrlf = text.indexOf('\n\r\n');
-  let blank = -1;
-  let blankLen = 0;
-  if (lf2 >= 0 && (lfcrlf < 0 || lf2 < lfcrlf)) {
-    blank = lf2;
-    blankLen = 2;
-  } else if (lfcrlf >= 0) {
-    blank = lfcrlf;
-    blankLen = 3;
-  }
-  if (blank >= 0) {
-    text = text.slice(0, blank);
-    const bytes = encoding === 'latin1' ? blank : Buffer.byteLength(text, 'utf8');
-    textEnd = start + bytes;
-    bodyStart = textEnd + blankLen;
-    exact = false;
-  }
-
   // Start line.
   const nl = text.indexOf('\n');
   let lineEnd = nl < 0 ? text.length : nl;
@@ -107,20 +86,25 @@ function parseUnguarded(buf: Buffer, stream: boolean): SipMessage {
   // Start line first (its errors are the more telling), then the header lines into the same array.
   const headers: HeaderField[] = [];
   const msg: SipMessage = isResponse ? parseStatusLine(startLine, headers, encoding) : parseRequestLine(startLine, headers, encoding);
+  let blankAt: number;
   try {
-    parseHeaderLines(text, nl < 0 ? text.length : nl + 1, headers);
+    blankAt = parseHeaderLines(text, nl < 0 ? text.length : nl + 1, headers);
   } catch (err) {
     if (isResponse && err instanceof SipParseError) throw new SipParseError(0, err.message);
     throw err;
+  }
+  if (blankAt >= 0) {
+    // Bare-LF line ends (tolerated): the header section ended at an earlier empty line.
+    bodyStart = start + (encoding === 'latin1' || text.length === textEnd - start ? blankAt : Buffer.byteLength(text.slice(0, blankAt), 'utf8'));
+    exact = false;
   }
 
   // Content-Length (RFC 3261 §20.14, §18.3).
   let cl: number | undefined;
   for (let i = 0; i < headers.length; i++) {
     const h = headers[i];
-    const c = h.name.charCodeAt(0) | 0x20;
-    if (c !== 0x6c && c !== 0x63) continue; // 'l' / 'c'
-    if (headerKey(h.name) !== 'content-length') continue;
+    const nlen = h.name.length;
+    if (nlen === 1 ? (h.name.charCodeAt(0) | 0x20) !== 0x6c : nlen !== 14 || h.name.toLowerCase() !== 'content-length') continue;
     const v = parseDigits(h.value);
     if (v === undefined) throw fail(msg, `bad Content-Length: ${h.value.slice(0, 40)}`);
     if (cl !== undefined && cl !== v) throw fail(msg, 'conflicting Content-Length headers');
@@ -147,7 +131,7 @@ function fail(msg: SipMessage, why: string): SipParseError {
 }
 
 /** Split header lines: `name HCOLON value`, continuation lines folded into one SP (RFC 3261 §7.3.1). */
-function parseHeaderLines(text: string, pos: number, headers: HeaderField[]): void {
+function parseHeaderLines(text: string, pos: number, headers: HeaderField[]): number {
   const tlen = text.length;
   while (pos < tlen) {
     const nl = text.indexOf('\n', pos);
@@ -155,8 +139,9 @@ function parseHeaderLines(text: string, pos: number, headers: HeaderField[]): vo
     const next = nl < 0 ? tlen : nl + 1;
     if (end > pos && text.charCodeAt(end - 1) === 0x0d) end--;
     if (end === pos) {
-      pos = next;
-      continue;
+      // An empty line ends the header section (only reachable with bare-LF line ends, or at the
+      // very end of an unterminated datagram): return where the body starts.
+      return next < tlen ? next : -1;
     }
     const c = text.charCodeAt(pos);
     if (c === 0x20 || c === 0x09) {
@@ -183,6 +168,7 @@ function parseHeaderLines(text: string, pos: number, headers: HeaderField[]): vo
     }
     pos = next;
   }
+  return -1;
 }
 
 /** `SIP-Version SP Status-Code SP Reason-Phrase` (RFC 3261 §7.2); anything wrong → drop (status 0). */

@@ -27,10 +27,10 @@ export abstract class SipMessageBase {
   /** Header text encoding: `utf8` unless the message came with bytes that are not valid UTF-8. */
   protected _encoding: 'utf8' | 'latin1';
   private _cache: Map<string, unknown> | undefined;
-  /** Look-up keys of `_headers` (lazy), valid until the next change. */
+  /** Look-up keys of `_headers` (lazy), kept in step by the mutators. */
   private _keys: string[] | undefined;
-  /** `headers` was handed out: the array may change behind our back, so keys are never cached. */
-  private _exposed = false;
+  /** The header names `_keys` were computed from: lets `keys()` notice edits made through `headers`. */
+  private _keyNames: string[] | undefined;
 
   protected constructor(headers: HeaderField[], body: Buffer, encoding: 'utf8' | 'latin1' = 'utf8') {
     this._headers = headers;
@@ -41,7 +41,6 @@ export abstract class SipMessageBase {
   /** Header lines in order. Handing out the array means it may be changed, so the message stops reusing its original bytes. */
   get headers(): HeaderField[] {
     this.touch();
-    this._exposed = true;
     return this._headers;
   }
 
@@ -63,18 +62,55 @@ export abstract class SipMessageBase {
   protected touch(): void {
     this._raw = undefined;
     this._cache = undefined;
-    this._keys = undefined;
   }
 
-  /** Look-up key of every header line, in order. */
+  /** A header line changed through our own methods: keys stay valid (they are kept in step). */
+  private changed(): void {
+    this._raw = undefined;
+    this._cache = undefined;
+  }
+
+  /**
+   * Look-up key of every header line, in order. Kept in step by the mutators; if the `headers`
+   * array was edited directly, the name check (pointer compares, cheap) notices and rebuilds.
+   */
   private keys(): string[] {
-    let ks = this._keys;
-    if (ks !== undefined) return ks;
     const hs = this._headers;
+    let ks = this._keys;
+    const names = this._keyNames;
+    if (ks !== undefined && names !== undefined && names.length === hs.length) {
+      let ok = true;
+      for (let i = 0; i < hs.length; i++) {
+        if (hs[i].name !== names[i]) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return ks;
+    }
     ks = new Array<string>(hs.length);
-    for (let i = 0; i < hs.length; i++) ks[i] = headerKey(hs[i].name);
-    if (!this._exposed) this._keys = ks;
+    const nm = new Array<string>(hs.length);
+    for (let i = 0; i < hs.length; i++) {
+      nm[i] = hs[i].name;
+      ks[i] = headerKey(nm[i]);
+    }
+    this._keys = ks;
+    this._keyNames = nm;
     return ks;
+  }
+
+  /** Splice the key arrays exactly as `_headers` was spliced (see keys()). */
+  private spliceKeys(i: number, remove: number, name?: string, key?: string): void {
+    const ks = this._keys;
+    const nm = this._keyNames;
+    if (ks === undefined || nm === undefined) return;
+    if (name === undefined || key === undefined) {
+      ks.splice(i, remove);
+      nm.splice(i, remove);
+    } else {
+      ks.splice(i, remove, key);
+      nm.splice(i, remove, name);
+    }
   }
 
   /** @internal used by the parser: remember the original bytes (only when they equal what `toBuffer` would write). */
@@ -131,70 +167,92 @@ export abstract class SipMessageBase {
 
   /** Replace all lines of this header by one line (at the place of the first; name as the message wrote it). */
   setHeader(name: string, value: string): void {
-    this.touch();
     const key = headerKey(name);
     const hs = this._headers;
+    const ks = this.keys();
+    this.changed();
     let first = -1;
     for (let i = 0; i < hs.length; i++) {
-      if (headerKey(hs[i].name) !== key) continue;
+      if (ks[i] !== key) continue;
       if (first < 0) {
         first = i;
         hs[i] = { name: hs[i].name, value };
       } else {
         hs.splice(i, 1);
+        this.spliceKeys(i, 1);
         i--;
       }
     }
-    if (first < 0) hs.push({ name, value });
+    if (first < 0) {
+      hs.push({ name, value });
+      this.spliceKeys(hs.length - 1, 0, name, key);
+    }
   }
 
   /** Add a line after the last line of this header, or at the end. */
   addHeader(name: string, value: string): void {
-    this.touch();
     const key = headerKey(name);
     const hs = this._headers;
+    const ks = this.keys();
+    this.changed();
     for (let i = hs.length - 1; i >= 0; i--) {
-      if (headerKey(hs[i].name) === key) {
-        hs.splice(i + 1, 0, { name: hs[i].name, value });
+      if (ks[i] === key) {
+        const written = hs[i].name;
+        hs.splice(i + 1, 0, { name: written, value });
+        this.spliceKeys(i + 1, 0, written, key);
         return;
       }
     }
     hs.push({ name, value });
+    this.spliceKeys(hs.length - 1, 0, name, key);
   }
 
   /** Add a line before the first line of this header, or at the top (RFC 3261 §16.6 step 8 for Via). */
   prependHeader(name: string, value: string): void {
-    this.touch();
     const key = headerKey(name);
     const hs = this._headers;
+    const ks = this.keys();
+    this.changed();
     for (let i = 0; i < hs.length; i++) {
-      if (headerKey(hs[i].name) === key) {
-        hs.splice(i, 0, { name: hs[i].name, value });
+      if (ks[i] === key) {
+        const written = hs[i].name;
+        hs.splice(i, 0, { name: written, value });
+        this.spliceKeys(i, 0, written, key);
         return;
       }
     }
     hs.unshift({ name, value });
+    this.spliceKeys(0, 0, name, key);
   }
 
   /** Remove every line of this header. */
   removeHeader(name: string): void {
-    this.touch();
     const key = headerKey(name);
     const hs = this._headers;
-    for (let i = hs.length - 1; i >= 0; i--) if (headerKey(hs[i].name) === key) hs.splice(i, 1);
+    const ks = this.keys();
+    this.changed();
+    for (let i = hs.length - 1; i >= 0; i--) {
+      if (ks[i] === key) {
+        hs.splice(i, 1);
+        this.spliceKeys(i, 1);
+      }
+    }
   }
 
   /** Remove the first value of a list header (the top Via in a response, RFC 3261 §18.1.2; a Route, §16.4). */
   removeFirstValue(name: string): string | undefined {
     const key = headerKey(name);
     const hs = this._headers;
+    const ks = this.keys();
     for (let i = 0; i < hs.length; i++) {
-      if (headerKey(hs[i].name) !== key) continue;
-      this.touch();
+      if (ks[i] !== key) continue;
+      this.changed();
       const parts = splitList(hs[i].value);
       const first = parts.shift();
-      if (parts.length === 0) hs.splice(i, 1);
-      else hs[i] = { name: hs[i].name, value: parts.join(', ') };
+      if (parts.length === 0) {
+        hs.splice(i, 1);
+        this.spliceKeys(i, 1);
+      } else hs[i] = { name: hs[i].name, value: parts.join(', ') };
       return first;
     }
     return undefined;
@@ -352,8 +410,14 @@ export abstract class SipMessageBase {
     }
     if (!clWritten) head += 'Content-Length: ' + len + CRLF;
     head += CRLF;
-    const headBuf = Buffer.from(head, this._encoding);
-    return this._body.length === 0 ? headBuf : Buffer.concat([headBuf, this._body], headBuf.length + this._body.length);
+    const body = this._body;
+    // ASCII header text (the usual case) is written with the cheaper latin1 encoder.
+    const enc = this._encoding === 'latin1' ? 'latin1' : Buffer.byteLength(head, 'utf8') === head.length ? 'latin1' : 'utf8';
+    const headLen = enc === 'latin1' ? head.length : Buffer.byteLength(head, 'utf8');
+    const out = Buffer.allocUnsafe(headLen + body.length);
+    out.write(head, 0, enc);
+    if (body.length > 0) body.copy(out, headLen);
+    return out;
   }
 
   /** The serialised message as text (header encoding; binary bodies are not meaningful as text). */

@@ -108,4 +108,47 @@ describe('parseMessage', () => {
       ].join('\r\n'),
     );
   });
+
+  it('an unmodified message serialises to its original bytes; direct edits of headers are seen', () => {
+    const bytes = Buffer.from(INVITE.replace('l: 4', 'l: 5'), 'latin1');
+    const m = parseMessage(bytes);
+    expect(m.toBuffer().equals(bytes.subarray(0, bytes.length - 'EXTRA'.length))).toBe(true);
+    const hs = m.headers;
+    hs.push({ name: 'Subject', value: 'hi' });
+    hs[0] = { name: 'X-Renamed', value: hs[0].value };
+    expect(m.getHeader('subject')).toBe('hi');
+    expect(m.getHeaders('Via')).toHaveLength(1);
+    expect(m.toString()).toContain('\r\nSubject: hi\r\n');
+  });
+
+  it('bare-LF messages are tolerated; leading CRLFs skipped; CRLF-only datagrams dropped', () => {
+    const m = parseMessage(Buffer.from('\r\nOPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nl: 4\n\nbody\r\n\r\nxx'));
+    expect(m.body.toString()).toBe('body');
+    expect(m.toString()).toBe('OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nl: 4\r\n\r\nbody');
+    const r = tryParseMessage(Buffer.from('\r\n\r\n'));
+    expect(r.ok === false && r.error.status).toBe(0);
+  });
+
+  it('start-line and header-line faults: 400 for requests, drop (0) for responses', () => {
+    const cases: Array<[string, number]> = [
+      ['OPTIONS sip:a@b\r\n\r\n', 400],
+      ['OPTIONS  sip:a@b SIP/2.0\r\n\r\n', 400],
+      ['OPT<IONS sip:a@b SIP/2.0\r\n\r\n', 400],
+      ['OPTIONS sip:a@b HTTP/1.1\r\n\r\n', 400],
+      ['OPTIONS sip:a@b SIP/2.0\r\nno colon here\r\n\r\n', 400],
+      ['OPTIONS sip:a@b SIP/2.0\r\n continuation first\r\n\r\n', 400],
+      ['OPTIONS sip:a@b SIP/2.0\r\nBad Name: x\r\n\r\n', 400],
+      ['SIP/2.0 2000 OK\r\n\r\n', 0],
+      ['SIP/2.0 099 Low\r\n\r\n', 0],
+      ['SIP/3.0 200 OK\r\n\r\n', 0],
+      ['SIP/2.0 200 OK\r\nno colon\r\n\r\n', 0],
+      ['SIP/2.0 200 OK\r\nCSeq: x\r\n\r\n', 0],
+    ];
+    for (const [text, status] of cases) {
+      const r = tryParseMessage(Buffer.from(text));
+      expect(r.ok ? 'parsed' : r.error.status, text).toBe(status);
+    }
+    const v = parseMessage(Buffer.from('OPTIONS sip:a@b SIP/3.0\r\n\r\n'));
+    expect(v.kind === 'request' && v.uri).toBe('sip:a@b');
+  });
 });
