@@ -107,7 +107,9 @@ describe('admin API (interfaces §5)', () => {
       ],
       total: 4,
     });
+    expect((await call('GET', '/api/dns?limit=&offset=')).json.items).toHaveLength(4);
     expect((await call('GET', '/api/dns?limit=0')).status).toBe(422);
+    expect((await call('GET', '/api/dns?limit=1.5')).status).toBe(422);
     expect((await call('GET', '/api/dns?offset=-1')).status).toBe(422);
     expect((await call('GET', '/api/agent-groups')).json).toEqual({ items: [{ name: 'Support', agents: ['joe', 'jay'] }], total: 1 });
   });

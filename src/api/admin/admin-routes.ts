@@ -53,6 +53,11 @@ type Params = Record<string, string>;
 export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
   const { store } = opts;
   app.addHook('onRequest', adminAuthHook(opts.token));
+  // `?limit=&offset=` (empty values) means the defaults.
+  app.addHook('preValidation', async (req) => {
+    const q = req.query as Record<string, unknown> | undefined;
+    if (q && typeof q === 'object') for (const k of Object.keys(q)) if (q[k] === '') delete q[k];
+  });
 
   const requestProblem = (reply: FastifyReply, message: string): FastifyReply =>
     reply.code(422).send({ errors: [{ index: -1, message }] });

@@ -175,3 +175,32 @@ describe('openConfiguration (start --config)', () => {
     }
   });
 });
+
+describe('followDnChanges', () => {
+  it('an outside prefix table and number index follow the store change by change', async () => {
+    const { followDnChanges } = await import('../../../src/config/dn-index-feed.js');
+    const { SoftswitchPrefixTable } = await import('../../../src/config/softswitch-prefix-table.js');
+    const { DnNumberIndex } = await import('../../../src/config/dn-number-index.js');
+    store.reconcile(model('office.yaml'));
+    const table = new SoftswitchPrefixTable();
+    const numbers = new DnNumberIndex();
+    followDnChanges(store, table);
+    followDnChanges(store, numbers);
+    expect(table.select('7777')).toBe('Softswitch');
+    store.apply([
+      { op: 'put', kind: 'dn', key: 'SBC', value: { type: 'voip-service', options: { contact: '127.0.0.1:5071', 'service-type': 'softswitch', prefix: '+1,777' } } },
+      { op: 'put', kind: 'dn', key: '+1 555 123 1111', value: { type: 'extension' } },
+    ]);
+    expect(table.select('7777')).toBe('SBC');
+    expect(table.select('+15551231111')).toBe('SBC');
+    expect(numbers.get('+1-555-123-1111')?.number).toBe('+15551231111');
+    store.apply([
+      { op: 'delete', kind: 'dn', key: 'SBC' },
+      { op: 'delete', kind: 'dn', key: '+15551231111' },
+    ]);
+    expect(table.select('7777')).toBe('Softswitch');
+    expect(table.select('+15551231111')).toBeUndefined();
+    expect(numbers.has('+15551231111')).toBe(false);
+    expect(numbers.size).toBe(store.dnCount);
+  });
+});
