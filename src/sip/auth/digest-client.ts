@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { RandomPool } from './random-pool.js';
 import { computeDigestResponse, parseDigestAlgorithm, type DigestAlgorithm } from './digest-hash.js';
 import { formatAuthHeader, parseAuthHeader } from './digest-params.js';
 
@@ -26,6 +26,7 @@ const PREFERENCE: readonly DigestAlgorithm[] = ['SHA-256', 'SHA-256-sess', 'MD5'
  */
 export class DigestClient {
   private readonly nc = new Map<string, number>();
+  private static readonly random = new RandomPool(1024);
 
   constructor(private readonly credentials: DigestCredentials) {}
 
@@ -33,7 +34,7 @@ export class DigestClient {
    * Build the `Authorization` (or `Proxy-Authorization`) value answering the challenges, or
    * `undefined` when none uses an algorithm we support.
    */
-  answer(input: DigestChallengeInput, cnonce = randomBytes(8).toString('hex')): string | undefined {
+  answer(input: DigestChallengeInput, cnonce = DigestClient.random.hex(8)): string | undefined {
     let best: { alg: DigestAlgorithm; params: Map<string, string> } | undefined;
     for (const value of input.challenges) {
       const ch = parseAuthHeader(value);

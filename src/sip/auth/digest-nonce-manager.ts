@@ -1,9 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { RandomPool } from './random-pool.js';
 import type { Clock } from '../../util/clock.js';
 
 /** Outcome of checking a nonce and its nonce-count (RFC 7616 §3.4, §5.5 replay). */
 export type NonceCheck =
-  | { result: 'ok'; retry: boolean }
+  | { result: 'ok'; retry: boolean; ts: number }
   /** Signed by us but too old: the client should retry with a fresh nonce, `stale=true`. */
   | { result: 'stale'; retry: boolean }
   /** Not one of ours (bad signature or format). */
@@ -43,6 +44,7 @@ export class NonceManager {
   /** nonce → { last nonce-count seen, issue time }; Map order = least recently used first. */
   private readonly seen = new Map<string, { nc: number; ts: number }>();
   private watermark = -Infinity;
+  private readonly random = new RandomPool();
 
   constructor(opts: NonceManagerOptions) {
     this.clock = opts.clock;
@@ -61,7 +63,7 @@ export class NonceManager {
     const buf = Buffer.allocUnsafe(NONCE_BYTES);
     buf.writeDoubleBE(this.clock.now(), 0);
     buf[TS_LEN] = retry ? 1 : 0;
-    randomBytes(RND_LEN).copy(buf, TS_LEN + 1);
+    this.random.fill(buf, TS_LEN + 1, RND_LEN);
     this.mac(buf.subarray(0, TS_LEN + 1 + RND_LEN)).copy(buf, TS_LEN + 1 + RND_LEN);
     return buf.toString('base64url');
   }
@@ -80,19 +82,20 @@ export class NonceManager {
     const entry = this.seen.get(nonce);
     if (entry) {
       if (nc === undefined || nc <= entry.nc) return { result: 'replay', retry };
-      return { result: 'ok', retry };
+      return { result: 'ok', retry, ts };
     }
     if (ts <= this.watermark) return { result: 'stale', retry };
-    return { result: 'ok', retry };
+    return { result: 'ok', retry, ts };
   }
 
-  /** Remember that `nc` was used with `nonce` (after a successful verification). */
-  commit(nonce: string, nc: number | undefined): void {
-    const decoded = this.decode(nonce);
-    if (!decoded) return;
+  /**
+   * Remember that `nc` was used with `nonce` (after a successful verification); `ts` is the
+   * issue time {@link check} returned with `ok`.
+   */
+  commit(nonce: string, nc: number | undefined, ts: number): void {
     const used = nc ?? Number.MAX_SAFE_INTEGER; // no qop: single use
     this.seen.delete(nonce);
-    this.seen.set(nonce, { nc: used, ts: decoded.ts });
+    this.seen.set(nonce, { nc: used, ts });
     this.prune();
   }
 

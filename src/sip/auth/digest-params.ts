@@ -18,50 +18,24 @@ export function parseAuthHeader(value: string): AuthParams | undefined {
   if (!m) return undefined;
   const scheme = m[1];
   const params = new Map<string, string>();
-  let i = m[0].length;
-  const s = value;
+  const re = /([A-Za-z0-9._-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))[ \t]*(?:,[ \t]*|$)/y;
+  re.lastIndex = m[0].length;
   for (let n = 0; n < 64; n++) {
-    while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === ',')) i++;
-    if (i >= s.length) return { scheme, params };
-    const nm = /^([A-Za-z0-9._-]+)\s*=\s*/.exec(s.slice(i, i + 80));
-    if (!nm) return undefined;
-    const name = nm[1].toLowerCase();
-    i += nm[0].length;
-    let val = '';
-    if (s[i] === '"') {
-      i++;
-      let closed = false;
-      while (i < s.length) {
-        const c = s[i];
-        if (c === '\\' && i + 1 < s.length) {
-          val += s[i + 1];
-          i += 2;
-          continue;
-        }
-        if (c === '"') {
-          closed = true;
-          i++;
-          break;
-        }
-        val += c;
-        i++;
-      }
-      if (!closed) return undefined;
-    } else {
-      const start = i;
-      while (i < s.length && s[i] !== ',' && s[i] !== ' ' && s[i] !== '\t') i++;
-      val = s.slice(start, i);
-      if (val === '') return undefined;
-    }
+    if (re.lastIndex >= value.length) return { scheme, params };
+    const start = re.lastIndex;
+    const pm = re.exec(value);
+    if (!pm || re.lastIndex === start) return undefined;
+    const name = pm[1].toLowerCase();
+    let val = pm[2] ?? pm[3];
+    if (pm[2] !== undefined && val.includes('\\')) val = val.replace(/\\(.)/g, '$1');
     if (!params.has(name)) params.set(name, val);
-    while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
-    if (i < s.length && s[i] !== ',') return undefined;
   }
   return undefined;
 }
 
 /** Quote a value as a quoted-string (RFC 3261 §25.1). */
 export function quoteParam(value: string): string {
+  if (!/["\\]/.test(value)) return `"${value}"`;
   return `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 

@@ -4,3 +4,4 @@ export * from './digest-params.js';
 export * from './digest-nonce-manager.js';
 export * from './digest-server.js';
 export * from './digest-client.js';
+export * from './random-pool.js';

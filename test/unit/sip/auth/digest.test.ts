@@ -169,12 +169,12 @@ describe('NonceManager bounded replay table', () => {
     const clock = new FakeClock(1000);
     const nm = new NonceManager({ clock, maxTracked: 100 });
     const first = nm.issue();
-    nm.commit(first, 1);
+    nm.commit(first, 1, clock.now());
     for (let i = 0; i < 1000; i++) {
       clock.advance(1);
       const n = nm.issue();
-      expect(nm.check(n, 1).result).toBe('ok');
-      nm.commit(n, 1);
+      expect(nm.check(n, 1)).toEqual({ result: 'ok', retry: false, ts: clock.now() });
+      nm.commit(n, 1, clock.now());
     }
     expect(nm.tracked).toBe(100);
     // `first` was evicted: a replay of it must not be accepted as fresh.
@@ -188,7 +188,7 @@ describe('NonceManager bounded replay table', () => {
     const nm = new NonceManager({ clock: new FakeClock(5) });
     const n = nm.issue();
     expect(nm.check(n, undefined).result).toBe('ok');
-    nm.commit(n, undefined);
+    nm.commit(n, undefined, 5);
     expect(nm.check(n, undefined).result).toBe('replay');
   });
 });
