@@ -6,8 +6,10 @@ import { repoRoot } from './paths.js';
 
 /** Options of {@link startServerProcess}. */
 export interface ServerProcessOptions {
-  /** `--sip-listen` entries. */
-  sipListen: string[];
+  /** `--sip-listen` entries (omitted: the config file's list is used). */
+  sipListen?: string[];
+  /** How many "SIP listening on" lines to wait for (default: the number of `sipListen` entries, else 1). */
+  expectAddresses?: number;
   /** `--config FILE`. */
   config?: string;
   /** Extra node flags (e.g. `--expose-gc`). */
@@ -103,6 +105,16 @@ export class ServerProcess {
     return JSON.parse(line.slice('MEMSTATS '.length)) as { rss: number; heapUsed: number; external: number; transactions: { server: number; client: number } };
   }
 
+  /** Wait for the process to exit by itself (null if it did not within `timeoutMs`). */
+  async waitExit(timeoutMs = 5000): Promise<number | null | 'timeout'> {
+    if (this.exitCode !== undefined) return this.exitCode;
+    let t: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((res) => (t = setTimeout(() => res('timeout'), timeoutMs)));
+    const r = await Promise.race([this.exited, timeout]);
+    clearTimeout(t);
+    return r;
+  }
+
   /** SIGTERM and wait for the exit code (SIGKILL after `timeoutMs`). */
   async stop(timeoutMs = 5000): Promise<number | null> {
     if (this.exitCode !== undefined) return this.exitCode;
@@ -126,8 +138,7 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
     resolve(repoRoot, 'src/cli/main.ts'),
     'start',
     ...(opts.config ? ['--config', opts.config] : []),
-    '--sip-listen',
-    opts.sipListen.join(','),
+    ...(opts.sipListen ? ['--sip-listen', opts.sipListen.join(',')] : []),
   ];
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
@@ -136,7 +147,8 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
   });
   const server = new ServerProcess(child);
   const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
-  while (server.addresses.length < opts.sipListen.length) {
+  const expected = opts.expectAddresses ?? opts.sipListen?.length ?? 1;
+  while (server.addresses.length < expected) {
     if (!server.alive) throw new Error(`server exited during start: ${server.stderr}`);
     if (Date.now() > deadline) {
       await server.stop();

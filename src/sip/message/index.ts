@@ -9,7 +9,7 @@ export { parseUri, tryParseUri, formatUri, uriEquals, uriUserEquals } from './pa
 export { parseNameAddr, tryParseNameAddr, formatNameAddr } from './parse-name-addr.js';
 export { parseVia, formatVia } from './parse-via.js';
 export { checkRequest, type RequestCaps, type RequestVerdict } from './check-request.js';
-export { SipMessageBase } from './sip-message-base.js';
+export { SipMessageBaseImpl } from './sip-message-base.js';
 export { SipRequestMessage } from './sip-request-message.js';
 export { SipResponseMessage } from './sip-response-message.js';
 export { createRequest, createResponse, type CreateRequestInit, type CreateResponseOptions } from './create-message.js';

@@ -18,7 +18,7 @@ const CRLF = '\r\n';
  * malformed. The cache is dropped on every change. Objects returned by typed accessors are
  * read-only views: change a header with `setHeader` & co.
  */
-export abstract class SipMessageBase {
+export abstract class SipMessageBaseImpl {
   /** Header lines in order. */
   protected _headers: HeaderField[];
   protected _body: Buffer;

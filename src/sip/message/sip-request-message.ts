@@ -1,10 +1,10 @@
 /** A SIP request (RFC 3261 §7.1). */
 import type { HeaderField, SipRequest, SipUri } from './types.js';
-import { SipMessageBase } from './sip-message-base.js';
+import { SipMessageBaseImpl } from './sip-message-base.js';
 import { parseUri } from './parse-uri.js';
 
 /** A SIP request: `Method SP Request-URI SP SIP-Version` plus headers and body (RFC 3261 §7.1). */
-export class SipRequestMessage extends SipMessageBase implements SipRequest {
+export class SipRequestMessage extends SipMessageBaseImpl implements SipRequest {
   readonly kind = 'request' as const;
   private _method: string;
   private _uri: string;

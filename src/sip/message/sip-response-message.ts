@@ -1,9 +1,9 @@
 /** A SIP response (RFC 3261 §7.2). */
 import type { HeaderField, SipResponse } from './types.js';
-import { SipMessageBase } from './sip-message-base.js';
+import { SipMessageBaseImpl } from './sip-message-base.js';
 
 /** A SIP response: `SIP-Version SP Status-Code SP Reason-Phrase` plus headers and body (RFC 3261 §7.2). */
-export class SipResponseMessage extends SipMessageBase implements SipResponse {
+export class SipResponseMessage extends SipMessageBaseImpl implements SipResponse {
   readonly kind = 'response' as const;
   private _status: number;
   private _reason: string;

@@ -247,8 +247,13 @@ export class TransportLayer implements TransportDelegate {
       this.onMalformed(msg.kind === 'request' ? new SipParseError(e.status, e.message, msg) : new SipParseError(0, e.message), msg.toBuffer(), source, connection, transport);
       return;
     }
-    if (msg.kind === 'request') this.delegate.onRequest(msg, { transport, connection, source });
-    else this.delegate.onResponse(msg, source);
+    try {
+      if (msg.kind === 'request') this.delegate.onRequest(msg, { transport, connection, source });
+      else this.delegate.onResponse(msg, source);
+    } catch (err) {
+      // A bug above us must not take the transport down; the message is lost, not the server.
+      this.logger.error({ err, source }, 'error while processing a SIP message');
+    }
   }
 
   /**

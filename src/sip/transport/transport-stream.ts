@@ -6,6 +6,7 @@ import { isIP, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../util/logger.js';
 import type { SipMessage, SipParseError, TransportAddress, TransportProtocol } from '../message/types.js';
 import { StreamConnection } from './connection-stream.js';
+import { validPort } from './transport-udp.js';
 import type { ListenSpec } from './listen-spec.js';
 import { StreamFramer } from '../message/index.js';
 import { addressKey, type Connection, type Transport, type TransportDelegate, type TransportLimits } from './transport-types.js';
@@ -100,7 +101,16 @@ export abstract class StreamTransport implements Transport {
         onError?.(new Error(`${this.protocol}: connection limit ${this.limits.maxConnections} reached`));
         return;
       }
-      conn = this.open(dest);
+      if (!validPort(dest.port) || isIP(dest.host) === 0) {
+        onError?.(new Error(`bad destination ${dest.host}:${dest.port}`));
+        return;
+      }
+      try {
+        conn = this.open(dest);
+      } catch (err) {
+        onError?.(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
     }
     conn.send(buf, onError);
   }

@@ -82,12 +82,21 @@ export class UdpTransport implements Transport {
       onError?.(new Error('udp transport is closed'));
       return;
     }
-    s.send(buf, dest.port, dest.host, (err) => {
-      if (err) {
-        this.logger.debug({ err, dest }, 'udp send failed');
-        onError?.(err);
-      }
-    });
+    if (!validPort(dest.port)) {
+      onError?.(new Error(`bad destination port ${dest.port}`));
+      return;
+    }
+    try {
+      s.send(buf, dest.port, dest.host, (err) => {
+        if (err) {
+          this.logger.debug({ err: err.message, dest }, 'udp send failed');
+          onError?.(err);
+        }
+      });
+    } catch (err) {
+      // dgram throws synchronously on a bad address; a peer's Via must never crash us.
+      onError?.(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 }
 
@@ -97,4 +106,9 @@ function isPadding(buf: Buffer): boolean {
     if (c !== 13 && c !== 10 && c !== 0 && c !== 32) return false;
   }
   return true;
+}
+
+/** A port we may send to (1–65535). */
+export function validPort(port: number): boolean {
+  return Number.isInteger(port) && port > 0 && port < 65536;
 }
