@@ -1,0 +1,176 @@
+/**
+ * Call benchmark: customer (SIPp UAC) → system under test → callee (SIPp UAS), basic calls at a
+ * fixed rate. Systems: our B2BUA (in this process, callee behind a softswitch DN) and Kamailio
+ * proxying statefully (`../shared/anchors/kamailio/proxy.cfg`, 127.0.0.1:5070 → 127.0.0.1:5090),
+ * measured in the same run. Prints CPU time per call (ours vs Kamailio, target ≤ 3×), failed
+ * calls and p50/p99 call-setup time (INVITE → 200, SIPp `-trace_rtt`).
+ *
+ * Env: BENCH_CALL_RATE (default 100), BENCH_CALL_SECONDS (default 20), BENCH_CALL_RATE2 (300),
+ * BENCH_CALL_SECONDS2 (20; 0 skips the second phase).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../test/helpers/ports.js';
+import { sharedDir, repoRoot } from '../test/helpers/paths.js';
+import { softswitchYaml, startCallServer } from '../test/integration/call-harness.js';
+
+const UAC = join(repoRoot, 'test/integration/sipp/uac-basic-call.xml');
+const UAS = join(repoRoot, 'test/integration/sipp/uas-answer.xml');
+const KAMAILIO_CFG = join(sharedDir, 'anchors/kamailio/proxy.cfg');
+const CLK_TCK = 100;
+
+interface PhaseResult {
+  calls: number;
+  ok: number;
+  failed: number;
+  cpuMs: number;
+  wallMs: number;
+  p50: number;
+  p99: number;
+}
+
+function wait(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+  });
+}
+
+/** CPU ticks (user + system) of a process and its direct children, from /proc. */
+function treeTicks(pid: number): number {
+  let total = 0;
+  const statOf = (p: number): string[] | undefined => {
+    try {
+      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return s.slice(s.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return undefined;
+    }
+  };
+  const own = statOf(pid);
+  if (own) total += Number(own[11]) + Number(own[12]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statOf(Number(entry));
+    if (f && Number(f[1]) === pid) total += Number(f[11]) + Number(f[12]);
+  }
+  return total;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** One load phase against `target`, callee SIPp on `uasPort`; `cpu` samples the SUT's CPU ms. */
+async function phase(target: string, uasPort: number, number: string, rate: number, seconds: number, cpu: () => number): Promise<PhaseResult> {
+  const calls = Math.max(1, Math.round(rate * seconds));
+  const dir = mkdtempSync(join(tmpdir(), 'bench-call-'));
+  const common = ['-i', '127.0.0.1', '-nostdin', '-t', 'u1'];
+  const uas = spawn('sipp', ['-sf', UAS, ...common, '-p', String(uasPort), '-m', String(calls), target], { cwd: dir, stdio: 'ignore' });
+  await wait(300);
+  const cpu0 = cpu();
+  const t0 = Date.now();
+  const uac = spawn(
+    'sipp',
+    ['-sf', UAC, ...common, '-p', '0', '-s', number, '-d', '100', '-r', String(rate), '-m', String(calls), '-l', String(rate * 10),
+      '-trace_rtt', '-rtt_freq', '100', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', target],
+    { cwd: dir, stdio: 'ignore' },
+  );
+  await exited(uac, (seconds + 60) * 1000);
+  const wallMs = Date.now() - t0;
+  const cpuMs = cpu() - cpu0;
+  await exited(uas, 5000);
+  if (uas.exitCode === null) uas.kill('SIGKILL');
+  let ok = 0;
+  let failed = 0;
+  try {
+    const lines = readFileSync(join(dir, 'stat.csv'), 'utf8').trim().split('\n');
+    const head = lines[0]!.split(';');
+    const last = lines[lines.length - 1]!.split(';');
+    ok = Number(last[head.indexOf('SuccessfulCall(C)')]);
+    failed = Number(last[head.indexOf('FailedCall(C)')]);
+  } catch {
+    failed = calls;
+  }
+  const rtts: number[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('_rtt.csv'))) {
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n').slice(1)) {
+      const v = Number(line.split(';')[1]);
+      if (Number.isFinite(v) && line.trim()) rtts.push(v);
+    }
+  }
+  rtts.sort((a, b) => a - b);
+  rmSync(dir, { recursive: true, force: true });
+  return { calls, ok, failed, cpuMs, wallMs, p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
+}
+
+async function startKamailio(): Promise<{ pid: number; stop: () => Promise<void> }> {
+  const run = mkdtempSync(join(tmpdir(), 'bench-kam-'));
+  const k = spawn('kamailio', ['-f', KAMAILIO_CFG, '-D', '-E', '-Y', run], { stdio: 'ignore' });
+  await wait(1500);
+  if (k.exitCode !== null || !k.pid) throw new Error('kamailio did not start (port 5070 busy?)');
+  const pid = k.pid;
+  return {
+    pid,
+    async stop() {
+      k.kill('SIGTERM');
+      await exited(k, 5000);
+      rmSync(run, { recursive: true, force: true });
+    },
+  };
+}
+
+function line(name: string, r: PhaseResult): string {
+  const perCall = r.ok > 0 ? (r.cpuMs / r.ok).toFixed(3) : 'n/a';
+  return `  ${name.padEnd(9)} calls ${r.ok}/${r.calls} ok, failed ${r.failed}, CPU ${r.cpuMs.toFixed(0)} ms = ${perCall} ms/call, setup p50 ${r.p50} ms p99 ${r.p99} ms, wall ${(r.wallMs / 1000).toFixed(1)} s`;
+}
+
+export default async function (): Promise<void> {
+  if (!existsSync(KAMAILIO_CFG)) throw new Error(`missing ${KAMAILIO_CFG}`);
+  const phases: Array<{ rate: number; seconds: number }> = [
+    { rate: Number(process.env.BENCH_CALL_RATE ?? 100), seconds: Number(process.env.BENCH_CALL_SECONDS ?? 20) },
+    { rate: Number(process.env.BENCH_CALL_RATE2 ?? 300), seconds: Number(process.env.BENCH_CALL_SECONDS2 ?? 20) },
+  ];
+  const uasPort = await freePort();
+  const server = await startCallServer(softswitchYaml(uasPort));
+  const kam = await startKamailio();
+  const ourCpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const kamCpu = () => (treeTicks(kam.pid) * 1000) / CLK_TCK;
+  try {
+    for (const [i, p] of phases.entries()) {
+      if (p.seconds <= 0) continue;
+      process.stdout.write(`call bench: ${p.rate} cps x ${p.seconds} s (basic call, SDP, 100 ms hold, BYE)\n`);
+      const kr = await phase('127.0.0.1:5070', 5090, '9000', p.rate, p.seconds, kamCpu);
+      process.stdout.write(line('kamailio', kr) + '\n');
+      const or = await phase(`127.0.0.1:${server.port}`, uasPort, '9000', p.rate, p.seconds, ourCpu);
+      process.stdout.write(line('sipserver', or) + '\n');
+      const ratio = or.ok > 0 && kr.ok > 0 ? or.cpuMs / or.ok / (kr.cpuMs / kr.ok) : NaN;
+      process.stdout.write(`  ratio CPU/call sipserver/kamailio = ${ratio.toFixed(2)}x (target <= 3x)${ratio <= 3 ? '' : '  ABOVE TARGET'}\n`);
+      const keptUp = or.failed === 0 && or.wallMs < p.seconds * 1000 * 1.5 + 5000;
+      if (i === 0 && !keptUp) {
+        process.stdout.write('  sipserver did not keep up at the first rate: second phase skipped\n');
+        break;
+      }
+    }
+  } finally {
+    await kam.stop();
+    await server.stop();
+  }
+}
+
