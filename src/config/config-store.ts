@@ -87,6 +87,7 @@ export class ConfigStore {
     setMeta: Database.Statement;
     insertChangeSet: Database.Statement;
     since: Database.Statement;
+    maxVersion: Database.Statement;
   };
 
   /** Prefer {@link openStore}. */
@@ -128,6 +129,7 @@ export class ConfigStore {
       setMeta: prep('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       insertChangeSet: prep('INSERT INTO change_sets (version, time, origin, changes) VALUES (?, ?, ?, ?)'),
       since: this.db.prepare('SELECT version, time, origin, changes FROM change_sets WHERE version > ? ORDER BY version LIMIT ?'),
+      maxVersion: this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM change_sets'),
     };
     this.load();
   }
@@ -270,7 +272,12 @@ export class ConfigStore {
     const every = options.progressEvery ?? 1000;
     const progress = options.onProgress;
     const s = this.stmt;
-    this.db.transaction(() => {
+    const tx = this.db.transaction(() => {
+      // One writer: if another process committed meanwhile, our in-memory state is stale.
+      const latest = (s.maxVersion.get() as { v: number }).v;
+      if (latest !== version - 1) {
+        throw new Error(`the configuration store in ${this.dataDir} was changed by another process (version ${latest}, expected ${version - 1}); restart to reload it`);
+      }
       let n = 0;
       for (const c of applied) {
         switch (c.kind) {
@@ -294,7 +301,9 @@ export class ConfigStore {
         if (progress && n % every === 0) progress(n, applied.length);
       }
       s.insertChangeSet.run(version, time, options.origin ?? null, JSON.stringify(applied));
-    })();
+    });
+    // BEGIN IMMEDIATE: take the write lock up front (no lock upgrade, no SQLITE_BUSY half-way).
+    tx.immediate();
   }
 
   /**

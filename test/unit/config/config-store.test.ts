@@ -204,3 +204,23 @@ describe('followDnChanges', () => {
     expect(numbers.size).toBe(store.dnCount);
   });
 });
+
+describe('one writer', () => {
+  it('a store that another process (here: connection) changed refuses to write from a stale state', () => {
+    const d = mkdtempSync(join(tmpdir(), 'sipserver-2w-'));
+    const a = openStore(d);
+    const b = openStore(d);
+    try {
+      a.reconcile(model('office.yaml'));
+      expect(() => b.apply([{ op: 'put', kind: 'dn', key: '1', value: { type: 'extension' } }])).toThrow(/changed by another process \(version 1, expected 0\)/);
+      expect(a.version).toBe(1);
+      const c = openStore(d);
+      expect(c.getDn('1')).toBeUndefined();
+      c.close();
+    } finally {
+      a.close();
+      b.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
