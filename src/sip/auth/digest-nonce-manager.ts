@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { RandomPool } from './random-pool.js';
 import type { Clock } from '../../util/clock.js';
@@ -23,6 +24,7 @@ export interface NonceManagerOptions {
   maxTracked?: number;
 }
 
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
 const TS_LEN = 8;
 const RND_LEN = 6;
 const MAC_LEN = 12;
@@ -45,10 +47,12 @@ export class NonceManager {
   private readonly seen = new Map<string, { nc: number; ts: number }>();
   private watermark = -Infinity;
   private readonly random = new RandomPool();
+  private readonly secretText: string;
 
   constructor(opts: NonceManagerOptions) {
     this.clock = opts.clock;
     this.secret = opts.secret ?? randomBytes(32);
+    this.secretText = this.secret.toString('latin1');
     this.lifetimeMs = opts.lifetimeMs ?? 300_000;
     this.maxTracked = opts.maxTracked ?? 50_000;
   }
@@ -128,7 +132,13 @@ export class NonceManager {
     return { ts, retry: buf[TS_LEN] === 1 };
   }
 
+  /**
+   * Keyed SHA-256 of the fixed-length payload. With the one-shot `crypto.hash` this is
+   * SHA-256(key ‖ payload): safe here because the payload length is fixed and checked, so
+   * length extension cannot produce a valid nonce; it costs a fifth of an Hmac object.
+   */
   private mac(data: Buffer): Buffer {
+    if (oneShot) return Buffer.from(oneShot('sha256', this.secretText + data.toString('latin1'), 'hex').slice(0, MAC_LEN * 2), 'hex');
     return createHmac('sha256', this.secret).update(data).digest().subarray(0, MAC_LEN);
   }
 }
