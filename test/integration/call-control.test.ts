@@ -1,0 +1,98 @@
+/**
+ * CTI call control on live SIP calls (SIPp customer, agent phone and transfer target):
+ * hold/retrieve by re-INVITEs, single-step transfer by re-INVITEs (no REFER), errors.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { CallControlError } from '../../src/api/cti/call-control.js';
+import { freePort } from '../helpers/ports.js';
+import { runSipp, sippTraceMessages } from '../helpers/sipp.js';
+import { startCallServer, waitFor, type CallServer } from './call-harness.js';
+
+const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
+const origin = { requesterId: 'desk-1', referenceId: 7 };
+
+let server: CallServer | undefined;
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
+
+function yaml(agentPort: number, ssPort: number): string {
+  return `server:
+  name: CallTest
+  sip:
+    listen: ["udp:127.0.0.1:5060"]
+dns:
+  - number: Softswitch
+    type: voip-service
+    options:
+      contact: "127.0.0.1:${ssPort}"
+      service-type: softswitch
+      prefix: "9"
+  - number: "7001"
+    type: extension
+    options:
+      contact: "127.0.0.1:${agentPort}"
+      dual-dialog-enabled: "false"
+      refer-enabled: "false"
+`;
+}
+
+async function established(s: CallServer): Promise<string> {
+  await waitFor(() => s.events.some((e) => e.name === 'EventEstablished'), 10_000);
+  return s.events.find((e) => e.name === 'EventEstablished')!.connId;
+}
+
+describe('CTI call control on a live call', () => {
+  it('RequestHoldCall / RequestRetrieveCall: re-INVITEs to both legs, EventHeld / EventRetrieved', async () => {
+    const agentPort = await freePort();
+    server = await startCallServer(yaml(agentPort, await freePort()));
+    const target = `127.0.0.1:${server.port}`;
+    const agent = runSipp({ scenario: scen('uas-agent-held-retrieved.xml'), target, localPort: agentPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+    await new Promise((r) => setTimeout(r, 300));
+    const customer = runSipp({ scenario: scen('uac-held-retrieved.xml'), target, calls: 1, timeoutMs: 20_000, traceMessages: true, args: ['-s', '7001'] });
+    const connId = await established(server);
+    await server.control.handle({ request: 'RequestHoldCall', thisDN: '7001', connId }, origin);
+    await expect(server.control.handle({ request: 'RequestHoldCall', thisDN: '7001', connId }, origin)).rejects.toBeInstanceOf(CallControlError);
+    await server.control.handle({ request: 'RequestRetrieveCall', thisDN: '7001', connId }, origin);
+    const [cu, ag] = await Promise.all([customer, agent]);
+    expect(cu.code, cu.errors + cu.messages.slice(-2500)).toBe(0);
+    expect(ag.code, ag.errors + ag.messages.slice(-2500)).toBe(0);
+    await waitFor(() => server!.b2bua.activeCalls === 0);
+    expect(server.events.map((e) => e.name)).toEqual(['EventRinging', 'EventEstablished', 'EventHeld', 'EventRetrieved', 'EventReleased']);
+    const held = server.events[2]!;
+    expect(held).toMatchObject({ thisDN: '7001', connId, otherDN: 'customer', callType: 'Inbound', origin });
+  });
+
+  it('RequestSingleStepTransfer: agent released (BYE), target INVITEd without offer, customer re-INVITEd with its offer', async () => {
+    const agentPort = await freePort();
+    const ssPort = await freePort();
+    server = await startCallServer(yaml(agentPort, ssPort));
+    const target = `127.0.0.1:${server.port}`;
+    const agent = runSipp({ scenario: scen('uas-answer.xml'), target, localPort: agentPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+    const dest = runSipp({ scenario: scen('uas-phone-offer-in-200.xml'), target, localPort: ssPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+    await new Promise((r) => setTimeout(r, 300));
+    const customer = runSipp({ scenario: scen('uac-transferred.xml'), target, calls: 1, timeoutMs: 20_000, traceMessages: true, args: ['-s', '7001'] });
+    const connId = await established(server);
+    await server.control.handle({ request: 'RequestSingleStepTransfer', thisDN: '7001', connId, otherDN: '9 123' }, origin);
+    const [cu, ag, de] = await Promise.all([customer, agent, dest]);
+    expect(cu.code, cu.errors + cu.messages.slice(-2500)).toBe(0);
+    expect(ag.code, ag.errors).toBe(0);
+    expect(de.code, de.errors + de.messages.slice(-2500)).toBe(0);
+    expect(sippTraceMessages(ag.messages).some((m) => m.dir === 'received' && m.text.startsWith('REFER'))).toBe(false);
+    const destInvite = sippTraceMessages(de.messages).find((m) => m.dir === 'received' && m.text.startsWith('INVITE'))!;
+    expect(destInvite.text.split('\n')[0]!.trim()).toBe(`INVITE sip:9123@127.0.0.1:${ssPort} SIP/2.0`);
+    await waitFor(() => server!.b2bua.activeCalls === 0);
+    const names = server.events.map((e) => `${e.name}:${e.thisDN}`);
+    expect(names).toEqual(['EventRinging:7001', 'EventEstablished:7001', 'EventReleased:7001']);
+    expect(server.events[2]!.origin).toEqual(origin);
+  });
+
+  it('refuses what it cannot do: unknown ConnID, RequestAnswerCall without sip-cti-control', async () => {
+    server = await startCallServer(yaml(await freePort(), await freePort()));
+    await expect(server.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId: '0000000000000000' }, origin)).rejects.toMatchObject({ reason: 'unknown-conn-id' });
+    await expect(server.control.handle({ request: 'RequestAnswerCall', thisDN: '7001', connId: '0000000000000000' }, origin)).rejects.toMatchObject({ reason: 'not-supported' });
+    await expect(server.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN: '5555' }, origin)).rejects.toMatchObject({ reason: 'failed' });
+  });
+});
