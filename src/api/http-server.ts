@@ -13,6 +13,7 @@ import type { ConfigStore } from '../config/config-store.js';
 import { adminRoutes, type StatusProviders } from './admin/admin-routes.js';
 import { registerConfigMetrics } from './admin/config-metrics.js';
 
+/** Status provider types, for the layers that serve `/api/status` and `/api/dns/{number}/status`. */
 export type { StatusProviders, DnStatus } from './admin/admin-routes.js';
 
 /** Options of {@link createHttpServer}. */

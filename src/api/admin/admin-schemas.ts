@@ -16,24 +16,29 @@ const optionsPatch = {
   description: 'Options to merge; null removes an option',
 } as const;
 
+/** A DN as answered (interfaces §5). */
 export const dnSchema = {
   type: 'object',
   properties: { number: { type: 'string' }, type: { type: 'string', enum: [...DN_TYPES] }, options },
 } as const;
+/** Body of `PUT /api/dns/{number}`. */
 export const dnPutSchema = {
   type: 'object',
   properties: { type: { type: 'string', enum: [...DN_TYPES] }, options },
   required: ['type'],
 } as const;
+/** Body of `PATCH /api/dns/{number}`. */
 export const dnPatchSchema = {
   type: 'object',
   properties: { type: { type: 'string', enum: [...DN_TYPES] }, options: optionsPatch },
 } as const;
+/** An agent as answered (never with its password). */
 export const agentSchema = {
   type: 'object',
   properties: { id: { type: 'string' }, name: { type: 'string' }, dn: { type: 'string' }, options },
   description: 'An agent; the password is never returned',
 } as const;
+/** Body of `PUT /api/agents/{id}`. */
 export const agentPutSchema = {
   type: 'object',
   properties: {
@@ -43,6 +48,7 @@ export const agentPutSchema = {
     options,
   },
 } as const;
+/** Body of `PATCH /api/agents/{id}`. */
 export const agentPatchSchema = {
   type: 'object',
   properties: {
@@ -52,14 +58,17 @@ export const agentPatchSchema = {
     options: optionsPatch,
   },
 } as const;
+/** An agent group as answered. */
 export const groupSchema = {
   type: 'object',
   properties: { name: { type: 'string' }, agents: { type: 'array', items: { type: 'string' } } },
 } as const;
+/** Body of `PUT`/`PATCH /api/agent-groups/{name}`. */
 export const groupPutSchema = {
   type: 'object',
   properties: { agents: { type: 'array', items: { type: 'string' } } },
 } as const;
+/** The 422 answer: every problem with the index of its change. */
 export const problemsSchema = {
   type: 'object',
   properties: {
@@ -72,7 +81,9 @@ export const problemsSchema = {
     },
   },
 } as const;
+/** A 404/503 answer. */
 export const errorSchema = { type: 'object', properties: { error: { type: 'string' } } } as const;
+/** Body of `POST /api/config/change-sets`. */
 export const changeSetSchema = {
   type: 'object',
   required: ['changes'],
@@ -92,6 +103,7 @@ export const changeSetSchema = {
     },
   },
 } as const;
+/** `limit` and `offset` of the list endpoints. */
 export const pageQuerySchema = {
   type: 'object',
   properties: { limit: { type: 'integer', minimum: 1, default: 1000 }, offset: { type: 'integer', minimum: 0, default: 0 } },
