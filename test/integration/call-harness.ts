@@ -39,15 +39,16 @@ export interface CallServer {
 }
 
 /** Start a server with the YAML configuration `yaml` (its `server.sip.listen` is ignored). */
-export async function startCallServer(yaml: string): Promise<CallServer> {
+export async function startCallServer(yaml: string, opts: { t1?: number } = {}): Promise<CallServer> {
   const dir = mkdtempSync(join(tmpdir(), 'call-server-'));
   const loaded = loadConfigText(yaml);
   if (!loaded.model) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
   const store = openStore(dir);
   store.reconcile(loaded.model);
   const logger = process.env.CALL_TEST_LOG ? createLogger(process.env.CALL_TEST_LOG) : silentLogger;
-  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], logger });
-  const ua = new DialogUserAgent({ stack: new DialogStackAdapter(stack), clock: systemClock, logger });
+  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], logger, timers: opts.t1 ? { t1: opts.t1, t2: Math.max(opts.t1 * 8, 4000) } : undefined });
+  const dialogTimers = opts.t1 ? { t1: opts.t1, t2: Math.max(opts.t1 * 8, 4000) } : undefined;
+  const ua = new DialogUserAgent({ stack: new DialogStackAdapter(stack), clock: systemClock, logger, timers: dialogTimers });
   const reachability = new ReachabilityResolver(store, { get: () => [] }, { isOutOfService: () => false }, logger);
   const bus = new ContactCenterEventBus();
   const events: CallDomainEvent[] = [];
