@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { openStore, type ConfigStore } from '../../src/config/config-store.js';
 import { loadConfigText } from '../../src/config/config-file.js';
 import type { CommittedChangeSet } from '../../src/config/change-set.js';
@@ -248,6 +249,23 @@ describe('admin API (interfaces §5)', () => {
     const r = await call('GET', '/api/config');
     expect(r.json.version).toBe(1);
     expect(r.json.config.agents[0]).toEqual({ id: 'joe', name: 'Joe', password: 'joe-secret', dn: '8888' });
+  });
+});
+
+describe('never 500 for a user mistake (fuzz)', () => {
+  it('random bodies on every write endpoint answer 200, 400, 404 or 422', async () => {
+    const scalar = fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom('extension', 'put', 'patch', 'delete', 'dn', 'agent', 'agent-group', 'server', '7777', 'joe', 'Support'));
+    const key = fc.constantFrom('type', 'options', 'name', 'password', 'dn', 'agents', 'changes', 'op', 'kind', 'key', 'value', 'contact', 'x');
+    const value = fc.letrec((tie) => ({ v: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(key, tie('v'), { maxKeys: 4 })) })).v;
+    const target = fc.constantFrom('PUT /api/dns/7777', 'PATCH /api/dns/Softswitch', 'PUT /api/agents/joe', 'PATCH /api/agents/jay', 'PUT /api/agent-groups/Support', 'PATCH /api/agent-groups/Support', 'POST /api/config/change-sets');
+    await fc.assert(
+      fc.asyncProperty(target, value, async (t, body) => {
+        const [m, p] = t.split(' ');
+        const r = await call(m, p, JSON.stringify(body));
+        expect([200, 400, 404, 422]).toContain(r.status);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
