@@ -83,6 +83,27 @@ describe('B2BUA basic call with SIPp peers', () => {
     await waitFor(() => server!.b2bua.activeCalls === 0);
   });
 
+  it('183 early media: the callee SDP in the 183 reaches the caller unchanged', async () => {
+    const { uac, uas } = await pair('uac-early-media.xml', 'uas-early-media-183.xml');
+    expect(uac.code, uac.errors + uac.messages.slice(-2000)).toBe(0);
+    expect(uas.code, uas.errors).toBe(0);
+    const sent = sippTraceMessages(uas.messages).find((m) => m.dir === 'sent' && startLine(m.text).startsWith('SIP/2.0 183'))!;
+    const got = sippTraceMessages(uac.messages).find((m) => m.dir === 'received' && startLine(m.text).startsWith('SIP/2.0 183'))!;
+    expect(body(got.text)).toBe(body(sent.text));
+  });
+
+  it('late offer: INVITE without SDP, offer in the 200, answer in the ACK (RFC 3264 §4)', async () => {
+    const { uac, uas } = await pair('uac-late-offer.xml', 'uas-phone-offer-in-200.xml');
+    expect(uac.code, uac.errors + uac.messages.slice(-2000)).toBe(0);
+    expect(uas.code, uas.errors + uas.messages.slice(-2000)).toBe(0);
+    const inv = sippTraceMessages(uas.messages).find((m) => m.dir === 'received' && startLine(m.text).startsWith('INVITE'))!;
+    expect(body(inv.text)).toBe('');
+    const ackSent = sippTraceMessages(uac.messages).find((m) => m.dir === 'sent' && startLine(m.text).startsWith('ACK'))!;
+    const ackRcvd = sippTraceMessages(uas.messages).find((m) => m.dir === 'received' && startLine(m.text).startsWith('ACK'))!;
+    expect(body(ackRcvd.text)).toBe(body(ackSent.text));
+    await waitFor(() => server!.b2bua.activeCalls === 0);
+  });
+
   it('a number nobody serves gets 404', async () => {
     server = await startCallServer(softswitchYaml(await freePort()));
     const uac = await runSipp({ scenario: scen('uac-expect-404.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 10_000, traceMessages: true, args: ['-s', '5555'] });
