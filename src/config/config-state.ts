@@ -7,7 +7,7 @@ import type { AgentConfig, AgentGroupConfig, DnConfig, Options, ServerConfig, Co
 import { defaultServerConfig } from './config-model.js';
 import type { AppliedChange, ChangeKind, ChangeOp, ChangeProblem, ChangeRequest } from './change-set.js';
 import { DnNumberIndex } from './dn-number-index.js';
-import { SoftswitchPrefixTable, isSoftswitch } from './softswitch-prefix-table.js';
+import { SoftswitchPrefixTable } from './softswitch-prefix-table.js';
 import { checkOptionValue, optionSpec, type OptionTarget } from './option-table.js';
 import {
   ProblemSink,
@@ -186,8 +186,8 @@ export class ConfigState {
 
   /**
    * The effective value of option `name` for the DN `number` (behaviour §2.2): the DN's own
-   * value; else, if the DN has no `contact`, the value on the softswitch its number falls
-   * behind (longest prefix); else the application option; else the built-in default. An
+   * value; else, if the DN is an extension or ACD position without `contact`, the value on the
+   * softswitch its number falls behind (longest prefix); else the application option; else the built-in default. An
    * empty value counts as not set. A number that is no DN (e.g. an `agent-phone`) resolves
    * like a DN without options. Costs a few map lookups.
    */
@@ -198,8 +198,11 @@ export class ConfigState {
     if (own !== undefined && own !== '') return { value: own, source: 'dn' };
     const inherit = spec ? spec.inheritFromSoftswitch : true;
     const hasContact = dn !== undefined && (dn.options.contact ?? '') !== '';
-    const selfIsSoftswitch: boolean = isSoftswitch(dn);
-    if (inherit && !hasContact && !selfIsSoftswitch) {
+    // Only agent devices sit behind a softswitch (behaviour §3.1): extensions, ACD positions,
+    // and numbers that are no DN (agent-phone); never routing points, queues, trunks or the
+    // softswitch itself.
+    const device = dn === undefined || dn.type === 'extension' || dn.type === 'acd-position';
+    if (inherit && device && !hasContact) {
       const ssName = this.prefixTable.select(dn !== undefined ? dn.number : normaliseNumber(number));
       const ss = ssName !== undefined ? this.dns.get(ssName) : undefined;
       const v = ss?.options[name];

@@ -52,8 +52,9 @@ export function renderOptionsDoc(): string {
   lines.push('an agent\'s `options` or the application level (`server.options`). A bad value of a known option is');
   lines.push('an error; an unknown option name is kept and reported as a warning.');
   lines.push('');
-  lines.push('**Effective value** (behaviour §2.2), for a DN: its own value; else, when the DN has no `contact`');
-  lines.push('and the option is inherited, the value on the softswitch the DN sits behind (the `voip-service` DN');
+  lines.push('**Effective value** (behaviour §2.2), for a DN: its own value; else, when the DN is an extension or');
+  lines.push('ACD position without `contact` (or a number that is no DN, such as an `agent-phone`) and the option');
+  lines.push('is inherited, the value on the softswitch the DN sits behind (the `voip-service` DN');
   lines.push('with `service-type = softswitch` whose `prefix` is the longest prefix of the DN number; ties: lower');
   lines.push('`priority`, then name); else the application value; else the default. An empty value counts as not');
   lines.push('set. "Lookup" below lists the levels read, in order.');

@@ -66,6 +66,18 @@ describe('effective option lookup (behaviour §2.2)', () => {
     expect(u.resolveOption('+15551231111', 'line-type')?.via).toBe('A');
   });
 
+  it('routing points and queues do not sit behind a softswitch', () => {
+    const s = state([
+      softswitch('SS', '5', { 'reject-call-notready': 'true' }),
+      { op: 'put', kind: 'dn', key: '5000', value: { type: 'routing-point' } },
+      { op: 'put', kind: 'dn', key: '5001', value: { type: 'acd-queue' } },
+      { op: 'put', kind: 'dn', key: '5002', value: { type: 'acd-position' } },
+    ]);
+    expect(s.resolveOption('5000', 'reject-call-notready')?.source).toBe('default');
+    expect(s.resolveOption('5001', 'reject-call-notready')?.source).toBe('default');
+    expect(s.resolveOption('5002', 'reject-call-notready')?.source).toBe('softswitch');
+  });
+
   it('options that are not inherited stay on their own DN', () => {
     const s = state([softswitch('SS', '+1', { 'oos-check': '10' }), ext('+15551231111')]);
     expect(s.resolveOption('+15551231111', 'oos-check')).toEqual({ value: '0', source: 'default' });
