@@ -83,6 +83,55 @@ const KEY_CACHE_MAX = 2048;
  * RFC 3261 §7.3.3; names are case-insensitive, §7.3.1).
  */
 export function headerKey(name: string): string {
+  // Fast path for the usual spellings: a string switch beats hashing a freshly sliced name.
+  switch (name) {
+    case 'Via':
+      return 'via';
+    case 'From':
+      return 'from';
+    case 'To':
+      return 'to';
+    case 'Call-ID':
+      return 'call-id';
+    case 'CSeq':
+      return 'cseq';
+    case 'Contact':
+      return 'contact';
+    case 'Max-Forwards':
+      return 'max-forwards';
+    case 'Route':
+      return 'route';
+    case 'Record-Route':
+      return 'record-route';
+    case 'Content-Type':
+      return 'content-type';
+    case 'Content-Length':
+      return 'content-length';
+    case 'Allow':
+      return 'allow';
+    case 'Supported':
+      return 'supported';
+    case 'Require':
+      return 'require';
+    case 'User-Agent':
+      return 'user-agent';
+    case 'Expires':
+      return 'expires';
+    case 'v':
+      return 'via';
+    case 'f':
+      return 'from';
+    case 't':
+      return 'to';
+    case 'i':
+      return 'call-id';
+    case 'm':
+      return 'contact';
+    case 'l':
+      return 'content-length';
+    case 'c':
+      return 'content-type';
+  }
   let key = keyCache.get(name);
   if (key !== undefined) return key;
   const lower = name.toLowerCase();

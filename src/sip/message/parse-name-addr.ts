@@ -45,7 +45,7 @@ export function parseNameAddr(text: string): NameAddr {
     const uri = parseUri(s.slice(i + 1, gt));
     const { params, end } = parseParamsAt(s, gt + 1, 'address');
     if (end < n) throw new SipParseError(400, `junk after address: ${s.slice(end, end + 20)}`);
-    return displayName === undefined ? { uri, params } : { displayName, uri, params };
+    return { displayName, uri, params };
   }
   // addr-spec: the URI ends at the first ';' (or whitespace); params belong to the header.
   let e = i;
@@ -61,7 +61,7 @@ export function parseNameAddr(text: string): NameAddr {
   const uri = parseUri(uriText);
   const { params, end } = parseParamsAt(s, e, 'address');
   if (end < n) throw new SipParseError(400, `junk after address: ${s.slice(end, end + 20)}`);
-  return { uri, params };
+  return { displayName: undefined, uri, params };
 }
 
 /** Non-throwing {@link parseNameAddr}. */

@@ -70,7 +70,8 @@ function splitUriParams(s: string, text: string): ParamList {
 }
 
 function parseSipUri(scheme: string, rest: string, text: string): SipUri {
-  const uri: SipUri = { scheme, host: '', params: [], headers: [], raw: text };
+  // All fields set up front: one object shape for every SIP URI (faster property access).
+  const uri: SipUri = { scheme, user: undefined, password: undefined, host: '', port: undefined, params: [], headers: [], opaque: undefined, raw: text };
   let hostStart = 0;
   // The user part may hold ';', '?', ':' ... but never an unescaped '@' (RFC 3261 §25.1 userinfo).
   const at = rest.indexOf('@');

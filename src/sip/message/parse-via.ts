@@ -30,7 +30,8 @@ export function parseVia(text: string): Via {
   i = expectSlash(s, e);
   e = readToken(s, i);
   if (e === i) throw new SipParseError(400, 'bad Via transport');
-  const transport = s.slice(i, e).toUpperCase();
+  const transportRaw = s.slice(i, e);
+  const transport = transportRaw === 'UDP' || transportRaw === 'TCP' || transportRaw === 'TLS' ? transportRaw : transportRaw.toUpperCase();
   i = skipWs(s, e);
   if (i === e && i < s.length) throw new SipParseError(400, 'bad Via sent-by');
   let host: string;
@@ -61,11 +62,9 @@ export function parseVia(text: string): Via {
   }
   const { params, end } = parseParamsAt(s, i, 'Via');
   if (end < s.length) throw new SipParseError(400, `junk in Via: ${s.slice(end, end + 20)}`);
-  const via: Via = { protocol: `${name}/${version}`, transport, host, params };
-  if (port !== undefined) via.port = port;
   const branch = getParam(params, 'branch');
-  if (branch) via.branch = branch;
-  return via;
+  const protocol = name === 'SIP' && version === '2.0' ? 'SIP/2.0' : `${name}/${version}`;
+  return { protocol, transport, host, port, params, branch: branch || undefined };
 }
 
 /** Write a Via value (RFC 3261 §20.42): `SIP/2.0/UDP host:port;params`. */
