@@ -123,11 +123,8 @@ async function measure(name: string, pid: number, port: number): Promise<number>
 async function partCpu(): Promise<void> {
   // Our server: a child process running only what `sipserver start` runs for REGISTER.
   const data = mkdtempSync(join(tmpdir(), 'regbench-data-'));
-  const ours = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    cwd: repo,
-    env: { ...process.env, REGISTER_BENCH_CHILD: '1', REGISTER_BENCH_DATA: data },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const ours = spawnChild(data, false);
+  const noop = spawnChild(data + '-noop', true);
   const kport = await freePort();
   const kdir = mkdtempSync(join(tmpdir(), 'regbench-kam-'));
   const kcfg = join(kdir, 'registrar.cfg');
@@ -136,12 +133,19 @@ async function partCpu(): Promise<void> {
   try {
     const m = await waitForLine(ours, /REGISTER_BENCH_READY (\d+)/, 30_000);
     const ourPort = Number(m[1]);
+    const noopPort = Number((await waitForLine(noop, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
     await new Promise((r) => setTimeout(r, 1500)); // let Kamailio fork its children
     // Warm-up both with a short run.
     await sippLoadShort(ourPort);
     await sippLoadShort(kport);
+    await sippLoadShort(noopPort);
     const tOurs = await measure('sipserver', ours.pid!, ourPort);
     const tKam = await measure('kamailio ', kam.pid!, kport);
+    const tNoop = await measure('stack only (trivial REGISTER handler)', noop.pid!, noopPort);
+    process.stdout.write(
+      `registrar + digest share of our CPU: ${(((tOurs - tNoop) / Math.max(1, tOurs)) * 100).toFixed(0)} % ` +
+        `(${(((tOurs - tNoop) * 10) / REGISTRATIONS).toFixed(3)} ms per registration); stack alone vs kamailio: ${(tNoop / Math.max(1, tKam)).toFixed(2)}\n`,
+    );
     const ratio = tOurs / Math.max(1, tKam);
     process.stdout.write(
       `CPU per registration: sipserver ${((tOurs * 10) / REGISTRATIONS).toFixed(3)} ms, kamailio ${((tKam * 10) / REGISTRATIONS).toFixed(3)} ms ` +
@@ -149,10 +153,20 @@ async function partCpu(): Promise<void> {
     );
   } finally {
     await stop(ours);
+    await stop(noop);
     await stop(kam);
     rmSync(data, { recursive: true, force: true });
+    rmSync(data + '-noop', { recursive: true, force: true });
     rmSync(kdir, { recursive: true, force: true });
   }
+}
+
+function spawnChild(data: string, noop: boolean): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    cwd: repo,
+    env: { ...process.env, REGISTER_BENCH_CHILD: '1', REGISTER_BENCH_DATA: data, REGISTER_BENCH_NOOP: noop ? '1' : '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 async function sippLoadShort(port: number): Promise<void> {
@@ -175,7 +189,17 @@ async function child(): Promise<void> {
   // The anchor challenges MD5 only and SIPp 3.6 answers MD5 only.
   store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': 'MD5' } } }]);
   const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], logger: silentLogger });
-  const wired = wireRegistrarAndReachability({ stack, store, clock: systemClock, logger: silentLogger });
+  // REGISTER_BENCH_NOOP=1: the same message flow answered by a trivial handler (static
+  // challenge, no checks, no bindings): the SIP stack's share of the cost.
+  const wired =
+    process.env.REGISTER_BENCH_NOOP === '1'
+      ? (stack.handle('REGISTER', (ctx) => {
+          if (ctx.request.getHeader('Authorization')) ctx.reply(200, 'OK', [['Contact', `${ctx.request.getHeader('Contact')};expires=3600`]]);
+          else ctx.reply(401, 'Unauthorized', [['WWW-Authenticate', 'Digest realm="127.0.0.1", nonce="static", algorithm=MD5, qop="auth"']]);
+          return true;
+        }),
+        { close: () => undefined })
+      : wireRegistrarAndReachability({ stack, store, clock: systemClock, logger: silentLogger });
   await stack.start();
   process.stdout.write(`REGISTER_BENCH_READY ${stack.addresses()[0].port}\n`);
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
