@@ -68,13 +68,17 @@ function parseUnguarded(buf: Buffer, stream: boolean): SipMessage {
   let exact = crlf2 >= 0; // header section closed by CRLF CRLF as RFC 3261 §7 says
 
   let encoding: 'utf8' | 'latin1' = 'utf8';
-  const head = buf.subarray(start, textEnd);
   let text: string;
-  if (isAscii(head)) text = buf.toString('latin1', start, textEnd);
-  else if (isUtf8(head)) text = buf.toString('utf8', start, textEnd);
+  // Usual case first: the whole datagram is ASCII (no sub-buffer needed for the check).
+  if (isAscii(buf)) text = latin1(buf, start, textEnd);
   else {
-    encoding = 'latin1';
-    text = buf.toString('latin1', start, textEnd);
+    const head = buf.subarray(start, textEnd);
+    if (isAscii(head)) text = latin1(buf, start, textEnd);
+    else if (isUtf8(head)) text = buf.toString('utf8', start, textEnd);
+    else {
+      encoding = 'latin1';
+      text = latin1(buf, start, textEnd);
+    }
   }
   // Start line.
   const nl = text.indexOf('\n');
@@ -124,6 +128,12 @@ function parseUnguarded(buf: Buffer, stream: boolean): SipMessage {
 
   if (msg.kind === 'response') validateResponse(msg);
   return msg;
+}
+
+/** Node's internal `latin1Slice` skips `toString`'s argument handling; fall back when absent. */
+const fastLatin1 = typeof (Buffer.prototype as unknown as { latin1Slice?: unknown }).latin1Slice === 'function';
+function latin1(buf: Buffer, start: number, end: number): string {
+  return fastLatin1 ? (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(start, end) : buf.toString('latin1', start, end);
 }
 
 function fail(msg: SipMessage, why: string): SipParseError {
