@@ -8,17 +8,14 @@ import { join } from 'node:path';
 import { loadConfigText } from '../../src/config/config-file.js';
 import { openStore, type ConfigStore } from '../../src/config/config-store.js';
 import { ConfigDirectoryAdapter } from '../../src/contact-center/agents/config-directory-adapter.js';
-import { B2bua } from '../../src/contact-center/calls/b2bua.js';
+import type { B2bua } from '../../src/contact-center/calls/b2bua.js';
 import { AgentService } from '../../src/contact-center/agents/agent-service.js';
 import type { AgentPhoneReachability } from '../../src/contact-center/agents/agent-phone-reachability.js';
-import { AgentCallPolicy } from '../../src/contact-center/calls/agent-call-policy.js';
-import { CallControlService } from '../../src/contact-center/calls/call-control-service.js';
-import { CallDeliveryService } from '../../src/contact-center/calls/call-delivery-service.js';
+import { createCallControl, type CallControlService } from '../../src/contact-center/calls/index.js';
 import { RoutingPointRouter } from '../../src/contact-center/routing/routing-point-router.js';
 import { ContactCenterEventBus, type CallDomainEvent } from '../../src/contact-center/events.js';
 import { ReachabilityResolver } from '../../src/reachability/reachability-resolver.js';
-import { DialogStackAdapter } from '../../src/sip/dialog/dialog-stack-adapter.js';
-import { DialogUserAgent } from '../../src/sip/dialog/dialog-user-agent.js';
+import type { DialogUserAgent } from '../../src/sip/dialog/dialog-user-agent.js';
 import { SipStack } from '../../src/sip/stack/sip-stack.js';
 import { systemClock } from '../../src/util/clock.js';
 import { createLogger, silentLogger } from '../../src/util/logger.js';
@@ -48,7 +45,6 @@ export async function startCallServer(yaml: string, opts: { t1?: number } = {}):
   const logger = process.env.CALL_TEST_LOG ? createLogger(process.env.CALL_TEST_LOG) : silentLogger;
   const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], logger, timers: opts.t1 ? { t1: opts.t1, t2: Math.max(opts.t1 * 8, 4000) } : undefined });
   const dialogTimers = opts.t1 ? { t1: opts.t1, t2: Math.max(opts.t1 * 8, 4000) } : undefined;
-  const ua = new DialogUserAgent({ stack: new DialogStackAdapter(stack), clock: systemClock, logger, timers: dialogTimers });
   const reachability = new ReachabilityResolver(store, { get: () => [] }, { isOutOfService: () => false }, logger);
   const bus = new ContactCenterEventBus();
   const events: CallDomainEvent[] = [];
@@ -66,11 +62,10 @@ export async function startCallServer(yaml: string, opts: { t1?: number } = {}):
     isAvailable: (dn) => reachability.resolve(dn).inService,
   };
   const agents = new AgentService({ directory, reachability: phoneReach, bus, clock: systemClock, logger });
-  const b2bua = new B2bua({ ua, reachability, directory, bus, clock: systemClock, logger, policy: new AgentCallPolicy(agents) });
-  const router = new RoutingPointRouter({ agents, reachability: phoneReach, delivery: new CallDeliveryService(b2bua), clock: systemClock, logger });
+  const cc = createCallControl({ stack, reachability, directory, bus, clock: systemClock, logger, agents, timers: dialogTimers });
+  const { b2bua, ua, control } = cc;
+  const router = new RoutingPointRouter({ agents, reachability: phoneReach, delivery: cc.delivery, clock: systemClock, logger });
   b2bua.router = router;
-  const control = new CallControlService(b2bua);
-  b2bua.attach(stack);
   await stack.start();
   const port = stack.addresses()[0]!.port;
   return {
@@ -85,7 +80,7 @@ export async function startCallServer(yaml: string, opts: { t1?: number } = {}):
     router,
     control,
     async stop() {
-      b2bua.releaseAll();
+      cc.close();
       agents.close();
       await stack.stop();
       store.close();
