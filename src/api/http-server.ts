@@ -12,6 +12,7 @@ import { silentLogger } from '../util/logger.js';
 import type { ConfigStore } from '../config/config-store.js';
 import { adminRoutes, type StatusProviders } from './admin/admin-routes.js';
 import { registerConfigMetrics } from './admin/config-metrics.js';
+import { resolveAdminToken, type AdminTokenSource } from './admin/admin-token.js';
 
 /** Status provider types, for the layers that serve `/api/status` and `/api/dns/{number}/status`. */
 export type { StatusProviders, DnStatus } from './admin/admin-routes.js';
@@ -127,4 +128,37 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       await app.close();
     },
   };
+}
+
+/** Options of {@link startHttpServer}. */
+export interface StartHttpServerOptions extends Omit<HttpServerOptions, 'token'> {
+  /** Data directory: where a generated admin token is kept. */
+  dataDir: string;
+  /** `host:port` to listen on (default `server.http.listen` of the store, else `127.0.0.1:8080`). */
+  listen?: string;
+  /** Prints the generated token once (default stdout). */
+  print?: (line: string) => void;
+}
+
+/**
+ * For `sipserver start`: resolves the admin token (`server.http.admin-token`, else
+ * `SIPSERVER_TOKEN`, else generated and printed once), builds the server and listens.
+ * Register extra plugins through `options.plugins` (they must exist before listen).
+ */
+export async function startHttpServer(
+  options: StartHttpServerOptions,
+): Promise<{ server: HttpServer; url: string; tokenSource: AdminTokenSource }> {
+  const { token, source } = resolveAdminToken({
+    configured: options.store.server.http.adminToken,
+    dataDir: options.dataDir,
+    ...(options.print ? { print: options.print } : {}),
+  });
+  const server = await createHttpServer({ ...options, token });
+  try {
+    const { url } = await server.listen(options.listen ?? options.store.server.http.listen ?? '127.0.0.1:8080');
+    return { server, url, tokenSource: source };
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
 }

@@ -318,3 +318,23 @@ describe('admin token (interfaces §5)', () => {
     }
   });
 });
+
+describe('startHttpServer (for sipserver start)', () => {
+  it('uses server.http.admin-token and listens where asked', async () => {
+    store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: {} } }]);
+    store.apply([{ op: 'put', kind: 'server', key: 'server', value: { name: 'S', http: { listen: '127.0.0.1:0', 'admin-token': 'configured-token-1' } } }]);
+    const { startHttpServer } = await import('../../src/api/http-server.js');
+    const printed: string[] = [];
+    const s = await startHttpServer({ store, dataDir: dir, print: (l) => printed.push(l) });
+    try {
+      expect(s.tokenSource).toBe('config');
+      expect(printed).toEqual([]);
+      const ok = await fetch(`${s.url}/api/dns/7777`, { headers: { authorization: 'Bearer configured-token-1' } });
+      expect(ok.status).toBe(200);
+      const no = await fetch(`${s.url}/api/dns/7777`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(no.status).toBe(401);
+    } finally {
+      await s.server.close();
+    }
+  });
+});
