@@ -18,6 +18,12 @@ export interface ProbeTarget {
   checkSeconds: number;
   /** `oos-force`, seconds to wait for an answer; 0 or ≥ 32 means 32 (Timer F). */
   forceSeconds: number;
+  /** `oos-failure-codes`: final codes that count as a failed probe (default none). */
+  failureCodes?: readonly number[];
+  /** `oos-recovery-count`: answered probes in a row needed to leave OUT (default 1). */
+  recoveryCount?: number;
+  /** `oos-options-max-forwards` (default 70). */
+  maxForwards?: number;
 }
 
 /** What passive detection reports about an INVITE sent to a device (behaviour §5.1, §3.3). */
@@ -66,6 +72,8 @@ interface Device {
   timer?: TimerHandle;
   pending?: { id: number; deadline: TimerHandle };
   lastProbe?: number;
+  /** Answered probes in a row while OUT (oos-recovery-count). */
+  successes: number;
 }
 
 /**
@@ -135,9 +143,12 @@ export class OosProber {
       return;
     }
     const old = this.devices.get(target.dn);
-    if (old && sameTarget(old.target, target)) return;
+    if (old && sameTarget(old.target, target)) {
+      old.target = target; // failure codes, recovery count, Max-Forwards: next probe
+      return;
+    }
     if (old) this.cancel(old);
-    const d: Device = { target, state: old?.state ?? 'unknown', reason: old?.reason };
+    const d: Device = { target, state: old?.state ?? 'unknown', reason: old?.reason, successes: 0 };
     this.devices.set(target.dn, d);
     if (!this.stopped) this.schedule(d, this.random() * 0.1 * target.checkSeconds * 1000);
   }
@@ -229,7 +240,7 @@ export class OosProber {
     d.pending = { id, deadline };
     let p: Promise<OptionsResult>;
     try {
-      p = this.deps.sender.send(d.target.uri, d.target.dest, waitMs);
+      p = this.deps.sender.send(d.target.uri, d.target.dest, waitMs, d.target.maxForwards);
     } catch (err) {
       p = Promise.resolve({ kind: 'transport-error', error: String(err) });
     }
@@ -248,12 +259,14 @@ export class OosProber {
     this.deps.clock.clearTimeout(d.pending.deadline);
     d.pending = undefined;
     if (r.kind === 'final') {
-      if (this.failureCodes.has(r.status)) {
+      if (this.failureCodes.has(r.status) || d.target.failureCodes?.includes(r.status)) {
         this.probes.inc({ result: 'failure-code' });
         this.set(d, 'out-of-service', `OPTIONS answered ${r.status}`);
       } else {
         this.probes.inc({ result: 'answered' });
-        this.set(d, 'in-service');
+        d.successes++;
+        // oos-recovery-count: hysteresis only on the way back from OUT.
+        if (d.state !== 'out-of-service' || d.successes >= (d.target.recoveryCount ?? 1)) this.set(d, 'in-service');
       }
     } else if (r.kind === 'timeout') {
       this.probes.inc({ result: 'timeout' });
@@ -265,6 +278,7 @@ export class OosProber {
   }
 
   private set(d: Device, to: DeviceState, reason?: string): void {
+    if (to === 'out-of-service') d.successes = 0;
     const from = d.state;
     if (from === to) return;
     d.state = to;

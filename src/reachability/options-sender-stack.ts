@@ -16,7 +16,7 @@ export class StackOptionsSender implements OptionsSender {
     private readonly maxForwards = 70,
   ) {}
 
-  send(uri: string, dest: TransportAddress, _timeoutMs: number): Promise<OptionsResult> {
+  send(uri: string, dest: TransportAddress, _timeoutMs: number, maxForwards = this.maxForwards): Promise<OptionsResult> {
     return new Promise<OptionsResult>((resolve) => {
       let done = false;
       const finish = (r: OptionsResult): void => {
@@ -30,7 +30,7 @@ export class StackOptionsSender implements OptionsSender {
           uri,
           to: `<${uri}>`,
           contact: this.stack.contactFor(dest),
-          maxForwards: this.maxForwards,
+          maxForwards,
           headers: [['Accept', 'application/sdp']],
         });
         this.stack.sendRequest(req, dest, {

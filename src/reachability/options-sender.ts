@@ -17,7 +17,7 @@ export interface OptionsSender {
   /**
    * Send `OPTIONS <uri>` to `dest`. Resolves once, with the first final response, a timeout
    * or a transport error; never rejects. `timeoutMs` is a hint: the prober enforces its own
-   * `oos-force` deadline and ignores answers that come later.
+   * `oos-force` deadline and ignores answers that come later. `maxForwards` defaults to 70.
    */
-  send(uri: string, dest: TransportAddress, timeoutMs: number): Promise<OptionsResult>;
+  send(uri: string, dest: TransportAddress, timeoutMs: number, maxForwards?: number): Promise<OptionsResult>;
 }

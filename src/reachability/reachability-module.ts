@@ -73,12 +73,21 @@ export function probeTargetOf(dn: DnConfig, store: Pick<ConfigStore, 'effectiveO
   const check = Number(store.effectiveOption(dn.number, 'oos-check') ?? '0');
   if (!(check > 0)) return undefined;
   const force = Number(store.effectiveOption(dn.number, 'oos-force') ?? '0');
+  const codes = (store.effectiveOption(dn.number, 'oos-failure-codes') ?? '')
+    .split(',')
+    .map((x) => Number(x.trim()))
+    .filter((n) => Number.isInteger(n) && n >= 100 && n <= 699);
+  const recovery = Number(store.effectiveOption(dn.number, 'oos-recovery-count') ?? '1');
+  const mf = Number(store.effectiveOption(dn.number, 'oos-options-max-forwards') ?? '70');
   return {
     dn: dn.number,
     uri: contactProbeUri(c),
     dest: contactDest(c),
     checkSeconds: check,
     forceSeconds: Number.isFinite(force) ? force : 0,
+    failureCodes: codes.length > 0 ? codes : undefined,
+    recoveryCount: Number.isInteger(recovery) && recovery >= 1 ? recovery : 1,
+    maxForwards: Number.isInteger(mf) && mf >= 0 && mf <= 255 ? mf : 70,
   };
 }
 

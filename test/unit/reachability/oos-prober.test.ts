@@ -165,3 +165,35 @@ describe('OosProber', () => {
     expect(clock.pending).toBe(0);
   });
 });
+
+describe('OosProber per-device options', () => {
+  it('oos-failure-codes: 503 counts as failure; oos-recovery-count 2 needs two answers in a row', async () => {
+    const { clock, peer, prober, events } = setup();
+    peer.status = 503;
+    prober.upsert({ ...SS, failureCodes: [503], recoveryCount: 2 });
+    await run(clock, 20);
+    expect(events).toEqual(['10 OUT Softswitch']);
+    peer.status = 200;
+    await run(clock, 10_000);
+    expect(prober.state('Softswitch')).toBe('out-of-service'); // one answer at 10 s
+    await run(clock, 10_000);
+    expect(events).toEqual(['10 OUT Softswitch', '20010 IN Softswitch']);
+  });
+
+  it('passes oos-options-max-forwards to the sender; option-only changes keep the schedule', async () => {
+    const clock = new FakeClock(0);
+    const seen: Array<number | undefined> = [];
+    const prober = new OosProber({
+      clock,
+      logger: silentLogger,
+      random: () => 0,
+      sender: { send: (_u, _d, _t, mf) => (seen.push(mf), Promise.resolve({ kind: 'final', status: 200 })) },
+    });
+    prober.upsert({ ...SS, maxForwards: 5 });
+    await run(clock, 10);
+    prober.upsert({ ...SS, maxForwards: 9 });
+    await run(clock, 10_000);
+    expect(seen).toEqual([5, 9]);
+    prober.stop();
+  });
+});
