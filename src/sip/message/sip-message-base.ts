@@ -4,7 +4,7 @@
  */
 import { SipParseError, type CSeq, type HeaderField, type NameAddr, type Via } from './types.js';
 import { headerKey, isListHeader } from './header-names.js';
-import { parseDigits, splitList } from './sip-syntax.js';
+import { isToken, parseDigits, splitList } from './sip-syntax.js';
 import { parseNameAddr } from './parse-name-addr.js';
 import { parseVia } from './parse-via.js';
 
@@ -26,7 +26,7 @@ export abstract class SipMessageBaseImpl {
   protected _raw: Buffer | undefined;
   /** Header text encoding: `utf8` unless the message came with bytes that are not valid UTF-8. */
   protected _encoding: 'utf8' | 'latin1';
-  private _cache: Map<string, unknown> | undefined;
+  private _cache: TypedCache | undefined;
   /** Look-up keys of `_headers` (lazy), kept in step by the mutators. */
   private _keys: string[] | undefined;
   /** The header names `_keys` were computed from: lets `keys()` notice edits made through `headers`. */
@@ -258,112 +258,135 @@ export abstract class SipMessageBaseImpl {
     return undefined;
   }
 
-  protected cached<T>(key: string, compute: () => T): T {
-    let c = this._cache;
-    if (c === undefined) c = this._cache = new Map<string, unknown>();
-    if (c.has(key)) return c.get(key) as T;
-    const v = compute();
-    c.set(key, v);
-    return v;
+  /** The typed-header cache, created on first use and dropped on every change. */
+  private typed(): TypedCache {
+    let t = this._cache;
+    if (t === undefined) t = this._cache = new TypedCache();
+    return t;
   }
 
   /** The only value of a single-valued header; 400 if missing or repeated (RFC 3261 §8.1.1, §20). */
   protected single(name: string): string {
-    const lines = this.getHeaderLines(name);
-    if (lines.length === 0) throw new SipParseError(400, `missing ${name}`);
-    if (lines.length > 1) throw new SipParseError(400, `more than one ${name}`);
-    return lines[0];
+    const key = headerKey(name);
+    const hs = this._headers;
+    const ks = this.keys();
+    let found: string | undefined;
+    for (let i = 0; i < hs.length; i++) {
+      if (ks[i] !== key) continue;
+      if (found !== undefined) throw new SipParseError(400, `more than one ${name}`);
+      found = hs[i].value;
+    }
+    if (found === undefined) throw new SipParseError(400, `missing ${name}`);
+    return found;
   }
 
   /** Call-ID (RFC 3261 §20.8): `word ["@" word]`, no whitespace. */
   get callId(): string {
-    return this.cached('call-id', () => {
+    const t = this.typed();
+    if (t.callId === undefined) {
       const v = this.single('Call-ID');
       if (v.length === 0 || /\s/.test(v)) throw new SipParseError(400, 'bad Call-ID');
-      return v;
-    });
+      t.callId = v;
+    }
+    return t.callId;
   }
 
   /** CSeq (RFC 3261 §20.16): sequence number must fit 32 bits unsigned, method a token. */
   get cseq(): CSeq {
-    return this.cached('cseq', () => {
-      const v = this.single('CSeq');
-      const m = /^(\d+)\s+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(v);
-      if (!m) throw new SipParseError(400, 'bad CSeq');
-      const seq = m[1].length > 12 ? Infinity : Number(m[1]);
-      if (seq > 0xffffffff) throw new SipParseError(400, 'CSeq number too large (RFC 3261 §8.1.1.5)');
-      return { seq, method: m[2] };
-    });
+    const t = this.typed();
+    if (t.cseq === undefined) t.cseq = parseCSeq(this.single('CSeq'));
+    return t.cseq;
   }
 
   /** From (RFC 3261 §20.20). */
   get from(): NameAddr {
-    return this.cached('from', () => parseNameAddr(this.single('From')));
+    const t = this.typed();
+    if (t.from === undefined) t.from = parseNameAddr(this.single('From'));
+    return t.from;
   }
 
   /** To (RFC 3261 §20.39). */
   get to(): NameAddr {
-    return this.cached('to', () => parseNameAddr(this.single('To')));
+    const t = this.typed();
+    if (t.to === undefined) t.to = parseNameAddr(this.single('To'));
+    return t.to;
   }
 
   /** Every Via value, top first (RFC 3261 §20.42). 400 if none. */
   get vias(): Via[] {
-    return this.cached('via', () => {
+    const t = this.typed();
+    if (t.vias === undefined) {
       const values = this.getHeaders('Via');
       if (values.length === 0) throw new SipParseError(400, 'missing Via');
-      return values.map(parseVia);
-    });
+      const vias = new Array<Via>(values.length);
+      for (let i = 0; i < values.length; i++) vias[i] = parseVia(values[i]);
+      t.vias = vias;
+    }
+    return t.vias;
   }
 
   /** Top Via. */
   get via(): Via {
-    return this.cached('via0', () => {
+    const t = this.typed();
+    if (t.vias !== undefined) return t.vias[0];
+    if (t.via === undefined) {
       const first = this.getHeader('Via');
       if (first === undefined) throw new SipParseError(400, 'missing Via');
-      const c = this._cache;
-      if (c !== undefined && c.has('via')) return (c.get('via') as Via[])[0];
-      return parseVia(first);
-    });
+      t.via = parseVia(first);
+    }
+    return t.via;
   }
 
   /** Contact values (RFC 3261 §20.10); `[]` when absent or `*` (see {@link contactWildcard}). */
   get contacts(): NameAddr[] {
-    return this.cached('contact', () => {
+    const t = this.typed();
+    if (t.contacts === undefined) {
       const values = this.getHeaders('Contact');
-      if (values.length === 1 && values[0] === '*') return [];
-      return values.map((v) => {
-        if (v === '*') throw new SipParseError(400, 'Contact * mixed with other values (RFC 3261 §10.2.2)');
-        return parseNameAddr(v);
-      });
-    });
+      if (values.length === 1 && values[0] === '*') t.contacts = [];
+      else {
+        t.contacts = values.map((v) => {
+          if (v === '*') throw new SipParseError(400, 'Contact * mixed with other values (RFC 3261 §10.2.2)');
+          return parseNameAddr(v);
+        });
+      }
+    }
+    return t.contacts;
+  }
+
+  /** Route values in order (RFC 3261 §20.34). */
+  get routes(): NameAddr[] {
+    const t = this.typed();
+    if (t.routes === undefined) t.routes = this.getHeaders('Route').map(parseNameAddr);
+    return t.routes;
+  }
+
+  /** Record-Route values in order (RFC 3261 §20.30). */
+  get recordRoutes(): NameAddr[] {
+    const t = this.typed();
+    if (t.recordRoutes === undefined) t.recordRoutes = this.getHeaders('Record-Route').map(parseNameAddr);
+    return t.recordRoutes;
+  }
+
+  /** Max-Forwards (RFC 3261 §20.22), `undefined` when absent (RFC 2543 peers). Values above 255 are clamped. */
+  get maxForwards(): number | undefined {
+    const t = this.typed();
+    if (t.maxForwards === undefined) {
+      const lines = this.getHeaderLines('Max-Forwards');
+      if (lines.length > 1) throw new SipParseError(400, 'more than one Max-Forwards');
+      if (lines.length === 0) t.maxForwards = null;
+      else {
+        const v = parseDigits(lines[0]);
+        if (v === undefined) throw new SipParseError(400, 'bad Max-Forwards');
+        t.maxForwards = Math.min(v, 255);
+      }
+    }
+    return t.maxForwards ?? undefined;
   }
 
   /** True when the message carries `Contact: *` (REGISTER removing all bindings, RFC 3261 §10.2.2). */
   get contactWildcard(): boolean {
     const values = this.getHeaders('Contact');
     return values.length === 1 && values[0] === '*';
-  }
-
-  /** Route values in order (RFC 3261 §20.34). */
-  get routes(): NameAddr[] {
-    return this.cached('route', () => this.getHeaders('Route').map(parseNameAddr));
-  }
-
-  /** Record-Route values in order (RFC 3261 §20.30). */
-  get recordRoutes(): NameAddr[] {
-    return this.cached('record-route', () => this.getHeaders('Record-Route').map(parseNameAddr));
-  }
-
-  /** Max-Forwards (RFC 3261 §20.22), `undefined` when absent (RFC 2543 peers). Values above 255 are clamped. */
-  get maxForwards(): number | undefined {
-    return this.cached('max-forwards', () => {
-      const lines = this.getHeaderLines('Max-Forwards');
-      if (lines.length === 0) return undefined;
-      if (lines.length > 1) throw new SipParseError(400, 'more than one Max-Forwards');
-      const v = parseDigits(lines[0]);
-      if (v === undefined) throw new SipParseError(400, 'bad Max-Forwards');
-      return Math.min(v, 255);
-    });
   }
 
   /** Option tags of every Require line (RFC 3261 §20.32). */
@@ -424,4 +447,39 @@ export abstract class SipMessageBaseImpl {
   toString(): string {
     return this.toBuffer().toString(this._encoding);
   }
+}
+
+/** Typed headers parsed so far (one fixed shape; `undefined` = not parsed yet). */
+class TypedCache {
+  callId: string | undefined = undefined;
+  cseq: CSeq | undefined = undefined;
+  from: NameAddr | undefined = undefined;
+  to: NameAddr | undefined = undefined;
+  via: Via | undefined = undefined;
+  vias: Via[] | undefined = undefined;
+  contacts: NameAddr[] | undefined = undefined;
+  routes: NameAddr[] | undefined = undefined;
+  recordRoutes: NameAddr[] | undefined = undefined;
+  /** `null` = parsed, absent. */
+  maxForwards: number | null | undefined = undefined;
+}
+
+/** `CSeq: 1*DIGIT LWS Method` (RFC 3261 §20.16); the number must fit 32 bits unsigned (§8.1.1.5). */
+function parseCSeq(v: string): CSeq {
+  let i = 0;
+  let seq = 0;
+  while (i < v.length) {
+    const d = v.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) break;
+    seq = seq * 10 + d;
+    i++;
+  }
+  if (i === 0) throw new SipParseError(400, 'bad CSeq');
+  if (i > 10 || seq > 0xffffffff) throw new SipParseError(400, 'CSeq number too large (RFC 3261 §8.1.1.5)');
+  const ws = i;
+  while (i < v.length && (v.charCodeAt(i) === 0x20 || v.charCodeAt(i) === 0x09)) i++;
+  if (i === ws || i === v.length) throw new SipParseError(400, 'bad CSeq');
+  const method = v.slice(i);
+  if (!isToken(method)) throw new SipParseError(400, 'bad CSeq method');
+  return { seq, method };
 }
