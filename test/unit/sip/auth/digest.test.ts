@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../../src/util/clock.js';
 import {
@@ -190,5 +191,21 @@ describe('NonceManager bounded replay table', () => {
     expect(nm.check(n, undefined).result).toBe('ok');
     nm.commit(n, undefined, 5);
     expect(nm.check(n, undefined).result).toBe('replay');
+  });
+});
+
+
+describe('digest robustness', () => {
+  it('parseAuthHeader and verify never throw on arbitrary header values', () => {
+    const server = new DigestServer({ clock: new FakeClock(1000) });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string(), fc.string().map((s) => `Digest ${s}`), fc.constant('Digest username="8888", realm="r", nonce="x", uri="u", response="r", qop=auth, nc=zz, cnonce="c"')), { maxLength: 3 }), (values) => {
+        for (const v of values) parseAuthHeader(v);
+        const out = server.verify({ method: 'REGISTER', credentials: values }, 'r', () => ({ password: 'p' }));
+        expect(['ok', 'challenge', 'forbidden', 'malformed']).toContain(out.outcome);
+        expect(out.outcome).not.toBe('ok');
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -92,20 +92,27 @@ export class RecordingClientSender implements ClientTransactionSender {
   }
 }
 
-/** A server sender that records the responses sent. */
+/** A server sender that records the responses sent (first sends and byte resends alike). */
 export class RecordingServerSender implements ServerTransactionSender {
-  readonly sent: Array<{ at: number; msg: SipResponse }> = [];
+  readonly sent: Array<{ at: number; status: number; text: string; resend: boolean }> = [];
   failWith: Error | undefined;
   constructor(
     readonly reliable: boolean,
     private readonly clock: FakeClock,
   ) {}
-  send(res: SipResponse, onError: (err: Error) => void): void {
-    this.sent.push({ at: this.clock.now(), msg: res });
+  send(res: SipResponse, onError: (err: Error) => void): Buffer {
+    const buf = res.toBuffer();
+    this.sent.push({ at: this.clock.now(), status: res.status, text: buf.toString('latin1'), resend: false });
+    if (this.failWith) onError(this.failWith);
+    return buf;
+  }
+  resend(bytes: Buffer, onError: (err: Error) => void): void {
+    const text = bytes.toString('latin1');
+    this.sent.push({ at: this.clock.now(), status: Number(text.slice(8, 11)), text, resend: true });
     if (this.failWith) onError(this.failWith);
   }
   statuses(): number[] {
-    return this.sent.map((s) => s.msg.status);
+    return this.sent.map((s) => s.status);
   }
   times(): number[] {
     return this.sent.map((s) => s.at);

@@ -28,9 +28,9 @@ describe('INVITE server transaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     expect(sender.sent).toHaveLength(0);
     clock.advance(1);
     expect(sender.statuses()).toEqual([100]);
-    const trying = sender.sent[0]!.msg;
-    expect(trying.reason).toBe('Trying');
-    expect(trying.getHeader('To')).toBe('<sip:bob@127.0.0.1>'); // no tag on 100
+    const trying = sender.sent[0]!.text;
+    expect(trying.startsWith('SIP/2.0 100 Trying\r\n')).toBe(true);
+    expect(trying).toContain('\r\nTo: <sip:bob@127.0.0.1>\r\n'); // no tag on 100
   });
 
   it('sends no 100 when the TU answers within 200 ms', () => {
@@ -63,6 +63,7 @@ describe('INVITE server transaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     clock.advance(31_999);
     expect(sender.times()).toEqual([0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500]);
     expect(sender.statuses().every((s) => s === 486)).toBe(true);
+    expect(sender.sent.slice(1).every((s) => s.resend && s.text === sender.sent[0]!.text)).toBe(true);
     expect(events).toEqual([]);
     clock.advance(1);
     expect(tx.state).toBe(TransactionState.Terminated);

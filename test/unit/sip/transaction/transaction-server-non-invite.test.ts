@@ -42,6 +42,12 @@ describe('non-INVITE server transaction (RFC 3261 §17.2.2)', () => {
     tx.receiveRequest(req);
     expect(sender.statuses()).toEqual([100, 200, 200]);
     expect(tx.respond(response(req, 500))).toBe(false);
+    // Completed keeps only the bytes: request and response objects are released.
+    expect(tx.lastStatus).toBe(200);
+    expect(tx.lastResponse).toBeUndefined();
+    expect(() => tx.request).toThrow(/released/);
+    expect(sender.sent[2]!.resend).toBe(true);
+    expect(sender.sent[2]!.text).toBe(sender.sent[1]!.text);
     clock.advance(32_000 - 10_000 - 1);
     expect(tx.state).toBe(TransactionState.Completed);
     clock.advance(1);
