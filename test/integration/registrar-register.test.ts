@@ -34,6 +34,7 @@ interface Server {
   http: HttpServer;
   url: string;
   sipPort: number;
+  tcpPort: number;
   stop(): Promise<void>;
 }
 
@@ -43,7 +44,7 @@ async function startServer(dataDir: string, md5Only: boolean): Promise<Server> {
   const loaded = loadConfigFile(join(examplesDir, 'office.yaml'));
   store.reconcile(loaded.model!);
   if (md5Only) store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': 'MD5' } } }]);
-  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], logger: silentLogger });
+  const stack = new SipStack({ listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'], logger: silentLogger });
   const wired = wireRegistrarAndReachability({ stack, store, clock: systemClock, logger: silentLogger });
   await stack.start();
   const http = await createHttpServer({
@@ -54,7 +55,8 @@ async function startServer(dataDir: string, md5Only: boolean): Promise<Server> {
   const { url } = await http.listen('127.0.0.1:0');
   return {
     store, stack, wired, http, url,
-    sipPort: stack.addresses()[0].port,
+    sipPort: stack.addresses().find((a) => a.transport === 'udp')!.port,
+    tcpPort: stack.addresses().find((a) => a.transport === 'tcp')!.port,
     async stop() {
       await http.close();
       wired.close();
@@ -157,6 +159,23 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
       expect.objectContaining({ dn: '8888', contact: `sip:8888@127.0.0.1:${localPort}` }),
     ]);
     expect((await api(server, '/api/dns/8888/status')).body).toMatchObject({ mode: 'registered', target: `sip:8888@127.0.0.1:${localPort}` });
+  });
+
+  it('over TCP: registers, and calls go back on the connection the phone opened (flow reuse)', async () => {
+    const localPort = await freePort();
+    const r = await runSipp({
+      scenario: join(SCENARIOS, 'uac-register-auth.xml'),
+      target: `127.0.0.1:${server.tcpPort}`,
+      transport: 't1',
+      localPort,
+      args: ['-s', '8888', '-au', '8888', '-ap', '8888-secret'],
+      timeoutMs: 20_000,
+    });
+    expect(r.code, r.errors).toBe(0);
+    const b = server.wired.registrar.bindings('8888').find((x) => x.source.transport === 'tcp');
+    expect(b).toBeDefined();
+    expect(b!.contact).toBe(`sip:8888@127.0.0.1:${localPort}`);
+    expect(b!.dest).toEqual({ transport: 'tcp', host: '127.0.0.1', port: b!.source.port });
   });
 
   it('bad input: unknown number 404, absurd Expires clamped, unknown scheme 400, Expires below minimum 423, Contact * misuse 400', async () => {
