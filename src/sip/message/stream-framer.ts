@@ -135,7 +135,8 @@ export class StreamFramer {
       const view = s.subarray(0, this.len);
       let end = view.indexOf(CRLFCRLF, this.scanPos);
       let sepLen = 4;
-      const lf = view.indexOf(LFLF, this.scanPos);
+      // Bare-LF header ends (tolerated) only count if they come first; search no further than needed.
+      const lf = (end < 0 ? view : s.subarray(0, end + 1)).indexOf(LFLF, this.scanPos);
       if (lf >= 0 && (end < 0 || lf < end)) {
         end = lf;
         sepLen = 2;

@@ -60,6 +60,7 @@ export interface Via {
   branch?: string;
 }
 
+/** CSeq value (RFC 3261 §20.16): sequence number (32-bit unsigned) and method. */
 export interface CSeq {
   seq: number;
   method: string;
@@ -94,6 +95,7 @@ export interface SipMessageBase {
   toString(): string;
 }
 
+/** A request (RFC 3261 §7.1). */
 export interface SipRequest extends SipMessageBase {
   readonly kind: 'request';
   /** Upper-case as written (methods are case-sensitive, RFC 3261 §7.1). */
@@ -104,12 +106,14 @@ export interface SipRequest extends SipMessageBase {
   readonly requestUri: SipUri;
 }
 
+/** A response (RFC 3261 §7.2). */
 export interface SipResponse extends SipMessageBase {
   readonly kind: 'response';
   status: number;
   reason: string;
 }
 
+/** Any SIP message; narrow on `kind`. */
 export type SipMessage = SipRequest | SipResponse;
 
 /** Where a message came from / goes to. */
