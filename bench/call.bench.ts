@@ -160,6 +160,8 @@ export default async function (): Promise<void> {
       process.stdout.write(line('kamailio', kr) + '\n');
       const or = await phase(`127.0.0.1:${server.port}`, uasPort, '9000', p.rate, p.seconds, ourCpu);
       process.stdout.write(line('sipserver', or) + '\n');
+      const tx = server.stack.transactionCount;
+      process.stdout.write(`  sipserver after the phase: ${server.b2bua.activeCalls} calls, ${server.ua.size} dialogs, ${tx.server}+${tx.client} transactions, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB\n`);
       const ratio = or.ok > 0 && kr.ok > 0 ? or.cpuMs / or.ok / (kr.cpuMs / kr.ok) : NaN;
       process.stdout.write(`  ratio CPU/call sipserver/kamailio = ${ratio.toFixed(2)}x (target <= 3x)${ratio <= 3 ? '' : '  ABOVE TARGET'}\n`);
       const keptUp = or.failed === 0 && or.wallMs < p.seconds * 1000 * 1.5 + 5000;
