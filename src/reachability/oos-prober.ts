@@ -161,6 +161,11 @@ export class OosProber {
     this.devices.delete(dn);
   }
 
+  /** True when the DN is probed. */
+  has(dn: string): boolean {
+    return this.devices.has(dn);
+  }
+
   /** Every probed DN. */
   dns(): IterableIterator<string> {
     return this.devices.keys();

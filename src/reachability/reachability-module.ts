@@ -55,6 +55,11 @@ export interface Reachability {
   validateAgentPhone(dn: string, phone: string): AgentPhoneResult;
   /** Reverse lookup of a request from a softswitch (behaviour §3.4). */
   identifyInbound: ReachabilityResolver['identifyInbound'];
+  /**
+   * The softswitch a DN's calls prefer when all are in service (its agent-phone's, or its own
+   * number's for a DN without contact), for `oos-propagate-to-dns` (behaviour §5.1).
+   */
+  preferredSoftswitch(dn: string): string | undefined;
   /** Passive OOS detection from call control (behaviour §5.1). */
   reportInviteFailure(dn: string, kind: InviteFailureKind): void;
   /** OOS transitions; returns an unsubscribe function. */
@@ -137,11 +142,18 @@ export function createReachability(deps: ReachabilityDeps): Reachability {
     validateAgentPhone: (dn, p) => resolver.validateAgentPhone(dn, p),
     identifyInbound: (src, user): InboundIdentity | undefined => resolver.identifyInbound(src, user),
     reportInviteFailure: (dn, kind) => prober.reportInviteFailure(dn, kind),
+    preferredSoftswitch(dn) {
+      const d = store.getDn(dn);
+      if (!d) return undefined;
+      const phone = resolver.agentPhoneOf(d.number);
+      if (phone === undefined && (d.options.contact?.trim() ?? '') !== '') return undefined;
+      return store.softswitchCandidates(phone ?? d.number)[0]?.dn;
+    },
     addListener: (l) => prober.addListener(l),
     dnStatus(dn) {
       const r = resolver.resolve(dn);
       const number = store.getDn(dn)?.number ?? dn;
-      const probed = [...prober.dns()].includes(number) ? prober.state(number) : undefined;
+      const probed = prober.has(number) ? prober.state(number) : undefined;
       if (r.mode === 'unreachable') return { mode: r.mode, inService: false, reason: r.reason, device: probed };
       return { mode: r.mode, target: r.target, via: r.via, inService: r.inService, reason: r.reason, device: probed };
     },

@@ -139,3 +139,29 @@ describe('ReachabilityResolver with examples/home.yaml', () => {
     expect(r.identifyInbound(src, '+15559876543')).toEqual({ softswitch: 'Softswitch' });
   });
 });
+
+describe('createReachability', () => {
+  it('probes static-contact DNs with oos-check > 0, follows changes, reports the preferred softswitch', async () => {
+    const { createReachability } = await import('../../../src/reachability/reachability-module.js');
+    const { FakeClock } = await import('../../../src/util/clock.js');
+    const { silentLogger } = await import('../../../src/util/logger.js');
+    const store = storeFrom('office.yaml');
+    const clock = new FakeClock(0);
+    const sent: string[] = [];
+    const reach = createReachability({
+      store, registrations: { get: () => [] }, clock, logger: silentLogger, random: () => 0,
+      sender: { send: (uri, _d, timeout, mf) => (sent.push(`${uri} ${timeout} ${mf}`), Promise.resolve({ kind: 'final', status: 404 })) },
+    });
+    clock.advance(0);
+    expect(sent).toEqual(['sip:127.0.0.1:5081 2000 70']);
+    expect(reach.preferredSoftswitch('7777')).toBe('Softswitch');
+    expect(reach.preferredSoftswitch('8888')).toBeUndefined();
+    store.apply([{ op: 'patch', kind: 'dn', key: 'Softswitch', value: { options: { contact: '127.0.0.1:5082', 'oos-options-max-forwards': '3' } } }]);
+    clock.advance(0);
+    expect(sent.at(-1)).toBe('sip:127.0.0.1:5082 2000 3');
+    store.apply([{ op: 'patch', kind: 'dn', key: 'Softswitch', value: { options: { 'oos-check': '0' } } }]);
+    expect(reach.devices()).toEqual([]);
+    expect(clock.pending).toBe(0);
+    reach.close();
+  });
+});
