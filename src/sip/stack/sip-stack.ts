@@ -14,7 +14,7 @@ import {
 } from '../transaction/transaction-manager.js';
 import type { ClientTransactionUser, ServerTransactionSender } from '../transaction/transaction-types.js';
 import { formatAddress, hostForUri, parseListenSpec } from '../transport/listen-spec.js';
-import { TransportLayer, type ResponseRoute } from '../transport/transport-layer.js';
+import { TransportLayer, type ResponseRoute, type ResponseTarget } from '../transport/transport-layer.js';
 import type { TlsSettings } from '../transport/transport-tls.js';
 import type { TransportLimits } from '../transport/transport-types.js';
 import { IncomingRequest } from './incoming-request.js';
@@ -73,17 +73,34 @@ export interface OutgoingRequestInit {
 /** Client-transaction callbacks of {@link SipStack.sendRequest} (RFC 3261 §17.1). */
 export type RequestDelegate = ClientTransactionUser;
 
-/** A ServerTransactionSender that remembers the route of its request. */
+/**
+ * A ServerTransactionSender that remembers the route of its request and, after the first
+ * response, the resolved target (RFC 3261 §18.2.2), so retransmissions are plain byte sends.
+ */
 class RouteSender implements ServerTransactionSender {
   readonly reliable: boolean;
+  private target: ResponseTarget | undefined;
   constructor(
     private readonly transport: TransportLayer,
     readonly route: ResponseRoute,
   ) {
     this.reliable = route.transport.reliable;
   }
-  send(response: SipResponse, onError: (err: Error) => void): void {
-    this.transport.sendResponse(response, this.route, onError);
+  send(response: SipResponse, onError: (err: Error) => void): Buffer {
+    const buf = response.toBuffer();
+    if (!this.target || (this.target.connection?.closed ?? false)) {
+      const t = this.transport.responseTarget(response, this.route);
+      if (t instanceof Error) {
+        onError(t);
+        return buf;
+      }
+      this.target = t;
+    }
+    this.transport.sendTo(this.target, buf, onError);
+    return buf;
+  }
+  resend(bytes: Buffer, onError: (err: Error) => void): void {
+    if (this.target) this.transport.sendTo(this.target, bytes, onError);
   }
 }
 

@@ -21,6 +21,7 @@ import type { ServerTransactionSender, ServerTransactionUser, TransactionContext
 export class InviteServerTransaction extends Transaction {
   readonly kind = 'ist' as const;
   private last: SipResponse | undefined;
+  private lastBytes: Buffer | undefined;
   private interval: number;
   /** The transaction user; set by the layer that accepts the request. */
   user: ServerTransactionUser = {};
@@ -69,7 +70,7 @@ export class InviteServerTransaction extends Transaction {
     }
     // Retransmitted INVITE.
     if (this.stateValue === TransactionState.Proceeding || this.stateValue === TransactionState.Completed) {
-      if (this.last) this.transmit(this.last);
+      this.retransmit();
     }
   }
 
@@ -105,7 +106,11 @@ export class InviteServerTransaction extends Transaction {
   }
 
   private transmit(response: SipResponse): void {
-    this.sender.send(response, (err) => this.transportError(err));
+    this.lastBytes = this.sender.send(response, (err) => this.transportError(err));
+  }
+
+  private retransmit(): void {
+    if (this.lastBytes) this.sender.resend(this.lastBytes, (err) => this.transportError(err));
   }
 
   /** RFC 3261 §17.2.4: a failure to send a response ends the transaction; the TU is told. */
@@ -116,8 +121,8 @@ export class InviteServerTransaction extends Transaction {
   }
 
   private timerG(): void {
-    if (this.stateValue !== TransactionState.Completed || !this.last) return;
-    this.transmit(this.last);
+    if (this.stateValue !== TransactionState.Completed) return;
+    this.retransmit();
     if (this.stateValue !== TransactionState.Completed) return;
     this.interval = Math.min(2 * this.interval, this.ctx.timers.t2);
     this.startTimer('G', this.interval, () => this.timerG());

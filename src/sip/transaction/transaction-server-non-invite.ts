@@ -11,10 +11,16 @@ import type { ServerTransactionSender, ServerTransactionUser, TransactionContext
  * Trying → Proceeding (1xx) → Completed (final; timer J = 64·T1 on UDP, 0 on reliable) →
  * Terminated. A retransmitted request is absorbed in Trying and answered with the last
  * response in Proceeding and Completed.
+ *
+ * Memory: in Completed the transaction lives on for 32 s only to absorb retransmissions, so it
+ * keeps just the bytes of its final response and its status; the request and response objects
+ * are released (`request` then throws, `lastResponse` is undefined; use `lastStatus`).
  */
 export class NonInviteServerTransaction extends Transaction {
   readonly kind = 'nist' as const;
   private last: SipResponse | undefined;
+  private lastBytes: Buffer | undefined;
+  private status = 0;
   /** The transaction user; set by the layer that accepts the request. */
   user: ServerTransactionUser = {};
 
@@ -27,9 +33,14 @@ export class NonInviteServerTransaction extends Transaction {
     super(ctx, request, id, TransactionState.Trying);
   }
 
-  /** The last response sent by this transaction. */
+  /** The last response sent by this transaction (released once Completed). */
   get lastResponse(): SipResponse | undefined {
     return this.last;
+  }
+
+  /** Status of the last response sent (0 before any). */
+  get lastStatus(): number {
+    return this.status;
   }
 
   /** Nothing to start: the machine waits for the TU (RFC 3261 §17.2.2). */
@@ -40,7 +51,7 @@ export class NonInviteServerTransaction extends Transaction {
   /** A retransmission of the request (RFC 3261 §17.2.2). */
   receiveRequest(_request: SipRequest): void {
     if (this.stateValue === TransactionState.Proceeding || this.stateValue === TransactionState.Completed) {
-      if (this.last) this.transmit(this.last);
+      if (this.lastBytes) this.sender.resend(this.lastBytes, (err) => this.transportError(err));
     }
   }
 
@@ -49,6 +60,7 @@ export class NonInviteServerTransaction extends Transaction {
     const s = this.stateValue;
     if (s !== TransactionState.Trying && s !== TransactionState.Proceeding) return false;
     this.last = response;
+    this.status = response.status;
     if (response.status < 200) {
       this.setState(TransactionState.Proceeding);
       this.transmit(response);
@@ -57,6 +69,8 @@ export class NonInviteServerTransaction extends Transaction {
     this.setState(TransactionState.Completed);
     this.transmit(response);
     if (this.stateValue !== TransactionState.Completed) return true;
+    this.last = undefined;
+    this.releaseRequest();
     const j = this.sender.reliable ? 0 : 64 * this.ctx.timers.t1;
     if (j === 0) this.terminate();
     else this.startTimer('J', j, () => this.terminate());
@@ -64,7 +78,7 @@ export class NonInviteServerTransaction extends Transaction {
   }
 
   private transmit(response: SipResponse): void {
-    this.sender.send(response, (err) => this.transportError(err));
+    this.lastBytes = this.sender.send(response, (err) => this.transportError(err));
   }
 
   /** RFC 3261 §17.2.4. */

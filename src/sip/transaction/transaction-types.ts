@@ -20,11 +20,15 @@ export interface ClientTransactionSender {
 
 /**
  * How a server transaction sends its responses: the transport layer routes them per
- * RFC 3261 §18.2.2 (same connection, `received`/`rport`).
+ * RFC 3261 §18.2.2 (same connection, `received`/`rport`). Retransmissions reuse the bytes and
+ * the route of the first send, so a transaction waiting out timer J/H holds only bytes.
  */
 export interface ServerTransactionSender {
   readonly reliable: boolean;
-  send(response: SipResponse, onError: (err: Error) => void): void;
+  /** Send a response; returns the bytes sent (kept for retransmissions). */
+  send(response: SipResponse, onError: (err: Error) => void): Buffer;
+  /** Send again bytes returned by `send`, the same way. */
+  resend(bytes: Buffer, onError: (err: Error) => void): void;
 }
 
 /** What a client transaction tells its TU (RFC 3261 §17.1). */

@@ -16,8 +16,7 @@ export abstract class Transaction {
   abstract readonly kind: TransactionKind;
   /** Transaction id used by the manager's table (branch-based or RFC 2543 key). */
   readonly id: string;
-  /** The request that created the transaction. */
-  readonly request: SipRequest;
+  private requestRef: SipRequest | undefined;
   protected stateValue: TransactionState;
   private readonly timerHandles = new Map<TimerName, TimerHandle>();
   private readonly terminationHooks: TerminationHook[] = [];
@@ -28,9 +27,23 @@ export abstract class Transaction {
     id: string,
     initial: TransactionState,
   ) {
-    this.request = request;
+    this.requestRef = request;
     this.id = id;
     this.stateValue = initial;
+  }
+
+  /**
+   * The request that created the transaction. A non-INVITE server transaction releases it
+   * once Completed (it then only absorbs retransmissions); reading it after that throws.
+   */
+  get request(): SipRequest {
+    if (!this.requestRef) throw new Error(`transaction ${this.id}: request released`);
+    return this.requestRef;
+  }
+
+  /** Drop the reference to the request (memory of long-lived Completed transactions). */
+  protected releaseRequest(): void {
+    this.requestRef = undefined;
   }
 
   /** Current state. */

@@ -25,6 +25,13 @@ export interface ResponseRoute {
   source: TransportAddress;
 }
 
+/** Where the responses of one request go (computed once per server transaction). */
+export interface ResponseTarget {
+  transport: Transport;
+  dest: TransportAddress;
+  connection?: Connection;
+}
+
 /** What the transport layer hands up. */
 export interface TransportLayerDelegate {
   /** A request that parsed; its top Via already carries `received`/`rport` as needed. */
@@ -186,24 +193,19 @@ export class TransportLayer implements TransportDelegate {
   }
 
   /**
-   * Send a response per RFC 3261 §18.2.2 and RFC 3581 §4: over the connection the request came
-   * on while it is open; otherwise to `received` (or the sent-by host) at `rport` (or the
-   * sent-by port, or the transport's default port).
+   * Where a response goes, per RFC 3261 §18.2.2 and RFC 3581 §4: over the connection the
+   * request came on while it is open; otherwise to `received` (or the sent-by host) at `rport`
+   * (or the sent-by port, or the transport's default port), over the transport the request
+   * arrived on (or, without a route, the Via's sent-protocol). An Error when it cannot be routed.
    */
-  sendResponse(response: SipResponse, route: ResponseRoute | undefined, onError?: (err: Error) => void): void {
-    const buf = response.toBuffer();
-    if (route?.connection && !route.connection.closed) {
-      route.connection.send(buf);
-      return;
-    }
+  responseTarget(response: SipResponse, route: ResponseRoute | undefined): ResponseTarget | Error {
+    if (route?.connection && !route.connection.closed) return { transport: route.transport, dest: route.connection.remote, connection: route.connection };
     let via: Via;
     try {
       via = response.via;
     } catch (err) {
-      onError?.(err instanceof Error ? err : new Error(String(err)));
-      return;
+      return err instanceof Error ? err : new Error(String(err));
     }
-    // Back over the transport the request came in on; without a route, the Via's sent-protocol.
     const protocol = route?.transport.protocol ?? protocolOfVia(via) ?? 'udp';
     const received = viaParam(via, 'received');
     const rport = viaParam(via, 'rport');
@@ -214,16 +216,27 @@ export class TransportLayer implements TransportDelegate {
     else port = via.port ?? (protocol === 'tls' || protocol === 'wss' ? 5061 : 5060);
     if (isIP(host) === 0) {
       // FIXME(RFC 3263 §5): no DNS for sent-by host names; every request we received has `received`.
-      onError?.(new Error(`cannot route response to host name ${host}`));
-      return;
+      return new Error(`cannot route response to host name ${host}`);
     }
-    const dest: TransportAddress = { transport: protocol, host, port };
     const t = route && isIP(host) === isIP(route.transport.local.host) ? route.transport : this.pickTransport(protocol, host);
-    if (!t) {
-      onError?.(new Error(`no ${protocol} transport for response to ${host}`));
+    if (!t) return new Error(`no ${protocol} transport for response to ${host}`);
+    return { transport: t, dest: { transport: protocol, host, port } };
+  }
+
+  /** Send bytes to a target from {@link responseTarget} (reopening a closed connection to its peer). */
+  sendTo(target: ResponseTarget, buf: Buffer, onError?: (err: Error) => void): void {
+    if (target.connection && !target.connection.closed) target.connection.send(buf);
+    else target.transport.send(buf, target.dest, onError);
+  }
+
+  /** Send a response per RFC 3261 §18.2.2 (see {@link responseTarget}). */
+  sendResponse(response: SipResponse, route: ResponseRoute | undefined, onError?: (err: Error) => void): void {
+    const target = this.responseTarget(response, route);
+    if (target instanceof Error) {
+      onError?.(target);
       return;
     }
-    t.send(buf, dest, onError);
+    this.sendTo(target, response.toBuffer(), onError);
   }
 
   /** Send raw bytes back to where a message came from (stateless replies to malformed input). */
