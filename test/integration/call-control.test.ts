@@ -89,6 +89,26 @@ describe('CTI call control on a live call', () => {
     expect(server.events[2]!.origin).toEqual(origin);
   });
 
+  it('phone-side hold: the agent re-INVITE (sendonly) and UPDATE (sendrecv) are relayed with their answers; EventHeld / EventRetrieved', async () => {
+    const agentPort = await freePort();
+    server = await startCallServer(yaml(agentPort, await freePort()));
+    const target = `127.0.0.1:${server.port}`;
+    const agent = runSipp({ scenario: scen('uas-agent-hold-by-phone.xml'), target, localPort: agentPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+    await new Promise((r) => setTimeout(r, 300));
+    const customer = runSipp({ scenario: scen('uac-answers-reinvite-update.xml'), target, calls: 1, timeoutMs: 20_000, traceMessages: true, args: ['-s', '7001'] });
+    const [cu, ag] = await Promise.all([customer, agent]);
+    expect(cu.code, cu.errors + cu.messages.slice(-2500)).toBe(0);
+    expect(ag.code, ag.errors + ag.messages.slice(-2500)).toBe(0);
+    await waitFor(() => server!.b2bua.activeCalls === 0);
+    expect(server.events.map((e) => `${e.name}:${e.thisDN}`)).toEqual([
+      'EventRinging:7001',
+      'EventEstablished:7001',
+      'EventHeld:7001',
+      'EventRetrieved:7001',
+      'EventReleased:7001',
+    ]);
+  });
+
   it('refuses what it cannot do: unknown ConnID, RequestAnswerCall without sip-cti-control', async () => {
     server = await startCallServer(yaml(await freePort(), await freePort()));
     await expect(server.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId: '0000000000000000' }, origin)).rejects.toMatchObject({ reason: 'unknown-conn-id' });

@@ -556,6 +556,10 @@ export class B2bua {
   private async relayUpdate(call: Call, from: CallLeg, session: InviteSession, ctx: UasContext): Promise<void> {
     const to = call.other(from);
     const body = ctx.request.body;
+    if (body.length > 0) {
+      from.lastSdpReceived = body.toString('utf8');
+      this.reportPhoneHold(call, from, from.lastSdpReceived);
+    }
     if (!to?.session?.active) {
       session.answerUpdate(ctx, 200, body.length > 0 ? from.lastSdpSent : undefined);
       return;
