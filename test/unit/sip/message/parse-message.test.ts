@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createResponse, parseMessage, SipParseError, SipRequestMessage, tryParseMessage, type SipRequest } from '../../../../src/sip/message/index.js';
+import { createResponse, getParam, parseMessage, SipParseError, SipRequestMessage, tryParseMessage, type SipRequest } from '../../../../src/sip/message/index.js';
 
 const INVITE = [
   'INVITE sip:bob@example.com SIP/2.0',
@@ -150,5 +150,43 @@ describe('parseMessage', () => {
     }
     const v = parseMessage(Buffer.from('OPTIONS sip:a@b SIP/3.0\r\n\r\n'));
     expect(v.kind === 'request' && v.uri).toBe('sip:a@b');
+  });
+
+  it('does not split headers that are not lists; splits lists respecting quotes and <>', () => {
+    const m = req(
+      [
+        'REGISTER sip:example.com SIP/2.0',
+        'Authorization: Digest username="bob", realm="atlanta.example.com", nonce="ea9c8e88df84f1cec4341ae6cbe5a359", uri="sip:example.com", response="dfe56131d1958046689d83306477ecc"',
+        'WWW-Authenticate: Digest realm="a", nonce="b"',
+        'Date: Sat, 13 Nov 2010 23:29:00 GMT',
+        'Contact: "Doe, John" <sip:j@a.example;x=1,2>;q=0.5, <sip:k@b.example>',
+        'Route: <sip:p1.example.com;lr>,<sip:p2.example.com;lr>',
+        'Warning: 399 host "a, b", 370 other "c"',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    expect(m.getHeaders('Authorization')).toHaveLength(1);
+    expect(m.getHeader('WWW-Authenticate')).toBe('Digest realm="a", nonce="b"');
+    expect(m.getHeaders('Date')).toEqual(['Sat, 13 Nov 2010 23:29:00 GMT']);
+    expect(m.getHeaders('Contact')).toEqual(['"Doe, John" <sip:j@a.example;x=1,2>;q=0.5', '<sip:k@b.example>']);
+    expect(m.contacts.map((c) => c.displayName)).toEqual(['Doe, John', undefined]);
+    expect(m.getHeaders('Route')).toEqual(['<sip:p1.example.com;lr>', '<sip:p2.example.com;lr>']);
+    expect(m.getHeaders('Warning')).toEqual(['399 host "a, b"', '370 other "c"']);
+  });
+
+  it('removeFirstValue pops the top Via of a combined line; 100 Trying copies Timestamp', () => {
+    const m = req(INVITE + '');
+    expect(m.removeFirstValue('Via')).toBe('SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776asdhds');
+    expect(m.vias.map((v) => v.branch)).toEqual(['z9hG4bKx', 'z9hG4bK3']);
+    m.addHeader('Timestamp', '54');
+    const trying = createResponse(m, 100);
+    expect(trying.getHeader('Timestamp')).toBe('54');
+    expect(getParam(trying.to.params, 'tag')).toBeUndefined();
+    const ok = createResponse(m, 200, 'Fine', { toTag: true, headers: [{ name: 'Contact', value: '<sip:me@192.0.2.9>' }], body: 'v=0\r\n' });
+    expect(ok.reason).toBe('Fine');
+    expect(getParam(ok.to.params, 'tag')).toMatch(/^[0-9a-f]{16}$/);
+    expect(ok.getHeader('Timestamp')).toBeUndefined();
+    expect(ok.toString().endsWith('Contact: <sip:me@192.0.2.9>\r\nContent-Length: 5\r\n\r\nv=0\r\n')).toBe(true);
   });
 });
