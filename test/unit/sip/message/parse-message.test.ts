@@ -176,7 +176,7 @@ describe('parseMessage', () => {
   });
 
   it('removeFirstValue pops the top Via of a combined line; 100 Trying copies Timestamp', () => {
-    const m = req(INVITE + '');
+    const m = req(INVITE) as SipRequestMessage;
     expect(m.removeFirstValue('Via')).toBe('SIP/2.0/UDP pc33.example.com;branch=z9hG4bK776asdhds');
     expect(m.vias.map((v) => v.branch)).toEqual(['z9hG4bKx', 'z9hG4bK3']);
     m.addHeader('Timestamp', '54');
