@@ -16,7 +16,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-function yaml(phonePort: number): string {
+function yaml(phonePort: number, inviteTimeout = '5', routerTimeout = '1'): string {
   return `server:
   name: CallTest
   sip:
@@ -27,12 +27,12 @@ dns:
     options:
       contact: "127.0.0.1:${phonePort}"
       reject-call-notready: "true"
-      sip-invite-timeout: "5"
+      sip-invite-timeout: "${inviteTimeout}"
   - number: "5000"
     type: routing-point
     options:
       agent-group: Support
-      router-timeout: "1"
+      router-timeout: "${routerTimeout}"
 agents:
   - { id: jay, name: Jay, password: "jay-secret", dn: "7001" }
 agent-groups:
@@ -71,6 +71,21 @@ describe('routed and direct calls to an agent DN', () => {
     const customer = await runSipp({ scenario: scen('uac-expect-480.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 10_000, traceMessages: true, args: ['-s', '7001'] });
     expect(customer.code, customer.errors).toBe(0);
     expect(server.events).toEqual([]);
+  });
+
+  it('RONA: the agent phone rings past sip-invite-timeout, gets CANCEL, the agent goes NotReady, the caller 480 at router-timeout', async () => {
+    const phonePort = await freePort();
+    server = await startCallServer(yaml(phonePort, '1', '3'));
+    server.agents.login({ agentId: 'jay', password: 'jay-secret', thisDN: '7001', workMode: 'AutoIn' });
+    const phone = runSipp({ scenario: scen('uas-ringing-no-answer.xml'), target: `127.0.0.1:${server.port}`, localPort: phonePort, calls: 1, timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const customer = await runSipp({ scenario: scen('uac-expect-480.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 20_000, args: ['-s', '5000'] });
+    const ph = await phone;
+    expect(ph.code, ph.errors).toBe(0);
+    expect(customer.code, customer.errors).toBe(0);
+    expect(server.agents.sessionByDn('7001')?.status.state).toBe('NotReady');
+    expect(server.events.map((e) => `${e.name}:${e.thisDN}:${e.routed ? 'routed' : '-'}`)).toEqual(['EventRinging:7001:routed', 'EventReleased:7001:routed']);
+    await waitFor(() => server!.b2bua.activeCalls === 0);
   });
 
   it('routing point with nobody Ready: after router-timeout the caller gets 480', async () => {
