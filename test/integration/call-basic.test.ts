@@ -15,9 +15,10 @@ afterEach(async () => {
   server = undefined;
 });
 
+/** The body of a traced message (line ends normalised); '' when there is none. */
 function body(text: string): string {
-  const i = text.indexOf('\n\n');
-  return i >= 0 ? text.slice(i + 2).trim() : '';
+  const m = /\r?\n\r?\n/.exec(text);
+  return m ? text.slice(m.index + m[0].length).replace(/\r\n/g, '\n').trim() : '';
 }
 
 function startLine(text: string): string {
@@ -50,12 +51,14 @@ describe('B2BUA basic call with SIPp peers', () => {
     const uasMsgs = sippTraceMessages(uas.messages);
     const offerSent = uacMsgs.find((m) => m.dir === 'sent' && startLine(m.text).startsWith('INVITE'))!;
     const offerRcvd = uasMsgs.find((m) => m.dir === 'received' && startLine(m.text).startsWith('INVITE'))!;
+    expect(body(offerSent.text)).toContain('s=uac-offer-marker');
     expect(body(offerRcvd.text)).toBe(body(offerSent.text));
     // Behaviour §3.2: the full number (prefix kept) at the softswitch contact.
     expect(startLine(offerRcvd.text)).toBe(`INVITE sip:9123@127.0.0.1:${uasPort} SIP/2.0`);
     expect(server!.events).toEqual([]); // customer → external number: no DN involved, no CTI events
     const answerSent = uasMsgs.find((m) => m.dir === 'sent' && startLine(m.text).startsWith('SIP/2.0 200'))!;
     const answerRcvd = uacMsgs.find((m) => m.dir === 'received' && startLine(m.text).startsWith('SIP/2.0 200'))!;
+    expect(body(answerSent.text)).toContain('s=uas-answer-marker');
     expect(body(answerRcvd.text)).toBe(body(answerSent.text));
     expect(uasMsgs.some((m) => m.dir === 'received' && startLine(m.text).startsWith('BYE '))).toBe(true);
     await waitFor(() => server!.b2bua.activeCalls === 0);
@@ -89,6 +92,7 @@ describe('B2BUA basic call with SIPp peers', () => {
     expect(uas.code, uas.errors).toBe(0);
     const sent = sippTraceMessages(uas.messages).find((m) => m.dir === 'sent' && startLine(m.text).startsWith('SIP/2.0 183'))!;
     const got = sippTraceMessages(uac.messages).find((m) => m.dir === 'received' && startLine(m.text).startsWith('SIP/2.0 183'))!;
+    expect(body(sent.text)).toContain('s=uas-early-marker');
     expect(body(got.text)).toBe(body(sent.text));
   });
 
@@ -100,6 +104,7 @@ describe('B2BUA basic call with SIPp peers', () => {
     expect(body(inv.text)).toBe('');
     const ackSent = sippTraceMessages(uac.messages).find((m) => m.dir === 'sent' && startLine(m.text).startsWith('ACK'))!;
     const ackRcvd = sippTraceMessages(uas.messages).find((m) => m.dir === 'received' && startLine(m.text).startsWith('ACK'))!;
+    expect(body(ackSent.text)).toContain('s=uas-answer-marker');
     expect(body(ackRcvd.text)).toBe(body(ackSent.text));
     await waitFor(() => server!.b2bua.activeCalls === 0);
   });

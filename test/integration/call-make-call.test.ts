@@ -64,6 +64,18 @@ describe('RequestMakeCall', () => {
     const phoneIn = sippTraceMessages(ph.messages).filter((m) => m.dir === 'received');
     expect(phoneIn.filter((m) => m.text.startsWith('INVITE'))).toHaveLength(1);
     expect(phoneIn[0]!.text).not.toContain('v=0');
+    // The ACK to the agent carries the destination's answer, byte for byte (RFC 3725 Flow I).
+    const bodyOf = (t: string) => {
+      const m = /\r?\n\r?\n/.exec(t);
+      return m ? t.slice(m.index + m[0].length).replace(/\r\n/g, '\n').trim() : '';
+    };
+    const ackToPhone = phoneIn.find((m) => m.text.startsWith('ACK'))!;
+    const destOk = sippTraceMessages(de.messages).find((m) => m.dir === 'sent' && m.text.startsWith('SIP/2.0 200'))!;
+    expect(bodyOf(destOk.text)).toContain('s=uas-answer-marker');
+    expect(bodyOf(ackToPhone.text)).toBe(bodyOf(destOk.text));
+    const destInvite = sippTraceMessages(de.messages).find((m) => m.dir === 'received' && m.text.startsWith('INVITE'))!;
+    const phoneOk = sippTraceMessages(ph.messages).find((m) => m.dir === 'sent' && m.text.startsWith('SIP/2.0 200'))!;
+    expect(bodyOf(destInvite.text)).toBe(bodyOf(phoneOk.text));
     expect(events.map((e) => `${e.name}:${e.thisDN}:${e.otherDN}:${e.callType}`)).toEqual([
       'EventDialing:7001:9123:Outbound',
       'EventNetworkReached:7001:9123:Outbound',

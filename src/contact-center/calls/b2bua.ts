@@ -621,6 +621,11 @@ export class B2bua {
     const wasAnswered = leg.state === LegState.Established;
     leg.state = LegState.Released;
     if (reason === 'cancelled' || reason === 'rejected') return; // handled by the INVITE paths
+    if (leg.server) {
+      // BYE in the early dialog: the INVITE still needs its final answer (RFC 3261 §15.1.2).
+      leg.server.reject(487, 'Request Terminated');
+      leg.server = undefined;
+    }
     if (!wasAnswered && leg.direction === 'out') return; // dial paths report it
     this.logger.debug({ connId: call.connId, dn: leg.dn, reason }, 'leg ended');
     if (leg.dn) this.emit('EventReleased', call, leg);

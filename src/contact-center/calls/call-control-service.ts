@@ -172,7 +172,7 @@ export class CallControlService implements CallControl {
       dn: dest.dn,
       address: otherNumber,
       targets: dest.targets,
-      offer: a.adapt(offerA) === undefined ? undefined : offerA,
+      offer: offerA.length > 0 ? offerA : undefined,
       fromUser: a.address,
       origin,
       ringTimeoutMs: dest.dn ? inviteTimeoutMsOf(b, dest.dn) : 0,
