@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
 import type { ConfigStore } from '../config/config-store.js';
@@ -120,7 +122,7 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
   const table = new BindingTable(clock, persistence, logger);
   const restored = table.restore();
   if (restored > 0) logger.info({ bindings: restored }, 'registrations restored');
-  const secret = deps.nonceSecret ?? randomBytes(32);
+  const secret = deps.nonceSecret ?? (deps.dataDir ? loadNonceSecret(deps.dataDir) : randomBytes(32));
   const limiter = new AuthFailureLimiter({ clock });
   const directory: RegistrarDirectory = {
     findRegisteringDn(user) {
@@ -232,6 +234,24 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       table.close();
     },
   };
+}
+
+/**
+ * The nonce key, kept in `DATA/registrar-nonce.key` (mode 0600) so that nonces issued before
+ * a restart stay valid and phones do not have to re-authenticate.
+ */
+function loadNonceSecret(dataDir: string): Buffer {
+  const file = join(dataDir, 'registrar-nonce.key');
+  try {
+    const b = readFileSync(file);
+    if (b.length >= 32) return b;
+  } catch {
+    /* first start */
+  }
+  const b = randomBytes(32);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, b, { mode: 0o600 });
+  return b;
 }
 
 /** AOR user parts may carry %-escapes (RFC 3261 §19.1.2); numbers never need them. */

@@ -126,9 +126,6 @@ export class DigestServer {
     }
 
     const check = this.nonces.check(nonce, nc);
-    if (check.result === 'invalid') {
-      return { outcome: 'challenge', reason: 'unknown-nonce', stale: false, retry: false, username };
-    }
     const secret = lookup(username);
     const ok = secret !== undefined && this.responseMatches(secret, {
       algorithm,
@@ -141,6 +138,11 @@ export class DigestServer {
       nc: ncRaw,
       cnonce,
     }, response);
+    if (check.result === 'invalid') {
+      // Not our nonce (forged, or issued before a restart with another key). A right digest
+      // proves the credentials: answer stale=true so the phone retries silently (RFC 7616 §3.3).
+      return { outcome: 'challenge', reason: ok ? 'stale' : 'unknown-nonce', stale: ok, retry: false, username };
+    }
     if (!ok) {
       if (check.retry) return { outcome: 'forbidden', reason: 'bad credentials after re-challenge', username };
       return { outcome: 'challenge', reason: 'bad-credentials', stale: false, retry: true, username };

@@ -141,6 +141,23 @@ describe('DigestServer + DigestClient', () => {
     });
   });
 
+  it('a nonce signed with another key (before a restart) and the right digest → stale=true', () => {
+    const before = new DigestServer({ clock: new FakeClock(1000) });
+    const after = new DigestServer({ clock: new FakeClock(1000) });
+    const ch = before.challenge(realm);
+    const client = new DigestClient({ username: '8888', password: '8888-secret' });
+    const good = client.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: ch })!;
+    expect(after.verify({ method: 'REGISTER', credentials: [good] }, realm, lookup)).toMatchObject({ outcome: 'challenge', stale: true });
+    const bad = new DigestClient({ username: '8888', password: 'x' }).answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: ch })!;
+    expect(after.verify({ method: 'REGISTER', credentials: [bad] }, realm, lookup)).toMatchObject({ outcome: 'challenge', stale: false, reason: 'unknown-nonce' });
+    // The same key (persisted secret) keeps nonces valid across a restart.
+    const secret = Buffer.alloc(32, 7);
+    const a = new DigestServer({ clock: new FakeClock(1000), secret });
+    const b = new DigestServer({ clock: new FakeClock(1000), secret });
+    const auth = client.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: a.challenge(realm) })!;
+    expect(b.verify({ method: 'REGISTER', credentials: [auth] }, realm, lookup).outcome).toBe('ok');
+  });
+
   it('forged nonce, other realm, unknown user, missing fields', () => {
     const server = new DigestServer({ clock: new FakeClock(1000) });
     const forged = 'Digest username="8888", realm="127.0.0.1", nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", uri="sip:x", response="00", qop=auth, nc=00000001, cnonce="a"';
