@@ -3,7 +3,7 @@
  * everything other layers import about messages comes from here.
  */
 export * from './types.js';
-export { parseMessage, tryParseMessage, type ParseOptions, type ParseResult } from './parse-message.js';
+export { parseMessage, tryParseMessage, type ParseOptions, type ParseResult, type ParsedMessage } from './parse-message.js';
 export { StreamFramer, type FramerEvent, type StreamFramerOptions } from './stream-framer.js';
 export { parseUri, tryParseUri, formatUri, uriEquals, uriUserEquals } from './parse-uri.js';
 export { parseNameAddr, tryParseNameAddr, formatNameAddr } from './parse-name-addr.js';

@@ -21,8 +21,11 @@ export interface ParseOptions {
   stream?: boolean;
 }
 
+/** What the parser builds: the concrete classes (they implement `SipRequest` / `SipResponse` plus extras). */
+export type ParsedMessage = SipRequestMessage | SipResponseMessage;
+
 /** Result of {@link tryParseMessage}. */
-export type ParseResult = { ok: true; message: SipMessage } | { ok: false; error: SipParseError };
+export type ParseResult = { ok: true; message: ParsedMessage } | { ok: false; error: SipParseError };
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
@@ -35,7 +38,7 @@ const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
  * are discarded; without Content-Length the body is the rest of the datagram; a Content-Length
  * larger than the bytes available, negative, non-numeric or repeated with different values is 400.
  */
-export function parseMessage(buf: Buffer, opts?: ParseOptions): SipMessage {
+export function parseMessage(buf: Buffer, opts?: ParseOptions): ParsedMessage {
   try {
     return parseUnguarded(buf, opts?.stream === true);
   } catch (err) {
@@ -55,7 +58,7 @@ export function tryParseMessage(buf: Buffer, opts?: ParseOptions): ParseResult {
   }
 }
 
-function parseUnguarded(buf: Buffer, stream: boolean): SipMessage {
+function parseUnguarded(buf: Buffer, stream: boolean): ParsedMessage {
   const len = buf.length;
   let start = 0;
   // RFC 3261 §7.5: ignore CRLFs before the start line (keepalives, RFC 5626 §3.5.1).
@@ -89,7 +92,7 @@ function parseUnguarded(buf: Buffer, stream: boolean): SipMessage {
 
   // Start line first (its errors are the more telling), then the header lines into the same array.
   const headers: HeaderField[] = [];
-  const msg: SipMessage = isResponse ? parseStatusLine(startLine, headers, encoding) : parseRequestLine(startLine, headers, encoding);
+  const msg: ParsedMessage = isResponse ? parseStatusLine(startLine, headers, encoding) : parseRequestLine(startLine, headers, encoding);
   let blankAt: number;
   try {
     blankAt = parseHeaderLines(text, nl < 0 ? text.length : nl + 1, headers);
@@ -124,7 +127,7 @@ function parseUnguarded(buf: Buffer, stream: boolean): SipMessage {
     body = buf.subarray(bodyStart, bodyStart + cl);
   }
   msg.body = body;
-  if (exact && cl !== undefined) (msg as SipRequestMessage | SipResponseMessage).setRaw(buf.subarray(start, bodyStart + cl));
+  if (exact && cl !== undefined) msg.setRaw(buf.subarray(start, bodyStart + cl));
 
   if (msg.kind === 'response') validateResponse(msg);
   return msg;

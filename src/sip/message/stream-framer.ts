@@ -3,15 +3,15 @@
  * body; a missing Content-Length means 0 on streams), §7.5 (CRLFs between messages) and
  * RFC 5626 §3.5.1 (CRLF keepalives: a double CRLF "ping" is answered with a single CRLF "pong").
  */
-import { SipParseError, type SipMessage } from './types.js';
+import { SipParseError } from './types.js';
 import { headerKey } from './header-names.js';
 import { parseDigits } from './sip-syntax.js';
-import { parseMessage } from './parse-message.js';
+import { parseMessage, type ParsedMessage } from './parse-message.js';
 
 /** What {@link StreamFramer.push} found in the bytes. */
 export type FramerEvent =
   /** A complete message that parsed. */
-  | { type: 'message'; message: SipMessage }
+  | { type: 'message'; message: ParsedMessage }
   /** A complete (well-framed) message that did not parse; the connection stays usable. `error.partial` may hold the headers. */
   | { type: 'invalid'; error: SipParseError; raw: Buffer }
   /** A CRLFCRLF keepalive ping (RFC 5626 §3.5.1): answer with a single CRLF. */

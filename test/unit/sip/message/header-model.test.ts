@@ -1,0 +1,81 @@
+/**
+ * Model test of the header accessors: random sequences of set/add/prepend/remove and direct
+ * edits of `headers`, checked after every step against a plain list of lines.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { headerKey, parseMessage, type HeaderField, type ParsedMessage } from '../../../../src/sip/message/index.js';
+
+const NAMES = ['Via', 'v', 'VIA', 'Contact', 'm', 'Subject', 's', 'X-Custom', 'x-custom', 'Call-ID', 'i', 'Content-Length', 'l'];
+
+type Op =
+  | { op: 'set' | 'add' | 'prepend' | 'remove'; name: string; value: string }
+  | { op: 'direct-push' | 'direct-rename'; name: string; value: string; at: number };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constantFrom('set' as const, 'add' as const, 'prepend' as const, 'remove' as const), name: fc.constantFrom(...NAMES), value: fc.constantFrom('a', 'b, c', 'd') }),
+  fc.record({ op: fc.constantFrom('direct-push' as const, 'direct-rename' as const), name: fc.constantFrom(...NAMES), value: fc.constantFrom('e', 'f'), at: fc.nat() }),
+);
+
+function apply(model: HeaderField[], o: Op): void {
+  const key = headerKey(o.name);
+  const idx = model.map((h, i) => (headerKey(h.name) === key ? i : -1)).filter((i) => i >= 0);
+  if (o.op === 'set') {
+    if (idx.length === 0) model.push({ name: o.name, value: o.value });
+    else {
+      model[idx[0]] = { name: model[idx[0]].name, value: o.value };
+      for (const i of idx.slice(1).reverse()) model.splice(i, 1);
+    }
+  } else if (o.op === 'add') {
+    if (idx.length === 0) model.push({ name: o.name, value: o.value });
+    else model.splice(idx[idx.length - 1] + 1, 0, { name: model[idx[idx.length - 1]].name, value: o.value });
+  } else if (o.op === 'prepend') {
+    if (idx.length === 0) model.unshift({ name: o.name, value: o.value });
+    else model.splice(idx[0], 0, { name: model[idx[0]].name, value: o.value });
+  } else if (o.op === 'remove') {
+    for (const i of idx.reverse()) model.splice(i, 1);
+  }
+}
+
+function applyMsg(m: ParsedMessage, o: Op): void {
+  if (o.op === 'set') m.setHeader(o.name, o.value);
+  else if (o.op === 'add') m.addHeader(o.name, o.value);
+  else if (o.op === 'prepend') m.prependHeader(o.name, o.value);
+  else if (o.op === 'remove') m.removeHeader(o.name);
+  else if (o.op === 'direct-push') m.headers.push({ name: o.name, value: o.value });
+  else if (m.headers.length > 0 && o.op === 'direct-rename') {
+    const i = o.at % m.headers.length;
+    m.headers[i] = { name: o.name, value: m.headers[i].value };
+  }
+}
+
+describe('header accessors against a model', () => {
+  it('agree after any sequence of edits', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
+        const m = parseMessage(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject: hi\r\nl: 0\r\n\r\n'));
+        const model: HeaderField[] = m.headers.map((h) => ({ ...h }));
+        for (const o of ops) {
+          if (o.op === 'direct-push') model.push({ name: o.name, value: o.value });
+          else if (o.op === 'direct-rename') {
+            if (model.length > 0) {
+              const i = o.at % model.length;
+              model[i] = { name: o.name, value: model[i].value };
+            }
+          } else apply(model, o);
+          applyMsg(m, o);
+          expect(m.headerFields).toEqual(model);
+          for (const n of ['Via', 'Contact', 'Subject', 'X-Custom', 'Call-ID']) {
+            const key = headerKey(n);
+            const lines = model.filter((h) => headerKey(h.name) === key).map((h) => h.value);
+            expect(m.getHeaderLines(n)).toEqual(lines);
+            expect(m.hasHeader(n)).toBe(lines.length > 0);
+          }
+          const again = parseMessage(m.toBuffer());
+          expect(again.headers.filter((h) => headerKey(h.name) !== 'content-length')).toEqual(model.filter((h) => headerKey(h.name) !== 'content-length'));
+        }
+      }),
+      { numRuns: 400, seed: 7 },
+    );
+  });
+});
