@@ -95,11 +95,12 @@ export class BindingTable {
   removeDn(dn: string, reason: UnregisterReason): void {
     const list = this.byDn.get(dn);
     if (!list) return;
+    const before = list.length;
     for (const b of [...list]) {
       this.delete(dn, b.key);
       this.persistence.remove(dn, b.key);
     }
-    this.emitChange(dn, list.length, 0, reason);
+    this.emitChange(dn, before, 0, reason);
   }
 
   /** Stop the expiry timer and flush persistence. */
