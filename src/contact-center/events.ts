@@ -130,9 +130,16 @@ export type ContactCenterEventListener = (event: ContactCenterEvent) => void;
 /**
  * Synchronous in-process publish/subscribe of domain events. A throwing listener is isolated
  * (reported to `onListenerError`) so one faulty consumer never stops the others.
+ *
+ * Causal order: an event published by a listener while another event is being delivered (e.g.
+ * `EventAgentReady` caused by `EventReleased`) is queued and delivered after the current event
+ * has reached every listener, so every listener sees cause before effect. The outermost
+ * `publish` returns once the queue is empty.
  */
 export class ContactCenterEventBus {
   private readonly listeners = new Set<ContactCenterEventListener>();
+  private readonly queue: ContactCenterEvent[] = [];
+  private delivering = false;
 
   constructor(private readonly onListenerError: (err: unknown) => void = () => {}) {}
 
@@ -144,14 +151,23 @@ export class ContactCenterEventBus {
     };
   }
 
-  /** Delivers `event` to every listener, in subscription order. */
+  /** Delivers `event` to every listener, in subscription order (after any event being delivered). */
   publish(event: ContactCenterEvent): void {
-    for (const l of [...this.listeners]) {
-      try {
-        l(event);
-      } catch (err) {
-        this.onListenerError(err);
+    this.queue.push(event);
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      for (let e = this.queue.shift(); e; e = this.queue.shift()) {
+        for (const l of [...this.listeners]) {
+          try {
+            l(e);
+          } catch (err) {
+            this.onListenerError(err);
+          }
+        }
       }
+    } finally {
+      this.delivering = false;
     }
   }
 }
