@@ -37,6 +37,8 @@ const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
  * Datagram framing (RFC 3261 §18.3): the body is exactly Content-Length bytes and trailing bytes
  * are discarded; without Content-Length the body is the rest of the datagram; a Content-Length
  * larger than the bytes available, negative, non-numeric or repeated with different values is 400.
+ *
+ * The message's body (and its cached original bytes) are views of `buf`: do not reuse `buf`.
  */
 export function parseMessage(buf: Buffer, opts?: ParseOptions): ParsedMessage {
   try {

@@ -146,6 +146,11 @@ export function parseParamsAt(s: string, i: number, what: string): ParamsResult 
         const e = s.indexOf(']', j);
         if (e < 0) throw new SipParseError(400, `unterminated IPv6 reference in ${what}`);
         j = e + 1;
+      } else if (c === 0x3c) {
+        // FIXME(RFC 3261 §25.1 gen-value): some phones send +sip.instance=<urn:…> unquoted; accepted as written.
+        const e = s.indexOf('>', j);
+        if (e < 0) throw new SipParseError(400, `unterminated <> parameter value in ${what}`);
+        j = e + 1;
       } else {
         // token, plus ':' for bare IPv6 received values (RFC 5118 §4.5) and '/' '[' ']' seen in the wild.
         while (j < n) {

@@ -132,3 +132,13 @@ describe('parseVia (RFC 3261 §20.42)', () => {
     }
   });
 });
+
+describe('lenient parameter values', () => {
+  it('accepts an unquoted <urn:…> +sip.instance as some phones send it', () => {
+    const na = parseNameAddr('<sip:bob@192.0.2.2>;+sip.instance=<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>;reg-id=1');
+    expect(na.params).toEqual([
+      ['+sip.instance', '<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>'],
+      ['reg-id', '1'],
+    ]);
+  });
+});
