@@ -63,9 +63,14 @@ export function resumeSdp(previous: string | Buffer): string {
 /**
  * A "black hole" version of an SDP (RFC 3725 §4, RFC 2543 style hold): every connection address
  * set to 0.0.0.0 so nothing is sent to the peer, codecs kept so it is a valid answer/offer.
+ * `ownOrigin`: replace the `o=` line by one of ours (when answering a peer with its own offer).
  */
-export function blackHoleSdp(sdp: string | Buffer): string {
+export function blackHoleSdp(sdp: string | Buffer, ownOrigin = false): string {
   const s = parseSdp(sdp);
+  if (ownOrigin) {
+    // An answer we author from the peer's own offer must not carry the peer's o= line (RFC 4566 §5.2).
+    s.origin = { username: '-', sessionId: Date.now(), sessionVersion: 0, netType: 'IN', ipVer: 4, address: '0.0.0.0' };
+  }
   if (s.connection) s.connection = { version: 4, ip: '0.0.0.0' };
   for (const m of s.media) {
     if (m.connection || !s.connection) m.connection = { version: 4, ip: '0.0.0.0' };

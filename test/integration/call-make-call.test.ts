@@ -19,7 +19,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-function yaml(phonePort: number, ssPort: number, flow: string): string {
+function yaml(phonePort: number, ssPort: number, flow: string, extra = ''): string {
   return `server:
   name: CallTest
   sip:
@@ -36,13 +36,13 @@ dns:
     options:
       contact: "127.0.0.1:${phonePort}"
       make-call-rfc3725-flow: "${flow}"
-`;
+${extra}`;
 }
 
-async function makeCall(flow: '1' | '2', phoneScenario: string, destScenario: string) {
+async function makeCall(flow: '1' | '2', phoneScenario: string, destScenario: string, extra = '') {
   const phonePort = await freePort();
   const ssPort = await freePort();
-  server = await startCallServer(yaml(phonePort, ssPort, flow));
+  server = await startCallServer(yaml(phonePort, ssPort, flow, extra));
   const target = `127.0.0.1:${server.port}`;
   const phone = runSipp({ scenario: scen(phoneScenario), target, localPort: phonePort, calls: 1, timeoutMs: 20_000, traceMessages: true });
   const dest = runSipp({ scenario: scen(destScenario), target, localPort: ssPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
@@ -83,6 +83,13 @@ describe('RequestMakeCall', () => {
       'EventReleased:7001:9123:Outbound',
     ]);
     expect(events.every((e) => e.origin?.referenceId === 42)).toBe(true);
+  });
+
+  it('Flow I guard: destination slower than rfc3725-flow1-max-wait → agent ACKed with a black hole, reconnected by re-INVITE', async () => {
+    const { ph, de, events } = await makeCall('1', 'uas-phone-flow1-guard.xml', 'uas-answer-slow-then-reinvite.xml', '      rfc3725-flow1-max-wait: "1"\n');
+    expect(ph.code, ph.errors + ph.messages.slice(-2500)).toBe(0);
+    expect(de.code, de.errors + de.messages.slice(-2500)).toBe(0);
+    expect(events.map((e) => e.name)).toEqual(['EventDialing', 'EventNetworkReached', 'EventEstablished', 'EventReleased']);
   });
 
   it('Flow IV: no-media offer to the agent, then a re-INVITE with the destination offer', async () => {

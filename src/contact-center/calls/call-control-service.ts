@@ -20,6 +20,8 @@ export const OPTION_MAKE_CALL_FLOW = 'make-call-rfc3725-flow';
 export const OPTION_DUAL_DIALOG = 'dual-dialog-enabled';
 /** Flow I safety wait before A gives up on its 2xx (behaviour §8.1, §14: 28 s). */
 export const FLOW1_MAX_WAIT_MS = 28_000;
+/** Option overriding {@link FLOW1_MAX_WAIT_MS}, seconds (behaviour §8.1 `rfc3725-flow1-max-wait`). */
+export const OPTION_FLOW1_MAX_WAIT = 'rfc3725-flow1-max-wait';
 
 const AGENT_DN_TYPES = new Set(['extension', 'acd-position']);
 
@@ -166,8 +168,8 @@ export class CallControlService implements CallControl {
     // Guard: A gives up on its 2xx after 64·T1; ACK it with a black hole before that (behaviour §8.1).
     const guard = b.clock.setTimeout(() => {
       b.logger.info({ connId: call.connId }, 'Flow I: destination slow, ACKing origin with a black-hole answer');
-      ackOnce(safe(() => blackHoleSdp(offerA), offerA));
-    }, FLOW1_MAX_WAIT_MS);
+      ackOnce(safe(() => blackHoleSdp(offerA, true), offerA));
+    }, this.flow1MaxWaitMs(a.dn));
     const rb = await b.dial(call, {
       dn: dest.dn,
       address: otherNumber,
@@ -198,6 +200,13 @@ export class CallControlService implements CallControl {
       await this.reconnect(a, legB);
     }
     b.established(call, a, legB, origin);
+  }
+
+  /** `rfc3725-flow1-max-wait` of the origin DN in ms (default 28 s, at most 31 s: A gives up at 32 s). */
+  private flow1MaxWaitMs(dn: string | undefined): number {
+    const raw = dn ? this.b2bua.directory.effectiveOption(dn, OPTION_FLOW1_MAX_WAIT) : undefined;
+    const n = raw === undefined ? NaN : Number(raw);
+    return Number.isFinite(n) && n > 0 ? Math.min(n, 31) * 1000 : FLOW1_MAX_WAIT_MS;
   }
 
   /**
