@@ -1,11 +1,12 @@
 /**
  * The context a request handler receives (UAS side, RFC 3261 §8.2).
  */
-import { createResponse, generateTag, reasonPhrase } from '../message/index.js';
+import { createResponse, reasonPhrase } from '../message/index.js';
 import type { SipRequest, SipResponse, TransportAddress } from '../message/types.js';
 import type { ServerTransaction } from '../transaction/transaction-manager.js';
 import { TransactionState } from '../transaction/transaction-state.js';
 import type { ResponseRoute } from '../transport/transport-layer.js';
+import { statelessToTag } from './stateless-tag.js';
 
 /** Extra header fields for a reply: a list (order kept, repeats allowed) or a record. */
 export type ReplyHeaders = Array<[string, string]> | Record<string, string>;
@@ -18,33 +19,55 @@ export interface StatelessResponder {
 /**
  * One incoming request and the means to answer it. Responses go through the server
  * transaction (`reply`), which absorbs retransmissions and retransmits over UDP; all
- * responses to one request share one To tag (RFC 3261 §8.2.6.2).
+ * responses to one request share one To tag (RFC 3261 §8.2.6.2), derived from the request so
+ * that a stateless answer to a retransmission is byte-identical (RFC 3261 §8.2.7).
+ *
+ * The server transaction of a non-INVITE request is created when first needed (`transaction`,
+ * `reply`, `send`); the UAS core answers requests nobody claims without one.
  */
 export class IncomingRequest {
   private tag: string | undefined;
   private cancelListeners: Array<(cancel: SipRequest) => void> = [];
+  private tx: ServerTransaction | undefined;
+  private statelessFinal = false;
 
   constructor(
     readonly request: SipRequest,
     readonly source: TransportAddress,
-    readonly transaction: ServerTransaction,
+    tx: ServerTransaction | undefined,
     /** How responses get back to the sender (RFC 3261 §18.2.2). */
     readonly route: ResponseRoute,
     private readonly stateless: StatelessResponder,
-  ) {}
+    private readonly createTransaction: () => ServerTransaction,
+  ) {
+    this.tx = tx;
+  }
+
+  /** The server transaction (created now if the request did not have one yet). */
+  get transaction(): ServerTransaction {
+    this.tx ??= this.createTransaction();
+    return this.tx;
+  }
+
+  /** Whether a server transaction exists for this request. */
+  get hasTransaction(): boolean {
+    return this.tx !== undefined;
+  }
 
   /** The To tag our responses carry (taken from the request if it already has one: in-dialog). */
   get toTag(): string {
     if (this.tag === undefined) {
       const m = TO_TAG_RE.exec(headerParamsPart(this.request.getHeader('To') ?? ''));
-      this.tag = m ? m[1] : generateTag();
+      this.tag = m ? m[1] : statelessToTag(this.request);
     }
     return this.tag;
   }
 
-  /** True once a final response went out (the transaction left Trying/Proceeding). */
+  /** True once a final response went out (the transaction left Trying/Proceeding, or a stateless final was sent). */
   get finalSent(): boolean {
-    const s = this.transaction.state;
+    if (this.statelessFinal) return true;
+    if (!this.tx) return false;
+    const s = this.tx.state;
     return s !== TransactionState.Trying && s !== TransactionState.Proceeding;
   }
 
@@ -79,11 +102,12 @@ export class IncomingRequest {
   }
 
   /**
-   * Answer without the transaction (RFC 3261 §8.2: stateless UAS behaviour). The transaction
-   * stays as it is; use only for replies that must not be retransmitted or absorbed.
+   * Answer without a transaction (RFC 3261 §8.2.7: stateless UAS behaviour): nothing is kept,
+   * a retransmitted request is processed again and, having the same To tag, gets the same bytes.
    */
   replyStateless(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string): SipResponse {
     const res = this.createResponse(status, reason, headers, body);
+    if (status >= 200) this.statelessFinal = true;
     this.stateless.sendResponse(res, this.route);
     return res;
   }

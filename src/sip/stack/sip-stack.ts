@@ -146,6 +146,7 @@ export class SipStack {
       clock: this.clock,
       logger: this.logger,
       timers: opts.timers,
+      lazyNonInvite: true,
       delegate: {
         onRequest: (req, tx, source, sender) => this.onNewRequest(req, tx, source, sender),
         onAck: (ack, source) => this.delegate.onAck?.(ack, source),
@@ -207,11 +208,11 @@ export class SipStack {
     return this.core.allowedMethods;
   }
 
-  private onNewRequest(req: SipRequest, tx: ServerTransaction, source: TransportAddress, sender: ServerTransactionSender): void {
+  private onNewRequest(req: SipRequest, tx: ServerTransaction | undefined, source: TransportAddress, sender: ServerTransactionSender): void {
     const route = sender instanceof RouteSender ? sender.route : undefined;
     if (!route) throw new Error('request without route');
-    const ctx = new IncomingRequest(req, source, tx, route, this);
-    if (req.method === 'INVITE') this.contexts.set(tx, ctx);
+    const ctx = new IncomingRequest(req, source, tx, route, this, () => this.transactions.createServerTransaction(req, sender));
+    if (tx && req.method === 'INVITE') this.contexts.set(tx, ctx);
     this.core.dispatch(ctx, (cancel) => {
       const inviteTx = this.transactions.findInviteForCancel(cancel);
       return inviteTx ? this.contexts.get(inviteTx) : undefined;

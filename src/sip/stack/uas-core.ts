@@ -45,6 +45,8 @@ export interface UasCoreOptions {
  * 5. Anything else unclaimed: 404 for standard methods, 501 + Allow for others.
  * ACK never gets here: the transaction layer absorbs non-2xx ACKs and the stack passes 2xx
  * ACKs to its `onAck` delegate (or drops them).
+ * What the core answers itself for a non-INVITE request (steps 1, 4, 5) is sent statelessly
+ * (RFC 3261 §8.2.7); a claimed request gets a server transaction at once.
  */
 export class UasCore {
   private readonly handlers = new Map<string, RequestHandler[]>();
@@ -109,7 +111,12 @@ export class UasCore {
       this.cancel(ctx, findCancelTarget);
       return;
     }
-    if (this.runHandlers(ctx, this.handlers.get(method)) || this.runHandlers(ctx, this.handlers.get('*'))) return;
+    if (this.runHandlers(ctx, this.handlers.get(method)) || this.runHandlers(ctx, this.handlers.get('*'))) {
+      // A claimed request is the handler's to answer, maybe later: from now on its
+      // retransmissions are absorbed by the server transaction (RFC 3261 §17.2.2).
+      void ctx.transaction;
+      return;
+    }
     if (method === 'OPTIONS') {
       this.reply(ctx, 200, 'OK', [
         ['Allow', this.allowValue],
@@ -154,10 +161,21 @@ export class UasCore {
     if (!target.finalSent) this.reply(target, 487, 'Request Terminated');
   }
 
+  /**
+   * Answer a request on the core's behalf. A non-INVITE request no handler took (so it has no
+   * transaction yet) is answered statelessly (RFC 3261 §8.2.7): the answer is a pure function
+   * of the request, its To tag a hash of it, so a retransmission gets the same bytes and
+   * nothing is held for 64·T1. INVITE (ACK absorption, timer G) and CANCEL stay stateful.
+   */
   private reply(ctx: IncomingRequest, status: number, reason: string, headers?: Array<[string, string]>, toTag?: string): void {
     const hs = headers ?? [];
     if (this.serverHeader) hs.push(['Server', this.serverHeader]);
     try {
+      const method = ctx.request.method;
+      if (!ctx.hasTransaction && method !== 'INVITE' && method !== 'CANCEL') {
+        ctx.replyStateless(status, reason, hs);
+        return;
+      }
       const res = ctx.createResponse(status, reason, hs, undefined, toTag);
       ctx.send(res);
     } catch (err) {

@@ -28,11 +28,13 @@ export type ServerTransaction = InviteServerTransaction | NonInviteServerTransac
 /** What the transaction layer hands to the TU (the UAS core). */
 export interface TransactionManagerDelegate {
   /**
-   * A request that matched no transaction; a server transaction was created for it (ACK never
-   * gets here). The TU must eventually answer through `tx.respond`. `sender` is the one given
-   * to `receiveRequest` (it carries the route back to the peer).
+   * A request that matched no transaction (ACK never gets here). A server transaction was
+   * created for it, except for non-INVITE requests when the manager is `lazyNonInvite`: then
+   * `tx` is undefined and the TU calls {@link TransactionManager.createServerTransaction} when
+   * it decides to answer statefully (or answers statelessly, RFC 3261 §8.2.7). `sender` is the
+   * one given to `receiveRequest` (it carries the route back to the peer).
    */
-  onRequest(request: SipRequest, tx: ServerTransaction, source: TransportAddress, sender: ServerTransactionSender): void;
+  onRequest(request: SipRequest, tx: ServerTransaction | undefined, source: TransportAddress, sender: ServerTransactionSender): void;
   /**
    * An ACK that matched no transaction: the ACK of a 2xx (RFC 3261 §17.2.3 / §13.3.1.4), or a
    * stray one. The TU (dialog layer) decides.
@@ -48,6 +50,11 @@ export interface TransactionManagerOptions {
   logger: Logger;
   timers?: Partial<TimerSettings>;
   delegate: TransactionManagerDelegate;
+  /**
+   * Create non-INVITE server transactions only when the TU asks (see
+   * {@link TransactionManagerDelegate.onRequest}). Default false: every request gets one.
+   */
+  lazyNonInvite?: boolean;
 }
 
 /**
@@ -59,10 +66,12 @@ export class TransactionManager {
   private readonly delegate: TransactionManagerDelegate;
   private readonly servers = new Map<string, ServerTransaction>();
   private readonly clients = new Map<string, ClientTransaction>();
+  private readonly lazyNonInvite: boolean;
 
   constructor(opts: TransactionManagerOptions) {
     this.ctx = { clock: opts.clock, logger: opts.logger, timers: resolveTimerSettings(opts.timers) };
     this.delegate = opts.delegate;
+    this.lazyNonInvite = opts.lazyNonInvite ?? false;
   }
 
   /** The resolved timer settings. */
@@ -97,6 +106,23 @@ export class TransactionManager {
       this.delegate.onAck(request, source);
       return;
     }
+    if (this.lazyNonInvite && request.method !== 'INVITE') {
+      this.delegate.onRequest(request, undefined, source, sender);
+      return;
+    }
+    this.delegate.onRequest(request, this.create(request, sender, key), source, sender);
+  }
+
+  /**
+   * The server transaction of a request: the existing one, or a new one (started). For TUs
+   * of a `lazyNonInvite` manager that decided to answer a request statefully.
+   */
+  createServerTransaction(request: SipRequest, sender: ServerTransactionSender): ServerTransaction {
+    const key = serverTransactionKey(request);
+    return this.servers.get(key) ?? this.create(request, sender, key);
+  }
+
+  private create(request: SipRequest, sender: ServerTransactionSender, key: string): ServerTransaction {
     const created =
       request.method === 'INVITE'
         ? new InviteServerTransaction(this.ctx, request, key, sender)
@@ -106,7 +132,7 @@ export class TransactionManager {
       if (this.servers.get(key) === created) this.servers.delete(key);
     });
     created.start();
-    this.delegate.onRequest(request, created, source, sender);
+    return created;
   }
 
   /** The INVITE server transaction a CANCEL refers to (RFC 3261 §9.2), if still alive. */

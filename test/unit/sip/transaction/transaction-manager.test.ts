@@ -17,7 +17,7 @@ function setup() {
     clock,
     logger: silentLogger,
     delegate: {
-      onRequest: (req, tx) => news.push({ req, tx }),
+      onRequest: (req, tx) => news.push({ req, tx: tx! }),
       onAck: (ack) => acks.push(ack),
       onStrayResponse: (res) => strays.push(res),
     },
@@ -147,5 +147,33 @@ describe('transaction manager: client matching (RFC 3261 §17.1.3)', () => {
     expect(mgr.size).toEqual({ server: 0, client: 0 });
     expect(news[0]!.tx.state).toBe(TransactionState.Terminated);
     expect(clock.pending).toBe(0);
+  });
+});
+
+describe('transaction manager: lazy non-INVITE server transactions', () => {
+  it('hands non-INVITE requests up without a transaction until the TU creates one; INVITE always gets one', () => {
+    const clock = new FakeClock(0);
+    const got: Array<{ method: string; tx: ServerTransaction | undefined }> = [];
+    const mgr = new TransactionManager({
+      clock,
+      logger: silentLogger,
+      lazyNonInvite: true,
+      delegate: { onRequest: (req, tx) => got.push({ method: req.method, tx }), onAck: () => undefined },
+    });
+    const sender = new RecordingServerSender(false, clock);
+    const opt = request({ method: 'OPTIONS' });
+    mgr.receiveRequest(opt, SRC, sender);
+    mgr.receiveRequest(request({ method: 'INVITE' }), SRC, sender);
+    expect(got.map((g) => [g.method, g.tx?.kind])).toEqual([['OPTIONS', undefined], ['INVITE', 'ist']]);
+    expect(mgr.size.server).toBe(1);
+    // A retransmission before the TU created anything is a new delivery.
+    mgr.receiveRequest(request({ method: 'OPTIONS' }), SRC, sender);
+    expect(got).toHaveLength(3);
+    const tx = mgr.createServerTransaction(opt, sender);
+    expect(mgr.createServerTransaction(opt, sender)).toBe(tx);
+    tx.respond(response(opt, 200));
+    mgr.receiveRequest(request({ method: 'OPTIONS' }), SRC, sender);
+    expect(got).toHaveLength(3);
+    expect(sender.statuses()).toEqual([200, 200]);
   });
 });
