@@ -23,6 +23,8 @@ import { createLogger, silentLogger } from '../../src/util/logger.js';
 /** A running call server. */
 export interface CallServer {
   port: number;
+  /** TCP listening port when started with `tcp`. */
+  tcpPort: number | undefined;
   stack: SipStack;
   b2bua: B2bua;
   ua: DialogUserAgent;
@@ -36,14 +38,14 @@ export interface CallServer {
 }
 
 /** Start a server with the YAML configuration `yaml` (its `server.sip.listen` is ignored). */
-export async function startCallServer(yaml: string, opts: { t1?: number } = {}): Promise<CallServer> {
+export async function startCallServer(yaml: string, opts: { t1?: number; tcp?: boolean } = {}): Promise<CallServer> {
   const dir = mkdtempSync(join(tmpdir(), 'call-server-'));
   const loaded = loadConfigText(yaml);
   if (!loaded.model) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
   const store = openStore(dir);
   store.reconcile(loaded.model);
   const logger = process.env.CALL_TEST_LOG ? createLogger(process.env.CALL_TEST_LOG) : silentLogger;
-  const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], logger, timers: opts.t1 ? { t1: opts.t1, t2: Math.max(opts.t1 * 8, 4000) } : undefined });
+  const stack = new SipStack({ listen: opts.tcp ? ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] : ['udp:127.0.0.1:0'], logger, timers: opts.t1 ? { t1: opts.t1, t2: Math.max(opts.t1 * 8, 4000) } : undefined });
   const dialogTimers = opts.t1 ? { t1: opts.t1, t2: Math.max(opts.t1 * 8, 4000) } : undefined;
   const reachability = new ReachabilityResolver(store, { get: () => [] }, { isOutOfService: () => false }, logger);
   const bus = new ContactCenterEventBus();
@@ -68,8 +70,10 @@ export async function startCallServer(yaml: string, opts: { t1?: number } = {}):
   b2bua.router = router;
   await stack.start();
   const port = stack.addresses()[0]!.port;
+  const tcpPort = stack.addresses().find((a) => a.transport === 'tcp')?.port;
   return {
     port,
+    tcpPort,
     stack,
     b2bua,
     ua,

@@ -128,7 +128,7 @@ export class InviteClientSession {
       return;
     }
     const dialog = Dialog.createUac(this.request, r, this.host.stack.localContact(this.dest));
-    const session = new InviteSession(this.host, dialog);
+    const session = new InviteSession(this.host, dialog, this.dest.transport);
     this.session = session;
     this.state = InviteClientState.Accepted;
     this.host.register(session);
@@ -156,7 +156,7 @@ export class InviteClientSession {
   private ackAndBye(r: SipResponse): void {
     try {
       const dialog = Dialog.createUac(this.request, r, this.host.stack.localContact(this.dest));
-      const extra = new InviteSession(this.host, dialog);
+      const extra = new InviteSession(this.host, dialog, this.dest.transport);
       const spec = dialog.createAck(r.cseq.seq);
       this.host.stack.sendAck(toSipRequest(spec), uriDestination(spec.nextHop, this.dest.transport));
       void extra.bye();

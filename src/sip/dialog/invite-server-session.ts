@@ -33,7 +33,7 @@ export class InviteServerSession {
     readonly ctx: UasContext,
   ) {
     const dialog = Dialog.createUas(ctx.request, ctx.toTag, host.stack.localContact(ctx.source), true);
-    this.session = new InviteSession(host, dialog);
+    this.session = new InviteSession(host, dialog, ctx.source.transport);
     ctx.onCancel((cancel) => {
       if (this.state === InviteServerState.Accepted || this.state === InviteServerState.Rejected) return;
       this.state = InviteServerState.Rejected; // the stack answers 487 (RFC 3261 §9.2)

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
-import type { SipRequest, SipResponse, TransportAddress } from '../message/types.js';
+import type { SipRequest, SipResponse, TransportAddress, TransportProtocol } from '../message/types.js';
 import { Dialog, DialogError } from './dialog.js';
 import { toSipRequest } from './dialog-message-factory.js';
 import type { DialogRequestOptions } from './dialog-request.js';
@@ -86,9 +86,15 @@ export class InviteSession {
   /** ACKs we sent for 2xx, by INVITE CSeq, to answer 2xx retransmissions (RFC 3261 §13.2.2.4). */
   private readonly sentAcks = new Map<number, SipRequest>();
 
+  /**
+   * @param transport the transport the dialog was created on: used for in-dialog requests when
+   *   the remote target or route names none (RFC 3263 §4.1 would pick UDP; a peer that called
+   *   us over TCP listens on TCP, RFC 3261 §18.1.1)
+   */
   constructor(
     readonly host: SessionHost,
     readonly dialog: Dialog,
+    readonly transport: TransportProtocol = 'udp',
   ) {}
 
   /** The dialog is still usable. */
@@ -102,7 +108,7 @@ export class InviteSession {
   }
 
   private destination(nextHop: string): TransportAddress {
-    return uriDestination(nextHop);
+    return uriDestination(nextHop, this.transport);
   }
 
   /** Send an in-dialog request and resolve with its final response (RFC 3261 §12.2.1.1). */
