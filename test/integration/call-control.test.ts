@@ -109,6 +109,74 @@ describe('CTI call control on a live call', () => {
     ]);
   });
 
+  it('consultation, single dialog (behaviour §6, §15.6): initiate then complete; the agent phone only ever sees re-INVITEs', async () => {
+    const agentPort = await freePort();
+    const ssPort = await freePort();
+    server = await startCallServer(yaml(agentPort, ssPort));
+    const target = `127.0.0.1:${server.port}`;
+    const agent = runSipp({ scenario: scen('uas-agent-consult.xml'), target, localPort: agentPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+    const dest = runSipp({ scenario: scen('uas-target-consult.xml'), target, localPort: ssPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+    await new Promise((r) => setTimeout(r, 300));
+    const customer = runSipp({ scenario: scen('uac-consulted.xml'), target, calls: 1, timeoutMs: 20_000, traceMessages: true, args: ['-s', '7001'] });
+    const connId = await established(server);
+    await server.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
+    await waitFor(() => server!.events.filter((e) => e.name === 'EventEstablished').length === 2, 10_000);
+    const consultId = server.events.find((e) => e.name === 'EventDialing')!.connId;
+    expect(consultId).not.toBe(connId);
+    await server.control.handle({ request: 'RequestCompleteTransfer', thisDN: '7001', connId, transferConnId: consultId }, origin);
+    const [cu, ag, de] = await Promise.all([customer, agent, dest]);
+    expect(cu.code, cu.errors + cu.messages.slice(-2500)).toBe(0);
+    expect(ag.code, ag.errors + ag.messages.slice(-2500)).toBe(0);
+    expect(de.code, de.errors + de.messages.slice(-2500)).toBe(0);
+    const agentIn = sippTraceMessages(ag.messages).filter((m) => m.dir === 'received' && m.text.startsWith('INVITE'));
+    const tagsOf = (t: string) => /^To:.*tag=([^;\s]+)/im.exec(t)?.[1];
+    expect(agentIn).toHaveLength(2);
+    expect(tagsOf(agentIn[1]!.text)).toBeDefined(); // the second INVITE is a re-INVITE in the same dialog
+    await waitFor(() => server!.b2bua.activeCalls === 0);
+    expect(server.events.map((e) => `${e.name}:${e.connId === connId ? 'main' : 'consult'}`)).toEqual([
+      'EventRinging:main',
+      'EventEstablished:main',
+      'EventHeld:main',
+      'EventDialing:consult',
+      'EventNetworkReached:consult',
+      'EventEstablished:consult',
+      'EventReleased:consult',
+      'EventReleased:main',
+    ]);
+    expect(server.events.find((e) => e.name === 'EventDialing')!.callType).toBe('Consult');
+  });
+
+  it('consultation then RequestReconnectCall: target released, agent back with the customer (EventRetrieved)', async () => {
+    const agentPort = await freePort();
+    const ssPort = await freePort();
+    server = await startCallServer(yaml(agentPort, ssPort));
+    const target = `127.0.0.1:${server.port}`;
+    const agent = runSipp({ scenario: scen('uas-agent-consult-reconnect.xml'), target, localPort: agentPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+    const dest = runSipp({ scenario: scen('uas-target-consult-released.xml'), target, localPort: ssPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+    await new Promise((r) => setTimeout(r, 300));
+    const customer = runSipp({ scenario: scen('uac-consult-reconnected.xml'), target, calls: 1, timeoutMs: 20_000, traceMessages: true, args: ['-s', '7001'] });
+    const connId = await established(server);
+    await server.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
+    await waitFor(() => server!.events.filter((e) => e.name === 'EventEstablished').length === 2, 10_000);
+    await server.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin);
+    const [cu, ag, de] = await Promise.all([customer, agent, dest]);
+    expect(cu.code, cu.errors + cu.messages.slice(-2500)).toBe(0);
+    expect(ag.code, ag.errors + ag.messages.slice(-2500)).toBe(0);
+    expect(de.code, de.errors + de.messages.slice(-2500)).toBe(0);
+    await waitFor(() => server!.b2bua.activeCalls === 0);
+    expect(server.events.map((e) => `${e.name}:${e.connId === connId ? 'main' : 'consult'}`)).toEqual([
+      'EventRinging:main',
+      'EventEstablished:main',
+      'EventHeld:main',
+      'EventDialing:consult',
+      'EventNetworkReached:consult',
+      'EventEstablished:consult',
+      'EventReleased:consult',
+      'EventRetrieved:main',
+      'EventReleased:main',
+    ]);
+  });
+
   it('refuses what it cannot do: unknown ConnID, RequestAnswerCall without sip-cti-control', async () => {
     server = await startCallServer(yaml(await freePort(), await freePort()));
     await expect(server.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId: '0000000000000000' }, origin)).rejects.toMatchObject({ reason: 'unknown-conn-id' });

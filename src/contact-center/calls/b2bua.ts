@@ -113,6 +113,11 @@ export class B2bua {
   private readonly calls = new Map<string, Call>();
   /** Calls ended so far (diagnostics). */
   completed = 0;
+  /**
+   * Called when a party hangs up, before the rest of the call is released; return true to keep
+   * the other legs (consultation calls whose agent leg is borrowed, behaviour §6).
+   */
+  onPartyLeft: ((call: Call, leg: CallLeg) => boolean) | undefined;
 
   constructor(opts: B2buaOptions) {
     this.ua = opts.ua;
@@ -483,6 +488,24 @@ export class B2bua {
     this.emit('EventEstablished', call, a, b.address, origin);
   }
 
+  /**
+   * Move an established leg to another call (consultation in single-dialog mode, behaviour §6):
+   * its dialog stays, its requests now relate to `to`.
+   */
+  moveLeg(leg: CallLeg, from: Call, to: Call): void {
+    from.remove(leg);
+    to.add(leg);
+    if (leg.session) this.watchSession(to, leg, leg.session);
+  }
+
+  /** Forget a call that has no live leg left (after its legs moved away). */
+  dropIfEmpty(call: Call): void {
+    if (call.liveLegs.length === 0) {
+      call.state = CallState.Released;
+      this.finishCall(call);
+    }
+  }
+
   // ---------------------------------------------------------------- relays
 
   /** Hook a leg's session to the call: BYE, re-INVITE, UPDATE, INFO, REFER relays. */
@@ -629,6 +652,7 @@ export class B2bua {
     if (!wasAnswered && leg.direction === 'out') return; // dial paths report it
     this.logger.debug({ connId: call.connId, dn: leg.dn, reason }, 'leg ended');
     if (leg.dn) this.emit('EventReleased', call, leg);
+    if (this.onPartyLeft?.(call, leg)) return;
     this.releaseCall(call);
   }
 

@@ -29,9 +29,23 @@ function isFalse(v: string | undefined): boolean {
   return v !== undefined && /^(false|0|no|off)$/i.test(v.trim());
 }
 
+/** A consultation in progress: the agent leg is borrowed from `main` into `consult` (behaviour §6). */
+interface Consultation {
+  main: Call;
+  consult: Call;
+  agent: CallLeg;
+  /** The party of the main call that waits on hold. */
+  far: CallLeg;
+}
+
 /** Call control requests of the CTI protocol (interfaces §4). */
 export class CallControlService implements CallControl {
-  constructor(private readonly b2bua: B2bua) {}
+  /** Consultations by the ConnID of the consult call and of the main call. */
+  private readonly consultations = new Map<string, Consultation>();
+
+  constructor(private readonly b2bua: B2bua) {
+    b2bua.onPartyLeft = (call, leg) => this.onPartyLeft(call, leg);
+  }
 
   async handle(request: CallControlRequest, origin: EventOrigin): Promise<void> {
     switch (request.request) {
@@ -53,11 +67,19 @@ export class CallControlService implements CallControl {
         this.attach(call, request.userData, origin);
         return;
       }
+      case 'RequestInitiateTransfer':
+        return this.initiateTransfer(request.thisDN, request.connId, request.otherDN, origin, request.userData);
+      case 'RequestCompleteTransfer':
+        return this.completeTransfer(request.thisDN, request.connId, request.transferConnId, origin);
+      case 'RequestReconnectCall':
+        return this.reconnectCall(request.thisDN, request.connId, origin);
       case 'RequestAnswerCall':
         // Behaviour §9: no `sip-cti-control` for remote agents; nailed-up auto-answer is not built yet.
         throw new CallControlError('not-supported', 'RequestAnswerCall needs sip-cti-control or a nailed-up connection');
-      default:
-        throw new CallControlError('not-supported', `${request.request} is not supported yet`);
+      default: {
+        const unknown: { request: string } = request;
+        throw new CallControlError('not-supported', `${unknown.request} is not supported yet`);
+      }
     }
   }
 
@@ -397,6 +419,183 @@ export class CallControlService implements CallControl {
         b.releaseCall(call);
       }
     })();
+  }
+
+  // ------------------------------------------------------------------ consultation (single dialog)
+
+  /**
+   * `RequestInitiateTransfer` (behaviour §6, single-dialog mode for every device: the agent's
+   * phone never gets a second INVITE dialog): the other party is held (sendonly black hole), the
+   * agent leg moves to a new Consult call, the target is INVITEd without an offer and its offer
+   * reaches the agent phone by re-INVITE; the agent's answer goes to the target in the ACK.
+   * Resolves once the target is being dialled (EventHeld, EventDialing).
+   */
+  private async initiateTransfer(thisDN: string, connId: string, otherDN: string, origin: EventOrigin, userData?: UserData): Promise<void> {
+    const b = this.b2bua;
+    const { call: main, leg: agent } = this.legOf(thisDN, connId);
+    if (this.consultations.has(main.connId)) throw new CallControlError('invalid-state', 'a consultation is already in progress');
+    const far = main.other(agent);
+    if (!far?.session?.active || far.state !== LegState.Established || !agent.session?.active) {
+      throw new CallControlError('invalid-state', 'call is not established');
+    }
+    const number = this.dnNumber(otherDN);
+    const dest = this.destination(number);
+    if (dest.targets.length === 0) throw new CallControlError('failed', `${number} is unreachable`);
+    const agentSdp = agent.lastSdpReceived ?? far.lastSdpSent;
+    if (!agentSdp) throw new CallControlError('invalid-state', 'no media description to hold');
+    if (!far.held) {
+      const rf = await far.session.reinvite(far.adapt(withDirection(blackHoleSdp(agentSdp), 'sendonly')));
+      if (!(rf.status >= 200 && rf.status < 300)) throw new CallControlError('failed', `hold re-INVITE answered ${rf.status}`);
+      if (rf.response && rf.response.body.length > 0) far.lastSdpReceived = rf.response.body.toString('utf8');
+      far.held = true;
+      agent.held = true;
+      b.emit('EventHeld', main, agent, far.address, origin);
+    }
+    const consult = b.newCall('Consult', agent.dn, number);
+    Object.assign(consult.userData, main.userData, userData ?? {});
+    b.moveLeg(agent, main, consult);
+    const c: Consultation = { main, consult, agent, far };
+    this.consultations.set(main.connId, c);
+    this.consultations.set(consult.connId, c);
+    b.emit('EventDialing', consult, agent, number, origin);
+    void (async () => {
+      let ackT: ((answer: string | Buffer) => void) | undefined;
+      const rt = await b.dial(consult, {
+        dn: dest.dn,
+        address: number,
+        targets: dest.targets,
+        fromUser: agent.address,
+        origin,
+        ringTimeoutMs: dest.dn ? inviteTimeoutMsOf(b, dest.dn) : 0,
+        onAnswered: (legT, _s, r, ack) => {
+          legT.lastSdpReceived = r.body.toString('utf8');
+          ackT = ack;
+        },
+      });
+      if (rt.kind !== 'answered') {
+        if (rt.kind === 'failed') {
+          const { status } = failureStatus(rt.failure);
+          if (status === 486 || status === 600) b.emit('EventDestinationBusy', consult, agent, number, origin);
+        }
+        return; // the agent reconnects (RequestReconnectCall)
+      }
+      const t = rt.leg;
+      if (!agent.session?.active || this.consultations.get(consult.connId) !== c) {
+        ackT?.(safe(() => rejectAllAnswer(t.lastSdpReceived ?? ''), ''));
+        b.releaseLeg(consult, t);
+        return;
+      }
+      const ra = await agent.session.reinvite(agent.adapt(t.lastSdpReceived ?? ''));
+      if (ra.status >= 200 && ra.status < 300 && ra.response) {
+        agent.lastSdpReceived = ra.response.body.toString('utf8');
+        ackT?.(t.adapt(agent.lastSdpReceived) ?? Buffer.alloc(0));
+        b.established(consult, agent, t, origin);
+      } else {
+        ackT?.(safe(() => rejectAllAnswer(t.lastSdpReceived ?? ''), ''));
+        b.releaseLeg(consult, t);
+      }
+    })();
+  }
+
+  private consultationOf(connId: string, transferConnId?: string): Consultation {
+    const c = this.consultations.get(connId) ?? (transferConnId ? this.consultations.get(transferConnId) : undefined);
+    if (!c) throw new CallControlError('invalid-state', `no consultation for call ${connId}`);
+    return c;
+  }
+
+  private endConsultation(c: Consultation): void {
+    this.consultations.delete(c.main.connId);
+    this.consultations.delete(c.consult.connId);
+  }
+
+  /**
+   * `RequestCompleteTransfer`: the held party and the target are connected by re-INVITEs
+   * (offer-less re-INVITE to the target, its offer to the held party), the target joins the
+   * main call and the agent leg is ended with BYE (EventReleased on both calls for the agent).
+   */
+  private async completeTransfer(thisDN: string, connId: string, transferConnId: string, origin: EventOrigin): Promise<void> {
+    const b = this.b2bua;
+    const c = this.consultationOf(connId, transferConnId);
+    if (c.agent.dn !== this.dnNumber(thisDN)) throw new CallControlError('invalid-state', `${thisDN} is not consulting`);
+    const t = c.consult.other(c.agent);
+    if (!t || t.state !== LegState.Established) throw new CallControlError('invalid-state', 'the consultation is not established');
+    if (!c.far.session?.active) throw new CallControlError('invalid-state', 'the held party is gone');
+    const ok = await this.reconnect(t, c.far);
+    if (!ok) throw new CallControlError('failed', 'could not connect the parties');
+    this.endConsultation(c);
+    c.far.held = false;
+    b.moveLeg(t, c.consult, c.main);
+    b.releaseLeg(c.consult, c.agent, origin);
+    b.emit('EventReleased', c.main, c.agent, c.far.address, origin, { transferConnId: c.consult.connId });
+    b.dropIfEmpty(c.consult);
+    c.main.state = CallState.Established;
+    if (t.dn) b.emit('EventPartyChanged', c.main, t, c.far.address, undefined, { transferConnId: c.consult.connId });
+    if (c.far.dn) b.emit('EventPartyChanged', c.main, c.far, t.address, undefined, { transferConnId: c.consult.connId });
+  }
+
+  /**
+   * `RequestReconnectCall`: the consultation target is released and the agent leg goes back to
+   * the held party (offer-less re-INVITE to the agent, its offer to the held party).
+   */
+  private async reconnectCall(thisDN: string, connId: string, origin: EventOrigin): Promise<void> {
+    const b = this.b2bua;
+    const c = this.consultationOf(connId);
+    if (c.agent.dn !== this.dnNumber(thisDN)) throw new CallControlError('invalid-state', `${thisDN} is not consulting`);
+    const t = c.consult.other(c.agent);
+    if (t) b.releaseLeg(c.consult, t, origin);
+    await this.returnAgent(c, origin);
+  }
+
+  /** Move the agent leg back to the main call and reconnect its media to the held party. */
+  private async returnAgent(c: Consultation, origin?: EventOrigin): Promise<void> {
+    const b = this.b2bua;
+    this.endConsultation(c);
+    b.emit('EventReleased', c.consult, c.agent, undefined, origin);
+    b.moveLeg(c.agent, c.consult, c.main);
+    b.dropIfEmpty(c.consult);
+    if (!c.far.session?.active) {
+      b.releaseCall(c.main, origin);
+      return;
+    }
+    const ok = await this.reconnect(c.agent, c.far);
+    if (!ok) {
+      b.releaseCall(c.main, origin);
+      return;
+    }
+    c.far.held = false;
+    c.agent.held = false;
+    b.emit('EventRetrieved', c.main, c.agent, c.far.address, origin);
+  }
+
+  /**
+   * A party hung up. In a consultation the agent leg is borrowed, so the rest is not released
+   * blindly: the target leaving sends the agent back to the held party; the held party leaving
+   * ends the main call for the agent (EventReleased) while the consultation goes on.
+   * @returns true when the B2BUA must not release the remaining legs
+   */
+  private onPartyLeft(call: Call, leg: CallLeg): boolean {
+    const c = this.consultations.get(call.connId);
+    if (!c) return false;
+    if (call === c.consult && leg !== c.agent) {
+      void this.returnAgent(c);
+      return true;
+    }
+    if (call === c.main && leg === c.far) {
+      this.endConsultation(c);
+      this.b2bua.emit('EventReleased', c.main, c.agent, c.far.address);
+      c.main.state = CallState.Released;
+      this.b2bua.dropIfEmpty(c.main);
+      c.agent.held = false;
+      return true;
+    }
+    if (leg === c.agent) {
+      // The agent hung up: both calls end.
+      this.endConsultation(c);
+      this.b2bua.releaseCall(c.consult);
+      this.b2bua.releaseCall(c.main);
+      return true;
+    }
+    return false;
   }
 }
 
