@@ -1,0 +1,134 @@
+/**
+ * The UAS core over UDP: what it answers itself (OPTIONS, 404, 501, checks), the handler
+ * chain, and when a request gets a server transaction.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SipStack } from '../../src/sip/stack/sip-stack.js';
+import type { IncomingRequest } from '../../src/sip/stack/incoming-request.js';
+import { statusOf, UdpPeer } from '../helpers/udp-peer.js';
+
+let stack: SipStack;
+let peer: UdpPeer;
+let port = 0;
+const calls: string[] = [];
+let pending: IncomingRequest | undefined;
+
+beforeAll(async () => {
+  stack = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+  stack.handle('MESSAGE', (ctx) => {
+    calls.push('first');
+    if (ctx.request.uri.includes('second')) return false;
+    ctx.reply(202, 'Accepted');
+    return true;
+  });
+  stack.handle('MESSAGE', (ctx) => {
+    calls.push('second');
+    if (ctx.request.uri.includes('boom')) throw new Error('handler bug');
+    if (ctx.request.uri.includes('later')) {
+      pending = ctx;
+      return true;
+    }
+    return false;
+  });
+  stack.handle('*', (ctx) => {
+    calls.push('star');
+    if (ctx.request.method !== 'PUBLISH') return false;
+    ctx.reply(489, 'Bad Event');
+    return true;
+  });
+  await stack.start();
+  port = stack.addresses()[0]!.port;
+  peer = await UdpPeer.open();
+});
+
+afterAll(async () => {
+  await peer.close();
+  await stack.stop();
+});
+
+let seq = 0;
+function req(method: string, uri = 'sip:x@127.0.0.1', extra = '', branch?: string): string {
+  seq++;
+  return (
+    `${method} ${uri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=${branch ?? `z9hG4bKcore${seq}`}\r\nMax-Forwards: 70\r\n` +
+    `From: <sip:t@127.0.0.1>;tag=f${seq}\r\nTo: <${uri}>\r\nCall-ID: core-${branch ?? seq}\r\nCSeq: 1 ${method}\r\n${extra}Content-Length: 0\r\n\r\n`
+  );
+}
+
+async function ask(text: string): Promise<string> {
+  peer.clear();
+  await peer.send(text, port);
+  const [d] = await peer.waitFor(() => true, 1, 1500);
+  return d?.text ?? '';
+}
+
+describe('UAS core', () => {
+  it('OPTIONS → 200 with Allow (core methods + handled ones), Accept, Supported; To tag added', async () => {
+    const r = await ask(req('OPTIONS'));
+    expect(statusOf(r)).toBe(200);
+    expect(r).toContain('\r\nAllow: OPTIONS, ACK, CANCEL, MESSAGE\r\n');
+    expect(r).toContain('\r\nAccept: application/sdp\r\n');
+    expect(r).toMatch(/\r\nSupported: ?\r\n/);
+    expect(r).toMatch(/\r\nTo: <sip:x@127\.0\.0\.1>;tag=[0-9a-f]{16}\r\n/);
+  });
+
+  it('handlers run in order; the first that claims answers', async () => {
+    calls.length = 0;
+    expect(statusOf(await ask(req('MESSAGE')))).toBe(202);
+    expect(calls).toEqual(['first']);
+  });
+
+  it('unclaimed by the method handlers → "*" handlers → core default (404 for a known method)', async () => {
+    calls.length = 0;
+    expect(statusOf(await ask(req('MESSAGE', 'sip:second@127.0.0.1')))).toBe(404);
+    expect(calls).toEqual(['first', 'second', 'star']);
+    expect(statusOf(await ask(req('PUBLISH')))).toBe(489);
+  });
+
+  it('unknown method → 501 with Allow; Require of an unknown extension → 420 with Unsupported', async () => {
+    const r = await ask(req('FOO'));
+    expect(statusOf(r)).toBe(501);
+    expect(r).toContain('\r\nAllow: OPTIONS, ACK, CANCEL, MESSAGE\r\n');
+    const r2 = await ask(req('OPTIONS', 'sip:x@127.0.0.1', 'Require: nope\r\n'));
+    expect(statusOf(r2)).toBe(420);
+    expect(r2).toContain('\r\nUnsupported: nope\r\n');
+  });
+
+  it('a handler that throws → 500', async () => {
+    expect(statusOf(await ask(req('MESSAGE', 'sip:second-boom@127.0.0.1')))).toBe(500);
+  });
+
+  it('a claimed request answered later: retransmissions meanwhile are absorbed (handler runs once), then get the final', async () => {
+    calls.length = 0;
+    pending = undefined;
+    const text = req('MESSAGE', 'sip:second-later@127.0.0.1', '', 'z9hG4bKlater1');
+    peer.clear();
+    await peer.send(text, port);
+    await new Promise((r) => setTimeout(r, 100));
+    await peer.send(text, port);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(calls).toEqual(['first', 'second']);
+    expect(peer.received).toHaveLength(0);
+    pending!.reply(200, 'OK');
+    await peer.waitFor(() => true, 1, 1000);
+    await peer.send(text, port);
+    const got = await peer.waitFor(() => true, 2, 1000);
+    expect(got.map((d) => statusOf(d.text))).toEqual([200, 200]);
+    expect(got[1]!.text).toBe(got[0]!.text);
+    expect(calls).toEqual(['first', 'second']);
+    expect(pending!.reply(500)).toBeUndefined(); // too late: refused, not thrown
+  });
+
+  it('the core answers unclaimed non-INVITE requests without keeping a transaction', async () => {
+    const before = stack.transactionCount.server;
+    await ask(req('OPTIONS'));
+    await ask(req('REGISTER'));
+    expect(stack.transactionCount.server).toBe(before);
+  });
+
+  it('an INVITE nobody claims → 404 through an INVITE server transaction', async () => {
+    const before = stack.transactionCount.server;
+    expect(statusOf(await ask(req('INVITE')))).toBe(404);
+    expect(stack.transactionCount.server).toBe(before + 1);
+  });
+});
