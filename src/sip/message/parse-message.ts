@@ -96,8 +96,10 @@ function parseUnguarded(buf: Buffer, stream: boolean): ParsedMessage {
   const headers: HeaderField[] = [];
   const msg: ParsedMessage = isResponse ? parseStatusLine(startLine, headers, encoding) : parseRequestLine(startLine, headers, encoding);
   let blankAt: number;
+  // Byte offsets of the header lines, when string indexes are byte offsets (ASCII/latin1 text).
+  const offsets: number[] | undefined = crlf2 >= 0 && (encoding === 'latin1' || text.length === textEnd - start) ? [] : undefined;
   try {
-    blankAt = parseHeaderLines(text, nl < 0 ? text.length : nl + 1, headers);
+    blankAt = parseHeaderLines(text, nl < 0 ? text.length : nl + 1, headers, offsets, start);
   } catch (err) {
     if (isResponse && err instanceof SipParseError) throw new SipParseError(0, err.message);
     throw err;
@@ -129,7 +131,10 @@ function parseUnguarded(buf: Buffer, stream: boolean): ParsedMessage {
     body = buf.subarray(bodyStart, bodyStart + cl);
   }
   msg.body = body;
-  if (exact && cl !== undefined) msg.setRaw(buf.subarray(start, bodyStart + cl));
+  if (exact && cl !== undefined) {
+    if (offsets !== undefined && offsets.length > 0) offsets[offsets.length - 1] = crlf2 + 2; // the last line's CRLF
+    msg.setRaw(buf.subarray(start, bodyStart + cl), buf, offsets);
+  }
 
   if (msg.kind === 'response') validateResponse(msg);
   return msg;
@@ -146,7 +151,7 @@ function fail(msg: SipMessage, why: string): SipParseError {
 }
 
 /** Split header lines: `name HCOLON value`, continuation lines folded into one SP (RFC 3261 §7.3.1). */
-function parseHeaderLines(text: string, pos: number, headers: HeaderField[]): number {
+function parseHeaderLines(text: string, pos: number, headers: HeaderField[], offsets: number[] | undefined, base: number): number {
   const tlen = text.length;
   while (pos < tlen) {
     const nl = text.indexOf('\n', pos);
@@ -166,6 +171,7 @@ function parseHeaderLines(text: string, pos: number, headers: HeaderField[]): nu
         const h = headers[headers.length - 1];
         h.value = h.value.length > 0 ? h.value + ' ' + cont : cont;
       }
+      if (offsets !== undefined) offsets[offsets.length - 1] = base + next;
     } else {
       const colon = text.indexOf(':', pos);
       if (colon < 0 || colon >= end) throw new SipParseError(400, `header line without colon: ${text.slice(pos, Math.min(end, pos + 40))}`);
@@ -180,6 +186,7 @@ function parseHeaderLines(text: string, pos: number, headers: HeaderField[]): nu
       let ve = end;
       while (ve > vs && (text.charCodeAt(ve - 1) === 0x20 || text.charCodeAt(ve - 1) === 0x09)) ve--;
       headers.push({ name: text.slice(pos, ne), value: text.slice(vs, ve) });
+      if (offsets !== undefined) offsets.push(base + pos, base + next);
     }
     pos = next;
   }

@@ -31,6 +31,17 @@ export abstract class SipMessageBaseImpl {
   private _keys: string[] | undefined;
   /** The header names `_keys` were computed from: lets `keys()` notice edits made through `headers`. */
   private _keyNames: string[] | undefined;
+  /**
+   * Original bytes of each header line, kept in step with `_headers` once the message is first
+   * changed: serialising a modified message copies unchanged lines instead of re-encoding them.
+   * `_spanStart[i] < 0` = a line we wrote; `_spanValue[i]` = the value the bytes stand for.
+   */
+  private _src: Buffer | undefined;
+  /** Parser's byte offsets of the header lines in `_src` (start, end pairs), until first needed. */
+  private _lineOffsets: number[] | undefined;
+  private _spanStart: number[] | undefined;
+  private _spanEnd: number[] | undefined;
+  private _spanValue: string[] | undefined;
 
   protected constructor(headers: HeaderField[], body: Buffer, encoding: 'utf8' | 'latin1' = 'utf8') {
     this._headers = headers;
@@ -55,18 +66,49 @@ export abstract class SipMessageBaseImpl {
 
   set body(b: Buffer) {
     this._body = b;
-    this._raw = undefined;
+    this.dropRaw();
   }
 
   /** Mark modified: forget the original bytes and the typed-header cache. */
   protected touch(): void {
-    this._raw = undefined;
+    this.dropRaw();
     this._cache = undefined;
+  }
+
+  /**
+   * The message is about to differ from its original bytes: stop returning them, but remember
+   * where each (still unchanged) header line sits in them, for {@link toBuffer}.
+   */
+  protected dropRaw(): void {
+    if (this._raw === undefined) return;
+    this._raw = undefined;
+    this.indexSpans();
+  }
+
+  /** Turn the parser's flat line offsets into the per-line span arrays kept in step with `_headers`. */
+  private indexSpans(): void {
+    const flat = this._lineOffsets;
+    const hs = this._headers;
+    this._lineOffsets = undefined;
+    if (flat === undefined || flat.length !== 2 * hs.length) return;
+    const n = hs.length;
+    const starts = new Array<number>(n);
+    const ends = new Array<number>(n);
+    const values = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      starts[i] = flat[2 * i];
+      ends[i] = flat[2 * i + 1];
+      values[i] = hs[i].value;
+    }
+    this.keys();
+    this._spanStart = starts;
+    this._spanEnd = ends;
+    this._spanValue = values;
   }
 
   /** A header line changed through our own methods: keys stay valid (they are kept in step). */
   private changed(): void {
-    this._raw = undefined;
+    this.dropRaw();
     this._cache = undefined;
   }
 
@@ -88,6 +130,8 @@ export abstract class SipMessageBaseImpl {
       }
       if (ok) return ks;
     }
+    // Lines changed behind our back: the byte spans can no longer be matched to lines.
+    this._spanStart = this._spanEnd = this._spanValue = undefined;
     ks = new Array<string>(hs.length);
     const nm = new Array<string>(hs.length);
     for (let i = 0; i < hs.length; i++) {
@@ -99,23 +143,41 @@ export abstract class SipMessageBaseImpl {
     return ks;
   }
 
-  /** Splice the key arrays exactly as `_headers` was spliced (see keys()). */
+  /** Splice the key (and span) arrays exactly as `_headers` was spliced (see keys()). */
   private spliceKeys(i: number, remove: number, name?: string, key?: string): void {
     const ks = this._keys;
     const nm = this._keyNames;
     if (ks === undefined || nm === undefined) return;
+    const ss = this._spanStart;
+    const se = this._spanEnd;
+    const sv = this._spanValue;
     if (name === undefined || key === undefined) {
       ks.splice(i, remove);
       nm.splice(i, remove);
+      if (ss && se && sv) {
+        ss.splice(i, remove);
+        se.splice(i, remove);
+        sv.splice(i, remove);
+      }
     } else {
       ks.splice(i, remove, key);
       nm.splice(i, remove, name);
+      if (ss && se && sv) {
+        ss.splice(i, remove, -1);
+        se.splice(i, remove, -1);
+        sv.splice(i, remove, '');
+      }
     }
   }
 
-  /** @internal used by the parser: remember the original bytes (only when they equal what `toBuffer` would write). */
-  setRaw(raw: Buffer | undefined): void {
+  /**
+   * @internal used by the parser: the exact bytes of this message (returned by `toBuffer` while
+   * unmodified) and, optionally, `[start, end)` offsets in `src` of every header line.
+   */
+  setRaw(raw: Buffer, src?: Buffer, lineOffsets?: number[]): void {
     this._raw = raw;
+    this._src = src;
+    this._lineOffsets = lineOffsets;
   }
 
   /** Raw values of every line of this header (no comma splitting), by long or compact name, case-insensitive. */
@@ -418,28 +480,60 @@ export abstract class SipMessageBaseImpl {
    */
   toBuffer(): Buffer {
     if (this._raw !== undefined) return this._raw;
-    let head = this.startLine() + CRLF;
     const hs = this._headers;
-    let clWritten = false;
-    const len = String(this._body.length);
     const ks = this.keys();
+    const src = this._src;
+    const ss = this._spanStart;
+    const se = this._spanEnd;
+    const sv = this._spanValue;
+    const names = this._keyNames;
+    const useSpans = src !== undefined && ss !== undefined && se !== undefined && sv !== undefined && names !== undefined && ss.length === hs.length;
+    const len = String(this._body.length);
+    // Pieces to write: text, or [start, end) byte ranges of the original message.
+    const texts: string[] = [];
+    const spanFrom: number[] = [];
+    const spanTo: number[] = [];
+    let text = this.startLine() + CRLF;
+    let clWritten = false;
     for (let i = 0; i < hs.length; i++) {
       const h = hs[i];
       if (ks[i] === 'content-length') {
         if (clWritten) continue;
         clWritten = true;
-        head += h.name + ': ' + len + CRLF;
-      } else head += h.name + ': ' + h.value + CRLF;
+        text += h.name + ': ' + len + CRLF;
+      } else if (useSpans && ss[i] >= 0 && h.value === sv[i] && h.name === names[i]) {
+        const last = spanTo.length - 1;
+        if (text.length === 0 && last >= 0 && spanTo[last] === ss[i]) spanTo[last] = se[i];
+        else {
+          texts.push(text);
+          text = '';
+          spanFrom.push(ss[i]);
+          spanTo.push(se[i]);
+        }
+      } else text += h.name + ': ' + h.value + CRLF;
     }
-    if (!clWritten) head += 'Content-Length: ' + len + CRLF;
-    head += CRLF;
+    if (!clWritten) text += 'Content-Length: ' + len + CRLF;
+    texts.push(text + CRLF);
     const body = this._body;
     // ASCII header text (the usual case) is written with the cheaper latin1 encoder.
-    const enc = this._encoding === 'latin1' ? 'latin1' : Buffer.byteLength(head, 'utf8') === head.length ? 'latin1' : 'utf8';
-    const headLen = enc === 'latin1' ? head.length : Buffer.byteLength(head, 'utf8');
-    const out = Buffer.allocUnsafe(headLen + body.length);
-    out.write(head, 0, enc);
-    if (body.length > 0) body.copy(out, headLen);
+    const latin = this._encoding === 'latin1';
+    let total = body.length;
+    const lens = new Array<number>(texts.length);
+    for (let k = 0; k < texts.length; k++) {
+      const t = texts[k];
+      lens[k] = latin ? t.length : Buffer.byteLength(t, 'utf8');
+      total += lens[k];
+    }
+    for (let k = 0; k < spanFrom.length; k++) total += spanTo[k] - spanFrom[k];
+    const out = Buffer.allocUnsafe(total);
+    let off = 0;
+    for (let k = 0; k < texts.length; k++) {
+      const t = texts[k];
+      if (lens[k] > 0) out.write(t, off, latin || lens[k] === t.length ? 'latin1' : 'utf8');
+      off += lens[k];
+      if (k < spanFrom.length) off += (src as Buffer).copy(out, off, spanFrom[k], spanTo[k]);
+    }
+    if (body.length > 0) body.copy(out, off);
     return out;
   }
 

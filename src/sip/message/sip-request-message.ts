@@ -24,7 +24,7 @@ export class SipRequestMessage extends SipMessageBaseImpl implements SipRequest 
   }
   set method(m: string) {
     this._method = m;
-    this._raw = undefined;
+    this.dropRaw();
   }
 
   /** Request-URI as written. */
@@ -34,7 +34,7 @@ export class SipRequestMessage extends SipMessageBaseImpl implements SipRequest 
   set uri(u: string) {
     this._uri = u;
     this._requestUri = undefined;
-    this._raw = undefined;
+    this.dropRaw();
   }
 
   /** SIP-Version as written (checkRequest answers 505 unless `SIP/2.0`, RFC 3261 §21.5.7). */
@@ -43,7 +43,7 @@ export class SipRequestMessage extends SipMessageBaseImpl implements SipRequest 
   }
   set version(v: string) {
     this._version = v;
-    this._raw = undefined;
+    this.dropRaw();
   }
 
   /** Parsed Request-URI (lazy); throws `SipParseError(400)` if malformed. */

@@ -21,7 +21,7 @@ export class SipResponseMessage extends SipMessageBaseImpl implements SipRespons
   }
   set status(s: number) {
     this._status = s;
-    this._raw = undefined;
+    this.dropRaw();
   }
 
   get reason(): string {
@@ -29,7 +29,7 @@ export class SipResponseMessage extends SipMessageBaseImpl implements SipRespons
   }
   set reason(r: string) {
     this._reason = r;
-    this._raw = undefined;
+    this.dropRaw();
   }
 
   get version(): string {

@@ -189,4 +189,20 @@ describe('parseMessage', () => {
     expect(ok.getHeader('Timestamp')).toBeUndefined();
     expect(ok.toString().endsWith('Contact: <sip:me@192.0.2.9>\r\nContent-Length: 5\r\n\r\nv=0\r\n')).toBe(true);
   });
+
+  it('a modified message keeps the bytes of its untouched lines (folding, spacing, compact names)', () => {
+    const text = 'OPTIONS sip:a@b SIP/2.0\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject : folded\r\n  value\r\ni:x\r\nl: 3\r\n\r\nabc';
+    const m = parseMessage(Buffer.from(text)) as SipRequestMessage;
+    m.prependHeader('Via', 'SIP/2.0/TCP p;branch=z9hG4bK2');
+    m.setHeader('Call-ID', 'y');
+    m.body = Buffer.from('abcd');
+    expect(m.toString()).toBe(
+      'OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/TCP p;branch=z9hG4bK2\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject : folded\r\n  value\r\ni: y\r\nl: 4\r\n\r\nabcd',
+    );
+    m.removeHeader('Subject');
+    m.method = 'INFO';
+    expect(m.toString()).toBe('INFO sip:a@b SIP/2.0\r\nv: SIP/2.0/TCP p;branch=z9hG4bK2\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\ni: y\r\nl: 4\r\n\r\nabcd');
+    m.headers[1].value = 'SIP/2.0/UDP changed;branch=z9hG4bK3';
+    expect(m.toString()).toContain('\r\nv: SIP/2.0/UDP changed;branch=z9hG4bK3\r\ni: y\r\n');
+  });
 });
