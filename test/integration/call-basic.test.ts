@@ -118,6 +118,16 @@ describe('B2BUA basic call with SIPp peers', () => {
     expect(server.b2bua.activeCalls).toBe(0);
   });
 
+  it('a routing loop through ourselves ends with 483 (Max-Forwards carried across legs)', async () => {
+    server = await startCallServer(softswitchYaml(await freePort()));
+    const r = server.store.apply([{ op: 'patch', kind: 'dn', key: 'Softswitch', value: { options: { contact: `127.0.0.1:${server.port}` } } }]);
+    expect(r.version).toBeGreaterThan(0);
+    const uac = await runSipp({ scenario: scen('uac-expect-483.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 20_000, args: ['-s', '9123'] });
+    expect(uac.code, uac.errors).toBe(0);
+    await waitFor(() => server!.b2bua.activeCalls === 0);
+    expect(server.b2bua.completed).toBe(70); // the customer's call plus 69 loop legs, Max-Forwards 70 → 0
+  });
+
   it('a BYE for an unknown dialog gets 481', async () => {
     server = await startCallServer(softswitchYaml(await freePort()));
     const uac = await runSipp({ scenario: scen('uac-bye-unknown-dialog.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 10_000, args: ['-s', '9123'] });

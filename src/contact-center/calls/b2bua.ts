@@ -238,6 +238,14 @@ export class B2bua {
       server.reject(404, 'Not Found (no user part)');
       return;
     }
+    // A B2BUA starts new requests but must not let a routing loop through itself run forever:
+    // carry the caller's Max-Forwards minus one to the other leg (RFC 3261 §16.6 step 3, RFC 7332 §3).
+    const mfRaw = req.getHeader('Max-Forwards');
+    const mf = mfRaw !== undefined && /^\d+$/.test(mfRaw.trim()) ? Number(mfRaw.trim()) : 70;
+    if (mf <= 0) {
+      server.reject(483, 'Too Many Hops');
+      return;
+    }
     number = this.directory.normaliseNumber(number);
     const ani = fromUser ? this.directory.normaliseNumber(fromUser) : 'anonymous';
     const identity = this.reachability.identifyInbound?.(ctx.source, fromUser);
@@ -250,6 +258,7 @@ export class B2bua {
     const destIsAgentDn = dest !== undefined && AGENT_DN_TYPES.has(dest.type);
     const callType: CallType = originDn ? (destIsAgentDn ? 'Internal' : dest?.type === 'routing-point' ? 'Internal' : 'Outbound') : 'Inbound';
     const call = this.newCall(callType, originDn ?? ani, number);
+    call.maxForwards = Math.min(mf - 1, 70);
     const a = call.add(new CallLeg(originDn, originDn ?? ani, 'in'));
     a.server = server;
     a.lastSdpReceived = req.body.length > 0 ? req.body.toString('utf8') : undefined;
@@ -412,7 +421,7 @@ export class B2bua {
       const attempt = new OutboundAttempt(
         this.ua,
         this.reachability,
-        { targets: opts.targets, fromUser: opts.fromUser, offer: opts.offer, ringTimeoutMs: opts.ringTimeoutMs },
+        { targets: opts.targets, fromUser: opts.fromUser, offer: opts.offer, ringTimeoutMs: opts.ringTimeoutMs, maxForwards: call.maxForwards },
         {
           onProgress: (r) => {
             if (leg.released) return;

@@ -38,9 +38,18 @@ export interface AttemptSpec {
   offer?: string;
   /** Ring time before giving up with `no-answer`; 0/undefined = none (Timer B still applies). */
   ringTimeoutMs?: number;
+  /** Max-Forwards of the INVITE: the caller's value minus one (loop protection across legs), default 70. */
+  maxForwards?: number;
   /** How many further targets to try after a device failure (behaviour §3.3: once). */
   maxFailovers?: number;
   headers?: Array<[string, string]>;
+}
+
+/** Escape a user part (RFC 3261 §25.1: unreserved / escaped / user-unreserved). */
+export function escapeUser(user: string): string {
+  return user.replace(/[^A-Za-z0-9\-_.!~*'()&=+$,;?/]/g, (c) =>
+    [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
 }
 
 /** Device failures that move to the next route (behaviour §3.3); 4xx/6xx never do. */
@@ -109,8 +118,8 @@ export class OutboundAttempt {
     }
     const display = this.spec.fromDisplay ? `"${this.spec.fromDisplay.replace(/["\\]/g, '')}" ` : '';
     const headers: HeaderField[] = [
-      { name: 'Max-Forwards', value: '70' },
-      { name: 'From', value: `${display}<sip:${this.spec.fromUser}@${host}>;tag=${generateTag()}` },
+      { name: 'Max-Forwards', value: String(this.spec.maxForwards ?? 70) },
+      { name: 'From', value: `${display}<sip:${escapeUser(this.spec.fromUser)}@${host}>;tag=${generateTag()}` },
       { name: 'To', value: `<${target.target}>` },
       { name: 'Call-ID', value: generateCallId() },
       { name: 'CSeq', value: `1 INVITE` },
