@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { corpusDir } from '../../../helpers/paths.js';
-import { checkRequest, parseMessage, SipParseError, StreamFramer, type SipMessage } from '../../../../src/sip/message/index.js';
+import { checkRequest, headerKey, parseMessage, SipParseError, SipRequestMessage, SipResponseMessage, StreamFramer, type ParsedMessage } from '../../../../src/sip/message/index.js';
 import { shape, UAS_CAPS } from './corpus-helpers.js';
 
 const seeds: Buffer[] = readdirSync(join(corpusDir, 'rfc4475/archive'))
@@ -41,7 +41,7 @@ function mutate(seed: Buffer, muts: Mutation[]): Buffer {
 }
 
 /** Everything a layer above may do with a parsed message; only SipParseError may come out. */
-function exercise(m: SipMessage): void {
+function exercise(m: ParsedMessage): void {
   const accessors: Array<() => unknown> = [() => m.vias, () => m.via, () => m.from, () => m.to, () => m.cseq, () => m.callId, () => m.contacts];
   if (m.kind === 'request') accessors.push(() => m.requestUri, () => checkRequest(m, UAS_CAPS));
   for (const a of accessors) {
@@ -54,10 +54,28 @@ function exercise(m: SipMessage): void {
   }
   const again = parseMessage(m.toBuffer());
   expect(shape(again)).toEqual(shape(m));
+  // Text serialisation of every line (no original bytes to copy) re-parses equal too.
+  const copy =
+    m.kind === 'request'
+      ? new SipRequestMessage(m.method, m.uri, m.headerFields.map((h) => ({ ...h })), m.body, m.version)
+      : new SipResponseMessage(m.status, m.reason, m.headerFields.map((h) => ({ ...h })), m.body, m.version);
+  expect(shape(parseMessage(copy.toBuffer()))).toEqual(shape(m));
+  // A proxy-like edit: untouched lines are copied from the original bytes, the rest written.
+  const expected = m.headerFields.filter((h) => headerKey(h.name) !== 'subject').map((h) => ({ ...h }));
+  const firstVia = expected.findIndex((h) => headerKey(h.name) === 'via');
+  const viaLine = { name: firstVia >= 0 ? expected[firstVia].name : 'Via', value: 'SIP/2.0/UDP fuzz.example;branch=z9hG4bKfuzz' };
+  if (firstVia >= 0) expected.splice(firstVia, 0, viaLine);
+  else expected.unshift(viaLine);
+  m.prependHeader('Via', viaLine.value);
+  m.removeHeader('Subject');
+  const edited = parseMessage(m.toBuffer());
+  const noCl = (hs: readonly { name: string; value: string }[]) => hs.filter((h) => headerKey(h.name) !== 'content-length');
+  expect(noCl(edited.headerFields)).toEqual(noCl(expected));
+  expect(edited.body.equals(m.body)).toBe(true);
 }
 
 function check(bytes: Buffer): void {
-  let m: SipMessage;
+  let m: ParsedMessage;
   try {
     m = parseMessage(bytes);
   } catch (err) {
