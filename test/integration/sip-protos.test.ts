@@ -154,6 +154,8 @@ describe('PROTOS c07-sip over UDP against the server process', () => {
     // RSS may keep freed pages; allow a generous but bounded margin.
     expect(after.rss - baseline.rss).toBeLessThan(128 * 1024 * 1024);
     expect(await optionsAnswered('final')).toBe(true);
+    // Nothing reached the "error while processing" safety net (pino level 50) or crashed.
+    expect(server.stderr).not.toMatch(/"level":(50|60)/);
     process.stdout.write(
       `PROTOS: sent ${sent}, unsendable ${unsendable}; heapUsed ${(baseline.heapUsed / 1e6).toFixed(1)} → ${(after.heapUsed / 1e6).toFixed(1)} MB; ` +
         `rss ${(baseline.rss / 1e6).toFixed(1)} → ${(after.rss / 1e6).toFixed(1)} MB\n`,
