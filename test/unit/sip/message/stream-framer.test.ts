@@ -61,4 +61,21 @@ describe('StreamFramer (RFC 3261 §18.3, RFC 5626 §3.5.1)', () => {
     expect(types(ev)).toEqual(['invalid', 'message']);
     if (ev[0].type === 'invalid') expect(ev[0].error.status).toBe(400);
   });
+
+  it('a Content-Length above maxBodyBytes is fatal before the body arrives', () => {
+    const f = new StreamFramer({ maxBodyBytes: 100 });
+    const ev = f.push(Buffer.from(MSG('', '101')));
+    expect(types(ev)).toEqual(['fatal']);
+    expect(new StreamFramer({ maxBodyBytes: 100 }).push(Buffer.from(MSG('x'.repeat(100))))).toHaveLength(1);
+  });
+
+  it('keeps at most one message worth of bytes and releases them', () => {
+    const f = new StreamFramer();
+    const big = MSG('y'.repeat(200_000));
+    const events: FramerEvent[] = [];
+    for (let i = 0; i < big.length; i += 65536) events.push(...f.push(Buffer.from(big.slice(i, i + 65536))));
+    expect(types(events)).toEqual(['message']);
+    if (events[0].type === 'message') expect(events[0].message.body.length).toBe(200_000);
+    expect(f.buffered).toBe(0);
+  });
 });
