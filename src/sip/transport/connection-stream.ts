@@ -3,7 +3,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../../util/logger.js';
-import type { StreamFramer } from '../message/index.js';
+import type { FramerEvent, StreamFramer } from '../message/index.js';
 import type { SipMessage, SipParseError, TransportAddress, TransportProtocol } from '../message/types.js';
 import type { Connection } from './transport-types.js';
 
@@ -97,7 +97,15 @@ export class StreamConnection implements Connection {
 
   private onData(chunk: Buffer): void {
     if (this.isClosed) return;
-    for (const ev of this.framer.push(chunk)) {
+    let events: FramerEvent[];
+    try {
+      events = this.framer.push(chunk);
+    } catch (err) {
+      this.logger.debug({ remote: this.remote, err: err instanceof Error ? err.message : String(err) }, 'framer failed, closing');
+      this.close('framing error');
+      return;
+    }
+    for (const ev of events) {
       if (this.isClosed) return;
       switch (ev.type) {
         case 'message':

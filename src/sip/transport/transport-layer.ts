@@ -280,8 +280,12 @@ export class TransportLayer implements TransportDelegate {
     const route: ResponseRoute = { transport, connection, source };
     this.logger.debug({ source, status: error.status, err: error.message }, 'malformed SIP message');
     if (error.status <= 0) return;
-    const reply = this.errorReply(error, raw);
-    if (reply) this.sendRaw(reply, route);
+    try {
+      const reply = this.errorReply(error, raw);
+      if (reply) this.sendRaw(reply, route);
+    } catch (err) {
+      this.logger.error({ err, source }, 'error while answering a malformed message');
+    }
   }
 
   private errorReply(error: SipParseError, raw: Buffer): Buffer | undefined {

@@ -135,6 +135,27 @@ describe('INVITE client transaction (RFC 3261 §17.1.1, RFC 6026)', () => {
     expect(tx.state).toBe(TransactionState.Terminated);
   });
 
+  it('2xx in Proceeding → Accepted; 1xx after it is ignored', () => {
+    const { tx, user, req, clock } = setup(false);
+    tx.start();
+    tx.receiveResponse(response(req, 180));
+    tx.receiveResponse(response(req, 200));
+    expect(tx.state).toBe(TransactionState.Accepted);
+    tx.receiveResponse(response(req, 183));
+    expect(user.events).toEqual(['provisional 180', 'final 200']);
+    clock.advance(32_000);
+    expect(tx.state).toBe(TransactionState.Terminated);
+  });
+
+  it('transport error in Proceeding is reported too', () => {
+    const { tx, sender, user, req } = setup(true);
+    tx.start();
+    tx.receiveResponse(response(req, 100));
+    sender.failLater(new Error('EPIPE'));
+    expect(tx.state).toBe(TransactionState.Terminated);
+    expect(user.events).toEqual(['provisional 100', 'transport-error EPIPE']);
+  });
+
   it('transport error in Calling is reported (RFC 3261 §17.1.4)', () => {
     const { tx, sender, user, clock } = setup(true);
     tx.start();
