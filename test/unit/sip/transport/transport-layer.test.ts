@@ -137,4 +137,3 @@ describe('TransportLayer: malformed input', () => {
     expect(layer.malformedCount).toBe(2);
   });
 });
-});
