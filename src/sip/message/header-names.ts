@@ -75,6 +75,10 @@ const NOT_LISTS = new Set<string>([
   'p-charging-function-addresses',
 ]);
 
+/** Compact form by lower-case character code. */
+const COMPACT_BY_CODE: Array<string | undefined> = new Array<string | undefined>(128).fill(undefined);
+for (const [c, long] of Object.entries(COMPACT)) COMPACT_BY_CODE[c.charCodeAt(0)] = long;
+
 const keyCache = new Map<string, string>();
 const KEY_CACHE_MAX = 2048;
 
@@ -83,54 +87,50 @@ const KEY_CACHE_MAX = 2048;
  * RFC 3261 §7.3.3; names are case-insensitive, §7.3.1).
  */
 export function headerKey(name: string): string {
-  // Fast path for the usual spellings: a string switch beats hashing a freshly sliced name.
-  switch (name) {
-    case 'Via':
-      return 'via';
-    case 'From':
-      return 'from';
-    case 'To':
-      return 'to';
-    case 'Call-ID':
-      return 'call-id';
-    case 'CSeq':
-      return 'cseq';
-    case 'Contact':
-      return 'contact';
-    case 'Max-Forwards':
-      return 'max-forwards';
-    case 'Route':
-      return 'route';
-    case 'Record-Route':
-      return 'record-route';
-    case 'Content-Type':
-      return 'content-type';
-    case 'Content-Length':
-      return 'content-length';
-    case 'Allow':
-      return 'allow';
-    case 'Supported':
-      return 'supported';
-    case 'Require':
-      return 'require';
-    case 'User-Agent':
-      return 'user-agent';
-    case 'Expires':
-      return 'expires';
-    case 'v':
-      return 'via';
-    case 'f':
-      return 'from';
-    case 't':
-      return 'to';
-    case 'i':
-      return 'call-id';
-    case 'm':
-      return 'contact';
-    case 'l':
-      return 'content-length';
-    case 'c':
-      return 'content-type';
+  // Fast paths: compact forms by character code, usual spellings by length then one compare
+  // (cheaper than hashing a freshly sliced name).
+  const n = name.length;
+  if (n === 1) {
+    const c = name.charCodeAt(0) | 0x20;
+    const k = c < 128 ? COMPACT_BY_CODE[c] : undefined;
+    if (k !== undefined) return k;
+  } else {
+    switch (n) {
+      case 2:
+        if (name === 'To') return 'to';
+        break;
+      case 3:
+        if (name === 'Via') return 'via';
+        break;
+      case 4:
+        if (name === 'From') return 'from';
+        if (name === 'CSeq') return 'cseq';
+        break;
+      case 5:
+        if (name === 'Route') return 'route';
+        if (name === 'Allow') return 'allow';
+        break;
+      case 7:
+        if (name === 'Call-ID') return 'call-id';
+        if (name === 'Contact') return 'contact';
+        if (name === 'Require') return 'require';
+        if (name === 'Expires') return 'expires';
+        break;
+      case 9:
+        if (name === 'Supported') return 'supported';
+        break;
+      case 10:
+        if (name === 'User-Agent') return 'user-agent';
+        break;
+      case 12:
+        if (name === 'Max-Forwards') return 'max-forwards';
+        if (name === 'Record-Route') return 'record-route';
+        if (name === 'Content-Type') return 'content-type';
+        break;
+      case 14:
+        if (name === 'Content-Length') return 'content-length';
+        break;
+    }
   }
   let key = keyCache.get(name);
   if (key !== undefined) return key;
