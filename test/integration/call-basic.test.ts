@@ -79,6 +79,13 @@ describe('B2BUA basic call with SIPp peers', () => {
     await waitFor(() => server!.b2bua.activeCalls === 0);
   });
 
+  it('BYE in the early dialog: 200 to the BYE, 487 to the INVITE, CANCEL to the callee (RFC 3261 §15.1.2)', async () => {
+    const { uac, uas } = await pair('uac-bye-early-dialog.xml', 'uas-ringing-no-answer.xml');
+    expect(uac.code, uac.errors + uac.messages.slice(-2000)).toBe(0);
+    expect(uas.code, uas.errors + uas.messages.slice(-2000)).toBe(0);
+    await waitFor(() => server!.b2bua.activeCalls === 0);
+  });
+
   it('486 from the callee is relayed to the caller', async () => {
     const { uac, uas } = await pair('uac-expect-486.xml', 'uas-busy-486.xml');
     expect(uac.code, uac.errors).toBe(0);
