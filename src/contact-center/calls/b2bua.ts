@@ -174,6 +174,11 @@ export class B2bua {
     return this.calls.size;
   }
 
+  /** Same as {@link activeCalls} (the name `/api/status` wiring uses). */
+  get activeCallCount(): number {
+    return this.calls.size;
+  }
+
   /** A call by ConnID. */
   getCall(connId: string): Call | undefined {
     return this.calls.get(connId);
