@@ -53,12 +53,18 @@ export class DialogStackAdapter implements DialogStackPort {
     }
     // FIXME(RFC 3261 §9.1): the stack facade has no CANCEL entry point yet and always adds a fresh
     // Via; we reach its transport and transaction layers to send the CANCEL with the INVITE's Via.
-    const inner = this.stack as unknown as { transport: TransportLayer; transactions: TransactionManager };
+    const inner = this.stack as unknown as { transport?: TransportLayer; transactions?: TransactionManager };
     const cancel = buildCancel(invite.request);
-    const t = inner.transport.pickTransport(dest.transport, dest.host);
-    inner.transactions.sendRequest(
+    const transport = inner.transport;
+    const transactions = inner.transactions;
+    if (!transport || !transactions) {
+      this.stack.logger.error({ callId: cancel.callId }, 'cannot send CANCEL: the SIP stack offers no way to send one');
+      return;
+    }
+    const t = transport.pickTransport(dest.transport, dest.host);
+    transactions.sendRequest(
       cancel,
-      { reliable: t ? t.reliable : false, send: (m, onError) => inner.transport.sendRequest(m, dest, onError) },
+      { reliable: t ? t.reliable : false, send: (m, onError) => transport.sendRequest(m, dest, onError) },
       user,
     );
   }
