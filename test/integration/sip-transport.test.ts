@@ -237,6 +237,42 @@ describe('TCP', () => {
     expect(events).toEqual(['final 200']);
   });
 
+  it('when the request\'s connection is gone, the response opens a connection to the Via sent-by (RFC 3261 §18.2.2)', async () => {
+    const s = await startStack();
+    let pending: import('../../src/sip/stack/incoming-request.js').IncomingRequest | undefined;
+    s.handle('INVITE', (ctx) => {
+      pending = ctx;
+      return true;
+    });
+    // Where the phone listens (its Via sent-by).
+    let received = '';
+    const phoneSockets: import('node:net').Socket[] = [];
+    const phone = createServer((sock) => {
+      phoneSockets.push(sock);
+      sock.on('data', (b: Buffer) => (received += b.toString('latin1')));
+    });
+    await new Promise<void>((r) => phone.listen(0, '127.0.0.1', () => r()));
+    const phonePort = (phone.address() as import('node:net').AddressInfo).port;
+    try {
+      const c = await StreamPeer.tcp(port(s, 'tcp'));
+      peers.push(c);
+      c.write(request('INVITE', `TCP 127.0.0.1:${phonePort}`));
+      for (let i = 0; i < 20 && !pending; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(pending).toBeDefined();
+      pending!.reply(180, 'Ringing');
+      expect(await c.until(() => c.data.includes('\r\n\r\n'))).toBe(true);
+      expect(statusOf(c.data)).toBe(180);
+      c.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      pending!.reply(486, 'Busy Here');
+      for (let i = 0; i < 40 && !received.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(received).toMatch(/^SIP\/2\.0 486 Busy Here\r\n/);
+    } finally {
+      for (const so of phoneSockets) so.destroy();
+      await new Promise<void>((r) => phone.close(() => r()));
+    }
+  });
+
   it('a request to a closed TCP port reports a transport error (RFC 3261 §17.1.4)', async () => {
     const s = await startStack();
     const srv = createServer();

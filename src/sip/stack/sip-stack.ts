@@ -80,6 +80,8 @@ export type RequestDelegate = ClientTransactionUser;
 class RouteSender implements ServerTransactionSender {
   readonly reliable: boolean;
   private target: ResponseTarget | undefined;
+  /** For stream requests: where to send if the connection closes (the Via, RFC 3261 §18.2.2). */
+  private fallback: ResponseTarget | undefined;
   constructor(
     private readonly transport: TransportLayer,
     readonly route: ResponseRoute,
@@ -88,19 +90,24 @@ class RouteSender implements ServerTransactionSender {
   }
   send(response: SipResponse, onError: (err: Error) => void): Buffer {
     const buf = response.toBuffer();
-    if (!this.target || (this.target.connection?.closed ?? false)) {
+    if (!this.target) {
       const t = this.transport.responseTarget(response, this.route);
       if (t instanceof Error) {
         onError(t);
         return buf;
       }
       this.target = t;
+      if (t.connection) {
+        const f = this.transport.responseTarget(response, { transport: this.route.transport, source: this.route.source });
+        if (!(f instanceof Error)) this.fallback = f;
+      }
     }
-    this.transport.sendTo(this.target, buf, onError);
+    this.resend(buf, onError);
     return buf;
   }
   resend(bytes: Buffer, onError: (err: Error) => void): void {
-    if (this.target) this.transport.sendTo(this.target, bytes, onError);
+    const t = this.target?.connection?.closed && this.fallback ? this.fallback : this.target;
+    if (t) this.transport.sendTo(t, bytes, onError);
   }
 }
 
