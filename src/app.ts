@@ -1,67 +1,209 @@
 /**
- * Composition root: builds the server's parts from configuration and starts/stops them.
- * For now only the SIP stack; the config store, registrar and API join here later.
+ * Composition root: builds every layer from the configuration store and starts/stops them in
+ * order (architecture: data flows up from `sip`, configuration flows down as change-sets).
+ *
+ *   config store ──► SIP stack ──► registrar + reachability (+ OOS prober)
+ *                               └► agents ──► call control (B2BUA) ◄──► routing
+ *   HTTP: admin API, /metrics, /api/status, CTI WebSocket (/cti)
  */
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { cpus } from 'node:os';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { openConfiguration } from './config/config-bootstrap.js';
+import type { ConfigStore } from './config/config-store.js';
+import { createCtiPlugin } from './api/cti/cti-plugin.js';
+import type { CtiGateway } from './api/cti/cti-gateway.js';
+import { registerContactCenterMetrics } from './api/cti/cti-metrics.js';
+import { createHttpServer, type HttpServer } from './api/http-server.js';
+import { resolveAdminToken } from './api/admin/admin-token.js';
+import { createAgentsModule, type AgentsModule } from './contact-center/agents/agents-module.js';
+import { ConfigDirectoryAdapter } from './contact-center/agents/config-directory-adapter.js';
+import { createCallControl, type CallControlModule } from './contact-center/calls/index.js';
+import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
+import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack } from './sip/stack/sip-stack.js';
-import type { TlsSettings } from './sip/transport/transport-tls.js';
+import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
 
-/** The SIP part of the configuration this composition root needs. */
-export interface SipSettings {
-  /** `server.sip.listen`: `transport:host:port` entries. */
-  listen: string[];
-  /** `server.sip.tls`: certificate and key files for `tls:` listeners. */
-  tls?: TlsSettings;
-}
-
-/**
- * Read `server.sip` from the YAML configuration file. Deliberately small: the config store
- * (src/config) replaces it with its validated model.
- */
-export async function readSipSettings(file: string): Promise<SipSettings> {
-  const doc: unknown = parseYaml(await readFile(file, 'utf8'));
-  const sip = pick(pick(doc, 'server'), 'sip');
-  const listen = pick(sip, 'listen');
-  if (!Array.isArray(listen) || !listen.every((x): x is string => typeof x === 'string')) {
-    throw new Error(`${file}: server.sip.listen must be a list of "transport:host:port" strings`);
-  }
-  const tls = pick(sip, 'tls');
-  const cert = pick(tls, 'cert');
-  const key = pick(tls, 'key');
-  return { listen, tls: typeof cert === 'string' && typeof key === 'string' ? { cert, key } : undefined };
-}
-
-function pick(obj: unknown, key: string): unknown {
-  return obj !== null && typeof obj === 'object' ? (obj as Record<string, unknown>)[key] : undefined;
-}
-
-/** Options of {@link App}. */
+/** Options of {@link App.create}. */
 export interface AppOptions {
-  sip: SipSettings;
-  /** Data directory (store); unused until the config store lands. */
-  dataDir?: string;
+  /** Configuration file to reconcile the store to (absent: run from the store alone). */
+  configFile?: string;
+  /** Data directory of the embedded store, bindings and agent sessions. */
+  dataDir: string;
+  /** Replaces `server.sip.listen` (tests, one-off runs). */
+  sipListen?: string[];
+  /** Replaces `server.http.listen`. */
+  httpListen?: string;
   logger?: Logger;
+  clock?: Clock;
+  /** Where one-off lines (a generated admin token) are printed; default stdout. */
+  print?: (line: string) => void;
 }
 
-/** The running server. */
+/** CPU use of this process between two `/api/status` reads. */
+class CpuMeter {
+  private last = process.cpuUsage();
+  private lastAt = process.hrtime.bigint();
+
+  percent(): number {
+    const now = process.hrtime.bigint();
+    const usage = process.cpuUsage(this.last);
+    const elapsedUs = Number(now - this.lastAt) / 1000;
+    this.last = process.cpuUsage();
+    this.lastAt = now;
+    if (elapsedUs <= 0) return 0;
+    return Math.round(((usage.user + usage.system) / elapsedUs) * 1000) / 10;
+  }
+}
+
+/** The running server: every layer, wired. */
 export class App {
-  readonly logger: Logger;
-  readonly sip: SipStack;
+  private http: HttpServer | undefined;
+  private httpUrl: string | undefined;
+  private ctiGateway: CtiGateway | undefined;
+  private readonly lag: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly cpu = new CpuMeter();
+  private detachCcMetrics: (() => void) | undefined;
 
-  constructor(opts: AppOptions) {
-    this.logger = opts.logger ?? createLogger();
-    this.sip = new SipStack({ listen: opts.sip.listen, tls: opts.sip.tls, logger: this.logger.child({ layer: 'sip' }) });
+  private constructor(
+    readonly options: AppOptions,
+    readonly logger: Logger,
+    readonly store: ConfigStore,
+    readonly sip: SipStack,
+    readonly rr: RegistrarAndReachability,
+    readonly agents: AgentsModule,
+    readonly calls: CallControlModule,
+    readonly router: RoutingPointRouter,
+  ) {}
+
+  /**
+   * Opens the store (reconciling it to the configuration file as one change-set) and builds
+   * every layer; nothing listens until {@link App.start}.
+   */
+  static create(options: AppOptions): App {
+    const logger = options.logger ?? createLogger();
+    const clock = options.clock ?? systemClock;
+    const { store } = openConfiguration(options.dataDir, options.configFile, logger);
+    try {
+      const server = store.server;
+      const listen = options.sipListen ?? server.sip.listen;
+      if (listen.length === 0) throw new Error('nothing to listen on: give server.sip.listen in the configuration, or --sip-listen');
+      const sip = new SipStack({
+        listen,
+        tls: server.sip.tls?.cert && server.sip.tls.key ? { cert: server.sip.tls.cert, key: server.sip.tls.key } : undefined,
+        clock,
+        logger: logger.child({ layer: 'sip' }),
+      });
+      const rr = wireRegistrarAndReachability({ stack: sip, store, clock, logger: logger.child({ layer: 'registrar' }), dataDir: options.dataDir });
+      const agents = createAgentsModule({ store, reachability: rr.reachability, dataDir: options.dataDir, clock, logger });
+      const calls = createCallControl({
+        stack: sip,
+        reachability: rr.reachability.resolver,
+        directory: new ConfigDirectoryAdapter(store),
+        bus: agents.bus,
+        clock,
+        logger: logger.child({ layer: 'calls' }),
+        agents: agents.agents,
+      });
+      const router = new RoutingPointRouter({
+        agents: agents.agents,
+        reachability: agents.reachability,
+        delivery: calls.delivery,
+        clock,
+        logger: logger.child({ layer: 'routing' }),
+      });
+      calls.b2bua.router = router;
+      return new App(options, logger, store, sip, rr, agents, calls, router);
+    } catch (e) {
+      store.close();
+      throw e;
+    }
   }
 
-  /** Start every part. */
+  /** Listens for SIP, then HTTP (admin API, `/metrics`, CTI). */
   async start(): Promise<void> {
+    this.lag.enable();
     await this.sip.start();
+    const { token } = resolveAdminToken({
+      configured: this.store.server.http.adminToken,
+      dataDir: this.options.dataDir,
+      ...(this.options.print ? { print: this.options.print } : {}),
+    });
+    this.adminToken = token;
+    const server = await createHttpServer({
+      store: this.store,
+      token,
+      logger: this.logger,
+      plugins: [
+        createCtiPlugin({
+          agents: this.agents.agents,
+          bus: this.agents.bus,
+          callControl: this.calls.control,
+          adminToken: () => this.adminToken,
+          serverName: this.store.server.name,
+          logger: this.logger.child({ layer: 'cti' }),
+          onGateway: (g) => {
+            this.ctiGateway = g;
+          },
+        }),
+      ],
+      statusProviders: {
+        dnStatus: (dn) => this.rr.dnStatus(dn),
+        status: () => this.status(),
+      },
+    });
+    let url: string;
+    try {
+      ({ url } = await server.listen(this.options.httpListen ?? this.store.server.http.listen ?? '127.0.0.1:8080'));
+    } catch (e) {
+      await server.close();
+      throw e;
+    }
+    this.http = server;
+    this.httpUrl = url;
+    this.detachCcMetrics = registerContactCenterMetrics(server.metrics, this.agents.agents, () => this.ctiGateway);
   }
 
-  /** Stop every part cleanly. */
+  /** The admin token the HTTP server resolved (for RequestOpen with `token`). */
+  private adminToken: string | undefined;
+
+  /** `GET /api/status` (interfaces §5). */
+  status(): Record<string, unknown> {
+    // The histogram's samples include its own 10 ms sampling interval: report the excess only.
+    const lagMs = Math.max(0, this.lag.mean / 1e6 - 10);
+    this.lag.reset();
+    return {
+      ...this.rr.statusSection(),
+      agents: this.agents.statusProvider(),
+      calls: { active: this.calls.b2bua.activeCalls, waiting: this.router.waitingCalls().length },
+      load: {
+        cpuPercent: this.cpu.percent(),
+        cpuCount: cpus().length,
+        eventLoopLagMs: Number.isFinite(lagMs) ? Math.round(lagMs * 100) / 100 : 0,
+      },
+    };
+  }
+
+  /** Bound SIP addresses (`udp:127.0.0.1:5060`). */
+  sipAddresses(): string[] {
+    return this.sip.addressStrings();
+  }
+
+  /** Base URL of the HTTP server, once started. */
+  get url(): string | undefined {
+    return this.httpUrl;
+  }
+
+  /** Stops taking new calls, releases calls, closes listeners and the store. */
   async stop(): Promise<void> {
+    this.lag.disable();
+    this.calls.close();
+    this.router.close();
+    this.detachCcMetrics?.();
+    if (this.http) await this.http.close();
+    this.agents.close();
+    this.rr.close();
     await this.sip.stop();
+    this.store.close();
   }
 }

@@ -2,13 +2,15 @@
  * `sipserver start --config FILE [--data DIR] [--sip-listen LIST]` (interfaces §1).
  */
 import type { Command } from 'commander';
-import { App, readSipSettings, type SipSettings } from '../app.js';
+import { App } from '../app.js';
+import { ConfigFileError } from '../config/config-bootstrap.js';
 
 /** Options of the start command. */
 interface StartOptions {
   config?: string;
   data: string;
   sipListen?: string;
+  httpListen?: string;
 }
 
 /**
@@ -25,14 +27,23 @@ export function registerStartCommand(program: Command): void {
     .option('--config <file>', 'configuration file (YAML)')
     .option('--data <dir>', 'data directory', './data')
     .option('--sip-listen <list>', 'comma-separated SIP listen specs, overriding server.sip.listen')
+    .option('--http-listen <host:port>', 'HTTP listen address, overriding server.http.listen')
     .action(async (opts: StartOptions) => {
-      let sip: SipSettings = opts.config ? await readSipSettings(opts.config) : { listen: [] };
-      if (opts.sipListen) sip = { ...sip, listen: opts.sipListen.split(',').map((s) => s.trim()).filter((s) => s !== '') };
-      if (sip.listen.length === 0) throw new Error('nothing to listen on: give --config with server.sip.listen, or --sip-listen');
-      const app = new App({ sip, dataDir: opts.data });
+      const sipListen = opts.sipListen?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      let app: App;
+      try {
+        app = App.create({ configFile: opts.config, dataDir: opts.data, sipListen, httpListen: opts.httpListen });
+      } catch (e) {
+        if (e instanceof ConfigFileError) {
+          for (const p of e.problems) process.stderr.write(`${p}\n`);
+          process.exit(1);
+        }
+        throw e;
+      }
       await app.start();
-      for (const a of app.sip.addressStrings()) process.stdout.write(`SIP listening on ${a}\n`);
-      app.logger.info({ sip: app.sip.addressStrings() }, 'server started');
+      for (const a of app.sipAddresses()) process.stdout.write(`SIP listening on ${a}\n`);
+      process.stdout.write(`HTTP listening on ${app.url}\n`);
+      app.logger.info({ sip: app.sipAddresses(), http: app.url }, 'server started');
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) return;
@@ -56,7 +67,7 @@ export function registerStartCommand(program: Command): void {
             gc();
           }
           const m = process.memoryUsage();
-          process.stdout.write(`MEMSTATS ${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, transactions: app.sip.transactionCount })}\n`);
+          process.stdout.write(`MEMSTATS ${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, transactions: app.sip.transactionCount, calls: app.calls.b2bua.activeCalls })}\n`);
         });
       }
     });

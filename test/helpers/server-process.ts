@@ -1,7 +1,8 @@
 /** The server as a child process (`sipserver start`), for tests that need a real process. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { repoRoot } from './paths.js';
 
 /** Options of {@link startServerProcess}. */
@@ -12,6 +13,12 @@ export interface ServerProcessOptions {
   expectAddresses?: number;
   /** `--config FILE`. */
   config?: string;
+  /** `--data DIR` (default: a fresh temporary directory, removed by {@link ServerProcess.stop} unless `keepData`). */
+  dataDir?: string;
+  /** Keep the data directory after stop (restart tests pass the same `dataDir` again). */
+  keepData?: boolean;
+  /** `--http-listen` (default `127.0.0.1:0`: an ephemeral port, never the config's 8080). */
+  httpListen?: string;
   /** Extra node flags (e.g. `--expose-gc`). */
   nodeArgs?: string[];
   env?: Record<string, string>;
@@ -23,6 +30,12 @@ export interface ServerProcessOptions {
 export class ServerProcess {
   /** `transport:host:port` lines the server printed. */
   readonly addresses: string[] = [];
+  /** Base URL printed by the server (`HTTP listening on URL`). */
+  httpUrl: string | undefined;
+  /** Data directory the server runs on. */
+  dataDir = '';
+  /** Remove the data directory when stopped. */
+  removeDataOnStop = false;
   stdout = '';
   stderr = '';
   private exitCode: number | null | undefined;
@@ -47,6 +60,8 @@ export class ServerProcess {
         buf = buf.slice(nl + 1);
         const m = /^SIP listening on (\S+)/.exec(line);
         if (m) this.addresses.push(m[1]!);
+        const h = /^HTTP listening on (\S+)/.exec(line);
+        if (h) this.httpUrl = h[1]!;
         const ws = this.lineWaiters;
         this.lineWaiters = [];
         for (const w of ws) {
@@ -105,6 +120,10 @@ export class ServerProcess {
     return JSON.parse(line.slice('MEMSTATS '.length)) as { rss: number; heapUsed: number; external: number; transactions: { server: number; client: number } };
   }
 
+  private cleanup(): void {
+    if (this.removeDataOnStop && this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
   /** Wait for the process to exit by itself (null if it did not within `timeoutMs`). */
   async waitExit(timeoutMs = 5000): Promise<number | null | 'timeout'> {
     if (this.exitCode !== undefined) return this.exitCode;
@@ -117,11 +136,15 @@ export class ServerProcess {
 
   /** SIGTERM and wait for the exit code (SIGKILL after `timeoutMs`). */
   async stop(timeoutMs = 5000): Promise<number | null> {
-    if (this.exitCode !== undefined) return this.exitCode;
+    if (this.exitCode !== undefined) {
+      this.cleanup();
+      return this.exitCode;
+    }
     this.child.kill('SIGTERM');
     const t = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     const code = await this.exited;
     clearTimeout(t);
+    this.cleanup();
     return code;
   }
 }
@@ -131,6 +154,7 @@ export class ServerProcess {
  * until it printed one listening line per listen entry.
  */
 export async function startServerProcess(opts: ServerProcessOptions): Promise<ServerProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sipserver-data-'));
   const args = [
     ...(opts.nodeArgs ?? []),
     '--import',
@@ -139,6 +163,10 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
     'start',
     ...(opts.config ? ['--config', opts.config] : []),
     ...(opts.sipListen ? ['--sip-listen', opts.sipListen.join(',')] : []),
+    '--data',
+    dataDir,
+    '--http-listen',
+    opts.httpListen ?? '127.0.0.1:0',
   ];
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
@@ -146,9 +174,11 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const server = new ServerProcess(child);
+  server.dataDir = dataDir;
+  server.removeDataOnStop = !opts.keepData && !opts.dataDir;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
   const expected = opts.expectAddresses ?? opts.sipListen?.length ?? 1;
-  while (server.addresses.length < expected) {
+  while (server.addresses.length < expected || server.httpUrl === undefined) {
     if (!server.alive) throw new Error(`server exited during start: ${server.stderr}`);
     if (Date.now() > deadline) {
       await server.stop();
