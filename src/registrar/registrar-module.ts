@@ -1,3 +1,4 @@
+import { optionSpec } from '../config/option-table.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -91,7 +92,7 @@ export function registrarOptionsFrom(app: Record<string, string>): RegistrarOpti
     defaultExpires: int(app['registrar-default-expires']),
     maxContacts: int(app['registrar-max-contacts']),
     realm: app['auth-realm'] || undefined,
-    algorithms: parseAlgorithms(app['auth-algorithms']),
+    algorithms: parseAlgorithms(app['auth-algorithms'] ?? optionSpec('auth-algorithms')?.default),
   };
 }
 
