@@ -1,0 +1,134 @@
+/**
+ * A small CTI desktop over a real WebSocket (package `ws`) for end-to-end tests: sends requests
+ * with an automatic `referenceId`, keeps every event received in order, and awaits events by
+ * name or predicate with a bounded wait (docs/cti-protocol.md).
+ */
+import WebSocket from 'ws';
+
+/** One CTI frame (request or event) as plain JSON. */
+export type CtiFrame = Record<string, unknown>;
+
+/** Await predicate: an event name or a function of the frame. */
+export type CtiMatch = string | ((frame: CtiFrame) => boolean);
+
+/** A CTI client; every received frame is kept in {@link CtiTestClient.events}. */
+export class CtiTestClient {
+  /** Every frame received, in arrival order. */
+  readonly events: CtiFrame[] = [];
+  /** Close code and reason once the server closed the connection. */
+  closed: { code: number; reason: string } | undefined;
+  private readonly consumed = new Set<number>();
+  private nextRef = 1;
+  private waiters: Array<() => void> = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      let frame: CtiFrame;
+      try {
+        frame = JSON.parse(data.toString()) as CtiFrame;
+      } catch {
+        frame = { event: '<non-json>', raw: data.toString() };
+      }
+      this.events.push(frame);
+      this.wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.wake();
+    });
+  }
+
+  /** Open a WebSocket to `url` (e.g. `ws://127.0.0.1:PORT/cti`). */
+  static async connect(url: string, timeoutMs = 5000): Promise<CtiTestClient> {
+    const ws = new WebSocket(url);
+    const client = new CtiTestClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`CTI connect to ${url} timed out`)), timeoutMs);
+      ws.once('open', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      ws.once('error', (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
+    });
+    return client;
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Send a request frame with a fresh integer `referenceId`; returns that id. */
+  send(request: string, attributes: CtiFrame = {}): number {
+    const referenceId = this.nextRef++;
+    this.ws.send(JSON.stringify({ request, referenceId, ...attributes }));
+    return referenceId;
+  }
+
+  /** Send raw text (garbage, frames without referenceId…). */
+  sendRaw(text: string): void {
+    this.ws.send(text);
+  }
+
+  /**
+   * Send a request and wait for the first event carrying its `referenceId` (the success event
+   * or `EventError`).
+   */
+  async request(request: string, attributes: CtiFrame = {}, timeoutMs = 5000): Promise<CtiFrame> {
+    const ref = this.send(request, attributes);
+    return this.waitFor((f) => f.referenceId === ref, timeoutMs);
+  }
+
+  /**
+   * Wait for the first not-yet-awaited event matching `match` (received before or after the
+   * call), mark it as awaited and return it. Rejects after `timeoutMs` or when the connection
+   * closes without one, listing what was received.
+   */
+  async waitFor(match: CtiMatch, timeoutMs = 5000): Promise<CtiFrame> {
+    const pred = typeof match === 'string' ? (f: CtiFrame) => f.event === match : match;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (let i = 0; i < this.events.length; i++) {
+        if (this.consumed.has(i)) continue;
+        if (pred(this.events[i]!)) {
+          this.consumed.add(i);
+          return this.events[i]!;
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.closed) {
+        throw new Error(
+          `no matching CTI event (${typeof match === 'string' ? match : 'predicate'}) within ${timeoutMs} ms; ` +
+            `closed: ${JSON.stringify(this.closed)}; received: ${this.names().join(', ')}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Names of every event received so far, in order (`event` attribute). */
+  names(filter?: (f: CtiFrame) => boolean): string[] {
+    return this.events.filter(filter ?? (() => true)).map((f) => String(f.event));
+  }
+
+  /** Wait until the server closed the connection. */
+  async waitClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (!this.closed) throw new Error(`CTI connection not closed within ${timeoutMs} ms`);
+    return this.closed;
+  }
+
+  /** Close the socket (idempotent). */
+  close(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+  }
+}
