@@ -1,0 +1,149 @@
+/**
+ * Acceptance, examples/home.yaml (behaviour §9, §12): Joe (+1 555 123 1111) and Jay
+ * (+1 555 123 2222) work from home behind the SBC (SIPp on the example's fixed 127.0.0.1:5071).
+ * Routed calls go to the longest-idle Ready agent; `reject-call-notready` keeps a NotReady agent
+ * from ringing; RONA after `sip-invite-timeout` re-routes the call and sets the agent NotReady.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import {
+  E2E_TOKEN,
+  agentStatus,
+  api,
+  ctiUrl,
+  eventually,
+  example,
+  lockPort,
+  scenario,
+  startSipp,
+  stopAll,
+  udpTarget,
+  waitInService,
+  type SippPeer,
+} from './e2e-support.js';
+
+const JOE = '+15551231111';
+const JAY = '+15551232222';
+const JOE_RURI = `INVITE sip:${JOE}@127.0.0.1:5071 SIP/2.0`;
+const JAY_RURI = `INVITE sip:${JAY}@127.0.0.1:5071 SIP/2.0`;
+
+describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
+  let release: (() => void) | undefined;
+  let server: ServerProcess | undefined;
+  let sbc: SippPeer;
+  const peers: SippPeer[] = [];
+  let sup: CtiTestClient | undefined;
+
+  /** One customer call to `service`, expected to end with SIPp exit code `code`. */
+  async function customerCall(service: string, file = 'e2e-uac-customer-call.xml', code = 0): Promise<SippPeer> {
+    const c = await startSipp({ scenario: scenario(file), target: udpTarget(server!), service, calls: 1, pauseMs: 300 });
+    peers.push(c);
+    expect(await c.waitExit(25_000), c.errors()).toBe(code);
+    return c;
+  }
+
+  async function swapSbc(file: string): Promise<void> {
+    await sbc.stop();
+    sbc = await startSipp({ scenario: scenario(file), port: 5071 });
+    peers.push(sbc);
+  }
+
+  const agentEvent = (name: string, dn: string) => (f: CtiFrame) => f.event === name && f.thisDN === dn;
+
+  beforeAll(async () => {
+    release = await lockPort(5071);
+    sbc = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5071 });
+    peers.push(sbc);
+    server = await startServerProcess({
+      config: example('home.yaml'),
+      sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
+      env: { SIPSERVER_TOKEN: E2E_TOKEN },
+    });
+    await waitInService(server, 'Softswitch');
+    // A supervisor desktop in application scope drives both agents.
+    sup = await CtiTestClient.connect(ctiUrl(server));
+    expect(await sup.request('RequestOpen', { token: E2E_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
+    for (const dn of [JOE, JAY]) expect(await sup.request('RequestRegisterAddress', { thisDN: dn })).toMatchObject({ event: 'EventRegistered' });
+  });
+
+  afterAll(async () => {
+    sup?.close();
+    await stopAll(peers);
+    await server?.stop();
+    release?.();
+  });
+
+  it('routed calls go to the longest-idle Ready agent (Joe, Jay, Joe)', async () => {
+    // Joe becomes Ready first: he is idle the longest.
+    await sup!.request('RequestAgentLogin', { thisDN: '+1 555 123 1111', agentId: 'joe', workMode: 'AutoIn' });
+    await sup!.waitFor(agentEvent('EventAgentReady', JOE));
+    await new Promise((r) => setTimeout(r, 50));
+    await sup!.request('RequestAgentLogin', { thisDN: '+1 555 123 2222', agentId: 'jay', workMode: 'AutoIn' });
+    await sup!.waitFor(agentEvent('EventAgentReady', JAY));
+
+    for (const expected of [JOE, JAY, JOE]) {
+      await customerCall('5000');
+      const est = await sup!.waitFor(agentEvent('EventEstablished', expected));
+      await sup!.waitFor((f) => f.event === 'EventReleased' && f.connId === est.connId);
+      // AutoIn: Ready again after the call, idle from now on.
+      await sup!.waitFor(agentEvent('EventAgentReady', expected));
+    }
+    expect(sbc.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([JOE_RURI, JAY_RURI, JOE_RURI]);
+    expect(await agentStatus(server!, 'joe')).toMatchObject({ state: 'Ready' });
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+  });
+
+  it('a NotReady agent with reject-call-notready (set on the Softswitch, inherited) is never rung', async () => {
+    const patch = await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': 'true' } });
+    expect(patch.status).toBe(200);
+    const eff = await api(server!, 'GET', `/api/dns/${encodeURIComponent(JOE)}/effective-options`);
+    expect(JSON.stringify(eff.json)).toMatch(/"reject-call-notready"[^}]*"true"/);
+
+    expect(await sup!.request('RequestAgentNotReady', { thisDN: JOE, workMode: 'AuxWork' })).toMatchObject({ event: 'EventAgentNotReady' });
+    const before = sbc.receivedRequests('INVITE').length;
+    // Two routed calls: both to Jay, although Joe is idle the longest.
+    for (let i = 0; i < 2; i++) {
+      await customerCall('5000');
+      await sup!.waitFor(agentEvent('EventEstablished', JAY));
+      await sup!.waitFor(agentEvent('EventAgentReady', JAY));
+    }
+    // A direct call to Joe's DN is refused with 480, without ringing him.
+    await customerCall(JOE, 'uac-expect-480.xml');
+    expect(sbc.receivedRequests('INVITE').slice(before).map((m) => m.firstLine)).toEqual([JAY_RURI, JAY_RURI]);
+    // Joe's DN rang only for the two calls of the previous test.
+    expect(sup!.events.filter(agentEvent('EventRinging', JOE)).length).toBe(2);
+
+    const unpatch = await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': null } });
+    expect(unpatch.status).toBe(200);
+    // Without the option the same direct call rings NotReady Joe through the SBC.
+    await customerCall(JOE);
+    expect(sbc.receivedRequests('INVITE').slice(before).map((m) => m.firstLine)).toEqual([JAY_RURI, JAY_RURI, JOE_RURI]);
+    await eventually(() => sbc.receivedRequests('BYE').length === 6, 'BYE of the direct call');
+  });
+
+  it('RONA: Joe does not answer within sip-invite-timeout → CANCEL, Joe NotReady (RONA), the call goes to Jay', async () => {
+    const cs = await api(server!, 'POST', '/api/config/change-sets', {
+      changes: [{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'sip-invite-timeout': '2' } } }],
+    });
+    expect(cs.status, JSON.stringify(cs.json)).toBe(200);
+    // Joe Ready, then Jay Ready again: Joe is idle the longest and gets the call first.
+    expect(await sup!.request('RequestAgentReady', { thisDN: JOE })).toMatchObject({ event: 'EventAgentReady' });
+    await sup!.request('RequestAgentNotReady', { thisDN: JAY });
+    expect(await sup!.request('RequestAgentReady', { thisDN: JAY })).toMatchObject({ event: 'EventAgentReady' });
+    await swapSbc('e2e-uas-sbc-rona.xml');
+
+    const t0 = Date.now();
+    await customerCall('5000');
+    const invites = sbc.receivedRequests('INVITE').map((m) => m.firstLine);
+    expect(invites).toEqual([JOE_RURI, JAY_RURI]);
+    expect(sbc.receivedRequests('CANCEL').map((m) => m.firstLine)).toEqual([`CANCEL sip:${JOE}@127.0.0.1:5071 SIP/2.0`]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
+
+    const rona = await sup!.waitFor(agentEvent('EventAgentNotReady', JOE));
+    expect(rona).toMatchObject({ agentId: 'joe', workMode: 'AuxWork', reasonCode: 'RONA' });
+    await sup!.waitFor(agentEvent('EventEstablished', JAY));
+    await eventually(async () => (await agentStatus(server!, 'jay'))?.state === 'Ready', 'Jay Ready after the call');
+    expect(await agentStatus(server!, 'joe')).toMatchObject({ state: 'NotReady', workMode: 'AuxWork' });
+  });
+});
