@@ -1,0 +1,164 @@
+/**
+ * Acceptance, examples/office.yaml (behaviour §3, §9, §12): Joe's desk phone registers DN 8888
+ * (SIPp with digest, then answering on the registered port), Jay's 7777 sits behind the office
+ * PBX (SIPp on the example's fixed 127.0.0.1:5081). Both receive routed calls; Joe holds,
+ * retrieves and single-step transfers a customer to 7777 (re-INVITEs to the customer leg, an
+ * INVITE for sip:7777@127.0.0.1:5081 at the PBX).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
+import { freePort } from '../helpers/ports.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import {
+  E2E_TOKEN,
+  agentStatus,
+  ctiUrl,
+  eventually,
+  example,
+  lockPort,
+  scenario,
+  startSipp,
+  stopAll,
+  udpTarget,
+  waitInService,
+  type SippPeer,
+  type TracedMessage,
+} from './e2e-support.js';
+
+const on = (name: string, dn: string) => (f: CtiFrame) => f.event === name && f.thisDN === dn;
+const body = (m: TracedMessage): string => m.text.split(/\r?\n\r?\n/).slice(1).join('\n');
+
+describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, single-step transfer', () => {
+  let release: (() => void) | undefined;
+  let server: ServerProcess | undefined;
+  let pbx: SippPeer;
+  let phone: SippPeer;
+  let phonePort = 0;
+  const peers: SippPeer[] = [];
+  let joeDesk: CtiTestClient | undefined;
+  let jayDesk: CtiTestClient | undefined;
+
+  async function desktop(agentId: string, password: string, dn: string): Promise<CtiTestClient> {
+    const d = await CtiTestClient.connect(ctiUrl(server!));
+    expect(await d.request('RequestOpen', { agentId, password })).toMatchObject({ event: 'EventOpened', thisDN: dn });
+    expect(await d.request('RequestRegisterAddress', { thisDN: dn })).toMatchObject({ event: 'EventRegistered' });
+    return d;
+  }
+
+  beforeAll(async () => {
+    release = await lockPort(5081);
+    pbx = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5081 });
+    peers.push(pbx);
+    server = await startServerProcess({
+      config: example('office.yaml'),
+      sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
+      env: { SIPSERVER_TOKEN: E2E_TOKEN },
+    });
+    await waitInService(server, 'Softswitch');
+    phonePort = await freePort();
+    const reg = await startSipp({
+      scenario: scenario('e2e-uac-register-8888.xml'),
+      target: udpTarget(server),
+      port: phonePort,
+      service: '8888',
+      calls: 1,
+      args: ['-au', '8888', '-ap', '8888-secret'],
+    });
+    peers.push(reg);
+    expect(await reg.waitExit(15_000), reg.errors()).toBe(0);
+    phone = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
+    peers.push(phone);
+    joeDesk = await desktop('joe', 'joe-secret', '8888');
+    jayDesk = await desktop('jay', 'jay-secret', '7777');
+  });
+
+  afterAll(async () => {
+    joeDesk?.close();
+    jayDesk?.close();
+    await stopAll(peers);
+    await server?.stop();
+    release?.();
+  });
+
+  it('routed calls reach Joe on his registered phone and Jay behind the PBX', async () => {
+    await joeDesk!.request('RequestAgentLogin', { thisDN: '8888', agentId: 'joe', workMode: 'AutoIn' });
+    await joeDesk!.waitFor(on('EventAgentReady', '8888'));
+    await new Promise((r) => setTimeout(r, 50));
+    await jayDesk!.request('RequestAgentLogin', { thisDN: '7777', agentId: 'jay', workMode: 'AutoIn' });
+    await jayDesk!.waitFor(on('EventAgentReady', '7777'));
+
+    for (const [desk, dn] of [[joeDesk!, '8888'], [jayDesk!, '7777']] as const) {
+      const c = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: '5000', calls: 1, pauseMs: 300 });
+      peers.push(c);
+      expect(await c.waitExit(20_000), c.errors()).toBe(0);
+      const ringing = await desk.waitFor(on('EventRinging', dn));
+      expect(await desk.waitFor(on('EventEstablished', dn))).toMatchObject({ connId: ringing.connId, dnis: '5000', callType: 'Inbound' });
+      await desk.waitFor(on('EventReleased', dn));
+      await desk.waitFor(on('EventAgentReady', dn));
+    }
+    expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
+    expect(pbx.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
+  });
+
+  it('Joe holds, retrieves and single-step transfers the customer to 7777', async () => {
+    // Jay NotReady: the routed call goes to Joe; the transfer to 7777 is not a routed delivery.
+    await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777', workMode: 'AuxWork' });
+    const phoneInvites0 = phone.receivedRequests('INVITE').length;
+    const pbxInvites0 = pbx.receivedRequests('INVITE').length;
+
+    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
+    peers.push(customer);
+    const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
+    const connId = est.connId;
+    const reinvitesToCustomer = (): TracedMessage[] => customer.receivedRequests('INVITE');
+
+    // Hold: the customer gets a sendonly re-INVITE, the phone a black-hole offer.
+    const held = await joeDesk!.request('RequestHoldCall', { thisDN: '8888', connId });
+    expect(held).toMatchObject({ event: 'EventHeld', thisDN: '8888', connId });
+    await eventually(() => reinvitesToCustomer().length === 1, 'hold re-INVITE to the customer');
+    expect(body(reinvitesToCustomer()[0]!)).toMatch(/a=sendonly/);
+    await eventually(() => phone.receivedRequests('INVITE').length === phoneInvites0 + 2, 'hold re-INVITE to the phone');
+    expect(body(phone.receivedRequests('INVITE')[phoneInvites0 + 1]!)).toMatch(/c=IN IP4 0\.0\.0\.0/);
+
+    // Retrieve: offer-less re-INVITE to the phone, its offer to the customer.
+    const retrieved = await joeDesk!.request('RequestRetrieveCall', { thisDN: '8888', connId });
+    expect(retrieved).toMatchObject({ event: 'EventRetrieved', thisDN: '8888', connId });
+    await eventually(() => reinvitesToCustomer().length === 2, 'retrieve re-INVITE to the customer');
+    const retrieveOffer = body(reinvitesToCustomer()[1]!);
+    expect(retrieveOffer).toContain('s=e2e-callee-sdp');
+    expect(retrieveOffer).not.toMatch(/a=sendonly|a=inactive/);
+    await eventually(() => phone.receivedRequests('INVITE').length === phoneInvites0 + 3, 'retrieve re-INVITE to the phone');
+    expect(phone.receivedRequests('INVITE')[phoneInvites0 + 2]!.text).toMatch(/Content-Length:\s*0/i);
+
+    // Single-step transfer to 7777: BYE to Joe's phone, INVITE without SDP to the PBX.
+    const sst = await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId, otherDN: '7777' });
+    expect(sst).toMatchObject({ event: 'EventReleased', thisDN: '8888', connId });
+    await eventually(() => phone.receivedRequests('BYE').length === 2, 'BYE to the phone');
+    const ringing = await jayDesk!.waitFor(on('EventRinging', '7777'), 10_000);
+    const established = await jayDesk!.waitFor(on('EventEstablished', '7777'), 10_000);
+    expect(established.connId).toBe(ringing.connId);
+    const pbxInvites = pbx.receivedRequests('INVITE').slice(pbxInvites0);
+    expect(pbxInvites.map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
+    expect(pbxInvites[0]!.text).toMatch(/Content-Length:\s*0/i);
+    await eventually(() => reinvitesToCustomer().length === 3, 'transfer re-INVITE to the customer');
+    expect(body(reinvitesToCustomer()[2]!)).toContain('s=e2e-callee-sdp');
+    // The PBX got the customer's answer in its ACK.
+    await eventually(() => pbx.receivedRequests('ACK').some((m) => body(m).includes('s=e2e-customer-sdp')), 'ACK with the answer at the PBX');
+    expect(joeDesk!.names((f) => f.thisDN === '8888' && f.connId === connId)).toEqual([
+      'EventRinging', 'EventEstablished', 'EventHeld', 'EventRetrieved', 'EventReleased',
+    ]);
+
+    // RFC 3264 §8: the customer leg keeps its o= line (user, session id) and the version grows.
+    const answer200 = customer.messages().find((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 200') && m.text.includes('CSeq: 1 INVITE'))!;
+    const origins = [answer200, ...reinvitesToCustomer()].map((m) => /^o=(\S+) (\S+) (\d+)/m.exec(body(m))!);
+    expect(new Set(origins.map((o) => `${o[1]} ${o[2]}`)).size).toBe(1);
+    const versions = origins.map((o) => BigInt(o[3]!));
+    for (let i = 1; i < versions.length; i++) expect(versions[i]! > versions[i - 1]!).toBe(true);
+
+    // Jay's desktop releases the call: BYE to the PBX and the customer.
+    expect(await jayDesk!.request('RequestReleaseCall', { thisDN: '7777', connId: established.connId })).toMatchObject({ event: 'EventReleased' });
+    expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
+    await eventually(() => pbx.receivedRequests('BYE').length === 2, 'BYE to the PBX');
+    await eventually(async () => (await agentStatus(server!, 'joe'))?.state === 'Ready', 'Joe Ready (AutoIn) after the call');
+  });
+});
