@@ -9,6 +9,7 @@ export class StreamPeer {
   private waiters: Array<() => void> = [];
 
   private constructor(readonly socket: Socket) {
+    socket.setNoDelay(true);
     socket.on('data', (b: Buffer) => {
       this.data += b.toString('latin1');
       this.wake();

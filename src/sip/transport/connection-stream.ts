@@ -45,6 +45,7 @@ export class StreamConnection implements Connection {
   ) {
     this.inbound = opts.inbound;
     this.connected = opts.connected;
+    socket.setNoDelay(true); // one SIP message per write: no Nagle delay
     if (opts.idleTimeoutMs > 0) socket.setTimeout(opts.idleTimeoutMs, () => this.close('idle timeout'));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => {
