@@ -1,0 +1,110 @@
+/**
+ * Acceptance, refusals over the real server (examples/home.yaml, nothing listening on its SBC
+ * 127.0.0.1:5071): CTI errors with the documented codes (docs/cti-protocol.md,
+ * src/api/cti/cti-error-codes.ts) and SIP answers to bad input (docs/calls.md).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CTI_ERROR } from '../../src/api/cti/cti-error-codes.js';
+import { CtiTestClient } from '../helpers/cti-client.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { E2E_TOKEN, ctiUrl, eventually, example, lockPort, scenario, startSipp, status, stopAll, udpTarget, type SippPeer } from './e2e-support.js';
+
+describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
+  let release: (() => void) | undefined;
+  let server: ServerProcess | undefined;
+  const peers: SippPeer[] = [];
+  const clients: CtiTestClient[] = [];
+
+  async function open(agentId: string, password: string): Promise<CtiTestClient> {
+    const c = await CtiTestClient.connect(ctiUrl(server!));
+    clients.push(c);
+    if (agentId) expect(await c.request('RequestOpen', { agentId, password })).toMatchObject({ event: 'EventOpened' });
+    return c;
+  }
+
+  async function sipp(file: string, service: string): Promise<SippPeer> {
+    const p = await startSipp({ scenario: scenario(file), target: udpTarget(server!), service, calls: 1 });
+    peers.push(p);
+    expect(await p.waitExit(20_000), `${p.errors()}\n${p.stdout.slice(-1500)}`).toBe(0);
+    return p;
+  }
+
+  const finalResponse = (p: SippPeer): string | undefined =>
+    p.messages().find((m) => m.dir === 'received' && /^SIP\/2\.0 [3-6]\d\d /.test(m.firstLine))?.firstLine;
+
+  beforeAll(async () => {
+    // Nobody answers on the SBC address: the lock keeps the other e2e files' SIPp away from it.
+    release = await lockPort(5071);
+    server = await startServerProcess({ config: example('home.yaml'), sipListen: ['udp:127.0.0.1:0'], env: { SIPSERVER_TOKEN: E2E_TOKEN } });
+  });
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await stopAll(peers);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    release?.();
+  });
+
+  it('RequestOpen with a wrong password → EventError BAD_CREDENTIALS (1003)', async () => {
+    const c = await open('', '');
+    const err = await c.request('RequestOpen', { agentId: 'jay', password: 'not-jays' });
+    expect(err).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_CREDENTIALS.code });
+    expect(err.errorCode).toBe(1003);
+  });
+
+  it("an agent-scope desktop may not use another agent's DN → DN_NOT_ALLOWED (1020)", async () => {
+    const c = await open('jay', 'jay-secret');
+    const reg = await c.request('RequestRegisterAddress', { thisDN: '+15551231111' });
+    expect(reg).toMatchObject({ event: 'EventError', errorCode: 1020 });
+    const login = await c.request('RequestAgentLogin', { thisDN: '+15551231111', agentId: 'jay', workMode: 'AutoIn' });
+    expect(login).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.DN_NOT_ALLOWED.code });
+  });
+
+  it('an agent-phone equal to an internal DN → AGENT_PHONE_INTERNAL_DN (1041); the agent stays logged out', async () => {
+    const c = await open('jay', 'jay-secret');
+    const login = await c.request('RequestAgentLogin', {
+      thisDN: '+15551232222',
+      agentId: 'jay',
+      workMode: 'AutoIn',
+      extensions: { 'agent-phone': '+1 555 123 1111' },
+    });
+    expect(login).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.AGENT_PHONE_INTERNAL_DN.code });
+    expect(login.errorCode).toBe(1041);
+    const routingPoint = await c.request('RequestAgentLogin', { thisDN: '+15551232222', agentId: 'jay', extensions: { 'agent-phone': '5000' } });
+    expect(routingPoint).toMatchObject({ event: 'EventError', errorCode: 1041 });
+    const agents = (await status(server!)).agents as Array<Record<string, unknown>>;
+    expect(agents.find((a) => a.id === 'jay')).toMatchObject({ state: 'LoggedOut' });
+  });
+
+  it('three requests before RequestOpen → three NOT_OPENED (1001), then the connection is closed (1008)', async () => {
+    const c = await open('', '');
+    for (let i = 0; i < 3; i++) c.send('RequestAgentReady', { thisDN: '+15551232222' });
+    const closed = await c.waitClosed(5000);
+    expect(closed.code).toBe(1008);
+    const errors = c.events.filter((f) => f.event === 'EventError');
+    expect(errors.map((e) => e.errorCode)).toEqual([1001, 1001, 1001]);
+    expect(errors.map((e) => e.referenceId)).toEqual([1, 2, 3]);
+  });
+
+  it('a call to a number nobody serves → 404', async () => {
+    const p = await sipp('uac-expect-404.xml', '4242');
+    expect(finalResponse(p)).toMatch(/^SIP\/2\.0 404 /);
+  });
+
+  it('a call to a DN whose softswitch is out of service → 480 with a reason', async () => {
+    await eventually(async () => {
+      const devices = (await status(server!)).devices as Array<Record<string, unknown>>;
+      return devices.some((d) => d.dn === 'Softswitch' && d.state === 'out-of-service');
+    }, 'Softswitch out of service', 15_000);
+    const p = await sipp('uac-expect-480.xml', '+15551231111');
+    expect(finalResponse(p)).toMatch(/^SIP\/2\.0 480 Temporarily Unavailable \(out of service\)$/);
+  });
+
+  it('a BYE for an unknown dialog → 481', async () => {
+    const p = await sipp('uac-bye-unknown-dialog.xml', '5000');
+    expect(finalResponse(p)).toMatch(/^SIP\/2\.0 481 /);
+  });
+});
