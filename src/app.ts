@@ -8,6 +8,7 @@
  */
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { openConfiguration } from './config/config-bootstrap.js';
 import type { ConfigStore } from './config/config-store.js';
 import { createCtiPlugin } from './api/cti/cti-plugin.js';
@@ -17,7 +18,7 @@ import { createHttpServer, type HttpServer } from './api/http-server.js';
 import { resolveAdminToken } from './api/admin/admin-token.js';
 import { createAgentsModule, type AgentsModule } from './contact-center/agents/agents-module.js';
 import { ConfigDirectoryAdapter } from './contact-center/agents/config-directory-adapter.js';
-import { createCallControl, type CallControlModule } from './contact-center/calls/index.js';
+import { createCallControl, SqliteCallJournal, type CallControlModule, type LostCall } from './contact-center/calls/index.js';
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack } from './sip/stack/sip-stack.js';
@@ -74,6 +75,12 @@ export class App {
     readonly agents: AgentsModule,
     readonly calls: CallControlModule,
     readonly router: RoutingPointRouter,
+    /** The `/metrics` registry every layer registers its metrics in. */
+    readonly metrics: Registry,
+    /** Active calls recorded for restart reporting (`DATA/calls.sqlite`). */
+    readonly journal: SqliteCallJournal,
+    /** Calls that were active when the previous process stopped (`/api/status` `lostCalls`). */
+    readonly lostCalls: readonly LostCall[],
   ) {}
 
   /**
@@ -84,7 +91,10 @@ export class App {
     const logger = options.logger ?? createLogger();
     const clock = options.clock ?? systemClock;
     const { store } = openConfiguration(options.dataDir, options.configFile, logger);
+    let journal: SqliteCallJournal | undefined;
     try {
+      const metrics = new Registry();
+      collectDefaultMetrics({ register: metrics });
       const server = store.server;
       const listen = options.sipListen ?? server.sip.listen;
       if (listen.length === 0) throw new Error('nothing to listen on: give server.sip.listen in the configuration, or --sip-listen');
@@ -94,7 +104,21 @@ export class App {
         clock,
         logger: logger.child({ layer: 'sip' }),
       });
-      const rr = wireRegistrarAndReachability({ stack: sip, store, clock, logger: logger.child({ layer: 'registrar' }), dataDir: options.dataDir });
+      const rr = wireRegistrarAndReachability({ stack: sip, store, clock, logger, dataDir: options.dataDir, registry: metrics });
+      // Calls active when the previous process stopped: reported once, then forgotten (issue
+      // "a server restart says which calls were lost"; SIP dialogs cannot be resumed).
+      journal = SqliteCallJournal.open(options.dataDir, clock);
+      const lostCalls = journal.takeLost();
+      const lostCounter = new Counter({
+        name: 'sipserver_calls_lost_in_restart_total',
+        help: 'Calls that were active when the previous server process stopped (counted at start)',
+        labelNames: ['cause'],
+        registers: [metrics],
+      });
+      for (const c of lostCalls) {
+        logger.warn({ layer: 'calls', connId: c.connId, parties: c.parties, ani: c.ani, dnis: c.dnis, startedAt: c.startedAt, cause: c.cause }, 'call lost in restart');
+        lostCounter.inc({ cause: c.cause });
+      }
       const agents = createAgentsModule({ store, reachability: rr.reachability, dataDir: options.dataDir, clock, logger });
       const calls = createCallControl({
         stack: sip,
@@ -104,6 +128,7 @@ export class App {
         clock,
         logger: logger.child({ layer: 'calls' }),
         agents: agents.agents,
+        journal,
       });
       const router = new RoutingPointRouter({
         agents: agents.agents,
@@ -113,8 +138,9 @@ export class App {
         logger: logger.child({ layer: 'routing' }),
       });
       calls.b2bua.router = router;
-      return new App(options, logger, store, sip, rr, agents, calls, router);
+      return new App(options, logger, store, sip, rr, agents, calls, router, metrics, journal, lostCalls);
     } catch (e) {
+      journal?.close();
       store.close();
       throw e;
     }
@@ -134,6 +160,7 @@ export class App {
       store: this.store,
       token,
       logger: this.logger,
+      metrics: this.metrics,
       plugins: [
         createCtiPlugin({
           agents: this.agents.agents,
@@ -176,6 +203,7 @@ export class App {
       ...this.rr.statusSection(),
       agents: this.agents.statusProvider(),
       calls: { active: this.calls.b2bua.activeCalls, waiting: this.router.waitingCalls().length },
+      lostCalls: this.lostCalls,
       load: {
         cpuPercent: this.cpu.percent(),
         cpuCount: cpus().length,
@@ -197,12 +225,15 @@ export class App {
   /** Stops taking new calls, releases calls, closes listeners and the store. */
   async stop(): Promise<void> {
     this.lag.disable();
+    // The calls this stop releases are reported as lost at the next start (cause `shutdown`).
+    this.journal.freeze(this.calls.b2bua.allCalls());
     this.calls.close();
     this.router.close();
     this.detachCcMetrics?.();
     if (this.http) await this.http.close();
     this.agents.close();
     this.rr.close();
+    this.journal.close();
     await this.sip.stop();
     this.store.close();
   }

@@ -314,10 +314,10 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     name: 'auth-algorithms',
     appliesTo: ['application'],
     type: { kind: 'token-list', values: ['SHA-256', 'MD5'] },
-    default: 'MD5,SHA-256',
+    default: 'MD5',
     inheritFromSoftswitch: false,
     effect:
-      'Digest algorithms challenged with, one WWW-Authenticate header each, in this order. MD5 comes first by default because many deployed phones (SIPp, baresip, most desk phones) answer only the first challenge; set `SHA-256,MD5` where every phone supports RFC 8760.',
+      'Digest algorithms challenged with, one WWW-Authenticate header each, in this order. MD5 alone by default: baresip (libre 1.x) fails the whole REGISTER when ANY challenge names an algorithm it lacks, even with an MD5 one beside it, and SIPp 3.6.1 answers only the first; set `SHA-256,MD5` (or `SHA-256`) where every phone supports RFC 8760.',
     takesEffect: 'next challenge',
     source: 'RFC 8760 §2.4 (registrar)',
   },

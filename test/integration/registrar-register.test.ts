@@ -3,9 +3,9 @@
  * examples/office.yaml (password 8888-secret), the binding shows in the status API and survives
  * a restart; wrong passwords, unknown numbers, absurd Expires and unknown schemes are refused.
  *
- * SIPp 3.6.1 and baresip 1.0 (libre 1.1) only answer MD5 challenges and give up when the first
- * challenge is SHA-256, so these runs set the application option `auth-algorithms: MD5`
- * (docs/registrar.md); the default two-challenge answer is checked with a raw UDP peer.
+ * SIPp 3.6.1 answers only the first challenge and baresip 1.0 (libre 1.1) gives up when any
+ * challenge is not MD5, so the default `auth-algorithms` is `MD5` (docs/registrar.md); these runs
+ * set it explicitly, and the two-challenge answer (`SHA-256,MD5`) is checked with a raw UDP peer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -39,11 +39,11 @@ interface Server {
 }
 
 /** The pieces `sipserver start` would run: store reconciled to office.yaml, SIP stack, registrar, reachability, admin API. */
-async function startServer(dataDir: string, md5Only: boolean): Promise<Server> {
+async function startServer(dataDir: string, algorithms: string | undefined): Promise<Server> {
   const store = openStore(dataDir);
   const loaded = loadConfigFile(join(examplesDir, 'office.yaml'));
   store.reconcile(loaded.model!);
-  if (md5Only) store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': 'MD5' } } }]);
+  if (algorithms) store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': algorithms } } }]);
   const stack = new SipStack({ listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'], logger: silentLogger });
   const wired = wireRegistrarAndReachability({ stack, store, clock: systemClock, logger: silentLogger });
   await stack.start();
@@ -105,7 +105,7 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
   let server: Server;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
-    server = await startServer(dir, true);
+    server = await startServer(dir, 'MD5');
   });
   afterAll(async () => {
     await server?.stop();
@@ -153,7 +153,7 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
     });
 
     await server.stop();
-    server = await startServer(dir, true);
+    server = await startServer(dir, 'MD5');
     const after = await api(server, '/api/status');
     expect(after.body.registrations).toEqual([
       expect.objectContaining({ dn: '8888', contact: `sip:8888@127.0.0.1:${localPort}` }),
@@ -221,10 +221,25 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
   });
 });
 
-describe('registrar default challenge (RFC 8760: SHA-256 first, then MD5)', () => {
-  it('answers an unauthenticated REGISTER with two WWW-Authenticate headers, SHA-256 first', async () => {
+describe('registrar challenges (RFC 8760 §2.4: one WWW-Authenticate per algorithm, preferred first)', () => {
+  it('by default answers an unauthenticated REGISTER with one MD5 challenge', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
-    const server = await startServer(dir, false);
+    const server = await startServer(dir, undefined);
+    try {
+      const [res] = await udpAsk(server.sipPort, register('8888', 'Expires: 3600\n'));
+      expect(statusLine(res)).toBe('SIP/2.0 401 Unauthorized');
+      const www = res.split('\r\n').filter((l) => l.startsWith('WWW-Authenticate:'));
+      expect(www).toHaveLength(1);
+      expect(www[0]).toMatch(/algorithm=MD5, qop="auth"$/);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with auth-algorithms = SHA-256,MD5 answers with two WWW-Authenticate headers, SHA-256 first', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
+    const server = await startServer(dir, 'SHA-256,MD5');
     try {
       const [res] = await udpAsk(server.sipPort, register('8888', 'Expires: 3600\n'));
       expect(statusLine(res)).toBe('SIP/2.0 401 Unauthorized');
@@ -246,7 +261,7 @@ describe('registrar with baresip (headless, generated config)', () => {
   let phoneOut = '';
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'registrar-bs-'));
-    server = await startServer(join(dir, 'data'), true);
+    server = await startServer(join(dir, 'data'), 'MD5');
   });
   afterEach(async () => {
     if (phone && phone.exitCode === null) {

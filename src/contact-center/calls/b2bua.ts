@@ -23,6 +23,7 @@ import { inviteTimeoutMs } from '../routing/routing-options.js';
 import { Call, CallState } from './call.js';
 import { CallLeg, LegState } from './call-leg.js';
 import type { CallAgentPolicy, CallDirectory, CallReachability, CallRouter } from './call-ports.js';
+import { noCallJournal, type CallJournal } from './call-journal.js';
 import { ConnIdGenerator } from './conn-id-generator.js';
 import { OutboundAttempt, type AttemptFailure } from './outbound-attempt.js';
 
@@ -45,6 +46,8 @@ export interface B2buaOptions {
   /** Agent policy (`reject-call-notready`); without it nothing is rejected. */
   policy?: CallAgentPolicy;
   connIds?: ConnIdGenerator;
+  /** Records active calls so a restart can report the lost ones (default: none). */
+  journal?: CallJournal;
 }
 
 /** Result of dialing one party. */
@@ -111,6 +114,8 @@ export class B2bua {
   policy: CallAgentPolicy | undefined;
   private readonly connIds: ConnIdGenerator;
   private readonly calls = new Map<string, Call>();
+  /** Active-call journal (restart reporting). */
+  readonly journal: CallJournal;
   /** Calls ended so far (diagnostics). */
   completed = 0;
   /**
@@ -129,6 +134,7 @@ export class B2bua {
     this.router = opts.router;
     this.policy = opts.policy;
     this.connIds = opts.connIds ?? new ConnIdGenerator();
+    this.journal = opts.journal ?? noCallJournal;
   }
 
   /**
@@ -193,6 +199,7 @@ export class B2bua {
   newCall(callType: CallType, ani: string | undefined, dnis: string | undefined): Call {
     const call = new Call(this.connIds.next(), callType, ani, dnis, this.clock.now());
     this.calls.set(call.connId, call);
+    this.journal.opened(call);
     return call;
   }
 
@@ -200,6 +207,7 @@ export class B2bua {
 
   /** Publish a call event on `leg`'s DN (external parties get none). */
   emit(name: CallEventName, call: Call, leg: CallLeg, otherDN?: string, origin?: EventOrigin, extra?: { transferConnId?: string }): void {
+    this.journal.changed(call); // parties may have changed (answer, transfer, conference)
     if (!leg.dn) return;
     const other = otherDN ?? call.other(leg)?.address ?? call.legs.find((l) => l !== leg)?.address;
     this.bus.publish({
@@ -703,6 +711,7 @@ export class B2bua {
     if (!this.calls.has(call.connId)) return;
     if (call.liveLegs.length > 0) return;
     this.calls.delete(call.connId);
+    this.journal.closed(call);
     this.completed++;
   }
 

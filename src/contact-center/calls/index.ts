@@ -15,6 +15,7 @@ import { AgentCallPolicy } from './agent-call-policy.js';
 import { B2bua } from './b2bua.js';
 import { CallControlService } from './call-control-service.js';
 import { CallDeliveryService } from './call-delivery-service.js';
+import type { CallJournal } from './call-journal.js';
 import type { CallDirectory, CallReachability, CallRouter } from './call-ports.js';
 
 export { B2bua, type DialResult, type DialOptions, failureStatus } from './b2bua.js';
@@ -24,6 +25,8 @@ export { CallControlService } from './call-control-service.js';
 export { CallDeliveryService } from './call-delivery-service.js';
 export { AgentCallPolicy } from './agent-call-policy.js';
 export { ConnIdGenerator } from './conn-id-generator.js';
+export { noCallJournal, callParties, type CallJournal, type LostCall } from './call-journal.js';
+export { SqliteCallJournal } from './sqlite-call-journal.js';
 export type { CallAgentPolicy, CallDirectory, CallReachability, CallRouter, InviteFailureKind } from './call-ports.js';
 
 /** What {@link createCallControl} needs. */
@@ -40,6 +43,8 @@ export interface CallControlDeps {
   router?: CallRouter;
   /** RFC 3261 timer base values for 2xx retransmission (default 500 ms / 4 s). */
   timers?: { t1?: number; t2?: number };
+  /** Active-call journal (restart reporting); default none. */
+  journal?: CallJournal;
 }
 
 /** Everything call control offers to the rest of the server. */
@@ -66,6 +71,7 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
     logger: deps.logger,
     router: deps.router,
     policy: deps.agents ? new AgentCallPolicy(deps.agents) : undefined,
+    journal: deps.journal,
   });
   const detach = b2bua.attach(deps.stack);
   return {
