@@ -1,0 +1,98 @@
+/**
+ * Reachability status end to end over the REAL server process: the example configurations
+ * resolve as the guide says (`office.yaml` 7777 through the Softswitch, `home.yaml`
+ * "+1 555 123 1111" through the SBC), and with two softswitches (`+1`, `+1555`) a `+1555…`
+ * number takes the longer prefix, then the shorter once the longer is out of service (a SIPp
+ * UAS answers one OPTIONS and stops).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { examplesDir } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { E2E_TOKEN, apiGet, scenario, startSipp, waitUntil, type Peer } from './e2e-reg-support.js';
+
+interface DeviceRow {
+  dn: string;
+  state: string;
+  lastProbe?: string;
+  reason?: string;
+}
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function start(config: string): Promise<ServerProcess> {
+  const s = await startServerProcess({ config, sipListen: ['udp:127.0.0.1:0'], env: { SIPSERVER_TOKEN: E2E_TOKEN } });
+  cleanups.push(() => s.stop());
+  return s;
+}
+
+function peer(p: Peer): Peer {
+  cleanups.push(() => p.stop());
+  return p;
+}
+
+describe('reachability status over the real process', () => {
+  it('office.yaml: 7777 is reached through the Softswitch at 127.0.0.1:5081', async () => {
+    const s = await start(join(examplesDir, 'office.yaml'));
+    const r = await apiGet(s.httpUrl!, '/api/dns/7777/status');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ mode: 'softswitch', target: 'sip:7777@127.0.0.1:5081', via: 'Softswitch' });
+  });
+
+  it('home.yaml: "+1 555 123 1111" (URL-encoded) is reached through the SBC at 127.0.0.1:5071', async () => {
+    const s = await start(join(examplesDir, 'home.yaml'));
+    for (const n of ['+1 555 123 1111', '+15551231111']) {
+      const r = await apiGet(s.httpUrl!, `/api/dns/${encodeURIComponent(n)}/status`);
+      expect(r.status, n).toBe(200);
+      expect(r.body, n).toMatchObject({ mode: 'softswitch', target: 'sip:+15551231111@127.0.0.1:5071', via: 'Softswitch' });
+    }
+  });
+
+  it('two softswitches +1 and +1555: the longer prefix wins, the shorter takes over once the longer is out of service', async () => {
+    const widePort = await freePort();
+    const narrowPort = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'e2e-oos-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const config = join(dir, 'two-softswitches.yaml');
+    writeFileSync(
+      config,
+      `server:
+  name: SIP_Server
+  sip:
+    listen: ["udp:127.0.0.1:0"]
+dns:
+  - number: Wide
+    type: voip-service
+    options: { contact: "127.0.0.1:${widePort}", service-type: softswitch, prefix: "+1", oos-check: "2", oos-force: "1" }
+  - number: Narrow
+    type: voip-service
+    options: { contact: "127.0.0.1:${narrowPort}", service-type: softswitch, prefix: "+1555", oos-check: "2", oos-force: "1" }
+  - number: "+1 555 123 1111"
+    type: extension
+`,
+    );
+    // Wide answers every probe; Narrow answers one (-m 1) and stops.
+    const wide = peer(startSipp(scenario('uas-options-200.xml'), '127.0.0.1:9', widePort, ['-m', '100000']));
+    const narrow = peer(startSipp(scenario('uas-options-200.xml'), '127.0.0.1:9', narrowPort, ['-m', '1']));
+    await new Promise((r) => setTimeout(r, 300)); // SIPp bound its ports
+    const s = await start(config);
+    const devices = async (): Promise<Record<string, DeviceRow>> =>
+      Object.fromEntries((await apiGet<{ devices: DeviceRow[] }>(s.httpUrl!, '/api/status')).body.devices.map((d) => [d.dn, d]));
+    const status = async (): Promise<Record<string, unknown>> => (await apiGet(s.httpUrl!, `/api/dns/${encodeURIComponent('+15551231111')}/status`)).body;
+
+    expect(await waitUntil(async () => (await devices()).Narrow?.state === 'in-service', 3_000), narrow.output).toBe(true);
+    expect(await status()).toEqual({ mode: 'softswitch', target: `sip:+15551231111@127.0.0.1:${narrowPort}`, via: 'Narrow', inService: true });
+
+    expect(await waitUntil(() => !narrow.running, 3_000)).toBe(true); // answered its one OPTIONS, gone
+    expect(await waitUntil(async () => (await devices()).Narrow?.state === 'out-of-service', 5_000)).toBe(true);
+    expect((await devices()).Wide?.state).toBe('in-service');
+    expect(await status()).toEqual({ mode: 'softswitch', target: `sip:+15551231111@127.0.0.1:${widePort}`, via: 'Wide', inService: true });
+    expect(wide.running).toBe(true);
+  });
+});
