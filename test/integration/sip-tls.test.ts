@@ -61,7 +61,27 @@ describe('TLS', () => {
     }
   });
 
-  it('refuses to start a tls listener without certificate settings', () => {
+  it('refuses to start a tls or wss listener without certificate settings', () => {
     expect(() => new SipStack({ listen: ['tls:127.0.0.1:0'] })).toThrow(/tls\.cert/);
+    expect(() => new SipStack({ listen: ['wss:127.0.0.1:0'] })).toThrow(/tls\.cert/);
+  });
+
+  it('wss: SIP over secure WebSocket with the same certificate answers OPTIONS', async () => {
+    const s = new SipStack({ listen: ['wss:127.0.0.1:0'], tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
+    await s.start();
+    try {
+      const { default: WebSocket } = await import('ws');
+      const ws = new WebSocket(`wss://127.0.0.1:${s.addresses()[0]!.port}`, ['sip'], { rejectUnauthorized: false });
+      const answer = new Promise<string>((res) => ws.on('message', (d) => res(String(d))));
+      await new Promise<void>((res, rej) => {
+        ws.once('open', () => res());
+        ws.once('error', rej);
+      });
+      ws.send(options('x.invalid'));
+      expect(await answer).toMatch(/^SIP\/2\.0 200 OK\r\n/);
+      ws.close();
+    } finally {
+      await s.stop();
+    }
   });
 });

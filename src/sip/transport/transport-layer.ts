@@ -13,6 +13,7 @@ import { buildRawErrorResponse } from './stateless-error-reply.js';
 import { TcpTransport } from './transport-tcp.js';
 import { TlsTransport, type TlsSettings } from './transport-tls.js';
 import { UdpTransport } from './transport-udp.js';
+import { WsTransport } from './transport-ws.js';
 import { defaultTransportLimits, type Connection, type Transport, type TransportDelegate, type TransportLimits } from './transport-types.js';
 
 /** Where a request came from, kept so that its responses go back the same way (RFC 3261 §18.2.2). */
@@ -110,9 +111,10 @@ export class TransportLayer implements TransportDelegate {
           if (!opts.tls) throw new Error(`listen tls:${spec.host}:${spec.port} needs tls.cert and tls.key`);
           this.transports.push(new TlsTransport(spec, this, this.logger, limits, opts.tls));
           break;
-        default:
-          // FIXME(RFC 7118): WebSocket transports plug in here as another Transport.
-          throw new Error(`transport ${spec.transport} is not implemented yet`);
+        case 'ws':
+        case 'wss':
+          this.transports.push(new WsTransport(spec.transport, spec, this, this.logger, limits, opts.tls));
+          break;
       }
     }
   }
@@ -225,7 +227,7 @@ export class TransportLayer implements TransportDelegate {
 
   /** Send bytes to a target from {@link responseTarget} (reopening a closed connection to its peer). */
   sendTo(target: ResponseTarget, buf: Buffer, onError?: (err: Error) => void): void {
-    if (target.connection && !target.connection.closed) target.connection.send(buf);
+    if (target.connection && !target.connection.closed) target.connection.send(buf, onError);
     else target.transport.send(buf, target.dest, onError);
   }
 

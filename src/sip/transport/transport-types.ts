@@ -16,8 +16,8 @@ export interface Connection {
   readonly remote: TransportAddress;
   /** True once closed; sending then fails. */
   readonly closed: boolean;
-  /** Queue bytes for the peer. */
-  send(buf: Buffer): void;
+  /** Queue one message's bytes for the peer; `onError` hears about a failure to deliver them. */
+  send(buf: Buffer, onError?: (err: Error) => void): void;
   /** Close the connection (graceful end, then destroy). */
   close(reason?: string): void;
 }
