@@ -22,6 +22,8 @@ export interface CallReachability {
   identifyInbound?(source: TransportAddress, fromUser: string | undefined): InboundIdentity | undefined;
   /** An INVITE to a device failed at the device level: feeds OOS detection (behaviour §3.3, §5). */
   reportInviteFailure?(device: string, kind: InviteFailureKind): void;
+  /** The `agent-phone` bound to a DN for the agent's login session, if any (behaviour §7). */
+  agentPhoneOf?(dn: string): string | undefined;
 }
 
 /** Read access to DNs and their effective options (a subset of `ContactCenterDirectory`). */

@@ -12,6 +12,7 @@ import type { SipStack } from '../../sip/stack/sip-stack.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { AgentCallPolicy } from './agent-call-policy.js';
+import { AgentPhoneOptionDirectory } from './agent-phone-option-directory.js';
 import { B2bua } from './b2bua.js';
 import { CallControlService } from './call-control-service.js';
 import { CallDeliveryService } from './call-delivery-service.js';
@@ -24,6 +25,7 @@ export { CallLeg, LegState } from './call-leg.js';
 export { CallControlService } from './call-control-service.js';
 export { CallDeliveryService } from './call-delivery-service.js';
 export { AgentCallPolicy } from './agent-call-policy.js';
+export { AgentPhoneOptionDirectory } from './agent-phone-option-directory.js';
 export { ConnIdGenerator } from './conn-id-generator.js';
 export { noCallJournal, callParties, type CallJournal, type LostCall } from './call-journal.js';
 export { SqliteCallJournal } from './sqlite-call-journal.js';
@@ -65,7 +67,8 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
   const b2bua = new B2bua({
     ua,
     reachability: deps.reachability,
-    directory: deps.directory,
+    // A DN worked on an agent-phone takes the device options of the agent-phone's softswitch.
+    directory: new AgentPhoneOptionDirectory(deps.directory, deps.reachability),
     bus: deps.bus,
     clock: deps.clock,
     logger: deps.logger,
