@@ -114,6 +114,11 @@ export class CtiTestClient {
     }
   }
 
+  /** Mark every event received so far as awaited: later {@link waitFor} calls see only newer ones. */
+  skipReceived(): void {
+    for (let i = 0; i < this.events.length; i++) this.consumed.add(i);
+  }
+
   /** Names of every event received so far, in order (`event` attribute). */
   names(filter?: (f: CtiFrame) => boolean): string[] {
     return this.events.filter(filter ?? (() => true)).map((f) => String(f.event));

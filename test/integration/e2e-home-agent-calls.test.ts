@@ -1,0 +1,171 @@
+/**
+ * Acceptance, examples/home-agent-phone.yaml, more call situations of a PSTN home agent (Jay on
+ * 8888 with agent-phone +1 555 123 2222 behind the SBC on 127.0.0.1:5081): hold/retrieve with
+ * `dual-dialog-enabled = false`, the agent hanging up first, a customer abandoning while the agent
+ * rings, queueing until the agent is Ready, `router-timeout` → 480, and RequestMakeCall with
+ * RFC 3725 Flow I (`make-call-rfc3725-flow = 1`).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import {
+  E2E_TOKEN,
+  agentStatus,
+  api,
+  ctiUrl,
+  eventually,
+  example,
+  lockPort,
+  scenario,
+  startSipp,
+  status,
+  stopAll,
+  udpTarget,
+  waitInService,
+  type SippPeer,
+  type TracedMessage,
+} from './e2e-support.js';
+
+const PHONE_RURI = 'INVITE sip:+15551232222@127.0.0.1:5081 SIP/2.0';
+const body = (m: TracedMessage): string => m.text.split(/\r?\n\r?\n/).slice(1).join('\n');
+const on = (name: string) => (f: CtiFrame) => f.event === name && f.thisDN === '8888';
+
+describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
+  let release: (() => void) | undefined;
+  let server: ServerProcess | undefined;
+  let sbc: SippPeer;
+  const peers: SippPeer[] = [];
+  let desk: CtiTestClient | undefined;
+
+  async function swapSbc(file: string, pauseMs?: number): Promise<void> {
+    await sbc.stop();
+    sbc = await startSipp({ scenario: scenario(file), port: 5081, ...(pauseMs !== undefined ? { pauseMs } : {}) });
+    peers.push(sbc);
+  }
+
+  async function customer(file: string, pauseMs?: number): Promise<SippPeer> {
+    const c = await startSipp({ scenario: scenario(file), target: udpTarget(server!), service: '5000', calls: 1, ...(pauseMs !== undefined ? { pauseMs } : {}) });
+    peers.push(c);
+    return c;
+  }
+
+  beforeAll(async () => {
+    release = await lockPort(5081);
+    sbc = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5081 });
+    peers.push(sbc);
+    server = await startServerProcess({
+      config: example('home-agent-phone.yaml'),
+      sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
+      env: { SIPSERVER_TOKEN: E2E_TOKEN },
+    });
+    await waitInService(server, 'Softswitch');
+    desk = await CtiTestClient.connect(ctiUrl(server));
+    await desk.request('RequestOpen', { agentId: 'jay', password: 'jay-secret' });
+    await desk.request('RequestRegisterAddress', { thisDN: '8888' });
+    const login = await desk.request('RequestAgentLogin', { thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } });
+    expect(login).toMatchObject({ event: 'EventAgentLogin' });
+    await desk.waitFor(on('EventAgentReady'));
+  });
+
+  // Each test awaits only the events its own calls cause.
+  beforeEach(() => desk?.skipReceived());
+
+  afterAll(async () => {
+    desk?.close();
+    await stopAll(peers);
+    await server?.stop();
+    release?.();
+  });
+
+  it('hold with dual-dialog-enabled=false: the agent leg gets a black hole without a hold direction; retrieve; release', async () => {
+    const c = await customer('e2e-uac-customer-stays.xml');
+    const est = await desk!.waitFor(on('EventEstablished'), 10_000);
+    const connId = est.connId;
+    expect(await desk!.request('RequestHoldCall', { thisDN: '8888', connId })).toMatchObject({ event: 'EventHeld', connId });
+    await eventually(() => sbc.receivedRequests('INVITE').length === 2, 'hold re-INVITE to the agent-phone leg');
+    const holdToAgent = body(sbc.receivedRequests('INVITE')[1]!);
+    expect(holdToAgent).toMatch(/c=IN IP4 0\.0\.0\.0/);
+    expect(holdToAgent).not.toMatch(/a=(sendonly|recvonly|inactive)/);
+    await eventually(() => c.receivedRequests('INVITE').length === 1, 'hold re-INVITE to the customer');
+    expect(body(c.receivedRequests('INVITE')[0]!)).toMatch(/a=sendonly/);
+
+    expect(await desk!.request('RequestRetrieveCall', { thisDN: '8888', connId })).toMatchObject({ event: 'EventRetrieved', connId });
+    await eventually(() => c.receivedRequests('INVITE').length === 2, 'retrieve re-INVITE to the customer');
+    expect(body(c.receivedRequests('INVITE')[1]!)).toContain('s=e2e-callee-sdp');
+
+    expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId })).toMatchObject({ event: 'EventReleased', connId });
+    expect(await c.waitExit(10_000), c.errors()).toBe(0);
+    await eventually(() => sbc.receivedRequests('BYE').length === 1, 'BYE to the agent-phone leg');
+    await desk!.waitFor(on('EventAgentReady'));
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+  });
+
+  it('a call waits on the routing point until the agent is Ready, then is delivered', async () => {
+    expect(await desk!.request('RequestAgentNotReady', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentNotReady' });
+    const invites0 = sbc.receivedRequests('INVITE').length;
+    const c = await customer('e2e-uac-customer-call.xml', 300);
+    await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 1, 'one call waiting');
+    expect(sbc.receivedRequests('INVITE').length).toBe(invites0);
+    expect(await desk!.request('RequestAgentReady', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentReady' });
+    expect(await c.waitExit(15_000), c.errors()).toBe(0);
+    expect(sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([PHONE_RURI]);
+    await desk!.waitFor(on('EventReleased'));
+    await desk!.waitFor(on('EventAgentReady'));
+  });
+
+  it('RequestMakeCall with Flow I: offer-less INVITE to the agent-phone, its offer to the destination, the answer in the ACK', async () => {
+    const invites0 = sbc.receivedRequests('INVITE').length;
+    const byes0 = sbc.receivedRequests('BYE').length;
+    const made = await desk!.request('RequestMakeCall', { thisDN: '8888', otherDN: '+1 555 987 6543' }, 15_000);
+    expect(made).toMatchObject({ event: 'EventDialing', thisDN: '8888', otherDN: '+15559876543', callType: 'Outbound' });
+    const est = await desk!.waitFor(on('EventEstablished'), 10_000);
+    expect(est.connId).toBe(made.connId);
+    const invites = sbc.receivedRequests('INVITE').slice(invites0);
+    expect(invites.map((m) => m.firstLine)).toEqual([PHONE_RURI, 'INVITE sip:+15559876543@127.0.0.1:5081 SIP/2.0']);
+    expect(invites[0]!.text).toMatch(/Content-Length:\s*0/i);
+    expect(body(invites[1]!)).toContain('s=e2e-callee-sdp');
+    // The agent-phone leg is never re-INVITEd in Flow I; its ACK carries the destination's answer.
+    await eventually(() => sbc.receivedRequests('ACK').some((m) => body(m).includes('s=e2e-callee-sdp')), 'ACK with the answer');
+    expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: made.connId })).toMatchObject({ event: 'EventReleased' });
+    await eventually(() => sbc.receivedRequests('BYE').length === byes0 + 2, 'BYE to both legs');
+    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 2);
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+  });
+
+  it('the agent hangs up first: the customer gets BYE, EventReleased, the agent is Ready again (AutoIn)', async () => {
+    await swapSbc('e2e-uas-sbc-answer-hangup.xml', 500);
+    const c = await customer('e2e-uac-customer-stays.xml');
+    const est = await desk!.waitFor(on('EventEstablished'), 10_000);
+    expect(await c.waitExit(10_000), c.errors()).toBe(0);
+    expect(c.receivedRequests('BYE').length).toBe(1);
+    expect(await desk!.waitFor(on('EventReleased'))).toMatchObject({ connId: est.connId });
+    await desk!.waitFor(on('EventAgentReady'));
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+  });
+
+  it('the customer abandons while the agent-phone rings: CANCEL to the SBC, EventAbandoned, no RONA', async () => {
+    await swapSbc('e2e-uas-sbc-no-answer.xml');
+    const c = await customer('e2e-uac-customer-abandon.xml', 1500);
+    const ringing = await desk!.waitFor(on('EventRinging'), 10_000);
+    expect(await c.waitExit(10_000), c.errors()).toBe(0);
+    expect(await desk!.waitFor(on('EventAbandoned'))).toMatchObject({ connId: ringing.connId });
+    await eventually(() => sbc.receivedRequests('CANCEL').length === 1, 'CANCEL to the SBC');
+    expect(sbc.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([PHONE_RURI]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+    expect(desk!.events.some((f) => f.event === 'EventAgentNotReady' && f.reasonCode === 'RONA')).toBe(false);
+  });
+
+  it('router-timeout: nobody Ready, the call is released with 480 after the wait', async () => {
+    const patch = await api(server!, 'PATCH', '/api/dns/5000', { options: { 'router-timeout': '1' } });
+    expect(patch.status).toBe(200);
+    expect(await desk!.request('RequestAgentNotReady', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentNotReady' });
+    const invites0 = sbc.receivedRequests('INVITE').length;
+    const c = await startSipp({ scenario: scenario('uac-expect-480.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
+    peers.push(c);
+    expect(await c.waitExit(10_000), c.errors()).toBe(0);
+    expect(c.messages().find((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 480'))?.firstLine).toMatch(/^SIP\/2\.0 480 Temporarily Unavailable/);
+    expect(sbc.receivedRequests('INVITE').length).toBe(invites0);
+    expect(((await status(server!)).calls as Record<string, number>).waiting).toBe(0);
+  });
+});
