@@ -99,7 +99,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifyWebsocket);
+  // ws buffers a whole frame before the CTI gateway sees it: cap frames at 128 KiB (the gateway's own limit is 64 KiB).
+  await app.register(fastifyWebsocket, { options: { maxPayload: 128 * 1024 } });
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(adminRoutes, { prefix: '/api', store: options.store, token: options.token, getStatusProviders: () => providers });

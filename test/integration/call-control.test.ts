@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { CallControlError } from '../../src/api/cti/call-control.js';
+import { CallControlError } from '../../src/contact-center/call-control.js';
 import { freePort } from '../helpers/ports.js';
 import { runSipp, sippTraceMessages } from '../helpers/sipp.js';
 import { startCallServer, waitFor, type CallServer } from './call-harness.js';

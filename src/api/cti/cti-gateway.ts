@@ -5,7 +5,7 @@ import { AgentState } from '../../contact-center/agents/agent-state.js';
 import type { ContactCenterEvent, ContactCenterEventBus, EventOrigin } from '../../contact-center/events.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { type Logger, silentLogger } from '../../util/logger.js';
-import { type CallControl, CallControlError, type CallControlRequest, unsupportedCallControl } from './call-control.js';
+import { type CallControl, CallControlError, type CallControlRequest, unsupportedCallControl } from '../../contact-center/call-control.js';
 import { CTI_ERROR, CtiError, type CtiErrorName } from './cti-error-codes.js';
 import { encodeDomainEvent, type CtiWireEvent } from './cti-event-encoder.js';
 import { CALL_REQUEST_NAMES, type CtiRequest, parseCtiRequest } from './cti-request-schemas.js';

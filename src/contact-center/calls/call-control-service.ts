@@ -4,7 +4,7 @@
  * single-dialog rules), single-step transfer by re-INVITEs (behaviour §9: never REFER) and
  * attached data. Every step is published as a call event carrying the requester's `origin`.
  */
-import { CallControlError, type CallControl, type CallControlRequest } from '../../api/cti/call-control.js';
+import { CallControlError, type CallControl, type CallControlRequest } from '../call-control.js';
 import { blackHoleSdp, noMediaOffer, rejectAllAnswer, withDirection } from '../../media/sdp.js';
 import type { Deliverable } from '../../reachability/reachability-types.js';
 import type { InviteSession } from '../../sip/dialog/invite-session.js';

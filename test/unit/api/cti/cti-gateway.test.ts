@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CallControlError, type CallControl, type CallControlRequest } from '../../../../src/api/cti/call-control.js';
+import { CallControlError, type CallControl, type CallControlRequest } from '../../../../src/contact-center/call-control.js';
 import { CTI_ERROR } from '../../../../src/api/cti/cti-error-codes.js';
 import { CtiGateway } from '../../../../src/api/cti/cti-gateway.js';
 import { parseCtiRequest } from '../../../../src/api/cti/cti-request-schemas.js';

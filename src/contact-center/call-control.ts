@@ -1,4 +1,4 @@
-import type { EventOrigin, UserData } from '../../contact-center/events.js';
+import type { EventOrigin, UserData } from './events.js';
 
 /** Call requests of interfaces §4, as the CTI gateway hands them to call control. */
 export type CallControlRequest =

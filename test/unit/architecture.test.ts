@@ -1,0 +1,67 @@
+/**
+ * The layering of docs/architecture.md, enforced: every relative import in src/ goes to the same
+ * layer or to a layer below. In particular nothing in src/sip knows about config, agents or calls.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../helpers/paths.js';
+
+/** Lower rank = lower layer. Sub-folders of contact-center share one rank. */
+const RANK: Array<[prefix: string, rank: number]> = [
+  ['util/', 0],
+  ['sip/auth/', 1],
+  ['sip/message/', 1],
+  ['sip/transport/', 2],
+  ['sip/transaction/', 3],
+  ['sip/stack/', 4],
+  ['sip/dialog/', 5],
+  ['media/', 6],
+  ['config/', 7],
+  ['registrar/', 8],
+  ['reachability/', 9],
+  ['contact-center/', 10],
+  ['api/', 11],
+  ['app.ts', 12],
+  ['cli/', 13],
+];
+
+function rankOf(srcRelative: string): number {
+  for (const [prefix, rank] of RANK) if (srcRelative.startsWith(prefix)) return rank;
+  throw new Error(`${srcRelative} is in no layer of docs/architecture.md`);
+}
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return tsFiles(p);
+    return p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+describe('architecture layers', () => {
+  const src = resolve(repoRoot, 'src');
+  const files = tsFiles(src);
+
+  it('finds the source tree', () => {
+    expect(files.length).toBeGreaterThan(100);
+  });
+
+  it('every relative import goes to the same layer or below', () => {
+    const violations: string[] = [];
+    const importRe = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/g;
+    for (const file of files) {
+      const from = relative(src, file);
+      const fromRank = rankOf(from);
+      for (const m of readFileSync(file, 'utf8').matchAll(importRe)) {
+        const target = relative(src, resolve(dirname(file), m[1]!)).replace(/\.js$/, '.ts');
+        if (target.startsWith('..')) {
+          violations.push(`${from} imports ${m[1]} outside src/`);
+          continue;
+        }
+        if (rankOf(target) > fromRank) violations.push(`${from} imports ${target}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+});
