@@ -64,16 +64,17 @@ export interface CallControlModule {
 /** Build and wire call control onto `stack` (handlers for INVITE, BYE, UPDATE, INFO, REFER… and 2xx ACKs). */
 export function createCallControl(deps: CallControlDeps): CallControlModule {
   const ua = new DialogUserAgent({ stack: new DialogStackAdapter(deps.stack), clock: deps.clock, logger: deps.logger, timers: deps.timers });
+  // A DN worked on an agent-phone takes the device options of the agent-phone's softswitch.
+  const directory = new AgentPhoneOptionDirectory(deps.directory, deps.reachability);
   const b2bua = new B2bua({
     ua,
     reachability: deps.reachability,
-    // A DN worked on an agent-phone takes the device options of the agent-phone's softswitch.
-    directory: new AgentPhoneOptionDirectory(deps.directory, deps.reachability),
+    directory,
     bus: deps.bus,
     clock: deps.clock,
     logger: deps.logger,
     router: deps.router,
-    policy: deps.agents ? new AgentCallPolicy(deps.agents) : undefined,
+    policy: deps.agents ? new AgentCallPolicy(deps.agents, directory) : undefined,
     journal: deps.journal,
   });
   const detach = b2bua.attach(deps.stack);

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { AgentService } from '../../../../src/contact-center/agents/agent-service.js';
+import { AgentState } from '../../../../src/contact-center/agents/agent-state.js';
+import { AgentCallPolicy } from '../../../../src/contact-center/calls/agent-call-policy.js';
 import { AgentPhoneOptionDirectory } from '../../../../src/contact-center/calls/agent-phone-option-directory.js';
 import type { CallDirectory } from '../../../../src/contact-center/calls/call-ports.js';
 
@@ -36,5 +39,24 @@ describe('AgentPhoneOptionDirectory (behaviour §2.2, §7)', () => {
     expect(d.effectiveOption('8888', 'make-call-rfc3725-flow')).toBe('2');
     const noPort = new AgentPhoneOptionDirectory(directory(), {});
     expect(noPort.effectiveOption('8888', 'dual-dialog-enabled')).toBe('true');
+  });
+});
+
+describe('AgentCallPolicy with the agent-phone aware directory (behaviour §9)', () => {
+  const agentsWith = (state: AgentState | undefined): AgentService =>
+    ({ sessionByDn: () => (state === undefined ? undefined : { status: { state } }) }) as unknown as AgentService;
+  const softswitchSaysTrue = new AgentPhoneOptionDirectory(
+    { getDn: () => ({ number: '8888', type: 'extension', options: { contact: '*' } }), normaliseNumber: (n) => n, effectiveOption: (dn) => (dn === '+15551232222' ? 'true' : 'false') },
+    { agentPhoneOf: () => '+15551232222' },
+  );
+
+  it('rejects a direct call to a NotReady agent-phone agent when the softswitch sets reject-call-notready', () => {
+    expect(new AgentCallPolicy(agentsWith(AgentState.NotReady), softswitchSaysTrue).rejectsCall('8888')).toBe(true);
+    expect(new AgentCallPolicy(agentsWith(AgentState.AfterCallWork), softswitchSaysTrue).rejectsCall('8888')).toBe(true);
+  });
+
+  it('lets Ready and BusyReady agents be rung', () => {
+    expect(new AgentCallPolicy(agentsWith(AgentState.Ready), softswitchSaysTrue).rejectsCall('8888')).toBe(false);
+    expect(new AgentCallPolicy(agentsWith(AgentState.BusyReady), softswitchSaysTrue).rejectsCall('8888')).toBe(false);
   });
 });
