@@ -168,4 +168,16 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     expect(sbc.receivedRequests('INVITE').length).toBe(invites0);
     expect(((await status(server!)).calls as Record<string, number>).waiting).toBe(0);
   });
+
+  it('reject-call-notready on the Softswitch governs 8888 while Jay works on the agent-phone: a direct call gets 480', async () => {
+    expect((await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': 'true' } })).status).toBe(200);
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'NotReady' });
+    const invites0 = sbc.receivedRequests('INVITE').length;
+    const events0 = desk!.events.length;
+    const c = await startSipp({ scenario: scenario('uac-expect-480.xml'), target: udpTarget(server!), service: '8888', calls: 1 });
+    peers.push(c);
+    expect(await c.waitExit(10_000), c.errors()).toBe(0);
+    expect(sbc.receivedRequests('INVITE').length).toBe(invites0);
+    expect(desk!.events.slice(events0).some((f) => f.event === 'EventRinging')).toBe(false);
+  });
 });
