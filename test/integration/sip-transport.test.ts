@@ -313,6 +313,42 @@ describe('UAC over UDP', () => {
     expect(peer.received.length).toBe(n); // no retransmission after the final response
   });
 
+  it('CANCEL (RFC 3261 §9.1): deferred until the 1xx, same branch, then the 487 is ACKed by the transaction', async () => {
+    const s = await startStack();
+    const peer = await UdpPeer.open();
+    peers.push(peer);
+    const dest = { transport: 'udp' as const, host: '127.0.0.1', port: peer.port };
+    const events: string[] = [];
+    const invite = s.createRequest({ method: 'INVITE', uri: `sip:agent@127.0.0.1:${peer.port}` });
+    s.sendRequest(invite, dest, { onProvisional: (r) => events.push(`1xx ${r.status}`), onFinal: (r) => events.push(`final ${r.status}`), onTimeout: () => events.push('timeout'), onTransportError: () => events.push('error') });
+    const [inv] = await peer.waitFor((d) => d.text.startsWith('INVITE '), 1);
+    const cancelEvents: string[] = [];
+    expect(s.sendCancel(invite, dest, { onFinal: (r) => cancelEvents.push(`final ${r.status}`), onTimeout: () => cancelEvents.push('timeout'), onTransportError: () => cancelEvents.push('error') })).toBe('deferred');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(peer.received.filter((d) => d.text.startsWith('CANCEL '))).toHaveLength(0);
+    const head = inv!.text.split('\r\n');
+    const pick = (n: string): string => head.find((l) => l.startsWith(n + ':'))!;
+    const answer = (status: string, cseq: string, tag = ';tag=callee'): string =>
+      `SIP/2.0 ${status}\r\n${pick('Via')}\r\n${pick('From')}\r\n${pick('To')}${tag}\r\n${pick('Call-ID')}\r\nCSeq: ${cseq}\r\nContent-Length: 0\r\n\r\n`;
+    await peer.send(answer('180 Ringing', '1 INVITE'), port(s, 'udp'));
+    const [cancel] = await peer.waitFor((d) => d.text.startsWith('CANCEL '), 1);
+    expect(cancel).toBeDefined();
+    const ch = cancel!.text.split('\r\n');
+    expect(ch[0]).toBe(`CANCEL sip:agent@127.0.0.1:${peer.port} SIP/2.0`);
+    expect(ch.filter((l) => l.startsWith('Via:'))).toEqual([pick('Via')]);
+    expect(ch).toContain(pick('Call-ID'));
+    expect(ch).toContain(pick('From'));
+    expect(ch).toContain(pick('To'));
+    expect(ch).toContain(`CSeq: ${pick('CSeq').split(' ')[1]} CANCEL`);
+    await peer.send(answer('200 OK', `${pick('CSeq').split(' ')[1]} CANCEL`, ''), port(s, 'udp'));
+    await peer.send(answer('487 Request Terminated', pick('CSeq').slice(6)), port(s, 'udp'));
+    const [ack] = await peer.waitFor((d) => d.text.startsWith('ACK '), 1);
+    expect(ack!.text).toContain(`\r\n${pick('Via')}\r\n`);
+    expect(events).toEqual(['1xx 180', 'final 487']);
+    expect(cancelEvents).toEqual(['final 200']);
+    expect(s.sendCancel(invite, dest)).toBe('not-needed');
+  });
+
   it('times out with timer F (64·T1) when nobody answers', async () => {
     const s = await startStack({ timers: { t1: 20, t2: 80 } });
     const peer = await UdpPeer.open();

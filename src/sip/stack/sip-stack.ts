@@ -13,6 +13,8 @@ import {
   type ServerTransaction,
 } from '../transaction/transaction-manager.js';
 import type { ClientTransactionUser, ServerTransactionSender } from '../transaction/transaction-types.js';
+import { buildCancel } from '../transaction/build-cancel.js';
+import { TransactionState } from '../transaction/transaction-state.js';
 import { formatAddress, hostForUri, parseListenSpec } from '../transport/listen-spec.js';
 import { TransportLayer, type ResponseRoute, type ResponseTarget } from '../transport/transport-layer.js';
 import type { TlsSettings } from '../transport/transport-tls.js';
@@ -276,6 +278,36 @@ export class SipStack {
       { reliable: t.reliable, send: (m, onError) => transport.sendRequest(m, dest, onError) },
       delegate,
     );
+  }
+
+  /**
+   * Cancel an INVITE sent with {@link sendRequest} (RFC 3261 §9.1). The CANCEL copies the
+   * INVITE's Request-URI, Call-ID, From, To, CSeq number, Route and top Via (same branch) and
+   * goes in a non-INVITE client transaction of its own to `dest`; `user` hears its outcome (the
+   * INVITE's own delegate then gets the 487). Returns:
+   * - `sent` when the INVITE had a provisional response;
+   * - `deferred` when it had none yet: the CANCEL goes out on the first 1xx (a CANCEL must not
+   *   precede it), and is dropped if a final response comes first;
+   * - `not-needed` when the INVITE transaction is over (final response received).
+   */
+  sendCancel(invite: SipRequest, dest: TransportAddress, user?: ClientTransactionUser): 'sent' | 'deferred' | 'not-needed' {
+    const tx = this.transactions.findClientTransaction(invite);
+    if (!tx || tx.kind !== 'ict') return 'not-needed';
+    const state = tx.state;
+    if (state !== TransactionState.Calling && state !== TransactionState.Proceeding) return 'not-needed';
+    const cuser: ClientTransactionUser = user ?? { onFinal: () => undefined, onTimeout: () => undefined, onTransportError: () => undefined };
+    const send = (): void => {
+      const cancel = buildCancel(invite);
+      const t = this.transport.pickTransport(dest.transport, dest.host);
+      const transport = this.transport;
+      try {
+        this.transactions.sendRequest(cancel, { reliable: t ? t.reliable : false, send: (m, onError) => transport.sendRequest(m, dest, onError) }, cuser);
+      } catch (err) {
+        this.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'CANCEL not sent');
+      }
+    };
+    tx.whenProceeding(send);
+    return state === TransactionState.Proceeding ? 'sent' : 'deferred';
   }
 
   /**

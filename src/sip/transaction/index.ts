@@ -22,3 +22,4 @@ export {
 } from './transaction-manager.js';
 export { clientTransactionKey, serverTransactionKey, hasRfc3261Branch, MAGIC_COOKIE } from './transaction-key.js';
 export { buildNon2xxAck } from './build-ack.js';
+export { buildCancel } from './build-cancel.js';

@@ -19,6 +19,7 @@ export class InviteClientTransaction extends Transaction {
   readonly kind = 'ict' as const;
   private interval: number;
   private ack: SipRequest | undefined;
+  private proceedingWaiters: Array<() => void> = [];
 
   constructor(
     ctx: TransactionContext,
@@ -34,6 +35,15 @@ export class InviteClientTransaction extends Transaction {
   /** The ACK this transaction generated for a non-2xx final response, if any. */
   get generatedAck(): SipRequest | undefined {
     return this.ack;
+  }
+
+  /**
+   * Run `fn` once the transaction is in Proceeding (at once if it already is); dropped if it
+   * ends without a provisional response. For CANCEL, which must wait for a 1xx (RFC 3261 §9.1).
+   */
+  whenProceeding(fn: () => void): void {
+    if (this.stateValue === TransactionState.Proceeding) fn();
+    else if (this.stateValue === TransactionState.Calling) this.proceedingWaiters.push(fn);
   }
 
   /** Send the INVITE, start timers A (UDP) and B (RFC 3261 §17.1.1.2). */
@@ -55,13 +65,16 @@ export class InviteClientTransaction extends Transaction {
           this.stopTimer('B'); // RFC 3261 §17.1.1.2: B only guards Calling; the TU runs Timer C.
           this.setState(TransactionState.Proceeding);
           this.user.onProvisional?.(response);
+          for (const w of this.proceedingWaiters.splice(0)) if (this.stateValue === TransactionState.Proceeding) w();
         } else if (status < 300) {
+          this.proceedingWaiters.length = 0;
           this.stopTimer('A');
           this.stopTimer('B');
           this.setState(TransactionState.Accepted);
           this.startTimer('M', 64 * this.ctx.timers.t1, () => this.terminate());
           this.user.onFinal(response);
         } else {
+          this.proceedingWaiters.length = 0;
           this.stopTimer('A');
           this.stopTimer('B');
           this.setState(TransactionState.Completed);
@@ -97,6 +110,10 @@ export class InviteClientTransaction extends Transaction {
       // A failure to send the ACK ends the transaction (§17.1.1.2), nothing to tell the TU.
       this.terminate();
     }
+  }
+
+  protected override onTerminated(): void {
+    this.proceedingWaiters.length = 0;
   }
 
   private sendAck(): void {

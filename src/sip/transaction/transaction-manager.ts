@@ -141,6 +141,12 @@ export class TransactionManager {
     return tx && tx.kind === 'ist' && tx.state !== TransactionState.Terminated ? tx : undefined;
   }
 
+  /** The live client transaction a request was sent in (by top Via branch + method), if any. */
+  findClientTransaction(request: SipRequest): ClientTransaction | undefined {
+    const tx = this.clients.get(clientTransactionKey(request));
+    return tx && tx.state !== TransactionState.Terminated ? tx : undefined;
+  }
+
   /** An incoming response (RFC 3261 §17.1.3). */
   receiveResponse(response: SipResponse, source: TransportAddress): void {
     const tx = this.clients.get(clientTransactionKey(response));

@@ -156,6 +156,24 @@ describe('INVITE client transaction (RFC 3261 §17.1.1, RFC 6026)', () => {
     expect(user.events).toEqual(['provisional 100', 'transport-error EPIPE']);
   });
 
+  it('whenProceeding: waits for the first 1xx (CANCEL, RFC 3261 §9.1); runs at once in Proceeding; dropped on a final', () => {
+    const a = setup(false);
+    a.tx.start();
+    const ran: string[] = [];
+    a.tx.whenProceeding(() => ran.push('a1'));
+    expect(ran).toEqual([]);
+    a.tx.receiveResponse(response(a.req, 100));
+    expect(ran).toEqual(['a1']);
+    a.tx.whenProceeding(() => ran.push('a2'));
+    expect(ran).toEqual(['a1', 'a2']);
+    const b = setup(false);
+    b.tx.start();
+    b.tx.whenProceeding(() => ran.push('b'));
+    b.tx.receiveResponse(response(b.req, 486));
+    b.tx.whenProceeding(() => ran.push('b-late'));
+    expect(ran).toEqual(['a1', 'a2']);
+  });
+
   it('transport error in Calling is reported (RFC 3261 §17.1.4)', () => {
     const { tx, sender, user, clock } = setup(true);
     tx.start();
