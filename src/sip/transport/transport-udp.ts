@@ -31,7 +31,7 @@ export class UdpTransport implements Transport {
   /** Bind the socket; resolves with the real port known. */
   listen(): Promise<void> {
     const type = isIP(this.spec.host) === 6 ? 'udp6' : 'udp4';
-    const socket = createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize: 4 * 1024 * 1024 });
+    const socket = createSocket({ type, ipv6Only: type === 'udp6' });
     this.socket = socket;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
@@ -39,6 +39,12 @@ export class UdpTransport implements Transport {
       socket.on('message', (buf, rinfo) => this.receive(buf, { transport: 'udp', host: rinfo.address, port: rinfo.port }));
       socket.bind(this.spec.port, this.spec.host, () => {
         socket.off('error', onError);
+        try {
+          // Bursts (OPTIONS keepalives of many phones at once): ask for a larger buffer, best effort.
+          socket.setRecvBufferSize(4 * 1024 * 1024);
+        } catch {
+          /* capped or refused by the system: keep the default */
+        }
         socket.on('error', (err) => this.logger.warn({ err, local: this.bound }, 'udp socket error'));
         const a = socket.address();
         this.bound = { transport: 'udp', host: this.spec.host, port: a.port };
