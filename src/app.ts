@@ -230,6 +230,9 @@ export class App {
     this.calls.close();
     this.router.close();
     this.detachCcMetrics?.();
+    // Desktops get close code 1001 (going away, docs/cti-protocol.md) before @fastify/websocket's
+    // preClose hook would close them without a code (1005).
+    this.ctiGateway?.close();
     if (this.http) await this.http.close();
     this.agents.close();
     this.rr.close();
