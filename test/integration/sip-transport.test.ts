@@ -117,6 +117,21 @@ describe('UDP on the wire', () => {
     expect(s.malformedCount).toBe(3);
   });
 
+  it('responses: a foreign top Via is dropped (RFC 3261 §18.1.2); ours without a transaction goes to onStrayResponse', async () => {
+    const s = await startStack();
+    const strays: number[] = [];
+    s.delegate.onStrayResponse = (r) => strays.push(r.status);
+    const peer = await UdpPeer.open();
+    peers.push(peer);
+    const res = (via: string): string =>
+      `SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP ${via};branch=z9hG4bKnotx\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: r1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+    await peer.send(res('192.0.2.1:5060'), port(s, 'udp'));
+    await peer.send(res(`127.0.0.1:${port(s, 'udp')}`), port(s, 'udp'));
+    for (let i = 0; i < 20 && strays.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(strays).toEqual([200]);
+    expect(s.foreignResponseCount).toBe(1);
+  });
+
   it('IPv6 loopback: OPTIONS to udp:[::1] gets 200', async () => {
     const s = await startStack({ listen: ['udp:[::1]:0'] });
     const peer = await UdpPeer.open('::1');

@@ -207,6 +207,11 @@ export class SipStack {
     return this.transport.malformedCount;
   }
 
+  /** Responses dropped because their top Via was not ours (RFC 3261 §18.1.2; diagnostics). */
+  get foreignResponseCount(): number {
+    return this.transport.foreignResponseCount;
+  }
+
   /** Register a request handler by method (or `*`); see {@link UasCore}. Returns an unregister function. */
   handle(method: string, handler: RequestHandler): () => void {
     return this.core.handle(method, handler);

@@ -92,6 +92,10 @@ export class TransportLayer implements TransportDelegate {
   private readonly forceRport: boolean;
   /** Messages dropped or answered statelessly because they did not parse (diagnostics). */
   malformedCount = 0;
+  /** Responses dropped because their top Via is not ours (RFC 3261 §18.1.2; diagnostics). */
+  foreignResponseCount = 0;
+  /** `host:port` values we write as Via sent-by, lower-case. */
+  private readonly ourSentBy = new Set<string>();
 
   constructor(opts: TransportLayerOptions) {
     this.logger = opts.logger;
@@ -132,6 +136,8 @@ export class TransportLayer implements TransportDelegate {
       await this.stop();
       throw err;
     }
+    this.ourSentBy.clear();
+    for (const t of this.transports) this.ourSentBy.add(this.sentBy(t).toLowerCase());
   }
 
   async stop(): Promise<void> {
@@ -254,8 +260,15 @@ export class TransportLayer implements TransportDelegate {
         this.stampVia(msg, source);
       } else {
         // Touch the mandatory fields so that a broken response is dropped here (§18.1.2).
-        void msg.via;
+        const via = msg.via;
         void msg.cseq;
+        // RFC 3261 §18.1.2: a response whose top Via sent-by is not what we write is discarded.
+        const sentBy = `${hostForUri(via.host)}:${via.port ?? ''}`.toLowerCase();
+        if (this.ourSentBy.size > 0 && !this.ourSentBy.has(sentBy)) {
+          this.foreignResponseCount++;
+          this.logger.debug({ source, sentBy }, 'response not for us (top Via sent-by), dropped');
+          return;
+        }
       }
     } catch (err) {
       const e = err instanceof SipParseError ? err : new SipParseError(400, String(err));
