@@ -130,6 +130,55 @@ export function createReachability(deps: ReachabilityDeps): Reachability {
     // Application-level oos-check/oos-force may change every device: rare, so walk them all.
     if (serverChanged) for (const dn of store.listDns(0, Number.MAX_SAFE_INTEGER).items) refresh(dn);
   });
+  function preferredSoftswitch(dn: string): string | undefined {
+    const d = store.getDn(dn);
+    if (!d) return undefined;
+    const phone = resolver.agentPhoneOf(d.number);
+    if (phone === undefined && (d.options.contact?.trim() ?? '') !== '') return undefined;
+    return store.softswitchCandidates(phone ?? d.number)[0]?.dn;
+  }
+
+  // DN service events (behaviour §5.1, §12.3): the probed device's own transitions, the same pair
+  // on the agent DNs routed through a softswitch (`oos-propagate-to-dns`, default true), and
+  // registration changes of `contact = *` DNs (behaviour §3.5, §15 item 1).
+  const listeners = new Set<OosListener>();
+  const notify = (dn: string, inService: boolean, reason: string): void => {
+    for (const l of [...listeners]) {
+      if (inService) l.backInService?.(dn);
+      else l.outOfService?.(dn, reason);
+    }
+  };
+  const dnsBehind = (device: string): string[] => {
+    if ((store.effectiveOption(device, 'oos-propagate-to-dns') ?? 'true').trim().toLowerCase() === 'false') return [];
+    const out: string[] = [];
+    for (const d of store.listDns(0, Number.MAX_SAFE_INTEGER).items) {
+      if ((d.type === 'extension' || d.type === 'acd-position') && preferredSoftswitch(d.number) === device) out.push(d.number);
+    }
+    return out;
+  };
+  const offProber = prober.addListener({
+    outOfService: (dn, reason) => {
+      notify(dn, false, reason);
+      for (const x of dnsBehind(dn)) notify(x, false, `${dn} out of service`);
+    },
+    backInService: (dn) => {
+      notify(dn, true, '');
+      for (const x of dnsBehind(dn)) notify(x, true, '');
+    },
+    stateChanged: (dn, from, to) => {
+      for (const l of [...listeners]) l.stateChanged?.(dn, from, to);
+    },
+  });
+  // A DN worked on an agent-phone is reached through the softswitch: its phone's registration
+  // does not change its reachability.
+  const offRegistrar = deps.registrations.addListener?.({
+    registered: (dn) => {
+      if (resolver.agentPhoneOf(dn) === undefined) notify(dn, true, '');
+    },
+    unregistered: (dn, reason) => {
+      if (reason !== 'deconfigured' && resolver.agentPhoneOf(dn) === undefined) notify(dn, false, `registration ${reason}`);
+    },
+  });
   logger.info({ probed: prober.size }, 'reachability ready');
 
   return {
@@ -142,14 +191,11 @@ export function createReachability(deps: ReachabilityDeps): Reachability {
     validateAgentPhone: (dn, p) => resolver.validateAgentPhone(dn, p),
     identifyInbound: (src, user): InboundIdentity | undefined => resolver.identifyInbound(src, user),
     reportInviteFailure: (dn, kind) => prober.reportInviteFailure(dn, kind),
-    preferredSoftswitch(dn) {
-      const d = store.getDn(dn);
-      if (!d) return undefined;
-      const phone = resolver.agentPhoneOf(d.number);
-      if (phone === undefined && (d.options.contact?.trim() ?? '') !== '') return undefined;
-      return store.softswitchCandidates(phone ?? d.number)[0]?.dn;
+    preferredSoftswitch,
+    addListener(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
     },
-    addListener: (l) => prober.addListener(l),
     dnStatus(dn) {
       const r = resolver.resolve(dn);
       const number = store.getDn(dn)?.number ?? dn;
@@ -160,6 +206,9 @@ export function createReachability(deps: ReachabilityDeps): Reachability {
     devices: () => prober.snapshot(),
     close() {
       unsubscribe();
+      offProber();
+      offRegistrar?.();
+      listeners.clear();
       prober.stop();
     },
   };

@@ -4,6 +4,7 @@ import type { SoftswitchCandidate } from '../config/softswitch-prefix-table.js';
 import type { TransportAddress } from '../sip/message/types.js';
 import type { Logger } from '../util/logger.js';
 import type { Binding } from '../registrar/binding.js';
+import type { RegistrarListener } from '../registrar/registrar-listener.js';
 import { contactDest, contactTarget, parseDeviceContact } from './device-contact.js';
 import { SoftswitchAddressIndex } from './softswitch-address-index.js';
 import type {
@@ -24,6 +25,8 @@ export interface ReachabilityConfig {
 /** Registered contacts of a DN, most recently refreshed first (the registrar's binding table). */
 export interface RegistrationView {
   get(dn: string): readonly Binding[];
+  /** Registration domain events (first binding added, last binding gone), for DN service events. */
+  addListener?(l: RegistrarListener): () => void;
 }
 
 /** OOS state of probed devices (the OOS prober). */

@@ -145,7 +145,8 @@ dns:
     const inAt = server.events.filter((e) => e.what === 'IN Softswitch')[1].t;
     expect(inAt - resumedAt).toBeLessThanOrEqual(10_000 + 1_000);
     expect(await api(server, '/api/dns/+15551231111/status')).toMatchObject({ mode: 'softswitch', inService: true });
-    expect(server.events.map((e) => e.what)).toEqual(['IN Softswitch', 'OUT Softswitch', 'IN Softswitch']);
+    // oos-propagate-to-dns (default true): the DN behind the softswitch gets the OUT too.
+    expect(server.events.map((e) => e.what)).toEqual(['IN Softswitch', 'OUT Softswitch', 'OUT +15551231111', 'IN Softswitch']);
   }, 45_000);
 });
 
