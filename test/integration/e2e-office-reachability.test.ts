@@ -1,0 +1,120 @@
+/**
+ * Acceptance, examples/office.yaml reachability (behaviour §3.5, §5, §12.3, §15 items 1 and 4):
+ * Joe's registration of 8888 expires → EventDNOutOfService, direct calls get 480, re-registering
+ * brings it back; the office PBX (127.0.0.1:5081) stops answering OPTIONS → the Softswitch and
+ * 7777 behind it are out of service, routed calls go to Joe only; the PBX answers again → back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
+import { freePort } from '../helpers/ports.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import {
+  E2E_TOKEN,
+  api,
+  ctiUrl,
+  example,
+  lockPort,
+  scenario,
+  startSipp,
+  status,
+  stopAll,
+  udpTarget,
+  waitInService,
+  type SippPeer,
+} from './e2e-support.js';
+
+const dnEvent = (name: string, dn: string) => (f: CtiFrame) => f.event === name && f.thisDN === dn;
+
+describe('e2e office.yaml reachability: registration expiry, PBX out of service', () => {
+  let release: (() => void) | undefined;
+  let server: ServerProcess | undefined;
+  let pbx: SippPeer;
+  const peers: SippPeer[] = [];
+  let sup: CtiTestClient | undefined;
+  let phonePort = 0;
+
+  async function register(file: string): Promise<void> {
+    const reg = await startSipp({
+      scenario: scenario(file),
+      target: udpTarget(server!),
+      port: phonePort,
+      service: '8888',
+      calls: 1,
+      args: ['-au', '8888', '-ap', '8888-secret'],
+    });
+    peers.push(reg);
+    expect(await reg.waitExit(15_000), reg.errors()).toBe(0);
+  }
+
+  async function call(file: string, service: string, pauseMs?: number): Promise<SippPeer> {
+    const c = await startSipp({ scenario: scenario(file), target: udpTarget(server!), service, calls: 1, ...(pauseMs !== undefined ? { pauseMs } : {}) });
+    peers.push(c);
+    expect(await c.waitExit(20_000), c.errors()).toBe(0);
+    return c;
+  }
+
+  beforeAll(async () => {
+    release = await lockPort(5081);
+    pbx = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5081 });
+    peers.push(pbx);
+    server = await startServerProcess({ config: example('office.yaml'), sipListen: ['udp:127.0.0.1:0'], env: { SIPSERVER_TOKEN: E2E_TOKEN } });
+    await waitInService(server, 'Softswitch');
+    phonePort = await freePort();
+    sup = await CtiTestClient.connect(ctiUrl(server));
+    await sup.request('RequestOpen', { token: E2E_TOKEN });
+    for (const dn of ['8888', '7777', 'Softswitch']) expect(await sup.request('RequestRegisterAddress', { thisDN: dn })).toMatchObject({ event: 'EventRegistered' });
+  });
+
+  afterAll(async () => {
+    sup?.close();
+    await stopAll(peers);
+    await server?.stop();
+    release?.();
+  });
+
+  it('8888: registration expires → EventDNOutOfService and 480 (not registered); a new REGISTER → EventDNBackInService', async () => {
+    const cs = await api(server!, 'POST', '/api/config/change-sets', {
+      changes: [{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'registrar-min-expires': '1' } } }],
+    });
+    expect(cs.status, JSON.stringify(cs.json)).toBe(200);
+    await register('e2e-uac-register-8888-short.xml');
+    await sup!.waitFor(dnEvent('EventDNBackInService', '8888'), 5000);
+    await sup!.waitFor(dnEvent('EventDNOutOfService', '8888'), 10_000);
+    const refused = await call('uac-expect-480.xml', '8888');
+    expect(refused.messages().find((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 480'))?.firstLine).toBe(
+      'SIP/2.0 480 Temporarily Unavailable (not registered)',
+    );
+    await register('e2e-uac-register-8888.xml');
+    await sup!.waitFor(dnEvent('EventDNBackInService', '8888'), 5000);
+    const phone = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
+    peers.push(phone);
+    await call('e2e-uac-customer-call.xml', '8888', 200);
+    expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
+  });
+
+  it('the PBX stops answering OPTIONS → Softswitch and 7777 out of service; routed calls skip Jay; the PBX is back → in service', async () => {
+    expect((await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'oos-check': '1', 'oos-force': '1' } })).status).toBe(200);
+    await sup!.request('RequestAgentLogin', { thisDN: '7777', agentId: 'jay', workMode: 'AutoIn' });
+    await sup!.request('RequestAgentLogin', { thisDN: '8888', agentId: 'joe', workMode: 'AutoIn' });
+    await sup!.waitFor(dnEvent('EventAgentReady', '8888'));
+    await sup!.waitFor(dnEvent('EventAgentReady', '7777'));
+
+    await pbx.stop();
+    await sup!.waitFor(dnEvent('EventDNOutOfService', 'Softswitch'), 10_000);
+    await sup!.waitFor(dnEvent('EventDNOutOfService', '7777'), 5000);
+    const devices = (await status(server!)).devices as Array<Record<string, unknown>>;
+    expect(devices.find((d) => d.dn === 'Softswitch')).toMatchObject({ state: 'out-of-service' });
+
+    // Jay (idle longest) is unreachable: the routed call goes to Joe's phone.
+    await call('e2e-uac-customer-call.xml', '5000', 200);
+    const est = await sup!.waitFor((f) => f.event === 'EventEstablished', 5000);
+    expect(est.thisDN).toBe('8888');
+    const refused = await call('uac-expect-480.xml', '7777');
+    expect(refused.messages().find((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 480'))?.firstLine).toMatch(/^SIP\/2\.0 480 Temporarily Unavailable \(/);
+
+    pbx = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5081 });
+    peers.push(pbx);
+    await sup!.waitFor(dnEvent('EventDNBackInService', 'Softswitch'), 10_000);
+    await sup!.waitFor(dnEvent('EventDNBackInService', '7777'), 5000);
+  });
+});
