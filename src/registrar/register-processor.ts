@@ -202,13 +202,16 @@ export class RegisterProcessor {
       putKeys.add(key);
       changes.push({ op: 'put', binding });
     }
-    // Bound the number of contacts per DN: drop the least recently refreshed ones.
-    const removed = new Set(changes.filter((c) => c.op === 'remove').map((c) => (c.op === 'remove' ? c.key : '')));
-    const survivors = current.filter((b) => !putKeys.has(b.key) && !removed.has(b.key));
-    const overflow = survivors.length + putKeys.size - this.maxContacts;
-    if (overflow > 0) {
-      const oldest = [...survivors].sort((a, b) => a.updatedAt - b.updatedAt).slice(0, overflow);
-      for (const b of oldest) changes.push({ op: 'remove', dn, key: b.key });
+    // Bound the number of contacts per DN: drop the least recently refreshed ones (only worth
+    // computing when the DN could go over the bound: the common refresh skips it).
+    if (current.length + putKeys.size > this.maxContacts) {
+      const removed = new Set(changes.filter((c) => c.op === 'remove').map((c) => (c.op === 'remove' ? c.key : '')));
+      const survivors = current.filter((b) => !putKeys.has(b.key) && !removed.has(b.key));
+      const overflow = survivors.length + putKeys.size - this.maxContacts;
+      if (overflow > 0) {
+        const oldest = [...survivors].sort((a, b) => a.updatedAt - b.updatedAt).slice(0, overflow);
+        for (const b of oldest) changes.push({ op: 'remove', dn, key: b.key });
+      }
     }
     this.table.apply(dn, changes);
     this.logger.debug({ dn, changes: changes.length, ip }, 'REGISTER applied');
@@ -233,8 +236,21 @@ export class RegisterProcessor {
     for (const b of this.table.get(dn)) {
       headers.push(['Contact', `<${b.contact}>;expires=${Math.max(0, Math.ceil((b.expiresAt - now) / 1000))}`]);
     }
-    headers.push(['Date', new Date().toUTCString()]);
+    headers.push(['Date', this.dateHeader(now)]);
     return { status: 200, reason: 'OK', headers, dn };
+  }
+
+  private dateSecond = -1;
+  private dateText = '';
+
+  /** `Date` of the 200 (RFC 3261 §10.3 step 8, §20.17), formatted once per second. */
+  private dateHeader(now: number): string {
+    const second = Math.floor(now / 1000);
+    if (second !== this.dateSecond) {
+      this.dateSecond = second;
+      this.dateText = new Date(second * 1000).toUTCString();
+    }
+    return this.dateText;
   }
 }
 

@@ -43,8 +43,17 @@ export class NonceManager {
   private readonly secret: Buffer;
   private readonly lifetimeMs: number;
   private readonly maxTracked: number;
-  /** nonce → { last nonce-count seen, issue time }; Map order = least recently used first. */
-  private readonly seen = new Map<string, { nc: number; ts: number }>();
+  /** nonce → { last nonce-count seen, issue time, sequence of the last commit }. */
+  private readonly seen = new Map<string, { nc: number; ts: number; seq: number }>();
+  /**
+   * Commit order (least recently committed first), as a queue with a moving head: a Map used
+   * as a FIFO (delete at the front, iterate from the start) makes V8 skip every deleted slot
+   * on each iteration — 20+ µs per commit once the table is full. Entries whose `seq` no
+   * longer matches were superseded by a later commit of the same nonce and are skipped.
+   */
+  private queue: Array<{ nonce: string; seq: number }> = [];
+  private head = 0;
+  private seq = 0;
   private watermark = -Infinity;
   private readonly random = new RandomPool();
   private readonly secretText: string;
@@ -98,26 +107,51 @@ export class NonceManager {
    */
   commit(nonce: string, nc: number | undefined, ts: number): void {
     const used = nc ?? Number.MAX_SAFE_INTEGER; // no qop: single use
-    this.seen.delete(nonce);
-    this.seen.set(nonce, { nc: used, ts });
+    const seq = ++this.seq;
+    const entry = this.seen.get(nonce);
+    if (entry) {
+      entry.nc = used;
+      entry.seq = seq;
+    } else {
+      this.seen.set(nonce, { nc: used, ts, seq });
+    }
+    this.queue.push({ nonce, seq });
     this.prune();
   }
 
   private prune(): void {
     const now = this.clock.now();
-    // Drop expired entries from the old end (bounded work per call).
-    let budget = 8;
-    for (const [k, v] of this.seen) {
-      if (budget-- <= 0) break;
-      if (now - v.ts > this.lifetimeMs) this.seen.delete(k);
-      else break;
+    // From the least recently committed end: skip superseded queue entries, drop expired
+    // ones (bounded work per call), evict while over the bound.
+    let expiredBudget = 8;
+    while (this.head < this.queue.length) {
+      const q = this.queue[this.head]!;
+      const e = this.seen.get(q.nonce);
+      if (!e || e.seq !== q.seq) {
+        this.head++;
+        continue;
+      }
+      if (now - e.ts > this.lifetimeMs && expiredBudget-- > 0) {
+        this.seen.delete(q.nonce);
+        this.head++;
+        continue;
+      }
+      if (this.seen.size > this.maxTracked) {
+        this.seen.delete(q.nonce);
+        if (e.ts > this.watermark) this.watermark = e.ts;
+        this.head++;
+        continue;
+      }
+      break;
     }
-    while (this.seen.size > this.maxTracked) {
-      const first = this.seen.entries().next();
-      if (first.done) break;
-      const [k, v] = first.value;
-      this.seen.delete(k);
-      if (v.ts > this.watermark) this.watermark = v.ts;
+    const live = this.queue.length - this.head;
+    if (this.head > 1024 && this.head > live) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    } else if (live > 2 * this.maxTracked + 1024) {
+      // Many re-commits of the same nonces (nonce-count reuse): keep only the current entries.
+      this.queue = this.queue.slice(this.head).filter((q) => this.seen.get(q.nonce)?.seq === q.seq);
+      this.head = 0;
     }
   }
 

@@ -3,11 +3,15 @@ import type { Clock } from '../../util/clock.js';
 import {
   CHALLENGE_ALGORITHMS,
   computeDigestResponse,
+  digestHash,
   parseDigestAlgorithm,
   type DigestAlgorithm,
 } from './digest-hash.js';
 import { formatAuthHeader, parseAuthHeader } from './digest-params.js';
 import { NonceManager } from './digest-nonce-manager.js';
+
+/** Entries of the H(A1) cache (cleared when full; one per phone credential in practice). */
+const HA1_CACHE_MAX = 20_000;
 
 /** The secret a credential is checked against: a plain password, or H(user:realm:pass) per algorithm. */
 export type DigestSecret = { password: string } | { ha1: Partial<Record<'MD5' | 'SHA-256', string>> };
@@ -52,6 +56,8 @@ export interface DigestRequest {
 export class DigestServer {
   readonly nonces: NonceManager;
   private readonly algorithms: readonly DigestAlgorithm[];
+  /** (algorithm, username, realm, password) → H(A1), bounded by {@link HA1_CACHE_MAX}. */
+  private readonly ha1Cache = new Map<string, string>();
 
   constructor(opts: DigestServerOptions) {
     this.nonces = new NonceManager({
@@ -173,7 +179,16 @@ export class DigestServer {
   ): boolean {
     let expected: string;
     if ('password' in secret) {
-      expected = computeDigestResponse({ ...input, password: secret.password });
+      // H(A1) of a plain password is the same for every request of the user: computed once.
+      const base = input.algorithm.startsWith('SHA-256') ? 'SHA-256' : 'MD5';
+      const key = `${base}\u0000${input.username}\u0000${input.realm}\u0000${secret.password}`;
+      let ha1 = this.ha1Cache.get(key);
+      if (ha1 === undefined) {
+        ha1 = digestHash(base, `${input.username}:${input.realm}:${secret.password}`);
+        if (this.ha1Cache.size >= HA1_CACHE_MAX) this.ha1Cache.clear();
+        this.ha1Cache.set(key, ha1);
+      }
+      expected = computeDigestResponse({ ...input, ha1 });
     } else {
       const ha1 = secret.ha1[input.algorithm.startsWith('SHA-256') ? 'SHA-256' : 'MD5'];
       if (!ha1) return false;
