@@ -20,6 +20,7 @@ import {
   startSipp,
   status,
   stopAll,
+  tcpTarget,
   udpTarget,
   waitInService,
   type SippPeer,
@@ -98,6 +99,17 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     await eventually(() => sbc.receivedRequests('BYE').length === 1, 'BYE to the agent-phone leg');
     await desk!.waitFor(on('EventAgentReady'));
     expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+  });
+
+  it('a customer over TCP: the call reaches the agent-phone over UDP and ends cleanly', async () => {
+    const invites0 = sbc.receivedRequests('INVITE').length;
+    const c = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: tcpTarget(server!), transport: 't1', service: '5000', calls: 1, pauseMs: 300 });
+    peers.push(c);
+    expect(await c.waitExit(15_000), c.errors()).toBe(0);
+    expect(sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([PHONE_RURI]);
+    expect(await desk!.waitFor(on('EventEstablished'))).toMatchObject({ dnis: '5000' });
+    await desk!.waitFor(on('EventReleased'));
+    await desk!.waitFor(on('EventAgentReady'));
   });
 
   it('a call waits on the routing point until the agent is Ready, then is delivered', async () => {

@@ -112,6 +112,8 @@ export interface SippPeerOptions {
   calls?: number;
   /** `-d` pause (ms). */
   pauseMs?: number;
+  /** `-t`: `u1` (UDP, default) or `t1` (one TCP connection). */
+  transport?: 'u1' | 't1';
   args?: string[];
 }
 
@@ -125,7 +127,7 @@ export async function startSipp(opts: SippPeerOptions): Promise<SippPeer> {
     '-sf', opts.scenario,
     '-i', '127.0.0.1',
     '-p', String(opts.port ?? 0),
-    '-t', 'u1',
+    '-t', opts.transport ?? 'u1',
     '-nostdin',
     '-trace_msg', '-message_file', join(dir, 'messages.log'),
     '-trace_err', '-error_file', join(dir, 'errors.log'),
@@ -239,6 +241,13 @@ export function udpTarget(server: ServerProcess): string {
   const a = server.addresses.find((x) => x.startsWith('udp:'));
   if (!a) throw new Error(`no UDP address in ${server.addresses.join(', ')}`);
   return a.slice('udp:'.length);
+}
+
+/** `tcp:host:port` of the server → `host:port`. */
+export function tcpTarget(server: ServerProcess): string {
+  const a = server.addresses.find((x) => x.startsWith('tcp:'));
+  if (!a) throw new Error(`no TCP address in ${server.addresses.join(', ')}`);
+  return a.slice('tcp:'.length);
 }
 
 /** `ws://…/cti` of the server. */
