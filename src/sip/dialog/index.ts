@@ -12,7 +12,7 @@ export { isLooseRoute, uriOfNameAddr, uriParams } from './dialog-route.js';
 export { glareRetryDelay } from './glare-backoff.js';
 export { Invite2xxRetransmitter, type RetransmitTimers } from './invite-2xx-retransmitter.js';
 export type { DialogStackPort, SentRequest, UasContext } from './dialog-stack-port.js';
-export { DialogStackAdapter, buildCancel } from './dialog-stack-adapter.js';
+export { DialogStackAdapter } from './dialog-stack-adapter.js';
 export { uriDestination } from './uri-destination.js';
 export { InviteSession, type InviteSessionDelegate, type InDialogResult, type ReinviteResult, type SessionEndReason, type SessionHost } from './invite-session.js';
 export { InviteClientSession, InviteClientState, type InviteClientDelegate } from './invite-client-session.js';
