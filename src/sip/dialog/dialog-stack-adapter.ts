@@ -2,8 +2,7 @@
  * {@link DialogStackPort} over the process's `SipStack`.
  */
 
-import { createRequest } from '../message/index.js';
-import type { HeaderField, SipRequest, TransportAddress } from '../message/types.js';
+import type { SipRequest, TransportAddress } from '../message/types.js';
 import type { SipStack } from '../stack/sip-stack.js';
 import type { ClientTransactionUser } from '../transaction/transaction-types.js';
 import type { DialogStackPort, SentRequest } from './dialog-stack-port.js';
