@@ -107,4 +107,42 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
     const p = await sipp('uac-bye-unknown-dialog.xml', '5000');
     expect(finalResponse(p)).toMatch(/^SIP\/2\.0 481 /);
   });
+
+  it('more refusals with their codes: 1002, 1004, 1031, 1033, 1040, 1042, 1043, 1022, 1030, 1050', async () => {
+    const bad = await open('', '');
+    expect(await bad.request('RequestOpen', { token: 'not-the-token' })).toMatchObject({ event: 'EventError', errorCode: 1004 });
+
+    const sup = await open('', '');
+    expect(await sup.request('RequestOpen', { token: E2E_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
+    expect(await sup.request('RequestOpen', { token: E2E_TOKEN })).toMatchObject({ event: 'EventError', errorCode: 1002 });
+    const JOE = '+15551231111';
+    const JAY = '+15551232222';
+    expect(await sup.request('RequestAgentReady', { thisDN: JAY })).toMatchObject({ event: 'EventError', errorCode: 1031 });
+    expect(await sup.request('RequestAgentLogin', { thisDN: JAY, agentId: 'jay', extensions: { 'agent-phone': 'call me' } })).toMatchObject({ errorCode: 1040 });
+    expect(await sup.request('RequestAgentLogin', { thisDN: JAY, agentId: 'jay', extensions: { 'agent-phone': '+44 20 7946 0000' } })).toMatchObject({ errorCode: 1043 });
+    expect(await sup.request('RequestAgentLogin', { thisDN: JAY, agentId: 'jay', workMode: 'AuxWork', extensions: { 'agent-phone': '+1 555 000 0001' } })).toMatchObject({ event: 'EventAgentLogin' });
+    expect(await sup.request('RequestAgentLogin', { thisDN: JOE, agentId: 'joe', extensions: { 'agent-phone': '+1 555 000 0001' } })).toMatchObject({ errorCode: 1042 });
+    expect(await sup.request('RequestAgentLogin', { thisDN: JAY, agentId: 'joe' })).toMatchObject({ errorCode: 1022 });
+    expect(await sup.request('RequestAgentLogin', { thisDN: JOE, agentId: 'jay' })).toMatchObject({ errorCode: 1030 });
+    expect(await sup.request('RequestAgentNotReady', { thisDN: JAY, workMode: 'AutoIn' })).toMatchObject({ errorCode: 1033 });
+    expect(await sup.request('RequestHoldCall', { thisDN: JAY, connId: '00000000deadbeef' })).toMatchObject({ errorCode: 1050 });
+    // A refused login leaves the state alone: Jay still NotReady with his phone, Joe logged out.
+    const agents = (await status(server!)).agents as Array<Record<string, unknown>>;
+    expect(agents.find((a) => a.id === 'jay')).toMatchObject({ state: 'NotReady', agentPhone: '+15550000001' });
+    expect(agents.find((a) => a.id === 'joe')).toMatchObject({ state: 'LoggedOut' });
+    expect(await sup.request('RequestAgentLogout', { thisDN: JAY })).toMatchObject({ event: 'EventAgentLogout' });
+  });
+
+  it('two desktops on one DN: both get the events, only the requester gets the referenceId', async () => {
+    const a = await open('jay', 'jay-secret');
+    const b = await open('jay', 'jay-secret');
+    for (const d of [a, b]) await d.request('RequestRegisterAddress', { thisDN: '+15551232222' });
+    const ref = a.send('RequestAgentLogin', { thisDN: '+15551232222', agentId: 'jay', workMode: 'AutoIn' });
+    expect(await a.waitFor('EventAgentLogin')).toMatchObject({ referenceId: ref });
+    const other = await b.waitFor('EventAgentLogin');
+    expect(other).not.toHaveProperty('referenceId');
+    expect(await b.request('RequestQueryAddress', { thisDN: '+15551232222' })).toMatchObject({ event: 'EventAddressInfo', agentState: 'Ready', agentId: 'jay', workMode: 'AutoIn' });
+    expect(await b.request('RequestAgentLogout', { thisDN: '+15551232222' })).toMatchObject({ event: 'EventAgentLogout' });
+    expect(await a.waitFor('EventAgentLogout')).not.toHaveProperty('referenceId');
+  });
 });
