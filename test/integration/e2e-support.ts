@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
 import { sippTraceMessages } from '../helpers/sipp.js';
 import type { ServerProcess } from '../helpers/server-process.js';
 
@@ -104,7 +105,7 @@ export interface SippPeerOptions {
   scenario: string;
   /** Remote `host:port` (UAC) — omitted for a UAS. */
   target?: string;
-  /** Local port (`-p`), 0 = any (the chosen port is not known then). */
+  /** Local port (`-p`); omitted or 0 = a free ephemeral port (see {@link SippPeer.port}). */
   port?: number;
   /** `-s` service (user part of the Request-URI). */
   service?: string;
@@ -122,11 +123,13 @@ export interface SippPeerOptions {
  * UAS is bound before the caller goes on (a bind failure makes SIPp exit, reported here).
  */
 export async function startSipp(opts: SippPeerOptions): Promise<SippPeer> {
+  // SIPp's -p 0 takes 5060 when it is free: always give it a free ephemeral port instead.
+  const port = opts.port || (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'e2e-sipp-'));
   const args = [
     '-sf', opts.scenario,
     '-i', '127.0.0.1',
-    '-p', String(opts.port ?? 0),
+    '-p', String(port),
     '-t', opts.transport ?? 'u1',
     '-nostdin',
     '-trace_msg', '-message_file', join(dir, 'messages.log'),
@@ -138,7 +141,7 @@ export async function startSipp(opts: SippPeerOptions): Promise<SippPeer> {
     ...(opts.target ? [opts.target] : []),
   ];
   const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const peer = new SippPeer(child, dir, opts.port ?? 0);
+  const peer = new SippPeer(child, dir, port);
   if (!opts.target) {
     await new Promise((r) => setTimeout(r, 300));
     if (peer.exitCode !== undefined) throw new Error(`SIPp UAS on port ${opts.port} exited: ${peer.stdout.slice(-1500)} ${peer.stderr}`);
