@@ -13,7 +13,7 @@ import { examplesDir } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { runSipp, sippTraceMessages } from '../helpers/sipp.js';
-import { E2E_TOKEN, apiGet, scenario, startBaresip, waitUntil, type Peer } from './e2e-reg-support.js';
+import { E2E_TOKEN, apiGet, metricValue, metricsText, scenario, startBaresip, waitUntil, type Peer } from './e2e-reg-support.js';
 
 interface RegistrationRow {
   dn: string;
@@ -69,7 +69,9 @@ describe('registrar over the real process (office.yaml unchanged)', () => {
     // MD5 is challenged first by default (auth-algorithms = MD5,SHA-256), so SIPp can answer.
     expect(received[0]!.text).toMatch(/^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[^"]+", algorithm=MD5, qop="auth"$/m);
     expect(await registrations()).toEqual([]);
-    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toMatchObject({ mode: 'unreachable', inService: false });
+    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toEqual({ mode: 'unreachable', inService: false, reason: 'not registered' });
+    const m = await metricsText(server.httpUrl!);
+    expect([401, 403, 200].map((c) => metricValue(m, `sipserver_register_responses_total{status="${c}"}`))).toEqual([2, 1, 0]);
   });
 
   it('SIPp registers as 8888 with digest credentials: /api/status and /api/dns/8888/status show the binding', async () => {
@@ -94,6 +96,8 @@ describe('registrar over the real process (office.yaml unchanged)', () => {
     expect(rows[0]!.expires).toBeGreaterThanOrEqual(598);
     expect(rows[0]!.expires).toBeLessThanOrEqual(600);
     expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toEqual({ mode: 'registered', target: contact, inService: true });
+    const m = await metricsText(server.httpUrl!);
+    expect([401, 403, 200].map((c) => metricValue(m, `sipserver_register_responses_total{status="${c}"}`))).toEqual([3, 1, 1]);
   });
 
   it('baresip also registers as 8888 (second contact, now the target); unregisters when it stops', async () => {
