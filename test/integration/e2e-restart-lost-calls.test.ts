@@ -141,7 +141,7 @@ agents:
 
     const lost = (await status()).lostCalls;
     expect(lost).toEqual([
-      { connId, parties: ['customer', '7777'], ani: 'customer', dnis: '7777', callType: expect.any(String), startedAt: expect.any(String), cause: 'crash' },
+      { connId, parties: ['customer', '7777'], ani: 'customer', dnis: '7777', callType: 'Inbound', startedAt: expect.any(String), cause: 'crash' },
     ]);
     const startedAt = Date.parse(lost[0]!.startedAt);
     expect(startedAt).toBeLessThan(killedAt);
