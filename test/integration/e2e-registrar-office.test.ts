@@ -30,6 +30,12 @@ describe('registrar over the real process (office.yaml unchanged)', () => {
   let dataDir: string;
   let server: ServerProcess;
   let phone: Peer | undefined;
+  /** Every phone started, stopped in afterAll even when a test failed midway. */
+  const phones: Peer[] = [];
+  const track = (p: Peer): Peer => {
+    phones.push(p);
+    return p;
+  };
   let sippPort = 0;
 
   const start = (): Promise<ServerProcess> =>
@@ -49,7 +55,7 @@ describe('registrar over the real process (office.yaml unchanged)', () => {
     server = await start();
   });
   afterAll(async () => {
-    await phone?.stop();
+    for (const p of phones) await p.stop();
     await server?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -102,7 +108,7 @@ describe('registrar over the real process (office.yaml unchanged)', () => {
 
   it('baresip also registers as 8888 (second contact, now the target); unregisters when it stops', async () => {
     const port = await freePort();
-    phone = startBaresip('8888', sipTarget(), port, '8888-secret');
+    phone = track(startBaresip('8888', sipTarget(), port, '8888-secret'));
     expect(await waitUntil(async () => (await registrations()).length === 2, 10_000), phone.output).toBe(true);
     const rows = await registrations();
     const bs = rows.find((r) => r.source === `udp:127.0.0.1:${port}`)!;
@@ -119,7 +125,7 @@ describe('registrar over the real process (office.yaml unchanged)', () => {
 
   it('baresip with a wrong password gets 403 and adds no binding', async () => {
     const port = await freePort();
-    phone = startBaresip('8888', sipTarget(), port, 'wrong-secret');
+    phone = track(startBaresip('8888', sipTarget(), port, 'wrong-secret'));
     expect(await waitUntil(() => phone!.output.includes('403 Forbidden'), 10_000), phone.output).toBe(true);
     await phone.stop();
     expect((await registrations()).map((r) => r.source)).toEqual([`udp:127.0.0.1:${sippPort}`]);
