@@ -21,7 +21,8 @@ import { ConfigDirectoryAdapter } from './contact-center/agents/config-directory
 import { createCallControl, SqliteCallJournal, type CallControlModule, type LostCall } from './contact-center/calls/index.js';
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
-import { SipStack } from './sip/stack/sip-stack.js';
+import { SipStack, type SipStackOptions } from './sip/stack/sip-stack.js';
+import { optionSpec } from './config/option-table.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
 
@@ -39,6 +40,26 @@ export interface AppOptions {
   clock?: Clock;
   /** Where one-off lines (a generated admin token) are printed; default stdout. */
   print?: (line: string) => void;
+}
+
+/** An application option as a number, or its built-in default (option table). */
+function appNumber(options: Readonly<Record<string, string>>, name: string): number {
+  const raw = options[name] || optionSpec(name)?.default;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new Error(`option ${name} has no numeric value`);
+  return n;
+}
+
+/** SIP timers and transport limits from the application options (docs/options.md). */
+function sipStackSettings(options: Readonly<Record<string, string>>): Pick<SipStackOptions, 'timers' | 'limits'> {
+  return {
+    timers: { t1: appNumber(options, 'sip-t1'), t2: appNumber(options, 'sip-t2'), t4: appNumber(options, 'sip-t4') },
+    limits: {
+      maxConnections: appNumber(options, 'sip-max-connections'),
+      maxConnectionsPerIp: appNumber(options, 'sip-max-connections-per-ip'),
+      idleTimeoutMs: appNumber(options, 'sip-connection-idle-timeout') * 1000,
+    },
+  };
 }
 
 /** CPU use of this process between two `/api/status` reads. */
@@ -100,6 +121,7 @@ export class App {
       if (listen.length === 0) throw new Error('nothing to listen on: give server.sip.listen in the configuration, or --sip-listen');
       const sip = new SipStack({
         listen,
+        ...sipStackSettings(server.options),
         tls: server.sip.tls?.cert && server.sip.tls.key ? { cert: server.sip.tls.cert, key: server.sip.tls.key } : undefined,
         clock,
         logger: logger.child({ layer: 'sip' }),
