@@ -685,6 +685,8 @@ export class B2bua {
       return;
     }
     call.state = CallState.Released;
+    // A transferred call may be waiting on a routing point while its party hangs up.
+    if (call.routed) this.router?.abandon(call.connId);
     for (const leg of call.liveLegs) this.releaseLeg(call, leg, origin);
     this.finishCall(call);
   }

@@ -7,12 +7,12 @@
 import { CallControlError, type CallControl, type CallControlRequest } from '../call-control.js';
 import { blackHoleSdp, noMediaOffer, rejectAllAnswer, withDirection } from '../../media/sdp.js';
 import type { Deliverable } from '../../reachability/reachability-types.js';
-import type { InviteSession } from '../../sip/dialog/invite-session.js';
 import type { EventOrigin, UserData } from '../events.js';
 import { inviteTimeoutMs } from '../routing/routing-options.js';
 import { failureStatus, type B2bua } from './b2bua.js';
 import { Call, CallState } from './call.js';
 import { CallLeg, LegState } from './call-leg.js';
+import { connectEstablishedParty } from './connect-established-party.js';
 
 /** Option: which 3pcc make-call flow (behaviour §8): `1` = RFC 3725 Flow I, else Flow IV. */
 export const OPTION_MAKE_CALL_FLOW = 'make-call-rfc3725-flow';
@@ -372,7 +372,9 @@ export class CallControlService implements CallControl {
    * `RequestSingleStepTransfer` (behaviour §9): the agent leg is released at once (BYE,
    * EventReleased on the agent DN); the target is INVITEd without an offer, its offer reaches
    * the remaining party by re-INVITE and that party's answer goes to the target in the ACK.
-   * `reject-call-notready` applies to the target.
+   * `reject-call-notready` applies to the target. A routing point as target queues the call
+   * there: the router delivers it to an agent the same way (or to its `default-dn`), and
+   * releases it (BYE) when nobody takes it.
    */
   private async singleStepTransfer(thisDN: string, connId: string, otherDN: string, origin: EventOrigin): Promise<void> {
     const b = this.b2bua;
@@ -380,44 +382,42 @@ export class CallControlService implements CallControl {
     const far = call.other(leg);
     if (!far?.session?.active || far.state !== LegState.Established) throw new CallControlError('invalid-state', 'call is not established');
     const number = this.dnNumber(otherDN);
+    const target = b.directory.getDn(number);
+    if (target?.type === 'routing-point') {
+      const router = b.router;
+      if (!router) throw new CallControlError('not-supported', 'no router for routing points');
+      b.releaseLeg(call, leg, origin);
+      call.routed = true;
+      call.routingPoint = target.number;
+      void (async () => {
+        const outcome = await router.route({ callId: call.connId, routingPoint: target.number, ani: call.ani, dnis: call.dnis });
+        if (call.state === CallState.Released || !far.session?.active) return;
+        if (outcome.kind === 'rejected') b.releaseCall(call);
+        else if (outcome.kind === 'default-dn') {
+          const dest = this.destination(this.dnNumber(outcome.dn));
+          const r = dest.targets.length === 0 ? 'failed' : await connectEstablishedParty(b, call, far, {
+            dn: dest.dn,
+            number: this.dnNumber(outcome.dn),
+            targets: dest.targets,
+            ringTimeoutMs: dest.dn ? inviteTimeoutMsOf(b, dest.dn) : 0,
+          });
+          if (r !== 'answered') b.releaseCall(call);
+        }
+      })();
+      return;
+    }
     const dest = this.destination(number);
     if (dest.dn && b.policy?.rejectsCall(dest.dn)) throw new CallControlError('failed', `${dest.dn} does not take calls now (reject-call-notready)`);
     if (dest.targets.length === 0) throw new CallControlError('failed', `${number} is unreachable`);
     b.releaseLeg(call, leg, origin);
     void (async () => {
-      let ackT: ((answer: string | Buffer) => void) | undefined;
-      const rt = await b.dial(call, {
+      const r = await connectEstablishedParty(b, call, far, {
         dn: dest.dn,
-        address: number,
+        number,
         targets: dest.targets,
-        fromUser: far.address,
         ringTimeoutMs: dest.dn ? inviteTimeoutMsOf(b, dest.dn) : 0,
-        onAnswered: (legT, _s, r, ack) => {
-          legT.lastSdpReceived = r.body.toString('utf8');
-          ackT = ack;
-        },
       });
-      if (rt.kind !== 'answered') {
-        b.releaseCall(call);
-        return;
-      }
-      const t = rt.leg;
-      if (!far.session?.active) {
-        ackT?.(safe(() => rejectAllAnswer(t.lastSdpReceived ?? ''), ''));
-        b.releaseCall(call);
-        return;
-      }
-      const rf = await (far.session as InviteSession).reinvite(far.adapt(t.lastSdpReceived ?? ''));
-      if (rf.status >= 200 && rf.status < 300 && rf.response) {
-        far.lastSdpReceived = rf.response.body.toString('utf8');
-        ackT?.(t.adapt(far.lastSdpReceived) ?? Buffer.alloc(0));
-        call.state = CallState.Established;
-        b.emit('EventEstablished', call, t, far.address);
-        if (far.dn) b.emit('EventPartyChanged', call, far, number);
-      } else {
-        ackT?.(safe(() => rejectAllAnswer(t.lastSdpReceived ?? ''), ''));
-        b.releaseCall(call);
-      }
+      if (r !== 'answered') b.releaseCall(call);
     })();
   }
 

@@ -6,6 +6,7 @@ import type { CallDelivery, DeliveryOptions, DeliveryOutcome } from '../routing/
 import type { B2bua } from './b2bua.js';
 import { CallState } from './call.js';
 import { LegState } from './call-leg.js';
+import { connectEstablishedParty } from './connect-established-party.js';
 
 /** Delivers routed calls (behaviour §9, §12.2, RONA by `sip-invite-timeout`). */
 export class CallDeliveryService implements CallDelivery {
@@ -20,8 +21,6 @@ export class CallDeliveryService implements CallDelivery {
     const b = this.b2bua;
     const call = b.getCall(callId);
     if (!call || call.state === CallState.Released) return 'failed';
-    const a = call.legs.find((l) => l.direction === 'in' && l.state !== LegState.Released);
-    if (!a?.server) return 'failed';
     if (b.policy?.rejectsCall(dn)) {
       b.logger.info({ connId: callId, dn }, 'reject-call-notready: routed call not delivered');
       return 'failed';
@@ -29,6 +28,13 @@ export class CallDeliveryService implements CallDelivery {
     const targets = b.reachability.candidates(dn);
     if (targets.length === 0) return 'failed';
     const number = b.directory.getDn(dn)?.number ?? dn;
+    // A call transferred to a routing point: its remaining party is already connected.
+    const live = call.liveLegs;
+    if (live.length === 1 && live[0]!.state === LegState.Established && live[0]!.session?.active) {
+      return connectEstablishedParty(b, call, live[0]!, { dn: number, number, targets, ringTimeoutMs: options.timeoutMs, routed: true });
+    }
+    const a = call.legs.find((l) => l.direction === 'in' && l.state !== LegState.Released);
+    if (!a?.server) return 'failed';
     const result = await b.connectInbound(call, a, a.server, number, number, targets, options.timeoutMs, true, true);
     if (result.kind === 'answered') return 'answered';
     if (result.kind === 'cancelled') return 'failed';
