@@ -18,6 +18,7 @@ import {
   lockPort,
   scenario,
   startSipp,
+  status,
   stopAll,
   udpTarget,
   waitInService,
@@ -160,5 +161,56 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
     await eventually(() => pbx.receivedRequests('BYE').length === 2, 'BYE to the PBX');
     await eventually(async () => (await agentStatus(server!, 'joe'))?.state === 'Ready', 'Joe Ready (AutoIn) after the call');
+  });
+
+  it('a single-step transfer to the routing point 5000 is routed to the Ready agent (Jay behind the PBX)', async () => {
+    await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
+    await new Promise((r) => setTimeout(r, 50));
+    // Joe must take the customer first: make Joe the longest idle by re-readying Jay after him.
+    await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
+    await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
+    await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
+    jayDesk!.skipReceived();
+    joeDesk!.skipReceived();
+    const pbxInvites0 = pbx.receivedRequests('INVITE').length;
+    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
+    peers.push(customer);
+    const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
+    expect(pbx.receivedRequests('INVITE').length).toBe(pbxInvites0);
+    await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
+    // Joe will not take the call back from the routing point (BusyNotReady → NotReady).
+    expect(await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentNotReady' });
+    const sst = await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' });
+    expect(sst).toMatchObject({ event: 'EventReleased', thisDN: '8888' });
+    const jayEst = await jayDesk!.waitFor(on('EventEstablished', '7777'), 10_000);
+    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
+    await eventually(() => customer.receivedRequests('INVITE').length === 1, 'transfer re-INVITE to the customer');
+    expect(jayEst.connId).toBe(est.connId);
+    // Delivered through the routing point: a routed call, Jay is Busy.
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'BusyReady' });
+    expect(await jayDesk!.request('RequestReleaseCall', { thisDN: '7777', connId: jayEst.connId })).toMatchObject({ event: 'EventReleased' });
+    expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
+  });
+
+  it('a customer transferred to 5000 who hangs up while queued leaves the queue', async () => {
+    await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
+    await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
+    joeDesk!.skipReceived();
+    const pbxInvites0 = pbx.receivedRequests('INVITE').length;
+    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: '5000', calls: 1, pauseMs: 1500 });
+    peers.push(customer);
+    const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
+    await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
+    await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' });
+    await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 1, 'transferred call queued');
+    expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
+    await eventually(async () => {
+      const calls = (await status(server!)).calls as Record<string, number>;
+      return calls.waiting === 0 && calls.active === 0;
+    }, 'queue empty after the hang-up');
+    await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(pbx.receivedRequests('INVITE').length).toBe(pbxInvites0);
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
   });
 });
