@@ -12,6 +12,7 @@ import { startServerProcess, type ServerProcess } from '../helpers/server-proces
 import {
   E2E_TOKEN,
   agentStatus,
+  api,
   ctiUrl,
   eventually,
   example,
@@ -66,6 +67,8 @@ describe('e2e home-agent-phone.yaml: agent-phone login, routed call, ACW, logout
     expect(login).toMatchObject({ thisDN: '8888', agentId: 'jay', workMode: 'ManualIn', extensions: { 'agent-phone': '+15551232222' } });
     await desk.waitFor((f) => f.referenceId === ref && f.event === 'EventAgentReady');
     expect(await agentStatus(server!, 'jay')).toMatchObject({ dn: '8888', state: 'Ready', agentPhone: '+15551232222' });
+    const route = await api(server!, 'GET', '/api/dns/8888/status');
+    expect(route.json).toMatchObject({ mode: 'agent-phone', target: 'sip:+15551232222@127.0.0.1:5081', via: 'Softswitch', inService: true });
   });
 
   it('a customer call to 5000 rings the agent-phone through the SBC; BYE → Released, AfterCallWork', async () => {
@@ -127,5 +130,22 @@ describe('e2e home-agent-phone.yaml: agent-phone login, routed call, ACW, logout
     expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
     expect(sbc.receivedRequests('INVITE').length).toBe(invitesBefore);
     await eventually(() => phone.receivedRequests('BYE').length === 1, 'BYE relayed to the phone');
+  });
+
+  it('removing Jay from the configuration logs him out (EventAgentLogout) and drops his agent-phone', async () => {
+    const login = await desk!.request('RequestAgentLogin', { thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } });
+    expect(login).toMatchObject({ event: 'EventAgentLogin' });
+    expect((await api(server!, 'GET', '/api/dns/8888/status')).json).toMatchObject({ mode: 'agent-phone' });
+    const cs = await api(server!, 'POST', '/api/config/change-sets', {
+      changes: [
+        { op: 'put', kind: 'agent-group', key: 'Support', value: { name: 'Support', agents: [] } },
+        { op: 'delete', kind: 'agent', key: 'jay' },
+      ],
+    });
+    expect(cs.status, JSON.stringify(cs.json)).toBe(200);
+    expect(await desk!.waitFor('EventAgentLogout')).toMatchObject({ thisDN: '8888', agentId: 'jay' });
+    expect((await api(server!, 'GET', '/api/dns/8888/status')).json).toMatchObject({ mode: 'registered' });
+    const agents = (await status(server!)).agents as Array<Record<string, unknown>>;
+    expect(agents.some((a) => a.id === 'jay')).toBe(false);
   });
 });
