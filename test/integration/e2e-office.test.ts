@@ -12,6 +12,7 @@ import { startServerProcess, type ServerProcess } from '../helpers/server-proces
 import {
   E2E_TOKEN,
   agentStatus,
+  api,
   ctiUrl,
   eventually,
   example,
@@ -212,5 +213,20 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     await new Promise((r) => setTimeout(r, 500));
     expect(pbx.receivedRequests('INVITE').length).toBe(pbxInvites0);
     expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+  });
+
+  it('a customer transferred to 5000 that nobody takes within router-timeout gets BYE', async () => {
+    expect((await api(server!, 'PATCH', '/api/dns/5000', { options: { 'router-timeout': '1' } })).status).toBe(200);
+    await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
+    await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
+    joeDesk!.skipReceived();
+    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
+    peers.push(customer);
+    const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
+    await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
+    expect(await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' })).toMatchObject({ event: 'EventReleased' });
+    expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
+    expect(customer.receivedRequests('BYE').length).toBe(1);
+    await eventually(async () => ((await status(server!)).calls as Record<string, number>).active === 0, 'no call left');
   });
 });
