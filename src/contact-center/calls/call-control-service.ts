@@ -439,8 +439,11 @@ export class CallControlService implements CallControl {
       throw new CallControlError('invalid-state', 'call is not established');
     }
     const number = this.dnNumber(otherDN);
+    const routingPoint = b.directory.getDn(number)?.type === 'routing-point' ? b.directory.getDn(number)!.number : undefined;
+    const router = b.router;
+    if (routingPoint && !router) throw new CallControlError('not-supported', 'no router for routing points');
     const dest = this.destination(number);
-    if (dest.targets.length === 0) throw new CallControlError('failed', `${number} is unreachable`);
+    if (!routingPoint && dest.targets.length === 0) throw new CallControlError('failed', `${number} is unreachable`);
     const agentSdp = agent.lastSdpReceived ?? far.lastSdpSent;
     if (!agentSdp) throw new CallControlError('invalid-state', 'no media description to hold');
     if (!far.held) {
@@ -458,6 +461,21 @@ export class CallControlService implements CallControl {
     this.consultations.set(main.connId, c);
     this.consultations.set(consult.connId, c);
     b.emit('EventDialing', consult, agent, number, origin);
+    if (routingPoint && router) {
+      // Consultation with a routing point: the router picks the agent (or the default-dn); the
+      // delivery connects it to the agent's dialog. Nobody: the agent reconnects.
+      consult.routed = true;
+      consult.routingPoint = routingPoint;
+      void (async () => {
+        const outcome = await router.route({ callId: consult.connId, routingPoint, ani: consult.ani, dnis: consult.dnis });
+        if (outcome.kind !== 'default-dn' || this.consultations.get(consult.connId) !== c || !agent.session?.active) return;
+        const n = this.dnNumber(outcome.dn);
+        const d = this.destination(n);
+        if (d.targets.length === 0) return;
+        await connectEstablishedParty(b, consult, agent, { dn: d.dn, number: n, targets: d.targets, ringTimeoutMs: d.dn ? inviteTimeoutMsOf(b, d.dn) : 0, origin });
+      })();
+      return;
+    }
     void (async () => {
       let ackT: ((answer: string | Buffer) => void) | undefined;
       const rt = await b.dial(consult, {
@@ -506,6 +524,8 @@ export class CallControlService implements CallControl {
   private endConsultation(c: Consultation): void {
     this.consultations.delete(c.main.connId);
     this.consultations.delete(c.consult.connId);
+    // A consultation still waiting on a routing point leaves its queue.
+    if (c.consult.routed) this.b2bua.router?.abandon(c.consult.connId);
   }
 
   /**

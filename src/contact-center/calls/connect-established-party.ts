@@ -29,7 +29,9 @@ export interface ConnectTarget {
 
 /**
  * Ring `to` for `call` and, when it answers, connect it with `party` (re-INVITE with the
- * destination's offer, RFC 3264 §8; the answer goes back in the ACK). On `no-answer`/`busy`/
+ * destination's offer, RFC 3264 §8; the answer goes back in the ACK). A `Consult` call reports
+ * EventEstablished on both parties; otherwise the destination gets EventEstablished and a DN
+ * `party` EventPartyChanged. On `no-answer`/`busy`/
  * `failed` before the answer the call and `party` are left as they were (the caller decides);
  * if `party` is gone or refuses the re-INVITE after the answer, the whole call is released.
  */
@@ -78,6 +80,11 @@ export async function connectEstablishedParty(b: B2bua, call: Call, party: CallL
   }
   party.lastSdpReceived = rf.response.body.toString('utf8');
   ack?.(t.adapt(party.lastSdpReceived) ?? Buffer.alloc(0));
+  if (call.callType === 'Consult') {
+    // A consultation (behaviour §6): the agent and the target are now talking.
+    b.established(call, party, t, to.origin);
+    return 'answered';
+  }
   call.state = CallState.Established;
   b.emit('EventEstablished', call, t, party.address, to.origin);
   if (party.dn) b.emit('EventPartyChanged', call, party, to.number);
