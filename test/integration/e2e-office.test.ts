@@ -229,4 +229,58 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     expect(customer.receivedRequests('BYE').length).toBe(1);
     await eventually(async () => ((await status(server!)).calls as Record<string, number>).active === 0, 'no call left');
   });
+
+  it('a consultation with routing point 5000 reaches Jay; Joe completes the transfer', async () => {
+    expect((await api(server!, 'PATCH', '/api/dns/5000', { options: { 'router-timeout': null } })).status).toBe(200);
+    await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
+    await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
+    joeDesk!.skipReceived();
+    jayDesk!.skipReceived();
+    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
+    peers.push(customer);
+    const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
+    await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
+    await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
+    const pbxInvites0 = pbx.receivedRequests('INVITE').length;
+
+    const init = await joeDesk!.request('RequestInitiateTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' }, 10_000);
+    expect(init.event).toBe('EventHeld');
+    const dialing = await joeDesk!.waitFor(on('EventDialing', '8888'));
+    expect(dialing).toMatchObject({ callType: 'Consult', otherDN: '5000' });
+    const jayEst = await jayDesk!.waitFor(on('EventEstablished', '7777'), 10_000);
+    expect(jayEst.connId).toBe(dialing.connId);
+    await joeDesk!.waitFor((f) => on('EventEstablished', '8888')(f) && f.connId === dialing.connId, 5000);
+    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'BusyReady' });
+
+    const done = await joeDesk!.request('RequestCompleteTransfer', { thisDN: '8888', connId: est.connId, transferConnId: dialing.connId }, 10_000);
+    expect(done.event).toBe('EventReleased');
+    await jayDesk!.waitFor(on('EventPartyChanged', '7777'), 5000);
+    await eventually(() => customer.receivedRequests('INVITE').length === 2, 'hold and transfer re-INVITEs to the customer');
+    expect(await jayDesk!.request('RequestReleaseCall', { thisDN: '7777', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
+    expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
+    await eventually(async () => ((await status(server!)).calls as Record<string, number>).active === 0, 'no call left');
+  });
+
+  it('a consultation waiting on 5000 leaves the queue when Joe reconnects', async () => {
+    await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
+    await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
+    joeDesk!.skipReceived();
+    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
+    peers.push(customer);
+    const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
+    await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
+    const pbxInvites0 = pbx.receivedRequests('INVITE').length;
+    await joeDesk!.request('RequestInitiateTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' }, 10_000);
+    const dialing = await joeDesk!.waitFor(on('EventDialing', '8888'));
+    await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 1, 'consultation queued');
+    await joeDesk!.request('RequestReconnectCall', { thisDN: '8888', connId: dialing.connId }, 10_000);
+    await joeDesk!.waitFor((f) => on('EventRetrieved', '8888')(f) && f.connId === est.connId, 10_000);
+    await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 0, 'queue empty');
+    await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(pbx.receivedRequests('INVITE').length).toBe(pbxInvites0);
+    expect(await joeDesk!.request('RequestReleaseCall', { thisDN: '8888', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
+    expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
+  });
 });
