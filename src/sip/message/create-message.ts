@@ -35,6 +35,8 @@ export interface CreateResponseOptions {
   body?: Buffer | string;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Headers a response copies from its request (RFC 3261 §8.2.6.2), in the request's order. */
 const COPIED = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
 
@@ -58,8 +60,11 @@ export function createResponse(req: SipRequest, status: number, reason?: string,
     }
   }
   if (opts?.headers) for (const h of opts.headers) headers.push({ name: h.name, value: h.value });
-  const body = opts?.body === undefined ? Buffer.alloc(0) : typeof opts.body === 'string' ? Buffer.from(opts.body, 'utf8') : opts.body;
-  return new SipResponseMessage(status, reason ?? reasonPhrase(status), headers, body);
+  const body = opts?.body === undefined ? EMPTY : typeof opts.body === 'string' ? Buffer.from(opts.body, 'utf8') : opts.body;
+  const res = new SipResponseMessage(status, reason ?? reasonPhrase(status), headers, body);
+  // The Via lines are the request's, unchanged: reuse what was parsed of them (response routing, §18.2.2).
+  if (req instanceof SipRequestMessage) res.adoptVias(req);
+  return res;
 }
 
 function hasToTag(req: SipRequest): boolean {

@@ -381,7 +381,8 @@ export abstract class SipMessageBaseImpl {
       const values = this.getHeaders('Via');
       if (values.length === 0) throw new SipParseError(400, 'missing Via');
       const vias = new Array<Via>(values.length);
-      for (let i = 0; i < values.length; i++) vias[i] = parseVia(values[i]);
+      // The top Via may be parsed already (`via`): the same value, no need to parse it twice.
+      for (let i = 0; i < values.length; i++) vias[i] = i === 0 && t.via !== undefined ? t.via : parseVia(values[i]);
       t.vias = vias;
     }
     return t.vias;
@@ -397,6 +398,35 @@ export abstract class SipMessageBaseImpl {
       t.via = parseVia(first);
     }
     return t.via;
+  }
+
+  /**
+   * @internal Replace the top Via value by `value`, whose parsed form the caller already has
+   * (`parsed` must be what `parseVia(value)` returns): the transport layer's `received`/`rport`
+   * stamp (RFC 3261 §18.2.1, RFC 3581 §4), so the stamped Via is not parsed again. As before, the
+   * Via values end up on one line (`a, b, …`) when there were several.
+   */
+  setTopVia(value: string, parsed: Via): void {
+    const lines = this.getHeaderLines('Via');
+    if (lines.length === 1 && lines[0].indexOf(',') < 0) this.setHeader('Via', value);
+    else {
+      const all = this.getHeaders('Via');
+      all[0] = value;
+      this.setHeader('Via', all.join(', '));
+    }
+    this.typed().via = parsed;
+  }
+
+  /**
+   * @internal Take over the parsed Via values of `other`, whose Via lines this message carries
+   * unchanged (a response built from its request, RFC 3261 §8.2.6.2): no second parse.
+   */
+  adoptVias(other: SipMessageBaseImpl): void {
+    const theirs = other._cache;
+    if (theirs === undefined || (theirs.via === undefined && theirs.vias === undefined)) return;
+    const t = this.typed();
+    t.via = theirs.vias !== undefined ? theirs.vias[0] : theirs.via;
+    t.vias = theirs.vias;
   }
 
   /** Contact values (RFC 3261 §20.10); `[]` when absent or `*` (see {@link contactWildcard}). */

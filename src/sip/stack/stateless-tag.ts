@@ -14,13 +14,28 @@ const secret = randomBytes(8).toString('hex');
  * (RFC 3261 §19.3 asks 32 random bits of the tag).
  */
 export function statelessToTag(req: SipRequest): string {
-  const key = `${secret}${req.getHeader('Via') ?? ''}|${req.getHeader('From') ?? ''}|${req.getHeader('Call-ID') ?? ''}|${req.getHeader('CSeq') ?? ''}`;
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01234567;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
+  // The hash of `${secret}${via}|${from}|${call-id}|${cseq}`, fed piece by piece (no joined string).
+  const st: [number, number] = [0x811c9dc5, 0x01234567];
+  feed(st, secret);
+  feed(st, req.getHeader('Via') ?? '');
+  feed(st, '|');
+  feed(st, req.getHeader('From') ?? '');
+  feed(st, '|');
+  feed(st, req.getHeader('Call-ID') ?? '');
+  feed(st, '|');
+  feed(st, req.getHeader('CSeq') ?? '');
+  return (st[0] >>> 0).toString(16).padStart(8, '0') + (st[1] >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Two FNV-1a rounds over the UTF-16 code units of `s`. */
+function feed(st: [number, number], s: string): void {
+  let h1 = st[0];
+  let h2 = st[1];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = Math.imul(h2 ^ c, 0x01000193);
   }
-  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+  st[0] = h1;
+  st[1] = h2;
 }

@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../util/logger.js';
-import { createResponse, formatVia, generateBranch, generateTag, reasonPhrase } from '../message/index.js';
+import { SipMessageBaseImpl, createResponse, formatVia, generateBranch, generateTag, reasonPhrase } from '../message/index.js';
 import { SipParseError, type SipMessage, type SipRequest, type SipResponse, type TransportAddress, type TransportProtocol, type Via } from '../message/types.js';
 import { hostForUri, hostWithoutBrackets, type ListenSpec } from './listen-spec.js';
 import { buildRawErrorResponse } from './stateless-error-reply.js';
@@ -338,7 +338,13 @@ export class TransportLayer implements TransportDelegate {
     }
     params.push(['received', source.host]);
     if (needRport) params.push(['rport', String(source.port)]);
-    const top = formatVia({ ...via, params });
+    const stamped: Via = { ...via, params };
+    const top = formatVia(stamped);
+    if (request instanceof SipMessageBaseImpl) {
+      // Keep the parsed form: matching, checks and response routing read it without a re-parse.
+      request.setTopVia(top, stamped);
+      return;
+    }
     const all = request.getHeaders('Via');
     all[0] = top;
     request.setHeader('Via', all.join(', '));

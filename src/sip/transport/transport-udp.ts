@@ -1,7 +1,8 @@
 /**
  * UDP transport (RFC 3261 §18): one datagram is one message.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Logger } from '../../util/logger.js';
 import { parseMessage } from '../message/index.js';
@@ -31,7 +32,7 @@ export class UdpTransport implements Transport {
   /** Bind the socket; resolves with the real port known. */
   listen(): Promise<void> {
     const type = isIP(this.spec.host) === 6 ? 'udp6' : 'udp4';
-    const socket = createSocket({ type, ipv6Only: type === 'udp6' });
+    const socket = createSocket({ type, ipv6Only: type === 'udp6', lookup: literalLookup });
     this.socket = socket;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
@@ -93,18 +94,37 @@ export class UdpTransport implements Transport {
       return;
     }
     try {
-      s.send(buf, dest.port, dest.host, (err) => {
-        if (err) {
-          this.logger.debug({ err: err.message, dest }, 'udp send failed');
-          onError?.(err);
-        }
-      });
+      // No completion callback when nobody listens for errors: dgram then skips a nextTick per send.
+      if (onError === undefined) s.send(buf, dest.port, dest.host);
+      else
+        s.send(buf, dest.port, dest.host, (err) => {
+          if (err) {
+            this.logger.debug({ err: err.message, dest }, 'udp send failed');
+            onError(err);
+          }
+        });
     } catch (err) {
       // dgram throws synchronously on a bad address; a peer's Via must never crash us.
       onError?.(err instanceof Error ? err : new Error(String(err)));
     }
   }
 }
+
+type LookupFn = NonNullable<SocketOptions['lookup']>;
+
+/**
+ * Address lookup for `dgram`: IP literals (every address the stack sends to: sources, `received`,
+ * resolved targets) are answered synchronously, so a send is one synchronous call instead of a
+ * `dns.lookup` round through `nextTick`; anything else goes to `dns.lookup` as before.
+ */
+const literalLookup: LookupFn = (hostname, options, callback) => {
+  const family = isIP(hostname);
+  if (family !== 0) {
+    callback(null, hostname, family);
+    return;
+  }
+  dnsLookup(hostname, options, callback);
+};
 
 function isPadding(buf: Buffer): boolean {
   for (let i = 0; i < buf.length; i++) {
