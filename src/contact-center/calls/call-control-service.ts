@@ -122,6 +122,8 @@ export class CallControlService implements CallControl {
     const originTargets = b.reachability.candidates(self.number);
     if (originTargets.length === 0) throw new CallControlError('failed', `${self.number} is unreachable`);
     const otherNumber = this.dnNumber(otherDN);
+    const target = b.directory.getDn(otherNumber);
+    if (target?.type === 'routing-point' && b.router) return this.makeCallToRoutingPoint(self.number, target.number, originTargets, origin, userData);
     const dest = this.destination(otherNumber);
     if (dest.targets.length === 0) throw new CallControlError('failed', `${otherNumber} is unreachable`);
     const call = b.newCall(dest.dn ? 'Internal' : 'Outbound', self.number, otherNumber);
@@ -129,6 +131,49 @@ export class CallControlService implements CallControl {
     const flow1 = b.directory.effectiveOption(self.number, OPTION_MAKE_CALL_FLOW)?.trim() === '1';
     if (flow1) return this.makeCallFlow1(call, self.number, otherNumber, originTargets, dest, origin);
     return this.makeCallFlow4(call, self.number, otherNumber, originTargets, dest, origin);
+  }
+
+  /**
+   * `RequestMakeCall` to a routing point: the agent's phone is called first with a no-media
+   * offer (the Flow IV shape, whatever `make-call-rfc3725-flow` says: the destination is not
+   * known yet), then the call is queued on the routing point; the agent the router picks is
+   * INVITEd without an offer and connected by re-INVITE of the phone (RFC 3725 §4).
+   */
+  private async makeCallToRoutingPoint(thisDN: string, routingPoint: string, originTargets: Deliverable[], origin: EventOrigin, userData?: UserData): Promise<void> {
+    const b = this.b2bua;
+    const router = b.router!;
+    const call = b.newCall('Internal', thisDN, routingPoint);
+    if (userData) Object.assign(call.userData, userData);
+    const ra = await b.dial(call, {
+      dn: thisDN,
+      address: thisDN,
+      targets: originTargets,
+      fromUser: routingPoint,
+      silent: true,
+      offer: noMediaOffer(),
+      ringTimeoutMs: inviteTimeoutMsOf(b, thisDN),
+      onAnswered: (leg, _s, r) => {
+        leg.lastSdpReceived = r.body.toString('utf8');
+      },
+    });
+    if (ra.kind !== 'answered') return this.originFailed(call, ra.kind === 'failed' ? `origin leg: ${failureStatus(ra.failure).status}` : 'origin leg cancelled');
+    const a = ra.leg;
+    call.state = CallState.Established;
+    call.routed = true;
+    call.routingPoint = routingPoint;
+    call.originatorWaiting = true;
+    b.emit('EventDialing', call, a, routingPoint, origin);
+    void (async () => {
+      const outcome = await router.route({ callId: call.connId, routingPoint, ani: thisDN, dnis: routingPoint });
+      if (call.state === CallState.Released || !a.session?.active) return;
+      if (outcome.kind === 'rejected') b.releaseCall(call, origin);
+      else if (outcome.kind === 'default-dn') {
+        const n = this.dnNumber(outcome.dn);
+        const d = this.destination(n);
+        const r = d.targets.length === 0 ? 'failed' : await connectEstablishedParty(b, call, a, { dn: d.dn, number: n, targets: d.targets, ringTimeoutMs: d.dn ? inviteTimeoutMsOf(b, d.dn) : 0, origin });
+        if (r !== 'answered') b.releaseCall(call, origin);
+      }
+    })();
   }
 
   /** The origin leg failed: no call was reported, so only EventError (behaviour §8.3). */

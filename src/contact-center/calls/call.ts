@@ -20,6 +20,11 @@ export class Call {
   /** The call came through a routing point (an ACD call: makes the agent Busy, behaviour §12.2). */
   routed = false;
   routingPoint: string | undefined;
+  /**
+   * The remaining party placed this call and waits for its destination (RequestMakeCall to a
+   * routing point): the answer is reported as EventEstablished on both parties.
+   */
+  originatorWaiting = false;
   /** Max-Forwards for the INVITEs this call sends: the caller's value minus one (RFC 3261 §16.6 step 3 by analogy). */
   maxForwards = 70;
   readonly createdAt: number;

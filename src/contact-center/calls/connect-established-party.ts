@@ -29,7 +29,8 @@ export interface ConnectTarget {
 
 /**
  * Ring `to` for `call` and, when it answers, connect it with `party` (re-INVITE with the
- * destination's offer, RFC 3264 §8; the answer goes back in the ACK). A `Consult` call reports
+ * destination's offer, RFC 3264 §8; the answer goes back in the ACK). A `Consult` call (or one
+ * with {@link Call.originatorWaiting}) reports
  * EventEstablished on both parties; otherwise the destination gets EventEstablished and a DN
  * `party` EventPartyChanged. On `no-answer`/`busy`/
  * `failed` before the answer the call and `party` are left as they were (the caller decides);
@@ -80,8 +81,8 @@ export async function connectEstablishedParty(b: B2bua, call: Call, party: CallL
   }
   party.lastSdpReceived = rf.response.body.toString('utf8');
   ack?.(t.adapt(party.lastSdpReceived) ?? Buffer.alloc(0));
-  if (call.callType === 'Consult') {
-    // A consultation (behaviour §6): the agent and the target are now talking.
+  if (call.callType === 'Consult' || call.originatorWaiting) {
+    // A consultation (behaviour §6) or a make-call: the caller and the target are now talking.
     b.established(call, party, t, to.origin);
     return 'answered';
   }
