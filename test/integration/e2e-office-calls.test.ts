@@ -103,6 +103,34 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
   });
 
+  it('Joe dials the routing point 5000 from his phone and with RequestMakeCall: both reach Jay', async () => {
+    // FIXME(routing): a Ready caller is a routing candidate for his own call (agent-originated
+    // calls do not make him Busy): Joe goes NotReady so that only Jay can take it.
+    await joe!.request('RequestAgentNotReady', { thisDN: '8888' });
+    const pbxInvites0 = pbx.receivedRequests('INVITE').length;
+    const c = await startSipp({ scenario: scenario('e2e-uac-phone-8888-call.xml'), target: udpTarget(server!), service: '5000', calls: 1, pauseMs: 300 });
+    peers.push(c);
+    expect(await c.waitExit(15_000), c.errors()).toBe(0);
+    expect(await jay!.waitFor(on('EventEstablished', '7777'))).toMatchObject({ otherDN: '8888' });
+    await jay!.waitFor(on('EventReleased', '7777'));
+    await jay!.waitFor(on('EventAgentReady', '7777'));
+
+    const made = await joe!.request('RequestMakeCall', { thisDN: '8888', otherDN: '5000' }, 15_000);
+    expect(made).toMatchObject({ event: 'EventDialing', thisDN: '8888', otherDN: '5000' });
+    const est = await jay!.waitFor(on('EventEstablished', '7777'), 10_000);
+    expect(est.connId).toBe(made.connId);
+    expect(await joe!.waitFor((f) => on('EventEstablished', '8888')(f) && f.connId === made.connId)).toMatchObject({ otherDN: '7777' });
+    // Delivered by the router: a routed call for Jay.
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'BusyReady' });
+    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual([
+      'INVITE sip:7777@127.0.0.1:5081 SIP/2.0',
+      'INVITE sip:7777@127.0.0.1:5081 SIP/2.0',
+    ]);
+    expect(await joe!.request('RequestReleaseCall', { thisDN: '8888', connId: made.connId })).toMatchObject({ event: 'EventReleased' });
+    await jay!.waitFor(on('EventReleased', '7777'));
+    await joe!.request('RequestAgentReady', { thisDN: '8888' });
+  });
+
   it('RequestMakeCall 8888 → 7777 with Flow IV, attached data on both DNs, release by 7777', async () => {
     const phoneInvites0 = phone.receivedRequests('INVITE').length;
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
