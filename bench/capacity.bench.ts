@@ -4,7 +4,8 @@
  * with a generated configuration: 20,000 extension DNs (`contact: "*"`, digest password each),
  * 2,000 agents on the first 2,000 of them, one agent group and one routing point. Then:
  *
- * 1. reference, same process and run: the idle server with that configuration loaded;
+ * 1. a first start on a fresh data directory (the store is reconciled to the file): its idle
+ *    memory and peak; then the reference: the idle server restarted on that store, same run;
  * 2. 20,000 phones register with digest authentication (SIPp, `-inf` CSV of numbers and
  *    passwords, UDP on loopback);
  * 3. 2,000 agent desktops connect to the CTI WebSocket (one connection each, `RequestOpen` with
@@ -12,7 +13,9 @@
  *    i.e. Ready);
  *
  * and prints the server's resident memory (`/proc/PID/status` VmRSS, as the process stands, and
- * VmHWM, its peak) and V8 heap (after a forced GC, `SIPSERVER_DEBUG_MEMSTATS`) at each step.
+ * VmHWM, its peak) and V8 heap (after a forced GC, `SIPSERVER_DEBUG_MEMSTATS`) at each step, the
+ * loaded figures once the load's SIP transactions have ended. The verdict holds the loaded RSS
+ * and every peak against 500 MB (10^6 bytes). Takes about 75 s.
  *
  * Env: BENCH_CAPACITY_PHONES (20000), BENCH_CAPACITY_AGENTS (2000), BENCH_CAPACITY_RATE
  * (registrations per second, 2000), BENCH_CAPACITY_TSX=1 runs `src/cli/main.ts` under tsx
