@@ -94,6 +94,19 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
     expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
   });
 
+  it('two simultaneous customers: one call each, never both to the same agent', async () => {
+    const invites0 = sbc.receivedRequests('INVITE').length;
+    const c = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: '5000', calls: 2, pauseMs: 1000, args: ['-r', '2', '-l', '2'] });
+    peers.push(c);
+    expect(await c.waitExit(25_000), c.errors()).toBe(0);
+    const ruris = sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine);
+    expect([...ruris].sort()).toEqual([JOE_RURI, JAY_RURI]);
+    for (const dn of [JOE, JAY]) {
+      await sup!.waitFor(agentEvent('EventEstablished', dn));
+      await sup!.waitFor(agentEvent('EventAgentReady', dn));
+    }
+  });
+
   it('a NotReady agent with reject-call-notready (set on the Softswitch, inherited) is never rung', async () => {
     const patch = await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': 'true' } });
     expect(patch.status).toBe(200);
@@ -102,6 +115,8 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
 
     expect(await sup!.request('RequestAgentNotReady', { thisDN: JOE, workMode: 'AuxWork' })).toMatchObject({ event: 'EventAgentNotReady' });
     const before = sbc.receivedRequests('INVITE').length;
+    const joeRinging0 = sup!.events.filter(agentEvent('EventRinging', JOE)).length;
+    const byes0 = sbc.receivedRequests('BYE').length;
     // Two routed calls: both to Jay, although Joe is idle the longest.
     for (let i = 0; i < 2; i++) {
       await customerCall('5000');
@@ -111,15 +126,15 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
     // A direct call to Joe's DN is refused with 480, without ringing him.
     await customerCall(JOE, 'uac-expect-480.xml');
     expect(sbc.receivedRequests('INVITE').slice(before).map((m) => m.firstLine)).toEqual([JAY_RURI, JAY_RURI]);
-    // Joe's DN rang only for the two calls of the previous test.
-    expect(sup!.events.filter(agentEvent('EventRinging', JOE)).length).toBe(2);
+    // Joe's DN never rang.
+    expect(sup!.events.filter(agentEvent('EventRinging', JOE)).length).toBe(joeRinging0);
 
     const unpatch = await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': null } });
     expect(unpatch.status).toBe(200);
     // Without the option the same direct call rings NotReady Joe through the SBC.
     await customerCall(JOE);
     expect(sbc.receivedRequests('INVITE').slice(before).map((m) => m.firstLine)).toEqual([JAY_RURI, JAY_RURI, JOE_RURI]);
-    await eventually(() => sbc.receivedRequests('BYE').length === 6, 'BYE of the direct call');
+    await eventually(() => sbc.receivedRequests('BYE').length === byes0 + 3, 'BYE of the direct call');
   });
 
   it('RONA: Joe does not answer within sip-invite-timeout → CANCEL, Joe NotReady (RONA), the call goes to Jay', async () => {
