@@ -85,7 +85,8 @@ export default async function (): Promise<void> {
   const ourPort = await freePort();
   const compiled = join(repo, 'dist/cli/main.js');
   const args = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(repo, 'src/cli/main.ts')];
-  const ours = spawn(process.execPath, [...args, 'start', '--sip-listen', `udp:127.0.0.1:${ourPort}`], {
+  const dataDir = mkdtempSync(join(tmpdir(), 'options-bench-data-'));
+  const ours = spawn(process.execPath, [...args, 'start', '--sip-listen', `udp:127.0.0.1:${ourPort}`, '--data', dataDir, '--http-listen', '127.0.0.1:0'], {
     cwd: repo,
     env: { ...process.env, SIPSERVER_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -96,6 +97,7 @@ export default async function (): Promise<void> {
     oursResult = await measure(ours.pid!, ourPort, N, 3000);
   } finally {
     await stop(ours);
+    rmSync(dataDir, { recursive: true, force: true });
   }
 
   // --- Kamailio ---
