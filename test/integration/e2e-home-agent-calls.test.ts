@@ -112,6 +112,21 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     await desk!.waitFor(on('EventAgentReady'));
   });
 
+  it('a BusyReady agent gets no second routed call: it waits until the first call ends', async () => {
+    const invites0 = sbc.receivedRequests('INVITE').length;
+    const first = await customer('e2e-uac-customer-stays.xml');
+    const est = await desk!.waitFor(on('EventEstablished'), 10_000);
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'BusyReady' });
+    const second = await customer('e2e-uac-customer-call.xml', 300);
+    await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 1, 'second call queued');
+    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
+    expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
+    expect(await first.waitExit(10_000), first.errors()).toBe(0);
+    expect(await second.waitExit(15_000), second.errors()).toBe(0);
+    expect(sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([PHONE_RURI, PHONE_RURI]);
+    await desk!.waitFor((f) => on('EventEstablished')(f) && f.connId !== est.connId);
+  });
+
   it('a call waits on the routing point until the agent is Ready, then is delivered', async () => {
     expect(await desk!.request('RequestAgentNotReady', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentNotReady' });
     const invites0 = sbc.receivedRequests('INVITE').length;
@@ -191,5 +206,23 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
     expect(sbc.receivedRequests('INVITE').length).toBe(invites0);
     expect(desk!.events.slice(events0).some((f) => f.event === 'EventRinging')).toBe(false);
+  });
+
+  it('logout during a call: the call goes on, the customer\'s BYE ends it, the agent stays logged out', async () => {
+    expect((await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': null } })).status).toBe(200);
+    await swapSbc('e2e-uas-sbc-answer.xml');
+    await desk!.request('RequestAgentReady', { thisDN: '8888' });
+    desk!.skipReceived();
+    const c = await customer('e2e-uac-customer-call.xml', 1500);
+    const est = await desk!.waitFor(on('EventEstablished'), 10_000);
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'BusyReady' });
+    expect(await desk!.request('RequestAgentLogout', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentLogout' });
+    expect(await c.waitExit(10_000), c.errors()).toBe(0);
+    expect(await desk!.waitFor(on('EventReleased'))).toMatchObject({ connId: est.connId });
+    await eventually(() => sbc.receivedRequests('BYE').length === 1, 'BYE to the agent-phone leg');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'LoggedOut' });
+    expect((await api(server!, 'GET', '/api/dns/8888/status')).json).toMatchObject({ mode: 'unreachable' });
+    expect(((await status(server!)).calls as Record<string, number>).active).toBe(0);
   });
 });
