@@ -453,7 +453,11 @@ class ChangePlanner {
       const bad = checkOptionValue(spec, value);
       if (bad) this.err(i, `${what}: ${bad}`, ['options', name]);
       else if (!spec.appliesTo.includes(target)) {
-        this.warnings.push({ index: i, message: `${what}: option ${name} does not apply to ${target} (kept, ignored)`, path: ['options', name] });
+        // resolveOption reads a DN's own value first for every option that is not agent-only
+        // (behaviour §2.2 step 1, the "Lookup" column of docs/options.md): say so, not "ignored".
+        const readOnDn = target !== 'application' && target !== 'agent' && !spec.appliesTo.includes('agent');
+        const note = readOnDn ? "kept; read as this DN's own value" : 'kept, ignored';
+        this.warnings.push({ index: i, message: `${what}: option ${name} is not documented for ${target} (${note})`, path: ['options', name] });
       }
     }
   }

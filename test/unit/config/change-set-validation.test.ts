@@ -154,6 +154,31 @@ describe('change-set validation against the resulting configuration (behaviour ย
   });
 });
 
+describe('options not documented for the object (behaviour ยง2.2)', () => {
+  it("an application option on a DN is kept and said to be read as the DN's own value (it is)", () => {
+    const s = seeded();
+    const p = s.plan([{ op: 'patch', kind: 'dn', key: '7777', value: { options: { 'sip-invite-timeout': '2' } } }]);
+    expect(p.errors).toEqual([]);
+    expect(p.warnings.map((w) => w.message)).toEqual(["DN 7777: option sip-invite-timeout is not documented for extension (kept; read as this DN's own value)"]);
+    s.commit(p.applied);
+    expect(s.resolveOption('7777', 'sip-invite-timeout')).toEqual({ value: '2', source: 'dn' });
+  });
+
+  it('an agent-only option on a DN and a DN-only option at application level are said to be ignored', () => {
+    const s = seeded();
+    const p = s.plan([
+      { op: 'patch', kind: 'dn', key: '7777', value: { options: { 'agent-phone': '+15551232222' } } },
+      { op: 'patch', kind: 'server', key: 'server', value: { options: { password: 'x' } } },
+    ]);
+    expect(p.warnings.map((w) => w.message)).toEqual([
+      'DN 7777: option agent-phone is not documented for extension (kept, ignored)',
+      expect.stringMatching(/option password is not documented for application \(kept, ignored\)$/),
+    ]);
+    s.commit(p.applied);
+    expect(s.resolveOption('7777', 'password')).toBeUndefined();
+  });
+});
+
 describe('option names', () => {
   it('refuses names that are not option names (e.g. __proto__)', () => {
     const s = new ConfigState();
