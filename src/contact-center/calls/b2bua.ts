@@ -294,6 +294,10 @@ export class B2bua {
         this.rejectCaller(call, a, 480, 'Temporarily Unavailable (agent not ready)');
         return;
       }
+      if (originDn !== dest.number && this.singleDialogBusy(dest.number)) {
+        this.rejectCaller(call, a, 486, 'Busy Here');
+        return;
+      }
       const res = this.reachability.resolve(dest.number);
       const targets = this.reachability.candidates(dest.number);
       if (res.mode === 'unreachable' || targets.length === 0) {
@@ -676,6 +680,19 @@ export class B2bua {
     if (leg.dn) this.emit('EventReleased', call, leg);
     if (this.onPartyLeft?.(call, leg)) return;
     this.releaseCall(call);
+  }
+
+  /**
+   * Behaviour §6: with `dual-dialog-enabled = false` the device keeps at most one INVITE dialog,
+   * so a DN that already has a live leg (ringing, talking, held, consulting) cannot be presented
+   * another call: direct calls get 486, deliveries and transfers fail as busy.
+   */
+  singleDialogBusy(dn: string): boolean {
+    if (this.directory.effectiveOption(dn, 'dual-dialog-enabled')?.trim().toLowerCase() !== 'false') return false;
+    for (const call of this.calls.values()) {
+      for (const leg of call.liveLegs) if (leg.dn === dn) return true;
+    }
+    return false;
   }
 
   /** End every live leg of a call (BYE / CANCEL / reject) and report EventReleased on each DN. */

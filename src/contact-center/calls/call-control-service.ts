@@ -121,11 +121,14 @@ export class CallControlService implements CallControl {
     if (!self || !AGENT_DN_TYPES.has(self.type)) throw new CallControlError('invalid-state', `${thisDN} is not an agent DN`);
     const originTargets = b.reachability.candidates(self.number);
     if (originTargets.length === 0) throw new CallControlError('failed', `${self.number} is unreachable`);
+    // Single dialog (behaviour §6): a device already on a call cannot get a second INVITE.
+    if (b.singleDialogBusy(self.number)) throw new CallControlError('failed', `${self.number} is on a call (single dialog)`);
     const otherNumber = this.dnNumber(otherDN);
     const target = b.directory.getDn(otherNumber);
     if (target?.type === 'routing-point' && b.router) return this.makeCallToRoutingPoint(self.number, target.number, originTargets, origin, userData);
     const dest = this.destination(otherNumber);
     if (dest.targets.length === 0) throw new CallControlError('failed', `${otherNumber} is unreachable`);
+    if (dest.dn && dest.dn !== self.number && b.singleDialogBusy(dest.dn)) throw new CallControlError('failed', `${dest.dn} is busy (single dialog)`);
     const call = b.newCall(dest.dn ? 'Internal' : 'Outbound', self.number, otherNumber);
     if (userData) Object.assign(call.userData, userData);
     const flow1 = b.directory.effectiveOption(self.number, OPTION_MAKE_CALL_FLOW)?.trim() === '1';
@@ -453,6 +456,7 @@ export class CallControlService implements CallControl {
     }
     const dest = this.destination(number);
     if (dest.dn && b.policy?.rejectsCall(dest.dn)) throw new CallControlError('failed', `${dest.dn} does not take calls now (reject-call-notready)`);
+    if (dest.dn && b.singleDialogBusy(dest.dn)) throw new CallControlError('failed', `${dest.dn} is busy (single dialog)`);
     if (dest.targets.length === 0) throw new CallControlError('failed', `${number} is unreachable`);
     b.releaseLeg(call, leg, origin);
     void (async () => {
@@ -489,6 +493,7 @@ export class CallControlService implements CallControl {
     if (routingPoint && !router) throw new CallControlError('not-supported', 'no router for routing points');
     const dest = this.destination(number);
     if (!routingPoint && dest.targets.length === 0) throw new CallControlError('failed', `${number} is unreachable`);
+    if (dest.dn && b.singleDialogBusy(dest.dn)) throw new CallControlError('failed', `${dest.dn} is busy (single dialog)`);
     const agentSdp = agent.lastSdpReceived ?? far.lastSdpSent;
     if (!agentSdp) throw new CallControlError('invalid-state', 'no media description to hold');
     if (!far.held) {

@@ -28,6 +28,7 @@ export class CallDeliveryService implements CallDelivery {
     const targets = b.reachability.candidates(dn);
     if (targets.length === 0) return 'failed';
     const number = b.directory.getDn(dn)?.number ?? dn;
+    if (b.singleDialogBusy(number)) return 'busy';
     // A call transferred to a routing point: its remaining party is already connected.
     const live = call.liveLegs;
     if (live.length === 1 && live[0]!.state === LegState.Established && live[0]!.session?.active) {
