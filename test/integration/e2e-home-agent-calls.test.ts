@@ -120,11 +120,31 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     const second = await customer('e2e-uac-customer-call.xml', 300);
     await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 1, 'second call queued');
     expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
+    // Nor may the desktop open a second dialog with RequestMakeCall: CALL_FAILED.
+    expect(await desk!.request('RequestMakeCall', { thisDN: '8888', otherDN: '+15559876543' })).toMatchObject({ event: 'EventError', errorCode: 1052 });
+    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
     expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
     expect(await first.waitExit(10_000), first.errors()).toBe(0);
     expect(await second.waitExit(15_000), second.errors()).toBe(0);
     expect(sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([PHONE_RURI, PHONE_RURI]);
     await desk!.waitFor((f) => on('EventEstablished')(f) && f.connId !== est.connId);
+  });
+
+  it('dual-dialog-enabled=false: a second direct call to 8888 while the agent-phone is on a call gets 486, the phone is not rung', async () => {
+    const invites0 = sbc.receivedRequests('INVITE').length;
+    const first = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '8888', calls: 1 });
+    peers.push(first);
+    const est = await desk!.waitFor(on('EventEstablished'), 10_000);
+    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
+    const second = await startSipp({ scenario: scenario('uac-expect-486.xml'), target: udpTarget(server!), service: '8888', calls: 1 });
+    peers.push(second);
+    expect(await second.waitExit(10_000), second.errors()).toBe(0);
+    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
+    // Nor may the desktop open a second dialog with RequestMakeCall: CALL_FAILED.
+    expect(await desk!.request('RequestMakeCall', { thisDN: '8888', otherDN: '+15559876543' })).toMatchObject({ event: 'EventError', errorCode: 1052 });
+    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
+    expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
+    expect(await first.waitExit(10_000), first.errors()).toBe(0);
   });
 
   it('a call waits on the routing point until the agent is Ready, then is delivered', async () => {
