@@ -145,4 +145,21 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
     expect(await b.request('RequestAgentLogout', { thisDN: '+15551232222' })).toMatchObject({ event: 'EventAgentLogout' });
     expect(await a.waitFor('EventAgentLogout')).not.toHaveProperty('referenceId');
   });
+
+  it('call requests that cannot be done: RequestMakeCall to an out-of-service route → CALL_FAILED (1052), RequestAnswerCall → NOT_SUPPORTED (1051)', async () => {
+    await eventually(async () => {
+      const devices = (await status(server!)).devices as Array<Record<string, unknown>>;
+      return devices.some((d) => d.dn === 'Softswitch' && d.state === 'out-of-service');
+    }, 'Softswitch out of service', 15_000);
+    const c = await open('jay', 'jay-secret');
+    await c.request('RequestRegisterAddress', { thisDN: '+15551232222' });
+    expect(await c.request('RequestAgentLogin', { thisDN: '+15551232222', agentId: 'jay', workMode: 'AutoIn' })).toMatchObject({ event: 'EventAgentLogin' });
+    const made = await c.request('RequestMakeCall', { thisDN: '+15551232222', otherDN: '+1 555 987 6543' });
+    expect(made).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.CALL_FAILED.code });
+    expect(c.events.some((f) => f.event === 'EventDialing')).toBe(false);
+    const answer = await c.request('RequestAnswerCall', { thisDN: '+15551232222', connId: '00000000000000ab' });
+    expect(answer).toMatchObject({ event: 'EventError' });
+    expect(answer.errorCode).toBe(CTI_ERROR.NOT_SUPPORTED.code);
+    expect(await c.request('RequestAgentLogout', { thisDN: '+15551232222' })).toMatchObject({ event: 'EventAgentLogout' });
+  });
 });
