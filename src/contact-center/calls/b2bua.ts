@@ -732,6 +732,8 @@ export class B2bua {
     this.calls.delete(call.connId);
     this.journal.closed(call);
     this.completed++;
+    // A device that was busy with this call may take a waiting routed call now.
+    if (call.legs.some((l) => l.dn !== undefined)) this.router?.dispatch?.();
   }
 
   /** BYE every call (shutdown). */

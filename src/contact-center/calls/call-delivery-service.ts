@@ -45,6 +45,19 @@ export class CallDeliveryService implements CallDelivery {
     return 'failed';
   }
 
+  /**
+   * May the router offer call `callId` to `dn` now? Not to a party of the call itself (an agent
+   * who dialled the routing point, or is consulting it), nor to a single-dialog device that is
+   * on another call (behaviour §6).
+   */
+  canOffer(callId: string, dn: string): boolean {
+    const b = this.b2bua;
+    const number = b.directory.getDn(dn)?.number ?? dn;
+    const call = b.getCall(callId);
+    if (call?.liveLegs.some((l) => l.dn === number)) return false;
+    return !b.singleDialogBusy(number);
+  }
+
   /** Stop ringing `dn` for the call (CANCEL). */
   cancel(callId: string, dn: string): void {
     const call = this.b2bua.getCall(callId);

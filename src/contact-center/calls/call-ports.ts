@@ -37,6 +37,8 @@ export interface CallDirectory {
 export interface CallRouter {
   route(call: RoutableCall): Promise<RouteOutcome>;
   abandon(callId: string): boolean;
+  /** Re-match waiting calls with agents (a device became free: its last call ended). */
+  dispatch?(): void;
 }
 
 /** Agent-side policy checks (implemented over `AgentService`). */
