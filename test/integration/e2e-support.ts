@@ -160,7 +160,7 @@ export async function stopAll(peers: SippPeer[]): Promise<void> {
  * contacts 127.0.0.1:5081 / :5071): a directory under the temp dir holding the owner's pid. A
  * lock whose owner is dead is taken over. Returns the release function.
  */
-export async function lockPort(port: number, timeoutMs = 120_000): Promise<() => void> {
+export async function lockPort(port: number, timeoutMs = 50_000): Promise<() => void> {
   const path = join(tmpdir(), `sipserver-e2e-port-${port}.lock`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
