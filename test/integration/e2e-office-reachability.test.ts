@@ -90,10 +90,18 @@ describe('e2e office.yaml reachability: registration expiry, PBX out of service'
     peers.push(phone);
     await call('e2e-uac-customer-call.xml', '8888', 200);
     expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
+    // The phone removes its binding (Expires: 0): out of service at once.
+    await phone.stop();
+    await register('e2e-uac-unregister-8888.xml');
+    await sup!.waitFor(dnEvent('EventDNOutOfService', '8888'), 3000);
+    expect((await api(server!, 'GET', '/api/dns/8888/status')).json).toMatchObject({ mode: 'unreachable', inService: false });
   });
 
   it('the PBX stops answering OPTIONS → Softswitch and 7777 out of service; routed calls skip Jay; the PBX is back → in service', async () => {
     expect((await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'oos-check': '1', 'oos-force': '1' } })).status).toBe(200);
+    // Joe's phone is back (the previous test removed its registration).
+    await register('e2e-uac-register-8888.xml');
+    peers.push(await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort }));
     await sup!.request('RequestAgentLogin', { thisDN: '7777', agentId: 'jay', workMode: 'AutoIn' });
     await sup!.request('RequestAgentLogin', { thisDN: '8888', agentId: 'joe', workMode: 'AutoIn' });
     await sup!.waitFor(dnEvent('EventAgentReady', '8888'));
