@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
+import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import {
   E2E_TOKEN,
@@ -19,6 +20,7 @@ import {
   lockPort,
   scenario,
   startSipp,
+  status,
   stopAll,
   udpTarget,
   waitInService,
@@ -104,5 +106,30 @@ describe('e2e restart: agent session and agent-phone survive, calls are released
     expect(sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual(['INVITE sip:+15551232222@127.0.0.1:5081 SIP/2.0']);
     await d2.waitFor(on('EventReleased'));
     await eventually(async () => (await agentStatus(server!, 'jay'))?.state === 'AfterCallWork', 'AfterCallWork (ManualIn kept over the restart)');
+  });
+
+  it("a phone's registration survives a restart: after logout and restart a call to 8888 reaches it", async () => {
+    const d2 = desks[desks.length - 1]!;
+    expect(await d2.request('RequestAgentLogout', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentLogout' });
+    const phonePort = await freePort();
+    const reg = await startSipp({
+      scenario: scenario('e2e-uac-register-8888.xml'),
+      target: udpTarget(server!),
+      port: phonePort,
+      service: '8888',
+      calls: 1,
+      args: ['-au', '8888', '-ap', '8888-secret'],
+    });
+    peers.push(reg);
+    expect(await reg.waitExit(15_000), reg.errors()).toBe(0);
+    expect(await server!.stop()).toBe(0);
+    server = await start();
+    expect(((await status(server)).registrations as unknown[]).length).toBe(1);
+    const phone = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
+    peers.push(phone);
+    const c = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server), service: '8888', calls: 1, pauseMs: 200 });
+    peers.push(c);
+    expect(await c.waitExit(15_000), c.errors()).toBe(0);
+    expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
   });
 });
