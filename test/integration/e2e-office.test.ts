@@ -139,6 +139,8 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     const ringing = await jayDesk!.waitFor(on('EventRinging', '7777'), 10_000);
     const established = await jayDesk!.waitFor(on('EventEstablished', '7777'), 10_000);
     expect(established.connId).toBe(ringing.connId);
+    // The ConnID, ANI and DNIS of the customer's call follow it to the new party.
+    expect(ringing).toMatchObject({ connId, ani: '+15557654321', dnis: '5000', otherDN: '+15557654321' });
     const pbxInvites = pbx.receivedRequests('INVITE').slice(pbxInvites0);
     expect(pbxInvites.map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
     expect(pbxInvites[0]!.text).toMatch(/Content-Length:\s*0/i);
