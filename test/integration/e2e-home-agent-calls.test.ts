@@ -245,4 +245,18 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     expect((await api(server!, 'GET', '/api/dns/8888/status')).json).toMatchObject({ mode: 'unreachable' });
     expect(((await status(server!)).calls as Record<string, number>).active).toBe(0);
   });
+
+  it('refer-enabled=false on the Softswitch: a REFER from the agent-phone leg gets 403, the call stays', async () => {
+    expect((await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'refer-enabled': 'false' } })).status).toBe(200);
+    await swapSbc('e2e-uas-sbc-refer-403.xml', 300);
+    await desk!.request('RequestAgentLogin', { thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } });
+    desk!.skipReceived();
+    const c = await customer('e2e-uac-customer-stays.xml');
+    const est = await desk!.waitFor(on('EventEstablished'), 10_000);
+    await eventually(() => sbc.messages().some((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 403')), '403 to the REFER');
+    expect(c.receivedRequests('REFER').length).toBe(0);
+    expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
+    expect(await c.waitExit(10_000), c.errors()).toBe(0);
+    await eventually(() => sbc.receivedRequests('BYE').length === 1, 'BYE to the agent-phone leg');
+  });
 });
