@@ -206,4 +206,24 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     await new Promise((r) => setTimeout(r, 500));
     expect(pbx.receivedRequests('INVITE').length).toBe(pbxInvites0);
   });
+
+  it('configuration changes apply at the next call: a DN added by PUT is reached behind the PBX; deleted, it is an external number there; no route → 404', async () => {
+    const put = await api(server!, 'PUT', '/api/dns/7778', { type: 'extension', options: {} });
+    expect(put.status).toBe(200);
+    expect((await api(server!, 'GET', '/api/dns/7778/status')).json).toMatchObject({ mode: 'softswitch', target: 'sip:7778@127.0.0.1:5081', via: 'Softswitch' });
+    const pbxInvites0 = pbx.receivedRequests('INVITE').length;
+    const c = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: '7778', calls: 1, pauseMs: 200 });
+    peers.push(c);
+    expect(await c.waitExit(15_000), c.errors()).toBe(0);
+    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual(['INVITE sip:7778@127.0.0.1:5081 SIP/2.0']);
+    expect((await api(server!, 'DELETE', '/api/dns/7778')).status).toBe(200);
+    // 7778 is now an external number behind the PBX's prefix 77: still reached, as a number.
+    const c2 = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: '7778', calls: 1, pauseMs: 200 });
+    peers.push(c2);
+    expect(await c2.waitExit(15_000), c2.errors()).toBe(0);
+    // A number matching no DN and no prefix: 404.
+    const c3 = await startSipp({ scenario: scenario('uac-expect-404.xml'), target: udpTarget(server!), service: '6000', calls: 1 });
+    peers.push(c3);
+    expect(await c3.waitExit(15_000), c3.errors()).toBe(0);
+  });
 });
