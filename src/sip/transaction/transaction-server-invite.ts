@@ -5,7 +5,7 @@ import { createResponse } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/types.js';
 import { Transaction } from './transaction.js';
 import { TransactionState } from './transaction-state.js';
-import type { ServerTransactionSender, ServerTransactionUser, TransactionContext } from './transaction-types.js';
+import { NO_USER, type ServerTransactionSender, type ServerTransactionUser, type TransactionContext } from './transaction-types.js';
 
 /**
  * The INVITE server state machine of RFC 3261 §17.2.1 (Figure 7) as updated by RFC 6026 §7.1:
@@ -24,7 +24,7 @@ export class InviteServerTransaction extends Transaction {
   private lastBytes: Buffer | undefined;
   private interval: number;
   /** The transaction user; set by the layer that accepts the request. */
-  user: ServerTransactionUser = {};
+  user: ServerTransactionUser = NO_USER;
 
   constructor(
     ctx: TransactionContext,

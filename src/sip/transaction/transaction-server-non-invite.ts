@@ -4,7 +4,7 @@
 import type { SipRequest, SipResponse } from '../message/types.js';
 import { Transaction } from './transaction.js';
 import { TransactionState } from './transaction-state.js';
-import type { ServerTransactionSender, ServerTransactionUser, TransactionContext } from './transaction-types.js';
+import { NO_USER, type ServerTransactionSender, type ServerTransactionUser, type TransactionContext } from './transaction-types.js';
 
 /**
  * The non-INVITE server state machine of RFC 3261 §17.2.2 (Figure 8):
@@ -22,7 +22,7 @@ export class NonInviteServerTransaction extends Transaction {
   private lastBytes: Buffer | undefined;
   private status = 0;
   /** The transaction user; set by the layer that accepts the request. */
-  user: ServerTransactionUser = {};
+  user: ServerTransactionUser = NO_USER;
 
   constructor(
     ctx: TransactionContext,

@@ -66,4 +66,7 @@ export interface TransactionContext {
 }
 
 /** Internal hook the manager uses to drop a transaction from its tables once it terminates. */
+/** The user of a server transaction nobody has set one for: hears nothing (shared, frozen). */
+export const NO_USER: ServerTransactionUser = Object.freeze({});
+
 export type TerminationHook = () => void;

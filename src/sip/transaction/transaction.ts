@@ -18,8 +18,11 @@ export abstract class Transaction {
   readonly id: string;
   private requestRef: SipRequest | undefined;
   protected stateValue: TransactionState;
-  private readonly timerHandles = new Map<TimerName, TimerHandle>();
-  private readonly terminationHooks: TerminationHook[] = [];
+  /** Running timers by name, created with the first one (a small object, no Map per transaction). */
+  private timerHandles: { [K in TimerName]?: TimerHandle } | undefined;
+  /** Termination hooks: the first (usually the only one, the manager's) in a field, more in a list. */
+  private firstHook: TerminationHook | undefined;
+  private moreHooks: TerminationHook[] | undefined;
 
   protected constructor(
     protected readonly ctx: TransactionContext,
@@ -53,13 +56,16 @@ export abstract class Transaction {
 
   /** Names of the timers currently running (for tests and diagnostics). */
   get runningTimers(): TimerName[] {
-    return [...this.timerHandles.keys()];
+    const hs = this.timerHandles;
+    if (hs === undefined) return [];
+    return (Object.keys(hs) as TimerName[]).filter((n) => hs[n] !== undefined);
   }
 
   /** Register a callback run once when the transaction reaches Terminated. */
   onTermination(hook: TerminationHook): void {
     if (this.stateValue === TransactionState.Terminated) hook();
-    else this.terminationHooks.push(hook);
+    else if (this.firstHook === undefined && this.moreHooks === undefined) this.firstHook = hook;
+    else (this.moreHooks ??= []).push(hook);
   }
 
   /** Stop every timer and go to Terminated at once (stack shutdown). */
@@ -74,23 +80,31 @@ export abstract class Transaction {
   protected startTimer(name: TimerName, ms: number, fn: () => void): void {
     this.stopTimer(name);
     const handle = this.ctx.clock.setTimeout(() => {
-      this.timerHandles.delete(name);
+      if (this.timerHandles !== undefined) this.timerHandles[name] = undefined;
       fn();
     }, ms);
-    this.timerHandles.set(name, handle);
+    (this.timerHandles ??= {})[name] = handle;
   }
 
   protected stopTimer(name: TimerName): void {
-    const h = this.timerHandles.get(name);
-    if (h) {
+    const hs = this.timerHandles;
+    const h = hs?.[name];
+    if (hs !== undefined && h !== undefined) {
       this.ctx.clock.clearTimeout(h);
-      this.timerHandles.delete(name);
+      hs[name] = undefined;
     }
   }
 
   protected stopAllTimers(): void {
-    for (const h of this.timerHandles.values()) this.ctx.clock.clearTimeout(h);
-    this.timerHandles.clear();
+    const hs = this.timerHandles;
+    if (hs === undefined) return;
+    for (const n of Object.keys(hs) as TimerName[]) {
+      const h = hs[n];
+      if (h !== undefined) {
+        this.ctx.clock.clearTimeout(h);
+        hs[n] = undefined;
+      }
+    }
   }
 
   /** Enter Terminated: stop timers, tell the manager and subclass. Idempotent. */
@@ -99,8 +113,12 @@ export abstract class Transaction {
     this.stopAllTimers();
     this.stateValue = TransactionState.Terminated;
     this.onTerminated();
-    const hooks = this.terminationHooks.splice(0);
-    for (const h of hooks) h();
+    const first = this.firstHook;
+    const more = this.moreHooks;
+    this.firstHook = undefined;
+    this.moreHooks = undefined;
+    if (first !== undefined) first();
+    if (more !== undefined) for (const h of more) h();
   }
 
   /** Subclass hook called once on termination, before the manager's hooks. */
