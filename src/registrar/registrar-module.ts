@@ -170,11 +170,11 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       const parsed = registerInputFromRequest(ctx.request, ctx.source);
       if (!parsed.ok) {
         status = parsed.status;
-        ctx.reply(parsed.status, parsed.reason);
+        answer(ctx, parsed.status, parsed.reason);
       } else {
         const out = processor.process(parsed.input);
         status = out.status;
-        ctx.reply(out.status, out.reason, out.headers);
+        answer(ctx, out.status, out.reason, out.headers);
       }
     } catch (err) {
       logger.error({ err }, 'REGISTER processing failed');
@@ -235,6 +235,20 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       table.close();
     },
   };
+}
+
+/**
+ * Send the registrar's answer. Only a 2xx goes through a server transaction: a retransmitted
+ * accepted REGISTER must get the same 200 again (its CSeq is no longer above the stored one, so
+ * reprocessing it would give 400, RFC 3261 §10.3 step 7). Every other answer (the 401
+ * challenge, 400/403/404/423/503) is sent statelessly, as RFC 3261 §8.2.7 allows a UAS to do:
+ * nothing is kept for 64·T1 (Timer J, §17.2.2), and a retransmission is simply processed again
+ * (a retransmitted unauthenticated REGISTER gets a fresh 401, with a fresh nonce; the To tag is
+ * a hash of the request, so it does not change). As Kamailio's `www_challenge` / `sl_send_reply`.
+ */
+function answer(ctx: IncomingRequest, status: number, reason: string, headers?: Array<[string, string]>): void {
+  if (status >= 300) ctx.replyStateless(status, reason, headers);
+  else ctx.reply(status, reason, headers);
 }
 
 /**

@@ -254,6 +254,75 @@ describe('registrar challenges (RFC 8760 §2.4: one WWW-Authenticate per algorit
   });
 });
 
+describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted REGISTERs through a transaction', () => {
+  it('a retransmitted unauthenticated REGISTER gets a fresh 401 (same To tag, new nonce) and no server transaction is kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
+    const server = await startServer(dir, 'MD5');
+    const sock = createSocket('udp4');
+    try {
+      const got: string[] = [];
+      sock.on('message', (b) => got.push(b.toString()));
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      const text = register('8888', 'Expires: 3600\n').replace(/LOCALPORT/g, String(sock.address().port)).replace(/\n/g, '\r\n');
+      sock.send(text, server.sipPort, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 150));
+      sock.send(text, server.sipPort, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 250));
+      expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized', 'SIP/2.0 401 Unauthorized']);
+      const toOf = (r: string): string => r.split('\r\n').find((l) => l.startsWith('To:'))!;
+      const nonceOf = (r: string): string => /nonce="([^"]+)"/.exec(r)![1];
+      expect(toOf(got[0])).toMatch(/;tag=[0-9a-f]{16}$/);
+      expect(toOf(got[1])).toBe(toOf(got[0]));
+      expect(nonceOf(got[1])).not.toBe(nonceOf(got[0]));
+      expect(server.stack.transactionCount.server).toBe(0);
+    } finally {
+      sock.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a retransmitted accepted REGISTER gets the same 200 again from its server transaction', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
+    const server = await startServer(dir, 'MD5');
+    const sock = createSocket('udp4');
+    try {
+      const got: string[] = [];
+      sock.on('message', (b) => got.push(b.toString()));
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      const port = sock.address().port;
+      const callId = `c-${Math.random()}`;
+      const first = register('8888', 'Expires: 3600\n', undefined, callId).replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n');
+      sock.send(first, server.sipPort, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
+      const nonce = /nonce="([^"]+)"/.exec(got[0])![1];
+      const realm = /realm="([^"]+)"/.exec(got[0])![1];
+      const { createHash } = await import('node:crypto');
+      const md5 = (x: string): string => createHash('md5').update(x).digest('hex');
+      const uri = 'sip:127.0.0.1';
+      const response = md5(`${md5(`8888:${realm}:8888-secret`)}:${nonce}:00000001:abc:auth:${md5(`REGISTER:${uri}`)}`);
+      const auth = `Authorization: Digest username="8888", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="abc"\n`;
+      const second = register('8888', `Expires: 3600\n${auth}`, undefined, callId)
+        .replace('CSeq: 1 REGISTER', 'CSeq: 2 REGISTER')
+        .replace(/LOCALPORT/g, String(port))
+        .replace(/\n/g, '\r\n');
+      sock.send(second, server.sipPort, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 200));
+      sock.send(second, server.sipPort, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 250));
+      expect(got.slice(1).map(statusLine)).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 200 OK']);
+      expect(got[2]).toBe(got[1]);
+      expect(server.stack.transactionCount.server).toBe(1);
+      expect(server.wired.registrar.bindings('8888')).toHaveLength(1);
+    } finally {
+      sock.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('registrar with baresip (headless, generated config)', () => {
   let dir: string;
   let server: Server;

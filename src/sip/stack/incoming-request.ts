@@ -104,6 +104,8 @@ export class IncomingRequest {
   /**
    * Answer without a transaction (RFC 3261 §8.2.7: stateless UAS behaviour): nothing is kept,
    * a retransmitted request is processed again and, having the same To tag, gets the same bytes.
+   * A handler that answers a final response this way before returning from the UAS core's
+   * dispatch leaves the request without a server transaction (none is created for it).
    */
   replyStateless(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string): SipResponse {
     const res = this.createResponse(status, reason, headers, body);

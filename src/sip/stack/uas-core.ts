@@ -46,7 +46,8 @@ export interface UasCoreOptions {
  * ACK never gets here: the transaction layer absorbs non-2xx ACKs and the stack passes 2xx
  * ACKs to its `onAck` delegate (or drops them).
  * What the core answers itself for a non-INVITE request (steps 1, 4, 5) is sent statelessly
- * (RFC 3261 §8.2.7); a claimed request gets a server transaction at once.
+ * (RFC 3261 §8.2.7); a claimed request gets a server transaction at once, unless its handler
+ * already sent a final response statelessly (`ctx.replyStateless`).
  */
 export class UasCore {
   private readonly handlers = new Map<string, RequestHandler[]>();
@@ -113,8 +114,10 @@ export class UasCore {
     }
     if (this.runHandlers(ctx, this.handlers.get(method)) || this.runHandlers(ctx, this.handlers.get('*'))) {
       // A claimed request is the handler's to answer, maybe later: from now on its
-      // retransmissions are absorbed by the server transaction (RFC 3261 §17.2.2).
-      void ctx.transaction;
+      // retransmissions are absorbed by the server transaction (RFC 3261 §17.2.2). A handler
+      // that already answered statelessly (`ctx.replyStateless`, RFC 3261 §8.2.7) gets none:
+      // a retransmission is then processed again, as an unclaimed request's would be.
+      if (!ctx.finalSent) void ctx.transaction;
       return;
     }
     if (method === 'OPTIONS') {

@@ -29,14 +29,17 @@ function fakeStack() {
       handler = h;
       return () => (handler = undefined);
     },
-    deliver(text: string): Array<{ status: number; headers: Array<[string, string]> }> {
-      const replies: Array<{ status: number; headers: Array<[string, string]> }> = [];
+    deliver(text: string): Array<{ status: number; headers: Array<[string, string]>; stateless: boolean }> {
+      const replies: Array<{ status: number; headers: Array<[string, string]>; stateless: boolean }> = [];
       const ctx = {
         request: parseMessage(Buffer.from(text.replace(/\n/g, '\r\n'))) as SipRequest,
         source: { transport: 'udp', host: '127.0.0.1', port: 5062 },
         finalSent: false,
         reply(status: number, _reason?: string, headers?: Array<[string, string]>) {
-          replies.push({ status, headers: headers ?? [] });
+          replies.push({ status, headers: headers ?? [], stateless: false });
+        },
+        replyStateless(status: number, _reason?: string, headers?: Array<[string, string]>) {
+          replies.push({ status, headers: headers ?? [], stateless: true });
         },
       } as unknown as IncomingRequest;
       expect(handler!(ctx)).toBe(true);
@@ -74,12 +77,13 @@ describe('createRegistrar', () => {
     const events: string[] = [];
     reg.addListener({ registered: (dn) => events.push(`reg ${dn}`), unregistered: (dn, why) => events.push(`unreg ${dn} ${why}`) });
 
-    expect(stack.deliver(REGISTER('6001')).map((r) => r.status)).toEqual([200]);
+    expect(stack.deliver(REGISTER('6001')).map((r) => [r.status, r.stateless])).toEqual([[200, false]]);
     expect(reg.status()).toEqual([{ dn: '6001', contact: 'sip:6001@127.0.0.1:5062', expires: 3600, source: 'udp:127.0.0.1:5062', nat: false, userAgent: undefined }]);
     store.apply([{ op: 'patch', kind: 'dn', key: '6001', value: { options: { contact: '127.0.0.1:5999' } } }]);
     expect(reg.bindings('6001')).toEqual([]);
     expect(events).toEqual(['reg 6001', 'unreg 6001 deconfigured']);
-    expect(stack.deliver(REGISTER('6001')).map((r) => r.status)).toEqual([404]);
+    // Errors and challenges are answered statelessly (RFC 3261 §8.2.7), 2xx through the transaction.
+    expect(stack.deliver(REGISTER('6001')).map((r) => [r.status, r.stateless])).toEqual([[404, true]]);
 
     // 8888 has a password: challenges follow `auth-algorithms` changes without a restart.
     const www = (r: { headers: Array<[string, string]> }) => r.headers.filter(([n]) => n === 'WWW-Authenticate').length;
@@ -87,7 +91,7 @@ describe('createRegistrar', () => {
     store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': 'SHA-256,MD5', 'registrar-min-expires': '120' } } }]);
     expect(www(stack.deliver(REGISTER('8888'))[0])).toBe(2);
     store.apply([{ op: 'patch', kind: 'dn', key: '6001', value: { options: { contact: '*' } } }]);
-    expect(stack.deliver(REGISTER('6001', 90))[0]).toEqual({ status: 423, headers: [['Min-Expires', '120']] });
+    expect(stack.deliver(REGISTER('6001', 90))[0]).toEqual({ status: 423, headers: [['Min-Expires', '120']], stateless: true });
 
     reg.close();
     expect(stack.registered).toBe(false);
