@@ -61,6 +61,9 @@ export interface RegisterOutcome {
 
 const ALLOWED_SCHEMES = new Set(['sip', 'sips']);
 
+/** 64·T1: how long a server transaction would have answered retransmissions (RFC 3261 §17.2.2). */
+const RETRANSMISSION_WINDOW_MS = 32_000;
+
 /**
  * REGISTER processing of RFC 3261 §10.3 for DNs with `contact = *` (behaviour §3.5):
  * AOR → DN (404), digest authentication (401/403, RFC 3261 §22), Contact validation (400),
@@ -124,6 +127,10 @@ export class RegisterProcessor {
           this.logger.warn({ ip, dn, user: v.username }, 'REGISTER authentication failed twice: 403');
           return { status: 403, reason: 'Forbidden', headers: [], dn };
         case 'challenge':
+          // RFC 3261 §8.2.7, §17.2.2: a retransmission of a REGISTER we accepted (right digest,
+          // nonce-count already used, Call-ID and CSeq of the bindings it wrote, within 64·T1)
+          // gets the 200 again, as a server transaction would have resent it.
+          if (v.reason === 'replay' && this.isRetransmission(dn, req)) return this.ok(dn, this.clock.now());
           if (v.reason === 'bad-credentials') {
             this.limiter.fail(ip);
             this.logger.info({ ip, dn, user: v.username }, 'REGISTER with wrong credentials: re-challenge');
@@ -138,6 +145,9 @@ export class RegisterProcessor {
     }
 
     const now = this.clock.now();
+    // Without a password there is no nonce-count to tell a retransmission by (see above):
+    // the same Call-ID and CSeq as the bindings, within 64·T1, is one (RFC 3261 §17.2.2).
+    if ((found.password === undefined || found.password === '') && this.isRetransmission(dn, req)) return this.ok(dn, now);
     const current = this.table.get(dn);
 
     // Query (RFC 3261 §10.2.3).
@@ -224,6 +234,26 @@ export class RegisterProcessor {
     if (!/^[0-9]{1,20}$/.test(t)) return 3600;
     const n = Number(t);
     return Number.isFinite(n) ? n : this.maxExpires;
+  }
+
+  /**
+   * Whether `req` repeats the REGISTER that last wrote this DN's bindings for its contacts:
+   * every contact is bound with the request's Call-ID and CSeq, refreshed less than 64·T1
+   * (32 s, RFC 3261 §17.2.2 Timer J) ago. A removal (`Contact: *`, `expires=0`) leaves no
+   * binding to compare with: its retransmission is processed again (removing nothing more),
+   * which for a DN with a password means the `stale` challenge (FIXME(RFC 3261 §8.2.7): the
+   * phone then re-authenticates with a new CSeq instead of getting the 200 again).
+   */
+  private isRetransmission(dn: string, req: RegisterInput): boolean {
+    if (req.contactStar || req.contacts.length === 0) return false;
+    const now = this.clock.now();
+    const current = this.table.get(dn);
+    for (const c of req.contacts) {
+      const key = contactKey(c.uri);
+      const b = current.find((x) => x.key === key);
+      if (!b || b.callId !== req.callId || b.cseq !== req.cseq || now - b.updatedAt > RETRANSMISSION_WINDOW_MS) return false;
+    }
+    return true;
   }
 
   private badCseq(dn: string): RegisterOutcome {

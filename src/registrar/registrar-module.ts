@@ -238,17 +238,16 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
 }
 
 /**
- * Send the registrar's answer. Only a 2xx goes through a server transaction: a retransmitted
- * accepted REGISTER must get the same 200 again (its CSeq is no longer above the stored one, so
- * reprocessing it would give 400, RFC 3261 §10.3 step 7). Every other answer (the 401
- * challenge, 400/403/404/423/503) is sent statelessly, as RFC 3261 §8.2.7 allows a UAS to do:
- * nothing is kept for 64·T1 (Timer J, §17.2.2), and a retransmission is simply processed again
- * (a retransmitted unauthenticated REGISTER gets a fresh 401, with a fresh nonce; the To tag is
- * a hash of the request, so it does not change). As Kamailio's `www_challenge` / `sl_send_reply`.
+ * Send the registrar's answer statelessly, as RFC 3261 §8.2.7 allows a UAS to do (and as
+ * Kamailio's `www_challenge` / `save` reply through `sl`): no server transaction, nothing kept
+ * for 64·T1 (Timer J, §17.2.2). A retransmission is simply processed again: an unauthenticated
+ * REGISTER gets a fresh 401 (fresh nonce, same To tag: a hash of the request); an accepted one
+ * is recognised by the processor (right digest, nonce-count already used, Call-ID and CSeq of
+ * its bindings) and gets the 200 with the current bindings again instead of the 400 that
+ * RFC 3261 §10.3 step 7 would give it.
  */
 function answer(ctx: IncomingRequest, status: number, reason: string, headers?: Array<[string, string]>): void {
-  if (status >= 300) ctx.replyStateless(status, reason, headers);
-  else ctx.reply(status, reason, headers);
+  ctx.replyStateless(status, reason, headers);
 }
 
 /**

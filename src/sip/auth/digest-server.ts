@@ -21,7 +21,18 @@ export type DigestVerdict =
   /** Credentials valid (RFC 3261 §22.1). */
   | { outcome: 'ok'; username: string; algorithm: DigestAlgorithm }
   /** No credentials for our realm: challenge (401/407). */
-  | { outcome: 'challenge'; reason: 'missing' | 'stale' | 'bad-credentials' | 'unknown-nonce'; stale: boolean; retry: boolean; username?: string }
+  | {
+      outcome: 'challenge';
+      /**
+       * `replay`: the digest is right but this nonce-count was already accepted (RFC 7616 §5.5):
+       * a replay, or the retransmission of a request already accepted, which a stateless UAS
+       * may recognise by other means (RFC 3261 §8.2.7); answered `stale=true` otherwise.
+       */
+      reason: 'missing' | 'stale' | 'replay' | 'bad-credentials' | 'unknown-nonce';
+      stale: boolean;
+      retry: boolean;
+      username?: string;
+    }
   /** Credentials wrong again after a re-challenge: refuse (403, RFC 3261 §22.2). */
   | { outcome: 'forbidden'; reason: string; username?: string }
   /** Credentials unparseable: 400. */
@@ -155,7 +166,7 @@ export class DigestServer {
     }
     // The digest is right: only now does freshness matter (RFC 7616 §3.3 stale).
     if (check.result === 'stale' || check.result === 'replay') {
-      return { outcome: 'challenge', reason: 'stale', stale: true, retry: false, username };
+      return { outcome: 'challenge', reason: check.result, stale: true, retry: false, username };
     }
     this.nonces.commit(nonce, nc, check.ts);
     // FIXME(RFC 7616 §3.4.6): the digest-uri is not compared with the Request-URI.

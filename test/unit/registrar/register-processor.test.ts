@@ -139,14 +139,43 @@ describe('RegisterProcessor', () => {
   });
 
   it('Call-ID/CSeq ordering: same Call-ID with CSeq not higher is refused, another Call-ID replaces', () => {
-    const { p, table } = setup();
+    const { p, table, clock } = setup();
     const to = uri('sip:1000@127.0.0.1');
     expect(p.process(reg({ toUri: to, cseq: 5 })).status).toBe(200);
+    // The same request within 64·T1 is a retransmission (answers are stateless): the 200 again.
+    clock.advance(1_000);
+    expect(p.process(reg({ toUri: to, cseq: 5 })).status).toBe(200);
+    expect(table.get('1000')[0].updatedAt).toBe(1_000_000);
+    clock.advance(32_000);
     expect(p.process(reg({ toUri: to, cseq: 5 })).status).toBe(400);
     expect(p.process(reg({ toUri: to, cseq: 4, expires: '0' })).status).toBe(400);
     expect(table.get('1000')).toHaveLength(1);
     expect(p.process(reg({ toUri: to, callId: 'other', cseq: 1, expires: '0' })).status).toBe(200);
     expect(table.get('1000')).toHaveLength(0);
+  });
+
+  it('a retransmitted accepted REGISTER gets the 200 again within 64·T1; later, or changed, a stale challenge', () => {
+    const { p, table, clock } = setup();
+    const first = p.process(reg());
+    const client = new DigestClient({ username: '8888', password: '8888-secret' });
+    const auth = client.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: first.headers.map(([, v]) => v) })!;
+    const accepted = reg({ cseq: 2, credentials: [auth] });
+    expect(p.process(accepted).status).toBe(200);
+    clock.advance(4_000);
+    // RFC 3261 §8.2.7 / §17.2.2: the same request again (lost 200) → 200 with the bindings, nothing changed.
+    const again = p.process(accepted);
+    expect(again.status).toBe(200);
+    expect(again.headers.filter(([n]) => n === 'Contact')).toEqual([['Contact', '<sip:8888@127.0.0.1:5062>;expires=3596']]);
+    expect(table.get('8888')[0].cseq).toBe(2);
+    // Another CSeq with the used nonce-count is a replay: stale challenge.
+    const replay = p.process({ ...accepted, cseq: 3 });
+    expect(replay.status).toBe(401);
+    expect(replay.headers[0][1]).toContain('stale=true');
+    // After 64·T1 a server transaction would be gone too: stale challenge.
+    clock.advance(29_000);
+    const late = p.process(accepted);
+    expect(late.status).toBe(401);
+    expect(late.headers[0][1]).toContain('stale=true');
   });
 
   it('400 for contacts of an unknown scheme, nothing stored', () => {

@@ -77,12 +77,12 @@ describe('createRegistrar', () => {
     const events: string[] = [];
     reg.addListener({ registered: (dn) => events.push(`reg ${dn}`), unregistered: (dn, why) => events.push(`unreg ${dn} ${why}`) });
 
-    expect(stack.deliver(REGISTER('6001')).map((r) => [r.status, r.stateless])).toEqual([[200, false]]);
+    expect(stack.deliver(REGISTER('6001')).map((r) => [r.status, r.stateless])).toEqual([[200, true]]);
     expect(reg.status()).toEqual([{ dn: '6001', contact: 'sip:6001@127.0.0.1:5062', expires: 3600, source: 'udp:127.0.0.1:5062', nat: false, userAgent: undefined }]);
     store.apply([{ op: 'patch', kind: 'dn', key: '6001', value: { options: { contact: '127.0.0.1:5999' } } }]);
     expect(reg.bindings('6001')).toEqual([]);
     expect(events).toEqual(['reg 6001', 'unreg 6001 deconfigured']);
-    // Errors and challenges are answered statelessly (RFC 3261 §8.2.7), 2xx through the transaction.
+    // Every answer is stateless (RFC 3261 §8.2.7): no server transaction.
     expect(stack.deliver(REGISTER('6001')).map((r) => [r.status, r.stateless])).toEqual([[404, true]]);
 
     // 8888 has a password: challenges follow `auth-algorithms` changes without a restart.
