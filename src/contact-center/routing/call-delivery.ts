@@ -24,4 +24,10 @@ export interface CallDelivery {
   deliver(callId: string, dn: string, options: DeliveryOptions): Promise<DeliveryOutcome>;
   /** Stops an attempt in progress (CANCEL towards `dn`); its promise may still resolve, it is ignored. */
   cancel(callId: string, dn: string): void;
+  /**
+   * May `callId` be offered to `dn` now? False for a party of the call itself (an agent who
+   * dialled or consults the routing point) and for a single-dialog device already on a call
+   * (behaviour §6). Absent: always.
+   */
+  canOffer?(callId: string, dn: string): boolean;
 }

@@ -140,7 +140,7 @@ export class RoutingPointRouter {
         this.dispatchAgain = false;
         for (let i = 0; i < this.queue.length; ) {
           const p = this.queue[i];
-          const agent = this.pickAgent(p.call.routingPoint);
+          const agent = this.pickAgent(p.call.routingPoint, p.call.callId);
           if (!agent) {
             i++;
             continue;
@@ -170,7 +170,7 @@ export class RoutingPointRouter {
     return this.opts.agents.directory.getAgentGroup(name)?.agents ?? [];
   }
 
-  private pickAgent(routingPoint: string): AgentSession | undefined {
+  private pickAgent(routingPoint: string, callId: string): AgentSession | undefined {
     const group = this.groupOf(routingPoint) ?? [];
     let best: AgentSession | undefined;
     for (const agentId of group) {
@@ -178,6 +178,7 @@ export class RoutingPointRouter {
       const s = this.opts.agents.sessionByAgent(agentId);
       if (!s || s.status.state !== AgentState.Ready) continue;
       if (!this.opts.reachability.isAvailable(s.dn)) continue;
+      if (this.opts.delivery.canOffer?.(callId, s.dn) === false) continue;
       if (!best || s.idleSince < best.idleSince) best = s;
     }
     return best;

@@ -60,6 +60,25 @@ describe('RoutingPointRouter', () => {
     outcomes = new Map();
   });
 
+  it('skips agents the delivery cannot offer the call to (its own caller, a busy single-dialog device); re-dispatch takes them again', async () => {
+    agents.login({ agentId: 'jay', thisDN: '8888', workMode: 'AutoIn' });
+    clock.advance(1000);
+    agents.login({ agentId: 'joe', thisDN: '7777', workMode: 'AutoIn' });
+    const blocked = new Set(['8888']);
+    const d = delivery as FakeDelivery & { canOffer?: (callId: string, dn: string) => boolean };
+    d.canOffer = (_callId, dn) => !blocked.has(dn);
+    route('c1');
+    expect(delivery.last.dn).toBe('7777'); // Jay is idle longer but cannot take it
+    delivery.last.settle('answered');
+    await flush();
+    route('c2');
+    expect(delivery.attempts.length).toBe(1); // nobody: waits
+    blocked.clear();
+    router.dispatch();
+    expect(delivery.last).toMatchObject({ callId: 'c2', dn: '8888' });
+    expect(agents.sessionByDn('8888')?.status.state).not.toBe('NotReady'); // no RONA for a skipped agent
+  });
+
   it('distributes to the longest-idle Ready agent, alternating between two agents', async () => {
     agents.login({ agentId: 'jay', thisDN: '8888', workMode: 'AutoIn' });
     clock.advance(1000);
