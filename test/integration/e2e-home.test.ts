@@ -107,6 +107,23 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
     }
   });
 
+  it('dual-dialog-enabled=false: Joe, Ready but on a direct call, is skipped by routing (no RONA); Jay gets the routed call', async () => {
+    // Joe idle the longest.
+    await sup!.request('RequestAgentNotReady', { thisDN: JAY });
+    await sup!.request('RequestAgentReady', { thisDN: JAY });
+    const invites0 = sbc.receivedRequests('INVITE').length;
+    const direct = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: JOE, calls: 1, pauseMs: 1500 });
+    peers.push(direct);
+    await sup!.waitFor(agentEvent('EventEstablished', JOE), 10_000);
+    expect(await agentStatus(server!, 'joe')).toMatchObject({ state: 'Ready' }); // a direct call is not routed
+    await customerCall('5000');
+    expect(sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([JOE_RURI, JAY_RURI]);
+    expect(await direct.waitExit(10_000), direct.errors()).toBe(0);
+    expect(sup!.events.some((f) => f.event === 'EventAgentNotReady' && f.reasonCode === 'RONA')).toBe(false);
+    expect(await agentStatus(server!, 'joe')).toMatchObject({ state: 'Ready' });
+    await sup!.waitFor(agentEvent('EventAgentReady', JAY));
+  });
+
   it('a NotReady agent with reject-call-notready (set on the Softswitch, inherited) is never rung', async () => {
     const patch = await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': 'true' } });
     expect(patch.status).toBe(200);

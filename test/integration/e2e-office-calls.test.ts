@@ -104,9 +104,10 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
   });
 
   it('Joe dials the routing point 5000 from his phone and with RequestMakeCall: both reach Jay', async () => {
-    // FIXME(routing): a Ready caller is a routing candidate for his own call (agent-originated
-    // calls do not make him Busy): Joe goes NotReady so that only Jay can take it.
-    await joe!.request('RequestAgentNotReady', { thisDN: '8888' });
+    // Joe stays Ready and is idle the longest: routing must not offer him his own call.
+    await jay!.request('RequestAgentNotReady', { thisDN: '7777' });
+    await jay!.request('RequestAgentReady', { thisDN: '7777' });
+    const phoneInvites0 = phone.receivedRequests('INVITE').length;
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
     const c = await startSipp({ scenario: scenario('e2e-uac-phone-8888-call.xml'), target: udpTarget(server!), service: '5000', calls: 1, pauseMs: 300 });
     peers.push(c);
@@ -128,7 +129,9 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     ]);
     expect(await joe!.request('RequestReleaseCall', { thisDN: '8888', connId: made.connId })).toMatchObject({ event: 'EventReleased' });
     await jay!.waitFor(on('EventReleased', '7777'));
-    await joe!.request('RequestAgentReady', { thisDN: '8888' });
+    // Joe's phone got only the make-call's own INVITE and its re-INVITE, never a routed offer.
+    expect(phone.receivedRequests('INVITE').length).toBe(phoneInvites0 + 2);
+    expect(joe!.events.some((f) => f.event === 'EventAgentNotReady')).toBe(false);
   });
 
   it('RequestMakeCall 8888 → 7777 with Flow IV, attached data on both DNs, release by 7777', async () => {
