@@ -71,6 +71,20 @@ export class SippPeer {
     return this.messages().filter((m) => m.dir === 'received' && m.firstLine.startsWith(`${method} `));
   }
 
+  /**
+   * How many distinct requests of `method` SIPp received (by Call-ID and CSeq): a retransmission
+   * (our side resending before SIPp's answer arrived, likely on a loaded machine) counts once.
+   */
+  distinctRequests(method: string): number {
+    const keys = new Set<string>();
+    for (const m of this.receivedRequests(method)) {
+      const callId = /^(?:Call-ID|i)\s*:\s*(.*)$/im.exec(m.text)?.[1]?.trim() ?? m.text;
+      const cseq = /^CSeq\s*:\s*(.*)$/im.exec(m.text)?.[1]?.trim() ?? '';
+      keys.add(`${callId} ${cseq}`);
+    }
+    return keys.size;
+  }
+
   /** The `-trace_err` log so far. */
   errors(): string {
     try {
