@@ -9,7 +9,7 @@ import { blackHoleSdp, noMediaOffer, rejectAllAnswer, withDirection } from '../.
 import type { Deliverable } from '../../reachability/reachability-types.js';
 import type { EventOrigin, UserData } from '../events.js';
 import { inviteTimeoutMs } from '../routing/routing-options.js';
-import { failureStatus, type B2bua } from './b2bua.js';
+import { failureStatus, type B2bua, type DialResult } from './b2bua.js';
 import { Call, CallState } from './call.js';
 import { CallLeg, LegState } from './call-leg.js';
 import { connectEstablishedParty } from './connect-established-party.js';
@@ -102,6 +102,34 @@ export class CallControlService implements CallControl {
     const d = b.directory.getDn(number);
     const dn = d && AGENT_DN_TYPES.has(d.type) ? d.number : undefined;
     return { dn, targets: b.reachability.candidates(d?.number ?? number) };
+  }
+
+  /**
+   * INVITE `number` without an offer for `call` (RFC 3725: its 200 carries the offer) and hold
+   * back the ACK: the caller sends it with the answer once the other party has produced one.
+   */
+  private async dialHoldingAck(
+    call: Call,
+    dest: { dn: string | undefined; targets: Deliverable[] },
+    number: string,
+    fromUser: string,
+    origin: EventOrigin | undefined,
+  ): Promise<{ result: DialResult; ack: ((answer: string | Buffer) => void) | undefined }> {
+    const b = this.b2bua;
+    let ack: ((answer: string | Buffer) => void) | undefined;
+    const result = await b.dial(call, {
+      dn: dest.dn,
+      address: number,
+      targets: dest.targets,
+      fromUser,
+      origin,
+      ringTimeoutMs: dest.dn ? inviteTimeoutMsOf(b, dest.dn) : 0,
+      onAnswered: (leg, _s, r, sendAck) => {
+        leg.lastSdpReceived = r.body.toString('utf8');
+        ack = sendAck;
+      },
+    });
+    return { result, ack };
   }
 
   private attach(call: Call, data: UserData, origin?: EventOrigin): void {
@@ -308,19 +336,7 @@ export class CallControlService implements CallControl {
     const a = ra.leg;
     b.emit('EventDialing', call, a, otherNumber, origin);
     void (async () => {
-      let ackB: ((answer: string | Buffer) => void) | undefined;
-      const rb = await b.dial(call, {
-        dn: dest.dn,
-        address: otherNumber,
-        targets: dest.targets,
-        fromUser: a.address,
-        origin,
-        ringTimeoutMs: dest.dn ? inviteTimeoutMsOf(b, dest.dn) : 0,
-        onAnswered: (legB, _s, r, ack) => {
-          legB.lastSdpReceived = r.body.toString('utf8');
-          ackB = ack;
-        },
-      });
+      const { result: rb, ack: ackB } = await this.dialHoldingAck(call, dest, otherNumber, a.address, origin);
       if (rb.kind !== 'answered') {
         this.secondLegFailed(call, a, rb, otherNumber, origin);
         return;
@@ -527,19 +543,7 @@ export class CallControlService implements CallControl {
       return;
     }
     void (async () => {
-      let ackT: ((answer: string | Buffer) => void) | undefined;
-      const rt = await b.dial(consult, {
-        dn: dest.dn,
-        address: number,
-        targets: dest.targets,
-        fromUser: agent.address,
-        origin,
-        ringTimeoutMs: dest.dn ? inviteTimeoutMsOf(b, dest.dn) : 0,
-        onAnswered: (legT, _s, r, ack) => {
-          legT.lastSdpReceived = r.body.toString('utf8');
-          ackT = ack;
-        },
-      });
+      const { result: rt, ack: ackT } = await this.dialHoldingAck(consult, dest, number, agent.address, origin);
       if (rt.kind !== 'answered') {
         if (rt.kind === 'failed') {
           const { status } = failureStatus(rt.failure);
