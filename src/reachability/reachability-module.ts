@@ -10,6 +10,7 @@ import { OosProber, type DeviceStatus, type InviteFailureKind, type OosListener,
 import type { OptionsSender } from './options-sender.js';
 import { StackOptionsSender } from './options-sender-stack.js';
 import { ReachabilityResolver, type RegistrationView } from './reachability-resolver.js';
+import { SoftswitchDnIndex } from './softswitch-dn-index.js';
 import type { AgentPhoneResult, Deliverable, InboundIdentity, Resolution } from './reachability-types.js';
 
 /** The configuration reachability reads (implemented by `ConfigStore`). */
@@ -113,9 +114,14 @@ export function createReachability(deps: ReachabilityDeps): Reachability {
     if (t) prober.upsert(t);
     else prober.remove(dn.number);
   };
+  // Softswitch → DNs behind it (oos-propagate-to-dns), kept from the change feed and the
+  // agent-phone bindings so that a transition costs O(DNs behind the softswitch).
+  const behind = new SoftswitchDnIndex({ phoneOf: (dn) => resolver.agentPhoneOf(dn), preferred: preferredSoftswitch });
+  const offBindings = resolver.addBindingListener((dn) => behind.refresh(dn));
   const all = store.listDns(0, Number.MAX_SAFE_INTEGER).items;
   for (const dn of all) {
     resolver.addresses.applyDnChange(null, dn);
+    behind.applyDnChange(null, dn);
     refresh(dn);
   }
   const unsubscribe = store.subscribe((cs) => {
@@ -124,6 +130,7 @@ export function createReachability(deps: ReachabilityDeps): Reachability {
       if (c.kind === 'server') serverChanged = true;
       if (c.kind !== 'dn') continue;
       resolver.addresses.applyDnChange(c.old, c.new);
+      behind.applyDnChange(c.old, c.new);
       if (c.old && (!c.new || c.new.number !== c.old.number)) prober.remove(c.old.number);
       if (c.new) refresh(c.new);
     }
@@ -150,11 +157,7 @@ export function createReachability(deps: ReachabilityDeps): Reachability {
   };
   const dnsBehind = (device: string): string[] => {
     if ((store.effectiveOption(device, 'oos-propagate-to-dns') ?? 'true').trim().toLowerCase() === 'false') return [];
-    const out: string[] = [];
-    for (const d of store.listDns(0, Number.MAX_SAFE_INTEGER).items) {
-      if ((d.type === 'extension' || d.type === 'acd-position') && preferredSoftswitch(d.number) === device) out.push(d.number);
-    }
-    return out;
+    return behind.dnsBehind(device);
   };
   const offProber = prober.addListener({
     outOfService: (dn, reason) => {
@@ -206,6 +209,7 @@ export function createReachability(deps: ReachabilityDeps): Reachability {
     devices: () => prober.snapshot(),
     close() {
       unsubscribe();
+      offBindings();
       offProber();
       offRegistrar?.();
       listeners.clear();

@@ -47,6 +47,8 @@ export class ReachabilityResolver {
   private readonly dnOfPhone = new Map<string, string>();
   /** Softswitch contact address → softswitch DNs (feed it DN changes). */
   readonly addresses = new SoftswitchAddressIndex();
+  /** Called with the DN after its agent-phone binding changed (bind or unbind). */
+  private readonly bindingListeners = new Set<(dn: string) => void>();
 
   constructor(
     private readonly config: ReachabilityConfig,
@@ -116,6 +118,7 @@ export class ReachabilityResolver {
     this.unbindAgentPhone(self);
     this.phoneOfDn.set(self, r.phone);
     this.dnOfPhone.set(r.phone, self);
+    for (const l of [...this.bindingListeners]) l(self);
     const own = this.config.getDn(self);
     if (own?.options.contact) {
       this.logger?.warn({ dn: self, contact: own.options.contact }, 'agent-phone overrides the DN contact for this session');
@@ -130,6 +133,16 @@ export class ReachabilityResolver {
     if (p === undefined) return;
     this.phoneOfDn.delete(self);
     if (this.dnOfPhone.get(p) === self) this.dnOfPhone.delete(p);
+    for (const l of [...this.bindingListeners]) l(self);
+  }
+
+  /**
+   * Registers a listener called with the DN whenever its agent-phone binding changes (behaviour
+   * §7), for indexes keyed by the number a DN's calls are routed by. Returns the remove function.
+   */
+  addBindingListener(l: (dn: string) => void): () => void {
+    this.bindingListeners.add(l);
+    return () => this.bindingListeners.delete(l);
   }
 
   /** The `agent-phone` bound to a DN, if any. */

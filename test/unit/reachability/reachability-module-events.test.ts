@@ -83,6 +83,26 @@ describe('reachability DN service events (behaviour §3.5, §5.1 oos-propagate-t
     expect(events).toEqual(['OUT PBX']);
   });
 
+  it('the DNs behind a softswitch follow configuration changes and agent-phone logins', async () => {
+    const answer: { current: OptionsResult } = { current: { kind: 'transport-error' } };
+    const { events, clock } = setup(answer);
+    store!.apply([
+      { op: 'put', kind: 'dn', key: '7711', value: { type: 'extension' } }, // added
+      { op: 'delete', kind: 'dn', key: '7777' }, // deleted
+      { op: 'patch', kind: 'dn', key: '7700', value: { options: { contact: '127.0.0.1:5099' } } }, // contact added
+      { op: 'patch', kind: 'dn', key: 'PBX', value: { options: { prefix: '77, 60' } } }, // prefix added
+    ]);
+    expect(reach!.bindAgentPhone('8888', '7755').ok).toBe(true); // contact=* DN worked on a phone behind PBX
+    clock.advance(1);
+    await flush();
+    expect(events).toEqual(['OUT PBX', 'OUT 8888', 'OUT 6000', 'OUT 7711']); // configuration order
+    reach!.unbindAgentPhone('8888');
+    answer.current = { kind: 'final', status: 200 };
+    clock.advance(10_000);
+    await flush();
+    expect(events.slice(4)).toEqual(['IN PBX', 'IN 6000', 'IN 7711']);
+  });
+
   it('registration changes of a contact=* DN are reported; deconfiguration is not', () => {
     const { events, registrar } = setup({ current: { kind: 'final', status: 200 } });
     const binding = {} as Binding;
