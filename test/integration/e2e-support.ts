@@ -33,6 +33,11 @@ export interface TracedMessage {
   firstLine: string;
 }
 
+/** Call-ID of a traced message (compact form `i:` too); '' without one. */
+export function callIdOf(m: TracedMessage): string {
+  return /^(?:Call-ID|i)\s*:\s*(.*)$/im.exec(m.text)?.[1]?.trim() ?? '';
+}
+
 /** A SIPp process in the background. */
 export class SippPeer {
   stdout = '';
@@ -74,15 +79,23 @@ export class SippPeer {
   /**
    * How many distinct requests of `method` SIPp received (by Call-ID and CSeq): a retransmission
    * (our side resending before SIPp's answer arrived, likely on a loaded machine) counts once.
+   * With `callIds`, only requests of those dialogs count: a request of an earlier call that
+   * reaches this SIPp late (or a retransmission of it, up to 64·T1 later) is not the test's.
    */
-  distinctRequests(method: string): number {
+  distinctRequests(method: string, callIds?: readonly string[]): number {
     const keys = new Set<string>();
     for (const m of this.receivedRequests(method)) {
-      const callId = /^(?:Call-ID|i)\s*:\s*(.*)$/im.exec(m.text)?.[1]?.trim() ?? m.text;
+      const callId = callIdOf(m) || m.text;
+      if (callIds && !callIds.includes(callId)) continue;
       const cseq = /^CSeq\s*:\s*(.*)$/im.exec(m.text)?.[1]?.trim() ?? '';
       keys.add(`${callId} ${cseq}`);
     }
     return keys.size;
+  }
+
+  /** Call-IDs of the requests of `method` SIPp received, first seen first, each once. */
+  callIds(method = 'INVITE'): string[] {
+    return [...new Set(this.receivedRequests(method).map(callIdOf))];
   }
 
   /** The `-trace_err` log so far. */
