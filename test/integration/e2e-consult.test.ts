@@ -5,61 +5,24 @@
  * sip:+15551232222@127.0.0.1:5081), the customer ends up connected to the target.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import {
-  E2E_TOKEN,
-  ctiUrl,
-  eventually,
-  example,
-  lockPort,
-  scenario,
-  startSipp,
-  stopAll,
-  udpTarget,
-  waitInService,
-  type SippPeer,
-  type TracedMessage,
-} from './e2e-support.js';
+import type { CtiTestClient } from '../helpers/cti-client.js';
+import { E2eEnv, callIdOf as callId, dnEvent, eventually, sdpBody as body } from './e2e-support.js';
 
-const body = (m: TracedMessage): string => m.text.split(/\r?\n\r?\n/).slice(1).join('\n');
-const callId = (m: TracedMessage): string => /^Call-ID:\s*(\S+)/im.exec(m.text)?.[1] ?? '';
-const on = (name: string) => (f: CtiFrame) => f.event === name && f.thisDN === '8888';
+const on = (name: string) => dnEvent(name, '8888');
 
 describe('e2e consultation transfer of a PSTN home agent (single dialog)', () => {
-  let release: (() => void) | undefined;
-  let server: ServerProcess | undefined;
-  let sbc: SippPeer;
-  const peers: SippPeer[] = [];
+  const env = new E2eEnv({ example: 'home-agent-phone.yaml', lockPort: 5081 });
   let desk: CtiTestClient | undefined;
 
   beforeAll(async () => {
-    release = await lockPort(5081);
-    sbc = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5081 });
-    peers.push(sbc);
-    server = await startServerProcess({
-      config: example('home-agent-phone.yaml'),
-      sipListen: ['udp:127.0.0.1:0'],
-      env: { SIPSERVER_TOKEN: E2E_TOKEN },
-    });
-    await waitInService(server, 'Softswitch');
-    desk = await CtiTestClient.connect(ctiUrl(server));
-    await desk.request('RequestOpen', { agentId: 'jay', password: 'jay-secret' });
-    await desk.request('RequestRegisterAddress', { thisDN: '8888' });
-    await desk.request('RequestAgentLogin', { thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } });
-    await desk.waitFor(on('EventAgentReady'));
+    await env.start();
+    desk = await env.agentDesk('jay', 'jay-secret', '8888', { agentPhone: '+1 555 123 2222' });
   });
 
-  afterAll(async () => {
-    desk?.close();
-    await stopAll(peers);
-    await server?.stop();
-    release?.();
-  });
+  afterAll(() => env.stop());
 
   it('InitiateTransfer + CompleteTransfer: held customer, consult on the same dialog, customer connected to the target', async () => {
-    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
-    peers.push(customer);
+    const customer = await env.uac('e2e-uac-customer-stays.xml', '5000');
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
     const connId = est.connId;
 
@@ -73,7 +36,7 @@ describe('e2e consultation transfer of a PSTN home agent (single dialog)', () =>
     // The customer was held with a sendonly black hole.
     await eventually(() => customer.receivedRequests('INVITE').length >= 1, 'hold re-INVITE to the customer');
     expect(body(customer.receivedRequests('INVITE')[0]!)).toMatch(/a=sendonly/);
-    const target = sbc.receivedRequests('INVITE').filter((m) => m.firstLine === 'INVITE sip:+15559876543@127.0.0.1:5081 SIP/2.0');
+    const target = env.sbc.receivedRequests('INVITE').filter((m) => m.firstLine === 'INVITE sip:+15559876543@127.0.0.1:5081 SIP/2.0');
     expect(target.length).toBe(1);
     expect(target[0]!.text).toMatch(/Content-Length:\s*0/i);
 
@@ -86,12 +49,12 @@ describe('e2e consultation transfer of a PSTN home agent (single dialog)', () =>
 
     // Single dialog with the agent-phone: the SBC saw exactly two INVITE dialogs (Call-IDs): the
     // agent-phone's (initial INVITE + re-INVITEs) and the consultation target's.
-    const invites = sbc.receivedRequests('INVITE');
+    const invites = env.sbc.receivedRequests('INVITE');
     const phoneCallId = callId(invites[0]!);
     expect(invites[0]!.firstLine).toBe('INVITE sip:+15551232222@127.0.0.1:5081 SIP/2.0');
     expect(new Set(invites.map(callId))).toEqual(new Set([phoneCallId, callId(target[0]!)]));
     expect(invites.filter((m) => callId(m) === phoneCallId).length).toBeGreaterThanOrEqual(2);
-    await eventually(() => sbc.receivedRequests('BYE').filter((m) => callId(m) === phoneCallId).length === 1, 'BYE to the agent-phone leg');
-    expect(sbc.receivedRequests('BYE').filter((m) => callId(m) !== phoneCallId).length).toBe(0);
+    await eventually(() => env.sbc.receivedRequests('BYE').filter((m) => callId(m) === phoneCallId).length === 1, 'BYE to the agent-phone leg');
+    expect(env.sbc.receivedRequests('BYE').filter((m) => callId(m) !== phoneCallId).length).toBe(0);
   });
 });

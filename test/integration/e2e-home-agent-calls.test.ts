@@ -6,86 +6,35 @@
  * RFC 3725 Flow I (`make-call-rfc3725-flow = 1`).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import {
-  E2E_TOKEN,
-  agentStatus,
-  api,
-  callIdOf,
-  ctiUrl,
-  eventually,
-  example,
-  lockPort,
-  scenario,
-  startSipp,
-  status,
-  stopAll,
-  tcpTarget,
-  udpTarget,
-  waitInService,
-  type SippPeer,
-  type TracedMessage,
-} from './e2e-support.js';
+import type { CtiTestClient } from '../helpers/cti-client.js';
+import { E2eEnv, agentStatus, api, callIdOf, dnEvent, eventually, sdpBody as body, status, tcpTarget } from './e2e-support.js';
 
 const PHONE_RURI = 'INVITE sip:+15551232222@127.0.0.1:5081 SIP/2.0';
-const body = (m: TracedMessage): string => m.text.split(/\r?\n\r?\n/).slice(1).join('\n');
-const on = (name: string) => (f: CtiFrame) => f.event === name && f.thisDN === '8888';
+const on = (name: string) => dnEvent(name, '8888');
 
 describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
-  let release: (() => void) | undefined;
-  let server: ServerProcess | undefined;
-  let sbc: SippPeer;
-  const peers: SippPeer[] = [];
+  const env = new E2eEnv({ example: 'home-agent-phone.yaml', lockPort: 5081, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
   let desk: CtiTestClient | undefined;
 
-  async function swapSbc(file: string, pauseMs?: number): Promise<void> {
-    await sbc.stop();
-    sbc = await startSipp({ scenario: scenario(file), port: 5081, ...(pauseMs !== undefined ? { pauseMs } : {}) });
-    peers.push(sbc);
-  }
-
-  async function customer(file: string, pauseMs?: number): Promise<SippPeer> {
-    const c = await startSipp({ scenario: scenario(file), target: udpTarget(server!), service: '5000', calls: 1, ...(pauseMs !== undefined ? { pauseMs } : {}) });
-    peers.push(c);
-    return c;
-  }
+  const customer = (file: string, pauseMs?: number) => env.uac(file, '5000', pauseMs !== undefined ? { pauseMs } : {});
 
   beforeAll(async () => {
-    release = await lockPort(5081);
-    sbc = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5081 });
-    peers.push(sbc);
-    server = await startServerProcess({
-      config: example('home-agent-phone.yaml'),
-      sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
-      env: { SIPSERVER_TOKEN: E2E_TOKEN },
-    });
-    await waitInService(server, 'Softswitch');
-    desk = await CtiTestClient.connect(ctiUrl(server));
-    await desk.request('RequestOpen', { agentId: 'jay', password: 'jay-secret' });
-    await desk.request('RequestRegisterAddress', { thisDN: '8888' });
-    const login = await desk.request('RequestAgentLogin', { thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } });
-    expect(login).toMatchObject({ event: 'EventAgentLogin' });
-    await desk.waitFor(on('EventAgentReady'));
+    await env.start();
+    desk = await env.agentDesk('jay', 'jay-secret', '8888', { agentPhone: '+1 555 123 2222' });
   });
 
   // Each test awaits only the events its own calls cause.
   beforeEach(() => desk?.skipReceived());
 
-  afterAll(async () => {
-    desk?.close();
-    await stopAll(peers);
-    await server?.stop();
-    release?.();
-  });
+  afterAll(() => env.stop());
 
   it('hold with dual-dialog-enabled=false: the agent leg gets a black hole without a hold direction; retrieve; release', async () => {
     const c = await customer('e2e-uac-customer-stays.xml');
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
     const connId = est.connId;
     expect(await desk!.request('RequestHoldCall', { thisDN: '8888', connId })).toMatchObject({ event: 'EventHeld', connId });
-    await eventually(() => sbc.receivedRequests('INVITE').length === 2, 'hold re-INVITE to the agent-phone leg');
-    const holdToAgent = body(sbc.receivedRequests('INVITE')[1]!);
+    await eventually(() => env.sbc.receivedRequests('INVITE').length === 2, 'hold re-INVITE to the agent-phone leg');
+    const holdToAgent = body(env.sbc.receivedRequests('INVITE')[1]!);
     expect(holdToAgent).toMatch(/c=IN IP4 0\.0\.0\.0/);
     expect(holdToAgent).not.toMatch(/a=(sendonly|recvonly|inactive)/);
     await eventually(() => c.receivedRequests('INVITE').length === 1, 'hold re-INVITE to the customer');
@@ -97,77 +46,74 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
 
     expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId })).toMatchObject({ event: 'EventReleased', connId });
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
-    await eventually(() => sbc.distinctRequests('BYE', sbc.callIds()) === 1, 'BYE to the agent-phone leg');
+    await eventually(() => env.sbc.distinctRequests('BYE', env.sbc.callIds()) === 1, 'BYE to the agent-phone leg');
     await desk!.waitFor(on('EventAgentReady'));
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
   });
 
   it('a customer over TCP: the call reaches the agent-phone over UDP and ends cleanly', async () => {
-    const invites0 = sbc.receivedRequests('INVITE').length;
-    const c = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: tcpTarget(server!), transport: 't1', service: '5000', calls: 1, pauseMs: 300 });
-    peers.push(c);
+    const invites0 = env.sbc.receivedRequests('INVITE').length;
+    const c = await env.uac('e2e-uac-customer-call.xml', '5000', { target: tcpTarget(env.server), transport: 't1', pauseMs: 300 });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
-    expect(sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([PHONE_RURI]);
+    expect(env.sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([PHONE_RURI]);
     expect(await desk!.waitFor(on('EventEstablished'))).toMatchObject({ dnis: '5000' });
     await desk!.waitFor(on('EventReleased'));
     await desk!.waitFor(on('EventAgentReady'));
   });
 
   it('a BusyReady agent gets no second routed call: it waits until the first call ends', async () => {
-    const invites0 = sbc.receivedRequests('INVITE').length;
+    const invites0 = env.sbc.receivedRequests('INVITE').length;
     const first = await customer('e2e-uac-customer-stays.xml');
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'BusyReady' });
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'BusyReady' });
     const second = await customer('e2e-uac-customer-call.xml', 300);
-    await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 1, 'second call queued');
-    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
+    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, 'second call queued');
+    expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
     // Nor may the desktop open a second dialog with RequestMakeCall: CALL_FAILED.
     expect(await desk!.request('RequestMakeCall', { thisDN: '8888', otherDN: '+15559876543' })).toMatchObject({ event: 'EventError', errorCode: 1052 });
-    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
+    expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
     expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
     expect(await first.waitExit(10_000), first.errors()).toBe(0);
     expect(await second.waitExit(15_000), second.errors()).toBe(0);
-    expect(sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([PHONE_RURI, PHONE_RURI]);
+    expect(env.sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([PHONE_RURI, PHONE_RURI]);
     await desk!.waitFor((f) => on('EventEstablished')(f) && f.connId !== est.connId);
   });
 
   it('dual-dialog-enabled=false: a second direct call to 8888 while the agent-phone is on a call gets 486, the phone is not rung', async () => {
-    const invites0 = sbc.receivedRequests('INVITE').length;
-    const first = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '8888', calls: 1 });
-    peers.push(first);
+    const invites0 = env.sbc.receivedRequests('INVITE').length;
+    const first = await env.uac('e2e-uac-customer-stays.xml', '8888');
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
-    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
-    const second = await startSipp({ scenario: scenario('uac-expect-486.xml'), target: udpTarget(server!), service: '8888', calls: 1 });
-    peers.push(second);
+    expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
+    const second = await env.uac('uac-expect-486.xml', '8888');
     expect(await second.waitExit(10_000), second.errors()).toBe(0);
-    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
+    expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
     // Nor may the desktop open a second dialog with RequestMakeCall: CALL_FAILED.
     expect(await desk!.request('RequestMakeCall', { thisDN: '8888', otherDN: '+15559876543' })).toMatchObject({ event: 'EventError', errorCode: 1052 });
-    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
+    expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
     expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
     expect(await first.waitExit(10_000), first.errors()).toBe(0);
   });
 
   it('a call waits on the routing point until the agent is Ready, then is delivered', async () => {
     expect(await desk!.request('RequestAgentNotReady', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentNotReady' });
-    const invites0 = sbc.receivedRequests('INVITE').length;
+    const invites0 = env.sbc.receivedRequests('INVITE').length;
     const c = await customer('e2e-uac-customer-call.xml', 300);
-    await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 1, 'one call waiting');
-    expect(sbc.receivedRequests('INVITE').length).toBe(invites0);
+    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, 'one call waiting');
+    expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0);
     expect(await desk!.request('RequestAgentReady', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentReady' });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
-    expect(sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([PHONE_RURI]);
+    expect(env.sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([PHONE_RURI]);
     await desk!.waitFor(on('EventReleased'));
     await desk!.waitFor(on('EventAgentReady'));
   });
 
   it('RequestMakeCall with Flow I: offer-less INVITE to the agent-phone, its offer to the destination, the answer in the ACK', async () => {
-    const invites0 = sbc.receivedRequests('INVITE').length;
+    const invites0 = env.sbc.receivedRequests('INVITE').length;
     const made = await desk!.request('RequestMakeCall', { thisDN: '8888', otherDN: '+1 555 987 6543' }, 15_000);
     expect(made).toMatchObject({ event: 'EventDialing', thisDN: '8888', otherDN: '+15559876543', callType: 'Outbound' });
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
     expect(est.connId).toBe(made.connId);
-    const invites = sbc.receivedRequests('INVITE').slice(invites0);
+    const invites = env.sbc.receivedRequests('INVITE').slice(invites0);
     expect(invites.map((m) => m.firstLine)).toEqual([PHONE_RURI, 'INVITE sip:+15559876543@127.0.0.1:5081 SIP/2.0']);
     expect(invites[0]!.text).toMatch(/Content-Length:\s*0/i);
     expect(body(invites[1]!)).toContain('s=e2e-callee-sdp');
@@ -177,92 +123,90 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     const legs = invites.map(callIdOf);
     expect(new Set(legs).size).toBe(2);
     // The agent-phone leg is never re-INVITEd in Flow I; its ACK carries the destination's answer.
-    await eventually(() => sbc.receivedRequests('ACK').some((m) => callIdOf(m) === legs[0] && body(m).includes('s=e2e-callee-sdp')), 'ACK with the answer');
+    await eventually(() => env.sbc.receivedRequests('ACK').some((m) => callIdOf(m) === legs[0] && body(m).includes('s=e2e-callee-sdp')), 'ACK with the answer');
     expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: made.connId })).toMatchObject({ event: 'EventReleased' });
-    await eventually(() => legs.every((id) => sbc.distinctRequests('BYE', [id]) > 0), 'BYE to both legs', 20_000);
-    expect(legs.map((id) => sbc.distinctRequests('BYE', [id]))).toEqual([1, 1]);
-    expect(sbc.receivedRequests('INVITE').length).toBe(invites0 + 2);
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+    await eventually(() => legs.every((id) => env.sbc.distinctRequests('BYE', [id]) > 0), 'BYE to both legs', 20_000);
+    expect(legs.map((id) => env.sbc.distinctRequests('BYE', [id]))).toEqual([1, 1]);
+    expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0 + 2);
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
   });
 
   it('the agent hangs up first: the customer gets BYE, EventReleased, the agent is Ready again (AutoIn)', async () => {
-    await swapSbc('e2e-uas-sbc-answer-hangup.xml', 500);
+    await env.swapSbc('e2e-uas-sbc-answer-hangup.xml', 500);
     const c = await customer('e2e-uac-customer-stays.xml');
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
     expect(c.distinctRequests('BYE')).toBe(1);
     expect(await desk!.waitFor(on('EventReleased'))).toMatchObject({ connId: est.connId });
     await desk!.waitFor(on('EventAgentReady'));
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
   });
 
   it('the customer abandons while the agent-phone rings: CANCEL to the SBC, EventAbandoned, no RONA', async () => {
-    await swapSbc('e2e-uas-sbc-no-answer.xml');
+    await env.swapSbc('e2e-uas-sbc-no-answer.xml');
     const c = await customer('e2e-uac-customer-abandon.xml', 1500);
     const ringing = await desk!.waitFor(on('EventRinging'), 10_000);
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
     expect(await desk!.waitFor(on('EventAbandoned'))).toMatchObject({ connId: ringing.connId });
-    await eventually(() => sbc.receivedRequests('CANCEL').length === 1, 'CANCEL to the SBC');
-    expect(sbc.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([PHONE_RURI]);
+    await eventually(() => env.sbc.receivedRequests('CANCEL').length === 1, 'CANCEL to the SBC');
+    expect(env.sbc.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([PHONE_RURI]);
     await new Promise((r) => setTimeout(r, 300));
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
     expect(desk!.events.some((f) => f.event === 'EventAgentNotReady' && f.reasonCode === 'RONA')).toBe(false);
   });
 
   it('router-timeout: nobody Ready, the call is released with 480 after the wait', async () => {
-    const patch = await api(server!, 'PATCH', '/api/dns/5000', { options: { 'router-timeout': '1' } });
+    const patch = await api(env.server, 'PATCH', '/api/dns/5000', { options: { 'router-timeout': '1' } });
     expect(patch.status).toBe(200);
     expect(await desk!.request('RequestAgentNotReady', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentNotReady' });
-    const invites0 = sbc.receivedRequests('INVITE').length;
-    const c = await startSipp({ scenario: scenario('uac-expect-480.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
-    peers.push(c);
+    const invites0 = env.sbc.receivedRequests('INVITE').length;
+    const c = await env.uac('uac-expect-480.xml', '5000');
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
     expect(c.messages().find((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 480'))?.firstLine).toMatch(/^SIP\/2\.0 480 Temporarily Unavailable/);
-    expect(sbc.receivedRequests('INVITE').length).toBe(invites0);
-    expect(((await status(server!)).calls as Record<string, number>).waiting).toBe(0);
+    expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0);
+    expect(((await status(env.server)).calls as Record<string, number>).waiting).toBe(0);
   });
 
   it('reject-call-notready on the Softswitch governs 8888 while Jay works on the agent-phone: a direct call gets 480', async () => {
-    expect((await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': 'true' } })).status).toBe(200);
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'NotReady' });
-    const invites0 = sbc.receivedRequests('INVITE').length;
+    expect((await api(env.server, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': 'true' } })).status).toBe(200);
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'NotReady' });
+    const invites0 = env.sbc.receivedRequests('INVITE').length;
     const events0 = desk!.events.length;
-    const c = await startSipp({ scenario: scenario('uac-expect-480.xml'), target: udpTarget(server!), service: '8888', calls: 1 });
-    peers.push(c);
+    const c = await env.uac('uac-expect-480.xml', '8888');
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
-    expect(sbc.receivedRequests('INVITE').length).toBe(invites0);
+    expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0);
     expect(desk!.events.slice(events0).some((f) => f.event === 'EventRinging')).toBe(false);
   });
 
   it('logout during a call: the call goes on, the customer\'s BYE ends it, the agent stays logged out', async () => {
-    expect((await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': null } })).status).toBe(200);
-    await swapSbc('e2e-uas-sbc-answer.xml');
+    expect((await api(env.server, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': null } })).status).toBe(200);
+    await env.swapSbc('e2e-uas-sbc-answer.xml');
     await desk!.request('RequestAgentReady', { thisDN: '8888' });
     desk!.skipReceived();
     const c = await customer('e2e-uac-customer-call.xml', 1500);
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'BusyReady' });
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'BusyReady' });
     expect(await desk!.request('RequestAgentLogout', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentLogout' });
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
     expect(await desk!.waitFor(on('EventReleased'))).toMatchObject({ connId: est.connId });
-    await eventually(() => sbc.distinctRequests('BYE', sbc.callIds()) === 1, 'BYE to the agent-phone leg');
+    await eventually(() => env.sbc.distinctRequests('BYE', env.sbc.callIds()) === 1, 'BYE to the agent-phone leg');
     await new Promise((r) => setTimeout(r, 200));
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'LoggedOut' });
-    expect((await api(server!, 'GET', '/api/dns/8888/status')).json).toMatchObject({ mode: 'unreachable' });
-    expect(((await status(server!)).calls as Record<string, number>).active).toBe(0);
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'LoggedOut' });
+    expect((await api(env.server, 'GET', '/api/dns/8888/status')).json).toMatchObject({ mode: 'unreachable' });
+    expect(((await status(env.server)).calls as Record<string, number>).active).toBe(0);
   });
 
   it('refer-enabled=false on the Softswitch: a REFER from the agent-phone leg gets 403, the call stays', async () => {
-    expect((await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'refer-enabled': 'false' } })).status).toBe(200);
-    await swapSbc('e2e-uas-sbc-refer-403.xml', 300);
+    expect((await api(env.server, 'PATCH', '/api/dns/Softswitch', { options: { 'refer-enabled': 'false' } })).status).toBe(200);
+    await env.swapSbc('e2e-uas-sbc-refer-403.xml', 300);
     await desk!.request('RequestAgentLogin', { thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } });
     desk!.skipReceived();
     const c = await customer('e2e-uac-customer-stays.xml');
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
-    await eventually(() => sbc.messages().some((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 403')), '403 to the REFER');
+    await eventually(() => env.sbc.messages().some((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 403')), '403 to the REFER');
     expect(c.receivedRequests('REFER').length).toBe(0);
     expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
-    await eventually(() => sbc.distinctRequests('BYE', sbc.callIds()) === 1, 'BYE to the agent-phone leg');
+    await eventually(() => env.sbc.distinctRequests('BYE', env.sbc.callIds()) === 1, 'BYE to the agent-phone leg');
   });
 });

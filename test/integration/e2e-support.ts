@@ -1,16 +1,19 @@
 /**
  * Shared pieces of the end-to-end acceptance tests (`e2e-*.test.ts`): SIPp peers running in the
  * background (killable at any time), a lock on the fixed softswitch ports of `examples/*.yaml`,
- * admin API calls and bounded polling.
+ * admin API calls, bounded polling, and {@link E2eEnv}: one file's set-up (lock, softswitch
+ * SIPp, server, desktops) and its tear-down.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
+import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { sippTraceMessages } from '../helpers/sipp.js';
-import type { ServerProcess } from '../helpers/server-process.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 /** Admin token the e2e servers run with (`SIPSERVER_TOKEN`). */
 export const E2E_TOKEN = 'e2e-admin-token';
@@ -283,4 +286,187 @@ export function tcpTarget(server: ServerProcess): string {
 /** `ws://…/cti` of the server. */
 export function ctiUrl(server: ServerProcess): string {
   return `${server.httpUrl!.replace(/^http/, 'ws')}/cti`;
+}
+
+/** A CTI event on one DN (`thisDN`), as a {@link CtiTestClient.waitFor} matcher. */
+export function dnEvent(name: string, dn: string): (f: CtiFrame) => boolean {
+  return (f) => f.event === name && f.thisDN === dn;
+}
+
+/** The body (SDP) of a traced message. */
+export function sdpBody(m: TracedMessage): string {
+  return m.text.split(/\r?\n\r?\n/).slice(1).join('\n');
+}
+
+/**
+ * A configuration file with `server` listening on an ephemeral UDP port and the given `dns:`
+ * entries (YAML text, two-space indented list items), written to `dir/name`. Returns its path.
+ */
+export function writeConfig(dir: string, name: string, dnsYaml: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `server:\n  name: SIP_Server\n  sip:\n    listen: ["udp:127.0.0.1:0"]\ndns:\n${dnsYaml}`);
+  return path;
+}
+
+/** Options of {@link E2eEnv}. */
+export interface E2eOptions {
+  /** Example configuration under `examples/`, used unchanged. */
+  example: string;
+  /** The example's fixed softswitch port (5081 / 5071), locked while the file runs. */
+  lockPort: number;
+  /**
+   * Scenario of the SIPp playing the softswitch on `lockPort` (default `e2e-uas-sbc-answer.xml`);
+   * `null`: nothing listens there (and the Softswitch is not awaited in service).
+   */
+  softswitch?: string | null;
+  /** `-d` of the softswitch SIPp. */
+  softswitchPauseMs?: number;
+  /** `--sip-listen` (default one ephemeral UDP port). */
+  sipListen?: string[];
+  /** `--data` kept across restarts ({@link E2eEnv.restart}); default a fresh directory per start. */
+  dataDir?: string;
+}
+
+/** Login of {@link E2eEnv.agentDesk}. */
+export interface E2eLogin {
+  workMode?: string;
+  /** `extensions['agent-phone']`. */
+  agentPhone?: string;
+}
+
+/**
+ * One e2e file's world: the port lock, the SIPp softswitch on the example's fixed port, the
+ * server process, every SIPp and CTI desktop started on the way — all ended by {@link stop}
+ * (also when {@link start} failed midway).
+ */
+export class E2eEnv {
+  private serverProcess: ServerProcess | undefined;
+  private softswitchPeer: SippPeer | undefined;
+  private release: (() => void) | undefined;
+  /** Every SIPp started through this environment (stopped by {@link stop}). */
+  readonly peers: SippPeer[] = [];
+  /** Every CTI desktop opened through this environment (closed by {@link stop}). */
+  readonly desks: CtiTestClient[] = [];
+
+  constructor(readonly opts: E2eOptions) {}
+
+  /** The running server. */
+  get server(): ServerProcess {
+    if (!this.serverProcess) throw new Error('e2e server not started');
+    return this.serverProcess;
+  }
+
+  /** The SIPp on the softswitch port. */
+  get sbc(): SippPeer {
+    if (!this.softswitchPeer) throw new Error('no softswitch SIPp');
+    return this.softswitchPeer;
+  }
+
+  /** Lock the port, start the softswitch SIPp, then the server; wait for the Softswitch in service. */
+  async start(): Promise<void> {
+    try {
+      this.release = await lockPort(this.opts.lockPort);
+      const file = this.opts.softswitch === undefined ? 'e2e-uas-sbc-answer.xml' : this.opts.softswitch;
+      if (file !== null) await this.swapSbc(file, this.opts.softswitchPauseMs);
+      await this.startServer();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Start the server (again, after {@link restart} or a test's own stop) on the same options. */
+  async startServer(): Promise<ServerProcess> {
+    this.serverProcess = await startServerProcess({
+      config: example(this.opts.example),
+      sipListen: this.opts.sipListen ?? ['udp:127.0.0.1:0'],
+      ...(this.opts.dataDir !== undefined ? { dataDir: this.opts.dataDir } : {}),
+      env: { SIPSERVER_TOKEN: E2E_TOKEN },
+    });
+    if (this.opts.softswitch !== null) await waitInService(this.serverProcess, 'Softswitch');
+    return this.serverProcess;
+  }
+
+  /** Replace the softswitch SIPp by one running `file` (the previous one is killed first). */
+  async swapSbc(file: string, pauseMs?: number): Promise<SippPeer> {
+    await this.softswitchPeer?.stop();
+    this.softswitchPeer = await this.sipp({ scenario: scenario(file), port: this.opts.lockPort, ...(pauseMs !== undefined ? { pauseMs } : {}) });
+    return this.softswitchPeer;
+  }
+
+  /** Start a SIPp, stopped with the environment. */
+  async sipp(opts: SippPeerOptions): Promise<SippPeer> {
+    const p = await startSipp(opts);
+    this.peers.push(p);
+    return p;
+  }
+
+  /** One call from a SIPp UAC running `file` to `service` at the server's UDP address (not awaited). */
+  uac(file: string, service: string, opts: Omit<SippPeerOptions, 'scenario' | 'service'> = {}): Promise<SippPeer> {
+    return this.sipp({ scenario: scenario(file), target: udpTarget(this.server), service, calls: 1, ...opts });
+  }
+
+  /**
+   * Register DN 8888 with digest (`8888-secret`) from `port` (default a free one) by
+   * `e2e-uac-register-8888.xml`, then answer calls there with `e2e-uas-sbc-answer.xml`.
+   */
+  async registerPhone(port?: number): Promise<{ phone: SippPeer; port: number }> {
+    const phonePort = port ?? (await freePort());
+    await this.register('e2e-uac-register-8888.xml', phonePort);
+    const phone = await this.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
+    return { phone, port: phonePort };
+  }
+
+  /** Run a REGISTER scenario for 8888 (digest `8888-secret`) from `port`; expects SIPp exit 0. */
+  async register(file: string, port: number): Promise<void> {
+    const reg = await this.uac(file, '8888', { port, args: ['-au', '8888', '-ap', '8888-secret'] });
+    expect(await reg.waitExit(15_000), reg.errors()).toBe(0);
+  }
+
+  /** A CTI desktop connected to the server, closed with the environment. */
+  async desk(): Promise<CtiTestClient> {
+    const d = await CtiTestClient.connect(ctiUrl(this.server));
+    this.desks.push(d);
+    return d;
+  }
+
+  /** A desktop opened by agent `agentId` that registered `dn` (EventOpened, EventRegistered checked). */
+  async openDesk(agentId: string, password: string, dn: string): Promise<CtiTestClient> {
+    const d = await this.desk();
+    expect(await d.request('RequestOpen', { agentId, password })).toMatchObject({ event: 'EventOpened', thisDN: dn });
+    expect(await d.request('RequestRegisterAddress', { thisDN: dn })).toMatchObject({ event: 'EventRegistered' });
+    return d;
+  }
+
+  /** {@link openDesk}, then RequestAgentLogin (default AutoIn) answered EventAgentLogin, and EventAgentReady. */
+  async agentDesk(agentId: string, password: string, dn: string, login: E2eLogin = {}): Promise<CtiTestClient> {
+    const d = await this.openDesk(agentId, password, dn);
+    const loggedIn = await d.request('RequestAgentLogin', {
+      thisDN: dn,
+      agentId,
+      workMode: login.workMode ?? 'AutoIn',
+      ...(login.agentPhone !== undefined ? { extensions: { 'agent-phone': login.agentPhone } } : {}),
+    });
+    expect(loggedIn).toMatchObject({ event: 'EventAgentLogin' });
+    await d.waitFor(dnEvent('EventAgentReady', dn));
+    return d;
+  }
+
+  /** A desktop in application scope (the admin token) that registered `dns`. */
+  async supervisorDesk(dns: string[]): Promise<CtiTestClient> {
+    const d = await this.desk();
+    expect(await d.request('RequestOpen', { token: E2E_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
+    for (const dn of dns) expect(await d.request('RequestRegisterAddress', { thisDN: dn })).toMatchObject({ event: 'EventRegistered' });
+    return d;
+  }
+
+  /** Close the desktops, kill every SIPp, stop the server, release the port lock. */
+  async stop(): Promise<void> {
+    for (const d of this.desks.splice(0)) d.close();
+    await stopAll(this.peers);
+    this.softswitchPeer = undefined;
+    await this.serverProcess?.stop();
+    this.release?.();
+    this.release = undefined;
+  }
 }
