@@ -418,9 +418,10 @@ export class E2eEnv {
   }
 
   /** Run a REGISTER scenario for 8888 (digest `8888-secret`) from `port`; expects SIPp exit 0. */
-  async register(file: string, port: number): Promise<void> {
+  async register(file: string, port: number): Promise<SippPeer> {
     const reg = await this.uac(file, '8888', { port, args: ['-au', '8888', '-ap', '8888-secret'] });
     expect(await reg.waitExit(15_000), reg.errors()).toBe(0);
+    return reg;
   }
 
   /** A CTI desktop connected to the server, closed with the environment. */
