@@ -11,12 +11,20 @@ export function registerInputFromRequest(
   source: TransportAddress,
 ): { ok: true; input: RegisterInput } | { ok: false; status: number; reason: string } {
   try {
-    const raw = req.getHeaders('Contact');
-    let contactStar = false;
-    const contacts: NameAddr[] = [];
-    for (const v of raw) {
-      if (v.trim() === '*') contactStar = true;
-      else contacts.push(parseNameAddr(v));
+    // The UAS checks parsed the Contacts already (cached on the request); `*` alone is the
+    // wildcard, `*` mixed with others a 400 (RFC 3261 §10.2.2).
+    let contactStar = req.contactWildcard;
+    let contacts: readonly NameAddr[];
+    try {
+      contacts = req.contacts;
+    } catch {
+      // `*` mixed with other contacts: the processor answers the 400 (§10.3 step 6).
+      const list: NameAddr[] = [];
+      for (const v of req.getHeaders('Contact')) {
+        if (v.trim() === '*') contactStar = true;
+        else list.push(parseNameAddr(v));
+      }
+      contacts = list;
     }
     return {
       ok: true,

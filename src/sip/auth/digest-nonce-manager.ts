@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { RandomPool } from './random-pool.js';
 import type { Clock } from '../../util/clock.js';
 
@@ -25,10 +25,13 @@ export interface NonceManagerOptions {
 }
 
 const oneShot = (crypto as unknown as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
-const TS_LEN = 8;
-const RND_LEN = 6;
-const MAC_LEN = 12;
-const NONCE_BYTES = TS_LEN + 1 + RND_LEN + MAC_LEN;
+/** Nonce layout, all lower-case hex: issue time (ms, 12 digits), retry flag (1), random (12), MAC (24). */
+const TS_LEN = 12;
+const RND_LEN = 12;
+const MAC_LEN = 24;
+const PAYLOAD_LEN = TS_LEN + 1 + RND_LEN;
+const NONCE_LEN = PAYLOAD_LEN + MAC_LEN;
+const ZEROS = '000000000000';
 
 /**
  * Stateless, HMAC-signed nonces with an embedded timestamp and flags, and a bounded
@@ -71,14 +74,15 @@ export class NonceManager {
     return this.seen.size;
   }
 
-  /** A new nonce. `retry` marks a nonce issued after a failed attempt (second failure → 403). */
+  /**
+   * A new nonce (RFC 7616 §3.3: unique, opaque to the client): issue time, retry flag and 48
+   * random bits in hex, then a MAC of them under our key. `retry` marks a nonce issued after a
+   * failed attempt (second failure → 403). Built as text: no buffers.
+   */
   issue(retry = false): string {
-    const buf = Buffer.allocUnsafe(NONCE_BYTES);
-    buf.writeDoubleBE(this.clock.now(), 0);
-    buf[TS_LEN] = retry ? 1 : 0;
-    this.random.fill(buf, TS_LEN + 1, RND_LEN);
-    this.mac(buf.subarray(0, TS_LEN + 1 + RND_LEN)).copy(buf, TS_LEN + 1 + RND_LEN);
-    return buf.toString('base64url');
+    const t = Math.max(0, Math.floor(this.clock.now())).toString(16);
+    const payload = (t.length < TS_LEN ? ZEROS.slice(t.length) + t : t.slice(-TS_LEN)) + (retry ? '1' : '0') + this.random.hex(RND_LEN / 2);
+    return payload + this.mac(payload);
   }
 
   /**
@@ -156,23 +160,30 @@ export class NonceManager {
   }
 
   private decode(nonce: string): { ts: number; retry: boolean } | undefined {
-    if (nonce.length !== Math.ceil((NONCE_BYTES * 4) / 3)) return undefined;
-    const buf = Buffer.from(nonce, 'base64url');
-    if (buf.length !== NONCE_BYTES) return undefined;
-    const expected = this.mac(buf.subarray(0, TS_LEN + 1 + RND_LEN));
-    if (!timingSafeEqual(expected, buf.subarray(TS_LEN + 1 + RND_LEN))) return undefined;
-    const ts = buf.readDoubleBE(0);
-    if (!Number.isFinite(ts)) return undefined;
-    return { ts, retry: buf[TS_LEN] === 1 };
+    if (nonce.length !== NONCE_LEN) return undefined;
+    for (let i = 0; i < NONCE_LEN; i++) {
+      const c = nonce.charCodeAt(i);
+      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return undefined;
+    }
+    const flag = nonce.charCodeAt(TS_LEN);
+    if (flag !== 0x30 && flag !== 0x31) return undefined;
+    const payload = nonce.slice(0, PAYLOAD_LEN);
+    const expected = this.mac(payload);
+    // Constant-time comparison of the MAC (every character looked at).
+    let diff = 0;
+    for (let i = 0; i < MAC_LEN; i++) diff |= expected.charCodeAt(i) ^ nonce.charCodeAt(PAYLOAD_LEN + i);
+    if (diff !== 0) return undefined;
+    return { ts: parseInt(nonce.slice(0, TS_LEN), 16), retry: flag === 0x31 };
   }
 
   /**
-   * Keyed SHA-256 of the fixed-length payload. With the one-shot `crypto.hash` this is
-   * SHA-256(key ‖ payload): safe here because the payload length is fixed and checked, so
-   * length extension cannot produce a valid nonce; it costs a fifth of an Hmac object.
+   * Keyed SHA-256 of the fixed-length payload, first 96 bits in hex. With the one-shot
+   * `crypto.hash` this is SHA-256(key ‖ payload): safe here because the payload length is fixed
+   * and checked, so length extension cannot produce a valid nonce; it costs a fifth of an Hmac
+   * object.
    */
-  private mac(data: Buffer): Buffer {
-    if (oneShot) return Buffer.from(oneShot('sha256', this.secretText + data.toString('latin1'), 'hex').slice(0, MAC_LEN * 2), 'hex');
-    return createHmac('sha256', this.secret).update(data).digest().subarray(0, MAC_LEN);
+  private mac(payload: string): string {
+    if (oneShot) return oneShot('sha256', this.secretText + payload, 'hex').slice(0, MAC_LEN);
+    return createHmac('sha256', this.secret).update(payload, 'latin1').digest('hex').slice(0, MAC_LEN);
   }
 }

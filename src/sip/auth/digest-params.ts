@@ -14,23 +14,79 @@ export interface AuthParams {
  * `undefined` when the value is not syntactically an auth header. Bounded: at most 64 params.
  */
 export function parseAuthHeader(value: string): AuthParams | undefined {
-  const m = /^\s*([A-Za-z][A-Za-z0-9._-]*)\s+/.exec(value);
-  if (!m) return undefined;
-  const scheme = m[1];
+  const n = value.length;
+  let i = 0;
+  while (i < n && isSpace(value.charCodeAt(i))) i++;
+  const ss = i;
+  if (i >= n || !isAlpha(value.charCodeAt(i))) return undefined;
+  while (i < n && isNameChar(value.charCodeAt(i))) i++;
+  const scheme = value.slice(ss, i);
+  const afterScheme = i;
+  while (i < n && isSpace(value.charCodeAt(i))) i++;
+  if (i === afterScheme) return undefined;
   const params = new Map<string, string>();
-  const re = /([A-Za-z0-9._-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))[ \t]*(?:,[ \t]*|$)/y;
-  re.lastIndex = m[0].length;
-  for (let n = 0; n < 64; n++) {
-    if (re.lastIndex >= value.length) return { scheme, params };
-    const start = re.lastIndex;
-    const pm = re.exec(value);
-    if (!pm || re.lastIndex === start) return undefined;
-    const name = pm[1].toLowerCase();
-    let val = pm[2] ?? pm[3];
-    if (pm[2] !== undefined && val.includes('\\')) val = val.replace(/\\(.)/g, '$1');
+  for (let count = 0; count < 64; count++) {
+    if (i >= n) return { scheme, params };
+    const ns = i;
+    while (i < n && isNameChar(value.charCodeAt(i))) i++;
+    if (i === ns) return undefined;
+    const name = value.slice(ns, i).toLowerCase();
+    i = skipBlank(value, i);
+    if (value.charCodeAt(i) !== 0x3d) return undefined;
+    i = skipBlank(value, i + 1);
+    let val: string;
+    if (value.charCodeAt(i) === 0x22) {
+      // quoted-string with `\` escapes (RFC 3261 §25.1 quoted-pair)
+      const vs = ++i;
+      let escaped = false;
+      for (;;) {
+        if (i >= n) return undefined;
+        const c = value.charCodeAt(i);
+        if (c === 0x22) break;
+        if (c === 0x5c) {
+          if (i + 1 >= n) return undefined;
+          escaped = true;
+          i += 2;
+        } else i++;
+      }
+      val = value.slice(vs, i);
+      if (escaped) val = val.replace(/\\(.)/g, '$1');
+      i++;
+    } else {
+      const vs = i;
+      while (i < n) {
+        const c = value.charCodeAt(i);
+        if (isSpace(c) || c === 0x2c || c === 0x22) break;
+        i++;
+      }
+      if (i === vs) return undefined;
+      val = value.slice(vs, i);
+    }
+    i = skipBlank(value, i);
+    if (i < n) {
+      if (value.charCodeAt(i) !== 0x2c) return undefined;
+      i = skipBlank(value, i + 1);
+    }
     if (!params.has(name)) params.set(name, val);
   }
   return undefined;
+}
+
+function isAlpha(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+/** `[A-Za-z0-9._-]`: scheme and parameter names. */
+function isNameChar(c: number): boolean {
+  return isAlpha(c) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x5f || c === 0x2d;
+}
+/** Whitespace (`\s`: space, tab, CR, LF, FF, VT, NBSP). */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+}
+/** Skip spaces and tabs. */
+function skipBlank(s: string, i: number): number {
+  while (i < s.length && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09)) i++;
+  return i;
 }
 
 /** Quote a value as a quoted-string (RFC 3261 §25.1). */

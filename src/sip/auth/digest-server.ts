@@ -2,16 +2,17 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../util/clock.js';
 import {
   CHALLENGE_ALGORITHMS,
-  computeDigestResponse,
   digestHash,
   parseDigestAlgorithm,
   type DigestAlgorithm,
 } from './digest-hash.js';
-import { formatAuthHeader, parseAuthHeader } from './digest-params.js';
+import { parseAuthHeader, quoteParam } from './digest-params.js';
 import { NonceManager } from './digest-nonce-manager.js';
 
 /** Entries of the H(A1) cache (cleared when full; one per phone credential in practice). */
 const HA1_CACHE_MAX = 20_000;
+/** Entries of the H(A2) cache (cleared when full; one per method and Request-URI in practice). */
+const HA2_CACHE_MAX = 4_096;
 
 /** The secret a credential is checked against: a plain password, or H(user:realm:pass) per algorithm. */
 export type DigestSecret = { password: string } | { ha1: Partial<Record<'MD5' | 'SHA-256', string>> };
@@ -69,6 +70,8 @@ export class DigestServer {
   private readonly algorithms: readonly DigestAlgorithm[];
   /** (algorithm, username, realm, password) → H(A1), bounded by {@link HA1_CACHE_MAX}. */
   private readonly ha1Cache = new Map<string, string>();
+  /** (algorithm, method, digest-uri) → H(A2), bounded by {@link HA2_CACHE_MAX}. */
+  private readonly ha2Cache = new Map<string, string>();
 
   constructor(opts: DigestServerOptions) {
     this.nonces = new NonceManager({
@@ -86,15 +89,11 @@ export class DigestServer {
    */
   challenge(realm: string, opts: { stale?: boolean; retry?: boolean } = {}): string[] {
     const nonce = this.nonces.issue(opts.retry ?? false);
-    return this.algorithms.map((alg) =>
-      formatAuthHeader([
-        ['realm', realm],
-        ['nonce', nonce],
-        ['stale', opts.stale ? 'true' : undefined],
-        ['algorithm', alg],
-        ['qop', 'auth'],
-      ]),
-    );
+    // The text formatAuthHeader writes, built directly (one per algorithm).
+    const head = 'Digest realm=' + quoteParam(realm) + ', nonce="' + nonce + '"' + (opts.stale ? ', stale=true' : '') + ', algorithm=';
+    const out = new Array<string>(this.algorithms.length);
+    for (let i = 0; i < out.length; i++) out[i] = head + this.algorithms[i] + ', qop="auth"';
+    return out;
   }
 
   /**
@@ -188,23 +187,34 @@ export class DigestServer {
     },
     given: string,
   ): boolean {
-    let expected: string;
+    const base = input.algorithm.startsWith('SHA-256') ? 'SHA-256' : 'MD5';
+    let ha1: string | undefined;
     if ('password' in secret) {
       // H(A1) of a plain password is the same for every request of the user: computed once.
-      const base = input.algorithm.startsWith('SHA-256') ? 'SHA-256' : 'MD5';
       const key = `${base}\u0000${input.username}\u0000${input.realm}\u0000${secret.password}`;
-      let ha1 = this.ha1Cache.get(key);
+      ha1 = this.ha1Cache.get(key);
       if (ha1 === undefined) {
         ha1 = digestHash(base, `${input.username}:${input.realm}:${secret.password}`);
         if (this.ha1Cache.size >= HA1_CACHE_MAX) this.ha1Cache.clear();
         this.ha1Cache.set(key, ha1);
       }
-      expected = computeDigestResponse({ ...input, ha1 });
     } else {
-      const ha1 = secret.ha1[input.algorithm.startsWith('SHA-256') ? 'SHA-256' : 'MD5'];
+      ha1 = secret.ha1[base];
       if (!ha1) return false;
-      expected = computeDigestResponse({ ...input, ha1 });
     }
+    if (input.algorithm.endsWith('-sess')) ha1 = digestHash(input.algorithm, `${ha1}:${input.nonce}:${input.cnonce ?? ''}`);
+    // H(A2) = H(method:digest-uri) repeats for every REGISTER of a phone (RFC 7616 §3.4.3).
+    const a2 = `${base}\u0000${input.method}:${input.uri}`;
+    let ha2 = this.ha2Cache.get(a2);
+    if (ha2 === undefined) {
+      ha2 = digestHash(base, `${input.method}:${input.uri}`);
+      if (this.ha2Cache.size >= HA2_CACHE_MAX) this.ha2Cache.clear();
+      this.ha2Cache.set(a2, ha2);
+    }
+    const expected =
+      input.qop !== undefined
+        ? digestHash(base, `${ha1}:${input.nonce}:${input.nc ?? ''}:${input.cnonce ?? ''}:${input.qop}:${ha2}`)
+        : digestHash(base, `${ha1}:${input.nonce}:${ha2}`);
     const a = Buffer.from(expected, 'utf8');
     const b = Buffer.from(given.toLowerCase(), 'utf8');
     return a.length === b.length && timingSafeEqual(a, b);

@@ -418,6 +418,72 @@ export abstract class SipMessageBaseImpl {
   }
 
   /**
+   * @internal The header lines a response to this request copies (RFC 3261 §8.2.6.2: every
+   * Via, From, To, Call-ID, CSeq; Timestamp in a 100, §8.2.6.1), in order, each ending in
+   * CRLF, with `;tag=toTag` added to a To that has no tag: the text of a stateless answer,
+   * written without building a response object (RFC 3261 §8.2.7).
+   */
+  responseCopyText(status: number, toTag: string | undefined): string {
+    const hs = this._headers;
+    const ks = this.keys();
+    let out = '';
+    for (let i = 0; i < hs.length; i++) {
+      const k = ks[i];
+      if (k === 'via' || k === 'from' || k === 'call-id' || k === 'cseq' || (status === 100 && k === 'timestamp')) {
+        out += hs[i].name + ': ' + hs[i].value + CRLF;
+      } else if (k === 'to') {
+        out += hs[i].name + ': ' + hs[i].value;
+        if (toTag !== undefined && !this.toHasTag()) out += ';tag=' + toTag;
+        out += CRLF;
+      }
+    }
+    return out;
+  }
+
+  /** Whether the To header carries a tag (false when it cannot be parsed). */
+  private toHasTag(): boolean {
+    try {
+      const ps = this.to.params;
+      for (let i = 0; i < ps.length; i++) if (ps[i][0].length === 3 && ps[i][0].toLowerCase() === 'tag') return true;
+      return false;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Header text encoding (`latin1` when the message came as bytes that are not UTF-8). */
+  get encoding(): 'utf8' | 'latin1' {
+    return this._encoding;
+  }
+
+  /** @internal The raw value of the first line of a header (no list splitting), or undefined. */
+  firstLine(name: string): string | undefined {
+    const key = headerKey(name);
+    const hs = this._headers;
+    const ks = this.keys();
+    for (let i = 0; i < hs.length; i++) if (ks[i] === key) return hs[i].value;
+    return undefined;
+  }
+
+  /**
+   * @internal Replace the value of the first line of a header whose line holds one value only
+   * (the caller checked), keeping the parsed top Via the caller already has for it
+   * (`parsed`, for `Via`): the transport layer's `received`/`rport` stamp.
+   */
+  replaceFirstLine(name: string, value: string, parsed?: Via): void {
+    const key = headerKey(name);
+    const hs = this._headers;
+    const ks = this.keys();
+    for (let i = 0; i < hs.length; i++) {
+      if (ks[i] !== key) continue;
+      this.changed();
+      hs[i] = { name: hs[i].name, value };
+      if (parsed !== undefined && key === 'via') this.typed().via = parsed;
+      return;
+    }
+  }
+
+  /**
    * @internal Take over the parsed Via values of `other`, whose Via lines this message carries
    * unchanged (a response built from its request, RFC 3261 §8.2.6.2): no second parse.
    */

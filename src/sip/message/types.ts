@@ -90,6 +90,8 @@ export interface SipMessageBase {
   /** Top Via. */
   readonly via: Via;
   readonly contacts: NameAddr[];
+  /** True when the message carries `Contact: *` alone (RFC 3261 §10.2.2). */
+  readonly contactWildcard: boolean;
   /** Serialise: start line, headers in order, Content-Length set to the body length. */
   toBuffer(): Buffer;
   toString(): string;

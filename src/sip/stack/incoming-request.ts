@@ -2,7 +2,8 @@
  * The context a request handler receives (UAS side, RFC 3261 §8.2).
  */
 import { createResponse, reasonPhrase } from '../message/index.js';
-import type { SipRequest, SipResponse, TransportAddress } from '../message/types.js';
+import type { SipRequest, SipResponse, TransportAddress, Via } from '../message/types.js';
+import { SipMessageBaseImpl } from '../message/sip-message-base.js';
 import type { ServerTransaction } from '../transaction/transaction-manager.js';
 import { TransactionState } from '../transaction/transaction-state.js';
 import type { ResponseRoute } from '../transport/transport-layer.js';
@@ -14,6 +15,8 @@ export type ReplyHeaders = Array<[string, string]> | Record<string, string>;
 /** Sends responses outside any transaction (the stack implements it). */
 export interface StatelessResponder {
   sendResponse(response: SipResponse, route: ResponseRoute): void;
+  /** Send the bytes of a response whose top Via is `via`. */
+  sendResponseBytes(bytes: Buffer, via: Via, route: ResponseRoute): void;
 }
 
 /**
@@ -56,10 +59,7 @@ export class IncomingRequest {
 
   /** The To tag our responses carry (taken from the request if it already has one: in-dialog). */
   get toTag(): string {
-    if (this.tag === undefined) {
-      const m = TO_TAG_RE.exec(headerParamsPart(this.request.getHeader('To') ?? ''));
-      this.tag = m ? m[1] : statelessToTag(this.request);
-    }
+    if (this.tag === undefined) this.tag = existingToTag(this.request) ?? statelessToTag(this.request);
     return this.tag;
   }
 
@@ -107,11 +107,31 @@ export class IncomingRequest {
    * A handler that answers a final response this way before returning from the UAS core's
    * dispatch leaves the request without a server transaction (none is created for it).
    */
-  replyStateless(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string): SipResponse {
-    const res = this.createResponse(status, reason, headers, body);
+  replyStateless(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string): void {
     if (status >= 200) this.statelessFinal = true;
-    this.stateless.sendResponse(res, this.route);
-    return res;
+    const req = this.request;
+    if (!(req instanceof SipMessageBaseImpl)) {
+      this.stateless.sendResponse(this.createResponse(status, reason, headers, body), this.route);
+      return;
+    }
+    // Written straight to bytes: no response object (same text `createResponse` would give).
+    let text = 'SIP/2.0 ' + status + ' ' + (reason ?? reasonPhrase(status)) + '\r\n' + req.responseCopyText(status, status > 100 ? this.toTag : undefined);
+    if (headers !== undefined) {
+      if (Array.isArray(headers)) for (let i = 0; i < headers.length; i++) text += headers[i][0] + ': ' + headers[i][1] + '\r\n';
+      else for (const name of Object.keys(headers)) text += name + ': ' + headers[name] + '\r\n';
+    }
+    const bodyBuf = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    text += 'Content-Length: ' + (bodyBuf === undefined ? 0 : bodyBuf.length) + '\r\n\r\n';
+    const enc = req.encoding;
+    let bytes: Buffer;
+    if (bodyBuf === undefined || bodyBuf.length === 0) bytes = Buffer.from(text, enc);
+    else {
+      const head = Buffer.byteLength(text, enc);
+      bytes = Buffer.allocUnsafe(head + bodyBuf.length);
+      bytes.write(text, 0, enc);
+      bodyBuf.copy(bytes, head);
+    }
+    this.stateless.sendResponseBytes(bytes, req.via, this.route);
   }
 
   /** Be told when a CANCEL for this (INVITE) request arrives (RFC 3261 §9.2), before the stack answers 487. */
@@ -124,6 +144,22 @@ export class IncomingRequest {
     const ls = this.cancelListeners.splice(0);
     for (const l of ls) l(cancel);
   }
+}
+
+/** The To tag of a request (in-dialog), from the parsed To, or from its text when it does not parse. */
+function existingToTag(req: SipRequest): string | undefined {
+  let params;
+  try {
+    params = req.to.params;
+  } catch {
+    const m = TO_TAG_RE.exec(headerParamsPart(req.getHeader('To') ?? ''));
+    return m ? m[1] : undefined;
+  }
+  for (let i = 0; i < params.length; i++) {
+    const [n, v] = params[i];
+    if (n.length === 3 && n.toLowerCase() === 'tag') return v === null || v === '' ? undefined : v;
+  }
+  return undefined;
 }
 
 const TO_TAG_RE = /;\s*tag\s*=\s*([^;\s,>]+)/i;

@@ -5,7 +5,7 @@
 import { systemClock, type Clock } from '../../util/clock.js';
 import { silentLogger, type Logger } from '../../util/logger.js';
 import { createRequest, generateBranch, generateCallId, generateTag } from '../message/index.js';
-import type { HeaderField, SipRequest, SipResponse, TransportAddress } from '../message/types.js';
+import type { HeaderField, SipRequest, SipResponse, TransportAddress, Via } from '../message/types.js';
 import type { TimerSettings } from '../transaction/transaction-timers.js';
 import {
   TransactionManager,
@@ -227,11 +227,14 @@ export class SipStack {
     if (!route) throw new Error('request without route');
     const ctx = new IncomingRequest(req, source, tx, route, this, () => this.transactions.createServerTransaction(req, sender));
     if (tx && req.method === 'INVITE') this.contexts.set(tx, ctx);
-    this.core.dispatch(ctx, (cancel) => {
-      const inviteTx = this.transactions.findInviteForCancel(cancel);
-      return inviteTx ? this.contexts.get(inviteTx) : undefined;
-    });
+    this.core.dispatch(ctx, this.findCancelTarget);
   }
+
+  /** The INVITE context a CANCEL refers to (RFC 3261 §9.2); one function for every request. */
+  private readonly findCancelTarget = (cancel: SipRequest): IncomingRequest | undefined => {
+    const inviteTx = this.transactions.findInviteForCancel(cancel);
+    return inviteTx ? this.contexts.get(inviteTx) : undefined;
+  };
 
   // ---- UAC side ---------------------------------------------------------------------------
 
@@ -331,5 +334,10 @@ export class SipStack {
    */
   sendResponse(response: SipResponse, route?: ResponseRoute, onError?: (err: Error) => void): void {
     this.transport.sendResponse(response, route, onError);
+  }
+
+  /** Send response bytes whose top Via is `via` (a stateless answer built as text, RFC 3261 §8.2.7). */
+  sendResponseBytes(bytes: Buffer, via: Via, route: ResponseRoute, onError?: (err: Error) => void): void {
+    this.transport.sendResponseBytes(bytes, via, route, onError);
   }
 }

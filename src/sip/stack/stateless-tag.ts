@@ -8,23 +8,35 @@ import type { SipRequest } from '../message/types.js';
 const secret = randomBytes(8).toString('hex');
 
 /**
- * A 64-bit tag from the top Via (branch, sent-by, received/rport), From, Call-ID and CSeq as
- * written, keyed with a per-process secret: two FNV-1a hashes with different bases in one pass.
- * Not cryptographic; the branch and Call-ID it hashes carry the sender's randomness
+ * A 64-bit tag from what identifies the request and its retransmissions: the top Via branch
+ * (or, for an RFC 2543 request without one, the whole top Via), the From, Call-ID and CSeq as
+ * written, keyed with a per-process secret: two FNV-1a hashes with different bases in one
+ * pass. Not cryptographic; the branch and Call-ID it hashes carry the sender's randomness
  * (RFC 3261 §19.3 asks 32 random bits of the tag).
  */
 export function statelessToTag(req: SipRequest): string {
-  // The hash of `${secret}${via}|${from}|${call-id}|${cseq}`, fed piece by piece (no joined string).
+  // The hash of `${secret}${branch}|${from}|${call-id}|${cseq}`, fed piece by piece (no joined string).
   const st: [number, number] = [0x811c9dc5, 0x01234567];
   feed(st, secret);
-  feed(st, req.getHeader('Via') ?? '');
+  let branch: string | undefined;
+  try {
+    branch = req.via.branch;
+  } catch {
+    branch = undefined;
+  }
+  feed(st, branch ?? req.getHeader('Via') ?? '');
   feed(st, '|');
   feed(st, req.getHeader('From') ?? '');
   feed(st, '|');
   feed(st, req.getHeader('Call-ID') ?? '');
   feed(st, '|');
   feed(st, req.getHeader('CSeq') ?? '');
-  return (st[0] >>> 0).toString(16).padStart(8, '0') + (st[1] >>> 0).toString(16).padStart(8, '0');
+  return hex8(st[0]) + hex8(st[1]);
+}
+
+function hex8(n: number): string {
+  const h = (n >>> 0).toString(16);
+  return h.length === 8 ? h : '00000000'.slice(h.length) + h;
 }
 
 /** Two FNV-1a rounds over the UTF-16 code units of `s`. */

@@ -214,6 +214,11 @@ export class TransportLayer implements TransportDelegate {
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }
+    return this.viaTarget(via, route);
+  }
+
+  /** {@link responseTarget} from the top Via the response carries (not over a connection). */
+  private viaTarget(via: Via, route: ResponseRoute | undefined): ResponseTarget | Error {
     const protocol = route?.transport.protocol ?? protocolOfVia(via) ?? 'udp';
     const received = viaParam(via, 'received');
     const rport = viaParam(via, 'rport');
@@ -245,6 +250,24 @@ export class TransportLayer implements TransportDelegate {
       return;
     }
     this.sendTo(target, response.toBuffer(), onError);
+  }
+
+  /**
+   * Send the bytes of a response whose top Via is `via` (the request's, stamped), routed as
+   * {@link sendResponse} routes a response object (RFC 3261 §18.2.2, RFC 3581 §4).
+   */
+  sendResponseBytes(bytes: Buffer, via: Via, route: ResponseRoute | undefined, onError?: (err: Error) => void): void {
+    const conn = route?.connection;
+    if (conn && !conn.closed) {
+      conn.send(bytes, onError);
+      return;
+    }
+    const target = this.viaTarget(via, route);
+    if (target instanceof Error) {
+      onError?.(target);
+      return;
+    }
+    this.sendTo(target, bytes, onError);
   }
 
   /** Send raw bytes back to where a message came from (stateless replies to malformed input). */
@@ -325,10 +348,21 @@ export class TransportLayer implements TransportDelegate {
    */
   private stampVia(request: SipRequest, source: TransportAddress): void {
     const via = request.via;
-    const rport = viaParam(via, 'rport');
+    let rport: string | null | undefined;
+    let rportAt = -1;
+    let hasReceived = false;
+    const ps = via.params;
+    for (let i = 0; i < ps.length; i++) {
+      const n = ps[i][0];
+      if (n.length === 5 && rportAt < 0 && n.toLowerCase() === 'rport') {
+        rport = ps[i][1];
+        rportAt = i;
+      } else if (n.length === 8 && n.toLowerCase() === 'received') hasReceived = true;
+    }
     const needReceived = !sameIp(via.host, source.host);
     const needRport = rport === null || rport === '' || (this.forceRport && rport === undefined);
     if (!needReceived && !needRport) return;
+    if (!hasReceived && request instanceof SipMessageBaseImpl && this.stampViaText(request, via, source, needRport, rportAt)) return;
     const params: Array<[string, string | null]> = [];
     for (const [n, v] of via.params) {
       const ln = n.toLowerCase();
@@ -348,5 +382,35 @@ export class TransportLayer implements TransportDelegate {
     const all = request.getHeaders('Via');
     all[0] = top;
     request.setHeader('Via', all.join(', '));
+  }
+
+  /**
+   * The usual stamp, done on the text: the top Via alone on its line, without `received`,
+   * its `rport` (if any) written `;rport` in lower case. The line gets `;rport=PORT` in place
+   * and `;received=IP` at its end; the parsed Via is updated in place, so nothing is formatted
+   * or parsed again. False (nothing changed) when the line is not of that shape.
+   */
+  private stampViaText(request: SipMessageBaseImpl, via: Via, source: TransportAddress, needRport: boolean, rportAt: number): boolean {
+    const line = request.firstLine('Via');
+    if (line === undefined || line.indexOf(',') >= 0) return false;
+    let text = line;
+    let tail = ';received=' + source.host;
+    if (needRport) {
+      const port = String(source.port);
+      if (rportAt >= 0) {
+        const at = line.lastIndexOf(';rport');
+        const after = at < 0 ? -1 : line.charCodeAt(at + 6);
+        // `;rport` must end there (end of line or next parameter; no spaces around `;`).
+        if (at < 0 || !(Number.isNaN(after) || after === 0x3b)) return false;
+        text = line.slice(0, at) + ';rport=' + port + line.slice(at + 6);
+        via.params[rportAt] = [via.params[rportAt][0], port];
+        via.params.push(['received', source.host]);
+      } else {
+        tail += ';rport=' + port;
+        via.params.push(['received', source.host], ['rport', port]);
+      }
+    } else via.params.push(['received', source.host]);
+    request.replaceFirstLine('Via', text + tail, via);
+    return true;
   }
 }

@@ -61,6 +61,36 @@ describe('auth header parsing', () => {
     expect(parseAuthHeader('Digest realm="unterminated')).toBeUndefined();
     expect(parseAuthHeader('Digest =x')).toBeUndefined();
   });
+  it('agrees with the RFC 3261 §25.1 grammar written as a regular expression, on random headers', () => {
+    // The grammar as one sticky regular expression (the parser's former implementation): the oracle.
+    const oracle = (value: string): { scheme: string; params: Array<[string, string]> } | undefined => {
+      const m = /^\s*([A-Za-z][A-Za-z0-9._-]*)\s+/.exec(value);
+      if (!m) return undefined;
+      const params = new Map<string, string>();
+      const re = /([A-Za-z0-9._-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\[^])*)"|([^\s,"]+))[ \t]*(?:,[ \t]*|$)/y;
+      re.lastIndex = m[0].length;
+      for (let n = 0; n < 64; n++) {
+        if (re.lastIndex >= value.length) return { scheme: m[1], params: [...params] };
+        const start = re.lastIndex;
+        const pm = re.exec(value);
+        if (!pm || re.lastIndex === start) return undefined;
+        let val = pm[2] ?? pm[3];
+        if (pm[2] !== undefined && val.includes('\\')) val = val.replace(/\\([^])/g, '$1');
+        if (!params.has(pm[1].toLowerCase())) params.set(pm[1].toLowerCase(), val);
+      }
+      return undefined;
+    };
+    const piece = fc.constantFrom('Digest', ' ', '\t', 'realm', 'nonce', 'Qop', '=', ',', '"', '\\', 'a', 'x y', '0', '-', '\u00e9', ';', ':');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 24 }), (parts) => {
+        const v = parts.join('');
+        const got = parseAuthHeader(v);
+        const want = oracle(v);
+        expect(got === undefined ? undefined : { scheme: got.scheme, params: [...got.params] }).toEqual(want);
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });
 
 describe('DigestServer + DigestClient', () => {
@@ -71,7 +101,7 @@ describe('DigestServer + DigestClient', () => {
     const server = new DigestServer({ clock: new FakeClock(1000) });
     const ch = server.challenge(realm);
     expect(ch).toHaveLength(2);
-    expect(ch[0]).toMatch(/^Digest realm="127\.0\.0\.1", nonce="[A-Za-z0-9_-]{36}", algorithm=SHA-256, qop="auth"$/);
+    expect(ch[0]).toMatch(/^Digest realm="127\.0\.0\.1", nonce="[0-9a-f]{49}", algorithm=SHA-256, qop="auth"$/);
     expect(ch[1]).toMatch(/algorithm=MD5, qop="auth"$/);
   });
 
@@ -201,6 +231,20 @@ describe('NonceManager bounded replay table', () => {
     // A nonce issued after the eviction watermark is still fine.
     clock.advance(1);
     expect(nm.check(nm.issue(), 1).result).toBe('ok');
+  });
+  it('a nonce with any character changed (time, retry flag, random part, MAC) or of another key is invalid', () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    const nm = new NonceManager({ clock, secret: Buffer.alloc(32, 7) });
+    const n = nm.issue(false);
+    expect(n).toMatch(/^[0-9a-f]{49}$/);
+    expect(nm.check(n, 1)).toEqual({ result: 'ok', retry: false, ts: 1_700_000_000_000 });
+    const flip = (i: number): string => n.slice(0, i) + (n[i] === '0' ? '1' : '0') + n.slice(i + 1);
+    for (const i of [0, 11, 12, 13, 24, 25, 48]) expect(nm.check(flip(i), 1)).toEqual({ result: 'invalid' });
+    expect(nm.check(n.toUpperCase(), 1)).toEqual({ result: 'invalid' });
+    expect(nm.check(n + '0', 1)).toEqual({ result: 'invalid' });
+    expect(new NonceManager({ clock, secret: Buffer.alloc(32, 8) }).check(n, 1)).toEqual({ result: 'invalid' });
+    // The retry flag survives the round trip.
+    expect(nm.check(nm.issue(true), 1)).toEqual({ result: 'ok', retry: true, ts: 1_700_000_000_000 });
   });
   it('without qop a nonce is single-use', () => {
     const nm = new NonceManager({ clock: new FakeClock(5) });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMessage } from '../../../../src/sip/message/index.js';
+import { parseMessage, parseVia } from '../../../../src/sip/message/index.js';
 import { SipParseError, type SipMessage, type SipRequest, type SipResponse, type TransportAddress } from '../../../../src/sip/message/types.js';
 import { TransportLayer, type ResponseRoute } from '../../../../src/sip/transport/transport-layer.js';
 import type { Connection, Transport } from '../../../../src/sip/transport/transport-types.js';
@@ -63,7 +63,29 @@ describe('TransportLayer: Via stamping on received requests (RFC 3261 §18.2.1, 
   it('fills an empty rport and then always adds received', () => {
     const { layer, udp, requests } = setup();
     layer.onMessage(options('SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bKa'), SRC, undefined, udp);
-    expect(requests[0]!.req.getHeaders('Via')[0]).toBe('SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;received=127.0.0.9;rport=40000');
+    // Filled in place, parameter order kept.
+    expect(requests[0]!.req.getHeaders('Via')[0]).toBe('SIP/2.0/UDP 127.0.0.9:5070;rport=40000;branch=z9hG4bKa;received=127.0.0.9');
+  });
+
+  it('every shape of top Via gets the same stamp, and its parsed form matches its text', () => {
+    const { layer, udp, requests } = setup();
+    const cases: Array<[string, string]> = [
+      ['SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport', 'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport=40000;received=127.0.0.9'],
+      ['SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport;x=1', 'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport=40000;x=1;received=127.0.0.9'],
+      ['SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport ;x=1', 'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;x=1;received=127.0.0.9;rport=40000'],
+      // Not the usual shape (upper-case RPORT, a stale received, two Vias on one line): formatted anew.
+      ['SIP/2.0/UDP 127.0.0.9:5070;RPORT;branch=z9hG4bKa', 'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;received=127.0.0.9;rport=40000'],
+      ['SIP/2.0/UDP h.example:5070;received=127.0.0.1;branch=z9hG4bKa', 'SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;received=127.0.0.9'],
+      ['SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;rport, SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKb', 'SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;received=127.0.0.9;rport=40000'],
+    ];
+    for (const [via] of cases) layer.onMessage(options(via), SRC, undefined, udp);
+    cases.forEach(([, want], i) => {
+      const req = requests[i]!.req;
+      expect(req.getHeaders('Via')[0]).toBe(want);
+      const parsed = req.via;
+      expect(parsed).toEqual(parseVia(want));
+    });
+    expect(requests[5]!.req.getHeaders('Via')[1]).toBe('SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKb');
   });
 
   it('IPv6: bracketed sent-by equal to the source needs nothing; another one gets received without brackets', () => {
