@@ -5,71 +5,23 @@
  * registered phone, and a customer giving up while queued.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
-import { freePort } from '../helpers/ports.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import {
-  E2E_TOKEN,
-  agentStatus,
-  api,
-  ctiUrl,
-  eventually,
-  example,
-  lockPort,
-  scenario,
-  startSipp,
-  status,
-  stopAll,
-  udpTarget,
-  waitInService,
-  type SippPeer,
-  type TracedMessage,
-} from './e2e-support.js';
-
-const on = (name: string, dn: string) => (f: CtiFrame) => f.event === name && f.thisDN === dn;
-const body = (m: TracedMessage): string => m.text.split(/\r?\n\r?\n/).slice(1).join('\n');
+import type { CtiTestClient } from '../helpers/cti-client.js';
+import { E2eEnv, agentStatus, api, dnEvent as on, eventually, sdpBody as body, scenario, status, type SippPeer } from './e2e-support.js';
 
 describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phone, queue abandon', () => {
-  let release: (() => void) | undefined;
-  let server: ServerProcess | undefined;
+  const env = new E2eEnv({ example: 'office.yaml', lockPort: 5081 });
   let pbx: SippPeer;
   let phone: SippPeer;
   let phonePort = 0;
-  const peers: SippPeer[] = [];
   let joe: CtiTestClient | undefined;
   let jay: CtiTestClient | undefined;
 
-  async function desktop(agentId: string, password: string, dn: string): Promise<CtiTestClient> {
-    const d = await CtiTestClient.connect(ctiUrl(server!));
-    await d.request('RequestOpen', { agentId, password });
-    await d.request('RequestRegisterAddress', { thisDN: dn });
-    const login = await d.request('RequestAgentLogin', { thisDN: dn, agentId, workMode: 'AutoIn' });
-    expect(login).toMatchObject({ event: 'EventAgentLogin' });
-    await d.waitFor(on('EventAgentReady', dn));
-    return d;
-  }
-
   beforeAll(async () => {
-    release = await lockPort(5081);
-    pbx = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5081 });
-    peers.push(pbx);
-    server = await startServerProcess({ config: example('office.yaml'), sipListen: ['udp:127.0.0.1:0'], env: { SIPSERVER_TOKEN: E2E_TOKEN } });
-    await waitInService(server, 'Softswitch');
-    phonePort = await freePort();
-    const reg = await startSipp({
-      scenario: scenario('e2e-uac-register-8888.xml'),
-      target: udpTarget(server),
-      port: phonePort,
-      service: '8888',
-      calls: 1,
-      args: ['-au', '8888', '-ap', '8888-secret'],
-    });
-    peers.push(reg);
-    expect(await reg.waitExit(15_000), reg.errors()).toBe(0);
-    phone = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
-    peers.push(phone);
-    joe = await desktop('joe', 'joe-secret', '8888');
-    jay = await desktop('jay', 'jay-secret', '7777');
+    await env.start();
+    pbx = env.sbc;
+    ({ phone, port: phonePort } = await env.registerPhone());
+    joe = await env.agentDesk('joe', 'joe-secret', '8888');
+    jay = await env.agentDesk('jay', 'jay-secret', '7777');
   });
 
   beforeEach(() => {
@@ -77,18 +29,11 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     jay?.skipReceived();
   });
 
-  afterAll(async () => {
-    joe?.close();
-    jay?.close();
-    await stopAll(peers);
-    await server?.stop();
-    release?.();
-  });
+  afterAll(() => env.stop());
 
   it('Joe dials 7777 from his phone: Internal call, EventDialing on 8888, Ringing/Established on 7777, the PBX gets sip:7777', async () => {
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
-    const c = await startSipp({ scenario: scenario('e2e-uac-phone-8888-call.xml'), target: udpTarget(server!), service: '7777', calls: 1, pauseMs: 300 });
-    peers.push(c);
+    const c = await env.uac('e2e-uac-phone-8888-call.xml', '7777', { pauseMs: 300 });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
     expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
     const dialing = await joe!.waitFor(on('EventDialing', '8888'));
@@ -99,8 +44,8 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     await joe!.waitFor(on('EventReleased', '8888'));
     await jay!.waitFor(on('EventReleased', '7777'));
     // Not a routed call: nobody became Busy, both still Ready.
-    expect(await agentStatus(server!, 'joe')).toMatchObject({ state: 'Ready' });
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+    expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'Ready' });
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
   });
 
   it('Joe dials the routing point 5000 from his phone and with RequestMakeCall: both reach Jay', async () => {
@@ -109,8 +54,7 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     await jay!.request('RequestAgentReady', { thisDN: '7777' });
     const phoneInvites0 = phone.receivedRequests('INVITE').length;
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
-    const c = await startSipp({ scenario: scenario('e2e-uac-phone-8888-call.xml'), target: udpTarget(server!), service: '5000', calls: 1, pauseMs: 300 });
-    peers.push(c);
+    const c = await env.uac('e2e-uac-phone-8888-call.xml', '5000', { pauseMs: 300 });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
     expect(await jay!.waitFor(on('EventEstablished', '7777'))).toMatchObject({ otherDN: '8888' });
     await jay!.waitFor(on('EventReleased', '7777'));
@@ -122,7 +66,7 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     expect(est.connId).toBe(made.connId);
     expect(await joe!.waitFor((f) => on('EventEstablished', '8888')(f) && f.connId === made.connId)).toMatchObject({ otherDN: '7777' });
     // Delivered by the router: a routed call for Jay.
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'BusyReady' });
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'BusyReady' });
     expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual([
       'INVITE sip:7777@127.0.0.1:5081 SIP/2.0',
       'INVITE sip:7777@127.0.0.1:5081 SIP/2.0',
@@ -162,7 +106,7 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
   });
 
   it('RONA on the registered phone: CANCEL after sip-invite-timeout, Joe NotReady (RONA), the call goes to Jay', async () => {
-    const cs = await api(server!, 'POST', '/api/config/change-sets', {
+    const cs = await api(env.server, 'POST', '/api/config/change-sets', {
       changes: [{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'sip-invite-timeout': '2' } } }],
     });
     expect(cs.status).toBe(200);
@@ -170,12 +114,10 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     await jay!.request('RequestAgentNotReady', { thisDN: '7777' });
     await jay!.request('RequestAgentReady', { thisDN: '7777' });
     await phone.stop();
-    phone = await startSipp({ scenario: scenario('e2e-uas-sbc-no-answer.xml'), port: phonePort });
-    peers.push(phone);
+    phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-no-answer.xml'), port: phonePort });
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
 
-    const c = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: '5000', calls: 1, pauseMs: 300 });
-    peers.push(c);
+    const c = await env.uac('e2e-uac-customer-call.xml', '5000', { pauseMs: 300 });
     expect(await c.waitExit(20_000), c.errors()).toBe(0);
     expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
     expect(phone.receivedRequests('CANCEL').length).toBe(1);
@@ -189,18 +131,17 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     expect(joeCall).not.toContain('EventEstablished');
     expect(['EventReleased', 'EventAbandoned']).toContain(joeCall[joeCall.length - 1]);
     expect(await jay!.waitFor(on('EventEstablished', '7777'))).toMatchObject({ connId: ringing.connId });
-    expect(await agentStatus(server!, 'joe')).toMatchObject({ state: 'NotReady' });
+    expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'NotReady' });
   });
 
   it('a customer hanging up while queued: 487, the queue is empty again', async () => {
     await jay!.request('RequestAgentNotReady', { thisDN: '7777' });
-    expect(await agentStatus(server!, 'joe')).toMatchObject({ state: 'NotReady' });
-    const c = await startSipp({ scenario: scenario('e2e-uac-customer-abandon.xml'), target: udpTarget(server!), service: '5000', calls: 1, pauseMs: 1000 });
-    peers.push(c);
-    await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 1, 'call queued');
+    expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'NotReady' });
+    const c = await env.uac('e2e-uac-customer-abandon.xml', '5000', { pauseMs: 1000 });
+    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, 'call queued');
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
     await eventually(async () => {
-      const calls = (await status(server!)).calls as Record<string, number>;
+      const calls = (await status(env.server)).calls as Record<string, number>;
       return calls.waiting === 0 && calls.active === 0;
     }, 'queue and calls empty');
     // Jay Ready now: no stale call is delivered.
@@ -211,22 +152,19 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
   });
 
   it('configuration changes apply at the next call: a DN added by PUT is reached behind the PBX; deleted, it is an external number there; no route → 404', async () => {
-    const put = await api(server!, 'PUT', '/api/dns/7778', { type: 'extension', options: {} });
+    const put = await api(env.server, 'PUT', '/api/dns/7778', { type: 'extension', options: {} });
     expect(put.status).toBe(200);
-    expect((await api(server!, 'GET', '/api/dns/7778/status')).json).toMatchObject({ mode: 'softswitch', target: 'sip:7778@127.0.0.1:5081', via: 'Softswitch' });
+    expect((await api(env.server, 'GET', '/api/dns/7778/status')).json).toMatchObject({ mode: 'softswitch', target: 'sip:7778@127.0.0.1:5081', via: 'Softswitch' });
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
-    const c = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: '7778', calls: 1, pauseMs: 200 });
-    peers.push(c);
+    const c = await env.uac('e2e-uac-customer-call.xml', '7778', { pauseMs: 200 });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
     expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual(['INVITE sip:7778@127.0.0.1:5081 SIP/2.0']);
-    expect((await api(server!, 'DELETE', '/api/dns/7778')).status).toBe(200);
+    expect((await api(env.server, 'DELETE', '/api/dns/7778')).status).toBe(200);
     // 7778 is now an external number behind the PBX's prefix 77: still reached, as a number.
-    const c2 = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: '7778', calls: 1, pauseMs: 200 });
-    peers.push(c2);
+    const c2 = await env.uac('e2e-uac-customer-call.xml', '7778', { pauseMs: 200 });
     expect(await c2.waitExit(15_000), c2.errors()).toBe(0);
     // A number matching no DN and no prefix: 404.
-    const c3 = await startSipp({ scenario: scenario('uac-expect-404.xml'), target: udpTarget(server!), service: '6000', calls: 1 });
-    peers.push(c3);
+    const c3 = await env.uac('uac-expect-404.xml', '6000');
     expect(await c3.waitExit(15_000), c3.errors()).toBe(0);
   });
 });

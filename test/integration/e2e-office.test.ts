@@ -6,81 +6,26 @@
  * INVITE for sip:7777@127.0.0.1:5081 at the PBX).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
-import { freePort } from '../helpers/ports.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import {
-  E2E_TOKEN,
-  agentStatus,
-  api,
-  ctiUrl,
-  eventually,
-  example,
-  lockPort,
-  scenario,
-  startSipp,
-  status,
-  stopAll,
-  udpTarget,
-  waitInService,
-  type SippPeer,
-  type TracedMessage,
-} from './e2e-support.js';
-
-const on = (name: string, dn: string) => (f: CtiFrame) => f.event === name && f.thisDN === dn;
-const body = (m: TracedMessage): string => m.text.split(/\r?\n\r?\n/).slice(1).join('\n');
+import type { CtiTestClient } from '../helpers/cti-client.js';
+import { E2eEnv, agentStatus, api, dnEvent as on, eventually, sdpBody as body, status, type SippPeer, type TracedMessage } from './e2e-support.js';
 
 describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, single-step transfer', () => {
-  let release: (() => void) | undefined;
-  let server: ServerProcess | undefined;
+  const env = new E2eEnv({ example: 'office.yaml', lockPort: 5081, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
   let pbx: SippPeer;
   let phone: SippPeer;
   let phonePort = 0;
-  const peers: SippPeer[] = [];
   let joeDesk: CtiTestClient | undefined;
   let jayDesk: CtiTestClient | undefined;
 
-  async function desktop(agentId: string, password: string, dn: string): Promise<CtiTestClient> {
-    const d = await CtiTestClient.connect(ctiUrl(server!));
-    expect(await d.request('RequestOpen', { agentId, password })).toMatchObject({ event: 'EventOpened', thisDN: dn });
-    expect(await d.request('RequestRegisterAddress', { thisDN: dn })).toMatchObject({ event: 'EventRegistered' });
-    return d;
-  }
-
   beforeAll(async () => {
-    release = await lockPort(5081);
-    pbx = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5081 });
-    peers.push(pbx);
-    server = await startServerProcess({
-      config: example('office.yaml'),
-      sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
-      env: { SIPSERVER_TOKEN: E2E_TOKEN },
-    });
-    await waitInService(server, 'Softswitch');
-    phonePort = await freePort();
-    const reg = await startSipp({
-      scenario: scenario('e2e-uac-register-8888.xml'),
-      target: udpTarget(server),
-      port: phonePort,
-      service: '8888',
-      calls: 1,
-      args: ['-au', '8888', '-ap', '8888-secret'],
-    });
-    peers.push(reg);
-    expect(await reg.waitExit(15_000), reg.errors()).toBe(0);
-    phone = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
-    peers.push(phone);
-    joeDesk = await desktop('joe', 'joe-secret', '8888');
-    jayDesk = await desktop('jay', 'jay-secret', '7777');
+    await env.start();
+    pbx = env.sbc;
+    ({ phone, port: phonePort } = await env.registerPhone());
+    joeDesk = await env.openDesk('joe', 'joe-secret', '8888');
+    jayDesk = await env.openDesk('jay', 'jay-secret', '7777');
   });
 
-  afterAll(async () => {
-    joeDesk?.close();
-    jayDesk?.close();
-    await stopAll(peers);
-    await server?.stop();
-    release?.();
-  });
+  afterAll(() => env.stop());
 
   it('routed calls reach Joe on his registered phone and Jay behind the PBX', async () => {
     await joeDesk!.request('RequestAgentLogin', { thisDN: '8888', agentId: 'joe', workMode: 'AutoIn' });
@@ -90,8 +35,7 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     await jayDesk!.waitFor(on('EventAgentReady', '7777'));
 
     for (const [desk, dn] of [[joeDesk!, '8888'], [jayDesk!, '7777']] as const) {
-      const c = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: '5000', calls: 1, pauseMs: 300 });
-      peers.push(c);
+      const c = await env.uac('e2e-uac-customer-call.xml', '5000', { pauseMs: 300 });
       expect(await c.waitExit(20_000), c.errors()).toBe(0);
       const ringing = await desk.waitFor(on('EventRinging', dn));
       expect(await desk.waitFor(on('EventEstablished', dn))).toMatchObject({ connId: ringing.connId, dnis: '5000', callType: 'Inbound' });
@@ -108,8 +52,7 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     const phoneInvites0 = phone.receivedRequests('INVITE').length;
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
 
-    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
-    peers.push(customer);
+    const customer = await env.uac('e2e-uac-customer-stays.xml', '5000');
     const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
     const connId = est.connId;
     const reinvitesToCustomer = (): TracedMessage[] => customer.receivedRequests('INVITE');
@@ -163,7 +106,7 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     expect(await jayDesk!.request('RequestReleaseCall', { thisDN: '7777', connId: established.connId })).toMatchObject({ event: 'EventReleased' });
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
     await eventually(() => pbx.distinctRequests('BYE') === 2, 'BYE to the PBX');
-    await eventually(async () => (await agentStatus(server!, 'joe'))?.state === 'Ready', 'Joe Ready (AutoIn) after the call');
+    await eventually(async () => (await agentStatus(env.server, 'joe'))?.state === 'Ready', 'Joe Ready (AutoIn) after the call');
   });
 
   it('a single-step transfer to the routing point 5000 is routed to the Ready agent (Jay behind the PBX)', async () => {
@@ -176,8 +119,7 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     jayDesk!.skipReceived();
     joeDesk!.skipReceived();
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
-    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
-    peers.push(customer);
+    const customer = await env.uac('e2e-uac-customer-stays.xml', '5000');
     const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
     expect(pbx.receivedRequests('INVITE').length).toBe(pbxInvites0);
     await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
@@ -190,7 +132,7 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     await eventually(() => customer.receivedRequests('INVITE').length === 1, 'transfer re-INVITE to the customer');
     expect(jayEst.connId).toBe(est.connId);
     // Delivered through the routing point: a routed call, Jay is Busy.
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'BusyReady' });
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'BusyReady' });
     expect(await jayDesk!.request('RequestReleaseCall', { thisDN: '7777', connId: jayEst.connId })).toMatchObject({ event: 'EventReleased' });
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
   });
@@ -200,46 +142,43 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
     joeDesk!.skipReceived();
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
-    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: '5000', calls: 1, pauseMs: 1500 });
-    peers.push(customer);
+    const customer = await env.uac('e2e-uac-customer-call.xml', '5000', { pauseMs: 1500 });
     const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
     await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
     await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' });
-    await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 1, 'transferred call queued');
+    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, 'transferred call queued');
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
     await eventually(async () => {
-      const calls = (await status(server!)).calls as Record<string, number>;
+      const calls = (await status(env.server)).calls as Record<string, number>;
       return calls.waiting === 0 && calls.active === 0;
     }, 'queue empty after the hang-up');
     await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
     await new Promise((r) => setTimeout(r, 500));
     expect(pbx.receivedRequests('INVITE').length).toBe(pbxInvites0);
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
   });
 
   it('a customer transferred to 5000 that nobody takes within router-timeout gets BYE', async () => {
-    expect((await api(server!, 'PATCH', '/api/dns/5000', { options: { 'router-timeout': '1' } })).status).toBe(200);
+    expect((await api(env.server, 'PATCH', '/api/dns/5000', { options: { 'router-timeout': '1' } })).status).toBe(200);
     await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
     await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
     joeDesk!.skipReceived();
-    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
-    peers.push(customer);
+    const customer = await env.uac('e2e-uac-customer-stays.xml', '5000');
     const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
     await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
     expect(await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' })).toMatchObject({ event: 'EventReleased' });
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
     expect(customer.distinctRequests('BYE')).toBe(1);
-    await eventually(async () => ((await status(server!)).calls as Record<string, number>).active === 0, 'no call left');
+    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).active === 0, 'no call left');
   });
 
   it('a consultation with routing point 5000 reaches Jay; Joe completes the transfer', async () => {
-    expect((await api(server!, 'PATCH', '/api/dns/5000', { options: { 'router-timeout': null } })).status).toBe(200);
+    expect((await api(env.server, 'PATCH', '/api/dns/5000', { options: { 'router-timeout': null } })).status).toBe(200);
     await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
     await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
     joeDesk!.skipReceived();
     jayDesk!.skipReceived();
-    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
-    peers.push(customer);
+    const customer = await env.uac('e2e-uac-customer-stays.xml', '5000');
     const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
     await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
     await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
@@ -253,7 +192,7 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     expect(jayEst.connId).toBe(dialing.connId);
     await joeDesk!.waitFor((f) => on('EventEstablished', '8888')(f) && f.connId === dialing.connId, 5000);
     expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'BusyReady' });
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'BusyReady' });
 
     const done = await joeDesk!.request('RequestCompleteTransfer', { thisDN: '8888', connId: est.connId, transferConnId: dialing.connId }, 10_000);
     expect(done.event).toBe('EventReleased');
@@ -261,24 +200,23 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     await eventually(() => customer.receivedRequests('INVITE').length === 2, 'hold and transfer re-INVITEs to the customer');
     expect(await jayDesk!.request('RequestReleaseCall', { thisDN: '7777', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
-    await eventually(async () => ((await status(server!)).calls as Record<string, number>).active === 0, 'no call left');
+    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).active === 0, 'no call left');
   });
 
   it('a consultation waiting on 5000 leaves the queue when Joe reconnects', async () => {
     await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
     await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
     joeDesk!.skipReceived();
-    const customer = await startSipp({ scenario: scenario('e2e-uac-customer-stays.xml'), target: udpTarget(server!), service: '5000', calls: 1 });
-    peers.push(customer);
+    const customer = await env.uac('e2e-uac-customer-stays.xml', '5000');
     const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
     await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
     await joeDesk!.request('RequestInitiateTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' }, 10_000);
     const dialing = await joeDesk!.waitFor(on('EventDialing', '8888'));
-    await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 1, 'consultation queued');
+    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, 'consultation queued');
     await joeDesk!.request('RequestReconnectCall', { thisDN: '8888', connId: dialing.connId }, 10_000);
     await joeDesk!.waitFor((f) => on('EventRetrieved', '8888')(f) && f.connId === est.connId, 10_000);
-    await eventually(async () => ((await status(server!)).calls as Record<string, number>).waiting === 0, 'queue empty');
+    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 0, 'queue empty');
     await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
     await new Promise((r) => setTimeout(r, 500));
     expect(pbx.receivedRequests('INVITE').length).toBe(pbxInvites0);
