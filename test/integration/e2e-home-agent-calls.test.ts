@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CtiTestClient } from '../helpers/cti-client.js';
-import { E2eEnv, agentStatus, api, callIdOf, dnEvent, eventually, sdpBody as body, status, tcpTarget } from './e2e-support.js';
+import { E2eEnv, agentStatus, api, callIdOf, dnEvent, eventually, expectOneByeEach, sdpBody as body, status, tcpTarget } from './e2e-support.js';
 
 const PHONE_RURI = 'INVITE sip:+15551232222@127.0.0.1:5081 SIP/2.0';
 const on = (name: string) => dnEvent(name, '8888');
@@ -125,8 +125,7 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     // The agent-phone leg is never re-INVITEd in Flow I; its ACK carries the destination's answer.
     await eventually(() => env.sbc.receivedRequests('ACK').some((m) => callIdOf(m) === legs[0] && body(m).includes('s=e2e-callee-sdp')), 'ACK with the answer');
     expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: made.connId })).toMatchObject({ event: 'EventReleased' });
-    await eventually(() => legs.every((id) => env.sbc.distinctRequests('BYE', [id]) > 0), 'BYE to both legs', 20_000);
-    expect(legs.map((id) => env.sbc.distinctRequests('BYE', [id]))).toEqual([1, 1]);
+    await expectOneByeEach(env.sbc, legs, 'BYE to both legs', 20_000);
     expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0 + 2);
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
   });

@@ -5,23 +5,8 @@
  * from ringing; RONA after `sip-invite-timeout` re-routes the call and sets the agent NotReady.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import {
-  E2E_TOKEN,
-  agentStatus,
-  api,
-  ctiUrl,
-  eventually,
-  example,
-  lockPort,
-  scenario,
-  startSipp,
-  stopAll,
-  udpTarget,
-  waitInService,
-  type SippPeer,
-} from './e2e-support.js';
+import type { CtiTestClient } from '../helpers/cti-client.js';
+import { E2eEnv, agentStatus, api, callIdOf, dnEvent as agentEvent, eventually, expectOneByeEach, type SippPeer } from './e2e-support.js';
 
 const JOE = '+15551231111';
 const JAY = '+15551232222';
@@ -29,50 +14,23 @@ const JOE_RURI = `INVITE sip:${JOE}@127.0.0.1:5071 SIP/2.0`;
 const JAY_RURI = `INVITE sip:${JAY}@127.0.0.1:5071 SIP/2.0`;
 
 describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
-  let release: (() => void) | undefined;
-  let server: ServerProcess | undefined;
-  let sbc: SippPeer;
-  const peers: SippPeer[] = [];
+  const env = new E2eEnv({ example: 'home.yaml', lockPort: 5071, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
   let sup: CtiTestClient | undefined;
 
   /** One customer call to `service`, expected to end with SIPp exit code `code`. */
   async function customerCall(service: string, file = 'e2e-uac-customer-call.xml', code = 0): Promise<SippPeer> {
-    const c = await startSipp({ scenario: scenario(file), target: udpTarget(server!), service, calls: 1, pauseMs: 300 });
-    peers.push(c);
+    const c = await env.uac(file, service, { pauseMs: 300 });
     expect(await c.waitExit(25_000), c.errors()).toBe(code);
     return c;
   }
 
-  async function swapSbc(file: string): Promise<void> {
-    await sbc.stop();
-    sbc = await startSipp({ scenario: scenario(file), port: 5071 });
-    peers.push(sbc);
-  }
-
-  const agentEvent = (name: string, dn: string) => (f: CtiFrame) => f.event === name && f.thisDN === dn;
-
   beforeAll(async () => {
-    release = await lockPort(5071);
-    sbc = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5071 });
-    peers.push(sbc);
-    server = await startServerProcess({
-      config: example('home.yaml'),
-      sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
-      env: { SIPSERVER_TOKEN: E2E_TOKEN },
-    });
-    await waitInService(server, 'Softswitch');
+    await env.start();
     // A supervisor desktop in application scope drives both agents.
-    sup = await CtiTestClient.connect(ctiUrl(server));
-    expect(await sup.request('RequestOpen', { token: E2E_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
-    for (const dn of [JOE, JAY]) expect(await sup.request('RequestRegisterAddress', { thisDN: dn })).toMatchObject({ event: 'EventRegistered' });
+    sup = await env.supervisorDesk([JOE, JAY]);
   });
 
-  afterAll(async () => {
-    sup?.close();
-    await stopAll(peers);
-    await server?.stop();
-    release?.();
-  });
+  afterAll(() => env.stop());
 
   it('routed calls go to the longest-idle Ready agent (Joe, Jay, Joe)', async () => {
     // Joe becomes Ready first: he is idle the longest.
@@ -89,17 +47,16 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
       // AutoIn: Ready again after the call, idle from now on.
       await sup!.waitFor(agentEvent('EventAgentReady', expected));
     }
-    expect(sbc.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([JOE_RURI, JAY_RURI, JOE_RURI]);
-    expect(await agentStatus(server!, 'joe')).toMatchObject({ state: 'Ready' });
-    expect(await agentStatus(server!, 'jay')).toMatchObject({ state: 'Ready' });
+    expect(env.sbc.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([JOE_RURI, JAY_RURI, JOE_RURI]);
+    expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'Ready' });
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
   });
 
   it('two simultaneous customers: one call each, never both to the same agent', async () => {
-    const invites0 = sbc.receivedRequests('INVITE').length;
-    const c = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: '5000', calls: 2, pauseMs: 1000, args: ['-r', '2', '-l', '2'] });
-    peers.push(c);
+    const invites0 = env.sbc.receivedRequests('INVITE').length;
+    const c = await env.uac('e2e-uac-customer-call.xml', '5000', { calls: 2, pauseMs: 1000, args: ['-r', '2', '-l', '2'] });
     expect(await c.waitExit(25_000), c.errors()).toBe(0);
-    const ruris = sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine);
+    const ruris = env.sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine);
     expect([...ruris].sort()).toEqual([JOE_RURI, JAY_RURI]);
     for (const dn of [JOE, JAY]) {
       await sup!.waitFor(agentEvent('EventEstablished', dn));
@@ -111,29 +68,27 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
     // Joe idle the longest.
     await sup!.request('RequestAgentNotReady', { thisDN: JAY });
     await sup!.request('RequestAgentReady', { thisDN: JAY });
-    const invites0 = sbc.receivedRequests('INVITE').length;
-    const direct = await startSipp({ scenario: scenario('e2e-uac-customer-call.xml'), target: udpTarget(server!), service: JOE, calls: 1, pauseMs: 1500 });
-    peers.push(direct);
+    const invites0 = env.sbc.receivedRequests('INVITE').length;
+    const direct = await env.uac('e2e-uac-customer-call.xml', JOE, { pauseMs: 1500 });
     await sup!.waitFor(agentEvent('EventEstablished', JOE), 10_000);
-    expect(await agentStatus(server!, 'joe')).toMatchObject({ state: 'Ready' }); // a direct call is not routed
+    expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'Ready' }); // a direct call is not routed
     await customerCall('5000');
-    expect(sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([JOE_RURI, JAY_RURI]);
+    expect(env.sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([JOE_RURI, JAY_RURI]);
     expect(await direct.waitExit(10_000), direct.errors()).toBe(0);
     expect(sup!.events.some((f) => f.event === 'EventAgentNotReady' && f.reasonCode === 'RONA')).toBe(false);
-    expect(await agentStatus(server!, 'joe')).toMatchObject({ state: 'Ready' });
+    expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'Ready' });
     await sup!.waitFor(agentEvent('EventAgentReady', JAY));
   });
 
   it('a NotReady agent with reject-call-notready (set on the Softswitch, inherited) is never rung', async () => {
-    const patch = await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': 'true' } });
+    const patch = await api(env.server, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': 'true' } });
     expect(patch.status).toBe(200);
-    const eff = await api(server!, 'GET', `/api/dns/${encodeURIComponent(JOE)}/effective-options`);
+    const eff = await api(env.server, 'GET', `/api/dns/${encodeURIComponent(JOE)}/effective-options`);
     expect(JSON.stringify(eff.json)).toMatch(/"reject-call-notready"[^}]*"true"/);
 
     expect(await sup!.request('RequestAgentNotReady', { thisDN: JOE, workMode: 'AuxWork' })).toMatchObject({ event: 'EventAgentNotReady' });
-    const before = sbc.receivedRequests('INVITE').length;
+    const before = env.sbc.receivedRequests('INVITE').length;
     const joeRinging0 = sup!.events.filter(agentEvent('EventRinging', JOE)).length;
-    const byes0 = sbc.distinctRequests('BYE');
     // Two routed calls: both to Jay, although Joe is idle the longest.
     for (let i = 0; i < 2; i++) {
       await customerCall('5000');
@@ -142,20 +97,21 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
     }
     // A direct call to Joe's DN is refused with 480, without ringing him.
     await customerCall(JOE, 'uac-expect-480.xml');
-    expect(sbc.receivedRequests('INVITE').slice(before).map((m) => m.firstLine)).toEqual([JAY_RURI, JAY_RURI]);
+    expect(env.sbc.receivedRequests('INVITE').slice(before).map((m) => m.firstLine)).toEqual([JAY_RURI, JAY_RURI]);
     // Joe's DN never rang.
     expect(sup!.events.filter(agentEvent('EventRinging', JOE)).length).toBe(joeRinging0);
 
-    const unpatch = await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': null } });
+    const unpatch = await api(env.server, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': null } });
     expect(unpatch.status).toBe(200);
     // Without the option the same direct call rings NotReady Joe through the SBC.
     await customerCall(JOE);
-    expect(sbc.receivedRequests('INVITE').slice(before).map((m) => m.firstLine)).toEqual([JAY_RURI, JAY_RURI, JOE_RURI]);
-    await eventually(() => sbc.distinctRequests('BYE') === byes0 + 3, 'BYE of the direct call');
+    expect(env.sbc.receivedRequests('INVITE').slice(before).map((m) => m.firstLine)).toEqual([JAY_RURI, JAY_RURI, JOE_RURI]);
+    // One BYE for each of these three calls (counted by dialog: an earlier call's late BYE is not theirs).
+    await expectOneByeEach(env.sbc, [...new Set(env.sbc.receivedRequests('INVITE').slice(before).map(callIdOf))], 'BYE of the direct call');
   });
 
   it('RONA: Joe does not answer within sip-invite-timeout → CANCEL, Joe NotReady (RONA), the call goes to Jay', async () => {
-    const cs = await api(server!, 'POST', '/api/config/change-sets', {
+    const cs = await api(env.server, 'POST', '/api/config/change-sets', {
       changes: [{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'sip-invite-timeout': '2' } } }],
     });
     expect(cs.status, JSON.stringify(cs.json)).toBe(200);
@@ -163,19 +119,19 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
     expect(await sup!.request('RequestAgentReady', { thisDN: JOE })).toMatchObject({ event: 'EventAgentReady' });
     await sup!.request('RequestAgentNotReady', { thisDN: JAY });
     expect(await sup!.request('RequestAgentReady', { thisDN: JAY })).toMatchObject({ event: 'EventAgentReady' });
-    await swapSbc('e2e-uas-sbc-rona.xml');
+    await env.swapSbc('e2e-uas-sbc-rona.xml');
 
     const t0 = Date.now();
     await customerCall('5000');
-    const invites = sbc.receivedRequests('INVITE').map((m) => m.firstLine);
+    const invites = env.sbc.receivedRequests('INVITE').map((m) => m.firstLine);
     expect(invites).toEqual([JOE_RURI, JAY_RURI]);
-    expect(sbc.receivedRequests('CANCEL').map((m) => m.firstLine)).toEqual([`CANCEL sip:${JOE}@127.0.0.1:5071 SIP/2.0`]);
+    expect(env.sbc.receivedRequests('CANCEL').map((m) => m.firstLine)).toEqual([`CANCEL sip:${JOE}@127.0.0.1:5071 SIP/2.0`]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
 
     const rona = await sup!.waitFor(agentEvent('EventAgentNotReady', JOE));
     expect(rona).toMatchObject({ agentId: 'joe', workMode: 'AuxWork', reasonCode: 'RONA' });
     await sup!.waitFor(agentEvent('EventEstablished', JAY));
-    await eventually(async () => (await agentStatus(server!, 'jay'))?.state === 'Ready', 'Jay Ready after the call');
-    expect(await agentStatus(server!, 'joe')).toMatchObject({ state: 'NotReady', workMode: 'AuxWork' });
+    await eventually(async () => (await agentStatus(env.server, 'jay'))?.state === 'Ready', 'Jay Ready after the call');
+    expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'NotReady', workMode: 'AuxWork' });
   });
 });

@@ -237,6 +237,16 @@ export async function eventually<T>(fn: () => T | undefined | false | Promise<T 
   }
 }
 
+/**
+ * Wait until every dialog (Call-ID) of `callIds` got a BYE at `peer`, then expect exactly one
+ * BYE each (retransmissions count once). Counting per dialog, not as a delta over everything the
+ * peer received: a BYE of an earlier call may still arrive late, or be retransmitted for 64·T1.
+ */
+export async function expectOneByeEach(peer: SippPeer, callIds: readonly string[], what: string, timeoutMs = 10_000): Promise<void> {
+  await eventually(() => callIds.every((id) => peer.distinctRequests('BYE', [id]) > 0), what, timeoutMs);
+  expect(callIds.map((id) => peer.distinctRequests('BYE', [id]))).toEqual(callIds.map(() => 1));
+}
+
 /** Call the admin API with the e2e token. */
 export async function api(server: ServerProcess, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${server.httpUrl}${path}`, {
