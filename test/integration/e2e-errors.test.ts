@@ -5,26 +5,21 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CTI_ERROR } from '../../src/api/cti/cti-error-codes.js';
-import { CtiTestClient } from '../helpers/cti-client.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { E2E_TOKEN, ctiUrl, eventually, example, lockPort, scenario, startSipp, status, stopAll, udpTarget, type SippPeer } from './e2e-support.js';
+import type { CtiTestClient } from '../helpers/cti-client.js';
+import { E2E_TOKEN, E2eEnv, eventually, status, type SippPeer } from './e2e-support.js';
 
 describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
-  let release: (() => void) | undefined;
-  let server: ServerProcess | undefined;
-  const peers: SippPeer[] = [];
-  const clients: CtiTestClient[] = [];
+  // Nobody answers on the SBC address: the lock keeps the other e2e files' SIPp away from it.
+  const env = new E2eEnv({ example: 'home.yaml', lockPort: 5071, softswitch: null });
 
   async function open(agentId: string, password: string): Promise<CtiTestClient> {
-    const c = await CtiTestClient.connect(ctiUrl(server!));
-    clients.push(c);
+    const c = await env.desk();
     if (agentId) expect(await c.request('RequestOpen', { agentId, password })).toMatchObject({ event: 'EventOpened' });
     return c;
   }
 
   async function sipp(file: string, service: string): Promise<SippPeer> {
-    const p = await startSipp({ scenario: scenario(file), target: udpTarget(server!), service, calls: 1 });
-    peers.push(p);
+    const p = await env.uac(file, service);
     expect(await p.waitExit(20_000), `${p.errors()}\n${p.stdout.slice(-1500)}`).toBe(0);
     return p;
   }
@@ -32,21 +27,11 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
   const finalResponse = (p: SippPeer): string | undefined =>
     p.messages().find((m) => m.dir === 'received' && /^SIP\/2\.0 [3-6]\d\d /.test(m.firstLine))?.firstLine;
 
-  beforeAll(async () => {
-    // Nobody answers on the SBC address: the lock keeps the other e2e files' SIPp away from it.
-    release = await lockPort(5071);
-    server = await startServerProcess({ config: example('home.yaml'), sipListen: ['udp:127.0.0.1:0'], env: { SIPSERVER_TOKEN: E2E_TOKEN } });
-  });
+  beforeAll(() => env.start());
 
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await stopAll(peers);
-  });
+  afterEach(() => env.stopPeers());
 
-  afterAll(async () => {
-    await server?.stop();
-    release?.();
-  });
+  afterAll(() => env.stop());
 
   it('RequestOpen with a wrong password → EventError BAD_CREDENTIALS (1003)', async () => {
     const c = await open('', '');
@@ -75,7 +60,7 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
     expect(login.errorCode).toBe(1041);
     const routingPoint = await c.request('RequestAgentLogin', { thisDN: '+15551232222', agentId: 'jay', extensions: { 'agent-phone': '5000' } });
     expect(routingPoint).toMatchObject({ event: 'EventError', errorCode: 1041 });
-    const agents = (await status(server!)).agents as Array<Record<string, unknown>>;
+    const agents = (await status(env.server)).agents as Array<Record<string, unknown>>;
     expect(agents.find((a) => a.id === 'jay')).toMatchObject({ state: 'LoggedOut' });
   });
 
@@ -96,7 +81,7 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
 
   it('a call to a DN whose softswitch is out of service → 480 with a reason', async () => {
     await eventually(async () => {
-      const devices = (await status(server!)).devices as Array<Record<string, unknown>>;
+      const devices = (await status(env.server)).devices as Array<Record<string, unknown>>;
       return devices.some((d) => d.dn === 'Softswitch' && d.state === 'out-of-service');
     }, 'Softswitch out of service', 15_000);
     const p = await sipp('uac-expect-480.xml', '+15551231111');
@@ -127,7 +112,7 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
     expect(await sup.request('RequestAgentNotReady', { thisDN: JAY, workMode: 'AutoIn' })).toMatchObject({ errorCode: 1033 });
     expect(await sup.request('RequestHoldCall', { thisDN: JAY, connId: '00000000deadbeef' })).toMatchObject({ errorCode: 1050 });
     // A refused login leaves the state alone: Jay still NotReady with his phone, Joe logged out.
-    const agents = (await status(server!)).agents as Array<Record<string, unknown>>;
+    const agents = (await status(env.server)).agents as Array<Record<string, unknown>>;
     expect(agents.find((a) => a.id === 'jay')).toMatchObject({ state: 'NotReady', agentPhone: '+15550000001' });
     expect(agents.find((a) => a.id === 'joe')).toMatchObject({ state: 'LoggedOut' });
     expect(await sup.request('RequestAgentLogout', { thisDN: JAY })).toMatchObject({ event: 'EventAgentLogout' });
@@ -148,7 +133,7 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
 
   it('call requests that cannot be done: RequestMakeCall to an out-of-service route → CALL_FAILED (1052), RequestAnswerCall → NOT_SUPPORTED (1051)', async () => {
     await eventually(async () => {
-      const devices = (await status(server!)).devices as Array<Record<string, unknown>>;
+      const devices = (await status(env.server)).devices as Array<Record<string, unknown>>;
       return devices.some((d) => d.dn === 'Softswitch' && d.state === 'out-of-service');
     }, 'Softswitch out of service', 15_000);
     const c = await open('jay', 'jay-secret');

@@ -5,75 +5,35 @@
  * 7777 behind it are out of service, routed calls go to Joe only; the PBX answers again → back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
+import type { CtiTestClient } from '../helpers/cti-client.js';
 import { freePort } from '../helpers/ports.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import {
-  E2E_TOKEN,
-  api,
-  ctiUrl,
-  example,
-  lockPort,
-  scenario,
-  startSipp,
-  status,
-  stopAll,
-  udpTarget,
-  waitInService,
-  type SippPeer,
-} from './e2e-support.js';
-
-const dnEvent = (name: string, dn: string) => (f: CtiFrame) => f.event === name && f.thisDN === dn;
+import { E2eEnv, api, dnEvent, scenario, status, type SippPeer } from './e2e-support.js';
 
 describe('e2e office.yaml reachability: registration expiry, PBX out of service', () => {
-  let release: (() => void) | undefined;
-  let server: ServerProcess | undefined;
+  const env = new E2eEnv({ example: 'office.yaml', lockPort: 5081 });
   let pbx: SippPeer;
-  const peers: SippPeer[] = [];
   let sup: CtiTestClient | undefined;
   let phonePort = 0;
 
-  async function register(file: string): Promise<void> {
-    const reg = await startSipp({
-      scenario: scenario(file),
-      target: udpTarget(server!),
-      port: phonePort,
-      service: '8888',
-      calls: 1,
-      args: ['-au', '8888', '-ap', '8888-secret'],
-    });
-    peers.push(reg);
-    expect(await reg.waitExit(15_000), reg.errors()).toBe(0);
-  }
+  const register = (file: string) => env.register(file, phonePort);
 
   async function call(file: string, service: string, pauseMs?: number): Promise<SippPeer> {
-    const c = await startSipp({ scenario: scenario(file), target: udpTarget(server!), service, calls: 1, ...(pauseMs !== undefined ? { pauseMs } : {}) });
-    peers.push(c);
+    const c = await env.uac(file, service, pauseMs !== undefined ? { pauseMs } : {});
     expect(await c.waitExit(20_000), c.errors()).toBe(0);
     return c;
   }
 
   beforeAll(async () => {
-    release = await lockPort(5081);
-    pbx = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5081 });
-    peers.push(pbx);
-    server = await startServerProcess({ config: example('office.yaml'), sipListen: ['udp:127.0.0.1:0'], env: { SIPSERVER_TOKEN: E2E_TOKEN } });
-    await waitInService(server, 'Softswitch');
+    await env.start();
+    pbx = env.sbc;
     phonePort = await freePort();
-    sup = await CtiTestClient.connect(ctiUrl(server));
-    await sup.request('RequestOpen', { token: E2E_TOKEN });
-    for (const dn of ['8888', '7777', 'Softswitch']) expect(await sup.request('RequestRegisterAddress', { thisDN: dn })).toMatchObject({ event: 'EventRegistered' });
+    sup = await env.supervisorDesk(['8888', '7777', 'Softswitch']);
   });
 
-  afterAll(async () => {
-    sup?.close();
-    await stopAll(peers);
-    await server?.stop();
-    release?.();
-  });
+  afterAll(() => env.stop());
 
   it('8888: registration expires → EventDNOutOfService and 480 (not registered); a new REGISTER → EventDNBackInService', async () => {
-    const cs = await api(server!, 'POST', '/api/config/change-sets', {
+    const cs = await api(env.server, 'POST', '/api/config/change-sets', {
       changes: [{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'registrar-min-expires': '1' } } }],
     });
     expect(cs.status, JSON.stringify(cs.json)).toBe(200);
@@ -86,22 +46,21 @@ describe('e2e office.yaml reachability: registration expiry, PBX out of service'
     );
     await register('e2e-uac-register-8888.xml');
     await sup!.waitFor(dnEvent('EventDNBackInService', '8888'), 5000);
-    const phone = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
-    peers.push(phone);
+    const phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
     await call('e2e-uac-customer-call.xml', '8888', 200);
     expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
     // The phone removes its binding (Expires: 0): out of service at once.
     await phone.stop();
     await register('e2e-uac-unregister-8888.xml');
     await sup!.waitFor(dnEvent('EventDNOutOfService', '8888'), 3000);
-    expect((await api(server!, 'GET', '/api/dns/8888/status')).json).toMatchObject({ mode: 'unreachable', inService: false });
+    expect((await api(env.server, 'GET', '/api/dns/8888/status')).json).toMatchObject({ mode: 'unreachable', inService: false });
   });
 
   it('the PBX stops answering OPTIONS → Softswitch and 7777 out of service; routed calls skip Jay; the PBX is back → in service', async () => {
-    expect((await api(server!, 'PATCH', '/api/dns/Softswitch', { options: { 'oos-check': '1', 'oos-force': '1' } })).status).toBe(200);
+    expect((await api(env.server, 'PATCH', '/api/dns/Softswitch', { options: { 'oos-check': '1', 'oos-force': '1' } })).status).toBe(200);
     // Joe's phone is back (the previous test removed its registration).
     await register('e2e-uac-register-8888.xml');
-    peers.push(await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort }));
+    await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
     await sup!.request('RequestAgentLogin', { thisDN: '7777', agentId: 'jay', workMode: 'AutoIn' });
     await sup!.request('RequestAgentLogin', { thisDN: '8888', agentId: 'joe', workMode: 'AutoIn' });
     await sup!.waitFor(dnEvent('EventAgentReady', '8888'));
@@ -110,7 +69,7 @@ describe('e2e office.yaml reachability: registration expiry, PBX out of service'
     await pbx.stop();
     await sup!.waitFor(dnEvent('EventDNOutOfService', 'Softswitch'), 10_000);
     await sup!.waitFor(dnEvent('EventDNOutOfService', '7777'), 5000);
-    const devices = (await status(server!)).devices as Array<Record<string, unknown>>;
+    const devices = (await status(env.server)).devices as Array<Record<string, unknown>>;
     expect(devices.find((d) => d.dn === 'Softswitch')).toMatchObject({ state: 'out-of-service' });
 
     // Jay (idle longest) is unreachable: the routed call goes to Joe's phone.
@@ -120,8 +79,7 @@ describe('e2e office.yaml reachability: registration expiry, PBX out of service'
     const refused = await call('uac-expect-480.xml', '7777');
     expect(refused.messages().find((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 480'))?.firstLine).toMatch(/^SIP\/2\.0 480 Temporarily Unavailable \(/);
 
-    pbx = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: 5081 });
-    peers.push(pbx);
+    pbx = await env.swapSbc('e2e-uas-sbc-answer.xml');
     await sup!.waitFor(dnEvent('EventDNBackInService', 'Softswitch'), 10_000);
     await sup!.waitFor(dnEvent('EventDNBackInService', '7777'), 5000);
   });

@@ -471,11 +471,16 @@ export class E2eEnv {
     return d;
   }
 
-  /** Close the desktops, kill every SIPp, stop the server, release the port lock. */
-  async stop(): Promise<void> {
+  /** Close the desktops and kill every SIPp (the softswitch SIPp too); the server keeps running. */
+  async stopPeers(): Promise<void> {
     for (const d of this.desks.splice(0)) d.close();
     await stopAll(this.peers);
     this.softswitchPeer = undefined;
+  }
+
+  /** Close the desktops, kill every SIPp, stop the server, release the port lock. */
+  async stop(): Promise<void> {
+    await this.stopPeers();
     await this.serverProcess?.stop();
     this.release?.();
     this.release = undefined;
