@@ -31,7 +31,16 @@ const RND_LEN = 12;
 const MAC_LEN = 24;
 const PAYLOAD_LEN = TS_LEN + 1 + RND_LEN;
 const NONCE_LEN = PAYLOAD_LEN + MAC_LEN;
-const ZEROS = '000000000000';
+/** Two hex digits per byte value. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** A millisecond time as 12 hex digits (48 bits; `Number#toString(16)` on a double is slow). */
+function hex48(ms: number): string {
+  const t = Math.min(Math.max(0, Math.floor(ms)), 0xffffffffffff);
+  const hi = Math.floor(t / 0x1000000);
+  const lo = t - hi * 0x1000000;
+  return HEX[(hi >>> 16) & 255] + HEX[(hi >>> 8) & 255] + HEX[hi & 255] + HEX[(lo >>> 16) & 255] + HEX[(lo >>> 8) & 255] + HEX[lo & 255];
+}
 
 /**
  * Stateless, HMAC-signed nonces with an embedded timestamp and flags, and a bounded
@@ -80,8 +89,7 @@ export class NonceManager {
    * failed attempt (second failure → 403). Built as text: no buffers.
    */
   issue(retry = false): string {
-    const t = Math.max(0, Math.floor(this.clock.now())).toString(16);
-    const payload = (t.length < TS_LEN ? ZEROS.slice(t.length) + t : t.slice(-TS_LEN)) + (retry ? '1' : '0') + this.random.hex(RND_LEN / 2);
+    const payload = hex48(this.clock.now()) + (retry ? '1' : '0') + this.random.hex(RND_LEN / 2);
     return payload + this.mac(payload);
   }
 
