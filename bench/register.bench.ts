@@ -21,6 +21,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { Registry } from 'prom-client';
 import { loadConfigFile } from '../src/config/config-file.js';
 import { openStore } from '../src/config/config-store.js';
 import { wireRegistrarAndReachability } from '../src/reachability/reachability-module.js';
@@ -204,17 +205,18 @@ async function child(): Promise<void> {
   // The anchor challenges MD5 only and SIPp 3.6 answers MD5 only.
   store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': 'MD5' } } }]);
   const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], logger: silentLogger });
-  // REGISTER_BENCH_NOOP=1: the same message flow answered by a trivial handler (static
-  // challenge, no checks, no bindings): the SIP stack's share of the cost.
+  // REGISTER_BENCH_NOOP=1: the same message flow answered statelessly by a trivial handler
+  // (static challenge, no digest, no bindings): the SIP stack's share of the cost. The real
+  // path gets a metrics registry, as `sipserver start` gives it.
   const wired =
     process.env.REGISTER_BENCH_NOOP === '1'
       ? (stack.handle('REGISTER', (ctx) => {
-          if (ctx.request.getHeader('Authorization')) ctx.reply(200, 'OK', [['Contact', `${ctx.request.getHeader('Contact')};expires=3600`]]);
-          else ctx.reply(401, 'Unauthorized', [['WWW-Authenticate', 'Digest realm="127.0.0.1", nonce="static", algorithm=MD5, qop="auth"']]);
+          if (ctx.request.getHeader('Authorization')) ctx.replyStateless(200, 'OK', [['Contact', `${ctx.request.getHeader('Contact')};expires=3600`]]);
+          else ctx.replyStateless(401, 'Unauthorized', [['WWW-Authenticate', 'Digest realm="127.0.0.1", nonce="static", algorithm=MD5, qop="auth"']]);
           return true;
         }),
         { close: () => undefined })
-      : wireRegistrarAndReachability({ stack, store, clock: systemClock, logger: silentLogger });
+      : wireRegistrarAndReachability({ stack, store, clock: systemClock, logger: silentLogger, registry: new Registry() });
   await stack.start();
   process.stdout.write(`REGISTER_BENCH_READY ${stack.addresses()[0].port}\n`);
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));

@@ -180,7 +180,7 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       logger.error({ err }, 'REGISTER processing failed');
       if (!ctx.finalSent) ctx.reply(500, 'Server Internal Error');
     }
-    answers?.inc({ status: String(status) });
+    if (answers) countAnswer(answers, status);
     return true;
   });
 
@@ -235,6 +235,17 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       table.close();
     },
   };
+}
+
+/** Bound counter children per status: `inc({ status })` hashes its label object on every call. */
+const answerChildren = new WeakMap<Counter<'status'>, Map<number, { inc(): void }>>();
+
+function countAnswer(counter: Counter<'status'>, status: number): void {
+  let byStatus = answerChildren.get(counter);
+  if (!byStatus) answerChildren.set(counter, (byStatus = new Map()));
+  let child = byStatus.get(status);
+  if (!child) byStatus.set(status, (child = counter.labels(String(status))));
+  child.inc();
 }
 
 /**
