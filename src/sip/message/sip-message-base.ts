@@ -543,8 +543,16 @@ export abstract class SipMessageBaseImpl {
 
   /** True when the message carries `Contact: *` (REGISTER removing all bindings, RFC 3261 §10.2.2). */
   get contactWildcard(): boolean {
-    const values = this.getHeaders('Contact');
-    return values.length === 1 && values[0] === '*';
+    // One Contact line whose value is `*` (a `*` line holds no list, so no splitting needed).
+    const hs = this._headers;
+    const ks = this.keys();
+    let found = false;
+    for (let i = 0; i < hs.length; i++) {
+      if (ks[i] !== 'contact') continue;
+      if (found || hs[i].value !== '*') return false;
+      found = true;
+    }
+    return found;
   }
 
   /** Option tags of every Require line (RFC 3261 §20.32). */

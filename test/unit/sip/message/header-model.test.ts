@@ -79,3 +79,19 @@ describe('header accessors against a model', () => {
     );
   });
 });
+
+describe('contactWildcard (RFC 3261 §10.2.2)', () => {
+  const withContacts = (...lines: string[]): boolean => {
+    const m = parseMessage(Buffer.from(`REGISTER sip:h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:a@h>\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n${lines.map((l) => `Contact: ${l}\r\n`).join('')}Content-Length: 0\r\n\r\n`));
+    return m.contactWildcard;
+  };
+  it('is true only for one Contact line holding `*` alone', () => {
+    expect(withContacts('*')).toBe(true);
+    expect(withContacts(' * ')).toBe(true);
+    expect(withContacts()).toBe(false);
+    expect(withContacts('<sip:a@h>')).toBe(false);
+    expect(withContacts('*, <sip:a@h>')).toBe(false);
+    expect(withContacts('*', '<sip:a@h>')).toBe(false);
+    expect(withContacts('*', '*')).toBe(false);
+  });
+});
