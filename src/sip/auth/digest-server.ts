@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../util/clock.js';
 import {
   CHALLENGE_ALGORITHMS,
@@ -215,8 +214,21 @@ export class DigestServer {
       input.qop !== undefined
         ? digestHash(base, `${ha1}:${input.nonce}:${input.nc ?? ''}:${input.cnonce ?? ''}:${input.qop}:${ha2}`)
         : digestHash(base, `${ha1}:${input.nonce}:${ha2}`);
-    const a = Buffer.from(expected, 'utf8');
-    const b = Buffer.from(given.toLowerCase(), 'utf8');
-    return a.length === b.length && timingSafeEqual(a, b);
+    return sameHex(expected, given);
   }
+}
+
+/**
+ * Constant-time comparison of our lower-case hex digest with the client's `response`, whose
+ * hex letters may be upper case (every character is looked at; no buffers).
+ */
+function sameHex(expected: string, given: string): boolean {
+  if (given.length !== expected.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) {
+    let g = given.charCodeAt(i);
+    if (g >= 0x41 && g <= 0x46) g += 0x20;
+    diff |= g ^ expected.charCodeAt(i);
+  }
+  return diff === 0;
 }

@@ -105,6 +105,20 @@ describe('DigestServer + DigestClient', () => {
     expect(ch[1]).toMatch(/algorithm=MD5, qop="auth"$/);
   });
 
+  it('compares the response digest case-insensitively and every character of it', () => {
+    const server = new DigestServer({ clock: new FakeClock(1000), algorithms: ['MD5'] });
+    const answer = (): string =>
+      new DigestClient({ username: '8888', password: '8888-secret' }).answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: server.challenge(realm) })!;
+    const upper = answer().replace(/response="([0-9a-f]+)"/, (_m, r: string) => `response="${r.toUpperCase()}"`);
+    expect(server.verify({ method: 'REGISTER', credentials: [upper] }, realm, lookup).outcome).toBe('ok');
+    for (const at of [0, 17, 31]) {
+      const bad = answer().replace(/response="([0-9a-f]+)"/, (_m, r: string) => `response="${r.slice(0, at)}${r[at] === '0' ? '1' : '0'}${r.slice(at + 1)}"`);
+      expect(server.verify({ method: 'REGISTER', credentials: [bad] }, realm, lookup)).toMatchObject({ outcome: 'challenge', reason: 'bad-credentials' });
+    }
+    const short = answer().replace(/response="([0-9a-f]+)"/, (_m, r: string) => `response="${r.slice(1)}"`);
+    expect(server.verify({ method: 'REGISTER', credentials: [short] }, realm, lookup)).toMatchObject({ outcome: 'challenge', reason: 'bad-credentials' });
+  });
+
   it('accepts a correct answer with either algorithm and rejects its replay', () => {
     const server = new DigestServer({ clock: new FakeClock(1000) });
     const ch = server.challenge(realm);
