@@ -7,7 +7,7 @@
  *   HTTP: admin API, /metrics, /api/status, CTI WebSocket (/cti)
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
@@ -75,9 +75,35 @@ function serverVersion(): string {
   }
 }
 
-/** Content hash of a configuration file as the store records it: SHA-256 of the server version and the text. */
+let codeFingerprint: string | undefined;
+
+/**
+ * A fingerprint of the code that validates and normalises a configuration file (every module
+ * of `config/`, sources or build): an upgrade that changes validation, defaults or
+ * normalisation re-validates an unchanged file even when the package version stayed the same.
+ */
+function configCodeFingerprint(): string {
+  if (codeFingerprint !== undefined) return codeFingerprint;
+  const h = createHash('sha256');
+  try {
+    const dir = new URL('./config/', import.meta.url);
+    for (const f of readdirSync(dir).sort()) {
+      if (!/\.(js|ts)$/.test(f)) continue;
+      h.update(f).update('\0').update(readFileSync(new URL(f, dir))).update('\0');
+    }
+  } catch {
+    h.update(String(Date.now())); // unknown code: never matches a record, always reconcile
+  }
+  codeFingerprint = h.digest('hex');
+  return codeFingerprint;
+}
+
+/**
+ * Content hash of a configuration file as the store records it: SHA-256 of the server version,
+ * the configuration code's fingerprint and the text.
+ */
 export function configFileHash(text: string): string {
-  return `sha256:${createHash('sha256').update(`sipserver ${serverVersion()}\n`).update(text).digest('hex')}`;
+  return `sha256:${createHash('sha256').update(`sipserver ${serverVersion()} ${configCodeFingerprint()}\n`).update(text).digest('hex')}`;
 }
 
 /**
