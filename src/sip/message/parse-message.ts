@@ -28,6 +28,8 @@ export type ParsedMessage = SipRequestMessage | SipResponseMessage;
 export type ParseResult = { ok: true; message: ParsedMessage } | { ok: false; error: SipParseError };
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+/** The body of every message without one (a zero-length buffer cannot be written to). */
+const EMPTY_BODY = Buffer.alloc(0);
 
 /**
  * Parse one message. Throws only `SipParseError`: `status` 400 (or 505, …) for a request a server
@@ -124,16 +126,16 @@ function parseUnguarded(buf: Buffer, stream: boolean): ParsedMessage {
   const avail = len - bodyStart;
   let body: Buffer;
   if (cl === undefined) {
-    body = stream ? buf.subarray(bodyStart, bodyStart) : buf.subarray(bodyStart);
+    body = stream || bodyStart >= len ? EMPTY_BODY : buf.subarray(bodyStart);
     exact = false;
   } else {
     if (cl > avail) throw fail(msg, `Content-Length ${cl} larger than the ${avail} body bytes received`);
-    body = buf.subarray(bodyStart, bodyStart + cl);
+    body = cl === 0 ? EMPTY_BODY : buf.subarray(bodyStart, bodyStart + cl);
   }
   msg.body = body;
   if (exact && cl !== undefined) {
     if (offsets !== undefined && offsets.length > 0) offsets[offsets.length - 1] = crlf2 + 2; // the last line's CRLF
-    msg.setRaw(buf.subarray(start, bodyStart + cl), buf, offsets);
+    msg.setRawRange(buf, start, bodyStart + cl, offsets);
   }
 
   if (msg.kind === 'response') validateResponse(msg);
@@ -206,7 +208,7 @@ function parseStatusLine(line: string, headers: HeaderField[], encoding: 'utf8' 
     throw new SipParseError(0, `bad status code: ${line.slice(sp + 1, sp + 20)}`);
   }
   const reason = sp + 5 <= line.length ? line.slice(sp + 5) : '';
-  return new SipResponseMessage(status, reason, headers, Buffer.alloc(0), version, encoding);
+  return new SipResponseMessage(status, reason, headers, EMPTY_BODY, version, encoding);
 }
 
 /** `Method SP Request-URI SP SIP-Version` (RFC 3261 §7.1): exactly single spaces, method a token. */
@@ -222,7 +224,7 @@ function parseRequestLine(line: string, headers: HeaderField[], encoding: 'utf8'
   }
   const version = line.slice(sp2 + 1);
   if (!isSipVersion(version)) throw new SipParseError(400, `bad SIP-Version: ${version.slice(0, 20)}`);
-  return new SipRequestMessage(method, line.slice(sp1 + 1, sp2), headers, Buffer.alloc(0), version, encoding);
+  return new SipRequestMessage(method, line.slice(sp1 + 1, sp2), headers, EMPTY_BODY, version, encoding);
 }
 
 /** `"SIP" "/" 1*DIGIT "." 1*DIGIT`, case-insensitive (RFC 3261 §25.1). */

@@ -24,6 +24,9 @@ export abstract class SipMessageBaseImpl {
   protected _body: Buffer;
   /** The exact bytes this message was parsed from while it is unmodified (fast serialisation). */
   protected _raw: Buffer | undefined;
+  /** The same bytes as a range of `_src` not sliced yet (`_rawEnd < 0`: none): a view is made only if asked for. */
+  private _rawStart = 0;
+  private _rawEnd = -1;
   /** Header text encoding: `utf8` unless the message came with bytes that are not valid UTF-8. */
   protected _encoding: 'utf8' | 'latin1';
   private _cache: TypedCache | undefined;
@@ -80,8 +83,9 @@ export abstract class SipMessageBaseImpl {
    * where each (still unchanged) header line sits in them, for {@link toBuffer}.
    */
   protected dropRaw(): void {
-    if (this._raw === undefined) return;
+    if (this._raw === undefined && this._rawEnd < 0) return;
     this._raw = undefined;
+    this._rawEnd = -1;
     this.indexSpans();
   }
 
@@ -177,6 +181,15 @@ export abstract class SipMessageBaseImpl {
   setRaw(raw: Buffer, src?: Buffer, lineOffsets?: number[]): void {
     this._raw = raw;
     this._src = src;
+    this._lineOffsets = lineOffsets;
+  }
+
+  /** @internal {@link setRaw} with the bytes given as `[start, end)` of `src` (no view made until needed). */
+  setRawRange(src: Buffer, start: number, end: number, lineOffsets?: number[]): void {
+    this._raw = undefined;
+    this._src = src;
+    this._rawStart = start;
+    this._rawEnd = end;
     this._lineOffsets = lineOffsets;
   }
 
@@ -584,6 +597,7 @@ export abstract class SipMessageBaseImpl {
    */
   toBuffer(): Buffer {
     if (this._raw !== undefined) return this._raw;
+    if (this._rawEnd >= 0) return (this._raw = (this._src as Buffer).subarray(this._rawStart, this._rawEnd));
     const hs = this._headers;
     const ks = this.keys();
     const src = this._src;
