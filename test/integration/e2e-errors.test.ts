@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CTI_ERROR } from '../../src/api/cti/cti-error-codes.js';
 import type { CtiTestClient } from '../helpers/cti-client.js';
-import { E2E_TOKEN, E2eEnv, eventually, status, type SippPeer } from './e2e-support.js';
+import { E2E_TOKEN, E2eEnv, status, waitDeviceState, type SippPeer } from './e2e-support.js';
 
 describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
   // Nobody answers on the SBC address: the lock keeps the other e2e files' SIPp away from it.
@@ -80,10 +80,7 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
   });
 
   it('a call to a DN whose softswitch is out of service → 480 with a reason', async () => {
-    await eventually(async () => {
-      const devices = (await status(env.server)).devices as Array<Record<string, unknown>>;
-      return devices.some((d) => d.dn === 'Softswitch' && d.state === 'out-of-service');
-    }, 'Softswitch out of service', 15_000);
+    await waitDeviceState(env.server, 'Softswitch', 'out-of-service', 15_000);
     const p = await sipp('uac-expect-480.xml', '+15551231111');
     expect(finalResponse(p)).toMatch(/^SIP\/2\.0 480 Temporarily Unavailable \(out of service\)$/);
   });
@@ -132,10 +129,7 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
   });
 
   it('call requests that cannot be done: RequestMakeCall to an out-of-service route → CALL_FAILED (1052), RequestAnswerCall → NOT_SUPPORTED (1051)', async () => {
-    await eventually(async () => {
-      const devices = (await status(env.server)).devices as Array<Record<string, unknown>>;
-      return devices.some((d) => d.dn === 'Softswitch' && d.state === 'out-of-service');
-    }, 'Softswitch out of service', 15_000);
+    await waitDeviceState(env.server, 'Softswitch', 'out-of-service', 15_000);
     const c = await open('jay', 'jay-secret');
     await c.request('RequestRegisterAddress', { thisDN: '+15551232222' });
     expect(await c.request('RequestAgentLogin', { thisDN: '+15551232222', agentId: 'jay', workMode: 'AutoIn' })).toMatchObject({ event: 'EventAgentLogin' });

@@ -6,7 +6,7 @@
  * INVITE for sip:7777@127.0.0.1:5081 at the PBX).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CtiTestClient } from '../helpers/cti-client.js';
+import type { CtiFrame, CtiTestClient } from '../helpers/cti-client.js';
 import { E2eEnv, agentStatus, api, dnEvent as on, eventually, sdpBody as body, status, type SippPeer, type TracedMessage } from './e2e-support.js';
 
 describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, single-step transfer', () => {
@@ -26,6 +26,21 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
   });
 
   afterAll(() => env.stop());
+
+  /**
+   * Jay NotReady, Joe Ready: a customer (`file`) calling 5000 is routed to Joe, who goes
+   * NotReady once established. `alsoSkip`: desktops whose received events are dropped too.
+   */
+  async function customerToJoe(file = 'e2e-uac-customer-stays.xml', pauseMs?: number, alsoSkip: CtiTestClient[] = []): Promise<{ customer: SippPeer; est: CtiFrame }> {
+    await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
+    await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
+    joeDesk!.skipReceived();
+    for (const d of alsoSkip) d.skipReceived();
+    const customer = await env.uac(file, '5000', pauseMs !== undefined ? { pauseMs } : {});
+    const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
+    await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
+    return { customer, est };
+  }
 
   it('routed calls reach Joe on his registered phone and Jay behind the PBX', async () => {
     await joeDesk!.request('RequestAgentLogin', { thisDN: '8888', agentId: 'joe', workMode: 'AutoIn' });
@@ -138,13 +153,8 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
   });
 
   it('a customer transferred to 5000 who hangs up while queued leaves the queue', async () => {
-    await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
-    await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
-    joeDesk!.skipReceived();
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
-    const customer = await env.uac('e2e-uac-customer-call.xml', '5000', { pauseMs: 1500 });
-    const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
-    await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
+    const { customer, est } = await customerToJoe('e2e-uac-customer-call.xml', 1500);
     await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' });
     await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, 'transferred call queued');
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
@@ -160,12 +170,7 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
 
   it('a customer transferred to 5000 that nobody takes within router-timeout gets BYE', async () => {
     expect((await api(env.server, 'PATCH', '/api/dns/5000', { options: { 'router-timeout': '1' } })).status).toBe(200);
-    await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
-    await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
-    joeDesk!.skipReceived();
-    const customer = await env.uac('e2e-uac-customer-stays.xml', '5000');
-    const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
-    await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
+    const { customer, est } = await customerToJoe();
     expect(await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' })).toMatchObject({ event: 'EventReleased' });
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
     expect(customer.distinctRequests('BYE')).toBe(1);
@@ -174,13 +179,7 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
 
   it('a consultation with routing point 5000 reaches Jay; Joe completes the transfer', async () => {
     expect((await api(env.server, 'PATCH', '/api/dns/5000', { options: { 'router-timeout': null } })).status).toBe(200);
-    await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
-    await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
-    joeDesk!.skipReceived();
-    jayDesk!.skipReceived();
-    const customer = await env.uac('e2e-uac-customer-stays.xml', '5000');
-    const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
-    await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
+    const { customer, est } = await customerToJoe(undefined, undefined, [jayDesk!]);
     await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
 
@@ -204,12 +203,7 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
   });
 
   it('a consultation waiting on 5000 leaves the queue when Joe reconnects', async () => {
-    await jayDesk!.request('RequestAgentNotReady', { thisDN: '7777' });
-    await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
-    joeDesk!.skipReceived();
-    const customer = await env.uac('e2e-uac-customer-stays.xml', '5000');
-    const est = await joeDesk!.waitFor(on('EventEstablished', '8888'), 10_000);
-    await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
+    const { customer, est } = await customerToJoe();
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
     await joeDesk!.request('RequestInitiateTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' }, 10_000);
     const dialing = await joeDesk!.waitFor(on('EventDialing', '8888'));

@@ -5,7 +5,7 @@
  * number takes the longer prefix, then the shorter once the longer is out of service (a SIPp
  * UAS answers one OPTIONS and stops).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { examplesDir } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { E2E_TOKEN, apiGet, scenario, startSipp, waitUntil, type Peer } from './e2e-reg-support.js';
+import { writeConfig } from './e2e-support.js';
 
 interface DeviceRow {
   dn: string;
@@ -59,15 +60,10 @@ describe('reachability status over the real process', () => {
     const narrowPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'e2e-oos-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    const config = join(dir, 'two-softswitches.yaml');
-    writeFileSync(
-      config,
-      `server:
-  name: SIP_Server
-  sip:
-    listen: ["udp:127.0.0.1:0"]
-dns:
-  - number: Wide
+    const config = writeConfig(
+      dir,
+      'two-softswitches.yaml',
+      `  - number: Wide
     type: voip-service
     options: { contact: "127.0.0.1:${widePort}", service-type: softswitch, prefix: "+1", oos-check: "2", oos-force: "1" }
   - number: Narrow

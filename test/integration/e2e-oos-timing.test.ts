@@ -6,13 +6,14 @@
  * next probe (any final answer counts). Read through `/api/status` (devices state and
  * lastProbe) and `/metrics` (OOS counters).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { E2E_TOKEN, apiGet, metricValue, metricsText, scenario, startSipp, waitUntil, type Peer } from './e2e-reg-support.js';
+import { writeConfig } from './e2e-support.js';
 
 interface DeviceRow {
   dn: string;
@@ -34,15 +35,10 @@ describe('OOS detection over the real process (oos-check = 10, oos-force = 2)', 
   it('out of service 12 s after the softswitch stops, back in service at the next probe answered 404', { timeout: 45_000 }, async () => {
     const port = await freePort();
     dir = mkdtempSync(join(tmpdir(), 'e2e-oos-timing-'));
-    const config = join(dir, 'softswitch.yaml');
-    writeFileSync(
-      config,
-      `server:
-  name: SIP_Server
-  sip:
-    listen: ["udp:127.0.0.1:0"]
-dns:
-  - number: Softswitch
+    const config = writeConfig(
+      dir,
+      'softswitch.yaml',
+      `  - number: Softswitch
     type: voip-service
     options: { contact: "127.0.0.1:${port}", service-type: softswitch, prefix: "77", oos-check: "10", oos-force: "2" }
   - number: "7777"

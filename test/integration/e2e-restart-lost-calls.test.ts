@@ -7,7 +7,7 @@
  * in `/metrics`, then forgotten; a call released by an orderly stop is listed with cause
  * `shutdown`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { CtiClient } from './cti-client.js';
 import { E2E_TOKEN, apiGet, metricValue, metricsText, scenario, startSipp, waitUntil, type Peer } from './e2e-reg-support.js';
+import { writeConfig } from './e2e-support.js';
 
 interface LostCallRow {
   connId: string;
@@ -71,17 +72,12 @@ describe('restart semantics over the real process', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'e2e-restart-'));
     dataDir = join(dir, 'data');
-    config = join(dir, 'restart.yaml');
     sbcPort = await freePort();
     softswitchContact = `127.0.0.1:${await freePort()}`;
-    writeFileSync(
-      config,
-      `server:
-  name: SIP_Server
-  sip:
-    listen: ["udp:127.0.0.1:0"]
-dns:
-  - number: "8888"
+    config = writeConfig(
+      dir,
+      'restart.yaml',
+      `  - number: "8888"
     type: extension
     options: { contact: "*", password: "8888-secret" }
   - number: "7777"

@@ -271,12 +271,17 @@ export async function agentStatus(server: ServerProcess, id: string): Promise<Re
   return agents.find((a) => a.id === id);
 }
 
-/** Wait until the status shows the device `dn` in service. */
-export async function waitInService(server: ServerProcess, dn: string, timeoutMs = 15_000): Promise<void> {
+/** Wait until the status shows the device `dn` in `state` (`in-service`, `out-of-service`). */
+export async function waitDeviceState(server: ServerProcess, dn: string, state: string, timeoutMs = 15_000): Promise<void> {
   await eventually(async () => {
     const devices = (await status(server)).devices as Array<Record<string, unknown>>;
-    return devices.some((d) => d.dn === dn && d.state === 'in-service');
-  }, `${dn} in service`, timeoutMs);
+    return devices.some((d) => d.dn === dn && d.state === state);
+  }, `${dn} ${state.replace(/-/g, ' ')}`, timeoutMs);
+}
+
+/** Wait until the status shows the device `dn` in service. */
+export async function waitInService(server: ServerProcess, dn: string, timeoutMs = 15_000): Promise<void> {
+  await waitDeviceState(server, dn, 'in-service', timeoutMs);
 }
 
 /** `udp:host:port` of the server → `host:port`. */
@@ -309,8 +314,9 @@ export function sdpBody(m: TracedMessage): string {
 }
 
 /**
- * A configuration file with `server` listening on an ephemeral UDP port and the given `dns:`
- * entries (YAML text, two-space indented list items), written to `dir/name`. Returns its path.
+ * A configuration file with `server` listening on an ephemeral UDP port, then `dns:` followed by
+ * `dnsYaml` (its list items, and any later top-level sections such as `agents:`), written to
+ * `dir/name`. Returns its path.
  */
 export function writeConfig(dir: string, name: string, dnsYaml: string): string {
   const path = join(dir, name);
