@@ -30,7 +30,7 @@ export function parseAuthHeader(value: string): AuthParams | undefined {
     const ns = i;
     while (i < n && isNameChar(value.charCodeAt(i))) i++;
     if (i === ns) return undefined;
-    const name = value.slice(ns, i).toLowerCase();
+    const name = knownName(value, ns, i) ?? value.slice(ns, i).toLowerCase();
     i = skipBlank(value, i);
     if (value.charCodeAt(i) !== 0x3d) return undefined;
     i = skipBlank(value, i + 1);
@@ -69,6 +69,17 @@ export function parseAuthHeader(value: string): AuthParams | undefined {
     }
     if (!params.has(name)) params.set(name, val);
   }
+  return undefined;
+}
+
+/** Parameter names of RFC 7616 §3.3–§3.4 by length, as written by nearly every client. */
+const KNOWN_NAMES: ReadonlyArray<readonly string[]> = [[], [], ['nc'], ['uri', 'qop'], [], ['realm', 'nonce', 'stale'], ['cnonce', 'opaque', 'domain'], [], ['username', 'response'], ['algorithm']];
+
+/** The name at `[start, end)` when it is a known one spelled in lower case: a constant string, no slice. */
+function knownName(s: string, start: number, end: number): string | undefined {
+  const list = KNOWN_NAMES[end - start];
+  if (list === undefined) return undefined;
+  for (let k = 0; k < list.length; k++) if (s.startsWith(list[k], start)) return list[k];
   return undefined;
 }
 

@@ -67,6 +67,8 @@ export interface DigestRequest {
 export class DigestServer {
   readonly nonces: NonceManager;
   private readonly algorithms: readonly DigestAlgorithm[];
+  /** Algorithms whose answers are accepted: those challenged with and their `-sess` variants. */
+  private readonly accepted = new Set<string>();
   /** (algorithm, username, realm, password) → H(A1), bounded by {@link HA1_CACHE_MAX}. */
   private readonly ha1Cache = new Map<string, string>();
   /** (algorithm, method, digest-uri) → H(A2), bounded by {@link HA2_CACHE_MAX}. */
@@ -80,6 +82,7 @@ export class DigestServer {
       maxTracked: opts.maxTrackedNonces,
     });
     this.algorithms = opts.algorithms ?? CHALLENGE_ALGORITHMS;
+    for (const a of this.algorithms) this.accepted.add(a).add(`${a}-sess`);
   }
 
   /**
@@ -128,7 +131,7 @@ export class DigestServer {
     if (username === undefined || nonce === undefined || uri === undefined || response === undefined) {
       return { outcome: 'malformed', reason: 'missing username, nonce, uri or response' };
     }
-    if (!algorithm || !this.algorithms.some((a) => a === algorithm || `${a}-sess` === algorithm)) {
+    if (!algorithm || !this.accepted.has(algorithm)) {
       return { outcome: 'challenge', reason: 'bad-credentials', stale: false, retry: false, username };
     }
     let nc: number | undefined;

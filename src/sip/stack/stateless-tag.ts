@@ -9,13 +9,13 @@ const secret = randomBytes(8).toString('hex');
 
 /**
  * A 64-bit tag from what identifies the request and its retransmissions: the top Via branch
- * (or, for an RFC 2543 request without one, the whole top Via), the From, Call-ID and CSeq as
- * written, keyed with a per-process secret: two FNV-1a hashes with different bases in one
+ * (or, for an RFC 2543 request without one, the whole top Via and the From), the Call-ID and
+ * the CSeq as written, keyed with a per-process secret: two FNV-1a hashes with different bases in one
  * pass. Not cryptographic; the branch and Call-ID it hashes carry the sender's randomness
  * (RFC 3261 §19.3 asks 32 random bits of the tag).
  */
 export function statelessToTag(req: SipRequest): string {
-  // The hash of `${secret}${branch}|${from}|${call-id}|${cseq}`, fed piece by piece (no joined string).
+  // The hash of `${secret}${branch}|${call-id}|${cseq}`, fed piece by piece (no joined string).
   const st: [number, number] = [0x811c9dc5, 0x01234567];
   feed(st, secret);
   let branch: string | undefined;
@@ -24,9 +24,13 @@ export function statelessToTag(req: SipRequest): string {
   } catch {
     branch = undefined;
   }
-  feed(st, branch ?? req.getHeader('Via') ?? '');
-  feed(st, '|');
-  feed(st, req.getHeader('From') ?? '');
+  if (branch !== undefined && branch.length > 7) feed(st, branch);
+  else {
+    // RFC 2543 (no branch): the whole top Via and the From identify the request.
+    feed(st, req.getHeader('Via') ?? '');
+    feed(st, '|');
+    feed(st, req.getHeader('From') ?? '');
+  }
   feed(st, '|');
   feed(st, req.getHeader('Call-ID') ?? '');
   feed(st, '|');
