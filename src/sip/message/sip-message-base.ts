@@ -27,6 +27,9 @@ export abstract class SipMessageBaseImpl {
   /** The same bytes as a range of `_src` not sliced yet (`_rawEnd < 0`: none): a view is made only if asked for. */
   private _rawStart = 0;
   private _rawEnd = -1;
+  /** Span arrays owed (see {@link materializeSpans}) and the line changed meanwhile. */
+  private _spansPending = false;
+  private _pendingChanged = -1;
   /** Header text encoding: `utf8` unless the message came with bytes that are not valid UTF-8. */
   protected _encoding: 'utf8' | 'latin1';
   private _cache: TypedCache | undefined;
@@ -83,14 +86,30 @@ export abstract class SipMessageBaseImpl {
    * where each (still unchanged) header line sits in them, for {@link toBuffer}.
    */
   protected dropRaw(): void {
+    if (this._spansPending) {
+      this.materializeSpans();
+      return;
+    }
     if (this._raw === undefined && this._rawEnd < 0) return;
     this._raw = undefined;
     this._rawEnd = -1;
-    this.indexSpans();
+    this.indexSpans(-1);
   }
 
-  /** Turn the parser's flat line offsets into the per-line span arrays kept in step with `_headers`. */
-  private indexSpans(): void {
+  /**
+   * The span arrays of a message changed only by {@link replaceFirstLine} are built when first
+   * needed (serialisation, another change), with that one line marked as written by us: a
+   * request that is only answered (REGISTER, OPTIONS) never builds them.
+   */
+  private materializeSpans(): void {
+    this._spansPending = false;
+    const changedLine = this._pendingChanged;
+    this._pendingChanged = -1;
+    this.indexSpans(changedLine);
+  }
+
+  /** Turn the parser's flat line offsets into the per-line span arrays kept in step with `_headers`; line `changedLine` (if ≥ 0) is not the original's. */
+  private indexSpans(changedLine: number): void {
     const flat = this._lineOffsets;
     const hs = this._headers;
     this._lineOffsets = undefined;
@@ -100,9 +119,9 @@ export abstract class SipMessageBaseImpl {
     const ends = new Array<number>(n);
     const values = new Array<string>(n);
     for (let i = 0; i < n; i++) {
-      starts[i] = flat[2 * i];
-      ends[i] = flat[2 * i + 1];
-      values[i] = hs[i].value;
+      starts[i] = i === changedLine ? -1 : flat[2 * i];
+      ends[i] = i === changedLine ? -1 : flat[2 * i + 1];
+      values[i] = i === changedLine ? '' : hs[i].value;
     }
     this.keys();
     this._spanStart = starts;
@@ -187,6 +206,8 @@ export abstract class SipMessageBaseImpl {
   /** @internal {@link setRaw} with the bytes given as `[start, end)` of `src` (no view made until needed). */
   setRawRange(src: Buffer, start: number, end: number, lineOffsets?: number[]): void {
     this._raw = undefined;
+    this._spansPending = false;
+    this._pendingChanged = -1;
     this._src = src;
     this._rawStart = start;
     this._rawEnd = end;
@@ -489,7 +510,14 @@ export abstract class SipMessageBaseImpl {
     const ks = this.keys();
     for (let i = 0; i < hs.length; i++) {
       if (ks[i] !== key) continue;
-      this.changed();
+      if (!this._spansPending && (this._raw !== undefined || this._rawEnd >= 0) && this._lineOffsets !== undefined) {
+        // First change of a parsed message: the original bytes go, the span arrays are owed.
+        this._raw = undefined;
+        this._rawEnd = -1;
+        this._spansPending = true;
+        this._pendingChanged = i;
+        this._cache = undefined;
+      } else this.changed();
       hs[i] = { name: hs[i].name, value };
       if (parsed !== undefined && key === 'via') this.typed().via = parsed;
       return;
@@ -598,6 +626,7 @@ export abstract class SipMessageBaseImpl {
   toBuffer(): Buffer {
     if (this._raw !== undefined) return this._raw;
     if (this._rawEnd >= 0) return (this._raw = (this._src as Buffer).subarray(this._rawStart, this._rawEnd));
+    if (this._spansPending) this.materializeSpans();
     const hs = this._headers;
     const ks = this.keys();
     const src = this._src;

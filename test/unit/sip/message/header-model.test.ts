@@ -95,3 +95,41 @@ describe('contactWildcard (RFC 3261 §10.2.2)', () => {
     expect(withContacts('*', '*')).toBe(false);
   });
 });
+
+describe('serialising a parsed message after the Via stamp (replaceFirstLine)', () => {
+  const text =
+    'REGISTER sip:h SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:a@h>\r\n' +
+    'Call-ID: c\r\nCSeq: 1 REGISTER\r\nContact: <sip:a@127.0.0.9:5070>\r\nContent-Length: 4\r\n\r\nbody';
+  const stamped = 'SIP/2.0/UDP 127.0.0.9:5070;rport=5070;branch=z9hG4bK1;received=127.0.0.1';
+  it('writes the new Via line and the other lines as they were', () => {
+    const m = parseMessage(Buffer.from(text));
+    m.replaceFirstLine('Via', stamped);
+    expect(m.toBuffer().toString()).toBe(text.replace('Via: SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bK1', `Via: ${stamped}`));
+    expect(m.getHeader('Via')).toBe(stamped);
+  });
+  it('keeps both changes when another one follows the stamp (before or after a first serialisation)', () => {
+    for (const serialiseBetween of [false, true]) {
+      const m = parseMessage(Buffer.from(text));
+      m.replaceFirstLine('Via', stamped);
+      if (serialiseBetween) m.toBuffer();
+      m.setHeader('Contact', '<sip:a@127.0.0.1:9>');
+      m.prependHeader('Via', 'SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK2');
+      const out = m.toBuffer().toString();
+      expect(out).toBe(
+        text
+          .replace('Via: SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bK1', `Via: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK2\r\nVia: ${stamped}`)
+          .replace('Contact: <sip:a@127.0.0.9:5070>', 'Contact: <sip:a@127.0.0.1:9>'),
+      );
+      // And what comes out parses back to the same header lines.
+      expect(parseMessage(Buffer.from(out)).headerFields).toEqual(m.headerFields);
+    }
+  });
+  it('a second replaceFirstLine on another header is kept as well', () => {
+    const m = parseMessage(Buffer.from(text));
+    m.replaceFirstLine('Via', stamped);
+    m.replaceFirstLine('To', '<sip:a@h>;tag=x');
+    expect(m.toBuffer().toString()).toBe(
+      text.replace('Via: SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bK1', `Via: ${stamped}`).replace('To: <sip:a@h>\r\n', 'To: <sip:a@h>;tag=x\r\n'),
+    );
+  });
+});
