@@ -345,6 +345,7 @@ export interface E2eOptions {
 
 /** Login of {@link E2eEnv.agentDesk}. */
 export interface E2eLogin {
+  /** `workMode` of RequestAgentLogin (default `AutoIn`). */
   workMode?: string;
   /** `extensions['agent-phone']`. */
   agentPhone?: string;
