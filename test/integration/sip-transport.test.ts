@@ -378,3 +378,19 @@ describe('UAC over UDP', () => {
     expect(peer.received.length).toBeGreaterThanOrEqual(10);
   });
 });
+
+describe('ACK for a 2xx re-sent by the TU (RFC 3261 §13.2.2.4)', () => {
+  it('goes out again unchanged: one Via, the same branch, the same bytes', async () => {
+    const s = await startStack();
+    const peer = await UdpPeer.open();
+    peers.push(peer);
+    const dest = { transport: 'udp' as const, host: '127.0.0.1', port: peer.port };
+    const ack = s.createRequest({ method: 'ACK', uri: `sip:b@127.0.0.1:${peer.port}`, cseq: 1, to: `<sip:b@127.0.0.1>;tag=t1` });
+    s.sendAck(ack, dest);
+    s.sendAck(ack, dest); // the 2xx came again
+    const got = await peer.waitFor((d) => d.text.startsWith('ACK '), 2);
+    expect(got).toHaveLength(2);
+    for (const d of got) expect(d.text.match(/^Via:/gm)).toHaveLength(1);
+    expect(got[1]!.text).toBe(got[0]!.text);
+  });
+});

@@ -323,9 +323,17 @@ export class SipStack {
    * Via branch here; no retransmission (the TU re-sends it on each 2xx retransmission).
    */
   sendAck(ack: SipRequest, dest: TransportAddress, onError?: (err: Error) => void): void {
-    this.transport.addVia(ack, dest, generateBranch());
+    // The TU re-sends the same ACK object for each 2xx retransmission: it gets our Via once,
+    // and goes out again unchanged (same branch), as RFC 3261 §13.2.2.4 asks.
+    if (!this.ackVias.has(ack)) {
+      this.transport.addVia(ack, dest, generateBranch());
+      this.ackVias.add(ack);
+    }
     this.transport.sendRequest(ack, dest, onError);
   }
+
+  /** ACKs that already carry our Via (see {@link sendAck}). */
+  private readonly ackVias = new WeakSet<SipRequest>();
 
   /**
    * Send a response outside the transaction layer: the TU's 2xx retransmissions
