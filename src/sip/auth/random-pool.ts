@@ -1,5 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /**
  * Cryptographically random bytes handed out from a pre-filled pool: one `getrandom` call per
  * 4 KiB instead of one per nonce (randomBytes per call dominated REGISTER processing).
@@ -29,7 +31,10 @@ export class RandomPool {
       randomFillSync(this.pool);
       this.offset = 0;
     }
-    const s = this.pool.toString('hex', this.offset, this.offset + n);
+    // Two hex digits per byte by table: `Buffer#toString('hex', …)` costs ~0.7 µs a call.
+    const p = this.pool;
+    let s = '';
+    for (let i = this.offset, end = this.offset + n; i < end; i++) s += HEX[p[i]];
     this.offset += n;
     return s;
   }
