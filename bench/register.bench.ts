@@ -46,6 +46,8 @@ const shared = process.env.SIPSERVER_SHARED ?? join(repo, '../shared');
 const REGISTRATIONS = Number(process.env.REGISTER_BENCH_N ?? 6000);
 const RATE = Number(process.env.REGISTER_BENCH_RATE ?? 600);
 const ROUNDS = Math.max(1, Number(process.env.REGISTER_BENCH_ROUNDS ?? 2));
+/** Unmeasured registrations first, for each server: V8 is still compiling after 500. */
+const WARMUP = Number(process.env.REGISTER_BENCH_WARMUP ?? 3000);
 
 /** utime + stime (clock ticks) of a process and its direct children. */
 function cpuTicksTree(rootPid: number): number {
@@ -188,7 +190,7 @@ function spawnChild(data: string, noop: boolean): ChildProcess {
 async function sippLoadShort(port: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-warm-'));
   await new Promise<void>((resolve) => {
-    const c = spawn('sipp', ['-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'), '-i', '127.0.0.1', '-p', '0', '-m', '500', '-r', String(RATE), '-nostdin', '-s', '8888', '-au', '8888', '-ap', '8888-secret', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
+    const c = spawn('sipp', ['-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'), '-i', '127.0.0.1', '-p', '0', '-m', String(WARMUP), '-r', String(RATE), '-nostdin', '-s', '8888', '-au', '8888', '-ap', '8888-secret', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
     const t = setTimeout(() => c.kill('SIGKILL'), 30_000);
     c.on('close', () => {
       clearTimeout(t);
