@@ -260,6 +260,18 @@ describe('NonceManager bounded replay table', () => {
     // The retry flag survives the round trip.
     expect(nm.check(nm.issue(true), 1)).toEqual({ result: 'ok', retry: true, ts: 1_700_000_000_000 });
   });
+  it('remembers only the last 4,096 nonces issued; older ones are still checked by their MAC', () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    const nm = new NonceManager({ clock });
+    const first = nm.issue(true);
+    for (let i = 0; i < 5000; i++) nm.issue();
+    expect((nm as unknown as { issued: Map<string, number> }).issued.size).toBe(4096);
+    expect(nm.check(first, 1)).toEqual({ result: 'ok', retry: true, ts: 1_700_000_000_000 });
+    const recent = nm.issue(true);
+    expect(nm.check(recent, 1)).toEqual({ result: 'ok', retry: true, ts: 1_700_000_000_000 });
+    clock.advance(300_001);
+    expect(nm.check(recent, 1)).toEqual({ result: 'stale', retry: true });
+  });
   it('without qop a nonce is single-use', () => {
     const nm = new NonceManager({ clock: new FakeClock(5) });
     const n = nm.issue();
