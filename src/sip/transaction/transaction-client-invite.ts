@@ -5,7 +5,14 @@ import type { SipRequest, SipResponse } from '../message/types.js';
 import { buildNon2xxAck } from './build-ack.js';
 import { Transaction } from './transaction.js';
 import { TransactionState } from './transaction-state.js';
-import type { ClientTransactionSender, ClientTransactionUser, TransactionContext } from './transaction-types.js';
+import {
+  NO_CLIENT_SENDER,
+  NO_CLIENT_USER,
+  type Accepted2xxHandler,
+  type ClientTransactionSender,
+  type ClientTransactionUser,
+  type TransactionContext,
+} from './transaction-types.js';
 
 /**
  * The INVITE client state machine of RFC 3261 §17.1.1.2 (Figure 5) as updated by RFC 6026:
@@ -14,22 +21,34 @@ import type { ClientTransactionSender, ClientTransactionUser, TransactionContext
  * Timer A retransmits the INVITE over UDP with doubling intervals (no T2 cap, RFC 3261
  * §17.1.1.2); any provisional response stops it. Timer B (64·T1) times out Calling only.
  * Timer D is 32 s on UDP and 0 on reliable transports.
+ *
+ * Memory: Accepted (timer M) and Completed (timer D) last 32 s after the call may have ended,
+ * so the transaction then keeps only what those states need. In Accepted it drops the INVITE
+ * (`request` throws) and its sender and, when the TU's `handOver2xx` gave an {@link Accepted2xxHandler}, the
+ * TU itself: further 2xx go to that handler. In Completed it keeps the ACK it built
+ * (RFC 3261 §17.1.1.3) and drops the INVITE and the TU.
  */
 export class InviteClientTransaction extends Transaction {
   readonly kind = 'ict' as const;
   private interval: number;
   private ack: SipRequest | undefined;
   private proceedingWaiters: Array<() => void> = [];
+  private sender: ClientTransactionSender;
+  private user: ClientTransactionUser;
+  /** Where further 2xx go in Accepted when the TU gave a handler (RFC 6026 §7.2). */
+  private on2xx: Accepted2xxHandler | undefined;
 
   constructor(
     ctx: TransactionContext,
     request: SipRequest,
     id: string,
-    private readonly sender: ClientTransactionSender,
-    private readonly user: ClientTransactionUser,
+    sender: ClientTransactionSender,
+    user: ClientTransactionUser,
   ) {
     super(ctx, request, id, TransactionState.Calling);
     this.interval = ctx.timers.t1;
+    this.sender = sender;
+    this.user = user;
   }
 
   /** The ACK this transaction generated for a non-2xx final response, if any. */
@@ -72,15 +91,25 @@ export class InviteClientTransaction extends Transaction {
           this.stopTimer('B');
           this.setState(TransactionState.Accepted);
           this.startTimer('M', 64 * this.ctx.timers.t1, () => this.terminate());
+          this.releaseRequest(); // Accepted sends nothing (RFC 6026 §7.2): no INVITE, no route
+          this.sender = NO_CLIENT_SENDER;
           this.user.onFinal(response);
+          const handler = this.state === TransactionState.Accepted ? this.user.handOver2xx?.() : undefined;
+          if (handler !== undefined) {
+            this.on2xx = handler;
+            this.user = NO_CLIENT_USER;
+          }
         } else {
           this.proceedingWaiters.length = 0;
           this.stopTimer('A');
           this.stopTimer('B');
           this.setState(TransactionState.Completed);
           this.ack = buildNon2xxAck(this.request, response);
+          this.releaseRequest(); // Completed only re-sends the ACK (RFC 3261 §17.1.1.2)
           this.sendAck();
-          this.user.onFinal(response);
+          const user = this.user;
+          this.user = NO_CLIENT_USER;
+          user.onFinal(response);
           if (this.state !== TransactionState.Completed) return; // the TU may have disposed us
           const d = this.sender.reliable ? 0 : this.ctx.timers.timerD;
           if (d === 0) this.terminate();
@@ -93,7 +122,10 @@ export class InviteClientTransaction extends Transaction {
         return;
       case TransactionState.Accepted:
         // RFC 6026 §7.2: further 2xx (retransmissions or forks) go to the TU, which ACKs them.
-        if (status >= 200 && status < 300) this.user.onFinal(response);
+        if (status >= 200 && status < 300) {
+          if (this.on2xx !== undefined) this.on2xx.on2xx(response);
+          else this.user.onFinal(response);
+        }
         return;
       default:
         return;
@@ -114,6 +146,7 @@ export class InviteClientTransaction extends Transaction {
 
   protected override onTerminated(): void {
     this.proceedingWaiters.length = 0;
+    this.on2xx = undefined;
   }
 
   private sendAck(): void {

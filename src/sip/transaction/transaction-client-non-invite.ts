@@ -4,26 +4,33 @@
 import type { SipRequest, SipResponse } from '../message/types.js';
 import { Transaction } from './transaction.js';
 import { TransactionState } from './transaction-state.js';
-import type { ClientTransactionSender, ClientTransactionUser, TransactionContext } from './transaction-types.js';
+import { NO_CLIENT_SENDER, NO_CLIENT_USER, type ClientTransactionSender, type ClientTransactionUser, type TransactionContext } from './transaction-types.js';
 
 /**
  * The non-INVITE client state machine of RFC 3261 §17.1.2.2 (Figure 6):
  * Trying → Proceeding → Completed → Terminated, with timers E (retransmit, doubling up to T2,
  * UDP only), F (timeout, 64·T1) and K (T4 on UDP, 0 on reliable transports).
+ *
+ * Memory: in Completed (timer K) the transaction only absorbs retransmitted responses, so it
+ * drops the request (`request` then throws), its sender and its TU.
  */
 export class NonInviteClientTransaction extends Transaction {
   readonly kind = 'nict' as const;
   private interval: number;
+  private sender: ClientTransactionSender;
+  private user: ClientTransactionUser;
 
   constructor(
     ctx: TransactionContext,
     request: SipRequest,
     id: string,
-    private readonly sender: ClientTransactionSender,
-    private readonly user: ClientTransactionUser,
+    sender: ClientTransactionSender,
+    user: ClientTransactionUser,
   ) {
     super(ctx, request, id, TransactionState.Trying);
     this.interval = ctx.timers.t1;
+    this.sender = sender;
+    this.user = user;
   }
 
   /** Send the request and start timers E and F (RFC 3261 §17.1.2.2). */
@@ -46,9 +53,13 @@ export class NonInviteClientTransaction extends Transaction {
     this.stopTimer('E');
     this.stopTimer('F');
     this.setState(TransactionState.Completed);
-    this.user.onFinal(response);
+    this.releaseRequest(); // Completed sends nothing (RFC 3261 §17.1.2.2)
+    const user = this.user;
+    this.user = NO_CLIENT_USER;
+    user.onFinal(response);
     if (this.stateValue !== TransactionState.Completed) return;
     const k = this.sender.reliable ? 0 : this.ctx.timers.t4;
+    this.sender = NO_CLIENT_SENDER;
     if (k === 0) this.terminate();
     else this.startTimer('K', k, () => this.terminate());
   }

@@ -30,6 +30,15 @@ function flat(key: string): string {
   return key;
 }
 
+/**
+ * A copy of `s` that shares no memory with the message it was cut from (a parsed header value
+ * is a slice of the whole message text; kept for 32 s it would keep that text alive).
+ */
+export function detachedString(s: string): string {
+  if (s.length === 0) return s;
+  return flat(' ' + s).slice(1);
+}
+
 /** True when the top Via branch starts with the RFC 3261 magic cookie (and has more after it). */
 export function hasRfc3261Branch(req: SipRequest): boolean {
   const b = req.via.branch;

@@ -94,7 +94,7 @@ export class TransactionManager {
       if (request.method === 'ACK') {
         if (tx.kind !== 'ist') return;
         // RFC 2543 matching also needs the To tag of our response (RFC 3261 §17.2.3).
-        if (!hasRfc3261Branch(request) && tx.lastResponse && toTag(tx.lastResponse) !== toTag(request)) {
+        if (!hasRfc3261Branch(request) && tx.lastStatus > 0 && tx.lastToTag !== toTag(request)) {
           this.delegate.onAck(request, source);
           return;
         }

@@ -3,9 +3,20 @@
  */
 import { createResponse } from '../message/index.js';
 import type { SipRequest, SipResponse } from '../message/types.js';
+import { ownBytes } from './own-bytes.js';
+import { detachedString, toTag } from './transaction-key.js';
 import { Transaction } from './transaction.js';
 import { TransactionState } from './transaction-state.js';
 import { NO_USER, type ServerTransactionSender, type ServerTransactionUser, type TransactionContext } from './transaction-types.js';
+
+/** The To tag of a response, '' when its To header does not parse (a malformed request's copy). */
+function toTagOrEmpty(response: SipResponse): string {
+  try {
+    return toTag(response);
+  } catch {
+    return '';
+  }
+}
 
 /**
  * The INVITE server state machine of RFC 3261 §17.2.1 (Figure 7) as updated by RFC 6026 §7.1:
@@ -17,11 +28,19 @@ import { NO_USER, type ServerTransactionSender, type ServerTransactionUser, type
  * it when the TU answers within 200 ms). A retransmitted INVITE is answered with the last
  * response sent (absorption); in Accepted it is absorbed silently (RFC 6026 §7.1). The ACK of a
  * non-2xx response is absorbed here; an ACK reaching the transaction in Accepted goes to the TU.
+ *
+ * Memory: Accepted (timer L) and Completed/Confirmed (timers H, I) outlive the call, so once a
+ * final response went out the transaction keeps only its status, To tag and, in Completed, the
+ * bytes of the final response (in a buffer of their own, resent through the sender's route; in
+ * Accepted nothing is resent by the transaction): the INVITE and the response objects are
+ * released (`request` then throws, `lastResponse` is undefined; use `lastStatus`, `lastToTag`).
  */
 export class InviteServerTransaction extends Transaction {
   readonly kind = 'ist' as const;
   private last: SipResponse | undefined;
   private lastBytes: Buffer | undefined;
+  private status = 0;
+  private tag = '';
   private interval: number;
   /** The transaction user; set by the layer that accepts the request. */
   user: ServerTransactionUser = NO_USER;
@@ -36,9 +55,19 @@ export class InviteServerTransaction extends Transaction {
     this.interval = ctx.timers.t1;
   }
 
-  /** The last response sent by this transaction. */
+  /** The last response sent by this transaction (released once a final response went out). */
   get lastResponse(): SipResponse | undefined {
     return this.last;
+  }
+
+  /** Status of the last response sent (0 before any). */
+  get lastStatus(): number {
+    return this.status;
+  }
+
+  /** To tag of the last response sent ('' before any or without one), for RFC 2543 ACK matching (RFC 3261 §17.2.3). */
+  get lastToTag(): string {
+    return this.tag;
   }
 
   /** Start the 100 Trying timer (RFC 3261 §17.2.1). */
@@ -89,24 +118,35 @@ export class InviteServerTransaction extends Transaction {
     }
     if (s !== TransactionState.Proceeding) return false;
     this.stopTimer('Trying');
-    this.last = response;
+    this.status = status;
+    this.tag = detachedString(toTagOrEmpty(response));
     if (status < 200) {
+      this.last = response;
       this.transmit(response);
-    } else if (status < 300) {
+      return true;
+    }
+    // A final response: from now on only its bytes are needed (RFC 3261 §17.2.1, RFC 6026 §7.1).
+    this.last = undefined;
+    this.releaseRequest();
+    if (status < 300) {
       this.setState(TransactionState.Accepted);
       this.startTimer('L', 64 * this.ctx.timers.t1, () => this.terminate());
       this.transmit(response);
+      // Accepted absorbs INVITE retransmissions without answering (RFC 6026 §7.1): no bytes to keep.
+      this.lastBytes = undefined;
     } else {
       this.setState(TransactionState.Completed);
       if (!this.sender.reliable) this.startTimer('G', this.interval, () => this.timerG());
       this.startTimer('H', 64 * this.ctx.timers.t1, () => this.timerH());
       this.transmit(response);
+      if (this.lastBytes !== undefined) this.lastBytes = ownBytes(this.lastBytes);
     }
     return true;
   }
 
   private transmit(response: SipResponse): void {
-    this.lastBytes = this.sender.send(response, (err) => this.transportError(err));
+    const bytes = this.sender.send(response, (err) => this.transportError(err));
+    if (this.stateValue !== TransactionState.Accepted) this.lastBytes = bytes;
   }
 
   private retransmit(): void {

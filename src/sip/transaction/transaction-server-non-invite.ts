@@ -2,6 +2,7 @@
  * Non-INVITE server transaction (RFC 3261 §17.2.2).
  */
 import type { SipRequest, SipResponse } from '../message/types.js';
+import { ownBytes } from './own-bytes.js';
 import { Transaction } from './transaction.js';
 import { TransactionState } from './transaction-state.js';
 import { NO_USER, type ServerTransactionSender, type ServerTransactionUser, type TransactionContext } from './transaction-types.js';
@@ -13,7 +14,7 @@ import { NO_USER, type ServerTransactionSender, type ServerTransactionUser, type
  * response in Proceeding and Completed.
  *
  * Memory: in Completed the transaction lives on for 32 s only to absorb retransmissions, so it
- * keeps just the bytes of its final response and its status; the request and response objects
+ * keeps just the bytes of its final response (in a buffer of their own) and its status; the request and response objects
  * are released (`request` then throws, `lastResponse` is undefined; use `lastStatus`).
  */
 export class NonInviteServerTransaction extends Transaction {
@@ -71,6 +72,7 @@ export class NonInviteServerTransaction extends Transaction {
     if (this.stateValue !== TransactionState.Completed) return true;
     this.last = undefined;
     this.releaseRequest();
+    if (this.lastBytes !== undefined) this.lastBytes = ownBytes(this.lastBytes);
     const j = this.sender.reliable ? 0 : 64 * this.ctx.timers.t1;
     if (j === 0) this.terminate();
     else this.startTimer('J', j, () => this.terminate());

@@ -37,14 +37,49 @@ export interface ClientTransactionUser {
   onProvisional?(response: SipResponse): void;
   /**
    * A final response. For INVITE, every 2xx (the first one and any retransmission or forked
-   * 2xx while in Accepted, RFC 6026 §7.2) is passed up; the TU sends the ACK for 2xx.
+   * 2xx while in Accepted, RFC 6026 §7.2) is passed up, unless {@link handOver2xx} took them
+   * over; the TU sends the ACK for 2xx. Once a client transaction is Completed (non-2xx final
+   * response, RFC 3261 §17.1.1.2, §17.1.2.2) it tells the TU nothing more and drops it.
    */
   onFinal(response: SipResponse): void;
+  /**
+   * INVITE only, optional: asked right after `onFinal` for the first 2xx. A handler returned
+   * here gets the further 2xx of the Accepted state (64·T1, RFC 6026 §7.2) instead of
+   * `onFinal`, and the transaction lets go of this user, so an ended call is not kept alive by
+   * a transaction waiting out timer M.
+   */
+  handOver2xx?(): Accepted2xxHandler | undefined;
   /** Timer B or F fired (RFC 3261 §17.1.1.2, §17.1.2.2); the TU treats it as a 408. */
   onTimeout(): void;
   /** The transport failed (RFC 3261 §17.1.4); the TU treats it as a 503. */
   onTransportError(err: Error): void;
 }
+
+/**
+ * Receives the 2xx responses (retransmissions or other forks) an INVITE client transaction in
+ * Accepted gets after the first one (RFC 6026 §7.2); the TU's ACK for each is its business
+ * (RFC 3261 §13.2.2.4). Returned by {@link ClientTransactionUser.onFinal}.
+ */
+export interface Accepted2xxHandler {
+  /** A further 2xx of the INVITE (RFC 6026 §7.2). */
+  on2xx(response: SipResponse): void;
+}
+
+/** A client transaction user that hears nothing (kept by a transaction once it needs no TU). */
+export const NO_CLIENT_USER: ClientTransactionUser = Object.freeze({
+  onFinal: (): void => undefined,
+  onTimeout: (): void => undefined,
+  onTransportError: (): void => undefined,
+});
+
+/**
+ * The sender a client transaction keeps once it will send nothing more (INVITE in Accepted,
+ * RFC 6026 §7.2; non-INVITE in Completed, RFC 3261 §17.1.2.2): the real one holds the route.
+ */
+export const NO_CLIENT_SENDER: ClientTransactionSender = Object.freeze({
+  reliable: false,
+  send: (): void => undefined,
+});
 
 /** What a server transaction tells its TU. */
 export interface ServerTransactionUser {

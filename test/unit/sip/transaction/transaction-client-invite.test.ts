@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { InviteClientTransaction } from '../../../../src/sip/transaction/transaction-client-invite.js';
 import { TransactionState } from '../../../../src/sip/transaction/transaction-state.js';
+import type { SipResponse } from '../../../../src/sip/message/types.js';
+import type { Accepted2xxHandler } from '../../../../src/sip/transaction/transaction-types.js';
 import { context, RecordingClientSender, RecordingClientUser, request, response } from './fixtures.js';
+
+/** A TU that hands the 2xx after the first one to a small handler (RFC 6026 §7.2). */
+class HandingOverUser extends RecordingClientUser {
+  readonly handled: string[] = [];
+  readonly handler: Accepted2xxHandler = { on2xx: (r: SipResponse) => this.handled.push(`2xx ${r.status} ${r.to.params.find(([n]) => n === 'tag')?.[1] ?? ''}`) };
+  handOver2xx(): Accepted2xxHandler {
+    return this.handler;
+  }
+}
 
 function setup(reliable: boolean, timers?: { t1?: number; t2?: number; timerD?: number }) {
   const ctx = context(timers);
@@ -188,6 +199,59 @@ describe('INVITE client transaction (RFC 3261 §17.1.1, RFC 6026)', () => {
     tx.start();
     tx.receiveResponse(response(req, 486));
     sender.failLater(new Error('boom'));
+    expect(tx.state).toBe(TransactionState.Terminated);
+    expect(user.events).toEqual(['final 486']);
+  });
+
+  it('Accepted with a handler from the TU: further 2xx (retransmission or fork) go to it, the TU hears nothing, the INVITE is released', () => {
+    const ctx = context();
+    const sender = new RecordingClientSender(false, ctx.clock);
+    const user = new HandingOverUser();
+    const req = request({ method: 'INVITE' });
+    const tx = new InviteClientTransaction(ctx, req, 'k', sender, user);
+    tx.start();
+    ctx.clock.advance(100);
+    tx.receiveResponse(response(req, 180));
+    tx.receiveResponse(response(req, 200, 'fork1'));
+    expect(tx.state).toBe(TransactionState.Accepted);
+    expect(() => tx.request).toThrow(/released/);
+    tx.receiveResponse(response(req, 200, 'fork1'));
+    tx.receiveResponse(response(req, 200, 'fork2'));
+    tx.receiveResponse(response(req, 486)); // not a 2xx: ignored in Accepted
+    tx.receiveResponse(response(req, 180)); // ignored in Accepted
+    expect(user.events).toEqual(['provisional 180', 'final 200']);
+    expect(user.handled).toEqual(['2xx 200 fork1', '2xx 200 fork2']);
+    expect(sender.sent.map((s) => s.msg.method)).toEqual(['INVITE']); // the transaction never ACKs a 2xx
+    ctx.clock.advance(32_000 - 1);
+    expect(tx.state).toBe(TransactionState.Accepted);
+    ctx.clock.advance(1);
+    expect(tx.state).toBe(TransactionState.Terminated);
+    tx.receiveResponse(response(req, 200, 'fork1'));
+    expect(user.handled).toHaveLength(2);
+  });
+
+  it('Completed: the INVITE and the TU are released; each retransmitted non-2xx gets the identical ACK again', () => {
+    const { tx, sender, user, clock, req } = setup(false);
+    tx.start();
+    const busy = response(req, 486, 'busytag');
+    tx.receiveResponse(busy);
+    expect(() => tx.request).toThrow(/released/);
+    const first = sender.sent[1]!.msg;
+    clock.advance(5000);
+    tx.receiveResponse(busy);
+    clock.advance(5000);
+    tx.receiveResponse(response(req, 486, 'busytag'));
+    tx.receiveResponse(response(req, 200)); // a 2xx in Completed is dropped (RFC 3261 §17.1.1.2)
+    expect(sender.sent.map((s) => [s.at, s.msg.method])).toEqual([
+      [0, 'INVITE'],
+      [0, 'ACK'],
+      [5000, 'ACK'],
+      [10_000, 'ACK'],
+    ]);
+    expect(sender.sent[2]!.msg).toBe(first);
+    expect(sender.sent[3]!.msg.toString()).toBe(first.toString());
+    expect(user.events).toEqual(['final 486']);
+    sender.failLater(new Error('ICMP unreachable')); // a failed ACK ends it silently
     expect(tx.state).toBe(TransactionState.Terminated);
     expect(user.events).toEqual(['final 486']);
   });

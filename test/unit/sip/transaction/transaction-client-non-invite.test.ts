@@ -139,4 +139,21 @@ describe('non-INVITE client transaction (RFC 3261 §17.1.2)', () => {
     clock.advance(40_000);
     expect(n).toBe(1);
   });
+
+  it('Completed (timer K): the request is released, retransmitted finals are absorbed, a late transport error is ignored', () => {
+    const { tx, sender, user, clock, req } = setup(false);
+    tx.start();
+    tx.receiveResponse(response(req, 404));
+    expect(tx.state).toBe(TransactionState.Completed);
+    expect(() => tx.request).toThrow(/released/);
+    clock.advance(1000);
+    tx.receiveResponse(response(req, 404));
+    tx.receiveResponse(response(req, 200));
+    sender.failLater(new Error('late'));
+    expect(tx.state).toBe(TransactionState.Completed);
+    expect(user.events).toEqual(['final 404']);
+    expect(sender.times()).toEqual([0]);
+    clock.advance(4000);
+    expect(tx.state).toBe(TransactionState.Terminated);
+  });
 });

@@ -133,7 +133,8 @@ describe('INVITE server transaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     expect(tx.state).toBe(TransactionState.Proceeding);
     tx.respond(response(req, 404));
     expect(tx.respond(response(req, 500))).toBe(false);
-    expect(tx.lastResponse?.status).toBe(404);
+    expect(tx.lastStatus).toBe(404);
+    expect(tx.lastResponse).toBeUndefined();
   });
 
   it('transport error terminates and tells the TU (RFC 3261 §17.2.4)', () => {
@@ -142,5 +143,62 @@ describe('INVITE server transaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     tx.respond(response(req, 486));
     expect(tx.state).toBe(TransactionState.Terminated);
     expect(events).toEqual(['terminated', 'error reset']);
+  });
+
+  it('Accepted keeps no INVITE and no response bytes: INVITE retransmissions are absorbed, the TU\'s 2xx goes out byte for byte', () => {
+    const { tx, sender, req, clock, events, ack } = setup(false);
+    clock.advance(200); // 100 Trying
+    const ok = response(req, 200, 'oktag');
+    tx.respond(ok);
+    expect(tx.state).toBe(TransactionState.Accepted);
+    expect(() => tx.request).toThrow(/released/);
+    expect(tx.lastResponse).toBeUndefined();
+    expect([tx.lastStatus, tx.lastToTag]).toEqual([200, 'oktag']);
+    clock.advance(500);
+    tx.receiveRequest(req);
+    tx.receiveRequest(req);
+    expect(sender.statuses()).toEqual([100, 200]);
+    tx.respond(ok); // the TU's retransmission (RFC 3261 §13.3.1.4)
+    expect(sender.sent.map((s) => [s.status, s.resend])).toEqual([
+      [100, false],
+      [200, false],
+      [200, false],
+    ]);
+    expect(sender.sent[2]!.text).toBe(sender.sent[1]!.text);
+    tx.receiveRequest(ack);
+    expect(events).toEqual(['ack ACK']);
+  });
+
+  it('Completed keeps only the final response bytes, in a buffer of their own; each INVITE retransmission gets them again', () => {
+    const { tx, sender, req, clock } = setup(false);
+    const resent: Buffer[] = [];
+    const resend = sender.resend.bind(sender);
+    sender.resend = (bytes, onError) => {
+      resent.push(bytes);
+      resend(bytes, onError);
+    };
+    tx.respond(response(req, 486, 'busytag'));
+    expect(() => tx.request).toThrow(/released/);
+    expect(tx.lastResponse).toBeUndefined();
+    expect([tx.lastStatus, tx.lastToTag]).toEqual([486, 'busytag']);
+    clock.advance(100);
+    tx.receiveRequest(req);
+    clock.advance(100);
+    tx.receiveRequest(req);
+    expect(sender.sent.map((s) => [s.at, s.status, s.resend])).toEqual([
+      [0, 486, false],
+      [100, 486, true],
+      [200, 486, true],
+    ]);
+    expect(new Set(sender.sent.map((s) => s.text)).size).toBe(1);
+    clock.advance(300); // timer G (T1) retransmits the same bytes
+    expect(sender.sent.map((s) => [s.at, s.resend])).toEqual([
+      [0, false],
+      [100, true],
+      [200, true],
+      [500, true],
+    ]);
+    expect(sender.sent[3]!.text).toBe(sender.sent[0]!.text);
+    expect(resent[0]!.buffer.byteLength).toBe(resent[0]!.length); // not a slice of a shared block
   });
 });

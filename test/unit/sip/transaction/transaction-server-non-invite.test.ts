@@ -34,6 +34,12 @@ describe('non-INVITE server transaction (RFC 3261 §17.2.2)', () => {
 
   it('final → Completed; retransmissions get the final again; timer J = 64·T1 on UDP', () => {
     const { tx, sender, req, clock, events } = setup(false);
+    const resent: Buffer[] = [];
+    const resend = sender.resend.bind(sender);
+    sender.resend = (bytes, onError) => {
+      resent.push(bytes);
+      resend(bytes, onError);
+    };
     tx.respond(response(req, 100));
     tx.respond(response(req, 200));
     expect(tx.state).toBe(TransactionState.Completed);
@@ -48,6 +54,7 @@ describe('non-INVITE server transaction (RFC 3261 §17.2.2)', () => {
     expect(() => tx.request).toThrow(/released/);
     expect(sender.sent[2]!.resend).toBe(true);
     expect(sender.sent[2]!.text).toBe(sender.sent[1]!.text);
+    expect(resent[0]!.buffer.byteLength).toBe(resent[0]!.length); // a buffer of their own, not a pool slice
     clock.advance(32_000 - 10_000 - 1);
     expect(tx.state).toBe(TransactionState.Completed);
     clock.advance(1);
