@@ -6,6 +6,7 @@
  * (RFC 3261 §12.2.1.1), including the ACK for a 2xx (RFC 3261 §13.2.2.4). It does no I/O.
  */
 import type { HeaderField, SipRequest, SipResponse } from '../message/types.js';
+import { detachedString } from '../transaction/transaction-key.js';
 import { tagOf, dialogKey, type DialogId } from './dialog-id.js';
 import { isLooseRoute, requestUriFromRoute, uriOfNameAddr } from './dialog-route.js';
 import type { DialogRequestOptions, DialogRequestSpec } from './dialog-request.js';
@@ -24,6 +25,9 @@ export class DialogError extends Error {
 
 /** Methods whose requests (and 2xx) refresh the remote target (RFC 3261 §12.2, RFC 3311 §5.1, RFC 6665 §4.1.2.2). */
 const TARGET_REFRESH = new Set(['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'REFER']);
+
+/** The body of an ACK without one: shared (ACKs are kept 32 s to answer 2xx retransmissions). */
+const NO_BODY = Buffer.alloc(0);
 
 /** Max-Forwards for requests we originate (RFC 3261 §8.1.1.6). */
 const MAX_FORWARDS = '70';
@@ -44,6 +48,34 @@ export interface DialogInit {
   secure: boolean;
   /** Contact value we put in target-refresh requests, e.g. `<sip:b2bua@127.0.0.1:5060>`. */
   localContact: string;
+}
+
+/**
+ * The fields of a sent INVITE that a dialog created by one of its responses needs
+ * (RFC 3261 §12.1.2), kept apart from the message (strings copied, not slices of its text).
+ */
+export interface UacInviteParts {
+  readonly callId: string;
+  /** Our From tag. */
+  readonly localTag: string;
+  readonly cseq: number;
+  /** Our From header value (with the tag). */
+  readonly localHeader: string;
+  /** The Request-URI (remote target when the response has no Contact). */
+  readonly uri: string;
+}
+
+/** The {@link UacInviteParts} of an INVITE we sent. @throws DialogError without a From tag. */
+export function uacInviteParts(request: SipRequest): UacInviteParts {
+  const localTag = tagOf(request.from.params);
+  if (!localTag) throw new DialogError(0, 'request without From tag');
+  return {
+    callId: detachedString(request.callId),
+    localTag: detachedString(localTag),
+    cseq: request.cseq.seq,
+    localHeader: detachedString(request.getHeader('From') ?? ''),
+    uri: detachedString(request.uri),
+  };
 }
 
 /** Random initial CSeq for a UAS-side dialog: below 2**31 (RFC 3261 §8.1.1.5); small to leave room. */
@@ -76,16 +108,17 @@ export class Dialog {
   readonly secure: boolean;
   localContact: string;
 
+  /** Strings are copied: header values cut from a message would keep its whole text alive as long as the dialog. */
   constructor(init: DialogInit) {
     this.role = init.role;
     this.state = init.state;
-    this.id = { ...init.id };
+    this.id = { callId: detachedString(init.id.callId), localTag: detachedString(init.id.localTag), remoteTag: detachedString(init.id.remoteTag) };
     this.localSeq = init.localSeq;
     this.remoteSeq = init.remoteSeq;
-    this.localHeader = init.localHeader;
-    this.remoteHeader = init.remoteHeader;
-    this.remoteTarget = init.remoteTarget;
-    this.routeSet = [...init.routeSet];
+    this.localHeader = detachedString(init.localHeader);
+    this.remoteHeader = detachedString(init.remoteHeader);
+    this.remoteTarget = detachedString(init.remoteTarget);
+    this.routeSet = init.routeSet.map(detachedString);
     this.secure = init.secure;
     this.localContact = init.localContact;
   }
@@ -96,23 +129,27 @@ export class Dialog {
    * @throws DialogError when the response has no To tag (it cannot create a dialog).
    */
   static createUac(request: SipRequest, response: SipResponse, localContact: string): Dialog {
+    if (!tagOf(response.to.params)) throw new DialogError(0, 'response without To tag creates no dialog');
+    return Dialog.createUacFromParts(uacInviteParts(request), response, localContact);
+  }
+
+  /** {@link createUac} from the INVITE's {@link UacInviteParts} (the message itself may be gone). */
+  static createUacFromParts(invite: UacInviteParts, response: SipResponse, localContact: string): Dialog {
     const remoteTag = tagOf(response.to.params);
-    const localTag = tagOf(request.from.params);
     if (!remoteTag) throw new DialogError(0, 'response without To tag creates no dialog');
-    if (!localTag) throw new DialogError(0, 'request without From tag');
-    const target = contactUri(response) ?? request.uri;
+    const target = contactUri(response) ?? invite.uri;
     const state = response.status >= 200 ? DialogState.Confirmed : DialogState.Early;
     return new Dialog({
       role: 'uac',
       state,
-      id: { callId: request.callId, localTag, remoteTag },
-      localSeq: request.cseq.seq,
+      id: { callId: invite.callId, localTag: invite.localTag, remoteTag },
+      localSeq: invite.cseq,
       remoteSeq: undefined,
-      localHeader: request.getHeader('From') ?? '',
+      localHeader: invite.localHeader,
       remoteHeader: response.getHeader('To') ?? '',
       remoteTarget: target,
       routeSet: response.getHeaders('Record-Route').reverse(),
-      secure: request.uri.toLowerCase().startsWith('sips:'),
+      secure: invite.uri.toLowerCase().startsWith('sips:'),
       localContact,
     });
   }
@@ -157,12 +194,12 @@ export class Dialog {
    */
   confirm(response: SipResponse): void {
     if (this.state === DialogState.Early && this.role === 'uac') {
-      this.routeSet = response.getHeaders('Record-Route').reverse();
+      this.routeSet = response.getHeaders('Record-Route').reverse().map(detachedString);
     }
     const target = contactUri(response);
-    if (target) this.remoteTarget = target;
+    if (target) this.remoteTarget = detachedString(target);
     const to = response.getHeader('To');
-    if (this.role === 'uac' && to) this.remoteHeader = to;
+    if (this.role === 'uac' && to) this.remoteHeader = detachedString(to);
     this.state = DialogState.Confirmed;
   }
 
@@ -173,7 +210,7 @@ export class Dialog {
   refreshTarget(msg: SipRequest | SipResponse, method: string): void {
     if (!TARGET_REFRESH.has(method)) return;
     const target = contactUri(msg);
-    if (target) this.remoteTarget = target;
+    if (target) this.remoteTarget = detachedString(target);
   }
 
   /**
@@ -252,7 +289,7 @@ export class Dialog {
    */
   createAck(inviteSeq: number, body?: Buffer | string, contentType = 'application/sdp'): DialogRequestSpec {
     const base = this.baseHeaders('ACK', inviteSeq);
-    const buf = typeof body === 'string' ? Buffer.from(body) : (body ?? Buffer.alloc(0));
+    const buf = typeof body === 'string' ? Buffer.from(body) : (body ?? NO_BODY);
     if (buf.length > 0) base.headers.push({ name: 'Content-Type', value: contentType });
     return { method: 'ACK', uri: base.uri, headers: base.headers, body: buf, nextHop: base.nextHop };
   }

@@ -4,10 +4,10 @@
  * CANCEL (§9.1), forked or late 2xx after CANCEL answered with ACK + BYE (§13.2.2.4, §15).
  */
 import type { SipRequest, SipResponse, TransportAddress } from '../message/types.js';
-import { Dialog } from './dialog.js';
-import { tagOf } from './dialog-id.js';
+import { Dialog, uacInviteParts } from './dialog.js';
 import { toSipRequest } from './dialog-message-factory.js';
 import type { SentRequest } from './dialog-stack-port.js';
+import { Invite2xxAcker } from './invite-2xx-acker.js';
 import { InviteSession, type SessionHost } from './invite-session.js';
 import { uriDestination } from './uri-destination.js';
 
@@ -34,15 +34,20 @@ export interface InviteClientDelegate {
   onFailed(kind: 'timeout' | 'transport-error'): void;
 }
 
-/** One outgoing INVITE transaction and the session it may create. */
+/**
+ * One outgoing INVITE transaction and the session it may create. The 2xx that follow the first
+ * one (retransmissions, other forks) are answered by an {@link Invite2xxAcker} that the INVITE
+ * client transaction keeps while Accepted (RFC 6026 §7.2) instead of this object, so the call
+ * can be released as soon as it ends.
+ */
 export class InviteClientSession {
   state = InviteClientState.Calling;
   private sent: SentRequest | undefined;
   private session: InviteSession | undefined;
   private cancelWanted = false;
   private cancelSent = false;
-  private ack: SipRequest | undefined;
-  private ackDest: TransportAddress | undefined;
+  /** ACKs for this INVITE's 2xx (created with the first 2xx). */
+  private acker: Invite2xxAcker | undefined;
   private readonly hasOffer: boolean;
 
   /**
@@ -68,6 +73,7 @@ export class InviteClientSession {
     this.sent = this.host.stack.sendRequest(this.request, this.dest, {
       onProvisional: (r) => this.onProvisional(r),
       onFinal: (r) => this.onFinal(r),
+      handOver2xx: () => this.acker, // the 2xx that follow go to the acker, not to this session
       onTimeout: () => this.fail('timeout'),
       onTransportError: () => this.fail('transport-error'),
     });
@@ -113,24 +119,18 @@ export class InviteClientSession {
   }
 
   private on2xx(r: SipResponse): void {
-    const remoteTag = tagOf(r.to.params);
-    if (this.session) {
-      if (remoteTag === this.session.dialog.id.remoteTag) {
-        // Retransmitted 2xx: the same ACK again (RFC 3261 §13.2.2.4).
-        if (this.ack && this.ackDest) this.host.stack.sendAck(this.ack, this.ackDest);
-      } else {
-        this.ackAndBye(r); // a second fork answered: ACK and end it (§13.2.2.4)
-      }
-      return;
-    }
-    if (this.state === InviteClientState.Failed) {
-      this.ackAndBye(r);
+    const acker = (this.acker ??= new Invite2xxAcker(this.host, this.dest.transport, { invite: uacInviteParts(this.request), dest: this.dest }));
+    if (this.session || this.state === InviteClientState.Failed) {
+      // A retransmitted 2xx gets the same ACK again; another fork's 2xx, or a 2xx after we gave
+      // up, gets ACK + BYE (RFC 3261 §13.2.2.4).
+      acker.on2xx(r);
       return;
     }
     const dialog = Dialog.createUac(this.request, r, this.host.stack.localContact(this.dest));
     const session = new InviteSession(this.host, dialog, this.dest.transport);
     this.session = session;
     this.state = InviteClientState.Accepted;
+    acker.accept(dialog.id.remoteTag);
     this.host.register(session);
     if (this.cancelWanted) {
       this.sendAckFor(session, r);
@@ -146,23 +146,14 @@ export class InviteClientSession {
   }
 
   private sendAckFor(session: InviteSession, r: SipResponse, answer?: string | Buffer): void {
-    if (this.ack) return;
+    const acker = this.acker;
+    const tag = session.dialog.id.remoteTag;
+    if (!acker || acker.hasAcked(tag)) return;
     const spec = session.dialog.createAck(r.cseq.seq, answer);
-    this.ack = toSipRequest(spec);
-    this.ackDest = uriDestination(spec.nextHop, this.dest.transport);
-    this.host.stack.sendAck(this.ack, this.ackDest);
-  }
-
-  private ackAndBye(r: SipResponse): void {
-    try {
-      const dialog = Dialog.createUac(this.request, r, this.host.stack.localContact(this.dest));
-      const extra = new InviteSession(this.host, dialog, this.dest.transport);
-      const spec = dialog.createAck(r.cseq.seq);
-      this.host.stack.sendAck(toSipRequest(spec), uriDestination(spec.nextHop, this.dest.transport));
-      void extra.bye();
-    } catch (err) {
-      this.host.logger.debug({ err }, 'stray 2xx could not be acknowledged');
-    }
+    const ack = toSipRequest(spec);
+    const dest = uriDestination(spec.nextHop, this.dest.transport);
+    acker.sent(tag, ack, dest);
+    this.host.stack.sendAck(ack, dest);
   }
 
   private fail(kind: 'timeout' | 'transport-error'): void {

@@ -21,12 +21,28 @@ export enum InviteServerState {
   Rejected = 'Rejected',
 }
 
+/** See `InviteServerSession.cancelLink`. */
+interface CancelLink {
+  target: InviteServerSession | undefined;
+}
+
+/** The listener given to the request context: reaches the session only through `link` (no `this` in its scope). */
+function cancelForwarder(link: CancelLink): (cancel: SipRequest) => void {
+  return (cancel) => link.target?.receiveCancel(cancel);
+}
+
 /** A received initial INVITE until its final answer. */
 export class InviteServerSession {
   state = InviteServerState.Trying;
   /** The session: created with the first 1xx (early) or the 2xx. */
   readonly session: InviteSession;
   private cancelListeners: Array<(cancel: SipRequest) => void> = [];
+  /**
+   * What the request context's CANCEL listener reaches: this session until the final answer.
+   * The context lives as long as the INVITE server transaction (32 s after a 2xx, RFC 6026
+   * §7.1); through this link it does not keep the session and the call after that.
+   */
+  private readonly cancelLink: CancelLink = { target: this };
 
   constructor(
     private readonly host: SessionHost,
@@ -34,12 +50,16 @@ export class InviteServerSession {
   ) {
     const dialog = Dialog.createUas(ctx.request, ctx.toTag, host.stack.localContact(ctx.source), true);
     this.session = new InviteSession(host, dialog, ctx.source.transport);
-    ctx.onCancel((cancel) => {
-      if (this.state === InviteServerState.Accepted || this.state === InviteServerState.Rejected) return;
-      this.state = InviteServerState.Rejected; // the stack answers 487 (RFC 3261 §9.2)
-      this.session.terminate('cancelled');
-      for (const l of this.cancelListeners.splice(0)) l(cancel);
-    });
+    ctx.onCancel(cancelForwarder(this.cancelLink));
+  }
+
+  /** @internal A CANCEL from the caller (RFC 3261 §9.2), before our final answer. */
+  receiveCancel(cancel: SipRequest): void {
+    this.cancelLink.target = undefined;
+    if (this.state === InviteServerState.Accepted || this.state === InviteServerState.Rejected) return;
+    this.state = InviteServerState.Rejected; // the stack answers 487 (RFC 3261 §9.2)
+    this.session.terminate('cancelled');
+    for (const l of this.cancelListeners.splice(0)) l(cancel);
   }
 
   /** The INVITE. */
@@ -74,6 +94,8 @@ export class InviteServerSession {
     if (this.state === InviteServerState.Rejected) return this.session;
     if (this.state === InviteServerState.Trying) this.host.register(this.session);
     this.state = InviteServerState.Accepted;
+    this.cancelLink.target = undefined;
+    this.cancelListeners.length = 0;
     this.session.dialog.state = DialogState.Confirmed;
     this.session.sendInvite2xx(this.ctx, body);
     return this.session;
@@ -83,6 +105,8 @@ export class InviteServerSession {
   reject(status: number, reason?: string, headers?: Array<[string, string]>): void {
     if (this.state === InviteServerState.Accepted || this.state === InviteServerState.Rejected) return;
     this.state = InviteServerState.Rejected;
+    this.cancelLink.target = undefined;
+    this.cancelListeners.length = 0;
     if (!this.ctx.finalSent) this.ctx.reply(status, reason, headers);
     this.session.terminate('rejected');
   }

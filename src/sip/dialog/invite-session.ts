@@ -11,7 +11,9 @@ import { toSipRequest } from './dialog-message-factory.js';
 import type { DialogRequestOptions } from './dialog-request.js';
 import type { DialogStackPort, UasContext } from './dialog-stack-port.js';
 import { DialogState } from './dialog-state.js';
+import { tagOf } from './dialog-id.js';
 import { glareRetryDelay } from './glare-backoff.js';
+import { Invite2xxAcker } from './invite-2xx-acker.js';
 import { Invite2xxRetransmitter, type RetransmitTimers } from './invite-2xx-retransmitter.js';
 import { uriDestination } from './uri-destination.js';
 
@@ -83,8 +85,8 @@ export class InviteSession {
   private outgoingUpdate = false;
   /** Serialises our re-INVITEs and UPDATEs (one offer at a time, RFC 3264 §4). */
   private queue: Promise<unknown> = Promise.resolve();
-  /** ACKs we sent for 2xx, by INVITE CSeq, to answer 2xx retransmissions (RFC 3261 §13.2.2.4). */
-  private readonly sentAcks = new Map<number, SipRequest>();
+  /** ACKs for the 2xx of our re-INVITEs, by CSeq, to answer 2xx retransmissions (RFC 3261 §13.2.2.4). */
+  private readonly sentAcks = new Map<number, Invite2xxAcker>();
 
   /**
    * @param transport the transport the dialog was created on: used for in-dialog requests when
@@ -126,6 +128,10 @@ export class InviteSession {
     } catch {
       return Promise.resolve({ status: 416 });
     }
+    // A re-INVITE's 2xx retransmissions get the ACK the caller sends (`reinvite`) again, from a
+    // small acker the transaction keeps while Accepted (RFC 6026 §7.2), not from this session.
+    const acker = method === 'INVITE' ? new Invite2xxAcker(this.host, this.transport) : undefined;
+    const sentAcks = this.sentAcks;
     return new Promise<InDialogResult>((resolve) => {
       let done = false;
       const finish = (r: InDialogResult) => {
@@ -136,18 +142,22 @@ export class InviteSession {
       };
       this.host.stack.sendRequest(req, dest, {
         onFinal: (response) => {
-          if (method === 'INVITE' && response.status >= 200 && response.status < 300) {
-            // 2xx (and its retransmissions) for our re-INVITE: handled by the caller through `finish`,
-            // retransmissions re-ACKed from `sentAcks`.
-            const seq = response.cseq.seq;
-            const ack = this.sentAcks.get(seq);
-            if (done && ack) {
-              this.host.stack.sendAck(ack, this.destination(this.dialog.createAck(seq).nextHop));
+          if (acker && response.status >= 200 && response.status < 300) {
+            if (done) {
+              acker.on2xx(response);
               return;
+            }
+            acker.accept(tagOf(response.to.params) ?? '');
+            sentAcks.set(response.cseq.seq, acker);
+            while (sentAcks.size > 4) {
+              const first = sentAcks.keys().next().value;
+              if (first === undefined) break;
+              sentAcks.delete(first);
             }
           }
           finish({ status: response.status, response });
         },
+        handOver2xx: () => acker,
         onTimeout: () => finish({ status: 408 }),
         onTransportError: () => finish({ status: 503 }),
       });
@@ -187,12 +197,13 @@ export class InviteSession {
         if (r.status >= 200 && r.status < 300 && r.response) {
           this.dialog.refreshTarget(r.response, 'INVITE');
           const seq = r.response.cseq.seq;
+          const tag = tagOf(r.response.to.params) ?? '';
           const sendAck = (answer?: string | Buffer) => {
             const spec = this.dialog.createAck(seq, answer);
             const ack = toSipRequest(spec);
-            this.sentAcks.set(seq, ack);
-            this.trimAcks();
-            this.host.stack.sendAck(ack, this.destination(spec.nextHop));
+            const dest = this.destination(spec.nextHop);
+            this.sentAcks.get(seq)?.sent(tag, ack, dest);
+            this.host.stack.sendAck(ack, dest);
             this.outgoingInvite = false;
           };
           if (offer !== undefined && offer.length > 0) {
@@ -223,14 +234,6 @@ export class InviteSession {
       };
       check(0);
     });
-  }
-
-  private trimAcks(): void {
-    while (this.sentAcks.size > 4) {
-      const first = this.sentAcks.keys().next().value;
-      if (first === undefined) break;
-      this.sentAcks.delete(first);
-    }
   }
 
   /** Send an UPDATE with an offer (RFC 3311 §5.1); 491 is returned to the caller (no retry). */
