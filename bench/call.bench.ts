@@ -3,13 +3,16 @@
  * fixed rate. Systems: our B2BUA (in this process, callee behind a softswitch DN) and Kamailio
  * proxying statefully (`../shared/anchors/kamailio/proxy.cfg`, 127.0.0.1:5070 → 127.0.0.1:5090),
  * measured in the same run. Prints CPU time per call (ours vs Kamailio, target ≤ 3×), failed
- * calls and p50/p99 call-setup time (INVITE → 200, SIPp `-trace_rtt`).
+ * calls and p50/p99 call-setup time (INVITE → 200, SIPp `-trace_rtt`), and after each phase
+ * the transactions still waiting out their timers and the heap (as is, and live after a full GC).
  *
  * A 3 s warm-up through our server runs first and is not measured (JIT).
  * Env: BENCH_CALL_RATE (default 100), BENCH_CALL_SECONDS (default 20), BENCH_CALL_RATE2 (300),
  * BENCH_CALL_SECONDS2 (20; 0 skips the second phase).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +24,12 @@ const UAC = join(repoRoot, 'test/integration/sipp/uac-basic-call.xml');
 const UAS = join(repoRoot, 'test/integration/sipp/uas-answer.xml');
 const KAMAILIO_CFG = join(sharedDir, 'anchors/kamailio/proxy.cfg');
 const CLK_TCK = 100;
+
+/** A full garbage collection (live heap after a phase, not the garbage still in it). */
+function gc(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
 
 interface PhaseResult {
   calls: number;
@@ -164,7 +173,13 @@ export default async function (): Promise<void> {
       const or = await phase(`127.0.0.1:${server.port}`, uasPort, '9000', p.rate, p.seconds, ourCpu);
       process.stdout.write(line('sipserver', or) + '\n');
       const tx = server.stack.transactionCount;
-      process.stdout.write(`  sipserver after the phase: ${server.b2bua.activeCalls} calls, ${server.ua.size} dialogs, ${tx.server}+${tx.client} transactions, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB\n`);
+      const mem = process.memoryUsage();
+      gc();
+      const live = process.memoryUsage();
+      process.stdout.write(
+        `  sipserver after the phase: ${server.b2bua.activeCalls} calls, ${server.ua.size} dialogs, ${tx.server}+${tx.client} transactions, ` +
+          `heap ${(mem.heapUsed / 1e6).toFixed(0)} MB, after a full GC ${(live.heapUsed / 1e6).toFixed(0)} MB + ${(live.arrayBuffers / 1e6).toFixed(0)} MB buffers, RSS ${(live.rss / 1e6).toFixed(0)} MB\n`,
+      );
       const ratio = or.ok > 0 && kr.ok > 0 ? or.cpuMs / or.ok / (kr.cpuMs / kr.ok) : NaN;
       process.stdout.write(`  ratio CPU/call sipserver/kamailio = ${ratio.toFixed(2)}x (target <= 3x)${ratio <= 3 ? '' : '  ABOVE TARGET'}\n`);
       const keptUp = or.failed === 0 && or.wallMs < p.seconds * 1000 * 1.5 + 5000;
