@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InviteServerTransaction } from '../../../../src/sip/transaction/transaction-server-invite.js';
 import { TransactionState } from '../../../../src/sip/transaction/transaction-state.js';
+import { SipResponseMessage } from '../../../../src/sip/message/sip-response-message.js';
 import { context, RecordingServerSender, request, response } from './fixtures.js';
 
 function setup(reliable: boolean, timers?: { trying100Delay?: number; t1?: number; t2?: number; t4?: number }) {
@@ -200,5 +201,25 @@ describe('INVITE server transaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     ]);
     expect(sender.sent[3]!.text).toBe(sender.sent[0]!.text);
     expect(resent[0]!.buffer.byteLength).toBe(resent[0]!.length); // not a slice of a shared block
+  });
+
+  it('a final response whose To does not parse (the copy of a malformed request\'s) still completes the machine', () => {
+    const { tx, sender, req, clock, events } = setup(false);
+    const bad = new SipResponseMessage(400, 'Bad Request', [
+      { name: 'Via', value: 'SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKabc123' },
+      { name: 'From', value: '<sip:alice@127.0.0.1>;tag=fromtag1' },
+      { name: 'To', value: '<sip:bob@127.0.0.1' },
+      { name: 'Call-ID', value: 'call-1@127.0.0.1' },
+      { name: 'CSeq', value: '1 INVITE' },
+    ]);
+    expect(() => bad.to).toThrow();
+    expect(tx.respond(bad)).toBe(true);
+    expect(tx.state).toBe(TransactionState.Completed);
+    expect([tx.lastStatus, tx.lastToTag]).toEqual([400, '']);
+    tx.receiveRequest(req);
+    expect(sender.statuses()).toEqual([400, 400]);
+    clock.advance(32_000); // timer H: no ACK
+    expect(tx.state).toBe(TransactionState.Terminated);
+    expect(events).toEqual(['terminated', 'timeout']);
   });
 });
