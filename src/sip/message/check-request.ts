@@ -54,12 +54,12 @@ function verdict(status: number, detail: string, headers?: HeaderField[]): Reque
  */
 export function checkRequest(req: SipRequest, caps: RequestCaps): RequestVerdict | undefined {
   const version = (req as SipRequest & { version?: string }).version ?? 'SIP/2.0';
-  if (version.toUpperCase() !== 'SIP/2.0') return verdict(505, `SIP version ${version} not supported`);
+  if (version !== 'SIP/2.0' && version.toUpperCase() !== 'SIP/2.0') return verdict(505, `SIP version ${version} not supported`);
 
   try {
     const vias = req.vias;
     for (const v of vias) {
-      if (v.protocol.toUpperCase() !== 'SIP/2.0') throw new SipParseError(400, `Via protocol ${v.protocol}`);
+      if (v.protocol !== 'SIP/2.0' && v.protocol.toUpperCase() !== 'SIP/2.0') throw new SipParseError(400, `Via protocol ${v.protocol}`);
     }
     void req.from;
     void req.to;

@@ -92,7 +92,7 @@ function parseUnguarded(buf: Buffer, stream: boolean): ParsedMessage {
   let lineEnd = nl < 0 ? text.length : nl;
   if (lineEnd > 0 && text.charCodeAt(lineEnd - 1) === 0x0d) lineEnd--;
   const startLine = text.slice(0, lineEnd);
-  const isResponse = startLine.length >= 4 && startLine.slice(0, 4).toUpperCase() === 'SIP/';
+  const isResponse = startLine.length >= 4 && startsWithSipSlash(startLine);
 
   // Start line first (its errors are the more telling), then the header lines into the same array.
   const headers: HeaderField[] = [];
@@ -245,9 +245,15 @@ function parseRequestLine(line: string, headers: HeaderField[], encoding: 'utf8'
   return new SipRequestMessage(method, line.slice(sp1 + 1, sp2), headers, EMPTY_BODY, version, encoding);
 }
 
+/** `SIP/` at the start, any case (RFC 3261 §7.1: the version is case-insensitive), without a slice. */
+function startsWithSipSlash(v: string): boolean {
+  return (v.charCodeAt(0) | 0x20) === 0x73 && (v.charCodeAt(1) | 0x20) === 0x69 && (v.charCodeAt(2) | 0x20) === 0x70 && v.charCodeAt(3) === 0x2f;
+}
+
 /** `"SIP" "/" 1*DIGIT "." 1*DIGIT`, case-insensitive (RFC 3261 §25.1). */
 function isSipVersion(v: string): boolean {
-  if (v.length < 7 || v.slice(0, 4).toUpperCase() !== 'SIP/') return false;
+  if (v === 'SIP/2.0') return true;
+  if (v.length < 7 || !startsWithSipSlash(v)) return false;
   const dot = v.indexOf('.', 4);
   return dot > 4 && parseDigits(v.slice(4, dot)) !== undefined && parseDigits(v.slice(dot + 1)) !== undefined;
 }
