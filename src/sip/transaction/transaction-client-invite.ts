@@ -90,7 +90,7 @@ export class InviteClientTransaction extends Transaction {
           this.stopTimer('A');
           this.stopTimer('B');
           this.setState(TransactionState.Accepted);
-          this.startTimer('M', 64 * this.ctx.timers.t1, () => this.terminate());
+          this.startTimer('M', 64 * this.ctx.timers.t1);
           this.releaseRequest(); // Accepted sends nothing (RFC 6026 §7.2): no INVITE, no route
           this.sender = NO_CLIENT_SENDER;
           this.user.onFinal(response);
@@ -113,7 +113,7 @@ export class InviteClientTransaction extends Transaction {
           if (this.state !== TransactionState.Completed) return; // the TU may have disposed us
           const d = this.sender.reliable ? 0 : this.ctx.timers.timerD;
           if (d === 0) this.terminate();
-          else this.startTimer('D', d, () => this.terminate());
+          else this.startTimer('D', d);
         }
         return;
       case TransactionState.Completed:

@@ -61,7 +61,7 @@ export class NonInviteClientTransaction extends Transaction {
     const k = this.sender.reliable ? 0 : this.ctx.timers.t4;
     this.sender = NO_CLIENT_SENDER;
     if (k === 0) this.terminate();
-    else this.startTimer('K', k, () => this.terminate());
+    else this.startTimer('K', k);
   }
 
   private transmit(): void {

@@ -17,6 +17,7 @@ import type {
   ClientTransactionSender,
   ClientTransactionUser,
   ServerTransactionSender,
+  TerminationHook,
   TransactionContext,
 } from './transaction-types.js';
 
@@ -67,6 +68,13 @@ export class TransactionManager {
   private readonly servers = new Map<string, ServerTransaction>();
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly lazyNonInvite: boolean;
+  /** Termination hooks shared by every transaction (no closure per transaction: they live 32 s). */
+  private readonly dropServer: TerminationHook = (tx) => {
+    if (this.servers.get(tx.id) === tx) this.servers.delete(tx.id);
+  };
+  private readonly dropClient: TerminationHook = (tx) => {
+    if (this.clients.get(tx.id) === tx) this.clients.delete(tx.id);
+  };
 
   constructor(opts: TransactionManagerOptions) {
     this.ctx = { clock: opts.clock, logger: opts.logger, timers: resolveTimerSettings(opts.timers) };
@@ -128,9 +136,7 @@ export class TransactionManager {
         ? new InviteServerTransaction(this.ctx, request, key, sender)
         : new NonInviteServerTransaction(this.ctx, request, key, sender);
     this.servers.set(key, created);
-    created.onTermination(() => {
-      if (this.servers.get(key) === created) this.servers.delete(key);
-    });
+    created.onTermination(this.dropServer);
     created.start();
     return created;
   }
@@ -168,9 +174,7 @@ export class TransactionManager {
         ? new InviteClientTransaction(this.ctx, request, key, sender, user)
         : new NonInviteClientTransaction(this.ctx, request, key, sender, user);
     this.clients.set(key, tx);
-    tx.onTermination(() => {
-      if (this.clients.get(key) === tx) this.clients.delete(key);
-    });
+    tx.onTermination(this.dropClient);
     tx.start();
     return tx;
   }

@@ -91,7 +91,7 @@ export class InviteServerTransaction extends Transaction {
         this.setState(TransactionState.Confirmed);
         const i = this.sender.reliable ? 0 : this.ctx.timers.t4;
         if (i === 0) this.terminate();
-        else this.startTimer('I', i, () => this.terminate());
+        else this.startTimer('I', i);
       } else if (this.stateValue === TransactionState.Accepted) {
         this.user.onAck?.(request);
       }
@@ -130,7 +130,7 @@ export class InviteServerTransaction extends Transaction {
     this.releaseRequest();
     if (status < 300) {
       this.setState(TransactionState.Accepted);
-      this.startTimer('L', 64 * this.ctx.timers.t1, () => this.terminate());
+      this.startTimer('L', 64 * this.ctx.timers.t1);
       this.transmit(response);
       // Accepted absorbs INVITE retransmissions without answering (RFC 6026 §7.1): no bytes to keep.
       this.lastBytes = undefined;

@@ -75,7 +75,7 @@ export class NonInviteServerTransaction extends Transaction {
     if (this.lastBytes !== undefined) this.lastBytes = ownBytes(this.lastBytes);
     const j = this.sender.reliable ? 0 : 64 * this.ctx.timers.t1;
     if (j === 0) this.terminate();
-    else this.startTimer('J', j, () => this.terminate());
+    else this.startTimer('J', j);
     return true;
   }
 

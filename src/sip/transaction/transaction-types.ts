@@ -100,8 +100,8 @@ export interface TransactionContext {
   readonly logger: Logger;
 }
 
-/** Internal hook the manager uses to drop a transaction from its tables once it terminates. */
 /** The user of a server transaction nobody has set one for: hears nothing (shared, frozen). */
 export const NO_USER: ServerTransactionUser = Object.freeze({});
 
-export type TerminationHook = () => void;
+/** Run once when a transaction reaches Terminated; gets the transaction (one hook can serve a whole table). */
+export type TerminationHook = (tx: { readonly id: string }) => void;

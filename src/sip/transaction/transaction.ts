@@ -63,7 +63,7 @@ export abstract class Transaction {
 
   /** Register a callback run once when the transaction reaches Terminated. */
   onTermination(hook: TerminationHook): void {
-    if (this.stateValue === TransactionState.Terminated) hook();
+    if (this.stateValue === TransactionState.Terminated) hook(this);
     else if (this.firstHook === undefined && this.moreHooks === undefined) this.firstHook = hook;
     else (this.moreHooks ??= []).push(hook);
   }
@@ -77,13 +77,26 @@ export abstract class Transaction {
     this.stateValue = next;
   }
 
-  protected startTimer(name: TimerName, ms: number, fn: () => void): void {
+  /**
+   * Start timer `name`: when it fires, `fn` runs; without `fn` the transaction terminates (timers
+   * D, I, J, K, L, M), through one small closure (these run for 32 s after every call).
+   */
+  protected startTimer(name: TimerName, ms: number, fn?: () => void): void {
     this.stopTimer(name);
-    const handle = this.ctx.clock.setTimeout(() => {
+    const cb = fn === undefined ? this.terminator() : this.timerCallback(name, fn);
+    (this.timerHandles ??= {})[name] = this.ctx.clock.setTimeout(cb, ms);
+  }
+
+  private timerCallback(name: TimerName, fn: () => void): () => void {
+    return () => {
       if (this.timerHandles !== undefined) this.timerHandles[name] = undefined;
       fn();
-    }, ms);
-    (this.timerHandles ??= {})[name] = handle;
+    };
+  }
+
+  /** A callback that ends the transaction (terminate stops and forgets every timer). */
+  private terminator(): () => void {
+    return () => this.terminate();
   }
 
   protected stopTimer(name: TimerName): void {
@@ -117,8 +130,8 @@ export abstract class Transaction {
     const more = this.moreHooks;
     this.firstHook = undefined;
     this.moreHooks = undefined;
-    if (first !== undefined) first();
-    if (more !== undefined) for (const h of more) h();
+    if (first !== undefined) first(this);
+    if (more !== undefined) for (const h of more) h(this);
   }
 
   /** Subclass hook called once on termination, before the manager's hooks. */
