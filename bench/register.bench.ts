@@ -46,8 +46,8 @@ const shared = process.env.SIPSERVER_SHARED ?? join(repo, '../shared');
 const REGISTRATIONS = Number(process.env.REGISTER_BENCH_N ?? 6000);
 const RATE = Number(process.env.REGISTER_BENCH_RATE ?? 600);
 const ROUNDS = Math.max(1, Number(process.env.REGISTER_BENCH_ROUNDS ?? 2));
-/** Unmeasured registrations first, for each server: V8 is still compiling after 500. */
-const WARMUP = Number(process.env.REGISTER_BENCH_WARMUP ?? 3000);
+/** Unmeasured registrations first, for each server: the steady state of a long-running server (V8 still optimises, and a nonce ring wraps, during the first few thousand). */
+const WARMUP = Number(process.env.REGISTER_BENCH_WARMUP ?? 6000);
 
 /** utime + stime (clock ticks) of a process and its direct children. */
 function cpuTicksTree(rootPid: number): number {
