@@ -68,9 +68,15 @@ export function protocolOfVia(via: Via): TransportProtocol | undefined {
   return t === 'udp' || t === 'tcp' || t === 'tls' || t === 'ws' || t === 'wss' ? t : undefined;
 }
 
-function viaParam(via: Via, name: string): string | null | undefined {
-  for (const [n, v] of via.params) if (n.toLowerCase() === name) return v;
-  return undefined;
+
+/** One or more ASCII digits. */
+function isDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 /** Compare two IP literals, ignoring brackets and case. */
@@ -220,13 +226,22 @@ export class TransportLayer implements TransportDelegate {
   /** {@link responseTarget} from the top Via the response carries (not over a connection). */
   private viaTarget(via: Via, route: ResponseRoute | undefined): ResponseTarget | Error {
     const protocol = route?.transport.protocol ?? protocolOfVia(via) ?? 'udp';
-    const received = viaParam(via, 'received');
-    const rport = viaParam(via, 'rport');
+    // `received` and `rport` in one pass over the parameters (the first of each counts).
+    let received: string | null | undefined;
+    let rport: string | null | undefined;
+    const ps = via.params;
+    for (let i = 0; i < ps.length; i++) {
+      const n = ps[i][0];
+      if (n.length === 8 && received === undefined && n.toLowerCase() === 'received') received = ps[i][1];
+      else if (n.length === 5 && rport === undefined && n.toLowerCase() === 'rport') rport = ps[i][1];
+    }
     // FIXME(RFC 3261 §18.2.2): maddr (multicast) is not supported; the response goes to received/sent-by.
     const host = hostWithoutBrackets(received ?? via.host);
     let port: number;
-    if (rport && /^\d+$/.test(rport)) port = Number(rport);
+    if (rport && isDigits(rport)) port = Number(rport);
     else port = via.port ?? (protocol === 'tls' || protocol === 'wss' ? 5061 : 5060);
+    // The usual case: back to the address the request came from, over the same transport.
+    if (route !== undefined && host === route.source.host) return { transport: route.transport, dest: { transport: protocol, host, port } };
     if (isIP(host) === 0) {
       // FIXME(RFC 3263 §5): no DNS for sent-by host names; every request we received has `received`.
       return new Error(`cannot route response to host name ${host}`);
