@@ -132,3 +132,45 @@ describe('UAS core', () => {
     expect(stack.transactionCount.server).toBe(before + 1);
   });
 });
+
+describe('CANCEL for an INVITE already answered (RFC 3261 §9.2)', () => {
+  it('gets 200 with the To tag of the final response, no 487; the INVITE context is let go once answered', async () => {
+    const s = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+    let answered: WeakRef<IncomingRequest> | undefined;
+    s.handle('INVITE', (ctx) => {
+      ctx.reply(ctx.request.uri.includes('busy') ? 486 : 200, undefined, [['Contact', '<sip:b@127.0.0.1>']]);
+      answered = new WeakRef(ctx);
+      return true;
+    });
+    await s.start();
+    const p = await UdpPeer.open();
+    try {
+      const sPort = s.addresses()[0]!.port;
+      for (const who of ['busy', 'ok']) {
+        const uri = `sip:${who}@127.0.0.1`;
+        const head = (method: string): string =>
+          `${method} ${uri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${p.port};branch=z9hG4bKans-${who}\r\nMax-Forwards: 70\r\n` +
+          `From: <sip:t@127.0.0.1>;tag=fa\r\nTo: <${uri}>\r\nCall-ID: answered-${who}\r\nCSeq: 1 ${method}\r\nContent-Length: 0\r\n\r\n`;
+        p.clear();
+        await p.send(head('INVITE'), sPort);
+        const [final] = await p.waitFor((d) => /^SIP\/2\.0 (486|200) /.test(d.text), 1);
+        const tag = /\r\nTo: [^\r]*;tag=([^;\r]+)/.exec(final!.text)![1];
+        await p.send(head('CANCEL'), sPort);
+        const [ok] = await p.waitFor((d) => d.text.startsWith('SIP/2.0 200 ') && d.text.includes(' CANCEL\r\n'), 1);
+        expect(ok!.text).toContain(`;tag=${tag}\r\n`);
+        await new Promise((r) => setTimeout(r, 200));
+        expect(p.received.filter((d) => d.text.startsWith('SIP/2.0 487 '))).toHaveLength(0);
+      }
+      // The stack no longer holds the answered INVITE's context (its transaction still waits out Timer H/L).
+      expect(s.transactionCount.server).toBeGreaterThan(0);
+      (await import('node:v8')).setFlagsFromString('--expose-gc');
+      const gc = (await import('node:vm')).runInNewContext('gc') as () => void;
+      await new Promise((r) => setImmediate(r));
+      gc();
+      expect(answered!.deref()).toBeUndefined();
+    } finally {
+      await p.close();
+      await s.stop();
+    }
+  });
+});

@@ -93,13 +93,24 @@ export class IncomingRequest {
   reply(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string): SipResponse | undefined {
     if (this.finalSent && !(this.transaction.state === TransactionState.Accepted && status >= 200 && status < 300)) return undefined;
     const res = this.createResponse(status, reason, headers, body);
-    return this.transaction.respond(res) ? res : undefined;
+    if (!this.transaction.respond(res)) return undefined;
+    if (status >= 200) this.finalHook?.();
+    return res;
   }
 
   /** Send an already built response through the transaction (e.g. a 2xx built by the dialog layer); false if refused. */
   send(response: SipResponse): boolean {
-    return this.transaction.respond(response);
+    if (!this.transaction.respond(response)) return false;
+    if (response.status >= 200) this.finalHook?.();
+    return true;
   }
+
+  /**
+   * @internal Called once a final response went out through the transaction: the stack stops
+   * keeping this context for CANCEL matching (an answered INVITE needs only its To tag, which
+   * the transaction keeps), so an ended call does not stay in memory for the transaction's 32 s.
+   */
+  finalHook: (() => void) | undefined = undefined;
 
   /**
    * Answer without a transaction (RFC 3261 §8.2.7: stateless UAS behaviour): nothing is kept,

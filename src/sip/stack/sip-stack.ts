@@ -20,7 +20,7 @@ import { TransportLayer, type ResponseRoute, type ResponseTarget } from '../tran
 import type { TlsSettings } from '../transport/transport-tls.js';
 import type { TransportLimits } from '../transport/transport-types.js';
 import { IncomingRequest } from './incoming-request.js';
-import { UasCore, type RequestHandler } from './uas-core.js';
+import { UasCore, type CancelTarget, type RequestHandler } from './uas-core.js';
 
 /** Construction options of {@link SipStack}. */
 export interface SipStackOptions {
@@ -226,14 +226,25 @@ export class SipStack {
     const route = sender instanceof RouteSender ? sender.route : undefined;
     if (!route) throw new Error('request without route');
     const ctx = new IncomingRequest(req, source, tx, route, this, () => this.transactions.createServerTransaction(req, sender));
-    if (tx && req.method === 'INVITE') this.contexts.set(tx, ctx);
+    if (tx && req.method === 'INVITE') {
+      this.contexts.set(tx, ctx);
+      ctx.finalHook = () => this.contexts.delete(tx);
+    }
     this.core.dispatch(ctx, this.findCancelTarget);
   }
 
-  /** The INVITE context a CANCEL refers to (RFC 3261 §9.2); one function for every request. */
-  private readonly findCancelTarget = (cancel: SipRequest): IncomingRequest | undefined => {
+  /**
+   * What a CANCEL refers to (RFC 3261 §9.2), one function for every request: the INVITE's
+   * context while it is unanswered; once answered, only the To tag the 200 to the CANCEL
+   * must carry (the transaction keeps it).
+   */
+  private readonly findCancelTarget = (cancel: SipRequest): CancelTarget | undefined => {
     const inviteTx = this.transactions.findInviteForCancel(cancel);
-    return inviteTx ? this.contexts.get(inviteTx) : undefined;
+    if (!inviteTx) return undefined;
+    const ctx = this.contexts.get(inviteTx);
+    if (ctx) return ctx;
+    if (inviteTx.kind === 'ist' && inviteTx.lastStatus >= 200) return { answered: true, toTag: inviteTx.lastToTag, finalSent: true };
+    return undefined;
   };
 
   // ---- UAC side ---------------------------------------------------------------------------

@@ -13,8 +13,18 @@ import type { IncomingRequest } from './incoming-request.js';
  */
 export type RequestHandler = (ctx: IncomingRequest) => boolean;
 
-/** Finds the INVITE request context a CANCEL refers to (RFC 3261 §9.2). */
-export type CancelTargetLookup = (cancel: SipRequest) => IncomingRequest | undefined;
+/** An INVITE already answered with a final response: a CANCEL for it only gets 200 with its To tag (RFC 3261 §9.2). */
+export interface AnsweredInvite {
+  readonly answered: true;
+  readonly toTag: string;
+  readonly finalSent: true;
+}
+
+/** What a CANCEL refers to: the INVITE's context while unanswered, or what is left of an answered one. */
+export type CancelTarget = IncomingRequest | AnsweredInvite;
+
+/** Finds what a CANCEL refers to (RFC 3261 §9.2). */
+export type CancelTargetLookup = (cancel: SipRequest) => CancelTarget | undefined;
 
 /** Methods standardised for SIP (RFC 3261 and extensions): unclaimed ones get 404, others 501. */
 const STANDARD_METHODS = new Set(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
@@ -159,7 +169,7 @@ export class UasCore {
     }
     // The 200 to the CANCEL carries the To tag of the INVITE's responses (§9.2).
     this.reply(ctx, 200, 'OK', undefined, target.toTag);
-    if (target.finalSent) return;
+    if ('answered' in target || target.finalSent) return;
     target.notifyCancel(ctx.request);
     if (!target.finalSent) this.reply(target, 487, 'Request Terminated');
   }
