@@ -36,6 +36,11 @@ const ISSUED_KEPT = 4096;
 /** Two hex digits per byte value. */
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/** The issue time a nonce of ours carries (its first 12 hex digits). */
+function issueTime(nonce: string): number {
+  return parseInt(nonce.slice(0, TS_LEN), 16);
+}
+
 /** A millisecond time (an integer below 2^48) as 12 hex digits (`Number#toString(16)` on a double is slow). */
 function hex48(t: number): string {
   const hi = Math.floor(t / 0x1000000);
@@ -56,17 +61,18 @@ export class NonceManager {
   private readonly secret: Buffer;
   private readonly lifetimeMs: number;
   private readonly maxTracked: number;
-  /** nonce → { last nonce-count seen, issue time, sequence of the last commit }. */
-  private readonly seen = new Map<string, { nc: number; ts: number; seq: number }>();
   /**
-   * Commit order (least recently committed first), as a queue with a moving head: a Map used
-   * as a FIFO (delete at the front, iterate from the start) makes V8 skip every deleted slot
-   * on each iteration — 20+ µs per commit once the table is full. Entries whose `seq` no
-   * longer matches were superseded by a later commit of the same nonce and are skipped.
+   * nonce → last nonce-count accepted with it. A number, not an object: the table holds up to
+   * `maxTracked` entries for minutes, and small values keep the old generation small.
    */
-  private queue: Array<{ nonce: string; seq: number }> = [];
+  private readonly seen = new Map<string, number>();
+  /**
+   * Nonces in the order of their first commit, as a queue with a moving head (a Map used as a
+   * FIFO makes V8 skip every deleted slot on each iteration). Issue times grow along it, so
+   * expired nonces are found at the head; a nonce committed again keeps its place.
+   */
+  private queue: string[] = [];
   private head = 0;
-  private seq = 0;
   private watermark = -Infinity;
   private readonly random = new RandomPool();
   /** The last {@link ISSUED_KEPT} nonces issued → issue time, and the ring that bounds them. */
@@ -112,12 +118,12 @@ export class NonceManager {
    * Call {@link commit} only after the response digest itself was verified.
    */
   check(nonce: string, nc: number | undefined): NonceCheck {
-    const entry = this.seen.get(nonce);
+    const lastNc = this.seen.get(nonce);
     let ts: number;
     let retry: boolean;
-    // A nonce we issued a moment ago, or one already accepted, is ours as it stands: the MAC
+    // A nonce already accepted, or one we issued a moment ago, is ours as it stands: the MAC
     // (a hash) is checked only for the others.
-    const issuedAt = entry === undefined ? this.issued.get(nonce) : entry.ts;
+    const issuedAt = lastNc === undefined ? this.issued.get(nonce) : issueTime(nonce);
     if (issuedAt !== undefined) {
       ts = issuedAt;
       retry = nonce.charCodeAt(TS_LEN) === 0x31;
@@ -129,8 +135,8 @@ export class NonceManager {
     }
     const now = this.clock.now();
     if (now - ts > this.lifetimeMs || ts - now > 60_000) return { result: 'stale', retry };
-    if (entry) {
-      if (nc === undefined || nc <= entry.nc) return { result: 'replay', retry };
+    if (lastNc !== undefined) {
+      if (nc === undefined || nc <= lastNc) return { result: 'replay', retry };
       return { result: 'ok', retry, ts };
     }
     if (ts <= this.watermark) return { result: 'stale', retry };
@@ -139,54 +145,41 @@ export class NonceManager {
 
   /**
    * Remember that `nc` was used with `nonce` (after a successful verification); `ts` is the
-   * issue time {@link check} returned with `ok`.
+   * issue time {@link check} returned with `ok` (the nonce carries it too).
    */
   commit(nonce: string, nc: number | undefined, ts: number): void {
-    const used = nc ?? Number.MAX_SAFE_INTEGER; // no qop: single use
-    const seq = ++this.seq;
-    const entry = this.seen.get(nonce);
-    if (entry) {
-      entry.nc = used;
-      entry.seq = seq;
-    } else {
-      this.seen.set(nonce, { nc: used, ts, seq });
-    }
-    this.queue.push({ nonce, seq });
+    void ts;
+    if (!this.seen.has(nonce)) this.queue.push(nonce);
+    this.seen.set(nonce, nc ?? Number.MAX_SAFE_INTEGER); // no qop: single use
     this.prune();
   }
 
   private prune(): void {
     const now = this.clock.now();
-    // From the least recently committed end: skip superseded queue entries, drop expired
-    // ones (bounded work per call), evict while over the bound.
+    // From the oldest end: drop expired nonces (bounded work per call), evict while over the bound.
     let expiredBudget = 8;
     while (this.head < this.queue.length) {
       const q = this.queue[this.head]!;
-      const e = this.seen.get(q.nonce);
-      if (!e || e.seq !== q.seq) {
+      if (!this.seen.has(q)) {
         this.head++;
         continue;
       }
-      if (now - e.ts > this.lifetimeMs && expiredBudget-- > 0) {
-        this.seen.delete(q.nonce);
+      const ts = issueTime(q);
+      if (now - ts > this.lifetimeMs && expiredBudget-- > 0) {
+        this.seen.delete(q);
         this.head++;
         continue;
       }
       if (this.seen.size > this.maxTracked) {
-        this.seen.delete(q.nonce);
-        if (e.ts > this.watermark) this.watermark = e.ts;
+        this.seen.delete(q);
+        if (ts > this.watermark) this.watermark = ts;
         this.head++;
         continue;
       }
       break;
     }
-    const live = this.queue.length - this.head;
-    if (this.head > 1024 && this.head > live) {
+    if (this.head > 1024 && this.head > this.queue.length - this.head) {
       this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    } else if (live > 2 * this.maxTracked + 1024) {
-      // Many re-commits of the same nonces (nonce-count reuse): keep only the current entries.
-      this.queue = this.queue.slice(this.head).filter((q) => this.seen.get(q.nonce)?.seq === q.seq);
       this.head = 0;
     }
   }

@@ -272,6 +272,23 @@ describe('NonceManager bounded replay table', () => {
     clock.advance(300_001);
     expect(nm.check(recent, 1)).toEqual({ result: 'stale', retry: true });
   });
+  it('a nonce reused with growing nonce-counts stays one entry; expired nonces leave the table', () => {
+    const clock = new FakeClock(1_700_000_000_000);
+    const nm = new NonceManager({ clock });
+    const n = nm.issue();
+    for (let nc = 1; nc <= 1000; nc++) {
+      expect(nm.check(n, nc).result).toBe('ok');
+      nm.commit(n, nc, clock.now());
+      expect(nm.check(n, nc).result).toBe('replay');
+    }
+    expect(nm.tracked).toBe(1);
+    expect((nm as unknown as { queue: string[] }).queue).toHaveLength(1);
+    clock.advance(300_001);
+    const fresh = nm.issue();
+    nm.commit(fresh, 1, clock.now());
+    expect(nm.tracked).toBe(1); // the expired one went
+    expect(nm.check(n, 1001).result).toBe('stale');
+  });
   it('without qop a nonce is single-use', () => {
     const nm = new NonceManager({ clock: new FakeClock(5) });
     const n = nm.issue();
