@@ -15,7 +15,8 @@ import type { SipRequest, SipResponse, TransportAddress } from '../../../../src/
 import { TransactionManager } from '../../../../src/sip/transaction/transaction-manager.js';
 import { TransactionState } from '../../../../src/sip/transaction/transaction-state.js';
 import type { ClientTransactionUser } from '../../../../src/sip/transaction/transaction-types.js';
-import type { DialogStackPort, SentRequest } from '../../../../src/sip/dialog/dialog-stack-port.js';
+import type { SentRequest } from '../../../../src/sip/dialog/dialog-stack-port.js';
+import { AckRecordingStack } from './ack-recording-stack.js';
 import { DialogUserAgent } from '../../../../src/sip/dialog/dialog-user-agent.js';
 import type { InviteSession } from '../../../../src/sip/dialog/invite-session.js';
 
@@ -25,22 +26,16 @@ const gc = vm.runInNewContext('gc') as () => void;
 const PEER: TransportAddress = { transport: 'udp', host: '127.0.0.1', port: 5070 };
 
 /** The dialog layer's stack: Via added here, client transactions in a real manager, wire recorded. */
-class ManagerStack implements DialogStackPort {
+class ManagerStack extends AckRecordingStack {
   readonly wire: SipRequest[] = [];
-  readonly acks: SipRequest[] = [];
   private n = 0;
-  constructor(readonly mgr: TransactionManager) {}
+  constructor(readonly mgr: TransactionManager) {
+    super();
+  }
   sendRequest(request: SipRequest, _dest: TransportAddress, user: ClientTransactionUser): SentRequest {
     request.prependHeader('Via', `SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKtest${++this.n}`);
     this.mgr.sendRequest(request, { reliable: false, send: (m) => this.wire.push(m) }, user);
     return { request };
-  }
-  sendCancel(): void {}
-  sendAck(ack: SipRequest): void {
-    this.acks.push(ack);
-  }
-  localContact(): string {
-    return '<sip:sipserver@127.0.0.1:5060>';
   }
 }
 

@@ -5,26 +5,19 @@ import { createResponse } from '../../../../src/sip/message/index.js';
 import { SipRequestMessage } from '../../../../src/sip/message/sip-request-message.js';
 import type { HeaderField, SipRequest, SipResponse, TransportAddress } from '../../../../src/sip/message/types.js';
 import type { ClientTransactionUser } from '../../../../src/sip/transaction/transaction-types.js';
-import type { DialogStackPort, SentRequest, UasContext } from '../../../../src/sip/dialog/dialog-stack-port.js';
+import type { SentRequest, UasContext } from '../../../../src/sip/dialog/dialog-stack-port.js';
+import { AckRecordingStack } from './ack-recording-stack.js';
 import { DialogUserAgent } from '../../../../src/sip/dialog/dialog-user-agent.js';
 import { Dialog } from '../../../../src/sip/dialog/dialog.js';
 import { DialogState } from '../../../../src/sip/dialog/dialog-state.js';
 import { InviteSession } from '../../../../src/sip/dialog/invite-session.js';
 
 /** Records what the dialog layer puts on the wire; the test plays the peer. */
-class RecordingStack implements DialogStackPort {
+class RecordingStack extends AckRecordingStack {
   sent: Array<{ request: SipRequest; dest: TransportAddress; user: ClientTransactionUser }> = [];
-  acks: SipRequest[] = [];
   sendRequest(request: SipRequest, dest: TransportAddress, user: ClientTransactionUser): SentRequest {
     this.sent.push({ request, dest, user });
     return { request };
-  }
-  sendCancel(): void {}
-  sendAck(ack: SipRequest): void {
-    this.acks.push(ack);
-  }
-  localContact(): string {
-    return '<sip:sipserver@127.0.0.1:5060>';
   }
 }
 
