@@ -175,20 +175,7 @@ export class CallControlService implements CallControl {
     const router = b.router!;
     const call = b.newCall('Internal', thisDN, routingPoint);
     if (userData) Object.assign(call.userData, userData);
-    const ra = await b.dial(call, {
-      dn: thisDN,
-      address: thisDN,
-      targets: originTargets,
-      fromUser: routingPoint,
-      silent: true,
-      offer: noMediaOffer(),
-      ringTimeoutMs: inviteTimeoutMsOf(b, thisDN),
-      onAnswered: (leg, _s, r) => {
-        leg.lastSdpReceived = r.body.toString('utf8');
-      },
-    });
-    if (ra.kind !== 'answered') return this.originFailed(call, ra.kind === 'failed' ? `origin leg: ${failureStatus(ra.failure).status}` : 'origin leg cancelled');
-    const a = ra.leg;
+    const { leg: a } = await this.dialOrigin(call, thisDN, originTargets, routingPoint, noMediaOffer());
     call.state = CallState.Established;
     call.routed = true;
     call.routingPoint = routingPoint;
@@ -214,6 +201,37 @@ export class CallControlService implements CallControl {
   }
 
   /**
+   * Ring the origin device of a make-call, silently (no CTI events yet): with `offer` (Flow IV,
+   * routing-point calls) or without one (Flow I: its answer holds A's offer and its ACK waits,
+   * RFC 3725). Throws through {@link originFailed} when it is not answered.
+   */
+  private async dialOrigin(
+    call: Call,
+    thisDN: string,
+    originTargets: Deliverable[],
+    fromUser: string,
+    offer: string | undefined,
+  ): Promise<{ leg: CallLeg; ack: ((answer: string | Buffer) => void) | undefined }> {
+    const b = this.b2bua;
+    let ack: ((answer: string | Buffer) => void) | undefined;
+    const ra = await b.dial(call, {
+      dn: thisDN,
+      address: thisDN,
+      targets: originTargets,
+      fromUser,
+      silent: true,
+      offer,
+      ringTimeoutMs: inviteTimeoutMsOf(b, thisDN),
+      onAnswered: (leg, _s, r, sendAck) => {
+        leg.lastSdpReceived = r.body.toString('utf8');
+        ack = sendAck;
+      },
+    });
+    if (ra.kind !== 'answered') return this.originFailed(call, ra.kind === 'failed' ? `origin leg: ${failureStatus(ra.failure).status}` : 'origin leg cancelled');
+    return { leg: ra.leg, ack };
+  }
+
+  /**
    * RFC 3725 Flow I (behaviour §8.1): offer-less INVITE to A; A's offer goes to B; B's answer
    * goes back in the ACK to A. No re-INVITE to A unless the 28 s guard fired.
    */
@@ -225,25 +243,9 @@ export class CallControlService implements CallControl {
     dest: { dn: string | undefined; targets: Deliverable[] },
     origin: EventOrigin,
   ): Promise<void> {
-    const b = this.b2bua;
-    let ackA: ((answer: string | Buffer) => void) | undefined;
-    let offerA = '';
-    const ra = await b.dial(call, {
-      dn: thisDN,
-      address: thisDN,
-      targets: originTargets,
-      fromUser: otherNumber,
-      silent: true,
-      ringTimeoutMs: inviteTimeoutMsOf(b, thisDN),
-      onAnswered: (_leg, _s, r, ack) => {
-        offerA = r.body.toString('utf8');
-        ackA = ack;
-      },
-    });
-    if (ra.kind !== 'answered') return this.originFailed(call, ra.kind === 'failed' ? `origin leg: ${failureStatus(ra.failure).status}` : 'origin leg cancelled');
-    const a = ra.leg;
-    a.lastSdpReceived = offerA;
-    b.emit('EventDialing', call, a, otherNumber, origin);
+    const { leg: a, ack: ackA } = await this.dialOrigin(call, thisDN, originTargets, otherNumber, undefined);
+    const offerA = a.lastSdpReceived ?? '';
+    this.b2bua.emit('EventDialing', call, a, otherNumber, origin);
     void this.flow1SecondLeg(call, a, offerA, ackA, otherNumber, dest, origin);
   }
 
@@ -320,20 +322,7 @@ export class CallControlService implements CallControl {
     origin: EventOrigin,
   ): Promise<void> {
     const b = this.b2bua;
-    const ra = await b.dial(call, {
-      dn: thisDN,
-      address: thisDN,
-      targets: originTargets,
-      fromUser: otherNumber,
-      silent: true,
-      offer: noMediaOffer(),
-      ringTimeoutMs: inviteTimeoutMsOf(b, thisDN),
-      onAnswered: (leg, _s, r) => {
-        leg.lastSdpReceived = r.body.toString('utf8');
-      },
-    });
-    if (ra.kind !== 'answered') return this.originFailed(call, ra.kind === 'failed' ? `origin leg: ${failureStatus(ra.failure).status}` : 'origin leg cancelled');
-    const a = ra.leg;
+    const { leg: a } = await this.dialOrigin(call, thisDN, originTargets, otherNumber, noMediaOffer());
     b.emit('EventDialing', call, a, otherNumber, origin);
     void (async () => {
       const { result: rb, ack: ackB } = await this.dialHoldingAck(call, dest, otherNumber, a.address, origin);
