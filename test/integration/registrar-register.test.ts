@@ -8,7 +8,7 @@
  * set it explicitly, and the two-challenge answer (`SHA-256,MD5`) is checked with a raw UDP peer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,31 @@ async function startServer(dataDir: string, algorithms: string | undefined): Pro
       store.close();
     },
   };
+}
+
+/** Run `fn` against a server on a fresh data directory (office.yaml; `algorithms` as in startServer), then tear it down. */
+async function withServer(algorithms: string | undefined, fn: (server: Server) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
+  const server = await startServer(dir, algorithms);
+  try {
+    await fn(server);
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A raw UDP client on loopback collecting every datagram it receives (as text). */
+async function withUdpClient(fn: (sock: Socket, got: string[], port: number) => Promise<void>): Promise<void> {
+  const sock = createSocket('udp4');
+  const got: string[] = [];
+  sock.on('message', (b) => got.push(b.toString()));
+  try {
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    await fn(sock, got, sock.address().port);
+  } finally {
+    sock.close();
+  }
 }
 
 async function api(s: Server, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -223,105 +248,78 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
 
 describe('registrar challenges (RFC 8760 §2.4: one WWW-Authenticate per algorithm, preferred first)', () => {
   it('by default answers an unauthenticated REGISTER with one MD5 challenge', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
-    const server = await startServer(dir, undefined);
-    try {
-      const [res] = await udpAsk(server.sipPort, register('8888', 'Expires: 3600\n'));
-      expect(statusLine(res)).toBe('SIP/2.0 401 Unauthorized');
-      const www = res.split('\r\n').filter((l) => l.startsWith('WWW-Authenticate:'));
-      expect(www).toHaveLength(1);
-      expect(www[0]).toMatch(/algorithm=MD5, qop="auth"$/);
-    } finally {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await withServer(undefined, async (server) => {
+    const [res] = await udpAsk(server.sipPort, register('8888', 'Expires: 3600\n'));
+    expect(statusLine(res)).toBe('SIP/2.0 401 Unauthorized');
+    const www = res.split('\r\n').filter((l) => l.startsWith('WWW-Authenticate:'));
+    expect(www).toHaveLength(1);
+    expect(www[0]).toMatch(/algorithm=MD5, qop="auth"$/);
+    });
   });
 
   it('with auth-algorithms = SHA-256,MD5 answers with two WWW-Authenticate headers, SHA-256 first', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
-    const server = await startServer(dir, 'SHA-256,MD5');
-    try {
-      const [res] = await udpAsk(server.sipPort, register('8888', 'Expires: 3600\n'));
-      expect(statusLine(res)).toBe('SIP/2.0 401 Unauthorized');
-      const www = res.split('\r\n').filter((l) => l.startsWith('WWW-Authenticate:'));
-      expect(www).toHaveLength(2);
-      expect(www[0]).toMatch(/algorithm=SHA-256, qop="auth"$/);
-      expect(www[1]).toMatch(/algorithm=MD5, qop="auth"$/);
-    } finally {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await withServer('SHA-256,MD5', async (server) => {
+    const [res] = await udpAsk(server.sipPort, register('8888', 'Expires: 3600\n'));
+    expect(statusLine(res)).toBe('SIP/2.0 401 Unauthorized');
+    const www = res.split('\r\n').filter((l) => l.startsWith('WWW-Authenticate:'));
+    expect(www).toHaveLength(2);
+    expect(www[0]).toMatch(/algorithm=SHA-256, qop="auth"$/);
+    expect(www[1]).toMatch(/algorithm=MD5, qop="auth"$/);
+    });
   });
 });
 
 describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted REGISTERs through a transaction', () => {
   it('a retransmitted unauthenticated REGISTER gets a fresh 401 (same To tag, new nonce) and no server transaction is kept', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
-    const server = await startServer(dir, 'MD5');
-    const sock = createSocket('udp4');
-    try {
-      const got: string[] = [];
-      sock.on('message', (b) => got.push(b.toString()));
-      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-      const text = register('8888', 'Expires: 3600\n').replace(/LOCALPORT/g, String(sock.address().port)).replace(/\n/g, '\r\n');
-      sock.send(text, server.sipPort, '127.0.0.1');
-      await new Promise((r) => setTimeout(r, 150));
-      sock.send(text, server.sipPort, '127.0.0.1');
-      await new Promise((r) => setTimeout(r, 250));
-      expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized', 'SIP/2.0 401 Unauthorized']);
-      const toOf = (r: string): string => r.split('\r\n').find((l) => l.startsWith('To:'))!;
-      const nonceOf = (r: string): string => /nonce="([^"]+)"/.exec(r)![1];
-      expect(toOf(got[0])).toMatch(/;tag=[0-9a-f]{16}$/);
-      expect(toOf(got[1])).toBe(toOf(got[0]));
-      expect(nonceOf(got[1])).not.toBe(nonceOf(got[0]));
-      expect(server.stack.transactionCount.server).toBe(0);
-    } finally {
-      sock.close();
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await withServer('MD5', (server) =>
+      withUdpClient(async (sock, got, port) => {
+        const text = register('8888', 'Expires: 3600\n').replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n');
+        sock.send(text, server.sipPort, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 150));
+        sock.send(text, server.sipPort, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 250));
+        expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized', 'SIP/2.0 401 Unauthorized']);
+        const toOf = (r: string): string => r.split('\r\n').find((l) => l.startsWith('To:'))!;
+        const nonceOf = (r: string): string => /nonce="([^"]+)"/.exec(r)![1];
+        expect(toOf(got[0])).toMatch(/;tag=[0-9a-f]{16}$/);
+        expect(toOf(got[1])).toBe(toOf(got[0]));
+        expect(nonceOf(got[1])).not.toBe(nonceOf(got[0]));
+        expect(server.stack.transactionCount.server).toBe(0);
+      }),
+    );
   });
 
   it('a retransmitted accepted REGISTER gets the 200 again (stateless: recognised by Call-ID, CSeq and nonce-count)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
-    const server = await startServer(dir, 'MD5');
-    const sock = createSocket('udp4');
-    try {
-      const got: string[] = [];
-      sock.on('message', (b) => got.push(b.toString()));
-      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-      const port = sock.address().port;
-      const callId = `c-${Math.random()}`;
-      const first = register('8888', 'Expires: 3600\n', undefined, callId).replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n');
-      sock.send(first, server.sipPort, '127.0.0.1');
-      await new Promise((r) => setTimeout(r, 200));
-      expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
-      const nonce = /nonce="([^"]+)"/.exec(got[0])![1];
-      const realm = /realm="([^"]+)"/.exec(got[0])![1];
-      const { createHash } = await import('node:crypto');
-      const md5 = (x: string): string => createHash('md5').update(x).digest('hex');
-      const uri = 'sip:127.0.0.1';
-      const response = md5(`${md5(`8888:${realm}:8888-secret`)}:${nonce}:00000001:abc:auth:${md5(`REGISTER:${uri}`)}`);
-      const auth = `Authorization: Digest username="8888", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="abc"\n`;
-      const second = register('8888', `Expires: 3600\n${auth}`, undefined, callId)
-        .replace('CSeq: 1 REGISTER', 'CSeq: 2 REGISTER')
-        .replace(/LOCALPORT/g, String(port))
-        .replace(/\n/g, '\r\n');
-      sock.send(second, server.sipPort, '127.0.0.1');
-      await new Promise((r) => setTimeout(r, 200));
-      sock.send(second, server.sipPort, '127.0.0.1');
-      await new Promise((r) => setTimeout(r, 250));
-      expect(got.slice(1).map(statusLine)).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 200 OK']);
-      const linesOf = (r: string): string[] => r.split('\r\n').filter((l) => /^(To|CSeq|Call-ID|Contact):/.test(l));
-      expect(linesOf(got[2])).toEqual(linesOf(got[1]));
-      expect(linesOf(got[1]).find((l) => l.startsWith('Contact:'))).toMatch(/^Contact: <sip:8888@127\.0\.0\.1:\d+>;expires=3[56]\d\d$/);
-      expect(server.stack.transactionCount.server).toBe(0);
-      expect(server.wired.registrar.bindings('8888')).toHaveLength(1);
-    } finally {
-      sock.close();
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await withServer('MD5', (server) =>
+      withUdpClient(async (sock, got, port) => {
+        const callId = `c-${Math.random()}`;
+        const first = register('8888', 'Expires: 3600\n', undefined, callId).replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n');
+        sock.send(first, server.sipPort, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 200));
+        expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
+        const nonce = /nonce="([^"]+)"/.exec(got[0])![1];
+        const realm = /realm="([^"]+)"/.exec(got[0])![1];
+        const { createHash } = await import('node:crypto');
+        const md5 = (x: string): string => createHash('md5').update(x).digest('hex');
+        const uri = 'sip:127.0.0.1';
+        const response = md5(`${md5(`8888:${realm}:8888-secret`)}:${nonce}:00000001:abc:auth:${md5(`REGISTER:${uri}`)}`);
+        const auth = `Authorization: Digest username="8888", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="abc"\n`;
+        const second = register('8888', `Expires: 3600\n${auth}`, undefined, callId)
+          .replace('CSeq: 1 REGISTER', 'CSeq: 2 REGISTER')
+          .replace(/LOCALPORT/g, String(port))
+          .replace(/\n/g, '\r\n');
+        sock.send(second, server.sipPort, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 200));
+        sock.send(second, server.sipPort, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 250));
+        expect(got.slice(1).map(statusLine)).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 200 OK']);
+        const linesOf = (r: string): string[] => r.split('\r\n').filter((l) => /^(To|CSeq|Call-ID|Contact):/.test(l));
+        expect(linesOf(got[2])).toEqual(linesOf(got[1]));
+        expect(linesOf(got[1]).find((l) => l.startsWith('Contact:'))).toMatch(/^Contact: <sip:8888@127\.0\.0\.1:\d+>;expires=3[56]\d\d$/);
+        expect(server.stack.transactionCount.server).toBe(0);
+        expect(server.wired.registrar.bindings('8888')).toHaveLength(1);
+      }),
+    );
   });
 });
 
