@@ -145,6 +145,8 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
   build();
 
   let answers: Counter<'status'> | undefined;
+  /** Bound children per status: `inc({ status })` hashes its label object on every call. */
+  const answerByStatus = new Map<number, { inc(): void }>();
   if (deps.registry) {
     answers =
       (deps.registry.getSingleMetric('sipserver_register_responses_total') as Counter<'status'> | undefined) ??
@@ -180,7 +182,11 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       logger.error({ err }, 'REGISTER processing failed');
       if (!ctx.finalSent) ctx.reply(500, 'Server Internal Error');
     }
-    if (answers) countAnswer(answers, status);
+    if (answers) {
+      let child = answerByStatus.get(status);
+      if (!child) answerByStatus.set(status, (child = answers.labels(String(status))));
+      child.inc();
+    }
     return true;
   });
 
@@ -237,16 +243,6 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
   };
 }
 
-/** Bound counter children per status: `inc({ status })` hashes its label object on every call. */
-const answerChildren = new WeakMap<Counter<'status'>, Map<number, { inc(): void }>>();
-
-function countAnswer(counter: Counter<'status'>, status: number): void {
-  let byStatus = answerChildren.get(counter);
-  if (!byStatus) answerChildren.set(counter, (byStatus = new Map()));
-  let child = byStatus.get(status);
-  if (!child) byStatus.set(status, (child = counter.labels(String(status))));
-  child.inc();
-}
 
 /**
  * Send the registrar's answer statelessly, as RFC 3261 §8.2.7 allows a UAS to do (and as

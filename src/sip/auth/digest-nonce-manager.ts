@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import { createHmac, randomBytes } from 'node:crypto';
 import { RandomPool } from './random-pool.js';
+import { HEX_BYTE } from '../../util/hex.js';
 import type { Clock } from '../../util/clock.js';
 
 /** Outcome of checking a nonce and its nonce-count (RFC 7616 §3.4, §5.5 replay). */
@@ -33,8 +34,6 @@ const PAYLOAD_LEN = TS_LEN + 1 + RND_LEN;
 const NONCE_LEN = PAYLOAD_LEN + MAC_LEN;
 /** Nonces remembered after issue (≈ 7 s of challenges at 600/s): phones answer within milliseconds. */
 const ISSUED_KEPT = 4096;
-/** Two hex digits per byte value. */
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** The issue time a nonce of ours carries (its first 12 hex digits). */
 function issueTime(nonce: string): number {
@@ -45,7 +44,7 @@ function issueTime(nonce: string): number {
 function hex48(t: number): string {
   const hi = Math.floor(t / 0x1000000);
   const lo = t - hi * 0x1000000;
-  return HEX[(hi >>> 16) & 255] + HEX[(hi >>> 8) & 255] + HEX[hi & 255] + HEX[(lo >>> 16) & 255] + HEX[(lo >>> 8) & 255] + HEX[lo & 255];
+  return HEX_BYTE[(hi >>> 16) & 255] + HEX_BYTE[(hi >>> 8) & 255] + HEX_BYTE[hi & 255] + HEX_BYTE[(lo >>> 16) & 255] + HEX_BYTE[(lo >>> 8) & 255] + HEX_BYTE[lo & 255];
 }
 
 /**
@@ -143,12 +142,8 @@ export class NonceManager {
     return { result: 'ok', retry, ts };
   }
 
-  /**
-   * Remember that `nc` was used with `nonce` (after a successful verification); `ts` is the
-   * issue time {@link check} returned with `ok` (the nonce carries it too).
-   */
-  commit(nonce: string, nc: number | undefined, ts: number): void {
-    void ts;
+  /** Remember that `nc` was used with `nonce` (after a successful verification). */
+  commit(nonce: string, nc: number | undefined): void {
     if (!this.seen.has(nonce)) this.queue.push(nonce);
     this.seen.set(nonce, nc ?? Number.MAX_SAFE_INTEGER); // no qop: single use
     this.prune();

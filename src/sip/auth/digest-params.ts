@@ -2,6 +2,7 @@
  * Parsing and writing of `Digest` credentials and challenges (RFC 3261 §25.1 `credentials`,
  * `challenge`; RFC 7616 §3.3, §3.4).
  */
+import { constantAt, constantTable } from '../message/sip-syntax.js';
 
 /** One parsed `Digest …` header value: scheme plus lower-cased parameter names. */
 export interface AuthParams {
@@ -30,7 +31,7 @@ export function parseAuthHeader(value: string): AuthParams | undefined {
     const ns = i;
     while (i < n && isNameChar(value.charCodeAt(i))) i++;
     if (i === ns) return undefined;
-    const name = knownName(value, ns, i) ?? value.slice(ns, i).toLowerCase();
+    const name = constantAt(KNOWN_NAMES, value, ns, i) ?? value.slice(ns, i).toLowerCase();
     i = skipBlank(value, i);
     if (value.charCodeAt(i) !== 0x3d) return undefined;
     i = skipBlank(value, i + 1);
@@ -72,16 +73,9 @@ export function parseAuthHeader(value: string): AuthParams | undefined {
   return undefined;
 }
 
-/** Parameter names of RFC 7616 §3.3–§3.4 by length, as written by nearly every client. */
-const KNOWN_NAMES: ReadonlyArray<readonly string[]> = [[], [], ['nc'], ['uri', 'qop'], [], ['realm', 'nonce', 'stale'], ['cnonce', 'opaque', 'domain'], [], ['username', 'response'], ['algorithm']];
+/** Parameter names of RFC 7616 §3.3–§3.4, as written by nearly every client: constants instead of slices. */
+const KNOWN_NAMES = constantTable(['nc', 'uri', 'qop', 'realm', 'nonce', 'stale', 'cnonce', 'opaque', 'domain', 'username', 'response', 'algorithm']);
 
-/** The name at `[start, end)` when it is a known one spelled in lower case: a constant string, no slice. */
-function knownName(s: string, start: number, end: number): string | undefined {
-  const list = KNOWN_NAMES[end - start];
-  if (list === undefined) return undefined;
-  for (let k = 0; k < list.length; k++) if (s.startsWith(list[k], start)) return list[k];
-  return undefined;
-}
 
 function isAlpha(c: number): boolean {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);

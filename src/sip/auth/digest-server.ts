@@ -169,7 +169,7 @@ export class DigestServer {
     if (check.result === 'stale' || check.result === 'replay') {
       return { outcome: 'challenge', reason: check.result, stale: true, retry: false, username };
     }
-    this.nonces.commit(nonce, nc, check.ts);
+    this.nonces.commit(nonce, nc);
     // FIXME(RFC 7616 §3.4.6): the digest-uri is not compared with the Request-URI.
     return { outcome: 'ok', username, algorithm };
   }

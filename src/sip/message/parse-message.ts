@@ -8,7 +8,7 @@
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 import { SipParseError, type HeaderField, type SipMessage } from './types.js';
-import { isTokenChar, parseDigits } from './sip-syntax.js';
+import { constantAt, constantTable, isTokenChar, parseDigits } from './sip-syntax.js';
 import { SipRequestMessage } from './sip-request-message.js';
 import { SipResponseMessage } from './sip-response-message.js';
 
@@ -187,7 +187,7 @@ function parseHeaderLines(text: string, pos: number, headers: HeaderField[], off
       while (vs < end && (text.charCodeAt(vs) === 0x20 || text.charCodeAt(vs) === 0x09)) vs++;
       let ve = end;
       while (ve > vs && (text.charCodeAt(ve - 1) === 0x20 || text.charCodeAt(ve - 1) === 0x09)) ve--;
-      headers.push({ name: commonName(text, pos, ne) ?? text.slice(pos, ne), value: text.slice(vs, ve) });
+      headers.push({ name: constantAt(COMMON_NAMES, text, pos, ne) ?? text.slice(pos, ne), value: text.slice(vs, ve) });
       if (offsets !== undefined) offsets.push(base + pos, base + next);
     }
     pos = next;
@@ -195,23 +195,13 @@ function parseHeaderLines(text: string, pos: number, headers: HeaderField[], off
   return -1;
 }
 
-/** Header names as nearly every UA writes them, by length: a constant string instead of a slice. */
-const COMMON_NAMES: ReadonlyArray<readonly string[]> = (() => {
-  const names = ['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forwards', 'Expires', 'User-Agent', 'Content-Length',
-    'Content-Type', 'Authorization', 'Allow', 'Supported', 'Route', 'Record-Route', 'Server', 'Accept', 'Event', 'Require',
-    'WWW-Authenticate', 'Proxy-Authorization', 'Date', 'v', 'f', 't', 'i', 'm', 'l', 'c', 'k'];
-  const byLen: string[][] = [];
-  for (const n of names) (byLen[n.length] ??= []).push(n);
-  return byLen;
-})();
+/** Header names as nearly every UA writes them: constants instead of slices. */
+const COMMON_NAMES = constantTable([
+  'Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forwards', 'Expires', 'User-Agent', 'Content-Length',
+  'Content-Type', 'Authorization', 'Allow', 'Supported', 'Route', 'Record-Route', 'Server', 'Accept', 'Event', 'Require',
+  'WWW-Authenticate', 'Proxy-Authorization', 'Date', 'v', 'f', 't', 'i', 'm', 'l', 'c', 'k',
+]);
 
-/** The header name at `[start, end)` of `text` when it is a common spelling (exact case), else undefined. */
-function commonName(text: string, start: number, end: number): string | undefined {
-  const list = COMMON_NAMES[end - start];
-  if (list === undefined) return undefined;
-  for (let k = 0; k < list.length; k++) if (text.startsWith(list[k], start)) return list[k];
-  return undefined;
-}
 
 /** `SIP-Version SP Status-Code SP Reason-Phrase` (RFC 3261 §7.2); anything wrong → drop (status 0). */
 function parseStatusLine(line: string, headers: HeaderField[], encoding: 'utf8' | 'latin1'): SipResponseMessage {

@@ -4,7 +4,7 @@
  */
 import { SipParseError, type CSeq, type HeaderField, type NameAddr, type Via } from './types.js';
 import { headerKey, isListHeader } from './header-names.js';
-import { isToken, parseDigits, splitList } from './sip-syntax.js';
+import { getParam, isToken, parseDigits, splitList } from './sip-syntax.js';
 import { parseNameAddr } from './parse-name-addr.js';
 import { parseVia } from './parse-via.js';
 
@@ -477,9 +477,7 @@ export abstract class SipMessageBaseImpl {
   /** Whether the To header carries a tag (false when it cannot be parsed). */
   private toHasTag(): boolean {
     try {
-      const ps = this.to.params;
-      for (let i = 0; i < ps.length; i++) if (ps[i][0].length === 3 && ps[i][0].toLowerCase() === 'tag') return true;
-      return false;
+      return getParam(this.to.params, 'tag') !== undefined;
     } catch {
       return false;
     }

@@ -220,3 +220,24 @@ export function parseDigits(s: string): number | undefined {
   }
   return v;
 }
+
+/** Words looked up by length, for {@link constantAt}. */
+export type ConstantTable = ReadonlyArray<readonly string[] | undefined>;
+
+/** A {@link ConstantTable} of these words. */
+export function constantTable(words: readonly string[]): ConstantTable {
+  const byLen: string[][] = [];
+  for (const w of words) (byLen[w.length] ??= []).push(w);
+  return byLen;
+}
+
+/**
+ * The word of `table` that `s` holds at `[start, end)`, exact case, or undefined: a constant
+ * string instead of a slice (header and parameter names on hot paths).
+ */
+export function constantAt(table: ConstantTable, s: string, start: number, end: number): string | undefined {
+  const list = table[end - start];
+  if (list === undefined) return undefined;
+  for (let k = 0; k < list.length; k++) if (s.startsWith(list[k], start)) return list[k];
+  return undefined;
+}

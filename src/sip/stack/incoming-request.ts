@@ -1,7 +1,7 @@
 /**
  * The context a request handler receives (UAS side, RFC 3261 §8.2).
  */
-import { createResponse, reasonPhrase } from '../message/index.js';
+import { createResponse, getParam, reasonPhrase } from '../message/index.js';
 import type { SipRequest, SipResponse, TransportAddress, Via } from '../message/types.js';
 import { SipMessageBaseImpl } from '../message/sip-message-base.js';
 import type { ServerTransaction } from '../transaction/transaction-manager.js';
@@ -159,18 +159,14 @@ export class IncomingRequest {
 
 /** The To tag of a request (in-dialog), from the parsed To, or from its text when it does not parse. */
 function existingToTag(req: SipRequest): string | undefined {
-  let params;
+  let tag: string | null | undefined;
   try {
-    params = req.to.params;
+    tag = getParam(req.to.params, 'tag');
   } catch {
     const m = TO_TAG_RE.exec(headerParamsPart(req.getHeader('To') ?? ''));
     return m ? m[1] : undefined;
   }
-  for (let i = 0; i < params.length; i++) {
-    const [n, v] = params[i];
-    if (n.length === 3 && n.toLowerCase() === 'tag') return v === null || v === '' ? undefined : v;
-  }
-  return undefined;
+  return tag ? tag : undefined;
 }
 
 const TO_TAG_RE = /;\s*tag\s*=\s*([^;\s,>]+)/i;

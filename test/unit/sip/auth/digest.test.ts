@@ -231,12 +231,12 @@ describe('NonceManager bounded replay table', () => {
     const clock = new FakeClock(1000);
     const nm = new NonceManager({ clock, maxTracked: 100 });
     const first = nm.issue();
-    nm.commit(first, 1, clock.now());
+    nm.commit(first, 1);
     for (let i = 0; i < 1000; i++) {
       clock.advance(1);
       const n = nm.issue();
       expect(nm.check(n, 1)).toEqual({ result: 'ok', retry: false, ts: clock.now() });
-      nm.commit(n, 1, clock.now());
+      nm.commit(n, 1);
     }
     expect(nm.tracked).toBe(100);
     // `first` was evicted: a replay of it must not be accepted as fresh.
@@ -278,14 +278,14 @@ describe('NonceManager bounded replay table', () => {
     const n = nm.issue();
     for (let nc = 1; nc <= 1000; nc++) {
       expect(nm.check(n, nc).result).toBe('ok');
-      nm.commit(n, nc, clock.now());
+      nm.commit(n, nc);
       expect(nm.check(n, nc).result).toBe('replay');
     }
     expect(nm.tracked).toBe(1);
     expect((nm as unknown as { queue: string[] }).queue).toHaveLength(1);
     clock.advance(300_001);
     const fresh = nm.issue();
-    nm.commit(fresh, 1, clock.now());
+    nm.commit(fresh, 1);
     expect(nm.tracked).toBe(1); // the expired one went
     expect(nm.check(n, 1001).result).toBe('stale');
   });
@@ -293,7 +293,7 @@ describe('NonceManager bounded replay table', () => {
     const nm = new NonceManager({ clock: new FakeClock(5) });
     const n = nm.issue();
     expect(nm.check(n, undefined).result).toBe('ok');
-    nm.commit(n, undefined, 5);
+    nm.commit(n, undefined);
     expect(nm.check(n, undefined).result).toBe('replay');
   });
 });
