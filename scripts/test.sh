@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 [[ -d node_modules/.bin ]] || npm install --no-audit --no-fund
 bash scripts/install-system-deps.sh
 npm run build --silent
+# The test corpus (RFC 4475/5118, PROTOS c07-sip) lives in ../shared/testcorpus beside the
+# checkout; a clone elsewhere uses the copy in test/fixtures (test/helpers/paths.ts picks it up).
+if [[ ! -d ../shared/testcorpus && -z "${SIPSERVER_SHARED:-}" && ! -f test/.corpus/testcorpus/INDEX.md ]]; then
+  mkdir -p test/.corpus/testcorpus
+  tar xzf test/fixtures/testcorpus.tgz -C test/.corpus/testcorpus
+fi
 report=$(mktemp)
 set +e
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -5,5 +6,9 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The shared folder beside the checkout (spec, examples, test corpus); overridable for odd layouts. */
 export const sharedDir = process.env.SIPSERVER_SHARED ?? resolve(repoRoot, '../shared');
-export const corpusDir = resolve(sharedDir, 'testcorpus');
+/**
+ * The test corpus: `shared/testcorpus` beside the checkout, or (a clone elsewhere) the copy that
+ * `scripts/test.sh` unpacks from `test/fixtures/testcorpus.tgz` into `test/.corpus`.
+ */
+export const corpusDir = existsSync(resolve(sharedDir, 'testcorpus')) ? resolve(sharedDir, 'testcorpus') : resolve(repoRoot, 'test/.corpus/testcorpus');
 export const examplesDir = resolve(repoRoot, 'examples');
