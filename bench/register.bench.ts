@@ -10,7 +10,7 @@
  * Part 1 alternates the three servers for `REGISTER_BENCH_ROUNDS` rounds (default 2) and keeps
  * each one's lowest CPU figure: the machine is shared, a single run is noisy.
  *
- * Run alone: `npx tsx bench/run.ts register`. The same file is the server child of part 1 when
+ * Run alone: `npx tsx bench/run.ts register` (`REGISTER_BENCH_PARTS=cpu` for part 1 only). The same file is the server child of part 1 when
  * started with REGISTER_BENCH_CHILD=1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -389,10 +389,12 @@ async function partInProcess(): Promise<void> {
 
 /** Entry point for bench/run.ts. */
 export default async function (): Promise<void> {
-  await partInProcess();
-  await partCpu();
-  await partMemory();
-  await partProber();
+  // REGISTER_BENCH_PARTS=cpu (or a comma list of inprocess, cpu, memory, prober): run only those.
+  const parts = (process.env.REGISTER_BENCH_PARTS ?? 'inprocess,cpu,memory,prober').split(',');
+  if (parts.includes('inprocess')) await partInProcess();
+  if (parts.includes('cpu')) await partCpu();
+  if (parts.includes('memory')) await partMemory();
+  if (parts.includes('prober')) await partProber();
 }
 
 if (process.env.REGISTER_BENCH_CHILD === '1') void child();

@@ -1,11 +1,9 @@
 import { optionSpec } from '../config/option-table.js';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
 import type { ConfigStore } from '../config/config-store.js';
 import type { DnConfig } from '../config/config-model.js';
+import { NonceManager } from '../sip/auth/digest-nonce-manager.js';
 import { DigestServer } from '../sip/auth/digest-server.js';
 import { parseDigestAlgorithm, type DigestAlgorithm } from '../sip/auth/digest-hash.js';
 import type { SipRequest } from '../sip/message/types.js';
@@ -38,8 +36,6 @@ export interface RegistrarDeps {
   options?: RegistrarOptions;
   /** Prometheus registry for the registrar counters. */
   registry?: Registry;
-  /** Nonce HMAC key (random per process when omitted). */
-  nonceSecret?: Buffer;
 }
 
 /** One row of `/api/status` `registrations` (interfaces §5). */
@@ -123,7 +119,9 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
   const table = new BindingTable(clock, persistence, logger);
   const restored = table.restore();
   if (restored > 0) logger.info({ bindings: restored }, 'registrations restored');
-  const secret = deps.nonceSecret ?? (deps.dataDir ? loadNonceSecret(deps.dataDir) : randomBytes(32));
+  // One nonce ring for the life of the registrar: a server-options change rebuilds the digest
+  // server, and outstanding challenges stay valid.
+  const nonces = new NonceManager({ clock });
   const limiter = new AuthFailureLimiter({ clock });
   const directory: RegistrarDirectory = {
     findRegisteringDn(user) {
@@ -139,7 +137,7 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
   let processor!: RegisterProcessor;
   const build = (): void => {
     options = { ...registrarOptionsFrom(store.server.options), ...deps.options };
-    digest = new DigestServer({ clock, secret, algorithms: options.algorithms });
+    digest = new DigestServer({ clock, nonces, algorithms: options.algorithms });
     processor = new RegisterProcessor(table, directory, digest, limiter, clock, logger, options);
   };
   build();
@@ -255,24 +253,6 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
  */
 function answer(ctx: IncomingRequest, status: number, reason: string, headers?: Array<[string, string]>): void {
   ctx.replyStateless(status, reason, headers);
-}
-
-/**
- * The nonce key, kept in `DATA/registrar-nonce.key` (mode 0600) so that nonces issued before
- * a restart stay valid and phones do not have to re-authenticate.
- */
-function loadNonceSecret(dataDir: string): Buffer {
-  const file = join(dataDir, 'registrar-nonce.key');
-  try {
-    const b = readFileSync(file);
-    if (b.length >= 32) return b;
-  } catch {
-    /* first start */
-  }
-  const b = randomBytes(32);
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, b, { mode: 0o600 });
-  return b;
 }
 
 /** AOR user parts may carry %-escapes (RFC 3261 §19.1.2); numbers never need them. */

@@ -1,15 +1,13 @@
-import * as crypto from 'node:crypto';
-import { createHmac, randomBytes } from 'node:crypto';
-import { RandomPool } from './random-pool.js';
-import { HEX_BYTE } from '../../util/hex.js';
+import { randomFillSync } from 'node:crypto';
+import { HEX_BYTE, hex32 } from '../../util/hex.js';
 import type { Clock } from '../../util/clock.js';
 
 /** Outcome of checking a nonce and its nonce-count (RFC 7616 §3.4, §5.5 replay). */
 export type NonceCheck =
   | { result: 'ok'; retry: boolean; ts: number }
-  /** Signed by us but too old: the client should retry with a fresh nonce, `stale=true`. */
+  /** Issued by us but too old: the client should retry with a fresh nonce, `stale=true`. */
   | { result: 'stale'; retry: boolean }
-  /** Not one of ours (bad signature or format). */
+  /** Not one of ours: forged, malformed, issued by an earlier process, or its slot reused since. */
   | { result: 'invalid' }
   /** Valid but the nonce-count was already used (or not increasing). */
   | { result: 'replay'; retry: boolean };
@@ -17,98 +15,126 @@ export type NonceCheck =
 /** Options of {@link NonceManager}. */
 export interface NonceManagerOptions {
   clock: Clock;
-  /** HMAC key; random per process when omitted (nonces then die with the process, which is fine). */
-  secret?: Buffer;
   /** Lifetime of a nonce in ms (default 300 000, as Kamailio's `nonce_expire`). */
   lifetimeMs?: number;
-  /** Maximum number of nonces whose nonce-count is remembered (default 50 000). */
-  maxTracked?: number;
+  /**
+   * Nonces remembered: the size of the slot ring, rounded up to a power of two (default 65,536,
+   * ≈ 2.1 MB). A nonce lives until its slot is reused (`slots` issues later) or its lifetime ends.
+   */
+  slots?: number;
 }
 
-const oneShot = (crypto as unknown as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
-/** Nonce layout, all lower-case hex: issue time (ms, 12 digits), retry flag (1), random (12), MAC (24). */
-const TS_LEN = 12;
-const RND_LEN = 12;
-const MAC_LEN = 24;
-const PAYLOAD_LEN = TS_LEN + 1 + RND_LEN;
-const NONCE_LEN = PAYLOAD_LEN + MAC_LEN;
-/** Nonces remembered after issue (≈ 7 s of challenges at 600/s): phones answer within milliseconds. */
-const ISSUED_KEPT = 4096;
+/** Nonce layout, lower-case hex: sequence number (12 digits), retry flag (1), random tag (16). */
+const SEQ_LEN = 12;
+const NONCE_LEN = SEQ_LEN + 1 + 16;
+/** Value of each character code as a hex digit (lower case only, as we write them), else -1. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
 
-/** The issue time a nonce of ours carries (its first 12 hex digits). */
-function issueTime(nonce: string): number {
-  return parseInt(nonce.slice(0, TS_LEN), 16);
-}
+/** Random 32-bit words, refilled 1,024 at a time (one `getrandom` call per 512 nonces). */
+const RANDOM_WORDS = 1024;
 
-/** A millisecond time (an integer below 2^48) as 12 hex digits (`Number#toString(16)` on a double is slow). */
+/** A sequence number (an integer below 2^48) as 12 hex digits. */
 function hex48(t: number): string {
   const hi = Math.floor(t / 0x1000000);
   const lo = t - hi * 0x1000000;
   return HEX_BYTE[(hi >>> 16) & 255] + HEX_BYTE[(hi >>> 8) & 255] + HEX_BYTE[hi & 255] + HEX_BYTE[(lo >>> 16) & 255] + HEX_BYTE[(lo >>> 8) & 255] + HEX_BYTE[lo & 255];
 }
 
+/** `n` hex digits of `s` from `at` as a number (n ≤ 8 → an unsigned 32-bit value), or -1. */
+function hexAt(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at, end = at + n; i < end; i++) {
+    const c = s.charCodeAt(i);
+    const d = c < 128 ? HEX_VALUE[c] : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
 /**
- * Stateless, HMAC-signed nonces with an embedded timestamp and flags, and a bounded
- * nonce-count table against replay (RFC 7616 §3.3 "nonce", §5.5; RFC 3261 §22.4).
+ * Digest nonces as slots of a fixed ring (RFC 7616 §3.3 "nonce", §5.5 replay; RFC 3261 §22.4),
+ * the way Kamailio's `auth` module indexes nonces (`nid`): each nonce is a sequence number, a
+ * retry flag and 64 random bits; its slot (`sequence mod slots`) holds the sequence number, the
+ * random tag, the flag, the issue time and the last nonce-count accepted with it.
  *
- * Memory bound: at most `maxTracked` entries. When an entry must be evicted early, the
- * timestamp of the evicted nonce raises a watermark: any nonce not in the table and not newer
- * than the watermark is answered `stale`, so eviction can never re-open a replay window.
+ * - Issuing and checking cost no hash and no allocation beyond the nonce text: typed arrays,
+ *   no Map (the MAC and the nonce-count table of a stateless design were most of the cost of a
+ *   challenge under load).
+ * - Memory is fixed (33 bytes a slot); a nonce whose slot has been reused is `invalid`, which
+ *   the server answers with a fresh challenge (`stale=true` when the digest was right): the
+ *   phone retries silently.
+ * - Nonces die with the process: after a restart every earlier nonce is `invalid` (stale=true
+ *   for a right digest), so a request captured before a restart cannot be replayed after it.
+ * - The random tag is compared in constant time; a nonce is only accepted with the exact text
+ *   we issued (lower-case hex, 29 digits).
  */
 export class NonceManager {
   private readonly clock: Clock;
-  private readonly secret: Buffer;
   private readonly lifetimeMs: number;
-  private readonly maxTracked: number;
-  /**
-   * nonce → last nonce-count accepted with it. A number, not an object: the table holds up to
-   * `maxTracked` entries for minutes, and small values keep the old generation small.
-   */
-  private readonly seen = new Map<string, number>();
-  /**
-   * Nonces in the order of their first commit, as a queue with a moving head (a Map used as a
-   * FIFO makes V8 skip every deleted slot on each iteration). Issue times grow along it, so
-   * expired nonces are found at the head; a nonce committed again keeps its place.
-   */
-  private queue: string[] = [];
-  private head = 0;
-  private watermark = -Infinity;
-  private readonly random = new RandomPool();
-  /** The last {@link ISSUED_KEPT} nonces issued → issue time, and the ring that bounds them. */
-  private readonly issued = new Map<string, number>();
-  private readonly issuedRing: Array<string | undefined> = new Array<string | undefined>(ISSUED_KEPT);
-  private issuedNext = 0;
-  private readonly secretText: string;
+  private readonly mask: number;
+  /** Per slot: sequence number of the nonce it holds (0 = empty; sequences start at 1). */
+  private readonly seqs: Float64Array;
+  /** Per slot: issue time (ms). */
+  private readonly issuedAt: Float64Array;
+  /** Per slot: last nonce-count accepted + 1 (0 = none yet; Infinity = used without qop). */
+  private readonly ncs: Float64Array;
+  /** Per slot: the random tag, two 32-bit halves. */
+  private readonly tagHi: Uint32Array;
+  private readonly tagLo: Uint32Array;
+  /** Per slot: 1 for a nonce issued after a failed attempt. */
+  private readonly retries: Uint8Array;
+  private next = 1;
+  private committed = 0;
+  private readonly words = new Uint32Array(RANDOM_WORDS);
+  private word = RANDOM_WORDS;
 
   constructor(opts: NonceManagerOptions) {
     this.clock = opts.clock;
-    this.secret = opts.secret ?? randomBytes(32);
-    this.secretText = this.secret.toString('latin1');
     this.lifetimeMs = opts.lifetimeMs ?? 300_000;
-    this.maxTracked = opts.maxTracked ?? 50_000;
+    let slots = 1;
+    while (slots < Math.min(Math.max(opts.slots ?? 65_536, 1), 1 << 30)) slots *= 2;
+    this.mask = slots - 1;
+    this.seqs = new Float64Array(slots);
+    this.issuedAt = new Float64Array(slots);
+    this.ncs = new Float64Array(slots);
+    this.tagHi = new Uint32Array(slots);
+    this.tagLo = new Uint32Array(slots);
+    this.retries = new Uint8Array(slots);
   }
 
-  /** Number of nonces currently tracked (for tests and metrics). */
+  /** Number of slots whose nonce has been used at least once (for tests and metrics). */
   get tracked(): number {
-    return this.seen.size;
+    return this.committed;
+  }
+
+  /** Number of slots: nonces issued before the last `slots` issues are forgotten. */
+  get slots(): number {
+    return this.mask + 1;
   }
 
   /**
-   * A new nonce (RFC 7616 §3.3: unique, opaque to the client): issue time, retry flag and 48
-   * random bits in hex, then a MAC of them under our key. `retry` marks a nonce issued after a
-   * failed attempt (second failure → 403). Built as text: no buffers.
+   * A new nonce (RFC 7616 §3.3: unique, opaque to the client). `retry` marks a nonce issued
+   * after a failed attempt (second failure → 403).
    */
   issue(retry = false): string {
-    const now = Math.min(Math.max(0, Math.floor(this.clock.now())), 0xffffffffffff);
-    const payload = hex48(now) + (retry ? '1' : '0') + this.random.hex(RND_LEN / 2);
-    const nonce = payload + this.mac(payload);
-    // Remember the last ISSUED_KEPT nonces (a ring): their answers skip the MAC check.
-    const slot = this.issuedRing[this.issuedNext];
-    if (slot !== undefined) this.issued.delete(slot);
-    this.issuedRing[this.issuedNext] = nonce;
-    this.issuedNext = (this.issuedNext + 1) % ISSUED_KEPT;
-    this.issued.set(nonce, now);
-    return nonce;
+    const seq = this.next++;
+    const slot = seq & this.mask;
+    if (this.word + 2 > RANDOM_WORDS) {
+      randomFillSync(this.words);
+      this.word = 0;
+    }
+    const hi = this.words[this.word++];
+    const lo = this.words[this.word++];
+    if (this.ncs[slot] !== 0) this.committed--;
+    this.seqs[slot] = seq;
+    this.issuedAt[slot] = this.clock.now();
+    this.ncs[slot] = 0;
+    this.tagHi[slot] = hi;
+    this.tagLo[slot] = lo;
+    this.retries[slot] = retry ? 1 : 0;
+    return hex48(seq) + (retry ? '1' : '0') + hex32(hi) + hex32(lo);
   }
 
   /**
@@ -117,93 +143,39 @@ export class NonceManager {
    * Call {@link commit} only after the response digest itself was verified.
    */
   check(nonce: string, nc: number | undefined): NonceCheck {
-    const lastNc = this.seen.get(nonce);
-    let ts: number;
-    let retry: boolean;
-    // A nonce already accepted, or one we issued a moment ago, is ours as it stands: the MAC
-    // (a hash) is checked only for the others.
-    const issuedAt = lastNc === undefined ? this.issued.get(nonce) : issueTime(nonce);
-    if (issuedAt !== undefined) {
-      ts = issuedAt;
-      retry = nonce.charCodeAt(TS_LEN) === 0x31;
-    } else {
-      const decoded = this.decode(nonce);
-      if (!decoded) return { result: 'invalid' };
-      ts = decoded.ts;
-      retry = decoded.retry;
-    }
+    const slot = this.slotOf(nonce);
+    if (slot < 0) return { result: 'invalid' };
+    const retry = this.retries[slot] === 1;
+    const ts = this.issuedAt[slot];
     const now = this.clock.now();
-    if (now - ts > this.lifetimeMs || ts - now > 60_000) return { result: 'stale', retry };
-    if (lastNc !== undefined) {
-      if (nc === undefined || nc <= lastNc) return { result: 'replay', retry };
-      return { result: 'ok', retry, ts };
-    }
-    if (ts <= this.watermark) return { result: 'stale', retry };
+    if (now - ts > this.lifetimeMs) return { result: 'stale', retry };
+    const last = this.ncs[slot];
+    if (last !== 0 && (nc === undefined || nc + 1 <= last)) return { result: 'replay', retry };
     return { result: 'ok', retry, ts };
   }
 
   /** Remember that `nc` was used with `nonce` (after a successful verification). */
   commit(nonce: string, nc: number | undefined): void {
-    if (!this.seen.has(nonce)) this.queue.push(nonce);
-    this.seen.set(nonce, nc ?? Number.MAX_SAFE_INTEGER); // no qop: single use
-    this.prune();
+    const slot = this.slotOf(nonce);
+    if (slot < 0) return;
+    if (this.ncs[slot] === 0) this.committed++;
+    this.ncs[slot] = nc === undefined ? Infinity : nc + 1;
   }
 
-  private prune(): void {
-    const now = this.clock.now();
-    // From the oldest end: drop expired nonces (bounded work per call), evict while over the bound.
-    let expiredBudget = 8;
-    while (this.head < this.queue.length) {
-      const q = this.queue[this.head]!;
-      if (!this.seen.has(q)) {
-        this.head++;
-        continue;
-      }
-      const ts = issueTime(q);
-      if (now - ts > this.lifetimeMs && expiredBudget-- > 0) {
-        this.seen.delete(q);
-        this.head++;
-        continue;
-      }
-      if (this.seen.size > this.maxTracked) {
-        this.seen.delete(q);
-        if (ts > this.watermark) this.watermark = ts;
-        this.head++;
-        continue;
-      }
-      break;
-    }
-    if (this.head > 1024 && this.head > this.queue.length - this.head) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  private decode(nonce: string): { ts: number; retry: boolean } | undefined {
-    if (nonce.length !== NONCE_LEN) return undefined;
-    for (let i = 0; i < NONCE_LEN; i++) {
-      const c = nonce.charCodeAt(i);
-      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return undefined;
-    }
-    const flag = nonce.charCodeAt(TS_LEN);
-    if (flag !== 0x30 && flag !== 0x31) return undefined;
-    const payload = nonce.slice(0, PAYLOAD_LEN);
-    const expected = this.mac(payload);
-    // Constant-time comparison of the MAC (every character looked at).
-    let diff = 0;
-    for (let i = 0; i < MAC_LEN; i++) diff |= expected.charCodeAt(i) ^ nonce.charCodeAt(PAYLOAD_LEN + i);
-    if (diff !== 0) return undefined;
-    return { ts: parseInt(nonce.slice(0, TS_LEN), 16), retry: flag === 0x31 };
-  }
-
-  /**
-   * Keyed SHA-256 of the fixed-length payload, first 96 bits in hex. With the one-shot
-   * `crypto.hash` this is SHA-256(key ‖ payload): safe here because the payload length is fixed
-   * and checked, so length extension cannot produce a valid nonce; it costs a fifth of an Hmac
-   * object.
-   */
-  private mac(payload: string): string {
-    if (oneShot) return oneShot('sha256', this.secretText + payload, 'hex').slice(0, MAC_LEN);
-    return createHmac('sha256', this.secret).update(payload, 'latin1').digest('hex').slice(0, MAC_LEN);
+  /** The slot holding `nonce` as we issued it, or -1 (malformed, forged, or slot reused since). */
+  private slotOf(nonce: string): number {
+    if (nonce.length !== NONCE_LEN) return -1;
+    const seqHi = hexAt(nonce, 0, 4);
+    const seqLo = hexAt(nonce, 4, 8);
+    const flag = nonce.charCodeAt(SEQ_LEN) - 0x30;
+    const hi = hexAt(nonce, SEQ_LEN + 1, 8);
+    const lo = hexAt(nonce, SEQ_LEN + 9, 8);
+    if (seqHi < 0 || seqLo < 0 || hi < 0 || lo < 0 || (flag !== 0 && flag !== 1)) return -1;
+    const seq = seqHi * 0x100000000 + seqLo;
+    const slot = seqLo & this.mask;
+    // Every part compared before deciding (the tag in constant time).
+    const diff = (this.tagHi[slot] ^ hi) | (this.tagLo[slot] ^ lo) | (this.retries[slot] ^ flag);
+    if (seq === 0 || this.seqs[slot] !== seq || diff !== 0) return -1;
+    return slot;
   }
 }

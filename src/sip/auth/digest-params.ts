@@ -11,10 +11,88 @@ export interface AuthParams {
 }
 
 /**
+ * The parameters of `Digest` credentials a server checks (RFC 7616 §3.4), first occurrence of
+ * each; a fixed shape instead of a Map for the per-request path.
+ */
+export class DigestFields {
+  scheme = '';
+  username: string | undefined = undefined;
+  realm: string | undefined = undefined;
+  nonce: string | undefined = undefined;
+  uri: string | undefined = undefined;
+  response: string | undefined = undefined;
+  algorithm: string | undefined = undefined;
+  cnonce: string | undefined = undefined;
+  qop: string | undefined = undefined;
+  nc: string | undefined = undefined;
+
+  /** Keep the first value of a known name (lower case, as {@link scanAuthHeader} gives it). */
+  param(name: string, value: string): void {
+    switch (name) {
+      case 'username':
+        this.username ??= value;
+        break;
+      case 'realm':
+        this.realm ??= value;
+        break;
+      case 'nonce':
+        this.nonce ??= value;
+        break;
+      case 'uri':
+        this.uri ??= value;
+        break;
+      case 'response':
+        this.response ??= value;
+        break;
+      case 'algorithm':
+        this.algorithm ??= value;
+        break;
+      case 'cnonce':
+        this.cnonce ??= value;
+        break;
+      case 'qop':
+        this.qop ??= value;
+        break;
+      case 'nc':
+        this.nc ??= value;
+        break;
+    }
+  }
+}
+
+/** Every parameter, first occurrence of each name. */
+class MapSink {
+  readonly params = new Map<string, string>();
+  param(name: string, value: string): void {
+    if (!this.params.has(name)) this.params.set(name, value);
+  }
+}
+
+/**
  * Parse `Digest a=b, c="d, e"` (quoted strings with `\` escapes, RFC 3261 §25.1). Returns
  * `undefined` when the value is not syntactically an auth header. Bounded: at most 64 params.
  */
 export function parseAuthHeader(value: string): AuthParams | undefined {
+  const sink = new MapSink();
+  const scheme = scanAuthHeader(value, sink);
+  return scheme === undefined ? undefined : { scheme, params: sink.params };
+}
+
+/** {@link parseAuthHeader} into the fields a server checks (no Map): `undefined` when unparseable. */
+export function parseDigestFields(value: string): DigestFields | undefined {
+  const f = new DigestFields();
+  const scheme = scanAuthHeader(value, f);
+  if (scheme === undefined) return undefined;
+  f.scheme = scheme;
+  return f;
+}
+
+/**
+ * The scanner behind both parsers: hands each `name=value` (name lower-cased, value unquoted)
+ * to `sink` in order and returns the scheme, or `undefined` on a syntax error (then `sink` may
+ * have seen some parameters). Quoted values are found with `indexOf` (escapes are rare).
+ */
+function scanAuthHeader(value: string, sink: { param(name: string, value: string): void }): string | undefined {
   const n = value.length;
   let i = 0;
   while (i < n && isSpace(value.charCodeAt(i))) i++;
@@ -25,9 +103,8 @@ export function parseAuthHeader(value: string): AuthParams | undefined {
   const afterScheme = i;
   while (i < n && isSpace(value.charCodeAt(i))) i++;
   if (i === afterScheme) return undefined;
-  const params = new Map<string, string>();
   for (let count = 0; count < 64; count++) {
-    if (i >= n) return { scheme, params };
+    if (i >= n) return scheme;
     const ns = i;
     while (i < n && isNameChar(value.charCodeAt(i))) i++;
     if (i === ns) return undefined;
@@ -39,20 +116,26 @@ export function parseAuthHeader(value: string): AuthParams | undefined {
     if (value.charCodeAt(i) === 0x22) {
       // quoted-string with `\` escapes (RFC 3261 §25.1 quoted-pair)
       const vs = ++i;
-      let escaped = false;
-      for (;;) {
-        if (i >= n) return undefined;
-        const c = value.charCodeAt(i);
-        if (c === 0x22) break;
-        if (c === 0x5c) {
-          if (i + 1 >= n) return undefined;
-          escaped = true;
-          i += 2;
-        } else i++;
+      const q = value.indexOf('"', vs);
+      if (q < 0) return undefined;
+      const bs = value.indexOf('\\', vs);
+      if (bs < 0 || bs > q) {
+        val = value.slice(vs, q);
+        i = q + 1;
+      } else {
+        i = bs;
+        for (;;) {
+          if (i >= n) return undefined;
+          const c = value.charCodeAt(i);
+          if (c === 0x22) break;
+          if (c === 0x5c) {
+            if (i + 1 >= n) return undefined;
+            i += 2;
+          } else i++;
+        }
+        val = value.slice(vs, i).replace(/\\(.)/gs, '$1');
+        i++;
       }
-      val = value.slice(vs, i);
-      if (escaped) val = val.replace(/\\(.)/g, '$1');
-      i++;
     } else {
       const vs = i;
       while (i < n) {
@@ -68,7 +151,7 @@ export function parseAuthHeader(value: string): AuthParams | undefined {
       if (value.charCodeAt(i) !== 0x2c) return undefined;
       i = skipBlank(value, i + 1);
     }
-    if (!params.has(name)) params.set(name, val);
+    sink.param(name, val);
   }
   return undefined;
 }

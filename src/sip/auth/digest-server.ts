@@ -5,7 +5,7 @@ import {
   parseDigestAlgorithm,
   type DigestAlgorithm,
 } from './digest-hash.js';
-import { parseAuthHeader, quoteParam } from './digest-params.js';
+import { parseDigestFields, quoteParam, type DigestFields } from './digest-params.js';
 import { NonceManager } from './digest-nonce-manager.js';
 
 /** Entries of the H(A1) cache (cleared when full; one per phone credential in practice). */
@@ -41,12 +41,16 @@ export type DigestVerdict =
 /** Options of {@link DigestServer}. */
 export interface DigestServerOptions {
   clock: Clock;
-  /** HMAC key for nonces (random per process when omitted). */
-  secret?: Buffer;
-  /** Nonce lifetime in ms (default 300 s). */
+  /**
+   * The nonces to issue and check; give the same manager to a server built anew (new options)
+   * so that outstanding challenges stay valid. Default: a new one (`nonceLifetimeMs`,
+   * `nonceSlots`).
+   */
+  nonces?: NonceManager;
+  /** Nonce lifetime in ms (default 300 s), for a new manager. */
   nonceLifetimeMs?: number;
-  /** Bound on the nonce-count table (default 50 000). */
-  maxTrackedNonces?: number;
+  /** Nonces remembered (default 65,536), for a new manager. */
+  nonceSlots?: number;
   /** Algorithms to challenge with, preferred first (default SHA-256, MD5 — RFC 8760 §2.4). */
   algorithms?: readonly DigestAlgorithm[];
 }
@@ -75,12 +79,7 @@ export class DigestServer {
   private readonly ha2Cache = new Map<string, string>();
 
   constructor(opts: DigestServerOptions) {
-    this.nonces = new NonceManager({
-      clock: opts.clock,
-      secret: opts.secret,
-      lifetimeMs: opts.nonceLifetimeMs,
-      maxTracked: opts.maxTrackedNonces,
-    });
+    this.nonces = opts.nonces ?? new NonceManager({ clock: opts.clock, lifetimeMs: opts.nonceLifetimeMs, slots: opts.nonceSlots });
     this.algorithms = opts.algorithms ?? CHALLENGE_ALGORITHMS;
     for (const a of this.algorithms) this.accepted.add(a).add(`${a}-sess`);
   }
@@ -104,30 +103,26 @@ export class DigestServer {
    * On `ok`, the nonce-count is committed (a replay of the same message then fails).
    */
   verify(req: DigestRequest, realm: string, lookup: (username: string) => DigestSecret | undefined): DigestVerdict {
-    let parsed: Map<string, string> | undefined;
+    let parsed: DigestFields | undefined;
     for (const value of req.credentials) {
-      const auth = parseAuthHeader(value);
+      const auth = parseDigestFields(value);
       if (!auth) {
         // Unknown schemes are ignored (RFC 4475 §3.3.7); a broken Digest is a bad request.
         if (/^\s*digest\b/i.test(value)) return { outcome: 'malformed', reason: 'unparseable credentials' };
         continue;
       }
-      if (auth.scheme.toLowerCase() !== 'digest') continue;
-      if (auth.params.get('realm') === realm) {
-        parsed = auth.params;
+      if (auth.scheme.length !== 6 || auth.scheme.toLowerCase() !== 'digest') continue;
+      if (auth.realm === realm) {
+        parsed = auth;
         break;
       }
     }
     if (!parsed) return { outcome: 'challenge', reason: 'missing', stale: false, retry: false };
 
-    const username = parsed.get('username');
-    const nonce = parsed.get('nonce');
-    const uri = parsed.get('uri');
-    const response = parsed.get('response');
-    const qopRaw = parsed.get('qop');
-    const ncRaw = parsed.get('nc');
-    const cnonce = parsed.get('cnonce');
-    const algorithm = parseDigestAlgorithm(parsed.get('algorithm'));
+    const { username, nonce, uri, response, cnonce } = parsed;
+    const qopRaw = parsed.qop;
+    const ncRaw = parsed.nc;
+    const algorithm = parseDigestAlgorithm(parsed.algorithm);
     if (username === undefined || nonce === undefined || uri === undefined || response === undefined) {
       return { outcome: 'malformed', reason: 'missing username, nonce, uri or response' };
     }
@@ -157,8 +152,9 @@ export class DigestServer {
       cnonce,
     }, response);
     if (check.result === 'invalid') {
-      // Not our nonce (forged, or issued before a restart with another key). A right digest
-      // proves the credentials: answer stale=true so the phone retries silently (RFC 7616 §3.3).
+      // Not one of our live nonces (forged, issued before a restart, or its slot reused since).
+      // A right digest proves the credentials: answer stale=true so the phone retries silently
+      // (RFC 7616 §3.3).
       return { outcome: 'challenge', reason: ok ? 'stale' : 'unknown-nonce', stale: ok, retry: false, username };
     }
     if (!ok) {

@@ -175,14 +175,13 @@ function parseHeaderLines(text: string, pos: number, headers: HeaderField[], off
       }
       if (offsets !== undefined) offsets[offsets.length - 1] = base + next;
     } else {
-      const colon = text.indexOf(':', pos);
-      if (colon < 0 || colon >= end) throw new SipParseError(400, `header line without colon: ${text.slice(pos, Math.min(end, pos + 40))}`);
-      let ne = colon;
-      while (ne > pos && (text.charCodeAt(ne - 1) === 0x20 || text.charCodeAt(ne - 1) === 0x09)) ne--;
-      if (ne === pos) throw new SipParseError(400, 'empty header name');
-      for (let k = pos; k < ne; k++) {
-        if (!isTokenChar(text.charCodeAt(k))) throw new SipParseError(400, `bad header name: ${text.slice(pos, Math.min(ne, pos + 40))}`);
-      }
+      // field-name (a token), optional blanks, HCOLON (RFC 3261 §7.3.1) in one pass.
+      let k = pos;
+      while (k < end && isTokenChar(text.charCodeAt(k))) k++;
+      const ne = k;
+      while (k < end && (text.charCodeAt(k) === 0x20 || text.charCodeAt(k) === 0x09)) k++;
+      if (k >= end || text.charCodeAt(k) !== 0x3a || ne === pos) throw badHeaderLine(text, pos, end);
+      const colon = k;
       let vs = colon + 1;
       while (vs < end && (text.charCodeAt(vs) === 0x20 || text.charCodeAt(vs) === 0x09)) vs++;
       let ve = end;
@@ -193,6 +192,16 @@ function parseHeaderLines(text: string, pos: number, headers: HeaderField[], off
     pos = next;
   }
   return -1;
+}
+
+/** Why a header line that is not `token *WSP ":"` was refused (400). */
+function badHeaderLine(text: string, pos: number, end: number): SipParseError {
+  const colon = text.indexOf(':', pos);
+  if (colon < 0 || colon >= end) return new SipParseError(400, `header line without colon: ${text.slice(pos, Math.min(end, pos + 40))}`);
+  let ne = colon;
+  while (ne > pos && (text.charCodeAt(ne - 1) === 0x20 || text.charCodeAt(ne - 1) === 0x09)) ne--;
+  if (ne === pos) return new SipParseError(400, 'empty header name');
+  return new SipParseError(400, `bad header name: ${text.slice(pos, Math.min(ne, pos + 40))}`);
 }
 
 /** Header names as nearly every UA writes them: constants instead of slices. */

@@ -40,9 +40,13 @@ export function parseUri(text: string): SipUri {
   }
   if (i >= n || text.charCodeAt(i) !== 0x3a) throw bad('no scheme', text);
   for (let k = i + 1; k < n; k++) if (isForbidden(text.charCodeAt(k))) throw bad('illegal character', text);
+  // `sip:` and `sips:` in any case without a slice (RFC 3261 §19.1.1: the scheme is case-insensitive).
+  if ((i === 3 || i === 4) && (text.charCodeAt(0) | 0x20) === 0x73 && (text.charCodeAt(1) | 0x20) === 0x69 && (text.charCodeAt(2) | 0x20) === 0x70) {
+    if (i === 3) return parseSipUri('sip', text, i + 1);
+    if ((text.charCodeAt(3) | 0x20) === 0x73) return parseSipUri('sips', text, i + 1);
+  }
   const scheme = text.slice(0, i).toLowerCase();
   const rest = text.slice(i + 1);
-  if (scheme === 'sip' || scheme === 'sips') return parseSipUri(scheme, rest, text);
   if (rest.length === 0) throw bad('empty', text);
   if (scheme === 'tel') {
     const semi = rest.indexOf(';');
@@ -69,60 +73,71 @@ function splitUriParams(s: string, text: string): ParamList {
   }
 }
 
-function parseSipUri(scheme: string, rest: string, text: string): SipUri {
+/** The part of a SIP/SIPS URI after `scheme:` (from `start` in `text`). */
+function parseSipUri(scheme: string, text: string, start: number): SipUri {
   // All fields set up front: one object shape for every SIP URI (faster property access).
   const uri: SipUri = { scheme, user: undefined, password: undefined, host: '', port: undefined, params: [], headers: [], opaque: undefined, raw: text };
-  let hostStart = 0;
+  const n = text.length;
+  if (start >= n) throw bad('empty', text);
+  let hostStart = start;
   // The user part may hold ';', '?', ':' ... but never an unescaped '@' (RFC 3261 §25.1 userinfo).
-  const at = rest.indexOf('@');
+  const at = text.indexOf('@', start);
   if (at >= 0) {
-    const userinfo = rest.slice(0, at);
-    const colon = userinfo.indexOf(':');
-    uri.user = colon < 0 ? userinfo : userinfo.slice(0, colon);
-    if (colon >= 0) uri.password = userinfo.slice(colon + 1);
-    if (uri.user.length === 0) throw bad('empty user', text);
+    let colon = -1;
+    for (let k = start; k < at; k++) {
+      if (text.charCodeAt(k) === 0x3a) {
+        colon = k;
+        break;
+      }
+    }
+    if ((colon < 0 ? at : colon) === start) throw bad('empty user', text);
+    uri.user = text.slice(start, colon < 0 ? at : colon);
+    if (colon >= 0) uri.password = text.slice(colon + 1, at);
     hostStart = at + 1;
   }
-  const n = rest.length;
   let i = hostStart;
-  if (i < n && rest.charCodeAt(i) === 0x5b) {
+  if (i < n && text.charCodeAt(i) === 0x5b) {
     // IPv6reference = "[" IPv6address "]"   (RFC 3261 §25.1, RFC 5118)
-    const close = rest.indexOf(']', i);
+    const close = text.indexOf(']', i);
     if (close < 0) throw bad('unterminated IPv6 reference', text);
     for (let k = i + 1; k < close; k++) {
-      const c = rest.charCodeAt(k);
+      const c = text.charCodeAt(k);
       if (!(isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) || c === 0x3a || c === 0x2e)) throw bad('IPv6 reference', text);
     }
     if (close === i + 1) throw bad('empty IPv6 reference', text);
     i = close + 1;
   } else {
     while (i < n) {
-      const c = rest.charCodeAt(i);
+      const c = text.charCodeAt(i);
       // hostname chars; '_' tolerated (seen in the wild, RFC 3261 §25.1 is stricter)
       if (isAlpha(c) || isDigit(c) || c === 0x2d || c === 0x2e || c === 0x5f) i++;
       else break;
     }
   }
-  uri.host = rest.slice(hostStart, i);
-  if (uri.host.length === 0) throw bad('empty host', text);
-  if (i < n && rest.charCodeAt(i) === 0x3a) {
+  if (i === hostStart) throw bad('empty host', text);
+  uri.host = text.slice(hostStart, i);
+  if (i < n && text.charCodeAt(i) === 0x3a) {
     const ps = ++i;
-    while (i < n && isDigit(rest.charCodeAt(i))) i++;
-    if (i === ps || i - ps > 5) throw bad('port', text);
-    const port = Number(rest.slice(ps, i));
-    if (port > 65535) throw bad('port', text);
+    let port = 0;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (!isDigit(c)) break;
+      port = port * 10 + (c - 0x30);
+      i++;
+    }
+    if (i === ps || i - ps > 5 || port > 65535) throw bad('port', text);
     uri.port = port;
   }
   if (i < n) {
-    const c = rest.charCodeAt(i);
+    const c = text.charCodeAt(i);
     if (c !== 0x3b && c !== 0x3f) throw bad('host', text);
   }
-  const q = rest.indexOf('?', i);
-  if (i < n && rest.charCodeAt(i) === 0x3b) {
-    uri.params = splitUriParams(rest.slice(i + 1, q < 0 ? n : q), text);
+  const q = i < n ? text.indexOf('?', i) : -1;
+  if (i < n && text.charCodeAt(i) === 0x3b) {
+    uri.params = splitUriParams(text.slice(i + 1, q < 0 ? n : q), text);
   }
   if (q >= 0) {
-    const hs = rest.slice(q + 1);
+    const hs = text.slice(q + 1);
     if (hs.length === 0) throw bad('empty headers', text);
     for (const h of hs.split('&')) {
       const eq = h.indexOf('=');

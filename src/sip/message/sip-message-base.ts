@@ -37,6 +37,8 @@ export abstract class SipMessageBaseImpl {
   private _keys: string[] | undefined;
   /** The header names `_keys` were computed from: lets `keys()` notice edits made through `headers`. */
   private _keyNames: string[] | undefined;
+  /** The `headers` array was handed out (it may have been edited behind our back since). */
+  private _exposed = false;
   /**
    * Original bytes of each header line, kept in step with `_headers` once the message is first
    * changed: serialising a modified message copies unchanged lines instead of re-encoding them.
@@ -58,6 +60,7 @@ export abstract class SipMessageBaseImpl {
   /** Header lines in order. Handing out the array means it may be changed, so the message stops reusing its original bytes. */
   get headers(): HeaderField[] {
     this.touch();
+    this._exposed = true;
     return this._headers;
   }
 
@@ -143,6 +146,8 @@ export abstract class SipMessageBaseImpl {
     const hs = this._headers;
     let ks = this._keys;
     const names = this._keyNames;
+    // Only a handed-out array can have changed without the mutators keeping the keys in step.
+    if (ks !== undefined && !this._exposed) return ks;
     if (ks !== undefined && names !== undefined && names.length === hs.length) {
       let ok = true;
       for (let i = 0; i < hs.length; i++) {
