@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import { md5Ascii } from './md5-ascii.js';
 
 /** One-shot `crypto.hash` (Node ≥ 20.12), much cheaper than a Hash object per call. */
 const oneShot = (crypto as unknown as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
@@ -31,7 +32,12 @@ export function parseDigestAlgorithm(value: string | undefined): DigestAlgorithm
 
 /** Hex digest with the hash function behind `alg` (RFC 7616 §3.4.1 H()). */
 export function digestHash(alg: DigestAlgorithm, data: string): string {
-  const name = alg.startsWith('SHA-256') ? 'sha256' : 'md5';
+  const sha = alg.startsWith('SHA-256');
+  if (!sha) {
+    const h = md5Ascii(data);
+    if (h !== undefined) return h;
+  }
+  const name = sha ? 'sha256' : 'md5';
   if (oneShot) return oneShot(name, data, 'hex');
   return crypto.createHash(name).update(data, 'utf8').digest('hex');
 }

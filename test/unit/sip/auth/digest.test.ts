@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../../src/util/clock.js';
+import { md5Ascii } from '../../../../src/sip/auth/md5-ascii.js';
+import { digestHash } from '../../../../src/sip/auth/digest-hash.js';
 import {
   DigestClient,
   DigestServer,
@@ -323,5 +325,31 @@ describe('digest robustness', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('md5Ascii', () => {
+  it('agrees with crypto MD5 on every length around the block and padding bounds, and on random ASCII', () => {
+    for (let n = 0; n <= 200; n++) {
+      const s = Array.from({ length: n }, (_, i) => String.fromCharCode(32 + ((i * 7 + n) % 95))).join('');
+      expect(md5Ascii(s)).toBe(createHash('md5').update(s).digest('hex'));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 600 }), (s) => {
+        expect(md5Ascii(s)).toBe(createHash('md5').update(s).digest('hex'));
+      }),
+      { numRuns: 500 },
+    );
+    // RFC 1321 §A.5 test suite.
+    expect(md5Ascii('')).toBe('d41d8cd98f00b204e9800998ecf8427e');
+    expect(md5Ascii('message digest')).toBe('f96b697d7cb7938d525a2f31aaf161d0');
+    expect(md5Ascii('12345678901234567890123456789012345678901234567890123456789012345678901234567890')).toBe('57edf4a22be3c955ac49da2e2107b67a');
+  });
+  it('leaves non-ASCII and very long input to crypto (undefined)', () => {
+    expect(md5Ascii('é')).toBeUndefined();
+    expect(md5Ascii('a'.repeat(70) + '\u0080')).toBeUndefined();
+    expect(md5Ascii('a'.repeat(2000))).toBeUndefined();
+    expect(digestHash('MD5', 'é')).toBe(createHash('md5').update('é', 'utf8').digest('hex'));
+    expect(digestHash('MD5', 'a'.repeat(2000))).toBe(createHash('md5').update('a'.repeat(2000)).digest('hex'));
   });
 });
