@@ -7,8 +7,10 @@
  * 4. The registrar + digest path alone, in process (no SIP stack, no sockets): CPU per
  *    registration, so that the share of the SIP stack in part 1 can be told apart.
  *
- * Part 1 alternates the three servers for `REGISTER_BENCH_ROUNDS` rounds (default 2) and keeps
- * each one's lowest CPU figure: the machine is shared, a single run is noisy.
+ * Part 1 alternates the three servers for `REGISTER_BENCH_ROUNDS` rounds (default 5) and keeps
+ * each one's lowest CPU figure: the machine is shared, a single run is noisy (this VM's
+ * Kamailio figure alone swings 29 – 60 ticks between minutes). The per-round ratios and their
+ * median are printed too.
  *
  * Run alone: `npx tsx bench/run.ts register` (`REGISTER_BENCH_PARTS=cpu` for part 1 only). The same file is the server child of part 1 when
  * started with REGISTER_BENCH_CHILD=1.
@@ -45,7 +47,7 @@ const repo = join(here, '..');
 const shared = process.env.SIPSERVER_SHARED ?? join(repo, '../shared');
 const REGISTRATIONS = Number(process.env.REGISTER_BENCH_N ?? 6000);
 const RATE = Number(process.env.REGISTER_BENCH_RATE ?? 600);
-const ROUNDS = Math.max(1, Number(process.env.REGISTER_BENCH_ROUNDS ?? 2));
+const ROUNDS = Math.max(1, Number(process.env.REGISTER_BENCH_ROUNDS ?? 5));
 /** Unmeasured registrations first, for each server: the steady state of a long-running server (V8 still optimises, and a nonce ring wraps, during the first few thousand). */
 const WARMUP = Number(process.env.REGISTER_BENCH_WARMUP ?? 6000);
 
@@ -154,12 +156,19 @@ async function partCpu(): Promise<void> {
     let tOurs = Infinity;
     let tKam = Infinity;
     let tNoop = Infinity;
+    const roundRatios: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      tOurs = Math.min(tOurs, await measure('sipserver', ours.pid!, ourPort));
-      tKam = Math.min(tKam, await measure('kamailio ', kam.pid!, kport));
+      const o = await measure('sipserver', ours.pid!, ourPort);
+      const k = await measure('kamailio ', kam.pid!, kport);
+      tOurs = Math.min(tOurs, o);
+      tKam = Math.min(tKam, k);
       tNoop = Math.min(tNoop, await measure('stack only (trivial REGISTER handler)', noop.pid!, noopPort));
+      roundRatios.push(o / Math.max(1, k));
     }
+    const sorted = [...roundRatios].sort((a, b) => a - b);
+    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
     process.stdout.write(`lowest of ${ROUNDS} rounds: sipserver ${tOurs}, kamailio ${tKam}, stack only ${tNoop} ticks\n`);
+    process.stdout.write(`per-round ratios (sipserver / kamailio, measured back to back): ${roundRatios.map((r) => r.toFixed(2)).join(', ')}; median ${median.toFixed(2)}\n`);
     process.stdout.write(
       `registrar + digest share of our CPU: ${(((tOurs - tNoop) / Math.max(1, tOurs)) * 100).toFixed(0)} % ` +
         `(${(((tOurs - tNoop) * 10) / REGISTRATIONS).toFixed(3)} ms per registration); stack alone vs kamailio: ${(tNoop / Math.max(1, tKam)).toFixed(2)}\n`,

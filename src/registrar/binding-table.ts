@@ -47,6 +47,8 @@ export class BindingTable {
     const list = this.byDn.get(dn);
     if (!list) return [];
     const now = this.clock.now();
+    // The usual DN has one phone: no filter and sort closures for it.
+    if (list.length === 1) return list[0].expiresAt > now ? [list[0]] : [];
     return list.filter((b) => b.expiresAt > now).sort((a, b) => b.updatedAt - a.updatedAt);
   }
 

@@ -36,7 +36,9 @@ export function uriTransport(uri: SipUri): TransportProtocol | undefined {
  */
 export function bindingDestination(contact: SipUri, source: TransportAddress): { dest: TransportAddress; nat: boolean } {
   const host = bareHost(contact.host);
-  const sameIp = isIP(host) !== 0 && host === bareHost(source.host);
+  // The source is the socket's peer address, an IP literal: a contact host equal to it is one
+  // too (compared first: the IP syntax check is a regular expression).
+  const sameIp = host === bareHost(source.host) && isIP(host) !== 0;
   if (source.transport !== 'udp') {
     return { dest: { ...source }, nat: !(sameIp && (contact.port ?? 5060) === source.port) };
   }

@@ -202,7 +202,7 @@ export class RegisterProcessor {
         callId: req.callId,
         cseq: req.cseq,
         q: qn !== undefined && Number.isFinite(qn) ? qn : undefined,
-        source: { ...req.source },
+        source: { transport: req.source.transport, host: req.source.host, port: req.source.port },
         dest,
         nat,
         registeredAt: existing?.registeredAt ?? now,
