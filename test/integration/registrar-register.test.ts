@@ -165,7 +165,7 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
     });
     expect(r.code, r.errors).toBe(0);
     const msgs = sippTraceMessages(r.messages).filter((m) => m.dir === 'received');
-    expect(msgs[0].text).toMatch(/^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[0-9a-f]{49}", algorithm=MD5, qop="auth"$/m);
+    expect(msgs[0].text).toMatch(/^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[0-9a-f]{29}", algorithm=MD5, qop="auth"$/m);
     expect(msgs[1].text.split('\n')[0].trim()).toBe('SIP/2.0 200 OK');
     expect(msgs[1].text).toContain(`Contact: <sip:8888@127.0.0.1:${localPort}>;expires=3600`);
 
