@@ -30,7 +30,8 @@ export interface StatelessResponder {
  */
 export class IncomingRequest {
   private tag: string | undefined;
-  private cancelListeners: Array<(cancel: SipRequest) => void> = [];
+  /** Made on the first `onCancel` (most requests never have one). */
+  private cancelListeners: Array<(cancel: SipRequest) => void> | undefined = undefined;
   private tx: ServerTransaction | undefined;
   private statelessFinal = false;
 
@@ -147,12 +148,13 @@ export class IncomingRequest {
 
   /** Be told when a CANCEL for this (INVITE) request arrives (RFC 3261 §9.2), before the stack answers 487. */
   onCancel(listener: (cancel: SipRequest) => void): void {
-    this.cancelListeners.push(listener);
+    (this.cancelListeners ??= []).push(listener);
   }
 
   /** @internal Called by the UAS core when a matching CANCEL arrived. */
   notifyCancel(cancel: SipRequest): void {
-    const ls = this.cancelListeners.splice(0);
+    const ls = this.cancelListeners ?? [];
+    this.cancelListeners = undefined;
     for (const l of ls) l(cancel);
   }
 }
