@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
 import { sharedDir, repoRoot } from '../test/helpers/paths.js';
 import { softswitchYaml, startCallServer } from '../test/integration/call-harness.js';
+import { procCpuTicks } from './helpers/proc-stats.js';
 
 const UAC = join(repoRoot, 'test/integration/sipp/uac-basic-call.xml');
 const UAS = join(repoRoot, 'test/integration/sipp/uas-answer.xml');
@@ -58,26 +59,6 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> 
   });
 }
 
-/** CPU ticks (user + system) of a process and its direct children, from /proc. */
-function treeTicks(pid: number): number {
-  let total = 0;
-  const statOf = (p: number): string[] | undefined => {
-    try {
-      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
-      return s.slice(s.lastIndexOf(')') + 2).split(' ');
-    } catch {
-      return undefined;
-    }
-  };
-  const own = statOf(pid);
-  if (own) total += Number(own[11]) + Number(own[12]);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const f = statOf(Number(entry));
-    if (f && Number(f[1]) === pid) total += Number(f[11]) + Number(f[12]);
-  }
-  return total;
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -161,7 +142,7 @@ export default async function (): Promise<void> {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   };
-  const kamCpu = () => (treeTicks(kam.pid) * 1000) / CLK_TCK;
+  const kamCpu = () => (procCpuTicks(kam.pid, true) * 1000) / CLK_TCK;
   try {
     // Warm-up (not measured): JIT-compile our code paths so the figures show the steady state.
     await phase(`127.0.0.1:${server.port}`, uasPort, '9000', phases[0]!.rate, 3, ourCpu);

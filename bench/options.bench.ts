@@ -11,12 +11,13 @@
  * Run alone: `npx tsx bench/run.ts options`. OPTIONS_BENCH_N / OPTIONS_BENCH_RATE override the load.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
 import { runSipp } from '../test/helpers/sipp.js';
+import { procCpuTicks } from './helpers/proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
@@ -25,22 +26,6 @@ const N = Number(process.env.OPTIONS_BENCH_N ?? 20_000);
 const RATE = Number(process.env.OPTIONS_BENCH_RATE ?? 2000);
 const TICK_MS = 10; // USER_HZ = 100 on Linux
 
-/** utime + stime (clock ticks) of a process and its direct children. */
-function cpuTicksTree(rootPid: number): number {
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(entry) === rootPid || Number(f[1]) === rootPid) total += Number(f[11]) + Number(f[12]);
-  }
-  return total;
-}
 
 function waitForOutput(child: ChildProcess, re: RegExp, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -73,10 +58,10 @@ async function measure(pid: number, port: number, n: number, settleMs: number): 
   // Warm-up (JIT, pools), not measured.
   await runSipp({ scenario, target: `127.0.0.1:${port}`, calls: Math.min(2000, n), rate: RATE, limit: 5000, timeoutMs: 60_000 });
   await new Promise((r) => setTimeout(r, settleMs));
-  const before = cpuTicksTree(pid);
+  const before = procCpuTicks(pid, true);
   const r = await runSipp({ scenario, target: `127.0.0.1:${port}`, calls: n, rate: RATE, limit: 5000, timeoutMs: 120_000 });
   await new Promise((res) => setTimeout(res, settleMs));
-  const after = cpuTicksTree(pid);
+  const after = procCpuTicks(pid, true);
   return { cpuMs: (after - before) * TICK_MS, failed: r.code !== 0 };
 }
 

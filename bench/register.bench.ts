@@ -16,7 +16,7 @@
  * started with REGISTER_BENCH_CHILD=1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -41,6 +41,7 @@ import { SipStack } from '../src/sip/stack/sip-stack.js';
 import { systemClock } from '../src/util/clock.js';
 import { silentLogger } from '../src/util/logger.js';
 import { freePort } from '../test/helpers/ports.js';
+import { procCpuTicks } from './helpers/proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
@@ -51,24 +52,6 @@ const ROUNDS = Math.max(1, Number(process.env.REGISTER_BENCH_ROUNDS ?? 5));
 /** Unmeasured registrations first, for each server: the steady state of a long-running server (V8 still optimises, and a nonce ring wraps, during the first few thousand). */
 const WARMUP = Number(process.env.REGISTER_BENCH_WARMUP ?? 6000);
 
-/** utime + stime (clock ticks) of a process and its direct children. */
-function cpuTicksTree(rootPid: number): number {
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pid = Number(entry);
-    const ppid = Number(f[1]);
-    if (pid === rootPid || ppid === rootPid) total += Number(f[11]) + Number(f[12]);
-  }
-  return total;
-}
 
 async function waitForLine(child: ChildProcess, re: RegExp, ms: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
@@ -122,12 +105,9 @@ async function sippLoad(port: number): Promise<{ code: number | null; out: strin
 
 /** Measure CPU ticks of `pid` (and children) over one SIPp run. */
 async function measure(name: string, pid: number, port: number): Promise<number> {
-  // Warm-up (JIT, caches), not measured.
-  const before0 = cpuTicksTree(pid);
-  void before0;
-  const before = cpuTicksTree(pid);
+  const before = procCpuTicks(pid, true);
   const r = await sippLoad(port);
-  const ticks = cpuTicksTree(pid) - before;
+  const ticks = procCpuTicks(pid, true) - before;
   const ok = /Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.out)?.[1];
   const failed = /Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.out)?.[1];
   process.stdout.write(`${name}: ${REGISTRATIONS} registrations at ${RATE}/s, SIPp exit ${r.code}, successful ${ok ?? '?'}, failed ${failed ?? '?'}, CPU ${ticks} ticks\n`);
