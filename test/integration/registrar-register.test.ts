@@ -321,6 +321,53 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
       }),
     );
   });
+
+  it('a challenge answered after a restart gets 401 stale=true (nonces die with the process), and the phone\'s retry registers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
+    const { createHash } = await import('node:crypto');
+    const md5 = (x: string): string => createHash('md5').update(x).digest('hex');
+    const uri = 'sip:127.0.0.1';
+    const answer = (challenge: string, cseq: number, callId: string, port: number): string => {
+      const nonce = /nonce="([^"]+)"/.exec(challenge)![1];
+      const realm = /realm="([^"]+)"/.exec(challenge)![1];
+      const response = md5(`${md5(`8888:${realm}:8888-secret`)}:${nonce}:00000001:abc:auth:${md5(`REGISTER:${uri}`)}`);
+      const auth = `Authorization: Digest username="8888", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="abc"\n`;
+      return register('8888', `Expires: 3600\n${auth}`, undefined, callId)
+        .replace('CSeq: 1 REGISTER', `CSeq: ${cseq} REGISTER`)
+        .replace(/LOCALPORT/g, String(port))
+        .replace(/\n/g, '\r\n');
+    };
+    try {
+      await withUdpClient(async (sock, got, port) => {
+        const callId = `c-${Math.random()}`;
+        let server = await startServer(dir, 'MD5');
+        try {
+          sock.send(register('8888', 'Expires: 3600\n', undefined, callId).replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n'), server.sipPort, '127.0.0.1');
+          await new Promise((r) => setTimeout(r, 200));
+          expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
+        } finally {
+          await server.stop();
+        }
+        server = await startServer(dir, 'MD5');
+        try {
+          // The old challenge, answered right, to the new process: stale, not forbidden.
+          sock.send(answer(got[0], 2, callId, port), server.sipPort, '127.0.0.1');
+          await new Promise((r) => setTimeout(r, 200));
+          expect(got.slice(1).map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
+          expect(got[1]).toMatch(/^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[0-9a-f]{29}", stale=true, algorithm=MD5, qop="auth"$/m);
+          expect(server.wired.registrar.bindings('8888')).toHaveLength(0);
+          sock.send(answer(got[1], 3, callId, port), server.sipPort, '127.0.0.1');
+          await new Promise((r) => setTimeout(r, 200));
+          expect(got.slice(2).map(statusLine)).toEqual(['SIP/2.0 200 OK']);
+          expect(server.wired.registrar.bindings('8888')).toHaveLength(1);
+        } finally {
+          await server.stop();
+        }
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('registrar with baresip (headless, generated config)', () => {
