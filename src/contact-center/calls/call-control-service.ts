@@ -30,6 +30,17 @@ function isFalse(v: string | undefined): boolean {
 }
 
 /** A consultation in progress: the agent leg is borrowed from `main` into `consult` (behaviour §6). */
+/** What both make-call flows (RFC 3725 Flow I and Flow IV) start from. */
+interface MakeCallSetup {
+  call: Call;
+  /** The DN of the agent placing the call (the origin leg rings its phone). */
+  thisDN: string;
+  otherNumber: string;
+  originTargets: Deliverable[];
+  dest: { dn: string | undefined; targets: Deliverable[] };
+  origin: EventOrigin;
+}
+
 interface Consultation {
   main: Call;
   consult: Call;
@@ -160,8 +171,8 @@ export class CallControlService implements CallControl {
     const call = b.newCall(dest.dn ? 'Internal' : 'Outbound', self.number, otherNumber);
     if (userData) Object.assign(call.userData, userData);
     const flow1 = b.directory.effectiveOption(self.number, OPTION_MAKE_CALL_FLOW)?.trim() === '1';
-    if (flow1) return this.makeCallFlow1(call, self.number, otherNumber, originTargets, dest, origin);
-    return this.makeCallFlow4(call, self.number, otherNumber, originTargets, dest, origin);
+    const setup: MakeCallSetup = { call, thisDN: self.number, otherNumber, originTargets, dest, origin };
+    return flow1 ? this.makeCallFlow1(setup) : this.makeCallFlow4(setup);
   }
 
   /**
@@ -235,14 +246,8 @@ export class CallControlService implements CallControl {
    * RFC 3725 Flow I (behaviour §8.1): offer-less INVITE to A; A's offer goes to B; B's answer
    * goes back in the ACK to A. No re-INVITE to A unless the 28 s guard fired.
    */
-  private async makeCallFlow1(
-    call: Call,
-    thisDN: string,
-    otherNumber: string,
-    originTargets: Deliverable[],
-    dest: { dn: string | undefined; targets: Deliverable[] },
-    origin: EventOrigin,
-  ): Promise<void> {
+  private async makeCallFlow1(setup: MakeCallSetup): Promise<void> {
+    const { call, thisDN, otherNumber, originTargets, dest, origin } = setup;
     const { leg: a, ack: ackA } = await this.dialOrigin(call, thisDN, originTargets, otherNumber, undefined);
     const offerA = a.lastSdpReceived ?? '';
     this.b2bua.emit('EventDialing', call, a, otherNumber, origin);
@@ -313,14 +318,8 @@ export class CallControlService implements CallControl {
    * RFC 3725 Flow IV (behaviour §8.2): A gets a no-media offer and answers; B gets an
    * offer-less INVITE; B's offer goes to A by re-INVITE; A's answer goes to B in the ACK.
    */
-  private async makeCallFlow4(
-    call: Call,
-    thisDN: string,
-    otherNumber: string,
-    originTargets: Deliverable[],
-    dest: { dn: string | undefined; targets: Deliverable[] },
-    origin: EventOrigin,
-  ): Promise<void> {
+  private async makeCallFlow4(setup: MakeCallSetup): Promise<void> {
+    const { call, thisDN, otherNumber, originTargets, dest, origin } = setup;
     const b = this.b2bua;
     const { leg: a } = await this.dialOrigin(call, thisDN, originTargets, otherNumber, noMediaOffer());
     b.emit('EventDialing', call, a, otherNumber, origin);
