@@ -10,3 +10,10 @@ export const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) =>
 export function hex32(n: number): string {
   return HEX_BYTE[(n >>> 24) & 255] + HEX_BYTE[(n >>> 16) & 255] + HEX_BYTE[(n >>> 8) & 255] + HEX_BYTE[n & 255];
 }
+
+/** An integer below 2^48 (a millisecond time, a sequence number) as 12 hex digits. */
+export function hex48(t: number): string {
+  const hi = Math.floor(t / 0x1000000);
+  const lo = t - hi * 0x1000000;
+  return HEX_BYTE[(hi >>> 16) & 255] + HEX_BYTE[(hi >>> 8) & 255] + HEX_BYTE[hi & 255] + HEX_BYTE[(lo >>> 16) & 255] + HEX_BYTE[(lo >>> 8) & 255] + HEX_BYTE[lo & 255];
+}

@@ -1,5 +1,5 @@
-import { randomFillSync } from 'node:crypto';
-import { HEX_BYTE, hex32 } from '../../util/hex.js';
+import { hex32, hex48 } from '../../util/hex.js';
+import { RandomPool } from './random-pool.js';
 import type { Clock } from '../../util/clock.js';
 
 /** Outcome of checking a nonce and its nonce-count (RFC 7616 §3.4, §5.5 replay). */
@@ -30,16 +30,6 @@ const NONCE_LEN = SEQ_LEN + 1 + 16;
 /** Value of each character code as a hex digit (lower case only, as we write them), else -1. */
 const HEX_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
-
-/** Random 32-bit words, refilled 1,024 at a time (one `getrandom` call per 512 nonces). */
-const RANDOM_WORDS = 1024;
-
-/** A sequence number (an integer below 2^48) as 12 hex digits. */
-function hex48(t: number): string {
-  const hi = Math.floor(t / 0x1000000);
-  const lo = t - hi * 0x1000000;
-  return HEX_BYTE[(hi >>> 16) & 255] + HEX_BYTE[(hi >>> 8) & 255] + HEX_BYTE[hi & 255] + HEX_BYTE[(lo >>> 16) & 255] + HEX_BYTE[(lo >>> 8) & 255] + HEX_BYTE[lo & 255];
-}
 
 /** `n` hex digits of `s` from `at` as a number (n ≤ 8 → an unsigned 32-bit value), or -1. */
 function hexAt(s: string, at: number, n: number): number {
@@ -87,8 +77,8 @@ export class NonceManager {
   private readonly retries: Uint8Array;
   private next = 1;
   private committed = 0;
-  private readonly words = new Uint32Array(RANDOM_WORDS);
-  private word = RANDOM_WORDS;
+  /** Random bits from a pool (one `getrandom` call per 512 nonces). */
+  private readonly random = new RandomPool();
 
   constructor(opts: NonceManagerOptions) {
     this.clock = opts.clock;
@@ -121,12 +111,8 @@ export class NonceManager {
   issue(retry = false): string {
     const seq = this.next++;
     const slot = seq & this.mask;
-    if (this.word + 2 > RANDOM_WORDS) {
-      randomFillSync(this.words);
-      this.word = 0;
-    }
-    const hi = this.words[this.word++];
-    const lo = this.words[this.word++];
+    const hi = this.random.uint32();
+    const lo = this.random.uint32();
     if (this.ncs[slot] !== 0) this.committed--;
     this.seqs[slot] = seq;
     this.issuedAt[slot] = this.clock.now();

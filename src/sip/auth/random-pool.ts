@@ -14,26 +14,27 @@ export class RandomPool {
     this.offset = size;
   }
 
-  /** Copy `n` random bytes into `target` at `at`. */
-  fill(target: Buffer, at: number, n: number): void {
-    if (this.offset + n > this.pool.length) {
-      randomFillSync(this.pool);
-      this.offset = 0;
-    }
-    this.pool.copy(target, at, this.offset, this.offset + n);
-    this.offset += n;
+  /** A random unsigned 32-bit value. */
+  uint32(): number {
+    return this.pool.readUInt32LE(this.take(4));
   }
 
   /** `n` random bytes as lower-case hex. */
   hex(n: number): string {
+    const p = this.pool;
+    let s = '';
+    for (let i = this.take(n), end = i + n; i < end; i++) s += HEX_BYTE[p[i]];
+    return s;
+  }
+
+  /** Where the next `n` unused bytes start (the pool refilled when too few are left). */
+  private take(n: number): number {
     if (this.offset + n > this.pool.length) {
       randomFillSync(this.pool);
       this.offset = 0;
     }
-    const p = this.pool;
-    let s = '';
-    for (let i = this.offset, end = this.offset + n; i < end; i++) s += HEX_BYTE[p[i]];
+    const at = this.offset;
     this.offset += n;
-    return s;
+    return at;
   }
 }

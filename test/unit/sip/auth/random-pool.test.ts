@@ -11,8 +11,16 @@ describe('RandomPool', () => {
       seen.add(h);
     }
     expect(seen.size).toBe(200);
-    const target = Buffer.alloc(8);
-    pool.fill(target, 2, 6);
-    expect(target.subarray(0, 2)).toEqual(Buffer.alloc(2));
+  });
+  it('hands out unsigned 32-bit values across refills, mixed with hex', () => {
+    const pool = new RandomPool(64);
+    const seen = new Set<number>();
+    for (let i = 0; i < 200; i++) {
+      const v = pool.uint32();
+      expect(Number.isInteger(v) && v >= 0 && v <= 0xffffffff).toBe(true);
+      seen.add(v);
+      if (i % 7 === 0) expect(pool.hex(3)).toMatch(/^[0-9a-f]{6}$/);
+    }
+    expect(seen.size).toBeGreaterThan(195);
   });
 });
