@@ -2,7 +2,7 @@
  * Process figures for benchmarks, read from Linux `/proc` (proc(5)): resident memory and CPU
  * time of another process (the server child, SIPp, Kamailio).
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 
 /** Clock ticks per second of `/proc/PID/stat` utime/stime (`getconf CLK_TCK`, 100 on Linux). */
 export const CLK_TCK = 100;
@@ -46,6 +46,45 @@ export function procCpuTicks(pid: number, children = false): number {
     if (!/^\d+$/.test(entry)) continue;
     const f = statFields(Number(entry));
     if (f && Number(f[1]) === pid) total += Number(f[11]) + Number(f[12]);
+  }
+  return total;
+}
+
+const HAS_SCHEDSTAT = existsSync('/proc/self/schedstat');
+
+/**
+ * Time `pid`'s threads have spent on a CPU, in nanoseconds: the scheduler's own runtime account
+ * (first field of `/proc/PID/task/TID/schedstat`, proc(5)), summed over the threads alive now;
+ * with `children`, its direct children's threads too. Unlike utime/stime (whole clock ticks
+ * charged to whoever runs when the tick fires), this is exact for a server that runs in bursts
+ * of tens of microseconds: 6,000 registrations are about 60 ticks, so tick sampling alone adds
+ * ± 10 % of noise. Falls back to {@link procCpuTicks} × 10^7 where schedstat is missing.
+ */
+export function procCpuNs(pid: number, children = false): number {
+  if (!HAS_SCHEDSTAT) return procCpuTicks(pid, children) * (1e9 / CLK_TCK);
+  const pids = [pid];
+  if (children) {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const f = statFields(Number(entry));
+      if (f && Number(f[1]) === pid) pids.push(Number(entry));
+    }
+  }
+  let total = 0;
+  for (const p of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        total += Number(readFileSync(`/proc/${p}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
   }
   return total;
 }
