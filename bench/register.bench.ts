@@ -7,10 +7,13 @@
  * 4. The registrar + digest path alone, in process (no SIP stack, no sockets): CPU per
  *    registration, so that the share of the SIP stack in part 1 can be told apart.
  *
- * Part 1 alternates the three servers for `REGISTER_BENCH_ROUNDS` rounds (default 5) and keeps
- * each one's lowest CPU figure: the machine is shared, a single run is noisy (this VM's
- * Kamailio figure alone swings 29 – 60 ticks between minutes). The per-round ratios and their
- * median are printed too. `REGISTER_BENCH_PARALLEL=1` loads ours and Kamailio in the same 10 s.
+ * Part 1 alternates the servers for `REGISTER_BENCH_ROUNDS` rounds (default 5): ours, Kamailio,
+ * our stack with a trivial handler ("stack only") and a bare `node:dgram` responder ("node
+ * floor": what Node itself costs per datagram here). CPU time is the scheduler's runtime of
+ * every thread (schedstat, ns), not 10 ms ticks. It prints each one's lowest figure, the
+ * per-round ratios and their median: the machine is shared and drifts between minutes (this
+ * VM's Kamailio figure alone swings 300 – 600 ms). `REGISTER_BENCH_PARALLEL=1` loads ours and
+ * Kamailio in the same 10 s.
  *
  * Run alone: `npx tsx bench/run.ts register` (`REGISTER_BENCH_PARTS=cpu` for part 1 only). The same file is the server child of part 1 when
  * started with REGISTER_BENCH_CHILD=1.
@@ -52,17 +55,6 @@ const ROUNDS = Math.max(1, Number(process.env.REGISTER_BENCH_ROUNDS ?? 5));
 const PARALLEL = process.env.REGISTER_BENCH_PARALLEL === '1';
 /** Unmeasured registrations first, for each server: the steady state of a long-running server (V8 still optimises, and a nonce ring wraps, during the first few thousand). */
 const WARMUP = Number(process.env.REGISTER_BENCH_WARMUP ?? 6000);
-/**
- * REGISTER_BENCH_PIN=1: servers on CPU 0, SIPp on CPU 1 (`taskset`), as a load generator runs on
- * another machine in production: SIPp's wake-ups then do not preempt the server under test.
- */
-const PIN = process.env.REGISTER_BENCH_PIN === '1';
-
-/** `cmd args` pinned to `cpu` with taskset when REGISTER_BENCH_PIN=1. */
-function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
-  return PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
-}
-
 
 async function waitForLine(child: ChildProcess, re: RegExp, ms: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
@@ -102,7 +94,7 @@ async function sippLoad(port: number): Promise<{ code: number | null; out: strin
     `127.0.0.1:${port}`,
   ];
   return new Promise((resolve) => {
-    const child = spawn(...pinned(1, 'sipp', args), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
     const t = setTimeout(() => child.kill('SIGKILL'), 120_000);
@@ -135,7 +127,7 @@ async function partCpu(): Promise<void> {
   const kdir = mkdtempSync(join(tmpdir(), 'regbench-kam-'));
   const kcfg = join(kdir, 'registrar.cfg');
   writeFileSync(kcfg, readFileSync(join(shared, 'anchors/kamailio/registrar.cfg'), 'utf8').replace('udp:127.0.0.1:5074', `udp:127.0.0.1:${kport}`));
-  const kam = spawn(...pinned(0, 'kamailio', ['-f', kcfg, '-D', '-E', '-w', kdir]), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const kam = spawn('kamailio', ['-f', kcfg, '-D', '-E', '-w', kdir], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const m = await waitForLine(ours, /REGISTER_BENCH_READY (\d+)/, 30_000);
     const ourPort = Number(m[1]);
@@ -192,7 +184,9 @@ async function partCpu(): Promise<void> {
 
 /** A server child: `full` (stack + registrar + digest), `noop` (stack, trivial handler) or `floor` (bare `node:dgram`). */
 function spawnChild(data: string, mode: 'full' | 'noop' | 'floor'): ChildProcess {
-  return spawn(...pinned(0, process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)]), {
+  // REGISTER_BENCH_NODEFLAGS: extra Node/V8 flags for the Node children (experiments).
+  const flags = (process.env.REGISTER_BENCH_NODEFLAGS ?? '').split(' ').filter(Boolean);
+  return spawn(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(import.meta.url)], {
     cwd: repo,
     env: { ...process.env, REGISTER_BENCH_CHILD: '1', REGISTER_BENCH_DATA: data, REGISTER_BENCH_MODE: mode },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -202,7 +196,7 @@ function spawnChild(data: string, mode: 'full' | 'noop' | 'floor'): ChildProcess
 async function sippLoadShort(port: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-warm-'));
   await new Promise<void>((resolve) => {
-    const c = spawn(...pinned(1, 'sipp', ['-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'), '-i', '127.0.0.1', '-p', '0', '-m', String(WARMUP), '-r', String(RATE), '-nostdin', '-s', '8888', '-au', '8888', '-ap', '8888-secret', `127.0.0.1:${port}`]), { cwd: dir, stdio: 'ignore' });
+    const c = spawn('sipp', ['-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'), '-i', '127.0.0.1', '-p', '0', '-m', String(WARMUP), '-r', String(RATE), '-nostdin', '-s', '8888', '-au', '8888', '-ap', '8888-secret', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
     const t = setTimeout(() => c.kill('SIGKILL'), 30_000);
     c.on('close', () => {
       clearTimeout(t);
