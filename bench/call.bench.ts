@@ -19,12 +19,11 @@ import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
 import { sharedDir, repoRoot } from '../test/helpers/paths.js';
 import { softswitchYaml, startCallServer } from '../test/integration/call-harness.js';
-import { procCpuTicks } from './helpers/proc-stats.js';
+import { procCpuNs } from './helpers/proc-stats.js';
 
 const UAC = join(repoRoot, 'test/integration/sipp/uac-basic-call.xml');
 const UAS = join(repoRoot, 'test/integration/sipp/uas-answer.xml');
 const KAMAILIO_CFG = join(sharedDir, 'anchors/kamailio/proxy.cfg');
-const CLK_TCK = 100;
 
 /** A full garbage collection (live heap after a phase, not the garbage still in it). */
 function gc(): void {
@@ -142,7 +141,7 @@ export default async function (): Promise<void> {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   };
-  const kamCpu = () => (procCpuTicks(kam.pid, true) * 1000) / CLK_TCK;
+  const kamCpu = () => procCpuNs(kam.pid, true) / 1e6;
   try {
     // Warm-up (not measured): JIT-compile our code paths so the figures show the steady state.
     await phase(`127.0.0.1:${server.port}`, uasPort, '9000', phases[0]!.rate, 3, ourCpu);

@@ -17,14 +17,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
 import { runSipp } from '../test/helpers/sipp.js';
-import { procCpuTicks } from './helpers/proc-stats.js';
+import { procCpuNs } from './helpers/proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
 const shared = process.env.SIPSERVER_SHARED ?? join(repo, '../shared');
 const N = Number(process.env.OPTIONS_BENCH_N ?? 20_000);
 const RATE = Number(process.env.OPTIONS_BENCH_RATE ?? 2000);
-const TICK_MS = 10; // USER_HZ = 100 on Linux
 
 
 function waitForOutput(child: ChildProcess, re: RegExp, ms: number): Promise<void> {
@@ -58,11 +57,11 @@ async function measure(pid: number, port: number, n: number, settleMs: number): 
   // Warm-up (JIT, pools), not measured.
   await runSipp({ scenario, target: `127.0.0.1:${port}`, calls: Math.min(2000, n), rate: RATE, limit: 5000, timeoutMs: 60_000 });
   await new Promise((r) => setTimeout(r, settleMs));
-  const before = procCpuTicks(pid, true);
+  const before = procCpuNs(pid, true);
   const r = await runSipp({ scenario, target: `127.0.0.1:${port}`, calls: n, rate: RATE, limit: 5000, timeoutMs: 120_000 });
   await new Promise((res) => setTimeout(res, settleMs));
-  const after = procCpuTicks(pid, true);
-  return { cpuMs: (after - before) * TICK_MS, failed: r.code !== 0 };
+  const after = procCpuNs(pid, true);
+  return { cpuMs: (after - before) / 1e6, failed: r.code !== 0 };
 }
 
 export default async function (): Promise<void> {
