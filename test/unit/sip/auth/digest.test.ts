@@ -222,6 +222,24 @@ describe('DigestServer + DigestClient', () => {
     expect(server.verify({ method: 'REGISTER', credentials: ['Digest username="8888", realm="127.0.0.1", nonce="n", uri="u", response="r", qop=auth'] }, realm, lookup).outcome).toBe('malformed');
   });
 
+  it('cached H(A1) and H(A2) follow a changed password, the other algorithm and another method on the same URI', () => {
+    const server = new DigestServer({ clock: new FakeClock(1000) });
+    let password = '8888-secret';
+    const byPassword = (u: string) => (u === '8888' ? { password } : undefined);
+    const answer = (method: string, pw: string, pick: 0 | 1): string =>
+      new DigestClient({ username: '8888', password: pw }).answer({ method, uri: 'sip:127.0.0.1', challenges: [server.challenge(realm)[pick]] })!;
+    expect(server.verify({ method: 'REGISTER', credentials: [answer('REGISTER', '8888-secret', 1)] }, realm, byPassword).outcome).toBe('ok');
+    // Same user, same URI, other algorithm (SHA-256) and other method: recomputed, not reused.
+    expect(server.verify({ method: 'REGISTER', credentials: [answer('REGISTER', '8888-secret', 0)] }, realm, byPassword).outcome).toBe('ok');
+    expect(server.verify({ method: 'INVITE', credentials: [answer('INVITE', '8888-secret', 1)] }, realm, byPassword).outcome).toBe('ok');
+    // A REGISTER digest presented for an INVITE must not match through the cache.
+    expect(server.verify({ method: 'INVITE', credentials: [answer('REGISTER', '8888-secret', 1)] }, realm, byPassword)).toMatchObject({ outcome: 'challenge', reason: 'bad-credentials' });
+    // The password changes in the configuration: the old one stops working at once.
+    password = 'new-secret';
+    expect(server.verify({ method: 'REGISTER', credentials: [answer('REGISTER', '8888-secret', 1)] }, realm, byPassword)).toMatchObject({ outcome: 'challenge', reason: 'bad-credentials' });
+    expect(server.verify({ method: 'REGISTER', credentials: [answer('REGISTER', 'new-secret', 1)] }, realm, byPassword).outcome).toBe('ok');
+  });
+
   it('accepts a pre-computed HA1 secret', () => {
     const server = new DigestServer({ clock: new FakeClock(1000) });
     const ch = server.challenge(realm);
