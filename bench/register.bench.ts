@@ -134,7 +134,7 @@ async function partCpu(): Promise<void> {
     const noopPort = Number((await waitForLine(noop, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
     const floorPort = Number((await waitForLine(floor, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
     await new Promise((r) => setTimeout(r, 1500)); // let Kamailio fork its children
-    // Warm-up both with a short run.
+    // Warm each server up with an unmeasured run (WARMUP registrations).
     await sippLoadShort(ourPort);
     await sippLoadShort(kport);
     await sippLoadShort(noopPort);

@@ -39,15 +39,24 @@ function statFields(pid: number): string[] | undefined {
  * direct children's too (Kamailio's worker processes).
  */
 export function procCpuTicks(pid: number, children = false): number {
-  const own = statFields(pid);
-  let total = own ? Number(own[11]) + Number(own[12]) : 0;
-  if (!children) return total;
+  let total = 0;
+  for (const p of withChildren(pid, children)) {
+    const f = statFields(p);
+    if (f) total += Number(f[11]) + Number(f[12]);
+  }
+  return total;
+}
+
+/** `pid`, and with `children` its direct children (parent pid, field 4 of `/proc/PID/stat`). */
+function withChildren(pid: number, children: boolean): number[] {
+  const pids = [pid];
+  if (!children) return pids;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const f = statFields(Number(entry));
-    if (f && Number(f[1]) === pid) total += Number(f[11]) + Number(f[12]);
+    if (f && Number(f[1]) === pid) pids.push(Number(entry));
   }
-  return total;
+  return pids;
 }
 
 const HAS_SCHEDSTAT = existsSync('/proc/self/schedstat');
@@ -62,16 +71,8 @@ const HAS_SCHEDSTAT = existsSync('/proc/self/schedstat');
  */
 export function procCpuNs(pid: number, children = false): number {
   if (!HAS_SCHEDSTAT) return procCpuTicks(pid, children) * (1e9 / CLK_TCK);
-  const pids = [pid];
-  if (children) {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const f = statFields(Number(entry));
-      if (f && Number(f[1]) === pid) pids.push(Number(entry));
-    }
-  }
   let total = 0;
-  for (const p of pids) {
+  for (const p of withChildren(pid, children)) {
     let tids: string[];
     try {
       tids = readdirSync(`/proc/${p}/task`);
