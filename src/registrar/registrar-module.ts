@@ -142,14 +142,7 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
   };
   build();
 
-  let answers: Counter<'status'> | undefined;
-  /** Bound children per status: `inc({ status })` hashes its label object on every call. */
-  const answerByStatus = new Map<number, { inc(): void }>();
-  if (deps.registry) {
-    answers =
-      (deps.registry.getSingleMetric('sipserver_register_responses_total') as Counter<'status'> | undefined) ??
-      new Counter({ name: 'sipserver_register_responses_total', help: 'REGISTER answers by status', labelNames: ['status'], registers: [deps.registry] });
-  }
+  const answers = deps.registry ? answerCounts(deps.registry) : undefined;
 
   // Bindings of DNs dropped by configuration (behaviour §3.5, option table: "a registered
   // binding is dropped when `*` is removed").
@@ -180,11 +173,7 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       logger.error({ err }, 'REGISTER processing failed');
       if (!ctx.finalSent) ctx.reply(500, 'Server Internal Error');
     }
-    if (answers) {
-      let child = answerByStatus.get(status);
-      if (!child) answerByStatus.set(status, (child = answers.labels(String(status))));
-      child.inc();
-    }
+    if (answers) answers.set(status, (answers.get(status) ?? 0) + 1);
     return true;
   });
 
@@ -253,6 +242,38 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
  */
 function answer(ctx: IncomingRequest, status: number, reason: string, headers?: Array<[string, string]>): void {
   ctx.replyStateless(status, reason, headers);
+}
+
+/** Per registry: the answer counts of every registrar created on it (summed at scrape time). */
+const answerSources = new WeakMap<Registry, Array<Map<number, number>>>();
+
+/**
+ * A new status → count map for one registrar, reported as `sipserver_register_responses_total`.
+ * Counting is a plain map update per REGISTER; the Prometheus counter is filled from the maps
+ * only when scraped (`collect`), so no label hashing and validation runs per request.
+ */
+function answerCounts(registry: Registry): Map<number, number> {
+  let sources = answerSources.get(registry);
+  if (!sources) {
+    const list: Array<Map<number, number>> = [];
+    sources = list;
+    answerSources.set(registry, list);
+    new Counter({
+      name: 'sipserver_register_responses_total',
+      help: 'REGISTER answers by status',
+      labelNames: ['status'],
+      registers: [registry],
+      collect() {
+        const sum = new Map<number, number>();
+        for (const m of list) for (const [status, n] of m) sum.set(status, (sum.get(status) ?? 0) + n);
+        this.reset();
+        for (const [status, n] of sum) this.inc({ status: String(status) }, n);
+      },
+    });
+  }
+  const counts = new Map<number, number>();
+  sources.push(counts);
+  return counts;
 }
 
 /** AOR user parts may carry %-escapes (RFC 3261 §19.1.2); numbers never need them. */

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../../src/config/config-file.js';
 import { openStore, type ConfigStore } from '../../../src/config/config-store.js';
@@ -96,5 +97,36 @@ describe('createRegistrar', () => {
     reg.close();
     expect(stack.registered).toBe(false);
     expect(clock.pending).toBe(0);
+  });
+  it('counts answers by status in sipserver_register_responses_total: several registrars on one registry add up, a scrape changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'regmod-'));
+    dirs.push(dir);
+    const store = openStore(dir);
+    stores.push(store);
+    store.reconcile(loadConfigFile(join(examplesDir, 'office.yaml')).model!);
+    store.apply([{ op: 'put', kind: 'dn', key: '6001', value: { type: 'extension', options: { contact: '*' } } }]);
+    const clock = new FakeClock(1_000_000);
+    const registry = new Registry();
+    const count = async (status: number): Promise<number> => {
+      const m = await registry.getSingleMetric('sipserver_register_responses_total')!.get();
+      return m.values.find((v) => v.labels.status === String(status))?.value ?? 0;
+    };
+    const a = fakeStack();
+    const regA = createRegistrar({ stack: a, store, clock, logger: silentLogger, registry });
+    // Distinct Call-IDs: each REGISTER is accepted whatever its (random) CSeq.
+    a.deliver(REGISTER('6001').replace('Call-ID: c1', 'Call-ID: m1'));
+    a.deliver(REGISTER('6001').replace('Call-ID: c1', 'Call-ID: m2'));
+    a.deliver(REGISTER('7777')); // not contact=*: 404
+    a.deliver(REGISTER('8888')); // password: 401
+    expect([await count(200), await count(404), await count(401)]).toEqual([2, 1, 1]);
+    expect([await count(200), await count(404), await count(401)]).toEqual([2, 1, 1]);
+    // A second registrar on the same registry (a rebuilt one) adds to the same series.
+    const b = fakeStack();
+    const regB = createRegistrar({ stack: b, store, clock, logger: silentLogger, registry });
+    b.deliver(REGISTER('6001').replace('Call-ID: c1', 'Call-ID: m3'));
+    regA.close();
+    expect([await count(200), await count(404), await count(401)]).toEqual([3, 1, 1]);
+    expect(await registry.metrics()).toContain('sipserver_register_responses_total{status="200"} 3');
+    regB.close();
   });
 });
