@@ -96,8 +96,9 @@ export class TransactionManager {
    * An incoming request (RFC 3261 §17.2.3). `sender` routes the transaction's responses back.
    */
   receiveRequest(request: SipRequest, source: TransportAddress, sender: ServerTransactionSender): void {
-    const key = serverTransactionKey(request);
-    const tx = this.servers.get(key);
+    // No server transaction at all (a registrar answering statelessly): no key to build and look up.
+    const key = this.servers.size === 0 ? undefined : serverTransactionKey(request);
+    const tx = key === undefined ? undefined : this.servers.get(key);
     if (tx) {
       if (request.method === 'ACK') {
         if (tx.kind !== 'ist') return;
@@ -118,7 +119,7 @@ export class TransactionManager {
       this.delegate.onRequest(request, undefined, source, sender);
       return;
     }
-    this.delegate.onRequest(request, this.create(request, sender, key), source, sender);
+    this.delegate.onRequest(request, this.create(request, sender, key ?? serverTransactionKey(request)), source, sender);
   }
 
   /**

@@ -79,9 +79,27 @@ function isDigits(s: string): boolean {
   return true;
 }
 
+/**
+ * Index of the last `;rport` in a Via line, or -1. A plain backward scan: V8 runs
+ * `String.prototype.lastIndexOf` in C++ (a runtime call per request on this path).
+ */
+function lastRportAt(line: string): number {
+  for (let i = line.length - 6; i >= 0; i--) {
+    if (
+      line.charCodeAt(i) === 0x3b &&
+      line.charCodeAt(i + 1) === 0x72 &&
+      line.charCodeAt(i + 2) === 0x70 &&
+      line.charCodeAt(i + 3) === 0x6f &&
+      line.charCodeAt(i + 4) === 0x72 &&
+      line.charCodeAt(i + 5) === 0x74
+    ) return i;
+  }
+  return -1;
+}
+
 /** Compare two IP literals, ignoring brackets and case. */
 function sameIp(a: string, b: string): boolean {
-  return hostWithoutBrackets(a).toLowerCase() === hostWithoutBrackets(b).toLowerCase();
+  return a === b || hostWithoutBrackets(a).toLowerCase() === hostWithoutBrackets(b).toLowerCase();
 }
 
 /**
@@ -413,7 +431,7 @@ export class TransportLayer implements TransportDelegate {
     if (needRport) {
       const port = String(source.port);
       if (rportAt >= 0) {
-        const at = line.lastIndexOf(';rport');
+        const at = lastRportAt(line);
         const after = at < 0 ? -1 : line.charCodeAt(at + 6);
         // `;rport` must end there (end of line or next parameter; no spaces around `;`).
         if (at < 0 || !(Number.isNaN(after) || after === 0x3b)) return false;
