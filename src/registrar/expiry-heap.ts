@@ -11,7 +11,7 @@ export interface ExpiryEntry {
  * binding still expires at that time.
  */
 export class ExpiryHeap {
-  private items: ExpiryEntry[] = [];
+  private readonly items: ExpiryEntry[] = [];
 
   get size(): number {
     return this.items.length;
@@ -28,7 +28,9 @@ export class ExpiryHeap {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (a[p].at <= a[i].at) break;
-      [a[p], a[i]] = [a[i], a[p]];
+      const t = a[p];
+      a[p] = a[i];
+      a[i] = t;
       i = p;
     }
   }
@@ -40,25 +42,36 @@ export class ExpiryHeap {
     const last = a.pop()!;
     if (a.length > 0) {
       a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && a[l].at < a[m].at) m = l;
-        if (r < a.length && a[r].at < a[m].at) m = r;
-        if (m === i) break;
-        [a[m], a[i]] = [a[i], a[m]];
-        i = m;
-      }
+      this.siftDown(0);
     }
     return top;
   }
 
-  /** Rebuild keeping only entries `keep` accepts (drops stale ones, bounding memory). */
+  /** Keep only the entries `keep` accepts (drops stale ones, bounding memory), in place: O(n). */
   compact(keep: (e: ExpiryEntry) => boolean): void {
-    const old = this.items;
-    this.items = [];
-    for (const e of old) if (keep(e)) this.push(e);
+    // In place: the kept entries first, then sifted down into a heap again (Floyd).
+    const a = this.items;
+    let n = 0;
+    for (let i = 0; i < a.length; i++) if (keep(a[i])) a[n++] = a[i];
+    a.length = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  /** Move the entry at `start` down until no child expires earlier. */
+  private siftDown(start: number): void {
+    const a = this.items;
+    let i = start;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < a.length && a[l].at < a[m].at) m = l;
+      if (r < a.length && a[r].at < a[m].at) m = r;
+      if (m === i) return;
+      const t = a[m];
+      a[m] = a[i];
+      a[i] = t;
+      i = m;
+    }
   }
 }
