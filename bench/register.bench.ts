@@ -53,18 +53,61 @@ const REGISTRATIONS = Number(process.env.REGISTER_BENCH_N ?? 6000);
 const RATE = Number(process.env.REGISTER_BENCH_RATE ?? 600);
 const ROUNDS = Math.max(1, Number(process.env.REGISTER_BENCH_ROUNDS ?? 5));
 const PARALLEL = process.env.REGISTER_BENCH_PARALLEL === '1';
-/** Unmeasured registrations first, for each server: the steady state of a long-running server (V8 still optimises, and a nonce ring wraps, during the first few thousand). */
-const WARMUP = Number(process.env.REGISTER_BENCH_WARMUP ?? 6000);
+/**
+ * Unmeasured registrations first, for each server: the steady state of a long-running server.
+ * V8 still optimises (and deoptimises and optimises again) during the first 20,000 or so
+ * registrations of a fresh process (seen with `--trace-opt --trace-deopt`: 22 optimisations and
+ * 9 deoptimisations between the 6,000th and the 12,000th, a few more up to the 24,000th, none
+ * after); each round prints what the JIT did during it, so a round that still includes
+ * compilation shows.
+ */
+const WARMUP = Number(process.env.REGISTER_BENCH_WARMUP ?? 24_000);
+/** Rate of the warm-up run (registrations per second). */
+const WARMUP_RATE = Number(process.env.REGISTER_BENCH_WARMUP_RATE ?? 2000);
+
+/**
+ * What V8 compiled in a Node child: its `--trace-opt --trace-deopt` lines counted as they come
+ * (the listener also keeps the child's stdout drained).
+ */
+class JitEvents {
+  optimised = 0;
+  deoptimised = 0;
+  private tail = '';
+  constructor(child: ChildProcess) {
+    child.stderr?.resume();
+    child.stdout?.on('data', (b: Buffer) => {
+      const text = this.tail + b.toString('latin1');
+      const lines = text.split('\n');
+      this.tail = lines.pop() ?? '';
+      for (const l of lines) {
+        if (l.startsWith('[completed optimizing')) this.optimised++;
+        else if (l.startsWith('[bailout') || (l.startsWith('[marking dependent code') && l.includes('for deoptimization'))) this.deoptimised++;
+      }
+    });
+  }
+  /** Counts so far, to diff around a measured round. */
+  snapshot(): { optimised: number; deoptimised: number } {
+    return { optimised: this.optimised, deoptimised: this.deoptimised };
+  }
+}
 
 async function waitForLine(child: ChildProcess, re: RegExp, ms: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const t = setTimeout(() => reject(new Error(`no ${re} within ${ms} ms: ${buf.slice(-500)}`)), ms);
+    const done = (): void => {
+      clearTimeout(t);
+      child.stdout?.off('data', on);
+      child.stderr?.off('data', on);
+    };
+    const t = setTimeout(() => {
+      done();
+      reject(new Error(`no ${re} within ${ms} ms: ${buf.slice(-500)}`));
+    }, ms);
     const on = (b: Buffer): void => {
-      buf += b.toString();
+      buf = (buf + b.toString()).slice(-64_000);
       const m = re.exec(buf);
       if (m) {
-        clearTimeout(t);
+        done();
         resolve(m);
       }
     };
@@ -107,13 +150,16 @@ async function sippLoad(port: number): Promise<{ code: number | null; out: strin
 }
 
 /** Measure the CPU time of `pid` (and children) over one SIPp run, in milliseconds (schedstat, ns exact). */
-async function measure(name: string, pid: number, port: number): Promise<number> {
+async function measure(name: string, pid: number, port: number, jit?: JitEvents): Promise<number> {
+  const j0 = jit?.snapshot();
   const before = procCpuNs(pid, true);
   const r = await sippLoad(port);
   const ms = (procCpuNs(pid, true) - before) / 1e6;
   const ok = /Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.out)?.[1];
   const failed = /Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.out)?.[1];
-  process.stdout.write(`${name}: ${REGISTRATIONS} registrations at ${RATE}/s, SIPp exit ${r.code}, successful ${ok ?? '?'}, failed ${failed ?? '?'}, CPU ${ms.toFixed(1)} ms\n`);
+  const j1 = jit?.snapshot();
+  const jitText = j0 && j1 ? `, JIT ${j1.optimised - j0.optimised} optimised / ${j1.deoptimised - j0.deoptimised} deoptimised` : '';
+  process.stdout.write(`${name}: ${REGISTRATIONS} registrations at ${RATE}/s, SIPp exit ${r.code}, successful ${ok ?? '?'}, failed ${failed ?? '?'}, CPU ${ms.toFixed(1)} ms${jitText}\n`);
   return ms;
 }
 
@@ -128,13 +174,18 @@ async function partCpu(): Promise<void> {
   const kcfg = join(kdir, 'registrar.cfg');
   writeFileSync(kcfg, readFileSync(join(shared, 'anchors/kamailio/registrar.cfg'), 'utf8').replace('udp:127.0.0.1:5074', `udp:127.0.0.1:${kport}`));
   const kam = spawn('kamailio', ['-f', kcfg, '-D', '-E', '-w', kdir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  kam.stdout.resume();
+  kam.stderr.resume();
   try {
     const m = await waitForLine(ours, /REGISTER_BENCH_READY (\d+)/, 30_000);
     const ourPort = Number(m[1]);
     const noopPort = Number((await waitForLine(noop, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
     const floorPort = Number((await waitForLine(floor, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
+    const jitOurs = new JitEvents(ours);
+    const jitNoop = new JitEvents(noop);
+    const jitFloor = new JitEvents(floor);
     await new Promise((r) => setTimeout(r, 1500)); // let Kamailio fork its children
-    // Warm each server up with an unmeasured run (WARMUP registrations).
+    // Warm each server up with an unmeasured run (WARMUP registrations at WARMUP_RATE).
     await sippLoadShort(ourPort);
     await sippLoadShort(kport);
     await sippLoadShort(noopPort);
@@ -148,12 +199,12 @@ async function partCpu(): Promise<void> {
       // REGISTER_BENCH_PARALLEL=1: both loads in the same 10 s (each server with its own SIPp),
       // so that the VM's drift between minutes hits both alike; default: one after the other.
       const [o, k] = PARALLEL
-        ? await Promise.all([measure('sipserver', ours.pid!, ourPort), measure('kamailio ', kam.pid!, kport)])
-        : [await measure('sipserver', ours.pid!, ourPort), await measure('kamailio ', kam.pid!, kport)];
+        ? await Promise.all([measure('sipserver', ours.pid!, ourPort, jitOurs), measure('kamailio ', kam.pid!, kport)])
+        : [await measure('sipserver', ours.pid!, ourPort, jitOurs), await measure('kamailio ', kam.pid!, kport)];
       tOurs = Math.min(tOurs, o);
       tKam = Math.min(tKam, k);
-      tNoop = Math.min(tNoop, await measure('stack only (trivial REGISTER handler)', noop.pid!, noopPort));
-      tFloor = Math.min(tFloor, await measure('node floor (bare dgram responder, no SIP stack)', floor.pid!, floorPort));
+      tNoop = Math.min(tNoop, await measure('stack only (trivial REGISTER handler)', noop.pid!, noopPort, jitNoop));
+      tFloor = Math.min(tFloor, await measure('node floor (bare dgram responder, no SIP stack)', floor.pid!, floorPort, jitFloor));
       roundRatios.push(o / Math.max(1e-3, k));
     }
     const sorted = [...roundRatios].sort((a, b) => a - b);
@@ -186,7 +237,9 @@ async function partCpu(): Promise<void> {
 function spawnChild(data: string, mode: 'full' | 'noop' | 'floor'): ChildProcess {
   // REGISTER_BENCH_NODEFLAGS: extra Node/V8 flags for the Node children (experiments).
   const flags = (process.env.REGISTER_BENCH_NODEFLAGS ?? '').split(' ').filter(Boolean);
-  return spawn(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(import.meta.url)], {
+  // The JIT's work is logged (one line per optimisation or deoptimisation, nothing in between)
+  // so that each measured round can say whether it still included compilation.
+  return spawn(process.execPath, ['--trace-opt', '--trace-deopt', ...flags, '--import', 'tsx', fileURLToPath(import.meta.url)], {
     cwd: repo,
     env: { ...process.env, REGISTER_BENCH_CHILD: '1', REGISTER_BENCH_DATA: data, REGISTER_BENCH_MODE: mode },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -196,8 +249,8 @@ function spawnChild(data: string, mode: 'full' | 'noop' | 'floor'): ChildProcess
 async function sippLoadShort(port: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-warm-'));
   await new Promise<void>((resolve) => {
-    const c = spawn('sipp', ['-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'), '-i', '127.0.0.1', '-p', '0', '-m', String(WARMUP), '-r', String(RATE), '-nostdin', '-s', '8888', '-au', '8888', '-ap', '8888-secret', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
-    const t = setTimeout(() => c.kill('SIGKILL'), 30_000);
+    const c = spawn('sipp', ['-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'), '-i', '127.0.0.1', '-p', '0', '-m', String(WARMUP), '-r', String(WARMUP_RATE), '-l', '400', '-nostdin', '-s', '8888', '-au', '8888', '-ap', '8888-secret', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
+    const t = setTimeout(() => c.kill('SIGKILL'), 30_000 + (WARMUP * 1000) / WARMUP_RATE);
     c.on('close', () => {
       clearTimeout(t);
       resolve();
