@@ -13,7 +13,10 @@
  * every thread (schedstat, ns), not 10 ms ticks. It prints each one's lowest figure, the
  * per-round ratios and their median: the machine is shared and drifts between minutes (this
  * VM's Kamailio figure alone swings 300 – 600 ms). `REGISTER_BENCH_PARALLEL=1` loads ours and
- * Kamailio in the same 10 s.
+ * Kamailio in the same 10 s. Each round also says what V8 compiled in our Node children during
+ * it: after half a minute without traffic (while the other servers are measured) V8's memory
+ * reducer runs, and the next round re-optimises the hot path; the rounds with no compilation are
+ * summarised apart (the steady state of a server that never goes idle).
  *
  * Run alone: `npx tsx bench/run.ts register` (`REGISTER_BENCH_PARTS=cpu` for part 1 only). The same file is the server child of part 1 when
  * started with REGISTER_BENCH_CHILD=1.
@@ -195,9 +198,12 @@ async function partCpu(): Promise<void> {
     let tKam = Infinity;
     let tNoop = Infinity;
     const roundRatios: number[] = [];
+    /** Rounds in which V8 compiled nothing in our server (steady-state code throughout). */
+    const quietRatios: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       // REGISTER_BENCH_PARALLEL=1: both loads in the same 10 s (each server with its own SIPp),
       // so that the VM's drift between minutes hits both alike; default: one after the other.
+      const jitBefore = jitOurs.snapshot();
       const [o, k] = PARALLEL
         ? await Promise.all([measure('sipserver', ours.pid!, ourPort, jitOurs), measure('kamailio ', kam.pid!, kport)])
         : [await measure('sipserver', ours.pid!, ourPort, jitOurs), await measure('kamailio ', kam.pid!, kport)];
@@ -206,11 +212,17 @@ async function partCpu(): Promise<void> {
       tNoop = Math.min(tNoop, await measure('stack only (trivial REGISTER handler)', noop.pid!, noopPort, jitNoop));
       tFloor = Math.min(tFloor, await measure('node floor (bare dgram responder, no SIP stack)', floor.pid!, floorPort, jitFloor));
       roundRatios.push(o / Math.max(1e-3, k));
+      const jitAfter = jitOurs.snapshot();
+      if (jitAfter.optimised === jitBefore.optimised && jitAfter.deoptimised === jitBefore.deoptimised) quietRatios.push(o / Math.max(1e-3, k));
     }
-    const sorted = [...roundRatios].sort((a, b) => a - b);
-    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    const median = medianOf(roundRatios);
     process.stdout.write(`lowest of ${ROUNDS} rounds: sipserver ${tOurs.toFixed(1)}, kamailio ${tKam.toFixed(1)}, stack only ${tNoop.toFixed(1)}, node floor ${tFloor.toFixed(1)} ms of CPU\n`);
     process.stdout.write(`per-round ratios (sipserver / kamailio, measured back to back): ${roundRatios.map((r) => r.toFixed(2)).join(', ')}; median ${median.toFixed(2)}\n`);
+    process.stdout.write(
+      `rounds in which V8 compiled nothing in our server: ${quietRatios.length} of ${ROUNDS}` +
+        (quietRatios.length > 0 ? `, their ratios ${quietRatios.map((r) => r.toFixed(2)).join(', ')} (median ${medianOf(quietRatios).toFixed(2)})` : '') +
+        '\n',
+    );
     process.stdout.write(
       `registrar + digest share of our CPU: ${(((tOurs - tNoop) / Math.max(1, tOurs)) * 100).toFixed(0)} % ` +
         `(${(((tOurs - tNoop) * 1000) / REGISTRATIONS).toFixed(1)} µs per registration); stack alone vs kamailio: ${(tNoop / Math.max(1e-3, tKam)).toFixed(2)}; ` +
@@ -231,6 +243,13 @@ async function partCpu(): Promise<void> {
     rmSync(data + '-floor', { recursive: true, force: true });
     rmSync(kdir, { recursive: true, force: true });
   }
+}
+
+/** Median of a non-empty list. */
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** A server child: `full` (stack + registrar + digest), `noop` (stack, trivial handler) or `floor` (bare `node:dgram`). */
