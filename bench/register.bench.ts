@@ -14,8 +14,8 @@
  * per-round ratios and their median: the machine is shared and drifts between minutes (this
  * VM's Kamailio figure alone swings 300 – 600 ms). `REGISTER_BENCH_PARALLEL=1` loads ours and
  * Kamailio in the same 10 s. Each round also says what V8 compiled in our Node children during
- * it: after half a minute without traffic (while the other servers are measured) V8's memory
- * reducer runs, and the next round re-optimises the hot path; the rounds with no compilation are
+ * it: during half a minute without traffic (while the other servers are measured) V8's memory
+ * reducer may run, and the next round then re-optimises the hot path; the rounds with no compilation are
  * summarised apart (the steady state of a server that never goes idle).
  *
  * Run alone: `npx tsx bench/run.ts register` (`REGISTER_BENCH_PARTS=cpu` for part 1 only). The same file is the server child of part 1 when
