@@ -153,7 +153,13 @@ async function sippLoad(port: number): Promise<{ code: number | null; out: strin
 }
 
 /** Measure the CPU time of `pid` (and children) over one SIPp run, in milliseconds (schedstat, ns exact). */
-async function measure(name: string, pid: number, port: number, jit?: JitEvents): Promise<number> {
+/** One server's CPU over one SIPp run, and how many JIT events (optimisations + deoptimisations) its Node process logged meanwhile. */
+interface Measured {
+  ms: number;
+  jitEvents: number | undefined;
+}
+
+async function measure(name: string, pid: number, port: number, jit?: JitEvents): Promise<Measured> {
   const j0 = jit?.snapshot();
   const before = procCpuNs(pid, true);
   const r = await sippLoad(port);
@@ -163,7 +169,7 @@ async function measure(name: string, pid: number, port: number, jit?: JitEvents)
   const j1 = jit?.snapshot();
   const jitText = j0 && j1 ? `, JIT ${j1.optimised - j0.optimised} optimised / ${j1.deoptimised - j0.deoptimised} deoptimised` : '';
   process.stdout.write(`${name}: ${REGISTRATIONS} registrations at ${RATE}/s, SIPp exit ${r.code}, successful ${ok ?? '?'}, failed ${failed ?? '?'}, CPU ${ms.toFixed(1)} ms${jitText}\n`);
-  return ms;
+  return { ms, jitEvents: j0 && j1 ? j1.optimised - j0.optimised + j1.deoptimised - j0.deoptimised : undefined };
 }
 
 async function partCpu(): Promise<void> {
@@ -203,17 +209,17 @@ async function partCpu(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       // REGISTER_BENCH_PARALLEL=1: both loads in the same 10 s (each server with its own SIPp),
       // so that the VM's drift between minutes hits both alike; default: one after the other.
-      const jitBefore = jitOurs.snapshot();
-      const [o, k] = PARALLEL
+      const [mo, mk] = PARALLEL
         ? await Promise.all([measure('sipserver', ours.pid!, ourPort, jitOurs), measure('kamailio ', kam.pid!, kport)])
         : [await measure('sipserver', ours.pid!, ourPort, jitOurs), await measure('kamailio ', kam.pid!, kport)];
+      const o = mo.ms;
+      const k = mk.ms;
       tOurs = Math.min(tOurs, o);
       tKam = Math.min(tKam, k);
-      tNoop = Math.min(tNoop, await measure('stack only (trivial REGISTER handler)', noop.pid!, noopPort, jitNoop));
-      tFloor = Math.min(tFloor, await measure('node floor (bare dgram responder, no SIP stack)', floor.pid!, floorPort, jitFloor));
+      tNoop = Math.min(tNoop, (await measure('stack only (trivial REGISTER handler)', noop.pid!, noopPort, jitNoop)).ms);
+      tFloor = Math.min(tFloor, (await measure('node floor (bare dgram responder, no SIP stack)', floor.pid!, floorPort, jitFloor)).ms);
       roundRatios.push(o / Math.max(1e-3, k));
-      const jitAfter = jitOurs.snapshot();
-      if (jitAfter.optimised === jitBefore.optimised && jitAfter.deoptimised === jitBefore.deoptimised) quietRatios.push(o / Math.max(1e-3, k));
+      if (mo.jitEvents === 0) quietRatios.push(o / Math.max(1e-3, k));
     }
     const median = medianOf(roundRatios);
     process.stdout.write(`lowest of ${ROUNDS} rounds: sipserver ${tOurs.toFixed(1)}, kamailio ${tKam.toFixed(1)}, stack only ${tNoop.toFixed(1)}, node floor ${tFloor.toFixed(1)} ms of CPU\n`);
