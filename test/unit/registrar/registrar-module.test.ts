@@ -64,15 +64,20 @@ Content-Length: 0
 
 `;
 
+/** A store from office.yaml plus DN 6001 (`contact = *`, no password), in a temporary directory, and a fake clock. */
+function officeStore(): { dir: string; store: ConfigStore; clock: FakeClock } {
+  const dir = mkdtempSync(join(tmpdir(), 'regmod-'));
+  dirs.push(dir);
+  const store = openStore(dir);
+  stores.push(store);
+  store.reconcile(loadConfigFile(join(examplesDir, 'office.yaml')).model!);
+  store.apply([{ op: 'put', kind: 'dn', key: '6001', value: { type: 'extension', options: { contact: '*' } } }]);
+  return { dir, store, clock: new FakeClock(1_000_000) };
+}
+
 describe('createRegistrar', () => {
   it('handles REGISTER on the stack, drops bindings of a DN no longer contact=*, follows server options', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'regmod-'));
-    dirs.push(dir);
-    const store = openStore(dir);
-    stores.push(store);
-    store.reconcile(loadConfigFile(join(examplesDir, 'office.yaml')).model!);
-    store.apply([{ op: 'put', kind: 'dn', key: '6001', value: { type: 'extension', options: { contact: '*' } } }]);
-    const clock = new FakeClock(1_000_000);
+    const { dir, store, clock } = officeStore();
     const stack = fakeStack();
     const reg = createRegistrar({ stack, store, clock, logger: silentLogger, dataDir: dir });
     const events: string[] = [];
@@ -99,13 +104,7 @@ describe('createRegistrar', () => {
     expect(clock.pending).toBe(0);
   });
   it('counts answers by status in sipserver_register_responses_total: several registrars on one registry add up, a scrape changes nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'regmod-'));
-    dirs.push(dir);
-    const store = openStore(dir);
-    stores.push(store);
-    store.reconcile(loadConfigFile(join(examplesDir, 'office.yaml')).model!);
-    store.apply([{ op: 'put', kind: 'dn', key: '6001', value: { type: 'extension', options: { contact: '*' } } }]);
-    const clock = new FakeClock(1_000_000);
+    const { store, clock } = officeStore();
     const registry = new Registry();
     const count = async (status: number): Promise<number> => {
       const m = await registry.getSingleMetric('sipserver_register_responses_total')!.get();
