@@ -282,10 +282,14 @@ function spawnChild(data: string, mode: 'full' | 'noop' | 'floor'): ChildProcess
   });
 }
 
-/** A SIPp sending {@link TRICKLE} registrations per second to `port` until stopped. */
+/**
+ * A SIPp sending {@link TRICKLE} registrations per second to `port` until stopped, and in any
+ * case (should this process die first) no longer than the rounds can last plus two minutes.
+ */
 function startTrickle(port: number): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-trickle-'));
-  const c = spawn('sipp', ['-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'), '-i', '127.0.0.1', '-p', '0', '-r', String(TRICKLE), '-nostdin', '-s', '8888', '-au', '8888', '-ap', '8888-secret', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
+  const seconds = Math.ceil(ROUNDS * 4 * (REGISTRATIONS / RATE + 10) + 120);
+  const c = spawn('sipp', ['-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'), '-i', '127.0.0.1', '-p', '0', '-r', String(TRICKLE), '-m', String(Math.ceil(TRICKLE * seconds)), '-timeout', `${seconds}s`, '-nostdin', '-s', '8888', '-au', '8888', '-ap', '8888-secret', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
   c.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return c;
 }
