@@ -284,7 +284,8 @@ function spawnChild(data: string, mode: 'full' | 'noop' | 'floor'): ChildProcess
 
 /**
  * A SIPp sending {@link TRICKLE} registrations per second to `port` until stopped, and in any
- * case (should this process die first) no longer than the rounds can last plus two minutes.
+ * case (should this process die first) no longer than the rounds can last plus two minutes (then
+ * SIPp lets its open calls time out, about 30 s more, and exits).
  */
 function startTrickle(port: number): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-trickle-'));
