@@ -136,17 +136,21 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
+/** SIPp's arguments for DN 8888's digest registrations (401 → REGISTER with credentials → 200) to `port`, with `extra` (port, rate, counts). */
+function sippRegisterArgs(port: number, extra: string[]): string[] {
+  return [
+    '-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'),
+    '-i', '127.0.0.1', ...extra, '-nostdin',
+    '-s', '8888', '-au', '8888', '-ap', '8888-secret',
+    `127.0.0.1:${port}`,
+  ];
+}
+
 /** SIPp REGISTER load (401 → authenticated REGISTER → 200) against `port`; returns SIPp's exit code. */
 async function sippLoad(port: number): Promise<{ code: number | null; out: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-sipp-'));
   const local = await freePort();
-  const args = [
-    '-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'),
-    '-i', '127.0.0.1', '-p', String(local), '-t', 'u1',
-    '-m', String(REGISTRATIONS), '-r', String(RATE), '-l', '200', '-nostdin',
-    '-s', '8888', '-au', '8888', '-ap', '8888-secret',
-    `127.0.0.1:${port}`,
-  ];
+  const args = sippRegisterArgs(port, ['-p', String(local), '-t', 'u1', '-m', String(REGISTRATIONS), '-r', String(RATE), '-l', '200']);
   return new Promise((resolve) => {
     const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -160,7 +164,6 @@ async function sippLoad(port: number): Promise<{ code: number | null; out: strin
   });
 }
 
-/** Measure the CPU time of `pid` (and children) over one SIPp run, in milliseconds (schedstat, ns exact). */
 /** One server's CPU over one SIPp run, and how many JIT events (optimisations + deoptimisations) its Node process logged meanwhile. */
 interface Measured {
   ms: number;
@@ -175,9 +178,11 @@ async function measure(name: string, pid: number, port: number, jit?: JitEvents)
   const ok = /Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.out)?.[1];
   const failed = /Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.out)?.[1];
   const j1 = jit?.snapshot();
-  const jitText = j0 && j1 ? `, JIT ${j1.optimised - j0.optimised} optimised / ${j1.deoptimised - j0.deoptimised} deoptimised` : '';
+  const opt = j0 && j1 ? j1.optimised - j0.optimised : undefined;
+  const deopt = j0 && j1 ? j1.deoptimised - j0.deoptimised : undefined;
+  const jitText = opt === undefined ? '' : `, JIT ${opt} optimised / ${deopt} deoptimised`;
   process.stdout.write(`${name}: ${REGISTRATIONS} registrations at ${RATE}/s, SIPp exit ${r.code}, successful ${ok ?? '?'}, failed ${failed ?? '?'}, CPU ${ms.toFixed(1)} ms${jitText}\n`);
-  return { ms, jitEvents: j0 && j1 ? j1.optimised - j0.optimised + j1.deoptimised - j0.deoptimised : undefined };
+  return { ms, jitEvents: opt === undefined ? undefined : opt + deopt! };
 }
 
 async function partCpu(): Promise<void> {
@@ -290,7 +295,7 @@ function spawnChild(data: string, mode: 'full' | 'noop' | 'floor'): ChildProcess
 function startTrickle(port: number): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-trickle-'));
   const seconds = Math.ceil(ROUNDS * 4 * (REGISTRATIONS / RATE + 10) + 120);
-  const c = spawn('sipp', ['-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'), '-i', '127.0.0.1', '-p', '0', '-r', String(TRICKLE), '-m', String(Math.ceil(TRICKLE * seconds)), '-timeout', `${seconds}s`, '-nostdin', '-s', '8888', '-au', '8888', '-ap', '8888-secret', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
+  const c = spawn('sipp', sippRegisterArgs(port, ['-p', '0', '-r', String(TRICKLE), '-m', String(Math.ceil(TRICKLE * seconds)), '-timeout', `${seconds}s`]), { cwd: dir, stdio: 'ignore' });
   c.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return c;
 }
@@ -298,7 +303,7 @@ function startTrickle(port: number): ChildProcess {
 async function sippLoadShort(port: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-warm-'));
   await new Promise<void>((resolve) => {
-    const c = spawn('sipp', ['-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'), '-i', '127.0.0.1', '-p', '0', '-m', String(WARMUP), '-r', String(WARMUP_RATE), '-l', '400', '-nostdin', '-s', '8888', '-au', '8888', '-ap', '8888-secret', `127.0.0.1:${port}`], { cwd: dir, stdio: 'ignore' });
+    const c = spawn('sipp', sippRegisterArgs(port, ['-p', '0', '-m', String(WARMUP), '-r', String(WARMUP_RATE), '-l', '400']), { cwd: dir, stdio: 'ignore' });
     const t = setTimeout(() => c.kill('SIGKILL'), 30_000 + (WARMUP * 1000) / WARMUP_RATE);
     c.on('close', () => {
       clearTimeout(t);
