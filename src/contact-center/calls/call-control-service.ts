@@ -29,7 +29,6 @@ function isFalse(v: string | undefined): boolean {
   return v !== undefined && /^(false|0|no|off)$/i.test(v.trim());
 }
 
-/** A consultation in progress: the agent leg is borrowed from `main` into `consult` (behaviour §6). */
 /** What both make-call flows (RFC 3725 Flow I and Flow IV) start from. */
 interface MakeCallSetup {
   call: Call;
@@ -41,6 +40,7 @@ interface MakeCallSetup {
   origin: EventOrigin;
 }
 
+/** A consultation in progress: the agent leg is borrowed from `main` into `consult` (behaviour §6). */
 interface Consultation {
   main: Call;
   consult: Call;

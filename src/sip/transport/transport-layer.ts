@@ -84,16 +84,7 @@ function isDigits(s: string): boolean {
  * `String.prototype.lastIndexOf` in C++ (a runtime call per request on this path).
  */
 function lastRportAt(line: string): number {
-  for (let i = line.length - 6; i >= 0; i--) {
-    if (
-      line.charCodeAt(i) === 0x3b &&
-      line.charCodeAt(i + 1) === 0x72 &&
-      line.charCodeAt(i + 2) === 0x70 &&
-      line.charCodeAt(i + 3) === 0x6f &&
-      line.charCodeAt(i + 4) === 0x72 &&
-      line.charCodeAt(i + 5) === 0x74
-    ) return i;
-  }
+  for (let i = line.length - 6; i >= 0; i--) if (line.charCodeAt(i) === 0x3b && line.startsWith(';rport', i)) return i;
   return -1;
 }
 
