@@ -267,6 +267,54 @@ async function partCpu(): Promise<void> {
   }
 }
 
+/**
+ * Part `ab` (not in the default parts): two variants of our server under the same SIPp flow, to
+ * tell whether a change pays before believing a ratio against Kamailio. A is this checkout, B
+ * the checkout at `REGISTER_BENCH_AB_DIR` (default: this one too, i.e. an A/A run that shows the
+ * noise); `REGISTER_BENCH_AB_FLAGS_A` / `_B` add Node/V8 flags to one side. Both are warmed up
+ * and get the trickle as in part 1; each round loads A then B, so that each idles exactly while
+ * the other is measured (alternating the order, A B B A, made whichever ran twice in a row about
+ * 10 % cheaper in its second run). Prints each round's B/A, their median and the ratio of the
+ * sums; the first round usually includes V8 re-optimising after the warm-up.
+ */
+async function partAb(): Promise<void> {
+  const checkoutB = process.env.REGISTER_BENCH_AB_DIR ?? repo;
+  const dataA = mkdtempSync(join(tmpdir(), 'regbench-ab-a-'));
+  const dataB = mkdtempSync(join(tmpdir(), 'regbench-ab-b-'));
+  const a = spawnChild(dataA, 'full', repo, flagsOf('REGISTER_BENCH_AB_FLAGS_A'));
+  const b = spawnChild(dataB, 'full', checkoutB, flagsOf('REGISTER_BENCH_AB_FLAGS_B'));
+  const background: ChildProcess[] = [];
+  try {
+    const portA = Number((await waitForLine(a, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
+    const portB = Number((await waitForLine(b, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
+    const jitA = new JitEvents(a);
+    const jitB = new JitEvents(b);
+    process.stdout.write(`A: ${repo} ${process.env.REGISTER_BENCH_AB_FLAGS_A ?? ''}\nB: ${checkoutB} ${process.env.REGISTER_BENCH_AB_FLAGS_B ?? ''}\n`);
+    // Both warmed up at once, so that neither idles while the other warms up.
+    await Promise.all([sippLoadShort(portA), sippLoadShort(portB)]);
+    if (TRICKLE > 0) for (const port of [portA, portB]) background.push(startTrickle(port));
+    const ratios: number[] = [];
+    let sumA = 0;
+    let sumB = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const ma = await measure('A', a.pid!, portA, jitA);
+      const mb = await measure('B', b.pid!, portB, jitB);
+      sumA += ma.ms;
+      sumB += mb.ms;
+      ratios.push(mb.ms / Math.max(1e-3, ma.ms));
+    }
+    process.stdout.write(
+      `B/A per round: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${medianOf(ratios).toFixed(2)}; ratio of the sums ${(sumB / Math.max(1e-3, sumA)).toFixed(3)}\n`,
+    );
+  } finally {
+    for (const c of background) await stop(c);
+    await stop(a);
+    await stop(b);
+    rmSync(dataA, { recursive: true, force: true });
+    rmSync(dataB, { recursive: true, force: true });
+  }
+}
+
 /** Median of a non-empty list. */
 function medianOf(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -274,14 +322,22 @@ function medianOf(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** A server child: `full` (stack + registrar + digest), `noop` (stack, trivial handler) or `floor` (bare `node:dgram`). */
-function spawnChild(data: string, mode: 'full' | 'noop' | 'floor'): ChildProcess {
-  // REGISTER_BENCH_NODEFLAGS: extra Node/V8 flags for the Node children (experiments).
-  const flags = (process.env.REGISTER_BENCH_NODEFLAGS ?? '').split(' ').filter(Boolean);
+/** Split a flags variable (space-separated) into arguments. */
+function flagsOf(name: string): string[] {
+  return (process.env[name] ?? '').split(' ').filter(Boolean);
+}
+
+/**
+ * A server child: `full` (stack + registrar + digest), `noop` (stack, trivial handler) or
+ * `floor` (bare `node:dgram`), from this checkout or from `checkout` (another one, for part `ab`),
+ * with `extraFlags` after REGISTER_BENCH_NODEFLAGS (extra Node/V8 flags for every Node child).
+ */
+function spawnChild(data: string, mode: 'full' | 'noop' | 'floor', checkout = repo, extraFlags: string[] = []): ChildProcess {
+  const flags = [...flagsOf('REGISTER_BENCH_NODEFLAGS'), ...extraFlags];
   // The JIT's work is logged (one line per optimisation or deoptimisation, nothing in between)
   // so that each measured round can say whether it still included compilation.
-  return spawn(process.execPath, ['--trace-opt', '--trace-deopt', ...flags, '--import', 'tsx', fileURLToPath(import.meta.url)], {
-    cwd: repo,
+  return spawn(process.execPath, ['--trace-opt', '--trace-deopt', ...flags, '--import', 'tsx', join(checkout, 'bench/register.bench.ts')], {
+    cwd: checkout,
     env: { ...process.env, REGISTER_BENCH_CHILD: '1', REGISTER_BENCH_DATA: data, REGISTER_BENCH_MODE: mode },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -533,12 +589,13 @@ async function partInProcess(): Promise<void> {
 
 /** Entry point for bench/run.ts. */
 export default async function (): Promise<void> {
-  // REGISTER_BENCH_PARTS=cpu (or a comma list of inprocess, cpu, memory, prober): run only those.
+  // REGISTER_BENCH_PARTS=cpu (or a comma list of inprocess, cpu, memory, prober, ab): run only those; `ab` only when named.
   const parts = (process.env.REGISTER_BENCH_PARTS ?? 'inprocess,cpu,memory,prober').split(',');
   if (parts.includes('inprocess')) await partInProcess();
   if (parts.includes('cpu')) await partCpu();
   if (parts.includes('memory')) await partMemory();
   if (parts.includes('prober')) await partProber();
+  if (parts.includes('ab')) await partAb();
 }
 
 if (process.env.REGISTER_BENCH_CHILD === '1') void child();
