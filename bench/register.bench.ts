@@ -208,12 +208,15 @@ async function partCpu(): Promise<void> {
     const jitNoop = new JitEvents(noop);
     const jitFloor = new JitEvents(floor);
     await new Promise((r) => setTimeout(r, 1500)); // let Kamailio fork its children
-    // Warm each server up with an unmeasured run (WARMUP registrations at WARMUP_RATE).
+    // The trickle starts first, so that no server idles while the others warm up (in part
+    // `ab`, a server left idle after its warm-up came out 4 – 12 % dearer than one that was
+    // not); then each server is warmed up with an unmeasured run (WARMUP registrations at
+    // WARMUP_RATE).
+    if (TRICKLE > 0) for (const port of [ourPort, kport, noopPort, floorPort]) background.push(startTrickle(port));
     await sippLoadShort(ourPort);
     await sippLoadShort(kport);
     await sippLoadShort(noopPort);
     await sippLoadShort(floorPort);
-    if (TRICKLE > 0) for (const port of [ourPort, kport, noopPort, floorPort]) background.push(startTrickle(port));
     let tOurs = Infinity;
     let tFloor = Infinity;
     let tKam = Infinity;
@@ -272,10 +275,11 @@ async function partCpu(): Promise<void> {
  * tell whether a change pays before believing a ratio against Kamailio. A is this checkout, B
  * the checkout at `REGISTER_BENCH_AB_DIR` (default: this one too, i.e. an A/A run that shows the
  * noise); `REGISTER_BENCH_AB_FLAGS_A` / `_B` add Node/V8 flags to one side. Both are warmed up
- * and get the trickle as in part 1; each round loads A then B, so that each idles exactly while
- * the other is measured (alternating the order, A B B A, made whichever ran twice in a row about
- * 10 % cheaper in its second run). Prints each round's B/A, their median and the ratio of the
- * sums; the first round usually includes V8 re-optimising after the warm-up.
+ * together and get the trickle as in part 1; each round loads A then B, so that each idles
+ * exactly while the other is measured (with the order alternating, A B B A, the side that ran
+ * twice in a row was cheaper in its second run; see docs/benchmarks.md). Prints each round's
+ * B/A, their median and the ratio of the sums; the first round usually includes V8
+ * re-optimising after the warm-up.
  */
 async function partAb(): Promise<void> {
   const checkoutB = process.env.REGISTER_BENCH_AB_DIR ?? repo;
