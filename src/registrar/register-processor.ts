@@ -63,6 +63,8 @@ const ALLOWED_SCHEMES = new Set(['sip', 'sips']);
 
 /** 64·T1: how long a server transaction would have answered retransmissions (RFC 3261 §17.2.2). */
 const RETRANSMISSION_WINDOW_MS = 32_000;
+/** Removals remembered for their retransmissions at most (a mass de-registration beyond this forgets the oldest first). */
+const MAX_RECENT_REMOVALS = 50_000;
 
 /**
  * REGISTER processing of RFC 3261 §10.3 for DNs with `contact = *` (behaviour §3.5):
@@ -75,6 +77,12 @@ export class RegisterProcessor {
   private readonly maxExpires: number;
   private readonly defaultExpires: number;
   private readonly maxContacts: number;
+  /**
+   * Removals (`Contact: *`, or every contact with expiry 0) accepted within the last 64·T1, by DN,
+   * oldest first: a removal leaves no binding to recognise its retransmission by (see
+   * {@link isRetransmission}).
+   */
+  private readonly recentRemovals = new Map<string, { callId: string; cseq: number; at: number }>();
 
   constructor(
     private readonly table: BindingTable,
@@ -166,6 +174,7 @@ export class RegisterProcessor {
         changes.push({ op: 'remove', dn, key: b.key });
       }
       this.table.apply(dn, changes);
+      this.noteRemoval(dn, req, now);
       this.logger.info({ dn, removed: changes.length }, 'all bindings removed (Contact: *)');
       return this.ok(dn, now);
     }
@@ -224,8 +233,20 @@ export class RegisterProcessor {
       }
     }
     this.table.apply(dn, changes);
+    if (putKeys.size === 0) this.noteRemoval(dn, req, now);
     this.logger.debug({ dn, changes: changes.length, ip }, 'REGISTER applied');
     return this.ok(dn, now);
+  }
+
+  /** Remember an accepted removal for 64·T1, bounded: entries past the window or beyond the cap go first. */
+  private noteRemoval(dn: string, req: RegisterInput, now: number): void {
+    const recent = this.recentRemovals;
+    recent.delete(dn);
+    recent.set(dn, { callId: req.callId, cseq: req.cseq, at: now });
+    for (const [k, r] of recent) {
+      if (recent.size <= MAX_RECENT_REMOVALS && now - r.at <= RETRANSMISSION_WINDOW_MS) break;
+      recent.delete(k);
+    }
   }
 
   /** Expires value in seconds: malformed → 3600 (RFC 3261 §20.19); huge → clamped later. */
@@ -237,16 +258,17 @@ export class RegisterProcessor {
   }
 
   /**
-   * Whether `req` repeats the REGISTER that last wrote this DN's bindings for its contacts:
-   * every contact is bound with the request's Call-ID and CSeq, refreshed less than 64·T1
-   * (32 s, RFC 3261 §17.2.2 Timer J) ago. A removal (`Contact: *`, `expires=0`) leaves no
-   * binding to compare with: its retransmission is processed again (removing nothing more),
-   * which for a DN with a password means the `stale` challenge (FIXME(RFC 3261 §8.2.7): the
-   * phone then re-authenticates with a new CSeq instead of getting the 200 again).
+   * Whether `req` repeats a REGISTER accepted less than 64·T1 (32 s, RFC 3261 §17.2.2 Timer J)
+   * ago, which a server transaction would have answered with its 200 again (RFC 3261 §17.2.2;
+   * answers here are stateless): either the removal last accepted for this DN has its Call-ID
+   * and CSeq, or every contact of `req` is bound with its Call-ID and CSeq, refreshed within
+   * the window.
    */
   private isRetransmission(dn: string, req: RegisterInput): boolean {
-    if (req.contactStar || req.contacts.length === 0) return false;
     const now = this.clock.now();
+    const removal = this.recentRemovals.get(dn);
+    if (removal !== undefined && removal.callId === req.callId && removal.cseq === req.cseq && now - removal.at <= RETRANSMISSION_WINDOW_MS) return true;
+    if (req.contactStar || req.contacts.length === 0) return false;
     const current = this.table.get(dn);
     for (const c of req.contacts) {
       const key = contactKey(c.uri);

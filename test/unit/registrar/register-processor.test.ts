@@ -178,6 +178,48 @@ describe('RegisterProcessor', () => {
     expect(late.headers[0][1]).toContain('stale=true');
   });
 
+  it('a retransmitted removal gets the 200 again within 64·T1, without removing what was bound since; later a stale challenge', () => {
+    const { p, table, clock } = setup();
+    expect(authed(p, reg()).status).toBe(200);
+    // De-registration with credentials (Contact: *, Expires: 0), as a phone sends it.
+    const removal = reg({ callId: 'call-2', cseq: 1, contactStar: true, contacts: [], expires: '0' });
+    const first = p.process(removal);
+    expect(first.status).toBe(401);
+    const client = new DigestClient({ username: '8888', password: '8888-secret' });
+    const auth = client.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: first.headers.map(([, v]) => v) })!;
+    const accepted = { ...removal, cseq: 2, credentials: [auth] };
+    expect(p.process(accepted).status).toBe(200);
+    expect(table.get('8888')).toHaveLength(0);
+    // The phone registers again (another Call-ID), then the removal's retransmission arrives
+    // (its 200 was lost): RFC 3261 §17.2.2, the same 200 again, and the new binding stays.
+    clock.advance(2_000);
+    expect(authed(p, reg({ callId: 'call-3', contacts: [contact('sip:8888@127.0.0.1:5064')] })).status).toBe(200);
+    const again = p.process(accepted);
+    expect(again.status).toBe(200);
+    expect(again.headers.filter(([n]) => n === 'Contact')).toEqual([['Contact', '<sip:8888@127.0.0.1:5064>;expires=3600']]);
+    expect(table.get('8888').map((b) => b.contact)).toEqual(['sip:8888@127.0.0.1:5064']);
+    // The used nonce-count with another CSeq is a replay, not a retransmission.
+    const replay = p.process({ ...accepted, cseq: 3 });
+    expect(replay.status).toBe(401);
+    expect(replay.headers[0][1]).toContain('stale=true');
+    // After 64·T1 a server transaction would be gone too.
+    clock.advance(31_000);
+    const late = p.process(accepted);
+    expect(late.status).toBe(401);
+    expect(late.headers[0][1]).toContain('stale=true');
+    expect(table.get('8888')).toHaveLength(1);
+  });
+
+  it('forgets removals past 64·T1 as others come in', () => {
+    const { p, clock } = setup();
+    const recent = (p as unknown as { recentRemovals: Map<string, unknown> }).recentRemovals;
+    expect(p.process(reg({ toUri: uri('sip:1000@127.0.0.1'), contactStar: true, contacts: [], expires: '0' })).status).toBe(200);
+    expect([...recent.keys()]).toEqual(['1000']);
+    clock.advance(33_000);
+    expect(p.process(reg({ toUri: uri('sip:+15551231111@127.0.0.1'), contacts: [contact('sip:1111@127.0.0.1:5070', [['expires', '0']])] })).status).toBe(200);
+    expect([...recent.keys()]).toEqual(['+15551231111']);
+  });
+
   it('400 for contacts of an unknown scheme, nothing stored', () => {
     const { p, table } = setup();
     const to = uri('sip:1000@127.0.0.1');
