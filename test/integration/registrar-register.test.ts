@@ -8,6 +8,7 @@
  * set it explicitly, and the two-challenge answer (`SHA-256,MD5`) is checked with a raw UDP peer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,6 +125,16 @@ ${extra}Content-Length: 0
 }
 
 const statusLine = (r: string): string => r.split('\r\n')[0];
+
+/** The `Authorization` line (CRLF-less, `\n`-terminated) answering the MD5 challenge of a 401 for DN 8888 (RFC 7616 §3.4.1, nc 1). */
+function digestAnswer(challenge: string): string {
+  const nonce = /nonce="([^"]+)"/.exec(challenge)![1];
+  const realm = /realm="([^"]+)"/.exec(challenge)![1];
+  const md5 = (x: string): string => createHash('md5').update(x).digest('hex');
+  const uri = 'sip:127.0.0.1';
+  const response = md5(`${md5(`8888:${realm}:8888-secret`)}:${nonce}:00000001:abc:auth:${md5(`REGISTER:${uri}`)}`);
+  return `Authorization: Digest username="8888", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="abc"\n`;
+}
 
 describe('registrar with SIPp (office.yaml, DN 8888)', () => {
   let dir: string;
@@ -297,13 +308,7 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
         sock.send(first, server.sipPort, '127.0.0.1');
         await new Promise((r) => setTimeout(r, 200));
         expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
-        const nonce = /nonce="([^"]+)"/.exec(got[0])![1];
-        const realm = /realm="([^"]+)"/.exec(got[0])![1];
-        const { createHash } = await import('node:crypto');
-        const md5 = (x: string): string => createHash('md5').update(x).digest('hex');
-        const uri = 'sip:127.0.0.1';
-        const response = md5(`${md5(`8888:${realm}:8888-secret`)}:${nonce}:00000001:abc:auth:${md5(`REGISTER:${uri}`)}`);
-        const auth = `Authorization: Digest username="8888", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="abc"\n`;
+        const auth = digestAnswer(got[0]);
         const second = register('8888', `Expires: 3600\n${auth}`, undefined, callId)
           .replace('CSeq: 1 REGISTER', 'CSeq: 2 REGISTER')
           .replace(/LOCALPORT/g, String(port))
@@ -322,17 +327,41 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
     );
   });
 
+  it('a retransmitted de-registration (Contact: *, Expires: 0) gets the 200 again, not a stale challenge (RFC 3261 §17.2.2)', async () => {
+    await withServer('MD5', (server) =>
+      withUdpClient(async (sock, got, port) => {
+        const send = async (text: string): Promise<void> => {
+          sock.send(text.replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n'), server.sipPort, '127.0.0.1');
+          await new Promise((r) => setTimeout(r, 200));
+        };
+        // Register (challenge, then credentials), then de-register the same way.
+        const callId = `c-${Math.random()}`;
+        await send(register('8888', 'Expires: 3600\n', undefined, callId));
+        await send(register('8888', `Expires: 3600\n${digestAnswer(got[0])}`, undefined, callId).replace('CSeq: 1 ', 'CSeq: 2 '));
+        expect(server.wired.registrar.bindings('8888')).toHaveLength(1);
+        await send(register('8888', 'Expires: 0\n', '*', callId).replace('CSeq: 1 ', 'CSeq: 3 '));
+        const removal = register('8888', `Expires: 0\n${digestAnswer(got[2])}`, '*', callId).replace('CSeq: 1 ', 'CSeq: 4 ');
+        await send(removal);
+        await send(removal);
+        expect(got.map(statusLine)).toEqual([
+          'SIP/2.0 401 Unauthorized',
+          'SIP/2.0 200 OK',
+          'SIP/2.0 401 Unauthorized',
+          'SIP/2.0 200 OK',
+          'SIP/2.0 200 OK',
+        ]);
+        const linesOf = (r: string): string[] => r.split('\r\n').filter((l) => /^(To|CSeq|Call-ID|Contact):/.test(l));
+        expect(linesOf(got[4])).toEqual(linesOf(got[3]));
+        expect(linesOf(got[3]).some((l) => l.startsWith('Contact:'))).toBe(false);
+        expect(server.wired.registrar.bindings('8888')).toHaveLength(0);
+      }),
+    );
+  });
+
   it('a challenge answered after a restart gets 401 stale=true (nonces die with the process), and the phone\'s retry registers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
-    const { createHash } = await import('node:crypto');
-    const md5 = (x: string): string => createHash('md5').update(x).digest('hex');
-    const uri = 'sip:127.0.0.1';
     const answer = (challenge: string, cseq: number, callId: string, port: number): string => {
-      const nonce = /nonce="([^"]+)"/.exec(challenge)![1];
-      const realm = /realm="([^"]+)"/.exec(challenge)![1];
-      const response = md5(`${md5(`8888:${realm}:8888-secret`)}:${nonce}:00000001:abc:auth:${md5(`REGISTER:${uri}`)}`);
-      const auth = `Authorization: Digest username="8888", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="abc"\n`;
-      return register('8888', `Expires: 3600\n${auth}`, undefined, callId)
+      return register('8888', `Expires: 3600\n${digestAnswer(challenge)}`, undefined, callId)
         .replace('CSeq: 1 REGISTER', `CSeq: ${cseq} REGISTER`)
         .replace(/LOCALPORT/g, String(port))
         .replace(/\n/g, '\r\n');
