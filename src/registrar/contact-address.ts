@@ -2,14 +2,49 @@ import { isIP } from 'node:net';
 import type { SipUri, TransportAddress, TransportProtocol } from '../sip/message/types.js';
 
 /**
- * Comparison key of a contact URI, after RFC 3261 §19.1.4 (simplified: scheme, user,
- * case-insensitive host, port and `transport` only). FIXME(RFC 3261 §19.1.4): other URI
- * parameters (`maddr`, `ttl`, `user`, `method`) are not compared.
+ * Comparison key of a contact URI after RFC 3261 §19.1.4: two contacts are the same binding when
+ * their keys are equal. Compared: scheme; user part (case-sensitive); host (case-insensitive);
+ * port (an absent port differs from an explicit 5060); and the `transport`, `user`, `ttl`,
+ * `method` and `maddr` parameters, which must be absent from both or equal (case-insensitive).
+ * Other parameters are ignored. FIXME(RFC 3261 §19.1.4): a parameter other than those five
+ * present in both URIs with different values should make them differ (not expressible as one
+ * key: that relation is not transitive), and `%HH` escapes of unreserved characters in the user
+ * part are not decoded before comparing.
  */
 export function contactKey(uri: SipUri): string {
   let transport = '';
-  for (const [k, v] of uri.params) if (k.toLowerCase() === 'transport') transport = (v ?? '').toLowerCase();
-  return `${uri.scheme}:${uri.user ?? ''}@${uri.host.toLowerCase()}:${uri.port ?? ''};${transport}`;
+  let user: string | undefined;
+  let ttl: string | undefined;
+  let method: string | undefined;
+  let maddr: string | undefined;
+  for (const [k, v] of uri.params) {
+    // Lengths first: the usual contact carries no parameter but `transport` (or none at all).
+    switch (k.length) {
+      case 9:
+        if (k.toLowerCase() === 'transport') transport = (v ?? '').toLowerCase();
+        break;
+      case 4:
+        if (k.toLowerCase() === 'user') user = (v ?? '').toLowerCase();
+        break;
+      case 3:
+        if (k.toLowerCase() === 'ttl') ttl = v ?? '';
+        break;
+      case 6:
+        if (k.toLowerCase() === 'method') method = (v ?? '').toLowerCase();
+        break;
+      case 5:
+        if (k.toLowerCase() === 'maddr') maddr = (v ?? '').toLowerCase();
+        break;
+    }
+  }
+  let key = `${uri.scheme}:${uri.user ?? ''}@${uri.host.toLowerCase()}:${uri.port ?? ''};${transport}`;
+  // Each appended only when present, in a fixed order: keys of contacts without them (stored
+  // bindings included) stay as they were.
+  if (user !== undefined) key += `;user=${user}`;
+  if (ttl !== undefined) key += `;ttl=${ttl}`;
+  if (method !== undefined) key += `;method=${method}`;
+  if (maddr !== undefined) key += `;maddr=${maddr}`;
+  return key;
 }
 
 /** Host without IPv6 brackets, lower case. */
