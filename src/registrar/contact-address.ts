@@ -18,23 +18,13 @@ export function contactKey(uri: SipUri): string {
   let method: string | undefined;
   let maddr: string | undefined;
   for (const [k, v] of uri.params) {
-    // Lengths first: the usual contact carries no parameter but `transport` (or none at all).
-    switch (k.length) {
-      case 9:
-        if (k.toLowerCase() === 'transport') transport = (v ?? '').toLowerCase();
-        break;
-      case 4:
-        if (k.toLowerCase() === 'user') user = (v ?? '').toLowerCase();
-        break;
-      case 3:
-        if (k.toLowerCase() === 'ttl') ttl = v ?? '';
-        break;
-      case 6:
-        if (k.toLowerCase() === 'method') method = (v ?? '').toLowerCase();
-        break;
-      case 5:
-        if (k.toLowerCase() === 'maddr') maddr = (v ?? '').toLowerCase();
-        break;
+    const value = (v ?? '').toLowerCase();
+    switch (k.toLowerCase()) {
+      case 'transport': transport = value; break;
+      case 'user': user = value; break;
+      case 'ttl': ttl = value; break;
+      case 'method': method = value; break;
+      case 'maddr': maddr = value; break;
     }
   }
   let key = `${uri.scheme}:${uri.user ?? ''}@${uri.host.toLowerCase()}:${uri.port ?? ''};${transport}`;

@@ -7,7 +7,7 @@ import { silentLogger } from '../../../src/util/logger.js';
 import { DigestClient, DigestServer } from '../../../src/sip/auth/index.js';
 import { AuthFailureLimiter } from '../../../src/registrar/auth-failure-limiter.js';
 import { BindingTable } from '../../../src/registrar/binding-table.js';
-import { RegisterProcessor, type RegisterInput, type RegistrarOptions } from '../../../src/registrar/register-processor.js';
+import { RegisterProcessor, type RegisterInput, type RegisterOutcome, type RegistrarOptions } from '../../../src/registrar/register-processor.js';
 import { SqliteBindingPersistence } from '../../../src/registrar/sqlite-binding-persistence.js';
 import type { BindingPersistence } from '../../../src/registrar/binding-persistence.js';
 import { contact, reg, uri } from './registrar-fixtures.js';
@@ -33,17 +33,27 @@ function setup(opts: RegistrarOptions = {}, persistence?: BindingPersistence, cl
   return { clock, table, events, limiter, p };
 }
 
+/** The credentials a phone sends for DN 8888 in answer to the 401 `challenged`. */
+function answer(challenged: RegisterOutcome, password = '8888-secret'): string {
+  const client = new DigestClient({ username: '8888', password });
+  return client.answer({
+    method: 'REGISTER',
+    uri: 'sip:127.0.0.1',
+    challenges: challenged.headers.filter(([n]) => n === 'WWW-Authenticate').map(([, v]) => v),
+  })!;
+}
+
 /** Run the 401 → answer exchange like a phone does. */
 function authed(p: RegisterProcessor, input: RegisterInput, password = '8888-secret') {
   const first = p.process({ ...input, credentials: [] });
   expect(first.status).toBe(401);
-  const client = new DigestClient({ username: '8888', password });
-  const auth = client.answer({
-    method: 'REGISTER',
-    uri: 'sip:127.0.0.1',
-    challenges: first.headers.filter(([n]) => n === 'WWW-Authenticate').map(([, v]) => v),
-  })!;
-  return p.process({ ...input, cseq: input.cseq + 1, credentials: [auth] });
+  return p.process({ ...input, cseq: input.cseq + 1, credentials: [answer(first, password)] });
+}
+
+/** A `stale=true` challenge (RFC 7616 §3.3): right credentials, a nonce that can no longer be used. */
+function expectStale(outcome: RegisterOutcome): void {
+  expect(outcome.status).toBe(401);
+  expect(outcome.headers[0][1]).toContain('stale=true');
 }
 
 describe('RegisterProcessor', () => {
@@ -73,9 +83,7 @@ describe('RegisterProcessor', () => {
     const { p, table } = setup();
     const first = authed(p, reg(), 'wrong');
     expect(first.status).toBe(401);
-    const client = new DigestClient({ username: '8888', password: 'wrong' });
-    const auth = client.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: first.headers.map(([, v]) => v) })!;
-    const second = p.process(reg({ cseq: 3, credentials: [auth] }));
+    const second = p.process(reg({ cseq: 3, credentials: [answer(first, 'wrong')] }));
     expect(second.status).toBe(403);
     expect(table.size).toBe(0);
   });
@@ -156,10 +164,7 @@ describe('RegisterProcessor', () => {
 
   it('a retransmitted accepted REGISTER gets the 200 again within 64·T1; later, or changed, a stale challenge', () => {
     const { p, table, clock } = setup();
-    const first = p.process(reg());
-    const client = new DigestClient({ username: '8888', password: '8888-secret' });
-    const auth = client.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: first.headers.map(([, v]) => v) })!;
-    const accepted = reg({ cseq: 2, credentials: [auth] });
+    const accepted = reg({ cseq: 2, credentials: [answer(p.process(reg()))] });
     expect(p.process(accepted).status).toBe(200);
     clock.advance(4_000);
     // RFC 3261 §8.2.7 / §17.2.2: the same request again (lost 200) → 200 with the bindings, nothing changed.
@@ -168,14 +173,10 @@ describe('RegisterProcessor', () => {
     expect(again.headers.filter(([n]) => n === 'Contact')).toEqual([['Contact', '<sip:8888@127.0.0.1:5062>;expires=3596']]);
     expect(table.get('8888')[0].cseq).toBe(2);
     // Another CSeq with the used nonce-count is a replay: stale challenge.
-    const replay = p.process({ ...accepted, cseq: 3 });
-    expect(replay.status).toBe(401);
-    expect(replay.headers[0][1]).toContain('stale=true');
+    expectStale(p.process({ ...accepted, cseq: 3 }));
     // After 64·T1 a server transaction would be gone too: stale challenge.
     clock.advance(29_000);
-    const late = p.process(accepted);
-    expect(late.status).toBe(401);
-    expect(late.headers[0][1]).toContain('stale=true');
+    expectStale(p.process(accepted));
   });
 
   it('a retransmitted removal gets the 200 again within 64·T1, without removing what was bound since; later a stale challenge', () => {
@@ -185,9 +186,7 @@ describe('RegisterProcessor', () => {
     const removal = reg({ callId: 'call-2', cseq: 1, contactStar: true, contacts: [], expires: '0' });
     const first = p.process(removal);
     expect(first.status).toBe(401);
-    const client = new DigestClient({ username: '8888', password: '8888-secret' });
-    const auth = client.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1', challenges: first.headers.map(([, v]) => v) })!;
-    const accepted = { ...removal, cseq: 2, credentials: [auth] };
+    const accepted = { ...removal, cseq: 2, credentials: [answer(first)] };
     expect(p.process(accepted).status).toBe(200);
     expect(table.get('8888')).toHaveLength(0);
     // The phone registers again (another Call-ID), then the removal's retransmission arrives
@@ -199,14 +198,10 @@ describe('RegisterProcessor', () => {
     expect(again.headers.filter(([n]) => n === 'Contact')).toEqual([['Contact', '<sip:8888@127.0.0.1:5064>;expires=3600']]);
     expect(table.get('8888').map((b) => b.contact)).toEqual(['sip:8888@127.0.0.1:5064']);
     // The used nonce-count with another CSeq is a replay, not a retransmission.
-    const replay = p.process({ ...accepted, cseq: 3 });
-    expect(replay.status).toBe(401);
-    expect(replay.headers[0][1]).toContain('stale=true');
+    expectStale(p.process({ ...accepted, cseq: 3 }));
     // After 64·T1 a server transaction would be gone too.
     clock.advance(31_000);
-    const late = p.process(accepted);
-    expect(late.status).toBe(401);
-    expect(late.headers[0][1]).toContain('stale=true');
+    expectStale(p.process(accepted));
     expect(table.get('8888')).toHaveLength(1);
   });
 
