@@ -274,7 +274,9 @@ async function partCpu(): Promise<void> {
  * Part `ab` (not in the default parts): two variants of our server under the same SIPp flow, to
  * tell whether a change pays before believing a ratio against Kamailio. A is this checkout, B
  * the checkout at `REGISTER_BENCH_AB_DIR` (default: this one too, i.e. an A/A run that shows the
- * noise); `REGISTER_BENCH_AB_FLAGS_A` / `_B` add Node/V8 flags to one side. Both are warmed up
+ * noise); `REGISTER_BENCH_AB_FLAGS_A` / `_B` add Node/V8 flags to one side.
+ * `REGISTER_BENCH_AB_MODE=floor` compares two node floors instead, `REGISTER_BENCH_AB_WORK_A` /
+ * `_B` naming the work each does after its answers (see {@link FLOOR_WORK}). Both are warmed up
  * together and get the trickle as in part 1; each round loads A then B, so that each idles
  * exactly while the other is measured (with the order alternating, A B B A, the side that ran
  * twice in a row was cheaper in its second run; see docs/benchmarks.md). Prints each round's
@@ -285,15 +287,19 @@ async function partAb(): Promise<void> {
   const checkoutB = process.env.REGISTER_BENCH_AB_DIR ?? repo;
   const dataA = mkdtempSync(join(tmpdir(), 'regbench-ab-a-'));
   const dataB = mkdtempSync(join(tmpdir(), 'regbench-ab-b-'));
-  const a = spawnChild(dataA, 'full', repo, flagsOf('REGISTER_BENCH_AB_FLAGS_A'));
-  const b = spawnChild(dataB, 'full', checkoutB, flagsOf('REGISTER_BENCH_AB_FLAGS_B'));
+  const mode = process.env.REGISTER_BENCH_AB_MODE === 'floor' ? 'floor' : 'full';
+  const workOf = (side: 'A' | 'B'): Record<string, string> => ({ REGISTER_BENCH_FLOOR_WORK: process.env[`REGISTER_BENCH_AB_WORK_${side}`] ?? '' });
+  const a = spawnChild(dataA, mode, repo, flagsOf('REGISTER_BENCH_AB_FLAGS_A'), workOf('A'));
+  const b = spawnChild(dataB, mode, checkoutB, flagsOf('REGISTER_BENCH_AB_FLAGS_B'), workOf('B'));
   const background: ChildProcess[] = [];
   try {
     const portA = Number((await waitForLine(a, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
     const portB = Number((await waitForLine(b, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
     const jitA = new JitEvents(a);
     const jitB = new JitEvents(b);
-    process.stdout.write(`A: ${repo} ${process.env.REGISTER_BENCH_AB_FLAGS_A ?? ''}\nB: ${checkoutB} ${process.env.REGISTER_BENCH_AB_FLAGS_B ?? ''}\n`);
+    const side = (s: 'A' | 'B', dir: string): string =>
+      `${s}: ${mode} ${dir} ${process.env[`REGISTER_BENCH_AB_FLAGS_${s}`] ?? ''}${mode === 'floor' ? ` work=${process.env[`REGISTER_BENCH_AB_WORK_${s}`] ?? ''}` : ''}\n`;
+    process.stdout.write(side('A', repo) + side('B', checkoutB));
     // Both warmed up at once, so that neither idles while the other warms up.
     await Promise.all([sippLoadShort(portA), sippLoadShort(portB)]);
     if (TRICKLE > 0) for (const port of [portA, portB]) background.push(startTrickle(port));
@@ -336,13 +342,13 @@ function flagsOf(name: string): string[] {
  * `floor` (bare `node:dgram`), from this checkout or from `checkout` (another one, for part `ab`),
  * with `extraFlags` after REGISTER_BENCH_NODEFLAGS (extra Node/V8 flags for every Node child).
  */
-function spawnChild(data: string, mode: 'full' | 'noop' | 'floor', checkout = repo, extraFlags: string[] = []): ChildProcess {
+function spawnChild(data: string, mode: 'full' | 'noop' | 'floor', checkout = repo, extraFlags: string[] = [], extraEnv: Record<string, string> = {}): ChildProcess {
   const flags = [...flagsOf('REGISTER_BENCH_NODEFLAGS'), ...extraFlags];
   // The JIT's work is logged (one line per optimisation or deoptimisation, nothing in between)
   // so that each measured round can say whether it still included compilation.
   return spawn(process.execPath, ['--trace-opt', '--trace-deopt', ...flags, '--import', 'tsx', join(checkout, 'bench/register.bench.ts')], {
     cwd: checkout,
-    env: { ...process.env, REGISTER_BENCH_CHILD: '1', REGISTER_BENCH_DATA: data, REGISTER_BENCH_MODE: mode },
+    env: { ...process.env, ...extraEnv, REGISTER_BENCH_CHILD: '1', REGISTER_BENCH_DATA: data, REGISTER_BENCH_MODE: mode },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -408,7 +414,23 @@ async function child(): Promise<void> {
  * header lines, without parsing, checks, transactions or digest. Not a SIP server: the floor
  * under any JavaScript SIP stack, to compare with Kamailio's whole registrar.
  */
+/**
+ * Work the node floor does after each answer (`REGISTER_BENCH_FLOOR_WORK`, for probes of what a
+ * piece of our code costs under load against its hot-loop figure; docs/benchmarks.md, session 6):
+ * `parse` = `parseMessage`, `typed` = the same and the typed headers the UAS checks read.
+ */
+const FLOOR_WORK: Record<string, (buf: Buffer) => void> = {
+  parse: (buf) => void parseMessage(buf),
+  typed: (buf) => {
+    const m = parseMessage(buf) as SipRequest;
+    void [m.vias, m.from, m.to, m.callId, m.cseq, m.contacts, m.requestUri];
+  },
+};
+
 async function floorChild(): Promise<void> {
+  const name = process.env.REGISTER_BENCH_FLOOR_WORK ?? '';
+  const work = name === '' ? undefined : FLOOR_WORK[name];
+  if (name !== '' && work === undefined) throw new Error(`REGISTER_BENCH_FLOOR_WORK: unknown ${name} (${Object.keys(FLOOR_WORK).join(', ')})`);
   const { createSocket } = await import('node:dgram');
   const s = createSocket('udp4');
   const line = (t: string, name: string): string => {
@@ -424,6 +446,7 @@ async function floorChild(): Promise<void> {
       (authed ? `Contact: <sip:8888@127.0.0.1:${r.port}>;expires=3600\r\n` : 'WWW-Authenticate: Digest realm="127.0.0.1", nonce="0123456789abcdef", algorithm=MD5, qop="auth"\r\n') +
       'Content-Length: 0\r\n\r\n';
     s.send(Buffer.from(out, 'latin1'), r.port, r.address);
+    if (work !== undefined) work(buf);
   });
   await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
   process.stdout.write(`REGISTER_BENCH_READY ${s.address().port}\n`);
