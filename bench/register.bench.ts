@@ -288,18 +288,23 @@ async function partAb(): Promise<void> {
   const dataA = mkdtempSync(join(tmpdir(), 'regbench-ab-a-'));
   const dataB = mkdtempSync(join(tmpdir(), 'regbench-ab-b-'));
   const mode = process.env.REGISTER_BENCH_AB_MODE === 'floor' ? 'floor' : 'full';
-  const workOf = (side: 'A' | 'B'): Record<string, string> => ({ REGISTER_BENCH_FLOOR_WORK: process.env[`REGISTER_BENCH_AB_WORK_${side}`] ?? '' });
-  const a = spawnChild(dataA, mode, repo, flagsOf('REGISTER_BENCH_AB_FLAGS_A'), workOf('A'));
-  const b = spawnChild(dataB, mode, checkoutB, flagsOf('REGISTER_BENCH_AB_FLAGS_B'), workOf('B'));
+  /** One side's settings, read once: checkout, Node flags, floor work. */
+  const side = (name: 'A' | 'B', dir: string) => {
+    const flags = flagsOf(`REGISTER_BENCH_AB_FLAGS_${name}`);
+    const work = process.env[`REGISTER_BENCH_AB_WORK_${name}`] ?? '';
+    return { dir, flags, work, label: `${name}: ${mode} ${dir} ${flags.join(' ')}${mode === 'floor' ? ` work=${work}` : ''}\n` };
+  };
+  const sideA = side('A', repo);
+  const sideB = side('B', checkoutB);
+  const a = spawnChild(dataA, mode, sideA.dir, sideA.flags, { REGISTER_BENCH_FLOOR_WORK: sideA.work });
+  const b = spawnChild(dataB, mode, sideB.dir, sideB.flags, { REGISTER_BENCH_FLOOR_WORK: sideB.work });
   const background: ChildProcess[] = [];
   try {
     const portA = Number((await waitForLine(a, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
     const portB = Number((await waitForLine(b, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
     const jitA = new JitEvents(a);
     const jitB = new JitEvents(b);
-    const side = (s: 'A' | 'B', dir: string): string =>
-      `${s}: ${mode} ${dir} ${process.env[`REGISTER_BENCH_AB_FLAGS_${s}`] ?? ''}${mode === 'floor' ? ` work=${process.env[`REGISTER_BENCH_AB_WORK_${s}`] ?? ''}` : ''}\n`;
-    process.stdout.write(side('A', repo) + side('B', checkoutB));
+    process.stdout.write(sideA.label + sideB.label);
     // Both warmed up at once, so that neither idles while the other warms up.
     await Promise.all([sippLoadShort(portA), sippLoadShort(portB)]);
     if (TRICKLE > 0) for (const port of [portA, portB]) background.push(startTrickle(port));
@@ -409,12 +414,6 @@ async function child(): Promise<void> {
 }
 
 /**
- * REGISTER_BENCH_MODE=floor: what Node itself costs per datagram on this machine — a bare
- * `node:dgram` socket answering SIPp's flow (401 with a fixed challenge, then 200) from copied
- * header lines, without parsing, checks, transactions or digest. Not a SIP server: the floor
- * under any JavaScript SIP stack, to compare with Kamailio's whole registrar.
- */
-/**
  * Work the node floor does after each answer (`REGISTER_BENCH_FLOOR_WORK`, for probes of what a
  * piece of our code costs under load against its hot-loop figure; docs/benchmarks.md, session 6):
  * `parse` = `parseMessage`, `typed` = the same and the typed headers the UAS checks read.
@@ -427,6 +426,12 @@ const FLOOR_WORK: Record<string, (buf: Buffer) => void> = {
   },
 };
 
+/**
+ * REGISTER_BENCH_MODE=floor: what Node itself costs per datagram on this machine — a bare
+ * `node:dgram` socket answering SIPp's flow (401 with a fixed challenge, then 200) from copied
+ * header lines, without parsing, checks, transactions or digest. Not a SIP server: the floor
+ * under any JavaScript SIP stack, to compare with Kamailio's whole registrar.
+ */
 async function floorChild(): Promise<void> {
   const name = process.env.REGISTER_BENCH_FLOOR_WORK ?? '';
   const work = name === '' ? undefined : FLOOR_WORK[name];
