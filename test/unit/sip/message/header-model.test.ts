@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { headerKey, parseMessage, type HeaderField, type ParsedMessage } from '../../../../src/sip/message/index.js';
+import { headerKey, isListHeader, parseMessage, parseNameAddr, parseVia, SipParseError, type HeaderField, type ParsedMessage } from '../../../../src/sip/message/index.js';
 
 const NAMES = ['Via', 'v', 'VIA', 'Contact', 'm', 'Subject', 's', 'X-Custom', 'x-custom', 'Call-ID', 'i', 'Content-Length', 'l'];
 
@@ -131,5 +131,56 @@ describe('serialising a parsed message after the Via stamp (replaceFirstLine)', 
     expect(m.toBuffer().toString()).toBe(
       text.replace('Via: SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bK1', `Via: ${stamped}`).replace('To: <sip:a@h>\r\n', 'To: <sip:a@h>;tag=x\r\n'),
     );
+  });
+});
+
+describe('typed list headers (RFC 3261 §7.3.1: repeated lines and comma-separated values alike)', () => {
+  const VIA = ['SIP/2.0/UDP a;branch=z9hG4bK1', 'SIP/2.0/TCP b:5061;branch=z9hG4bK2;rport', 'SIP / 2.0 / tls [::1];branch=z9hG4bK3'];
+  const ADDR = ['<sip:a@h1;lr>', '"B, b" <sip:b@h2>;x=1', 'sip:c@h3', '<sip:d@h4>;expires=60'];
+  const line = (name: string, pool: string[]) => fc.tuple(fc.constantFrom(name), fc.array(fc.constantFrom(...pool), { minLength: 1, maxLength: 3 }));
+  const lines = fc.array(fc.oneof(line('Via', VIA), line('v', VIA), line('Contact', ADDR), line('Route', ADDR), line('Record-Route', ADDR), line('Subject', ['x, y'])), { maxLength: 8 });
+
+  it('give every value in order, as getHeaders(name) parsed one by one', () => {
+    fc.assert(
+      fc.property(lines, (ls) => {
+        const text = ['OPTIONS sip:a@b SIP/2.0', ...ls.map(([n, vs]) => `${n}: ${vs.join(' ,  ')}`), 'Content-Length: 0', '', ''].join('\r\n');
+        const m = parseMessage(Buffer.from(text));
+        const vias = m.getHeaders('Via');
+        if (vias.length === 0) expect(() => m.vias).toThrow(SipParseError);
+        else expect(m.vias).toEqual(vias.map(parseVia));
+        expect(m.contacts).toEqual(m.getHeaders('Contact').map(parseNameAddr));
+        expect(m.routes).toEqual(m.getHeaders('Route').map(parseNameAddr));
+        expect(m.recordRoutes).toEqual(m.getHeaders('Record-Route').map(parseNameAddr));
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+  });
+
+  it('take the lone `Contact: *` as no contact, and `*` among others as a 400 (RFC 3261 §10.2.2)', () => {
+    const msg = (...contacts: string[]) => parseMessage(Buffer.from(['REGISTER sip:h SIP/2.0', ...contacts.map((c) => `Contact: ${c}`), '', ''].join('\r\n')));
+    expect(msg('*').contacts).toEqual([]);
+    expect(msg(' * ').contacts).toEqual([]);
+    expect(() => msg('*', '<sip:a@h>').contacts).toThrow(/mixed/);
+    expect(() => msg('<sip:a@h>, *').contacts).toThrow(/mixed/);
+    expect(msg().contacts).toEqual([]);
+  });
+});
+
+describe('Call-ID (RFC 3261 §20.8: no whitespace)', () => {
+  const callId = (v: string) => parseMessage(Buffer.from(`OPTIONS sip:a@b SIP/2.0\r\nCall-ID: ${v}\r\n\r\n`, 'utf8')).callId;
+  it('takes words with and without @', () => {
+    expect(callId('a84b4c76e66710@pc33.atlanta.com')).toBe('a84b4c76e66710@pc33.atlanta.com');
+    expect(callId('f81d4fae-7dec-11d0-a765-00a0c91e6bf6')).toBe('f81d4fae-7dec-11d0-a765-00a0c91e6bf6');
+    expect(callId('caf\u00e9')).toBe('caf\u00e9');
+  });
+  it('refuses blanks inside, ASCII or not', () => {
+    for (const bad of ['a b', 'a\u00a0b', 'a\u2003b', 'a\u3000b', 'ab\u000b']) expect(() => callId(bad), JSON.stringify(bad)).toThrow(SipParseError);
+  });
+});
+
+describe('isListHeader (RFC 3261 §7.3.1: only #(values) headers combine)', () => {
+  it('splits the list headers of RFC 3261 §20 and nothing whose grammar holds commas', () => {
+    for (const key of ['via', 'contact', 'route', 'record-route', 'require', 'supported', 'allow', 'proxy-require', 'x-unknown']) expect(isListHeader(key), key).toBe(true);
+    for (const key of ['from', 'to', 'call-id', 'cseq', 'max-forwards', 'expires', 'authorization', 'www-authenticate', 'user-agent', 'date', 'content-length']) expect(isListHeader(key), key).toBe(false);
   });
 });

@@ -131,6 +131,45 @@ describe('parseVia (RFC 3261 §20.42)', () => {
       expect(status(() => parseVia(bad)), bad).toBe(400);
     }
   });
+
+  it('reads the usual `SIP/2.0/UDP ` head and every other spelling alike', () => {
+    const cases: Array<[string, string, string]> = [
+      ['SIP/2.0/UDP h;branch=z9hG4bKa', 'SIP/2.0', 'UDP'],
+      ['SIP/2.0/TCP h;branch=z9hG4bKa', 'SIP/2.0', 'TCP'],
+      ['SIP/2.0/TLS\th;branch=z9hG4bKa', 'SIP/2.0', 'TLS'],
+      ['SIP/2.0/udp h;branch=z9hG4bKa', 'SIP/2.0', 'UDP'],
+      [' SIP/2.0/UDP h;branch=z9hG4bKa', 'SIP/2.0', 'UDP'],
+      ['SIP/2.0/UDPX h;branch=z9hG4bKa', 'SIP/2.0', 'UDPX'],
+      ['SIP/2.0/WSS h;branch=z9hG4bKa', 'SIP/2.0', 'WSS'],
+      ['SIP/3.0/UDP h;branch=z9hG4bKa', 'SIP/3.0', 'UDP'],
+    ];
+    for (const [text, protocol, transport] of cases) {
+      expect(parseVia(text), text).toEqual({ protocol, transport, host: 'h', port: undefined, params: [['branch', 'z9hG4bKa']], branch: 'z9hG4bKa' });
+    }
+    expect(status(() => parseVia('SIP/2.0/UDPh'))).toBe(400);
+  });
+
+  it('reads ports of one to five digits up to 65535', () => {
+    expect(parseVia('SIP/2.0/UDP h:0').port).toBe(0);
+    expect(parseVia('SIP/2.0/UDP h:00080').port).toBe(80);
+    expect(parseVia('SIP/2.0/UDP h : 5060;rport').port).toBe(5060);
+    expect(parseVia('SIP/2.0/UDP h:65535').port).toBe(65535);
+    for (const bad of ['SIP/2.0/UDP h:65536', 'SIP/2.0/UDP h:123456', 'SIP/2.0/UDP h:', 'SIP/2.0/UDP h:5060x']) {
+      expect(status(() => parseVia(bad)), bad).toBe(400);
+    }
+  });
+});
+
+describe('getParam (RFC 3261 §7.3.1: parameter names are case-insensitive)', () => {
+  it('gives the first parameter of that name in any case', () => {
+    const params: Array<[string, string | null]> = [['lr', null], ['Branch', 'a'], ['branch', 'b'], ['rport', '5060']];
+    expect(getParam(params, 'branch')).toBe('a');
+    expect(getParam(params, 'BRANCH')).toBe('a');
+    expect(getParam(params, 'lr')).toBeNull();
+    expect(getParam(params, 'RPort')).toBe('5060');
+    expect(getParam(params, 'received')).toBeUndefined();
+    expect(getParam(params, 'branc')).toBeUndefined();
+  });
 });
 
 describe('lenient parameter values', () => {
