@@ -127,8 +127,17 @@ export function headerKey(name: string): string {
         if (name === 'Record-Route') return 'record-route';
         if (name === 'Content-Type') return 'content-type';
         break;
+      case 13:
+        if (name === 'Authorization') return 'authorization';
+        break;
       case 14:
         if (name === 'Content-Length') return 'content-length';
+        break;
+      case 16:
+        if (name === 'WWW-Authenticate') return 'www-authenticate';
+        break;
+      case 19:
+        if (name === 'Proxy-Authorization') return 'proxy-authorization';
         break;
     }
   }

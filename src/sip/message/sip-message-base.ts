@@ -380,6 +380,13 @@ export abstract class SipMessageBaseImpl {
    * missing or repeated (RFC 3261 §8.1.1, §20).
    */
   protected single(key: string, name: string): string {
+    const found = this.optionalSingle(key, name);
+    if (found === undefined) throw new SipParseError(400, `missing ${name}`);
+    return found;
+  }
+
+  /** The value of a header that may appear at most once, by look-up key, or undefined; 400 if repeated. */
+  private optionalSingle(key: string, name: string): string | undefined {
     const hs = this._headers;
     const ks = this.keys();
     let found: string | undefined;
@@ -388,7 +395,6 @@ export abstract class SipMessageBaseImpl {
       if (found !== undefined) throw new SipParseError(400, `more than one ${name}`);
       found = hs[i].value;
     }
-    if (found === undefined) throw new SipParseError(400, `missing ${name}`);
     return found;
   }
 
@@ -591,11 +597,10 @@ export abstract class SipMessageBaseImpl {
   get maxForwards(): number | undefined {
     const t = this.typed();
     if (t.maxForwards === undefined) {
-      const lines = this.getHeaderLines('Max-Forwards');
-      if (lines.length > 1) throw new SipParseError(400, 'more than one Max-Forwards');
-      if (lines.length === 0) t.maxForwards = null;
+      const line = this.optionalSingle('max-forwards', 'Max-Forwards');
+      if (line === undefined) t.maxForwards = null;
       else {
-        const v = parseDigits(lines[0]);
+        const v = parseDigits(line);
         if (v === undefined) throw new SipParseError(400, 'bad Max-Forwards');
         t.maxForwards = Math.min(v, 255);
       }

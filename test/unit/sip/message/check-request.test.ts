@@ -30,6 +30,12 @@ describe('checkRequest (RFC 3261 §8.2)', () => {
       const lines = BASE.filter((l) => !l.startsWith(key)).concat(bad);
       expect(checkRequest(req(['OPTIONS sip:b@example.com SIP/2.0', ...lines]), UAS_CAPS)?.status, bad).toBe(400);
     }
+    // Headers that may appear once (RFC 3261 §20: Max-Forwards, CSeq, Call-ID, From, To) repeated.
+    for (const twice of ['Max-Forwards: 69', 'CSeq: 2 OPTIONS', 'Call-ID: c2', 'From: <sip:c@example.com>;tag=2', 'To: <sip:d@example.com>']) {
+      const v = checkRequest(req(['OPTIONS sip:b@example.com SIP/2.0', ...BASE, twice]), UAS_CAPS);
+      expect(v?.status, twice).toBe(400);
+      expect(v?.detail, twice).toBe(`more than one ${twice.slice(0, twice.indexOf(':'))}`);
+    }
   });
 
   it('501 with Allow for unknown methods, also when the CSeq method differs', () => {
