@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { URI_MUST_MATCH_PARAMS } from '../sip/message/index.js';
 import type { SipUri, TransportAddress, TransportProtocol } from '../sip/message/types.js';
 
 /**
@@ -12,28 +13,19 @@ import type { SipUri, TransportAddress, TransportProtocol } from '../sip/message
  * part are not decoded before comparing.
  */
 export function contactKey(uri: SipUri): string {
-  let transport = '';
-  let user: string | undefined;
-  let ttl: string | undefined;
-  let method: string | undefined;
-  let maddr: string | undefined;
+  // The last value of each compared parameter, lower case, by its place in URI_MUST_MATCH_PARAMS.
+  const values: Array<string | undefined> = [];
   for (const [k, v] of uri.params) {
-    const value = (v ?? '').toLowerCase();
-    switch (k.toLowerCase()) {
-      case 'transport': transport = value; break;
-      case 'user': user = value; break;
-      case 'ttl': ttl = value; break;
-      case 'method': method = value; break;
-      case 'maddr': maddr = value; break;
-    }
+    const at = URI_MUST_MATCH_PARAMS.indexOf(k.toLowerCase());
+    if (at >= 0) values[at] = (v ?? '').toLowerCase();
   }
-  let key = `${uri.scheme}:${uri.user ?? ''}@${uri.host.toLowerCase()}:${uri.port ?? ''};${transport}`;
-  // Each appended only when present, in a fixed order: keys of contacts without them (stored
-  // bindings included) stay as they were.
-  if (user !== undefined) key += `;user=${user}`;
-  if (ttl !== undefined) key += `;ttl=${ttl}`;
-  if (method !== undefined) key += `;method=${method}`;
-  if (maddr !== undefined) key += `;maddr=${maddr}`;
+  const transportAt = URI_MUST_MATCH_PARAMS.indexOf('transport');
+  let key = `${uri.scheme}:${uri.user ?? ''}@${uri.host.toLowerCase()}:${uri.port ?? ''};${values[transportAt] ?? ''}`;
+  // The others each appended only when present, in a fixed order: keys of contacts without them
+  // (stored bindings included) stay as they were.
+  for (let i = 0; i < URI_MUST_MATCH_PARAMS.length; i++) {
+    if (i !== transportAt && values[i] !== undefined) key += `;${URI_MUST_MATCH_PARAMS[i]}=${values[i]}`;
+  }
   return key;
 }
 

@@ -153,25 +153,6 @@ export function headerKey(name: string): string {
 
 /** True if the header's values may be comma-separated lists (RFC 3261 §7.3.1). Unknown headers are treated as lists. */
 export function isListHeader(key: string): boolean {
-  // The keys every request is asked for, answered without hashing (same verdicts as NOT_LISTS).
-  switch (key) {
-    case 'via':
-    case 'contact':
-    case 'route':
-    case 'record-route':
-    case 'require':
-    case 'supported':
-      return true;
-    case 'from':
-    case 'to':
-    case 'call-id':
-    case 'cseq':
-    case 'max-forwards':
-    case 'expires':
-    case 'authorization':
-    case 'user-agent':
-      return false;
-  }
   return !NOT_LISTS.has(key);
 }
 

@@ -5,7 +5,7 @@
 export * from './types.js';
 export { parseMessage, tryParseMessage, type ParseOptions, type ParseResult, type ParsedMessage } from './parse-message.js';
 export { StreamFramer, type FramerEvent, type StreamFramerOptions } from './stream-framer.js';
-export { parseUri, tryParseUri, formatUri, uriEquals, uriUserEquals } from './parse-uri.js';
+export { parseUri, tryParseUri, formatUri, uriEquals, uriUserEquals, URI_MUST_MATCH_PARAMS } from './parse-uri.js';
 export { parseNameAddr, tryParseNameAddr, formatNameAddr } from './parse-name-addr.js';
 export { parseVia, formatVia } from './parse-via.js';
 export { checkRequest, type RequestCaps, type RequestVerdict } from './check-request.js';

@@ -177,7 +177,7 @@ export function formatUri(uri: SipUri): string {
 }
 
 /** Parameters that, present in one URI, must be present and equal in the other (RFC 3261 §19.1.4). */
-const MUST_MATCH = ['user', 'ttl', 'method', 'maddr', 'transport'];
+export const URI_MUST_MATCH_PARAMS: readonly string[] = ['user', 'ttl', 'method', 'maddr', 'transport'];
 
 /**
  * URI equivalence (RFC 3261 §19.1.4): scheme, user and password case-sensitive after %-decoding,
@@ -211,7 +211,7 @@ export function uriEquals(a: SipUri, b: SipUri): boolean {
 }
 
 function paramsEqual(pa: ParamList, pb: ParamList, all: boolean): boolean {
-  for (const name of MUST_MATCH) {
+  for (const name of URI_MUST_MATCH_PARAMS) {
     if (all) break;
     const va = getParam(pa, name);
     const vb = getParam(pb, name);
