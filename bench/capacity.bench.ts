@@ -27,6 +27,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { CtiTestClient } from '../test/helpers/cti-client.js';
 import { repoRoot } from '../test/helpers/paths.js';
 import { freePort } from '../test/helpers/ports.js';
@@ -95,7 +96,7 @@ async function startServer(config: string, dataDir: string): Promise<ServerProce
   const entry = useTsx ? ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts')] : [dist];
   const child = spawn(
     process.execPath,
-    ['--expose-gc', ...entry, 'start', '--config', config, '--data', dataDir, '--sip-listen', 'udp:127.0.0.1:0', '--http-listen', '127.0.0.1:0'],
+    [...SERVER_NODE_FLAGS, '--expose-gc', ...entry, 'start', '--config', config, '--data', dataDir, '--sip-listen', 'udp:127.0.0.1:0', '--http-listen', '127.0.0.1:0'],
     { cwd: repoRoot, env: { ...process.env, SIPSERVER_LOG: 'warn', SIPSERVER_DEBUG_MEMSTATS: '1' }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const server = new ServerProcess(child);

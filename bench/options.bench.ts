@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/ports.js';
 import { runSipp } from '../test/helpers/sipp.js';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { procCpuNs } from './helpers/proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -70,7 +71,7 @@ export default async function (): Promise<void> {
   const compiled = join(repo, 'dist/cli/main.js');
   const args = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(repo, 'src/cli/main.ts')];
   const dataDir = mkdtempSync(join(tmpdir(), 'options-bench-data-'));
-  const ours = spawn(process.execPath, [...args, 'start', '--sip-listen', `udp:127.0.0.1:${ourPort}`, '--data', dataDir, '--http-listen', '127.0.0.1:0'], {
+  const ours = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args, 'start', '--sip-listen', `udp:127.0.0.1:${ourPort}`, '--data', dataDir, '--http-listen', '127.0.0.1:0'], {
     cwd: repo,
     env: { ...process.env, SIPSERVER_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -47,6 +47,7 @@ import { SipStack } from '../src/sip/stack/sip-stack.js';
 import { systemClock } from '../src/util/clock.js';
 import { silentLogger } from '../src/util/logger.js';
 import { freePort } from '../test/helpers/ports.js';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { procCpuNs } from './helpers/proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -345,10 +346,11 @@ function flagsOf(name: string): string[] {
 /**
  * A server child: `full` (stack + registrar + digest), `noop` (stack, trivial handler) or
  * `floor` (bare `node:dgram`), from this checkout or from `checkout` (another one, for part `ab`),
- * with `extraFlags` after REGISTER_BENCH_NODEFLAGS (extra Node/V8 flags for every Node child).
+ * with the server's own Node flags (`SERVER_NODE_FLAGS`: every child runs as `sipserver` does),
+ * then REGISTER_BENCH_NODEFLAGS (extra Node/V8 flags for every Node child), then `extraFlags`.
  */
 function spawnChild(data: string, mode: 'full' | 'noop' | 'floor', checkout = repo, extraFlags: string[] = [], extraEnv: Record<string, string> = {}): ChildProcess {
-  const flags = [...flagsOf('REGISTER_BENCH_NODEFLAGS'), ...extraFlags];
+  const flags = [...SERVER_NODE_FLAGS, ...flagsOf('REGISTER_BENCH_NODEFLAGS'), ...extraFlags];
   // The JIT's work is logged (one line per optimisation or deoptimisation, nothing in between)
   // so that each measured round can say whether it still included compilation.
   return spawn(process.execPath, ['--trace-opt', '--trace-deopt', ...flags, '--import', 'tsx', join(checkout, 'bench/register.bench.ts')], {

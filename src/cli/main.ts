@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --use-largepages=silent
 /**
  * `sipserver` command line (interfaces §1). Each command lives in its own file and is
  * wired in here.

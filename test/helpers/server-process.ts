@@ -3,6 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SERVER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { repoRoot } from './paths.js';
 
 /** Options of {@link startServerProcess}. */
@@ -156,6 +157,7 @@ export class ServerProcess {
 export async function startServerProcess(opts: ServerProcessOptions): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sipserver-data-'));
   const args = [
+    ...SERVER_NODE_FLAGS,
     ...(opts.nodeArgs ?? []),
     '--import',
     'tsx',
