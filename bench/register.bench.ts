@@ -275,7 +275,8 @@ async function partCpu(): Promise<void> {
  * Part `ab` (not in the default parts): two variants of our server under the same SIPp flow, to
  * tell whether a change pays before believing a ratio against Kamailio. A is this checkout, B
  * the checkout at `REGISTER_BENCH_AB_DIR` (default: this one too, i.e. an A/A run that shows the
- * noise); `REGISTER_BENCH_AB_FLAGS_A` / `_B` add Node/V8 flags to one side.
+ * noise); `REGISTER_BENCH_AB_FLAGS_A` / `_B` add Node/V8 flags to one side,
+ * `REGISTER_BENCH_AB_ENV_A` / `_B` environment variables (`NAME=value`, space-separated).
  * `REGISTER_BENCH_AB_MODE=floor` compares two node floors instead, `REGISTER_BENCH_AB_WORK_A` /
  * `_B` naming the work each does after its answers (see {@link FLOOR_WORK}). Both are warmed up
  * together and get the trickle as in part 1; each round loads A then B, so that each idles
@@ -289,16 +290,23 @@ async function partAb(): Promise<void> {
   const dataA = mkdtempSync(join(tmpdir(), 'regbench-ab-a-'));
   const dataB = mkdtempSync(join(tmpdir(), 'regbench-ab-b-'));
   const mode = process.env.REGISTER_BENCH_AB_MODE === 'floor' ? 'floor' : 'full';
-  /** One side's settings, read once: checkout, Node flags, floor work. */
+  /** One side's settings, read once: checkout, Node flags, environment, floor work. */
   const side = (name: 'A' | 'B', dir: string) => {
     const flags = flagsOf(`REGISTER_BENCH_AB_FLAGS_${name}`);
     const work = process.env[`REGISTER_BENCH_AB_WORK_${name}`] ?? '';
-    return { dir, flags, work, label: `${name}: ${mode} ${dir} ${flags.join(' ')}${mode === 'floor' ? ` work=${work}` : ''}\n` };
+    const envWords = flagsOf(`REGISTER_BENCH_AB_ENV_${name}`);
+    const env: Record<string, string> = { REGISTER_BENCH_FLOOR_WORK: work };
+    for (const w of envWords) {
+      const eq = w.indexOf('=');
+      if (eq <= 0) throw new Error(`REGISTER_BENCH_AB_ENV_${name}: ${w} is not NAME=value`);
+      env[w.slice(0, eq)] = w.slice(eq + 1);
+    }
+    return { dir, flags, env, label: `${name}: ${mode} ${dir} ${[...envWords, ...flags].join(' ')}${mode === 'floor' ? ` work=${work}` : ''}\n` };
   };
   const sideA = side('A', repo);
   const sideB = side('B', checkoutB);
-  const a = spawnChild(dataA, mode, sideA.dir, sideA.flags, { REGISTER_BENCH_FLOOR_WORK: sideA.work });
-  const b = spawnChild(dataB, mode, sideB.dir, sideB.flags, { REGISTER_BENCH_FLOOR_WORK: sideB.work });
+  const a = spawnChild(dataA, mode, sideA.dir, sideA.flags, sideA.env);
+  const b = spawnChild(dataB, mode, sideB.dir, sideB.flags, sideB.env);
   const background: ChildProcess[] = [];
   try {
     const portA = Number((await waitForLine(a, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
