@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --use-largepages=silent
+#!/usr/bin/env -S node --use-largepages=silent --no-memory-reducer --min-semi-space-size=16
 /**
  * `sipserver` command line (interfaces §1). Each command lives in its own file and is
  * wired in here.

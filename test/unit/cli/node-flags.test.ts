@@ -20,18 +20,21 @@ describe('server Node flags', () => {
     expect(pkg.scripts.start.startsWith(`node ${SERVER_NODE_FLAGS.join(' ')} dist/cli/main.js start `)).toBe(true);
   });
 
-  it('start Node without a word on stderr, with its code on huge pages when THP is not off', () => {
-    // Reports whether an executable mapping of the process holds anonymous huge pages.
+  it('start Node without a word on stderr, its code on huge pages when THP is not off, a 16 MB young generation', () => {
+    // Reports whether an executable mapping of the process holds anonymous huge pages, and the new space's size.
     const probe = `const s=require('fs').readFileSync('/proc/self/smaps','utf8');let x=false,huge=false;
 for(const l of s.split('\\n')){if(/^[0-9a-f]+-[0-9a-f]+ /.test(l))x=l.split(' ')[1].includes('x');else if(x&&/^AnonHugePages:\\s+[1-9]/.test(l))huge=true}
-console.log(huge?'huge':'small')`;
+const ns=require('v8').getHeapSpaceStatistics().find((sp)=>sp.space_name==='new_space');
+console.log((huge?'huge':'small')+' '+ns.space_size/1048576)`;
     const run = (flags: readonly string[]) => spawnSync(process.execPath, [...flags, '-e', probe], { encoding: 'utf8' });
     const withFlags = run(SERVER_NODE_FLAGS);
     expect(withFlags.status).toBe(0);
     expect(withFlags.stderr).toBe('');
-    expect(run([]).stdout.trim()).toBe('small');
+    const [code, newSpaceMb] = withFlags.stdout.trim().split(' ');
+    expect(run([]).stdout.trim().split(' ')[0]).toBe('small');
     const thp = '/sys/kernel/mm/transparent_hugepage/enabled';
     const thpOff = process.platform !== 'linux' || !existsSync(thp) || readFileSync(thp, 'utf8').includes('[never]');
-    expect(withFlags.stdout.trim()).toBe(thpOff ? 'small' : 'huge');
+    expect(code).toBe(thpOff ? 'small' : 'huge');
+    expect(Number(newSpaceMb)).toBe(16);
   });
 });
