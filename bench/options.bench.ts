@@ -15,9 +15,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { freePort } from '../test/helpers/ports.js';
 import { runSipp } from '../test/helpers/sipp.js';
-import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { procCpuNs } from './helpers/proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

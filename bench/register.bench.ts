@@ -46,8 +46,8 @@ import type { SipRequest } from '../src/sip/message/types.js';
 import { SipStack } from '../src/sip/stack/sip-stack.js';
 import { systemClock } from '../src/util/clock.js';
 import { silentLogger } from '../src/util/logger.js';
-import { freePort } from '../test/helpers/ports.js';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { freePort } from '../test/helpers/ports.js';
 import { procCpuNs } from './helpers/proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -13,7 +13,7 @@
  *   then, such a collection frees the hidden classes of per-message objects (held only through
  *   weak transitions), and V8 drops the optimised code of everything that handled them
  *   ("reason: weak objects" under `--trace-deopt`): the next load ran unoptimised code and
- *   recompiled about 30 functions (tens of ms of CPU). The heap still shrinks at the full
+ *   recompiled about 30 functions (tens of ms of CPU). The heap can still shrink at the full
  *   collections that allocation triggers; it is no longer shrunk while idle.
  * - `--min-semi-space-size=16` keeps the young generation at 16 MB (without the memory reducer
  *   V8 left it at 1 MB here, a scavenge every 80 ms instead of every second under load). About
