@@ -1,7 +1,7 @@
 /**
  * The Node.js flags the server runs with. The `sipserver` launcher's `#!` line and `npm start`
  * pass them, and the benches and test servers start our server with them, so that what is
- * measured and tested is what runs. A test checks that these places agree.
+ * measured and tested is what runs. A test checks that these places (and the quickstart's command) agree.
  *
  * - `--use-largepages=silent` remaps Node's own machine code (V8's runtime, libuv, Node's
  *   bindings: about 24 MB) onto 2 MiB pages at start, where the kernel allows transparent huge

@@ -1,5 +1,5 @@
 /**
- * The server's Node.js flags (src/cli/node-flags.ts) are the same in the three places that start
+ * The server's Node.js flags (src/cli/node-flags.ts) are the same in the places that start
  * it, and `--use-largepages` does what src/cli/node-flags.ts says where the kernel allows it.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,11 @@ describe('server Node flags', () => {
   it('are on the launcher line of the sipserver command', () => {
     const first = readFileSync(join(repoRoot, 'src/cli/main.ts'), 'utf8').split('\n')[0];
     expect(first).toBe(`#!/usr/bin/env -S node ${SERVER_NODE_FLAGS.join(' ')}`);
+  });
+
+  it('are in the quickstart\'s command', () => {
+    const quickstart = readFileSync(join(repoRoot, 'docs/quickstart.md'), 'utf8');
+    expect(quickstart).toContain(`node ${SERVER_NODE_FLAGS.join(' ')} dist/cli/main.js start`);
   });
 
   it('are in npm start', () => {
