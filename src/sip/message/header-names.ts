@@ -79,6 +79,24 @@ const NOT_LISTS = new Set<string>([
 const COMPACT_BY_CODE: Array<string | undefined> = new Array<string | undefined>(128).fill(undefined);
 for (const [c, long] of Object.entries(COMPACT)) COMPACT_BY_CODE[c.charCodeAt(0)] = long;
 
+/**
+ * Header names as nearly every UA spells them, with their keys (literals: the keys compare by
+ * identity with the ones the typed getters look for), by length: `[name, key, name, key, …]`.
+ * A look-up compares the name with the few spellings of its length, with no hashing of a
+ * freshly sliced name (which the key cache below would need).
+ */
+const USUAL_BY_LENGTH: string[][] = [];
+for (const [name, key] of [
+  ['To', 'to'], ['Via', 'via'], ['From', 'from'], ['CSeq', 'cseq'], ['Route', 'route'], ['Allow', 'allow'],
+  ['Call-ID', 'call-id'], ['Contact', 'contact'], ['Require', 'require'], ['Expires', 'expires'], ['Supported', 'supported'],
+  ['User-Agent', 'user-agent'], ['Max-Forwards', 'max-forwards'], ['Record-Route', 'record-route'], ['Content-Type', 'content-type'],
+  ['Authorization', 'authorization'], ['Content-Length', 'content-length'], ['WWW-Authenticate', 'www-authenticate'],
+  ['Proxy-Authorization', 'proxy-authorization'],
+]) {
+  while (USUAL_BY_LENGTH.length <= name.length) USUAL_BY_LENGTH.push([]);
+  USUAL_BY_LENGTH[name.length].push(name, key);
+}
+
 const keyCache = new Map<string, string>();
 const KEY_CACHE_MAX = 2048;
 
@@ -87,59 +105,15 @@ const KEY_CACHE_MAX = 2048;
  * RFC 3261 §7.3.3; names are case-insensitive, §7.3.1).
  */
 export function headerKey(name: string): string {
-  // Fast paths: compact forms by character code, usual spellings by length then one compare
-  // (cheaper than hashing a freshly sliced name).
+  // Fast paths: compact forms by character code, usual spellings by length.
   const n = name.length;
   if (n === 1) {
     const c = name.charCodeAt(0) | 0x20;
     const k = c < 128 ? COMPACT_BY_CODE[c] : undefined;
     if (k !== undefined) return k;
-  } else {
-    switch (n) {
-      case 2:
-        if (name === 'To') return 'to';
-        break;
-      case 3:
-        if (name === 'Via') return 'via';
-        break;
-      case 4:
-        if (name === 'From') return 'from';
-        if (name === 'CSeq') return 'cseq';
-        break;
-      case 5:
-        if (name === 'Route') return 'route';
-        if (name === 'Allow') return 'allow';
-        break;
-      case 7:
-        if (name === 'Call-ID') return 'call-id';
-        if (name === 'Contact') return 'contact';
-        if (name === 'Require') return 'require';
-        if (name === 'Expires') return 'expires';
-        break;
-      case 9:
-        if (name === 'Supported') return 'supported';
-        break;
-      case 10:
-        if (name === 'User-Agent') return 'user-agent';
-        break;
-      case 12:
-        if (name === 'Max-Forwards') return 'max-forwards';
-        if (name === 'Record-Route') return 'record-route';
-        if (name === 'Content-Type') return 'content-type';
-        break;
-      case 13:
-        if (name === 'Authorization') return 'authorization';
-        break;
-      case 14:
-        if (name === 'Content-Length') return 'content-length';
-        break;
-      case 16:
-        if (name === 'WWW-Authenticate') return 'www-authenticate';
-        break;
-      case 19:
-        if (name === 'Proxy-Authorization') return 'proxy-authorization';
-        break;
-    }
+  } else if (n < USUAL_BY_LENGTH.length) {
+    const usual = USUAL_BY_LENGTH[n];
+    for (let i = 0; i < usual.length; i += 2) if (usual[i] === name) return usual[i + 1];
   }
   let key = keyCache.get(name);
   if (key !== undefined) return key;

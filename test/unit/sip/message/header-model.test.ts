@@ -80,6 +80,26 @@ describe('header accessors against a model', () => {
   });
 });
 
+describe('headerKey (RFC 3261 §7.3.1 case-insensitive names, §7.3.3 compact forms)', () => {
+  const usual = ['To', 'Via', 'From', 'CSeq', 'Route', 'Allow', 'Call-ID', 'Contact', 'Require', 'Expires', 'Supported', 'User-Agent', 'Max-Forwards', 'Record-Route', 'Content-Type', 'Authorization', 'Content-Length', 'WWW-Authenticate', 'Proxy-Authorization'];
+  it('gives the lower-case name for the usual spellings and any other case of them', () => {
+    for (const n of usual) {
+      expect(headerKey(n)).toBe(n.toLowerCase());
+      expect(headerKey(n.toUpperCase())).toBe(n.toLowerCase());
+      expect(headerKey(n.toLowerCase())).toBe(n.toLowerCase());
+    }
+    expect(headerKey('X-Custom-Header')).toBe('x-custom-header');
+    expect(headerKey('SUBJECT')).toBe('subject');
+  });
+  it('expands compact forms in either case', () => {
+    for (const [c, long] of [['v', 'via'], ['f', 'from'], ['t', 'to'], ['i', 'call-id'], ['m', 'contact'], ['l', 'content-length'], ['c', 'content-type'], ['k', 'supported'], ['s', 'subject'], ['e', 'content-encoding']]) {
+      expect(headerKey(c)).toBe(long);
+      expect(headerKey(c.toUpperCase())).toBe(long);
+    }
+    expect(headerKey('q')).toBe('q');
+  });
+});
+
 describe('contactWildcard (RFC 3261 §10.2.2)', () => {
   const withContacts = (...lines: string[]): boolean => {
     const m = parseMessage(Buffer.from(`REGISTER sip:h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:a@h>\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n${lines.map((l) => `Contact: ${l}\r\n`).join('')}Content-Length: 0\r\n\r\n`));
