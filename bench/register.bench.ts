@@ -21,9 +21,9 @@
  * Run alone: `npx tsx bench/run.ts register` (`REGISTER_BENCH_PARTS=cpu` for part 1 only). The same file is the server child of part 1 when
  * started with REGISTER_BENCH_CHILD=1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -153,7 +153,7 @@ async function sippLoad(port: number): Promise<{ code: number | null; out: strin
   const local = await freePort();
   const args = sippRegisterArgs(port, ['-p', String(local), '-t', 'u1', '-m', String(REGISTRATIONS), '-r', String(RATE), '-l', '200']);
   return new Promise((resolve) => {
-    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnOn('load', 'sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
     const t = setTimeout(() => child.kill('SIGKILL'), 120_000);
@@ -187,6 +187,7 @@ async function measure(name: string, pid: number, port: number, jit?: JitEvents)
 }
 
 async function partCpu(): Promise<void> {
+  process.stdout.write(PIN ? 'placement: servers on CPU 0, every SIPp on CPU 1 (REGISTER_BENCH_PIN=0 to let the kernel place them)\n' : 'placement: left to the kernel\n');
   // Our server: a child process running only what `sipserver start` runs for REGISTER.
   const data = mkdtempSync(join(tmpdir(), 'regbench-data-'));
   const ours = spawnChild(data, 'full');
@@ -196,7 +197,7 @@ async function partCpu(): Promise<void> {
   const kdir = mkdtempSync(join(tmpdir(), 'regbench-kam-'));
   const kcfg = join(kdir, 'registrar.cfg');
   writeFileSync(kcfg, readFileSync(join(shared, 'anchors/kamailio/registrar.cfg'), 'utf8').replace('udp:127.0.0.1:5074', `udp:127.0.0.1:${kport}`));
-  const kam = spawn('kamailio', ['-f', kcfg, '-D', '-E', '-w', kdir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const kam = spawnOn('server', 'kamailio', ['-f', kcfg, '-D', '-E', '-w', kdir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const background: ChildProcess[] = [];
   kam.stdout.resume();
   kam.stderr.resume();
@@ -361,7 +362,7 @@ function spawnChild(data: string, mode: 'full' | 'noop' | 'floor', checkout = re
   const flags = [...SERVER_NODE_FLAGS, ...flagsOf('REGISTER_BENCH_NODEFLAGS'), ...extraFlags];
   // The JIT's work is logged (one line per optimisation or deoptimisation, nothing in between)
   // so that each measured round can say whether it still included compilation.
-  return spawn(process.execPath, ['--trace-opt', '--trace-deopt', ...flags, '--import', 'tsx', join(checkout, 'bench/register.bench.ts')], {
+  return spawnOn('server', process.execPath, ['--trace-opt', '--trace-deopt', ...flags, '--import', 'tsx', join(checkout, 'bench/register.bench.ts')], {
     cwd: checkout,
     env: { ...process.env, ...extraEnv, REGISTER_BENCH_CHILD: '1', REGISTER_BENCH_DATA: data, REGISTER_BENCH_MODE: mode },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -376,15 +377,32 @@ function spawnChild(data: string, mode: 'full' | 'noop' | 'floor', checkout = re
 function startTrickle(port: number): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-trickle-'));
   const seconds = Math.ceil(ROUNDS * 4 * (REGISTRATIONS / RATE + 10) + 120);
-  const c = spawn('sipp', sippRegisterArgs(port, ['-p', '0', '-r', String(TRICKLE), '-m', String(Math.ceil(TRICKLE * seconds)), '-timeout', `${seconds}s`]), { cwd: dir, stdio: 'ignore' });
+  const c = spawnOn('load', 'sipp', sippRegisterArgs(port, ['-p', '0', '-r', String(TRICKLE), '-m', String(Math.ceil(TRICKLE * seconds)), '-timeout', `${seconds}s`]), { cwd: dir, stdio: 'ignore' });
   c.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return c;
+}
+
+/**
+ * Where the processes run. By default, on a machine with two CPUs or more, the servers (ours,
+ * Kamailio, stack-alone, floor) run on CPU 0 and every SIPp on CPU 1 (`taskset`): the load
+ * generator off the server's CPU, as on a real site where the phones are other machines. Left
+ * to itself, this VM's kernel puts SIPp on the server's CPU, where it preempts the server on
+ * every answer; the server's CPU time then includes being preempted by SIPp and running on
+ * caches SIPp just used (docs/benchmarks.md, session 9). `REGISTER_BENCH_PIN=0` leaves the
+ * placement to the kernel, as before session 9.
+ */
+const PIN = process.env.REGISTER_BENCH_PIN !== '0' && availableParallelism() >= 2;
+
+/** `spawn`, on the CPU of `role` when {@link PIN} (the same pid: `taskset` execs the command). */
+function spawnOn(role: 'server' | 'load', cmd: string, args: string[], opts: SpawnOptions): ChildProcessWithoutNullStreams {
+  const [c, a] = PIN ? ['taskset', ['-c', role === 'server' ? '0' : '1', cmd, ...args]] : [cmd, args];
+  return spawn(c, a, opts) as ChildProcessWithoutNullStreams;
 }
 
 async function sippLoadShort(port: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-warm-'));
   await new Promise<void>((resolve) => {
-    const c = spawn('sipp', sippRegisterArgs(port, ['-p', '0', '-m', String(WARMUP), '-r', String(WARMUP_RATE), '-l', '400']), { cwd: dir, stdio: 'ignore' });
+    const c = spawnOn('load', 'sipp', sippRegisterArgs(port, ['-p', '0', '-m', String(WARMUP), '-r', String(WARMUP_RATE), '-l', '400']), { cwd: dir, stdio: 'ignore' });
     const t = setTimeout(() => c.kill('SIGKILL'), 30_000 + (WARMUP * 1000) / WARMUP_RATE);
     c.on('close', () => {
       clearTimeout(t);
