@@ -9,7 +9,8 @@
  *
  * Part 1 alternates the servers for `REGISTER_BENCH_ROUNDS` rounds (default 5): ours, Kamailio,
  * our stack with a trivial handler ("stack only") and a bare `node:dgram` responder ("node
- * floor": what Node itself costs per datagram here). CPU time is the scheduler's runtime of
+ * floor": what Node itself costs per datagram here), the servers on CPU 0 and SIPp on CPU 1
+ * (see {@link PIN}). CPU time is the scheduler's runtime of
  * every thread (schedstat, ns), not 10 ms ticks. It prints each one's lowest figure, the
  * per-round ratios and their median: the machine is shared and drifts between minutes (this
  * VM's Kamailio figure alone swings 300 – 600 ms). `REGISTER_BENCH_PARALLEL=1` loads ours and
@@ -21,7 +22,7 @@
  * Run alone: `npx tsx bench/run.ts register` (`REGISTER_BENCH_PARTS=cpu` for part 1 only). The same file is the server child of part 1 when
  * started with REGISTER_BENCH_CHILD=1.
  */
-import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams, type SpawnOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -389,9 +390,9 @@ function startTrickle(port: number): ChildProcess {
  * to itself, this VM's kernel puts SIPp on the server's CPU, where it preempts the server on
  * every answer; the server's CPU time then includes being preempted by SIPp and running on
  * caches SIPp just used (docs/benchmarks.md, session 9). `REGISTER_BENCH_PIN=0` leaves the
- * placement to the kernel, as before session 9.
+ * placement to the kernel, as before session 9 (so does a machine without `taskset`).
  */
-const PIN = process.env.REGISTER_BENCH_PIN !== '0' && availableParallelism() >= 2;
+const PIN = process.env.REGISTER_BENCH_PIN !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 /** `spawn`, on the CPU of `role` when {@link PIN} (the same pid: `taskset` execs the command). */
 function spawnOn(role: 'server' | 'load', cmd: string, args: string[], opts: SpawnOptions): ChildProcessWithoutNullStreams {
