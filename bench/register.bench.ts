@@ -188,7 +188,7 @@ async function measure(name: string, pid: number, port: number, jit?: JitEvents)
 }
 
 async function partCpu(): Promise<void> {
-  process.stdout.write(PIN ? 'placement: servers on CPU 0, every SIPp on CPU 1 (REGISTER_BENCH_PIN=0 to let the kernel place them)\n' : 'placement: left to the kernel\n');
+  process.stdout.write(placementLine());
   // Our server: a child process running only what `sipserver start` runs for REGISTER.
   const data = mkdtempSync(join(tmpdir(), 'regbench-data-'));
   const ours = spawnChild(data, 'full');
@@ -315,7 +315,7 @@ async function partAb(): Promise<void> {
     const portB = Number((await waitForLine(b, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
     const jitA = new JitEvents(a);
     const jitB = new JitEvents(b);
-    process.stdout.write(sideA.label + sideB.label);
+    process.stdout.write(sideA.label + sideB.label + placementLine());
     // Both warmed up at once, so that neither idles while the other warms up.
     await Promise.all([sippLoadShort(portA), sippLoadShort(portB)]);
     if (TRICKLE > 0) for (const port of [portA, portB]) background.push(startTrickle(port));
@@ -393,6 +393,11 @@ function startTrickle(port: number): ChildProcess {
  * placement to the kernel, as before session 9 (so does a machine without `taskset`).
  */
 const PIN = process.env.REGISTER_BENCH_PIN !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+/** What the bench says about {@link PIN}. */
+function placementLine(): string {
+  return PIN ? 'placement: servers on CPU 0, every SIPp on CPU 1 (REGISTER_BENCH_PIN=0 to let the kernel place them)\n' : 'placement: left to the kernel\n';
+}
 
 /** `spawn`, on the CPU of `role` when {@link PIN} (the same pid: `taskset` execs the command). */
 function spawnOn(role: 'server' | 'load', cmd: string, args: string[], opts: SpawnOptions): ChildProcessWithoutNullStreams {
