@@ -22,7 +22,7 @@
  * Run alone: `npx tsx bench/run.ts register` (`REGISTER_BENCH_PARTS=cpu` for part 1 only). The same file is the server child of part 1 when
  * started with REGISTER_BENCH_CHILD=1.
  */
-import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams, type SpawnOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -156,7 +156,7 @@ async function sippLoad(port: number): Promise<{ code: number | null; out: strin
   return new Promise((resolve) => {
     const child = spawnOn('load', 'sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
+    child.stdout?.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
     const t = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('close', (code) => {
       clearTimeout(t);
@@ -200,8 +200,8 @@ async function partCpu(): Promise<void> {
   writeFileSync(kcfg, readFileSync(join(shared, 'anchors/kamailio/registrar.cfg'), 'utf8').replace('udp:127.0.0.1:5074', `udp:127.0.0.1:${kport}`));
   const kam = spawnOn('server', 'kamailio', ['-f', kcfg, '-D', '-E', '-w', kdir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const background: ChildProcess[] = [];
-  kam.stdout.resume();
-  kam.stderr.resume();
+  kam.stdout?.resume();
+  kam.stderr?.resume();
   try {
     const m = await waitForLine(ours, /REGISTER_BENCH_READY (\d+)/, 30_000);
     const ourPort = Number(m[1]);
@@ -400,9 +400,8 @@ function placementLine(): string {
 }
 
 /** `spawn`, on the CPU of `role` when {@link PIN} (the same pid: `taskset` execs the command). */
-function spawnOn(role: 'server' | 'load', cmd: string, args: string[], opts: SpawnOptions): ChildProcessWithoutNullStreams {
-  const [c, a] = PIN ? ['taskset', ['-c', role === 'server' ? '0' : '1', cmd, ...args]] : [cmd, args];
-  return spawn(c, a, opts) as ChildProcessWithoutNullStreams;
+function spawnOn(role: 'server' | 'load', cmd: string, args: string[], opts: SpawnOptions): ChildProcess {
+  return PIN ? spawn('taskset', ['-c', role === 'server' ? '0' : '1', cmd, ...args], opts) : spawn(cmd, args, opts);
 }
 
 async function sippLoadShort(port: number): Promise<void> {
