@@ -124,7 +124,7 @@ let lastFamily = 0;
  * which spares `isIP`'s regular expression on most sends.
  */
 export const literalLookup: LookupFn = (hostname, options, callback) => {
-  if (hostname === lastLiteral) {
+  if (lastFamily !== 0 && hostname === lastLiteral) {
     callback(null, hostname, lastFamily);
     return;
   }
