@@ -8,9 +8,11 @@
  * deferred work (GC, timers) triggered by the load is counted too. The core answers OPTIONS
  * statelessly (RFC 3261 §8.2.7), as the Kamailio anchor does (sl_send_reply).
  *
+ * Servers on CPU 0 and SIPp on CPU 1 when possible (`OPTIONS_BENCH_PIN=0`: the kernel places them).
+ *
  * Run alone: `npx tsx bench/run.ts options`. OPTIONS_BENCH_N / OPTIONS_BENCH_RATE override the load.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { freePort } from '../test/helpers/ports.js';
 import { runSipp } from '../test/helpers/sipp.js';
+import { placement } from './helpers/placement.js';
 import { procCpuNs } from './helpers/proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,6 +28,8 @@ const repo = join(here, '..');
 const shared = process.env.SIPSERVER_SHARED ?? join(repo, '../shared');
 const N = Number(process.env.OPTIONS_BENCH_N ?? 20_000);
 const RATE = Number(process.env.OPTIONS_BENCH_RATE ?? 2000);
+/** Servers on CPU 0, SIPp on CPU 1 (`OPTIONS_BENCH_PIN=0`: the kernel places them); see bench/helpers/placement.ts. */
+const PLACE = placement('OPTIONS_BENCH_PIN');
 
 
 function waitForOutput(child: ChildProcess, re: RegExp, ms: number): Promise<void> {
@@ -56,10 +61,10 @@ async function stop(child: ChildProcess): Promise<void> {
 async function measure(pid: number, port: number, n: number, settleMs: number): Promise<{ cpuMs: number; failed: boolean }> {
   const scenario = join(repo, 'test/integration/sipp/uac-options-load.xml');
   // Warm-up (JIT, pools), not measured.
-  await runSipp({ scenario, target: `127.0.0.1:${port}`, calls: Math.min(2000, n), rate: RATE, limit: 5000, timeoutMs: 60_000 });
+  await runSipp({ scenario, target: `127.0.0.1:${port}`, calls: Math.min(2000, n), rate: RATE, limit: 5000, timeoutMs: 60_000, cpu: PLACE.cpu('load') });
   await new Promise((r) => setTimeout(r, settleMs));
   const before = procCpuNs(pid, true);
-  const r = await runSipp({ scenario, target: `127.0.0.1:${port}`, calls: n, rate: RATE, limit: 5000, timeoutMs: 120_000 });
+  const r = await runSipp({ scenario, target: `127.0.0.1:${port}`, calls: n, rate: RATE, limit: 5000, timeoutMs: 120_000, cpu: PLACE.cpu('load') });
   await new Promise((res) => setTimeout(res, settleMs));
   const after = procCpuNs(pid, true);
   return { cpuMs: (after - before) / 1e6, failed: r.code !== 0 };
@@ -71,7 +76,7 @@ export default async function (): Promise<void> {
   const compiled = join(repo, 'dist/cli/main.js');
   const args = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(repo, 'src/cli/main.ts')];
   const dataDir = mkdtempSync(join(tmpdir(), 'options-bench-data-'));
-  const ours = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args, 'start', '--sip-listen', `udp:127.0.0.1:${ourPort}`, '--data', dataDir, '--http-listen', '127.0.0.1:0'], {
+  const ours = PLACE.spawn('server', process.execPath, [...SERVER_NODE_FLAGS, ...args, 'start', '--sip-listen', `udp:127.0.0.1:${ourPort}`, '--data', dataDir, '--http-listen', '127.0.0.1:0'], {
     cwd: repo,
     env: { ...process.env, SIPSERVER_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,7 +95,7 @@ export default async function (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kam-options-'));
   const cfg = readFileSync(join(shared, 'anchors/kamailio/options.cfg'), 'utf8').replace(/listen=udp:127\.0\.0\.1:\d+/, `listen=udp:127.0.0.1:${kamPort}`);
   writeFileSync(join(dir, 'options.cfg'), cfg);
-  const kam = spawn('kamailio', ['-f', join(dir, 'options.cfg'), '-D', '-E', '-w', dir, '-Y', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const kam = PLACE.spawn('server', 'kamailio', ['-f', join(dir, 'options.cfg'), '-D', '-E', '-w', dir, '-Y', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let kamResult: { cpuMs: number; failed: boolean };
   try {
     await new Promise((r) => setTimeout(r, 1500));
@@ -104,7 +109,7 @@ export default async function (): Promise<void> {
   const oursUs = (oursResult.cpuMs * 1000) / N;
   const kamUs = (kamResult.cpuMs * 1000) / N;
   const ratio = oursUs / kamUs;
-  process.stdout.write(`options: ${N} OPTIONS over UDP at ${RATE}/s (SIPp), CPU per transaction\n`);
+  process.stdout.write(`options: ${N} OPTIONS over UDP at ${RATE}/s (SIPp), CPU per transaction; ${PLACE.line}`);
   process.stdout.write(`options: ours     ${oursUs.toFixed(1)} µs${oursResult.failed ? ' (SIPp reported failed calls)' : ''}\n`);
   process.stdout.write(`options: kamailio ${kamUs.toFixed(1)} µs${kamResult.failed ? ' (SIPp reported failed calls)' : ''}\n`);
   process.stdout.write(`options: ratio ours/kamailio ${ratio.toFixed(2)} (target <= 2.00) ${ratio <= 2 ? 'OK' : 'ABOVE TARGET'}\n`);

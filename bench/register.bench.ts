@@ -10,7 +10,7 @@
  * Part 1 alternates the servers for `REGISTER_BENCH_ROUNDS` rounds (default 5): ours, Kamailio,
  * our stack with a trivial handler ("stack only") and a bare `node:dgram` responder ("node
  * floor": what Node itself costs per datagram here), the servers on CPU 0 and SIPp on CPU 1
- * (see {@link PIN}). CPU time is the scheduler's runtime of
+ * (see {@link PLACE}). CPU time is the scheduler's runtime of
  * every thread (schedstat, ns), not 10 ms ticks. It prints each one's lowest figure, the
  * per-round ratios and their median: the machine is shared and drifts between minutes (this
  * VM's Kamailio figure alone swings 300 – 600 ms). `REGISTER_BENCH_PARALLEL=1` loads ours and
@@ -22,9 +22,9 @@
  * Run alone: `npx tsx bench/run.ts register` (`REGISTER_BENCH_PARTS=cpu` for part 1 only). The same file is the server child of part 1 when
  * started with REGISTER_BENCH_CHILD=1.
  */
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,7 @@ import { systemClock } from '../src/util/clock.js';
 import { silentLogger } from '../src/util/logger.js';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { freePort } from '../test/helpers/ports.js';
+import { placement } from './helpers/placement.js';
 import { procCpuNs } from './helpers/proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -154,7 +155,7 @@ async function sippLoad(port: number): Promise<{ code: number | null; out: strin
   const local = await freePort();
   const args = sippRegisterArgs(port, ['-p', String(local), '-t', 'u1', '-m', String(REGISTRATIONS), '-r', String(RATE), '-l', '200']);
   return new Promise((resolve) => {
-    const child = spawnOn('load', 'sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = PLACE.spawn('load', 'sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout?.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
     const t = setTimeout(() => child.kill('SIGKILL'), 120_000);
@@ -188,7 +189,7 @@ async function measure(name: string, pid: number, port: number, jit?: JitEvents)
 }
 
 async function partCpu(): Promise<void> {
-  process.stdout.write(placementLine());
+  process.stdout.write(PLACE.line);
   // Our server: a child process running only what `sipserver start` runs for REGISTER.
   const data = mkdtempSync(join(tmpdir(), 'regbench-data-'));
   const ours = spawnChild(data, 'full');
@@ -198,7 +199,7 @@ async function partCpu(): Promise<void> {
   const kdir = mkdtempSync(join(tmpdir(), 'regbench-kam-'));
   const kcfg = join(kdir, 'registrar.cfg');
   writeFileSync(kcfg, readFileSync(join(shared, 'anchors/kamailio/registrar.cfg'), 'utf8').replace('udp:127.0.0.1:5074', `udp:127.0.0.1:${kport}`));
-  const kam = spawnOn('server', 'kamailio', ['-f', kcfg, '-D', '-E', '-w', kdir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const kam = PLACE.spawn('server', 'kamailio', ['-f', kcfg, '-D', '-E', '-w', kdir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const background: ChildProcess[] = [];
   kam.stdout?.resume();
   kam.stderr?.resume();
@@ -315,7 +316,7 @@ async function partAb(): Promise<void> {
     const portB = Number((await waitForLine(b, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
     const jitA = new JitEvents(a);
     const jitB = new JitEvents(b);
-    process.stdout.write(sideA.label + sideB.label + placementLine());
+    process.stdout.write(sideA.label + sideB.label + PLACE.line);
     // Both warmed up at once, so that neither idles while the other warms up.
     await Promise.all([sippLoadShort(portA), sippLoadShort(portB)]);
     if (TRICKLE > 0) for (const port of [portA, portB]) background.push(startTrickle(port));
@@ -363,7 +364,7 @@ function spawnChild(data: string, mode: 'full' | 'noop' | 'floor', checkout = re
   const flags = [...SERVER_NODE_FLAGS, ...flagsOf('REGISTER_BENCH_NODEFLAGS'), ...extraFlags];
   // The JIT's work is logged (one line per optimisation or deoptimisation, nothing in between)
   // so that each measured round can say whether it still included compilation.
-  return spawnOn('server', process.execPath, ['--trace-opt', '--trace-deopt', ...flags, '--import', 'tsx', join(checkout, 'bench/register.bench.ts')], {
+  return PLACE.spawn('server', process.execPath, ['--trace-opt', '--trace-deopt', ...flags, '--import', 'tsx', join(checkout, 'bench/register.bench.ts')], {
     cwd: checkout,
     env: { ...process.env, ...extraEnv, REGISTER_BENCH_CHILD: '1', REGISTER_BENCH_DATA: data, REGISTER_BENCH_MODE: mode },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -378,36 +379,18 @@ function spawnChild(data: string, mode: 'full' | 'noop' | 'floor', checkout = re
 function startTrickle(port: number): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-trickle-'));
   const seconds = Math.ceil(ROUNDS * 4 * (REGISTRATIONS / RATE + 10) + 120);
-  const c = spawnOn('load', 'sipp', sippRegisterArgs(port, ['-p', '0', '-r', String(TRICKLE), '-m', String(Math.ceil(TRICKLE * seconds)), '-timeout', `${seconds}s`]), { cwd: dir, stdio: 'ignore' });
+  const c = PLACE.spawn('load', 'sipp', sippRegisterArgs(port, ['-p', '0', '-r', String(TRICKLE), '-m', String(Math.ceil(TRICKLE * seconds)), '-timeout', `${seconds}s`]), { cwd: dir, stdio: 'ignore' });
   c.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return c;
 }
 
-/**
- * Where the processes run. By default, on a machine with two CPUs or more, the servers (ours,
- * Kamailio, stack-alone, floor) run on CPU 0 and every SIPp on CPU 1 (`taskset`): the load
- * generator off the server's CPU, as on a real site where the phones are other machines. Left
- * to itself, this VM's kernel puts SIPp on the server's CPU, where it preempts the server on
- * every answer; the server's CPU time then includes being preempted by SIPp and running on
- * caches SIPp just used (docs/benchmarks.md, session 9). `REGISTER_BENCH_PIN=0` leaves the
- * placement to the kernel, as before session 9 (so does a machine without `taskset`).
- */
-const PIN = process.env.REGISTER_BENCH_PIN !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-
-/** What the bench says about {@link PIN}. */
-function placementLine(): string {
-  return PIN ? 'placement: servers on CPU 0, every SIPp on CPU 1 (REGISTER_BENCH_PIN=0 to let the kernel place them)\n' : 'placement: left to the kernel\n';
-}
-
-/** `spawn`, on the CPU of `role` when {@link PIN} (the same pid: `taskset` execs the command). */
-function spawnOn(role: 'server' | 'load', cmd: string, args: string[], opts: SpawnOptions): ChildProcess {
-  return PIN ? spawn('taskset', ['-c', role === 'server' ? '0' : '1', cmd, ...args], opts) : spawn(cmd, args, opts);
-}
+/** Servers on CPU 0, every SIPp on CPU 1 (`REGISTER_BENCH_PIN=0`: the kernel places them); see bench/helpers/placement.ts. */
+const PLACE = placement('REGISTER_BENCH_PIN');
 
 async function sippLoadShort(port: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-warm-'));
   await new Promise<void>((resolve) => {
-    const c = spawnOn('load', 'sipp', sippRegisterArgs(port, ['-p', '0', '-m', String(WARMUP), '-r', String(WARMUP_RATE), '-l', '400']), { cwd: dir, stdio: 'ignore' });
+    const c = PLACE.spawn('load', 'sipp', sippRegisterArgs(port, ['-p', '0', '-m', String(WARMUP), '-r', String(WARMUP_RATE), '-l', '400']), { cwd: dir, stdio: 'ignore' });
     const t = setTimeout(() => c.kill('SIGKILL'), 30_000 + (WARMUP * 1000) / WARMUP_RATE);
     c.on('close', () => {
       clearTimeout(t);

@@ -28,6 +28,8 @@ export interface SippRun {
   timeoutMs?: number;
   /** Keep a message trace and return it. */
   traceMessages?: boolean;
+  /** Run SIPp on this CPU only (`taskset -c`; benchmarks keep the load generator off the server's CPU). */
+  cpu?: number;
 }
 
 /** Outcome of {@link runSipp}. */
@@ -64,7 +66,10 @@ export function runSipp(opts: SippRun): Promise<SippResult> {
     opts.target,
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child =
+      opts.cpu === undefined
+        ? spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('taskset', ['-c', String(opts.cpu), 'sipp', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -1,0 +1,37 @@
+/**
+ * Where a benchmark runs its processes: the servers under test on CPU 0 and the load generator
+ * (SIPp) on CPU 1, as on a real site, where the phones are other machines. Left to itself, the
+ * kernel of a small VM may run SIPp on the server's CPU, where it preempts the server at every
+ * answer; the server's CPU time then includes being preempted by SIPp and running on caches
+ * SIPp just used (docs/benchmarks.md, "REGISTER, session 9"). Needs two CPUs and `taskset`
+ * (util-linux); otherwise, or with the bench's `…_PIN=0`, the kernel places everything.
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+
+/** A process's side of the benchmark. */
+export type Role = 'server' | 'load';
+
+/** The placement a bench uses (see {@link placement}). */
+export interface Placement {
+  /** True when servers and SIPp are pinned to CPUs 0 and 1. */
+  readonly pinned: boolean;
+  /** The CPU of `role` when pinned, else `undefined`. */
+  cpu(role: Role): number | undefined;
+  /** `spawn`, on the CPU of `role` when pinned (the same pid: `taskset` execs the command). */
+  spawn(role: Role, cmd: string, args: readonly string[], opts: SpawnOptions): ChildProcess;
+  /** One line for the bench's output saying where things run. */
+  readonly line: string;
+}
+
+/** The placement for a bench whose switch is the environment variable `envName` (`0` = off). */
+export function placement(envName: string): Placement {
+  const pinned = process.env[envName] !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  const cpu = (role: Role): number | undefined => (pinned ? (role === 'server' ? 0 : 1) : undefined);
+  return {
+    pinned,
+    cpu,
+    spawn: (role, cmd, args, opts) => (pinned ? spawn('taskset', ['-c', String(cpu(role)), cmd, ...args], opts) : spawn(cmd, [...args], opts)),
+    line: pinned ? `placement: servers on CPU 0, every SIPp on CPU 1 (${envName}=0 to let the kernel place them)\n` : 'placement: left to the kernel\n',
+  };
+}
