@@ -12,7 +12,7 @@
  *
  * Run alone: `npx tsx bench/run.ts options`. OPTIONS_BENCH_N / OPTIONS_BENCH_RATE override the load.
  */
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -109,7 +109,7 @@ export default async function (): Promise<void> {
   const oursUs = (oursResult.cpuMs * 1000) / N;
   const kamUs = (kamResult.cpuMs * 1000) / N;
   const ratio = oursUs / kamUs;
-  process.stdout.write(`options: ${N} OPTIONS over UDP at ${RATE}/s (SIPp), CPU per transaction; ${PLACE.line}`);
+  process.stdout.write(`options: ${N} OPTIONS over UDP at ${RATE}/s (SIPp), CPU per transaction; ${PLACE.line()}`);
   process.stdout.write(`options: ours     ${oursUs.toFixed(1)} µs${oursResult.failed ? ' (SIPp reported failed calls)' : ''}\n`);
   process.stdout.write(`options: kamailio ${kamUs.toFixed(1)} µs${kamResult.failed ? ' (SIPp reported failed calls)' : ''}\n`);
   process.stdout.write(`options: ratio ours/kamailio ${ratio.toFixed(2)} (target <= 2.00) ${ratio <= 2 ? 'OK' : 'ABOVE TARGET'}\n`);

@@ -22,7 +22,7 @@
  * Run alone: `npx tsx bench/run.ts register` (`REGISTER_BENCH_PARTS=cpu` for part 1 only). The same file is the server child of part 1 when
  * started with REGISTER_BENCH_CHILD=1.
  */
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -189,7 +189,7 @@ async function measure(name: string, pid: number, port: number, jit?: JitEvents)
 }
 
 async function partCpu(): Promise<void> {
-  process.stdout.write(PLACE.line);
+  process.stdout.write(PLACE.line());
   // Our server: a child process running only what `sipserver start` runs for REGISTER.
   const data = mkdtempSync(join(tmpdir(), 'regbench-data-'));
   const ours = spawnChild(data, 'full');
@@ -316,7 +316,7 @@ async function partAb(): Promise<void> {
     const portB = Number((await waitForLine(b, /REGISTER_BENCH_READY (\d+)/, 30_000))[1]);
     const jitA = new JitEvents(a);
     const jitB = new JitEvents(b);
-    process.stdout.write(sideA.label + sideB.label + PLACE.line);
+    process.stdout.write(sideA.label + sideB.label + PLACE.line());
     // Both warmed up at once, so that neither idles while the other warms up.
     await Promise.all([sippLoadShort(portA), sippLoadShort(portB)]);
     if (TRICKLE > 0) for (const port of [portA, portB]) background.push(startTrickle(port));

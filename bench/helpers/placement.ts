@@ -8,30 +8,36 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { onCpu } from '../../test/helpers/taskset.js';
 
 /** A process's side of the benchmark. */
 export type Role = 'server' | 'load';
 
 /** The placement a bench uses (see {@link placement}). */
 export interface Placement {
-  /** True when servers and SIPp are pinned to CPUs 0 and 1. */
-  readonly pinned: boolean;
   /** The CPU of `role` when pinned, else `undefined`. */
   cpu(role: Role): number | undefined;
   /** `spawn`, on the CPU of `role` when pinned (the same pid: `taskset` execs the command). */
   spawn(role: Role, cmd: string, args: readonly string[], opts: SpawnOptions): ChildProcess;
   /** One line for the bench's output saying where things run. */
-  readonly line: string;
+  line(): string;
 }
 
-/** The placement for a bench whose switch is the environment variable `envName` (`0` = off). */
+/**
+ * The placement for a bench whose switch is the environment variable `envName` (`0` = off).
+ * Decided on first use (a bench file that is also a server child never asks).
+ */
 export function placement(envName: string): Placement {
-  const pinned = process.env[envName] !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-  const cpu = (role: Role): number | undefined => (pinned ? (role === 'server' ? 0 : 1) : undefined);
+  let pinned: boolean | undefined;
+  const isPinned = (): boolean =>
+    (pinned ??= process.env[envName] !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0);
+  const cpu = (role: Role): number | undefined => (isPinned() ? (role === 'server' ? 0 : 1) : undefined);
   return {
-    pinned,
     cpu,
-    spawn: (role, cmd, args, opts) => (pinned ? spawn('taskset', ['-c', String(cpu(role)), cmd, ...args], opts) : spawn(cmd, [...args], opts)),
-    line: pinned ? `placement: servers on CPU 0, every SIPp on CPU 1 (${envName}=0 to let the kernel place them)\n` : 'placement: left to the kernel\n',
+    spawn: (role, cmd, args, opts) => {
+      const [c, a] = onCpu(cpu(role), cmd, args);
+      return spawn(c, a, opts);
+    },
+    line: () => (isPinned() ? `placement: servers on CPU 0, every SIPp on CPU 1 (${envName}=0 to let the kernel place them)\n` : 'placement: left to the kernel\n'),
   };
 }

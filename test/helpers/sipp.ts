@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onCpu } from './taskset.js';
 
 /** Options of {@link runSipp}. */
 export interface SippRun {
@@ -66,10 +67,8 @@ export function runSipp(opts: SippRun): Promise<SippResult> {
     opts.target,
   ];
   return new Promise((resolve, reject) => {
-    const child =
-      opts.cpu === undefined
-        ? spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn('taskset', ['-c', String(opts.cpu), 'sipp', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, cmdArgs] = onCpu(opts.cpu, 'sipp', args);
+    const child = spawn(cmd, cmdArgs, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
