@@ -6,6 +6,8 @@
  * call; other numbers → softswitch by prefix; nobody → 404/480) and every step is published as
  * a T-Library call event (behaviour §8.3, §11.2).
  */
+import { isAgentDnType } from '../../config/config-model.js';
+import { optionBoolean } from '../../config/option-table.js';
 import { directionOf, isSdp } from '../../media/sdp.js';
 import type { Deliverable } from '../../reachability/reachability-types.js';
 import { DialogError } from '../../sip/dialog/dialog.js';
@@ -26,9 +28,6 @@ import type { CallAgentPolicy, CallDirectory, CallReachability, CallRouter } fro
 import { noCallJournal, type CallJournal } from './call-journal.js';
 import { ConnIdGenerator } from './conn-id-generator.js';
 import { OutboundAttempt, type AttemptFailure } from './outbound-attempt.js';
-
-/** DN types that are agent places (a direct call to them rings the phone). */
-const AGENT_DN_TYPES = new Set(['extension', 'acd-position']);
 
 /** Option: `refer-enabled` (behaviour §9). */
 export const OPTION_REFER_ENABLED = 'refer-enabled';
@@ -265,10 +264,10 @@ export class B2bua {
     let originDn = identity?.dn;
     if (!originDn && !identity) {
       const d = this.directory.getDn(ani);
-      if (d && AGENT_DN_TYPES.has(d.type)) originDn = d.number;
+      if (d && isAgentDnType(d.type)) originDn = d.number;
     }
     const dest = this.directory.getDn(number);
-    const destIsAgentDn = dest !== undefined && AGENT_DN_TYPES.has(dest.type);
+    const destIsAgentDn = dest !== undefined && isAgentDnType(dest.type);
     const callType: CallType = originDn ? (destIsAgentDn ? 'Internal' : dest?.type === 'routing-point' ? 'Internal' : 'Outbound') : 'Inbound';
     const call = this.newCall(callType, originDn ?? ani, number);
     call.maxForwards = Math.min(mf - 1, 70);
@@ -355,7 +354,7 @@ export class B2bua {
           this.rejectCaller(call, a, 480, 'Temporarily Unavailable');
           return;
         }
-        const isDn = dn !== undefined && AGENT_DN_TYPES.has(dn.type);
+        const isDn = dn !== undefined && isAgentDnType(dn.type);
         await this.connectInbound(call, a, server, isDn ? dn.number : undefined, outcome.dn, targets, isDn ? inviteTimeoutMs(this.directoryAsRouting(), dn.number) : 0, false);
         return;
       }
@@ -622,8 +621,7 @@ export class B2bua {
     const m = ctx.request.method;
     if (m === 'REFER') {
       // We never act on REFER: transfers are ours, by re-INVITE (behaviour §9).
-      const enabled = from.dn ? this.directory.effectiveOption(from.dn, OPTION_REFER_ENABLED) : undefined;
-      if (enabled !== undefined && /^(false|0|no|off)$/i.test(enabled)) ctx.reply(403, 'Forbidden (refer-enabled = false)');
+      if (from.dn && !optionBoolean(OPTION_REFER_ENABLED, this.directory.effectiveOption(from.dn, OPTION_REFER_ENABLED))) ctx.reply(403, 'Forbidden (refer-enabled = false)');
       else ctx.reply(405, 'Method Not Allowed', [['Allow', 'INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS']]);
       return true;
     }
@@ -688,7 +686,7 @@ export class B2bua {
    * another call: direct calls get 486, deliveries and transfers fail as busy.
    */
   singleDialogBusy(dn: string): boolean {
-    if (this.directory.effectiveOption(dn, 'dual-dialog-enabled')?.trim().toLowerCase() !== 'false') return false;
+    if (optionBoolean('dual-dialog-enabled', this.directory.effectiveOption(dn, 'dual-dialog-enabled'))) return false;
     for (const call of this.calls.values()) {
       for (const leg of call.liveLegs) if (leg.dn === dn) return true;
     }

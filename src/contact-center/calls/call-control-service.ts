@@ -4,6 +4,8 @@
  * single-dialog rules), single-step transfer by re-INVITEs (behaviour §9: never REFER) and
  * attached data. Every step is published as a call event carrying the requester's `origin`.
  */
+import { isAgentDnType } from '../../config/config-model.js';
+import { optionBoolean } from '../../config/option-table.js';
 import { CallControlError, type CallControl, type CallControlRequest } from '../call-control.js';
 import { blackHoleSdp, noMediaOffer, rejectAllAnswer, withDirection } from '../../media/sdp.js';
 import type { Deliverable } from '../../reachability/reachability-types.js';
@@ -22,12 +24,6 @@ export const OPTION_DUAL_DIALOG = 'dual-dialog-enabled';
 export const FLOW1_MAX_WAIT_MS = 28_000;
 /** Option overriding {@link FLOW1_MAX_WAIT_MS}, seconds (behaviour §8.1 `rfc3725-flow1-max-wait`). */
 export const OPTION_FLOW1_MAX_WAIT = 'rfc3725-flow1-max-wait';
-
-const AGENT_DN_TYPES = new Set(['extension', 'acd-position']);
-
-function isFalse(v: string | undefined): boolean {
-  return v !== undefined && /^(false|0|no|off)$/i.test(v.trim());
-}
 
 /** What both make-call flows (RFC 3725 Flow I and Flow IV) start from. */
 interface MakeCallSetup {
@@ -111,7 +107,7 @@ export class CallControlService implements CallControl {
   private destination(number: string): { dn: string | undefined; targets: Deliverable[] } {
     const b = this.b2bua;
     const d = b.directory.getDn(number);
-    const dn = d && AGENT_DN_TYPES.has(d.type) ? d.number : undefined;
+    const dn = d && isAgentDnType(d.type) ? d.number : undefined;
     return { dn, targets: b.reachability.candidates(d?.number ?? number) };
   }
 
@@ -157,7 +153,7 @@ export class CallControlService implements CallControl {
   private async makeCall(thisDN: string, otherDN: string, origin: EventOrigin, userData?: UserData): Promise<void> {
     const b = this.b2bua;
     const self = b.directory.getDn(thisDN);
-    if (!self || !AGENT_DN_TYPES.has(self.type)) throw new CallControlError('invalid-state', `${thisDN} is not an agent DN`);
+    if (!self || !isAgentDnType(self.type)) throw new CallControlError('invalid-state', `${thisDN} is not an agent DN`);
     const originTargets = b.reachability.candidates(self.number);
     if (originTargets.length === 0) throw new CallControlError('failed', `${self.number} is unreachable`);
     // Single dialog (behaviour §6): a device already on a call cannot get a second INVITE.
@@ -396,7 +392,7 @@ export class CallControlService implements CallControl {
     const rf = await far.session.reinvite(far.adapt(withDirection(blackHoleSdp(agentSdp), 'sendonly')));
     if (!(rf.status >= 200 && rf.status < 300)) throw new CallControlError('failed', `hold re-INVITE answered ${rf.status}`);
     if (rf.response && rf.response.body.length > 0) far.lastSdpReceived = rf.response.body.toString('utf8');
-    const dual = !isFalse(this.b2bua.directory.effectiveOption(leg.dn ?? thisDN, OPTION_DUAL_DIALOG));
+    const dual = optionBoolean(OPTION_DUAL_DIALOG, this.b2bua.directory.effectiveOption(leg.dn ?? thisDN, OPTION_DUAL_DIALOG));
     if (leg.session?.active) {
       const toAgent = dual ? withDirection(blackHoleSdp(farSdp), 'sendonly') : blackHoleSdp(farSdp);
       const ra = await leg.session.reinvite(leg.adapt(toAgent));

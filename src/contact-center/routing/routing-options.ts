@@ -16,11 +16,6 @@ export const DEFAULT_ROUTER_TIMEOUT_S = 60;
 /** Default and `0` value of `sip-invite-timeout`, seconds (behaviour §14, [C:S12]). */
 export const DEFAULT_SIP_INVITE_TIMEOUT_S = 32;
 
-/** Genesys-style boolean option: `true`, `1`, `yes`, `on` (any case) are true. */
-export function isTrueOption(value: string | undefined): boolean {
-  return value !== undefined && /^(true|1|yes|on)$/i.test(value.trim());
-}
-
 /**
  * Effective `router-timeout` of a routing point, milliseconds; `Infinity` for `0` (wait
  * forever, as the option table of `src/config` defines it). When the configuration gives no
