@@ -21,7 +21,7 @@ import { createHttpServer, type HttpServer } from './api/http-server.js';
 import { resolveAdminToken } from './api/admin/admin-token.js';
 import { createAgentsModule, type AgentsModule } from './contact-center/agents/agents-module.js';
 import { ConfigDirectoryAdapter } from './contact-center/agents/config-directory-adapter.js';
-import { createCallControl, SqliteCallJournal, type CallControlModule, type LostCall } from './contact-center/calls/index.js';
+import { CallRouterRef, createCallControl, SqliteCallJournal, type CallControlModule, type LostCall } from './contact-center/calls/index.js';
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack, type SipStackOptions } from './sip/stack/sip-stack.js';
@@ -241,6 +241,9 @@ export class App {
         lostCounter.inc({ cause: c.cause });
       }
       const agents = createAgentsModule({ store, reachability: rr.reachability, dataDir: options.dataDir, clock, logger });
+      // The router needs the delivery port of calls, calls route through the router: calls get a
+      // reference that is bound once the router exists.
+      const routerRef = new CallRouterRef();
       const calls = createCallControl({
         stack: sip,
         reachability: rr.reachability.resolver,
@@ -249,6 +252,7 @@ export class App {
         clock,
         logger: logger.child({ layer: 'calls' }),
         agents: agents.agents,
+        router: routerRef,
         journal,
       });
       const router = new RoutingPointRouter({
@@ -258,7 +262,7 @@ export class App {
         clock,
         logger: logger.child({ layer: 'routing' }),
       });
-      calls.b2bua.router = router;
+      routerRef.bind(router);
       return new App(options, logger, store, sip, rr, agents, calls, router, metrics, journal, lostCalls);
     } catch (e) {
       journal?.close();

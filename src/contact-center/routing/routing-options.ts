@@ -21,7 +21,7 @@ export const DEFAULT_SIP_INVITE_TIMEOUT_S = 32;
  * forever, as the option table of `src/config` defines it). When the configuration gives no
  * value at all (not even a default), {@link DEFAULT_ROUTER_TIMEOUT_S}.
  */
-export function routerTimeoutMs(directory: ContactCenterDirectory, routingPoint: string): number {
+export function routerTimeoutMs(directory: Pick<ContactCenterDirectory, 'effectiveOption'>, routingPoint: string): number {
   const raw = directory.effectiveOption(routingPoint, OPTION_ROUTER_TIMEOUT);
   const n = raw === undefined ? NaN : Number(raw);
   if (n === 0) return Infinity;
@@ -29,7 +29,7 @@ export function routerTimeoutMs(directory: ContactCenterDirectory, routingPoint:
 }
 
 /** Effective ring time of a DN before RONA, milliseconds (`sip-invite-timeout`, ≤ 34 s, 0 → 32 s). */
-export function inviteTimeoutMs(directory: ContactCenterDirectory, dn: string): number {
+export function inviteTimeoutMs(directory: Pick<ContactCenterDirectory, 'effectiveOption'>, dn: string): number {
   const raw = directory.effectiveOption(dn, OPTION_SIP_INVITE_TIMEOUT);
   const n = raw === undefined ? NaN : Number(raw);
   if (!Number.isFinite(n) || n <= 0) return DEFAULT_SIP_INVITE_TIMEOUT_S * 1000;
