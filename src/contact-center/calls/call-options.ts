@@ -8,15 +8,15 @@ import { inviteTimeoutMs } from '../routing/routing-options.js';
 import type { CallDirectory } from './call-ports.js';
 
 /** Option: `dual-dialog-enabled` (behaviour §6). */
-export const OPTION_DUAL_DIALOG = 'dual-dialog-enabled';
+const OPTION_DUAL_DIALOG = 'dual-dialog-enabled';
 /** Option: `refer-enabled` (behaviour §9). */
-export const OPTION_REFER_ENABLED = 'refer-enabled';
+const OPTION_REFER_ENABLED = 'refer-enabled';
 /** Option: which 3pcc make-call flow (behaviour §8): `1` = RFC 3725 Flow I, else Flow IV. */
-export const OPTION_MAKE_CALL_FLOW = 'make-call-rfc3725-flow';
+const OPTION_MAKE_CALL_FLOW = 'make-call-rfc3725-flow';
 /** Option overriding {@link FLOW1_MAX_WAIT_MS}, seconds (behaviour §8.1 `rfc3725-flow1-max-wait`). */
-export const OPTION_FLOW1_MAX_WAIT = 'rfc3725-flow1-max-wait';
+const OPTION_FLOW1_MAX_WAIT = 'rfc3725-flow1-max-wait';
 /** Flow I safety wait before A gives up on its 2xx (behaviour §8.1, §14: 28 s). */
-export const FLOW1_MAX_WAIT_MS = 28_000;
+const FLOW1_MAX_WAIT_MS = 28_000;
 
 type OptionSource = Pick<CallDirectory, 'effectiveOption'>;
 
