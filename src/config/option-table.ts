@@ -473,6 +473,16 @@ export function optionBoolean(name: string, value: string | undefined): boolean 
   return readBoolean(value) ?? readBoolean(spec.default) ?? false;
 }
 
+/**
+ * A numeric option's value as a number: `value` (e.g. `server.options[name]`), or the built-in
+ * default when it is absent or empty. Throws when neither is a number.
+ */
+export function optionNumber(name: string, value: string | undefined): number {
+  const n = Number(value || BY_NAME.get(name)?.default);
+  if (!Number.isFinite(n)) throw new Error(`option ${name} has no numeric value`);
+  return n;
+}
+
 const HOSTPORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?$/;
 
 function checkPort(v: string): boolean {

@@ -29,7 +29,7 @@ import { ThirdPartyControl } from './third-party-control.js';
 export type { B2bua } from './b2bua.js';
 export type { CallControlService } from './call-control-service.js';
 export type { CallDeliveryService } from './call-delivery-service.js';
-export type { CallJournal, LostCall } from './call-journal.js';
+export { reportLostCalls, type CallJournal, type LostCall } from './call-journal.js';
 export { SqliteCallJournal } from './sqlite-call-journal.js';
 export { CallRouterRef, type CallAgentPolicy, type CallDirectory, type CallReachability, type CallRouter } from './call-ports.js';
 
