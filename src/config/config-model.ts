@@ -16,6 +16,17 @@ export const DN_TYPES = [
 /** One of {@link DN_TYPES}. */
 export type DnType = (typeof DN_TYPES)[number];
 
+/**
+ * The DN types that are agent places: an agent logs in there, a direct call rings the phone, and
+ * without `contact` they sit behind a softswitch (behaviour §2.1, §3.1). The one definition.
+ */
+export const AGENT_DN_TYPES: readonly DnType[] = ['extension', 'acd-position'];
+
+/** True for an {@link AGENT_DN_TYPES agent DN type}. */
+export function isAgentDnType(type: string): boolean {
+  return (AGENT_DN_TYPES as readonly string[]).includes(type);
+}
+
 /** Option section: Genesys `[TServer]` key = value strings. */
 export type Options = Record<string, string>;
 

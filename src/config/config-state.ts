@@ -4,7 +4,7 @@
  * looking only at the touched objects and their dependants.
  */
 import type { AgentConfig, AgentGroupConfig, DnConfig, Options, ServerConfig, ConfigModel } from './config-model.js';
-import { defaultServerConfig } from './config-model.js';
+import { defaultServerConfig, isAgentDnType } from './config-model.js';
 import type { AppliedChange, ChangeKind, ChangeOp, ChangeProblem, ChangeRequest } from './change-set.js';
 import { DnNumberIndex } from './dn-number-index.js';
 import { SoftswitchPrefixTable } from './softswitch-prefix-table.js';
@@ -201,7 +201,7 @@ export class ConfigState {
     // Only agent devices sit behind a softswitch (behaviour §3.1): extensions, ACD positions,
     // and numbers that are no DN (agent-phone); never routing points, queues, trunks or the
     // softswitch itself.
-    const device = dn === undefined || dn.type === 'extension' || dn.type === 'acd-position';
+    const device = dn === undefined || isAgentDnType(dn.type);
     if (inherit && device && !hasContact) {
       const ssName = this.prefixTable.select(dn !== undefined ? dn.number : normaliseNumber(number));
       const ss = ssName !== undefined ? this.dns.get(ssName) : undefined;

@@ -3,7 +3,7 @@
  * values, the effective-option lookup levels (behaviour §2.2) and generates `docs/options.md`
  * (`sipserver config options-doc`).
  */
-import type { DnType } from './config-model.js';
+import { AGENT_DN_TYPES, type DnType } from './config-model.js';
 import { isPhoneNumber, normaliseNumber } from './number-normalise.js';
 
 /** Where an option may be set: a DN type, the application (`server.options`) or an agent. */
@@ -47,8 +47,8 @@ export interface OptionSpec {
   source: string;
 }
 
-const DEVICE_DNS: readonly OptionTarget[] = ['extension', 'acd-position', 'voip-service', 'trunk'];
-const AGENT_DNS: readonly OptionTarget[] = ['extension', 'acd-position', 'voip-service'];
+const AGENT_DNS: readonly OptionTarget[] = [...AGENT_DN_TYPES, 'voip-service'];
+const DEVICE_DNS: readonly OptionTarget[] = [...AGENT_DNS, 'trunk'];
 
 /** The reference table, in documentation order. */
 export const OPTION_TABLE: readonly OptionSpec[] = [
@@ -214,7 +214,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     name: 'line-type',
-    appliesTo: ['extension', 'acd-position', 'voip-service'],
+    appliesTo: AGENT_DNS,
     type: { kind: 'enum', values: ['0', '1'] },
     default: '0',
     inheritFromSoftswitch: true,
@@ -244,7 +244,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     name: 'sip-trying-timeout',
-    appliesTo: ['extension', 'acd-position', 'voip-service', 'trunk'],
+    appliesTo: DEVICE_DNS,
     type: { kind: 'integer', min: 0, max: 256, allowEmpty: true },
     inheritFromSoftswitch: true,
     effect: 'Seconds an INVITE may stay with only 100 Trying before it is abandoned; empty = use `sip-invite-timeout`.',
@@ -383,7 +383,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     name: 'password',
-    appliesTo: ['extension', 'acd-position'],
+    appliesTo: AGENT_DN_TYPES,
     type: { kind: 'string', allowEmpty: true },
     inheritFromSoftswitch: false,
     effect: 'Digest password the phone must use to REGISTER (RFC 3261 §22); empty = no authentication.',
@@ -444,6 +444,43 @@ const BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(OPTION_TABLE.map((o) =>
 /** The spec of a known option, or undefined for an unknown (kept, warned) option name. */
 export function optionSpec(name: string): OptionSpec | undefined {
   return BY_NAME.get(name);
+}
+
+const TRUE_SPELLING = /^(true|1|yes|on)$/i;
+const FALSE_SPELLING = /^(false|0|no|off)$/i;
+
+/**
+ * How a value of a `boolean` option reads (trimmed, any case); undefined when it is neither.
+ * Validation ({@link checkOptionValue}) accepts `true` and `false` only, which read the same here;
+ * the readers have always also taken `1`/`yes`/`on` and `0`/`no`/`off`, and still do.
+ */
+function readBoolean(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (TRUE_SPELLING.test(v)) return true;
+  if (FALSE_SPELLING.test(v)) return false;
+  return undefined;
+}
+
+/**
+ * The one reader of boolean options: `value` (an effective option value, or undefined when the
+ * configuration gives none) as true or false; absent or unreadable values read as the option's
+ * built-in default. Throws for a name the table does not define as `boolean` (a programming error).
+ */
+export function optionBoolean(name: string, value: string | undefined): boolean {
+  const spec = BY_NAME.get(name);
+  if (spec?.type.kind !== 'boolean') throw new Error(`option ${name} is not a boolean option`);
+  return readBoolean(value) ?? readBoolean(spec.default) ?? false;
+}
+
+/**
+ * A numeric option's value as a number: `value` (e.g. `server.options[name]`), or the built-in
+ * default when it is absent or empty. Throws when neither is a number.
+ */
+export function optionNumber(name: string, value: string | undefined): number {
+  const n = Number(value || BY_NAME.get(name)?.default);
+  if (!Number.isFinite(n)) throw new Error(`option ${name} has no numeric value`);
+  return n;
 }
 
 const HOSTPORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?$/;

@@ -74,21 +74,6 @@ export type CallEventName =
   | 'EventPartyChanged'
   | 'EventAttachedDataChanged';
 
-/** Every call-event name, for validation and tests. */
-export const CALL_EVENT_NAMES: readonly CallEventName[] = [
-  'EventDialing',
-  'EventNetworkReached',
-  'EventRinging',
-  'EventEstablished',
-  'EventHeld',
-  'EventRetrieved',
-  'EventReleased',
-  'EventAbandoned',
-  'EventDestinationBusy',
-  'EventPartyChanged',
-  'EventAttachedDataChanged',
-];
-
 /** User data attached to a call (`RequestAttachUserData`); string/number values only. */
 export type UserData = Readonly<Record<string, string | number>>;
 

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { ConfigStore } from '../config/config-store.js';
 import type { DnConfig } from '../config/config-model.js';
+import { optionBoolean } from '../config/option-table.js';
 import { createRegistrar, type Registrar, type RegistrarDeps, type RegistrationStatus } from '../registrar/registrar-module.js';
 import type { SipStack } from '../sip/stack/sip-stack.js';
 import type { Clock } from '../util/clock.js';
@@ -156,7 +157,7 @@ export function createReachability(deps: ReachabilityDeps): Reachability {
     }
   };
   const dnsBehind = (device: string): string[] => {
-    if ((store.effectiveOption(device, 'oos-propagate-to-dns') ?? 'true').trim().toLowerCase() === 'false') return [];
+    if (!optionBoolean('oos-propagate-to-dns', store.effectiveOption(device, 'oos-propagate-to-dns'))) return [];
     return behind.dnsBehind(device);
   };
   const offProber = prober.addListener({

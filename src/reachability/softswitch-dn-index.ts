@@ -1,4 +1,4 @@
-import type { DnConfig } from '../config/config-model.js';
+import { isAgentDnType, type DnConfig } from '../config/config-model.js';
 import { softswitchPrefixes } from '../config/softswitch-prefix-table.js';
 
 /** What {@link SoftswitchDnIndex} reads besides the DN changes it is fed. */
@@ -75,7 +75,7 @@ export class SoftswitchDnIndex {
       e = { seq: this.nextSeq++, agentType: false, hasContact: false };
       this.entries.set(neu.number, e);
     }
-    e.agentType = neu.type === 'extension' || neu.type === 'acd-position';
+    e.agentType = isAgentDnType(neu.type);
     e.hasContact = (neu.options.contact?.trim() ?? '') !== '';
     this.reroute(neu.number, e);
   }

@@ -7,6 +7,7 @@ import { openStore, type ConfigStore } from '../../src/config/config-store.js';
 import { loadConfigText } from '../../src/config/config-file.js';
 import type { CommittedChangeSet } from '../../src/config/change-set.js';
 import { createHttpServer, type HttpServer } from '../../src/api/http-server.js';
+import type { ServerStatus } from '../../src/api/status.js';
 import { resolveAdminToken } from '../../src/api/admin/admin-token.js';
 import { examplesDir } from '../helpers/paths.js';
 
@@ -238,7 +239,7 @@ describe('admin API (interfaces §5)', () => {
     expect((await call('GET', '/api/status')).status).toBe(503);
     expect((await call('GET', '/api/dns/8888/status')).status).toBe(503);
     server.setStatusProviders({
-      status: () => ({ calls: { active: 0 } }),
+      status: () => ({ calls: { active: 0 } }) as ServerStatus,
       dnStatus: (dn) => ({ mode: 'registered', target: `sip:${dn.number}@127.0.0.1:5062`, inService: true }),
     });
     expect((await call('GET', '/api/status')).json).toEqual({ calls: { active: 0 } });

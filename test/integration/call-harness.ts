@@ -11,7 +11,7 @@ import { ConfigDirectoryAdapter } from '../../src/contact-center/agents/config-d
 import type { B2bua } from '../../src/contact-center/calls/b2bua.js';
 import { AgentService } from '../../src/contact-center/agents/agent-service.js';
 import type { AgentPhoneReachability } from '../../src/contact-center/agents/agent-phone-reachability.js';
-import { createCallControl, type CallControlService } from '../../src/contact-center/calls/index.js';
+import { CallRouterRef, createCallControl, type CallControlService } from '../../src/contact-center/calls/index.js';
 import { RoutingPointRouter } from '../../src/contact-center/routing/routing-point-router.js';
 import { ContactCenterEventBus, type CallDomainEvent } from '../../src/contact-center/events.js';
 import { ReachabilityResolver } from '../../src/reachability/reachability-resolver.js';
@@ -64,10 +64,11 @@ export async function startCallServer(yaml: string, opts: { t1?: number; tcp?: b
     isAvailable: (dn) => reachability.resolve(dn).inService,
   };
   const agents = new AgentService({ directory, reachability: phoneReach, bus, clock: systemClock, logger });
-  const cc = createCallControl({ stack, reachability, directory, bus, clock: systemClock, logger, agents, timers: dialogTimers });
+  const routerRef = new CallRouterRef();
+  const cc = createCallControl({ stack, reachability, directory, bus, clock: systemClock, logger, agents, router: routerRef, timers: dialogTimers });
   const { b2bua, ua, control } = cc;
   const router = new RoutingPointRouter({ agents, reachability: phoneReach, delivery: cc.delivery, clock: systemClock, logger });
-  b2bua.router = router;
+  routerRef.bind(router);
   await stack.start();
   const port = stack.addresses()[0]!.port;
   const tcpPort = stack.addresses().find((a) => a.transport === 'tcp')?.port;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../src/api/http-server.js';
+import type { ServerStatus } from '../../src/api/status.js';
 import { loadConfigFile, loadConfigText } from '../../src/config/config-file.js';
 import type { ConfigModel } from '../../src/config/config-model.js';
 import { openStore, type ConfigStore } from '../../src/config/config-store.js';
@@ -51,7 +52,7 @@ async function startServer(model: ConfigModel): Promise<Server> {
       if (to === 'in-service') events.push({ t: Date.now(), what: `IN ${dn}` });
     },
   });
-  const http = await createHttpServer({ store, token: TOKEN, statusProviders: { dnStatus: wired.dnStatus, status: () => wired.statusSection() } });
+  const http = await createHttpServer({ store, token: TOKEN, statusProviders: { dnStatus: wired.dnStatus, status: () => wired.statusSection() as ServerStatus } });
   const { url } = await http.listen('127.0.0.1:0');
   const server: Server = {
     store, wired, http, url, events,

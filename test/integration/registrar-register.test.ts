@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../src/api/http-server.js';
+import type { ServerStatus } from '../../src/api/status.js';
 import { loadConfigFile } from '../../src/config/config-file.js';
 import { openStore, type ConfigStore } from '../../src/config/config-store.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from '../../src/reachability/reachability-module.js';
@@ -51,7 +52,7 @@ async function startServer(dataDir: string, algorithms: string | undefined): Pro
   const http = await createHttpServer({
     store,
     token: TOKEN,
-    statusProviders: { dnStatus: wired.dnStatus, status: () => wired.statusSection() },
+    statusProviders: { dnStatus: wired.dnStatus, status: () => wired.statusSection() as ServerStatus },
   });
   const { url } = await http.listen('127.0.0.1:0');
   return {

@@ -7,7 +7,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/paths.js';
 
-/** Lower rank = lower layer. Sub-folders of contact-center share one rank. */
+/**
+ * Lower rank = lower layer; the first matching prefix wins. Inside contact-center the root files
+ * (the CallControl port, domain events) sit below agents, agents below routing, routing below
+ * calls: the router never reaches into calls, agents never into the router.
+ */
 const RANK: Array<[prefix: string, rank: number]> = [
   ['util/', 0],
   ['sip/auth/', 1],
@@ -20,10 +24,13 @@ const RANK: Array<[prefix: string, rank: number]> = [
   ['config/', 7],
   ['registrar/', 8],
   ['reachability/', 9],
+  ['contact-center/agents/', 11],
+  ['contact-center/routing/', 12],
+  ['contact-center/calls/', 13],
   ['contact-center/', 10],
-  ['api/', 11],
-  ['app.ts', 12],
-  ['cli/', 13],
+  ['api/', 14],
+  ['app.ts', 15],
+  ['cli/', 16],
 ];
 
 function rankOf(srcRelative: string): number {

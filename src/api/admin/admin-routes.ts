@@ -8,6 +8,7 @@ import { agentToDocument, modelToDocument } from '../../config/config-file.js';
 import { redactChange } from '../../config/config-diff.js';
 import { OPTION_TABLE } from '../../config/option-table.js';
 import type { AgentConfig, DnConfig } from '../../config/config-model.js';
+import type { ServerStatus } from '../status.js';
 import { adminAuthHook } from './admin-auth.js';
 import * as S from './admin-schemas.js';
 
@@ -24,11 +25,11 @@ export interface DnStatus {
 
 /**
  * Providers of the live-state endpoints, owned by other layers. `dnStatus` gets the DN (known
- * to exist); `status` answers `GET /api/status`. Missing provider → 503.
+ * to exist); `status` answers `GET /api/status` ({@link ServerStatus}). Missing provider → 503.
  */
 export interface StatusProviders {
   dnStatus?: (dn: DnConfig) => DnStatus | Promise<DnStatus>;
-  status?: () => unknown;
+  status?: () => ServerStatus;
 }
 
 /** Options of {@link adminRoutes}. */
@@ -205,7 +206,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return p(d);
   });
 
-  app.get('/status', { schema: { tags: ['status'] } }, async (_req, reply) => {
+  app.get<{ Reply: ServerStatus | { error: string } }>('/status', { schema: { tags: ['status'] } }, async (_req, reply) => {
     const p = opts.getStatusProviders().status;
     if (!p) return reply.code(503).send({ error: 'status is not available in this server' });
     return p();

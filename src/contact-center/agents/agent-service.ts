@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isAgentDnType } from '../../config/config-model.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type {
@@ -16,7 +17,7 @@ import type { AgentSession } from './agent-session.js';
 import type { AgentSessionRepository } from './agent-session-repository.js';
 import { AgentState, type AgentStatus, LOGGED_OUT } from './agent-state.js';
 import { type AgentInput, transitionAgent } from './agent-state-machine.js';
-import { AGENT_DN_TYPES, type ContactCenterDirectory, type DirectoryAgent } from './contact-center-directory.js';
+import type { ContactCenterDirectory, DirectoryAgent } from './contact-center-directory.js';
 
 function samePassword(expected: string, given: string): boolean {
   const h = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -143,7 +144,7 @@ export class AgentService {
     const dnObj = directory.getDn(req.thisDN);
     if (!dnObj) throw new AgentError('unknown-dn', `DN ${req.thisDN} is not provisioned`);
     const dn = dnObj.number;
-    if (!AGENT_DN_TYPES.includes(dnObj.type)) {
+    if (!isAgentDnType(dnObj.type)) {
       throw new AgentError('dn-not-allowed', `agents cannot log in on a ${dnObj.type} DN`);
     }
     if (!req.allowAnyDn && directory.normaliseNumber(agent.dn) !== dn) {

@@ -2,11 +2,11 @@ import type { ConfigStore } from '../../config/config-store.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { ContactCenterEventBus } from '../events.js';
-import { bridgeDnServiceEvents } from '../routing/dn-service-event-bridge.js';
 import { AgentService } from './agent-service.js';
 import { AgentSessionRepository } from './agent-session-repository.js';
 import { type AgentStatusEntry, createAgentStatusProvider } from './agent-status-provider.js';
 import { ConfigDirectoryAdapter } from './config-directory-adapter.js';
+import { bridgeDnServiceEvents } from './dn-service-event-bridge.js';
 import { type AgentReachabilitySource, ReachabilityAgentPhoneAdapter } from './reachability-agent-phone-adapter.js';
 
 /** Dependencies of {@link createAgentsModule}. */

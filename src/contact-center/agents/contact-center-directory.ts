@@ -48,9 +48,6 @@ export interface ContactCenterDirectory {
   subscribe?(listener: () => void): () => void;
 }
 
-/** DN types an agent can log in on. */
-export const AGENT_DN_TYPES: readonly string[] = ['extension', 'acd-position'];
-
 /** Normalisation of interfaces §2, used when no store-provided one is available. */
 export function normaliseNumber(raw: string): string {
   return raw.trim().replace(/[\s\-.()]/g, '');

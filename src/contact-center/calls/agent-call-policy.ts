@@ -1,10 +1,11 @@
 /**
  * {@link CallAgentPolicy} over the agent service: `reject-call-notready` (behaviour §9).
  */
+import { optionBoolean } from '../../config/option-table.js';
 import type { AgentService } from '../agents/agent-service.js';
 import { AgentState } from '../agents/agent-state.js';
 import { rejectsCallWhenNotReady } from '../routing/reject-call-notready-policy.js';
-import { isTrueOption, OPTION_REJECT_CALL_NOTREADY } from '../routing/routing-options.js';
+import { OPTION_REJECT_CALL_NOTREADY } from '../routing/routing-options.js';
 import type { CallAgentPolicy, CallDirectory } from './call-ports.js';
 
 /**
@@ -21,7 +22,7 @@ export class AgentCallPolicy implements CallAgentPolicy {
 
   rejectsCall(dn: string): boolean {
     if (!this.directory) return rejectsCallWhenNotReady(this.agents, dn);
-    if (!isTrueOption(this.directory.effectiveOption(dn, OPTION_REJECT_CALL_NOTREADY))) return false;
+    if (!optionBoolean(OPTION_REJECT_CALL_NOTREADY, this.directory.effectiveOption(dn, OPTION_REJECT_CALL_NOTREADY))) return false;
     const session = this.agents.sessionByDn(dn);
     if (!session) return true;
     return session.status.state !== AgentState.Ready && session.status.state !== AgentState.BusyReady;

@@ -1,16 +1,31 @@
 /**
- * The router's {@link CallDelivery} port implemented by the B2BUA: rings an agent DN for a call
+ * The router's {@link CallDelivery} port implemented by call control: rings an agent DN for a call
  * waiting on a routing point and bridges it with the caller when it answers.
  */
+import type { Logger } from '../../util/logger.js';
 import type { CallDelivery, DeliveryOptions, DeliveryOutcome } from '../routing/call-delivery.js';
 import type { B2bua } from './b2bua.js';
 import { CallState } from './call.js';
 import { LegState } from './call-leg.js';
-import { connectEstablishedParty } from './connect-established-party.js';
+import type { CallAgentPolicy, CallDirectory, CallReachability } from './call-ports.js';
+import type { InboundCalls } from './inbound-calls.js';
+import type { ThirdPartyControl } from './third-party-control.js';
+
+/** Construction options of {@link CallDeliveryService}. */
+export interface CallDeliveryServiceOptions {
+  calls: B2bua;
+  inbound: InboundCalls;
+  thirdParty: ThirdPartyControl;
+  reachability: Pick<CallReachability, 'candidates'>;
+  directory: Pick<CallDirectory, 'getDn'>;
+  /** Agent policy (`reject-call-notready`); without it nothing is rejected. */
+  policy?: CallAgentPolicy;
+  logger: Logger;
+}
 
 /** Delivers routed calls (behaviour §9, §12.2, RONA by `sip-invite-timeout`). */
 export class CallDeliveryService implements CallDelivery {
-  constructor(private readonly b2bua: B2bua) {}
+  constructor(private readonly opts: CallDeliveryServiceOptions) {}
 
   /**
    * Ring `dn` for call `callId` (the ConnID). `answered`: the call is established on `dn`;
@@ -18,25 +33,25 @@ export class CallDeliveryService implements CallDelivery {
    * else, including `reject-call-notready` (the phone is never rung) and unreachable DNs.
    */
   async deliver(callId: string, dn: string, options: DeliveryOptions): Promise<DeliveryOutcome> {
-    const b = this.b2bua;
-    const call = b.getCall(callId);
+    const { calls } = this.opts;
+    const call = calls.getCall(callId);
     if (!call || call.state === CallState.Released) return 'failed';
-    if (b.policy?.rejectsCall(dn)) {
-      b.logger.info({ connId: callId, dn }, 'reject-call-notready: routed call not delivered');
+    if (this.opts.policy?.rejectsCall(dn)) {
+      this.opts.logger.info({ connId: callId, dn }, 'reject-call-notready: routed call not delivered');
       return 'failed';
     }
-    const targets = b.reachability.candidates(dn);
+    const targets = this.opts.reachability.candidates(dn);
     if (targets.length === 0) return 'failed';
-    const number = b.directory.getDn(dn)?.number ?? dn;
-    if (b.singleDialogBusy(number)) return 'busy';
+    const number = this.opts.directory.getDn(dn)?.number ?? dn;
+    if (calls.singleDialogBusy(number)) return 'busy';
     // A call transferred to a routing point: its remaining party is already connected.
     const live = call.liveLegs;
     if (live.length === 1 && live[0]!.state === LegState.Established && live[0]!.session?.active) {
-      return connectEstablishedParty(b, call, live[0]!, { dn: number, number, targets, ringTimeoutMs: options.timeoutMs, routed: true });
+      return this.opts.thirdParty.connectEstablishedParty(call, live[0]!, { dn: number, number, targets, ringTimeoutMs: options.timeoutMs, routed: true });
     }
     const a = call.legs.find((l) => l.direction === 'in' && l.state !== LegState.Released);
     if (!a?.server) return 'failed';
-    const result = await b.connectInbound(call, a, a.server, number, number, targets, options.timeoutMs, true, true);
+    const result = await this.opts.inbound.connectInbound(call, a, a.server, number, number, targets, options.timeoutMs, true, true);
     if (result.kind === 'answered') return 'answered';
     if (result.kind === 'cancelled') return 'failed';
     const f = result.failure;
@@ -51,18 +66,18 @@ export class CallDeliveryService implements CallDelivery {
    * on another call (behaviour §6).
    */
   canOffer(callId: string, dn: string): boolean {
-    const b = this.b2bua;
-    const number = b.directory.getDn(dn)?.number ?? dn;
-    const call = b.getCall(callId);
+    const { calls } = this.opts;
+    const number = this.opts.directory.getDn(dn)?.number ?? dn;
+    const call = calls.getCall(callId);
     if (call?.liveLegs.some((l) => l.dn === number)) return false;
-    return !b.singleDialogBusy(number);
+    return !calls.singleDialogBusy(number);
   }
 
   /** Stop ringing `dn` for the call (CANCEL). */
   cancel(callId: string, dn: string): void {
-    const call = this.b2bua.getCall(callId);
+    const call = this.opts.calls.getCall(callId);
     if (!call) return;
     const leg = call.legs.find((l) => l.dn === dn && l.direction === 'out' && l.state !== LegState.Established && l.state !== LegState.Released);
-    if (leg) this.b2bua.cancelDial(leg);
+    if (leg) this.opts.calls.cancelDial(leg);
   }
 }

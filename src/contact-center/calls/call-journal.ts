@@ -4,6 +4,8 @@
  * calls were lost"). SIP dialogs themselves are not restored: the media and transactions are
  * gone with the process, so a lost call is only reported, never resumed.
  */
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from '../../util/logger.js';
 import type { Call } from './call.js';
 
 /** A call that was active when the server stopped (read back at the next start). */
@@ -44,4 +46,21 @@ export const noCallJournal: CallJournal = {
 export function callParties(call: Call): string[] {
   const live = call.liveLegs;
   return (live.length > 0 ? live : call.legs).map((l) => l.dn ?? l.address);
+}
+
+/**
+ * Reports the calls the previous process lost, once, at start: a warning per call and the
+ * counter `sipserver_calls_lost_in_restart_total{cause}` in `registry`.
+ */
+export function reportLostCalls(lost: readonly LostCall[], logger: Logger, registry: Registry): void {
+  const counter = new Counter({
+    name: 'sipserver_calls_lost_in_restart_total',
+    help: 'Calls that were active when the previous server process stopped (counted at start)',
+    labelNames: ['cause'],
+    registers: [registry],
+  });
+  for (const c of lost) {
+    logger.warn({ layer: 'calls', connId: c.connId, parties: c.parties, ani: c.ani, dnis: c.dnis, startedAt: c.startedAt, cause: c.cause }, 'call lost in restart');
+    counter.inc({ cause: c.cause });
+  }
 }

@@ -28,6 +28,8 @@ export class CallLeg {
   server: InviteServerSession | undefined;
   /** Outbound leg before its final answer. */
   attempt: OutboundAttempt | undefined;
+  /** Stops the outbound dial in progress (CANCEL) and settles it as cancelled; set by `B2bua.dial`. */
+  cancelDial: (() => void) | undefined;
   /** The far end is on hold by us (RFC 3264 §8.4). */
   held = false;
   /** Last SDP we sent on this leg (offer or answer). */

@@ -1,7 +1,8 @@
 /**
  * What call control needs from its neighbours, as narrow ports: reachability (where an INVITE
  * for a DN or number goes, behaviour §3), the configuration directory, the router of routing
- * points and the agent policy of `reject-call-notready` (behaviour §9).
+ * points (bound late, {@link CallRouterRef}) and the agent policy of `reject-call-notready`
+ * (behaviour §9).
  */
 import type { Deliverable, InboundIdentity, Resolution } from '../../reachability/reachability-types.js';
 import type { TransportAddress } from '../../sip/message/types.js';
@@ -39,6 +40,28 @@ export interface CallRouter {
   abandon(callId: string): boolean;
   /** Re-match waiting calls with agents (a device became free: its last call ended). */
   dispatch?(): void;
+}
+
+/**
+ * The router as call control holds it, bound late. The router needs call control's delivery
+ * port when it is built and call control routes calls through the router: the composition root
+ * creates this reference, hands it to call control, builds the router on call control's
+ * delivery port, then binds the router once. Unbound (a server without a router), calls to a
+ * routing point are answered 480 and CTI requests naming one are refused.
+ */
+export class CallRouterRef {
+  private router: CallRouter | undefined;
+
+  /** The bound router, if any. */
+  get current(): CallRouter | undefined {
+    return this.router;
+  }
+
+  /** Binds the router (once: a second bind is a wiring mistake). */
+  bind(router: CallRouter): void {
+    if (this.router) throw new Error('the call router is bound already');
+    this.router = router;
+  }
 }
 
 /** Agent-side policy checks (implemented over `AgentService`). */

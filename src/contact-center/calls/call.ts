@@ -25,6 +25,11 @@ export class Call {
    * routing point): the answer is reported as EventEstablished on both parties.
    */
   originatorWaiting = false;
+  /**
+   * Set while a consultation borrows a leg of this call (behaviour §6): what a party hanging up
+   * does instead of the release of the whole call; returns true when it took care of the rest.
+   */
+  onPartyLeft: ((leg: CallLeg) => boolean) | undefined;
   /** Max-Forwards for the INVITEs this call sends: the caller's value minus one (RFC 3261 §16.6 step 3 by analogy). */
   maxForwards = 70;
   readonly createdAt: number;

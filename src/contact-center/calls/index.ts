@@ -1,8 +1,9 @@
 /**
- * Call control wiring: builds the dialog layer over the SIP stack, the B2BUA, the router's
- * delivery port and the CTI call-control port. The server start command calls
- * {@link createCallControl} once and hands `delivery` to the router and `control` to the CTI
- * gateway.
+ * Call control wiring: builds the dialog layer over the SIP stack, the B2BUA's call core and the
+ * flows over it — inbound classification, make-call, consultation — the router's delivery port
+ * and the CTI call-control port. The composition root calls {@link createCallControl} once,
+ * hands `delivery` to the router and `control` to the CTI gateway, and binds the router to the
+ * {@link CallRouterRef} it gave here (the router needs `delivery` first).
  */
 import type { AgentService } from '../agents/agent-service.js';
 import type { ContactCenterEventBus } from '../events.js';
@@ -17,19 +18,20 @@ import { B2bua } from './b2bua.js';
 import { CallControlService } from './call-control-service.js';
 import { CallDeliveryService } from './call-delivery-service.js';
 import type { CallJournal } from './call-journal.js';
-import type { CallDirectory, CallReachability, CallRouter } from './call-ports.js';
+import { CallLookup } from './call-lookup.js';
+import { CallRouterRef, type CallDirectory, type CallReachability } from './call-ports.js';
+import { Consultations } from './consultation.js';
+import { InboundCalls } from './inbound-calls.js';
+import { MakeCallFlows } from './make-call.js';
+import { attachCallHandlers } from './stack-handlers.js';
+import { ThirdPartyControl } from './third-party-control.js';
 
-export { B2bua, type DialResult, type DialOptions, failureStatus } from './b2bua.js';
-export { Call, CallState } from './call.js';
-export { CallLeg, LegState } from './call-leg.js';
-export { CallControlService } from './call-control-service.js';
-export { CallDeliveryService } from './call-delivery-service.js';
-export { AgentCallPolicy } from './agent-call-policy.js';
-export { AgentPhoneOptionDirectory } from './agent-phone-option-directory.js';
-export { ConnIdGenerator } from './conn-id-generator.js';
-export { noCallJournal, callParties, type CallJournal, type LostCall } from './call-journal.js';
+export type { B2bua } from './b2bua.js';
+export type { CallControlService } from './call-control-service.js';
+export type { CallDeliveryService } from './call-delivery-service.js';
+export { reportLostCalls, type CallJournal, type LostCall } from './call-journal.js';
 export { SqliteCallJournal } from './sqlite-call-journal.js';
-export type { CallAgentPolicy, CallDirectory, CallReachability, CallRouter, InviteFailureKind } from './call-ports.js';
+export { CallRouterRef, type CallAgentPolicy, type CallDirectory, type CallReachability, type CallRouter } from './call-ports.js';
 
 /** What {@link createCallControl} needs. */
 export interface CallControlDeps {
@@ -41,8 +43,11 @@ export interface CallControlDeps {
   logger: Logger;
   /** For `reject-call-notready`; optional. */
   agents?: AgentService;
-  /** Can be set later (`b2bua.router = …`) since the router needs `delivery` first. */
-  router?: CallRouter;
+  /**
+   * The routing-point router, bound by the caller once the router exists (it needs `delivery`
+   * first). Absent: calls to routing points are answered 480.
+   */
+  router?: CallRouterRef;
   /** RFC 3261 timer base values for 2xx retransmission (default 500 ms / 4 s). */
   timers?: { t1?: number; t2?: number };
   /** Active-call journal (restart reporting); default none. */
@@ -63,28 +68,27 @@ export interface CallControlModule {
 
 /** Build and wire call control onto `stack` (handlers for INVITE, BYE, UPDATE, INFO, REFER… and 2xx ACKs). */
 export function createCallControl(deps: CallControlDeps): CallControlModule {
-  const ua = new DialogUserAgent({ stack: new DialogStackAdapter(deps.stack), clock: deps.clock, logger: deps.logger, timers: deps.timers });
+  const { reachability, clock, logger } = deps;
+  const ua = new DialogUserAgent({ stack: new DialogStackAdapter(deps.stack), clock, logger, timers: deps.timers });
   // A DN worked on an agent-phone takes the device options of the agent-phone's softswitch.
-  const directory = new AgentPhoneOptionDirectory(deps.directory, deps.reachability);
-  const b2bua = new B2bua({
-    ua,
-    reachability: deps.reachability,
-    directory,
-    bus: deps.bus,
-    clock: deps.clock,
-    logger: deps.logger,
-    router: deps.router,
-    policy: deps.agents ? new AgentCallPolicy(deps.agents, directory) : undefined,
-    journal: deps.journal,
-  });
-  const detach = b2bua.attach(deps.stack);
+  const directory = new AgentPhoneOptionDirectory(deps.directory, reachability);
+  const router = deps.router ?? new CallRouterRef();
+  const policy = deps.agents ? new AgentCallPolicy(deps.agents, directory) : undefined;
+  const calls = new B2bua({ ua, reachability, directory, bus: deps.bus, clock, logger, router, journal: deps.journal });
+  const events = calls.events;
+  const inbound = new InboundCalls({ calls, events, ua, reachability, directory, router, policy, logger });
+  const lookup = new CallLookup(calls, directory, reachability);
+  const thirdParty = new ThirdPartyControl(calls, events, directory);
+  const makeCalls = new MakeCallFlows({ calls, events, lookup, thirdParty, directory, reachability, router, clock, logger });
+  const consultations = new Consultations({ calls, events, lookup, thirdParty, directory, router });
+  const detach = attachCallHandlers(deps.stack, ua, (ctx) => inbound.onInvite(ctx));
   return {
     ua,
-    b2bua,
-    delivery: new CallDeliveryService(b2bua),
-    control: new CallControlService(b2bua),
+    b2bua: calls,
+    delivery: new CallDeliveryService({ calls, inbound, thirdParty, reachability, directory, policy, logger }),
+    control: new CallControlService({ calls, events, lookup, thirdParty, makeCalls, consultations, directory, router, policy }),
     close() {
-      b2bua.releaseAll();
+      calls.releaseAll();
       detach();
     },
   };

@@ -46,7 +46,7 @@ export interface AttemptSpec {
 }
 
 /** Escape a user part (RFC 3261 §25.1: unreserved / escaped / user-unreserved). */
-export function escapeUser(user: string): string {
+function escapeUser(user: string): string {
   return user.replace(/[^A-Za-z0-9\-_.!~*'()&=+$,;?/]/g, (c) =>
     [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
   );

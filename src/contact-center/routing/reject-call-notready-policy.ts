@@ -1,6 +1,7 @@
 import type { AgentService } from '../agents/agent-service.js';
 import { AgentState } from '../agents/agent-state.js';
-import { isTrueOption, OPTION_REJECT_CALL_NOTREADY } from './routing-options.js';
+import { optionBoolean } from '../../config/option-table.js';
+import { OPTION_REJECT_CALL_NOTREADY } from './routing-options.js';
 
 /**
  * `reject-call-notready` (behaviour §9, [C:S2, S3] + [I]): when the effective option is true on
@@ -12,7 +13,7 @@ import { isTrueOption, OPTION_REJECT_CALL_NOTREADY } from './routing-options.js'
  * @returns true when the call must be rejected
  */
 export function rejectsCallWhenNotReady(agents: AgentService, dn: string): boolean {
-  if (!isTrueOption(agents.directory.effectiveOption(dn, OPTION_REJECT_CALL_NOTREADY))) return false;
+  if (!optionBoolean(OPTION_REJECT_CALL_NOTREADY, agents.directory.effectiveOption(dn, OPTION_REJECT_CALL_NOTREADY))) return false;
   const session = agents.sessionByDn(dn);
   if (!session) return true;
   return session.status.state !== AgentState.Ready && session.status.state !== AgentState.BusyReady;

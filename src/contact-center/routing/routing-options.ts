@@ -16,17 +16,12 @@ export const DEFAULT_ROUTER_TIMEOUT_S = 60;
 /** Default and `0` value of `sip-invite-timeout`, seconds (behaviour §14, [C:S12]). */
 export const DEFAULT_SIP_INVITE_TIMEOUT_S = 32;
 
-/** Genesys-style boolean option: `true`, `1`, `yes`, `on` (any case) are true. */
-export function isTrueOption(value: string | undefined): boolean {
-  return value !== undefined && /^(true|1|yes|on)$/i.test(value.trim());
-}
-
 /**
  * Effective `router-timeout` of a routing point, milliseconds; `Infinity` for `0` (wait
  * forever, as the option table of `src/config` defines it). When the configuration gives no
  * value at all (not even a default), {@link DEFAULT_ROUTER_TIMEOUT_S}.
  */
-export function routerTimeoutMs(directory: ContactCenterDirectory, routingPoint: string): number {
+export function routerTimeoutMs(directory: Pick<ContactCenterDirectory, 'effectiveOption'>, routingPoint: string): number {
   const raw = directory.effectiveOption(routingPoint, OPTION_ROUTER_TIMEOUT);
   const n = raw === undefined ? NaN : Number(raw);
   if (n === 0) return Infinity;
@@ -34,7 +29,7 @@ export function routerTimeoutMs(directory: ContactCenterDirectory, routingPoint:
 }
 
 /** Effective ring time of a DN before RONA, milliseconds (`sip-invite-timeout`, ≤ 34 s, 0 → 32 s). */
-export function inviteTimeoutMs(directory: ContactCenterDirectory, dn: string): number {
+export function inviteTimeoutMs(directory: Pick<ContactCenterDirectory, 'effectiveOption'>, dn: string): number {
   const raw = directory.effectiveOption(dn, OPTION_SIP_INVITE_TIMEOUT);
   const n = raw === undefined ? NaN : Number(raw);
   if (!Number.isFinite(n) || n <= 0) return DEFAULT_SIP_INVITE_TIMEOUT_S * 1000;

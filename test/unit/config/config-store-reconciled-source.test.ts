@@ -1,7 +1,7 @@
 /**
  * `start --config FILE` skips the reconcile when the file is unchanged since the last successful
  * one (interfaces §1): the store records the file's hash and its version in the meta table
- * (`ConfigStore.recordReconciledSource`), `openStartConfiguration` (src/app.ts) compares.
+ * (`ConfigStore.recordReconciledSource`), `openStartConfiguration` (src/config/config-bootstrap.ts) compares.
  * A changed file, or a store changed since, gives the same change-set as `openConfiguration`.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,8 +11,7 @@ import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { configFileHash, openStartConfiguration } from '../../../src/app.js';
-import { ConfigFileError, openConfiguration } from '../../../src/config/config-bootstrap.js';
+import { ConfigFileError, configFileHash, openConfiguration, openStartConfiguration } from '../../../src/config/config-bootstrap.js';
 import { RECONCILED_SOURCE_KEY, STORE_FILE, openStore, peekReconciledSource, type ConfigStore } from '../../../src/config/config-store.js';
 import type { CommittedChangeSet } from '../../../src/config/change-set.js';
 import { silentLogger, type Logger } from '../../../src/util/logger.js';

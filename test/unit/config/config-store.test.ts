@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type ConfigStore } from '../../../src/config/config-store.js';
+import type { DnConfig } from '../../../src/config/config-model.js';
 import { ChangeSetError, type CommittedChangeSet } from '../../../src/config/change-set.js';
 import { loadConfigText } from '../../../src/config/config-file.js';
 import { renderOptionsDoc } from '../../../src/config/options-doc.js';
@@ -176,9 +177,14 @@ describe('openConfiguration (start --config)', () => {
   });
 });
 
-describe('followDnChanges', () => {
+describe('DN indexes fed by the change feed', () => {
   it('an outside prefix table and number index follow the store change by change', async () => {
-    const { followDnChanges } = await import('../../../src/config/dn-index-feed.js');
+    const followDnChanges = (s: ConfigStore, index: { applyDnChange(old: DnConfig | null, neu: DnConfig | null): void }): void => {
+      for (const d of s.listDns(0, Number.MAX_SAFE_INTEGER).items) index.applyDnChange(null, d);
+      s.subscribe((cs) => {
+        for (const c of cs.changes) if (c.kind === 'dn') index.applyDnChange(c.old, c.new);
+      });
+    };
     const { SoftswitchPrefixTable } = await import('../../../src/config/softswitch-prefix-table.js');
     const { DnNumberIndex } = await import('../../../src/config/dn-number-index.js');
     store.reconcile(model('office.yaml'));

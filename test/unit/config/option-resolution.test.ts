@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigState } from '../../../src/config/config-state.js';
 import type { ChangeRequest } from '../../../src/config/change-set.js';
+import { optionBoolean } from '../../../src/config/option-table.js';
 
 function state(changes: ChangeRequest[]): ConfigState {
   const s = new ConfigState();
@@ -97,5 +98,16 @@ describe('effective option lookup (behaviour §2.2)', () => {
     p = s.plan([{ op: 'delete', kind: 'dn', key: 'SS' }]);
     s.commit(p.applied);
     expect(s.resolveOption('+15551231111', 'dual-dialog-enabled')?.source).toBe('default');
+  });
+});
+
+describe('optionBoolean: the one reader of boolean options', () => {
+  it('reads the spellings the readers always took; absent or unreadable values read as the default', () => {
+    for (const v of ['true', ' TRUE ', '1', 'yes', 'On']) expect(optionBoolean('reject-call-notready', v)).toBe(true);
+    for (const v of ['false', ' False', '0', 'no', 'OFF']) expect(optionBoolean('dual-dialog-enabled', v)).toBe(false);
+    expect(optionBoolean('dual-dialog-enabled', undefined)).toBe(true);
+    expect(optionBoolean('reject-call-notready', undefined)).toBe(false);
+    expect(optionBoolean('refer-enabled', 'maybe')).toBe(true);
+    expect(() => optionBoolean('sip-t1', 'true')).toThrow(/not a boolean option/);
   });
 });

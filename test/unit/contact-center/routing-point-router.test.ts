@@ -3,7 +3,7 @@ import { AgentService } from '../../../src/contact-center/agents/agent-service.j
 import { AgentState } from '../../../src/contact-center/agents/agent-state.js';
 import { ContactCenterEventBus } from '../../../src/contact-center/events.js';
 import type { CallDelivery, DeliveryOptions, DeliveryOutcome } from '../../../src/contact-center/routing/call-delivery.js';
-import { bridgeDnServiceEvents } from '../../../src/contact-center/routing/dn-service-event-bridge.js';
+import { bridgeDnServiceEvents } from '../../../src/contact-center/agents/dn-service-event-bridge.js';
 import { rejectsCallWhenNotReady } from '../../../src/contact-center/routing/reject-call-notready-policy.js';
 import type { RouteOutcome } from '../../../src/contact-center/routing/routable-call.js';
 import { RoutingPointRouter } from '../../../src/contact-center/routing/routing-point-router.js';

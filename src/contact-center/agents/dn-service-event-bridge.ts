@@ -1,4 +1,4 @@
-import type { AgentPhoneReachability } from '../agents/agent-phone-reachability.js';
+import type { AgentPhoneReachability } from './agent-phone-reachability.js';
 import type { ContactCenterEventBus } from '../events.js';
 
 /**

@@ -1,0 +1,48 @@
+/**
+ * The options call control reads, in one place: each is the effective value for a DN (the DN's
+ * own, its softswitch's, the application's, the default; behaviour §2.2), read when it is needed
+ * so that a change never disturbs a live call.
+ */
+import { optionBoolean } from '../../config/option-table.js';
+import { inviteTimeoutMs } from '../routing/routing-options.js';
+import type { CallDirectory } from './call-ports.js';
+
+/** Option: `dual-dialog-enabled` (behaviour §6). */
+const OPTION_DUAL_DIALOG = 'dual-dialog-enabled';
+/** Option: `refer-enabled` (behaviour §9). */
+const OPTION_REFER_ENABLED = 'refer-enabled';
+/** Option: which 3pcc make-call flow (behaviour §8): `1` = RFC 3725 Flow I, else Flow IV. */
+const OPTION_MAKE_CALL_FLOW = 'make-call-rfc3725-flow';
+/** Option overriding {@link FLOW1_MAX_WAIT_MS}, seconds (behaviour §8.1 `rfc3725-flow1-max-wait`). */
+const OPTION_FLOW1_MAX_WAIT = 'rfc3725-flow1-max-wait';
+/** Flow I safety wait before A gives up on its 2xx (behaviour §8.1, §14: 28 s). */
+const FLOW1_MAX_WAIT_MS = 28_000;
+
+type OptionSource = Pick<CallDirectory, 'effectiveOption'>;
+
+/** `dual-dialog-enabled`: may the device of `dn` hold a second INVITE dialog (behaviour §6)? */
+export function dualDialogEnabled(directory: OptionSource, dn: string): boolean {
+  return optionBoolean(OPTION_DUAL_DIALOG, directory.effectiveOption(dn, OPTION_DUAL_DIALOG));
+}
+
+/** `refer-enabled` (behaviour §9): false makes a REFER from `dn`'s device a 403 instead of a 405. */
+export function referEnabled(directory: OptionSource, dn: string): boolean {
+  return optionBoolean(OPTION_REFER_ENABLED, directory.effectiveOption(dn, OPTION_REFER_ENABLED));
+}
+
+/** `make-call-rfc3725-flow = 1`: RFC 3725 Flow I for make-calls from `dn` (else Flow IV). */
+export function usesMakeCallFlow1(directory: OptionSource, dn: string): boolean {
+  return directory.effectiveOption(dn, OPTION_MAKE_CALL_FLOW)?.trim() === '1';
+}
+
+/** `rfc3725-flow1-max-wait` of the origin DN in ms (default 28 s, at most 31 s: A gives up at 32 s). */
+export function flow1MaxWaitMs(directory: OptionSource, dn: string | undefined): number {
+  const raw = dn ? directory.effectiveOption(dn, OPTION_FLOW1_MAX_WAIT) : undefined;
+  const n = raw === undefined ? NaN : Number(raw);
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 31) * 1000 : FLOW1_MAX_WAIT_MS;
+}
+
+/** How long `dn` may ring (`sip-invite-timeout`); 0 (only Timer B) for a number that is no agent DN. */
+export function ringTimeoutOf(directory: OptionSource, dn: string | undefined): number {
+  return dn ? inviteTimeoutMs(directory, dn) : 0;
+}
