@@ -289,6 +289,7 @@ export class App {
           callControl: this.calls.control,
           adminToken: () => this.adminToken,
           serverName: this.store.server.name,
+          applicationOptions: this.store.server.options,
           logger: this.logger.child({ layer: 'cti' }),
           onGateway: (g) => {
             this.ctiGateway = g;
