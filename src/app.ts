@@ -221,7 +221,7 @@ export class App {
       const sip = new SipStack({
         listen,
         ...sipStackSettings(server.options),
-        tls: server.sip.tls?.cert && server.sip.tls.key ? { cert: server.sip.tls.cert, key: server.sip.tls.key } : undefined,
+        tls: server.sip.tls?.cert && server.sip.tls.key ? { ...server.sip.tls, cert: server.sip.tls.cert, key: server.sip.tls.key } : undefined,
         clock,
         logger: logger.child({ layer: 'sip' }),
       });

@@ -226,10 +226,18 @@ function checkKeyless(
   }
 }
 
-/** The server section in file form (`admin-token` spelled as in the file). */
+/** The server section in file form (`admin-token`, `verify-peer` spelled as in the file). */
 export function serverToDocument(s: ServerConfig): Record<string, unknown> {
   const sip: Record<string, unknown> = { listen: [...s.sip.listen] };
-  if (s.sip.tls && (s.sip.tls.cert || s.sip.tls.key)) sip.tls = { ...s.sip.tls };
+  const t = s.sip.tls;
+  if (t) {
+    const tls: Record<string, string> = {};
+    if (t.cert !== undefined) tls.cert = t.cert;
+    if (t.key !== undefined) tls.key = t.key;
+    if (t.ca !== undefined) tls.ca = t.ca;
+    if (t.verifyPeer !== undefined) tls['verify-peer'] = String(t.verifyPeer);
+    if (Object.keys(tls).length) sip.tls = tls;
+  }
   const out: Record<string, unknown> = { name: s.name, sip };
   const http: Record<string, string> = {};
   if (s.http.listen !== undefined) http.listen = s.http.listen;

@@ -41,10 +41,17 @@ export interface AgentGroupConfig {
   agents: string[];
 }
 
-/** `server.sip.tls`: certificate and key files for `tls:`/`wss:` listeners. */
+/**
+ * `server.sip.tls`: certificate and key files for `tls:`/`wss:` listeners (also presented as the
+ * client certificate), and how the certificate of a peer we connect to is checked.
+ */
 export interface TlsConfig {
   cert?: string;
   key?: string;
+  /** PEM file of the CAs trusted for outbound TLS (`ca`); replaces the system's CA store. */
+  ca?: string;
+  /** Check the certificate of peers we connect to (`verify-peer`; absent = true). */
+  verifyPeer?: boolean;
 }
 
 /** The `server` section. `options` is the application-level `[TServer]` section. */

@@ -11,6 +11,7 @@ import {
   type DnType,
   type Options,
   type ServerConfig,
+  type TlsConfig,
   DN_TYPES,
 } from './config-model.js';
 import { normaliseNumber } from './number-normalise.js';
@@ -182,13 +183,19 @@ export function readServerParts(v: unknown, path: ValuePath, sink: ProblemSink):
   if (sip.tls !== undefined && sip.tls !== '') {
     if (!isObject(sip.tls)) sink.add([...path, 'sip', 'tls'], 'server.sip.tls must be a mapping');
     else {
-      checkKeys(sip.tls, ['cert', 'key'], [...path, 'sip', 'tls'], sink, 'server.sip.tls');
-      const tls: { cert?: string; key?: string } = {};
-      for (const k of ['cert', 'key'] as const) {
+      checkKeys(sip.tls, ['cert', 'key', 'ca', 'verify-peer'], [...path, 'sip', 'tls'], sink, 'server.sip.tls');
+      const tls: TlsConfig = {};
+      for (const k of ['cert', 'key', 'ca'] as const) {
         if (sip.tls[k] !== undefined) {
           const s = readScalar(sip.tls[k], [...path, 'sip', 'tls', k], sink, `server.sip.tls.${k}`);
           if (s !== undefined && s !== '') tls[k] = s;
         }
+      }
+      const vp = sip.tls['verify-peer'];
+      if (vp !== undefined && vp !== '') {
+        const s = readScalar(vp, [...path, 'sip', 'tls', 'verify-peer'], sink, 'server.sip.tls.verify-peer');
+        if (s === 'true' || s === 'false') tls.verifyPeer = s === 'true';
+        else if (s !== undefined) sink.add([...path, 'sip', 'tls', 'verify-peer'], `server.sip.tls.verify-peer "${s}" is not true or false`);
       }
       server.sip.tls = tls;
     }
