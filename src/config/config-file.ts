@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Document, LineCounter, isNode, parseDocument, stringify } from 'yaml';
-import type { ConfigModel, DnConfig, AgentConfig, ServerConfig } from './config-model.js';
+import type { ConfigInput, DnConfig, AgentInput, ServerConfig } from './config-model.js';
 import { defaultServerConfig } from './config-model.js';
 import type { ChangeKind, ChangeRequest } from './change-set.js';
 import { ConfigState, checkOptions } from './config-state.js';
@@ -29,9 +29,12 @@ export interface FileProblem {
   message: string;
 }
 
-/** What loading a file gave: the model when there were no errors. Warnings never block. */
+/**
+ * What loading a file gave: the model when there were no errors. Warnings never block. Secrets
+ * may be absent from the model (an export without secrets): reconciling keeps the stored ones.
+ */
 export interface LoadResult {
-  model?: ConfigModel;
+  model?: ConfigInput;
   errors: FileProblem[];
   warnings: FileProblem[];
 }
@@ -160,14 +163,15 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
   for (const p of sink.problems) add(errors, p.path, p.message);
   for (const [path, message, warning] of found) add(warning ? warnings : errors, path, message);
 
-  const plan = new ConfigState().plan(changes);
+  // A file may leave secrets out (an export without secrets): the store keeps its own then.
+  const plan = new ConfigState().plan(changes, { secretsMayBeOmitted: true });
   for (const e of plan.errors) if (e.duplicateOf === undefined) add(errors, [...paths[e.index], ...(e.path ?? [])], e.message);
   for (const w of plan.warnings) add(warnings, [...paths[w.index], ...(w.path ?? [])], w.message);
   // Deterministic order: by line, then as found (structure before cross-object checks).
   errors.sort((a, b) => a.line - b.line);
   warnings.sort((a, b) => a.line - b.line);
   if (errors.length) return { errors, warnings };
-  const model: ConfigModel = { server: defaultServerConfig(), dns: [], agents: [], agentGroups: [] };
+  const model: ConfigInput = { server: defaultServerConfig(), dns: [], agents: [], agentGroups: [] };
   for (const c of plan.applied) {
     if (c.kind === 'server' && c.new) model.server = c.new;
     else if (c.kind === 'dn' && c.new) model.dns.push(c.new);
@@ -247,10 +251,10 @@ export function serverToDocument(s: ServerConfig): Record<string, unknown> {
   return out;
 }
 
-/** An agent in file form (id, name, password, dn, options). */
-export function agentToDocument(a: AgentConfig, withPassword = true): Record<string, unknown> {
+/** An agent in file form (id, name, password when it has one and `withPassword`, dn, options). */
+export function agentToDocument(a: AgentInput, withPassword = true): Record<string, unknown> {
   const out: Record<string, unknown> = { id: a.id, name: a.name };
-  if (withPassword) out.password = a.password;
+  if (withPassword && a.password !== undefined) out.password = a.password;
   if (a.dn !== undefined) out.dn = a.dn;
   if (Object.keys(a.options).length) out.options = { ...a.options };
   return out;
@@ -263,8 +267,8 @@ export function dnToDocument(d: DnConfig): Record<string, unknown> {
   return out;
 }
 
-/** The whole model in file form (plain object). */
-export function modelToDocument(m: ConfigModel): Record<string, unknown> {
+/** The whole model in file form (plain object), with the secrets it holds (see `redactModel`). */
+export function modelToDocument(m: ConfigInput): Record<string, unknown> {
   return {
     server: serverToDocument(m.server),
     dns: m.dns.map(dnToDocument),
@@ -278,7 +282,7 @@ export function modelToDocument(m: ConfigModel): Record<string, unknown> {
  * same model. Numbers are written normalised and every scalar is quoted where YAML would read
  * it as something other than a string.
  */
-export function exportConfigYaml(m: ConfigModel, header?: string): string {
+export function exportConfigYaml(m: ConfigInput, header?: string): string {
   const doc = new Document(modelToDocument(m));
   const body = doc.toString({ lineWidth: 0 });
   return (header ? header.replace(/^/gm, '# ') + '\n' : '') + body;

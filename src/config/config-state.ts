@@ -25,12 +25,23 @@ import {
   type ValuePath,
 } from './config-values.js';
 import { normaliseNumber } from './number-normalise.js';
+import { keepSecretOptions } from './secrets.js';
 
 /** Result of planning a change-set: the changes as they would apply, or the problems. */
 export interface ChangePlan {
   applied: AppliedChange[];
   errors: ChangeProblem[];
   warnings: ChangeProblem[];
+}
+
+/** Options of {@link ConfigState.plan}. */
+export interface PlanOptions {
+  /**
+   * The changes come from a file that may leave secrets out (an export without secrets): an
+   * agent without a password is no problem and `admin-token: ""` stays as written, for
+   * `ConfigStore.reconcile` to resolve against the store. Never for changes the store applies.
+   */
+  secretsMayBeOmitted?: boolean;
 }
 
 /** Where an effective option value came from (behaviour §2.2). */
@@ -94,8 +105,8 @@ export class ConfigState {
    * validates the touched objects and their dependants in the resulting configuration.
    * Nothing is modified.
    */
-  plan(changes: readonly ChangeRequest[]): ChangePlan {
-    return new ChangePlanner(this).plan(changes);
+  plan(changes: readonly ChangeRequest[], options: PlanOptions = {}): ChangePlan {
+    return new ChangePlanner(this, options).plan(changes);
   }
 
   /** Applies planned changes to the maps and indexes (after the store committed them). */
@@ -324,7 +335,10 @@ class ChangePlanner {
   private readonly errors: ChangeProblem[] = [];
   private readonly warnings: ChangeProblem[] = [];
 
-  constructor(private readonly s: ConfigState) {}
+  constructor(
+    private readonly s: ConfigState,
+    private readonly opts: PlanOptions,
+  ) {}
 
   private dn(k: string): DnConfig | null {
     const o = this.dnO.get(k);
@@ -467,7 +481,8 @@ class ChangePlanner {
       const p = readDnParts({ number: v.number ?? written, ...v }, [], sink);
       if (p?.number !== undefined && v.number !== undefined && p.number !== key) sink.add(['number'], `number ${p.number} differs from key ${key}`);
       // An unreadable type is in the damage: the placeholder is never checked or applied.
-      if (p) neu = { number: key, type: p.type ?? 'extension', options: p.options ?? {} };
+      // A secret option left out keeps the stored value (src/config/secrets.ts).
+      if (p) neu = { number: key, type: p.type ?? 'extension', options: keepSecretOptions(old?.options, p.options ?? {}) };
     } else {
       if (!old) this.err(i, `DN ${key} does not exist`);
       for (const k of Object.keys(v)) if (k !== 'type' && k !== 'options') sink.add([k], `unknown key "${k}" in DN patch (allowed: type, options)`);
@@ -501,10 +516,13 @@ class ChangePlanner {
       if (v.id !== undefined && v.id !== key) sink.add(['id'], `id "${show(v.id)}" differs from key ${key}`);
       // PUT without password keeps the stored one: the API never returns passwords.
       const password = v.password ?? old?.password;
-      const p = readAgentParts({ ...v, id: key, ...(password !== undefined ? { password } : {}) }, [], sink);
+      const omittable = this.opts.secretsMayBeOmitted === true;
+      const p = readAgentParts({ ...v, id: key, ...(password !== undefined ? { password } : {}) }, [], sink, omittable);
       if (p) {
-        // A missing password is reported; the empty placeholder is never applied.
-        neu = { id: key, name: p.name ?? key, password: p.password ?? '', options: p.options ?? {} };
+        // A missing password is reported (the empty placeholder is never applied), except in a
+        // file that may leave it out: that agent has none here (AgentInput), reconcile adds it.
+        neu = { id: key, name: p.name ?? key, password: p.password ?? '', options: keepSecretOptions(old?.options, p.options ?? {}) };
+        if (p.password === undefined && omittable) delete (neu as Partial<AgentConfig>).password;
         if (p.dn !== undefined) neu.dn = p.dn;
       }
     } else {
@@ -564,8 +582,16 @@ class ChangePlanner {
     }
     const sink = new ProblemSink();
     let neu: ServerConfig | undefined;
-    if (op === 'put') neu = readServerParts(v, [], sink);
-    else {
+    if (op === 'put') {
+      neu = readServerParts(v, [], sink);
+      if (neu) {
+        // Secrets left out keep the stored values; admin-token "" removes the stored token
+        // (kept as written in a file, for the reconcile to resolve: PlanOptions).
+        neu.options = keepSecretOptions(old.options, neu.options);
+        if (neu.http.adminToken === undefined && old.http.adminToken !== undefined) neu.http.adminToken = old.http.adminToken;
+        if (neu.http.adminToken === '' && !this.opts.secretsMayBeOmitted) delete neu.http.adminToken;
+      }
+    } else {
       for (const k of Object.keys(v)) if (k !== 'options') sink.add([k], 'a server patch takes only options');
       const opts = readOptions(v.options, ['options'], sink, true);
       const merged: Options = { ...old.options };

@@ -172,7 +172,8 @@ export function readServerParts(v: unknown, path: ValuePath, sink: ProblemSink):
       if (v.http['admin-token'] !== undefined) {
         const s = readScalar(v.http['admin-token'], [...path, 'http', 'admin-token'], sink, 'admin-token');
         if (s !== undefined) {
-          if (s.length < 8) sink.add([...path, 'http', 'admin-token'], 'admin-token must have at least 8 characters');
+          // "" removes a stored token: a secret left out keeps the stored one (src/config/secrets.ts).
+          if (s !== '' && s.length < 8) sink.add([...path, 'http', 'admin-token'], 'admin-token must have at least 8 characters');
           else server.http.adminToken = s;
         }
       }
@@ -286,8 +287,11 @@ export function readDnEntry(v: unknown, path: ValuePath, sink: ProblemSink): DnC
 /** What could be read of an agent entry (see {@link readDnParts}). */
 export type AgentParts = Partial<AgentConfig>;
 
-/** Reads one `agents` list entry as far as it can (see {@link readDnParts}). */
-export function readAgentParts(v: unknown, path: ValuePath, sink: ProblemSink): AgentParts | undefined {
+/**
+ * Reads one `agents` list entry as far as it can (see {@link readDnParts}). `passwordOptional`:
+ * a missing password is no problem (a file may leave secrets out; the store keeps its own).
+ */
+export function readAgentParts(v: unknown, path: ValuePath, sink: ProblemSink, passwordOptional = false): AgentParts | undefined {
   if (!isObject(v)) {
     sink.add(path, 'an agent must be a mapping with id, name, password, dn and options');
     return undefined;
@@ -298,7 +302,7 @@ export function readAgentParts(v: unknown, path: ValuePath, sink: ProblemSink): 
   if (id !== undefined) parts.id = id;
   const name = v.name === undefined ? id : readScalar(v.name, [...path, 'name'], sink, 'name');
   if (name !== undefined) parts.name = name;
-  const password = readKey(v.password, [...path, 'password'], sink, 'password');
+  const password = passwordOptional && v.password === undefined ? undefined : readKey(v.password, [...path, 'password'], sink, 'password');
   if (password !== undefined) parts.password = password;
   const dn = v.dn === undefined || v.dn === '' ? undefined : readNumber(v.dn, [...path, 'dn'], sink, 'dn');
   if (dn !== undefined) parts.dn = dn;

@@ -45,6 +45,12 @@ export interface OptionSpec {
   takesEffect: string;
   /** Where the rule comes from (behaviour spec tags). */
   source: string;
+  /**
+   * A credential: write-only through the API and in exports (docs/admin-api.md "Secrets"). Read
+   * endpoints, the change feed and `config export` (without `--with-secrets`) leave it out; a
+   * write that leaves it out keeps the stored value.
+   */
+  secret?: boolean;
 }
 
 const DEVICE_DNS: readonly OptionTarget[] = ['extension', 'acd-position', 'voip-service', 'trunk'];
@@ -431,6 +437,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     effect: 'Digest password the phone must use to REGISTER (RFC 3261 §22); empty = no authentication.',
     takesEffect: 'next REGISTER',
     source: 'behaviour §3.5',
+    secret: true,
   },
   {
     name: 'agent-group',
@@ -509,7 +516,7 @@ export function splitList(value: string): string[] {
  */
 export function checkOptionValue(spec: OptionSpec, value: string): string | undefined {
   const t = spec.type;
-  const bad = (what: string): string => `option ${spec.name}: "${value}" is not ${what}`;
+  const bad = (what: string): string => (spec.secret ? `option ${spec.name}: the value is not ${what}` : `option ${spec.name}: "${value}" is not ${what}`);
   switch (t.kind) {
     case 'boolean':
       return value === 'true' || value === 'false' ? undefined : bad('true or false');
