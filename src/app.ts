@@ -99,7 +99,7 @@ export class App {
       const sip = new SipStack({
         listen,
         ...sipStackSettings(server.options),
-        tls: server.sip.tls?.cert && server.sip.tls.key ? { cert: server.sip.tls.cert, key: server.sip.tls.key } : undefined,
+        tls: server.sip.tls?.cert && server.sip.tls.key ? { ...server.sip.tls, cert: server.sip.tls.cert, key: server.sip.tls.key } : undefined,
         clock,
         logger: logger.child({ layer: 'sip' }),
       });
@@ -169,6 +169,7 @@ export class App {
           callControl: this.calls.control,
           adminToken: () => this.adminToken,
           serverName: this.store.server.name,
+          applicationOptions: this.store.server.options,
           logger: this.logger.child({ layer: 'cti' }),
           onGateway: (g) => {
             this.ctiGateway = g;

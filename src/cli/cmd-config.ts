@@ -4,12 +4,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { ConfigModel } from '../config/config-model.js';
+import type { ConfigInput } from '../config/config-model.js';
 import { emptyModel } from '../config/config-model.js';
 import { exportConfigYaml, formatProblem, loadConfigFile, loadConfigText, toYaml } from '../config/config-file.js';
 import { describeChange, diffModels } from '../config/config-diff.js';
 import { openStore, STORE_FILE } from '../config/config-store.js';
 import { renderOptionsDoc } from '../config/options-doc.js';
+import { redactModel } from '../config/secrets.js';
 
 interface SourceOptions {
   server?: string;
@@ -24,7 +25,7 @@ const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s 
 class CliError extends Error {}
 
 /** Reads the current configuration from a running server's admin API. */
-async function fetchServerModel(url: string, token: string | undefined): Promise<{ model: ConfigModel; version: number }> {
+async function fetchServerModel(url: string, token: string | undefined): Promise<{ model: ConfigInput; version: number }> {
   if (!token) throw new CliError('--server needs the admin token: --token TOKEN or SIPSERVER_TOKEN');
   const base = url.replace(/\/+$/, '');
   let res: Response;
@@ -42,7 +43,7 @@ async function fetchServerModel(url: string, token: string | undefined): Promise
 }
 
 /** Reads the current configuration from `--server` or the store in `--data` (default `./data`). */
-async function currentModel(o: SourceOptions, allowMissingStore: boolean): Promise<{ model: ConfigModel; version: number; from: string }> {
+async function currentModel(o: SourceOptions, allowMissingStore: boolean): Promise<{ model: ConfigInput; version: number; from: string }> {
   if (o.server) {
     const r = await fetchServerModel(o.server, o.token ?? process.env.SIPSERVER_TOKEN);
     return { ...r, from: o.server };
@@ -93,15 +94,25 @@ export function registerConfigCommands(program: Command): void {
 
   config
     .command('export')
-    .description('print the current configuration as YAML in the file format (round-trips through start --config)')
-    .option('--server <url>', 'read from a running server (admin API)')
+    .description('print the current configuration as YAML in the file format (round-trips through start --config); secrets only with --with-secrets')
+    .option('--server <url>', 'read from a running server (admin API; it never returns secrets)')
     .option('--data <dir>', 'read the store in this data directory', './data')
     .option('--token <token>', 'admin token for --server (default: SIPSERVER_TOKEN)')
+    .option('--with-secrets', 'include agent and DN passwords and the admin token (with --data only)')
     .option('-o, --output <file>', 'write to a file instead of stdout')
-    .action(async (o: SourceOptions & { output?: string }) =>
+    .action(async (o: SourceOptions & { output?: string; withSecrets?: boolean }) =>
       run(async () => {
+        if (o.withSecrets && o.server) {
+          throw new CliError('--with-secrets needs --data DIR: the admin API never returns secrets (passwords, the admin token)');
+        }
         const cur = await currentModel(o, false);
-        const yaml = exportConfigYaml(cur.model, `sipserver configuration exported from ${cur.from}, version ${cur.version}`);
+        // Secrets are write-only (docs/admin-api.md "Secrets"): left out unless asked for;
+        // loading the export back keeps the stored ones.
+        const model = o.withSecrets ? cur.model : redactModel(cur.model);
+        const note = o.withSecrets
+          ? 'contains secrets (passwords, the admin token): keep it private'
+          : 'secrets left out (loading this file keeps the stored ones; --with-secrets --data DIR includes them)';
+        const yaml = exportConfigYaml(model, `sipserver configuration exported from ${cur.from}, version ${cur.version}\n${note}`);
         if (o.output) writeFileSync(o.output, yaml);
         else process.stdout.write(yaml);
         return 0;
@@ -121,13 +132,16 @@ export function registerConfigCommands(program: Command): void {
         for (const e of r.errors) err(formatProblem(e));
         if (!r.model) return 2;
         const cur = await currentModel(o, true);
-        const changes = diffModels(cur.model, r.model);
+        // The admin API never returns secrets: through --server they cannot be compared.
+        const ignoreSecrets = o.server !== undefined;
+        const changes = diffModels(cur.model, r.model, { ignoreSecrets });
+        const note = ignoreSecrets ? ' (secrets not compared: the admin API never returns them)' : '';
         if (changes.length === 0) {
-          out(`no changes: ${file} matches ${cur.from} (version ${cur.version})`);
+          out(`no changes: ${file} matches ${cur.from} (version ${cur.version})${note}`);
           return 0;
         }
         for (const c of changes) out(describeChange(c, cur.model));
-        out(`${changes.length} change(s) would be applied as one change-set to ${cur.from} (version ${cur.version})`);
+        out(`${changes.length} change(s) would be applied as one change-set to ${cur.from} (version ${cur.version})${note}`);
         return 1;
       }),
     );

@@ -40,6 +40,8 @@ export interface ChangeProblem {
   message: string;
   /** Where inside the change's value (e.g. `['options', 'oos-check']`), when known. */
   path?: (string | number)[];
+  /** Set when the problem is that this change puts an object an earlier change (this index) put. */
+  duplicateOf?: number;
 }
 
 /** Thrown when a change-set is refused; lists every problem; nothing was applied. */

@@ -2,9 +2,10 @@
  * Difference between two configurations as the change-set that turns one into the other
  * (interfaces §1: `start --config FILE` reconciles the store to FILE; `config diff`).
  */
-import type { ConfigModel } from './config-model.js';
-import type { AppliedChange, ChangeRequest } from './change-set.js';
+import type { ConfigInput } from './config-model.js';
+import type { ChangeRequest } from './change-set.js';
 import { agentToDocument, serverToDocument } from './config-file.js';
+import { redactModel, withStoredSecrets } from './secrets.js';
 
 /** JSON with object keys sorted, so that option order never counts as a difference. */
 export function canonicalJson(v: unknown): string {
@@ -20,11 +21,24 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** Options of {@link diffModels}. */
+export interface DiffOptions {
+  /**
+   * Compare without secrets on either side: `from` was read through the admin API, which never
+   * returns them (`config diff --server`).
+   */
+  ignoreSecrets?: boolean;
+}
+
 /**
  * The changes that turn `from` into `to`: puts for new or different objects, deletes for
- * objects `to` does not have. Unchanged objects give no change.
+ * objects `to` does not have. Unchanged objects give no change. A secret `to` leaves out is the
+ * one `from` has (secrets are write-only: docs/admin-api.md "Secrets"), so an export without
+ * secrets reconciles to no change.
  */
-export function diffModels(from: ConfigModel, to: ConfigModel): ChangeRequest[] {
+export function diffModels(source: ConfigInput, target: ConfigInput, options: DiffOptions = {}): ChangeRequest[] {
+  const from = options.ignoreSecrets ? redactModel(source) : source;
+  const to = options.ignoreSecrets ? redactModel(target) : withStoredSecrets(source, target);
   const out: ChangeRequest[] = [];
   const toServer = serverToDocument(to.server);
   if (canonicalJson(serverToDocument(from.server)) !== canonicalJson(toServer)) {
@@ -68,7 +82,7 @@ export function diffModels(from: ConfigModel, to: ConfigModel): ChangeRequest[] 
 }
 
 /** One line per change for people: `+ dn 7777 (extension)`, `- agent joe`, `~ dn Softswitch: prefix "77" → "+1"`. */
-export function describeChange(c: ChangeRequest, from: ConfigModel): string {
+export function describeChange(c: ChangeRequest, from: ConfigInput): string {
   if (c.op === 'delete') return `- ${c.kind} ${c.key}`;
   const v = (c.value ?? {}) as Record<string, unknown>;
   const find = (): Record<string, unknown> | undefined => {
@@ -111,22 +125,4 @@ export function describeChange(c: ChangeRequest, from: ConfigModel): string {
   };
   walk(old, v, '');
   return `~ ${c.kind === 'server' ? 'server' : `${c.kind} ${c.key}`}: ${diffs.join(', ')}`;
-}
-
-/** Removes secrets (agent passwords, the admin token) from a change before it leaves the server. */
-export function redactChange(c: AppliedChange): Record<string, unknown> {
-  const strip = (v: unknown): unknown => {
-    if (!v || typeof v !== 'object') return v;
-    if (c.kind === 'agent') {
-      const { password: _p, ...rest } = v as Record<string, unknown>;
-      return rest;
-    }
-    if (c.kind === 'server') {
-      const s = v as { http?: Record<string, unknown> };
-      const { adminToken: _t, ...http } = s.http ?? {};
-      return { ...(v as Record<string, unknown>), http };
-    }
-    return v;
-  };
-  return { op: c.op, kind: c.kind, key: c.key, old: strip(c.old), new: strip(c.new) };
 }

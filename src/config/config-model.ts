@@ -52,10 +52,17 @@ export interface AgentGroupConfig {
   agents: string[];
 }
 
-/** `server.sip.tls`: certificate and key files for `tls:`/`wss:` listeners. */
+/**
+ * `server.sip.tls`: certificate and key files for `tls:`/`wss:` listeners (also presented as the
+ * client certificate), and how the certificate of a peer we connect to is checked.
+ */
 export interface TlsConfig {
   cert?: string;
   key?: string;
+  /** PEM file of the CAs trusted for outbound TLS (`ca`); replaces the system's CA store. */
+  ca?: string;
+  /** Check the certificate of peers we connect to (`verify-peer`; absent = true). */
+  verifyPeer?: boolean;
 }
 
 /** The `server` section. `options` is the application-level `[TServer]` section. */
@@ -66,7 +73,23 @@ export interface ServerConfig {
   options: Options;
 }
 
-/** A whole configuration, as a file describes it or the store holds it. */
+/**
+ * An agent as a write gives it (a configuration file, `config export` without secrets): the
+ * password may be left out. Secrets are write-only (docs/admin-api.md "Secrets"): a write that
+ * leaves one out keeps the stored value; a new agent needs one.
+ */
+export type AgentInput = Omit<AgentConfig, 'password'> & { password?: string };
+
+/**
+ * A configuration as a file describes it: like {@link ConfigModel}, but secrets may be left out
+ * (agent passwords, secret options such as a DN's `password`, the admin token): reconciling the
+ * store to it keeps the stored ones. `server.http.adminToken` `''` removes the stored token.
+ */
+export interface ConfigInput extends Omit<ConfigModel, 'agents'> {
+  agents: AgentInput[];
+}
+
+/** A whole configuration, as the store holds it (every agent has its password). */
 export interface ConfigModel {
   server: ServerConfig;
   dns: DnConfig[];

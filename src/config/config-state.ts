@@ -12,25 +12,36 @@ import { checkOptionValue, optionSpec, type OptionTarget } from './option-table.
 import {
   ProblemSink,
   isObject,
-  readAgentEntry,
   readAgentList,
-  readGroupEntry,
-  readDnEntry,
+  readAgentParts,
+  readDnParts,
+  readGroupParts,
   readKey,
   readOptions,
   readScalar,
-  readServer,
+  readServerParts,
   show,
   readNumber,
   type ValuePath,
 } from './config-values.js';
 import { normaliseNumber } from './number-normalise.js';
+import { keepSecretOptions } from './secrets.js';
 
 /** Result of planning a change-set: the changes as they would apply, or the problems. */
 export interface ChangePlan {
   applied: AppliedChange[];
   errors: ChangeProblem[];
   warnings: ChangeProblem[];
+}
+
+/** Options of {@link ConfigState.plan}. */
+export interface PlanOptions {
+  /**
+   * The changes come from a file that may leave secrets out (an export without secrets): an
+   * agent without a password is no problem and `admin-token: ""` stays as written, for
+   * `ConfigStore.reconcile` to resolve against the store. Never for changes the store applies.
+   */
+  secretsMayBeOmitted?: boolean;
 }
 
 /** Where an effective option value came from (behaviour §2.2). */
@@ -94,8 +105,8 @@ export class ConfigState {
    * validates the touched objects and their dependants in the resulting configuration.
    * Nothing is modified.
    */
-  plan(changes: readonly ChangeRequest[]): ChangePlan {
-    return new ChangePlanner(this).plan(changes);
+  plan(changes: readonly ChangeRequest[], options: PlanOptions = {}): ChangePlan {
+    return new ChangePlanner(this, options).plan(changes);
   }
 
   /** Applies planned changes to the maps and indexes (after the store committed them). */
@@ -217,9 +228,94 @@ export class ConfigState {
   }
 }
 
+/** A problem found in an `options` mapping, at `['options', name]`. */
+export interface OptionProblem {
+  message: string;
+  path: ValuePath;
+}
+
+/**
+ * Checks the values of an `options` mapping against the option table (docs/options.md): a bad
+ * value of a known option is an error, an unknown name a warning (kept), and an option not
+ * documented for `target` a warning. `target` undefined (e.g. a DN whose type could not be
+ * read) checks the values only. `what` starts every message (`DN 7777`, `agent joe`, `server`).
+ */
+export function checkOptions(options: Options, target: OptionTarget | undefined, what: string): { errors: OptionProblem[]; warnings: OptionProblem[] } {
+  const errors: OptionProblem[] = [];
+  const warnings: OptionProblem[] = [];
+  for (const [name, value] of Object.entries(options)) {
+    const spec = optionSpec(name);
+    const path = ['options', name];
+    if (!spec) {
+      warnings.push({ message: `${what}: unknown option ${name} (kept)`, path });
+      continue;
+    }
+    const bad = checkOptionValue(spec, value);
+    if (bad) errors.push({ message: `${what}: ${bad}`, path });
+    else if (target !== undefined && !spec.appliesTo.includes(target)) {
+      // resolveOption reads a DN's own value first for every option that is not agent-only
+      // (behaviour §2.2 step 1, the "Lookup" column of docs/options.md): say so, not "ignored".
+      const readOnDn = target !== 'application' && target !== 'agent' && !spec.appliesTo.includes('agent');
+      const note = readOnDn ? "kept; read as this DN's own value" : 'kept, ignored';
+      warnings.push({ message: `${what}: option ${name} is not documented for ${target} (${note})`, path });
+    }
+  }
+  return { errors, warnings };
+}
+
 type Overlay<T> = Map<string, T | null>;
 
-/** Validates one change-set against a state plus the changes before it. */
+/**
+ * Fields of a changed object that could not be read (their problems are reported already).
+ * Checks that depend on them are skipped; every other check of the object, and every check of
+ * the other objects, still runs, so that one pass lists every problem.
+ */
+interface Damage {
+  /** The DN type could not be read: type-dependent checks are skipped. */
+  type?: boolean;
+  /** Option entries that could not be read; `all` when `options` itself was no mapping. */
+  options?: Set<string> | 'all';
+}
+
+/** The {@link Damage} that the problems in `sink` (paths relative to the change value) mean. */
+function damageOf(sink: ProblemSink): Damage | undefined {
+  let d: Damage | undefined;
+  for (const p of sink.problems) {
+    const [head, name] = p.path;
+    if (head === 'type') (d ??= {}).type = true;
+    else if (head === 'options') {
+      d ??= {};
+      if (name === undefined) d.options = 'all';
+      else if (d.options !== 'all') {
+        d.options ??= new Set();
+        d.options.add(String(name));
+      }
+    }
+  }
+  return d;
+}
+
+function optionBroken(d: Damage | undefined, name: string): boolean {
+  return d?.options === 'all' || (d?.options instanceof Set && d.options.has(name));
+}
+
+/** One change as far as it could be read: the object it would give (even with problems). */
+interface Parsed {
+  change: AppliedChange;
+  damage: Damage | undefined;
+  /** The key as written (a DN number before normalisation). */
+  written: string;
+}
+
+const KIND_NAME: Record<Exclude<ChangeKind, 'server'>, string> = { dn: 'DN', agent: 'agent', 'agent-group': 'agent group' };
+
+/**
+ * Validates one change-set against a state plus the changes before it. Every problem is listed
+ * in one pass: a change with a problem is still read as far as it can be and takes part in the
+ * validation (so that it neither hides the problems of others nor makes objects that refer to
+ * it look missing); only checks that depend on an unreadable field are skipped. A change-set
+ * with any problem applies nothing.
+ */
 class ChangePlanner {
   private readonly dnO: Overlay<DnConfig> = new Map();
   private readonly agentO: Overlay<AgentConfig> = new Map();
@@ -230,10 +326,19 @@ class ChangePlanner {
   private readonly touchedDn = new Map<string, number>();
   private readonly touchedAgent = new Map<string, number>();
   private readonly touchedGroup = new Map<string, number>();
+  /** Unreadable fields of the objects in the overlays, by `kind\0key`. */
+  private readonly damage = new Map<string, Damage>();
+  /** The first `put` of each object (`kind\0key`): a second one is an error. */
+  private readonly puts = new Map<string, { index: number; written: string }>();
+  /** Objects of refused duplicate puts: validated on their own, never in the overlays. */
+  private readonly shadows: Array<{ change: AppliedChange; index: number; damage: Damage | undefined }> = [];
   private readonly errors: ChangeProblem[] = [];
   private readonly warnings: ChangeProblem[] = [];
 
-  constructor(private readonly s: ConfigState) {}
+  constructor(
+    private readonly s: ConfigState,
+    private readonly opts: PlanOptions,
+  ) {}
 
   private dn(k: string): DnConfig | null {
     const o = this.dnO.get(k);
@@ -258,7 +363,7 @@ class ChangePlanner {
       const a = this.parseOne(c, i);
       if (a) applied.push(a);
     });
-    // Validate what parsed even when some changes did not, so that every problem is listed.
+    // Validate what was read, also of changes with problems, so that every problem is listed.
     this.validate();
     this.errors.sort((a, b) => a.index - b.index);
     return { applied: this.errors.length ? [] : applied, errors: this.errors, warnings: this.warnings };
@@ -268,7 +373,9 @@ class ChangePlanner {
     for (const p of sink.problems) this.err(index, p.message, p.path);
   }
 
+  /** The change as it applies, or undefined when it has a problem (reported). */
   private parseOne(c: ChangeRequest, i: number): AppliedChange | undefined {
+    const before = this.errors.length;
     if (!isObject(c)) {
       this.err(i, 'a change must be an object with op, kind, key and value');
       return undefined;
@@ -300,19 +407,67 @@ class ChangePlanner {
       return undefined;
     }
     const value = (c.value ?? {}) as Record<string, unknown>;
+    let parsed: Parsed | undefined;
     switch (kind) {
       case 'dn':
-        return this.parseDn(op, normaliseNumber(rawKey), rawKey, value, i);
+        parsed = this.parseDn(op, normaliseNumber(rawKey), rawKey, value, i);
+        break;
       case 'agent':
-        return this.parseAgent(op, rawKey, value, i);
+        parsed = this.parseAgent(op, rawKey, value, i);
+        break;
       case 'agent-group':
-        return this.parseGroup(op, rawKey, value, i);
+        parsed = this.parseGroup(op, rawKey, value, i);
+        break;
       case 'server':
-        return this.parseServer(op, value, i);
+        parsed = this.parseServer(op, value, i);
+        break;
     }
+    if (!parsed) return undefined;
+    const { change, damage } = parsed;
+    if (op === 'put') {
+      const id = `${kind}\0${change.key}`;
+      const first = this.puts.get(id);
+      if (first) {
+        // A second put replaces the first one whole: a mistake (e.g. two numbers that normalise
+        // to the same DN). Its own object is still checked, outside the overlays.
+        const same = kind === 'dn' && first.written !== parsed.written ? ` ("${first.written}" and "${parsed.written}" are the same number once normalised)` : '';
+        const what = kind === 'server' ? 'the server section' : `${KIND_NAME[kind]} ${change.key}`;
+        this.errors.push({ index: i, message: `${what} is already put by change ${first.index}${same}`, duplicateOf: first.index });
+        this.shadows.push({ change, index: i, damage });
+        return undefined;
+      }
+      this.puts.set(id, { index: i, written: parsed.written });
+    }
+    this.register(change, i, damage);
+    return this.errors.length === before ? change : undefined;
   }
 
-  private parseDn(op: ChangeOp, key: string, written: string, v: Record<string, unknown>, i: number): AppliedChange | undefined {
+  /** Puts the object a change gives (even one with problems) in the overlay, for validation. */
+  private register(c: AppliedChange, i: number, damage: Damage | undefined): void {
+    switch (c.kind) {
+      case 'dn':
+        this.dnO.set(c.key, c.new);
+        this.touchedDn.set(c.key, i);
+        break;
+      case 'agent':
+        this.agentO.set(c.key, c.new);
+        this.touchedAgent.set(c.key, i);
+        break;
+      case 'agent-group':
+        this.groupO.set(c.key, c.new);
+        this.touchedGroup.set(c.key, i);
+        break;
+      case 'server':
+        if (c.new) this.serverNew = c.new;
+        this.serverIndex = i;
+        break;
+    }
+    const id = `${c.kind}\0${c.key}`;
+    if (damage) this.damage.set(id, damage);
+    else this.damage.delete(id);
+  }
+
+  private parseDn(op: ChangeOp, key: string, written: string, v: Record<string, unknown>, i: number): Parsed | undefined {
     if (key === '') {
       this.err(i, `DN number "${written}" is empty once normalised`);
       return undefined;
@@ -323,21 +478,23 @@ class ChangePlanner {
     if (op === 'delete') {
       if (!old) this.err(i, `DN ${key} does not exist`);
     } else if (op === 'put') {
-      const body = readDnEntry({ number: v.number ?? written, ...v }, [], sink);
-      if (body && v.number !== undefined && body.number !== key) sink.add(['number'], `number ${body.number} differs from key ${key}`);
-      if (body) neu = { number: key, type: body.type, options: body.options };
+      const p = readDnParts({ number: v.number ?? written, ...v }, [], sink);
+      if (p?.number !== undefined && v.number !== undefined && p.number !== key) sink.add(['number'], `number ${p.number} differs from key ${key}`);
+      // An unreadable type is in the damage: the placeholder is never checked or applied.
+      // A secret option left out keeps the stored value (src/config/secrets.ts).
+      if (p) neu = { number: key, type: p.type ?? 'extension', options: keepSecretOptions(old?.options, p.options ?? {}) };
     } else {
       if (!old) this.err(i, `DN ${key} does not exist`);
       for (const k of Object.keys(v)) if (k !== 'type' && k !== 'options') sink.add([k], `unknown key "${k}" in DN patch (allowed: type, options)`);
       const opts = readOptions(v.options, ['options'], sink, true);
       let type = old?.type;
       if (v.type !== undefined) {
-        const b = readDnEntry({ number: key, type: v.type }, [], sink);
-        if (b) type = b.type;
+        const b = readDnParts({ number: key, type: v.type }, [], sink);
+        if (b?.type) type = b.type;
       }
-      if (old && opts && type) {
+      if (old && type) {
         const merged: Options = { ...old.options };
-        for (const [k, val] of Object.entries(opts)) {
+        for (const [k, val] of Object.entries(opts ?? {})) {
           if (val === null) delete merged[k];
           else merged[k] = val;
         }
@@ -345,13 +502,11 @@ class ChangePlanner {
       }
     }
     this.sinkToErrors(sink, i);
-    if (sink.problems.length || (op !== 'delete' && !neu) || (op !== 'put' && !old)) return undefined;
-    this.dnO.set(key, neu);
-    this.touchedDn.set(key, i);
-    return { op, kind: 'dn', key, old, new: neu };
+    if ((op !== 'delete' && !neu) || (op !== 'put' && !old)) return undefined;
+    return { change: { op, kind: 'dn', key, old, new: neu }, damage: damageOf(sink), written };
   }
 
-  private parseAgent(op: ChangeOp, key: string, v: Record<string, unknown>, i: number): AppliedChange | undefined {
+  private parseAgent(op: ChangeOp, key: string, v: Record<string, unknown>, i: number): Parsed | undefined {
     const old = this.agent(key);
     let neu: AgentConfig | null = null;
     const sink = new ProblemSink();
@@ -361,8 +516,15 @@ class ChangePlanner {
       if (v.id !== undefined && v.id !== key) sink.add(['id'], `id "${show(v.id)}" differs from key ${key}`);
       // PUT without password keeps the stored one: the API never returns passwords.
       const password = v.password ?? old?.password;
-      const body = readAgentEntry({ ...v, id: key, ...(password !== undefined ? { password } : {}) }, [], sink);
-      if (body) neu = body;
+      const omittable = this.opts.secretsMayBeOmitted === true;
+      const p = readAgentParts({ ...v, id: key, ...(password !== undefined ? { password } : {}) }, [], sink, omittable);
+      if (p) {
+        // A missing password is reported (the empty placeholder is never applied), except in a
+        // file that may leave it out: that agent has none here (AgentInput), reconcile adds it.
+        neu = { id: key, name: p.name ?? key, password: p.password ?? '', options: keepSecretOptions(old?.options, p.options ?? {}) };
+        if (p.password === undefined && omittable) delete (neu as Partial<AgentConfig>).password;
+        if (p.dn !== undefined) neu.dn = p.dn;
+      }
     } else {
       if (!old) this.err(i, `agent ${key} does not exist`);
       for (const k of Object.keys(v)) {
@@ -376,6 +538,7 @@ class ChangePlanner {
         else if (v.dn !== undefined) {
           const d = readNumber(v.dn, ['dn'], sink, 'dn');
           if (d) a.dn = d;
+          else delete a.dn; // unreadable (reported): no DN check
         }
         const opts = readOptions(v.options, ['options'], sink, true);
         if (opts) for (const [k, val] of Object.entries(opts)) {
@@ -386,13 +549,11 @@ class ChangePlanner {
       }
     }
     this.sinkToErrors(sink, i);
-    if (sink.problems.length || (op !== 'delete' && !neu) || (op !== 'put' && !old)) return undefined;
-    this.agentO.set(key, neu);
-    this.touchedAgent.set(key, i);
-    return { op, kind: 'agent', key, old, new: neu };
+    if ((op !== 'delete' && !neu) || (op !== 'put' && !old)) return undefined;
+    return { change: { op, kind: 'agent', key, old, new: neu }, damage: damageOf(sink), written: key };
   }
 
-  private parseGroup(op: ChangeOp, key: string, v: Record<string, unknown>, i: number): AppliedChange | undefined {
+  private parseGroup(op: ChangeOp, key: string, v: Record<string, unknown>, i: number): Parsed | undefined {
     const old = this.group(key);
     let neu: AgentGroupConfig | null = null;
     const sink = new ProblemSink();
@@ -400,22 +561,20 @@ class ChangePlanner {
       if (!old) this.err(i, `agent group ${key} does not exist`);
     } else if (op === 'put') {
       if (v.name !== undefined && v.name !== key) sink.add(['name'], `name "${show(v.name)}" differs from key ${key}`);
-      const body = readGroupEntry({ ...v, name: key }, [], sink);
-      if (body) neu = body;
+      const p = readGroupParts({ ...v, name: key }, [], sink);
+      if (p) neu = { name: key, agents: p.agents ?? [] };
     } else {
       if (!old) this.err(i, `agent group ${key} does not exist`);
       for (const k of Object.keys(v)) if (k !== 'agents') sink.add([k], `unknown key "${k}" in agent-group patch (allowed: agents)`);
       const agents = v.agents === undefined ? old?.agents : readAgentList(v.agents, ['agents'], sink);
-      if (old && agents) neu = { name: key, agents };
+      if (old) neu = { name: key, agents: agents ?? old.agents };
     }
     this.sinkToErrors(sink, i);
-    if (sink.problems.length || (op !== 'delete' && !neu) || (op !== 'put' && !old)) return undefined;
-    this.groupO.set(key, neu);
-    this.touchedGroup.set(key, i);
-    return { op, kind: 'agent-group', key, old, new: neu };
+    if ((op !== 'delete' && !neu) || (op !== 'put' && !old)) return undefined;
+    return { change: { op, kind: 'agent-group', key, old, new: neu }, damage: damageOf(sink), written: key };
   }
 
-  private parseServer(op: ChangeOp, v: Record<string, unknown>, i: number): AppliedChange | undefined {
+  private parseServer(op: ChangeOp, v: Record<string, unknown>, i: number): Parsed | undefined {
     const old = this.serverNew ?? this.s.server;
     if (op === 'delete') {
       this.err(i, 'the server section cannot be deleted');
@@ -423,49 +582,40 @@ class ChangePlanner {
     }
     const sink = new ProblemSink();
     let neu: ServerConfig | undefined;
-    if (op === 'put') neu = readServer(v, [], sink);
-    else {
+    if (op === 'put') {
+      neu = readServerParts(v, [], sink);
+      if (neu) {
+        // Secrets left out keep the stored values; admin-token "" removes the stored token
+        // (kept as written in a file, for the reconcile to resolve: PlanOptions).
+        neu.options = keepSecretOptions(old.options, neu.options);
+        if (neu.http.adminToken === undefined && old.http.adminToken !== undefined) neu.http.adminToken = old.http.adminToken;
+        if (neu.http.adminToken === '' && !this.opts.secretsMayBeOmitted) delete neu.http.adminToken;
+      }
+    } else {
       for (const k of Object.keys(v)) if (k !== 'options') sink.add([k], 'a server patch takes only options');
       const opts = readOptions(v.options, ['options'], sink, true);
-      if (opts) {
-        const merged: Options = { ...old.options };
-        for (const [k, val] of Object.entries(opts)) {
-          if (val === null) delete merged[k];
-          else merged[k] = val;
-        }
-        neu = { ...old, options: merged };
+      const merged: Options = { ...old.options };
+      for (const [k, val] of Object.entries(opts ?? {})) {
+        if (val === null) delete merged[k];
+        else merged[k] = val;
       }
+      neu = { ...old, options: merged };
     }
     this.sinkToErrors(sink, i);
-    if (!neu || sink.problems.length) return undefined;
-    this.serverNew = neu;
-    this.serverIndex = i;
-    return { op, kind: 'server', key: 'server', old, new: neu };
+    if (!neu) return undefined;
+    return { change: { op, kind: 'server', key: 'server', old, new: neu }, damage: damageOf(sink), written: 'server' };
   }
 
-  private checkOptions(options: Options, target: OptionTarget, i: number, what: string): void {
-    for (const [name, value] of Object.entries(options)) {
-      const spec = optionSpec(name);
-      if (!spec) {
-        this.warnings.push({ index: i, message: `${what}: unknown option ${name} (kept)`, path: ['options', name] });
-        continue;
-      }
-      const bad = checkOptionValue(spec, value);
-      if (bad) this.err(i, `${what}: ${bad}`, ['options', name]);
-      else if (!spec.appliesTo.includes(target)) {
-        // resolveOption reads a DN's own value first for every option that is not agent-only
-        // (behaviour §2.2 step 1, the "Lookup" column of docs/options.md): say so, not "ignored".
-        const readOnDn = target !== 'application' && target !== 'agent' && !spec.appliesTo.includes('agent');
-        const note = readOnDn ? "kept; read as this DN's own value" : 'kept, ignored';
-        this.warnings.push({ index: i, message: `${what}: option ${name} is not documented for ${target} (${note})`, path: ['options', name] });
-      }
-    }
+  private checkOptions(options: Options, target: OptionTarget | undefined, i: number, what: string): void {
+    const r = checkOptions(options, target, what);
+    for (const e of r.errors) this.err(i, e.message, e.path);
+    for (const w of r.warnings) this.warnings.push({ index: i, message: w.message, path: w.path });
   }
 
   private validate(): void {
     for (const [key, i] of this.touchedDn) {
       const d = this.dn(key);
-      if (d) this.validateDn(d, i);
+      if (d) this.validateDn(d, i, this.damage.get(`dn\0${key}`));
       else {
         // Deleted: no agent may keep it as its DN.
         for (const id of this.s.agentsOfDn(key)) {
@@ -477,10 +627,8 @@ class ChangePlanner {
     }
     for (const [id, i] of this.touchedAgent) {
       const a = this.agent(id);
-      if (a) {
-        if (a.dn !== undefined && !this.dn(a.dn)) this.err(i, `agent ${id}: DN ${a.dn} does not exist`, ['dn']);
-        this.checkOptions(a.options, 'agent', i, `agent ${id}`);
-      } else {
+      if (a) this.validateAgent(a, i);
+      else {
         for (const g of this.s.groupsOfAgent(id)) {
           const grp = this.group(g);
           if (grp && grp.agents.includes(id)) this.err(i, `agent ${id} is a member of agent group ${g}; remove it from the group too`);
@@ -489,11 +637,8 @@ class ChangePlanner {
     }
     for (const [name, i] of this.touchedGroup) {
       const g = this.group(name);
-      if (g) {
-        g.agents.forEach((id, j) => {
-          if (!this.agent(id)) this.err(i, `agent group ${name}: agent ${id} does not exist`, ['agents', j]);
-        });
-      } else {
+      if (g) this.validateGroup(g, i);
+      else {
         for (const rp of this.s.routingPointsOfGroup(name)) {
           const d = this.dn(rp);
           if (d && d.type === 'routing-point' && d.options['agent-group'] === name) {
@@ -503,15 +648,35 @@ class ChangePlanner {
       }
     }
     if (this.serverNew) this.checkOptions(this.serverNew.options, 'application', this.serverIndex, 'server');
+    for (const { change: c, index, damage } of this.shadows) {
+      if (c.kind === 'dn' && c.new) this.validateDn(c.new, index, damage);
+      else if (c.kind === 'agent' && c.new) this.validateAgent(c.new, index);
+      else if (c.kind === 'agent-group' && c.new) this.validateGroup(c.new, index);
+      else if (c.kind === 'server' && c.new) this.checkOptions(c.new.options, 'application', index, 'server');
+    }
   }
 
-  private validateDn(d: DnConfig, i: number): void {
+  private validateAgent(a: AgentConfig, i: number): void {
+    if (a.dn !== undefined && !this.dn(a.dn)) this.err(i, `agent ${a.id}: DN ${a.dn} does not exist`, ['dn']);
+    this.checkOptions(a.options, 'agent', i, `agent ${a.id}`);
+  }
+
+  private validateGroup(g: AgentGroupConfig, i: number): void {
+    g.agents.forEach((id, j) => {
+      if (!this.agent(id)) this.err(i, `agent group ${g.name}: agent ${id} does not exist`, ['agents', j]);
+    });
+  }
+
+  /** Checks one DN; `damage` names the fields that could not be read (their checks are skipped). */
+  private validateDn(d: DnConfig, i: number, damage?: Damage): void {
     const what = `DN ${d.number}`;
-    this.checkOptions(d.options, d.type, i, what);
-    if (d.type === 'voip-service' && d.options['service-type'] === 'softswitch') {
+    const typeKnown = !damage?.type;
+    this.checkOptions(d.options, typeKnown ? d.type : undefined, i, what);
+    if (!typeKnown) return;
+    if (d.type === 'voip-service' && d.options['service-type'] === 'softswitch' && !optionBroken(damage, 'service-type')) {
       const contact = d.options.contact ?? '';
-      if (contact === '' || contact === '*') this.err(i, `${what}: a softswitch needs a contact (host[:port] or SIP URI)`, ['options']);
-      if ((d.options.prefix ?? '').trim() === '') this.err(i, `${what}: a softswitch needs a prefix`, ['options']);
+      if ((contact === '' || contact === '*') && !optionBroken(damage, 'contact')) this.err(i, `${what}: a softswitch needs a contact (host[:port] or SIP URI)`, ['options']);
+      if ((d.options.prefix ?? '').trim() === '' && !optionBroken(damage, 'prefix')) this.err(i, `${what}: a softswitch needs a prefix`, ['options']);
     }
     if (d.type === 'routing-point') {
       const g = d.options['agent-group'];

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
-import type { AgentConfig, AgentGroupConfig, ConfigModel, DnConfig, ServerConfig } from './config-model.js';
+import type { AgentConfig, AgentGroupConfig, ConfigInput, ConfigModel, DnConfig, ServerConfig } from './config-model.js';
 import { defaultServerConfig } from './config-model.js';
 import {
   ChangeSetError,
@@ -359,15 +359,16 @@ export class ConfigStore {
   /**
    * Makes the store equal to `model` (interfaces §1 `start --config`): the difference is
    * applied as one change-set. Returns the version and the applied changes (none when the
-   * store already matched).
+   * store already matched). Secrets `model` leaves out (an export without secrets) keep their
+   * stored values (docs/admin-api.md "Secrets").
    */
-  reconcile(model: ConfigModel, options: ApplyOptions = {}): ApplyResult {
+  reconcile(model: ConfigInput, options: ApplyOptions = {}): ApplyResult {
     const changes = diffModels(this.state.toModel(), model);
     return this.apply(changes, { origin: 'reconcile', ...options });
   }
 
   /** The changes that {@link reconcile} would apply. */
-  diff(model: ConfigModel): ChangeRequest[] {
+  diff(model: ConfigInput): ChangeRequest[] {
     return diffModels(this.state.toModel(), model);
   }
 

@@ -11,6 +11,7 @@ import {
   type DnType,
   type Options,
   type ServerConfig,
+  type TlsConfig,
   DN_TYPES,
 } from './config-model.js';
 import { normaliseNumber } from './number-normalise.js';
@@ -110,13 +111,23 @@ function portOk(p: string): boolean {
   return n >= 0 && n <= 65535;
 }
 
-/** Reads the `server` section. */
+/** Reads the `server` section; undefined when it has any problem (all reported to `sink`). */
 export function readServer(v: unknown, path: ValuePath, sink: ProblemSink): ServerConfig | undefined {
+  const before = sink.problems.length;
+  const server = readServerParts(v, path, sink);
+  return sink.problems.length === before ? server : undefined;
+}
+
+/**
+ * Reads the `server` section as far as it can: every problem goes to `sink`, and the result
+ * holds what could be read (a bad listen entry is left out, a bad option too), so that the
+ * checks of the rest still run. Undefined only when the section is not a mapping.
+ */
+export function readServerParts(v: unknown, path: ValuePath, sink: ProblemSink): ServerConfig | undefined {
   if (!isObject(v)) {
     sink.add(path, 'server must be a mapping');
     return undefined;
   }
-  const before = sink.problems.length;
   checkKeys(v, ['name', 'sip', 'http', 'options'], path, sink, 'server');
   const server: ServerConfig = { name: 'SIP_Server', sip: { listen: [] }, http: {}, options: {} };
   if (v.name !== undefined) {
@@ -161,34 +172,43 @@ export function readServer(v: unknown, path: ValuePath, sink: ProblemSink): Serv
       if (v.http['admin-token'] !== undefined) {
         const s = readScalar(v.http['admin-token'], [...path, 'http', 'admin-token'], sink, 'admin-token');
         if (s !== undefined) {
-          if (s.length < 8) sink.add([...path, 'http', 'admin-token'], 'admin-token must have at least 8 characters');
+          // "" removes a stored token: a secret left out keeps the stored one (src/config/secrets.ts).
+          if (s !== '' && s.length < 8) sink.add([...path, 'http', 'admin-token'], 'admin-token must have at least 8 characters');
           else server.http.adminToken = s;
         }
       }
     }
   }
   const sip = isObject(v.sip) ? v.sip : {};
+  const beforeTls = sink.problems.length;
   if (sip.tls !== undefined && sip.tls !== '') {
     if (!isObject(sip.tls)) sink.add([...path, 'sip', 'tls'], 'server.sip.tls must be a mapping');
     else {
-      checkKeys(sip.tls, ['cert', 'key'], [...path, 'sip', 'tls'], sink, 'server.sip.tls');
-      const tls: { cert?: string; key?: string } = {};
-      for (const k of ['cert', 'key'] as const) {
+      checkKeys(sip.tls, ['cert', 'key', 'ca', 'verify-peer'], [...path, 'sip', 'tls'], sink, 'server.sip.tls');
+      const tls: TlsConfig = {};
+      for (const k of ['cert', 'key', 'ca'] as const) {
         if (sip.tls[k] !== undefined) {
           const s = readScalar(sip.tls[k], [...path, 'sip', 'tls', k], sink, `server.sip.tls.${k}`);
           if (s !== undefined && s !== '') tls[k] = s;
         }
       }
+      const vp = sip.tls['verify-peer'];
+      if (vp !== undefined && vp !== '') {
+        const s = readScalar(vp, [...path, 'sip', 'tls', 'verify-peer'], sink, 'server.sip.tls.verify-peer');
+        if (s === 'true' || s === 'false') tls.verifyPeer = s === 'true';
+        else if (s !== undefined) sink.add([...path, 'sip', 'tls', 'verify-peer'], `server.sip.tls.verify-peer "${s}" is not true or false`);
+      }
       server.sip.tls = tls;
     }
   }
   const secure = server.sip.listen.find((l) => l.startsWith('tls:') || l.startsWith('wss:'));
-  if (secure && !(server.sip.tls?.cert && server.sip.tls.key)) {
+  // A broken tls section is reported already; whether it would have had cert and key is unknown.
+  if (secure && sink.problems.length === beforeTls && !(server.sip.tls?.cert && server.sip.tls.key)) {
     sink.add([...path, 'sip', 'listen'], `listener "${secure}" needs server.sip.tls with cert and key`);
   }
   const opts = readOptionsStrict(v.options, [...path, 'options'], sink);
   if (opts) server.options = opts;
-  return sink.problems.length === before ? server : undefined;
+  return server;
 }
 
 function readType(v: unknown, path: ValuePath, sink: ProblemSink): DnType | undefined {
@@ -232,52 +252,99 @@ export function readNumber(v: unknown, path: ValuePath, sink: ProblemSink, what:
   return n;
 }
 
-/** Reads one `dns` list entry (`{ number, type, options }`). */
-export function readDnEntry(v: unknown, path: ValuePath, sink: ProblemSink): DnConfig | undefined {
+/** What could be read of a DN entry: a field is absent when it was missing or bad (reported). */
+export type DnParts = Partial<DnConfig>;
+
+/**
+ * Reads one `dns` list entry (`{ number, type, options }`) as far as it can: every problem goes
+ * to `sink`, and the fields that could be read are returned, so that checks that do not depend
+ * on a bad field still run. Undefined only when the entry is not a mapping.
+ */
+export function readDnParts(v: unknown, path: ValuePath, sink: ProblemSink): DnParts | undefined {
   if (!isObject(v)) {
     sink.add(path, 'a DN must be a mapping with number, type and options');
     return undefined;
   }
-  const before = sink.problems.length;
   checkKeys(v, ['number', 'type', 'options'], path, sink, 'DN');
+  const parts: DnParts = {};
   const number = readNumber(v.number, [...path, 'number'], sink, 'number');
+  if (number !== undefined) parts.number = number;
   const type = readType(v.type, [...path, 'type'], sink);
+  if (type !== undefined) parts.type = type;
   const options = readOptionsStrict(v.options, [...path, 'options'], sink);
-  if (sink.problems.length !== before || !number || !type || !options) return undefined;
-  return { number, type, options };
+  if (options !== undefined) parts.options = options;
+  return parts;
 }
 
-/** Reads one `agents` list entry (`{ id, name, password, dn, options }`). */
-export function readAgentEntry(v: unknown, path: ValuePath, sink: ProblemSink): AgentConfig | undefined {
+/** Reads one `dns` list entry; undefined when it has any problem (all reported to `sink`). */
+export function readDnEntry(v: unknown, path: ValuePath, sink: ProblemSink): DnConfig | undefined {
+  const before = sink.problems.length;
+  const p = readDnParts(v, path, sink);
+  if (!p || sink.problems.length !== before || !p.number || !p.type || !p.options) return undefined;
+  return { number: p.number, type: p.type, options: p.options };
+}
+
+/** What could be read of an agent entry (see {@link readDnParts}). */
+export type AgentParts = Partial<AgentConfig>;
+
+/**
+ * Reads one `agents` list entry as far as it can (see {@link readDnParts}). `passwordOptional`:
+ * a missing password is no problem (a file may leave secrets out; the store keeps its own).
+ */
+export function readAgentParts(v: unknown, path: ValuePath, sink: ProblemSink, passwordOptional = false): AgentParts | undefined {
   if (!isObject(v)) {
     sink.add(path, 'an agent must be a mapping with id, name, password, dn and options');
     return undefined;
   }
-  const before = sink.problems.length;
   checkKeys(v, ['id', 'name', 'password', 'dn', 'options'], path, sink, 'agent');
+  const parts: AgentParts = {};
   const id = readKey(v.id, [...path, 'id'], sink, 'agent id');
+  if (id !== undefined) parts.id = id;
   const name = v.name === undefined ? id : readScalar(v.name, [...path, 'name'], sink, 'name');
-  const password = readKey(v.password, [...path, 'password'], sink, 'password');
+  if (name !== undefined) parts.name = name;
+  const password = passwordOptional && v.password === undefined ? undefined : readKey(v.password, [...path, 'password'], sink, 'password');
+  if (password !== undefined) parts.password = password;
   const dn = v.dn === undefined || v.dn === '' ? undefined : readNumber(v.dn, [...path, 'dn'], sink, 'dn');
+  if (dn !== undefined) parts.dn = dn;
   const options = readOptionsStrict(v.options, [...path, 'options'], sink);
-  if (sink.problems.length !== before || id === undefined || password === undefined || !options) return undefined;
-  const a: AgentConfig = { id, name: name ?? id, password, options };
-  if (dn !== undefined) a.dn = dn;
+  if (options !== undefined) parts.options = options;
+  return parts;
+}
+
+/** Reads one `agents` list entry; undefined when it has any problem (all reported to `sink`). */
+export function readAgentEntry(v: unknown, path: ValuePath, sink: ProblemSink): AgentConfig | undefined {
+  const before = sink.problems.length;
+  const p = readAgentParts(v, path, sink);
+  if (!p || sink.problems.length !== before || p.id === undefined || p.password === undefined || !p.options) return undefined;
+  const a: AgentConfig = { id: p.id, name: p.name ?? p.id, password: p.password, options: p.options };
+  if (p.dn !== undefined) a.dn = p.dn;
   return a;
 }
 
-/** Reads one `agent-groups` list entry (`{ name, agents }`). */
-export function readGroupEntry(v: unknown, path: ValuePath, sink: ProblemSink): AgentGroupConfig | undefined {
+/** What could be read of an agent-group entry (see {@link readDnParts}). */
+export type GroupParts = Partial<AgentGroupConfig>;
+
+/** Reads one `agent-groups` list entry as far as it can (see {@link readDnParts}). */
+export function readGroupParts(v: unknown, path: ValuePath, sink: ProblemSink): GroupParts | undefined {
   if (!isObject(v)) {
     sink.add(path, 'an agent group must be a mapping with name and agents');
     return undefined;
   }
-  const before = sink.problems.length;
   checkKeys(v, ['name', 'agents'], path, sink, 'agent group');
+  const parts: GroupParts = {};
   const name = readKey(v.name, [...path, 'name'], sink, 'group name');
+  if (name !== undefined) parts.name = name;
   const agents = readAgentList(v.agents, [...path, 'agents'], sink);
-  if (sink.problems.length !== before || name === undefined || !agents) return undefined;
-  return { name, agents };
+  if (agents !== undefined) parts.agents = agents;
+  return parts;
+}
+
+/** Reads one `agent-groups` list entry; undefined when it has any problem (all reported to `sink`). */
+export function readGroupEntry(v: unknown, path: ValuePath, sink: ProblemSink): AgentGroupConfig | undefined {
+  const before = sink.problems.length;
+  const p = readGroupParts(v, path, sink);
+  if (!p || sink.problems.length !== before || p.name === undefined || !p.agents) return undefined;
+  return { name: p.name, agents: p.agents };
 }
 
 /** Reads a list of agent ids (no duplicates). */

@@ -45,6 +45,12 @@ export interface OptionSpec {
   takesEffect: string;
   /** Where the rule comes from (behaviour spec tags). */
   source: string;
+  /**
+   * A credential: write-only through the API and in exports (docs/admin-api.md "Secrets"). Read
+   * endpoints, the change feed and `config export` (without `--with-secrets`) leave it out; a
+   * write that leaves it out keeps the stored value.
+   */
+  secret?: boolean;
 }
 
 const AGENT_DNS: readonly OptionTarget[] = [...AGENT_DN_TYPES, 'voip-service'];
@@ -312,6 +318,48 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     source: 'ours (bad-input protection), RFC 5626 §3.5.1 keepalives',
   },
   {
+    name: 'cti-agent-rate',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 1, max: 1_000_000 },
+    default: '20',
+    inheritFromSoftswitch: false,
+    effect:
+      'Requests per second an agent-scope CTI connection (RequestOpen with agentId and password) may send, sustained; above it the request is answered RATE_LIMITED. Also applies to a connection before RequestOpen.',
+    takesEffect: 'restart',
+    source: 'interfaces §4; ours (bad-input protection)',
+  },
+  {
+    name: 'cti-agent-burst',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 1, max: 1_000_000 },
+    default: '40',
+    inheritFromSoftswitch: false,
+    effect: 'Requests an agent-scope CTI connection may send at once above `cti-agent-rate` (token bucket size).',
+    takesEffect: 'restart',
+    source: 'interfaces §4; ours (bad-input protection)',
+  },
+  {
+    name: 'cti-application-rate',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 1, max: 1_000_000 },
+    default: '5000',
+    inheritFromSoftswitch: false,
+    effect:
+      'Requests per second an application-scope CTI connection (RequestOpen with the admin token: a desktop gateway or a router) may send, sustained; must stay well above 2,000 (a gateway for 2,000 agents).',
+    takesEffect: 'restart',
+    source: 'interfaces §4; ours (bad-input protection)',
+  },
+  {
+    name: 'cti-application-burst',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 1, max: 1_000_000 },
+    default: '10000',
+    inheritFromSoftswitch: false,
+    effect: 'Requests an application-scope CTI connection may send at once above `cti-application-rate` (e.g. a reconnect storm: register, query, login and ready for every agent).',
+    takesEffect: 'restart',
+    source: 'interfaces §4; ours (bad-input protection)',
+  },
+  {
     name: 'sip-invite-timeout',
     appliesTo: ['application'],
     type: { kind: 'integer', min: 0, max: 34 },
@@ -389,6 +437,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     effect: 'Digest password the phone must use to REGISTER (RFC 3261 §22); empty = no authentication.',
     takesEffect: 'next REGISTER',
     source: 'behaviour §3.5',
+    secret: true,
   },
   {
     name: 'agent-group',
@@ -504,7 +553,7 @@ export function splitList(value: string): string[] {
  */
 export function checkOptionValue(spec: OptionSpec, value: string): string | undefined {
   const t = spec.type;
-  const bad = (what: string): string => `option ${spec.name}: "${value}" is not ${what}`;
+  const bad = (what: string): string => (spec.secret ? `option ${spec.name}: the value is not ${what}` : `option ${spec.name}: "${value}" is not ${what}`);
   switch (t.kind) {
     case 'boolean':
       return value === 'true' || value === 'false' ? undefined : bad('true or false');

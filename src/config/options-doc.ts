@@ -59,11 +59,15 @@ export function renderOptionsDoc(): string {
   lines.push('`priority`, then name); else the application value; else the default. An empty value counts as not');
   lines.push('set. "Lookup" below lists the levels read, in order.');
   lines.push('');
+  lines.push('**Secret** options are credentials: write-only. The admin API, the change feed and');
+  lines.push('`sipserver config export` (without `--with-secrets`) never show their value; a write that leaves');
+  lines.push('one out keeps the stored value, `""` removes it (docs/admin-api.md "Secrets").');
+  lines.push('');
   lines.push('| Option | Applies to | Values | Default | Lookup | Effect | Takes effect | Source |');
   lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const o of OPTION_TABLE) {
     lines.push(
-      `| \`${o.name}\` | ${o.appliesTo.join(', ')} | ${typeText(o.type)} | ${o.default === undefined ? '—' : o.default === '' ? '(empty)' : `\`${o.default}\``} | ${levels(o)} | ${esc(o.effect)} | ${esc(o.takesEffect)} | ${esc(o.source)} |`,
+      `| \`${o.name}\` | ${o.appliesTo.join(', ')} | ${typeText(o.type)}${o.secret ? ' (**secret**)' : ''} | ${o.default === undefined ? '—' : o.default === '' ? '(empty)' : `\`${o.default}\``} | ${levels(o)} | ${esc(o.effect)} | ${esc(o.takesEffect)} | ${esc(o.source)} |`,
     );
   }
   lines.push('');

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../src/api/http-server.js';
 import type { ServerStatus } from '../../src/api/status.js';
 import { loadConfigFile, loadConfigText } from '../../src/config/config-file.js';
-import type { ConfigModel } from '../../src/config/config-model.js';
+import type { ConfigInput } from '../../src/config/config-model.js';
 import { openStore, type ConfigStore } from '../../src/config/config-store.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from '../../src/reachability/reachability-module.js';
 import { SipStack } from '../../src/sip/stack/sip-stack.js';
@@ -38,7 +38,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startServer(model: ConfigModel): Promise<Server> {
+async function startServer(model: ConfigInput): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'reach-it-'));
   const store = openStore(dir);
   store.reconcile(model);
@@ -99,7 +99,7 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
-function config(text: string): ConfigModel {
+function config(text: string): ConfigInput {
   const r = loadConfigText(text);
   if (!r.model) throw new Error(JSON.stringify(r.errors));
   return r.model;

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConfigStore } from '../../config/config-store.js';
 import { ChangeSetError, type ChangeKind, type ChangeRequest } from '../../config/change-set.js';
 import { agentToDocument, modelToDocument } from '../../config/config-file.js';
-import { redactChange } from '../../config/config-diff.js';
+import { redactAgent, redactChange, redactDn, redactModel, isSecretOption } from '../../config/secrets.js';
 import { OPTION_TABLE } from '../../config/option-table.js';
 import type { AgentConfig, DnConfig } from '../../config/config-model.js';
 import type { ServerStatus } from '../status.js';
@@ -40,12 +40,14 @@ export interface AdminRoutesOptions {
   getStatusProviders: () => StatusProviders;
 }
 
+/** An agent as answered: never its password (secrets are write-only, docs/admin-api.md "Secrets"). */
 function agentOut(a: AgentConfig): Record<string, unknown> {
-  return agentToDocument(a, false);
+  return agentToDocument(redactAgent(a));
 }
 
+/** A DN as answered: secret options left out, `hasPassword` when it has a password. */
 function dnOut(d: DnConfig): Record<string, unknown> {
-  return { number: d.number, type: d.type, options: d.options };
+  return redactDn(d);
 }
 
 type Params = Record<string, string>;
@@ -184,7 +186,12 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
 
   app.get<{ Params: Params }>(
     '/dns/:number/effective-options',
-    { schema: { tags: ['dns'], description: 'Every known option as it applies to this DN now, with where it came from (behaviour §2.2)' } },
+    {
+      schema: {
+        tags: ['dns'],
+        description: 'Every known option as it applies to this DN now, with where it came from (behaviour §2.2); a secret option shows where it is set (`secret: true`), never its value',
+      },
+    },
     async (req, reply) => {
       const d = store.getDn(req.params.number);
       if (!d) return reply.code(404).send({ error: `DN ${req.params.number} not found` });
@@ -192,7 +199,8 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       const out: Record<string, unknown> = {};
       for (const n of names) {
         const r = store.resolveOption(d.number, n);
-        if (r) out[n] = r;
+        // A secret's value is never returned: only where it is set.
+        if (r) out[n] = isSecretOption(n) ? { source: r.source, ...(r.via !== undefined ? { via: r.via } : {}), secret: true } : r;
       }
       return { number: d.number, options: out };
     },
@@ -266,7 +274,8 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       attachValidation: true,
       schema: {
         tags: ['config'],
-        description: 'The change feed: every change-set applied after `since`, oldest first (secrets removed)',
+        description:
+          'The change feed: every change-set applied after `since`, oldest first. Secrets are left out (agent passwords, secret options such as a DN\'s `password`, the admin token); DNs carry `hasPassword` as in `GET /api/dns/{number}`',
         querystring: {
           type: 'object',
           properties: { since: { type: 'integer', minimum: 0, default: 0 }, limit: { type: 'integer', minimum: 1 } },
@@ -285,8 +294,14 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
 
   app.get(
     '/config',
-    { schema: { tags: ['config'], description: 'The whole configuration in the file format, secrets included (for `sipserver config export`)' } },
-    async () => ({ version: store.version, config: modelToDocument(store.exportModel()) }),
+    {
+      schema: {
+        tags: ['config'],
+        description:
+          'The whole configuration in the file format (for `sipserver config export/diff --server`), without secrets: agent passwords, secret options (a DN\'s `password`) and the admin token are write-only. Loading it back keeps the stored secrets.',
+      },
+    },
+    async () => ({ version: store.version, config: modelToDocument(redactModel(store.exportModel())) }),
   );
 
   app.get('/options', { schema: { tags: ['config'], description: 'The option reference table' } }, async () => ({ options: OPTION_TABLE }));

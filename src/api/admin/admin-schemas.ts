@@ -4,11 +4,18 @@
  * only describe.
  */
 import { DN_TYPES } from '../../config/config-model.js';
+import { SECRET_OPTIONS } from '../../config/secrets.js';
 
+const SECRETS = SECRET_OPTIONS.map((n) => `\`${n}\``).join(', ');
 const options = {
   type: 'object',
   additionalProperties: { type: 'string' },
-  description: 'Genesys [TServer] options: string keys and values',
+  description: `Genesys [TServer] options: string keys and values. Secret options (${SECRETS}) are write-only: never returned`,
+} as const;
+const optionsIn = {
+  type: 'object',
+  additionalProperties: { type: 'string' },
+  description: `Genesys [TServer] options: string keys and values. A secret option (${SECRETS}) left out keeps the stored value; "" removes it`,
 } as const;
 const optionsPatch = {
   type: 'object',
@@ -16,15 +23,20 @@ const optionsPatch = {
   description: 'Options to merge; null removes an option',
 } as const;
 
-/** A DN as answered (interfaces §5). */
+/** A DN as answered (interfaces §5): secret options left out, `hasPassword` instead. */
 export const dnSchema = {
   type: 'object',
-  properties: { number: { type: 'string' }, type: { type: 'string', enum: [...DN_TYPES] }, options },
+  properties: {
+    number: { type: 'string' },
+    type: { type: 'string', enum: [...DN_TYPES] },
+    options,
+    hasPassword: { type: 'boolean', description: 'Present (true) when the DN has a non-empty `password` option: its phone must authenticate' },
+  },
 } as const;
 /** Body of `PUT /api/dns/{number}`. */
 export const dnPutSchema = {
   type: 'object',
-  properties: { type: { type: 'string', enum: [...DN_TYPES] }, options },
+  properties: { type: { type: 'string', enum: [...DN_TYPES] }, options: optionsIn },
   required: ['type'],
 } as const;
 /** Body of `PATCH /api/dns/{number}`. */

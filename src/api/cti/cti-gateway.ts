@@ -8,7 +8,7 @@ import { type Logger, silentLogger } from '../../util/logger.js';
 import { type CallControl, CallControlError, type CallControlRequest, unsupportedCallControl } from '../../contact-center/call-control.js';
 import { CTI_ERROR, CtiError, type CtiErrorName } from './cti-error-codes.js';
 import { encodeDomainEvent, type CtiWireEvent } from './cti-event-encoder.js';
-import { CALL_REQUEST_NAMES, type CtiRequest, parseCtiRequest } from './cti-request-schemas.js';
+import { CALL_REQUEST_NAMES, type CtiRequest, parseCtiRequest, peekReferenceId } from './cti-request-schemas.js';
 import { CtiSession } from './cti-session.js';
 import type { CtiTransport } from './cti-transport.js';
 import { OpenFailureLimiter } from './open-failure-limiter.js';
@@ -17,9 +17,22 @@ import { OpenFailureLimiter } from './open-failure-limiter.js';
 export interface CtiLimits {
   /** Largest accepted frame, bytes; a larger one is answered and the connection closed (1009). */
   readonly maxMessageBytes: number;
-  /** Token bucket: burst size and sustained requests per second. */
+  /**
+   * Token bucket of an agent-scope connection (and of any connection before RequestOpen): burst
+   * size and sustained requests per second. A desktop sends a few requests a minute.
+   */
   readonly burst: number;
   readonly ratePerSecond: number;
+  /**
+   * Token bucket of an application-scope connection (RequestOpen with the admin token: a desktop
+   * gateway or a router acting for thousands of agents). The default, 5,000/s with a burst of
+   * 10,000, is 2.5 times the 2,000 requests/s such a client must sustain, and the burst absorbs a
+   * reconnect storm (2,000 agents × register + query + login + ready). It still bounds what one
+   * runaway integration can make the server do; beyond it, TCP backpressure (the server reads no
+   * faster than it answers) and the slow-reader limit apply.
+   */
+  readonly applicationBurst: number;
+  readonly applicationRatePerSecond: number;
   /** Errors before RequestOpen after which the connection is closed (interfaces §4: 3). */
   readonly maxPreOpenErrors: number;
   /**
@@ -42,6 +55,8 @@ export const DEFAULT_CTI_LIMITS: CtiLimits = {
   maxMessageBytes: 64 * 1024,
   burst: 40,
   ratePerSecond: 20,
+  applicationBurst: 10_000,
+  applicationRatePerSecond: 5_000,
   maxPreOpenErrors: 3,
   maxProtocolErrors: 10,
   protocolErrorForgivePerSecond: 0.1,
@@ -49,6 +64,30 @@ export const DEFAULT_CTI_LIMITS: CtiLimits = {
   maxOpenFailuresPerAddress: 10,
   openFailureWindowMs: 60_000,
 };
+
+/** Application options (docs/options.md) that set the per-scope request rates. */
+const RATE_OPTIONS = [
+  ['cti-agent-burst', 'burst'],
+  ['cti-agent-rate', 'ratePerSecond'],
+  ['cti-application-burst', 'applicationBurst'],
+  ['cti-application-rate', 'applicationRatePerSecond'],
+] as const;
+
+/**
+ * The request rates set in the application options `cti-agent-rate`, `cti-agent-burst`,
+ * `cti-application-rate` and `cti-application-burst` (`server.options`, read at start); an
+ * option not set (or empty) is left out, so the default applies.
+ */
+export function ctiLimitsFromOptions(options: Readonly<Record<string, string>>): Partial<CtiLimits> {
+  const out: { -readonly [K in keyof CtiLimits]?: number } = {};
+  for (const [name, key] of RATE_OPTIONS) {
+    const raw = options[name];
+    if (raw === undefined || raw === '') continue;
+    const n = Number(raw);
+    if (Number.isFinite(n) && n > 0) out[key] = n;
+  }
+  return out;
+}
 
 /** WebSocket close codes used (RFC 6455 §7.4.1). */
 export const CTI_CLOSE = { POLICY: 1008, TOO_BIG: 1009, GOING_AWAY: 1001 } as const;
@@ -65,6 +104,11 @@ export interface CtiGatewayDeps {
   readonly serverName?: string;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /**
+   * The application options (`server.options`); the `cti-*-rate`/`cti-*-burst` ones set the
+   * request rates ({@link ctiLimitsFromOptions}). `limits` wins over them.
+   */
+  readonly applicationOptions?: Readonly<Record<string, string>>;
   readonly limits?: Partial<CtiLimits>;
 }
 
@@ -113,7 +157,7 @@ export class CtiGateway {
   private seq = 0;
 
   constructor(private readonly deps: CtiGatewayDeps) {
-    this.limits = { ...DEFAULT_CTI_LIMITS, ...deps.limits };
+    this.limits = { ...DEFAULT_CTI_LIMITS, ...ctiLimitsFromOptions(deps.applicationOptions ?? {}), ...deps.limits };
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger ?? silentLogger;
     this.callControl = deps.callControl ?? unsupportedCallControl;
@@ -155,12 +199,14 @@ export class CtiGateway {
   async handleMessage(session: CtiSession, text: string, byteLength = Buffer.byteLength(text)): Promise<void> {
     if (session.closed) return;
     if (byteLength > this.limits.maxMessageBytes) {
-      this.sendError(session, 'MESSAGE_TOO_LARGE', undefined, `message of ${byteLength} bytes exceeds ${this.limits.maxMessageBytes}`);
+      // Frames above twice the limit never get here (cut by the WebSocket layer): parsing is bounded.
+      this.sendError(session, 'MESSAGE_TOO_LARGE', peekReferenceId(text), `message of ${byteLength} bytes exceeds ${this.limits.maxMessageBytes}`);
       this.closeSession(session, CTI_CLOSE.TOO_BIG, 'message too large');
       return;
     }
     if (!session.bucket.take()) {
-      this.protocolError(session, 'RATE_LIMITED', undefined);
+      // The refused request's referenceId is echoed so that the client knows which one to retry.
+      this.protocolError(session, 'RATE_LIMITED', peekReferenceId(text));
       return;
     }
     const parsed = parseCtiRequest(text);
@@ -278,12 +324,12 @@ export class CtiGateway {
     if (req.token !== undefined) {
       const expected = typeof this.deps.adminToken === 'function' ? this.deps.adminToken() : this.deps.adminToken;
       if (!expected || !timingSafeEqual(digest(req.token), digest(expected))) throw new CtiError('BAD_TOKEN');
-      session.scope = { kind: 'application' };
+      session.open({ kind: 'application' }, { burst: this.limits.applicationBurst, ratePerSecond: this.limits.applicationRatePerSecond });
       this.send(session, { event: 'EventOpened', scope: 'application' }, req.referenceId);
       return;
     }
     const agent = this.deps.agents.authenticate(req.agentId ?? '', req.password ?? '');
-    session.scope = { kind: 'agent', agentId: agent.id };
+    session.open({ kind: 'agent', agentId: agent.id });
     this.send(
       session,
       { event: 'EventOpened', scope: 'agent', agentId: agent.id, thisDN: this.deps.agents.directory.normaliseNumber(agent.dn) },

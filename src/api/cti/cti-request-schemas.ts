@@ -107,6 +107,23 @@ export function isCtiRequestName(name: string): name is CtiRequestName {
   return Object.prototype.hasOwnProperty.call(CTI_REQUEST_SCHEMAS, name);
 }
 
+/**
+ * The valid `referenceId` of a frame, without validating anything else (for errors answered
+ * before the request is parsed: rate limited, too large). Undefined when the frame is no JSON
+ * object or its referenceId is missing or malformed.
+ */
+export function peekReferenceId(text: string): number | string | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const ref = referenceId.safeParse((json as Record<string, unknown>).referenceId);
+  return ref.success ? ref.data : undefined;
+}
+
 /** Outcome of {@link parseCtiRequest}. */
 export type ParsedCtiRequest =
   | { readonly ok: true; readonly request: CtiRequest }

@@ -150,7 +150,10 @@ agent-groups:
     expect(loadConfigText(exportConfigYaml(m)).model).toEqual(m);
   });
 
-  it('an agent without password is an error', () => {
-    expect(errorsOf(`agents:\n  - { id: joe, name: Joe }\n`)).toEqual(['2: password is required']);
+  it('an agent may leave its password out (secrets are write-only: the store keeps its own); an empty one is an error', () => {
+    const r = loadConfigText(`agents:\n  - { id: joe, name: Joe }\n`, 'f.yaml');
+    expect(r.errors).toEqual([]);
+    expect(r.model!.agents).toEqual([{ id: 'joe', name: 'Joe', options: {} }]);
+    expect(errorsOf(`agents:\n  - { id: joe, name: Joe, password: "" }\n`)).toEqual(['2: password is required']);
   });
 });

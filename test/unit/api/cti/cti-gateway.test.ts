@@ -92,7 +92,7 @@ describe('CtiGateway', () => {
     bus = new ContactCenterEventBus();
     agents = new AgentService({ directory: exampleDirectory(), reachability: new FakeReachability(), bus, clock, logger: silentLogger });
     calls = new RecordingCallControl(bus);
-    gw = new CtiGateway({ agents, bus, callControl: calls, adminToken: () => 'tok', clock, limits: { burst: 5, ratePerSecond: 1, maxProtocolErrors: 4, protocolErrorForgivePerSecond: 0.1 } });
+    gw = new CtiGateway({ agents, bus, callControl: calls, adminToken: () => 'tok', clock, limits: { burst: 5, ratePerSecond: 1, applicationBurst: 5, applicationRatePerSecond: 1, maxProtocolErrors: 4, protocolErrorForgivePerSecond: 0.1 } });
   });
 
   async function opened(): Promise<{ t: MemoryTransport; s: ReturnType<CtiGateway['connect']> }> {
