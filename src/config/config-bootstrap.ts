@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { formatProblem, loadConfigFile, loadConfigText } from './config-file.js';
-import type { ConfigModel } from './config-model.js';
+import type { ConfigInput } from './config-model.js';
 import { openStore, peekReconciledSource, type ConfigStore } from './config-store.js';
 
 /** The file given to `start --config` is invalid; `problems` are `FILE:LINE: message` lines. */
@@ -29,7 +29,7 @@ export interface OpenedConfiguration {
 }
 
 /** Reconciles `store` to `model` as one change-set and logs what changed; closes the store when it fails. */
-function reconcileLogged(store: ConfigStore, model: ConfigModel, configFile: string | undefined, dataDir: string, logger: Logger): { version: number; applied: number } {
+function reconcileLogged(store: ConfigStore, model: ConfigInput, configFile: string | undefined, dataDir: string, logger: Logger): { version: number; applied: number } {
   try {
     const r = store.reconcile(model);
     const counts: Record<string, number> = {};
@@ -51,7 +51,7 @@ function reconcileLogged(store: ConfigStore, model: ConfigModel, configFile: str
  * file are logged. The caller owns the returned store (close it at shutdown).
  */
 export function openConfiguration(dataDir: string, configFile?: string, logger: Logger = silentLogger): OpenedConfiguration {
-  let model: ConfigModel | undefined;
+  let model: ConfigInput | undefined;
   if (configFile) {
     const loaded = loadConfigFile(configFile);
     for (const w of loaded.warnings) logger.warn(formatProblem(w, 'warning'));
