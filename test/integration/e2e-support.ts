@@ -1,19 +1,20 @@
 /**
- * Shared pieces of the end-to-end acceptance tests (`e2e-*.test.ts`): SIPp peers running in the
- * background (killable at any time), a lock on the fixed softswitch ports of `examples/*.yaml`,
- * admin API calls, bounded polling, and {@link E2eEnv}: one file's set-up (lock, softswitch
- * SIPp, server, desktops) and its tear-down.
+ * Shared pieces of the end-to-end acceptance tests (`e2e-*.test.ts`): admin API calls, device
+ * and agent state, and {@link E2eEnv}: one file's set-up (an example configuration with its fixed
+ * ports mapped to free ones, the SIPp softswitch, the server, desktops) and its tear-down. SIPp
+ * peers come from the one launcher, `test/helpers/sipp.ts`; polling from `test/helpers/wait.ts`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
+import { exampleWithFreePorts, freePortBesides, type MappedConfig } from '../helpers/example-config.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
-import { sippTraceMessages } from '../helpers/sipp.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { startSipp, type SippPeer, type SippRun } from '../helpers/sipp.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Admin token the e2e servers run with (`SIPSERVER_TOKEN`). */
 export const E2E_TOKEN = 'e2e-admin-token';
@@ -23,218 +24,10 @@ export function scenario(name: string): string {
   return resolve(repoRoot, 'test/integration/sipp', name);
 }
 
-/** Path of an example configuration (used unchanged). */
-export function example(name: string): string {
-  return resolve(repoRoot, 'examples', name);
-}
-
-/** One SIP message of a SIPp trace. */
-export interface TracedMessage {
-  dir: 'sent' | 'received';
-  text: string;
-  /** First line (request line or status line). */
-  firstLine: string;
-}
-
-/** Call-ID of a traced message (compact form `i:` too); '' without one. */
-export function callIdOf(m: TracedMessage): string {
-  return /^(?:Call-ID|i)\s*:\s*(.*)$/im.exec(m.text)?.[1]?.trim() ?? '';
-}
-
-/** A SIPp process in the background. */
-export class SippPeer {
-  stdout = '';
-  stderr = '';
-  exitCode: number | null | undefined;
-  private readonly exited: Promise<number | null>;
-
-  constructor(
-    readonly child: ChildProcess,
-    readonly dir: string,
-    readonly port: number,
-  ) {
-    this.exited = new Promise((res) => {
-      child.on('exit', (code, signal) => {
-        this.exitCode = code ?? (signal ? -1 : null);
-        res(this.exitCode);
-      });
-    });
-    child.stdout?.on('data', (b: Buffer) => (this.stdout += b.toString()));
-    child.stderr?.on('data', (b: Buffer) => (this.stderr += b.toString()));
-  }
-
-  /** Messages of the `-trace_msg` log so far. */
-  messages(): TracedMessage[] {
-    let log = '';
-    try {
-      log = readFileSync(join(this.dir, 'messages.log'), 'utf8');
-    } catch {
-      return [];
-    }
-    return sippTraceMessages(log).map((m) => ({ ...m, firstLine: m.text.split(/\r?\n/)[0]!.trim() }));
-  }
-
-  /** Received requests (first lines) of a method. */
-  receivedRequests(method: string): TracedMessage[] {
-    return this.messages().filter((m) => m.dir === 'received' && m.firstLine.startsWith(`${method} `));
-  }
-
-  /**
-   * How many distinct requests of `method` SIPp received (by Call-ID and CSeq): a retransmission
-   * (our side resending before SIPp's answer arrived, likely on a loaded machine) counts once.
-   * With `callIds`, only requests of those dialogs count: a request of an earlier call that
-   * reaches this SIPp late (or a retransmission of it, up to 64·T1 later) is not the test's.
-   */
-  distinctRequests(method: string, callIds?: readonly string[]): number {
-    const keys = new Set<string>();
-    for (const m of this.receivedRequests(method)) {
-      const callId = callIdOf(m) || m.text;
-      if (callIds && !callIds.includes(callId)) continue;
-      const cseq = /^CSeq\s*:\s*(.*)$/im.exec(m.text)?.[1]?.trim() ?? '';
-      keys.add(`${callId} ${cseq}`);
-    }
-    return keys.size;
-  }
-
-  /** Call-IDs of the requests of `method` SIPp received, first seen first, each once. */
-  callIds(method = 'INVITE'): string[] {
-    return [...new Set(this.receivedRequests(method).map(callIdOf))];
-  }
-
-  /** The `-trace_err` log so far. */
-  errors(): string {
-    try {
-      return readFileSync(join(this.dir, 'errors.log'), 'utf8');
-    } catch {
-      return '';
-    }
-  }
-
-  /** Wait for SIPp to exit by itself. */
-  async waitExit(timeoutMs = 20_000): Promise<number | null> {
-    if (this.exitCode !== undefined) return this.exitCode;
-    let t: NodeJS.Timeout | undefined;
-    const r = await Promise.race([this.exited, new Promise<'timeout'>((res) => (t = setTimeout(() => res('timeout'), timeoutMs)))]);
-    clearTimeout(t);
-    if (r === 'timeout') throw new Error(`SIPp did not exit within ${timeoutMs} ms; stdout: ${this.stdout.slice(-2000)} errors: ${this.errors()}`);
-    return r;
-  }
-
-  /** Kill SIPp (if running) and remove its scratch directory. */
-  async stop(): Promise<void> {
-    if (this.exitCode === undefined) {
-      this.child.kill('SIGKILL');
-      await this.exited;
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Options of {@link startSipp}. */
-export interface SippPeerOptions {
-  scenario: string;
-  /** Remote `host:port` (UAC) — omitted for a UAS. */
-  target?: string;
-  /** Local port (`-p`); omitted or 0 = a free ephemeral port (see {@link SippPeer.port}). */
-  port?: number;
-  /** `-s` service (user part of the Request-URI). */
-  service?: string;
-  /** `-m`; omitted = no limit (stop() ends it). */
-  calls?: number;
-  /** `-d` pause (ms). */
-  pauseMs?: number;
-  /** `-t`: `u1` (UDP, default) or `t1` (one TCP connection). */
-  transport?: 'u1' | 't1';
-  args?: string[];
-}
-
-/**
- * Start SIPp in the background with `-trace_msg` and `-trace_err`; waits briefly so that a
- * UAS is bound before the caller goes on (a bind failure makes SIPp exit, reported here).
- */
-export async function startSipp(opts: SippPeerOptions): Promise<SippPeer> {
-  // SIPp's -p 0 takes 5060 when it is free: always give it a free ephemeral port instead.
-  const port = opts.port || (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'e2e-sipp-'));
-  const args = [
-    '-sf', opts.scenario,
-    '-i', '127.0.0.1',
-    '-p', String(port),
-    '-t', opts.transport ?? 'u1',
-    '-nostdin',
-    '-trace_msg', '-message_file', join(dir, 'messages.log'),
-    '-trace_err', '-error_file', join(dir, 'errors.log'),
-    ...(opts.calls !== undefined ? ['-m', String(opts.calls)] : []),
-    ...(opts.service ? ['-s', opts.service] : []),
-    ...(opts.pauseMs !== undefined ? ['-d', String(opts.pauseMs)] : []),
-    ...(opts.args ?? []),
-    ...(opts.target ? [opts.target] : []),
-  ];
-  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const peer = new SippPeer(child, dir, port);
-  if (!opts.target) {
-    await new Promise((r) => setTimeout(r, 300));
-    if (peer.exitCode !== undefined) throw new Error(`SIPp UAS on port ${opts.port} exited: ${peer.stdout.slice(-1500)} ${peer.stderr}`);
-  }
-  return peer;
-}
-
 /** Stop every peer in the list (ignoring failures) and empty it. */
 export async function stopAll(peers: SippPeer[]): Promise<void> {
   const list = peers.splice(0);
   await Promise.all(list.map((p) => p.stop().catch(() => undefined)));
-}
-
-/**
- * Exclusive lock on a fixed UDP port shared by every e2e test file (the examples' softswitch
- * contacts 127.0.0.1:5081 / :5071): a directory under the temp dir holding the owner's pid. A
- * lock whose owner is dead is taken over. Returns the release function.
- */
-export async function lockPort(port: number, timeoutMs = 50_000): Promise<() => void> {
-  const path = join(tmpdir(), `sipserver-e2e-port-${port}.lock`);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      mkdirSync(path);
-      writeFileSync(join(path, 'pid'), String(process.pid));
-      return () => rmSync(path, { recursive: true, force: true });
-    } catch {
-      let owner = NaN;
-      try {
-        owner = Number(readFileSync(join(path, 'pid'), 'utf8'));
-      } catch {
-        /* being written */
-      }
-      if (Number.isInteger(owner) && owner > 0 && !alive(owner)) rmSync(path, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`port ${port} lock held by pid ${owner}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Poll `fn` until it returns a defined, non-false value (bounded). */
-export async function eventually<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /**
@@ -243,7 +36,7 @@ export async function eventually<T>(fn: () => T | undefined | false | Promise<T 
  * peer received: a BYE of an earlier call may still arrive late, or be retransmitted for 64·T1.
  */
 export async function expectOneByeEach(peer: SippPeer, callIds: readonly string[], what: string, timeoutMs = 10_000): Promise<void> {
-  await eventually(() => callIds.every((id) => peer.distinctRequests('BYE', [id]) > 0), what, timeoutMs);
+  await waitFor(() => callIds.every((id) => peer.distinctRequests('BYE', [id]) > 0), { what, timeoutMs });
   expect(callIds.map((id) => peer.distinctRequests('BYE', [id]))).toEqual(callIds.map(() => 1));
 }
 
@@ -273,10 +66,10 @@ export async function agentStatus(server: ServerProcess, id: string): Promise<Re
 
 /** Wait until the status shows the device `dn` in `state` (`in-service`, `out-of-service`). */
 export async function waitDeviceState(server: ServerProcess, dn: string, state: string, timeoutMs = 15_000): Promise<void> {
-  await eventually(async () => {
+  await waitFor(async () => {
     const devices = (await status(server)).devices as Array<Record<string, unknown>>;
     return devices.some((d) => d.dn === dn && d.state === state);
-  }, `${dn} ${state.replace(/-/g, ' ')}`, timeoutMs);
+  }, { what: `${dn} ${state.replace(/-/g, ' ')}`, timeoutMs });
 }
 
 /** Wait until the status shows the device `dn` in service. */
@@ -308,11 +101,6 @@ export function dnEvent(name: string, dn: string): (f: CtiFrame) => boolean {
   return (f) => f.event === name && f.thisDN === dn;
 }
 
-/** The body (SDP) of a traced message. */
-export function sdpBody(m: TracedMessage): string {
-  return m.text.split(/\r?\n\r?\n/).slice(1).join('\n');
-}
-
 /**
  * A configuration file with `server` listening on an ephemeral UDP port, then `dns:` followed by
  * `dnsYaml` (its list items, and any later top-level sections such as `agents:`), written to
@@ -326,13 +114,13 @@ export function writeConfig(dir: string, name: string, dnsYaml: string): string 
 
 /** Options of {@link E2eEnv}. */
 export interface E2eOptions {
-  /** Example configuration under `examples/`, used unchanged. */
+  /** Example configuration under `examples/`: run with its fixed ports mapped to free ones, nothing else changed. */
   example: string;
-  /** The example's fixed softswitch port (5081 / 5071), locked while the file runs. */
-  lockPort: number;
+  /** The example's fixed softswitch port (5081 / 5071): the SIPp softswitch listens on the free port standing for it. */
+  softswitchPort: number;
   /**
-   * Scenario of the SIPp playing the softswitch on `lockPort` (default `e2e-uas-sbc-answer.xml`);
-   * `null`: nothing listens there (and the Softswitch is not awaited in service).
+   * Scenario of the SIPp playing the softswitch (default `e2e-uas-sbc-answer.xml`); `null`:
+   * nothing listens there (and the Softswitch is not awaited in service).
    */
   softswitch?: string | null;
   /** `-d` of the softswitch SIPp. */
@@ -352,14 +140,17 @@ export interface E2eLogin {
 }
 
 /**
- * One e2e file's world: the port lock, the SIPp softswitch on the example's fixed port, the
- * server process, every SIPp and CTI desktop started on the way — all ended by {@link stop}
- * (also when {@link start} failed midway).
+ * One e2e file's world: the example configuration with free ports, the SIPp softswitch on the
+ * port standing for the example's, the server process, every SIPp and CTI desktop started on the
+ * way — all ended by {@link stop} (also when {@link start} failed midway).
  */
 export class E2eEnv {
   private serverProcess: ServerProcess | undefined;
   private softswitchPeer: SippPeer | undefined;
-  private release: (() => void) | undefined;
+  private configDir: string | undefined;
+  private configPath: string | undefined;
+  /** The example with its fixed ports mapped to the free ones of this run. */
+  private config: MappedConfig | undefined;
   /** Every SIPp started through this environment (stopped by {@link stop}). */
   readonly peers: SippPeer[] = [];
   /** Every CTI desktop opened through this environment (closed by {@link stop}). */
@@ -379,12 +170,32 @@ export class E2eEnv {
     return this.softswitchPeer;
   }
 
-  /** Lock the port, start the softswitch SIPp, then the server; wait for the Softswitch in service. */
+  /** The free port standing for the example's fixed `port` in this run (e.g. `port(5081)`). */
+  port(fixed: number): number {
+    if (!this.config) throw new Error('e2e environment not started');
+    const p = this.config.ports.get(fixed);
+    if (p === undefined) throw new Error(`${this.opts.example} has no port ${fixed} (ports: ${[...this.config.ports.keys()].join(', ')})`);
+    return p;
+  }
+
+  /** `127.0.0.1:PORT` of the softswitch in this run (the example's 127.0.0.1:5081 or :5071). */
+  get sbcAddress(): string {
+    return `127.0.0.1:${this.port(this.opts.softswitchPort)}`;
+  }
+
+  /**
+   * Map the example's ports to free ones, start the softswitch SIPp, write the configuration,
+   * then start the server; wait for the Softswitch in service.
+   */
   async start(): Promise<void> {
     try {
-      this.release = await lockPort(this.opts.lockPort);
+      this.config = await exampleWithFreePorts(this.opts.example);
+      this.port(this.opts.softswitchPort); // the example has it
       const file = this.opts.softswitch === undefined ? 'e2e-uas-sbc-answer.xml' : this.opts.softswitch;
-      if (file !== null) await this.swapSbc(file, this.opts.softswitchPauseMs);
+      if (file !== null) await this.startSoftswitch(file);
+      this.configDir = mkdtempSync(join(tmpdir(), 'e2e-config-'));
+      this.configPath = join(this.configDir, this.opts.example);
+      writeFileSync(this.configPath, this.config.text);
       await this.startServer();
     } catch (err) {
       await this.stop();
@@ -392,10 +203,27 @@ export class E2eEnv {
     }
   }
 
-  /** Start the server (again, after {@link restart} or a test's own stop) on the same options. */
+  /**
+   * The first softswitch SIPp: should another process have taken the free port since it was
+   * probed, the softswitch moves to another one (the configuration is written after this).
+   */
+  private async startSoftswitch(file: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.swapSbc(file, this.opts.softswitchPauseMs);
+        return;
+      } catch (err) {
+        if (attempt === 3 || !/could not bind/.test(String(err))) throw err;
+        this.config!.ports.set(this.opts.softswitchPort, await freePortBesides(this.config!.ports.values()));
+      }
+    }
+  }
+
+  /** Start the server (again, after a test's own stop) on the same configuration and options. */
   async startServer(): Promise<ServerProcess> {
+    if (!this.configPath) throw new Error('e2e environment not started');
     this.serverProcess = await startServerProcess({
-      config: example(this.opts.example),
+      config: this.configPath,
       sipListen: this.opts.sipListen ?? ['udp:127.0.0.1:0'],
       ...(this.opts.dataDir !== undefined ? { dataDir: this.opts.dataDir } : {}),
       env: { SIPSERVER_TOKEN: E2E_TOKEN },
@@ -407,19 +235,20 @@ export class E2eEnv {
   /** Replace the softswitch SIPp by one running `file` (the previous one is killed first). */
   async swapSbc(file: string, pauseMs?: number): Promise<SippPeer> {
     await this.softswitchPeer?.stop();
-    this.softswitchPeer = await this.sipp({ scenario: scenario(file), port: this.opts.lockPort, ...(pauseMs !== undefined ? { pauseMs } : {}) });
+    this.softswitchPeer = undefined;
+    this.softswitchPeer = await this.sipp({ scenario: scenario(file), localPort: this.port(this.opts.softswitchPort), ...(pauseMs !== undefined ? { pauseMs } : {}) });
     return this.softswitchPeer;
   }
 
-  /** Start a SIPp, stopped with the environment. */
-  async sipp(opts: SippPeerOptions): Promise<SippPeer> {
+  /** Start a SIPp (ready once its port is bound), stopped with the environment. */
+  async sipp(opts: SippRun): Promise<SippPeer> {
     const p = await startSipp(opts);
     this.peers.push(p);
     return p;
   }
 
   /** One call from a SIPp UAC running `file` to `service` at the server's UDP address (not awaited). */
-  uac(file: string, service: string, opts: Omit<SippPeerOptions, 'scenario' | 'service'> = {}): Promise<SippPeer> {
+  uac(file: string, service: string, opts: Omit<SippRun, 'scenario' | 'service'> = {}): Promise<SippPeer> {
     return this.sipp({ scenario: scenario(file), target: udpTarget(this.server), service, calls: 1, ...opts });
   }
 
@@ -430,13 +259,13 @@ export class E2eEnv {
   async registerPhone(port?: number): Promise<{ phone: SippPeer; port: number }> {
     const phonePort = port ?? (await freePort());
     await this.register('e2e-uac-register-8888.xml', phonePort);
-    const phone = await this.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
+    const phone = await this.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), localPort: phonePort });
     return { phone, port: phonePort };
   }
 
   /** Run a REGISTER scenario for 8888 (digest `8888-secret`) from `port`; expects SIPp exit 0. */
   async register(file: string, port: number): Promise<SippPeer> {
-    const reg = await this.uac(file, '8888', { port, args: ['-au', '8888', '-ap', '8888-secret'] });
+    const reg = await this.uac(file, '8888', { localPort: port, args: ['-au', '8888', '-ap', '8888-secret'] });
     expect(await reg.waitExit(15_000), reg.errors()).toBe(0);
     return reg;
   }
@@ -485,11 +314,11 @@ export class E2eEnv {
     this.softswitchPeer = undefined;
   }
 
-  /** Close the desktops, kill every SIPp, stop the server, release the port lock. */
+  /** Close the desktops, kill every SIPp, stop the server, remove the written configuration. */
   async stop(): Promise<void> {
     await this.stopPeers();
     await this.serverProcess?.stop();
-    this.release?.();
-    this.release = undefined;
+    if (this.configDir) rmSync(this.configDir, { recursive: true, force: true });
+    this.configDir = undefined;
   }
 }
