@@ -15,8 +15,7 @@ import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { startSipp, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { apiGet } from './e2e-reg-support.js';
-import { E2E_TOKEN, scenario, writeConfig } from './e2e-support.js';
+import { E2E_TOKEN, apiGet, scenario, writeConfig } from './e2e-support.js';
 
 interface DeviceRow {
   dn: string;

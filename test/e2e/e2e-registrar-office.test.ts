@@ -16,8 +16,7 @@ import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { runSipp, sippTraceMessages } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { apiGet, metricValue, metricsText } from './e2e-reg-support.js';
-import { E2E_TOKEN, scenario } from './e2e-support.js';
+import { E2E_TOKEN, apiGet, metricValue, metricsText, scenario } from './e2e-support.js';
 
 interface RegistrationRow {
   dn: string;

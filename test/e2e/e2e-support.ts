@@ -1,8 +1,11 @@
 /**
- * Shared pieces of the end-to-end acceptance tests (`e2e-*.test.ts`): admin API calls, device
- * and agent state, and {@link E2eEnv}: one file's set-up (an example configuration with its fixed
- * ports mapped to free ones, the SIPp softswitch, the server, desktops) and its tear-down. SIPp
- * peers come from the one launcher, `test/helpers/sipp.ts`; polling from `test/helpers/wait.ts`.
+ * Shared pieces of the end-to-end acceptance tests (`e2e-*.test.ts`): admin API and `/metrics`
+ * reads, device and agent state, and {@link E2eEnv}: one file's set-up (an example configuration
+ * with its fixed ports mapped to free ones, the SIPp softswitch, the server, desktops) and its
+ * tear-down. Tests that drive the server by hand use {@link startServerProcess} with
+ * {@link writeConfig} or `exampleWithFreePorts` directly. SIPp peers come from the one launcher,
+ * `test/helpers/sipp.ts`, baresip from `test/helpers/baresip.ts`, polling from
+ * `test/helpers/wait.ts`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +22,7 @@ import { waitFor } from '../helpers/wait.js';
 /** Admin token the e2e servers run with (`SIPSERVER_TOKEN`). */
 export const E2E_TOKEN = 'e2e-admin-token';
 
-/** Path of an e2e SIPp scenario. */
+/** Path of a SIPp scenario (`test/integration/sipp`, shared with the integration tests and the benches). */
 export function scenario(name: string): string {
   return resolve(repoRoot, 'test/integration/sipp', name);
 }
@@ -38,6 +41,25 @@ export async function stopAll(peers: SippPeer[]): Promise<void> {
 export async function expectOneByeEach(peer: SippPeer, callIds: readonly string[], what: string, timeoutMs = 10_000): Promise<void> {
   await waitFor(() => callIds.every((id) => peer.distinctRequests('BYE', [id]) > 0), { what, timeoutMs });
   expect(callIds.map((id) => peer.distinctRequests('BYE', [id]))).toEqual(callIds.map(() => 1));
+}
+
+/** GET an admin API path of the server at `baseUrl` with the e2e token; JSON body. */
+export async function apiGet<T = Record<string, unknown>>(baseUrl: string, path: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${E2E_TOKEN}` } });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+/** GET `/metrics` (text). */
+export async function metricsText(baseUrl: string): Promise<string> {
+  return (await fetch(`${baseUrl}/metrics`)).text();
+}
+
+/** Value of one sample of `/metrics` text, e.g. `sipserver_oos_transitions_total{to="out-of-service"}`; 0 when absent. */
+export function metricValue(text: string, sample: string): number {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1));
+  }
+  return 0;
 }
 
 /** Call the admin API with the e2e token. */
