@@ -12,6 +12,8 @@ if [[ ! -d ../shared/testcorpus && -z "${SIPSERVER_SHARED:-}" && ! -f test/.corp
   mkdir -p test/.corpus/testcorpus
   tar xzf test/fixtures/testcorpus.tgz -C test/.corpus/testcorpus
 fi
+# vitest.config.ts runs three projects one after the other: unit (files in parallel), then
+# integration and e2e (one file at a time); `bash scripts/test.sh --project unit` runs one of them.
 report=$(mktemp)
 set +e
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"

@@ -1,7 +1,8 @@
 /**
- * A small CTI desktop over a real WebSocket (package `ws`) for end-to-end tests: sends requests
- * with an automatic `referenceId`, keeps every event received in order, and awaits events by
- * name or predicate with a bounded wait (docs/cti-protocol.md).
+ * The one CTI test client: a small desktop over a real WebSocket (package `ws`) for the
+ * integration and end-to-end tests and the benchmarks. It sends requests with an automatic (or a
+ * given) `referenceId`, keeps every frame received in order, and awaits frames by name or
+ * predicate with a bounded wait, each frame at most once (docs/cti-protocol.md).
  */
 import WebSocket from 'ws';
 
@@ -60,14 +61,22 @@ export class CtiTestClient {
     for (const w of this.waiters.splice(0)) w();
   }
 
-  /** Send a request frame with a fresh integer `referenceId`; returns that id. */
+  /**
+   * Send a request frame with a fresh integer `referenceId` (or the one given in `attributes`);
+   * returns that id.
+   */
   send(request: string, attributes: CtiFrame = {}): number {
-    const referenceId = this.nextRef++;
+    const referenceId = typeof attributes.referenceId === 'number' ? attributes.referenceId : this.nextRef++;
     this.ws.send(JSON.stringify({ request, referenceId, ...attributes }));
     return referenceId;
   }
 
-  /** Send raw text (garbage, frames without referenceId…). */
+  /** Send a frame exactly as given (no `referenceId` added: a frame without one…). */
+  sendFrame(frame: CtiFrame): void {
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  /** Send raw text (garbage, broken JSON…). */
   sendRaw(text: string): void {
     this.ws.send(text);
   }
@@ -114,6 +123,16 @@ export class CtiTestClient {
     }
   }
 
+  /** The oldest frame not yet awaited (received before or after the call). */
+  next(timeoutMs = 5000): Promise<CtiFrame> {
+    return this.waitFor(() => true, timeoutMs);
+  }
+
+  /** Frames received and not yet awaited, in arrival order. */
+  pending(): CtiFrame[] {
+    return this.events.filter((_, i) => !this.consumed.has(i));
+  }
+
   /** Mark every event received so far as awaited: later {@link waitFor} calls see only newer ones. */
   skipReceived(): void {
     for (let i = 0; i < this.events.length; i++) this.consumed.add(i);
@@ -126,9 +145,19 @@ export class CtiTestClient {
 
   /** Wait until the server closed the connection. */
   async waitClosed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    if (!this.closed) throw new Error(`CTI connection not closed within ${timeoutMs} ms`);
+    if (!this.closed) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, timeoutMs);
+        const check = (): void => {
+          if (this.closed) {
+            clearTimeout(t);
+            resolve();
+          } else this.waiters.push(check);
+        };
+        this.waiters.push(check);
+      });
+    }
+    if (!this.closed) throw new Error(`CTI connection not closed within ${timeoutMs} ms; received: ${this.names().join(', ')}`);
     return this.closed;
   }
 

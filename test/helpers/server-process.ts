@@ -42,6 +42,7 @@ export class ServerProcess {
   private exitCode: number | null | undefined;
   private readonly exited: Promise<number | null>;
   private lineWaiters: Array<{ prefix: string; resolve: (line: string) => void }> = [];
+  private readonly lineListeners = new Set<() => void>();
 
   constructor(readonly child: ChildProcessWithoutNullStreams) {
     this.exited = new Promise((res) => {
@@ -69,6 +70,7 @@ export class ServerProcess {
           if (line.startsWith(w.prefix)) w.resolve(line);
           else this.lineWaiters.push(w);
         }
+        for (const l of [...this.lineListeners]) l();
       }
     });
     child.stderr.on('data', (b: Buffer) => {
@@ -97,6 +99,34 @@ export class ServerProcess {
           resolve(l);
         },
       });
+    });
+  }
+
+  /**
+   * Wait until the server printed `sipAddresses` "SIP listening on" lines and its "HTTP listening
+   * on" line (each printed once that listener is bound). Rejects if the process exits first, or
+   * after `timeoutMs`.
+   */
+  waitListening(sipAddresses: number, timeoutMs = 20_000): Promise<void> {
+    const ready = (): boolean => this.addresses.length >= sipAddresses && this.httpUrl !== undefined;
+    if (ready()) return Promise.resolve();
+    if (!this.alive) return Promise.reject(new Error(`server exited during start (code ${this.exitCode}): ${this.stderr}`));
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        this.lineListeners.delete(onLine);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onLine = (): void => {
+        if (ready()) done();
+      };
+      const timer = setTimeout(
+        () => done(new Error(`server did not print ${sipAddresses} "SIP listening on" line(s) and "HTTP listening on" within ${timeoutMs} ms; printed: ${this.addresses.join(', ')} ${this.httpUrl ?? ''}; stderr: ${this.stderr}`)),
+        timeoutMs,
+      );
+      this.lineListeners.add(onLine);
+      void this.exited.then((code) => done(new Error(`server exited during start (code ${code}): ${this.stderr}`)));
     });
   }
 
@@ -178,15 +208,11 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
   const server = new ServerProcess(child);
   server.dataDir = dataDir;
   server.removeDataOnStop = !opts.keepData && !opts.dataDir;
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
-  const expected = opts.expectAddresses ?? opts.sipListen?.length ?? 1;
-  while (server.addresses.length < expected || server.httpUrl === undefined) {
-    if (!server.alive) throw new Error(`server exited during start: ${server.stderr}`);
-    if (Date.now() > deadline) {
-      await server.stop();
-      throw new Error(`server did not start: ${server.stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await server.waitListening(opts.expectAddresses ?? opts.sipListen?.length ?? 1, opts.startTimeoutMs ?? 20_000);
+  } catch (err) {
+    await server.stop();
+    throw err;
   }
   return server;
 }

@@ -4,8 +4,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
-import { runSipp, sippTraceMessages, type SippResult } from '../helpers/sipp.js';
-import { softswitchYaml, startCallServer, waitFor, type CallServer } from './call-harness.js';
+import { runSipp, startSipp, sippTraceMessages, type SippResult } from '../helpers/sipp.js';
+import { softswitchYaml, startCallServer, type CallServer } from './call-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 
@@ -28,8 +29,7 @@ function startLine(text: string): string {
 async function pair(uacScenario: string, uasScenario: string, number = '9123', uacArgs: string[] = []): Promise<{ uac: SippResult; uas: SippResult; uasPort: number }> {
   const uasPort = await freePort();
   server = await startCallServer(softswitchYaml(uasPort));
-  const uasP = runSipp({ scenario: scen(uasScenario), target: `127.0.0.1:${server.port}`, localPort: uasPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-  await new Promise((r) => setTimeout(r, 300));
+  const uasPeer = await startSipp({ scenario: scen(uasScenario), target: `127.0.0.1:${server.port}`, localPort: uasPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
   const uac = await runSipp({
     scenario: scen(uacScenario),
     target: `127.0.0.1:${server.port}`,
@@ -38,7 +38,7 @@ async function pair(uacScenario: string, uasScenario: string, number = '9123', u
     traceMessages: true,
     args: ['-s', number, '-d', '200', ...uacArgs],
   });
-  const uas = await uasP;
+  const uas = await uasPeer.result();
   return { uac, uas, uasPort };
 }
 
@@ -61,7 +61,7 @@ describe('B2BUA basic call with SIPp peers', () => {
     expect(body(answerSent.text)).toContain('s=uas-answer-marker');
     expect(body(answerRcvd.text)).toBe(body(answerSent.text));
     expect(uasMsgs.some((m) => m.dir === 'received' && startLine(m.text).startsWith('BYE '))).toBe(true);
-    await waitFor(() => server!.b2bua.activeCalls === 0);
+    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
     expect(server!.ua.size).toBe(0);
   });
 
@@ -69,28 +69,28 @@ describe('B2BUA basic call with SIPp peers', () => {
     const { uac, uas } = await pair('uac-callee-hangs-up.xml', 'uas-answer-then-bye.xml');
     expect(uas.code, uas.errors + uas.messages.slice(-3000)).toBe(0);
     expect(uac.code, uac.errors).toBe(0);
-    await waitFor(() => server!.b2bua.activeCalls === 0);
+    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
   });
 
   it('CANCEL before answer is relayed; the caller gets 487', async () => {
     const { uac, uas } = await pair('uac-cancel.xml', 'uas-ringing-no-answer.xml');
     expect(uac.code, uac.errors + uac.stdout.slice(-1500)).toBe(0);
     expect(uas.code, uas.errors + uas.stdout.slice(-1500)).toBe(0);
-    await waitFor(() => server!.b2bua.activeCalls === 0);
+    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
   });
 
   it('BYE in the early dialog: 200 to the BYE, 487 to the INVITE, CANCEL to the callee (RFC 3261 §15.1.2)', async () => {
     const { uac, uas } = await pair('uac-bye-early-dialog.xml', 'uas-ringing-no-answer.xml');
     expect(uac.code, uac.errors + uac.messages.slice(-2000)).toBe(0);
     expect(uas.code, uas.errors + uas.messages.slice(-2000)).toBe(0);
-    await waitFor(() => server!.b2bua.activeCalls === 0);
+    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
   });
 
   it('486 from the callee is relayed to the caller', async () => {
     const { uac, uas } = await pair('uac-expect-486.xml', 'uas-busy-486.xml');
     expect(uac.code, uac.errors).toBe(0);
     expect(uas.code, uas.errors).toBe(0);
-    await waitFor(() => server!.b2bua.activeCalls === 0);
+    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
   });
 
   it('183 early media: the callee SDP in the 183 reaches the caller unchanged', async () => {
@@ -113,7 +113,7 @@ describe('B2BUA basic call with SIPp peers', () => {
     const ackRcvd = sippTraceMessages(uas.messages).find((m) => m.dir === 'received' && startLine(m.text).startsWith('ACK'))!;
     expect(body(ackSent.text)).toContain('s=uas-answer-marker');
     expect(body(ackRcvd.text)).toBe(body(ackSent.text));
-    await waitFor(() => server!.b2bua.activeCalls === 0);
+    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
   });
 
   it('a number nobody serves gets 404', async () => {
@@ -131,7 +131,7 @@ describe('B2BUA basic call with SIPp peers', () => {
     expect(r.version).toBeGreaterThan(0);
     const uac = await runSipp({ scenario: scen('uac-expect-483.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 20_000, args: ['-s', '9123'] });
     expect(uac.code, uac.errors).toBe(0);
-    await waitFor(() => server!.b2bua.activeCalls === 0);
+    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
     expect(server.b2bua.completed).toBe(70); // the customer's call plus 69 loop legs, Max-Forwards 70 → 0
   });
 

@@ -5,8 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
-import { runSipp, sippTraceMessages } from '../helpers/sipp.js';
-import { startCallServer, waitFor, type CallServer } from './call-harness.js';
+import { runSipp, startSipp, sippTraceMessages } from '../helpers/sipp.js';
+import { startCallServer, type CallServer } from './call-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 
@@ -45,11 +46,10 @@ describe('softswitch failover', () => {
     const p2 = await freePort();
     server = await startCallServer(yaml(p1, p2));
     const target = `127.0.0.1:${server.port}`;
-    const first = runSipp({ scenario: scen('uas-unavailable-503.xml'), target, localPort: p1, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const second = runSipp({ scenario: scen('uas-answer.xml'), target, localPort: p2, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    await new Promise((r) => setTimeout(r, 300));
+    const first = await startSipp({ scenario: scen('uas-unavailable-503.xml'), target, localPort: p1, calls: 1, timeoutMs: 20_000, traceMessages: true });
+    const second = await startSipp({ scenario: scen('uas-answer.xml'), target, localPort: p2, calls: 1, timeoutMs: 20_000, traceMessages: true });
     const customer = await runSipp({ scenario: scen('uac-basic-call.xml'), target, calls: 1, timeoutMs: 20_000, args: ['-s', '+15551231111', '-d', '200'] });
-    const [a, b] = await Promise.all([first, second]);
+    const [a, b] = await Promise.all([first.result(), second.result()]);
     expect(customer.code, customer.errors).toBe(0);
     expect(a.code, a.errors).toBe(0);
     expect(b.code, b.errors).toBe(0);
@@ -58,7 +58,7 @@ describe('softswitch failover', () => {
     expect(inv(a.messages).split('\n')[0]!.trim()).toBe(`INVITE sip:+15551231111@127.0.0.1:${p1} SIP/2.0`);
     expect(inv(b.messages).split('\n')[0]!.trim()).toBe(`INVITE sip:+15551231111@127.0.0.1:${p2} SIP/2.0`);
     expect(callId(inv(a.messages))).not.toBe(callId(inv(b.messages)));
-    await waitFor(() => server!.b2bua.activeCalls === 0);
+    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
   });
 
   it('no answer at all (Timer B, T1 = 50 ms here) fails over too', async () => {
@@ -66,10 +66,9 @@ describe('softswitch failover', () => {
     const p2 = await freePort();
     server = await startCallServer(yaml(dead, p2), { t1: 50 });
     const target = `127.0.0.1:${server.port}`;
-    const second = runSipp({ scenario: scen('uas-answer.xml'), target, localPort: p2, calls: 1, timeoutMs: 20_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    const second = await startSipp({ scenario: scen('uas-answer.xml'), target, localPort: p2, calls: 1, timeoutMs: 20_000 });
     const customer = await runSipp({ scenario: scen('uac-basic-call.xml'), target, calls: 1, timeoutMs: 20_000, args: ['-s', '+15551231111', '-d', '200'] });
-    const b = await second;
+    const b = await second.result();
     expect(customer.code, customer.errors).toBe(0);
     expect(b.code, b.errors).toBe(0);
   });
@@ -79,9 +78,9 @@ describe('softswitch failover', () => {
     const p2 = await freePort();
     server = await startCallServer(yaml(p1, p2));
     const target = `127.0.0.1:${server.port}`;
-    const first = runSipp({ scenario: scen('uas-busy-486.xml'), target, localPort: p1, calls: 1, timeoutMs: 20_000 });
+    const first = await startSipp({ scenario: scen('uas-busy-486.xml'), target, localPort: p1, calls: 1, timeoutMs: 20_000 });
     const customer = await runSipp({ scenario: scen('uac-expect-486.xml'), target, calls: 1, timeoutMs: 20_000, args: ['-s', '+15551231111'] });
     expect(customer.code, customer.errors).toBe(0);
-    expect((await first).code).toBe(0);
+    expect((await first.result()).code).toBe(0);
   });
 });

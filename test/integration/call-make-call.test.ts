@@ -7,8 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
-import { runSipp, sippTraceMessages } from '../helpers/sipp.js';
-import { startCallServer, waitFor, type CallServer } from './call-harness.js';
+import { runSipp, startSipp, sippTraceMessages } from '../helpers/sipp.js';
+import { startCallServer, type CallServer } from './call-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const origin = { requesterId: 'desk-1', referenceId: 42 };
@@ -44,15 +45,14 @@ async function makeCall(flow: '1' | '2', phoneScenario: string, destScenario: st
   const ssPort = await freePort();
   server = await startCallServer(yaml(phonePort, ssPort, flow, extra));
   const target = `127.0.0.1:${server.port}`;
-  const phone = runSipp({ scenario: scen(phoneScenario), target, localPort: phonePort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-  const dest = runSipp({ scenario: scen(destScenario), target, localPort: ssPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-  await new Promise((r) => setTimeout(r, 300));
+  const phone = await startSipp({ scenario: scen(phoneScenario), target, localPort: phonePort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+  const dest = await startSipp({ scenario: scen(destScenario), target, localPort: ssPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
   await server.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN: '9123' }, origin);
-  await waitFor(() => server!.events.some((e) => e.name === 'EventEstablished'), 10_000);
+  await waitFor(() => server!.events.some((e) => e.name === 'EventEstablished'), { what: 'EventEstablished', timeoutMs: 10_000 });
   const connId = server.events[0]!.connId;
   await server.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-  const [ph, de] = await Promise.all([phone, dest]);
-  await waitFor(() => server!.b2bua.activeCalls === 0);
+  const [ph, de] = await Promise.all([phone.result(), dest.result()]);
+  await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
   return { ph, de, events: server.events };
 }
 

@@ -5,8 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
-import { runSipp, sippTraceMessages } from '../helpers/sipp.js';
-import { startCallServer, waitFor, type CallServer } from './call-harness.js';
+import { runSipp, startSipp, sippTraceMessages } from '../helpers/sipp.js';
+import { startCallServer, type CallServer } from './call-harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 
@@ -46,15 +47,14 @@ describe('routed and direct calls to an agent DN', () => {
     const phonePort = await freePort();
     server = await startCallServer(yaml(phonePort));
     server.agents.login({ agentId: 'jay', password: 'jay-secret', thisDN: '7001', workMode: 'AutoIn' });
-    const phone = runSipp({ scenario: scen('uas-answer.xml'), target: `127.0.0.1:${server.port}`, localPort: phonePort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    await new Promise((r) => setTimeout(r, 300));
+    const phone = await startSipp({ scenario: scen('uas-answer.xml'), target: `127.0.0.1:${server.port}`, localPort: phonePort, calls: 1, timeoutMs: 20_000, traceMessages: true });
     const customer = await runSipp({ scenario: scen('uac-basic-call.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 20_000, args: ['-s', '5000', '-d', '300'] });
-    const ph = await phone;
+    const ph = await phone.result();
     expect(customer.code, customer.errors).toBe(0);
     expect(ph.code, ph.errors).toBe(0);
     const invite = sippTraceMessages(ph.messages).find((m) => m.dir === 'received' && m.text.startsWith('INVITE'))!;
     expect(invite.text.split('\n')[0]!.trim()).toBe(`INVITE sip:7001@127.0.0.1:${phonePort} SIP/2.0`);
-    await waitFor(() => server!.b2bua.activeCalls === 0);
+    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
     const seq = server.events.map((e) => `${e.name}:${e.thisDN}:${e.callType}:${e.routed ? 'routed' : '-'}`);
     expect(seq).toEqual(['EventRinging:7001:Inbound:routed', 'EventEstablished:7001:Inbound:routed', 'EventReleased:7001:Inbound:routed']);
     const est = server.events[1]!;
@@ -77,15 +77,14 @@ describe('routed and direct calls to an agent DN', () => {
     const phonePort = await freePort();
     server = await startCallServer(yaml(phonePort, '1', '3'));
     server.agents.login({ agentId: 'jay', password: 'jay-secret', thisDN: '7001', workMode: 'AutoIn' });
-    const phone = runSipp({ scenario: scen('uas-ringing-no-answer.xml'), target: `127.0.0.1:${server.port}`, localPort: phonePort, calls: 1, timeoutMs: 20_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    const phone = await startSipp({ scenario: scen('uas-ringing-no-answer.xml'), target: `127.0.0.1:${server.port}`, localPort: phonePort, calls: 1, timeoutMs: 20_000 });
     const customer = await runSipp({ scenario: scen('uac-expect-480.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 20_000, args: ['-s', '5000'] });
-    const ph = await phone;
+    const ph = await phone.result();
     expect(ph.code, ph.errors).toBe(0);
     expect(customer.code, customer.errors).toBe(0);
     expect(server.agents.sessionByDn('7001')?.status.state).toBe('NotReady');
     expect(server.events.map((e) => `${e.name}:${e.thisDN}:${e.routed ? 'routed' : '-'}`)).toEqual(['EventRinging:7001:routed', 'EventReleased:7001:routed']);
-    await waitFor(() => server!.b2bua.activeCalls === 0);
+    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
   });
 
   it('routing point with nobody Ready: after router-timeout the caller gets 480', async () => {

@@ -16,7 +16,7 @@ import { createReachability, type Reachability } from '../../src/reachability/re
 import type { ContactCenterEventBus } from '../../src/contact-center/events.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { CtiClient, type Msg } from './cti-client.js';
+import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
 import { RoutingPointRouter } from '../../src/contact-center/routing/routing-point-router.js';
 
 const CONFIG = `
@@ -52,7 +52,7 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
   let dir: string;
   let store: ConfigStore;
   let stack: Stack;
-  const clients: CtiClient[] = [];
+  const clients: CtiTestClient[] = [];
 
   async function start(): Promise<Stack> {
     // The real reachability layer; no DN has oos-check, so the OPTIONS sender is never used.
@@ -84,15 +84,15 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     s.reach.close();
   }
 
-  async function client(): Promise<CtiClient> {
-    const c = await CtiClient.connect(stack.url);
+  async function client(): Promise<CtiTestClient> {
+    const c = await CtiTestClient.connect(stack.url);
     clients.push(c);
     return c;
   }
 
-  async function openAs(agentId: string, password: string): Promise<CtiClient> {
+  async function openAs(agentId: string, password: string): Promise<CtiTestClient> {
     const c = await client();
-    const ev = await c.request({ request: 'RequestOpen', referenceId: 1, agentId, password });
+    const ev = await c.request('RequestOpen', { referenceId: 1, agentId, password });
     expect(ev.event).toBe('EventOpened');
     return c;
   }
@@ -115,57 +115,57 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
 
   it('RequestOpen: wrong password → EventError BAD_CREDENTIALS; right one → EventOpened (agent scope)', async () => {
     const c = await client();
-    const err = await c.request({ request: 'RequestOpen', referenceId: 5, agentId: 'jay', password: 'wrong' });
+    const err = await c.request('RequestOpen', { referenceId: 5, agentId: 'jay', password: 'wrong' });
     expect(err).toMatchObject({ event: 'EventError', referenceId: 5, errorCode: CTI_ERROR.BAD_CREDENTIALS.code });
     expect(typeof err.time).toBe('string');
     expect(new Date(err.time as string).toISOString()).toBe(err.time);
-    const ok = await c.request({ request: 'RequestOpen', referenceId: 6, agentId: 'jay', password: 'jay-secret' });
+    const ok = await c.request('RequestOpen', { referenceId: 6, agentId: 'jay', password: 'jay-secret' });
     expect(ok).toMatchObject({ event: 'EventOpened', referenceId: 6, scope: 'agent', agentId: 'jay', thisDN: '8888', server: 'SIP_Server' });
-    const again = await c.request({ request: 'RequestOpen', referenceId: 7, token: ADMIN_TOKEN });
+    const again = await c.request('RequestOpen', { referenceId: 7, token: ADMIN_TOKEN });
     expect(again).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.ALREADY_OPENED.code });
   });
 
   it('RequestOpen with a wrong token fails; with the admin token opens application scope', async () => {
     const c = await client();
-    expect(await c.request({ request: 'RequestOpen', referenceId: 1, token: 'nope' })).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_TOKEN.code });
-    expect(await c.request({ request: 'RequestOpen', referenceId: 2, token: ADMIN_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
+    expect(await c.request('RequestOpen', { referenceId: 1, token: 'nope' })).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_TOKEN.code });
+    expect(await c.request('RequestOpen', { referenceId: 2, token: ADMIN_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
   });
 
   it('three requests before RequestOpen → three EventError NOT_OPENED, then the server closes', async () => {
     const c = await client();
     for (let i = 1; i <= 3; i++) {
-      c.send({ request: 'RequestAgentReady', referenceId: i, thisDN: '8888' });
-      expect(await c.next((m) => m.referenceId === i)).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.NOT_OPENED.code });
+      c.send('RequestAgentReady', { referenceId: i, thisDN: '8888' });
+      expect(await c.waitFor((m) => m.referenceId === i)).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.NOT_OPENED.code });
     }
     expect((await c.waitClosed()).code).toBe(1008);
   });
 
   it('agent scope: another DN is not allowed', async () => {
     const c = await openAs('jay', 'jay-secret');
-    expect(await c.request({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '7777' })).toMatchObject({
+    expect(await c.request('RequestRegisterAddress', { referenceId: 2, thisDN: '7777' })).toMatchObject({
       event: 'EventError',
       errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
     });
-    expect(await c.request({ request: 'RequestAgentLogin', referenceId: 3, thisDN: '7777', agentId: 'jay', workMode: 'AutoIn' })).toMatchObject({
+    expect(await c.request('RequestAgentLogin', { referenceId: 3, thisDN: '7777', agentId: 'jay', workMode: 'AutoIn' })).toMatchObject({
       event: 'EventError',
       errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
     });
-    expect(await c.request({ request: 'RequestAgentLogin', referenceId: 4, thisDN: '8888', agentId: 'joe', password: 'joe-secret' })).toMatchObject({
+    expect(await c.request('RequestAgentLogin', { referenceId: 4, thisDN: '8888', agentId: 'joe', password: 'joe-secret' })).toMatchObject({
       event: 'EventError',
       errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
     });
-    expect(await c.request({ request: 'RequestRegisterAddress', referenceId: 5, thisDN: '8888' })).toMatchObject({ event: 'EventRegistered', thisDN: '8888' });
+    expect(await c.request('RequestRegisterAddress', { referenceId: 5, thisDN: '8888' })).toMatchObject({ event: 'EventRegistered', thisDN: '8888' });
   });
 
   it('agent-phone equal to an internal DN → EventError AGENT_PHONE_INTERNAL_DN; no softswitch → AGENT_PHONE_NO_SOFTSWITCH', async () => {
     const c = await openAs('jay', 'jay-secret');
-    const e1 = await c.request({
-      request: 'RequestAgentLogin', referenceId: 9, thisDN: '8888', agentId: 'jay', password: 'jay-secret', workMode: 'AutoIn',
+    const e1 = await c.request('RequestAgentLogin', {
+      referenceId: 9, thisDN: '8888', agentId: 'jay', password: 'jay-secret', workMode: 'AutoIn',
       extensions: { 'agent-phone': '77 77' },
     });
     expect(e1).toMatchObject({ event: 'EventError', referenceId: 9, errorCode: CTI_ERROR.AGENT_PHONE_INTERNAL_DN.code });
-    const e2 = await c.request({
-      request: 'RequestAgentLogin', referenceId: 10, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+44 20 7946 0000' },
+    const e2 = await c.request('RequestAgentLogin', {
+      referenceId: 10, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+44 20 7946 0000' },
     });
     expect(e2).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.AGENT_PHONE_NO_SOFTSWITCH.code });
     expect(stack.agents.sessionByAgent('jay')).toBeUndefined();
@@ -173,44 +173,44 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
 
   it('agent-phone already bound to another agent → AGENT_PHONE_BOUND (application scope logs both in)', async () => {
     const app = await client();
-    await app.request({ request: 'RequestOpen', referenceId: 1, token: ADMIN_TOKEN });
-    const ok = await app.request({ request: 'RequestAgentLogin', referenceId: 2, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } });
+    await app.request('RequestOpen', { referenceId: 1, token: ADMIN_TOKEN });
+    const ok = await app.request('RequestAgentLogin', { referenceId: 2, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } });
     expect(ok).toMatchObject({ event: 'EventAgentLogin', extensions: { 'agent-phone': '+15551232222' } });
-    const bound = await app.request({ request: 'RequestAgentLogin', referenceId: 3, thisDN: '7777', agentId: 'joe', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
+    const bound = await app.request('RequestAgentLogin', { referenceId: 3, thisDN: '7777', agentId: 'joe', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
     expect(bound).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.AGENT_PHONE_BOUND.code });
   });
 
   it('login / ready / not-ready / logout: answers echo referenceId, a registered observer sees the same events without it', async () => {
     const observer = await client();
-    await observer.request({ request: 'RequestOpen', referenceId: 1, token: ADMIN_TOKEN });
-    await observer.request({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '8888' });
+    await observer.request('RequestOpen', { referenceId: 1, token: ADMIN_TOKEN });
+    await observer.request('RequestRegisterAddress', { referenceId: 2, thisDN: '8888' });
     const c = await openAs('jay', 'jay-secret');
-    expect(await c.request({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '8888' })).toMatchObject({ event: 'EventRegistered' });
+    expect(await c.request('RequestRegisterAddress', { referenceId: 2, thisDN: '8888' })).toMatchObject({ event: 'EventRegistered' });
 
-    c.send({
-      request: 'RequestAgentLogin', referenceId: 7, thisDN: '8888', agentId: 'jay', password: 'jay-secret', workMode: 'AutoIn',
+    c.send('RequestAgentLogin', {
+      referenceId: 7, thisDN: '8888', agentId: 'jay', password: 'jay-secret', workMode: 'AutoIn',
       extensions: { 'agent-phone': '+1 555 123 2222' },
     });
-    const login = await c.next((m) => m.referenceId === 7);
+    const login = await c.waitFor((m) => m.referenceId === 7);
     expect(login).toMatchObject({ event: 'EventAgentLogin', thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
-    expect(await c.next((m) => m.referenceId === 7)).toMatchObject({ event: 'EventAgentReady', thisDN: '8888', workMode: 'AutoIn' });
+    expect(await c.waitFor((m) => m.referenceId === 7)).toMatchObject({ event: 'EventAgentReady', thisDN: '8888', workMode: 'AutoIn' });
     expect(stack.reach.resolve('8888')).toMatchObject({ mode: 'agent-phone', target: 'sip:+15551232222@127.0.0.1:5081', via: 'Softswitch' });
 
-    expect(await c.request({ request: 'RequestAgentNotReady', referenceId: 8, thisDN: '8888', workMode: 'AuxWork', reasonCode: 'Lunch' })).toMatchObject({
+    expect(await c.request('RequestAgentNotReady', { referenceId: 8, thisDN: '8888', workMode: 'AuxWork', reasonCode: 'Lunch' })).toMatchObject({
       event: 'EventAgentNotReady', workMode: 'AuxWork', reasonCode: 'Lunch',
     });
-    expect(await c.request({ request: 'RequestAgentReady', referenceId: 9, thisDN: '8888', workMode: 'ManualIn' })).toMatchObject({ event: 'EventAgentReady', workMode: 'ManualIn' });
-    expect(await c.request({ request: 'RequestAgentNotReady', referenceId: 10, thisDN: '8888', workMode: 'AutoIn' })).toMatchObject({
+    expect(await c.request('RequestAgentReady', { referenceId: 9, thisDN: '8888', workMode: 'ManualIn' })).toMatchObject({ event: 'EventAgentReady', workMode: 'ManualIn' });
+    expect(await c.request('RequestAgentNotReady', { referenceId: 10, thisDN: '8888', workMode: 'AutoIn' })).toMatchObject({
       event: 'EventError', errorCode: CTI_ERROR.INVALID_WORK_MODE.code,
     });
-    expect(await c.request({ request: 'RequestAgentLogout', referenceId: 11, thisDN: '8888' })).toMatchObject({ event: 'EventAgentLogout', agentId: 'jay' });
+    expect(await c.request('RequestAgentLogout', { referenceId: 11, thisDN: '8888' })).toMatchObject({ event: 'EventAgentLogout', agentId: 'jay' });
     expect(stack.reach.resolver.agentPhoneOf('8888')).toBeUndefined();
     expect(stack.reach.resolve('8888').mode).toBe('unreachable'); // contact=*, nothing registered
-    expect(await c.request({ request: 'RequestAgentReady', referenceId: 12, thisDN: '8888' })).toMatchObject({
+    expect(await c.request('RequestAgentReady', { referenceId: 12, thisDN: '8888' })).toMatchObject({
       event: 'EventError', errorCode: CTI_ERROR.AGENT_NOT_LOGGED_IN.code,
     });
 
-    const seen: Msg[] = [];
+    const seen: CtiFrame[] = [];
     for (let i = 0; i < 5; i++) seen.push(await observer.next());
     expect(seen.map((m) => [m.event, m.thisDN, m.agentId])).toEqual([
       ['EventAgentLogin', '8888', 'jay'],
@@ -220,13 +220,13 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
       ['EventAgentLogout', '8888', 'jay'],
     ]);
     expect(seen.every((m) => !('referenceId' in m))).toBe(true);
-    expect(observer.inbox).toEqual([]);
-    expect(c.inbox).toEqual([]);
+    expect(observer.pending()).toEqual([]);
+    expect(c.pending()).toEqual([]);
   });
 
   it('/metrics shows CTI connections and agents by state', async () => {
     const c = await openAs('jay', 'jay-secret');
-    await c.request({ request: 'RequestAgentLogin', referenceId: 2, thisDN: '8888', agentId: 'jay', workMode: 'AuxWork' });
+    await c.request('RequestAgentLogin', { referenceId: 2, thisDN: '8888', agentId: 'jay', workMode: 'AuxWork' });
     const url = stack.url.replace('ws', 'http').replace('/cti', '/metrics');
     const text = await (await fetch(url)).text();
     expect(text).toMatch(/^sipserver_cti_connections 1$/m);
@@ -236,17 +236,17 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
 
   it('garbage: broken JSON, unknown request, missing attributes → EventError with the documented codes', async () => {
     const c = await openAs('jay', 'jay-secret');
-    c.send('{"request": "RequestAgentReady", ');
+    c.sendRaw('{"request": "RequestAgentReady", ');
     expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_JSON.code });
-    c.send('[1,2]');
+    c.sendRaw('[1,2]');
     expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_JSON.code });
-    expect(await c.request({ request: 'RequestFlyToTheMoon', referenceId: 3 })).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.UNKNOWN_REQUEST.code });
-    const missing = await c.request({ request: 'RequestAgentLogin', referenceId: 4, thisDN: '8888' });
+    expect(await c.request('RequestFlyToTheMoon', { referenceId: 3 })).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.UNKNOWN_REQUEST.code });
+    const missing = await c.request('RequestAgentLogin', { referenceId: 4, thisDN: '8888' });
     expect(missing).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.INVALID_ATTRIBUTES.code });
     expect(String(missing.errorMessage)).toContain('agentId');
-    c.send({ request: 'RequestAgentReady', thisDN: '8888' });
+    c.sendFrame({ request: 'RequestAgentReady', thisDN: '8888' });
     expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.INVALID_ATTRIBUTES.code });
-    expect(await c.request({ request: 'RequestReleaseCall', referenceId: 5, thisDN: '8888', connId: 'not-hex' })).toMatchObject({
+    expect(await c.request('RequestReleaseCall', { referenceId: 5, thisDN: '8888', connId: 'not-hex' })).toMatchObject({
       errorCode: CTI_ERROR.INVALID_ATTRIBUTES.code,
     });
     expect(c.closed).toBeUndefined();
@@ -254,17 +254,17 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
 
   it('call requests are answered NOT_SUPPORTED until call control is plugged in', async () => {
     const c = await openAs('jay', 'jay-secret');
-    expect(await c.request({ request: 'RequestMakeCall', referenceId: 1, thisDN: '8888', otherDN: '+15551231111' })).toMatchObject({
+    expect(await c.request('RequestMakeCall', { referenceId: 1, thisDN: '8888', otherDN: '+15551231111' })).toMatchObject({
       event: 'EventError', referenceId: 1, errorCode: CTI_ERROR.NOT_SUPPORTED.code,
     });
-    expect(await c.request({ request: 'RequestReleaseCall', referenceId: 2, thisDN: '7777', connId: '00ab' })).toMatchObject({
+    expect(await c.request('RequestReleaseCall', { referenceId: 2, thisDN: '7777', connId: '00ab' })).toMatchObject({
       errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
     });
   });
 
   it('call and DN domain events fan out to connections registered on the DN', async () => {
     const c = await openAs('jay', 'jay-secret');
-    await c.request({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '8888' });
+    await c.request('RequestRegisterAddress', { referenceId: 2, thisDN: '8888' });
     stack.bus.publish({ kind: 'call', name: 'EventRinging', thisDN: '7777', connId: '0001', callType: 'Inbound' });
     stack.bus.publish({
       kind: 'call', name: 'EventRinging', thisDN: '8888', connId: '006f00a1', otherDN: '+15551231111', callType: 'Inbound',
@@ -276,25 +276,25 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
       dnis: '5000', userData: { case: 42 }, server: 'SIP_Server',
     });
     expect(await c.next()).toMatchObject({ event: 'EventDNOutOfService', thisDN: '8888' });
-    await c.request({ request: 'RequestUnregisterAddress', referenceId: 3, thisDN: '8888' });
+    await c.request('RequestUnregisterAddress', { referenceId: 3, thisDN: '8888' });
     stack.bus.publish({ kind: 'dn', name: 'EventDNBackInService', thisDN: '8888' });
-    expect(await c.request({ request: 'RequestQueryAddress', referenceId: 4, thisDN: '8888' })).toMatchObject({ event: 'EventAddressInfo', agentState: 'LoggedOut' });
-    expect(c.inbox).toEqual([]);
+    expect(await c.request('RequestQueryAddress', { referenceId: 4, thisDN: '8888' })).toMatchObject({ event: 'EventAddressInfo', agentState: 'LoggedOut' });
+    expect(c.pending()).toEqual([]);
   });
 
   it('a flooding client gets RATE_LIMITED errors and is disconnected', async () => {
     const c = await openAs('jay', 'jay-secret');
-    for (let i = 0; i < 200; i++) c.send({ request: 'RequestQueryAddress', referenceId: 100 + i, thisDN: '8888' });
+    for (let i = 0; i < 200; i++) c.send('RequestQueryAddress', { referenceId: 100 + i, thisDN: '8888' });
     const closed = await c.waitClosed();
     expect(closed.code).toBe(1008);
-    const limited = c.inbox.filter((m) => m.errorCode === CTI_ERROR.RATE_LIMITED.code);
+    const limited = c.pending().filter((m) => m.errorCode === CTI_ERROR.RATE_LIMITED.code);
     expect(limited.length).toBeGreaterThanOrEqual(10);
-    expect(c.inbox.filter((m) => m.event === 'EventAddressInfo').length).toBeGreaterThanOrEqual(19); // burst 20, one token went to RequestOpen
+    expect(c.pending().filter((m) => m.event === 'EventAddressInfo').length).toBeGreaterThanOrEqual(19); // burst 20, one token went to RequestOpen
   });
 
   it('a message above the size limit → MESSAGE_TOO_LARGE and close 1009', async () => {
     const c = await openAs('jay', 'jay-secret');
-    c.send({ request: 'RequestAttachUserData', referenceId: 1, thisDN: '8888', connId: '01', userData: { blob: 'x'.repeat(9000) } });
+    c.send('RequestAttachUserData', { referenceId: 1, thisDN: '8888', connId: '01', userData: { blob: 'x'.repeat(9000) } });
     expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.MESSAGE_TOO_LARGE.code });
     expect((await c.waitClosed()).code).toBe(1009);
   });
@@ -310,11 +310,11 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     });
     try {
       const c = await openAs('jay', 'jay-secret');
-      await c.request({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '8888' });
-      c.send({ request: 'RequestAgentLogin', referenceId: 3, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
-      await c.next((m) => m.event === 'EventAgentReady');
+      await c.request('RequestRegisterAddress', { referenceId: 2, thisDN: '8888' });
+      c.send('RequestAgentLogin', { referenceId: 3, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
+      await c.waitFor((m) => m.event === 'EventAgentReady');
       const outcome = router.route({ callId: '0a0b', routingPoint: '5000' });
-      const ev = await c.next((m) => m.event === 'EventAgentNotReady');
+      const ev = await c.waitFor((m) => m.event === 'EventAgentNotReady');
       expect(ev).toMatchObject({ thisDN: '8888', agentId: 'jay', workMode: 'AuxWork', reasonCode: 'RONA' });
       expect('referenceId' in ev).toBe(false);
       expect(attempts).toEqual(['0a0b@8888']);
@@ -327,9 +327,9 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
 
   it('a login survives a restart of the agent service (SQLite)', async () => {
     const c = await openAs('jay', 'jay-secret');
-    c.send({ request: 'RequestAgentLogin', referenceId: 1, thisDN: '8888', agentId: 'jay', workMode: 'ManualIn', extensions: { 'agent-phone': '+15551232222' } });
-    await c.next((m) => m.event === 'EventAgentReady');
-    expect(await c.request({ request: 'RequestAgentNotReady', referenceId: 2, thisDN: '8888', workMode: 'WalkAway', reasonCode: '7' })).toMatchObject({ event: 'EventAgentNotReady' });
+    c.send('RequestAgentLogin', { referenceId: 1, thisDN: '8888', agentId: 'jay', workMode: 'ManualIn', extensions: { 'agent-phone': '+15551232222' } });
+    await c.waitFor((m) => m.event === 'EventAgentReady');
+    expect(await c.request('RequestAgentNotReady', { referenceId: 2, thisDN: '8888', workMode: 'WalkAway', reasonCode: '7' })).toMatchObject({ event: 'EventAgentNotReady' });
     c.close();
     await stop(stack);
 
@@ -340,9 +340,9 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
       { id: 'joe', dn: '7777', state: 'LoggedOut', workMode: 'Unknown' },
     ]);
     const c2 = await openAs('jay', 'jay-secret');
-    expect(await c2.request({ request: 'RequestQueryAddress', referenceId: 3, thisDN: '8888' })).toMatchObject({
+    expect(await c2.request('RequestQueryAddress', { referenceId: 3, thisDN: '8888' })).toMatchObject({
       event: 'EventAddressInfo', agentId: 'jay', agentState: 'NotReady', workMode: 'WalkAway', reasonCode: '7', extensions: { 'agent-phone': '+15551232222' },
     });
-    expect(await c2.request({ request: 'RequestAgentReady', referenceId: 4, thisDN: '8888' })).toMatchObject({ event: 'EventAgentReady', workMode: 'ManualIn' });
+    expect(await c2.request('RequestAgentReady', { referenceId: 4, thisDN: '8888' })).toMatchObject({ event: 'EventAgentReady', workMode: 'ManualIn' });
   });
 });

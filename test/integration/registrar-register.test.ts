@@ -7,10 +7,9 @@
  * challenge is not MD5, so the default `auth-algorithms` is `MD5` (docs/registrar.md); these runs
  * set it explicitly, and the two-challenge answer (`SHA-256,MD5`) is checked with a raw UDP peer.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +23,9 @@ import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { examplesDir, repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
+import { startBaresip, type BaresipPeer } from '../helpers/baresip.js';
 import { runSipp, sippTraceMessages } from '../helpers/sipp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'registrar-test-token';
 const SCENARIOS = join(repoRoot, 'test/integration/sipp');
@@ -98,16 +99,24 @@ async function api(s: Server, path: string): Promise<{ status: number; body: Rec
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-/** Send one request over UDP from a fresh socket and collect the responses that arrive within `ms`. */
-async function udpAsk(port: number, text: string, ms = 400): Promise<string[]> {
+/** Wait until `got` holds `count` datagrams (the answers to what was sent). */
+async function answers(got: string[], count: number): Promise<void> {
+  await waitFor(() => got.length >= count, { what: `${count} answer(s)`, timeoutMs: 5_000, intervalMs: 5, detail: () => `got: ${got.map(statusLine).join(' | ')}` });
+}
+
+/** Send one request over UDP from a fresh socket and return its answer (every datagram received by then). */
+async function udpAsk(port: number, text: string): Promise<string[]> {
   const sock = createSocket('udp4');
   const got: string[] = [];
   sock.on('message', (b) => got.push(b.toString()));
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const local = sock.address().port;
   sock.send(text.replace(/LOCALPORT/g, String(local)).replace(/\n/g, '\r\n'), port, '127.0.0.1');
-  await new Promise((r) => setTimeout(r, ms));
-  sock.close();
+  try {
+    await answers(got, 1);
+  } finally {
+    sock.close();
+  }
   return got;
 }
 
@@ -241,18 +250,18 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
     const port = server.sipPort;
     const bad = 'Authorization: Digest username="8888", realm="127.0.0.1", nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", uri="sip:127.0.0.1", response="0", algorithm=MD5\n';
     // Unknown numbers count as failures: 20 are allowed in a burst, then one per 5 s.
-    const answers: string[] = [];
-    for (let i = 0; i < 30; i++) answers.push(...(await udpAsk(port, register(`99${i}`, bad), 60)));
-    const codes = answers.map(statusLine);
+    const answered: string[] = [];
+    for (let i = 0; i < 30; i++) answered.push(...(await udpAsk(port, register(`99${i}`, bad))));
+    const codes = answered.map(statusLine);
     expect(codes.slice(0, 3)).toEqual(['SIP/2.0 404 Not Found', 'SIP/2.0 404 Not Found', 'SIP/2.0 404 Not Found']);
     expect(codes.slice(-5)).toEqual(Array(5).fill('SIP/2.0 503 Service Unavailable'));
     expect(codes.filter((c) => c.includes('404')).length).toBeLessThanOrEqual(21);
-    const retryAfter = Number(/Retry-After: (\d+)/.exec(answers.at(-1)!)?.[1]);
+    const retryAfter = Number(/Retry-After: (\d+)/.exec(answered.at(-1)!)?.[1]);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(5);
     // Even the right DN is refused while the source waits…
-    expect((await udpAsk(port, register('8888', ''), 100)).map(statusLine)).toEqual(['SIP/2.0 503 Service Unavailable']);
-    // …and served again once Retry-After has passed.
+    expect((await udpAsk(port, register('8888', ''))).map(statusLine)).toEqual(['SIP/2.0 503 Service Unavailable']);
+    // …and served again once Retry-After has passed (not a readiness wait: the time is the point).
     await new Promise((r) => setTimeout(r, retryAfter * 1000 + 100));
     expect((await udpAsk(port, register('8888', ''))).map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
   });
@@ -287,9 +296,9 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
       withUdpClient(async (sock, got, port) => {
         const text = register('8888', 'Expires: 3600\n').replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n');
         sock.send(text, server.sipPort, '127.0.0.1');
-        await new Promise((r) => setTimeout(r, 150));
+        await answers(got, 1);
         sock.send(text, server.sipPort, '127.0.0.1');
-        await new Promise((r) => setTimeout(r, 250));
+        await answers(got, 2);
         expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized', 'SIP/2.0 401 Unauthorized']);
         const toOf = (r: string): string => r.split('\r\n').find((l) => l.startsWith('To:'))!;
         const nonceOf = (r: string): string => /nonce="([^"]+)"/.exec(r)![1];
@@ -307,7 +316,7 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
         const callId = `c-${Math.random()}`;
         const first = register('8888', 'Expires: 3600\n', undefined, callId).replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n');
         sock.send(first, server.sipPort, '127.0.0.1');
-        await new Promise((r) => setTimeout(r, 200));
+        await answers(got, 1);
         expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
         const auth = digestAnswer(got[0]);
         const second = register('8888', `Expires: 3600\n${auth}`, undefined, callId)
@@ -315,9 +324,9 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
           .replace(/LOCALPORT/g, String(port))
           .replace(/\n/g, '\r\n');
         sock.send(second, server.sipPort, '127.0.0.1');
-        await new Promise((r) => setTimeout(r, 200));
+        await answers(got, 2);
         sock.send(second, server.sipPort, '127.0.0.1');
-        await new Promise((r) => setTimeout(r, 250));
+        await answers(got, 3);
         expect(got.slice(1).map(statusLine)).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 200 OK']);
         const linesOf = (r: string): string[] => r.split('\r\n').filter((l) => /^(To|CSeq|Call-ID|Contact):/.test(l));
         expect(linesOf(got[2])).toEqual(linesOf(got[1]));
@@ -331,9 +340,11 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
   it('a retransmitted de-registration (Contact: *, Expires: 0) gets the 200 again, not a stale challenge (RFC 3261 §17.2.2)', async () => {
     await withServer('MD5', (server) =>
       withUdpClient(async (sock, got, port) => {
+        /** Send, and wait for its answer. */
         const send = async (text: string): Promise<void> => {
+          const before = got.length;
           sock.send(text.replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n'), server.sipPort, '127.0.0.1');
-          await new Promise((r) => setTimeout(r, 200));
+          await answers(got, before + 1);
         };
         // Register (challenge, then credentials), then de-register the same way.
         const callId = `c-${Math.random()}`;
@@ -373,7 +384,7 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
         let server = await startServer(dir, 'MD5');
         try {
           sock.send(register('8888', 'Expires: 3600\n', undefined, callId).replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n'), server.sipPort, '127.0.0.1');
-          await new Promise((r) => setTimeout(r, 200));
+          await answers(got, 1);
           expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
         } finally {
           await server.stop();
@@ -382,12 +393,12 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
         try {
           // The old challenge, answered right, to the new process: stale, not forbidden.
           sock.send(answer(got[0], 2, callId, port), server.sipPort, '127.0.0.1');
-          await new Promise((r) => setTimeout(r, 200));
+          await answers(got, 2);
           expect(got.slice(1).map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
           expect(got[1]).toMatch(/^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[0-9a-f]{29}", stale=true, algorithm=MD5, qop="auth"$/m);
           expect(server.wired.registrar.bindings('8888')).toHaveLength(0);
           sock.send(answer(got[1], 3, callId, port), server.sipPort, '127.0.0.1');
-          await new Promise((r) => setTimeout(r, 200));
+          await answers(got, 3);
           expect(got.slice(2).map(statusLine)).toEqual(['SIP/2.0 200 OK']);
           expect(server.wired.registrar.bindings('8888')).toHaveLength(1);
         } finally {
@@ -403,17 +414,13 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
 describe('registrar with baresip (headless, generated config)', () => {
   let dir: string;
   let server: Server;
-  let phone: ChildProcess | undefined;
-  let phoneOut = '';
+  let phone: BaresipPeer | undefined;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'registrar-bs-'));
     server = await startServer(join(dir, 'data'), 'MD5');
   });
   afterEach(async () => {
-    if (phone && phone.exitCode === null) {
-      phone.kill('SIGKILL');
-      await new Promise((r) => phone!.once('exit', r));
-    }
+    await phone?.stop();
     phone = undefined;
   });
   afterAll(async () => {
@@ -422,48 +429,26 @@ describe('registrar with baresip (headless, generated config)', () => {
   });
 
   async function startPhone(password: string): Promise<number> {
-    const cfg = mkdtempSync(join(dir, 'baresip-'));
     const port = await freePort();
-    writeFileSync(join(cfg, 'config'), [
-      'poll_method\tepoll',
-      `sip_listen\t127.0.0.1:${port}`,
-      'module_path\t/usr/lib/baresip/modules',
-      'module_app\taccount.so',
-      'audio_player\tnone',
-      'audio_source\tnone',
-      '',
-    ].join('\n'));
-    writeFileSync(join(cfg, 'accounts'), `<sip:8888@127.0.0.1:${server.sipPort};transport=udp>;auth_pass=${password};regint=600\n`);
-    phoneOut = '';
-    phone = spawn('baresip', ['-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    phone.stdout!.on('data', (b: Buffer) => (phoneOut += b.toString()));
-    phone.stderr!.on('data', (b: Buffer) => (phoneOut += b.toString()));
+    phone = startBaresip('8888', `127.0.0.1:${server.sipPort}`, port, password);
     return port;
   }
-
-  async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await cond()) return true;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return cond();
-  }
+  const phoneOut = (): string => phone?.output ?? '';
 
   it('baresip registers as 8888, shows in /api/status, and unregisters when it stops', async () => {
     const port = await startPhone('8888-secret');
-    expect(await until(() => phoneOut.includes('200 OK'), 10_000), phoneOut).toBe(true);
+    await waitFor(() => phoneOut().includes('200 OK'), { what: 'baresip registered (200 OK)', timeoutMs: 10_000, detail: phoneOut });
     const regs = (await api(server, '/api/status')).body.registrations as Array<Record<string, unknown>>;
     expect(regs).toHaveLength(1);
     expect(regs[0]).toMatchObject({ dn: '8888', source: `udp:127.0.0.1:${port}`, userAgent: expect.stringMatching(/^baresip/) });
     expect(regs[0].contact).toMatch(new RegExp(`^sip:8888-[^@]+@127\\.0\\.0\\.1:${port}$`));
-    phone!.kill('SIGTERM');
-    expect(await until(async () => ((await api(server, '/api/status')).body.registrations as unknown[]).length === 0, 5_000)).toBe(true);
+    phone!.child.kill('SIGTERM');
+    await waitFor(async () => ((await api(server, '/api/status')).body.registrations as unknown[]).length === 0, { what: "baresip's binding removed", timeoutMs: 5_000 });
   });
 
   it('baresip with a wrong password gets 403 and no binding', async () => {
     await startPhone('wrong-secret');
-    expect(await until(() => phoneOut.includes('403 Forbidden'), 10_000), phoneOut).toBe(true);
+    await waitFor(() => phoneOut().includes('403 Forbidden'), { what: 'baresip to get 403 Forbidden', timeoutMs: 10_000, detail: phoneOut });
     expect((await api(server, '/api/status')).body.registrations).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpusDir } from '../helpers/paths.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 const casesDir = join(corpusDir, 'protos-c07-sip/cases');
 
@@ -69,10 +70,9 @@ async function optionsAnswered(tag: string): Promise<boolean> {
       `OPTIONS sip:127.0.0.1:${serverPort} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${localPort};branch=z9hG4bKprobe${tag}${attempt}\r\n` +
       `Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1>\r\nCall-ID: ${callId}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
     await send(Buffer.from(msg));
-    for (let i = 0; i < 20; i++) {
-      if (okOptions.has(callId)) return true;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // UDP may drop the probe or its answer under load: up to three tries of one second each.
+    const answered = await waitFor(() => okOptions.has(callId), { what: `200 to OPTIONS ${callId}`, timeoutMs: 1000, intervalMs: 10 }).catch(() => false);
+    if (answered) return true;
   }
   return false;
 }
@@ -136,6 +136,7 @@ describe('PROTOS c07-sip over UDP against the server process', () => {
           if (await send(msg)) sent++;
           else unsendable++;
         }
+        // Pacing, not a wait for anything: 5 ms every 100 datagrams keeps the socket buffers from overflowing.
         if (sent % 100 === 0) await new Promise((r) => setTimeout(r, 5));
       }
       expect(server.alive, `server died in group ${g.name}`).toBe(true);
@@ -146,8 +147,13 @@ describe('PROTOS c07-sip over UDP against the server process', () => {
     expect(sent + unsendable).toBe(2 * 4527);
 
     // Every transaction timer (H, J: 64·T1 = 32 s) runs out; then nothing may be left.
-    await new Promise((r) => setTimeout(r, 34_000));
-    const after = await server.memstats();
+    const after = await waitFor(
+      async () => {
+        const m = await server.memstats();
+        return m.transactions.server === 0 && m.transactions.client === 0 ? m : undefined;
+      },
+      { what: 'no transaction left once timers H and J (32 s) ran out', timeoutMs: 36_000, intervalMs: 1000 },
+    );
     expect(after.transactions).toEqual({ server: 0, client: 0 });
     // Heap after a full GC: within 8 MiB of the baseline (it held ~9000 transactions meanwhile).
     expect(after.heapUsed - baseline.heapUsed).toBeLessThan(8 * 1024 * 1024);

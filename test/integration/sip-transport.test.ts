@@ -7,8 +7,10 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SipResponse } from '../../src/sip/message/types.js';
 import { SipStack } from '../../src/sip/stack/sip-stack.js';
+import { tcpConnectionOpen } from '../helpers/ports.js';
 import { StreamPeer } from '../helpers/tcp-peer.js';
 import { statusOf, UdpPeer } from '../helpers/udp-peer.js';
+import { holdsFor, waitFor } from '../helpers/wait.js';
 
 const stacks: SipStack[] = [];
 const peers: Array<{ close?: () => Promise<void>; destroy?: () => void }> = [];
@@ -127,7 +129,7 @@ describe('UDP on the wire', () => {
       `SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP ${via};branch=z9hG4bKnotx\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: r1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
     await peer.send(res('192.0.2.1:5060'), port(s, 'udp'));
     await peer.send(res(`127.0.0.1:${port(s, 'udp')}`), port(s, 'udp'));
-    for (let i = 0; i < 20 && strays.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    await waitFor(() => strays.length > 0, { what: 'the stray response', timeoutMs: 2_000 });
     expect(strays).toEqual([200]);
     expect(s.foreignResponseCount).toBe(1);
   });
@@ -197,18 +199,22 @@ describe('TCP', () => {
       for (const c of batch) if (c) conns.push(c);
     }
     for (const c of conns) peers.push(c);
-    for (let i = 0; i < 40 && conns.filter((c) => !c.closed).length > 50; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => conns.filter((c) => !c.closed).length <= 50, { what: 'the connections over the cap closed', timeoutMs: 4_000 });
     expect(conns.filter((c) => !c.closed)).toHaveLength(50);
     // The survivors still work.
     const alive = conns.find((c) => !c.closed)!;
     alive.write(request('OPTIONS', 'TCP 127.0.0.1:5999'));
     expect(await alive.until(() => alive.data.includes('\r\n\r\n'))).toBe(true);
-    // Closing some frees slots.
-    for (const c of conns.filter((x) => !x.closed).slice(0, 5)) c.destroy();
-    await new Promise((r) => setTimeout(r, 200));
+    // Closing some frees slots: once the server has closed its ends, a new connection is served.
+    const closing = conns.filter((x) => !x.closed).slice(0, 5);
+    const closingPorts = closing.map((c) => c.localPort);
+    for (const c of closing) c.destroy();
+    await waitFor(() => closingPorts.every((p) => !tcpConnectionOpen(port(s, 'tcp'), p)), { what: 'the server to close its ends of the 5 connections', timeoutMs: 4_000 });
     const fresh = await StreamPeer.tcp(port(s, 'tcp'));
     peers.push(fresh);
-    await new Promise((r) => setTimeout(r, 200));
+    fresh.write(request('OPTIONS', 'TCP 127.0.0.1:5999'));
+    expect(await fresh.until(() => fresh.data.includes('\r\n\r\n') || fresh.closed)).toBe(true);
+    expect(statusOf(fresh.data)).toBe(200);
     expect(fresh.closed).toBe(false);
   });
 
@@ -220,8 +226,7 @@ describe('TCP', () => {
       conns.push(c);
       peers.push(c);
     }
-    await new Promise((r) => setTimeout(r, 300));
-    expect(conns.filter((c) => !c.closed).length).toBeLessThanOrEqual(5);
+    await waitFor(() => conns.filter((c) => !c.closed).length <= 5, { what: 'at most 5 connections left open', timeoutMs: 3_000 });
   });
 
   it('closes idle connections after the idle timeout', async () => {
@@ -248,7 +253,7 @@ describe('TCP', () => {
     const head = c.data.split('\r\n\r\n')[0]!.split('\r\n');
     const pick = (n: string): string => head.find((l) => l.toLowerCase().startsWith(n.toLowerCase() + ':'))!;
     c.write(`SIP/2.0 200 OK\r\n${pick('Via')}\r\n${pick('From')}\r\n${pick('To')};tag=p1\r\n${pick('Call-ID')}\r\n${pick('CSeq')}\r\nContent-Length: 0\r\n\r\n`);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => events.length > 0, { what: 'the final response to reach the transaction', timeoutMs: 2_000 });
     expect(events).toEqual(['final 200']);
   });
 
@@ -272,15 +277,15 @@ describe('TCP', () => {
       const c = await StreamPeer.tcp(port(s, 'tcp'));
       peers.push(c);
       c.write(request('INVITE', `TCP 127.0.0.1:${phonePort}`));
-      for (let i = 0; i < 20 && !pending; i++) await new Promise((r) => setTimeout(r, 25));
-      expect(pending).toBeDefined();
+      await waitFor(() => pending, { what: 'the INVITE at the server', timeoutMs: 2_000 });
       pending!.reply(180, 'Ringing');
       expect(await c.until(() => c.data.includes('\r\n\r\n'))).toBe(true);
       expect(statusOf(c.data)).toBe(180);
+      const clientPort = c.localPort;
       c.destroy();
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor(() => !tcpConnectionOpen(port(s, 'tcp'), clientPort), { what: 'the server to close its end of the connection', timeoutMs: 2_000 });
       pending!.reply(486, 'Busy Here');
-      for (let i = 0; i < 40 && !received.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 25));
+      await waitFor(() => received.includes('\r\n\r\n'), { what: 'the 486 on a new connection to the Via sent-by', timeoutMs: 2_000 });
       expect(received).toMatch(/^SIP\/2\.0 486 Busy Here\r\n/);
     } finally {
       for (const so of phoneSockets) so.destroy();
@@ -299,7 +304,7 @@ describe('TCP', () => {
     const events: string[] = [];
     const req = s.createRequest({ method: 'OPTIONS', uri: `sip:x@127.0.0.1:${closedPort};transport=tcp` });
     s.sendRequest(req, { transport: 'tcp', host: '127.0.0.1', port: closedPort }, { onFinal: () => events.push('final'), onTimeout: () => events.push('timeout'), onTransportError: (e) => events.push(`error ${e.message.split(' ')[0]}`) });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(() => events.length > 0, { what: 'the transport error', timeoutMs: 2_000 });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatch(/^error /);
   });
@@ -321,11 +326,11 @@ describe('UAC over UDP', () => {
     expect(head[1]).toMatch(new RegExp(`^Via: SIP/2.0/UDP 127\\.0\\.0\\.1:${port(s, 'udp')};branch=z9hG4bK\\w+;rport$`));
     const pick = (n: string): string => head.find((l) => l.startsWith(n + ':'))!;
     await peer.send(`SIP/2.0 200 OK\r\n${pick('Via')}\r\n${pick('From')}\r\n${pick('To')};tag=x\r\n${pick('Call-ID')}\r\n${pick('CSeq')}\r\nContent-Length: 0\r\n\r\n`, port(s, 'udp'));
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => finals.length > 0, { what: 'the final response to reach the transaction', timeoutMs: 2_000 });
     expect(finals.map((f) => f.status)).toEqual([200]);
     const n = peer.received.length;
-    await new Promise((r) => setTimeout(r, 500));
-    expect(peer.received.length).toBe(n); // no retransmission after the final response
+    // No retransmission after the final response (timer E would fire every 100-400 ms).
+    await holdsFor(() => peer.received.length === n, { forMs: 500, what: 'no retransmission after the final response' });
   });
 
   it('CANCEL (RFC 3261 §9.1): deferred until the 1xx, same branch, then the 487 is ACKed by the transaction', async () => {
@@ -339,8 +344,7 @@ describe('UAC over UDP', () => {
     const [inv] = await peer.waitFor((d) => d.text.startsWith('INVITE '), 1);
     const cancelEvents: string[] = [];
     expect(s.sendCancel(invite, dest, { onFinal: (r) => cancelEvents.push(`final ${r.status}`), onTimeout: () => cancelEvents.push('timeout'), onTransportError: () => cancelEvents.push('error') })).toBe('deferred');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(peer.received.filter((d) => d.text.startsWith('CANCEL '))).toHaveLength(0);
+    await holdsFor(() => peer.received.every((d) => !d.text.startsWith('CANCEL ')), { forMs: 100, what: 'no CANCEL before a provisional response' });
     const head = inv!.text.split('\r\n');
     const pick = (n: string): string => head.find((l) => l.startsWith(n + ':'))!;
     const answer = (status: string, cseq: string, tag = ';tag=callee'): string =>
@@ -372,7 +376,7 @@ describe('UAC over UDP', () => {
     const start = Date.now();
     const req = s.createRequest({ method: 'OPTIONS', uri: `sip:peer@127.0.0.1:${peer.port}` });
     s.sendRequest(req, { transport: 'udp', host: '127.0.0.1', port: peer.port }, { onFinal: () => events.push('final'), onTimeout: () => events.push('timeout'), onTransportError: () => events.push('error') });
-    for (let i = 0; i < 40 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => events.length > 0, { what: 'timer F', timeoutMs: 4_000 });
     expect(events).toEqual(['timeout']);
     expect(Date.now() - start).toBeGreaterThanOrEqual(64 * 20 - 20);
     expect(peer.received.length).toBeGreaterThanOrEqual(10);

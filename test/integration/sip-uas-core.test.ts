@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SipStack } from '../../src/sip/stack/sip-stack.js';
 import type { IncomingRequest } from '../../src/sip/stack/incoming-request.js';
 import { statusOf, UdpPeer } from '../helpers/udp-peer.js';
+import { holdsFor, waitFor } from '../helpers/wait.js';
 
 let stack: SipStack;
 let peer: UdpPeer;
@@ -104,9 +105,10 @@ describe('UAS core', () => {
     const text = req('MESSAGE', 'sip:second-later@127.0.0.1', '', 'z9hG4bKlater1');
     peer.clear();
     await peer.send(text, port);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => calls.includes('second'), { what: 'the handler to claim the request', timeoutMs: 2_000 });
     await peer.send(text, port);
-    await new Promise((r) => setTimeout(r, 100));
+    // The retransmission is absorbed: no second handler run, no answer before the final.
+    await holdsFor(() => calls.length === 2 && peer.received.length === 0, { forMs: 100, what: 'the retransmission absorbed' });
     expect(calls).toEqual(['first', 'second']);
     expect(peer.received).toHaveLength(0);
     pending!.reply(200, 'OK');
@@ -158,8 +160,7 @@ describe('CANCEL for an INVITE already answered (RFC 3261 §9.2)', () => {
         await p.send(head('CANCEL'), sPort);
         const [ok] = await p.waitFor((d) => d.text.startsWith('SIP/2.0 200 ') && d.text.includes(' CANCEL\r\n'), 1);
         expect(ok!.text).toContain(`;tag=${tag}\r\n`);
-        await new Promise((r) => setTimeout(r, 200));
-        expect(p.received.filter((d) => d.text.startsWith('SIP/2.0 487 '))).toHaveLength(0);
+        await holdsFor(() => p.received.every((d) => !d.text.startsWith('SIP/2.0 487 ')), { forMs: 200, what: 'no 487 for an INVITE already answered' });
       }
       // The stack no longer holds the answered INVITE's context (its transaction still waits out Timer H/L).
       expect(s.transactionCount.server).toBeGreaterThan(0);

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SipStack } from '../../src/sip/stack/sip-stack.js';
+import { waitFor } from '../helpers/wait.js';
 
 let stack: SipStack;
 let port = 0;
@@ -19,9 +20,9 @@ afterAll(async () => {
   await stack.stop();
 });
 
-/** A WebSocket client collecting the messages it receives. */
-async function connect(protocol = 'sip'): Promise<{ ws: WebSocket; got: string[]; next: (ms?: number) => Promise<string | undefined> }> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}`, protocol ? [protocol] : []);
+/** A WebSocket client collecting the messages it receives; from `localAddress` (another loopback address: another source IP). */
+async function connect(protocol = 'sip', localAddress = '127.0.0.1'): Promise<{ ws: WebSocket; got: string[]; next: (ms?: number) => Promise<string | undefined> }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`, protocol ? [protocol] : [], { localAddress });
   const got: string[] = [];
   const waiters: Array<() => void> = [];
   ws.on('message', (d: WebSocket.RawData) => {
@@ -100,7 +101,7 @@ describe('SIP over WebSocket', () => {
       const head = got!.split('\r\n');
       const pick = (n: string): string => head.find((l) => l.startsWith(n + ':'))!;
       c.ws.send(`SIP/2.0 200 OK\r\n${pick('Via')}\r\n${pick('From')}\r\n${pick('To')};tag=w\r\n${pick('Call-ID')}\r\n${pick('CSeq')}\r\nContent-Length: 0\r\n\r\n`);
-      for (let i = 0; i < 20 && finals.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      await waitFor(() => finals.length > 0, { what: 'the final response to reach the transaction', timeoutMs: 2_000 });
       expect(finals).toEqual([200]);
     } finally {
       c.ws.close();
@@ -115,8 +116,9 @@ describe('SIP over WebSocket', () => {
   });
 
   it('caps connections per IP', async () => {
-    await new Promise((r) => setTimeout(r, 200)); // earlier tests' closes complete
-    const open = await Promise.allSettled([connect(), connect(), connect(), connect(), connect()]);
+    // From 127.0.0.2: a source IP of its own, whatever the earlier tests' connections from 127.0.0.1 are doing.
+    const fromOwnIp = (): ReturnType<typeof connect> => connect('sip', '127.0.0.2');
+    const open = await Promise.allSettled([fromOwnIp(), fromOwnIp(), fromOwnIp(), fromOwnIp(), fromOwnIp()]);
     const ok = open.filter((r) => r.status === 'fulfilled');
     expect(ok).toHaveLength(3);
     expect(open.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual(['Error: HTTP 503', 'Error: HTTP 503']);

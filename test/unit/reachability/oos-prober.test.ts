@@ -109,6 +109,48 @@ describe('OosProber', () => {
     expect(peer.sent).toEqual([500]);
   });
 
+  it('the guide\'s oos-check 10 / oos-force 2 to the millisecond: jittered first probe, fixed period after it, OUT 2 s after the unanswered probe, back at the next probe answered 404; status and metrics', async () => {
+    // What test/e2e/e2e-oos-timing.test.ts checks over the real process with generous bounds.
+    const { clock, peer, prober, events, registry } = setup(() => 0.3); // first probe 300 ms after start
+    const metric = async (sample: string): Promise<number> => {
+      const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(`${sample} `));
+      return line ? Number(line.slice(sample.length + 1)) : 0;
+    };
+    prober.upsert(SS);
+    await run(clock, 320);
+    expect(peer.sent).toEqual([300]);
+    expect(prober.state('Softswitch')).toBe('in-service'); // unknown → in service: no listener event
+    expect(prober.snapshot()).toEqual([{ dn: 'Softswitch', state: 'in-service', lastProbe: new Date(300).toISOString(), reason: undefined }]);
+    expect(await metric('sipserver_oos_probes_total{result="answered"}')).toBe(1);
+    expect(await metric('sipserver_oos_transitions_total{to="in-service"}')).toBe(1);
+
+    peer.alive = false; // the softswitch stops 20 ms after answering
+    await run(clock, 12_300 - 320 - 10);
+    expect(prober.state('Softswitch')).toBe('in-service'); // 12 290: the probe of 10 300 still within oos-force
+    await run(clock, 10);
+    expect(events).toEqual(['12300 OUT Softswitch']); // 10 300 + 2 000
+    expect(peer.sent).toEqual([300, 10_300]); // the fixed period runs from the jittered first probe
+    expect(prober.snapshot()).toEqual([
+      { dn: 'Softswitch', state: 'out-of-service', lastProbe: new Date(10_300).toISOString(), reason: 'no final answer to OPTIONS within 2 s' },
+    ]);
+    expect(await metric('sipserver_oos_probes_total{result="timeout"}')).toBe(1);
+    expect(await metric('sipserver_oos_transitions_total{to="out-of-service"}')).toBe(1);
+    expect(await metric('sipserver_oos_devices{state="out-of-service"}')).toBe(1);
+
+    peer.alive = true;
+    peer.status = 404; // a UAS answering 404 takes its place: any final answer counts
+    await run(clock, 20_300 + 10 - 12_300 - 10);
+    expect(prober.state('Softswitch')).toBe('out-of-service'); // 20 300: probe sent, answer due at 20 310
+    await run(clock, 10);
+    expect(events).toEqual(['12300 OUT Softswitch', '20310 IN Softswitch']);
+    expect(peer.sent).toEqual([300, 10_300, 20_300]);
+    expect(prober.snapshot()).toEqual([{ dn: 'Softswitch', state: 'in-service', lastProbe: new Date(20_300).toISOString(), reason: undefined }]);
+    expect(await metric('sipserver_oos_probes_total{result="answered"}')).toBe(2);
+    expect(await metric('sipserver_oos_transitions_total{to="in-service"}')).toBe(2);
+    expect(await metric('sipserver_oos_devices{state="in-service"}')).toBe(1);
+    prober.stop();
+  });
+
   it('never sends a new probe while one is pending (oos-force 0 → 32 s)', async () => {
     const { clock, peer, prober, events } = setup();
     peer.alive = false;

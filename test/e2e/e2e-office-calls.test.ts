@@ -6,10 +6,12 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CtiTestClient } from '../helpers/cti-client.js';
-import { E2eEnv, agentStatus, api, dnEvent as on, eventually, sdpBody as body, scenario, status, type SippPeer } from './e2e-support.js';
+import { sdpBody as body, type SippPeer } from '../helpers/sipp.js';
+import { holdsFor, waitFor } from '../helpers/wait.js';
+import { E2eEnv, agentStatus, api, dnEvent as on, scenario, status } from './e2e-support.js';
 
 describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phone, queue abandon', () => {
-  const env = new E2eEnv({ example: 'office.yaml', lockPort: 5081 });
+  const env = new E2eEnv({ example: 'office.yaml', softswitchPort: 5081 });
   let pbx: SippPeer;
   let phone: SippPeer;
   let phonePort = 0;
@@ -35,7 +37,7 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
     const c = await env.uac('e2e-uac-phone-8888-call.xml', '7777', { pauseMs: 300 });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
-    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
+    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual([`INVITE sip:7777@${env.sbcAddress} SIP/2.0`]);
     const dialing = await joe!.waitFor(on('EventDialing', '8888'));
     expect(dialing).toMatchObject({ otherDN: '7777', callType: 'Internal' });
     expect(await jay!.waitFor(on('EventRinging', '7777'))).toMatchObject({ connId: dialing.connId, otherDN: '8888', callType: 'Internal' });
@@ -68,8 +70,8 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     // Delivered by the router: a routed call for Jay.
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'BusyReady' });
     expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual([
-      'INVITE sip:7777@127.0.0.1:5081 SIP/2.0',
-      'INVITE sip:7777@127.0.0.1:5081 SIP/2.0',
+      `INVITE sip:7777@${env.sbcAddress} SIP/2.0`,
+      `INVITE sip:7777@${env.sbcAddress} SIP/2.0`,
     ]);
     expect(await joe!.request('RequestReleaseCall', { thisDN: '8888', connId: made.connId })).toMatchObject({ event: 'EventReleased' });
     await jay!.waitFor(on('EventReleased', '7777'));
@@ -93,9 +95,9 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     expect(body(toPhone[0]!)).toMatch(/a=inactive/);
     expect(body(toPhone[1]!)).toContain('s=e2e-callee-sdp');
     const toPbx = pbx.receivedRequests('INVITE').slice(pbxInvites0);
-    expect(toPbx.map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
+    expect(toPbx.map((m) => m.firstLine)).toEqual([`INVITE sip:7777@${env.sbcAddress} SIP/2.0`]);
     expect(toPbx[0]!.text).toMatch(/Content-Length:\s*0/i);
-    await eventually(() => pbx.receivedRequests('ACK').some((m) => /m=audio/.test(body(m))), "the phone's answer in the ACK to the PBX");
+    await waitFor(() => pbx.receivedRequests('ACK').some((m) => /m=audio/.test(body(m))), { what: "the phone's answer in the ACK to the PBX" });
 
     const attached = await joe!.request('RequestAttachUserData', { thisDN: '8888', connId, userData: { priority: 2 } });
     expect(attached).toMatchObject({ event: 'EventAttachedDataChanged', connId, userData: { case: 'A-1', priority: 2 } });
@@ -114,14 +116,14 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     await jay!.request('RequestAgentNotReady', { thisDN: '7777' });
     await jay!.request('RequestAgentReady', { thisDN: '7777' });
     await phone.stop();
-    phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-no-answer.xml'), port: phonePort });
+    phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-no-answer.xml'), localPort: phonePort });
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
 
     const c = await env.uac('e2e-uac-customer-call.xml', '5000', { pauseMs: 300 });
     expect(await c.waitExit(20_000), c.errors()).toBe(0);
     expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
     expect(phone.receivedRequests('CANCEL').length).toBe(1);
-    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
+    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual([`INVITE sip:7777@${env.sbcAddress} SIP/2.0`]);
 
     const ringing = await joe!.waitFor(on('EventRinging', '8888'));
     expect(await joe!.waitFor(on('EventAgentNotReady', '8888'))).toMatchObject({ workMode: 'AuxWork', reasonCode: 'RONA' });
@@ -138,27 +140,27 @@ describe('e2e office.yaml: agent-originated calls, attached data, RONA on a phon
     await jay!.request('RequestAgentNotReady', { thisDN: '7777' });
     expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'NotReady' });
     const c = await env.uac('e2e-uac-customer-abandon.xml', '5000', { pauseMs: 1000 });
-    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, 'call queued');
+    await waitFor(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, { what: 'call queued' });
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
-    await eventually(async () => {
+    await waitFor(async () => {
       const calls = (await status(env.server)).calls as Record<string, number>;
       return calls.waiting === 0 && calls.active === 0;
-    }, 'queue and calls empty');
+    }, { what: 'queue and calls empty' });
     // Jay Ready now: no stale call is delivered.
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
     await jay!.request('RequestAgentReady', { thisDN: '7777' });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(pbx.receivedRequests('INVITE').length).toBe(pbxInvites0);
+    // Routing runs as Jay becomes Ready: a stale call would be offered to him (INVITE to the PBX) now.
+    await holdsFor(() => pbx.receivedRequests('INVITE').length === pbxInvites0, { forMs: 500, what: 'no INVITE to the PBX after Jay became Ready' });
   });
 
   it('configuration changes apply at the next call: a DN added by PUT is reached behind the PBX; deleted, it is an external number there; no route → 404', async () => {
     const put = await api(env.server, 'PUT', '/api/dns/7778', { type: 'extension', options: {} });
     expect(put.status).toBe(200);
-    expect((await api(env.server, 'GET', '/api/dns/7778/status')).json).toMatchObject({ mode: 'softswitch', target: 'sip:7778@127.0.0.1:5081', via: 'Softswitch' });
+    expect((await api(env.server, 'GET', '/api/dns/7778/status')).json).toMatchObject({ mode: 'softswitch', target: `sip:7778@${env.sbcAddress}`, via: 'Softswitch' });
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
     const c = await env.uac('e2e-uac-customer-call.xml', '7778', { pauseMs: 200 });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
-    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual(['INVITE sip:7778@127.0.0.1:5081 SIP/2.0']);
+    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual([`INVITE sip:7778@${env.sbcAddress} SIP/2.0`]);
     expect((await api(env.server, 'DELETE', '/api/dns/7778')).status).toBe(200);
     // 7778 is now an external number behind the PBX's prefix 77: still reached, as a number.
     const c2 = await env.uac('e2e-uac-customer-call.xml', '7778', { pauseMs: 200 });

@@ -11,11 +11,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { CtiTestClient } from '../helpers/cti-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { CtiClient } from './cti-client.js';
-import { E2E_TOKEN, apiGet, metricValue, metricsText, scenario, startSipp, waitUntil, type Peer } from './e2e-reg-support.js';
-import { writeConfig } from './e2e-support.js';
+import { startSipp, type SippPeer } from '../helpers/sipp.js';
+import { waitFor } from '../helpers/wait.js';
+import { E2E_TOKEN, apiGet, metricValue, metricsText, scenario, writeConfig } from './e2e-support.js';
 
 interface LostCallRow {
   connId: string;
@@ -39,33 +41,46 @@ describe('restart semantics over the real process', () => {
   let config: string;
   let server: ServerProcess;
   let sbcPort: number;
-  const peers: Peer[] = [];
-  const clients: CtiClient[] = [];
+  const peers: SippPeer[] = [];
+  const clients: CtiTestClient[] = [];
 
   const start = async (): Promise<ServerProcess> =>
     startServerProcess({ config, sipListen: ['udp:127.0.0.1:0'], dataDir, keepData: true, env: { SIPSERVER_TOKEN: E2E_TOKEN } });
   const status = async (): Promise<StatusBody> => (await apiGet<StatusBody>(server.httpUrl!, '/api/status')).body;
-  const cti = async (): Promise<CtiClient> => {
-    const c = await CtiClient.connect(`${server.httpUrl!.replace(/^http/, 'ws')}/cti`);
+  const cti = async (): Promise<CtiTestClient> => {
+    const c = await CtiTestClient.connect(`${server.httpUrl!.replace(/^http/, 'ws')}/cti`);
     clients.push(c);
-    expect(await c.request({ request: 'RequestOpen', referenceId: 1, token: E2E_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
+    expect(await c.request('RequestOpen', { referenceId: 1, token: E2E_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
     return c;
   };
-  /** Customer (SIPp UAC) → 7777 → Softswitch (SIPp UAS), held up for a minute; resolves with the ConnID. */
-  const establishCall = async (): Promise<{ connId: string; uac: Peer; uas: Peer }> => {
+  /**
+   * Whether the call `connId` is in the journal on disk (`DATA/calls.sqlite`, written behind in
+   * batches every 200 ms): what a crash leaves for the next start to report.
+   */
+  const journaled = (connId: string): boolean => {
+    const db = new Database(join(dataDir, 'calls.sqlite'), { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare('SELECT 1 FROM active_calls WHERE conn_id = ?').get(connId) !== undefined;
+    } finally {
+      db.close();
+    }
+  };
+  /** Customer (SIPp UAC) → 7777 → Softswitch (SIPp UAS), held up for a minute; resolves with the ConnID once it is journaled. */
+  const establishCall = async (): Promise<{ connId: string; uac: SippPeer; uas: SippPeer }> => {
     const desk = await cti();
-    expect(await desk.request({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '7777' })).toMatchObject({ event: 'EventRegistered' });
+    expect(await desk.request('RequestRegisterAddress', { referenceId: 2, thisDN: '7777' })).toMatchObject({ event: 'EventRegistered' });
     const uasPort = Number(/127\.0\.0\.1:(\d+)/.exec(softswitchContact)![1]);
-    const uas = startSipp(scenario('uas-answer.xml'), server.addresses[0]!.replace(/^udp:/, ''), uasPort, ['-m', '1']);
+    const target = server.addresses[0]!.replace(/^udp:/, '');
+    const uas = await startSipp({ scenario: scenario('uas-answer.xml'), target, localPort: uasPort, calls: 1, traceMessages: false });
     peers.push(uas);
-    await new Promise((r) => setTimeout(r, 300));
-    const uac = startSipp(scenario('uac-basic-call.xml'), server.addresses[0]!.replace(/^udp:/, ''), await freePort(), ['-m', '1', '-s', '7777', '-d', '60000']);
+    const uac = await startSipp({ scenario: scenario('uac-basic-call.xml'), target, calls: 1, service: '7777', pauseMs: 60_000, traceMessages: false });
     peers.push(uac);
-    const established = await desk.next((m) => m.event === 'EventEstablished' && m.thisDN === '7777', 10_000);
-    expect(await waitUntil(async () => (await status()).calls.active === 1, 2_000)).toBe(true);
-    await new Promise((r) => setTimeout(r, 400)); // the journal's write-behind flush (200 ms)
+    const established = await desk.waitFor((m) => m.event === 'EventEstablished' && m.thisDN === '7777', 10_000);
+    const connId = established.connId as string;
+    await waitFor(async () => (await status()).calls.active === 1, { what: 'one active call', timeoutMs: 2_000 });
+    await waitFor(() => journaled(connId), { what: `call ${connId} in the journal on disk (write-behind flush)`, timeoutMs: 5_000 });
     desk.close();
-    return { connId: established.connId as string, uac, uas };
+    return { connId, uac, uas };
   };
   let softswitchContact = '';
 
@@ -104,10 +119,10 @@ agents:
 
   it('agents logged in over CTI stay logged in across a restart, with state, work mode and agent-phone', async () => {
     const c = await cti();
-    expect(await c.request({ request: 'RequestAgentLogin', referenceId: 3, thisDN: '7777', agentId: 'jay', workMode: 'ManualIn' })).toMatchObject({ event: 'EventAgentLogin' });
-    expect(await c.request({ request: 'RequestAgentNotReady', referenceId: 4, thisDN: '7777', workMode: 'AuxWork', reasonCode: 'Lunch' })).toMatchObject({ event: 'EventAgentNotReady' });
+    expect(await c.request('RequestAgentLogin', { referenceId: 3, thisDN: '7777', agentId: 'jay', workMode: 'ManualIn' })).toMatchObject({ event: 'EventAgentLogin' });
+    expect(await c.request('RequestAgentNotReady', { referenceId: 4, thisDN: '7777', workMode: 'AuxWork', reasonCode: 'Lunch' })).toMatchObject({ event: 'EventAgentNotReady' });
     expect(
-      await c.request({ request: 'RequestAgentLogin', referenceId: 5, thisDN: '8888', agentId: 'joe', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } }),
+      await c.request('RequestAgentLogin', { referenceId: 5, thisDN: '8888', agentId: 'joe', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } }),
     ).toMatchObject({ event: 'EventAgentLogin' });
     c.close();
     const before = (await status()).agents;
@@ -160,7 +175,7 @@ agents:
     const { connId, uac, uas } = await establishCall();
     expect(await server.stop()).toBe(0);
     // The stop released the call with BYE on both legs: the SIPp peers end by themselves.
-    expect(await waitUntil(() => !uas.running, 5_000), uas.output).toBe(true);
+    await waitFor(() => !uas.running, { what: 'the softswitch SIPp to end (BYE received)', timeoutMs: 5_000, detail: () => uas.stdout.slice(-1500) });
     await uac.stop();
     server = await start();
     expect((await status()).lostCalls).toEqual([expect.objectContaining({ connId, parties: ['customer', '7777'], cause: 'shutdown' })]);

@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CtiTestClient } from '../helpers/cti-client.js';
 import { freePort } from '../helpers/ports.js';
-import { E2eEnv, api, dnEvent, scenario, status, type SippPeer } from './e2e-support.js';
+import { type SippPeer } from '../helpers/sipp.js';
+import { E2eEnv, api, dnEvent, scenario, status } from './e2e-support.js';
 
 describe('e2e office.yaml reachability: registration expiry, PBX out of service', () => {
-  const env = new E2eEnv({ example: 'office.yaml', lockPort: 5081 });
+  const env = new E2eEnv({ example: 'office.yaml', softswitchPort: 5081 });
   let pbx: SippPeer;
   let sup: CtiTestClient | undefined;
   let phonePort = 0;
@@ -46,7 +47,7 @@ describe('e2e office.yaml reachability: registration expiry, PBX out of service'
     );
     await register('e2e-uac-register-8888.xml');
     await sup!.waitFor(dnEvent('EventDNBackInService', '8888'), 5000);
-    const phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
+    const phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), localPort: phonePort });
     await call('e2e-uac-customer-call.xml', '8888', 200);
     expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
     // The phone removes its binding (Expires: 0): out of service at once.
@@ -60,7 +61,7 @@ describe('e2e office.yaml reachability: registration expiry, PBX out of service'
     expect((await api(env.server, 'PATCH', '/api/dns/Softswitch', { options: { 'oos-check': '1', 'oos-force': '1' } })).status).toBe(200);
     // Joe's phone is back (the previous test removed its registration).
     await register('e2e-uac-register-8888.xml');
-    await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
+    await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), localPort: phonePort });
     await sup!.request('RequestAgentLogin', { thisDN: '7777', agentId: 'jay', workMode: 'AutoIn' });
     await sup!.request('RequestAgentLogin', { thisDN: '8888', agentId: 'joe', workMode: 'AutoIn' });
     await sup!.waitFor(dnEvent('EventAgentReady', '8888'));

@@ -1,21 +1,25 @@
 /**
  * Acceptance, examples/home.yaml (behaviour §9, §12): Joe (+1 555 123 1111) and Jay
- * (+1 555 123 2222) work from home behind the SBC (SIPp on the example's fixed 127.0.0.1:5071).
+ * (+1 555 123 2222) work from home behind the SBC (SIPp on the free port standing for the
+ * example's 127.0.0.1:5071).
  * Routed calls go to the longest-idle Ready agent; `reject-call-notready` keeps a NotReady agent
  * from ringing; RONA after `sip-invite-timeout` re-routes the call and sets the agent NotReady.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CtiTestClient } from '../helpers/cti-client.js';
-import { E2eEnv, agentStatus, api, callIdOf, dnEvent as agentEvent, eventually, expectOneByeEach, type SippPeer } from './e2e-support.js';
+import { callIdOf, type SippPeer } from '../helpers/sipp.js';
+import { waitFor } from '../helpers/wait.js';
+import { E2eEnv, agentStatus, api, dnEvent as agentEvent, expectOneByeEach } from './e2e-support.js';
 
 const JOE = '+15551231111';
 const JAY = '+15551232222';
-const JOE_RURI = `INVITE sip:${JOE}@127.0.0.1:5071 SIP/2.0`;
-const JAY_RURI = `INVITE sip:${JAY}@127.0.0.1:5071 SIP/2.0`;
 
 describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
-  const env = new E2eEnv({ example: 'home.yaml', lockPort: 5071, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
+  const env = new E2eEnv({ example: 'home.yaml', softswitchPort: 5071, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
   let sup: CtiTestClient | undefined;
+  /** INVITE request lines for Joe and Jay at the SBC (the example's 127.0.0.1:5071, a free port here). */
+  let JOE_RURI = '';
+  let JAY_RURI = '';
 
   /** One customer call to `service`, expected to end with SIPp exit code `code`. */
   async function customerCall(service: string, file = 'e2e-uac-customer-call.xml', code = 0): Promise<SippPeer> {
@@ -26,6 +30,8 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
 
   beforeAll(async () => {
     await env.start();
+    JOE_RURI = `INVITE sip:${JOE}@${env.sbcAddress} SIP/2.0`;
+    JAY_RURI = `INVITE sip:${JAY}@${env.sbcAddress} SIP/2.0`;
     // A supervisor desktop in application scope drives both agents.
     sup = await env.supervisorDesk([JOE, JAY]);
   });
@@ -33,10 +39,9 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
   afterAll(() => env.stop());
 
   it('routed calls go to the longest-idle Ready agent (Joe, Jay, Joe)', async () => {
-    // Joe becomes Ready first: he is idle the longest.
+    // Joe becomes Ready first: he is idle the longest (a tie in milliseconds goes to the group order, Joe first too).
     await sup!.request('RequestAgentLogin', { thisDN: '+1 555 123 1111', agentId: 'joe', workMode: 'AutoIn' });
     await sup!.waitFor(agentEvent('EventAgentReady', JOE));
-    await new Promise((r) => setTimeout(r, 50));
     await sup!.request('RequestAgentLogin', { thisDN: '+1 555 123 2222', agentId: 'jay', workMode: 'AutoIn' });
     await sup!.waitFor(agentEvent('EventAgentReady', JAY));
 
@@ -125,13 +130,13 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
     await customerCall('5000');
     const invites = env.sbc.receivedRequests('INVITE').map((m) => m.firstLine);
     expect(invites).toEqual([JOE_RURI, JAY_RURI]);
-    expect(env.sbc.receivedRequests('CANCEL').map((m) => m.firstLine)).toEqual([`CANCEL sip:${JOE}@127.0.0.1:5071 SIP/2.0`]);
+    expect(env.sbc.receivedRequests('CANCEL').map((m) => m.firstLine)).toEqual([`CANCEL sip:${JOE}@${env.sbcAddress} SIP/2.0`]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
 
     const rona = await sup!.waitFor(agentEvent('EventAgentNotReady', JOE));
     expect(rona).toMatchObject({ agentId: 'joe', workMode: 'AuxWork', reasonCode: 'RONA' });
     await sup!.waitFor(agentEvent('EventEstablished', JAY));
-    await eventually(async () => (await agentStatus(env.server, 'jay'))?.state === 'Ready', 'Jay Ready after the call');
+    await waitFor(async () => (await agentStatus(env.server, 'jay'))?.state === 'Ready', { what: 'Jay Ready after the call' });
     expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'NotReady', workMode: 'AuxWork' });
   });
 });

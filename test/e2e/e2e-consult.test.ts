@@ -6,12 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CtiTestClient } from '../helpers/cti-client.js';
-import { E2eEnv, callIdOf as callId, dnEvent, eventually, sdpBody as body } from './e2e-support.js';
+import { callIdOf as callId, sdpBody as body } from '../helpers/sipp.js';
+import { waitFor } from '../helpers/wait.js';
+import { E2eEnv, dnEvent } from './e2e-support.js';
 
 const on = (name: string) => dnEvent(name, '8888');
 
 describe('e2e consultation transfer of a PSTN home agent (single dialog)', () => {
-  const env = new E2eEnv({ example: 'home-agent-phone.yaml', lockPort: 5081 });
+  const env = new E2eEnv({ example: 'home-agent-phone.yaml', softswitchPort: 5081 });
   let desk: CtiTestClient | undefined;
 
   beforeAll(async () => {
@@ -34,16 +36,16 @@ describe('e2e consultation transfer of a PSTN home agent (single dialog)', () =>
     expect(consultConnId).not.toBe(connId);
     await desk!.waitFor((f) => on('EventEstablished')(f) && f.connId === consultConnId, 10_000);
     // The customer was held with a sendonly black hole.
-    await eventually(() => customer.receivedRequests('INVITE').length >= 1, 'hold re-INVITE to the customer');
+    await waitFor(() => customer.receivedRequests('INVITE').length >= 1, { what: 'hold re-INVITE to the customer' });
     expect(body(customer.receivedRequests('INVITE')[0]!)).toMatch(/a=sendonly/);
-    const target = env.sbc.receivedRequests('INVITE').filter((m) => m.firstLine === 'INVITE sip:+15559876543@127.0.0.1:5081 SIP/2.0');
+    const target = env.sbc.receivedRequests('INVITE').filter((m) => m.firstLine === `INVITE sip:+15559876543@${env.sbcAddress} SIP/2.0`);
     expect(target.length).toBe(1);
     expect(target[0]!.text).toMatch(/Content-Length:\s*0/i);
 
     const done = await desk!.request('RequestCompleteTransfer', { thisDN: '8888', connId, transferConnId: consultConnId }, 15_000);
     expect(done.event).toBe('EventReleased');
-    await eventually(() => customer.receivedRequests('INVITE').some((m) => body(m).includes('s=e2e-callee-sdp') && !/a=sendonly/.test(body(m))), 'customer reconnected to the target');
-    await eventually(() => desk!.events.filter((f) => f.event === 'EventReleased' && f.thisDN === '8888').length >= 2, 'EventReleased on both calls');
+    await waitFor(() => customer.receivedRequests('INVITE').some((m) => body(m).includes('s=e2e-callee-sdp') && !/a=sendonly/.test(body(m))), { what: 'customer reconnected to the target' });
+    await waitFor(() => desk!.events.filter((f) => f.event === 'EventReleased' && f.thisDN === '8888').length >= 2, { what: 'EventReleased on both calls' });
     const released = desk!.events.filter((f) => f.event === 'EventReleased' && f.thisDN === '8888').map((f) => f.connId);
     expect(new Set(released)).toEqual(new Set([connId, consultConnId]));
 
@@ -51,10 +53,10 @@ describe('e2e consultation transfer of a PSTN home agent (single dialog)', () =>
     // agent-phone's (initial INVITE + re-INVITEs) and the consultation target's.
     const invites = env.sbc.receivedRequests('INVITE');
     const phoneCallId = callId(invites[0]!);
-    expect(invites[0]!.firstLine).toBe('INVITE sip:+15551232222@127.0.0.1:5081 SIP/2.0');
+    expect(invites[0]!.firstLine).toBe(`INVITE sip:+15551232222@${env.sbcAddress} SIP/2.0`);
     expect(new Set(invites.map(callId))).toEqual(new Set([phoneCallId, callId(target[0]!)]));
     expect(invites.filter((m) => callId(m) === phoneCallId).length).toBeGreaterThanOrEqual(2);
-    await eventually(() => env.sbc.receivedRequests('BYE').filter((m) => callId(m) === phoneCallId).length === 1, 'BYE to the agent-phone leg');
+    await waitFor(() => env.sbc.receivedRequests('BYE').filter((m) => callId(m) === phoneCallId).length === 1, { what: 'BYE to the agent-phone leg' });
     expect(env.sbc.receivedRequests('BYE').filter((m) => callId(m) !== phoneCallId).length).toBe(0);
   });
 });

@@ -11,7 +11,7 @@ import { E2eEnv, dnEvent, scenario, udpTarget } from './e2e-support.js';
 const on = (name: string) => dnEvent(name, '8888');
 
 describe('e2e home agent dials from the agent-phone through the SBC (1pcc, behaviour §3.4)', () => {
-  const env = new E2eEnv({ example: 'home-agent-phone.yaml', lockPort: 5081 });
+  const env = new E2eEnv({ example: 'home-agent-phone.yaml', softswitchPort: 5081 });
   let desk: CtiTestClient | undefined;
 
   beforeAll(async () => {
@@ -27,7 +27,7 @@ describe('e2e home agent dials from the agent-phone through the SBC (1pcc, behav
     const mobile = await env.sipp({
       scenario: scenario('e2e-uac-mobile-via-sbc.xml'),
       target: udpTarget(env.server),
-      port: 5081,
+      localPort: env.port(5081),
       service: '+15559876543',
       calls: 1,
       pauseMs: 500,
@@ -35,7 +35,7 @@ describe('e2e home agent dials from the agent-phone through the SBC (1pcc, behav
     });
     expect(await mobile.waitExit(15_000), mobile.errors()).toBe(0);
     // The server's INVITE to the destination came back to the softswitch with the full number.
-    expect(mobile.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual(['INVITE sip:+15559876543@127.0.0.1:5081 SIP/2.0']);
+    expect(mobile.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:+15559876543@${env.sbcAddress} SIP/2.0`]);
     const dialing = await desk!.waitFor(on('EventDialing'));
     expect(dialing).toMatchObject({ otherDN: '+15559876543', callType: 'Outbound' });
     expect(await desk!.waitFor(on('EventEstablished'))).toMatchObject({ connId: dialing.connId });

@@ -1,19 +1,22 @@
 /**
  * Registrar end to end over the REAL server process (`sipserver start`) with
- * `examples/office.yaml` unchanged (only the listen addresses are overridden): SIPp 3.6.1 and
+ * `examples/office.yaml` (its fixed ports mapped to free ones, the listen addresses overridden,
+ * nothing else changed): SIPp 3.6.1 and
  * Debian's baresip register as DN 8888 (digest, `8888-secret`, MD5 challenged first by
  * default); wrong passwords end in 403 with no binding; the binding shows in `/api/status`
  * and `/api/dns/8888/status`, and survives a restart on the same data directory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { examplesDir } from '../helpers/paths.js';
+import { startBaresip, type BaresipPeer } from '../helpers/baresip.js';
+import { exampleWithFreePorts } from '../helpers/example-config.js';
 import { freePort } from '../helpers/ports.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { runSipp, sippTraceMessages } from '../helpers/sipp.js';
-import { E2E_TOKEN, apiGet, metricValue, metricsText, scenario, startBaresip, waitUntil, type Peer } from './e2e-reg-support.js';
+import { waitFor } from '../helpers/wait.js';
+import { E2E_TOKEN, apiGet, metricValue, metricsText, scenario } from './e2e-support.js';
 
 interface RegistrationRow {
   dn: string;
@@ -26,13 +29,15 @@ interface RegistrationRow {
 
 const startLine = (text: string): string => text.split('\n')[0]!.trim();
 
-describe('registrar over the real process (office.yaml unchanged)', () => {
+describe('registrar over the real process (office.yaml)', () => {
+  let dir: string;
   let dataDir: string;
+  let config: string;
   let server: ServerProcess;
-  let phone: Peer | undefined;
+  let phone: BaresipPeer | undefined;
   /** Every phone started, stopped in afterAll even when a test failed midway. */
-  const phones: Peer[] = [];
-  const track = (p: Peer): Peer => {
+  const phones: BaresipPeer[] = [];
+  const track = (p: BaresipPeer): BaresipPeer => {
     phones.push(p);
     return p;
   };
@@ -40,7 +45,7 @@ describe('registrar over the real process (office.yaml unchanged)', () => {
 
   const start = (): Promise<ServerProcess> =>
     startServerProcess({
-      config: join(examplesDir, 'office.yaml'),
+      config,
       sipListen: ['udp:127.0.0.1:0'],
       dataDir,
       keepData: true,
@@ -51,13 +56,17 @@ describe('registrar over the real process (office.yaml unchanged)', () => {
     (await apiGet<{ registrations: RegistrationRow[] }>(server.httpUrl!, '/api/status')).body.registrations;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'e2e-registrar-'));
+    dir = mkdtempSync(join(tmpdir(), 'e2e-registrar-'));
+    dataDir = join(dir, 'data');
+    mkdirSync(dataDir);
+    config = join(dir, 'office.yaml');
+    writeFileSync(config, (await exampleWithFreePorts('office.yaml')).text);
     server = await start();
   });
   afterAll(async () => {
     for (const p of phones) await p.stop();
     await server?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('SIPp with a wrong password: 401, 401 again, then 403, and no binding', async () => {
@@ -109,7 +118,7 @@ describe('registrar over the real process (office.yaml unchanged)', () => {
   it('baresip also registers as 8888 (second contact, now the target); unregisters when it stops', async () => {
     const port = await freePort();
     phone = track(startBaresip('8888', sipTarget(), port, '8888-secret'));
-    expect(await waitUntil(async () => (await registrations()).length === 2, 10_000), phone.output).toBe(true);
+    await waitFor(async () => (await registrations()).length === 2, { what: 'the second binding (baresip)', timeoutMs: 10_000, detail: () => phone!.output });
     const rows = await registrations();
     const bs = rows.find((r) => r.source === `udp:127.0.0.1:${port}`)!;
     expect(bs).toMatchObject({ dn: '8888', nat: false, userAgent: expect.stringMatching(/^baresip/) });
@@ -119,14 +128,14 @@ describe('registrar over the real process (office.yaml unchanged)', () => {
     expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toEqual({ mode: 'registered', target: bs.contact, inService: true });
 
     await phone.stop('SIGTERM'); // baresip sends REGISTER Expires: 0 on its way out
-    expect(await waitUntil(async () => (await registrations()).length === 1, 5_000)).toBe(true);
+    await waitFor(async () => (await registrations()).length === 1, { what: "baresip's binding removed", timeoutMs: 5_000 });
     expect((await registrations())[0]!.contact).toBe(`sip:8888@127.0.0.1:${sippPort}`);
   });
 
   it('baresip with a wrong password gets 403 and adds no binding', async () => {
     const port = await freePort();
     phone = track(startBaresip('8888', sipTarget(), port, 'wrong-secret'));
-    expect(await waitUntil(() => phone!.output.includes('403 Forbidden'), 10_000), phone.output).toBe(true);
+    await waitFor(() => phone!.output.includes('403 Forbidden'), { what: 'baresip to get 403 Forbidden', timeoutMs: 10_000, detail: () => phone!.output });
     await phone.stop();
     expect((await registrations()).map((r) => r.source)).toEqual([`udp:127.0.0.1:${sippPort}`]);
   });
@@ -136,6 +145,8 @@ describe('registrar over the real process (office.yaml unchanged)', () => {
     const stoppedAt = Date.now();
     expect(await server.stop()).toBe(0);
     server = await start();
+    // Not a readiness wait: the assertion is about time passing (expires counts whole seconds, so at
+    // least a second must have gone by since `before`; a restart usually takes longer than that).
     if (Date.now() - stoppedAt < 1100) await new Promise((r) => setTimeout(r, 1100 - (Date.now() - stoppedAt)));
     const after = await registrations();
     expect(after).toHaveLength(1);

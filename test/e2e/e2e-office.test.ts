@@ -1,16 +1,18 @@
 /**
  * Acceptance, examples/office.yaml (behaviour §3, §9, §12): Joe's desk phone registers DN 8888
  * (SIPp with digest, then answering on the registered port), Jay's 7777 sits behind the office
- * PBX (SIPp on the example's fixed 127.0.0.1:5081). Both receive routed calls; Joe holds,
- * retrieves and single-step transfers a customer to 7777 (re-INVITEs to the customer leg, an
- * INVITE for sip:7777@127.0.0.1:5081 at the PBX).
+ * PBX (SIPp on the free port standing for the example's 127.0.0.1:5081). Both receive routed
+ * calls; Joe holds, retrieves and single-step transfers a customer to 7777 (re-INVITEs to the
+ * customer leg, an INVITE for sip:7777@PBX at the PBX).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CtiFrame, CtiTestClient } from '../helpers/cti-client.js';
-import { E2eEnv, agentStatus, api, dnEvent as on, eventually, sdpBody as body, status, type SippPeer, type TracedMessage } from './e2e-support.js';
+import { sdpBody as body, type SippPeer, type TracedMessage } from '../helpers/sipp.js';
+import { holdsFor, waitFor } from '../helpers/wait.js';
+import { E2eEnv, agentStatus, api, dnEvent as on, status } from './e2e-support.js';
 
 describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, single-step transfer', () => {
-  const env = new E2eEnv({ example: 'office.yaml', lockPort: 5081, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
+  const env = new E2eEnv({ example: 'office.yaml', softswitchPort: 5081, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
   let pbx: SippPeer;
   let phone: SippPeer;
   let phonePort = 0;
@@ -44,8 +46,8 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
 
   it('routed calls reach Joe on his registered phone and Jay behind the PBX', async () => {
     await joeDesk!.request('RequestAgentLogin', { thisDN: '8888', agentId: 'joe', workMode: 'AutoIn' });
+    // Joe Ready first: idle the longest (a tie in milliseconds goes to the group order, Joe first too).
     await joeDesk!.waitFor(on('EventAgentReady', '8888'));
-    await new Promise((r) => setTimeout(r, 50));
     await jayDesk!.request('RequestAgentLogin', { thisDN: '7777', agentId: 'jay', workMode: 'AutoIn' });
     await jayDesk!.waitFor(on('EventAgentReady', '7777'));
 
@@ -58,7 +60,7 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
       await desk.waitFor(on('EventAgentReady', dn));
     }
     expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
-    expect(pbx.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
+    expect(pbx.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:7777@${env.sbcAddress} SIP/2.0`]);
   });
 
   it('Joe holds, retrieves and single-step transfers the customer to 7777', async () => {
@@ -75,37 +77,37 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     // Hold: the customer gets a sendonly re-INVITE, the phone a black-hole offer.
     const held = await joeDesk!.request('RequestHoldCall', { thisDN: '8888', connId });
     expect(held).toMatchObject({ event: 'EventHeld', thisDN: '8888', connId });
-    await eventually(() => reinvitesToCustomer().length === 1, 'hold re-INVITE to the customer');
+    await waitFor(() => reinvitesToCustomer().length === 1, { what: 'hold re-INVITE to the customer' });
     expect(body(reinvitesToCustomer()[0]!)).toMatch(/a=sendonly/);
-    await eventually(() => phone.receivedRequests('INVITE').length === phoneInvites0 + 2, 'hold re-INVITE to the phone');
+    await waitFor(() => phone.receivedRequests('INVITE').length === phoneInvites0 + 2, { what: 'hold re-INVITE to the phone' });
     expect(body(phone.receivedRequests('INVITE')[phoneInvites0 + 1]!)).toMatch(/c=IN IP4 0\.0\.0\.0/);
 
     // Retrieve: offer-less re-INVITE to the phone, its offer to the customer.
     const retrieved = await joeDesk!.request('RequestRetrieveCall', { thisDN: '8888', connId });
     expect(retrieved).toMatchObject({ event: 'EventRetrieved', thisDN: '8888', connId });
-    await eventually(() => reinvitesToCustomer().length === 2, 'retrieve re-INVITE to the customer');
+    await waitFor(() => reinvitesToCustomer().length === 2, { what: 'retrieve re-INVITE to the customer' });
     const retrieveOffer = body(reinvitesToCustomer()[1]!);
     expect(retrieveOffer).toContain('s=e2e-callee-sdp');
     expect(retrieveOffer).not.toMatch(/a=sendonly|a=inactive/);
-    await eventually(() => phone.receivedRequests('INVITE').length === phoneInvites0 + 3, 'retrieve re-INVITE to the phone');
+    await waitFor(() => phone.receivedRequests('INVITE').length === phoneInvites0 + 3, { what: 'retrieve re-INVITE to the phone' });
     expect(phone.receivedRequests('INVITE')[phoneInvites0 + 2]!.text).toMatch(/Content-Length:\s*0/i);
 
     // Single-step transfer to 7777: BYE to Joe's phone, INVITE without SDP to the PBX.
     const sst = await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId, otherDN: '7777' });
     expect(sst).toMatchObject({ event: 'EventReleased', thisDN: '8888', connId });
-    await eventually(() => phone.distinctRequests('BYE') === 2, 'BYE to the phone');
+    await waitFor(() => phone.distinctRequests('BYE') === 2, { what: 'BYE to the phone' });
     const ringing = await jayDesk!.waitFor(on('EventRinging', '7777'), 10_000);
     const established = await jayDesk!.waitFor(on('EventEstablished', '7777'), 10_000);
     expect(established.connId).toBe(ringing.connId);
     // The ConnID, ANI and DNIS of the customer's call follow it to the new party.
     expect(ringing).toMatchObject({ connId, ani: '+15557654321', dnis: '5000', otherDN: '+15557654321' });
     const pbxInvites = pbx.receivedRequests('INVITE').slice(pbxInvites0);
-    expect(pbxInvites.map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
+    expect(pbxInvites.map((m) => m.firstLine)).toEqual([`INVITE sip:7777@${env.sbcAddress} SIP/2.0`]);
     expect(pbxInvites[0]!.text).toMatch(/Content-Length:\s*0/i);
-    await eventually(() => reinvitesToCustomer().length === 3, 'transfer re-INVITE to the customer');
+    await waitFor(() => reinvitesToCustomer().length === 3, { what: 'transfer re-INVITE to the customer' });
     expect(body(reinvitesToCustomer()[2]!)).toContain('s=e2e-callee-sdp');
     // The PBX got the customer's answer in its ACK.
-    await eventually(() => pbx.receivedRequests('ACK').some((m) => body(m).includes('s=e2e-customer-sdp')), 'ACK with the answer at the PBX');
+    await waitFor(() => pbx.receivedRequests('ACK').some((m) => body(m).includes('s=e2e-customer-sdp')), { what: 'ACK with the answer at the PBX' });
     expect(joeDesk!.names((f) => f.thisDN === '8888' && f.connId === connId)).toEqual([
       'EventRinging', 'EventEstablished', 'EventHeld', 'EventRetrieved', 'EventReleased',
     ]);
@@ -120,13 +122,12 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     // Jay's desktop releases the call: BYE to the PBX and the customer.
     expect(await jayDesk!.request('RequestReleaseCall', { thisDN: '7777', connId: established.connId })).toMatchObject({ event: 'EventReleased' });
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
-    await eventually(() => pbx.distinctRequests('BYE') === 2, 'BYE to the PBX');
-    await eventually(async () => (await agentStatus(env.server, 'joe'))?.state === 'Ready', 'Joe Ready (AutoIn) after the call');
+    await waitFor(() => pbx.distinctRequests('BYE') === 2, { what: 'BYE to the PBX' });
+    await waitFor(async () => (await agentStatus(env.server, 'joe'))?.state === 'Ready', { what: 'Joe Ready (AutoIn) after the call' });
   });
 
   it('a single-step transfer to the routing point 5000 is routed to the Ready agent (Jay behind the PBX)', async () => {
     await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
-    await new Promise((r) => setTimeout(r, 50));
     // Joe must take the customer first: make Joe the longest idle by re-readying Jay after him.
     await joeDesk!.request('RequestAgentNotReady', { thisDN: '8888' });
     await joeDesk!.request('RequestAgentReady', { thisDN: '8888' });
@@ -143,8 +144,8 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     const sst = await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' });
     expect(sst).toMatchObject({ event: 'EventReleased', thisDN: '8888' });
     const jayEst = await jayDesk!.waitFor(on('EventEstablished', '7777'), 10_000);
-    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
-    await eventually(() => customer.receivedRequests('INVITE').length === 1, 'transfer re-INVITE to the customer');
+    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual([`INVITE sip:7777@${env.sbcAddress} SIP/2.0`]);
+    await waitFor(() => customer.receivedRequests('INVITE').length === 1, { what: 'transfer re-INVITE to the customer' });
     expect(jayEst.connId).toBe(est.connId);
     // Delivered through the routing point: a routed call, Jay is Busy.
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'BusyReady' });
@@ -156,15 +157,15 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
     const { customer, est } = await customerToJoe('e2e-uac-customer-call.xml', 1500);
     await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' });
-    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, 'transferred call queued');
+    await waitFor(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, { what: 'transferred call queued' });
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
-    await eventually(async () => {
+    await waitFor(async () => {
       const calls = (await status(env.server)).calls as Record<string, number>;
       return calls.waiting === 0 && calls.active === 0;
-    }, 'queue empty after the hang-up');
+    }, { what: 'queue empty after the hang-up' });
     await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(pbx.receivedRequests('INVITE').length).toBe(pbxInvites0);
+    // Routing runs as Jay becomes Ready: a stale call would be offered to him (INVITE to the PBX) now.
+    await holdsFor(() => pbx.receivedRequests('INVITE').length === pbxInvites0, { forMs: 500, what: 'no INVITE to the PBX after Jay became Ready' });
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
   });
 
@@ -174,7 +175,7 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     expect(await joeDesk!.request('RequestSingleStepTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' })).toMatchObject({ event: 'EventReleased' });
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
     expect(customer.distinctRequests('BYE')).toBe(1);
-    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).active === 0, 'no call left');
+    await waitFor(async () => ((await status(env.server)).calls as Record<string, number>).active === 0, { what: 'no call left' });
   });
 
   it('a consultation with routing point 5000 reaches Jay; Joe completes the transfer', async () => {
@@ -190,16 +191,16 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     const jayEst = await jayDesk!.waitFor(on('EventEstablished', '7777'), 10_000);
     expect(jayEst.connId).toBe(dialing.connId);
     await joeDesk!.waitFor((f) => on('EventEstablished', '8888')(f) && f.connId === dialing.connId, 5000);
-    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual(['INVITE sip:7777@127.0.0.1:5081 SIP/2.0']);
+    expect(pbx.receivedRequests('INVITE').slice(pbxInvites0).map((m) => m.firstLine)).toEqual([`INVITE sip:7777@${env.sbcAddress} SIP/2.0`]);
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'BusyReady' });
 
     const done = await joeDesk!.request('RequestCompleteTransfer', { thisDN: '8888', connId: est.connId, transferConnId: dialing.connId }, 10_000);
     expect(done.event).toBe('EventReleased');
     await jayDesk!.waitFor(on('EventPartyChanged', '7777'), 5000);
-    await eventually(() => customer.receivedRequests('INVITE').length === 2, 'hold and transfer re-INVITEs to the customer');
+    await waitFor(() => customer.receivedRequests('INVITE').length === 2, { what: 'hold and transfer re-INVITEs to the customer' });
     expect(await jayDesk!.request('RequestReleaseCall', { thisDN: '7777', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
-    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).active === 0, 'no call left');
+    await waitFor(async () => ((await status(env.server)).calls as Record<string, number>).active === 0, { what: 'no call left' });
   });
 
   it('a consultation waiting on 5000 leaves the queue when Joe reconnects', async () => {
@@ -207,13 +208,13 @@ describe('e2e office.yaml: registered phone and PBX agent, hold, retrieve, singl
     const pbxInvites0 = pbx.receivedRequests('INVITE').length;
     await joeDesk!.request('RequestInitiateTransfer', { thisDN: '8888', connId: est.connId, otherDN: '5000' }, 10_000);
     const dialing = await joeDesk!.waitFor(on('EventDialing', '8888'));
-    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, 'consultation queued');
+    await waitFor(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, { what: 'consultation queued' });
     await joeDesk!.request('RequestReconnectCall', { thisDN: '8888', connId: dialing.connId }, 10_000);
     await joeDesk!.waitFor((f) => on('EventRetrieved', '8888')(f) && f.connId === est.connId, 10_000);
-    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 0, 'queue empty');
+    await waitFor(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 0, { what: 'queue empty' });
     await jayDesk!.request('RequestAgentReady', { thisDN: '7777' });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(pbx.receivedRequests('INVITE').length).toBe(pbxInvites0);
+    // Routing runs as Jay becomes Ready: the consultation that left the queue must not reach him.
+    await holdsFor(() => pbx.receivedRequests('INVITE').length === pbxInvites0, { forMs: 500, what: 'no INVITE to the PBX after Jay became Ready' });
     expect(await joeDesk!.request('RequestReleaseCall', { thisDN: '8888', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
     expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
   });

@@ -7,19 +7,23 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CtiTestClient } from '../helpers/cti-client.js';
-import { E2eEnv, agentStatus, api, callIdOf, dnEvent, eventually, expectOneByeEach, sdpBody as body, status, tcpTarget } from './e2e-support.js';
+import { callIdOf, sdpBody as body } from '../helpers/sipp.js';
+import { waitFor } from '../helpers/wait.js';
+import { E2eEnv, agentStatus, api, dnEvent, expectOneByeEach, status, tcpTarget } from './e2e-support.js';
 
-const PHONE_RURI = 'INVITE sip:+15551232222@127.0.0.1:5081 SIP/2.0';
 const on = (name: string) => dnEvent(name, '8888');
 
 describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
-  const env = new E2eEnv({ example: 'home-agent-phone.yaml', lockPort: 5081, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
+  const env = new E2eEnv({ example: 'home-agent-phone.yaml', softswitchPort: 5081, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
   let desk: CtiTestClient | undefined;
+  /** The INVITE request line for the agent-phone at the SBC (the example's 127.0.0.1:5081, a free port here). */
+  let PHONE_RURI = '';
 
   const customer = (file: string, pauseMs?: number) => env.uac(file, '5000', pauseMs !== undefined ? { pauseMs } : {});
 
   beforeAll(async () => {
     await env.start();
+    PHONE_RURI = `INVITE sip:+15551232222@${env.sbcAddress} SIP/2.0`;
     desk = await env.agentDesk('jay', 'jay-secret', '8888', { agentPhone: '+1 555 123 2222' });
   });
 
@@ -33,20 +37,20 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
     const connId = est.connId;
     expect(await desk!.request('RequestHoldCall', { thisDN: '8888', connId })).toMatchObject({ event: 'EventHeld', connId });
-    await eventually(() => env.sbc.receivedRequests('INVITE').length === 2, 'hold re-INVITE to the agent-phone leg');
+    await waitFor(() => env.sbc.receivedRequests('INVITE').length === 2, { what: 'hold re-INVITE to the agent-phone leg' });
     const holdToAgent = body(env.sbc.receivedRequests('INVITE')[1]!);
     expect(holdToAgent).toMatch(/c=IN IP4 0\.0\.0\.0/);
     expect(holdToAgent).not.toMatch(/a=(sendonly|recvonly|inactive)/);
-    await eventually(() => c.receivedRequests('INVITE').length === 1, 'hold re-INVITE to the customer');
+    await waitFor(() => c.receivedRequests('INVITE').length === 1, { what: 'hold re-INVITE to the customer' });
     expect(body(c.receivedRequests('INVITE')[0]!)).toMatch(/a=sendonly/);
 
     expect(await desk!.request('RequestRetrieveCall', { thisDN: '8888', connId })).toMatchObject({ event: 'EventRetrieved', connId });
-    await eventually(() => c.receivedRequests('INVITE').length === 2, 'retrieve re-INVITE to the customer');
+    await waitFor(() => c.receivedRequests('INVITE').length === 2, { what: 'retrieve re-INVITE to the customer' });
     expect(body(c.receivedRequests('INVITE')[1]!)).toContain('s=e2e-callee-sdp');
 
     expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId })).toMatchObject({ event: 'EventReleased', connId });
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
-    await eventually(() => env.sbc.distinctRequests('BYE', env.sbc.callIds()) === 1, 'BYE to the agent-phone leg');
+    await waitFor(() => env.sbc.distinctRequests('BYE', env.sbc.callIds()) === 1, { what: 'BYE to the agent-phone leg' });
     await desk!.waitFor(on('EventAgentReady'));
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
   });
@@ -67,7 +71,7 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'BusyReady' });
     const second = await customer('e2e-uac-customer-call.xml', 300);
-    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, 'second call queued');
+    await waitFor(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, { what: 'second call queued' });
     expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0 + 1);
     // Nor may the desktop open a second dialog with RequestMakeCall: CALL_FAILED.
     expect(await desk!.request('RequestMakeCall', { thisDN: '8888', otherDN: '+15559876543' })).toMatchObject({ event: 'EventError', errorCode: 1052 });
@@ -98,7 +102,7 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     expect(await desk!.request('RequestAgentNotReady', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentNotReady' });
     const invites0 = env.sbc.receivedRequests('INVITE').length;
     const c = await customer('e2e-uac-customer-call.xml', 300);
-    await eventually(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, 'one call waiting');
+    await waitFor(async () => ((await status(env.server)).calls as Record<string, number>).waiting === 1, { what: 'one call waiting' });
     expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0);
     expect(await desk!.request('RequestAgentReady', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentReady' });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
@@ -114,7 +118,7 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
     expect(est.connId).toBe(made.connId);
     const invites = env.sbc.receivedRequests('INVITE').slice(invites0);
-    expect(invites.map((m) => m.firstLine)).toEqual([PHONE_RURI, 'INVITE sip:+15559876543@127.0.0.1:5081 SIP/2.0']);
+    expect(invites.map((m) => m.firstLine)).toEqual([PHONE_RURI, `INVITE sip:+15559876543@${env.sbcAddress} SIP/2.0`]);
     expect(invites[0]!.text).toMatch(/Content-Length:\s*0/i);
     expect(body(invites[1]!)).toContain('s=e2e-callee-sdp');
     // This call's two dialogs (the agent-phone leg, the destination leg): the SBC has seen the
@@ -123,7 +127,7 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     const legs = invites.map(callIdOf);
     expect(new Set(legs).size).toBe(2);
     // The agent-phone leg is never re-INVITEd in Flow I; its ACK carries the destination's answer.
-    await eventually(() => env.sbc.receivedRequests('ACK').some((m) => callIdOf(m) === legs[0] && body(m).includes('s=e2e-callee-sdp')), 'ACK with the answer');
+    await waitFor(() => env.sbc.receivedRequests('ACK').some((m) => callIdOf(m) === legs[0] && body(m).includes('s=e2e-callee-sdp')), { what: 'ACK with the answer' });
     expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: made.connId })).toMatchObject({ event: 'EventReleased' });
     await expectOneByeEach(env.sbc, legs, 'BYE to both legs', 20_000);
     expect(env.sbc.receivedRequests('INVITE').length).toBe(invites0 + 2);
@@ -147,9 +151,10 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     const ringing = await desk!.waitFor(on('EventRinging'), 10_000);
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
     expect(await desk!.waitFor(on('EventAbandoned'))).toMatchObject({ connId: ringing.connId });
-    await eventually(() => env.sbc.receivedRequests('CANCEL').length === 1, 'CANCEL to the SBC');
+    await waitFor(() => env.sbc.receivedRequests('CANCEL').length === 1, { what: 'CANCEL to the SBC' });
     expect(env.sbc.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([PHONE_RURI]);
-    await new Promise((r) => setTimeout(r, 300));
+    // The server ACKs the SBC's 487 once it has handled the end of the offer (where a RONA would be decided).
+    await waitFor(() => env.sbc.receivedRequests('ACK').length === 1, { what: "the server's ACK of the 487 at the SBC" });
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
     expect(desk!.events.some((f) => f.event === 'EventAgentNotReady' && f.reasonCode === 'RONA')).toBe(false);
   });
@@ -188,11 +193,10 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     expect(await desk!.request('RequestAgentLogout', { thisDN: '8888' })).toMatchObject({ event: 'EventAgentLogout' });
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
     expect(await desk!.waitFor(on('EventReleased'))).toMatchObject({ connId: est.connId });
-    await eventually(() => env.sbc.distinctRequests('BYE', env.sbc.callIds()) === 1, 'BYE to the agent-phone leg');
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => env.sbc.distinctRequests('BYE', env.sbc.callIds()) === 1, { what: 'BYE to the agent-phone leg' });
+    await waitFor(async () => ((await status(env.server)).calls as Record<string, number>).active === 0, { what: 'the call released at the server' });
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'LoggedOut' });
     expect((await api(env.server, 'GET', '/api/dns/8888/status')).json).toMatchObject({ mode: 'unreachable' });
-    expect(((await status(env.server)).calls as Record<string, number>).active).toBe(0);
   });
 
   it('refer-enabled=false on the Softswitch: a REFER from the agent-phone leg gets 403, the call stays', async () => {
@@ -202,10 +206,10 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     desk!.skipReceived();
     const c = await customer('e2e-uac-customer-stays.xml');
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
-    await eventually(() => env.sbc.messages().some((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 403')), '403 to the REFER');
+    await waitFor(() => env.sbc.messages().some((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 403')), { what: '403 to the REFER' });
     expect(c.receivedRequests('REFER').length).toBe(0);
     expect(await desk!.request('RequestReleaseCall', { thisDN: '8888', connId: est.connId })).toMatchObject({ event: 'EventReleased' });
     expect(await c.waitExit(10_000), c.errors()).toBe(0);
-    await eventually(() => env.sbc.distinctRequests('BYE', env.sbc.callIds()) === 1, 'BYE to the agent-phone leg');
+    await waitFor(() => env.sbc.distinctRequests('BYE', env.sbc.callIds()) === 1, { what: 'BYE to the agent-phone leg' });
   });
 });

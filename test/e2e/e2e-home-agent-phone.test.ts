@@ -1,17 +1,18 @@
 /**
  * Acceptance, examples/home-agent-phone.yaml (behaviour §7, §12): Jay logs in on DN 8888 from
  * home with agent-phone +1 555 123 2222; a customer call to routing point 5000 reaches the SBC
- * (SIPp on the example's fixed 127.0.0.1:5081) as sip:+15551232222@127.0.0.1:5081; the desktop
- * sees Ringing/Established/Released and AfterCallWork (ManualIn). After logout, 8888 is the
- * registered desk phone again.
+ * (SIPp on the free port standing for the example's 127.0.0.1:5081) as sip:+15551232222@SBC;
+ * the desktop sees Ringing/Established/Released and AfterCallWork (ManualIn). After logout, 8888
+ * is the registered desk phone again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CtiTestClient } from '../helpers/cti-client.js';
 import { freePort } from '../helpers/ports.js';
-import { E2eEnv, agentStatus, api, eventually, scenario, status } from './e2e-support.js';
+import { waitFor } from '../helpers/wait.js';
+import { E2eEnv, agentStatus, api, scenario, status } from './e2e-support.js';
 
 describe('e2e home-agent-phone.yaml: agent-phone login, routed call, ACW, logout', () => {
-  const env = new E2eEnv({ example: 'home-agent-phone.yaml', lockPort: 5081, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
+  const env = new E2eEnv({ example: 'home-agent-phone.yaml', softswitchPort: 5081, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
   let desk: CtiTestClient | undefined;
 
   beforeAll(() => env.start());
@@ -34,7 +35,7 @@ describe('e2e home-agent-phone.yaml: agent-phone login, routed call, ACW, logout
     await desk.waitFor((f) => f.referenceId === ref && f.event === 'EventAgentReady');
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ dn: '8888', state: 'Ready', agentPhone: '+15551232222' });
     const route = await api(env.server, 'GET', '/api/dns/8888/status');
-    expect(route.json).toMatchObject({ mode: 'agent-phone', target: 'sip:+15551232222@127.0.0.1:5081', via: 'Softswitch', inService: true });
+    expect(route.json).toMatchObject({ mode: 'agent-phone', target: `sip:+15551232222@${env.sbcAddress}`, via: 'Softswitch', inService: true });
   });
 
   it('a customer call to 5000 rings the agent-phone through the SBC; BYE → Released, AfterCallWork', async () => {
@@ -44,9 +45,9 @@ describe('e2e home-agent-phone.yaml: agent-phone login, routed call, ACW, logout
 
     // The SBC got exactly one INVITE, for the agent-phone number at the softswitch contact.
     const invites = env.sbc.receivedRequests('INVITE');
-    expect(invites.map((m) => m.firstLine)).toEqual(['INVITE sip:+15551232222@127.0.0.1:5081 SIP/2.0']);
+    expect(invites.map((m) => m.firstLine)).toEqual([`INVITE sip:+15551232222@${env.sbcAddress} SIP/2.0`]);
     expect(invites[0]!.text).toContain('s=e2e-customer-sdp');
-    await eventually(() => env.sbc.distinctRequests('BYE') === 1, 'BYE relayed to the SBC');
+    await waitFor(() => env.sbc.distinctRequests('BYE') === 1, { what: 'BYE relayed to the SBC' });
 
     const ringing = await desk!.waitFor('EventRinging');
     const established = await desk!.waitFor('EventEstablished');
@@ -72,18 +73,18 @@ describe('e2e home-agent-phone.yaml: agent-phone login, routed call, ACW, logout
     const reg = await env.register('e2e-uac-register-8888.xml', phonePort);
     const challenge = reg.messages().find((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 401'));
     expect(/WWW-Authenticate: Digest [^\r\n]*algorithm=([A-Z0-9-]+)/.exec(challenge!.text)?.[1]).toBe('MD5');
-    await eventually(async () => {
+    await waitFor(async () => {
       const regs = (await status(env.server)).registrations as Array<Record<string, unknown>>;
       return JSON.stringify(regs).includes(`127.0.0.1:${phonePort}`);
-    }, 'registration of 8888 in /api/status');
+    }, { what: 'registration of 8888 in /api/status' });
 
-    const phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
+    const phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), localPort: phonePort });
     const invitesBefore = env.sbc.receivedRequests('INVITE').length;
     const caller = await env.uac('e2e-uac-customer-call.xml', '8888', { pauseMs: 500 });
     expect(await caller.waitExit(20_000), caller.errors()).toBe(0);
     expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
     expect(env.sbc.receivedRequests('INVITE').length).toBe(invitesBefore);
-    await eventually(() => phone.distinctRequests('BYE') === 1, 'BYE relayed to the phone');
+    await waitFor(() => phone.distinctRequests('BYE') === 1, { what: 'BYE relayed to the phone' });
   });
 
   it('removing Jay from the configuration logs him out (EventAgentLogout) and drops his agent-phone', async () => {

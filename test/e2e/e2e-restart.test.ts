@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
-import { E2eEnv, agentStatus, dnEvent, eventually, scenario, status } from './e2e-support.js';
+import { waitFor } from '../helpers/wait.js';
+import { E2eEnv, agentStatus, dnEvent, scenario, status } from './e2e-support.js';
 
 const on = (name: string) => dnEvent(name, '8888');
 
 describe('e2e restart: agent session and agent-phone survive, calls are released', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'e2e-restart-'));
-  const env = new E2eEnv({ example: 'home-agent-phone.yaml', lockPort: 5081, dataDir });
+  const env = new E2eEnv({ example: 'home-agent-phone.yaml', softswitchPort: 5081, dataDir });
 
   beforeAll(() => env.start());
 
@@ -54,9 +55,9 @@ describe('e2e restart: agent session and agent-phone survive, calls are released
     const invites0 = env.sbc.receivedRequests('INVITE').length;
     const c = await env.uac('e2e-uac-customer-call.xml', '5000', { pauseMs: 300 });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
-    expect(env.sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual(['INVITE sip:+15551232222@127.0.0.1:5081 SIP/2.0']);
+    expect(env.sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([`INVITE sip:+15551232222@${env.sbcAddress} SIP/2.0`]);
     await d2.waitFor(on('EventReleased'));
-    await eventually(async () => (await agentStatus(env.server, 'jay'))?.state === 'AfterCallWork', 'AfterCallWork (ManualIn kept over the restart)');
+    await waitFor(async () => (await agentStatus(env.server, 'jay'))?.state === 'AfterCallWork', { what: 'AfterCallWork (ManualIn kept over the restart)' });
   });
 
   it("a phone's registration survives a restart: after logout and restart a call to 8888 reaches it", async () => {
@@ -67,7 +68,7 @@ describe('e2e restart: agent session and agent-phone survive, calls are released
     expect(await env.server.stop()).toBe(0);
     await env.startServer();
     expect(((await status(env.server)).registrations as unknown[]).length).toBe(1);
-    const phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), port: phonePort });
+    const phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), localPort: phonePort });
     const c = await env.uac('e2e-uac-customer-call.xml', '8888', { pauseMs: 200 });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
     expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);

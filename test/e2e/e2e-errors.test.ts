@@ -6,11 +6,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CTI_ERROR } from '../../src/api/cti/cti-error-codes.js';
 import type { CtiTestClient } from '../helpers/cti-client.js';
-import { E2E_TOKEN, E2eEnv, status, waitDeviceState, type SippPeer } from './e2e-support.js';
+import { type SippPeer } from '../helpers/sipp.js';
+import { E2E_TOKEN, E2eEnv, status, waitDeviceState } from './e2e-support.js';
 
 describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
-  // Nobody answers on the SBC address: the lock keeps the other e2e files' SIPp away from it.
-  const env = new E2eEnv({ example: 'home.yaml', lockPort: 5071, softswitch: null });
+  // Nobody answers on the SBC address (a free port of this run standing for the example's 127.0.0.1:5071).
+  const env = new E2eEnv({ example: 'home.yaml', softswitchPort: 5071, softswitch: null });
 
   async function open(agentId: string, password: string): Promise<CtiTestClient> {
     const c = await env.desk();

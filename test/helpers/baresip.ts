@@ -1,0 +1,71 @@
+/**
+ * Debian's baresip (1.0, libre 1.1) as a real SIP phone in tests: headless, registering one
+ * account, stopped by the test at a moment of its choosing. Its readiness is what it prints
+ * ("200 OK", "403 Forbidden") or what the registrar shows; see {@link BaresipPeer.output}.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A running baresip with its generated configuration directory. */
+export class BaresipPeer {
+  /** stdout and stderr so far. */
+  output = '';
+  private readonly exited: Promise<void>;
+
+  constructor(
+    readonly child: ChildProcess,
+    private readonly configDir: string,
+  ) {
+    child.stdout?.on('data', (b: Buffer) => (this.output += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (this.output += b.toString()));
+    this.exited = new Promise((r) => child.once('exit', () => r()));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /**
+   * Send `signal` (SIGTERM: baresip unregisters on its way out) and wait for the exit (SIGKILL
+   * after 3 s); remove the configuration directory.
+   */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (this.running) {
+      this.child.kill(signal);
+      const t = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+      await this.exited;
+      clearTimeout(t);
+    }
+    rmSync(this.configDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Start baresip headless: a generated config directory (`-f DIR`), only the `account` module (no
+ * audio, no menu, no stdio UI), UDP SIP on 127.0.0.1:`localPort` (and nothing but loopback), one
+ * account registering `user` at `registrar` (`host:port`) with `password` (digest).
+ */
+export function startBaresip(user: string, registrar: string, localPort: number, password: string): BaresipPeer {
+  const cfg = mkdtempSync(join(tmpdir(), 'baresip-'));
+  writeFileSync(
+    join(cfg, 'config'),
+    [
+      'poll_method\tepoll',
+      `sip_listen\t127.0.0.1:${localPort}`,
+      'module_path\t/usr/lib/baresip/modules',
+      'module_app\taccount.so',
+      'audio_player\tnone',
+      'audio_source\tnone',
+      // Its local address is loopback, named: left to itself baresip looks for a non-loopback
+      // interface and, on a host with only `lo` (a network namespace, a container), refuses to
+      // register ("Protocol not supported").
+      'net_interface\t127.0.0.1',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(cfg, 'accounts'), `<sip:${user}@${registrar};transport=udp>;auth_pass=${password};regint=600\n`);
+  const child = spawn('baresip', ['-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new BaresipPeer(child, cfg);
+}
