@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
-import { runSipp, startSipp, sippTraceMessages } from '../helpers/sipp.js';
+import { startSipp, sippTraceMessages } from '../helpers/sipp.js';
 import { startCallServer, type CallServer } from './call-harness.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCtiPlugin } from '../../src/api/cti/cti-plugin.js';
 import { createHttpServer, type HttpServer } from '../../src/api/http-server.js';
 import { freePort } from '../helpers/ports.js';
-import { runSipp, startSipp } from '../helpers/sipp.js';
+import { startSipp } from '../helpers/sipp.js';
 import { startCallServer, type CallServer } from './call-harness.js';
 import { waitFor } from '../helpers/wait.js';
 import { CtiTestClient } from '../helpers/cti-client.js';

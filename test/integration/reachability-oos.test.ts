@@ -53,7 +53,7 @@ async function startServer(model: ConfigInput): Promise<Server> {
   const events: Server['events'] = [];
   wired.reachability.addListener({
     outOfService: (dn) => events.push({ t: Date.now(), what: `OUT ${dn}` }),
-    stateChanged: (dn, from, to) => {
+    stateChanged: (dn, _from, to) => {
       if (to === 'in-service') events.push({ t: Date.now(), what: `IN ${dn}` });
     },
   });
