@@ -95,6 +95,17 @@ describe('UAS core', () => {
     expect(r2).toContain('\r\nUnsupported: nope\r\n');
   });
 
+  it('an INVITE without Call-ID, From and To → one stateless 400, no transaction, no retransmission (timer G would resend at T1)', async () => {
+    const before = stack.transactionCount.server;
+    peer.clear();
+    const text = `INVITE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bKmalformed1\r\nMax-Forwards: 70\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`;
+    await peer.send(text, port);
+    const [d] = await peer.waitFor(() => true, 1, 1500);
+    expect(statusOf(d?.text ?? '')).toBe(400);
+    expect(stack.transactionCount.server).toBe(before);
+    await holdsFor(() => peer.received.length === 1, { forMs: 1600, what: 'exactly one answer', detail: () => `${peer.received.length} answers` });
+  });
+
   it('a handler that throws → 500', async () => {
     expect(statusOf(await ask(req('MESSAGE', 'sip:second-boom@127.0.0.1')))).toBe(500);
   });
