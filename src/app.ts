@@ -22,6 +22,7 @@ import { CallRouterRef, createCallControl, reportLostCalls, SqliteCallJournal, t
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack, type SipStackOptions } from './sip/stack/sip-stack.js';
+import { RequestTrust } from './trust/request-trust.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
 
@@ -113,6 +114,8 @@ export class App {
       // The router needs the delivery port of calls, calls route through the router: calls get a
       // reference that is bound once the router exists.
       const routerRef = new CallRouterRef();
+      // Who may start calls (docs/security.md): trusted peers by address, phones by digest or location.
+      const trust = new RequestTrust({ config: store, registrar: rr.registrar, logger: logger.child({ layer: 'trust' }), registry: metrics });
       const calls = createCallControl({
         stack: sip,
         reachability: rr.reachability.resolver,
@@ -123,6 +126,7 @@ export class App {
         agents: agents.agents,
         router: routerRef,
         journal,
+        trust,
       });
       const router = new RoutingPointRouter({
         agents: agents.agents,

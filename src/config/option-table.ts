@@ -4,6 +4,7 @@
  * (`sipserver config options-doc`).
  */
 import { AGENT_DN_TYPES, type DnType } from './config-model.js';
+import { parseAddressList } from '../util/address-list.js';
 import { isPhoneNumber, normaliseNumber } from './number-normalise.js';
 
 /** Where an option may be set: a DN type, the application (`server.options`) or an agent. */
@@ -16,6 +17,7 @@ export type OptionValueType =
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'contact' }
   | { kind: 'prefix-list' }
+  | { kind: 'address-list' }
   | { kind: 'status-code-list' }
   | { kind: 'token-list'; values?: readonly string[] }
   | { kind: 'token' }
@@ -440,6 +442,38 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     secret: true,
   },
   {
+    name: 'authenticate-requests',
+    appliesTo: [...AGENT_DN_TYPES, 'application'],
+    type: { kind: 'token-list', values: ['invite', 'register'] },
+    default: 'invite,register',
+    inheritFromSoftswitch: false,
+    effect:
+      'Methods a phone of a DN with a `password` must digest-authenticate: `invite` = a new INVITE claiming the DN in its From gets 407 + Proxy-Authenticate (RFC 3261 §22.3); without `invite` such an INVITE is accepted only from a registered (or static) contact address of the DN (see `enable-strict-location-match`). REGISTER of a DN with a password is always challenged (401): `register` is accepted for Genesys compatibility. Not read for a DN without a password (docs/security.md).',
+    takesEffect: 'next request',
+    source: 'behaviour §3.5 [R]; docs/security.md',
+  },
+  {
+    name: 'enable-strict-location-match',
+    appliesTo: [...AGENT_DN_TYPES, 'application'],
+    type: { kind: 'boolean' },
+    default: 'false',
+    inheritFromSoftswitch: false,
+    effect:
+      'For a new INVITE claiming a DN in its From that is not digest-authenticated (no `password`, or `invite` not in `authenticate-requests`): `false` = accepted when its source IP is the IP a binding of the DN registered from (or the host of its static `contact`); `true` = the source IP, port and transport must all match. Any other source is refused (403).',
+    takesEffect: 'next request',
+    source: 'Genesys enable-strict-location-match [R]; docs/security.md',
+  },
+  {
+    name: 'trusted-sources',
+    appliesTo: ['voip-service', 'trunk'],
+    type: { kind: 'address-list' },
+    inheritFromSoftswitch: false,
+    effect:
+      'IP addresses and CIDR blocks (IPv4 and IPv6, comma-separated, e.g. `192.0.2.10, 198.51.100.0/24, 2001:db8::/32`) a softswitch, trunk or SBC sends requests from, besides the host of its `contact`: new INVITEs from them are trusted like those from the contact host (docs/security.md).',
+    takesEffect: 'next request',
+    source: 'docs/security.md',
+  },
+  {
     name: 'agent-group',
     appliesTo: ['routing-point'],
     type: { kind: 'string', allowEmpty: false },
@@ -581,6 +615,11 @@ export function checkOptionValue(spec: OptionSpec, value: string): string | unde
         if (!/^[+A-Za-z0-9*#\s\-.()]+$/.test(p) || normaliseNumber(p) === '') return bad('a comma-separated list of prefixes');
       }
       return undefined;
+    }
+    case 'address-list': {
+      const r = parseAddressList(value);
+      if (!r.ok) return bad(`a comma-separated list of IP addresses and CIDR blocks ("${r.bad}" is neither)`);
+      return r.list.items.length > 0 ? undefined : bad('a comma-separated list of IP addresses and CIDR blocks');
     }
     case 'status-code-list': {
       for (const c of splitList(value)) {

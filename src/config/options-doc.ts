@@ -16,6 +16,8 @@ function typeText(t: OptionValueType): string {
       return '`*` \\| `host[:port]` \\| SIP URI \\| empty';
     case 'prefix-list':
       return 'comma-separated prefixes';
+    case 'address-list':
+      return 'comma-separated IP addresses and CIDR blocks';
     case 'status-code-list':
       return 'comma-separated SIP codes 200–699';
     case 'token-list':

@@ -66,10 +66,12 @@ export interface Registrar {
   addListener(l: RegistrarListener): () => void;
   /**
    * Digest-authenticate a non-REGISTER request (e.g. INVITE) from the phone of `dnNumber`
-   * with the DN's `password` (RFC 3261 §22.1, §22.3: a UAS answers 401). `ok` when the DN
-   * has no password.
+   * with the DN's `password` (RFC 3261 §22.1: a UAS answers 401 + WWW-Authenticate; with
+   * `proxy`, as a proxy-like B2BUA, 407 + Proxy-Authenticate and credentials from
+   * Proxy-Authorization, RFC 3261 §22.3). `ok` when the DN has no password. Shares the nonces,
+   * algorithms, realm (`auth-realm`) and failure limiter of REGISTER.
    */
-  authenticateRequest(req: SipRequest, sourceIp: string, dnNumber: string): RequestAuthResult;
+  authenticateRequest(req: SipRequest, sourceIp: string, dnNumber: string, opts?: { proxy?: boolean }): RequestAuthResult;
   /** `/api/status` `registrations` rows. */
   status(): RegistrationStatus[];
   /** Unhook from the stack and the store, stop the expiry timer, flush persistence. */
@@ -184,14 +186,15 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
     },
     bindings: (dn) => table.get(dn),
     addListener: (l) => table.addListener(l),
-    authenticateRequest(req, sourceIp, dnNumber) {
+    authenticateRequest(req, sourceIp, dnNumber, opts) {
+      const proxy = opts?.proxy === true;
       const dn = store.getDn(dnNumber);
       const password = dn?.options.password;
       if (!dn || !password) return { ok: true };
       const wait = limiter.blockedFor(sourceIp);
       if (wait > 0) return { ok: false, status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(wait)]] };
       const realm = options.realm ?? req.from.uri.host;
-      const v = digest.verify({ method: req.method, credentials: req.getHeaders('Authorization') }, realm, (u) =>
+      const v = digest.verify({ method: req.method, credentials: req.getHeaders(proxy ? 'Proxy-Authorization' : 'Authorization') }, realm, (u) =>
         decodeUser(u) === dn.number || store.getDn(decodeUser(u))?.number === dn.number ? { password } : undefined,
       );
       if (v.outcome === 'ok') return { ok: true };
@@ -200,9 +203,9 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       if (v.outcome === 'forbidden') return { ok: false, status: 403, reason: 'Forbidden', headers: [] };
       return {
         ok: false,
-        status: 401,
-        reason: 'Unauthorized',
-        headers: digest.challenge(realm, { stale: v.stale, retry: v.retry }).map((c) => ['WWW-Authenticate', c] as [string, string]),
+        status: proxy ? 407 : 401,
+        reason: proxy ? 'Proxy Authentication Required' : 'Unauthorized',
+        headers: digest.challenge(realm, { stale: v.stale, retry: v.retry }).map((c) => [proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate', c] as [string, string]),
       };
     },
     status() {

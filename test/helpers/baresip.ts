@@ -42,30 +42,45 @@ export class BaresipPeer {
   }
 }
 
+/** Options of {@link startBaresip}. */
+export interface BaresipOptions {
+  /** Local IP address (default 127.0.0.1): another loopback address stands for another host. */
+  host?: string;
+  /**
+   * Commands run at start (`-e`, e.g. `/dial 7777`): loads the `menu` module (the commands) and
+   * `g711` (a codec, so that a call has an SDP offer); SIP trace on (`-s`) to see the exchange.
+   */
+  commands?: string[];
+}
+
 /**
  * Start baresip headless: a generated config directory (`-f DIR`), only the `account` module (no
- * audio, no menu, no stdio UI), UDP SIP on 127.0.0.1:`localPort` (and nothing but loopback), one
- * account registering `user` at `registrar` (`host:port`) with `password` (digest).
+ * audio, no menu, no stdio UI — unless `commands` are given), UDP SIP on `host`:`localPort` (and
+ * nothing but loopback), one account registering `user` at `registrar` (`host:port`) with
+ * `password` (digest).
  */
-export function startBaresip(user: string, registrar: string, localPort: number, password: string): BaresipPeer {
+export function startBaresip(user: string, registrar: string, localPort: number, password: string, opts: BaresipOptions = {}): BaresipPeer {
+  const host = opts.host ?? '127.0.0.1';
   const cfg = mkdtempSync(join(tmpdir(), 'baresip-'));
   writeFileSync(
     join(cfg, 'config'),
     [
       'poll_method\tepoll',
-      `sip_listen\t127.0.0.1:${localPort}`,
+      `sip_listen\t${host}:${localPort}`,
       'module_path\t/usr/lib/baresip/modules',
       'module_app\taccount.so',
+      ...(opts.commands ? ['module\tg711.so', 'module_app\tmenu.so'] : []),
       'audio_player\tnone',
       'audio_source\tnone',
       // Its local address is loopback, named: left to itself baresip looks for a non-loopback
       // interface and, on a host with only `lo` (a network namespace, a container), refuses to
       // register ("Protocol not supported").
-      'net_interface\t127.0.0.1',
+      `net_interface\t${host}`,
       '',
     ].join('\n'),
   );
   writeFileSync(join(cfg, 'accounts'), `<sip:${user}@${registrar};transport=udp>;auth_pass=${password};regint=600\n`);
-  const child = spawn('baresip', ['-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['-f', cfg, ...(opts.commands ? ['-s', ...opts.commands.flatMap((c) => ['-e', c])] : [])];
+  const child = spawn('baresip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new BaresipPeer(child, cfg);
 }

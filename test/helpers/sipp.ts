@@ -29,6 +29,8 @@ export interface SippRun {
   limit?: number;
   /** Local port (`-p`); omitted or 0: a free port (never SIPp's own default, 5060). */
   localPort?: number;
+  /** Local IP address (`-i`, default 127.0.0.1): another loopback address stands for another host (127.0.0.2 …). */
+  localIp?: string;
   /** `-s` service (user part of the Request-URI). */
   service?: string;
   /** `-d` pause (ms). */
@@ -211,11 +213,12 @@ const BIND_FAILURE = /Unable to bind main socket/;
  * seen bound (a very short UAC run) is returned as it is, its exit code tells the rest.
  */
 export async function startSipp(opts: SippRun): Promise<SippPeer> {
-  const port = opts.localPort || (await freePort());
+  const ip = opts.localIp ?? '127.0.0.1';
+  const port = opts.localPort || (await freePort(ip));
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
   const args = [
     '-sf', opts.scenario,
-    '-i', '127.0.0.1',
+    '-i', ip,
     '-p', String(port),
     '-t', opts.transport ?? 'u1',
     '-nostdin',
@@ -247,7 +250,7 @@ export async function startSipp(opts: SippRun): Promise<SippPeer> {
     await Promise.race([
       spawnError,
       waitFor(() => !peer.running || isBoundBy(child.pid ?? -1, port), {
-        what: `SIPp (${opts.scenario}) to bind 127.0.0.1:${port}`,
+        what: `SIPp (${opts.scenario}) to bind ${ip}:${port}`,
         timeoutMs: 10_000,
         intervalMs: 10,
         detail: () => `stdout: ${peer.stdout.slice(-1500)} stderr: ${peer.stderr}`,
@@ -260,7 +263,7 @@ export async function startSipp(opts: SippRun): Promise<SippPeer> {
   if (!peer.running && BIND_FAILURE.test(peer.errors() + peer.stderr)) {
     const why = peer.errors().trim().split('\n').pop();
     await peer.stop();
-    throw new Error(`SIPp could not bind 127.0.0.1:${port}: ${why}`);
+    throw new Error(`SIPp could not bind ${ip}:${port}: ${why}`);
   }
   return peer;
 }

@@ -95,6 +95,17 @@ describe('UAS core', () => {
     expect(r2).toContain('\r\nUnsupported: nope\r\n');
   });
 
+  it('an INVITE without Call-ID, From and To → one stateless 400, no transaction, no retransmission (timer G would resend at T1)', async () => {
+    const before = stack.transactionCount.server;
+    peer.clear();
+    const text = `INVITE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bKmalformed1\r\nMax-Forwards: 70\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`;
+    await peer.send(text, port);
+    const [d] = await peer.waitFor(() => true, 1, 1500);
+    expect(statusOf(d?.text ?? '')).toBe(400);
+    expect(stack.transactionCount.server).toBe(before);
+    await holdsFor(() => peer.received.length === 1, { forMs: 1600, what: 'exactly one answer', detail: () => `${peer.received.length} answers` });
+  });
+
   it('a handler that throws → 500', async () => {
     expect(statusOf(await ask(req('MESSAGE', 'sip:second-boom@127.0.0.1')))).toBe(500);
   });
@@ -169,6 +180,46 @@ describe('CANCEL for an INVITE already answered (RFC 3261 §9.2)', () => {
       await new Promise((r) => setImmediate(r));
       gc();
       expect(answered!.deref()).toBeUndefined();
+    } finally {
+      await p.close();
+      await s.stop();
+    }
+  });
+});
+
+describe('an INVITE refused statelessly by its handler (RFC 3261 §8.2.7; the trust policy\'s 403/407)', () => {
+  it('one answer, no 100 and no retransmission, no transaction left; the retransmitted INVITE is answered again, the ACK dropped', async () => {
+    const s = new SipStack({ listen: ['udp:127.0.0.1:0'] });
+    let seen = 0;
+    s.handle('INVITE', (ctx) => {
+      seen++;
+      ctx.replyStateless(407, 'Proxy Authentication Required', [['Proxy-Authenticate', `Digest realm="x", nonce="n${seen}"`]]);
+      return true;
+    });
+    await s.start();
+    const p = await UdpPeer.open();
+    try {
+      const sPort = s.addresses()[0]!.port;
+      const msg = (method: string, toTag = ''): string =>
+        `${method} sip:7777@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${p.port};branch=z9hG4bKrefused1\r\nMax-Forwards: 70\r\n` +
+        `From: <sip:8888@127.0.0.1>;tag=fr\r\nTo: <sip:7777@127.0.0.1>${toTag}\r\nCall-ID: refused-1\r\nCSeq: 1 ${method}\r\nContact: <sip:8888@127.0.0.1:${p.port}>\r\nContent-Length: 0\r\n\r\n`;
+      await p.send(msg('INVITE'), sPort);
+      const [first] = await p.waitFor(() => true, 1);
+      expect(statusOf(first!.text)).toBe(407);
+      expect(first!.text).toContain('\r\nProxy-Authenticate: Digest realm="x", nonce="n1"\r\n');
+      expect(s.transactionCount.server).toBe(0);
+      await holdsFor(() => p.received.length === 1, { forMs: 1200, what: 'one answer: no 100 Trying, no timer G retransmission' });
+      // The INVITE again (its 407 lost): processed again, a fresh answer with the same To tag.
+      await p.send(msg('INVITE'), sPort);
+      const two = await p.waitFor(() => true, 2);
+      expect(statusOf(two[1]!.text)).toBe(407);
+      expect(two[1]!.text).toContain('nonce="n2"');
+      const tag = (t: string): string => /\r\nTo: [^\r]*;tag=([^;\r]+)/.exec(t)![1]!;
+      expect(tag(two[1]!.text)).toBe(tag(first!.text));
+      // Its ACK matches nothing: dropped, nothing answered, nothing dispatched.
+      await p.send(msg('ACK', `;tag=${tag(first!.text)}`), sPort);
+      await holdsFor(() => p.received.length === 2 && seen === 2, { forMs: 300, what: 'the ACK absorbed silently' });
+      expect(s.transactionCount.server).toBe(0);
     } finally {
       await p.close();
       await s.stop();

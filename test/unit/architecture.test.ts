@@ -24,13 +24,14 @@ const RANK: Array<[prefix: string, rank: number]> = [
   ['config/', 7],
   ['registrar/', 8],
   ['reachability/', 9],
-  ['contact-center/agents/', 11],
-  ['contact-center/routing/', 12],
-  ['contact-center/calls/', 13],
-  ['contact-center/', 10],
-  ['api/', 14],
-  ['app.ts', 15],
-  ['cli/', 16],
+  ['trust/', 10],
+  ['contact-center/agents/', 12],
+  ['contact-center/routing/', 13],
+  ['contact-center/calls/', 14],
+  ['contact-center/', 11],
+  ['api/', 15],
+  ['app.ts', 16],
+  ['cli/', 17],
 ];
 
 function rankOf(srcRelative: string): number {

@@ -13,6 +13,7 @@ import { DialogError } from '../../sip/dialog/dialog.js';
 import type { DialogUserAgent } from '../../sip/dialog/dialog-user-agent.js';
 import type { InviteServerSession } from '../../sip/dialog/invite-server-session.js';
 import type { IncomingRequest } from '../../sip/stack/incoming-request.js';
+import type { Admission } from '../../trust/request-trust.js';
 import type { Logger } from '../../util/logger.js';
 import type { CallType } from '../events.js';
 import { failureStatus, type B2bua, type DialResult } from './b2bua.js';
@@ -67,8 +68,13 @@ export class InboundCalls {
     this.logger = opts.logger;
   }
 
-  /** An initial INVITE (no To tag). Answers it, now or later. */
-  onInvite(ctx: IncomingRequest): void {
+  /**
+   * An initial INVITE (no To tag). Answers it, now or later. `admission`: how the trust policy
+   * admitted it (docs/security.md). A phone's INVITE (digest or location) is a call from its DN;
+   * a trusted peer's asserts its caller (behaviour §3.4); without a policy (`undefined`) a From
+   * naming an agent DN is believed.
+   */
+  onInvite(ctx: IncomingRequest, admission?: Admission): void {
     let server: InviteServerSession;
     try {
       server = this.ua.acceptInvite(ctx);
@@ -100,8 +106,9 @@ export class InboundCalls {
     }
     number = this.directory.normaliseNumber(number);
     const ani = fromUser ? this.directory.normaliseNumber(fromUser) : 'anonymous';
-    const identity = this.reachability.identifyInbound?.(ctx.source, fromUser);
-    let originDn = identity?.dn;
+    const phone = admission && admission.via !== 'trusted-peer' ? admission.dn : undefined;
+    const identity = phone === undefined ? this.reachability.identifyInbound?.(ctx.source, fromUser) : undefined;
+    let originDn = phone ?? identity?.dn;
     if (!originDn && !identity) {
       const d = this.directory.getDn(ani);
       if (d && isAgentDnType(d.type)) originDn = d.number;

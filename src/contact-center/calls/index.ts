@@ -10,6 +10,7 @@ import type { ContactCenterEventBus } from '../events.js';
 import { DialogStackAdapter } from '../../sip/dialog/dialog-stack-adapter.js';
 import { DialogUserAgent } from '../../sip/dialog/dialog-user-agent.js';
 import type { SipStack } from '../../sip/stack/sip-stack.js';
+import type { RequestTrust } from '../../trust/request-trust.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { AgentCallPolicy } from './agent-call-policy.js';
@@ -52,6 +53,11 @@ export interface CallControlDeps {
   timers?: { t1?: number; t2?: number };
   /** Active-call journal (restart reporting); default none. */
   journal?: CallJournal;
+  /**
+   * The trust policy new INVITEs must pass (docs/security.md); absent (in-process tests), every
+   * INVITE is admitted and a From naming an agent DN is believed.
+   */
+  trust?: Pick<RequestTrust, 'check'>;
 }
 
 /** Everything call control offers to the rest of the server. */
@@ -81,7 +87,7 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
   const thirdParty = new ThirdPartyControl(calls, events, directory);
   const makeCalls = new MakeCallFlows({ calls, events, lookup, thirdParty, directory, reachability, router, clock, logger });
   const consultations = new Consultations({ calls, events, lookup, thirdParty, directory, router });
-  const detach = attachCallHandlers(deps.stack, ua, (ctx) => inbound.onInvite(ctx));
+  const detach = attachCallHandlers(deps.stack, ua, (ctx, admission) => inbound.onInvite(ctx, admission), deps.trust);
   return {
     ua,
     b2bua: calls,

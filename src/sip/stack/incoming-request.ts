@@ -117,10 +117,20 @@ export class IncomingRequest {
    * Answer without a transaction (RFC 3261 §8.2.7: stateless UAS behaviour): nothing is kept,
    * a retransmitted request is processed again and, having the same To tag, gets the same bytes.
    * A handler that answers a final response this way before returning from the UAS core's
-   * dispatch leaves the request without a server transaction (none is created for it).
+   * dispatch leaves the request without a server transaction (none is created for it). An
+   * INVITE comes with its server transaction (made on arrival): a stateless final response
+   * before any other response ends it unused, so nothing is retransmitted (no reflection), a
+   * retransmitted INVITE is processed again, and the ACK, matching nothing, is dropped.
    */
   replyStateless(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string): void {
-    if (status >= 200) this.statelessFinal = true;
+    if (status >= 200) {
+      this.statelessFinal = true;
+      const tx = this.tx;
+      if (tx && tx.kind === 'ist' && tx.lastStatus === 0 && tx.state === TransactionState.Proceeding) {
+        tx.dispose();
+        this.finalHook?.();
+      }
+    }
     const req = this.request;
     if (!(req instanceof SipMessageBaseImpl)) {
       this.stateless.sendResponse(this.createResponse(status, reason, headers, body), this.route);

@@ -56,7 +56,8 @@ export interface UasCoreOptions {
  * ACK never gets here: the transaction layer absorbs non-2xx ACKs and the stack passes 2xx
  * ACKs to its `onAck` delegate (or drops them).
  * What the core answers itself for a non-INVITE request (steps 1, 4, 5) is sent statelessly
- * (RFC 3261 §8.2.7); a claimed request gets a server transaction at once, unless its handler
+ * (RFC 3261 §8.2.7), and so is the step-1 verdict on any request that cannot form a transaction
+ * (no Via, From, To, Call-ID or CSeq: the transaction layer made none, so one answer, no retransmission); a claimed request gets a server transaction at once, unless its handler
  * already sent a final response statelessly (`ctx.replyStateless`).
  */
 export class UasCore {
@@ -114,7 +115,9 @@ export class UasCore {
     if (verdict) {
       this.logger.debug({ source: ctx.source, status: verdict.status, detail: verdict.detail }, 'request refused by checks');
       const extra: Array<[string, string]> = (verdict.headers ?? []).map((h) => [h.name, h.name.toLowerCase() === 'allow' ? this.allowValue : h.value]);
-      this.reply(ctx, verdict.status, verdict.reason, extra);
+      // Without a transaction (a request that cannot form one: no Call-ID, From, To or CSeq) the
+      // verdict goes out once, statelessly, whatever the method (RFC 3261 §8.2.7): no reflection.
+      this.reply(ctx, verdict.status, verdict.reason, extra, undefined, !ctx.hasTransaction);
       return;
     }
     const method = req.method;
@@ -180,12 +183,12 @@ export class UasCore {
    * of the request, its To tag a hash of it, so a retransmission gets the same bytes and
    * nothing is held for 64·T1. INVITE (ACK absorption, timer G) and CANCEL stay stateful.
    */
-  private reply(ctx: IncomingRequest, status: number, reason: string, headers?: Array<[string, string]>, toTag?: string): void {
+  private reply(ctx: IncomingRequest, status: number, reason: string, headers?: Array<[string, string]>, toTag?: string, stateless = false): void {
     const hs = headers ?? [];
     if (this.serverHeader) hs.push(['Server', this.serverHeader]);
     try {
       const method = ctx.request.method;
-      if (!ctx.hasTransaction && method !== 'INVITE' && method !== 'CANCEL') {
+      if (stateless || (!ctx.hasTransaction && method !== 'INVITE' && method !== 'CANCEL')) {
         ctx.replyStateless(status, reason, hs);
         return;
       }

@@ -96,6 +96,13 @@ export class TransactionManager {
    * An incoming request (RFC 3261 §17.2.3). `sender` routes the transaction's responses back.
    */
   receiveRequest(request: SipRequest, source: TransportAddress, sender: ServerTransactionSender): void {
+    // A request without the headers a transaction is made of (Via, From, To, Call-ID, CSeq) gets
+    // none: the TU answers it at most once, statelessly (RFC 3261 §8.2.7), instead of an INVITE
+    // server transaction retransmitting its 400 until Timer H (no reflection).
+    if (request.method !== 'ACK' && !formsTransaction(request)) {
+      this.delegate.onRequest(request, undefined, source, sender);
+      return;
+    }
     // No server transaction at all (a registrar answering statelessly): no key to build and look up.
     const key = this.servers.size === 0 ? undefined : serverTransactionKey(request);
     const tx = key === undefined ? undefined : this.servers.get(key);
@@ -186,5 +193,22 @@ export class TransactionManager {
     for (const tx of [...this.clients.values()]) tx.dispose();
     this.servers.clear();
     this.clients.clear();
+  }
+}
+
+/**
+ * Whether `request` can form a server transaction: Via (with a host), From, To, Call-ID and CSeq
+ * present once and parseable (RFC 3261 §8.1.1, §17.2.3). The lazy typed headers throw otherwise.
+ */
+export function formsTransaction(request: SipRequest): boolean {
+  try {
+    void request.via.host;
+    void request.from.uri;
+    void request.to.uri;
+    void request.callId;
+    void request.cseq.seq;
+    return true;
+  } catch {
+    return false;
   }
 }
