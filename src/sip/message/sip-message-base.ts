@@ -10,15 +10,6 @@ import { parseVia } from './parse-via.js';
 
 const CRLF = '\r\n';
 
-/** `/\s/.test(v)`, with the regular-expression engine entered only for a character that may be a blank. */
-function hasWhitespace(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x80) return /\s/.test(v);
-  }
-  return false;
-}
-
 /**
  * Base class of {@link SipRequestMessage} and {@link SipResponseMessage}.
  *
@@ -375,18 +366,9 @@ export abstract class SipMessageBaseImpl {
     return t;
   }
 
-  /**
-   * The only value of a single-valued header, by look-up key (`name` for the error); 400 if
-   * missing or repeated (RFC 3261 §8.1.1, §20).
-   */
-  protected single(key: string, name: string): string {
-    const found = this.optionalSingle(key, name);
-    if (found === undefined) throw new SipParseError(400, `missing ${name}`);
-    return found;
-  }
-
-  /** The value of a header that may appear at most once, by look-up key, or undefined; 400 if repeated. */
-  private optionalSingle(key: string, name: string): string | undefined {
+  /** The only value of a single-valued header; 400 if missing or repeated (RFC 3261 §8.1.1, §20). */
+  protected single(name: string): string {
+    const key = headerKey(name);
     const hs = this._headers;
     const ks = this.keys();
     let found: string | undefined;
@@ -395,33 +377,16 @@ export abstract class SipMessageBaseImpl {
       if (found !== undefined) throw new SipParseError(400, `more than one ${name}`);
       found = hs[i].value;
     }
+    if (found === undefined) throw new SipParseError(400, `missing ${name}`);
     return found;
-  }
-
-  /**
-   * Every value of list header `key` (repeated lines and comma-separated elements, RFC 3261
-   * §7.3.1) through `parse`, in order; `first`, when given, stands for the first value
-   * (already parsed). What `getHeaders(name).map(parse)` gives, without the list of strings.
-   */
-  private parseValues<T>(key: string, parse: (value: string) => T, first?: T): T[] {
-    const out: T[] = [];
-    const hs = this._headers;
-    const ks = this.keys();
-    for (let i = 0; i < hs.length; i++) {
-      if (ks[i] !== key) continue;
-      const v = hs[i].value;
-      if (v.indexOf(',') < 0) out.push(out.length === 0 && first !== undefined ? first : parse(v));
-      else for (const part of splitList(v)) out.push(out.length === 0 && first !== undefined ? first : parse(part));
-    }
-    return out;
   }
 
   /** Call-ID (RFC 3261 §20.8): `word ["@" word]`, no whitespace. */
   get callId(): string {
     const t = this.typed();
     if (t.callId === undefined) {
-      const v = this.single('call-id', 'Call-ID');
-      if (v.length === 0 || hasWhitespace(v)) throw new SipParseError(400, 'bad Call-ID');
+      const v = this.single('Call-ID');
+      if (v.length === 0 || /\s/.test(v)) throw new SipParseError(400, 'bad Call-ID');
       t.callId = v;
     }
     return t.callId;
@@ -430,21 +395,21 @@ export abstract class SipMessageBaseImpl {
   /** CSeq (RFC 3261 §20.16): sequence number must fit 32 bits unsigned, method a token. */
   get cseq(): CSeq {
     const t = this.typed();
-    if (t.cseq === undefined) t.cseq = parseCSeq(this.single('cseq', 'CSeq'));
+    if (t.cseq === undefined) t.cseq = parseCSeq(this.single('CSeq'));
     return t.cseq;
   }
 
   /** From (RFC 3261 §20.20). */
   get from(): NameAddr {
     const t = this.typed();
-    if (t.from === undefined) t.from = parseNameAddr(this.single('from', 'From'));
+    if (t.from === undefined) t.from = parseNameAddr(this.single('From'));
     return t.from;
   }
 
   /** To (RFC 3261 §20.39). */
   get to(): NameAddr {
     const t = this.typed();
-    if (t.to === undefined) t.to = parseNameAddr(this.single('to', 'To'));
+    if (t.to === undefined) t.to = parseNameAddr(this.single('To'));
     return t.to;
   }
 
@@ -452,9 +417,11 @@ export abstract class SipMessageBaseImpl {
   get vias(): Via[] {
     const t = this.typed();
     if (t.vias === undefined) {
+      const values = this.getHeaders('Via');
+      if (values.length === 0) throw new SipParseError(400, 'missing Via');
+      const vias = new Array<Via>(values.length);
       // The top Via may be parsed already (`via`): the same value, no need to parse it twice.
-      const vias = this.parseValues('via', parseVia, t.via);
-      if (vias.length === 0) throw new SipParseError(400, 'missing Via');
+      for (let i = 0; i < values.length; i++) vias[i] = i === 0 && t.via !== undefined ? t.via : parseVia(values[i]);
       t.vias = vias;
     }
     return t.vias;
@@ -575,21 +542,30 @@ export abstract class SipMessageBaseImpl {
   /** Contact values (RFC 3261 §20.10); `[]` when absent or `*` (see {@link contactWildcard}). */
   get contacts(): NameAddr[] {
     const t = this.typed();
-    if (t.contacts === undefined) t.contacts = this.contactWildcard ? [] : this.parseValues('contact', parseContact);
+    if (t.contacts === undefined) {
+      const values = this.getHeaders('Contact');
+      if (values.length === 1 && values[0] === '*') t.contacts = [];
+      else {
+        t.contacts = values.map((v) => {
+          if (v === '*') throw new SipParseError(400, 'Contact * mixed with other values (RFC 3261 §10.2.2)');
+          return parseNameAddr(v);
+        });
+      }
+    }
     return t.contacts;
   }
 
   /** Route values in order (RFC 3261 §20.34). */
   get routes(): NameAddr[] {
     const t = this.typed();
-    if (t.routes === undefined) t.routes = this.parseValues('route', parseNameAddr);
+    if (t.routes === undefined) t.routes = this.getHeaders('Route').map(parseNameAddr);
     return t.routes;
   }
 
   /** Record-Route values in order (RFC 3261 §20.30). */
   get recordRoutes(): NameAddr[] {
     const t = this.typed();
-    if (t.recordRoutes === undefined) t.recordRoutes = this.parseValues('record-route', parseNameAddr);
+    if (t.recordRoutes === undefined) t.recordRoutes = this.getHeaders('Record-Route').map(parseNameAddr);
     return t.recordRoutes;
   }
 
@@ -597,10 +573,11 @@ export abstract class SipMessageBaseImpl {
   get maxForwards(): number | undefined {
     const t = this.typed();
     if (t.maxForwards === undefined) {
-      const line = this.optionalSingle('max-forwards', 'Max-Forwards');
-      if (line === undefined) t.maxForwards = null;
+      const lines = this.getHeaderLines('Max-Forwards');
+      if (lines.length > 1) throw new SipParseError(400, 'more than one Max-Forwards');
+      if (lines.length === 0) t.maxForwards = null;
       else {
-        const v = parseDigits(line);
+        const v = parseDigits(lines[0]);
         if (v === undefined) throw new SipParseError(400, 'bad Max-Forwards');
         t.maxForwards = Math.min(v, 255);
       }
@@ -729,12 +706,6 @@ class TypedCache {
   recordRoutes: NameAddr[] | undefined = undefined;
   /** `null` = parsed, absent. */
   maxForwards: number | null | undefined = undefined;
-}
-
-/** One Contact value that is not the lone `*` (RFC 3261 §10.2.2: `*` mixed with others is a 400). */
-function parseContact(v: string): NameAddr {
-  if (v === '*') throw new SipParseError(400, 'Contact * mixed with other values (RFC 3261 §10.2.2)');
-  return parseNameAddr(v);
 }
 
 /** `CSeq: 1*DIGIT LWS Method` (RFC 3261 §20.16); the number must fit 32 bits unsigned (§8.1.1.5). */
