@@ -24,7 +24,7 @@ export class SipRequestMessage extends SipMessageBaseImpl implements SipRequest 
   }
   set method(m: string) {
     this._method = m;
-    this.dropRaw();
+    this.willChange();
   }
 
   /** Request-URI as written. */
@@ -34,7 +34,7 @@ export class SipRequestMessage extends SipMessageBaseImpl implements SipRequest 
   set uri(u: string) {
     this._uri = u;
     this._requestUri = undefined;
-    this.dropRaw();
+    this.willChange();
   }
 
   /** SIP-Version as written (checkRequest answers 505 unless `SIP/2.0`, RFC 3261 §21.5.7). */
@@ -43,7 +43,7 @@ export class SipRequestMessage extends SipMessageBaseImpl implements SipRequest 
   }
   set version(v: string) {
     this._version = v;
-    this.dropRaw();
+    this.willChange();
   }
 
   /** Parsed Request-URI (lazy); throws `SipParseError(400)` if malformed. */

@@ -21,7 +21,7 @@ export class SipResponseMessage extends SipMessageBaseImpl implements SipRespons
   }
   set status(s: number) {
     this._status = s;
-    this.dropRaw();
+    this.willChange();
   }
 
   get reason(): string {
@@ -29,7 +29,7 @@ export class SipResponseMessage extends SipMessageBaseImpl implements SipRespons
   }
   set reason(r: string) {
     this._reason = r;
-    this.dropRaw();
+    this.willChange();
   }
 
   get version(): string {
