@@ -11,25 +11,18 @@
  * BENCH_CALL_SECONDS2 (20; 0 skips the second phase).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
 import { repoRoot } from '../test/helpers/paths.js';
 import { softswitchYaml, startCallServer } from '../test/integration/call-harness.js';
+import { gc } from './helpers/gc.js';
 import { procCpuNs } from './helpers/proc-stats.js';
 
 const UAC = join(repoRoot, 'test/integration/sipp/uac-basic-call.xml');
 const UAS = join(repoRoot, 'test/integration/sipp/uas-answer.xml');
 const KAMAILIO_CFG = join(repoRoot, 'bench/anchors/kamailio/proxy.cfg');
-
-/** A full garbage collection (live heap after a phase, not the garbage still in it). */
-function gc(): void {
-  v8.setFlagsFromString('--expose-gc');
-  (vm.runInNewContext('gc') as () => void)();
-}
 
 interface PhaseResult {
   calls: number;
