@@ -28,7 +28,7 @@ const repo = join(here, '..');
 const N = Number(process.env.OPTIONS_BENCH_N ?? 20_000);
 const RATE = Number(process.env.OPTIONS_BENCH_RATE ?? 2000);
 /** Servers on CPU 0, SIPp on CPU 1 (`OPTIONS_BENCH_PIN=0`: the kernel places them); see bench/helpers/placement.ts. */
-const PLACE = placement('OPTIONS_BENCH_PIN');
+const PLACE = placement(process.env.OPTIONS_BENCH_PIN !== '0', 'OPTIONS_BENCH_PIN=0');
 
 
 function waitForOutput(child: ChildProcess, re: RegExp, ms: number): Promise<void> {
