@@ -20,16 +20,16 @@ export class SipResponseMessage extends SipMessageBaseImpl implements SipRespons
     return this._status;
   }
   set status(s: number) {
-    this._status = s;
     this.willChange();
+    this._status = s;
   }
 
   get reason(): string {
     return this._reason;
   }
   set reason(r: string) {
-    this._reason = r;
     this.willChange();
+    this._reason = r;
   }
 
   get version(): string {
