@@ -1,7 +1,7 @@
 /**
  * Call benchmark: customer (SIPp UAC) → system under test → callee (SIPp UAS), basic calls at a
  * fixed rate. Systems: our B2BUA (in this process, callee behind a softswitch DN) and Kamailio
- * proxying statefully (`../shared/anchors/kamailio/proxy.cfg`, 127.0.0.1:5070 → 127.0.0.1:5090),
+ * proxying statefully (`bench/anchors/kamailio/proxy.cfg`, 127.0.0.1:5070 → 127.0.0.1:5090),
  * measured in the same run. Prints CPU time per call (ours vs Kamailio, target ≤ 3×), failed
  * calls and p50/p99 call-setup time (INVITE → 200, SIPp `-trace_rtt`), and after each phase
  * the transactions still waiting out their timers and the heap (as is, and live after a full GC).
@@ -11,25 +11,18 @@
  * BENCH_CALL_SECONDS2 (20; 0 skips the second phase).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
-import { sharedDir, repoRoot } from '../test/helpers/paths.js';
+import { repoRoot } from '../test/helpers/paths.js';
 import { softswitchYaml, startCallServer } from '../test/integration/call-harness.js';
+import { gc } from './helpers/gc.js';
 import { procCpuNs } from './helpers/proc-stats.js';
 
 const UAC = join(repoRoot, 'test/integration/sipp/uac-basic-call.xml');
 const UAS = join(repoRoot, 'test/integration/sipp/uas-answer.xml');
-const KAMAILIO_CFG = join(sharedDir, 'anchors/kamailio/proxy.cfg');
-
-/** A full garbage collection (live heap after a phase, not the garbage still in it). */
-function gc(): void {
-  v8.setFlagsFromString('--expose-gc');
-  (vm.runInNewContext('gc') as () => void)();
-}
+const KAMAILIO_CFG = join(repoRoot, 'bench/anchors/kamailio/proxy.cfg');
 
 interface PhaseResult {
   calls: number;

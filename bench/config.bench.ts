@@ -9,13 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { openStore, type ConfigStore } from '../src/config/config-store.js';
 import type { ChangeRequest } from '../src/config/change-set.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { gc } from './helpers/gc.js';
 
 const say = (s: string): void => void process.stdout.write(s + '\n');
 

@@ -1,7 +1,7 @@
 /**
  * OPTIONS benchmark (transport/transaction/UAS core): CPU time per OPTIONS transaction of our
  * server process (`sipserver start`, UDP) under SIPp load, against Kamailio answering OPTIONS
- * statelessly (`../shared/anchors/kamailio/options.cfg`), measured in the same run.
+ * statelessly (`bench/anchors/kamailio/options.cfg`), measured in the same run.
  *
  * CPU = growth of utime + stime (/proc/PID/stat) over a fixed number of transactions at a fixed
  * rate; for Kamailio, summed over all its processes. The window closes 3 s after SIPp ends, so
@@ -25,11 +25,10 @@ import { procCpuNs } from './helpers/proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
-const shared = process.env.SIPSERVER_SHARED ?? join(repo, '../shared');
 const N = Number(process.env.OPTIONS_BENCH_N ?? 20_000);
 const RATE = Number(process.env.OPTIONS_BENCH_RATE ?? 2000);
 /** Servers on CPU 0, SIPp on CPU 1 (`OPTIONS_BENCH_PIN=0`: the kernel places them); see bench/helpers/placement.ts. */
-const PLACE = placement('OPTIONS_BENCH_PIN');
+const PLACE = placement(process.env.OPTIONS_BENCH_PIN !== '0', 'OPTIONS_BENCH_PIN=0');
 
 
 function waitForOutput(child: ChildProcess, re: RegExp, ms: number): Promise<void> {
@@ -93,7 +92,7 @@ export default async function (): Promise<void> {
   // --- Kamailio ---
   const kamPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'kam-options-'));
-  const cfg = readFileSync(join(shared, 'anchors/kamailio/options.cfg'), 'utf8').replace(/listen=udp:127\.0\.0\.1:\d+/, `listen=udp:127.0.0.1:${kamPort}`);
+  const cfg = readFileSync(join(here, 'anchors/kamailio/options.cfg'), 'utf8').replace(/listen=udp:127\.0\.0\.1:\d+/, `listen=udp:127.0.0.1:${kamPort}`);
   writeFileSync(join(dir, 'options.cfg'), cfg);
   const kam = PLACE.spawn('server', 'kamailio', ['-f', join(dir, 'options.cfg'), '-D', '-E', '-w', dir, '-Y', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let kamResult: { cpuMs: number; failed: boolean };

@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: runs every `bench/*.bench.ts` in turn (or those named on the command line).
- * Each prints its own figures as ratios against a reference measured in the same run.
+ * Each prints its own figures as ratios against a reference measured in the same run (Kamailio's
+ * configurations are in bench/anchors/kamailio). bench/tools/ holds tools for telling whether a
+ * change pays (ab.ts, hot-loop.ts), not run here.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

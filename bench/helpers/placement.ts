@@ -4,7 +4,7 @@
  * kernel of a small VM may run SIPp on the server's CPU, where it preempts the server at every
  * answer; the server's CPU time then includes being preempted by SIPp and running on caches
  * SIPp just used (docs/benchmarks.md, "REGISTER, session 9"). Needs two CPUs and `taskset`
- * (util-linux); otherwise, or with the bench's `…_PIN=0`, the kernel places everything.
+ * (util-linux); otherwise, or when a bench is told not to pin, the kernel places everything.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -24,13 +24,12 @@ export interface Placement {
 }
 
 /**
- * The placement for a bench whose switch is the environment variable `envName` (`0` = off).
- * Decided on first use (a bench file that is also a server child never asks).
+ * The placement for a bench: pinned when `pin` is true and the machine allows it; `off` says how
+ * to turn it off (for the line printed). Decided on first use.
  */
-export function placement(envName: string): Placement {
+export function placement(pin: boolean, off: string): Placement {
   let pinned: boolean | undefined;
-  const isPinned = (): boolean =>
-    (pinned ??= process.env[envName] !== '0' && availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0);
+  const isPinned = (): boolean => (pinned ??= pin && availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0);
   const cpu = (role: Role): number | undefined => (isPinned() ? (role === 'server' ? 0 : 1) : undefined);
   return {
     cpu,
@@ -38,6 +37,6 @@ export function placement(envName: string): Placement {
       const [c, a] = onCpu(cpu(role), cmd, args);
       return spawn(c, a, opts);
     },
-    line: () => (isPinned() ? `placement: servers on CPU 0, every SIPp on CPU 1 (${envName}=0 to let the kernel place them)\n` : 'placement: left to the kernel\n'),
+    line: () => (isPinned() ? `placement: servers on CPU 0, every SIPp on CPU 1 (${off} to let the kernel place them)\n` : 'placement: left to the kernel\n'),
   };
 }

@@ -90,8 +90,7 @@ for (const [name, key] of [
   ['To', 'to'], ['Via', 'via'], ['From', 'from'], ['CSeq', 'cseq'], ['Route', 'route'], ['Allow', 'allow'],
   ['Call-ID', 'call-id'], ['Contact', 'contact'], ['Require', 'require'], ['Expires', 'expires'], ['Supported', 'supported'],
   ['User-Agent', 'user-agent'], ['Max-Forwards', 'max-forwards'], ['Record-Route', 'record-route'], ['Content-Type', 'content-type'],
-  ['Authorization', 'authorization'], ['Content-Length', 'content-length'], ['WWW-Authenticate', 'www-authenticate'],
-  ['Proxy-Authorization', 'proxy-authorization'],
+  ['Content-Length', 'content-length'],
 ]) {
   while (USUAL_BY_LENGTH.length <= name.length) USUAL_BY_LENGTH.push([]);
   USUAL_BY_LENGTH[name.length].push(name, key);

@@ -11,6 +11,7 @@ import { SipParseError, type HeaderField, type SipMessage } from './types.js';
 import { constantAt, constantTable, isTokenChar, parseDigits } from './sip-syntax.js';
 import { SipRequestMessage } from './sip-request-message.js';
 import { SipResponseMessage } from './sip-response-message.js';
+import { OriginalBytes } from './original-bytes.js';
 
 /** Options of {@link parseMessage}. */
 export interface ParseOptions {
@@ -135,7 +136,7 @@ function parseUnguarded(buf: Buffer, stream: boolean): ParsedMessage {
   msg.body = body;
   if (exact && cl !== undefined) {
     if (offsets !== undefined && offsets.length > 0) offsets[offsets.length - 1] = crlf2 + 2; // the last line's CRLF
-    msg.setRawRange(buf, start, bodyStart + cl, offsets);
+    msg.setOriginal(new OriginalBytes(buf, start, bodyStart + cl, offsets));
   }
 
   if (msg.kind === 'response') validateResponse(msg);

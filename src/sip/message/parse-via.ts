@@ -13,16 +13,6 @@ function expectSlash(s: string, i: number): number {
   return skipWs(s, i + 1);
 }
 
-/** The transport of a Via that starts `SIP/2.0/`: `UDP`, `TCP` or `TLS` at index 8 followed by a blank, as a constant; else undefined. */
-function commonTransport(s: string): string | undefined {
-  const c = s.charCodeAt(11);
-  if (c !== 0x20 && c !== 0x09) return undefined;
-  if (s.startsWith('UDP', 8)) return 'UDP';
-  if (s.startsWith('TCP', 8)) return 'TCP';
-  if (s.startsWith('TLS', 8)) return 'TLS';
-  return undefined;
-}
-
 /**
  * Parse one via-parm: `SIP / 2.0 / UDP host[:port] *(;param)` with LWS allowed around `/`
  * (RFC 3261 §25.1 SLASH) and IPv6 references in brackets. Throws `SipParseError(400)`.
@@ -30,33 +20,20 @@ function commonTransport(s: string): string | undefined {
 export function parseVia(text: string): Via {
   const s = text;
   let i = skipWs(s, 0);
-  let protocol: string;
-  let transport: string;
-  // What every UA writes, `SIP/2.0/UDP ` (or TCP, TLS): read without slicing (constants).
-  const common = i === 0 && s.startsWith('SIP/2.0/', 0) ? commonTransport(s) : undefined;
-  if (common !== undefined) {
-    protocol = 'SIP/2.0';
-    transport = common;
-    i = 11;
-  } else {
-    let e = readToken(s, i);
-    if (e === i) throw new SipParseError(400, 'bad Via protocol name');
-    const name = s.slice(i, e);
-    i = expectSlash(s, e);
-    e = readToken(s, i);
-    if (e === i) throw new SipParseError(400, 'bad Via protocol version');
-    const version = s.slice(i, e);
-    i = expectSlash(s, e);
-    e = readToken(s, i);
-    if (e === i) throw new SipParseError(400, 'bad Via transport');
-    const transportRaw = s.slice(i, e);
-    transport = transportRaw === 'UDP' || transportRaw === 'TCP' || transportRaw === 'TLS' ? transportRaw : transportRaw.toUpperCase();
-    protocol = name === 'SIP' && version === '2.0' ? 'SIP/2.0' : `${name}/${version}`;
-    i = e;
-  }
-  const afterTransport = i;
-  i = skipWs(s, i);
-  if (i === afterTransport && i < s.length) throw new SipParseError(400, 'bad Via sent-by');
+  let e = readToken(s, i);
+  if (e === i) throw new SipParseError(400, 'bad Via protocol name');
+  const name = s.slice(i, e);
+  i = expectSlash(s, e);
+  e = readToken(s, i);
+  if (e === i) throw new SipParseError(400, 'bad Via protocol version');
+  const version = s.slice(i, e);
+  i = expectSlash(s, e);
+  e = readToken(s, i);
+  if (e === i) throw new SipParseError(400, 'bad Via transport');
+  const transportRaw = s.slice(i, e);
+  const transport = transportRaw === 'UDP' || transportRaw === 'TCP' || transportRaw === 'TLS' ? transportRaw : transportRaw.toUpperCase();
+  i = skipWs(s, e);
+  if (i === e && i < s.length) throw new SipParseError(400, 'bad Via sent-by');
   let host: string;
   if (s.charCodeAt(i) === 0x5b) {
     const close = s.indexOf(']', i);
@@ -78,14 +55,15 @@ export function parseVia(text: string): Via {
   if (s.charCodeAt(i) === 0x3a) {
     i = skipWs(s, i + 1);
     const ps = i;
-    let value = 0;
-    for (let c = s.charCodeAt(i); c >= 0x30 && c <= 0x39; c = s.charCodeAt(++i)) value = value * 10 + (c - 0x30);
-    if (i === ps || i - ps > 5 || value > 65535) throw new SipParseError(400, 'bad Via port');
-    port = value;
+    while (i < s.length && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
+    if (i === ps || i - ps > 5) throw new SipParseError(400, 'bad Via port');
+    port = Number(s.slice(ps, i));
+    if (port > 65535) throw new SipParseError(400, 'bad Via port');
   }
   const { params, end } = parseParamsAt(s, i, 'Via');
   if (end < s.length) throw new SipParseError(400, `junk in Via: ${s.slice(end, end + 20)}`);
   const branch = getParam(params, 'branch');
+  const protocol = name === 'SIP' && version === '2.0' ? 'SIP/2.0' : `${name}/${version}`;
   return { protocol, transport, host, port, params, branch: branch || undefined };
 }
 

@@ -23,8 +23,8 @@ export class SipRequestMessage extends SipMessageBaseImpl implements SipRequest 
     return this._method;
   }
   set method(m: string) {
+    this.willChange();
     this._method = m;
-    this.dropRaw();
   }
 
   /** Request-URI as written. */
@@ -32,9 +32,9 @@ export class SipRequestMessage extends SipMessageBaseImpl implements SipRequest 
     return this._uri;
   }
   set uri(u: string) {
+    this.willChange();
     this._uri = u;
     this._requestUri = undefined;
-    this.dropRaw();
   }
 
   /** SIP-Version as written (checkRequest answers 505 unless `SIP/2.0`, RFC 3261 §21.5.7). */
@@ -42,8 +42,8 @@ export class SipRequestMessage extends SipMessageBaseImpl implements SipRequest 
     return this._version;
   }
   set version(v: string) {
+    this.willChange();
     this._version = v;
-    this.dropRaw();
   }
 
   /** Parsed Request-URI (lazy); throws `SipParseError(400)` if malformed. */

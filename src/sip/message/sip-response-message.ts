@@ -20,16 +20,16 @@ export class SipResponseMessage extends SipMessageBaseImpl implements SipRespons
     return this._status;
   }
   set status(s: number) {
+    this.willChange();
     this._status = s;
-    this.dropRaw();
   }
 
   get reason(): string {
     return this._reason;
   }
   set reason(r: string) {
+    this.willChange();
     this._reason = r;
-    this.dropRaw();
   }
 
   get version(): string {

@@ -173,13 +173,10 @@ export function parseParamsAt(s: string, i: number, what: string): ParamsResult 
  * parameter without value, `undefined` when absent.
  */
 export function getParam(params: ParamList, name: string): string | null | undefined {
-  // Case is folded only for a name of the same length that is not an exact match (names are
-  // tokens: ASCII, so folding keeps their length).
-  let lower: string | undefined;
+  const lower = name.toLowerCase();
   for (let i = 0; i < params.length; i++) {
     const p = params[i];
-    if (p[0] === name) return p[1];
-    if (p[0].length === name.length && p[0].toLowerCase() === (lower ??= name.toLowerCase())) return p[1];
+    if (p[0] === name || p[0].toLowerCase() === lower) return p[1];
   }
   return undefined;
 }

@@ -397,14 +397,8 @@ export class TransportLayer implements TransportDelegate {
     params.push(['received', source.host]);
     if (needRport) params.push(['rport', String(source.port)]);
     const stamped: Via = { ...via, params };
-    const top = formatVia(stamped);
-    if (request instanceof SipMessageBaseImpl) {
-      // Keep the parsed form: matching, checks and response routing read it without a re-parse.
-      request.setTopVia(top, stamped);
-      return;
-    }
     const all = request.getHeaders('Via');
-    all[0] = top;
+    all[0] = formatVia(stamped);
     request.setHeader('Via', all.join(', '));
   }
 

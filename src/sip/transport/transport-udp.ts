@@ -112,26 +112,14 @@ export class UdpTransport implements Transport {
 
 type LookupFn = NonNullable<SocketOptions['lookup']>;
 
-/** The last IP literal {@link literalLookup} saw, and its family (4 or 6). */
-let lastLiteral = '';
-let lastFamily = 0;
-
 /**
  * Address lookup for `dgram`: IP literals (every address the stack sends to: sources, `received`,
  * resolved targets) are answered synchronously, so a send is one synchronous call instead of a
- * `dns.lookup` round through `nextTick`; anything else goes to `dns.lookup` as before. Answers go
- * to few peers in a row (a phone's 401 then its 200): the last literal's family is remembered,
- * which spares `isIP`'s regular expression on most sends.
+ * `dns.lookup` round through `nextTick`; anything else goes to `dns.lookup` as before.
  */
 export const literalLookup: LookupFn = (hostname, options, callback) => {
-  if (lastFamily !== 0 && hostname === lastLiteral) {
-    callback(null, hostname, lastFamily);
-    return;
-  }
   const family = isIP(hostname);
   if (family !== 0) {
-    lastLiteral = hostname;
-    lastFamily = family;
     callback(null, hostname, family);
     return;
   }

@@ -205,4 +205,13 @@ describe('parseMessage', () => {
     m.headers[1].value = 'SIP/2.0/UDP changed;branch=z9hG4bK3';
     expect(m.toString()).toContain('\r\nv: SIP/2.0/UDP changed;branch=z9hG4bK3\r\ni: y\r\n');
   });
+
+  it('lines reordered through `headers` are written in the new order, those still in order copied', () => {
+    const text = 'OPTIONS sip:a@b SIP/2.0\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject : folded\r\n  value\r\ni:x\r\nl: 0\r\n\r\n';
+    const m = parseMessage(Buffer.from(text));
+    m.headers.reverse();
+    const out = m.toString();
+    expect(out).toBe('OPTIONS sip:a@b SIP/2.0\r\nl: 0\r\ni:x\r\nSubject: folded value\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n');
+    expect(parseMessage(Buffer.from(out)).headerFields).toEqual(m.headerFields);
+  });
 });
