@@ -51,25 +51,58 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> 
   });
 }
 
-
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /** One load phase against `target`, callee SIPp on `uasPort`; `cpu` samples the SUT's CPU ms. */
-async function phase(target: string, uasPort: number, number: string, rate: number, seconds: number, cpu: () => number): Promise<PhaseResult> {
+async function phase(
+  target: string,
+  uasPort: number,
+  number: string,
+  rate: number,
+  seconds: number,
+  cpu: () => number,
+): Promise<PhaseResult> {
   const calls = Math.max(1, Math.round(rate * seconds));
   const dir = mkdtempSync(join(tmpdir(), 'bench-call-'));
   const common = ['-i', '127.0.0.1', '-nostdin', '-t', 'u1'];
-  const uas = spawn('sipp', ['-sf', UAS, ...common, '-p', String(uasPort), '-m', String(calls), target], { cwd: dir, stdio: 'ignore' });
+  const uas = spawn('sipp', ['-sf', UAS, ...common, '-p', String(uasPort), '-m', String(calls), target], {
+    cwd: dir,
+    stdio: 'ignore',
+  });
   await wait(300);
   const cpu0 = cpu();
   const t0 = Date.now();
   const uac = spawn(
     'sipp',
-    ['-sf', UAC, ...common, '-p', '0', '-s', number, '-d', '100', '-r', String(rate), '-m', String(calls), '-l', String(rate * 10),
-      '-trace_rtt', '-rtt_freq', '100', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', target],
+    [
+      '-sf',
+      UAC,
+      ...common,
+      '-p',
+      '0',
+      '-s',
+      number,
+      '-d',
+      '100',
+      '-r',
+      String(rate),
+      '-m',
+      String(calls),
+      '-l',
+      String(rate * 10),
+      '-trace_rtt',
+      '-rtt_freq',
+      '100',
+      '-trace_stat',
+      '-stf',
+      join(dir, 'stat.csv'),
+      '-fd',
+      '1',
+      target,
+    ],
     { cwd: dir, stdio: 'ignore' },
   );
   await exited(uac, (seconds + 60) * 1000);
@@ -154,7 +187,9 @@ export default async function (): Promise<void> {
           `heap ${(mem.heapUsed / 1e6).toFixed(0)} MB, after a full GC ${(live.heapUsed / 1e6).toFixed(0)} MB + ${(live.arrayBuffers / 1e6).toFixed(0)} MB buffers, RSS ${(live.rss / 1e6).toFixed(0)} MB\n`,
       );
       const ratio = or.ok > 0 && kr.ok > 0 ? or.cpuMs / or.ok / (kr.cpuMs / kr.ok) : NaN;
-      process.stdout.write(`  ratio CPU/call sipserver/kamailio = ${ratio.toFixed(2)}x (target <= 3x)${ratio <= 3 ? '' : '  ABOVE TARGET'}\n`);
+      process.stdout.write(
+        `  ratio CPU/call sipserver/kamailio = ${ratio.toFixed(2)}x (target <= 3x)${ratio <= 3 ? '' : '  ABOVE TARGET'}\n`,
+      );
       const keptUp = or.failed === 0 && or.wallMs < p.seconds * 1000 * 1.5 + 5000;
       if (i === 0 && !keptUp) {
         process.stdout.write('  sipserver did not keep up at the first rate: second phase skipped\n');
@@ -166,4 +201,3 @@ export default async function (): Promise<void> {
     await server.stop();
   }
 }
-

@@ -71,11 +71,15 @@ function configYaml(): string {
     '  - { number: "5000", type: routing-point, options: { agent-group: Everyone } }',
   ];
   for (let i = 0; i < PHONES; i++) {
-    lines.push(`  - { number: "${phoneNumber(i)}", type: extension, options: { contact: "*", password: "${phonePassword(i)}" } }`);
+    lines.push(
+      `  - { number: "${phoneNumber(i)}", type: extension, options: { contact: "*", password: "${phonePassword(i)}" } }`,
+    );
   }
   lines.push('agents:');
   for (let i = 0; i < AGENTS; i++) {
-    lines.push(`  - { id: ${agentId(i)}, name: "Agent ${i}", password: "${agentId(i)}-secret", dn: "${phoneNumber(i)}" }`);
+    lines.push(
+      `  - { id: ${agentId(i)}, name: "Agent ${i}", password: "${agentId(i)}-secret", dn: "${phoneNumber(i)}" }`,
+    );
   }
   lines.push('agent-groups:', '  - name: Everyone', '    agents:');
   for (let i = 0; i < AGENTS; i++) lines.push(`      - ${agentId(i)}`);
@@ -85,7 +89,8 @@ function configYaml(): string {
 /** SIPp `-inf` file: one phone per line, `number;[authentication username=number password=…]`. */
 function phonesCsv(): string {
   const lines = ['SEQUENTIAL'];
-  for (let i = 0; i < PHONES; i++) lines.push(`${phoneNumber(i)};[authentication username=${phoneNumber(i)} password=${phonePassword(i)}]`);
+  for (let i = 0; i < PHONES; i++)
+    lines.push(`${phoneNumber(i)};[authentication username=${phoneNumber(i)} password=${phonePassword(i)}]`);
   return lines.join('\n') + '\n';
 }
 
@@ -96,8 +101,25 @@ async function startServer(config: string, dataDir: string): Promise<ServerProce
   const entry = useTsx ? ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts')] : [dist];
   const child = spawn(
     process.execPath,
-    [...SERVER_NODE_FLAGS, '--expose-gc', ...entry, 'start', '--config', config, '--data', dataDir, '--sip-listen', 'udp:127.0.0.1:0', '--http-listen', '127.0.0.1:0'],
-    { cwd: repoRoot, env: { ...process.env, SIPSERVER_LOG: 'warn', SIPSERVER_DEBUG_MEMSTATS: '1' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    [
+      ...SERVER_NODE_FLAGS,
+      '--expose-gc',
+      ...entry,
+      'start',
+      '--config',
+      config,
+      '--data',
+      dataDir,
+      '--sip-listen',
+      'udp:127.0.0.1:0',
+      '--http-listen',
+      '127.0.0.1:0',
+    ],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, SIPSERVER_LOG: 'warn', SIPSERVER_DEBUG_MEMSTATS: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
   );
   const server = new ServerProcess(child);
   server.dataDir = dataDir;
@@ -110,7 +132,9 @@ async function startServer(config: string, dataDir: string): Promise<ServerProce
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  process.stdout.write(`  server: ${useTsx ? 'tsx src/cli/main.ts' : 'node dist/cli/main.js'} start, pid ${server.pid}\n`);
+  process.stdout.write(
+    `  server: ${useTsx ? 'tsx src/cli/main.ts' : 'node dist/cli/main.js'} start, pid ${server.pid}\n`,
+  );
   return server;
 }
 
@@ -131,7 +155,13 @@ interface Reading {
 async function read(server: ServerProcess): Promise<Reading> {
   const { rss, peakRss } = procMemory(server.pid);
   const m = await server.memstats();
-  return { rss, peakRss, heapUsed: m.heapUsed, rssAfterGc: m.rss, transactions: m.transactions.server + m.transactions.client };
+  return {
+    rss,
+    peakRss,
+    heapUsed: m.heapUsed,
+    rssAfterGc: m.rss,
+    transactions: m.transactions.server + m.transactions.client,
+  };
 }
 
 /**
@@ -160,7 +190,10 @@ async function status(server: ServerProcess): Promise<{ registrations: unknown[]
 }
 
 /** Register every phone through SIPp; returns SIPp's successful/failed counts. */
-async function registerPhones(server: ServerProcess, dir: string): Promise<{ ok: number; failed: number; seconds: number; code: number | null; errors: string }> {
+async function registerPhones(
+  server: ServerProcess,
+  dir: string,
+): Promise<{ ok: number; failed: number; seconds: number; code: number | null; errors: string }> {
   const csv = join(dir, 'phones.csv');
   writeFileSync(csv, phonesCsv());
   const t0 = Date.now();
@@ -177,12 +210,15 @@ async function registerPhones(server: ServerProcess, dir: string): Promise<{ ok:
   const seconds = (Date.now() - t0) / 1000;
   const ok = Number(/Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.stdout)?.[1] ?? NaN);
   const failed = Number(/Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.stdout)?.[1] ?? NaN);
-  if (r.code !== 0 && Number.isNaN(ok)) throw new Error(`SIPp exit ${r.code}: ${r.stderr.slice(-1000)} ${r.errors.slice(0, 1000)}`);
+  if (r.code !== 0 && Number.isNaN(ok))
+    throw new Error(`SIPp exit ${r.code}: ${r.stderr.slice(-1000)} ${r.errors.slice(0, 1000)}`);
   return { ok, failed, seconds, code: r.code, errors: r.errors.slice(0, 1500) };
 }
 
 /** Log every agent in over its own CTI connection; returns the open clients and the failures. */
-async function loginAgents(server: ServerProcess): Promise<{ clients: CtiTestClient[]; failures: string[]; seconds: number }> {
+async function loginAgents(
+  server: ServerProcess,
+): Promise<{ clients: CtiTestClient[]; failures: string[]; seconds: number }> {
   const url = server.httpUrl!.replace(/^http/, 'ws') + '/cti';
   const clients: CtiTestClient[] = [];
   const failures: string[] = [];
@@ -225,7 +261,9 @@ export default async function (): Promise<void> {
   const first = await startServer(config, data);
   let firstStart: Reading;
   try {
-    process.stdout.write(`  configuration: ${PHONES} extensions (contact *, digest password), ${AGENTS} agents, 1 group, 1 routing point; first start (store reconciled to the file) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `  configuration: ${PHONES} extensions (contact *, digest password), ${AGENTS} agents, 1 group, 1 routing point; first start (store reconciled to the file) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
     await new Promise((r) => setTimeout(r, 2000));
     firstStart = await read(first);
     process.stdout.write(`  first start, idle: ${describe(firstStart)}\n`);
@@ -238,7 +276,9 @@ export default async function (): Promise<void> {
   try {
     await new Promise((r) => setTimeout(r, 2000));
     const idle = await read(server);
-    process.stdout.write(`  reference, idle server with that configuration (restarted on the same store in ${((Date.now() - t0) / 1000 - 2).toFixed(1)} s): ${describe(idle)}\n`);
+    process.stdout.write(
+      `  reference, idle server with that configuration (restarted on the same store in ${((Date.now() - t0) / 1000 - 2).toFixed(1)} s): ${describe(idle)}\n`,
+    );
 
     const reg = await registerPhones(server, dir);
     const st1 = await status(server);

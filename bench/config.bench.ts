@@ -17,8 +17,32 @@ const say = (s: string): void => void process.stdout.write(s + '\n');
 
 function baseChanges(): ChangeRequest[] {
   return [
-    { op: 'put', kind: 'dn', key: 'Softswitch', value: { type: 'voip-service', options: { contact: '127.0.0.1:5071', 'service-type': 'softswitch', prefix: '+1', 'dual-dialog-enabled': 'false', 'make-call-rfc3725-flow': '1', 'oos-check': '10', 'oos-force': '2' } } },
-    { op: 'put', kind: 'dn', key: 'Office', value: { type: 'voip-service', options: { contact: '127.0.0.1:5081', 'service-type': 'softswitch', prefix: '77' } } },
+    {
+      op: 'put',
+      kind: 'dn',
+      key: 'Softswitch',
+      value: {
+        type: 'voip-service',
+        options: {
+          contact: '127.0.0.1:5071',
+          'service-type': 'softswitch',
+          prefix: '+1',
+          'dual-dialog-enabled': 'false',
+          'make-call-rfc3725-flow': '1',
+          'oos-check': '10',
+          'oos-force': '2',
+        },
+      },
+    },
+    {
+      op: 'put',
+      kind: 'dn',
+      key: 'Office',
+      value: {
+        type: 'voip-service',
+        options: { contact: '127.0.0.1:5081', 'service-type': 'softswitch', prefix: '77' },
+      },
+    },
     { op: 'put', kind: 'dn', key: '5000', value: { type: 'routing-point', options: { 'agent-group': 'Support' } } },
     { op: 'put', kind: 'agent-group', key: 'Support', value: { agents: [] } },
   ];
@@ -30,7 +54,8 @@ function dnChanges(n: number, from = 0): ChangeRequest[] {
   for (let i = from; i < from + n; i++) {
     const k = i % 4;
     const key = k === 3 ? `77${String(i).padStart(7, '0')}` : `+1 555 ${String(i).padStart(7, '0')}`;
-    const options: Record<string, string> = k === 1 ? { 'line-type': '1' } : k === 2 ? { contact: '*', password: `pw-${i}` } : {};
+    const options: Record<string, string> =
+      k === 1 ? { 'line-type': '1' } : k === 2 ? { contact: '*', password: `pw-${i}` } : {};
     out.push({ op: 'put', kind: 'dn', key, value: { type: 'extension', options } });
   }
   return out;
@@ -60,9 +85,11 @@ function oneDnChange(size: number, runs: number): number {
     store.subscribe(() => delivered++);
     const times: number[] = [];
     for (let r = 0; r < runs; r++) {
-      const key = `+1555${String((r * 7919) % size - ((r * 7919) % size) % 4).padStart(7, '0')}`;
+      const key = `+1555${String(((r * 7919) % size) - (((r * 7919) % size) % 4)).padStart(7, '0')}`;
       const t0 = performance.now();
-      store.apply([{ op: 'patch', kind: 'dn', key, value: { options: { 'reject-call-notready': r % 2 ? 'true' : 'false' } } }]);
+      store.apply([
+        { op: 'patch', kind: 'dn', key, value: { options: { 'reject-call-notready': r % 2 ? 'true' : 'false' } } },
+      ]);
       times.push(performance.now() - t0);
     }
     if (delivered !== runs) throw new Error('a change-set was not delivered');
@@ -81,7 +108,9 @@ export default async function (): Promise<void> {
     store.apply(changes);
     const ms = performance.now() - t0;
     if (got !== 10_000) throw new Error('not delivered');
-    say(`10,000-DN change-set validated+stored+delivered: ${ms.toFixed(0)} ms (target < 1000 ms) ${ms < 1000 ? 'OK' : 'MISSED'}`);
+    say(
+      `10,000-DN change-set validated+stored+delivered: ${ms.toFixed(0)} ms (target < 1000 ms) ${ms < 1000 ? 'OK' : 'MISSED'}`,
+    );
   });
 
   // 2. one-DN change, 100 vs 100,000 DNs configured
@@ -89,7 +118,9 @@ export default async function (): Promise<void> {
   const small = oneDnChange(100, 400);
   const large = oneDnChange(100_000, 400);
   const ratio = large / small;
-  say(`one-DN change (median): ${small.toFixed(3)} ms with 100 DNs, ${large.toFixed(3)} ms with 100,000 DNs; ratio ${ratio.toFixed(2)} (target <= 2) ${ratio <= 2 ? 'OK' : 'MISSED'}`);
+  say(
+    `one-DN change (median): ${small.toFixed(3)} ms with 100 DNs, ${large.toFixed(3)} ms with 100,000 DNs; ratio ${ratio.toFixed(2)} (target <= 2) ${ratio <= 2 ? 'OK' : 'MISSED'}`,
+  );
 
   // 3. 100,000 DNs loaded at start, memory per DN
   const dir = mkdtempSync(join(tmpdir(), 'sipserver-bench-'));
@@ -109,10 +140,13 @@ export default async function (): Promise<void> {
     gc();
     const perDn = (process.memoryUsage().heapUsed - before) / reopened.dnCount;
     say(`100,000 DNs loaded at start: ${loadMs.toFixed(0)} ms (target < 5000 ms) ${loadMs < 5000 ? 'OK' : 'MISSED'}`);
-    say(`memory per DN in memory (heap, indexes included): ${perDn.toFixed(0)} bytes (target < 1024) ${perDn < 1024 ? 'OK' : 'MISSED'}`);
+    say(
+      `memory per DN in memory (heap, indexes included): ${perDn.toFixed(0)} bytes (target < 1024) ${perDn < 1024 ? 'OK' : 'MISSED'}`,
+    );
     const t2 = performance.now();
     let n = 0;
-    for (let i = 0; i < 100_000; i++) if (reopened.effectiveOption(`+1555${String(i).padStart(7, '0')}`, 'dual-dialog-enabled') === 'false') n++;
+    for (let i = 0; i < 100_000; i++)
+      if (reopened.effectiveOption(`+1555${String(i).padStart(7, '0')}`, 'dual-dialog-enabled') === 'false') n++;
     const perLookup = ((performance.now() - t2) * 1000) / 100_000;
     say(`effectiveOption: ${perLookup.toFixed(2)} µs per lookup over 100,000 DNs (${n} resolved through a softswitch)`);
     reopened.close();

@@ -30,7 +30,6 @@ const RATE = Number(process.env.OPTIONS_BENCH_RATE ?? 2000);
 /** Servers on CPU 0, SIPp on CPU 1 (`OPTIONS_BENCH_PIN=0`: the kernel places them); see bench/helpers/placement.ts. */
 const PLACE = placement(process.env.OPTIONS_BENCH_PIN !== '0', 'OPTIONS_BENCH_PIN=0');
 
-
 function waitForOutput(child: ChildProcess, re: RegExp, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
@@ -57,13 +56,34 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /** Drive `n` OPTIONS at `rate`/s at `port`; returns CPU ms of `pid`'s tree, read after `settleMs`. */
-async function measure(pid: number, port: number, n: number, settleMs: number): Promise<{ cpuMs: number; failed: boolean }> {
+async function measure(
+  pid: number,
+  port: number,
+  n: number,
+  settleMs: number,
+): Promise<{ cpuMs: number; failed: boolean }> {
   const scenario = join(repo, 'test/integration/sipp/uac-options-load.xml');
   // Warm-up (JIT, pools), not measured.
-  await runSipp({ scenario, target: `127.0.0.1:${port}`, calls: Math.min(2000, n), rate: RATE, limit: 5000, timeoutMs: 60_000, cpu: PLACE.cpu('load') });
+  await runSipp({
+    scenario,
+    target: `127.0.0.1:${port}`,
+    calls: Math.min(2000, n),
+    rate: RATE,
+    limit: 5000,
+    timeoutMs: 60_000,
+    cpu: PLACE.cpu('load'),
+  });
   await new Promise((r) => setTimeout(r, settleMs));
   const before = procCpuNs(pid, true);
-  const r = await runSipp({ scenario, target: `127.0.0.1:${port}`, calls: n, rate: RATE, limit: 5000, timeoutMs: 120_000, cpu: PLACE.cpu('load') });
+  const r = await runSipp({
+    scenario,
+    target: `127.0.0.1:${port}`,
+    calls: n,
+    rate: RATE,
+    limit: 5000,
+    timeoutMs: 120_000,
+    cpu: PLACE.cpu('load'),
+  });
   await new Promise((res) => setTimeout(res, settleMs));
   const after = procCpuNs(pid, true);
   return { cpuMs: (after - before) / 1e6, failed: r.code !== 0 };
@@ -75,11 +95,26 @@ export default async function (): Promise<void> {
   const compiled = join(repo, 'dist/cli/main.js');
   const args = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(repo, 'src/cli/main.ts')];
   const dataDir = mkdtempSync(join(tmpdir(), 'options-bench-data-'));
-  const ours = PLACE.spawn('server', process.execPath, [...SERVER_NODE_FLAGS, ...args, 'start', '--sip-listen', `udp:127.0.0.1:${ourPort}`, '--data', dataDir, '--http-listen', '127.0.0.1:0'], {
-    cwd: repo,
-    env: { ...process.env, SIPSERVER_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const ours = PLACE.spawn(
+    'server',
+    process.execPath,
+    [
+      ...SERVER_NODE_FLAGS,
+      ...args,
+      'start',
+      '--sip-listen',
+      `udp:127.0.0.1:${ourPort}`,
+      '--data',
+      dataDir,
+      '--http-listen',
+      '127.0.0.1:0',
+    ],
+    {
+      cwd: repo,
+      env: { ...process.env, SIPSERVER_LOG: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let oursResult: { cpuMs: number; failed: boolean };
   try {
     await waitForOutput(ours, /SIP listening on udp:/, 20_000);
@@ -92,9 +127,14 @@ export default async function (): Promise<void> {
   // --- Kamailio ---
   const kamPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'kam-options-'));
-  const cfg = readFileSync(join(here, 'anchors/kamailio/options.cfg'), 'utf8').replace(/listen=udp:127\.0\.0\.1:\d+/, `listen=udp:127.0.0.1:${kamPort}`);
+  const cfg = readFileSync(join(here, 'anchors/kamailio/options.cfg'), 'utf8').replace(
+    /listen=udp:127\.0\.0\.1:\d+/,
+    `listen=udp:127.0.0.1:${kamPort}`,
+  );
   writeFileSync(join(dir, 'options.cfg'), cfg);
-  const kam = PLACE.spawn('server', 'kamailio', ['-f', join(dir, 'options.cfg'), '-D', '-E', '-w', dir, '-Y', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const kam = PLACE.spawn('server', 'kamailio', ['-f', join(dir, 'options.cfg'), '-D', '-E', '-w', dir, '-Y', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let kamResult: { cpuMs: number; failed: boolean };
   try {
     await new Promise((r) => setTimeout(r, 1500));
@@ -109,7 +149,13 @@ export default async function (): Promise<void> {
   const kamUs = (kamResult.cpuMs * 1000) / N;
   const ratio = oursUs / kamUs;
   process.stdout.write(`options: ${N} OPTIONS over UDP at ${RATE}/s (SIPp), CPU per transaction; ${PLACE.line()}`);
-  process.stdout.write(`options: ours     ${oursUs.toFixed(1)} µs${oursResult.failed ? ' (SIPp reported failed calls)' : ''}\n`);
-  process.stdout.write(`options: kamailio ${kamUs.toFixed(1)} µs${kamResult.failed ? ' (SIPp reported failed calls)' : ''}\n`);
-  process.stdout.write(`options: ratio ours/kamailio ${ratio.toFixed(2)} (target <= 2.00) ${ratio <= 2 ? 'OK' : 'ABOVE TARGET'}\n`);
+  process.stdout.write(
+    `options: ours     ${oursUs.toFixed(1)} µs${oursResult.failed ? ' (SIPp reported failed calls)' : ''}\n`,
+  );
+  process.stdout.write(
+    `options: kamailio ${kamUs.toFixed(1)} µs${kamResult.failed ? ' (SIPp reported failed calls)' : ''}\n`,
+  );
+  process.stdout.write(
+    `options: ratio ours/kamailio ${ratio.toFixed(2)} (target <= 2.00) ${ratio <= 2 ? 'OK' : 'ABOVE TARGET'}\n`,
+  );
 }

@@ -97,10 +97,11 @@ export default async function (): Promise<void> {
     sink += m.toBuffer().length;
   };
   const [rOurs, rTheirs, rFull] = rates([ours, npmSip, oursFull], 12_000);
-  process.stdout.write(`parse+serialise INVITE: ${fmt(rOurs)} msg/s; npm sip: ${fmt(rTheirs)} msg/s; ratio ${(rOurs / rTheirs).toFixed(1)}\n`);
+  process.stdout.write(
+    `parse+serialise INVITE: ${fmt(rOurs)} msg/s; npm sip: ${fmt(rTheirs)} msg/s; ratio ${(rOurs / rTheirs).toFixed(1)}\n`,
+  );
   process.stdout.write(
     `parse+typed headers+modify+serialise INVITE: ${fmt(rFull)} msg/s; npm sip: ${fmt(rTheirs)} msg/s; ratio ${(rFull / rTheirs).toFixed(1)}\n`,
   );
   process.stdout.write(`(message ${bytes.length} bytes; checksum ${sink % 1000})\n`);
 }
-

@@ -56,8 +56,16 @@ async function partCpu(): Promise<void> {
   const kdir = mkdtempSync(join(tmpdir(), 'regbench-kam-'));
   const kport = await freePort();
   const kcfg = join(kdir, 'registrar.cfg');
-  writeFileSync(kcfg, readFileSync(join(here, 'anchors/kamailio/registrar.cfg'), 'utf8').replace('udp:127.0.0.1:5074', `udp:127.0.0.1:${kport}`));
-  const kam = PLACE.spawn('server', 'kamailio', ['-f', kcfg, '-D', '-E', '-w', kdir], { stdio: ['ignore', 'ignore', 'ignore'] });
+  writeFileSync(
+    kcfg,
+    readFileSync(join(here, 'anchors/kamailio/registrar.cfg'), 'utf8').replace(
+      'udp:127.0.0.1:5074',
+      `udp:127.0.0.1:${kport}`,
+    ),
+  );
+  const kam = PLACE.spawn('server', 'kamailio', ['-f', kcfg, '-D', '-E', '-w', kdir], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
   const background: ChildProcess[] = [];
   let ours: ChildProcess | undefined;
   try {
@@ -84,10 +92,16 @@ async function partCpu(): Promise<void> {
       if (o.jitEvents === 0) quiet.push(o.ms / Math.max(1e-3, k.ms));
     }
     const list = (rs: number[]): string => rs.map((r) => r.toFixed(2)).join(', ');
-    process.stdout.write(`lowest of ${ROUNDS} rounds: sipserver ${tOurs.toFixed(1)}, kamailio ${tKam.toFixed(1)} ms of CPU\n`);
-    process.stdout.write(`per-round ratios (sipserver / kamailio, measured back to back): ${list(ratios)}; median ${medianOf(ratios).toFixed(2)}\n`);
     process.stdout.write(
-      `rounds in which V8 compiled nothing in our server: ${quiet.length} of ${ROUNDS}` + (quiet.length > 0 ? `, their ratios ${list(quiet)} (median ${medianOf(quiet).toFixed(2)})` : '') + '\n',
+      `lowest of ${ROUNDS} rounds: sipserver ${tOurs.toFixed(1)}, kamailio ${tKam.toFixed(1)} ms of CPU\n`,
+    );
+    process.stdout.write(
+      `per-round ratios (sipserver / kamailio, measured back to back): ${list(ratios)}; median ${medianOf(ratios).toFixed(2)}\n`,
+    );
+    process.stdout.write(
+      `rounds in which V8 compiled nothing in our server: ${quiet.length} of ${ROUNDS}` +
+        (quiet.length > 0 ? `, their ratios ${list(quiet)} (median ${medianOf(quiet).toFixed(2)})` : '') +
+        '\n',
     );
     const ratio = tOurs / Math.max(1e-3, tKam);
     process.stdout.write(
@@ -107,7 +121,15 @@ async function partMemory(): Promise<void> {
   const N = 100_000;
   const table = new BindingTable(systemClock);
   const directory = { findRegisteringDn: (u: string) => ({ dn: u }) };
-  const processor = new RegisterProcessor(table, directory, new DigestServer({ clock: systemClock }), new AuthFailureLimiter({ clock: systemClock }), systemClock, silentLogger, { maxExpires: 3600 });
+  const processor = new RegisterProcessor(
+    table,
+    directory,
+    new DigestServer({ clock: systemClock }),
+    new AuthFailureLimiter({ clock: systemClock }),
+    systemClock,
+    silentLogger,
+    { maxExpires: 3600 },
+  );
   // Inputs are built and dropped one at a time; only the bindings stay.
   gc();
   gc();
@@ -130,7 +152,9 @@ async function partMemory(): Promise<void> {
   gc();
   const after = process.memoryUsage().heapUsed;
   const per = (after - before) / N;
-  process.stdout.write(`memory: ${table.size} bindings, heap +${((after - before) / 1048576).toFixed(1)} MiB, ${per.toFixed(0)} bytes per binding (target < 2048) ${per < 2048 ? 'OK' : 'OVER TARGET'}\n`);
+  process.stdout.write(
+    `memory: ${table.size} bindings, heap +${((after - before) / 1048576).toFixed(1)} MiB, ${per.toFixed(0)} bytes per binding (target < 2048) ${per < 2048 ? 'OK' : 'OVER TARGET'}\n`,
+  );
   table.close();
 }
 
@@ -145,7 +169,16 @@ async function partProber(): Promise<void> {
       op: 'put' as const,
       kind: 'dn' as const,
       key: `SS${i}`,
-      value: { type: 'voip-service', options: { contact: `127.0.0.1:${20_000 + (i % 20_000)}`, 'service-type': 'softswitch', prefix: `+1${String(i).padStart(4, '0')}`, 'oos-check': '10', 'oos-force': '2' } },
+      value: {
+        type: 'voip-service',
+        options: {
+          contact: `127.0.0.1:${20_000 + (i % 20_000)}`,
+          'service-type': 'softswitch',
+          prefix: `+1${String(i).padStart(4, '0')}`,
+          'oos-check': '10',
+          'oos-force': '2',
+        },
+      },
     });
   }
   store.apply(changes);
@@ -161,7 +194,13 @@ async function partProber(): Promise<void> {
       ),
   };
   const h = monitorEventLoopDelay({ resolution: 1 });
-  const reach = createReachability({ store, registrations: { get: () => [] }, clock: systemClock, logger: silentLogger, sender });
+  const reach = createReachability({
+    store,
+    registrations: { get: () => [] },
+    clock: systemClock,
+    logger: silentLogger,
+    sender,
+  });
   h.enable();
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   h.disable();

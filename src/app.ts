@@ -18,7 +18,13 @@ import { resolveAdminToken } from './api/admin/admin-token.js';
 import { StatusReporter } from './api/status.js';
 import { createAgentsModule, type AgentsModule } from './contact-center/agents/agents-module.js';
 import { ConfigDirectoryAdapter } from './contact-center/agents/config-directory-adapter.js';
-import { CallRouterRef, createCallControl, reportLostCalls, SqliteCallJournal, type CallControlModule } from './contact-center/calls/index.js';
+import {
+  CallRouterRef,
+  createCallControl,
+  reportLostCalls,
+  SqliteCallJournal,
+  type CallControlModule,
+} from './contact-center/calls/index.js';
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack, type SipStackOptions } from './sip/stack/sip-stack.js';
@@ -96,26 +102,48 @@ export class App {
       collectDefaultMetrics({ register: metrics });
       const server = store.server;
       const listen = options.sipListen ?? server.sip.listen;
-      if (listen.length === 0) throw new Error('nothing to listen on: give server.sip.listen in the configuration, or --sip-listen');
+      if (listen.length === 0)
+        throw new Error('nothing to listen on: give server.sip.listen in the configuration, or --sip-listen');
       const sip = new SipStack({
         listen,
         ...sipStackSettings(server.options),
-        tls: server.sip.tls?.cert && server.sip.tls.key ? { ...server.sip.tls, cert: server.sip.tls.cert, key: server.sip.tls.key } : undefined,
+        tls:
+          server.sip.tls?.cert && server.sip.tls.key
+            ? { ...server.sip.tls, cert: server.sip.tls.cert, key: server.sip.tls.key }
+            : undefined,
         clock,
         logger: logger.child({ layer: 'sip' }),
       });
-      const rr = wireRegistrarAndReachability({ stack: sip, store, clock, logger, dataDir: options.dataDir, registry: metrics });
+      const rr = wireRegistrarAndReachability({
+        stack: sip,
+        store,
+        clock,
+        logger,
+        dataDir: options.dataDir,
+        registry: metrics,
+      });
       // Calls active when the previous process stopped: reported once, then forgotten (issue
       // "a server restart says which calls were lost"; SIP dialogs cannot be resumed).
       journal = SqliteCallJournal.open(options.dataDir, clock);
       const lostCalls = journal.takeLost();
       reportLostCalls(lostCalls, logger, metrics);
-      const agents = createAgentsModule({ store, reachability: rr.reachability, dataDir: options.dataDir, clock, logger });
+      const agents = createAgentsModule({
+        store,
+        reachability: rr.reachability,
+        dataDir: options.dataDir,
+        clock,
+        logger,
+      });
       // The router needs the delivery port of calls, calls route through the router: calls get a
       // reference that is bound once the router exists.
       const routerRef = new CallRouterRef();
       // Who may start calls (docs/security.md): trusted peers by address, phones by digest or location.
-      const trust = new RequestTrust({ config: store, registrar: rr.registrar, logger: logger.child({ layer: 'trust' }), registry: metrics });
+      const trust = new RequestTrust({
+        config: store,
+        registrar: rr.registrar,
+        logger: logger.child({ layer: 'trust' }),
+        registry: metrics,
+      });
       const calls = createCallControl({
         stack: sip,
         reachability: rr.reachability.resolver,

@@ -29,7 +29,8 @@ export interface Placement {
  */
 export function placement(pin: boolean, off: string): Placement {
   let pinned: boolean | undefined;
-  const isPinned = (): boolean => (pinned ??= pin && availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0);
+  const isPinned = (): boolean =>
+    (pinned ??= pin && availableParallelism() >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0);
   const cpu = (role: Role): number | undefined => (isPinned() ? (role === 'server' ? 0 : 1) : undefined);
   return {
     cpu,
@@ -37,6 +38,9 @@ export function placement(pin: boolean, off: string): Placement {
       const [c, a] = onCpu(cpu(role), cmd, args);
       return spawn(c, a, opts);
     },
-    line: () => (isPinned() ? `placement: servers on CPU 0, every SIPp on CPU 1 (${off} to let the kernel place them)\n` : 'placement: left to the kernel\n'),
+    line: () =>
+      isPinned()
+        ? `placement: servers on CPU 0, every SIPp on CPU 1 (${off} to let the kernel place them)\n`
+        : 'placement: left to the kernel\n',
   };
 }

@@ -56,7 +56,11 @@ export class JitEvents {
       this.tail = lines.pop() ?? '';
       for (const l of lines) {
         if (l.startsWith('[completed optimizing')) this.optimised++;
-        else if (l.startsWith('[bailout') || (l.startsWith('[marking dependent code') && l.includes('for deoptimization'))) this.deoptimised++;
+        else if (
+          l.startsWith('[bailout') ||
+          (l.startsWith('[marking dependent code') && l.includes('for deoptimization'))
+        )
+          this.deoptimised++;
       }
     });
   }
@@ -73,9 +77,23 @@ export class JitEvents {
  */
 export async function startServer(
   place: Placement,
-  opts: { root?: string; mode?: 'full' | 'noop' | 'floor'; data: string; extraFlags?: string[]; env?: Record<string, string> },
+  opts: {
+    root?: string;
+    mode?: 'full' | 'noop' | 'floor';
+    data: string;
+    extraFlags?: string[];
+    env?: Record<string, string>;
+  },
 ): Promise<{ child: ChildProcess; port: number; jit: JitEvents }> {
-  const args = ['--trace-opt', '--trace-deopt', ...SERVER_NODE_FLAGS, ...(opts.extraFlags ?? []), '--import', 'tsx', join(repo, 'bench/helpers/register-server.ts')];
+  const args = [
+    '--trace-opt',
+    '--trace-deopt',
+    ...SERVER_NODE_FLAGS,
+    ...(opts.extraFlags ?? []),
+    '--import',
+    'tsx',
+    join(repo, 'bench/helpers/register-server.ts'),
+  ];
   const child = place.spawn('server', process.execPath, [...args, opts.root ?? repo, opts.mode ?? 'full', opts.data], {
     cwd: opts.root ?? repo,
     env: { ...process.env, ...opts.env },
@@ -123,9 +141,18 @@ export async function stop(child: ChildProcess): Promise<void> {
 /** SIPp's arguments for DN 8888's digest registrations to `port`, with `extra` (port, rate, counts). */
 function sippArgs(port: number, extra: string[]): string[] {
   return [
-    '-sf', join(repo, 'test/integration/sipp/uac-register-auth.xml'),
-    '-i', '127.0.0.1', ...extra, '-nostdin',
-    '-s', '8888', '-au', '8888', '-ap', '8888-secret',
+    '-sf',
+    join(repo, 'test/integration/sipp/uac-register-auth.xml'),
+    '-i',
+    '127.0.0.1',
+    ...extra,
+    '-nostdin',
+    '-s',
+    '8888',
+    '-au',
+    '8888',
+    '-ap',
+    '8888-secret',
     `127.0.0.1:${port}`,
   ];
 }
@@ -148,7 +175,11 @@ function sipp(place: Placement, args: string[], timeoutMs: number): Promise<{ co
 
 /** The unmeasured warm-up run of {@link WARMUP} registrations. */
 export async function warmUp(place: Placement, port: number): Promise<void> {
-  await sipp(place, sippArgs(port, ['-p', '0', '-m', String(WARMUP), '-r', String(WARMUP_RATE), '-l', '400']), 30_000 + (WARMUP * 1000) / WARMUP_RATE);
+  await sipp(
+    place,
+    sippArgs(port, ['-p', '0', '-m', String(WARMUP), '-r', String(WARMUP_RATE), '-l', '400']),
+    30_000 + (WARMUP * 1000) / WARMUP_RATE,
+  );
 }
 
 /**
@@ -157,7 +188,16 @@ export async function warmUp(place: Placement, port: number): Promise<void> {
  */
 export function startTrickle(place: Placement, port: number, seconds: number): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'regbench-trickle-'));
-  const args = sippArgs(port, ['-p', '0', '-r', String(TRICKLE), '-m', String(Math.ceil(TRICKLE * seconds)), '-timeout', `${seconds}s`]);
+  const args = sippArgs(port, [
+    '-p',
+    '0',
+    '-r',
+    String(TRICKLE),
+    '-m',
+    String(Math.ceil(TRICKLE * seconds)),
+    '-timeout',
+    `${seconds}s`,
+  ]);
   const c = place.spawn('load', 'sipp', args, { cwd: dir, stdio: 'ignore' });
   c.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return c;
@@ -168,10 +208,21 @@ export function startTrickle(place: Placement, port: number, seconds: number): C
  * and children) spent meanwhile, in ms, and how many JIT events (optimisations and
  * deoptimisations) `jit` logged; prints one line under `name`.
  */
-export async function measure(place: Placement, name: string, n: number, pid: number, port: number, jit?: JitEvents): Promise<{ ms: number; jitEvents: number | undefined }> {
+export async function measure(
+  place: Placement,
+  name: string,
+  n: number,
+  pid: number,
+  port: number,
+  jit?: JitEvents,
+): Promise<{ ms: number; jitEvents: number | undefined }> {
   const j0 = jit?.snapshot();
   const before = procCpuNs(pid, true);
-  const r = await sipp(place, sippArgs(port, ['-p', String(await freePort()), '-t', 'u1', '-m', String(n), '-r', String(RATE), '-l', '200']), 120_000);
+  const r = await sipp(
+    place,
+    sippArgs(port, ['-p', String(await freePort()), '-t', 'u1', '-m', String(n), '-r', String(RATE), '-l', '200']),
+    120_000,
+  );
   const ms = (procCpuNs(pid, true) - before) / 1e6;
   const ok = /Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.out)?.[1];
   const failed = /Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.out)?.[1];
@@ -179,6 +230,8 @@ export async function measure(place: Placement, name: string, n: number, pid: nu
   const opt = j0 && j1 ? j1.optimised - j0.optimised : undefined;
   const deopt = j0 && j1 ? j1.deoptimised - j0.deoptimised : undefined;
   const jitText = opt === undefined ? '' : `, JIT ${opt} optimised / ${deopt} deoptimised`;
-  process.stdout.write(`${name}: ${n} registrations at ${RATE}/s, SIPp exit ${r.code}, successful ${ok ?? '?'}, failed ${failed ?? '?'}, CPU ${ms.toFixed(1)} ms${jitText}\n`);
+  process.stdout.write(
+    `${name}: ${n} registrations at ${RATE}/s, SIPp exit ${r.code}, successful ${ok ?? '?'}, failed ${failed ?? '?'}, CPU ${ms.toFixed(1)} ms${jitText}\n`,
+  );
   return { ms, jitEvents: opt === undefined ? undefined : opt + deopt! };
 }

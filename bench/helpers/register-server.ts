@@ -27,7 +27,9 @@ async function fromRoot<T>(path: string): Promise<T> {
 async function stack(): Promise<void> {
   const { loadConfigFile } = await fromRoot<typeof import('../../src/config/config-file.js')>('config/config-file.ts');
   const { openStore } = await fromRoot<typeof import('../../src/config/config-store.js')>('config/config-store.ts');
-  const { wireRegistrarAndReachability } = await fromRoot<typeof import('../../src/reachability/reachability-module.js')>('reachability/reachability-module.ts');
+  const { wireRegistrarAndReachability } = await fromRoot<
+    typeof import('../../src/reachability/reachability-module.js')
+  >('reachability/reachability-module.ts');
   const { SipStack } = await fromRoot<typeof import('../../src/sip/stack/sip-stack.js')>('sip/stack/sip-stack.ts');
   const { systemClock } = await fromRoot<typeof import('../../src/util/clock.js')>('util/clock.ts');
   const { silentLogger } = await fromRoot<typeof import('../../src/util/logger.js')>('util/logger.ts');
@@ -39,12 +41,22 @@ async function stack(): Promise<void> {
   const wired =
     mode === 'noop'
       ? (sip.handle('REGISTER', (ctx) => {
-          if (ctx.request.getHeader('Authorization')) ctx.replyStateless(200, 'OK', [['Contact', `${ctx.request.getHeader('Contact')};expires=3600`]]);
-          else ctx.replyStateless(401, 'Unauthorized', [['WWW-Authenticate', 'Digest realm="127.0.0.1", nonce="static", algorithm=MD5, qop="auth"']]);
+          if (ctx.request.getHeader('Authorization'))
+            ctx.replyStateless(200, 'OK', [['Contact', `${ctx.request.getHeader('Contact')};expires=3600`]]);
+          else
+            ctx.replyStateless(401, 'Unauthorized', [
+              ['WWW-Authenticate', 'Digest realm="127.0.0.1", nonce="static", algorithm=MD5, qop="auth"'],
+            ]);
           return true;
         }),
         { close: () => undefined })
-      : wireRegistrarAndReachability({ stack: sip, store, clock: systemClock, logger: silentLogger, registry: new Registry() });
+      : wireRegistrarAndReachability({
+          stack: sip,
+          store,
+          clock: systemClock,
+          logger: silentLogger,
+          registry: new Registry(),
+        });
   await sip.start();
   process.stdout.write(`REGISTER_BENCH_READY ${sip.addresses()[0].port}\n`);
   await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
@@ -65,8 +77,14 @@ async function floor(): Promise<void> {
     const authed = t.includes('\nAuthorization:');
     const out =
       (authed ? 'SIP/2.0 200 OK\r\n' : 'SIP/2.0 401 Unauthorized\r\n') +
-      line(t, 'Via') + line(t, 'From') + line(t, 'To').replace('\r\n', ';tag=f1\r\n') + line(t, 'Call-ID') + line(t, 'CSeq') +
-      (authed ? `Contact: <sip:8888@127.0.0.1:${r.port}>;expires=3600\r\n` : 'WWW-Authenticate: Digest realm="127.0.0.1", nonce="0123456789abcdef", algorithm=MD5, qop="auth"\r\n') +
+      line(t, 'Via') +
+      line(t, 'From') +
+      line(t, 'To').replace('\r\n', ';tag=f1\r\n') +
+      line(t, 'Call-ID') +
+      line(t, 'CSeq') +
+      (authed
+        ? `Contact: <sip:8888@127.0.0.1:${r.port}>;expires=3600\r\n`
+        : 'WWW-Authenticate: Digest realm="127.0.0.1", nonce="0123456789abcdef", algorithm=MD5, qop="auth"\r\n') +
       'Content-Length: 0\r\n\r\n';
     s.send(Buffer.from(out, 'latin1'), r.port, r.address);
   });

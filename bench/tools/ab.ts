@@ -70,7 +70,13 @@ function side(name: 'a' | 'b', dir: string) {
     env[w.slice(0, eq)] = w.slice(eq + 1);
   }
   const flags = words(opt[`${name}-flags`] as string);
-  return { root: resolve(dir), mode: mode as 'full' | 'noop' | 'floor', flags, env, label: `${name.toUpperCase()}: ${mode} ${resolve(dir)} ${[...words(opt[`${name}-env`] as string), ...flags].join(' ')}\n` };
+  return {
+    root: resolve(dir),
+    mode: mode as 'full' | 'noop' | 'floor',
+    flags,
+    env,
+    label: `${name.toUpperCase()}: ${mode} ${resolve(dir)} ${[...words(opt[`${name}-env`] as string), ...flags].join(' ')}\n`,
+  };
 }
 
 const a = side('a', positionals[0] ?? '.');
@@ -98,11 +104,12 @@ try {
     sumB += mb.ms;
     ratios.push(mb.ms / Math.max(1e-3, ma.ms));
   }
-  process.stdout.write(`B/A per round: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${medianOf(ratios).toFixed(2)}; ratio of the sums ${(sumB / Math.max(1e-3, sumA)).toFixed(3)}\n`);
+  process.stdout.write(
+    `B/A per round: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${medianOf(ratios).toFixed(2)}; ratio of the sums ${(sumB / Math.max(1e-3, sumA)).toFixed(3)}\n`,
+  );
 } finally {
   for (const c of background) await stop(c);
   for (const c of children) await stop(c);
   rmSync(dataA, { recursive: true, force: true });
   rmSync(dataB, { recursive: true, force: true });
 }
-

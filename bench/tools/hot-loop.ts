@@ -40,13 +40,17 @@ async function fromRoot<T>(path: string): Promise<T> {
 
 const { loadConfigFile } = await fromRoot<typeof import('../../src/config/config-file.js')>('config/config-file.ts');
 const { openStore } = await fromRoot<typeof import('../../src/config/config-store.js')>('config/config-store.ts');
-const { wireRegistrarAndReachability } = await fromRoot<typeof import('../../src/reachability/reachability-module.js')>('reachability/reachability-module.ts');
-const { DigestClient } = await fromRoot<typeof import('../../src/sip/auth/digest-client.js')>('sip/auth/digest-client.ts');
+const { wireRegistrarAndReachability } = await fromRoot<typeof import('../../src/reachability/reachability-module.js')>(
+  'reachability/reachability-module.ts',
+);
+const { DigestClient } =
+  await fromRoot<typeof import('../../src/sip/auth/digest-client.js')>('sip/auth/digest-client.ts');
 const { SipStack } = await fromRoot<typeof import('../../src/sip/stack/sip-stack.js')>('sip/stack/sip-stack.ts');
 const { systemClock } = await fromRoot<typeof import('../../src/util/clock.js')>('util/clock.ts');
 const { silentLogger } = await fromRoot<typeof import('../../src/util/logger.js')>('util/logger.ts');
 const SOURCE = { transport: 'udp' as const, host: '127.0.0.1', port: 5099 };
-const CHALLENGE = 'Digest realm="127.0.0.1", nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", algorithm=MD5, qop="auth"';
+const CHALLENGE =
+  'Digest realm="127.0.0.1", nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", algorithm=MD5, qop="auth"';
 
 /** SIPp's REGISTER (test/integration/sipp/uac-register-auth.xml), call `i`, with `auth` when given. */
 function register(i: number, auth?: string): Buffer {
@@ -91,7 +95,13 @@ async function main(): Promise<void> {
   store.reconcile(loadConfigFile(join(ROOT, 'examples/office.yaml')).model!);
   store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': 'MD5' } } }]);
   const stack = new SipStack({ listen: ['udp:127.0.0.1:0'], logger: silentLogger });
-  const wired = wireRegistrarAndReachability({ stack, store, clock: systemClock, logger: silentLogger, registry: new Registry() });
+  const wired = wireRegistrarAndReachability({
+    stack,
+    store,
+    clock: systemClock,
+    logger: silentLogger,
+    registry: new Registry(),
+  });
   await stack.start();
   const udp = (stack as unknown as { transport: { transports: UdpInside[] } }).transport.transports[0];
   let answer: Buffer | undefined;
@@ -111,7 +121,8 @@ async function main(): Promise<void> {
       const auth = client.answer({ method: 'REGISTER', uri: 'sip:127.0.0.1:5060', challenges: [challenge] })!;
       answer = undefined;
       udp.receive(register(i, auth), SOURCE);
-      if (statusOf(answer) !== '200') throw new Error(`REGISTER ${i} with credentials: expected 200, got ${statusOf(answer)}`);
+      if (statusOf(answer) !== '200')
+        throw new Error(`REGISTER ${i} with credentials: expected 200, got ${statusOf(answer)}`);
     },
     'register-client': (i) => {
       register(i);
@@ -132,7 +143,9 @@ async function main(): Promise<void> {
     return 0;
   }, 0);
   const cpu = process.cpuUsage(cpu0);
-  process.stdout.write(`${workload}: ${N} iterations after ${WARM} of warm-up, ${((cpu.user + cpu.system) / N).toFixed(2)} µs CPU each\n`);
+  process.stdout.write(
+    `${workload}: ${N} iterations after ${WARM} of warm-up, ${((cpu.user + cpu.system) / N).toFixed(2)} µs CPU each\n`,
+  );
   wired.close();
   await stack.stop();
   store.close();

@@ -3,7 +3,12 @@
  * `/metrics` (Prometheus), and whatever other layers register before `listen` (the CTI
  * WebSocket at `/cti` uses the `@fastify/websocket` registered here; the web UI at `/`).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyError } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyError,
+} from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -58,7 +63,10 @@ export function parseHostPort(hostPort: string): { host: string; port: number } 
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const logger = options.logger ?? silentLogger;
   const app: FastifyInstance = Fastify({
-    loggerInstance: logger.child({ component: 'http' }, { level: logger.level === 'silent' ? 'silent' : 'warn' }) as FastifyBaseLogger,
+    loggerInstance: logger.child(
+      { component: 'http' },
+      { level: logger.level === 'silent' ? 'silent' : 'warn' },
+    ) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
   });
@@ -94,7 +102,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'sipserver admin API', version: '0.1.0', description: 'Configuration and status of the contact-center SIP Server (interfaces §5)' },
+      info: {
+        title: 'sipserver admin API',
+        version: '0.1.0',
+        description: 'Configuration and status of the contact-center SIP Server (interfaces §5)',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -103,7 +115,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   await app.register(fastifyWebsocket, { options: { maxPayload: 128 * 1024 } });
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(adminRoutes, { prefix: '/api', store: options.store, token: options.token, getStatusProviders: () => providers });
+  await app.register(adminRoutes, {
+    prefix: '/api',
+    store: options.store,
+    token: options.token,
+    getStatusProviders: () => providers,
+  });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.header('content-type', metrics.contentType);
     return metrics.metrics();

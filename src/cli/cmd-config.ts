@@ -25,7 +25,10 @@ const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s 
 class CliError extends Error {}
 
 /** Reads the current configuration from a running server's admin API. */
-async function fetchServerModel(url: string, token: string | undefined): Promise<{ model: ConfigInput; version: number }> {
+async function fetchServerModel(
+  url: string,
+  token: string | undefined,
+): Promise<{ model: ConfigInput; version: number }> {
   if (!token) throw new CliError('--server needs the admin token: --token TOKEN or SIPSERVER_TOKEN');
   const base = url.replace(/\/+$/, '');
   let res: Response;
@@ -38,12 +41,18 @@ async function fetchServerModel(url: string, token: string | undefined): Promise
   if (!res.ok) throw new CliError(`${base}/api/config answered ${res.status}`);
   const body = (await res.json()) as { version: number; config: unknown };
   const loaded = loadConfigText(toYaml(body.config), `${base}/api/config`);
-  if (!loaded.model) throw new CliError(`the server sent a configuration this tool cannot read: ${loaded.errors.map((e) => e.message).join('; ')}`);
+  if (!loaded.model)
+    throw new CliError(
+      `the server sent a configuration this tool cannot read: ${loaded.errors.map((e) => e.message).join('; ')}`,
+    );
   return { model: loaded.model, version: body.version };
 }
 
 /** Reads the current configuration from `--server` or the store in `--data` (default `./data`). */
-async function currentModel(o: SourceOptions, allowMissingStore: boolean): Promise<{ model: ConfigInput; version: number; from: string }> {
+async function currentModel(
+  o: SourceOptions,
+  allowMissingStore: boolean,
+): Promise<{ model: ConfigInput; version: number; from: string }> {
   if (o.server) {
     const r = await fetchServerModel(o.server, o.token ?? process.env.SIPSERVER_TOKEN);
     return { ...r, from: o.server };
@@ -87,14 +96,18 @@ export function registerConfigCommands(program: Command): void {
         for (const e of r.errors) err(formatProblem(e));
         if (!o.quiet) for (const w of r.warnings) err(formatProblem(w, 'warning'));
         if (!r.model) return 1;
-        out(`${file}: valid (${r.model.dns.length} DNs, ${r.model.agents.length} agents, ${r.model.agentGroups.length} agent groups)`);
+        out(
+          `${file}: valid (${r.model.dns.length} DNs, ${r.model.agents.length} agents, ${r.model.agentGroups.length} agent groups)`,
+        );
         return 0;
       }),
     );
 
   config
     .command('export')
-    .description('print the current configuration as YAML in the file format (round-trips through start --config); secrets only with --with-secrets')
+    .description(
+      'print the current configuration as YAML in the file format (round-trips through start --config); secrets only with --with-secrets',
+    )
     .option('--server <url>', 'read from a running server (admin API; it never returns secrets)')
     .option('--data <dir>', 'read the store in this data directory', './data')
     .option('--token <token>', 'admin token for --server (default: SIPSERVER_TOKEN)')
@@ -103,7 +116,9 @@ export function registerConfigCommands(program: Command): void {
     .action(async (o: SourceOptions & { output?: string; withSecrets?: boolean }) =>
       run(async () => {
         if (o.withSecrets && o.server) {
-          throw new CliError('--with-secrets needs --data DIR: the admin API never returns secrets (passwords, the admin token)');
+          throw new CliError(
+            '--with-secrets needs --data DIR: the admin API never returns secrets (passwords, the admin token)',
+          );
         }
         const cur = await currentModel(o, false);
         // Secrets are write-only (docs/admin-api.md "Secrets"): left out unless asked for;
@@ -112,7 +127,10 @@ export function registerConfigCommands(program: Command): void {
         const note = o.withSecrets
           ? 'contains secrets (passwords, the admin token): keep it private'
           : 'secrets left out (loading this file keeps the stored ones; --with-secrets --data DIR includes them)';
-        const yaml = exportConfigYaml(model, `sipserver configuration exported from ${cur.from}, version ${cur.version}\n${note}`);
+        const yaml = exportConfigYaml(
+          model,
+          `sipserver configuration exported from ${cur.from}, version ${cur.version}\n${note}`,
+        );
         if (o.output) writeFileSync(o.output, yaml);
         else process.stdout.write(yaml);
         return 0;
@@ -141,7 +159,9 @@ export function registerConfigCommands(program: Command): void {
           return 0;
         }
         for (const c of changes) out(describeChange(c, cur.model));
-        out(`${changes.length} change(s) would be applied as one change-set to ${cur.from} (version ${cur.version})${note}`);
+        out(
+          `${changes.length} change(s) would be applied as one change-set to ${cur.from} (version ${cur.version})${note}`,
+        );
         return 1;
       }),
     );

@@ -11,8 +11,8 @@ import {
   parseMessage,
   reasonPhrase,
   SipParseError,
-  SipRequestMessage,
-  SipResponseMessage,
+  type SipRequestMessage,
+  type SipResponseMessage,
   StreamFramer,
   type RequestCaps,
   type SipMessage,
@@ -20,7 +20,22 @@ import {
 
 /** What the server's UAS core checks against (see src/sip/stack/uas-core.ts): every standard method. */
 const CLI_CAPS: RequestCaps = {
-  methods: ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE'],
+  methods: [
+    'INVITE',
+    'ACK',
+    'CANCEL',
+    'BYE',
+    'OPTIONS',
+    'REGISTER',
+    'PRACK',
+    'SUBSCRIBE',
+    'NOTIFY',
+    'PUBLISH',
+    'INFO',
+    'REFER',
+    'MESSAGE',
+    'UPDATE',
+  ],
   supported: [],
   schemes: ['sip', 'sips', 'tel'],
 };
@@ -37,6 +52,7 @@ function describe(m: SipMessage): Record<string, unknown> {
   const start = m.kind === 'request' ? { method: m.method, uri: m.uri } : { status: m.status, reason: m.reason };
   const body = m.body;
   const text = body.toString('utf8');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what makes a body unprintable
   const printable = !/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]/.test(text);
   return {
     kind: m.kind,
@@ -48,10 +64,18 @@ function describe(m: SipMessage): Record<string, unknown> {
 }
 
 /** Verdict on one message: JSON record and whether it was rejected. */
-function judge(file: string, result: { message?: SipMessage; error?: SipParseError }, caps: RequestCaps): { record: Record<string, unknown>; rejected: boolean } {
+function judge(
+  file: string,
+  result: { message?: SipMessage; error?: SipParseError },
+  caps: RequestCaps,
+): { record: Record<string, unknown>; rejected: boolean } {
   if (result.error) {
     const e = result.error;
-    const record: Record<string, unknown> = { file, verdict: e.status === 0 ? 'dropped' : 'rejected', error: e.message };
+    const record: Record<string, unknown> = {
+      file,
+      verdict: e.status === 0 ? 'dropped' : 'rejected',
+      error: e.message,
+    };
     if (e.status !== 0) record.response = { status: e.status, reason: reasonPhrase(e.status) };
     if (e.partial) record.message = describe(e.partial);
     return { record, rejected: true };
@@ -72,7 +96,9 @@ function judge(file: string, result: { message?: SipMessage; error?: SipParseErr
 export function registerParseCommand(program: Command): void {
   program
     .command('parse')
-    .description('parse SIP messages from files and print them as JSON, or the error and the response the server would answer')
+    .description(
+      'parse SIP messages from files and print them as JSON, or the error and the response the server would answer',
+    )
     .argument('<files...>', 'files holding one SIP message each (raw bytes, CRLF line ends)')
     .option('--stream', 'frame each file as a TCP byte stream (several messages, missing Content-Length = 0)')
     .option('--crlf', 'turn bare LF line ends into CRLF first (for LF-only files such as the RFC 5118 archive)')
@@ -109,7 +135,11 @@ export function registerParseCommand(program: Command): void {
           const events = framer.push(bytes);
           for (const ev of events) {
             if (ev.type === 'message' || ev.type === 'invalid') {
-              const { record, rejected: r } = judge(file, ev.type === 'message' ? { message: ev.message } : { error: ev.error }, caps);
+              const { record, rejected: r } = judge(
+                file,
+                ev.type === 'message' ? { message: ev.message } : { error: ev.error },
+                caps,
+              );
               print(record);
               if (r) rejected++;
             } else if (ev.type === 'fatal') {

@@ -29,7 +29,10 @@ export function registerStartCommand(program: Command): void {
     .option('--sip-listen <list>', 'comma-separated SIP listen specs, overriding server.sip.listen')
     .option('--http-listen <host:port>', 'HTTP listen address, overriding server.http.listen')
     .action(async (opts: StartOptions) => {
-      const sipListen = opts.sipListen?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const sipListen = opts.sipListen
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       let app: App;
       try {
         app = App.create({ configFile: opts.config, dataDir: opts.data, sipListen, httpListen: opts.httpListen });
@@ -67,7 +70,9 @@ export function registerStartCommand(program: Command): void {
             gc();
           }
           const m = process.memoryUsage();
-          process.stdout.write(`MEMSTATS ${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, transactions: app.sip.transactionCount, calls: app.calls.b2bua.activeCalls })}\n`);
+          process.stdout.write(
+            `MEMSTATS ${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, transactions: app.sip.transactionCount, calls: app.calls.b2bua.activeCalls })}\n`,
+          );
         });
       }
     });

@@ -22,4 +22,8 @@
  * The two V8 flags together: about 7.5 % less CPU per registration (part `ab` of the register
  * bench, two runs of 24 rounds with the sides swapped). See docs/benchmarks.md, session 8.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--use-largepages=silent', '--no-memory-reducer', '--min-semi-space-size=16'];
+export const SERVER_NODE_FLAGS: readonly string[] = [
+  '--use-largepages=silent',
+  '--no-memory-reducer',
+  '--min-semi-space-size=16',
+];

@@ -29,7 +29,13 @@ export interface OpenedConfiguration {
 }
 
 /** Reconciles `store` to `model` as one change-set and logs what changed; closes the store when it fails. */
-function reconcileLogged(store: ConfigStore, model: ConfigInput, configFile: string | undefined, dataDir: string, logger: Logger): { version: number; applied: number } {
+function reconcileLogged(
+  store: ConfigStore,
+  model: ConfigInput,
+  configFile: string | undefined,
+  dataDir: string,
+  logger: Logger,
+): { version: number; applied: number } {
   try {
     const r = store.reconcile(model);
     const counts: Record<string, number> = {};
@@ -50,7 +56,11 @@ function reconcileLogged(store: ConfigStore, model: ConfigInput, configFile: str
  * {@link ConfigFileError} with every problem) and reconciles the store to it. Warnings of the
  * file are logged. The caller owns the returned store (close it at shutdown).
  */
-export function openConfiguration(dataDir: string, configFile?: string, logger: Logger = silentLogger): OpenedConfiguration {
+export function openConfiguration(
+  dataDir: string,
+  configFile?: string,
+  logger: Logger = silentLogger,
+): OpenedConfiguration {
   let model: ConfigInput | undefined;
   if (configFile) {
     const loaded = loadConfigFile(configFile);
@@ -70,7 +80,9 @@ export function openConfiguration(dataDir: string, configFile?: string, logger: 
 /** The server version, part of a configuration file's hash (a new version validates the file again). */
 function serverVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
     return typeof pkg.version === 'string' ? pkg.version : 'unknown';
   } catch {
     return 'unknown';
@@ -91,7 +103,10 @@ function configCodeFingerprint(): string {
     const dir = new URL('./', import.meta.url);
     for (const f of readdirSync(dir).sort()) {
       if (!/\.(js|ts)$/.test(f)) continue;
-      h.update(f).update('\0').update(readFileSync(new URL(f, dir))).update('\0');
+      h.update(f)
+        .update('\0')
+        .update(readFileSync(new URL(f, dir)))
+        .update('\0');
     }
   } catch {
     h.update(String(Date.now())); // unknown code: never matches a record, always reconcile

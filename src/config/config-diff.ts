@@ -77,7 +77,8 @@ export function diffModels(source: ConfigInput, target: ConfigInput, options: Di
       out.push({ op: 'put', kind: 'agent-group', key: g.name, value: { agents: [...g.agents] } });
     }
   }
-  for (const g of from.agentGroups) if (!toGroupKeys.has(g.name)) out.push({ op: 'delete', kind: 'agent-group', key: g.name });
+  for (const g of from.agentGroups)
+    if (!toGroupKeys.has(g.name)) out.push({ op: 'delete', kind: 'agent-group', key: g.name });
   return out;
 }
 
@@ -120,7 +121,8 @@ export function describeChange(c: ChangeRequest, from: ConfigInput): string {
       return;
     }
     if (canonicalJson(a) === canonicalJson(b)) return;
-    const show = (x: unknown): string => (x === undefined ? '(none)' : /password|admin-token/.test(path) ? '***' : JSON.stringify(x));
+    const show = (x: unknown): string =>
+      x === undefined ? '(none)' : /password|admin-token/.test(path) ? '***' : JSON.stringify(x);
     diffs.push(`${path} ${show(a)} → ${show(b)}`);
   };
   walk(old, v, '');

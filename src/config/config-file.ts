@@ -101,13 +101,19 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
   } catch (e) {
     return { errors: [{ file, line: lineOf([]), message: (e as Error).message.split('\n')[0] }], warnings };
   }
-  if (js === null || js === undefined || js === '') return { model: { server: defaultServerConfig(), dns: [], agents: [], agentGroups: [] }, errors, warnings };
+  if (js === null || js === undefined || js === '')
+    return { model: { server: defaultServerConfig(), dns: [], agents: [], agentGroups: [] }, errors, warnings };
   if (!isObject(js)) {
-    errors.push({ file, line: lineOf([]), message: 'the configuration must be a mapping with server, dns, agents and agent-groups' });
+    errors.push({
+      file,
+      line: lineOf([]),
+      message: 'the configuration must be a mapping with server, dns, agents and agent-groups',
+    });
     return { errors, warnings };
   }
   const sink = new ProblemSink();
-  for (const k of Object.keys(js)) if (!TOP_KEYS.includes(k)) sink.add([k], `unknown key "${k}" (allowed: ${TOP_KEYS.join(', ')})`);
+  for (const k of Object.keys(js))
+    if (!TOP_KEYS.includes(k)) sink.add([k], `unknown key "${k}" (allowed: ${TOP_KEYS.join(', ')})`);
 
   // Every object is one `put` of a change-set that the store's planner validates on an empty
   // state: the same rules as the admin API, and every problem in one pass (the planner reads an
@@ -138,7 +144,9 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
     const first = new Map<string, number>();
     v.forEach((entry: unknown, i: number) => {
       const path: ValuePath = [list.key, i];
-      const key = isObject(entry) ? list.readKey(entry[list.field], [...path, list.field], new ProblemSink()) : undefined;
+      const key = isObject(entry)
+        ? list.readKey(entry[list.field], [...path, list.field], new ProblemSink())
+        : undefined;
       if (key === undefined) {
         keyless.push(() => checkKeyless(list.kind, entry, path, keys, sink, (p, m, w) => found.push([p, m, w])));
         return;
@@ -165,7 +173,8 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
 
   // A file may leave secrets out (an export without secrets): the store keeps its own then.
   const plan = new ConfigState().plan(changes, { secretsMayBeOmitted: true });
-  for (const e of plan.errors) if (e.duplicateOf === undefined) add(errors, [...paths[e.index], ...(e.path ?? [])], e.message);
+  for (const e of plan.errors)
+    if (e.duplicateOf === undefined) add(errors, [...paths[e.index], ...(e.path ?? [])], e.message);
   for (const w of plan.warnings) add(warnings, [...paths[w.index], ...(w.path ?? [])], w.message);
   // Deterministic order: by line, then as found (structure before cross-object checks).
   errors.sort((a, b) => a.line - b.line);
@@ -191,7 +200,13 @@ const LISTS: ReadonlyArray<{
 }> = [
   { key: 'dns', kind: 'dn', field: 'number', what: 'DN', readKey: (v, p, s) => readNumber(v, p, s, 'number') },
   { key: 'agents', kind: 'agent', field: 'id', what: 'agent', readKey: (v, p, s) => readKey(v, p, s, 'agent id') },
-  { key: 'agent-groups', kind: 'agent-group', field: 'name', what: 'agent group', readKey: (v, p, s) => readKey(v, p, s, 'group name') },
+  {
+    key: 'agent-groups',
+    kind: 'agent-group',
+    field: 'name',
+    what: 'agent group',
+    readKey: (v, p, s) => readKey(v, p, s, 'group name'),
+  },
 ];
 
 /**
@@ -217,15 +232,18 @@ function checkKeyless(
     const p = readDnParts(entry, path, sink);
     options(p?.options, p?.type, 'DN (no number)');
     const g = p?.type === 'routing-point' ? p.options?.['agent-group'] : undefined;
-    if (g && !keys['agent-group'].has(g)) report([...path, 'options', 'agent-group'], `DN (no number): agent-group ${g} does not exist`, false);
+    if (g && !keys['agent-group'].has(g))
+      report([...path, 'options', 'agent-group'], `DN (no number): agent-group ${g} does not exist`, false);
   } else if (kind === 'agent') {
     const p = readAgentParts(entry, path, sink);
     options(p?.options, 'agent', 'agent (no id)');
-    if (p?.dn !== undefined && !keys.dn.has(p.dn)) report([...path, 'dn'], `agent (no id): DN ${p.dn} does not exist`, false);
+    if (p?.dn !== undefined && !keys.dn.has(p.dn))
+      report([...path, 'dn'], `agent (no id): DN ${p.dn} does not exist`, false);
   } else {
     const p = readGroupParts(entry, path, sink);
     p?.agents?.forEach((id, j) => {
-      if (!keys.agent.has(id)) report([...path, 'agents', j], `agent group (no name): agent ${id} does not exist`, false);
+      if (!keys.agent.has(id))
+        report([...path, 'agents', j], `agent group (no name): agent ${id} does not exist`, false);
     });
   }
 }

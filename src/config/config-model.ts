@@ -4,14 +4,7 @@
  */
 
 /** The DN types a configuration may hold (behaviour §2.1, interfaces §2). */
-export const DN_TYPES = [
-  'extension',
-  'acd-position',
-  'voip-service',
-  'trunk',
-  'routing-point',
-  'acd-queue',
-] as const;
+export const DN_TYPES = ['extension', 'acd-position', 'voip-service', 'trunk', 'routing-point', 'acd-queue'] as const;
 
 /** One of {@link DN_TYPES}. */
 export type DnType = (typeof DN_TYPES)[number];

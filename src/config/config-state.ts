@@ -240,7 +240,11 @@ export interface OptionProblem {
  * documented for `target` a warning. `target` undefined (e.g. a DN whose type could not be
  * read) checks the values only. `what` starts every message (`DN 7777`, `agent joe`, `server`).
  */
-export function checkOptions(options: Options, target: OptionTarget | undefined, what: string): { errors: OptionProblem[]; warnings: OptionProblem[] } {
+export function checkOptions(
+  options: Options,
+  target: OptionTarget | undefined,
+  what: string,
+): { errors: OptionProblem[]; warnings: OptionProblem[] } {
   const errors: OptionProblem[] = [];
   const warnings: OptionProblem[] = [];
   for (const [name, value] of Object.entries(options)) {
@@ -307,7 +311,11 @@ interface Parsed {
   written: string;
 }
 
-const KIND_NAME: Record<Exclude<ChangeKind, 'server'>, string> = { dn: 'DN', agent: 'agent', 'agent-group': 'agent group' };
+const KIND_NAME: Record<Exclude<ChangeKind, 'server'>, string> = {
+  dn: 'DN',
+  agent: 'agent',
+  'agent-group': 'agent group',
+};
 
 /**
  * Validates one change-set against a state plus the changes before it. Every problem is listed
@@ -430,9 +438,16 @@ class ChangePlanner {
       if (first) {
         // A second put replaces the first one whole: a mistake (e.g. two numbers that normalise
         // to the same DN). Its own object is still checked, outside the overlays.
-        const same = kind === 'dn' && first.written !== parsed.written ? ` ("${first.written}" and "${parsed.written}" are the same number once normalised)` : '';
+        const same =
+          kind === 'dn' && first.written !== parsed.written
+            ? ` ("${first.written}" and "${parsed.written}" are the same number once normalised)`
+            : '';
         const what = kind === 'server' ? 'the server section' : `${KIND_NAME[kind]} ${change.key}`;
-        this.errors.push({ index: i, message: `${what} is already put by change ${first.index}${same}`, duplicateOf: first.index });
+        this.errors.push({
+          index: i,
+          message: `${what} is already put by change ${first.index}${same}`,
+          duplicateOf: first.index,
+        });
         this.shadows.push({ change, index: i, damage });
         return undefined;
       }
@@ -467,7 +482,13 @@ class ChangePlanner {
     else this.damage.delete(id);
   }
 
-  private parseDn(op: ChangeOp, key: string, written: string, v: Record<string, unknown>, i: number): Parsed | undefined {
+  private parseDn(
+    op: ChangeOp,
+    key: string,
+    written: string,
+    v: Record<string, unknown>,
+    i: number,
+  ): Parsed | undefined {
     if (key === '') {
       this.err(i, `DN number "${written}" is empty once normalised`);
       return undefined;
@@ -479,13 +500,16 @@ class ChangePlanner {
       if (!old) this.err(i, `DN ${key} does not exist`);
     } else if (op === 'put') {
       const p = readDnParts({ number: v.number ?? written, ...v }, [], sink);
-      if (p?.number !== undefined && v.number !== undefined && p.number !== key) sink.add(['number'], `number ${p.number} differs from key ${key}`);
+      if (p?.number !== undefined && v.number !== undefined && p.number !== key)
+        sink.add(['number'], `number ${p.number} differs from key ${key}`);
       // An unreadable type is in the damage: the placeholder is never checked or applied.
       // A secret option left out keeps the stored value (src/config/secrets.ts).
-      if (p) neu = { number: key, type: p.type ?? 'extension', options: keepSecretOptions(old?.options, p.options ?? {}) };
+      if (p)
+        neu = { number: key, type: p.type ?? 'extension', options: keepSecretOptions(old?.options, p.options ?? {}) };
     } else {
       if (!old) this.err(i, `DN ${key} does not exist`);
-      for (const k of Object.keys(v)) if (k !== 'type' && k !== 'options') sink.add([k], `unknown key "${k}" in DN patch (allowed: type, options)`);
+      for (const k of Object.keys(v))
+        if (k !== 'type' && k !== 'options') sink.add([k], `unknown key "${k}" in DN patch (allowed: type, options)`);
       const opts = readOptions(v.options, ['options'], sink, true);
       let type = old?.type;
       if (v.type !== undefined) {
@@ -521,14 +545,20 @@ class ChangePlanner {
       if (p) {
         // A missing password is reported (the empty placeholder is never applied), except in a
         // file that may leave it out: that agent has none here (AgentInput), reconcile adds it.
-        neu = { id: key, name: p.name ?? key, password: p.password ?? '', options: keepSecretOptions(old?.options, p.options ?? {}) };
+        neu = {
+          id: key,
+          name: p.name ?? key,
+          password: p.password ?? '',
+          options: keepSecretOptions(old?.options, p.options ?? {}),
+        };
         if (p.password === undefined && omittable) delete (neu as Partial<AgentConfig>).password;
         if (p.dn !== undefined) neu.dn = p.dn;
       }
     } else {
       if (!old) this.err(i, `agent ${key} does not exist`);
       for (const k of Object.keys(v)) {
-        if (!['name', 'password', 'dn', 'options'].includes(k)) sink.add([k], `unknown key "${k}" in agent patch (allowed: name, password, dn, options)`);
+        if (!['name', 'password', 'dn', 'options'].includes(k))
+          sink.add([k], `unknown key "${k}" in agent patch (allowed: name, password, dn, options)`);
       }
       if (old) {
         const a: AgentConfig = { ...old, options: { ...old.options } };
@@ -541,10 +571,11 @@ class ChangePlanner {
           else delete a.dn; // unreadable (reported): no DN check
         }
         const opts = readOptions(v.options, ['options'], sink, true);
-        if (opts) for (const [k, val] of Object.entries(opts)) {
-          if (val === null) delete a.options[k];
-          else a.options[k] = val;
-        }
+        if (opts)
+          for (const [k, val] of Object.entries(opts)) {
+            if (val === null) delete a.options[k];
+            else a.options[k] = val;
+          }
         neu = a;
       }
     }
@@ -565,7 +596,8 @@ class ChangePlanner {
       if (p) neu = { name: key, agents: p.agents ?? [] };
     } else {
       if (!old) this.err(i, `agent group ${key} does not exist`);
-      for (const k of Object.keys(v)) if (k !== 'agents') sink.add([k], `unknown key "${k}" in agent-group patch (allowed: agents)`);
+      for (const k of Object.keys(v))
+        if (k !== 'agents') sink.add([k], `unknown key "${k}" in agent-group patch (allowed: agents)`);
       const agents = v.agents === undefined ? old?.agents : readAgentList(v.agents, ['agents'], sink);
       if (old) neu = { name: key, agents: agents ?? old.agents };
     }
@@ -588,7 +620,8 @@ class ChangePlanner {
         // Secrets left out keep the stored values; admin-token "" removes the stored token
         // (kept as written in a file, for the reconcile to resolve: PlanOptions).
         neu.options = keepSecretOptions(old.options, neu.options);
-        if (neu.http.adminToken === undefined && old.http.adminToken !== undefined) neu.http.adminToken = old.http.adminToken;
+        if (neu.http.adminToken === undefined && old.http.adminToken !== undefined)
+          neu.http.adminToken = old.http.adminToken;
         if (neu.http.adminToken === '' && !this.opts.secretsMayBeOmitted) delete neu.http.adminToken;
       }
     } else {
@@ -631,7 +664,8 @@ class ChangePlanner {
       else {
         for (const g of this.s.groupsOfAgent(id)) {
           const grp = this.group(g);
-          if (grp && grp.agents.includes(id)) this.err(i, `agent ${id} is a member of agent group ${g}; remove it from the group too`);
+          if (grp && grp.agents.includes(id))
+            this.err(i, `agent ${id} is a member of agent group ${g}; remove it from the group too`);
         }
       }
     }
@@ -673,14 +707,21 @@ class ChangePlanner {
     const typeKnown = !damage?.type;
     this.checkOptions(d.options, typeKnown ? d.type : undefined, i, what);
     if (!typeKnown) return;
-    if (d.type === 'voip-service' && d.options['service-type'] === 'softswitch' && !optionBroken(damage, 'service-type')) {
+    if (
+      d.type === 'voip-service' &&
+      d.options['service-type'] === 'softswitch' &&
+      !optionBroken(damage, 'service-type')
+    ) {
       const contact = d.options.contact ?? '';
-      if ((contact === '' || contact === '*') && !optionBroken(damage, 'contact')) this.err(i, `${what}: a softswitch needs a contact (host[:port] or SIP URI)`, ['options']);
-      if ((d.options.prefix ?? '').trim() === '' && !optionBroken(damage, 'prefix')) this.err(i, `${what}: a softswitch needs a prefix`, ['options']);
+      if ((contact === '' || contact === '*') && !optionBroken(damage, 'contact'))
+        this.err(i, `${what}: a softswitch needs a contact (host[:port] or SIP URI)`, ['options']);
+      if ((d.options.prefix ?? '').trim() === '' && !optionBroken(damage, 'prefix'))
+        this.err(i, `${what}: a softswitch needs a prefix`, ['options']);
     }
     if (d.type === 'routing-point') {
       const g = d.options['agent-group'];
-      if (g !== undefined && g !== '' && !this.group(g)) this.err(i, `${what}: agent-group ${g} does not exist`, ['options', 'agent-group']);
+      if (g !== undefined && g !== '' && !this.group(g))
+        this.err(i, `${what}: agent-group ${g} does not exist`, ['options', 'agent-group']);
     }
   }
 }

@@ -10,7 +10,14 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
-import type { AgentConfig, AgentGroupConfig, ConfigInput, ConfigModel, DnConfig, ServerConfig } from './config-model.js';
+import type {
+  AgentConfig,
+  AgentGroupConfig,
+  ConfigInput,
+  ConfigModel,
+  DnConfig,
+  ServerConfig,
+} from './config-model.js';
 import { defaultServerConfig } from './config-model.js';
 import {
   ChangeSetError,
@@ -92,7 +99,9 @@ function parseReconciledSource(value: string | undefined): ReconciledSource | un
  * without loading the configuration (one read-only SQLite query each). Undefined when there is
  * no store yet or it cannot be read.
  */
-export function peekReconciledSource(dataDir: string): { source: ReconciledSource | undefined; version: number } | undefined {
+export function peekReconciledSource(
+  dataDir: string,
+): { source: ReconciledSource | undefined; version: number } | undefined {
   const file = join(dataDir, STORE_FILE);
   if (!existsSync(file)) return undefined;
   let db: Database.Database | undefined;
@@ -100,7 +109,8 @@ export function peekReconciledSource(dataDir: string): { source: ReconciledSourc
     db = new Database(file, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     const version = (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM change_sets').get() as { v: number }).v;
-    const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(RECONCILED_SOURCE_KEY) as { value: string } | undefined;
+    const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(RECONCILED_SOURCE_KEY) as
+      { value: string } | undefined;
     return { source: parseReconciledSource(row?.value), version };
   } catch {
     return undefined;
@@ -168,17 +178,28 @@ export class ConfigStore {
     }
     this.db.pragma('busy_timeout = 5000');
     const ro = options.readonly === true;
-    const prep = (sql: string): Database.Statement => (ro ? (undefined as unknown as Database.Statement) : this.db.prepare(sql));
+    const prep = (sql: string): Database.Statement =>
+      ro ? (undefined as unknown as Database.Statement) : this.db.prepare(sql);
     this.stmt = {
-      upsertDn: prep('INSERT INTO dns (number, type, options) VALUES (?, ?, ?) ON CONFLICT(number) DO UPDATE SET type = excluded.type, options = excluded.options'),
+      upsertDn: prep(
+        'INSERT INTO dns (number, type, options) VALUES (?, ?, ?) ON CONFLICT(number) DO UPDATE SET type = excluded.type, options = excluded.options',
+      ),
       deleteDn: prep('DELETE FROM dns WHERE number = ?'),
-      upsertAgent: prep('INSERT INTO agents (id, data) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data'),
+      upsertAgent: prep(
+        'INSERT INTO agents (id, data) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data',
+      ),
       deleteAgent: prep('DELETE FROM agents WHERE id = ?'),
-      upsertGroup: prep('INSERT INTO agent_groups (name, agents) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET agents = excluded.agents'),
+      upsertGroup: prep(
+        'INSERT INTO agent_groups (name, agents) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET agents = excluded.agents',
+      ),
       deleteGroup: prep('DELETE FROM agent_groups WHERE name = ?'),
-      setMeta: prep('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      setMeta: prep(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      ),
       insertChangeSet: prep('INSERT INTO change_sets (version, time, origin, changes) VALUES (?, ?, ?, ?)'),
-      since: this.db.prepare('SELECT version, time, origin, changes FROM change_sets WHERE version > ? ORDER BY version LIMIT ?'),
+      since: this.db.prepare(
+        'SELECT version, time, origin, changes FROM change_sets WHERE version > ? ORDER BY version LIMIT ?',
+      ),
       maxVersion: this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM change_sets'),
     };
     this.load();
@@ -188,19 +209,30 @@ export class ConfigStore {
     const t0 = performance.now();
     const row = this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM change_sets').get() as { v: number };
     this.currentVersion = row.v;
-    const server = this.db.prepare("SELECT value FROM meta WHERE key = 'server'").get() as { value: string } | undefined;
+    const server = this.db.prepare("SELECT value FROM meta WHERE key = 'server'").get() as
+      { value: string } | undefined;
     this.state.server = server ? (JSON.parse(server.value) as ServerConfig) : defaultServerConfig();
-    for (const r of this.db.prepare('SELECT number, type, options FROM dns ORDER BY rowid').iterate() as IterableIterator<{
+    for (const r of this.db
+      .prepare('SELECT number, type, options FROM dns ORDER BY rowid')
+      .iterate() as IterableIterator<{
       number: string;
       type: DnConfig['type'];
       options: string;
     }>) {
-      this.state.loadUnchecked({ number: r.number, type: r.type, options: r.options === '{}' ? {} : (JSON.parse(r.options) as DnConfig['options']) });
+      this.state.loadUnchecked({
+        number: r.number,
+        type: r.type,
+        options: r.options === '{}' ? {} : (JSON.parse(r.options) as DnConfig['options']),
+      });
     }
-    for (const r of this.db.prepare('SELECT data FROM agents ORDER BY rowid').iterate() as IterableIterator<{ data: string }>) {
+    for (const r of this.db.prepare('SELECT data FROM agents ORDER BY rowid').iterate() as IterableIterator<{
+      data: string;
+    }>) {
       this.state.loadAgentUnchecked(JSON.parse(r.data) as AgentConfig);
     }
-    for (const r of this.db.prepare('SELECT name, agents FROM agent_groups ORDER BY rowid').iterate() as IterableIterator<{ name: string; agents: string }>) {
+    for (const r of this.db
+      .prepare('SELECT name, agents FROM agent_groups ORDER BY rowid')
+      .iterate() as IterableIterator<{ name: string; agents: string }>) {
       this.state.loadGroupUnchecked({ name: r.name, agents: JSON.parse(r.agents) as string[] });
     }
     this.logger.debug(
@@ -284,7 +316,11 @@ export class ConfigStore {
   }
 
   /** Validates a change-set without applying it. */
-  check(changes: readonly ChangeRequest[]): { errors: ChangeProblem[]; warnings: ChangeProblem[]; changes: AppliedChange[] } {
+  check(changes: readonly ChangeRequest[]): {
+    errors: ChangeProblem[];
+    warnings: ChangeProblem[];
+    changes: AppliedChange[];
+  } {
     const plan = this.state.plan(changes);
     return { errors: plan.errors, warnings: plan.warnings, changes: plan.applied };
   }
@@ -310,7 +346,10 @@ export class ConfigStore {
     this.state.commit(plan.applied);
     const cs: CommittedChangeSet = { version, time, changes: plan.applied };
     if (options.origin) cs.origin = options.origin;
-    this.logger.info({ version, changes: plan.applied.length, origin: options.origin }, 'configuration change-set applied');
+    this.logger.info(
+      { version, changes: plan.applied.length, origin: options.origin },
+      'configuration change-set applied',
+    );
     for (const w of plan.warnings) this.logger.warn({ version, change: w.index }, w.message);
     this.deliver(cs);
     const seconds = (performance.now() - t0) / 1000;
@@ -326,7 +365,9 @@ export class ConfigStore {
       // One writer: if another process committed meanwhile, our in-memory state is stale.
       const latest = (s.maxVersion.get() as { v: number }).v;
       if (latest !== version - 1) {
-        throw new Error(`the configuration store in ${this.dataDir} was changed by another process (version ${latest}, expected ${version - 1}); restart to reload it`);
+        throw new Error(
+          `the configuration store in ${this.dataDir} was changed by another process (version ${latest}, expected ${version - 1}); restart to reload it`,
+        );
       }
       let n = 0;
       for (const c of applied) {
@@ -374,9 +415,18 @@ export class ConfigStore {
 
   /** Committed change-sets after `version`, oldest first (at most `limit`). */
   changesSince(version: number, limit = Number.MAX_SAFE_INTEGER): CommittedChangeSet[] {
-    const rows = this.stmt.since.all(version, limit) as { version: number; time: string; origin: string | null; changes: string }[];
+    const rows = this.stmt.since.all(version, limit) as {
+      version: number;
+      time: string;
+      origin: string | null;
+      changes: string;
+    }[];
     return rows.map((r) => {
-      const cs: CommittedChangeSet = { version: r.version, time: r.time, changes: JSON.parse(r.changes) as AppliedChange[] };
+      const cs: CommittedChangeSet = {
+        version: r.version,
+        time: r.time,
+        changes: JSON.parse(r.changes) as AppliedChange[],
+      };
       if (r.origin) cs.origin = r.origin;
       return cs;
     });

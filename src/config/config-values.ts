@@ -152,7 +152,8 @@ export function readServerParts(v: unknown, path: ValuePath, sink: ProblemSink):
           const s = readScalar(item, [...lp, i], sink, 'listen entry');
           if (s === undefined) return;
           const m = LISTEN_SIP.exec(s);
-          if (!m || !portOk(m[3])) sink.add([...lp, i], `"${s}" is not transport:host:port (transport udp, tcp, tls, ws or wss)`);
+          if (!m || !portOk(m[3]))
+            sink.add([...lp, i], `"${s}" is not transport:host:port (transport udp, tcp, tls, ws or wss)`);
           else server.sip.listen.push(s);
         });
     }
@@ -173,7 +174,8 @@ export function readServerParts(v: unknown, path: ValuePath, sink: ProblemSink):
         const s = readScalar(v.http['admin-token'], [...path, 'http', 'admin-token'], sink, 'admin-token');
         if (s !== undefined) {
           // "" removes a stored token: a secret left out keeps the stored one (src/config/secrets.ts).
-          if (s !== '' && s.length < 8) sink.add([...path, 'http', 'admin-token'], 'admin-token must have at least 8 characters');
+          if (s !== '' && s.length < 8)
+            sink.add([...path, 'http', 'admin-token'], 'admin-token must have at least 8 characters');
           else server.http.adminToken = s;
         }
       }
@@ -196,7 +198,8 @@ export function readServerParts(v: unknown, path: ValuePath, sink: ProblemSink):
       if (vp !== undefined && vp !== '') {
         const s = readScalar(vp, [...path, 'sip', 'tls', 'verify-peer'], sink, 'server.sip.tls.verify-peer');
         if (s === 'true' || s === 'false') tls.verifyPeer = s === 'true';
-        else if (s !== undefined) sink.add([...path, 'sip', 'tls', 'verify-peer'], `server.sip.tls.verify-peer "${s}" is not true or false`);
+        else if (s !== undefined)
+          sink.add([...path, 'sip', 'tls', 'verify-peer'], `server.sip.tls.verify-peer "${s}" is not true or false`);
       }
       server.sip.tls = tls;
     }
@@ -291,7 +294,12 @@ export type AgentParts = Partial<AgentConfig>;
  * Reads one `agents` list entry as far as it can (see {@link readDnParts}). `passwordOptional`:
  * a missing password is no problem (a file may leave secrets out; the store keeps its own).
  */
-export function readAgentParts(v: unknown, path: ValuePath, sink: ProblemSink, passwordOptional = false): AgentParts | undefined {
+export function readAgentParts(
+  v: unknown,
+  path: ValuePath,
+  sink: ProblemSink,
+  passwordOptional = false,
+): AgentParts | undefined {
   if (!isObject(v)) {
     sink.add(path, 'an agent must be a mapping with id, name, password, dn and options');
     return undefined;
@@ -302,7 +310,10 @@ export function readAgentParts(v: unknown, path: ValuePath, sink: ProblemSink, p
   if (id !== undefined) parts.id = id;
   const name = v.name === undefined ? id : readScalar(v.name, [...path, 'name'], sink, 'name');
   if (name !== undefined) parts.name = name;
-  const password = passwordOptional && v.password === undefined ? undefined : readKey(v.password, [...path, 'password'], sink, 'password');
+  const password =
+    passwordOptional && v.password === undefined
+      ? undefined
+      : readKey(v.password, [...path, 'password'], sink, 'password');
   if (password !== undefined) parts.password = password;
   const dn = v.dn === undefined || v.dn === '' ? undefined : readNumber(v.dn, [...path, 'dn'], sink, 'dn');
   if (dn !== undefined) parts.dn = dn;
@@ -315,7 +326,8 @@ export function readAgentParts(v: unknown, path: ValuePath, sink: ProblemSink, p
 export function readAgentEntry(v: unknown, path: ValuePath, sink: ProblemSink): AgentConfig | undefined {
   const before = sink.problems.length;
   const p = readAgentParts(v, path, sink);
-  if (!p || sink.problems.length !== before || p.id === undefined || p.password === undefined || !p.options) return undefined;
+  if (!p || sink.problems.length !== before || p.id === undefined || p.password === undefined || !p.options)
+    return undefined;
   const a: AgentConfig = { id: p.id, name: p.name ?? p.id, password: p.password, options: p.options };
   if (p.dn !== undefined) a.dn = p.dn;
   return a;

@@ -126,7 +126,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     type: { kind: 'status-code-list' },
     default: '',
     inheritFromSoftswitch: false,
-    effect: 'Comma-separated final response codes (e.g. `503`) that count as a failed probe; any other final answer means alive.',
+    effect:
+      'Comma-separated final response codes (e.g. `503`) that count as a failed probe; any other final answer means alive.',
     takesEffect: 'next probe',
     source: 'behaviour §5.1',
   },
@@ -166,7 +167,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     type: { kind: 'boolean' },
     default: 'true',
     inheritFromSoftswitch: true,
-    effect: '`false` = keep at most one INVITE dialog with the device (consultation borrows the agent\'s dialog); required for PSTN/remote agents.',
+    effect:
+      "`false` = keep at most one INVITE dialog with the device (consultation borrows the agent's dialog); required for PSTN/remote agents.",
     takesEffect: 'next call',
     source: 'behaviour §6',
   },
@@ -176,7 +178,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     type: { kind: 'enum', values: ['1', '2'] },
     default: '2',
     inheritFromSoftswitch: true,
-    effect: '3pcc make-call flow: `1` = RFC 3725 Flow I (no re-INVITE to the agent), `2` = re-INVITE flow (RFC 3725 Flow IV).',
+    effect:
+      '3pcc make-call flow: `1` = RFC 3725 Flow I (no re-INVITE to the agent), `2` = re-INVITE flow (RFC 3725 Flow IV).',
     takesEffect: 'next call',
     source: 'behaviour §8',
   },
@@ -236,7 +239,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     type: { kind: 'nailedup-target' },
     default: '',
     inheritFromSoftswitch: true,
-    effect: 'At agent login: `gcti::park` = call the agent and park the leg; a Routing Point number = connect the agent to it; empty = nothing.',
+    effect:
+      'At agent login: `gcti::park` = call the agent and park the leg; a Routing Point number = connect the agent to it; empty = nothing.',
     takesEffect: 'next login session',
     source: 'behaviour §10 [C:S7]',
   },
@@ -265,7 +269,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     type: { kind: 'integer', min: 50, max: 10_000 },
     default: '500',
     inheritFromSoftswitch: false,
-    effect: 'SIP timer T1 in ms (RTT estimate): base of retransmission timers A, E, G and of the 64·T1 transaction timeouts B, F, H, J.',
+    effect:
+      'SIP timer T1 in ms (RTT estimate): base of retransmission timers A, E, G and of the 64·T1 transaction timeouts B, F, H, J.',
     takesEffect: 'restart',
     source: 'RFC 3261 §17.1.1.1, table 4',
   },
@@ -295,7 +300,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     type: { kind: 'integer', min: 1, max: 1_000_000 },
     default: '10000',
     inheritFromSoftswitch: false,
-    effect: 'Most open TCP/TLS/WebSocket connections per transport (inbound and outbound); a new inbound connection over the limit is refused.',
+    effect:
+      'Most open TCP/TLS/WebSocket connections per transport (inbound and outbound); a new inbound connection over the limit is refused.',
     takesEffect: 'restart',
     source: 'ours (bad-input protection)',
   },
@@ -305,7 +311,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     type: { kind: 'integer', min: 1, max: 1_000_000 },
     default: '200',
     inheritFromSoftswitch: false,
-    effect: 'Most inbound stream connections from one source IP address (a peer opening thousands of idle connections is refused past it).',
+    effect:
+      'Most inbound stream connections from one source IP address (a peer opening thousands of idle connections is refused past it).',
     takesEffect: 'restart',
     source: 'ours (bad-input protection)',
   },
@@ -315,7 +322,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     type: { kind: 'integer', min: 1, max: 86_400 },
     default: '120',
     inheritFromSoftswitch: false,
-    effect: 'Seconds without traffic after which a stream connection is closed (phones keep theirs open with CRLF keepalives or re-REGISTER).',
+    effect:
+      'Seconds without traffic after which a stream connection is closed (phones keep theirs open with CRLF keepalives or re-REGISTER).',
     takesEffect: 'restart',
     source: 'ours (bad-input protection), RFC 5626 §3.5.1 keepalives',
   },
@@ -357,7 +365,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     type: { kind: 'integer', min: 1, max: 1_000_000 },
     default: '10000',
     inheritFromSoftswitch: false,
-    effect: 'Requests an application-scope CTI connection may send at once above `cti-application-rate` (e.g. a reconnect storm: register, query, login and ready for every agent).',
+    effect:
+      'Requests an application-scope CTI connection may send at once above `cti-application-rate` (e.g. a reconnect storm: register, query, login and ready for every agent).',
     takesEffect: 'restart',
     source: 'interfaces §4; ours (bad-input protection)',
   },
@@ -377,7 +386,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     type: { kind: 'integer', min: 1, max: 86_400 },
     default: '60',
     inheritFromSoftswitch: false,
-    effect: 'Shortest accepted registration in seconds; a shorter Expires is answered 423 Interval Too Brief (RFC 3261 §10.3).',
+    effect:
+      'Shortest accepted registration in seconds; a shorter Expires is answered 423 Interval Too Brief (RFC 3261 §10.3).',
     takesEffect: 'next REGISTER',
     source: 'RFC 3261 §10.3 (registrar)',
   },
@@ -416,7 +426,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     appliesTo: ['application'],
     type: { kind: 'string', allowEmpty: true },
     inheritFromSoftswitch: false,
-    effect: 'Digest realm of the challenges; empty = the host of the request\'s To URI.',
+    effect: "Digest realm of the challenges; empty = the host of the request's To URI.",
     takesEffect: 'next challenge',
     source: 'RFC 3261 §22.1 (registrar)',
   },
@@ -487,7 +497,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     appliesTo: ['routing-point', 'application'],
     type: { kind: 'number' },
     inheritFromSoftswitch: false,
-    effect: 'Where a call waiting on the routing point goes when `router-timeout` expires; absent = the call is released (480).',
+    effect:
+      'Where a call waiting on the routing point goes when `router-timeout` expires; absent = the call is released (480).',
     takesEffect: 'next call on the routing point',
     source: 'Genesys routing point default-dn [R]',
   },
@@ -506,7 +517,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     appliesTo: ['agent'],
     type: { kind: 'number' },
     inheritFromSoftswitch: false,
-    effect: 'The agent\'s home number: offered by the desktop at login and used by a login without `agent-phone`.',
+    effect: "The agent's home number: offered by the desktop at login and used by a login without `agent-phone`.",
     takesEffect: 'next login session',
     source: 'behaviour §7',
   },
@@ -516,7 +527,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     type: { kind: 'enum', values: ['off', 'no-agent', 'oos'] },
     default: 'off',
     inheritFromSoftswitch: false,
-    effect: 'Business Continuity forwarding (kept for compatibility; this server has no BC pair, the value is only validated).',
+    effect:
+      'Business Continuity forwarding (kept for compatibility; this server has no BC pair, the value is only validated).',
     takesEffect: 'next call',
     source: 'behaviour §4 [C:S13]',
   },
@@ -587,7 +599,8 @@ export function splitList(value: string): string[] {
  */
 export function checkOptionValue(spec: OptionSpec, value: string): string | undefined {
   const t = spec.type;
-  const bad = (what: string): string => (spec.secret ? `option ${spec.name}: the value is not ${what}` : `option ${spec.name}: "${value}" is not ${what}`);
+  const bad = (what: string): string =>
+    spec.secret ? `option ${spec.name}: the value is not ${what}` : `option ${spec.name}: "${value}" is not ${what}`;
   switch (t.kind) {
     case 'boolean':
       return value === 'true' || value === 'false' ? undefined : bad('true or false');
@@ -612,7 +625,8 @@ export function checkOptionValue(spec: OptionSpec, value: string): string | unde
       const items = splitList(value);
       if (items.length === 0) return bad('a comma-separated list of prefixes');
       for (const p of items) {
-        if (!/^[+A-Za-z0-9*#\s\-.()]+$/.test(p) || normaliseNumber(p) === '') return bad('a comma-separated list of prefixes');
+        if (!/^[+A-Za-z0-9*#\s\-.()]+$/.test(p) || normaliseNumber(p) === '')
+          return bad('a comma-separated list of prefixes');
       }
       return undefined;
     }

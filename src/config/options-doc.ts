@@ -48,10 +48,12 @@ export function renderOptionsDoc(): string {
   const lines: string[] = [];
   lines.push('# Option reference');
   lines.push('');
-  lines.push('<!-- Generated from src/config/option-table.ts by `sipserver config options-doc > docs/options.md`. Do not edit by hand. -->');
+  lines.push(
+    '<!-- Generated from src/config/option-table.ts by `sipserver config options-doc > docs/options.md`. Do not edit by hand. -->',
+  );
   lines.push('');
-  lines.push('Options are Genesys `[TServer]` options: string keys and string values, set in a DN\'s `options`,');
-  lines.push('an agent\'s `options` or the application level (`server.options`). A bad value of a known option is');
+  lines.push("Options are Genesys `[TServer]` options: string keys and string values, set in a DN's `options`,");
+  lines.push("an agent's `options` or the application level (`server.options`). A bad value of a known option is");
   lines.push('an error; an unknown option name is kept and reported as a warning.');
   lines.push('');
   lines.push('**Effective value** (behaviour §2.2), for a DN: its own value; else, when the DN is an extension or');

@@ -46,7 +46,12 @@ export function keepSecretOptions(stored: Options | undefined, incoming: Options
  * A DN as the API shows it: secret options left out, and `hasPassword: true` when it has a
  * non-empty `password` (the phone must authenticate).
  */
-export function redactDn(d: DnConfig): { number: string; type: DnConfig['type']; options: Options; hasPassword?: true } {
+export function redactDn(d: DnConfig): {
+  number: string;
+  type: DnConfig['type'];
+  options: Options;
+  hasPassword?: true;
+} {
   const out: { number: string; type: DnConfig['type']; options: Options; hasPassword?: true } = {
     number: d.number,
     type: d.type,
@@ -74,7 +79,9 @@ export function redactServer(s: ServerConfig): ServerConfig {
 export function redactModel(m: ConfigInput): ConfigInput {
   return {
     server: redactServer(m.server),
-    dns: m.dns.map((d) => (withoutSecretOptions(d.options) === d.options ? d : { ...d, options: withoutSecretOptions(d.options) })),
+    dns: m.dns.map((d) =>
+      withoutSecretOptions(d.options) === d.options ? d : { ...d, options: withoutSecretOptions(d.options) },
+    ),
     agents: m.agents.map(redactAgent),
     agentGroups: m.agentGroups,
   };
@@ -86,8 +93,13 @@ export function redactModel(m: ConfigInput): ConfigInput {
  * `stored` has a token (the change-set that removes it carries it) and is dropped otherwise.
  */
 export function withStoredSecrets(stored: ConfigInput, incoming: ConfigInput): ConfigInput {
-  const server = { ...incoming.server, http: { ...incoming.server.http }, options: keepSecretOptions(stored.server.options, incoming.server.options) };
-  if (server.http.adminToken === undefined && stored.server.http.adminToken !== undefined) server.http.adminToken = stored.server.http.adminToken;
+  const server = {
+    ...incoming.server,
+    http: { ...incoming.server.http },
+    options: keepSecretOptions(stored.server.options, incoming.server.options),
+  };
+  if (server.http.adminToken === undefined && stored.server.http.adminToken !== undefined)
+    server.http.adminToken = stored.server.http.adminToken;
   else if (server.http.adminToken === '' && stored.server.http.adminToken === undefined) delete server.http.adminToken;
   const dns = new Map(stored.dns.map((d) => [d.number, d]));
   const agents = new Map(stored.agents.map((a) => [a.id, a]));
@@ -102,7 +114,9 @@ export function withStoredSecrets(stored: ConfigInput, incoming: ConfigInput): C
       if (!s) return a;
       const options = keepSecretOptions(s.options, a.options);
       const password = a.password ?? s.password;
-      return options === a.options && password === a.password ? a : { ...a, options, ...(password !== undefined ? { password } : {}) };
+      return options === a.options && password === a.password
+        ? a
+        : { ...a, options, ...(password !== undefined ? { password } : {}) };
     }),
     agentGroups: incoming.agentGroups,
   };

@@ -27,7 +27,13 @@ export function softswitchPrefixes(dn: DnConfig | null | undefined): string[] {
   if (!isSoftswitch(dn)) return [];
   const raw = dn.options.prefix;
   if (!raw) return [];
-  return [...new Set(splitList(raw).map(normaliseNumber).filter((p) => p !== ''))];
+  return [
+    ...new Set(
+      splitList(raw)
+        .map(normaliseNumber)
+        .filter((p) => p !== ''),
+    ),
+  ];
 }
 
 function priorityOf(dn: DnConfig): number {

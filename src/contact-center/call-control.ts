@@ -2,7 +2,12 @@ import type { EventOrigin, UserData } from './events.js';
 
 /** Call requests of interfaces §4, as the CTI gateway hands them to call control. */
 export type CallControlRequest =
-  | { readonly request: 'RequestMakeCall'; readonly thisDN: string; readonly otherDN: string; readonly userData?: UserData }
+  | {
+      readonly request: 'RequestMakeCall';
+      readonly thisDN: string;
+      readonly otherDN: string;
+      readonly userData?: UserData;
+    }
   | { readonly request: 'RequestAnswerCall'; readonly thisDN: string; readonly connId: string }
   | { readonly request: 'RequestReleaseCall'; readonly thisDN: string; readonly connId: string }
   | { readonly request: 'RequestHoldCall'; readonly thisDN: string; readonly connId: string }
@@ -14,10 +19,30 @@ export type CallControlRequest =
       readonly otherDN: string;
       readonly userData?: UserData;
     }
-  | { readonly request: 'RequestCompleteTransfer'; readonly thisDN: string; readonly connId: string; readonly transferConnId: string }
-  | { readonly request: 'RequestReconnectCall'; readonly thisDN: string; readonly connId: string; readonly transferConnId?: string }
-  | { readonly request: 'RequestSingleStepTransfer'; readonly thisDN: string; readonly connId: string; readonly otherDN: string }
-  | { readonly request: 'RequestAttachUserData'; readonly thisDN: string; readonly connId: string; readonly userData: UserData };
+  | {
+      readonly request: 'RequestCompleteTransfer';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly transferConnId: string;
+    }
+  | {
+      readonly request: 'RequestReconnectCall';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly transferConnId?: string;
+    }
+  | {
+      readonly request: 'RequestSingleStepTransfer';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly otherDN: string;
+    }
+  | {
+      readonly request: 'RequestAttachUserData';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly userData: UserData;
+    };
 
 /** Why call control refused a request. */
 export type CallControlErrorReason = 'not-supported' | 'unknown-conn-id' | 'invalid-state' | 'failed';
@@ -46,6 +71,8 @@ export interface CallControl {
 /** Call control used until the B2BUA exists: every call request is `not-supported`. */
 export const unsupportedCallControl: CallControl = {
   handle(request) {
-    return Promise.reject(new CallControlError('not-supported', `${request.request} is not supported by this server yet`));
+    return Promise.reject(
+      new CallControlError('not-supported', `${request.request} is not supported by this server yet`),
+    );
   },
 };

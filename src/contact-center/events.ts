@@ -9,14 +9,7 @@
 
 /** Work modes of T-Library `TAgentWorkMode` (behaviour §12.1, [C:S15]), by name. */
 export type AgentWorkMode =
-  | 'Unknown'
-  | 'ManualIn'
-  | 'AutoIn'
-  | 'AfterCallWork'
-  | 'AuxWork'
-  | 'NoCallDisconnect'
-  | 'WalkAway'
-  | 'ReturnBack';
+  'Unknown' | 'ManualIn' | 'AutoIn' | 'AfterCallWork' | 'AuxWork' | 'NoCallDisconnect' | 'WalkAway' | 'ReturnBack';
 
 /** Every work-mode name, for validation. */
 export const AGENT_WORK_MODES: readonly AgentWorkMode[] = [

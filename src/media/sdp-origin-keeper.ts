@@ -12,7 +12,8 @@ import { parseSdp, writeSdp } from './sdp.js';
  */
 export class SdpOriginKeeper {
   private first: string | undefined;
-  private origin: { username: string; sessionId: string | number; netType: string; ipVer: number; address: string } | undefined;
+  private origin:
+    { username: string; sessionId: string | number; netType: string; ipVer: number; address: string } | undefined;
   private version = 0;
   private lastSent: string | undefined;
   private lastInput: string | undefined;

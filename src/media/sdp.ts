@@ -91,7 +91,14 @@ export function rejectAllAnswer(offer: string | Buffer, origin = '0.0.0.0'): str
     name: '-',
     timing: { start: 0, stop: 0 },
     connection: { version: 4, ip: '0.0.0.0' },
-    media: o.media.map((m) => ({ type: m.type, port: 0, protocol: m.protocol, payloads: m.payloads, rtp: m.rtp, fmtp: [] })),
+    media: o.media.map((m) => ({
+      type: m.type,
+      port: 0,
+      protocol: m.protocol,
+      payloads: m.payloads,
+      rtp: m.rtp,
+      fmtp: [],
+    })),
   };
   return writeSdp(s);
 }

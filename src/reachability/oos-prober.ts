@@ -99,10 +99,20 @@ export class OosProber {
     const registry = deps.registry ?? new Registry();
     this.transitions =
       (registry.getSingleMetric('sipserver_oos_transitions_total') as Counter<'to'> | undefined) ??
-      new Counter({ name: 'sipserver_oos_transitions_total', help: 'OOS state transitions of probed devices', labelNames: ['to'], registers: [registry] });
+      new Counter({
+        name: 'sipserver_oos_transitions_total',
+        help: 'OOS state transitions of probed devices',
+        labelNames: ['to'],
+        registers: [registry],
+      });
     this.probes =
       (registry.getSingleMetric('sipserver_oos_probes_total') as Counter<'result'> | undefined) ??
-      new Counter({ name: 'sipserver_oos_probes_total', help: 'OPTIONS probes by outcome', labelNames: ['result'], registers: [registry] });
+      new Counter({
+        name: 'sipserver_oos_probes_total',
+        help: 'OPTIONS probes by outcome',
+        labelNames: ['result'],
+        registers: [registry],
+      });
     if (!registry.getSingleMetric('sipserver_oos_devices')) {
       const devices = this.devices;
       new Gauge({

@@ -16,7 +16,12 @@ export class StackOptionsSender implements OptionsSender {
     private readonly maxForwards = 70,
   ) {}
 
-  send(uri: string, dest: TransportAddress, _timeoutMs: number, maxForwards = this.maxForwards): Promise<OptionsResult> {
+  send(
+    uri: string,
+    dest: TransportAddress,
+    _timeoutMs: number,
+    maxForwards = this.maxForwards,
+  ): Promise<OptionsResult> {
     return new Promise<OptionsResult>((resolve) => {
       let done = false;
       const finish = (r: OptionsResult): void => {

@@ -2,12 +2,23 @@ import type { Registry } from 'prom-client';
 import type { ConfigStore } from '../config/config-store.js';
 import type { DnConfig } from '../config/config-model.js';
 import { optionBoolean } from '../config/option-table.js';
-import { createRegistrar, type Registrar, type RegistrarDeps, type RegistrationStatus } from '../registrar/registrar-module.js';
+import {
+  createRegistrar,
+  type Registrar,
+  type RegistrarDeps,
+  type RegistrationStatus,
+} from '../registrar/registrar-module.js';
 import type { SipStack } from '../sip/stack/sip-stack.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { contactDest, contactProbeUri, parseDeviceContact } from './device-contact.js';
-import { OosProber, type DeviceStatus, type InviteFailureKind, type OosListener, type ProbeTarget } from './oos-prober.js';
+import {
+  OosProber,
+  type DeviceStatus,
+  type InviteFailureKind,
+  type OosListener,
+  type ProbeTarget,
+} from './oos-prober.js';
 import type { OptionsSender } from './options-sender.js';
 import { StackOptionsSender } from './options-sender-stack.js';
 import { ReachabilityResolver, type RegistrationView } from './reachability-resolver.js';
@@ -15,7 +26,10 @@ import { SoftswitchDnIndex } from './softswitch-dn-index.js';
 import type { AgentPhoneResult, Deliverable, InboundIdentity, Resolution } from './reachability-types.js';
 
 /** The configuration reachability reads (implemented by `ConfigStore`). */
-export type ReachabilityStore = Pick<ConfigStore, 'getDn' | 'softswitchCandidates' | 'listDns' | 'subscribe' | 'effectiveOption'>;
+export type ReachabilityStore = Pick<
+  ConfigStore,
+  'getDn' | 'softswitchCandidates' | 'listDns' | 'subscribe' | 'effectiveOption'
+>;
 
 /** Dependencies of {@link createReachability}. */
 export interface ReachabilityDeps {
@@ -180,7 +194,8 @@ export function createReachability(deps: ReachabilityDeps): Reachability {
       if (resolver.agentPhoneOf(dn) === undefined) notify(dn, true, '');
     },
     unregistered: (dn, reason) => {
-      if (reason !== 'deconfigured' && resolver.agentPhoneOf(dn) === undefined) notify(dn, false, `registration ${reason}`);
+      if (reason !== 'deconfigured' && resolver.agentPhoneOf(dn) === undefined)
+        notify(dn, false, `registration ${reason}`);
     },
   });
   logger.info({ probed: prober.size }, 'reachability ready');

@@ -7,12 +7,7 @@ import type { Binding } from '../registrar/binding.js';
 import type { RegistrarListener } from '../registrar/registrar-listener.js';
 import { contactDest, contactTarget, parseDeviceContact } from './device-contact.js';
 import { SoftswitchAddressIndex } from './softswitch-address-index.js';
-import type {
-  AgentPhoneResult,
-  Deliverable,
-  InboundIdentity,
-  Resolution,
-} from './reachability-types.js';
+import type { AgentPhoneResult, Deliverable, InboundIdentity, Resolution } from './reachability-types.js';
 
 /** The configuration the resolver reads (implemented by `ConfigStore`). */
 export interface ReachabilityConfig {
@@ -73,7 +68,13 @@ export class ReachabilityResolver {
   /** Where a call to a number that is not a DN goes: softswitch by prefix (behaviour §3.3). */
   resolveExternal(number: string): Resolution {
     const n = normaliseNumber(number);
-    return this.viaSoftswitch(n, 'softswitch')[0] ?? { mode: 'unreachable', inService: false, reason: `no softswitch prefix matches ${n}` };
+    return (
+      this.viaSoftswitch(n, 'softswitch')[0] ?? {
+        mode: 'unreachable',
+        inService: false,
+        reason: `no softswitch prefix matches ${n}`,
+      }
+    );
   }
 
   /**
@@ -121,7 +122,10 @@ export class ReachabilityResolver {
     for (const l of [...this.bindingListeners]) l(self);
     const own = this.config.getDn(self);
     if (own?.options.contact) {
-      this.logger?.warn({ dn: self, contact: own.options.contact }, 'agent-phone overrides the DN contact for this session');
+      this.logger?.warn(
+        { dn: self, contact: own.options.contact },
+        'agent-phone overrides the DN contact for this session',
+      );
     }
     return r;
   }

@@ -33,8 +33,7 @@ export type AgentPhoneError = 'empty' | 'internal-dn' | 'in-use' | 'no-softswitc
 
 /** Result of validating / binding an `agent-phone` number. */
 export type AgentPhoneResult =
-  | { ok: true; phone: string; softswitch: string }
-  | { ok: false; error: AgentPhoneError; message: string };
+  { ok: true; phone: string; softswitch: string } | { ok: false; error: AgentPhoneError; message: string };
 
 /** Result of the reverse lookup of an INVITE from a softswitch (behaviour §3.4). */
 export interface InboundIdentity {

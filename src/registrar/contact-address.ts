@@ -39,7 +39,8 @@ const TRANSPORTS: ReadonlySet<string> = new Set(['udp', 'tcp', 'tls', 'ws', 'wss
 /** `transport` URI parameter as a TransportProtocol, or undefined (RFC 3261 §19.1.1). */
 export function uriTransport(uri: SipUri): TransportProtocol | undefined {
   for (const [k, v] of uri.params) {
-    if (k.toLowerCase() === 'transport' && v && TRANSPORTS.has(v.toLowerCase())) return v.toLowerCase() as TransportProtocol;
+    if (k.toLowerCase() === 'transport' && v && TRANSPORTS.has(v.toLowerCase()))
+      return v.toLowerCase() as TransportProtocol;
   }
   return undefined;
 }
@@ -51,7 +52,10 @@ export function uriTransport(uri: SipUri): TransportProtocol | undefined {
  * - UDP: the Contact's own address when it is an IP literal equal to the source IP, else the
  *   source address (a Contact behind NAT, private, or a host name we would have to resolve).
  */
-export function bindingDestination(contact: SipUri, source: TransportAddress): { dest: TransportAddress; nat: boolean } {
+export function bindingDestination(
+  contact: SipUri,
+  source: TransportAddress,
+): { dest: TransportAddress; nat: boolean } {
   const host = bareHost(contact.host);
   // The source is the socket's peer address, an IP literal: a contact host equal to it is one
   // too (compared first: the IP syntax check is a regular expression).

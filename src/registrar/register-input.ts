@@ -41,6 +41,10 @@ export function registerInputFromRequest(
       },
     };
   } catch (err) {
-    return { ok: false, status: 400, reason: `Bad Request (${err instanceof Error ? err.message : 'unparseable REGISTER'})`.slice(0, 120) };
+    return {
+      ok: false,
+      status: 400,
+      reason: `Bad Request (${err instanceof Error ? err.message : 'unparseable REGISTER'})`.slice(0, 120),
+    };
   }
 }

@@ -1,11 +1,11 @@
 import type { NameAddr, SipUri, TransportAddress } from '../sip/message/types.js';
-import { DigestServer } from '../sip/auth/digest-server.js';
+import { type DigestServer } from '../sip/auth/digest-server.js';
 import type { DigestAlgorithm } from '../sip/auth/digest-hash.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Binding } from './binding.js';
 import type { BindingChange, BindingTable } from './binding-table.js';
-import { AuthFailureLimiter } from './auth-failure-limiter.js';
+import { type AuthFailureLimiter } from './auth-failure-limiter.js';
 import { bindingDestination, contactKey } from './contact-address.js';
 
 /** The DN side of registration, as the registrar needs it (implemented over the config store). */
@@ -146,7 +146,9 @@ export class RegisterProcessor {
           return {
             status: 401,
             reason: 'Unauthorized',
-            headers: this.digest.challenge(realm, { stale: v.stale, retry: v.retry }).map((c) => ['WWW-Authenticate', c]),
+            headers: this.digest
+              .challenge(realm, { stale: v.stale, retry: v.retry })
+              .map((c) => ['WWW-Authenticate', c]),
             dn,
           };
       }
@@ -155,7 +157,8 @@ export class RegisterProcessor {
     const now = this.clock.now();
     // Without a password there is no nonce-count to tell a retransmission by (see above):
     // the same Call-ID and CSeq as the bindings, within 64·T1, is one (RFC 3261 §17.2.2).
-    if ((found.password === undefined || found.password === '') && this.isRetransmission(dn, req)) return this.ok(dn, now);
+    if ((found.password === undefined || found.password === '') && this.isRetransmission(dn, req))
+      return this.ok(dn, now);
     const current = this.table.get(dn);
 
     // Query (RFC 3261 §10.2.3).
@@ -267,13 +270,20 @@ export class RegisterProcessor {
   private isRetransmission(dn: string, req: RegisterInput): boolean {
     const now = this.clock.now();
     const removal = this.recentRemovals.get(dn);
-    if (removal !== undefined && removal.callId === req.callId && removal.cseq === req.cseq && now - removal.at <= RETRANSMISSION_WINDOW_MS) return true;
+    if (
+      removal !== undefined &&
+      removal.callId === req.callId &&
+      removal.cseq === req.cseq &&
+      now - removal.at <= RETRANSMISSION_WINDOW_MS
+    )
+      return true;
     if (req.contactStar || req.contacts.length === 0) return false;
     const current = this.table.get(dn);
     for (const c of req.contacts) {
       const key = contactKey(c.uri);
       const b = current.find((x) => x.key === key);
-      if (!b || b.callId !== req.callId || b.cseq !== req.cseq || now - b.updatedAt > RETRANSMISSION_WINDOW_MS) return false;
+      if (!b || b.callId !== req.callId || b.cseq !== req.cseq || now - b.updatedAt > RETRANSMISSION_WINDOW_MS)
+        return false;
     }
     return true;
   }

@@ -51,8 +51,7 @@ export interface RegistrationStatus {
 
 /** Result of {@link Registrar.authenticateRequest}: go on, or answer with this. */
 export type RequestAuthResult =
-  | { ok: true }
-  | { ok: false; status: number; reason: string; headers: Array<[string, string]> };
+  { ok: true } | { ok: false; status: number; reason: string; headers: Array<[string, string]> };
 
 /** The wired registrar (RFC 3261 §10.3, behaviour §3.5). */
 export interface Registrar {
@@ -71,7 +70,12 @@ export interface Registrar {
    * Proxy-Authorization, RFC 3261 §22.3). `ok` when the DN has no password. Shares the nonces,
    * algorithms, realm (`auth-realm`) and failure limiter of REGISTER.
    */
-  authenticateRequest(req: SipRequest, sourceIp: string, dnNumber: string, opts?: { proxy?: boolean }): RequestAuthResult;
+  authenticateRequest(
+    req: SipRequest,
+    sourceIp: string,
+    dnNumber: string,
+    opts?: { proxy?: boolean },
+  ): RequestAuthResult;
   /** `/api/status` `registrations` rows. */
   status(): RegistrationStatus[];
   /** Unhook from the stack and the store, stop the expiry timer, flush persistence. */
@@ -117,7 +121,8 @@ function isRegistering(dn: DnConfig | null | undefined): boolean {
 export function createRegistrar(deps: RegistrarDeps): Registrar {
   const { stack, store, clock } = deps;
   const logger = deps.logger.child({ layer: 'registrar' });
-  const persistence = deps.persistence ?? (deps.dataDir ? SqliteBindingPersistence.open(deps.dataDir, clock) : noPersistence);
+  const persistence =
+    deps.persistence ?? (deps.dataDir ? SqliteBindingPersistence.open(deps.dataDir, clock) : noPersistence);
   const table = new BindingTable(clock, persistence, logger);
   const restored = table.restore();
   if (restored > 0) logger.info({ bindings: restored }, 'registrations restored');
@@ -192,20 +197,27 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       const password = dn?.options.password;
       if (!dn || !password) return { ok: true };
       const wait = limiter.blockedFor(sourceIp);
-      if (wait > 0) return { ok: false, status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(wait)]] };
+      if (wait > 0)
+        return { ok: false, status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(wait)]] };
       const realm = options.realm ?? req.from.uri.host;
-      const v = digest.verify({ method: req.method, credentials: req.getHeaders(proxy ? 'Proxy-Authorization' : 'Authorization') }, realm, (u) =>
-        decodeUser(u) === dn.number || store.getDn(decodeUser(u))?.number === dn.number ? { password } : undefined,
+      const v = digest.verify(
+        { method: req.method, credentials: req.getHeaders(proxy ? 'Proxy-Authorization' : 'Authorization') },
+        realm,
+        (u) =>
+          decodeUser(u) === dn.number || store.getDn(decodeUser(u))?.number === dn.number ? { password } : undefined,
       );
       if (v.outcome === 'ok') return { ok: true };
-      if (v.outcome === 'malformed') return { ok: false, status: 400, reason: 'Bad Request (Authorization)', headers: [] };
+      if (v.outcome === 'malformed')
+        return { ok: false, status: 400, reason: 'Bad Request (Authorization)', headers: [] };
       if (v.outcome === 'forbidden' || v.reason === 'bad-credentials') limiter.fail(sourceIp);
       if (v.outcome === 'forbidden') return { ok: false, status: 403, reason: 'Forbidden', headers: [] };
       return {
         ok: false,
         status: proxy ? 407 : 401,
         reason: proxy ? 'Proxy Authentication Required' : 'Unauthorized',
-        headers: digest.challenge(realm, { stale: v.stale, retry: v.retry }).map((c) => [proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate', c] as [string, string]),
+        headers: digest
+          .challenge(realm, { stale: v.stale, retry: v.retry })
+          .map((c) => [proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate', c] as [string, string]),
       };
     },
     status() {
@@ -232,7 +244,6 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
     },
   };
 }
-
 
 /**
  * Send the registrar's answer statelessly, as RFC 3261 §8.2.7 allows a UAS to do (and as

@@ -37,7 +37,12 @@ export type TrustConfig = Pick<ConfigStore, 'getDn' | 'listDns' | 'subscribe' | 
 /** The registrar's part: bindings and digest authentication (implemented by `Registrar`). */
 export interface TrustRegistrar {
   bindings(dn: string): readonly Binding[];
-  authenticateRequest(req: SipRequest, sourceIp: string, dnNumber: string, opts?: { proxy?: boolean }): RequestAuthResult;
+  authenticateRequest(
+    req: SipRequest,
+    sourceIp: string,
+    dnNumber: string,
+    opts?: { proxy?: boolean },
+  ): RequestAuthResult;
 }
 
 /** Why a request was refused: the `reason` label of `sipserver_requests_refused_total`. */
@@ -144,7 +149,7 @@ export class RequestTrust {
         registers: [deps.registry],
       });
     }
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const page = this.config.listDns(offset, 1000);
       for (const dn of page.items) this.applyDn(null, dn);
       offset += page.items.length;
@@ -169,7 +174,10 @@ export class RequestTrust {
     if (!verdict.admit) {
       if (verdict.why) this.refused?.inc({ reason: verdict.why });
       else this.challenged?.inc();
-      this.logger.info({ source, method: req.method, status: verdict.status, why: verdict.why ?? 'challenge', from: userOf(req) }, 'request refused by the trust policy');
+      this.logger.info(
+        { source, method: req.method, status: verdict.status, why: verdict.why ?? 'challenge', from: userOf(req) },
+        'request refused by the trust policy',
+      );
     }
     return verdict;
   }
@@ -190,10 +198,13 @@ export class RequestTrust {
     if (!dn || !isAgentDnType(dn.type)) return refuse(403, 'untrusted-source');
     const password = dn.options.password;
     if (password && listHas(this.config.effectiveOption(dn.number, 'authenticate-requests'), req.method)) {
-      const r = this.registrar.authenticateRequest(req, normaliseIp(source.host) ?? source.host, dn.number, { proxy: true });
+      const r = this.registrar.authenticateRequest(req, normaliseIp(source.host) ?? source.host, dn.number, {
+        proxy: true,
+      });
       if (r.ok) return { admit: true, via: 'digest', dn: dn.number };
       if (r.status === 407) return { admit: false, status: 407, reason: r.reason, headers: r.headers };
-      const why: RefusalReason = r.status === 400 ? 'malformed-credentials' : r.status === 503 ? 'auth-rate-limited' : 'bad-credentials';
+      const why: RefusalReason =
+        r.status === 400 ? 'malformed-credentials' : r.status === 503 ? 'auth-rate-limited' : 'bad-credentials';
       return { admit: false, status: r.status, reason: r.reason, headers: r.headers, why };
     }
     if (this.atLocation(dn, source)) return { admit: true, via: 'location', dn: dn.number };
@@ -202,7 +213,10 @@ export class RequestTrust {
 
   /** Location match (docs/security.md): a binding's source, or the static contact's host. */
   private atLocation(dn: DnConfig, source: TransportAddress): boolean {
-    const strict = optionBoolean('enable-strict-location-match', this.config.effectiveOption(dn.number, 'enable-strict-location-match'));
+    const strict = optionBoolean(
+      'enable-strict-location-match',
+      this.config.effectiveOption(dn.number, 'enable-strict-location-match'),
+    );
     const ip = normaliseIp(source.host) ?? source.host.toLowerCase();
     const contact = dn.options.contact?.trim() ?? '';
     if (contact === '*') {

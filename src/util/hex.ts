@@ -15,5 +15,12 @@ export function hex32(n: number): string {
 export function hex48(t: number): string {
   const hi = Math.floor(t / 0x1000000);
   const lo = t - hi * 0x1000000;
-  return HEX_BYTE[(hi >>> 16) & 255] + HEX_BYTE[(hi >>> 8) & 255] + HEX_BYTE[hi & 255] + HEX_BYTE[(lo >>> 16) & 255] + HEX_BYTE[(lo >>> 8) & 255] + HEX_BYTE[lo & 255];
+  return (
+    HEX_BYTE[(hi >>> 16) & 255] +
+    HEX_BYTE[(hi >>> 8) & 255] +
+    HEX_BYTE[hi & 255] +
+    HEX_BYTE[(lo >>> 16) & 255] +
+    HEX_BYTE[(lo >>> 8) & 255] +
+    HEX_BYTE[lo & 255]
+  );
 }

@@ -59,7 +59,11 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
     });
     expect(login).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.AGENT_PHONE_INTERNAL_DN.code });
     expect(login.errorCode).toBe(1041);
-    const routingPoint = await c.request('RequestAgentLogin', { thisDN: '+15551232222', agentId: 'jay', extensions: { 'agent-phone': '5000' } });
+    const routingPoint = await c.request('RequestAgentLogin', {
+      thisDN: '+15551232222',
+      agentId: 'jay',
+      extensions: { 'agent-phone': '5000' },
+    });
     expect(routingPoint).toMatchObject({ event: 'EventError', errorCode: 1041 });
     const agents = (await status(env.server)).agents as Array<Record<string, unknown>>;
     expect(agents.find((a) => a.id === 'jay')).toMatchObject({ state: 'LoggedOut' });
@@ -93,22 +97,59 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
 
   it('more refusals with their codes: 1002, 1004, 1031, 1033, 1040, 1042, 1043, 1022, 1030, 1050', async () => {
     const bad = await open('', '');
-    expect(await bad.request('RequestOpen', { token: 'not-the-token' })).toMatchObject({ event: 'EventError', errorCode: 1004 });
+    expect(await bad.request('RequestOpen', { token: 'not-the-token' })).toMatchObject({
+      event: 'EventError',
+      errorCode: 1004,
+    });
 
     const sup = await open('', '');
-    expect(await sup.request('RequestOpen', { token: E2E_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
-    expect(await sup.request('RequestOpen', { token: E2E_TOKEN })).toMatchObject({ event: 'EventError', errorCode: 1002 });
+    expect(await sup.request('RequestOpen', { token: E2E_TOKEN })).toMatchObject({
+      event: 'EventOpened',
+      scope: 'application',
+    });
+    expect(await sup.request('RequestOpen', { token: E2E_TOKEN })).toMatchObject({
+      event: 'EventError',
+      errorCode: 1002,
+    });
     const JOE = '+15551231111';
     const JAY = '+15551232222';
-    expect(await sup.request('RequestAgentReady', { thisDN: JAY })).toMatchObject({ event: 'EventError', errorCode: 1031 });
-    expect(await sup.request('RequestAgentLogin', { thisDN: JAY, agentId: 'jay', extensions: { 'agent-phone': 'call me' } })).toMatchObject({ errorCode: 1040 });
-    expect(await sup.request('RequestAgentLogin', { thisDN: JAY, agentId: 'jay', extensions: { 'agent-phone': '+44 20 7946 0000' } })).toMatchObject({ errorCode: 1043 });
-    expect(await sup.request('RequestAgentLogin', { thisDN: JAY, agentId: 'jay', workMode: 'AuxWork', extensions: { 'agent-phone': '+1 555 000 0001' } })).toMatchObject({ event: 'EventAgentLogin' });
-    expect(await sup.request('RequestAgentLogin', { thisDN: JOE, agentId: 'joe', extensions: { 'agent-phone': '+1 555 000 0001' } })).toMatchObject({ errorCode: 1042 });
+    expect(await sup.request('RequestAgentReady', { thisDN: JAY })).toMatchObject({
+      event: 'EventError',
+      errorCode: 1031,
+    });
+    expect(
+      await sup.request('RequestAgentLogin', { thisDN: JAY, agentId: 'jay', extensions: { 'agent-phone': 'call me' } }),
+    ).toMatchObject({ errorCode: 1040 });
+    expect(
+      await sup.request('RequestAgentLogin', {
+        thisDN: JAY,
+        agentId: 'jay',
+        extensions: { 'agent-phone': '+44 20 7946 0000' },
+      }),
+    ).toMatchObject({ errorCode: 1043 });
+    expect(
+      await sup.request('RequestAgentLogin', {
+        thisDN: JAY,
+        agentId: 'jay',
+        workMode: 'AuxWork',
+        extensions: { 'agent-phone': '+1 555 000 0001' },
+      }),
+    ).toMatchObject({ event: 'EventAgentLogin' });
+    expect(
+      await sup.request('RequestAgentLogin', {
+        thisDN: JOE,
+        agentId: 'joe',
+        extensions: { 'agent-phone': '+1 555 000 0001' },
+      }),
+    ).toMatchObject({ errorCode: 1042 });
     expect(await sup.request('RequestAgentLogin', { thisDN: JAY, agentId: 'joe' })).toMatchObject({ errorCode: 1022 });
     expect(await sup.request('RequestAgentLogin', { thisDN: JOE, agentId: 'jay' })).toMatchObject({ errorCode: 1030 });
-    expect(await sup.request('RequestAgentNotReady', { thisDN: JAY, workMode: 'AutoIn' })).toMatchObject({ errorCode: 1033 });
-    expect(await sup.request('RequestHoldCall', { thisDN: JAY, connId: '00000000deadbeef' })).toMatchObject({ errorCode: 1050 });
+    expect(await sup.request('RequestAgentNotReady', { thisDN: JAY, workMode: 'AutoIn' })).toMatchObject({
+      errorCode: 1033,
+    });
+    expect(await sup.request('RequestHoldCall', { thisDN: JAY, connId: '00000000deadbeef' })).toMatchObject({
+      errorCode: 1050,
+    });
     // A refused login leaves the state alone: Jay still NotReady with his phone, Joe logged out.
     const agents = (await status(env.server)).agents as Array<Record<string, unknown>>;
     expect(agents.find((a) => a.id === 'jay')).toMatchObject({ state: 'NotReady', agentPhone: '+15550000001' });
@@ -124,8 +165,15 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
     expect(await a.waitFor('EventAgentLogin')).toMatchObject({ referenceId: ref });
     const other = await b.waitFor('EventAgentLogin');
     expect(other).not.toHaveProperty('referenceId');
-    expect(await b.request('RequestQueryAddress', { thisDN: '+15551232222' })).toMatchObject({ event: 'EventAddressInfo', agentState: 'Ready', agentId: 'jay', workMode: 'AutoIn' });
-    expect(await b.request('RequestAgentLogout', { thisDN: '+15551232222' })).toMatchObject({ event: 'EventAgentLogout' });
+    expect(await b.request('RequestQueryAddress', { thisDN: '+15551232222' })).toMatchObject({
+      event: 'EventAddressInfo',
+      agentState: 'Ready',
+      agentId: 'jay',
+      workMode: 'AutoIn',
+    });
+    expect(await b.request('RequestAgentLogout', { thisDN: '+15551232222' })).toMatchObject({
+      event: 'EventAgentLogout',
+    });
     expect(await a.waitFor('EventAgentLogout')).not.toHaveProperty('referenceId');
   });
 
@@ -133,13 +181,17 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
     await waitDeviceState(env.server, 'Softswitch', 'out-of-service', 15_000);
     const c = await open('jay', 'jay-secret');
     await c.request('RequestRegisterAddress', { thisDN: '+15551232222' });
-    expect(await c.request('RequestAgentLogin', { thisDN: '+15551232222', agentId: 'jay', workMode: 'AutoIn' })).toMatchObject({ event: 'EventAgentLogin' });
+    expect(
+      await c.request('RequestAgentLogin', { thisDN: '+15551232222', agentId: 'jay', workMode: 'AutoIn' }),
+    ).toMatchObject({ event: 'EventAgentLogin' });
     const made = await c.request('RequestMakeCall', { thisDN: '+15551232222', otherDN: '+1 555 987 6543' });
     expect(made).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.CALL_FAILED.code });
     expect(c.events.some((f) => f.event === 'EventDialing')).toBe(false);
     const answer = await c.request('RequestAnswerCall', { thisDN: '+15551232222', connId: '00000000000000ab' });
     expect(answer).toMatchObject({ event: 'EventError' });
     expect(answer.errorCode).toBe(CTI_ERROR.NOT_SUPPORTED.code);
-    expect(await c.request('RequestAgentLogout', { thisDN: '+15551232222' })).toMatchObject({ event: 'EventAgentLogout' });
+    expect(await c.request('RequestAgentLogout', { thisDN: '+15551232222' })).toMatchObject({
+      event: 'EventAgentLogout',
+    });
   });
 });

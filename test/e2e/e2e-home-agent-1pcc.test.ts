@@ -35,7 +35,9 @@ describe('e2e home agent dials from the agent-phone through the SBC (1pcc, behav
     });
     expect(await mobile.waitExit(15_000), mobile.errors()).toBe(0);
     // The server's INVITE to the destination came back to the softswitch with the full number.
-    expect(mobile.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:+15559876543@${env.sbcAddress} SIP/2.0`]);
+    expect(mobile.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([
+      `INVITE sip:+15559876543@${env.sbcAddress} SIP/2.0`,
+    ]);
     const dialing = await desk!.waitFor(on('EventDialing'));
     expect(dialing).toMatchObject({ otherDN: '+15559876543', callType: 'Outbound' });
     expect(await desk!.waitFor(on('EventEstablished'))).toMatchObject({ connId: dialing.connId });

@@ -15,7 +15,11 @@ const JOE = '+15551231111';
 const JAY = '+15551232222';
 
 describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
-  const env = new E2eEnv({ example: 'home.yaml', softswitchPort: 5071, sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] });
+  const env = new E2eEnv({
+    example: 'home.yaml',
+    softswitchPort: 5071,
+    sipListen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'],
+  });
   let sup: CtiTestClient | undefined;
   /** INVITE request lines for Joe and Jay at the SBC (the example's 127.0.0.1:5071, a free port here). */
   let JOE_RURI = '';
@@ -59,9 +63,16 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
 
   it('two simultaneous customers: one call each, never both to the same agent', async () => {
     const invites0 = env.sbc.receivedRequests('INVITE').length;
-    const c = await env.uac('e2e-uac-customer-call.xml', '5000', { calls: 2, pauseMs: 1000, args: ['-r', '2', '-l', '2'] });
+    const c = await env.uac('e2e-uac-customer-call.xml', '5000', {
+      calls: 2,
+      pauseMs: 1000,
+      args: ['-r', '2', '-l', '2'],
+    });
     expect(await c.waitExit(25_000), c.errors()).toBe(0);
-    const ruris = env.sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine);
+    const ruris = env.sbc
+      .receivedRequests('INVITE')
+      .slice(invites0)
+      .map((m) => m.firstLine);
     expect([...ruris].sort()).toEqual([JOE_RURI, JAY_RURI]);
     for (const dn of [JOE, JAY]) {
       await sup!.waitFor(agentEvent('EventEstablished', dn));
@@ -78,7 +89,12 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
     await sup!.waitFor(agentEvent('EventEstablished', JOE), 10_000);
     expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'Ready' }); // a direct call is not routed
     await customerCall('5000');
-    expect(env.sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([JOE_RURI, JAY_RURI]);
+    expect(
+      env.sbc
+        .receivedRequests('INVITE')
+        .slice(invites0)
+        .map((m) => m.firstLine),
+    ).toEqual([JOE_RURI, JAY_RURI]);
     expect(await direct.waitExit(10_000), direct.errors()).toBe(0);
     expect(sup!.events.some((f) => f.event === 'EventAgentNotReady' && f.reasonCode === 'RONA')).toBe(false);
     expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'Ready' });
@@ -86,12 +102,16 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
   });
 
   it('a NotReady agent with reject-call-notready (set on the Softswitch, inherited) is never rung', async () => {
-    const patch = await api(env.server, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': 'true' } });
+    const patch = await api(env.server, 'PATCH', '/api/dns/Softswitch', {
+      options: { 'reject-call-notready': 'true' },
+    });
     expect(patch.status).toBe(200);
     const eff = await api(env.server, 'GET', `/api/dns/${encodeURIComponent(JOE)}/effective-options`);
     expect(JSON.stringify(eff.json)).toMatch(/"reject-call-notready"[^}]*"true"/);
 
-    expect(await sup!.request('RequestAgentNotReady', { thisDN: JOE, workMode: 'AuxWork' })).toMatchObject({ event: 'EventAgentNotReady' });
+    expect(await sup!.request('RequestAgentNotReady', { thisDN: JOE, workMode: 'AuxWork' })).toMatchObject({
+      event: 'EventAgentNotReady',
+    });
     const before = env.sbc.receivedRequests('INVITE').length;
     const joeRinging0 = sup!.events.filter(agentEvent('EventRinging', JOE)).length;
     // Two routed calls: both to Jay, although Joe is idle the longest.
@@ -102,17 +122,33 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
     }
     // A direct call to Joe's DN is refused with 480, without ringing him.
     await customerCall(JOE, 'uac-expect-480.xml');
-    expect(env.sbc.receivedRequests('INVITE').slice(before).map((m) => m.firstLine)).toEqual([JAY_RURI, JAY_RURI]);
+    expect(
+      env.sbc
+        .receivedRequests('INVITE')
+        .slice(before)
+        .map((m) => m.firstLine),
+    ).toEqual([JAY_RURI, JAY_RURI]);
     // Joe's DN never rang.
     expect(sup!.events.filter(agentEvent('EventRinging', JOE)).length).toBe(joeRinging0);
 
-    const unpatch = await api(env.server, 'PATCH', '/api/dns/Softswitch', { options: { 'reject-call-notready': null } });
+    const unpatch = await api(env.server, 'PATCH', '/api/dns/Softswitch', {
+      options: { 'reject-call-notready': null },
+    });
     expect(unpatch.status).toBe(200);
     // Without the option the same direct call rings NotReady Joe through the SBC.
     await customerCall(JOE);
-    expect(env.sbc.receivedRequests('INVITE').slice(before).map((m) => m.firstLine)).toEqual([JAY_RURI, JAY_RURI, JOE_RURI]);
+    expect(
+      env.sbc
+        .receivedRequests('INVITE')
+        .slice(before)
+        .map((m) => m.firstLine),
+    ).toEqual([JAY_RURI, JAY_RURI, JOE_RURI]);
     // One BYE for each of these three calls (counted by dialog: an earlier call's late BYE is not theirs).
-    await expectOneByeEach(env.sbc, [...new Set(env.sbc.receivedRequests('INVITE').slice(before).map(callIdOf))], 'BYE of the direct call');
+    await expectOneByeEach(
+      env.sbc,
+      [...new Set(env.sbc.receivedRequests('INVITE').slice(before).map(callIdOf))],
+      'BYE of the direct call',
+    );
   });
 
   it('RONA: Joe does not answer within sip-invite-timeout → CANCEL, Joe NotReady (RONA), the call goes to Jay', async () => {
@@ -130,13 +166,17 @@ describe('e2e home.yaml: longest idle, reject-call-notready, RONA', () => {
     await customerCall('5000');
     const invites = env.sbc.receivedRequests('INVITE').map((m) => m.firstLine);
     expect(invites).toEqual([JOE_RURI, JAY_RURI]);
-    expect(env.sbc.receivedRequests('CANCEL').map((m) => m.firstLine)).toEqual([`CANCEL sip:${JOE}@${env.sbcAddress} SIP/2.0`]);
+    expect(env.sbc.receivedRequests('CANCEL').map((m) => m.firstLine)).toEqual([
+      `CANCEL sip:${JOE}@${env.sbcAddress} SIP/2.0`,
+    ]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
 
     const rona = await sup!.waitFor(agentEvent('EventAgentNotReady', JOE));
     expect(rona).toMatchObject({ agentId: 'joe', workMode: 'AuxWork', reasonCode: 'RONA' });
     await sup!.waitFor(agentEvent('EventEstablished', JAY));
-    await waitFor(async () => (await agentStatus(env.server, 'jay'))?.state === 'Ready', { what: 'Jay Ready after the call' });
+    await waitFor(async () => (await agentStatus(env.server, 'jay'))?.state === 'Ready', {
+      what: 'Jay Ready after the call',
+    });
     expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'NotReady', workMode: 'AuxWork' });
   });
 });

@@ -42,23 +42,31 @@ describe('e2e office.yaml reachability: registration expiry, PBX out of service'
     await sup!.waitFor(dnEvent('EventDNBackInService', '8888'), 5000);
     await sup!.waitFor(dnEvent('EventDNOutOfService', '8888'), 10_000);
     const refused = await call('uac-expect-480.xml', '8888');
-    expect(refused.messages().find((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 480'))?.firstLine).toBe(
-      'SIP/2.0 480 Temporarily Unavailable (not registered)',
-    );
+    expect(
+      refused.messages().find((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 480'))?.firstLine,
+    ).toBe('SIP/2.0 480 Temporarily Unavailable (not registered)');
     await register('e2e-uac-register-8888.xml');
     await sup!.waitFor(dnEvent('EventDNBackInService', '8888'), 5000);
     const phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), localPort: phonePort });
     await call('e2e-uac-customer-call.xml', '8888', 200);
-    expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
+    expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([
+      `INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`,
+    ]);
     // The phone removes its binding (Expires: 0): out of service at once.
     await phone.stop();
     await register('e2e-uac-unregister-8888.xml');
     await sup!.waitFor(dnEvent('EventDNOutOfService', '8888'), 3000);
-    expect((await api(env.server, 'GET', '/api/dns/8888/status')).json).toMatchObject({ mode: 'unreachable', inService: false });
+    expect((await api(env.server, 'GET', '/api/dns/8888/status')).json).toMatchObject({
+      mode: 'unreachable',
+      inService: false,
+    });
   });
 
   it('the PBX stops answering OPTIONS → Softswitch and 7777 out of service; routed calls skip Jay; the PBX is back → in service', async () => {
-    expect((await api(env.server, 'PATCH', '/api/dns/Softswitch', { options: { 'oos-check': '1', 'oos-force': '1' } })).status).toBe(200);
+    expect(
+      (await api(env.server, 'PATCH', '/api/dns/Softswitch', { options: { 'oos-check': '1', 'oos-force': '1' } }))
+        .status,
+    ).toBe(200);
     // Joe's phone is back (the previous test removed its registration).
     await register('e2e-uac-register-8888.xml');
     await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), localPort: phonePort });
@@ -78,7 +86,9 @@ describe('e2e office.yaml reachability: registration expiry, PBX out of service'
     const est = await sup!.waitFor((f) => f.event === 'EventEstablished', 5000);
     expect(est.thisDN).toBe('8888');
     const refused = await call('uac-expect-480.xml', '7777');
-    expect(refused.messages().find((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 480'))?.firstLine).toMatch(/^SIP\/2\.0 480 Temporarily Unavailable \(/);
+    expect(
+      refused.messages().find((m) => m.dir === 'received' && m.firstLine.startsWith('SIP/2.0 480'))?.firstLine,
+    ).toMatch(/^SIP\/2\.0 480 Temporarily Unavailable \(/);
 
     pbx = await env.swapSbc('e2e-uas-sbc-answer.xml');
     await sup!.waitFor(dnEvent('EventDNBackInService', 'Softswitch'), 10_000);

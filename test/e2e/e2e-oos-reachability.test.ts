@@ -56,7 +56,11 @@ describe('reachability status over the real process', () => {
     const s = await start(path);
     const r = await apiGet(s.httpUrl!, '/api/dns/7777/status');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ mode: 'softswitch', target: `sip:7777@127.0.0.1:${ports.get(5081)}`, via: 'Softswitch' });
+    expect(r.body).toMatchObject({
+      mode: 'softswitch',
+      target: `sip:7777@127.0.0.1:${ports.get(5081)}`,
+      via: 'Softswitch',
+    });
   });
 
   it('home.yaml: "+1 555 123 1111" (URL-encoded) is reached through the SBC at 127.0.0.1:5071', async () => {
@@ -65,7 +69,11 @@ describe('reachability status over the real process', () => {
     for (const n of ['+1 555 123 1111', '+15551231111']) {
       const r = await apiGet(s.httpUrl!, `/api/dns/${encodeURIComponent(n)}/status`);
       expect(r.status, n).toBe(200);
-      expect(r.body, n).toMatchObject({ mode: 'softswitch', target: `sip:+15551231111@127.0.0.1:${ports.get(5071)}`, via: 'Softswitch' });
+      expect(r.body, n).toMatchObject({
+        mode: 'softswitch',
+        target: `sip:+15551231111@127.0.0.1:${ports.get(5071)}`,
+        via: 'Softswitch',
+      });
     }
   });
 
@@ -88,20 +96,47 @@ describe('reachability status over the real process', () => {
 `,
     );
     // Wide answers every probe; Narrow answers one (-m 1) and stops.
-    const wide = peer(await startSipp({ scenario: scenario('uas-options-200.xml'), localPort: widePort, calls: 100_000 }));
-    const narrow = peer(await startSipp({ scenario: scenario('uas-options-200.xml'), localPort: narrowPort, calls: 1 }));
+    const wide = peer(
+      await startSipp({ scenario: scenario('uas-options-200.xml'), localPort: widePort, calls: 100_000 }),
+    );
+    const narrow = peer(
+      await startSipp({ scenario: scenario('uas-options-200.xml'), localPort: narrowPort, calls: 1 }),
+    );
     const s = await start(config);
     const devices = async (): Promise<Record<string, DeviceRow>> =>
-      Object.fromEntries((await apiGet<{ devices: DeviceRow[] }>(s.httpUrl!, '/api/status')).body.devices.map((d) => [d.dn, d]));
-    const status = async (): Promise<Record<string, unknown>> => (await apiGet(s.httpUrl!, `/api/dns/${encodeURIComponent('+15551231111')}/status`)).body;
+      Object.fromEntries(
+        (await apiGet<{ devices: DeviceRow[] }>(s.httpUrl!, '/api/status')).body.devices.map((d) => [d.dn, d]),
+      );
+    const status = async (): Promise<Record<string, unknown>> =>
+      (await apiGet(s.httpUrl!, `/api/dns/${encodeURIComponent('+15551231111')}/status`)).body;
 
-    await waitFor(async () => (await devices()).Narrow?.state === 'in-service', { what: 'Narrow in service', timeoutMs: 3_000, detail: () => narrow.stdout.slice(-1500) });
-    expect(await status()).toEqual({ mode: 'softswitch', target: `sip:+15551231111@127.0.0.1:${narrowPort}`, via: 'Narrow', inService: true });
+    await waitFor(async () => (await devices()).Narrow?.state === 'in-service', {
+      what: 'Narrow in service',
+      timeoutMs: 3_000,
+      detail: () => narrow.stdout.slice(-1500),
+    });
+    expect(await status()).toEqual({
+      mode: 'softswitch',
+      target: `sip:+15551231111@127.0.0.1:${narrowPort}`,
+      via: 'Narrow',
+      inService: true,
+    });
 
-    await waitFor(() => !narrow.running, { what: 'the Narrow SIPp to end after answering its one OPTIONS', timeoutMs: 3_000 });
-    await waitFor(async () => (await devices()).Narrow?.state === 'out-of-service', { what: 'Narrow out of service', timeoutMs: 5_000 });
+    await waitFor(() => !narrow.running, {
+      what: 'the Narrow SIPp to end after answering its one OPTIONS',
+      timeoutMs: 3_000,
+    });
+    await waitFor(async () => (await devices()).Narrow?.state === 'out-of-service', {
+      what: 'Narrow out of service',
+      timeoutMs: 5_000,
+    });
     expect((await devices()).Wide?.state).toBe('in-service');
-    expect(await status()).toEqual({ mode: 'softswitch', target: `sip:+15551231111@127.0.0.1:${widePort}`, via: 'Wide', inService: true });
+    expect(await status()).toEqual({
+      mode: 'softswitch',
+      target: `sip:+15551231111@127.0.0.1:${widePort}`,
+      via: 'Wide',
+      inService: true,
+    });
     expect(wide.running).toBe(true);
   });
 });

@@ -80,13 +80,25 @@ describe('registrar over the real process (office.yaml)', () => {
     });
     expect(r.code, r.errors).toBe(0);
     const received = sippTraceMessages(r.messages).filter((m) => m.dir === 'received');
-    expect(received.map((m) => startLine(m.text))).toEqual(['SIP/2.0 401 Unauthorized', 'SIP/2.0 401 Unauthorized', 'SIP/2.0 403 Forbidden']);
+    expect(received.map((m) => startLine(m.text))).toEqual([
+      'SIP/2.0 401 Unauthorized',
+      'SIP/2.0 401 Unauthorized',
+      'SIP/2.0 403 Forbidden',
+    ]);
     // MD5 is challenged first by default (auth-algorithms = MD5,SHA-256), so SIPp can answer.
-    expect(received[0]!.text).toMatch(/^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[^"]+", algorithm=MD5, qop="auth"$/m);
+    expect(received[0]!.text).toMatch(
+      /^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[^"]+", algorithm=MD5, qop="auth"$/m,
+    );
     expect(await registrations()).toEqual([]);
-    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toEqual({ mode: 'unreachable', inService: false, reason: 'not registered' });
+    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toEqual({
+      mode: 'unreachable',
+      inService: false,
+      reason: 'not registered',
+    });
     const m = await metricsText(server.httpUrl!);
-    expect([401, 403, 200].map((c) => metricValue(m, `sipserver_register_responses_total{status="${c}"}`))).toEqual([2, 1, 0]);
+    expect([401, 403, 200].map((c) => metricValue(m, `sipserver_register_responses_total{status="${c}"}`))).toEqual([
+      2, 1, 0,
+    ]);
   });
 
   it('SIPp registers as 8888 with digest credentials: /api/status and /api/dns/8888/status show the binding', async () => {
@@ -107,35 +119,63 @@ describe('registrar over the real process (office.yaml)', () => {
 
     const rows = await registrations();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toEqual({ dn: '8888', contact, expires: expect.any(Number), source: `udp:127.0.0.1:${sippPort}`, nat: false, userAgent: 'SIPp' });
+    expect(rows[0]).toEqual({
+      dn: '8888',
+      contact,
+      expires: expect.any(Number),
+      source: `udp:127.0.0.1:${sippPort}`,
+      nat: false,
+      userAgent: 'SIPp',
+    });
     expect(rows[0]!.expires).toBeGreaterThanOrEqual(598);
     expect(rows[0]!.expires).toBeLessThanOrEqual(600);
-    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toEqual({ mode: 'registered', target: contact, inService: true });
+    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toEqual({
+      mode: 'registered',
+      target: contact,
+      inService: true,
+    });
     const m = await metricsText(server.httpUrl!);
-    expect([401, 403, 200].map((c) => metricValue(m, `sipserver_register_responses_total{status="${c}"}`))).toEqual([3, 1, 1]);
+    expect([401, 403, 200].map((c) => metricValue(m, `sipserver_register_responses_total{status="${c}"}`))).toEqual([
+      3, 1, 1,
+    ]);
   });
 
   it('baresip also registers as 8888 (second contact, now the target); unregisters when it stops', async () => {
     const port = await freePort();
     phone = track(startBaresip('8888', sipTarget(), port, '8888-secret'));
-    await waitFor(async () => (await registrations()).length === 2, { what: 'the second binding (baresip)', timeoutMs: 10_000, detail: () => phone!.output });
+    await waitFor(async () => (await registrations()).length === 2, {
+      what: 'the second binding (baresip)',
+      timeoutMs: 10_000,
+      detail: () => phone!.output,
+    });
     const rows = await registrations();
     const bs = rows.find((r) => r.source === `udp:127.0.0.1:${port}`)!;
     expect(bs).toMatchObject({ dn: '8888', nat: false, userAgent: expect.stringMatching(/^baresip/) });
     expect(bs.contact).toMatch(new RegExp(`^sip:8888-[^@]+@127\\.0\\.0\\.1:${port}$`));
     expect(bs.expires).toBeGreaterThan(500);
     // The most recently refreshed contact is where calls go.
-    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toEqual({ mode: 'registered', target: bs.contact, inService: true });
+    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toEqual({
+      mode: 'registered',
+      target: bs.contact,
+      inService: true,
+    });
 
     await phone.stop('SIGTERM'); // baresip sends REGISTER Expires: 0 on its way out
-    await waitFor(async () => (await registrations()).length === 1, { what: "baresip's binding removed", timeoutMs: 5_000 });
+    await waitFor(async () => (await registrations()).length === 1, {
+      what: "baresip's binding removed",
+      timeoutMs: 5_000,
+    });
     expect((await registrations())[0]!.contact).toBe(`sip:8888@127.0.0.1:${sippPort}`);
   });
 
   it('baresip with a wrong password gets 403 and adds no binding', async () => {
     const port = await freePort();
     phone = track(startBaresip('8888', sipTarget(), port, 'wrong-secret'));
-    await waitFor(() => phone!.output.includes('403 Forbidden'), { what: 'baresip to get 403 Forbidden', timeoutMs: 10_000, detail: () => phone!.output });
+    await waitFor(() => phone!.output.includes('403 Forbidden'), {
+      what: 'baresip to get 403 Forbidden',
+      timeoutMs: 10_000,
+      detail: () => phone!.output,
+    });
     await phone.stop();
     expect((await registrations()).map((r) => r.source)).toEqual([`udp:127.0.0.1:${sippPort}`]);
   });
@@ -153,6 +193,10 @@ describe('registrar over the real process (office.yaml)', () => {
     expect(after[0]).toMatchObject({ dn: '8888', contact: before.contact, source: before.source, userAgent: 'SIPp' });
     expect(after[0]!.expires).toBeLessThan(before.expires);
     expect(after[0]!.expires).toBeGreaterThan(before.expires - 30);
-    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toEqual({ mode: 'registered', target: before.contact, inService: true });
+    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toEqual({
+      mode: 'registered',
+      target: before.contact,
+      inService: true,
+    });
   });
 });

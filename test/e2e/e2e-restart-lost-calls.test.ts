@@ -45,12 +45,21 @@ describe('restart semantics over the real process', () => {
   const clients: CtiTestClient[] = [];
 
   const start = async (): Promise<ServerProcess> =>
-    startServerProcess({ config, sipListen: ['udp:127.0.0.1:0'], dataDir, keepData: true, env: { SIPSERVER_TOKEN: E2E_TOKEN } });
+    startServerProcess({
+      config,
+      sipListen: ['udp:127.0.0.1:0'],
+      dataDir,
+      keepData: true,
+      env: { SIPSERVER_TOKEN: E2E_TOKEN },
+    });
   const status = async (): Promise<StatusBody> => (await apiGet<StatusBody>(server.httpUrl!, '/api/status')).body;
   const cti = async (): Promise<CtiTestClient> => {
     const c = await CtiTestClient.connect(`${server.httpUrl!.replace(/^http/, 'ws')}/cti`);
     clients.push(c);
-    expect(await c.request('RequestOpen', { referenceId: 1, token: E2E_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
+    expect(await c.request('RequestOpen', { referenceId: 1, token: E2E_TOKEN })).toMatchObject({
+      event: 'EventOpened',
+      scope: 'application',
+    });
     return c;
   };
   /**
@@ -68,17 +77,35 @@ describe('restart semantics over the real process', () => {
   /** Customer (SIPp UAC) → 7777 → Softswitch (SIPp UAS), held up for a minute; resolves with the ConnID once it is journaled. */
   const establishCall = async (): Promise<{ connId: string; uac: SippPeer; uas: SippPeer }> => {
     const desk = await cti();
-    expect(await desk.request('RequestRegisterAddress', { referenceId: 2, thisDN: '7777' })).toMatchObject({ event: 'EventRegistered' });
+    expect(await desk.request('RequestRegisterAddress', { referenceId: 2, thisDN: '7777' })).toMatchObject({
+      event: 'EventRegistered',
+    });
     const uasPort = Number(/127\.0\.0\.1:(\d+)/.exec(softswitchContact)![1]);
     const target = server.addresses[0]!.replace(/^udp:/, '');
-    const uas = await startSipp({ scenario: scenario('uas-answer.xml'), target, localPort: uasPort, calls: 1, traceMessages: false });
+    const uas = await startSipp({
+      scenario: scenario('uas-answer.xml'),
+      target,
+      localPort: uasPort,
+      calls: 1,
+      traceMessages: false,
+    });
     peers.push(uas);
-    const uac = await startSipp({ scenario: scenario('uac-basic-call.xml'), target, calls: 1, service: '7777', pauseMs: 60_000, traceMessages: false });
+    const uac = await startSipp({
+      scenario: scenario('uac-basic-call.xml'),
+      target,
+      calls: 1,
+      service: '7777',
+      pauseMs: 60_000,
+      traceMessages: false,
+    });
     peers.push(uac);
     const established = await desk.waitFor((m) => m.event === 'EventEstablished' && m.thisDN === '7777', 10_000);
     const connId = established.connId as string;
     await waitFor(async () => (await status()).calls.active === 1, { what: 'one active call', timeoutMs: 2_000 });
-    await waitFor(() => journaled(connId), { what: `call ${connId} in the journal on disk (write-behind flush)`, timeoutMs: 5_000 });
+    await waitFor(() => journaled(connId), {
+      what: `call ${connId} in the journal on disk (write-behind flush)`,
+      timeoutMs: 5_000,
+    });
     desk.close();
     return { connId, uac, uas };
   };
@@ -119,10 +146,25 @@ agents:
 
   it('agents logged in over CTI stay logged in across a restart, with state, work mode and agent-phone', async () => {
     const c = await cti();
-    expect(await c.request('RequestAgentLogin', { referenceId: 3, thisDN: '7777', agentId: 'jay', workMode: 'ManualIn' })).toMatchObject({ event: 'EventAgentLogin' });
-    expect(await c.request('RequestAgentNotReady', { referenceId: 4, thisDN: '7777', workMode: 'AuxWork', reasonCode: 'Lunch' })).toMatchObject({ event: 'EventAgentNotReady' });
     expect(
-      await c.request('RequestAgentLogin', { referenceId: 5, thisDN: '8888', agentId: 'joe', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } }),
+      await c.request('RequestAgentLogin', { referenceId: 3, thisDN: '7777', agentId: 'jay', workMode: 'ManualIn' }),
+    ).toMatchObject({ event: 'EventAgentLogin' });
+    expect(
+      await c.request('RequestAgentNotReady', {
+        referenceId: 4,
+        thisDN: '7777',
+        workMode: 'AuxWork',
+        reasonCode: 'Lunch',
+      }),
+    ).toMatchObject({ event: 'EventAgentNotReady' });
+    expect(
+      await c.request('RequestAgentLogin', {
+        referenceId: 5,
+        thisDN: '8888',
+        agentId: 'joe',
+        workMode: 'AutoIn',
+        extensions: { 'agent-phone': '+1 555 123 2222' },
+      }),
     ).toMatchObject({ event: 'EventAgentLogin' });
     c.close();
     const before = (await status()).agents;
@@ -137,7 +179,10 @@ agents:
     expect(after).toEqual(expect.arrayContaining([jay, joe]));
     expect(after).toHaveLength(2);
     // The restored agent-phone still routes 8888's calls through the SBC.
-    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toMatchObject({ mode: 'agent-phone', target: `sip:+15551232222@127.0.0.1:${sbcPort}` });
+    expect((await apiGet(server.httpUrl!, '/api/dns/8888/status')).body).toMatchObject({
+      mode: 'agent-phone',
+      target: `sip:+15551232222@127.0.0.1:${sbcPort}`,
+    });
     expect((await status()).lostCalls).toEqual([]);
   });
 
@@ -152,7 +197,15 @@ agents:
 
     const lost = (await status()).lostCalls;
     expect(lost).toEqual([
-      { connId, parties: ['customer', '7777'], ani: 'customer', dnis: '7777', callType: 'Inbound', startedAt: expect.any(String), cause: 'crash' },
+      {
+        connId,
+        parties: ['customer', '7777'],
+        ani: 'customer',
+        dnis: '7777',
+        callType: 'Inbound',
+        startedAt: expect.any(String),
+        cause: 'crash',
+      },
     ]);
     const startedAt = Date.parse(lost[0]!.startedAt);
     expect(startedAt).toBeLessThan(killedAt);
@@ -160,25 +213,42 @@ agents:
     const line = server.stdout.split('\n').find((l) => l.includes('call lost in restart'));
     expect(line, server.stdout + server.stderr).toBeDefined();
     expect(JSON.parse(line!)).toMatchObject({ level: 40, connId, parties: ['customer', '7777'], cause: 'crash' });
-    expect(metricValue(await metricsText(server.httpUrl!), 'sipserver_calls_lost_in_restart_total{cause="crash"}')).toBe(1);
+    expect(
+      metricValue(await metricsText(server.httpUrl!), 'sipserver_calls_lost_in_restart_total{cause="crash"}'),
+    ).toBe(1);
     // Agents are still there after a crash as well.
-    expect((await status()).agents.map((a) => [a.id, a.state])).toEqual(expect.arrayContaining([['jay', 'NotReady'], ['joe', 'Ready']]));
+    expect((await status()).agents.map((a) => [a.id, a.state])).toEqual(
+      expect.arrayContaining([
+        ['jay', 'NotReady'],
+        ['joe', 'Ready'],
+      ]),
+    );
 
     // Reported once: the next restart has nothing to report.
     expect(await server.stop()).toBe(0);
     server = await start();
     expect((await status()).lostCalls).toEqual([]);
-    expect(metricValue(await metricsText(server.httpUrl!), 'sipserver_calls_lost_in_restart_total{cause="crash"}')).toBe(0);
+    expect(
+      metricValue(await metricsText(server.httpUrl!), 'sipserver_calls_lost_in_restart_total{cause="crash"}'),
+    ).toBe(0);
   });
 
   it('a call released by an orderly stop (SIGTERM) is listed with cause shutdown', async () => {
     const { connId, uac, uas } = await establishCall();
     expect(await server.stop()).toBe(0);
     // The stop released the call with BYE on both legs: the SIPp peers end by themselves.
-    await waitFor(() => !uas.running, { what: 'the softswitch SIPp to end (BYE received)', timeoutMs: 5_000, detail: () => uas.stdout.slice(-1500) });
+    await waitFor(() => !uas.running, {
+      what: 'the softswitch SIPp to end (BYE received)',
+      timeoutMs: 5_000,
+      detail: () => uas.stdout.slice(-1500),
+    });
     await uac.stop();
     server = await start();
-    expect((await status()).lostCalls).toEqual([expect.objectContaining({ connId, parties: ['customer', '7777'], cause: 'shutdown' })]);
-    expect(metricValue(await metricsText(server.httpUrl!), 'sipserver_calls_lost_in_restart_total{cause="shutdown"}')).toBe(1);
+    expect((await status()).lostCalls).toEqual([
+      expect.objectContaining({ connId, parties: ['customer', '7777'], cause: 'shutdown' }),
+    ]);
+    expect(
+      metricValue(await metricsText(server.httpUrl!), 'sipserver_calls_lost_in_restart_total{cause="shutdown"}'),
+    ).toBe(1);
   });
 });

@@ -27,7 +27,12 @@ describe('e2e restart: agent session and agent-phone survive, calls are released
 
   it('a call in progress is released at shutdown; after the restart Jay is in AfterCallWork with his agent-phone', async () => {
     const d1 = await env.openDesk('jay', 'jay-secret', '8888');
-    await d1.request('RequestAgentLogin', { thisDN: '8888', agentId: 'jay', workMode: 'ManualIn', extensions: { 'agent-phone': '+1 555 123 2222' } });
+    await d1.request('RequestAgentLogin', {
+      thisDN: '8888',
+      agentId: 'jay',
+      workMode: 'ManualIn',
+      extensions: { 'agent-phone': '+1 555 123 2222' },
+    });
     await d1.waitFor(on('EventAgentReady'));
     const customer = await env.uac('e2e-uac-customer-stays.xml', '5000');
     await d1.waitFor(on('EventEstablished'), 10_000);
@@ -45,7 +50,12 @@ describe('e2e restart: agent session and agent-phone survive, calls are released
     await env.startServer();
     const d2 = await env.openDesk('jay', 'jay-secret', '8888');
     const info = await d2.request('RequestQueryAddress', { thisDN: '8888' });
-    expect(info).toMatchObject({ event: 'EventAddressInfo', agentId: 'jay', agentState: 'AfterCallWork', extensions: { 'agent-phone': '+15551232222' } });
+    expect(info).toMatchObject({
+      event: 'EventAddressInfo',
+      agentId: 'jay',
+      agentState: 'AfterCallWork',
+      extensions: { 'agent-phone': '+15551232222' },
+    });
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'AfterCallWork', agentPhone: '+15551232222' });
   });
 
@@ -55,9 +65,16 @@ describe('e2e restart: agent session and agent-phone survive, calls are released
     const invites0 = env.sbc.receivedRequests('INVITE').length;
     const c = await env.uac('e2e-uac-customer-call.xml', '5000', { pauseMs: 300 });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
-    expect(env.sbc.receivedRequests('INVITE').slice(invites0).map((m) => m.firstLine)).toEqual([`INVITE sip:+15551232222@${env.sbcAddress} SIP/2.0`]);
+    expect(
+      env.sbc
+        .receivedRequests('INVITE')
+        .slice(invites0)
+        .map((m) => m.firstLine),
+    ).toEqual([`INVITE sip:+15551232222@${env.sbcAddress} SIP/2.0`]);
     await d2.waitFor(on('EventReleased'));
-    await waitFor(async () => (await agentStatus(env.server, 'jay'))?.state === 'AfterCallWork', { what: 'AfterCallWork (ManualIn kept over the restart)' });
+    await waitFor(async () => (await agentStatus(env.server, 'jay'))?.state === 'AfterCallWork', {
+      what: 'AfterCallWork (ManualIn kept over the restart)',
+    });
   });
 
   it("a phone's registration survives a restart: after logout and restart a call to 8888 reaches it", async () => {
@@ -71,6 +88,8 @@ describe('e2e restart: agent session and agent-phone survive, calls are released
     const phone = await env.sipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), localPort: phonePort });
     const c = await env.uac('e2e-uac-customer-call.xml', '8888', { pauseMs: 200 });
     expect(await c.waitExit(15_000), c.errors()).toBe(0);
-    expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([`INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`]);
+    expect(phone.receivedRequests('INVITE').map((m) => m.firstLine)).toEqual([
+      `INVITE sip:8888@127.0.0.1:${phonePort} SIP/2.0`,
+    ]);
   });
 });

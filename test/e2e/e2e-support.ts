@@ -38,13 +38,21 @@ export async function stopAll(peers: SippPeer[]): Promise<void> {
  * BYE each (retransmissions count once). Counting per dialog, not as a delta over everything the
  * peer received: a BYE of an earlier call may still arrive late, or be retransmitted for 64·T1.
  */
-export async function expectOneByeEach(peer: SippPeer, callIds: readonly string[], what: string, timeoutMs = 10_000): Promise<void> {
+export async function expectOneByeEach(
+  peer: SippPeer,
+  callIds: readonly string[],
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   await waitFor(() => callIds.every((id) => peer.distinctRequests('BYE', [id]) > 0), { what, timeoutMs });
   expect(callIds.map((id) => peer.distinctRequests('BYE', [id]))).toEqual(callIds.map(() => 1));
 }
 
 /** GET an admin API path of the server at `baseUrl` with the e2e token; JSON body. */
-export async function apiGet<T = Record<string, unknown>>(baseUrl: string, path: string): Promise<{ status: number; body: T }> {
+export async function apiGet<T = Record<string, unknown>>(
+  baseUrl: string,
+  path: string,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${baseUrl}${path}`, { headers: { authorization: `Bearer ${E2E_TOKEN}` } });
   return { status: res.status, body: (await res.json()) as T };
 }
@@ -63,10 +71,18 @@ export function metricValue(text: string, sample: string): number {
 }
 
 /** Call the admin API with the e2e token. */
-export async function api(server: ServerProcess, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function api(
+  server: ServerProcess,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${server.httpUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${E2E_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${E2E_TOKEN}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -87,11 +103,19 @@ export async function agentStatus(server: ServerProcess, id: string): Promise<Re
 }
 
 /** Wait until the status shows the device `dn` in `state` (`in-service`, `out-of-service`). */
-export async function waitDeviceState(server: ServerProcess, dn: string, state: string, timeoutMs = 15_000): Promise<void> {
-  await waitFor(async () => {
-    const devices = (await status(server)).devices as Array<Record<string, unknown>>;
-    return devices.some((d) => d.dn === dn && d.state === state);
-  }, { what: `${dn} ${state.replace(/-/g, ' ')}`, timeoutMs });
+export async function waitDeviceState(
+  server: ServerProcess,
+  dn: string,
+  state: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  await waitFor(
+    async () => {
+      const devices = (await status(server)).devices as Array<Record<string, unknown>>;
+      return devices.some((d) => d.dn === dn && d.state === state);
+    },
+    { what: `${dn} ${state.replace(/-/g, ' ')}`, timeoutMs },
+  );
 }
 
 /** Wait until the status shows the device `dn` in service. */
@@ -196,7 +220,8 @@ export class E2eEnv {
   port(fixed: number): number {
     if (!this.config) throw new Error('e2e environment not started');
     const p = this.config.ports.get(fixed);
-    if (p === undefined) throw new Error(`${this.opts.example} has no port ${fixed} (ports: ${[...this.config.ports.keys()].join(', ')})`);
+    if (p === undefined)
+      throw new Error(`${this.opts.example} has no port ${fixed} (ports: ${[...this.config.ports.keys()].join(', ')})`);
     return p;
   }
 
@@ -258,7 +283,11 @@ export class E2eEnv {
   async swapSbc(file: string, pauseMs?: number): Promise<SippPeer> {
     await this.softswitchPeer?.stop();
     this.softswitchPeer = undefined;
-    this.softswitchPeer = await this.sipp({ scenario: scenario(file), localPort: this.port(this.opts.softswitchPort), ...(pauseMs !== undefined ? { pauseMs } : {}) });
+    this.softswitchPeer = await this.sipp({
+      scenario: scenario(file),
+      localPort: this.port(this.opts.softswitchPort),
+      ...(pauseMs !== undefined ? { pauseMs } : {}),
+    });
     return this.softswitchPeer;
   }
 
@@ -324,8 +353,12 @@ export class E2eEnv {
   /** A desktop in application scope (the admin token) that registered `dns`. */
   async supervisorDesk(dns: string[]): Promise<CtiTestClient> {
     const d = await this.desk();
-    expect(await d.request('RequestOpen', { token: E2E_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
-    for (const dn of dns) expect(await d.request('RequestRegisterAddress', { thisDN: dn })).toMatchObject({ event: 'EventRegistered' });
+    expect(await d.request('RequestOpen', { token: E2E_TOKEN })).toMatchObject({
+      event: 'EventOpened',
+      scope: 'application',
+    });
+    for (const dn of dns)
+      expect(await d.request('RequestRegisterAddress', { thisDN: dn })).toMatchObject({ event: 'EventRegistered' });
     return d;
   }
 

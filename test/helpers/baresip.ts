@@ -59,7 +59,13 @@ export interface BaresipOptions {
  * nothing but loopback), one account registering `user` at `registrar` (`host:port`) with
  * `password` (digest).
  */
-export function startBaresip(user: string, registrar: string, localPort: number, password: string, opts: BaresipOptions = {}): BaresipPeer {
+export function startBaresip(
+  user: string,
+  registrar: string,
+  localPort: number,
+  password: string,
+  opts: BaresipOptions = {},
+): BaresipPeer {
   const host = opts.host ?? '127.0.0.1';
   const cfg = mkdtempSync(join(tmpdir(), 'baresip-'));
   writeFileSync(

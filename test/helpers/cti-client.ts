@@ -157,7 +157,8 @@ export class CtiTestClient {
         this.waiters.push(check);
       });
     }
-    if (!this.closed) throw new Error(`CTI connection not closed within ${timeoutMs} ms; received: ${this.names().join(', ')}`);
+    if (!this.closed)
+      throw new Error(`CTI connection not closed within ${timeoutMs} ms; received: ${this.names().join(', ')}`);
     return this.closed;
   }
 

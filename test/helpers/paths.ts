@@ -10,5 +10,7 @@ export const sharedDir = process.env.SIPSERVER_SHARED ?? resolve(repoRoot, '../s
  * The test corpus: `shared/testcorpus` beside the checkout, or (a clone elsewhere) the copy that
  * `scripts/test.sh` unpacks from `test/fixtures/testcorpus.tgz` into `test/.corpus`.
  */
-export const corpusDir = existsSync(resolve(sharedDir, 'testcorpus')) ? resolve(sharedDir, 'testcorpus') : resolve(repoRoot, 'test/.corpus/testcorpus');
+export const corpusDir = existsSync(resolve(sharedDir, 'testcorpus'))
+  ? resolve(sharedDir, 'testcorpus')
+  : resolve(repoRoot, 'test/.corpus/testcorpus');
 export const examplesDir = resolve(repoRoot, 'examples');

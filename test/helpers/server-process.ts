@@ -110,7 +110,8 @@ export class ServerProcess {
   waitListening(sipAddresses: number, timeoutMs = 20_000): Promise<void> {
     const ready = (): boolean => this.addresses.length >= sipAddresses && this.httpUrl !== undefined;
     if (ready()) return Promise.resolve();
-    if (!this.alive) return Promise.reject(new Error(`server exited during start (code ${this.exitCode}): ${this.stderr}`));
+    if (!this.alive)
+      return Promise.reject(new Error(`server exited during start (code ${this.exitCode}): ${this.stderr}`));
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
         clearTimeout(timer);
@@ -122,7 +123,12 @@ export class ServerProcess {
         if (ready()) done();
       };
       const timer = setTimeout(
-        () => done(new Error(`server did not print ${sipAddresses} "SIP listening on" line(s) and "HTTP listening on" within ${timeoutMs} ms; printed: ${this.addresses.join(', ')} ${this.httpUrl ?? ''}; stderr: ${this.stderr}`)),
+        () =>
+          done(
+            new Error(
+              `server did not print ${sipAddresses} "SIP listening on" line(s) and "HTTP listening on" within ${timeoutMs} ms; printed: ${this.addresses.join(', ')} ${this.httpUrl ?? ''}; stderr: ${this.stderr}`,
+            ),
+          ),
         timeoutMs,
       );
       this.lineListeners.add(onLine);
@@ -144,11 +150,21 @@ export class ServerProcess {
   }
 
   /** Ask the child for a GC and its memory (needs SIPSERVER_DEBUG_MEMSTATS=1, --expose-gc). */
-  async memstats(): Promise<{ rss: number; heapUsed: number; external: number; transactions: { server: number; client: number } }> {
+  async memstats(): Promise<{
+    rss: number;
+    heapUsed: number;
+    external: number;
+    transactions: { server: number; client: number };
+  }> {
     const p = this.nextLine('MEMSTATS ');
     this.child.kill('SIGUSR2');
     const line = await p;
-    return JSON.parse(line.slice('MEMSTATS '.length)) as { rss: number; heapUsed: number; external: number; transactions: { server: number; client: number } };
+    return JSON.parse(line.slice('MEMSTATS '.length)) as {
+      rss: number;
+      heapUsed: number;
+      external: number;
+      transactions: { server: number; client: number };
+    };
   }
 
   private cleanup(): void {

@@ -86,7 +86,10 @@ export function callIdOf(m: { text: string }): string {
 
 /** The body (SDP) of a traced message. */
 export function sdpBody(m: { text: string }): string {
-  return m.text.split(/\r?\n\r?\n/).slice(1).join('\n');
+  return m.text
+    .split(/\r?\n\r?\n/)
+    .slice(1)
+    .join('\n');
 }
 
 /** A SIPp process in the background, with its scratch directory (logs) until {@link stop}. */
@@ -174,9 +177,15 @@ export class SippPeer {
   async waitExit(timeoutMs = 20_000): Promise<number | null> {
     if (this.exitCode !== undefined) return this.exitCode;
     let t: NodeJS.Timeout | undefined;
-    const r = await Promise.race([this.exited, new Promise<'timeout'>((res) => (t = setTimeout(() => res('timeout'), timeoutMs)))]);
+    const r = await Promise.race([
+      this.exited,
+      new Promise<'timeout'>((res) => (t = setTimeout(() => res('timeout'), timeoutMs))),
+    ]);
     clearTimeout(t);
-    if (r === 'timeout') throw new Error(`SIPp did not exit within ${timeoutMs} ms; stdout: ${this.stdout.slice(-2000)} errors: ${this.errors()}`);
+    if (r === 'timeout')
+      throw new Error(
+        `SIPp did not exit within ${timeoutMs} ms; stdout: ${this.stdout.slice(-2000)} errors: ${this.errors()}`,
+      );
     return r;
   }
 
@@ -186,7 +195,14 @@ export class SippPeer {
    */
   async result(): Promise<SippResult> {
     const code = await this.exited;
-    const result: SippResult = { code: code === -1 ? null : code, stdout: this.stdout, stderr: this.stderr, messages: this.messagesLog(), errors: this.errors(), pid: this.child.pid };
+    const result: SippResult = {
+      code: code === -1 ? null : code,
+      stdout: this.stdout,
+      stderr: this.stderr,
+      messages: this.messagesLog(),
+      errors: this.errors(),
+      pid: this.child.pid,
+    };
     await this.stop();
     return result;
   }
@@ -217,12 +233,18 @@ export async function startSipp(opts: SippRun): Promise<SippPeer> {
   const port = opts.localPort || (await freePort(ip));
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
   const args = [
-    '-sf', opts.scenario,
-    '-i', ip,
-    '-p', String(port),
-    '-t', opts.transport ?? 'u1',
+    '-sf',
+    opts.scenario,
+    '-i',
+    ip,
+    '-p',
+    String(port),
+    '-t',
+    opts.transport ?? 'u1',
     '-nostdin',
-    '-trace_err', '-error_file', join(dir, 'errors.log'),
+    '-trace_err',
+    '-error_file',
+    join(dir, 'errors.log'),
     ...(opts.traceMessages === false ? [] : ['-trace_msg', '-message_file', join(dir, 'messages.log')]),
     ...(opts.calls !== undefined ? ['-m', String(opts.calls)] : []),
     ...(opts.rate !== undefined ? ['-r', String(opts.rate)] : []),

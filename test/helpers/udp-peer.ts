@@ -16,7 +16,12 @@ export class UdpPeer {
 
   private constructor(private readonly socket: Socket) {
     socket.on('message', (buf, rinfo) => {
-      this.received.push({ buf, text: buf.toString('latin1'), from: { host: rinfo.address, port: rinfo.port }, at: Date.now() });
+      this.received.push({
+        buf,
+        text: buf.toString('latin1'),
+        from: { host: rinfo.address, port: rinfo.port },
+        at: Date.now(),
+      });
       const ws = this.waiters.splice(0);
       for (const w of ws) w();
     });

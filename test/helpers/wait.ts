@@ -23,7 +23,10 @@ type NotYet = undefined | null | false;
  * `false`, and return that value. A predicate that throws counts as "not yet" (the last error is
  * reported on timeout). Rejects after `timeoutMs` with "timed out after N ms waiting for WHAT".
  */
-export async function waitFor<T>(predicate: () => T | Promise<T>, opts: WaitOptions | string): Promise<Exclude<T, NotYet>> {
+export async function waitFor<T>(
+  predicate: () => T | Promise<T>,
+  opts: WaitOptions | string,
+): Promise<Exclude<T, NotYet>> {
   const o: WaitOptions = typeof opts === 'string' ? { what: opts } : opts;
   const timeoutMs = o.timeoutMs ?? 10_000;
   const intervalMs = o.intervalMs ?? 50;
@@ -40,7 +43,8 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, opts: WaitOpti
     const left = deadline - Date.now();
     if (left <= 0) {
       const parts = [`timed out after ${timeoutMs} ms waiting for ${o.what}`];
-      if (lastError !== undefined) parts.push(`last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+      if (lastError !== undefined)
+        parts.push(`last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
       if (o.detail) {
         let d: string;
         try {

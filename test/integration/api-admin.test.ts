@@ -30,11 +30,21 @@ async function stop(): Promise<void> {
   store.close();
 }
 
-async function call(method: string, path: string, body?: unknown, token: string | null = TOKEN): Promise<{ status: number; json: any }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  token: string | null = TOKEN,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are read field by field in the assertions
+): Promise<{ status: number; json: any }> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(url + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   let json: unknown = text;
   try {
@@ -73,25 +83,43 @@ describe('admin API (interfaces §5)', () => {
   });
 
   it('a DN change through the API is visible, in the feed, survives a restart, and a subscriber sees it once', async () => {
-    const put = await call('PUT', `/api/dns/${encodeURIComponent('+1 555 123 1111')}`, { type: 'extension', options: {} });
+    const put = await call('PUT', `/api/dns/${encodeURIComponent('+1 555 123 1111')}`, {
+      type: 'extension',
+      options: {},
+    });
     expect(put).toEqual({ status: 200, json: { number: '+15551231111', type: 'extension', options: {} } });
     const patch = await call('PATCH', '/api/dns/Softswitch', { options: { prefix: '77,+1', 'oos-check': null } });
     expect(patch.status).toBe(200);
     expect(patch.json.options).toEqual({
-      contact: '127.0.0.1:5081', 'service-type': 'softswitch', prefix: '77,+1', 'dual-dialog-enabled': 'false', 'make-call-rfc3725-flow': '1', 'oos-force': '2',
+      contact: '127.0.0.1:5081',
+      'service-type': 'softswitch',
+      prefix: '77,+1',
+      'dual-dialog-enabled': 'false',
+      'make-call-rfc3725-flow': '1',
+      'oos-force': '2',
     });
-    expect((await call('GET', '/api/dns/%2B15551231111')).json).toEqual({ number: '+15551231111', type: 'extension', options: {} });
+    expect((await call('GET', '/api/dns/%2B15551231111')).json).toEqual({
+      number: '+15551231111',
+      type: 'extension',
+      options: {},
+    });
     expect((await call('GET', `/api/dns/${encodeURIComponent('+1-555-123-1111')}`)).status).toBe(200);
     const feed = await call('GET', '/api/config/changes?since=1');
     expect(feed.json.version).toBe(3);
-    expect(feed.json.changeSets.map((c: CommittedChangeSet) => [c.version, c.changes.map((x) => `${x.op} ${x.key}`)])).toEqual([
+    expect(
+      feed.json.changeSets.map((c: CommittedChangeSet) => [c.version, c.changes.map((x) => `${x.op} ${x.key}`)]),
+    ).toEqual([
       [2, ['put +15551231111']],
       [3, ['patch Softswitch']],
     ]);
     expect(seen.map((c) => c.version)).toEqual([2, 3]);
     // effective options: the DN behind the softswitch now inherits
     const eff = await call('GET', '/api/dns/%2B15551231111/effective-options');
-    expect(eff.json.options['dual-dialog-enabled']).toEqual({ value: 'false', source: 'softswitch', via: 'Softswitch' });
+    expect(eff.json.options['dual-dialog-enabled']).toEqual({
+      value: 'false',
+      source: 'softswitch',
+      via: 'Softswitch',
+    });
 
     await stop();
     await start();
@@ -103,25 +131,33 @@ describe('admin API (interfaces §5)', () => {
   it('lists with limit and offset', async () => {
     const r = await call('GET', '/api/dns?limit=2&offset=1');
     expect(r.json).toEqual({
-      items: [
-        { number: '7777', type: 'extension', options: {} },
-        expect.objectContaining({ number: 'Softswitch' }),
-      ],
+      items: [{ number: '7777', type: 'extension', options: {} }, expect.objectContaining({ number: 'Softswitch' })],
       total: 4,
     });
     expect((await call('GET', '/api/dns?limit=&offset=')).json.items).toHaveLength(4);
     expect((await call('GET', '/api/dns?limit=0')).status).toBe(422);
     expect((await call('GET', '/api/dns?limit=1.5')).status).toBe(422);
     expect((await call('GET', '/api/dns?offset=-1')).status).toBe(422);
-    expect((await call('GET', '/api/agent-groups')).json).toEqual({ items: [{ name: 'Support', agents: ['joe', 'jay'] }], total: 1 });
+    expect((await call('GET', '/api/agent-groups')).json).toEqual({
+      items: [{ name: 'Support', agents: ['joe', 'jay'] }],
+      total: 1,
+    });
   });
 
   it('never returns an agent password', async () => {
     expect((await call('GET', '/api/agents/joe')).json).toEqual({ id: 'joe', name: 'Joe', dn: '8888' });
     const list = await call('GET', '/api/agents');
     expect(JSON.stringify(list.json)).not.toMatch(/joe-secret|jay-secret/);
-    const put = await call('PUT', '/api/agents/ann', { name: 'Ann', password: 'ann-secret', dn: '7777', options: { 'agent-phone': '+1 555 000 1234' } });
-    expect(put).toEqual({ status: 200, json: { id: 'ann', name: 'Ann', dn: '7777', options: { 'agent-phone': '+1 555 000 1234' } } });
+    const put = await call('PUT', '/api/agents/ann', {
+      name: 'Ann',
+      password: 'ann-secret',
+      dn: '7777',
+      options: { 'agent-phone': '+1 555 000 1234' },
+    });
+    expect(put).toEqual({
+      status: 200,
+      json: { id: 'ann', name: 'Ann', dn: '7777', options: { 'agent-phone': '+1 555 000 1234' } },
+    });
     const feed = await call('GET', '/api/config/changes?since=0');
     expect(JSON.stringify(feed.json)).not.toMatch(/joe-secret|jay-secret|ann-secret/);
     expect(store.getAgent('ann')!.password).toBe('ann-secret');
@@ -139,7 +175,15 @@ describe('admin API (interfaces §5)', () => {
   it('422 with every problem for invalid bodies, never 500', async () => {
     expect(await call('PUT', '/api/dns/1', { type: 'phone' })).toEqual({
       status: 422,
-      json: { errors: [{ index: 0, message: 'type "phone" is not one of extension, acd-position, voip-service, trunk, routing-point, acd-queue' }] },
+      json: {
+        errors: [
+          {
+            index: 0,
+            message:
+              'type "phone" is not one of extension, acd-position, voip-service, trunk, routing-point, acd-queue',
+          },
+        ],
+      },
     });
     expect(await call('PUT', '/api/dns/1', { type: 'extension', options: { 'oos-check': 'often' } })).toEqual({
       status: 422,
@@ -164,7 +208,15 @@ describe('admin API (interfaces §5)', () => {
     expect((await call('PATCH', '/api/dns/5000', { options: { 'agent-group': 'Sales' } })).json).toEqual({
       errors: [{ index: 0, message: 'DN 5000: agent-group Sales does not exist' }],
     });
-    for (const body of ['null', '"x"', '1', {}, { changes: 'x' }, { changes: [], extra: 1 }, { changes: [null, 1, 'x'] }]) {
+    for (const body of [
+      'null',
+      '"x"',
+      '1',
+      {},
+      { changes: 'x' },
+      { changes: [], extra: 1 },
+      { changes: [null, 1, 'x'] },
+    ]) {
       const r = await call('POST', '/api/config/change-sets', body);
       expect(r.status, JSON.stringify(body)).toBe(422);
     }
@@ -173,8 +225,19 @@ describe('admin API (interfaces §5)', () => {
 
   it('a change-set with one bad change among 1,000 is refused whole, with every problem listed', async () => {
     const changes: unknown[] = [];
-    for (let i = 0; i < 1000; i++) changes.push({ op: 'put', kind: 'dn', key: `+1 555 7${String(i).padStart(6, '0')}`, value: { type: 'extension' } });
-    changes[10] = { op: 'put', kind: 'dn', key: '+15557000010', value: { type: 'extension', options: { 'line-type': '9' } } };
+    for (let i = 0; i < 1000; i++)
+      changes.push({
+        op: 'put',
+        kind: 'dn',
+        key: `+1 555 7${String(i).padStart(6, '0')}`,
+        value: { type: 'extension' },
+      });
+    changes[10] = {
+      op: 'put',
+      kind: 'dn',
+      key: '+15557000010',
+      value: { type: 'extension', options: { 'line-type': '9' } },
+    };
     changes[999] = { op: 'delete', kind: 'agent', key: 'jay' };
     const r = await call('POST', '/api/config/change-sets', { changes });
     expect(r).toEqual({
@@ -212,8 +275,14 @@ describe('admin API (interfaces §5)', () => {
   });
 
   it('unknown option names are accepted with a warning', async () => {
-    const r = await call('POST', '/api/config/change-sets', { changes: [{ op: 'patch', kind: 'dn', key: '7777', value: { options: { 'x-custom': '1' } } }] });
-    expect(r.json).toEqual({ version: 2, applied: 1, warnings: [{ index: 0, message: 'DN 7777: unknown option x-custom (kept)' }] });
+    const r = await call('POST', '/api/config/change-sets', {
+      changes: [{ op: 'patch', kind: 'dn', key: '7777', value: { options: { 'x-custom': '1' } } }],
+    });
+    expect(r.json).toEqual({
+      version: 2,
+      applied: 1,
+      warnings: [{ index: 0, message: 'DN 7777: unknown option x-custom (kept)' }],
+    });
   });
 
   it('serves the OpenAPI document and Prometheus metrics', async () => {
@@ -221,7 +290,14 @@ describe('admin API (interfaces §5)', () => {
     expect(o.status).toBe(200);
     expect(o.json.openapi).toBe('3.0.3');
     expect(Object.keys(o.json.paths)).toEqual(
-      expect.arrayContaining(['/api/dns', '/api/dns/{number}', '/api/agents/{id}', '/api/agent-groups/{name}', '/api/config/change-sets', '/api/config/changes']),
+      expect.arrayContaining([
+        '/api/dns',
+        '/api/dns/{number}',
+        '/api/agents/{id}',
+        '/api/agent-groups/{name}',
+        '/api/config/change-sets',
+        '/api/config/changes',
+      ]),
     );
     await call('PATCH', '/api/dns/7777', { options: { 'oos-check': '1' } });
     await call('PATCH', '/api/dns/7777', { options: { 'oos-check': 'x' } });
@@ -243,7 +319,11 @@ describe('admin API (interfaces §5)', () => {
       dnStatus: (dn) => ({ mode: 'registered', target: `sip:${dn.number}@127.0.0.1:5062`, inService: true }),
     });
     expect((await call('GET', '/api/status')).json).toEqual({ calls: { active: 0 } });
-    expect((await call('GET', '/api/dns/8888/status')).json).toEqual({ mode: 'registered', target: 'sip:8888@127.0.0.1:5062', inService: true });
+    expect((await call('GET', '/api/dns/8888/status')).json).toEqual({
+      mode: 'registered',
+      target: 'sip:8888@127.0.0.1:5062',
+      inService: true,
+    });
   });
 
   it('exports the whole configuration for `config export --server`, without secrets', async () => {
@@ -255,10 +335,57 @@ describe('admin API (interfaces §5)', () => {
 
 describe('never 500 for a user mistake (fuzz)', () => {
   it('random bodies on every write endpoint answer 200, 400, 404 or 422', async () => {
-    const scalar = fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom('extension', 'put', 'patch', 'delete', 'dn', 'agent', 'agent-group', 'server', '7777', 'joe', 'Support'));
-    const key = fc.constantFrom('type', 'options', 'name', 'password', 'dn', 'agents', 'changes', 'op', 'kind', 'key', 'value', 'contact', 'x');
-    const value = fc.letrec((tie) => ({ v: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(key, tie('v'), { maxKeys: 4 })) })).v;
-    const target = fc.constantFrom('PUT /api/dns/7777', 'PATCH /api/dns/Softswitch', 'PUT /api/agents/joe', 'PATCH /api/agents/jay', 'PUT /api/agent-groups/Support', 'PATCH /api/agent-groups/Support', 'POST /api/config/change-sets');
+    const scalar = fc.oneof(
+      fc.string({ maxLength: 6 }),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constantFrom(
+        'extension',
+        'put',
+        'patch',
+        'delete',
+        'dn',
+        'agent',
+        'agent-group',
+        'server',
+        '7777',
+        'joe',
+        'Support',
+      ),
+    );
+    const key = fc.constantFrom(
+      'type',
+      'options',
+      'name',
+      'password',
+      'dn',
+      'agents',
+      'changes',
+      'op',
+      'kind',
+      'key',
+      'value',
+      'contact',
+      'x',
+    );
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof(
+        { depthSize: 'small' },
+        scalar,
+        fc.array(tie('v'), { maxLength: 3 }),
+        fc.dictionary(key, tie('v'), { maxKeys: 4 }),
+      ),
+    })).v;
+    const target = fc.constantFrom(
+      'PUT /api/dns/7777',
+      'PATCH /api/dns/Softswitch',
+      'PUT /api/agents/joe',
+      'PATCH /api/agents/jay',
+      'PUT /api/agent-groups/Support',
+      'PATCH /api/agent-groups/Support',
+      'POST /api/config/change-sets',
+    );
     await fc.assert(
       fc.asyncProperty(target, value, async (t, body) => {
         const [m, p] = t.split(' ');
@@ -302,7 +429,10 @@ describe('admin token (interfaces §5)', () => {
   it('configured, else SIPSERVER_TOKEN, else generated once, stored 0600 and printed once', () => {
     const d = mkdtempSync(join(tmpdir(), 'sipserver-token-'));
     try {
-      expect(resolveAdminToken({ configured: 'from-config', env: 'from-env', dataDir: d })).toEqual({ token: 'from-config', source: 'config' });
+      expect(resolveAdminToken({ configured: 'from-config', env: 'from-env', dataDir: d })).toEqual({
+        token: 'from-config',
+        source: 'config',
+      });
       expect(resolveAdminToken({ env: 'from-env', dataDir: d })).toEqual({ token: 'from-env', source: 'env' });
       const printed: string[] = [];
       const g = resolveAdminToken({ env: undefined, dataDir: d, print: (l) => printed.push(l) });
@@ -323,7 +453,14 @@ describe('admin token (interfaces §5)', () => {
 describe('startHttpServer (for sipserver start)', () => {
   it('uses server.http.admin-token and listens where asked', async () => {
     store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: {} } }]);
-    store.apply([{ op: 'put', kind: 'server', key: 'server', value: { name: 'S', http: { listen: '127.0.0.1:0', 'admin-token': 'configured-token-1' } } }]);
+    store.apply([
+      {
+        op: 'put',
+        kind: 'server',
+        key: 'server',
+        value: { name: 'S', http: { listen: '127.0.0.1:0', 'admin-token': 'configured-token-1' } },
+      },
+    ]);
     const { startHttpServer } = await import('../../src/api/http-server.js');
     const printed: string[] = [];
     const s = await startHttpServer({ store, dataDir: dir, print: (l) => printed.push(l) });

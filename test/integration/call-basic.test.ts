@@ -19,17 +19,34 @@ afterEach(async () => {
 /** The body of a traced message (line ends normalised); '' when there is none. */
 function body(text: string): string {
   const m = /\r?\n\r?\n/.exec(text);
-  return m ? text.slice(m.index + m[0].length).replace(/\r\n/g, '\n').trim() : '';
+  return m
+    ? text
+        .slice(m.index + m[0].length)
+        .replace(/\r\n/g, '\n')
+        .trim()
+    : '';
 }
 
 function startLine(text: string): string {
   return text.split('\n')[0]!.trim();
 }
 
-async function pair(uacScenario: string, uasScenario: string, number = '9123', uacArgs: string[] = []): Promise<{ uac: SippResult; uas: SippResult; uasPort: number }> {
+async function pair(
+  uacScenario: string,
+  uasScenario: string,
+  number = '9123',
+  uacArgs: string[] = [],
+): Promise<{ uac: SippResult; uas: SippResult; uasPort: number }> {
   const uasPort = await freePort();
   server = await startCallServer(softswitchYaml(uasPort));
-  const uasPeer = await startSipp({ scenario: scen(uasScenario), target: `127.0.0.1:${server.port}`, localPort: uasPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+  const uasPeer = await startSipp({
+    scenario: scen(uasScenario),
+    target: `127.0.0.1:${server.port}`,
+    localPort: uasPort,
+    calls: 1,
+    timeoutMs: 20_000,
+    traceMessages: true,
+  });
   const uac = await runSipp({
     scenario: scen(uacScenario),
     target: `127.0.0.1:${server.port}`,
@@ -97,8 +114,12 @@ describe('B2BUA basic call with SIPp peers', () => {
     const { uac, uas } = await pair('uac-early-media.xml', 'uas-early-media-183.xml');
     expect(uac.code, uac.errors + uac.messages.slice(-2000)).toBe(0);
     expect(uas.code, uas.errors).toBe(0);
-    const sent = sippTraceMessages(uas.messages).find((m) => m.dir === 'sent' && startLine(m.text).startsWith('SIP/2.0 183'))!;
-    const got = sippTraceMessages(uac.messages).find((m) => m.dir === 'received' && startLine(m.text).startsWith('SIP/2.0 183'))!;
+    const sent = sippTraceMessages(uas.messages).find(
+      (m) => m.dir === 'sent' && startLine(m.text).startsWith('SIP/2.0 183'),
+    )!;
+    const got = sippTraceMessages(uac.messages).find(
+      (m) => m.dir === 'received' && startLine(m.text).startsWith('SIP/2.0 183'),
+    )!;
     expect(body(sent.text)).toContain('s=uas-early-marker');
     expect(body(got.text)).toBe(body(sent.text));
   });
@@ -107,10 +128,16 @@ describe('B2BUA basic call with SIPp peers', () => {
     const { uac, uas } = await pair('uac-late-offer.xml', 'uas-phone-offer-in-200.xml');
     expect(uac.code, uac.errors + uac.messages.slice(-2000)).toBe(0);
     expect(uas.code, uas.errors + uas.messages.slice(-2000)).toBe(0);
-    const inv = sippTraceMessages(uas.messages).find((m) => m.dir === 'received' && startLine(m.text).startsWith('INVITE'))!;
+    const inv = sippTraceMessages(uas.messages).find(
+      (m) => m.dir === 'received' && startLine(m.text).startsWith('INVITE'),
+    )!;
     expect(body(inv.text)).toBe('');
-    const ackSent = sippTraceMessages(uac.messages).find((m) => m.dir === 'sent' && startLine(m.text).startsWith('ACK'))!;
-    const ackRcvd = sippTraceMessages(uas.messages).find((m) => m.dir === 'received' && startLine(m.text).startsWith('ACK'))!;
+    const ackSent = sippTraceMessages(uac.messages).find(
+      (m) => m.dir === 'sent' && startLine(m.text).startsWith('ACK'),
+    )!;
+    const ackRcvd = sippTraceMessages(uas.messages).find(
+      (m) => m.dir === 'received' && startLine(m.text).startsWith('ACK'),
+    )!;
     expect(body(ackSent.text)).toContain('s=uas-answer-marker');
     expect(body(ackRcvd.text)).toBe(body(ackSent.text));
     await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
@@ -118,18 +145,35 @@ describe('B2BUA basic call with SIPp peers', () => {
 
   it('a number nobody serves gets 404', async () => {
     server = await startCallServer(softswitchYaml(await freePort()));
-    const uac = await runSipp({ scenario: scen('uac-expect-404.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 10_000, traceMessages: true, args: ['-s', '5555'] });
+    const uac = await runSipp({
+      scenario: scen('uac-expect-404.xml'),
+      target: `127.0.0.1:${server.port}`,
+      calls: 1,
+      timeoutMs: 10_000,
+      traceMessages: true,
+      args: ['-s', '5555'],
+    });
     expect(uac.code, uac.errors).toBe(0);
-    const final = sippTraceMessages(uac.messages).find((m) => m.dir === 'received' && startLine(m.text).startsWith('SIP/2.0 404'));
+    const final = sippTraceMessages(uac.messages).find(
+      (m) => m.dir === 'received' && startLine(m.text).startsWith('SIP/2.0 404'),
+    );
     expect(final).toBeDefined();
     expect(server.b2bua.activeCalls).toBe(0);
   });
 
   it('a routing loop through ourselves ends with 483 (Max-Forwards carried across legs)', async () => {
     server = await startCallServer(softswitchYaml(await freePort()));
-    const r = server.store.apply([{ op: 'patch', kind: 'dn', key: 'Softswitch', value: { options: { contact: `127.0.0.1:${server.port}` } } }]);
+    const r = server.store.apply([
+      { op: 'patch', kind: 'dn', key: 'Softswitch', value: { options: { contact: `127.0.0.1:${server.port}` } } },
+    ]);
     expect(r.version).toBeGreaterThan(0);
-    const uac = await runSipp({ scenario: scen('uac-expect-483.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 20_000, args: ['-s', '9123'] });
+    const uac = await runSipp({
+      scenario: scen('uac-expect-483.xml'),
+      target: `127.0.0.1:${server.port}`,
+      calls: 1,
+      timeoutMs: 20_000,
+      args: ['-s', '9123'],
+    });
     expect(uac.code, uac.errors).toBe(0);
     await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
     expect(server.b2bua.completed).toBe(70); // the customer's call plus 69 loop legs, Max-Forwards 70 → 0
@@ -137,7 +181,13 @@ describe('B2BUA basic call with SIPp peers', () => {
 
   it('a BYE for an unknown dialog gets 481', async () => {
     server = await startCallServer(softswitchYaml(await freePort()));
-    const uac = await runSipp({ scenario: scen('uac-bye-unknown-dialog.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 10_000, args: ['-s', '9123'] });
+    const uac = await runSipp({
+      scenario: scen('uac-bye-unknown-dialog.xml'),
+      target: `127.0.0.1:${server.port}`,
+      calls: 1,
+      timeoutMs: 10_000,
+      args: ['-s', '9123'],
+    });
     expect(uac.code, uac.errors).toBe(0);
   });
 });

@@ -41,7 +41,10 @@ dns:
 }
 
 async function established(s: CallServer): Promise<string> {
-  await waitFor(() => s.events.some((e) => e.name === 'EventEstablished'), { what: 'EventEstablished', timeoutMs: 10_000 });
+  await waitFor(() => s.events.some((e) => e.name === 'EventEstablished'), {
+    what: 'EventEstablished',
+    timeoutMs: 10_000,
+  });
   return s.events.find((e) => e.name === 'EventEstablished')!.connId;
 }
 
@@ -50,17 +53,39 @@ describe('CTI call control on a live call', () => {
     const agentPort = await freePort();
     server = await startCallServer(yaml(agentPort, await freePort()));
     const target = `127.0.0.1:${server.port}`;
-    const agent = await startSipp({ scenario: scen('uas-agent-held-retrieved.xml'), target, localPort: agentPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const customer = runSipp({ scenario: scen('uac-held-retrieved.xml'), target, calls: 1, timeoutMs: 20_000, traceMessages: true, args: ['-s', '7001'] });
+    const agent = await startSipp({
+      scenario: scen('uas-agent-held-retrieved.xml'),
+      target,
+      localPort: agentPort,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+    });
+    const customer = runSipp({
+      scenario: scen('uac-held-retrieved.xml'),
+      target,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+      args: ['-s', '7001'],
+    });
     const connId = await established(server);
     await server.control.handle({ request: 'RequestHoldCall', thisDN: '7001', connId }, origin);
-    await expect(server.control.handle({ request: 'RequestHoldCall', thisDN: '7001', connId }, origin)).rejects.toBeInstanceOf(CallControlError);
+    await expect(
+      server.control.handle({ request: 'RequestHoldCall', thisDN: '7001', connId }, origin),
+    ).rejects.toBeInstanceOf(CallControlError);
     await server.control.handle({ request: 'RequestRetrieveCall', thisDN: '7001', connId }, origin);
     const [cu, ag] = await Promise.all([customer, agent.result()]);
     expect(cu.code, cu.errors + cu.messages.slice(-2500)).toBe(0);
     expect(ag.code, ag.errors + ag.messages.slice(-2500)).toBe(0);
     await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
-    expect(server.events.map((e) => e.name)).toEqual(['EventRinging', 'EventEstablished', 'EventHeld', 'EventRetrieved', 'EventReleased']);
+    expect(server.events.map((e) => e.name)).toEqual([
+      'EventRinging',
+      'EventEstablished',
+      'EventHeld',
+      'EventRetrieved',
+      'EventReleased',
+    ]);
     const held = server.events[2]!;
     expect(held).toMatchObject({ thisDN: '7001', connId, otherDN: 'customer', callType: 'Inbound', origin });
   });
@@ -70,11 +95,35 @@ describe('CTI call control on a live call', () => {
     const ssPort = await freePort();
     server = await startCallServer(yaml(agentPort, ssPort));
     const target = `127.0.0.1:${server.port}`;
-    const agent = await startSipp({ scenario: scen('uas-answer.xml'), target, localPort: agentPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const dest = await startSipp({ scenario: scen('uas-phone-offer-in-200.xml'), target, localPort: ssPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const customer = runSipp({ scenario: scen('uac-transferred.xml'), target, calls: 1, timeoutMs: 20_000, traceMessages: true, args: ['-s', '7001'] });
+    const agent = await startSipp({
+      scenario: scen('uas-answer.xml'),
+      target,
+      localPort: agentPort,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+    });
+    const dest = await startSipp({
+      scenario: scen('uas-phone-offer-in-200.xml'),
+      target,
+      localPort: ssPort,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+    });
+    const customer = runSipp({
+      scenario: scen('uac-transferred.xml'),
+      target,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+      args: ['-s', '7001'],
+    });
     const connId = await established(server);
-    await server.control.handle({ request: 'RequestSingleStepTransfer', thisDN: '7001', connId, otherDN: '9 123' }, origin);
+    await server.control.handle(
+      { request: 'RequestSingleStepTransfer', thisDN: '7001', connId, otherDN: '9 123' },
+      origin,
+    );
     const [cu, ag, de] = await Promise.all([customer, agent.result(), dest.result()]);
     expect(cu.code, cu.errors + cu.messages.slice(-2500)).toBe(0);
     expect(ag.code, ag.errors).toBe(0);
@@ -92,8 +141,22 @@ describe('CTI call control on a live call', () => {
     const agentPort = await freePort();
     server = await startCallServer(yaml(agentPort, await freePort()));
     const target = `127.0.0.1:${server.port}`;
-    const agent = await startSipp({ scenario: scen('uas-agent-hold-by-phone.xml'), target, localPort: agentPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const customer = runSipp({ scenario: scen('uac-answers-reinvite-update.xml'), target, calls: 1, timeoutMs: 20_000, traceMessages: true, args: ['-s', '7001'] });
+    const agent = await startSipp({
+      scenario: scen('uas-agent-hold-by-phone.xml'),
+      target,
+      localPort: agentPort,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+    });
+    const customer = runSipp({
+      scenario: scen('uac-answers-reinvite-update.xml'),
+      target,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+      args: ['-s', '7001'],
+    });
     const [cu, ag] = await Promise.all([customer, agent.result()]);
     expect(cu.code, cu.errors + cu.messages.slice(-2500)).toBe(0);
     expect(ag.code, ag.errors + ag.messages.slice(-2500)).toBe(0);
@@ -112,15 +175,45 @@ describe('CTI call control on a live call', () => {
     const ssPort = await freePort();
     server = await startCallServer(yaml(agentPort, ssPort));
     const target = `127.0.0.1:${server.port}`;
-    const agent = await startSipp({ scenario: scen('uas-agent-consult.xml'), target, localPort: agentPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const dest = await startSipp({ scenario: scen('uas-target-consult.xml'), target, localPort: ssPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const customer = runSipp({ scenario: scen('uac-consulted.xml'), target, calls: 1, timeoutMs: 20_000, traceMessages: true, args: ['-s', '7001'] });
+    const agent = await startSipp({
+      scenario: scen('uas-agent-consult.xml'),
+      target,
+      localPort: agentPort,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+    });
+    const dest = await startSipp({
+      scenario: scen('uas-target-consult.xml'),
+      target,
+      localPort: ssPort,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+    });
+    const customer = runSipp({
+      scenario: scen('uac-consulted.xml'),
+      target,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+      args: ['-s', '7001'],
+    });
     const connId = await established(server);
-    await server.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
-    await waitFor(() => server!.events.filter((e) => e.name === 'EventEstablished').length === 2, { what: 'EventEstablished of the call and of the consultation', timeoutMs: 10_000 });
+    await server.control.handle(
+      { request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' },
+      origin,
+    );
+    await waitFor(() => server!.events.filter((e) => e.name === 'EventEstablished').length === 2, {
+      what: 'EventEstablished of the call and of the consultation',
+      timeoutMs: 10_000,
+    });
     const consultId = server.events.find((e) => e.name === 'EventDialing')!.connId;
     expect(consultId).not.toBe(connId);
-    await server.control.handle({ request: 'RequestCompleteTransfer', thisDN: '7001', connId, transferConnId: consultId }, origin);
+    await server.control.handle(
+      { request: 'RequestCompleteTransfer', thisDN: '7001', connId, transferConnId: consultId },
+      origin,
+    );
     const [cu, ag, de] = await Promise.all([customer, agent.result(), dest.result()]);
     expect(cu.code, cu.errors + cu.messages.slice(-2500)).toBe(0);
     expect(ag.code, ag.errors + ag.messages.slice(-2500)).toBe(0);
@@ -148,12 +241,39 @@ describe('CTI call control on a live call', () => {
     const ssPort = await freePort();
     server = await startCallServer(yaml(agentPort, ssPort));
     const target = `127.0.0.1:${server.port}`;
-    const agent = await startSipp({ scenario: scen('uas-agent-consult-reconnect.xml'), target, localPort: agentPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const dest = await startSipp({ scenario: scen('uas-target-consult-released.xml'), target, localPort: ssPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const customer = runSipp({ scenario: scen('uac-consult-reconnected.xml'), target, calls: 1, timeoutMs: 20_000, traceMessages: true, args: ['-s', '7001'] });
+    const agent = await startSipp({
+      scenario: scen('uas-agent-consult-reconnect.xml'),
+      target,
+      localPort: agentPort,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+    });
+    const dest = await startSipp({
+      scenario: scen('uas-target-consult-released.xml'),
+      target,
+      localPort: ssPort,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+    });
+    const customer = runSipp({
+      scenario: scen('uac-consult-reconnected.xml'),
+      target,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+      args: ['-s', '7001'],
+    });
     const connId = await established(server);
-    await server.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
-    await waitFor(() => server!.events.filter((e) => e.name === 'EventEstablished').length === 2, { what: 'EventEstablished of the call and of the consultation', timeoutMs: 10_000 });
+    await server.control.handle(
+      { request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' },
+      origin,
+    );
+    await waitFor(() => server!.events.filter((e) => e.name === 'EventEstablished').length === 2, {
+      what: 'EventEstablished of the call and of the consultation',
+      timeoutMs: 10_000,
+    });
     await server.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin);
     const [cu, ag, de] = await Promise.all([customer, agent.result(), dest.result()]);
     expect(cu.code, cu.errors + cu.messages.slice(-2500)).toBe(0);
@@ -175,8 +295,14 @@ describe('CTI call control on a live call', () => {
 
   it('refuses what it cannot do: unknown ConnID, RequestAnswerCall without sip-cti-control', async () => {
     server = await startCallServer(yaml(await freePort(), await freePort()));
-    await expect(server.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId: '0000000000000000' }, origin)).rejects.toMatchObject({ reason: 'unknown-conn-id' });
-    await expect(server.control.handle({ request: 'RequestAnswerCall', thisDN: '7001', connId: '0000000000000000' }, origin)).rejects.toMatchObject({ reason: 'not-supported' });
-    await expect(server.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN: '5555' }, origin)).rejects.toMatchObject({ reason: 'failed' });
+    await expect(
+      server.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId: '0000000000000000' }, origin),
+    ).rejects.toMatchObject({ reason: 'unknown-conn-id' });
+    await expect(
+      server.control.handle({ request: 'RequestAnswerCall', thisDN: '7001', connId: '0000000000000000' }, origin),
+    ).rejects.toMatchObject({ reason: 'not-supported' });
+    await expect(
+      server.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN: '5555' }, origin),
+    ).rejects.toMatchObject({ reason: 'failed' });
   });
 });

@@ -46,14 +46,35 @@ describe('softswitch failover', () => {
     const p2 = await freePort();
     server = await startCallServer(yaml(p1, p2));
     const target = `127.0.0.1:${server.port}`;
-    const first = await startSipp({ scenario: scen('uas-unavailable-503.xml'), target, localPort: p1, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const second = await startSipp({ scenario: scen('uas-answer.xml'), target, localPort: p2, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const customer = await runSipp({ scenario: scen('uac-basic-call.xml'), target, calls: 1, timeoutMs: 20_000, args: ['-s', '+15551231111', '-d', '200'] });
+    const first = await startSipp({
+      scenario: scen('uas-unavailable-503.xml'),
+      target,
+      localPort: p1,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+    });
+    const second = await startSipp({
+      scenario: scen('uas-answer.xml'),
+      target,
+      localPort: p2,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+    });
+    const customer = await runSipp({
+      scenario: scen('uac-basic-call.xml'),
+      target,
+      calls: 1,
+      timeoutMs: 20_000,
+      args: ['-s', '+15551231111', '-d', '200'],
+    });
     const [a, b] = await Promise.all([first.result(), second.result()]);
     expect(customer.code, customer.errors).toBe(0);
     expect(a.code, a.errors).toBe(0);
     expect(b.code, b.errors).toBe(0);
-    const inv = (log: string) => sippTraceMessages(log).find((m) => m.dir === 'received' && m.text.startsWith('INVITE'))!.text;
+    const inv = (log: string) =>
+      sippTraceMessages(log).find((m) => m.dir === 'received' && m.text.startsWith('INVITE'))!.text;
     const callId = (t: string) => /^Call-ID:\s*(.*)$/im.exec(t)![1]!.trim();
     expect(inv(a.messages).split('\n')[0]!.trim()).toBe(`INVITE sip:+15551231111@127.0.0.1:${p1} SIP/2.0`);
     expect(inv(b.messages).split('\n')[0]!.trim()).toBe(`INVITE sip:+15551231111@127.0.0.1:${p2} SIP/2.0`);
@@ -66,8 +87,20 @@ describe('softswitch failover', () => {
     const p2 = await freePort();
     server = await startCallServer(yaml(dead, p2), { t1: 50 });
     const target = `127.0.0.1:${server.port}`;
-    const second = await startSipp({ scenario: scen('uas-answer.xml'), target, localPort: p2, calls: 1, timeoutMs: 20_000 });
-    const customer = await runSipp({ scenario: scen('uac-basic-call.xml'), target, calls: 1, timeoutMs: 20_000, args: ['-s', '+15551231111', '-d', '200'] });
+    const second = await startSipp({
+      scenario: scen('uas-answer.xml'),
+      target,
+      localPort: p2,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    const customer = await runSipp({
+      scenario: scen('uac-basic-call.xml'),
+      target,
+      calls: 1,
+      timeoutMs: 20_000,
+      args: ['-s', '+15551231111', '-d', '200'],
+    });
     const b = await second.result();
     expect(customer.code, customer.errors).toBe(0);
     expect(b.code, b.errors).toBe(0);
@@ -78,8 +111,20 @@ describe('softswitch failover', () => {
     const p2 = await freePort();
     server = await startCallServer(yaml(p1, p2));
     const target = `127.0.0.1:${server.port}`;
-    const first = await startSipp({ scenario: scen('uas-busy-486.xml'), target, localPort: p1, calls: 1, timeoutMs: 20_000 });
-    const customer = await runSipp({ scenario: scen('uac-expect-486.xml'), target, calls: 1, timeoutMs: 20_000, args: ['-s', '+15551231111'] });
+    const first = await startSipp({
+      scenario: scen('uas-busy-486.xml'),
+      target,
+      localPort: p1,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    const customer = await runSipp({
+      scenario: scen('uac-expect-486.xml'),
+      target,
+      calls: 1,
+      timeoutMs: 20_000,
+      args: ['-s', '+15551231111'],
+    });
     expect(customer.code, customer.errors).toBe(0);
     expect((await first.result()).code).toBe(0);
   });

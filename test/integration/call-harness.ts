@@ -45,7 +45,11 @@ export async function startCallServer(yaml: string, opts: { t1?: number; tcp?: b
   const store = openStore(dir);
   store.reconcile(loaded.model);
   const logger = process.env.CALL_TEST_LOG ? createLogger(process.env.CALL_TEST_LOG) : silentLogger;
-  const stack = new SipStack({ listen: opts.tcp ? ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] : ['udp:127.0.0.1:0'], logger, timers: opts.t1 ? { t1: opts.t1, t2: Math.max(opts.t1 * 8, 4000) } : undefined });
+  const stack = new SipStack({
+    listen: opts.tcp ? ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'] : ['udp:127.0.0.1:0'],
+    logger,
+    timers: opts.t1 ? { t1: opts.t1, t2: Math.max(opts.t1 * 8, 4000) } : undefined,
+  });
   const dialogTimers = opts.t1 ? { t1: opts.t1, t2: Math.max(opts.t1 * 8, 4000) } : undefined;
   const reachability = new ReachabilityResolver(store, { get: () => [] }, { isOutOfService: () => false }, logger);
   const bus = new ContactCenterEventBus();
@@ -65,9 +69,25 @@ export async function startCallServer(yaml: string, opts: { t1?: number; tcp?: b
   };
   const agents = new AgentService({ directory, reachability: phoneReach, bus, clock: systemClock, logger });
   const routerRef = new CallRouterRef();
-  const cc = createCallControl({ stack, reachability, directory, bus, clock: systemClock, logger, agents, router: routerRef, timers: dialogTimers });
+  const cc = createCallControl({
+    stack,
+    reachability,
+    directory,
+    bus,
+    clock: systemClock,
+    logger,
+    agents,
+    router: routerRef,
+    timers: dialogTimers,
+  });
   const { b2bua, ua, control } = cc;
-  const router = new RoutingPointRouter({ agents, reachability: phoneReach, delivery: cc.delivery, clock: systemClock, logger });
+  const router = new RoutingPointRouter({
+    agents,
+    reachability: phoneReach,
+    delivery: cc.delivery,
+    clock: systemClock,
+    logger,
+  });
   routerRef.bind(router);
   await stack.start();
   const port = stack.addresses()[0]!.port;

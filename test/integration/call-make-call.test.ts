@@ -45,10 +45,27 @@ async function makeCall(flow: '1' | '2', phoneScenario: string, destScenario: st
   const ssPort = await freePort();
   server = await startCallServer(yaml(phonePort, ssPort, flow, extra));
   const target = `127.0.0.1:${server.port}`;
-  const phone = await startSipp({ scenario: scen(phoneScenario), target, localPort: phonePort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-  const dest = await startSipp({ scenario: scen(destScenario), target, localPort: ssPort, calls: 1, timeoutMs: 20_000, traceMessages: true });
+  const phone = await startSipp({
+    scenario: scen(phoneScenario),
+    target,
+    localPort: phonePort,
+    calls: 1,
+    timeoutMs: 20_000,
+    traceMessages: true,
+  });
+  const dest = await startSipp({
+    scenario: scen(destScenario),
+    target,
+    localPort: ssPort,
+    calls: 1,
+    timeoutMs: 20_000,
+    traceMessages: true,
+  });
   await server.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN: '9123' }, origin);
-  await waitFor(() => server!.events.some((e) => e.name === 'EventEstablished'), { what: 'EventEstablished', timeoutMs: 10_000 });
+  await waitFor(() => server!.events.some((e) => e.name === 'EventEstablished'), {
+    what: 'EventEstablished',
+    timeoutMs: 10_000,
+  });
   const connId = server.events[0]!.connId;
   await server.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
   const [ph, de] = await Promise.all([phone.result(), dest.result()]);
@@ -67,7 +84,12 @@ describe('RequestMakeCall', () => {
     // The ACK to the agent carries the destination's answer, byte for byte (RFC 3725 Flow I).
     const bodyOf = (t: string) => {
       const m = /\r?\n\r?\n/.exec(t);
-      return m ? t.slice(m.index + m[0].length).replace(/\r\n/g, '\n').trim() : '';
+      return m
+        ? t
+            .slice(m.index + m[0].length)
+            .replace(/\r\n/g, '\n')
+            .trim()
+        : '';
     };
     const ackToPhone = phoneIn.find((m) => m.text.startsWith('ACK'))!;
     const destOk = sippTraceMessages(de.messages).find((m) => m.dir === 'sent' && m.text.startsWith('SIP/2.0 200'))!;
@@ -86,18 +108,35 @@ describe('RequestMakeCall', () => {
   });
 
   it('Flow I guard: destination slower than rfc3725-flow1-max-wait → agent ACKed with a black hole, reconnected by re-INVITE', async () => {
-    const { ph, de, events } = await makeCall('1', 'uas-phone-flow1-guard.xml', 'uas-answer-slow-then-reinvite.xml', '      rfc3725-flow1-max-wait: "1"\n');
+    const { ph, de, events } = await makeCall(
+      '1',
+      'uas-phone-flow1-guard.xml',
+      'uas-answer-slow-then-reinvite.xml',
+      '      rfc3725-flow1-max-wait: "1"\n',
+    );
     expect(ph.code, ph.errors + ph.messages.slice(-2500)).toBe(0);
     expect(de.code, de.errors + de.messages.slice(-2500)).toBe(0);
-    expect(events.map((e) => e.name)).toEqual(['EventDialing', 'EventNetworkReached', 'EventEstablished', 'EventReleased']);
+    expect(events.map((e) => e.name)).toEqual([
+      'EventDialing',
+      'EventNetworkReached',
+      'EventEstablished',
+      'EventReleased',
+    ]);
   });
 
   it('Flow IV: no-media offer to the agent, then a re-INVITE with the destination offer', async () => {
     const { ph, de, events } = await makeCall('2', 'uas-flow4-origin.xml', 'uas-phone-offer-in-200.xml');
     expect(ph.code, ph.errors + ph.messages.slice(-2000)).toBe(0);
     expect(de.code, de.errors + de.messages.slice(-2000)).toBe(0);
-    const phoneInvites = sippTraceMessages(ph.messages).filter((m) => m.dir === 'received' && m.text.startsWith('INVITE'));
+    const phoneInvites = sippTraceMessages(ph.messages).filter(
+      (m) => m.dir === 'received' && m.text.startsWith('INVITE'),
+    );
     expect(phoneInvites).toHaveLength(2);
-    expect(events.map((e) => e.name)).toEqual(['EventDialing', 'EventNetworkReached', 'EventEstablished', 'EventReleased']);
+    expect(events.map((e) => e.name)).toEqual([
+      'EventDialing',
+      'EventNetworkReached',
+      'EventEstablished',
+      'EventReleased',
+    ]);
   });
 });

@@ -35,10 +35,13 @@ function weakRefsToLiveCall(s: CallServer): Array<{ what: string; ref: WeakRef<o
 
 /** Run the GC until `alive()` is empty (at most 500 ms); the caller asserts on `alive()` itself. */
 async function waitUntilCollected(alive: () => string[]): Promise<void> {
-  await waitFor(() => {
-    gc();
-    return alive().length === 0;
-  }, { what: 'the call, legs and sessions to be collected', timeoutMs: 500, intervalMs: 20 }).catch(() => undefined);
+  await waitFor(
+    () => {
+      gc();
+      return alive().length === 0;
+    },
+    { what: 'the call, legs and sessions to be collected', timeoutMs: 500, intervalMs: 20 },
+  ).catch(() => undefined);
 }
 
 describe('B2BUA memory after a call ends', () => {
@@ -46,16 +49,34 @@ describe('B2BUA memory after a call ends', () => {
     const uasPort = await freePort();
     server = await startCallServer(softswitchYaml(uasPort));
     const target = `127.0.0.1:${server.port}`;
-    const uasPeer = await startSipp({ scenario: scen('uas-answer.xml'), target, localPort: uasPort, calls: 1, timeoutMs: 20_000 });
-    const uacP = runSipp({ scenario: scen('uac-basic-call.xml'), target, calls: 1, timeoutMs: 20_000, args: ['-s', '9123', '-d', '1000'] });
+    const uasPeer = await startSipp({
+      scenario: scen('uas-answer.xml'),
+      target,
+      localPort: uasPort,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    const uacP = runSipp({
+      scenario: scen('uac-basic-call.xml'),
+      target,
+      calls: 1,
+      timeoutMs: 20_000,
+      args: ['-s', '9123', '-d', '1000'],
+    });
     const s = server;
-    await waitFor(() => s.b2bua.activeCalls === 1 && s.ua.size === 2, { what: 'one active call with its two dialogs', timeoutMs: 10_000 });
+    await waitFor(() => s.b2bua.activeCalls === 1 && s.ua.size === 2, {
+      what: 'one active call with its two dialogs',
+      timeoutMs: 10_000,
+    });
     const refs = weakRefsToLiveCall(s);
     expect(refs.map((r) => r.what)).toEqual(['call', 'leg 0', 'leg 1', 'session 0', 'session 1']);
     const [uac, uas] = await Promise.all([uacP, uasPeer.result()]);
     expect(uac.code, uac.errors).toBe(0);
     expect(uas.code, uas.errors).toBe(0);
-    await waitFor(() => s.b2bua.activeCalls === 0 && s.ua.size === 0, { what: 'no active call and no dialog left', timeoutMs: 5000 });
+    await waitFor(() => s.b2bua.activeCalls === 0 && s.ua.size === 0, {
+      what: 'no active call and no dialog left',
+      timeoutMs: 5000,
+    });
     // Still waiting out their timers: INVITE server (Accepted, L) and BYE server (Completed, J),
     // INVITE client (Accepted, M) and BYE client (Completed, K = T4 = 5 s).
     expect(s.stack.transactionCount).toEqual({ server: 2, client: 2 });

@@ -47,8 +47,21 @@ describe('routed and direct calls to an agent DN', () => {
     const phonePort = await freePort();
     server = await startCallServer(yaml(phonePort));
     server.agents.login({ agentId: 'jay', password: 'jay-secret', thisDN: '7001', workMode: 'AutoIn' });
-    const phone = await startSipp({ scenario: scen('uas-answer.xml'), target: `127.0.0.1:${server.port}`, localPort: phonePort, calls: 1, timeoutMs: 20_000, traceMessages: true });
-    const customer = await runSipp({ scenario: scen('uac-basic-call.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 20_000, args: ['-s', '5000', '-d', '300'] });
+    const phone = await startSipp({
+      scenario: scen('uas-answer.xml'),
+      target: `127.0.0.1:${server.port}`,
+      localPort: phonePort,
+      calls: 1,
+      timeoutMs: 20_000,
+      traceMessages: true,
+    });
+    const customer = await runSipp({
+      scenario: scen('uac-basic-call.xml'),
+      target: `127.0.0.1:${server.port}`,
+      calls: 1,
+      timeoutMs: 20_000,
+      args: ['-s', '5000', '-d', '300'],
+    });
     const ph = await phone.result();
     expect(customer.code, customer.errors).toBe(0);
     expect(ph.code, ph.errors).toBe(0);
@@ -56,7 +69,11 @@ describe('routed and direct calls to an agent DN', () => {
     expect(invite.text.split('\n')[0]!.trim()).toBe(`INVITE sip:7001@127.0.0.1:${phonePort} SIP/2.0`);
     await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
     const seq = server.events.map((e) => `${e.name}:${e.thisDN}:${e.callType}:${e.routed ? 'routed' : '-'}`);
-    expect(seq).toEqual(['EventRinging:7001:Inbound:routed', 'EventEstablished:7001:Inbound:routed', 'EventReleased:7001:Inbound:routed']);
+    expect(seq).toEqual([
+      'EventRinging:7001:Inbound:routed',
+      'EventEstablished:7001:Inbound:routed',
+      'EventReleased:7001:Inbound:routed',
+    ]);
     const est = server.events[1]!;
     expect(est.otherDN).toBe('customer');
     expect(est.dnis).toBe('5000');
@@ -68,7 +85,14 @@ describe('routed and direct calls to an agent DN', () => {
     const phonePort = await freePort();
     server = await startCallServer(yaml(phonePort));
     server.agents.login({ agentId: 'jay', password: 'jay-secret', thisDN: '7001', workMode: 'AuxWork' });
-    const customer = await runSipp({ scenario: scen('uac-expect-480.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 10_000, traceMessages: true, args: ['-s', '7001'] });
+    const customer = await runSipp({
+      scenario: scen('uac-expect-480.xml'),
+      target: `127.0.0.1:${server.port}`,
+      calls: 1,
+      timeoutMs: 10_000,
+      traceMessages: true,
+      args: ['-s', '7001'],
+    });
     expect(customer.code, customer.errors).toBe(0);
     expect(server.events).toEqual([]);
   });
@@ -77,22 +101,46 @@ describe('routed and direct calls to an agent DN', () => {
     const phonePort = await freePort();
     server = await startCallServer(yaml(phonePort, '1', '3'));
     server.agents.login({ agentId: 'jay', password: 'jay-secret', thisDN: '7001', workMode: 'AutoIn' });
-    const phone = await startSipp({ scenario: scen('uas-ringing-no-answer.xml'), target: `127.0.0.1:${server.port}`, localPort: phonePort, calls: 1, timeoutMs: 20_000 });
-    const customer = await runSipp({ scenario: scen('uac-expect-480.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 20_000, args: ['-s', '5000'] });
+    const phone = await startSipp({
+      scenario: scen('uas-ringing-no-answer.xml'),
+      target: `127.0.0.1:${server.port}`,
+      localPort: phonePort,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    const customer = await runSipp({
+      scenario: scen('uac-expect-480.xml'),
+      target: `127.0.0.1:${server.port}`,
+      calls: 1,
+      timeoutMs: 20_000,
+      args: ['-s', '5000'],
+    });
     const ph = await phone.result();
     expect(ph.code, ph.errors).toBe(0);
     expect(customer.code, customer.errors).toBe(0);
     expect(server.agents.sessionByDn('7001')?.status.state).toBe('NotReady');
-    expect(server.events.map((e) => `${e.name}:${e.thisDN}:${e.routed ? 'routed' : '-'}`)).toEqual(['EventRinging:7001:routed', 'EventReleased:7001:routed']);
+    expect(server.events.map((e) => `${e.name}:${e.thisDN}:${e.routed ? 'routed' : '-'}`)).toEqual([
+      'EventRinging:7001:routed',
+      'EventReleased:7001:routed',
+    ]);
     await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
   });
 
   it('routing point with nobody Ready: after router-timeout the caller gets 480', async () => {
     const phonePort = await freePort();
     server = await startCallServer(yaml(phonePort));
-    const customer = await runSipp({ scenario: scen('uac-expect-480.xml'), target: `127.0.0.1:${server.port}`, calls: 1, timeoutMs: 10_000, traceMessages: true, args: ['-s', '5000'] });
+    const customer = await runSipp({
+      scenario: scen('uac-expect-480.xml'),
+      target: `127.0.0.1:${server.port}`,
+      calls: 1,
+      timeoutMs: 10_000,
+      traceMessages: true,
+      args: ['-s', '5000'],
+    });
     expect(customer.code, customer.errors).toBe(0);
-    const got = sippTraceMessages(customer.messages).filter((m) => m.dir === 'received').map((m) => m.text.split('\n')[0]!.trim());
+    const got = sippTraceMessages(customer.messages)
+      .filter((m) => m.dir === 'received')
+      .map((m) => m.text.split('\n')[0]!.trim());
     expect(got).toContain('SIP/2.0 180 Ringing');
     expect(got.some((l) => l.startsWith('SIP/2.0 480'))).toBe(true);
   });

@@ -35,8 +35,11 @@ agents:
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(repoRoot, 'dist/cli/main.js'), ...args], { cwd: repoRoot, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'dist/cli/main.js'), ...args],
+      { cwd: repoRoot, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -77,16 +80,37 @@ describe('every problem in one pass', () => {
 
   it('the same five problems as a change-set: 422 listing every one with its change index, nothing applied', async () => {
     const changes = [
-      { op: 'put', kind: 'dn', key: 'Softswitch', value: { type: 'voip-service', options: { contact: '127.0.0.1:5081', 'service-type': 'softswitch', prefix: '+1' } } },
+      {
+        op: 'put',
+        kind: 'dn',
+        key: 'Softswitch',
+        value: {
+          type: 'voip-service',
+          options: { contact: '127.0.0.1:5081', 'service-type': 'softswitch', prefix: '+1' },
+        },
+      },
       { op: 'put', kind: 'dn', key: '+1 555 123 2222', value: { type: 'extension' } },
       { op: 'put', kind: 'dn', key: '+15551232222', value: { type: 'extensoin' } },
       { op: 'put', kind: 'dn', key: '7777', value: { type: 'extension', options: { 'oos-check': 'soon' } } },
-      { op: 'put', kind: 'dn', key: 'Office', value: { type: 'voip-service', options: { 'service-type': 'softswitch', prefix: '77' } } },
+      {
+        op: 'put',
+        kind: 'dn',
+        key: 'Office',
+        value: { type: 'voip-service', options: { 'service-type': 'softswitch', prefix: '77' } },
+      },
       { op: 'put', kind: 'agent', key: 'jay', value: { password: 'jay-secret', dn: '8888' } },
     ];
     const expected = [
-      { index: 2, message: 'type "extensoin" is not one of extension, acd-position, voip-service, trunk, routing-point, acd-queue' },
-      { index: 2, message: 'DN +15551232222 is already put by change 1 ("+1 555 123 2222" and "+15551232222" are the same number once normalised)' },
+      {
+        index: 2,
+        message:
+          'type "extensoin" is not one of extension, acd-position, voip-service, trunk, routing-point, acd-queue',
+      },
+      {
+        index: 2,
+        message:
+          'DN +15551232222 is already put by change 1 ("+1 555 123 2222" and "+15551232222" are the same number once normalised)',
+      },
       { index: 3, message: 'DN 7777: option oos-check: "soon" is not an integer from 0 to 86400' },
       { index: 4, message: 'DN Office: a softswitch needs a contact (host[:port] or SIP URI)' },
       { index: 5, message: 'agent jay: DN 8888 does not exist' },

@@ -12,7 +12,10 @@ import { redactModel } from '../../src/config/secrets.js';
 import { createHttpServer, type HttpServer } from '../../src/api/http-server.js';
 import { examplesDir, repoRoot } from '../helpers/paths.js';
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -31,7 +34,13 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('sipserver config validate', () => {
   it('exit 0 for every example', async () => {
-    for (const f of ['office.yaml', 'home.yaml', 'home-agent-phone.yaml', 'home-nailed-up.yaml', 'home-nailed-up-legacy.yaml']) {
+    for (const f of [
+      'office.yaml',
+      'home.yaml',
+      'home-agent-phone.yaml',
+      'home-nailed-up.yaml',
+      'home-nailed-up-legacy.yaml',
+    ]) {
       const r = await cli(['config', 'validate', join(examplesDir, f)]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('valid');
@@ -107,7 +116,15 @@ describe('sipserver config export / diff', () => {
     const same = await cli(['config', 'diff', join(examplesDir, 'office.yaml'), '--data', dataDir()]);
     expect(same.code).toBe(0);
     expect(same.stdout).toContain('no changes');
-    const d = await cli(['config', 'diff', join(examplesDir, 'home.yaml'), '--server', url, '--token', 'cli-test-token']);
+    const d = await cli([
+      'config',
+      'diff',
+      join(examplesDir, 'home.yaml'),
+      '--server',
+      url,
+      '--token',
+      'cli-test-token',
+    ]);
     expect(d.code).toBe(1);
     const lines = d.stdout.trim().split('\n');
     expect(lines.slice(0, -1).sort()).toEqual(

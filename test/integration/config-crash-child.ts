@@ -12,7 +12,12 @@ const count = Number(countText);
 const store = openStore(dir);
 const changes: ChangeRequest[] = [];
 for (let i = 0; i < count; i++) {
-  changes.push({ op: 'put', kind: 'dn', key: `+1555${String(i).padStart(7, '0')}`, value: { type: 'extension', options: { 'line-type': '1' } } });
+  changes.push({
+    op: 'put',
+    kind: 'dn',
+    key: `+1555${String(i).padStart(7, '0')}`,
+    value: { type: 'extension', options: { 'line-type': '1' } },
+  });
 }
 changes.push({ op: 'patch', kind: 'dn', key: 'Softswitch', value: { options: { 'oos-check': '7' } } });
 writeSync(1, 'validating\n');

@@ -24,12 +24,18 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the child; kills it with SIGKILL when a stdout line matches `killAt` (or lets it finish). */
-function runChild(killAt: RegExp | null): Promise<{ lines: string[]; signal: NodeJS.Signals | null; code: number | null }> {
+function runChild(
+  killAt: RegExp | null,
+): Promise<{ lines: string[]; signal: NodeJS.Signals | null; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/integration/config-crash-child.ts'), dir, String(COUNT)], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'test/integration/config-crash-child.ts'), dir, String(COUNT)],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const lines: string[] = [];
     let buf = '';
     let stderr = '';
@@ -72,12 +78,15 @@ function inspect(): { version: number; dns: number; softswitchOosCheck: string |
 }
 
 describe('SIGKILL during a large change-set', () => {
-  it.each([5_000, 50_000, 90_000])('killed after %i of 100,000 rows: the store stays at the old version', async (at) => {
-    const r = await runChild(new RegExp(`^progress ${at}$`));
-    expect(r.signal).toBe('SIGKILL');
-    expect(r.lines).not.toContain('committed 2');
-    expect(inspect()).toEqual({ version: 1, dns: 4, softswitchOosCheck: '10' });
-  });
+  it.each([5_000, 50_000, 90_000])(
+    'killed after %i of 100,000 rows: the store stays at the old version',
+    async (at) => {
+      const r = await runChild(new RegExp(`^progress ${at}$`));
+      expect(r.signal).toBe('SIGKILL');
+      expect(r.lines).not.toContain('committed 2');
+      expect(inspect()).toEqual({ version: 1, dns: 4, softswitchOosCheck: '10' });
+    },
+  );
 
   it('killed while validating (before the transaction): old version', async () => {
     const r = await runChild(/^validating$/);

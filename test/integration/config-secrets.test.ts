@@ -18,15 +18,21 @@ import { examplesDir, repoRoot } from '../helpers/paths.js';
 import { startServerProcess } from '../helpers/server-process.js';
 
 const ADMIN = 'admin-token-secret-1';
-const CONFIG = readFileSync(join(examplesDir, 'office.yaml'), 'utf8').replace('    listen: "127.0.0.1:8080"', `    listen: "127.0.0.1:8080"\n    admin-token: "${ADMIN}"`);
+const CONFIG = readFileSync(join(examplesDir, 'office.yaml'), 'utf8').replace(
+  '    listen: "127.0.0.1:8080"',
+  `    listen: "127.0.0.1:8080"\n    admin-token: "${ADMIN}"`,
+);
 /** Every secret of CONFIG, and the ones the tests write. */
 const SECRETS = ['8888-secret', 'joe-secret', 'jay-secret', ADMIN, 'new-9999-secret', 'cs-7000-secret', 'ann-secret'];
 const API_TOKEN = 'api-token-for-secrets';
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(repoRoot, 'dist/cli/main.js'), ...args], { cwd: repoRoot, env: { ...process.env, SIPSERVER_TOKEN: '' }, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'dist/cli/main.js'), ...args],
+      { cwd: repoRoot, env: { ...process.env, SIPSERVER_TOKEN: '' }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -41,10 +47,17 @@ describe('secrets are write-only through the admin API and config export', () =>
   let server: HttpServer;
   let url: string;
 
-  async function raw(method: string, path: string, body?: unknown): Promise<{ status: number; text: string; headers: Headers }> {
+  async function raw(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; text: string; headers: Headers }> {
     const res = await fetch(url + path, {
       method,
-      headers: { authorization: `Bearer ${API_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${API_TOKEN}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, text: await res.text(), headers: res.headers };
@@ -65,56 +78,118 @@ describe('secrets are write-only through the admin API and config export', () =>
   });
 
   it('GET /api/config, the DN list, DN 8888, its effective options and the agents show no secret; DN 8888 says hasPassword', async () => {
-    for (const p of ['/api/config', '/api/dns', '/api/dns/8888', '/api/dns/8888/effective-options', '/api/agents', '/api/agents/joe', '/api/config/changes?since=0']) {
+    for (const p of [
+      '/api/config',
+      '/api/dns',
+      '/api/dns/8888',
+      '/api/dns/8888/effective-options',
+      '/api/agents',
+      '/api/agents/joe',
+      '/api/config/changes?since=0',
+    ]) {
       const r = await raw('GET', p);
       expect(r.status, p).toBe(200);
       expectNoSecret(r.text, p);
     }
-    expect(JSON.parse((await raw('GET', '/api/dns/8888')).text)).toEqual({ number: '8888', type: 'extension', options: { contact: '*' }, hasPassword: true });
-    expect(JSON.parse((await raw('GET', '/api/dns/7777')).text)).toEqual({ number: '7777', type: 'extension', options: {} });
-    expect(JSON.parse((await raw('GET', '/api/dns/8888/effective-options')).text).options.password).toEqual({ source: 'dn', secret: true });
-    const config = JSON.parse((await raw('GET', '/api/config')).text) as { config: { server: { http: Record<string, unknown> }; agents: Record<string, unknown>[] } };
+    expect(JSON.parse((await raw('GET', '/api/dns/8888')).text)).toEqual({
+      number: '8888',
+      type: 'extension',
+      options: { contact: '*' },
+      hasPassword: true,
+    });
+    expect(JSON.parse((await raw('GET', '/api/dns/7777')).text)).toEqual({
+      number: '7777',
+      type: 'extension',
+      options: {},
+    });
+    expect(JSON.parse((await raw('GET', '/api/dns/8888/effective-options')).text).options.password).toEqual({
+      source: 'dn',
+      secret: true,
+    });
+    const config = JSON.parse((await raw('GET', '/api/config')).text) as {
+      config: { server: { http: Record<string, unknown> }; agents: Record<string, unknown>[] };
+    };
     expect(config.config.server.http).toEqual({ listen: '127.0.0.1:8080' });
     expect(config.config.agents[0]).toEqual({ id: 'joe', name: 'Joe', dn: '8888' });
   });
 
   it('writes carrying secrets answer without them, the change feed never shows them, a PUT without one keeps the stored one', async () => {
-    const put = await raw('PUT', '/api/dns/9999', { type: 'extension', options: { contact: '*', password: 'new-9999-secret' } });
+    const put = await raw('PUT', '/api/dns/9999', {
+      type: 'extension',
+      options: { contact: '*', password: 'new-9999-secret' },
+    });
     expect(put.status).toBe(200);
     expectNoSecret(put.text + (put.headers.get('x-config-warnings') ?? ''), 'PUT answer');
-    expect(JSON.parse(put.text)).toEqual({ number: '9999', type: 'extension', options: { contact: '*' }, hasPassword: true });
+    expect(JSON.parse(put.text)).toEqual({
+      number: '9999',
+      type: 'extension',
+      options: { contact: '*' },
+      hasPassword: true,
+    });
 
     const patch = await raw('PATCH', '/api/dns/9999', { options: { 'oos-check': '0' } });
     expectNoSecret(patch.text, 'PATCH answer');
 
     const cs = await raw('POST', '/api/config/change-sets', {
       changes: [
-        { op: 'put', kind: 'dn', key: '7000', value: { type: 'extension', options: { contact: '*', password: 'cs-7000-secret' } } },
+        {
+          op: 'put',
+          kind: 'dn',
+          key: '7000',
+          value: { type: 'extension', options: { contact: '*', password: 'cs-7000-secret' } },
+        },
         { op: 'put', kind: 'agent', key: 'ann', value: { name: 'Ann', password: 'ann-secret', dn: '7000' } },
       ],
     });
     expect(cs.status).toBe(200);
     expectNoSecret(cs.text, 'change-set answer');
     const refused = await raw('POST', '/api/config/change-sets', {
-      changes: [{ op: 'put', kind: 'dn', key: '7001', value: { type: 'routing-point', options: { password: 'new-9999-secret', 'agent-group': 'Nope' } } }],
+      changes: [
+        {
+          op: 'put',
+          kind: 'dn',
+          key: '7001',
+          value: { type: 'routing-point', options: { password: 'new-9999-secret', 'agent-group': 'Nope' } },
+        },
+      ],
     });
     expect(refused.status).toBe(422);
     expectNoSecret(refused.text, 'refused change-set answer');
 
     // A DN read, changed without its password and written back keeps the password.
-    const dn = JSON.parse((await raw('GET', '/api/dns/8888')).text) as { type: string; options: Record<string, string> };
-    expect((await raw('PUT', '/api/dns/8888', { type: dn.type, options: { ...dn.options, 'oos-check': '0' } })).status).toBe(200);
+    const dn = JSON.parse((await raw('GET', '/api/dns/8888')).text) as {
+      type: string;
+      options: Record<string, string>;
+    };
+    expect(
+      (await raw('PUT', '/api/dns/8888', { type: dn.type, options: { ...dn.options, 'oos-check': '0' } })).status,
+    ).toBe(200);
     expect(store.getDn('8888')!.options).toEqual({ contact: '*', password: '8888-secret', 'oos-check': '0' });
     // "" removes it.
-    expect(JSON.parse((await raw('PUT', '/api/dns/9999', { type: 'extension', options: { contact: '*', password: '' } })).text)).toEqual({
-      number: '9999', type: 'extension', options: { contact: '*' },
+    expect(
+      JSON.parse(
+        (await raw('PUT', '/api/dns/9999', { type: 'extension', options: { contact: '*', password: '' } })).text,
+      ),
+    ).toEqual({
+      number: '9999',
+      type: 'extension',
+      options: { contact: '*' },
     });
     expect(store.getDn('9999')!.options.password).toBe('');
 
     const feed = await raw('GET', '/api/config/changes?since=0');
     expectNoSecret(feed.text, 'change feed');
-    const sets = (JSON.parse(feed.text) as { changeSets: { changes: { kind: string; key: string; new: Record<string, unknown> | null }[] }[] }).changeSets;
-    expect(sets.flatMap((s) => s.changes).find((c) => c.key === '7000')!.new).toEqual({ number: '7000', type: 'extension', options: { contact: '*' }, hasPassword: true });
+    const sets = (
+      JSON.parse(feed.text) as {
+        changeSets: { changes: { kind: string; key: string; new: Record<string, unknown> | null }[] }[];
+      }
+    ).changeSets;
+    expect(sets.flatMap((s) => s.changes).find((c) => c.key === '7000')!.new).toEqual({
+      number: '7000',
+      type: 'extension',
+      options: { contact: '*' },
+      hasPassword: true,
+    });
     expect(store.getAgent('ann')!.password).toBe('ann-secret');
     expect(store.getDn('7000')!.options.password).toBe('cs-7000-secret');
   });
@@ -139,7 +214,8 @@ describe('secrets are write-only through the admin API and config export', () =>
 
     const full = await cli(['config', 'export', '--data', data, '--with-secrets']);
     expect(full.code, full.stderr).toBe(0);
-    for (const s of ['8888-secret', 'joe-secret', 'jay-secret', ADMIN, 'cs-7000-secret', 'ann-secret']) expect(full.stdout).toContain(s);
+    for (const s of ['8888-secret', 'joe-secret', 'jay-secret', ADMIN, 'cs-7000-secret', 'ann-secret'])
+      expect(full.stdout).toContain(s);
     expect(loadConfigText(full.stdout).model).toEqual(store.exportModel());
 
     const refused = await cli(['config', 'export', '--server', url, '--token', API_TOKEN, '--with-secrets']);

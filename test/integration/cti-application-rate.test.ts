@@ -17,7 +17,13 @@ const TOKEN = 'cti-rate-admin-token-0123';
 const dnOf = (i: number): string => String(100_000 + i);
 
 function config(): string {
-  const lines = ['server:', '  name: SIP_Server', '  sip: { listen: ["udp:127.0.0.1:0"] }', `  http: { admin-token: "${TOKEN}" }`, 'dns:'];
+  const lines = [
+    'server:',
+    '  name: SIP_Server',
+    '  sip: { listen: ["udp:127.0.0.1:0"] }',
+    `  http: { admin-token: "${TOKEN}" }`,
+    'dns:',
+  ];
   for (let i = 0; i < AGENTS; i++) lines.push(`  - { number: "${dnOf(i)}", type: extension }`);
   lines.push('agents:');
   for (let i = 0; i < AGENTS; i++) lines.push(`  - { id: a${i}, password: "pw-${i}", dn: "${dnOf(i)}" }`);
@@ -93,13 +99,18 @@ describe('CTI rate limits per scope, real server process', () => {
     try {
       c.send({ request: 'RequestOpen', referenceId: 'open', token: TOKEN });
       expect(await c.until(() => c.frames.some((f) => f.referenceId === 'open'), 5000)).toBe(true);
-      expect(c.frames.find((f) => f.referenceId === 'open')).toMatchObject({ event: 'EventOpened', scope: 'application' });
+      expect(c.frames.find((f) => f.referenceId === 'open')).toMatchObject({
+        event: 'EventOpened',
+        scope: 'application',
+      });
 
       const t0 = Date.now();
       // Login without a work mode = NotReady; then RequestAgentReady: 4,000 requests, sent as
       // fast as the socket takes them (no waiting between requests).
-      for (let i = 0; i < AGENTS; i++) c.send({ request: 'RequestAgentLogin', referenceId: `login-${i}`, thisDN: dnOf(i), agentId: `a${i}` });
-      for (let i = 0; i < AGENTS; i++) c.send({ request: 'RequestAgentReady', referenceId: `ready-${i}`, thisDN: dnOf(i), workMode: 'AutoIn' });
+      for (let i = 0; i < AGENTS; i++)
+        c.send({ request: 'RequestAgentLogin', referenceId: `login-${i}`, thisDN: dnOf(i), agentId: `a${i}` });
+      for (let i = 0; i < AGENTS; i++)
+        c.send({ request: 'RequestAgentReady', referenceId: `ready-${i}`, thisDN: dnOf(i), workMode: 'AutoIn' });
       const readies = (): number => c.frames.filter((f) => f.event === 'EventAgentReady').length;
       const errors = (): Record<string, unknown>[] => c.frames.filter((f) => f.event === 'EventError');
       await c.until(() => readies() >= AGENTS || errors().length > 0, 10_000);
@@ -111,7 +122,9 @@ describe('CTI rate limits per scope, real server process', () => {
       expect(ms).toBeLessThan(10_000);
 
       // The server agrees: every agent is Ready.
-      const status = (await (await fetch(`${server.httpUrl}/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+      const status = (await (
+        await fetch(`${server.httpUrl}/api/status`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).json()) as {
         agents: { state: string }[];
       };
       expect(status.agents.filter((a) => a.state === 'Ready').length).toBe(AGENTS);
@@ -128,7 +141,8 @@ describe('CTI rate limits per scope, real server process', () => {
       expect(c.frames.find((f) => f.referenceId === 'open')).toMatchObject({ event: 'EventOpened', scope: 'agent' });
       for (let i = 0; i < 60; i++) c.send({ request: 'RequestQueryAddress', referenceId: `q-${i}`, thisDN: dnOf(1) });
       // 60 at once against a burst of 40: the rest is refused, and the 10th error closes the connection.
-      const limited = (): Record<string, unknown>[] => c.frames.filter((f) => f.errorCode === CTI_ERROR.RATE_LIMITED.code);
+      const limited = (): Record<string, unknown>[] =>
+        c.frames.filter((f) => f.errorCode === CTI_ERROR.RATE_LIMITED.code);
       await c.until(() => c.closed !== undefined, 5000);
       expect(limited().length).toBeGreaterThanOrEqual(10);
       for (const e of limited()) {

@@ -57,10 +57,19 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
   async function start(): Promise<Stack> {
     // The real reachability layer; no DN has oos-check, so the OPTIONS sender is never used.
     const reach = createReachability({
-      store, registrations: { get: () => [] }, clock: systemClock, logger: silentLogger,
+      store,
+      registrations: { get: () => [] },
+      clock: systemClock,
+      logger: silentLogger,
       sender: { send: async () => ({ kind: 'final', status: 200 }) },
     });
-    const mod = createAgentsModule({ store, reachability: reach, dataDir: dir, clock: systemClock, logger: silentLogger });
+    const mod = createAgentsModule({
+      store,
+      reachability: reach,
+      dataDir: dir,
+      clock: systemClock,
+      logger: silentLogger,
+    });
     const { agents, bus } = mod;
     let gateway: CtiGateway | undefined;
     const server = await createHttpServer({
@@ -68,8 +77,13 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
       token: ADMIN_TOKEN,
       plugins: [
         createCtiPlugin({
-          agents, bus, adminToken: ADMIN_TOKEN, limits: { burst: 20, ratePerSecond: 10, maxMessageBytes: 8192 },
-          onGateway: (g) => { gateway = g; },
+          agents,
+          bus,
+          adminToken: ADMIN_TOKEN,
+          limits: { burst: 20, ratePerSecond: 10, maxMessageBytes: 8192 },
+          onGateway: (g) => {
+            gateway = g;
+          },
         }),
       ],
     });
@@ -120,22 +134,38 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     expect(typeof err.time).toBe('string');
     expect(new Date(err.time as string).toISOString()).toBe(err.time);
     const ok = await c.request('RequestOpen', { referenceId: 6, agentId: 'jay', password: 'jay-secret' });
-    expect(ok).toMatchObject({ event: 'EventOpened', referenceId: 6, scope: 'agent', agentId: 'jay', thisDN: '8888', server: 'SIP_Server' });
+    expect(ok).toMatchObject({
+      event: 'EventOpened',
+      referenceId: 6,
+      scope: 'agent',
+      agentId: 'jay',
+      thisDN: '8888',
+      server: 'SIP_Server',
+    });
     const again = await c.request('RequestOpen', { referenceId: 7, token: ADMIN_TOKEN });
     expect(again).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.ALREADY_OPENED.code });
   });
 
   it('RequestOpen with a wrong token fails; with the admin token opens application scope', async () => {
     const c = await client();
-    expect(await c.request('RequestOpen', { referenceId: 1, token: 'nope' })).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_TOKEN.code });
-    expect(await c.request('RequestOpen', { referenceId: 2, token: ADMIN_TOKEN })).toMatchObject({ event: 'EventOpened', scope: 'application' });
+    expect(await c.request('RequestOpen', { referenceId: 1, token: 'nope' })).toMatchObject({
+      event: 'EventError',
+      errorCode: CTI_ERROR.BAD_TOKEN.code,
+    });
+    expect(await c.request('RequestOpen', { referenceId: 2, token: ADMIN_TOKEN })).toMatchObject({
+      event: 'EventOpened',
+      scope: 'application',
+    });
   });
 
   it('three requests before RequestOpen → three EventError NOT_OPENED, then the server closes', async () => {
     const c = await client();
     for (let i = 1; i <= 3; i++) {
       c.send('RequestAgentReady', { referenceId: i, thisDN: '8888' });
-      expect(await c.waitFor((m) => m.referenceId === i)).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.NOT_OPENED.code });
+      expect(await c.waitFor((m) => m.referenceId === i)).toMatchObject({
+        event: 'EventError',
+        errorCode: CTI_ERROR.NOT_OPENED.code,
+      });
     }
     expect((await c.waitClosed()).code).toBe(1008);
   });
@@ -146,26 +176,45 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
       event: 'EventError',
       errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
     });
-    expect(await c.request('RequestAgentLogin', { referenceId: 3, thisDN: '7777', agentId: 'jay', workMode: 'AutoIn' })).toMatchObject({
+    expect(
+      await c.request('RequestAgentLogin', { referenceId: 3, thisDN: '7777', agentId: 'jay', workMode: 'AutoIn' }),
+    ).toMatchObject({
       event: 'EventError',
       errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
     });
-    expect(await c.request('RequestAgentLogin', { referenceId: 4, thisDN: '8888', agentId: 'joe', password: 'joe-secret' })).toMatchObject({
+    expect(
+      await c.request('RequestAgentLogin', { referenceId: 4, thisDN: '8888', agentId: 'joe', password: 'joe-secret' }),
+    ).toMatchObject({
       event: 'EventError',
       errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
     });
-    expect(await c.request('RequestRegisterAddress', { referenceId: 5, thisDN: '8888' })).toMatchObject({ event: 'EventRegistered', thisDN: '8888' });
+    expect(await c.request('RequestRegisterAddress', { referenceId: 5, thisDN: '8888' })).toMatchObject({
+      event: 'EventRegistered',
+      thisDN: '8888',
+    });
   });
 
   it('agent-phone equal to an internal DN → EventError AGENT_PHONE_INTERNAL_DN; no softswitch → AGENT_PHONE_NO_SOFTSWITCH', async () => {
     const c = await openAs('jay', 'jay-secret');
     const e1 = await c.request('RequestAgentLogin', {
-      referenceId: 9, thisDN: '8888', agentId: 'jay', password: 'jay-secret', workMode: 'AutoIn',
+      referenceId: 9,
+      thisDN: '8888',
+      agentId: 'jay',
+      password: 'jay-secret',
+      workMode: 'AutoIn',
       extensions: { 'agent-phone': '77 77' },
     });
-    expect(e1).toMatchObject({ event: 'EventError', referenceId: 9, errorCode: CTI_ERROR.AGENT_PHONE_INTERNAL_DN.code });
+    expect(e1).toMatchObject({
+      event: 'EventError',
+      referenceId: 9,
+      errorCode: CTI_ERROR.AGENT_PHONE_INTERNAL_DN.code,
+    });
     const e2 = await c.request('RequestAgentLogin', {
-      referenceId: 10, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+44 20 7946 0000' },
+      referenceId: 10,
+      thisDN: '8888',
+      agentId: 'jay',
+      workMode: 'AutoIn',
+      extensions: { 'agent-phone': '+44 20 7946 0000' },
     });
     expect(e2).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.AGENT_PHONE_NO_SOFTSWITCH.code });
     expect(stack.agents.sessionByAgent('jay')).toBeUndefined();
@@ -174,9 +223,21 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
   it('agent-phone already bound to another agent → AGENT_PHONE_BOUND (application scope logs both in)', async () => {
     const app = await client();
     await app.request('RequestOpen', { referenceId: 1, token: ADMIN_TOKEN });
-    const ok = await app.request('RequestAgentLogin', { referenceId: 2, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555 123 2222' } });
+    const ok = await app.request('RequestAgentLogin', {
+      referenceId: 2,
+      thisDN: '8888',
+      agentId: 'jay',
+      workMode: 'AutoIn',
+      extensions: { 'agent-phone': '+1 555 123 2222' },
+    });
     expect(ok).toMatchObject({ event: 'EventAgentLogin', extensions: { 'agent-phone': '+15551232222' } });
-    const bound = await app.request('RequestAgentLogin', { referenceId: 3, thisDN: '7777', agentId: 'joe', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
+    const bound = await app.request('RequestAgentLogin', {
+      referenceId: 3,
+      thisDN: '7777',
+      agentId: 'joe',
+      workMode: 'AutoIn',
+      extensions: { 'agent-phone': '+15551232222' },
+    });
     expect(bound).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.AGENT_PHONE_BOUND.code });
   });
 
@@ -185,29 +246,67 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     await observer.request('RequestOpen', { referenceId: 1, token: ADMIN_TOKEN });
     await observer.request('RequestRegisterAddress', { referenceId: 2, thisDN: '8888' });
     const c = await openAs('jay', 'jay-secret');
-    expect(await c.request('RequestRegisterAddress', { referenceId: 2, thisDN: '8888' })).toMatchObject({ event: 'EventRegistered' });
+    expect(await c.request('RequestRegisterAddress', { referenceId: 2, thisDN: '8888' })).toMatchObject({
+      event: 'EventRegistered',
+    });
 
     c.send('RequestAgentLogin', {
-      referenceId: 7, thisDN: '8888', agentId: 'jay', password: 'jay-secret', workMode: 'AutoIn',
+      referenceId: 7,
+      thisDN: '8888',
+      agentId: 'jay',
+      password: 'jay-secret',
+      workMode: 'AutoIn',
       extensions: { 'agent-phone': '+1 555 123 2222' },
     });
     const login = await c.waitFor((m) => m.referenceId === 7);
-    expect(login).toMatchObject({ event: 'EventAgentLogin', thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
-    expect(await c.waitFor((m) => m.referenceId === 7)).toMatchObject({ event: 'EventAgentReady', thisDN: '8888', workMode: 'AutoIn' });
-    expect(stack.reach.resolve('8888')).toMatchObject({ mode: 'agent-phone', target: 'sip:+15551232222@127.0.0.1:5081', via: 'Softswitch' });
+    expect(login).toMatchObject({
+      event: 'EventAgentLogin',
+      thisDN: '8888',
+      agentId: 'jay',
+      workMode: 'AutoIn',
+      extensions: { 'agent-phone': '+15551232222' },
+    });
+    expect(await c.waitFor((m) => m.referenceId === 7)).toMatchObject({
+      event: 'EventAgentReady',
+      thisDN: '8888',
+      workMode: 'AutoIn',
+    });
+    expect(stack.reach.resolve('8888')).toMatchObject({
+      mode: 'agent-phone',
+      target: 'sip:+15551232222@127.0.0.1:5081',
+      via: 'Softswitch',
+    });
 
-    expect(await c.request('RequestAgentNotReady', { referenceId: 8, thisDN: '8888', workMode: 'AuxWork', reasonCode: 'Lunch' })).toMatchObject({
-      event: 'EventAgentNotReady', workMode: 'AuxWork', reasonCode: 'Lunch',
+    expect(
+      await c.request('RequestAgentNotReady', {
+        referenceId: 8,
+        thisDN: '8888',
+        workMode: 'AuxWork',
+        reasonCode: 'Lunch',
+      }),
+    ).toMatchObject({
+      event: 'EventAgentNotReady',
+      workMode: 'AuxWork',
+      reasonCode: 'Lunch',
     });
-    expect(await c.request('RequestAgentReady', { referenceId: 9, thisDN: '8888', workMode: 'ManualIn' })).toMatchObject({ event: 'EventAgentReady', workMode: 'ManualIn' });
-    expect(await c.request('RequestAgentNotReady', { referenceId: 10, thisDN: '8888', workMode: 'AutoIn' })).toMatchObject({
-      event: 'EventError', errorCode: CTI_ERROR.INVALID_WORK_MODE.code,
+    expect(
+      await c.request('RequestAgentReady', { referenceId: 9, thisDN: '8888', workMode: 'ManualIn' }),
+    ).toMatchObject({ event: 'EventAgentReady', workMode: 'ManualIn' });
+    expect(
+      await c.request('RequestAgentNotReady', { referenceId: 10, thisDN: '8888', workMode: 'AutoIn' }),
+    ).toMatchObject({
+      event: 'EventError',
+      errorCode: CTI_ERROR.INVALID_WORK_MODE.code,
     });
-    expect(await c.request('RequestAgentLogout', { referenceId: 11, thisDN: '8888' })).toMatchObject({ event: 'EventAgentLogout', agentId: 'jay' });
+    expect(await c.request('RequestAgentLogout', { referenceId: 11, thisDN: '8888' })).toMatchObject({
+      event: 'EventAgentLogout',
+      agentId: 'jay',
+    });
     expect(stack.reach.resolver.agentPhoneOf('8888')).toBeUndefined();
     expect(stack.reach.resolve('8888').mode).toBe('unreachable'); // contact=*, nothing registered
     expect(await c.request('RequestAgentReady', { referenceId: 12, thisDN: '8888' })).toMatchObject({
-      event: 'EventError', errorCode: CTI_ERROR.AGENT_NOT_LOGGED_IN.code,
+      event: 'EventError',
+      errorCode: CTI_ERROR.AGENT_NOT_LOGGED_IN.code,
     });
 
     const seen: CtiFrame[] = [];
@@ -240,7 +339,10 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_JSON.code });
     c.sendRaw('[1,2]');
     expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.BAD_JSON.code });
-    expect(await c.request('RequestFlyToTheMoon', { referenceId: 3 })).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.UNKNOWN_REQUEST.code });
+    expect(await c.request('RequestFlyToTheMoon', { referenceId: 3 })).toMatchObject({
+      event: 'EventError',
+      errorCode: CTI_ERROR.UNKNOWN_REQUEST.code,
+    });
     const missing = await c.request('RequestAgentLogin', { referenceId: 4, thisDN: '8888' });
     expect(missing).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.INVALID_ATTRIBUTES.code });
     expect(String(missing.errorMessage)).toContain('agentId');
@@ -254,8 +356,12 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
 
   it('call requests are answered NOT_SUPPORTED until call control is plugged in', async () => {
     const c = await openAs('jay', 'jay-secret');
-    expect(await c.request('RequestMakeCall', { referenceId: 1, thisDN: '8888', otherDN: '+15551231111' })).toMatchObject({
-      event: 'EventError', referenceId: 1, errorCode: CTI_ERROR.NOT_SUPPORTED.code,
+    expect(
+      await c.request('RequestMakeCall', { referenceId: 1, thisDN: '8888', otherDN: '+15551231111' }),
+    ).toMatchObject({
+      event: 'EventError',
+      referenceId: 1,
+      errorCode: CTI_ERROR.NOT_SUPPORTED.code,
     });
     expect(await c.request('RequestReleaseCall', { referenceId: 2, thisDN: '7777', connId: '00ab' })).toMatchObject({
       errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
@@ -267,18 +373,36 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     await c.request('RequestRegisterAddress', { referenceId: 2, thisDN: '8888' });
     stack.bus.publish({ kind: 'call', name: 'EventRinging', thisDN: '7777', connId: '0001', callType: 'Inbound' });
     stack.bus.publish({
-      kind: 'call', name: 'EventRinging', thisDN: '8888', connId: '006f00a1', otherDN: '+15551231111', callType: 'Inbound',
-      ani: '+15551231111', dnis: '5000', userData: { case: 42 }, routed: true,
+      kind: 'call',
+      name: 'EventRinging',
+      thisDN: '8888',
+      connId: '006f00a1',
+      otherDN: '+15551231111',
+      callType: 'Inbound',
+      ani: '+15551231111',
+      dnis: '5000',
+      userData: { case: 42 },
+      routed: true,
     });
     stack.bus.publish({ kind: 'dn', name: 'EventDNOutOfService', thisDN: '8888' });
     expect(await c.next()).toMatchObject({
-      event: 'EventRinging', thisDN: '8888', connId: '006f00a1', otherDN: '+15551231111', callType: 'Inbound', ani: '+15551231111',
-      dnis: '5000', userData: { case: 42 }, server: 'SIP_Server',
+      event: 'EventRinging',
+      thisDN: '8888',
+      connId: '006f00a1',
+      otherDN: '+15551231111',
+      callType: 'Inbound',
+      ani: '+15551231111',
+      dnis: '5000',
+      userData: { case: 42 },
+      server: 'SIP_Server',
     });
     expect(await c.next()).toMatchObject({ event: 'EventDNOutOfService', thisDN: '8888' });
     await c.request('RequestUnregisterAddress', { referenceId: 3, thisDN: '8888' });
     stack.bus.publish({ kind: 'dn', name: 'EventDNBackInService', thisDN: '8888' });
-    expect(await c.request('RequestQueryAddress', { referenceId: 4, thisDN: '8888' })).toMatchObject({ event: 'EventAddressInfo', agentState: 'LoggedOut' });
+    expect(await c.request('RequestQueryAddress', { referenceId: 4, thisDN: '8888' })).toMatchObject({
+      event: 'EventAddressInfo',
+      agentState: 'LoggedOut',
+    });
     expect(c.pending()).toEqual([]);
   });
 
@@ -294,7 +418,12 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
 
   it('a message above the size limit → MESSAGE_TOO_LARGE and close 1009', async () => {
     const c = await openAs('jay', 'jay-secret');
-    c.send('RequestAttachUserData', { referenceId: 1, thisDN: '8888', connId: '01', userData: { blob: 'x'.repeat(9000) } });
+    c.send('RequestAttachUserData', {
+      referenceId: 1,
+      thisDN: '8888',
+      connId: '01',
+      userData: { blob: 'x'.repeat(9000) },
+    });
     expect(await c.next()).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.MESSAGE_TOO_LARGE.code });
     expect((await c.waitClosed()).code).toBe(1009);
   });
@@ -311,7 +440,13 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     try {
       const c = await openAs('jay', 'jay-secret');
       await c.request('RequestRegisterAddress', { referenceId: 2, thisDN: '8888' });
-      c.send('RequestAgentLogin', { referenceId: 3, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+15551232222' } });
+      c.send('RequestAgentLogin', {
+        referenceId: 3,
+        thisDN: '8888',
+        agentId: 'jay',
+        workMode: 'AutoIn',
+        extensions: { 'agent-phone': '+15551232222' },
+      });
       await c.waitFor((m) => m.event === 'EventAgentReady');
       const outcome = router.route({ callId: '0a0b', routingPoint: '5000' });
       const ev = await c.waitFor((m) => m.event === 'EventAgentNotReady');
@@ -327,22 +462,47 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
 
   it('a login survives a restart of the agent service (SQLite)', async () => {
     const c = await openAs('jay', 'jay-secret');
-    c.send('RequestAgentLogin', { referenceId: 1, thisDN: '8888', agentId: 'jay', workMode: 'ManualIn', extensions: { 'agent-phone': '+15551232222' } });
+    c.send('RequestAgentLogin', {
+      referenceId: 1,
+      thisDN: '8888',
+      agentId: 'jay',
+      workMode: 'ManualIn',
+      extensions: { 'agent-phone': '+15551232222' },
+    });
     await c.waitFor((m) => m.event === 'EventAgentReady');
-    expect(await c.request('RequestAgentNotReady', { referenceId: 2, thisDN: '8888', workMode: 'WalkAway', reasonCode: '7' })).toMatchObject({ event: 'EventAgentNotReady' });
+    expect(
+      await c.request('RequestAgentNotReady', {
+        referenceId: 2,
+        thisDN: '8888',
+        workMode: 'WalkAway',
+        reasonCode: '7',
+      }),
+    ).toMatchObject({ event: 'EventAgentNotReady' });
     c.close();
     await stop(stack);
 
     stack = await start();
-    expect(stack.reach.resolve('8888')).toMatchObject({ mode: 'agent-phone', target: 'sip:+15551232222@127.0.0.1:5081', via: 'Softswitch' });
+    expect(stack.reach.resolve('8888')).toMatchObject({
+      mode: 'agent-phone',
+      target: 'sip:+15551232222@127.0.0.1:5081',
+      via: 'Softswitch',
+    });
     expect(createAgentStatusProvider(stack.agents)()).toEqual([
       { id: 'jay', dn: '8888', state: 'NotReady', workMode: 'WalkAway', agentPhone: '+15551232222' },
       { id: 'joe', dn: '7777', state: 'LoggedOut', workMode: 'Unknown' },
     ]);
     const c2 = await openAs('jay', 'jay-secret');
     expect(await c2.request('RequestQueryAddress', { referenceId: 3, thisDN: '8888' })).toMatchObject({
-      event: 'EventAddressInfo', agentId: 'jay', agentState: 'NotReady', workMode: 'WalkAway', reasonCode: '7', extensions: { 'agent-phone': '+15551232222' },
+      event: 'EventAddressInfo',
+      agentId: 'jay',
+      agentState: 'NotReady',
+      workMode: 'WalkAway',
+      reasonCode: '7',
+      extensions: { 'agent-phone': '+15551232222' },
     });
-    expect(await c2.request('RequestAgentReady', { referenceId: 4, thisDN: '8888' })).toMatchObject({ event: 'EventAgentReady', workMode: 'ManualIn' });
+    expect(await c2.request('RequestAgentReady', { referenceId: 4, thisDN: '8888' })).toMatchObject({
+      event: 'EventAgentReady',
+      workMode: 'ManualIn',
+    });
   });
 });

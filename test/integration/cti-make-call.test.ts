@@ -50,7 +50,14 @@ agents:
     http = await createHttpServer({
       store: server.store,
       token: TOKEN,
-      plugins: [createCtiPlugin({ agents: server.agents, bus: server.b2bua.bus, callControl: server.control, adminToken: TOKEN })],
+      plugins: [
+        createCtiPlugin({
+          agents: server.agents,
+          bus: server.b2bua.bus,
+          callControl: server.control,
+          adminToken: TOKEN,
+        }),
+      ],
     });
     const wsUrl = `${(await http.listen('127.0.0.1:0')).url.replace('http', 'ws')}/cti`;
     const desk = await CtiTestClient.connect(wsUrl);
@@ -58,11 +65,25 @@ agents:
     clients.push(desk, supervisor);
     await desk.request('RequestOpen', { referenceId: 1, agentId: 'jay', password: 'jay-secret' });
     await supervisor.request('RequestOpen', { referenceId: 1, token: TOKEN });
-    expect(await supervisor.request('RequestRegisterAddress', { referenceId: 2, thisDN: '7001' })).toMatchObject({ event: 'EventRegistered' });
+    expect(await supervisor.request('RequestRegisterAddress', { referenceId: 2, thisDN: '7001' })).toMatchObject({
+      event: 'EventRegistered',
+    });
 
     const target = `127.0.0.1:${server.port}`;
-    const phone = await startSipp({ scenario: scen('uas-phone-offer-in-200.xml'), target, localPort: phonePort, calls: 1, timeoutMs: 20_000 });
-    const dest = await startSipp({ scenario: scen('uas-answer.xml'), target, localPort: ssPort, calls: 1, timeoutMs: 20_000 });
+    const phone = await startSipp({
+      scenario: scen('uas-phone-offer-in-200.xml'),
+      target,
+      localPort: phonePort,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    const dest = await startSipp({
+      scenario: scen('uas-answer.xml'),
+      target,
+      localPort: ssPort,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
 
     desk.send('RequestMakeCall', { referenceId: 20, thisDN: '7001', otherDN: '9123' });
     const dialing = await desk.waitFor((m) => m.event === 'EventDialing', 10_000);
@@ -71,19 +92,29 @@ agents:
     expect(await desk.waitFor((m) => m.event === 'EventEstablished', 10_000)).toMatchObject({ thisDN: '7001', connId });
 
     desk.send('RequestReleaseCall', { referenceId: 21, thisDN: '7001', connId });
-    expect(await desk.waitFor((m) => m.event === 'EventReleased', 10_000)).toMatchObject({ referenceId: 21, thisDN: '7001', connId });
+    expect(await desk.waitFor((m) => m.event === 'EventReleased', 10_000)).toMatchObject({
+      referenceId: 21,
+      thisDN: '7001',
+      connId,
+    });
     const [ph, de] = await Promise.all([phone.result(), dest.result()]);
     expect(ph.code, ph.errors).toBe(0);
     expect(de.code, de.errors).toBe(0);
     await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
 
-    const seen = supervisor.pending().filter((m) => typeof m.connId === 'string' && m.thisDN === '7001').map((m) => m.event);
+    const seen = supervisor
+      .pending()
+      .filter((m) => typeof m.connId === 'string' && m.thisDN === '7001')
+      .map((m) => m.event);
     expect(seen[0]).toBe('EventDialing');
     expect(seen).toContain('EventEstablished');
     expect(seen.at(-1)).toBe('EventReleased');
     expect(supervisor.pending().every((m) => !('referenceId' in m))).toBe(true);
     expect(desk.pending().filter((m) => m.event === 'EventError')).toEqual([]);
     // An unknown connId is refused with the documented code.
-    expect(await desk.request('RequestHoldCall', { referenceId: 22, thisDN: '7001', connId: 'ffff' })).toMatchObject({ event: 'EventError', errorCode: 1050 });
+    expect(await desk.request('RequestHoldCall', { referenceId: 22, thisDN: '7001', connId: 'ffff' })).toMatchObject({
+      event: 'EventError',
+      errorCode: 1050,
+    });
   });
 });

@@ -59,13 +59,25 @@ async function setup(workMode: 'AutoIn' | 'ManualIn'): Promise<{ desk: CtiTestCl
   http = await createHttpServer({
     store: server.store,
     token: TOKEN,
-    plugins: [createCtiPlugin({ agents: server.agents, bus: server.b2bua.bus, callControl: server.control, adminToken: TOKEN, serverName: 'CallTest' })],
+    plugins: [
+      createCtiPlugin({
+        agents: server.agents,
+        bus: server.b2bua.bus,
+        callControl: server.control,
+        adminToken: TOKEN,
+        serverName: 'CallTest',
+      }),
+    ],
   });
   const { url } = await http.listen('127.0.0.1:0');
   const desk = await CtiTestClient.connect(`${url.replace('http', 'ws')}/cti`);
   clients.push(desk);
-  expect(await desk.request('RequestOpen', { referenceId: 1, agentId: 'jay', password: 'jay-secret' })).toMatchObject({ event: 'EventOpened' });
-  expect(await desk.request('RequestRegisterAddress', { referenceId: 2, thisDN: '7001' })).toMatchObject({ event: 'EventRegistered' });
+  expect(await desk.request('RequestOpen', { referenceId: 1, agentId: 'jay', password: 'jay-secret' })).toMatchObject({
+    event: 'EventOpened',
+  });
+  expect(await desk.request('RequestRegisterAddress', { referenceId: 2, thisDN: '7001' })).toMatchObject({
+    event: 'EventRegistered',
+  });
   desk.send('RequestAgentLogin', { referenceId: 3, thisDN: '7001', agentId: 'jay', workMode });
   expect(await desk.waitFor((m) => m.referenceId === 3)).toMatchObject({ event: 'EventAgentLogin' });
   expect(await desk.waitFor((m) => m.referenceId === 3)).toMatchObject({ event: 'EventAgentReady', workMode });
@@ -81,8 +93,20 @@ async function nextEvents(desk: CtiTestClient, n: number, ms = 10_000): Promise<
 describe('agent desktop over CTI with routed calls (SIPp customer and phone)', () => {
   it('AutoIn: the desktop sees Ringing/Established/Released of the routed call, then Ready again', async () => {
     const { desk, phonePort } = await setup('AutoIn');
-    const phone = await startSipp({ scenario: scen('uas-answer.xml'), target: `127.0.0.1:${server!.port}`, localPort: phonePort, calls: 1, timeoutMs: 20_000 });
-    const customer = await runSipp({ scenario: scen('uac-basic-call.xml'), target: `127.0.0.1:${server!.port}`, calls: 1, timeoutMs: 20_000, args: ['-s', '5000', '-d', '300'] });
+    const phone = await startSipp({
+      scenario: scen('uas-answer.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      localPort: phonePort,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    const customer = await runSipp({
+      scenario: scen('uac-basic-call.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      calls: 1,
+      timeoutMs: 20_000,
+      args: ['-s', '5000', '-d', '300'],
+    });
     const ph = await phone.result();
     expect(customer.code, customer.errors).toBe(0);
     expect(ph.code, ph.errors).toBe(0);
@@ -95,25 +119,46 @@ describe('agent desktop over CTI with routed calls (SIPp customer and phone)', (
       expect('referenceId' in e).toBe(false);
     }
     expect(evs[3]).toMatchObject({ thisDN: '7001', agentId: 'jay', workMode: 'AutoIn' });
-    expect(await desk.request('RequestQueryAddress', { referenceId: 9, thisDN: '7001' })).toMatchObject({ agentState: 'Ready' });
+    expect(await desk.request('RequestQueryAddress', { referenceId: 9, thisDN: '7001' })).toMatchObject({
+      agentState: 'Ready',
+    });
   });
 
   it('ManualIn: BusyReady during the call, AfterCallWork after it; the desktop releases the call itself', async () => {
     const { desk, phonePort } = await setup('ManualIn');
-    const phone = await startSipp({ scenario: scen('uas-answer.xml'), target: `127.0.0.1:${server!.port}`, localPort: phonePort, calls: 1, timeoutMs: 20_000 });
-    const customer = runSipp({ scenario: scen('uac-callee-hangs-up.xml'), target: `127.0.0.1:${server!.port}`, calls: 1, timeoutMs: 20_000, args: ['-s', '5000'] });
+    const phone = await startSipp({
+      scenario: scen('uas-answer.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      localPort: phonePort,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    const customer = runSipp({
+      scenario: scen('uac-callee-hangs-up.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      calls: 1,
+      timeoutMs: 20_000,
+      args: ['-s', '5000'],
+    });
     const established = await desk.waitFor((m) => m.event === 'EventEstablished', 10_000);
     const connId = established.connId as string;
-    expect(await desk.request('RequestQueryAddress', { referenceId: 10, thisDN: '7001' })).toMatchObject({ agentState: 'BusyReady' });
+    expect(await desk.request('RequestQueryAddress', { referenceId: 10, thisDN: '7001' })).toMatchObject({
+      agentState: 'BusyReady',
+    });
     desk.send('RequestReleaseCall', { referenceId: 11, thisDN: '7001', connId });
     const released = await desk.waitFor((m) => m.event === 'EventReleased', 10_000);
     expect(released).toMatchObject({ thisDN: '7001', connId, referenceId: 11 });
     const [c, ph] = await Promise.all([customer, phone.result()]);
     expect(c.code, c.errors).toBe(0);
     expect(ph.code, ph.errors).toBe(0);
-    expect(await desk.waitFor((m) => m.event === 'EventAgentNotReady')).toMatchObject({ workMode: 'AfterCallWork', agentId: 'jay' });
+    expect(await desk.waitFor((m) => m.event === 'EventAgentNotReady')).toMatchObject({
+      workMode: 'AfterCallWork',
+      agentId: 'jay',
+    });
     await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
-    expect(await desk.request('RequestQueryAddress', { referenceId: 12, thisDN: '7001' })).toMatchObject({ agentState: 'AfterCallWork' });
+    expect(await desk.request('RequestQueryAddress', { referenceId: 12, thisDN: '7001' })).toMatchObject({
+      agentState: 'AfterCallWork',
+    });
     expect(desk.pending().filter((m) => m.event === 'EventError')).toEqual([]);
   });
 });

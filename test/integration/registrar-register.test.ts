@@ -17,7 +17,10 @@ import { createHttpServer, type HttpServer } from '../../src/api/http-server.js'
 import type { ServerStatus } from '../../src/api/status.js';
 import { loadConfigFile } from '../../src/config/config-file.js';
 import { openStore, type ConfigStore } from '../../src/config/config-store.js';
-import { wireRegistrarAndReachability, type RegistrarAndReachability } from '../../src/reachability/reachability-module.js';
+import {
+  wireRegistrarAndReachability,
+  type RegistrarAndReachability,
+} from '../../src/reachability/reachability-module.js';
 import { SipStack } from '../../src/sip/stack/sip-stack.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -46,7 +49,10 @@ async function startServer(dataDir: string, algorithms: string | undefined): Pro
   const store = openStore(dataDir);
   const loaded = loadConfigFile(join(examplesDir, 'office.yaml'));
   store.reconcile(loaded.model!);
-  if (algorithms) store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': algorithms } } }]);
+  if (algorithms)
+    store.apply([
+      { op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': algorithms } } },
+    ]);
   const stack = new SipStack({ listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0'], logger: silentLogger });
   const wired = wireRegistrarAndReachability({ stack, store, clock: systemClock, logger: silentLogger });
   await stack.start();
@@ -57,7 +63,11 @@ async function startServer(dataDir: string, algorithms: string | undefined): Pro
   });
   const { url } = await http.listen('127.0.0.1:0');
   return {
-    store, stack, wired, http, url,
+    store,
+    stack,
+    wired,
+    http,
+    url,
     sipPort: stack.addresses().find((a) => a.transport === 'udp')!.port,
     tcpPort: stack.addresses().find((a) => a.transport === 'tcp')!.port,
     async stop() {
@@ -101,7 +111,12 @@ async function api(s: Server, path: string): Promise<{ status: number; body: Rec
 
 /** Wait until `got` holds `count` datagrams (the answers to what was sent). */
 async function answers(got: string[], count: number): Promise<void> {
-  await waitFor(() => got.length >= count, { what: `${count} answer(s)`, timeoutMs: 5_000, intervalMs: 5, detail: () => `got: ${got.map(statusLine).join(' | ')}` });
+  await waitFor(() => got.length >= count, {
+    what: `${count} answer(s)`,
+    timeoutMs: 5_000,
+    intervalMs: 5,
+    detail: () => `got: ${got.map(statusLine).join(' | ')}`,
+  });
 }
 
 /** Send one request over UDP from a fresh socket and return its answer (every datagram received by then). */
@@ -120,7 +135,12 @@ async function udpAsk(port: number, text: string): Promise<string[]> {
   return got;
 }
 
-function register(user: string, extra: string, contact = `<sip:${user}@127.0.0.1:LOCALPORT>`, callId = `c-${Math.random()}`): string {
+function register(
+  user: string,
+  extra: string,
+  contact = `<sip:${user}@127.0.0.1:LOCALPORT>`,
+  callId = `c-${Math.random()}`,
+): string {
   return `REGISTER sip:127.0.0.1 SIP/2.0
 Via: SIP/2.0/UDP 127.0.0.1:LOCALPORT;branch=z9hG4bK${Math.random().toString(36).slice(2)};rport
 From: <sip:${user}@127.0.0.1>;tag=t1
@@ -168,7 +188,9 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
       timeoutMs: 20_000,
     });
     expect(r.code, r.errors).toBe(0);
-    const received = sippTraceMessages(r.messages).filter((m) => m.dir === 'received').map((m) => m.text.split('\n')[0].trim());
+    const received = sippTraceMessages(r.messages)
+      .filter((m) => m.dir === 'received')
+      .map((m) => m.text.split('\n')[0].trim());
     expect(received).toEqual(['SIP/2.0 401 Unauthorized', 'SIP/2.0 401 Unauthorized', 'SIP/2.0 403 Forbidden']);
     expect((await api(server, '/api/status')).body.registrations).toEqual([]);
     expect((await api(server, '/api/dns/8888/status')).body).toMatchObject({ mode: 'unreachable', inService: false });
@@ -186,7 +208,9 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
     });
     expect(r.code, r.errors).toBe(0);
     const msgs = sippTraceMessages(r.messages).filter((m) => m.dir === 'received');
-    expect(msgs[0].text).toMatch(/^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[0-9a-f]{29}", algorithm=MD5, qop="auth"$/m);
+    expect(msgs[0].text).toMatch(
+      /^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[0-9a-f]{29}", algorithm=MD5, qop="auth"$/m,
+    );
     expect(msgs[1].text.split('\n')[0].trim()).toBe('SIP/2.0 200 OK');
     expect(msgs[1].text).toContain(`Contact: <sip:8888@127.0.0.1:${localPort}>;expires=3600`);
 
@@ -195,7 +219,9 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
       expect.objectContaining({ dn: '8888', contact: `sip:8888@127.0.0.1:${localPort}`, expires: expect.any(Number) }),
     ]);
     expect((await api(server, '/api/dns/8888/status')).body).toEqual({
-      mode: 'registered', target: `sip:8888@127.0.0.1:${localPort}`, inService: true,
+      mode: 'registered',
+      target: `sip:8888@127.0.0.1:${localPort}`,
+      inService: true,
     });
 
     await server.stop();
@@ -204,7 +230,10 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
     expect(after.body.registrations).toEqual([
       expect.objectContaining({ dn: '8888', contact: `sip:8888@127.0.0.1:${localPort}` }),
     ]);
-    expect((await api(server, '/api/dns/8888/status')).body).toMatchObject({ mode: 'registered', target: `sip:8888@127.0.0.1:${localPort}` });
+    expect((await api(server, '/api/dns/8888/status')).body).toMatchObject({
+      mode: 'registered',
+      target: `sip:8888@127.0.0.1:${localPort}`,
+    });
   });
 
   it('over TCP: registers, and calls go back on the connection the phone opened (flow reuse)', async () => {
@@ -230,14 +259,21 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
     // DN 7777 exists but does not register (no contact = *): 404 as well.
     expect((await udpAsk(port, register('7777', 'Expires: 60\n'))).map(statusLine)).toEqual(['SIP/2.0 404 Not Found']);
     // A DN without password (5000 is not registering; use a change-set to add one that is).
-    server.store.apply([{ op: 'put', kind: 'dn', key: '6001', value: { type: 'extension', options: { contact: '*' } } }]);
+    server.store.apply([
+      { op: 'put', kind: 'dn', key: '6001', value: { type: 'extension', options: { contact: '*' } } },
+    ]);
     const big = await udpAsk(port, register('6001', 'Expires: 99999999999999999999999\n'));
     expect(statusLine(big[0])).toBe('SIP/2.0 200 OK');
     expect(big[0]).toMatch(/Contact: <sip:6001@127\.0\.0\.1:\d+>;expires=3600/);
-    expect((await udpAsk(port, register('6001', 'Expires: 10\n'))).map((r) => [statusLine(r), /Min-Expires: (\d+)/.exec(r)?.[1]])).toEqual([
-      ['SIP/2.0 423 Interval Too Brief', '60'],
-    ]);
-    expect((await udpAsk(port, register('6001', 'Expires: 60\n', '<name:John_Smith>'))).map(statusLine)[0]).toMatch(/^SIP\/2\.0 400 /);
+    expect(
+      (await udpAsk(port, register('6001', 'Expires: 10\n'))).map((r) => [
+        statusLine(r),
+        /Min-Expires: (\d+)/.exec(r)?.[1],
+      ]),
+    ).toEqual([['SIP/2.0 423 Interval Too Brief', '60']]);
+    expect((await udpAsk(port, register('6001', 'Expires: 60\n', '<name:John_Smith>'))).map(statusLine)[0]).toMatch(
+      /^SIP\/2\.0 400 /,
+    );
     expect((await udpAsk(port, register('6001', 'Expires: 60\n', '*'))).map(statusLine)[0]).toMatch(/^SIP\/2\.0 400 /);
     expect((await udpAsk(port, register('6001', 'Expires: 0\n', '*'))).map(statusLine)).toEqual(['SIP/2.0 200 OK']);
     // RFC 4475 §3.3.4 unksm2: To of an unknown scheme → 400.
@@ -248,7 +284,8 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
 
   it('floods of failed authentication from one address are answered 503 Retry-After, memory bounded', async () => {
     const port = server.sipPort;
-    const bad = 'Authorization: Digest username="8888", realm="127.0.0.1", nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", uri="sip:127.0.0.1", response="0", algorithm=MD5\n';
+    const bad =
+      'Authorization: Digest username="8888", realm="127.0.0.1", nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", uri="sip:127.0.0.1", response="0", algorithm=MD5\n';
     // Unknown numbers count as failures: 20 are allowed in a burst, then one per 5 s.
     const answered: string[] = [];
     for (let i = 0; i < 30; i++) answered.push(...(await udpAsk(port, register(`99${i}`, bad))));
@@ -270,22 +307,22 @@ describe('registrar with SIPp (office.yaml, DN 8888)', () => {
 describe('registrar challenges (RFC 8760 §2.4: one WWW-Authenticate per algorithm, preferred first)', () => {
   it('by default answers an unauthenticated REGISTER with one MD5 challenge', async () => {
     await withServer(undefined, async (server) => {
-    const [res] = await udpAsk(server.sipPort, register('8888', 'Expires: 3600\n'));
-    expect(statusLine(res)).toBe('SIP/2.0 401 Unauthorized');
-    const www = res.split('\r\n').filter((l) => l.startsWith('WWW-Authenticate:'));
-    expect(www).toHaveLength(1);
-    expect(www[0]).toMatch(/algorithm=MD5, qop="auth"$/);
+      const [res] = await udpAsk(server.sipPort, register('8888', 'Expires: 3600\n'));
+      expect(statusLine(res)).toBe('SIP/2.0 401 Unauthorized');
+      const www = res.split('\r\n').filter((l) => l.startsWith('WWW-Authenticate:'));
+      expect(www).toHaveLength(1);
+      expect(www[0]).toMatch(/algorithm=MD5, qop="auth"$/);
     });
   });
 
   it('with auth-algorithms = SHA-256,MD5 answers with two WWW-Authenticate headers, SHA-256 first', async () => {
     await withServer('SHA-256,MD5', async (server) => {
-    const [res] = await udpAsk(server.sipPort, register('8888', 'Expires: 3600\n'));
-    expect(statusLine(res)).toBe('SIP/2.0 401 Unauthorized');
-    const www = res.split('\r\n').filter((l) => l.startsWith('WWW-Authenticate:'));
-    expect(www).toHaveLength(2);
-    expect(www[0]).toMatch(/algorithm=SHA-256, qop="auth"$/);
-    expect(www[1]).toMatch(/algorithm=MD5, qop="auth"$/);
+      const [res] = await udpAsk(server.sipPort, register('8888', 'Expires: 3600\n'));
+      expect(statusLine(res)).toBe('SIP/2.0 401 Unauthorized');
+      const www = res.split('\r\n').filter((l) => l.startsWith('WWW-Authenticate:'));
+      expect(www).toHaveLength(2);
+      expect(www[0]).toMatch(/algorithm=SHA-256, qop="auth"$/);
+      expect(www[1]).toMatch(/algorithm=MD5, qop="auth"$/);
     });
   });
 });
@@ -294,7 +331,9 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
   it('a retransmitted unauthenticated REGISTER gets a fresh 401 (same To tag, new nonce) and no server transaction is kept', async () => {
     await withServer('MD5', (server) =>
       withUdpClient(async (sock, got, port) => {
-        const text = register('8888', 'Expires: 3600\n').replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n');
+        const text = register('8888', 'Expires: 3600\n')
+          .replace(/LOCALPORT/g, String(port))
+          .replace(/\n/g, '\r\n');
         sock.send(text, server.sipPort, '127.0.0.1');
         await answers(got, 1);
         sock.send(text, server.sipPort, '127.0.0.1');
@@ -314,7 +353,9 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
     await withServer('MD5', (server) =>
       withUdpClient(async (sock, got, port) => {
         const callId = `c-${Math.random()}`;
-        const first = register('8888', 'Expires: 3600\n', undefined, callId).replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n');
+        const first = register('8888', 'Expires: 3600\n', undefined, callId)
+          .replace(/LOCALPORT/g, String(port))
+          .replace(/\n/g, '\r\n');
         sock.send(first, server.sipPort, '127.0.0.1');
         await answers(got, 1);
         expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
@@ -330,7 +371,9 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
         expect(got.slice(1).map(statusLine)).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 200 OK']);
         const linesOf = (r: string): string[] => r.split('\r\n').filter((l) => /^(To|CSeq|Call-ID|Contact):/.test(l));
         expect(linesOf(got[2])).toEqual(linesOf(got[1]));
-        expect(linesOf(got[1]).find((l) => l.startsWith('Contact:'))).toMatch(/^Contact: <sip:8888@127\.0\.0\.1:\d+>;expires=3[56]\d\d$/);
+        expect(linesOf(got[1]).find((l) => l.startsWith('Contact:'))).toMatch(
+          /^Contact: <sip:8888@127\.0\.0\.1:\d+>;expires=3[56]\d\d$/,
+        );
         expect(server.stack.transactionCount.server).toBe(0);
         expect(server.wired.registrar.bindings('8888')).toHaveLength(1);
       }),
@@ -349,10 +392,15 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
         // Register (challenge, then credentials), then de-register the same way.
         const callId = `c-${Math.random()}`;
         await send(register('8888', 'Expires: 3600\n', undefined, callId));
-        await send(register('8888', `Expires: 3600\n${digestAnswer(got[0])}`, undefined, callId).replace('CSeq: 1 ', 'CSeq: 2 '));
+        await send(
+          register('8888', `Expires: 3600\n${digestAnswer(got[0])}`, undefined, callId).replace('CSeq: 1 ', 'CSeq: 2 '),
+        );
         expect(server.wired.registrar.bindings('8888')).toHaveLength(1);
         await send(register('8888', 'Expires: 0\n', '*', callId).replace('CSeq: 1 ', 'CSeq: 3 '));
-        const removal = register('8888', `Expires: 0\n${digestAnswer(got[2])}`, '*', callId).replace('CSeq: 1 ', 'CSeq: 4 ');
+        const removal = register('8888', `Expires: 0\n${digestAnswer(got[2])}`, '*', callId).replace(
+          'CSeq: 1 ',
+          'CSeq: 4 ',
+        );
         await send(removal);
         await send(removal);
         expect(got.map(statusLine)).toEqual([
@@ -370,7 +418,7 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
     );
   });
 
-  it('a challenge answered after a restart gets 401 stale=true (nonces die with the process), and the phone\'s retry registers', async () => {
+  it("a challenge answered after a restart gets 401 stale=true (nonces die with the process), and the phone's retry registers", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'registrar-it-'));
     const answer = (challenge: string, cseq: number, callId: string, port: number): string => {
       return register('8888', `Expires: 3600\n${digestAnswer(challenge)}`, undefined, callId)
@@ -383,7 +431,13 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
         const callId = `c-${Math.random()}`;
         let server = await startServer(dir, 'MD5');
         try {
-          sock.send(register('8888', 'Expires: 3600\n', undefined, callId).replace(/LOCALPORT/g, String(port)).replace(/\n/g, '\r\n'), server.sipPort, '127.0.0.1');
+          sock.send(
+            register('8888', 'Expires: 3600\n', undefined, callId)
+              .replace(/LOCALPORT/g, String(port))
+              .replace(/\n/g, '\r\n'),
+            server.sipPort,
+            '127.0.0.1',
+          );
           await answers(got, 1);
           expect(got.map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
         } finally {
@@ -395,7 +449,9 @@ describe('registrar answers challenges statelessly (RFC 3261 §8.2.7), accepted 
           sock.send(answer(got[0], 2, callId, port), server.sipPort, '127.0.0.1');
           await answers(got, 2);
           expect(got.slice(1).map(statusLine)).toEqual(['SIP/2.0 401 Unauthorized']);
-          expect(got[1]).toMatch(/^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[0-9a-f]{29}", stale=true, algorithm=MD5, qop="auth"$/m);
+          expect(got[1]).toMatch(
+            /^WWW-Authenticate: Digest realm="127\.0\.0\.1", nonce="[0-9a-f]{29}", stale=true, algorithm=MD5, qop="auth"$/m,
+          );
           expect(server.wired.registrar.bindings('8888')).toHaveLength(0);
           sock.send(answer(got[1], 3, callId, port), server.sipPort, '127.0.0.1');
           await answers(got, 3);
@@ -437,18 +493,33 @@ describe('registrar with baresip (headless, generated config)', () => {
 
   it('baresip registers as 8888, shows in /api/status, and unregisters when it stops', async () => {
     const port = await startPhone('8888-secret');
-    await waitFor(() => phoneOut().includes('200 OK'), { what: 'baresip registered (200 OK)', timeoutMs: 10_000, detail: phoneOut });
+    await waitFor(() => phoneOut().includes('200 OK'), {
+      what: 'baresip registered (200 OK)',
+      timeoutMs: 10_000,
+      detail: phoneOut,
+    });
     const regs = (await api(server, '/api/status')).body.registrations as Array<Record<string, unknown>>;
     expect(regs).toHaveLength(1);
-    expect(regs[0]).toMatchObject({ dn: '8888', source: `udp:127.0.0.1:${port}`, userAgent: expect.stringMatching(/^baresip/) });
+    expect(regs[0]).toMatchObject({
+      dn: '8888',
+      source: `udp:127.0.0.1:${port}`,
+      userAgent: expect.stringMatching(/^baresip/),
+    });
     expect(regs[0].contact).toMatch(new RegExp(`^sip:8888-[^@]+@127\\.0\\.0\\.1:${port}$`));
     phone!.child.kill('SIGTERM');
-    await waitFor(async () => ((await api(server, '/api/status')).body.registrations as unknown[]).length === 0, { what: "baresip's binding removed", timeoutMs: 5_000 });
+    await waitFor(async () => ((await api(server, '/api/status')).body.registrations as unknown[]).length === 0, {
+      what: "baresip's binding removed",
+      timeoutMs: 5_000,
+    });
   });
 
   it('baresip with a wrong password gets 403 and no binding', async () => {
     await startPhone('wrong-secret');
-    await waitFor(() => phoneOut().includes('403 Forbidden'), { what: 'baresip to get 403 Forbidden', timeoutMs: 10_000, detail: phoneOut });
+    await waitFor(() => phoneOut().includes('403 Forbidden'), {
+      what: 'baresip to get 403 Forbidden',
+      timeoutMs: 10_000,
+      detail: phoneOut,
+    });
     expect((await api(server, '/api/status')).body.registrations).toEqual([]);
   });
 });

@@ -50,7 +50,9 @@ describe('SIP limits from the configuration', () => {
     const conns = await Promise.all(Array.from({ length: 10 }, () => openIdle(port)));
     // The server refuses the connections over the limit at once: 7 close within a short while.
     const closedEarly = await Promise.all(
-      conns.map((c) => Promise.race([c.closedAt.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))])),
+      conns.map((c) =>
+        Promise.race([c.closedAt.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]),
+      ),
     );
     expect(closedEarly.filter((x) => x).length).toBe(7);
     // The three kept ones are closed by the idle timeout (1 s), not before.

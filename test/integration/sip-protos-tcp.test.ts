@@ -77,7 +77,7 @@ describe('PROTOS c07-sip over TCP (chunked)', () => {
       }
       for (const t of templates(readFileSync(join(casesDir, f)))) {
         const msg = fill(t, f, conn.localPort);
-        for (let off = 0; off < msg.length; ) {
+        for (let off = 0; off < msg.length;) {
           const n = Math.min(msg.length - off, rnd(1500));
           conn.write(msg.subarray(off, off + n));
           off += n;
@@ -104,6 +104,8 @@ describe('PROTOS c07-sip over TCP (chunked)', () => {
       c.destroy();
     }
     expect(answered).toBeGreaterThan(4000);
-    process.stdout.write(`PROTOS/TCP: ${files.length} cases, ${answered} answered, ${reconnects} connections closed by the server\n`);
+    process.stdout.write(
+      `PROTOS/TCP: ${files.length} cases, ${answered} answered, ${reconnects} connections closed by the server\n`,
+    );
   }, 120_000);
 });

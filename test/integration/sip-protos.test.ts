@@ -25,7 +25,8 @@ function groups(): Group[] {
   const index = readFileSync(join(corpusDir, 'INDEX.md'), 'utf8');
   const out: Group[] = [];
   const re = /^\| `(\d{7})`(?:–`(\d{7})`)? \| \d+ \| ([\w-]+) \|/gm;
-  for (let m = re.exec(index); m; m = re.exec(index)) out.push({ name: m[3]!, first: Number(m[1]), last: Number(m[2] ?? m[1]) });
+  for (let m = re.exec(index); m; m = re.exec(index))
+    out.push({ name: m[3]!, first: Number(m[1]), last: Number(m[2] ?? m[1]) });
   return out;
 }
 
@@ -71,7 +72,11 @@ async function optionsAnswered(tag: string): Promise<boolean> {
       `Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1>\r\nCall-ID: ${callId}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
     await send(Buffer.from(msg));
     // UDP may drop the probe or its answer under load: up to three tries of one second each.
-    const answered = await waitFor(() => okOptions.has(callId), { what: `200 to OPTIONS ${callId}`, timeoutMs: 1000, intervalMs: 10 }).catch(() => false);
+    const answered = await waitFor(() => okOptions.has(callId), {
+      what: `200 to OPTIONS ${callId}`,
+      timeoutMs: 1000,
+      intervalMs: 10,
+    }).catch(() => false);
     if (answered) return true;
   }
   return false;
@@ -140,7 +145,10 @@ describe('PROTOS c07-sip over UDP against the server process', () => {
         if (sent % 100 === 0) await new Promise((r) => setTimeout(r, 5));
       }
       expect(server.alive, `server died in group ${g.name}`).toBe(true);
-      expect(await optionsAnswered(g.name), `no 200 to OPTIONS after group ${g.name}: ${server.stderr.slice(-2000)}`).toBe(true);
+      expect(
+        await optionsAnswered(g.name),
+        `no 200 to OPTIONS after group ${g.name}: ${server.stderr.slice(-2000)}`,
+      ).toBe(true);
     }
     // Every template was sent except those larger than a UDP datagram can carry (116 of 9054).
     expect(unsendable).toBe(oversized);

@@ -21,7 +21,10 @@ beforeAll(async () => {
   port = await freePort();
   // 100 Trying after 1 s (default 200 ms) so that SIPp retransmits the slow INVITE (at 500 ms)
   // before any response; slow handlers (sip:slow@…) answer at 1.5 s.
-  stack = new SipStack({ listen: [`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`], timers: { trying100Delay: 1000 } });
+  stack = new SipStack({
+    listen: [`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`],
+    timers: { trying100Delay: 1000 },
+  });
   const count = (id: string): void => void seen.set(id, (seen.get(id) ?? 0) + 1);
   stack.handle('OPTIONS', (ctx) => {
     if (!ctx.request.uri.startsWith('sip:slow@')) return false;
@@ -63,13 +66,27 @@ for (const transport of ['u1', 't1'] as const) {
   const name = transport === 'u1' ? 'UDP' : 'TCP';
   describe(`SIPp over ${name}`, () => {
     it('OPTIONS → 200 with Allow (20 calls)', async () => {
-      const r = await runSipp({ scenario: scenario('uac-options.xml'), target: `127.0.0.1:${port}`, transport, calls: 20, rate: 50, traceMessages: true });
+      const r = await runSipp({
+        scenario: scenario('uac-options.xml'),
+        target: `127.0.0.1:${port}`,
+        transport,
+        calls: 20,
+        rate: 50,
+        traceMessages: true,
+      });
       expect(r.code, r.errors || r.stderr).toBe(0);
       expect(received(r.messages)).toEqual(Array(20).fill('SIP/2.0 200 OK'));
     });
 
     it('CANCEL: 100 Trying after the delay, 200 to the CANCEL, 487 to the INVITE; unmatched CANCEL → 481', async () => {
-      const r = await runSipp({ scenario: scenario('uac-cancel-487.xml'), target: `127.0.0.1:${port}`, transport, calls: 2, rate: 10, traceMessages: true });
+      const r = await runSipp({
+        scenario: scenario('uac-cancel-487.xml'),
+        target: `127.0.0.1:${port}`,
+        transport,
+        calls: 2,
+        rate: 10,
+        traceMessages: true,
+      });
       expect(r.code, r.errors || r.stderr).toBe(0);
       const got = received(r.messages);
       expect(got.filter((l) => l.startsWith('SIP/2.0 100 '))).toHaveLength(2);
@@ -83,7 +100,14 @@ for (const transport of ['u1', 't1'] as const) {
 describe('SIPp over UDP retransmits, the server absorbs', () => {
   it('slow OPTIONS: SIPp retransmits (timer E), the TU sees each request once, one 200 per call', async () => {
     seen.clear();
-    const r = await runSipp({ scenario: scenario('uac-options-slow.xml'), target: `127.0.0.1:${port}`, transport: 'u1', calls: 3, rate: 10, traceMessages: true });
+    const r = await runSipp({
+      scenario: scenario('uac-options-slow.xml'),
+      target: `127.0.0.1:${port}`,
+      transport: 'u1',
+      calls: 3,
+      rate: 10,
+      traceMessages: true,
+    });
     expect(r.code, r.errors || r.stderr).toBe(0);
     expect(sent(r.messages).filter((m) => m === 'OPTIONS').length).toBeGreaterThanOrEqual(6);
     expect(received(r.messages)).toEqual(Array(3).fill('SIP/2.0 200 OK'));
@@ -92,7 +116,14 @@ describe('SIPp over UDP retransmits, the server absorbs', () => {
 
   it('slow INVITE → 404: SIPp retransmits (timer A) until our 100 Trying; the TU sees one INVITE; one 404; ACK absorbed', async () => {
     seen.clear();
-    const r = await runSipp({ scenario: scenario('uac-invite-slow-404.xml'), target: `127.0.0.1:${port}`, transport: 'u1', calls: 3, rate: 10, traceMessages: true });
+    const r = await runSipp({
+      scenario: scenario('uac-invite-slow-404.xml'),
+      target: `127.0.0.1:${port}`,
+      transport: 'u1',
+      calls: 3,
+      rate: 10,
+      traceMessages: true,
+    });
     expect(r.code, r.errors || r.stderr).toBe(0);
     const got = received(r.messages);
     expect(got.filter((l) => l.startsWith('SIP/2.0 404 '))).toHaveLength(3);
@@ -105,7 +136,14 @@ describe('SIPp over UDP retransmits, the server absorbs', () => {
 
 describe('SIPp over TCP: requests repeated on the connection are absorbed', () => {
   it('a repeated OPTIONS (same branch) gets a byte-identical 200 (stateless core answer, RFC 3261 §8.2.7), nothing else', async () => {
-    const r = await runSipp({ scenario: scenario('uac-options-retrans.xml'), target: `127.0.0.1:${port}`, transport: 't1', calls: 5, rate: 20, traceMessages: true });
+    const r = await runSipp({
+      scenario: scenario('uac-options-retrans.xml'),
+      target: `127.0.0.1:${port}`,
+      transport: 't1',
+      calls: 5,
+      rate: 20,
+      traceMessages: true,
+    });
     expect(r.code, r.errors || r.stderr).toBe(0);
     const responses = sippTraceMessages(r.messages).filter((m) => m.dir === 'received');
     expect(responses.map((m) => m.text.split('\n')[0]!.trim())).toEqual(Array(10).fill('SIP/2.0 200 OK'));
@@ -114,7 +152,14 @@ describe('SIPp over TCP: requests repeated on the connection are absorbed', () =
   });
 
   it('INVITE → 404; the same INVITE again gets the 404 again; the ACK is absorbed', async () => {
-    const r = await runSipp({ scenario: scenario('uac-invite-404-absorb.xml'), target: `127.0.0.1:${port}`, transport: 't1', calls: 3, rate: 10, traceMessages: true });
+    const r = await runSipp({
+      scenario: scenario('uac-invite-404-absorb.xml'),
+      target: `127.0.0.1:${port}`,
+      transport: 't1',
+      calls: 3,
+      rate: 10,
+      traceMessages: true,
+    });
     expect(r.code, r.errors || r.stderr).toBe(0);
     expect(received(r.messages)).toEqual(Array(6).fill('SIP/2.0 404 Not Found'));
   });

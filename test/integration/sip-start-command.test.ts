@@ -36,7 +36,10 @@ async function optionsStatus(port: number): Promise<number | undefined> {
 describe('sipserver start', () => {
   it('with examples/office.yaml and --sip-listen: prints the bound addresses, answers OPTIONS, SIGTERM → exit 0', async () => {
     const port = await freePort();
-    const srv = await startServerProcess({ config: join(examplesDir, 'office.yaml'), sipListen: [`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`] });
+    const srv = await startServerProcess({
+      config: join(examplesDir, 'office.yaml'),
+      sipListen: [`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`],
+    });
     expect(srv.addresses).toEqual([`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`]);
     expect(await optionsStatus(port)).toBe(200);
     expect(await srv.stop()).toBe(0);

@@ -22,13 +22,88 @@ function openssl(args: string[], cwd: string): void {
 
 /** A throwaway CA, a device certificate it signs (SAN IP 127.0.0.1), and a self-signed one. */
 function makeCertificates(dir: string): void {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=Test CA', '-keyout', 'ca.key', '-out', 'ca.pem'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=Test CA',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+    ],
+    dir,
+  );
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'device.key', '-out', 'device.csr'], dir);
-  openssl(['x509', '-req', '-in', 'device.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'device.pem'], dir);
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', 'self.key', '-out', 'self.pem'], dir);
+  openssl(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'device.key', '-out', 'device.csr'],
+    dir,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'device.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      'san.ext',
+      '-out',
+      'device.pem',
+    ],
+    dir,
+  );
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      'self.key',
+      '-out',
+      'self.pem',
+    ],
+    dir,
+  );
   // The server's own listener certificate (also its client certificate): self-signed is fine.
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=sipserver', '-keyout', 'server.key', '-out', 'server.pem'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=sipserver',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.pem',
+    ],
+    dir,
+  );
 }
 
 /** A TLS device that answers every OPTIONS 200 and counts them. */
@@ -51,7 +126,15 @@ class TlsDevice {
           if (!head.startsWith('OPTIONS ')) continue;
           dev.options++;
           const keep = head.split('\r\n').filter((l) => /^(Via|From|To|Call-ID|CSeq|v|f|t|i):/i.test(l));
-          sock.write(['SIP/2.0 200 OK', ...keep.map((l) => (/^(To|t):/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=dev` : l)), 'Content-Length: 0', '', ''].join('\r\n'));
+          sock.write(
+            [
+              'SIP/2.0 200 OK',
+              ...keep.map((l) => (/^(To|t):/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=dev` : l)),
+              'Content-Length: 0',
+              '',
+              '',
+            ].join('\r\n'),
+          );
         }
       });
       sock.on('error', () => undefined);
@@ -115,10 +198,17 @@ dns:
 
   it('the file accepts ca and verify-peer, rejects a bad verify-peer, and exports them back', () => {
     const m = loadConfigText(config('true')).model!;
-    expect(m.server.sip.tls).toEqual({ cert: join(dir, 'server.pem'), key: join(dir, 'server.key'), ca: join(dir, 'ca.pem'), verifyPeer: true });
+    expect(m.server.sip.tls).toEqual({
+      cert: join(dir, 'server.pem'),
+      key: join(dir, 'server.key'),
+      ca: join(dir, 'ca.pem'),
+      verifyPeer: true,
+    });
     expect(loadConfigText(exportConfigYaml(m)).model).toEqual(m);
     const bad = loadConfigText(config('maybe'), 'f.yaml');
-    expect(bad.errors.map((e) => `${e.line}: ${e.message}`)).toEqual(['9: server.sip.tls.verify-peer "maybe" is not true or false']);
+    expect(bad.errors.map((e) => `${e.line}: ${e.message}`)).toEqual([
+      '9: server.sip.tls.verify-peer "maybe" is not true or false',
+    ]);
   });
 
   it('verify-peer true + ca: the CA-signed device is reached and in service; the self-signed one is refused and out of service', async () => {
@@ -129,7 +219,8 @@ dns:
     let states: Record<string, string> = {};
     while (Date.now() < deadline) {
       states = await deviceStates(server.httpUrl!);
-      if (states.SignedDevice === 'in-service' && states.SelfSignedDevice === 'out-of-service' && signed.options >= 2) break;
+      if (states.SignedDevice === 'in-service' && states.SelfSignedDevice === 'out-of-service' && signed.options >= 2)
+        break;
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(states).toMatchObject({ SignedDevice: 'in-service', SelfSignedDevice: 'out-of-service' });

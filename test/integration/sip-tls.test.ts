@@ -16,11 +16,29 @@ let port = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sip-tls-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-  ], { stdio: 'ignore' });
-  stack = new SipStack({ listen: ['tls:127.0.0.1:0'], tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  stack = new SipStack({
+    listen: ['tls:127.0.0.1:0'],
+    tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') },
+  });
   await stack.start();
   port = stack.addresses()[0]!.port;
 });
@@ -67,7 +85,10 @@ describe('TLS', () => {
   });
 
   it('wss: SIP over secure WebSocket with the same certificate answers OPTIONS', async () => {
-    const s = new SipStack({ listen: ['wss:127.0.0.1:0'], tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
+    const s = new SipStack({
+      listen: ['wss:127.0.0.1:0'],
+      tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') },
+    });
     await s.start();
     try {
       const { default: WebSocket } = await import('ws');

@@ -89,7 +89,11 @@ describe('UDP on the wire', () => {
     const [res] = await peer.waitFor(() => true, 1);
     expect(res).toBeDefined();
     // rport filled in where it was, received added at the end of the top Via.
-    expect(res!.text).toMatch(new RegExp(`\\r\\nVia: SIP/2\\.0/UDP 192\\.0\\.2\\.7:9;rport=${peer.port};branch=[^;\\r]+;received=127\\.0\\.0\\.1\\r\\n`));
+    expect(res!.text).toMatch(
+      new RegExp(
+        `\\r\\nVia: SIP/2\\.0/UDP 192\\.0\\.2\\.7:9;rport=${peer.port};branch=[^;\\r]+;received=127\\.0\\.0\\.1\\r\\n`,
+      ),
+    );
   });
 
   it('without rport the response goes to received at the Via port (RFC 3261 §18.2.2)', async () => {
@@ -99,7 +103,9 @@ describe('UDP on the wire', () => {
     peers.push(sender, target);
     await sender.send(request('OPTIONS', `UDP localhost:${target.port}`), port(s, 'udp'));
     const [res] = await target.waitFor(() => true, 1);
-    expect(res!.text).toMatch(new RegExp(`Via: SIP/2.0/UDP localhost:${target.port};branch=[^;\\r]+;received=127\\.0\\.0\\.1\\r\\n`));
+    expect(res!.text).toMatch(
+      new RegExp(`Via: SIP/2.0/UDP localhost:${target.port};branch=[^;\\r]+;received=127\\.0\\.0\\.1\\r\\n`),
+    );
     expect(sender.received).toHaveLength(0);
   });
 
@@ -195,11 +201,16 @@ describe('TCP', () => {
     const s = await startStack({ limits: { maxConnectionsPerIp: 50 } });
     const conns: StreamPeer[] = [];
     for (let i = 0; i < 2000; i += 100) {
-      const batch = await Promise.all(Array.from({ length: 100 }, () => StreamPeer.tcp(port(s, 'tcp')).catch(() => undefined)));
+      const batch = await Promise.all(
+        Array.from({ length: 100 }, () => StreamPeer.tcp(port(s, 'tcp')).catch(() => undefined)),
+      );
       for (const c of batch) if (c) conns.push(c);
     }
     for (const c of conns) peers.push(c);
-    await waitFor(() => conns.filter((c) => !c.closed).length <= 50, { what: 'the connections over the cap closed', timeoutMs: 4_000 });
+    await waitFor(() => conns.filter((c) => !c.closed).length <= 50, {
+      what: 'the connections over the cap closed',
+      timeoutMs: 4_000,
+    });
     expect(conns.filter((c) => !c.closed)).toHaveLength(50);
     // The survivors still work.
     const alive = conns.find((c) => !c.closed)!;
@@ -209,7 +220,10 @@ describe('TCP', () => {
     const closing = conns.filter((x) => !x.closed).slice(0, 5);
     const closingPorts = closing.map((c) => c.localPort);
     for (const c of closing) c.destroy();
-    await waitFor(() => closingPorts.every((p) => !tcpConnectionOpen(port(s, 'tcp'), p)), { what: 'the server to close its ends of the 5 connections', timeoutMs: 4_000 });
+    await waitFor(() => closingPorts.every((p) => !tcpConnectionOpen(port(s, 'tcp'), p)), {
+      what: 'the server to close its ends of the 5 connections',
+      timeoutMs: 4_000,
+    });
     const fresh = await StreamPeer.tcp(port(s, 'tcp'));
     peers.push(fresh);
     fresh.write(request('OPTIONS', 'TCP 127.0.0.1:5999'));
@@ -226,7 +240,10 @@ describe('TCP', () => {
       conns.push(c);
       peers.push(c);
     }
-    await waitFor(() => conns.filter((c) => !c.closed).length <= 5, { what: 'at most 5 connections left open', timeoutMs: 3_000 });
+    await waitFor(() => conns.filter((c) => !c.closed).length <= 5, {
+      what: 'at most 5 connections left open',
+      timeoutMs: 3_000,
+    });
   });
 
   it('closes idle connections after the idle timeout', async () => {
@@ -245,19 +262,31 @@ describe('TCP', () => {
     c.data = '';
     const req = s.createRequest({ method: 'OPTIONS', uri: `sip:phone@127.0.0.1:${c.localPort};transport=tcp` });
     const events: string[] = [];
-    s.sendRequest(req, { transport: 'tcp', host: '127.0.0.1', port: c.localPort }, { onFinal: (r) => events.push(`final ${r.status}`), onTimeout: () => events.push('timeout'), onTransportError: (e) => events.push(e.message) });
+    s.sendRequest(
+      req,
+      { transport: 'tcp', host: '127.0.0.1', port: c.localPort },
+      {
+        onFinal: (r) => events.push(`final ${r.status}`),
+        onTimeout: () => events.push('timeout'),
+        onTransportError: (e) => events.push(e.message),
+      },
+    );
     expect(await c.until(() => c.data.includes('\r\n\r\n'))).toBe(true);
     expect(c.data).toMatch(/^OPTIONS sip:phone@/);
-    expect(c.data).toMatch(new RegExp(`\\r\\nVia: SIP/2.0/TCP 127\\.0\\.0\\.1:${port(s, 'tcp')};branch=z9hG4bK[^;]+;rport\\r\\n`));
+    expect(c.data).toMatch(
+      new RegExp(`\\r\\nVia: SIP/2.0/TCP 127\\.0\\.0\\.1:${port(s, 'tcp')};branch=z9hG4bK[^;]+;rport\\r\\n`),
+    );
     // Answer it on the same connection.
     const head = c.data.split('\r\n\r\n')[0]!.split('\r\n');
     const pick = (n: string): string => head.find((l) => l.toLowerCase().startsWith(n.toLowerCase() + ':'))!;
-    c.write(`SIP/2.0 200 OK\r\n${pick('Via')}\r\n${pick('From')}\r\n${pick('To')};tag=p1\r\n${pick('Call-ID')}\r\n${pick('CSeq')}\r\nContent-Length: 0\r\n\r\n`);
+    c.write(
+      `SIP/2.0 200 OK\r\n${pick('Via')}\r\n${pick('From')}\r\n${pick('To')};tag=p1\r\n${pick('Call-ID')}\r\n${pick('CSeq')}\r\nContent-Length: 0\r\n\r\n`,
+    );
     await waitFor(() => events.length > 0, { what: 'the final response to reach the transaction', timeoutMs: 2_000 });
     expect(events).toEqual(['final 200']);
   });
 
-  it('when the request\'s connection is gone, the response opens a connection to the Via sent-by (RFC 3261 §18.2.2)', async () => {
+  it("when the request's connection is gone, the response opens a connection to the Via sent-by (RFC 3261 §18.2.2)", async () => {
     const s = await startStack();
     let pending: import('../../src/sip/stack/incoming-request.js').IncomingRequest | undefined;
     s.handle('INVITE', (ctx) => {
@@ -283,9 +312,15 @@ describe('TCP', () => {
       expect(statusOf(c.data)).toBe(180);
       const clientPort = c.localPort;
       c.destroy();
-      await waitFor(() => !tcpConnectionOpen(port(s, 'tcp'), clientPort), { what: 'the server to close its end of the connection', timeoutMs: 2_000 });
+      await waitFor(() => !tcpConnectionOpen(port(s, 'tcp'), clientPort), {
+        what: 'the server to close its end of the connection',
+        timeoutMs: 2_000,
+      });
       pending!.reply(486, 'Busy Here');
-      await waitFor(() => received.includes('\r\n\r\n'), { what: 'the 486 on a new connection to the Via sent-by', timeoutMs: 2_000 });
+      await waitFor(() => received.includes('\r\n\r\n'), {
+        what: 'the 486 on a new connection to the Via sent-by',
+        timeoutMs: 2_000,
+      });
       expect(received).toMatch(/^SIP\/2\.0 486 Busy Here\r\n/);
     } finally {
       for (const so of phoneSockets) so.destroy();
@@ -296,14 +331,24 @@ describe('TCP', () => {
   it('a request to a closed TCP port reports a transport error (RFC 3261 §17.1.4)', async () => {
     const s = await startStack();
     const srv = createServer();
-    const closedPort = await new Promise<number>((res) => srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const p = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => res(p));
-    }));
+    const closedPort = await new Promise<number>((res) =>
+      srv.listen(0, '127.0.0.1', () => {
+        const a = srv.address();
+        const p = typeof a === 'object' && a ? a.port : 0;
+        srv.close(() => res(p));
+      }),
+    );
     const events: string[] = [];
     const req = s.createRequest({ method: 'OPTIONS', uri: `sip:x@127.0.0.1:${closedPort};transport=tcp` });
-    s.sendRequest(req, { transport: 'tcp', host: '127.0.0.1', port: closedPort }, { onFinal: () => events.push('final'), onTimeout: () => events.push('timeout'), onTransportError: (e) => events.push(`error ${e.message.split(' ')[0]}`) });
+    s.sendRequest(
+      req,
+      { transport: 'tcp', host: '127.0.0.1', port: closedPort },
+      {
+        onFinal: () => events.push('final'),
+        onTimeout: () => events.push('timeout'),
+        onTransportError: (e) => events.push(`error ${e.message.split(' ')[0]}`),
+      },
+    );
     await waitFor(() => events.length > 0, { what: 'the transport error', timeoutMs: 2_000 });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatch(/^error /);
@@ -317,20 +362,32 @@ describe('UAC over UDP', () => {
     peers.push(peer);
     const finals: SipResponse[] = [];
     const req = s.createRequest({ method: 'OPTIONS', uri: `sip:peer@127.0.0.1:${peer.port}` });
-    s.sendRequest(req, { transport: 'udp', host: '127.0.0.1', port: peer.port }, { onFinal: (r) => finals.push(r), onTimeout: () => undefined, onTransportError: () => undefined });
+    s.sendRequest(
+      req,
+      { transport: 'udp', host: '127.0.0.1', port: peer.port },
+      { onFinal: (r) => finals.push(r), onTimeout: () => undefined, onTransportError: () => undefined },
+    );
     const got = await peer.waitFor(() => true, 2, 1000);
     expect(got).toHaveLength(2);
     expect(got[1]!.text).toBe(got[0]!.text);
     const head = got[0]!.text.split('\r\n');
     expect(head[0]).toBe(`OPTIONS sip:peer@127.0.0.1:${peer.port} SIP/2.0`);
-    expect(head[1]).toMatch(new RegExp(`^Via: SIP/2.0/UDP 127\\.0\\.0\\.1:${port(s, 'udp')};branch=z9hG4bK\\w+;rport$`));
+    expect(head[1]).toMatch(
+      new RegExp(`^Via: SIP/2.0/UDP 127\\.0\\.0\\.1:${port(s, 'udp')};branch=z9hG4bK\\w+;rport$`),
+    );
     const pick = (n: string): string => head.find((l) => l.startsWith(n + ':'))!;
-    await peer.send(`SIP/2.0 200 OK\r\n${pick('Via')}\r\n${pick('From')}\r\n${pick('To')};tag=x\r\n${pick('Call-ID')}\r\n${pick('CSeq')}\r\nContent-Length: 0\r\n\r\n`, port(s, 'udp'));
+    await peer.send(
+      `SIP/2.0 200 OK\r\n${pick('Via')}\r\n${pick('From')}\r\n${pick('To')};tag=x\r\n${pick('Call-ID')}\r\n${pick('CSeq')}\r\nContent-Length: 0\r\n\r\n`,
+      port(s, 'udp'),
+    );
     await waitFor(() => finals.length > 0, { what: 'the final response to reach the transaction', timeoutMs: 2_000 });
     expect(finals.map((f) => f.status)).toEqual([200]);
     const n = peer.received.length;
     // No retransmission after the final response (timer E would fire every 100-400 ms).
-    await holdsFor(() => peer.received.length === n, { forMs: 500, what: 'no retransmission after the final response' });
+    await holdsFor(() => peer.received.length === n, {
+      forMs: 500,
+      what: 'no retransmission after the final response',
+    });
   });
 
   it('CANCEL (RFC 3261 §9.1): deferred until the 1xx, same branch, then the 487 is ACKed by the transaction', async () => {
@@ -340,11 +397,25 @@ describe('UAC over UDP', () => {
     const dest = { transport: 'udp' as const, host: '127.0.0.1', port: peer.port };
     const events: string[] = [];
     const invite = s.createRequest({ method: 'INVITE', uri: `sip:agent@127.0.0.1:${peer.port}` });
-    s.sendRequest(invite, dest, { onProvisional: (r) => events.push(`1xx ${r.status}`), onFinal: (r) => events.push(`final ${r.status}`), onTimeout: () => events.push('timeout'), onTransportError: () => events.push('error') });
+    s.sendRequest(invite, dest, {
+      onProvisional: (r) => events.push(`1xx ${r.status}`),
+      onFinal: (r) => events.push(`final ${r.status}`),
+      onTimeout: () => events.push('timeout'),
+      onTransportError: () => events.push('error'),
+    });
     const [inv] = await peer.waitFor((d) => d.text.startsWith('INVITE '), 1);
     const cancelEvents: string[] = [];
-    expect(s.sendCancel(invite, dest, { onFinal: (r) => cancelEvents.push(`final ${r.status}`), onTimeout: () => cancelEvents.push('timeout'), onTransportError: () => cancelEvents.push('error') })).toBe('deferred');
-    await holdsFor(() => peer.received.every((d) => !d.text.startsWith('CANCEL ')), { forMs: 100, what: 'no CANCEL before a provisional response' });
+    expect(
+      s.sendCancel(invite, dest, {
+        onFinal: (r) => cancelEvents.push(`final ${r.status}`),
+        onTimeout: () => cancelEvents.push('timeout'),
+        onTransportError: () => cancelEvents.push('error'),
+      }),
+    ).toBe('deferred');
+    await holdsFor(() => peer.received.every((d) => !d.text.startsWith('CANCEL ')), {
+      forMs: 100,
+      what: 'no CANCEL before a provisional response',
+    });
     const head = inv!.text.split('\r\n');
     const pick = (n: string): string => head.find((l) => l.startsWith(n + ':'))!;
     const answer = (status: string, cseq: string, tag = ';tag=callee'): string =>
@@ -375,7 +446,15 @@ describe('UAC over UDP', () => {
     const events: string[] = [];
     const start = Date.now();
     const req = s.createRequest({ method: 'OPTIONS', uri: `sip:peer@127.0.0.1:${peer.port}` });
-    s.sendRequest(req, { transport: 'udp', host: '127.0.0.1', port: peer.port }, { onFinal: () => events.push('final'), onTimeout: () => events.push('timeout'), onTransportError: () => events.push('error') });
+    s.sendRequest(
+      req,
+      { transport: 'udp', host: '127.0.0.1', port: peer.port },
+      {
+        onFinal: () => events.push('final'),
+        onTimeout: () => events.push('timeout'),
+        onTransportError: () => events.push('error'),
+      },
+    );
     await waitFor(() => events.length > 0, { what: 'timer F', timeoutMs: 4_000 });
     expect(events).toEqual(['timeout']);
     expect(Date.now() - start).toBeGreaterThanOrEqual(64 * 20 - 20);
@@ -389,7 +468,12 @@ describe('ACK for a 2xx re-sent by the TU (RFC 3261 §13.2.2.4)', () => {
     const peer = await UdpPeer.open();
     peers.push(peer);
     const dest = { transport: 'udp' as const, host: '127.0.0.1', port: peer.port };
-    const ack = s.createRequest({ method: 'ACK', uri: `sip:b@127.0.0.1:${peer.port}`, cseq: 1, to: `<sip:b@127.0.0.1>;tag=t1` });
+    const ack = s.createRequest({
+      method: 'ACK',
+      uri: `sip:b@127.0.0.1:${peer.port}`,
+      cseq: 1,
+      to: `<sip:b@127.0.0.1>;tag=t1`,
+    });
     s.sendAck(ack, dest);
     s.sendAck(ack, dest); // the 2xx came again
     const got = await peer.waitFor((d) => d.text.startsWith('ACK '), 2);

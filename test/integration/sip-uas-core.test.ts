@@ -103,7 +103,11 @@ describe('UAS core', () => {
     const [d] = await peer.waitFor(() => true, 1, 1500);
     expect(statusOf(d?.text ?? '')).toBe(400);
     expect(stack.transactionCount.server).toBe(before);
-    await holdsFor(() => peer.received.length === 1, { forMs: 1600, what: 'exactly one answer', detail: () => `${peer.received.length} answers` });
+    await holdsFor(() => peer.received.length === 1, {
+      forMs: 1600,
+      what: 'exactly one answer',
+      detail: () => `${peer.received.length} answers`,
+    });
   });
 
   it('a handler that throws → 500', async () => {
@@ -119,7 +123,10 @@ describe('UAS core', () => {
     await waitFor(() => calls.includes('second'), { what: 'the handler to claim the request', timeoutMs: 2_000 });
     await peer.send(text, port);
     // The retransmission is absorbed: no second handler run, no answer before the final.
-    await holdsFor(() => calls.length === 2 && peer.received.length === 0, { forMs: 100, what: 'the retransmission absorbed' });
+    await holdsFor(() => calls.length === 2 && peer.received.length === 0, {
+      forMs: 100,
+      what: 'the retransmission absorbed',
+    });
     expect(calls).toEqual(['first', 'second']);
     expect(peer.received).toHaveLength(0);
     pending!.reply(200, 'OK');
@@ -171,7 +178,10 @@ describe('CANCEL for an INVITE already answered (RFC 3261 §9.2)', () => {
         await p.send(head('CANCEL'), sPort);
         const [ok] = await p.waitFor((d) => d.text.startsWith('SIP/2.0 200 ') && d.text.includes(' CANCEL\r\n'), 1);
         expect(ok!.text).toContain(`;tag=${tag}\r\n`);
-        await holdsFor(() => p.received.every((d) => !d.text.startsWith('SIP/2.0 487 ')), { forMs: 200, what: 'no 487 for an INVITE already answered' });
+        await holdsFor(() => p.received.every((d) => !d.text.startsWith('SIP/2.0 487 ')), {
+          forMs: 200,
+          what: 'no 487 for an INVITE already answered',
+        });
       }
       // The stack no longer holds the answered INVITE's context (its transaction still waits out Timer H/L).
       expect(s.transactionCount.server).toBeGreaterThan(0);
@@ -187,13 +197,15 @@ describe('CANCEL for an INVITE already answered (RFC 3261 §9.2)', () => {
   });
 });
 
-describe('an INVITE refused statelessly by its handler (RFC 3261 §8.2.7; the trust policy\'s 403/407)', () => {
+describe("an INVITE refused statelessly by its handler (RFC 3261 §8.2.7; the trust policy's 403/407)", () => {
   it('one answer, no 100 and no retransmission, no transaction left; the retransmitted INVITE is answered again, the ACK dropped', async () => {
     const s = new SipStack({ listen: ['udp:127.0.0.1:0'] });
     let seen = 0;
     s.handle('INVITE', (ctx) => {
       seen++;
-      ctx.replyStateless(407, 'Proxy Authentication Required', [['Proxy-Authenticate', `Digest realm="x", nonce="n${seen}"`]]);
+      ctx.replyStateless(407, 'Proxy Authentication Required', [
+        ['Proxy-Authenticate', `Digest realm="x", nonce="n${seen}"`],
+      ]);
       return true;
     });
     await s.start();
@@ -208,7 +220,10 @@ describe('an INVITE refused statelessly by its handler (RFC 3261 §8.2.7; the tr
       expect(statusOf(first!.text)).toBe(407);
       expect(first!.text).toContain('\r\nProxy-Authenticate: Digest realm="x", nonce="n1"\r\n');
       expect(s.transactionCount.server).toBe(0);
-      await holdsFor(() => p.received.length === 1, { forMs: 1200, what: 'one answer: no 100 Trying, no timer G retransmission' });
+      await holdsFor(() => p.received.length === 1, {
+        forMs: 1200,
+        what: 'one answer: no 100 Trying, no timer G retransmission',
+      });
       // The INVITE again (its 407 lost): processed again, a fresh answer with the same To tag.
       await p.send(msg('INVITE'), sPort);
       const two = await p.waitFor(() => true, 2);

@@ -21,7 +21,10 @@ afterAll(async () => {
 });
 
 /** A WebSocket client collecting the messages it receives; from `localAddress` (another loopback address: another source IP). */
-async function connect(protocol = 'sip', localAddress = '127.0.0.1'): Promise<{ ws: WebSocket; got: string[]; next: (ms?: number) => Promise<string | undefined> }> {
+async function connect(
+  protocol = 'sip',
+  localAddress = '127.0.0.1',
+): Promise<{ ws: WebSocket; got: string[]; next: (ms?: number) => Promise<string | undefined> }> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}`, protocol ? [protocol] : [], { localAddress });
   const got: string[] = [];
   const waiters: Array<() => void> = [];
@@ -95,12 +98,24 @@ describe('SIP over WebSocket', () => {
       const local = (c.ws as unknown as { _socket: import('node:net').Socket })._socket.localPort!;
       const req = stack.createRequest({ method: 'OPTIONS', uri: 'sip:alice@df7jal23ls0d.invalid;transport=ws' });
       const finals: number[] = [];
-      stack.sendRequest(req, { transport: 'ws', host: '127.0.0.1', port: local }, { onFinal: (r) => finals.push(r.status), onTimeout: () => finals.push(408), onTransportError: () => finals.push(503) });
+      stack.sendRequest(
+        req,
+        { transport: 'ws', host: '127.0.0.1', port: local },
+        {
+          onFinal: (r) => finals.push(r.status),
+          onTimeout: () => finals.push(408),
+          onTransportError: () => finals.push(503),
+        },
+      );
       const got = await c.next();
-      expect(got).toMatch(/^OPTIONS sip:alice@df7jal23ls0d\.invalid;transport=ws SIP\/2\.0\r\nVia: SIP\/2\.0\/WS 127\.0\.0\.1:\d+;branch=z9hG4bK\w+;rport\r\n/);
+      expect(got).toMatch(
+        /^OPTIONS sip:alice@df7jal23ls0d\.invalid;transport=ws SIP\/2\.0\r\nVia: SIP\/2\.0\/WS 127\.0\.0\.1:\d+;branch=z9hG4bK\w+;rport\r\n/,
+      );
       const head = got!.split('\r\n');
       const pick = (n: string): string => head.find((l) => l.startsWith(n + ':'))!;
-      c.ws.send(`SIP/2.0 200 OK\r\n${pick('Via')}\r\n${pick('From')}\r\n${pick('To')};tag=w\r\n${pick('Call-ID')}\r\n${pick('CSeq')}\r\nContent-Length: 0\r\n\r\n`);
+      c.ws.send(
+        `SIP/2.0 200 OK\r\n${pick('Via')}\r\n${pick('From')}\r\n${pick('To')};tag=w\r\n${pick('Call-ID')}\r\n${pick('CSeq')}\r\nContent-Length: 0\r\n\r\n`,
+      );
       await waitFor(() => finals.length > 0, { what: 'the final response to reach the transaction', timeoutMs: 2_000 });
       expect(finals).toEqual([200]);
     } finally {
@@ -111,7 +126,15 @@ describe('SIP over WebSocket', () => {
   it('a request to an address with no WebSocket connection is a transport error', async () => {
     const events: string[] = [];
     const req = stack.createRequest({ method: 'OPTIONS', uri: 'sip:bob@127.0.0.1;transport=ws' });
-    stack.sendRequest(req, { transport: 'ws', host: '127.0.0.1', port: 9 }, { onFinal: () => events.push('final'), onTimeout: () => events.push('timeout'), onTransportError: (e) => events.push(e.message) });
+    stack.sendRequest(
+      req,
+      { transport: 'ws', host: '127.0.0.1', port: 9 },
+      {
+        onFinal: () => events.push('final'),
+        onTimeout: () => events.push('timeout'),
+        onTransportError: (e) => events.push(e.message),
+      },
+    );
     expect(events).toEqual(['no ws connection from 127.0.0.1:9']);
   });
 
@@ -121,7 +144,9 @@ describe('SIP over WebSocket', () => {
     const open = await Promise.allSettled([fromOwnIp(), fromOwnIp(), fromOwnIp(), fromOwnIp(), fromOwnIp()]);
     const ok = open.filter((r) => r.status === 'fulfilled');
     expect(ok).toHaveLength(3);
-    expect(open.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual(['Error: HTTP 503', 'Error: HTTP 503']);
+    expect(open.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual(
+      ['Error: HTTP 503', 'Error: HTTP 503'],
+    );
     for (const r of ok) (r as PromiseFulfilledResult<{ ws: WebSocket }>).value.ws.close();
   });
 });

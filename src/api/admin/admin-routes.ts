@@ -79,7 +79,8 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     try {
       const r = store.apply([change], { origin: 'api' });
       reply.header('x-config-version', String(r.version));
-      if (r.warnings.length) reply.header('x-config-warnings', encodeURIComponent(r.warnings.map((w) => w.message).join('; ')));
+      if (r.warnings.length)
+        reply.header('x-config-warnings', encodeURIComponent(r.warnings.map((w) => w.message).join('; ')));
       return r.version;
     } catch (e) {
       if (e instanceof ChangeSetError) {
@@ -90,7 +91,13 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     }
   };
 
-  const pageRoute = <T>(path: string, tag: string, item: object, list: (o: number, l: number) => { items: T[]; total: number }, out: (t: T) => unknown): void => {
+  const pageRoute = <T>(
+    path: string,
+    tag: string,
+    item: object,
+    list: (o: number, l: number) => { items: T[]; total: number },
+    out: (t: T) => unknown,
+  ): void => {
     app.get<{ Querystring: { limit: number; offset: number } }>(
       path,
       {
@@ -98,7 +105,9 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
         schema: {
           tags: [tag],
           querystring: S.pageQuerySchema,
-          response: { 200: { type: 'object', properties: { items: { type: 'array', items: item }, total: { type: 'integer' } } } },
+          response: {
+            200: { type: 'object', properties: { items: { type: 'array', items: item }, total: { type: 'integer' } } },
+          },
         },
       },
       async (req, reply) => {
@@ -126,13 +135,18 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
   }
 
   const resource = <T>(r: Resource<T>): void => {
-    const notFound = (reply: FastifyReply, key: string): FastifyReply => reply.code(404).send({ error: `${r.what} ${key} not found` });
+    const notFound = (reply: FastifyReply, key: string): FastifyReply =>
+      reply.code(404).send({ error: `${r.what} ${key} not found` });
     const common = { tags: [r.tag], params: { type: 'object', properties: { [r.param]: { type: 'string' } } } };
     const P = r.param;
-    app.get<{ Params: Params }>(`${r.path}/:${P}`, { schema: { ...common, response: { 200: r.item, 404: S.errorSchema } } }, async (req, reply) => {
-      const t = r.get(req.params[P]);
-      return t ? r.out(t) : notFound(reply, req.params[P]);
-    });
+    app.get<{ Params: Params }>(
+      `${r.path}/:${P}`,
+      { schema: { ...common, response: { 200: r.item, 404: S.errorSchema } } },
+      async (req, reply) => {
+        const t = r.get(req.params[P]);
+        return t ? r.out(t) : notFound(reply, req.params[P]);
+      },
+    );
     app.put<{ Params: Params; Body: unknown }>(
       `${r.path}/:${P}`,
       { attachValidation: true, schema: { ...common, body: r.put, response: { 200: r.item, 422: S.problemsSchema } } },
@@ -145,7 +159,10 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     );
     app.patch<{ Params: Params; Body: unknown }>(
       `${r.path}/:${P}`,
-      { attachValidation: true, schema: { ...common, body: r.patch, response: { 200: r.item, 404: S.errorSchema, 422: S.problemsSchema } } },
+      {
+        attachValidation: true,
+        schema: { ...common, body: r.patch, response: { 200: r.item, 404: S.errorSchema, 422: S.problemsSchema } },
+      },
       async (req, reply) => {
         if (!r.get(req.params[P])) return notFound(reply, req.params[P]);
         if (req.body === undefined || req.body === null) return requestProblem(reply, 'a JSON body is required');
@@ -156,7 +173,16 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     );
     app.delete<{ Params: Params }>(
       `${r.path}/:${P}`,
-      { schema: { ...common, response: { 200: { type: 'object', properties: { version: { type: 'integer' } } }, 404: S.errorSchema, 422: S.problemsSchema } } },
+      {
+        schema: {
+          ...common,
+          response: {
+            200: { type: 'object', properties: { version: { type: 'integer' } } },
+            404: S.errorSchema,
+            422: S.problemsSchema,
+          },
+        },
+      },
       async (req, reply) => {
         const t = r.get(req.params[P]);
         if (!t) return notFound(reply, req.params[P]);
@@ -169,19 +195,51 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
 
   pageRoute('/dns', 'dns', S.dnSchema, (o, l) => store.listDns(o, l), dnOut);
   resource<DnConfig>({
-    kind: 'dn', path: '/dns', param: 'number', tag: 'dns', what: 'DN', get: (k) => store.getDn(k), out: dnOut, keyOf: (d) => d.number,
-    item: S.dnSchema, put: S.dnPutSchema, patch: S.dnPatchSchema,
+    kind: 'dn',
+    path: '/dns',
+    param: 'number',
+    tag: 'dns',
+    what: 'DN',
+    get: (k) => store.getDn(k),
+    out: dnOut,
+    keyOf: (d) => d.number,
+    item: S.dnSchema,
+    put: S.dnPutSchema,
+    patch: S.dnPatchSchema,
   });
   pageRoute('/agents', 'agents', S.agentSchema, (o, l) => store.listAgents(o, l), agentOut);
   resource<AgentConfig>({
-    kind: 'agent', path: '/agents', param: 'id', tag: 'agents', what: 'agent', get: (k) => store.getAgent(k), out: agentOut, keyOf: (a) => a.id,
-    item: S.agentSchema, put: S.agentPutSchema, patch: S.agentPatchSchema,
+    kind: 'agent',
+    path: '/agents',
+    param: 'id',
+    tag: 'agents',
+    what: 'agent',
+    get: (k) => store.getAgent(k),
+    out: agentOut,
+    keyOf: (a) => a.id,
+    item: S.agentSchema,
+    put: S.agentPutSchema,
+    patch: S.agentPatchSchema,
   });
-  pageRoute('/agent-groups', 'agent-groups', S.groupSchema, (o, l) => store.listAgentGroups(o, l), (g) => g);
+  pageRoute(
+    '/agent-groups',
+    'agent-groups',
+    S.groupSchema,
+    (o, l) => store.listAgentGroups(o, l),
+    (g) => g,
+  );
   resource({
-    kind: 'agent-group', path: '/agent-groups', param: 'name', tag: 'agent-groups', what: 'agent group',
-    get: (k) => store.getAgentGroup(k), out: (g) => ({ name: g.name, agents: g.agents }), keyOf: (g) => g.name,
-    item: S.groupSchema, put: S.groupPutSchema, patch: S.groupPutSchema,
+    kind: 'agent-group',
+    path: '/agent-groups',
+    param: 'name',
+    tag: 'agent-groups',
+    what: 'agent group',
+    get: (k) => store.getAgentGroup(k),
+    out: (g) => ({ name: g.name, agents: g.agents }),
+    keyOf: (g) => g.name,
+    item: S.groupSchema,
+    put: S.groupPutSchema,
+    patch: S.groupPutSchema,
   });
 
   app.get<{ Params: Params }>(
@@ -189,7 +247,8 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     {
       schema: {
         tags: ['dns'],
-        description: 'Every known option as it applies to this DN now, with where it came from (behaviour §2.2); a secret option shows where it is set (`secret: true`), never its value',
+        description:
+          'Every known option as it applies to this DN now, with where it came from (behaviour §2.2); a secret option shows where it is set (`secret: true`), never its value',
       },
     },
     async (req, reply) => {
@@ -200,7 +259,10 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       for (const n of names) {
         const r = store.resolveOption(d.number, n);
         // A secret's value is never returned: only where it is set.
-        if (r) out[n] = isSecretOption(n) ? { source: r.source, ...(r.via !== undefined ? { via: r.via } : {}), secret: true } : r;
+        if (r)
+          out[n] = isSecretOption(n)
+            ? { source: r.source, ...(r.via !== undefined ? { via: r.via } : {}), secret: true }
+            : r;
       }
       return { number: d.number, options: out };
     },
@@ -214,11 +276,15 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return p(d);
   });
 
-  app.get<{ Reply: ServerStatus | { error: string } }>('/status', { schema: { tags: ['status'] } }, async (_req, reply) => {
-    const p = opts.getStatusProviders().status;
-    if (!p) return reply.code(503).send({ error: 'status is not available in this server' });
-    return p();
-  });
+  app.get<{ Reply: ServerStatus | { error: string } }>(
+    '/status',
+    { schema: { tags: ['status'] } },
+    async (_req, reply) => {
+      const p = opts.getStatusProviders().status;
+      if (!p) return reply.code(503).send({ error: 'status is not available in this server' });
+      return p();
+    },
+  );
 
   app.post<{ Body: unknown; Querystring: { dryRun?: boolean } }>(
     '/config/change-sets',
@@ -275,7 +341,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       schema: {
         tags: ['config'],
         description:
-          'The change feed: every change-set applied after `since`, oldest first. Secrets are left out (agent passwords, secret options such as a DN\'s `password`, the admin token); DNs carry `hasPassword` as in `GET /api/dns/{number}`',
+          "The change feed: every change-set applied after `since`, oldest first. Secrets are left out (agent passwords, secret options such as a DN's `password`, the admin token); DNs carry `hasPassword` as in `GET /api/dns/{number}`",
         querystring: {
           type: 'object',
           properties: { since: { type: 'integer', minimum: 0, default: 0 }, limit: { type: 'integer', minimum: 1 } },
@@ -287,7 +353,12 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       const sets = store.changesSince(req.query.since ?? 0, req.query.limit);
       return {
         version: store.version,
-        changeSets: sets.map((cs) => ({ version: cs.version, time: cs.time, origin: cs.origin, changes: cs.changes.map(redactChange) })),
+        changeSets: sets.map((cs) => ({
+          version: cs.version,
+          time: cs.time,
+          origin: cs.origin,
+          changes: cs.changes.map(redactChange),
+        })),
       };
     },
   );
@@ -298,11 +369,13 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       schema: {
         tags: ['config'],
         description:
-          'The whole configuration in the file format (for `sipserver config export/diff --server`), without secrets: agent passwords, secret options (a DN\'s `password`) and the admin token are write-only. Loading it back keeps the stored secrets.',
+          "The whole configuration in the file format (for `sipserver config export/diff --server`), without secrets: agent passwords, secret options (a DN's `password`) and the admin token are write-only. Loading it back keeps the stored secrets.",
       },
     },
     async () => ({ version: store.version, config: modelToDocument(redactModel(store.exportModel())) }),
   );
 
-  app.get('/options', { schema: { tags: ['config'], description: 'The option reference table' } }, async () => ({ options: OPTION_TABLE }));
+  app.get('/options', { schema: { tags: ['config'], description: 'The option reference table' } }, async () => ({
+    options: OPTION_TABLE,
+  }));
 }

@@ -30,7 +30,10 @@ export const dnSchema = {
     number: { type: 'string' },
     type: { type: 'string', enum: [...DN_TYPES] },
     options,
-    hasPassword: { type: 'boolean', description: 'Present (true) when the DN has a non-empty `password` option: its phone must authenticate' },
+    hasPassword: {
+      type: 'boolean',
+      description: 'Present (true) when the DN has a non-empty `password` option: its phone must authenticate',
+    },
   },
 } as const;
 /** Body of `PUT /api/dns/{number}`. */
@@ -88,7 +91,10 @@ export const problemsSchema = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { index: { type: 'integer', description: 'change index; -1 = the request as a whole' }, message: { type: 'string' } },
+        properties: {
+          index: { type: 'integer', description: 'change index; -1 = the request as a whole' },
+          message: { type: 'string' },
+        },
       },
     },
   },
@@ -118,5 +124,8 @@ export const changeSetSchema = {
 /** `limit` and `offset` of the list endpoints. */
 export const pageQuerySchema = {
   type: 'object',
-  properties: { limit: { type: 'integer', minimum: 1, default: 1000 }, offset: { type: 'integer', minimum: 0, default: 0 } },
+  properties: {
+    limit: { type: 'integer', minimum: 1, default: 1000 },
+    offset: { type: 'integer', minimum: 0, default: 0 },
+  },
 } as const;

@@ -5,7 +5,12 @@ import { AgentState } from '../../contact-center/agents/agent-state.js';
 import type { ContactCenterEvent, ContactCenterEventBus, EventOrigin } from '../../contact-center/events.js';
 import { type Clock, systemClock } from '../../util/clock.js';
 import { type Logger, silentLogger } from '../../util/logger.js';
-import { type CallControl, CallControlError, type CallControlRequest, unsupportedCallControl } from '../../contact-center/call-control.js';
+import {
+  type CallControl,
+  CallControlError,
+  type CallControlRequest,
+  unsupportedCallControl,
+} from '../../contact-center/call-control.js';
 import { CTI_ERROR, CtiError, type CtiErrorName } from './cti-error-codes.js';
 import { encodeDomainEvent, type CtiWireEvent } from './cti-event-encoder.js';
 import { CALL_REQUEST_NAMES, type CtiRequest, parseCtiRequest, peekReferenceId } from './cti-request-schemas.js';
@@ -163,7 +168,11 @@ export class CtiGateway {
     this.callControl = deps.callControl ?? unsupportedCallControl;
     this.server = deps.serverName ?? 'SIP_Server';
     this.unsubscribe = deps.bus.subscribe((e) => this.onDomainEvent(e));
-    this.openFailures = new OpenFailureLimiter(this.clock, this.limits.maxOpenFailuresPerAddress, this.limits.openFailureWindowMs);
+    this.openFailures = new OpenFailureLimiter(
+      this.clock,
+      this.limits.maxOpenFailuresPerAddress,
+      this.limits.openFailureWindowMs,
+    );
   }
 
   /** Effective limits. */
@@ -200,7 +209,12 @@ export class CtiGateway {
     if (session.closed) return;
     if (byteLength > this.limits.maxMessageBytes) {
       // Frames above twice the limit never get here (cut by the WebSocket layer): parsing is bounded.
-      this.sendError(session, 'MESSAGE_TOO_LARGE', peekReferenceId(text), `message of ${byteLength} bytes exceeds ${this.limits.maxMessageBytes}`);
+      this.sendError(
+        session,
+        'MESSAGE_TOO_LARGE',
+        peekReferenceId(text),
+        `message of ${byteLength} bytes exceeds ${this.limits.maxMessageBytes}`,
+      );
       this.closeSession(session, CTI_CLOSE.TOO_BIG, 'message too large');
       return;
     }
@@ -211,7 +225,12 @@ export class CtiGateway {
     }
     const parsed = parseCtiRequest(text);
     if (!parsed.ok) {
-      this.protocolError(session, parsed.error, parsed.referenceId, `${CTI_ERROR[parsed.error].message}: ${parsed.detail}`);
+      this.protocolError(
+        session,
+        parsed.error,
+        parsed.referenceId,
+        `${CTI_ERROR[parsed.error].message}: ${parsed.detail}`,
+      );
       return;
     }
     const req = parsed.request;
@@ -275,7 +294,9 @@ export class CtiGateway {
             ...(req.password !== undefined ? { password: req.password } : {}),
             thisDN: dn,
             ...(req.workMode ? { workMode: req.workMode } : {}),
-            ...(req.reasonCode ?? req.extensions?.ReasonCode ? { reasonCode: req.reasonCode ?? req.extensions?.ReasonCode } : {}),
+            ...((req.reasonCode ?? req.extensions?.ReasonCode)
+              ? { reasonCode: req.reasonCode ?? req.extensions?.ReasonCode }
+              : {}),
             ...(req.extensions?.['agent-phone'] !== undefined ? { agentPhone: req.extensions['agent-phone'] } : {}),
             allowAnyDn: scope?.kind === 'application',
           },
@@ -309,7 +330,10 @@ export class CtiGateway {
     if (session.scope) throw new CtiError('ALREADY_OPENED');
     const address = session.transport.remoteAddress;
     if (this.openFailures.blocked(address)) {
-      throw new CtiError(req.token !== undefined ? 'BAD_TOKEN' : 'BAD_CREDENTIALS', 'too many failed opens from this address; try later');
+      throw new CtiError(
+        req.token !== undefined ? 'BAD_TOKEN' : 'BAD_CREDENTIALS',
+        'too many failed opens from this address; try later',
+      );
     }
     try {
       this.checkOpen(session, req);
@@ -324,7 +348,10 @@ export class CtiGateway {
     if (req.token !== undefined) {
       const expected = typeof this.deps.adminToken === 'function' ? this.deps.adminToken() : this.deps.adminToken;
       if (!expected || !timingSafeEqual(digest(req.token), digest(expected))) throw new CtiError('BAD_TOKEN');
-      session.open({ kind: 'application' }, { burst: this.limits.applicationBurst, ratePerSecond: this.limits.applicationRatePerSecond });
+      session.open(
+        { kind: 'application' },
+        { burst: this.limits.applicationBurst, ratePerSecond: this.limits.applicationRatePerSecond },
+      );
       this.send(session, { event: 'EventOpened', scope: 'application' }, req.referenceId);
       return;
     }
@@ -332,7 +359,12 @@ export class CtiGateway {
     session.open({ kind: 'agent', agentId: agent.id });
     this.send(
       session,
-      { event: 'EventOpened', scope: 'agent', agentId: agent.id, thisDN: this.deps.agents.directory.normaliseNumber(agent.dn) },
+      {
+        event: 'EventOpened',
+        scope: 'agent',
+        agentId: agent.id,
+        thisDN: this.deps.agents.directory.normaliseNumber(agent.dn),
+      },
       req.referenceId,
     );
   }
@@ -369,7 +401,12 @@ export class CtiGateway {
     }
   }
 
-  private protocolError(session: CtiSession, name: CtiErrorName, referenceId: number | string | undefined, message?: string): void {
+  private protocolError(
+    session: CtiSession,
+    name: CtiErrorName,
+    referenceId: number | string | undefined,
+    message?: string,
+  ): void {
     this.sendError(session, name, referenceId, message);
     if (!session.scope) {
       this.countPreOpenError(session);
@@ -396,8 +433,17 @@ export class CtiGateway {
     return new CtiError('INTERNAL');
   }
 
-  private sendError(session: CtiSession, name: CtiErrorName, referenceId: number | string | undefined, message?: string): void {
-    this.send(session, { event: 'EventError', errorCode: CTI_ERROR[name].code, errorMessage: message ?? CTI_ERROR[name].message }, referenceId);
+  private sendError(
+    session: CtiSession,
+    name: CtiErrorName,
+    referenceId: number | string | undefined,
+    message?: string,
+  ): void {
+    this.send(
+      session,
+      { event: 'EventError', errorCode: CTI_ERROR[name].code, errorMessage: message ?? CTI_ERROR[name].message },
+      referenceId,
+    );
   }
 
   private send(session: CtiSession, body: CtiWireEvent, referenceId: number | string | undefined): void {

@@ -8,7 +8,11 @@ import type { CtiGateway } from './cti-gateway.js';
  * WebSockets) and `sipserver_agents{state}` (logged-in agents per state). Values are read at
  * scrape time. Returns the function that removes them.
  */
-export function registerContactCenterMetrics(registry: Registry, agents: AgentService, gateway?: () => CtiGateway | undefined): () => void {
+export function registerContactCenterMetrics(
+  registry: Registry,
+  agents: AgentService,
+  gateway?: () => CtiGateway | undefined,
+): () => void {
   new Gauge({
     name: 'sipserver_cti_connections',
     help: 'Open CTI WebSocket connections',

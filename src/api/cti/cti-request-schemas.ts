@@ -41,7 +41,12 @@ export const CTI_REQUEST_SCHEMAS = {
     reasonCode: z.string().max(64).optional(),
     extensions: extensions.optional(),
   }),
-  RequestAgentReady: z.object({ ...base, request: z.literal('RequestAgentReady'), thisDN: dn, workMode: workMode.optional() }),
+  RequestAgentReady: z.object({
+    ...base,
+    request: z.literal('RequestAgentReady'),
+    thisDN: dn,
+    workMode: workMode.optional(),
+  }),
   RequestAgentNotReady: z.object({
     ...base,
     request: z.literal('RequestAgentNotReady'),
@@ -51,7 +56,13 @@ export const CTI_REQUEST_SCHEMAS = {
     extensions: extensions.optional(),
   }),
   RequestAgentLogout: z.object({ ...base, request: z.literal('RequestAgentLogout'), thisDN: dn }),
-  RequestMakeCall: z.object({ ...base, request: z.literal('RequestMakeCall'), thisDN: dn, otherDN: dn, userData: userData.optional() }),
+  RequestMakeCall: z.object({
+    ...base,
+    request: z.literal('RequestMakeCall'),
+    thisDN: dn,
+    otherDN: dn,
+    userData: userData.optional(),
+  }),
   RequestAnswerCall: z.object({ ...base, request: z.literal('RequestAnswerCall'), thisDN: dn, connId }),
   RequestReleaseCall: z.object({ ...base, request: z.literal('RequestReleaseCall'), thisDN: dn, connId }),
   RequestHoldCall: z.object({ ...base, request: z.literal('RequestHoldCall'), thisDN: dn, connId }),
@@ -78,8 +89,20 @@ export const CTI_REQUEST_SCHEMAS = {
     connId,
     transferConnId: connId.optional(),
   }),
-  RequestSingleStepTransfer: z.object({ ...base, request: z.literal('RequestSingleStepTransfer'), thisDN: dn, connId, otherDN: dn }),
-  RequestAttachUserData: z.object({ ...base, request: z.literal('RequestAttachUserData'), thisDN: dn, connId, userData }),
+  RequestSingleStepTransfer: z.object({
+    ...base,
+    request: z.literal('RequestSingleStepTransfer'),
+    thisDN: dn,
+    connId,
+    otherDN: dn,
+  }),
+  RequestAttachUserData: z.object({
+    ...base,
+    request: z.literal('RequestAttachUserData'),
+    thisDN: dn,
+    connId,
+    userData,
+  }),
 } as const;
 
 /** Name of a known request. */
@@ -127,7 +150,12 @@ export function peekReferenceId(text: string): number | string | undefined {
 /** Outcome of {@link parseCtiRequest}. */
 export type ParsedCtiRequest =
   | { readonly ok: true; readonly request: CtiRequest }
-  | { readonly ok: false; readonly error: 'BAD_JSON' | 'UNKNOWN_REQUEST' | 'INVALID_ATTRIBUTES'; readonly detail: string; readonly referenceId?: number | string };
+  | {
+      readonly ok: false;
+      readonly error: 'BAD_JSON' | 'UNKNOWN_REQUEST' | 'INVALID_ATTRIBUTES';
+      readonly detail: string;
+      readonly referenceId?: number | string;
+    };
 
 /**
  * Parses and validates one text frame: JSON object → known `request` → attributes

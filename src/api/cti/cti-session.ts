@@ -3,9 +3,7 @@ import type { CtiTransport } from './cti-transport.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** Who a connection acts for (interfaces §4 RequestOpen). */
-export type CtiScope =
-  | { readonly kind: 'agent'; readonly agentId: string }
-  | { readonly kind: 'application' };
+export type CtiScope = { readonly kind: 'agent'; readonly agentId: string } | { readonly kind: 'application' };
 
 /** State of one CTI connection. */
 export class CtiSession {
@@ -30,7 +28,11 @@ export class CtiSession {
   ) {
     this.bucket = new TokenBucket(limits.burst, limits.ratePerSecond, clock);
     // The Nth error finds the budget empty: capacity N-1.
-    this.errorBudget = new TokenBucket(Math.max(0, limits.maxProtocolErrors - 1), limits.protocolErrorForgivePerSecond, clock);
+    this.errorBudget = new TokenBucket(
+      Math.max(0, limits.maxProtocolErrors - 1),
+      limits.protocolErrorForgivePerSecond,
+      clock,
+    );
   }
 
   /**

@@ -110,7 +110,10 @@ export class AgentService {
         try {
           this.opts.reachability.bindAgentPhone(dn.number, agentPhone);
         } catch (err) {
-          this.opts.logger.warn({ agentId: stored.agentId, agentPhone, err }, 'persisted agent-phone no longer binds; dropped');
+          this.opts.logger.warn(
+            { agentId: stored.agentId, agentPhone, err },
+            'persisted agent-phone no longer binds; dropped',
+          );
           agentPhone = undefined;
         }
       }
@@ -125,7 +128,8 @@ export class AgentService {
   /** Checks an agent's credentials (constant-time compare). @throws AgentError `bad-credentials` */
   authenticate(agentId: string, password: string): DirectoryAgent {
     const agent = this.opts.directory.getAgent(agentId);
-    if (!agent || !samePassword(agent.password, password)) throw new AgentError('bad-credentials', 'unknown agent or wrong password');
+    if (!agent || !samePassword(agent.password, password))
+      throw new AgentError('bad-credentials', 'unknown agent or wrong password');
     return agent;
   }
 
@@ -152,8 +156,12 @@ export class AgentService {
     }
     const existing = this.byAgent.get(agent.id);
     if (existing) {
-      if (existing.dn !== dn) throw new AgentError('already-logged-in', `agent ${agent.id} is logged in on DN ${existing.dn}`);
-      const stateEvent: AgentEventName = existing.status.state === AgentState.Ready || existing.status.state === AgentState.BusyReady ? 'EventAgentReady' : 'EventAgentNotReady';
+      if (existing.dn !== dn)
+        throw new AgentError('already-logged-in', `agent ${agent.id} is logged in on DN ${existing.dn}`);
+      const stateEvent: AgentEventName =
+        existing.status.state === AgentState.Ready || existing.status.state === AgentState.BusyReady
+          ? 'EventAgentReady'
+          : 'EventAgentNotReady';
       this.emit(existing, ['EventAgentLogin', stateEvent], origin);
       return existing;
     }
@@ -175,7 +183,10 @@ export class AgentService {
         this.opts.reachability.bindAgentPhone(dn, agentPhone);
       } catch (err) {
         if (err instanceof AgentError) throw err;
-        throw new AgentError('agent-phone-invalid', `agent-phone refused: ${err instanceof Error ? err.message : String(err)}`);
+        throw new AgentError(
+          'agent-phone-invalid',
+          `agent-phone refused: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
     const now = this.opts.clock.now();
@@ -195,7 +206,11 @@ export class AgentService {
 
   /** RequestAgentNotReady on `dn`. @throws AgentError */
   notReady(dn: string, workMode?: AgentWorkMode, reasonCode?: string, origin?: EventOrigin): AgentSession {
-    return this.apply(dn, { type: 'not-ready', ...(workMode ? { workMode } : {}), ...(reasonCode ? { reasonCode } : {}) }, origin);
+    return this.apply(
+      dn,
+      { type: 'not-ready', ...(workMode ? { workMode } : {}), ...(reasonCode ? { reasonCode } : {}) },
+      origin,
+    );
   }
 
   /** RequestAgentLogout on `dn`: drops the agent-phone binding (behaviour §7). @throws AgentError */
@@ -301,8 +316,12 @@ export class AgentService {
         thisDN: session.dn,
         agentId: session.agentId,
         workMode: name === 'EventAgentLogout' ? 'Unknown' : session.status.workMode,
-        ...(name === 'EventAgentNotReady' && session.status.reasonCode ? { reasonCode: session.status.reasonCode } : {}),
-        ...(name === 'EventAgentLogin' && session.agentPhone ? { extensions: { 'agent-phone': session.agentPhone } } : {}),
+        ...(name === 'EventAgentNotReady' && session.status.reasonCode
+          ? { reasonCode: session.status.reasonCode }
+          : {}),
+        ...(name === 'EventAgentLogin' && session.agentPhone
+          ? { extensions: { 'agent-phone': session.agentPhone } }
+          : {}),
         ...(origin ? { origin } : {}),
       };
       this.opts.bus.publish(event);

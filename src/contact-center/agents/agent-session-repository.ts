@@ -89,7 +89,9 @@ export class AgentSessionRepository {
 
   /** Every stored session, as saved (routed calls empty). */
   loadAll(): AgentSession[] {
-    const rows = this.db.prepare('SELECT * FROM cc_agent_sessions ORDER BY logged_in_at, agent_id').all() as SessionRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM cc_agent_sessions ORDER BY logged_in_at, agent_id')
+      .all() as SessionRow[];
     const out: AgentSession[] = [];
     for (const r of rows) {
       if (!STATES.has(r.state) || r.state === AgentState.LoggedOut) continue;

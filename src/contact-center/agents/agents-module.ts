@@ -41,7 +41,8 @@ export interface AgentsModule {
  */
 export function createAgentsModule(deps: AgentsModuleDeps): AgentsModule {
   const logger = deps.logger.child({ layer: 'agents' });
-  const bus = deps.bus ?? new ContactCenterEventBus((err) => logger.error({ err }, 'contact-center event listener failed'));
+  const bus =
+    deps.bus ?? new ContactCenterEventBus((err) => logger.error({ err }, 'contact-center event listener failed'));
   const reachability = new ReachabilityAgentPhoneAdapter(deps.reachability);
   const repository = AgentSessionRepository.inDataDir(deps.dataDir);
   const agents = new AgentService({

@@ -11,7 +11,10 @@ const REASON: Record<AgentPhoneError, AgentErrorReason> = {
 };
 
 /** The part of the reachability layer this adapter uses. */
-export type AgentReachabilitySource = Pick<Reachability, 'resolve' | 'bindAgentPhone' | 'unbindAgentPhone' | 'addListener'> & {
+export type AgentReachabilitySource = Pick<
+  Reachability,
+  'resolve' | 'bindAgentPhone' | 'unbindAgentPhone' | 'addListener'
+> & {
   readonly resolver: Pick<Reachability['resolver'], 'resolveExternal'>;
 };
 

@@ -22,7 +22,8 @@ export class AgentCallPolicy implements CallAgentPolicy {
 
   rejectsCall(dn: string): boolean {
     if (!this.directory) return rejectsCallWhenNotReady(this.agents, dn);
-    if (!optionBoolean(OPTION_REJECT_CALL_NOTREADY, this.directory.effectiveOption(dn, OPTION_REJECT_CALL_NOTREADY))) return false;
+    if (!optionBoolean(OPTION_REJECT_CALL_NOTREADY, this.directory.effectiveOption(dn, OPTION_REJECT_CALL_NOTREADY)))
+      return false;
     const session = this.agents.sessionByDn(dn);
     if (!session) return true;
     return session.status.state !== AgentState.Ready && session.status.state !== AgentState.BusyReady;

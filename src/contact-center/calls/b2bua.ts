@@ -41,7 +41,8 @@ export interface B2buaOptions {
 }
 
 /** Result of dialing one party. */
-export type DialResult = { kind: 'answered'; leg: CallLeg } | { kind: 'failed'; failure: AttemptFailure } | { kind: 'cancelled' };
+export type DialResult =
+  { kind: 'answered'; leg: CallLeg } | { kind: 'failed'; failure: AttemptFailure } | { kind: 'cancelled' };
 
 /** Options of {@link B2bua.dial}. */
 export interface DialOptions {
@@ -64,7 +65,12 @@ export interface DialOptions {
   /** Called on each 18x. */
   onProgress?: (leg: CallLeg, response: SipResponse) => void;
   /** Called on the 2xx, before the default bridging logic; the caller handles SDP/ACK. */
-  onAnswered: (leg: CallLeg, session: InviteSession, response: SipResponse, ackAnswer?: (answer: string | Buffer) => void) => void;
+  onAnswered: (
+    leg: CallLeg,
+    session: InviteSession,
+    response: SipResponse,
+    ackAnswer?: (answer: string | Buffer) => void,
+  ) => void;
 }
 
 /** Maps a failed attempt to the status we answer the caller with. */
@@ -169,7 +175,13 @@ export class B2bua {
       const attempt = new OutboundAttempt(
         this.ua,
         this.reachability,
-        { targets: opts.targets, fromUser: opts.fromUser, offer: opts.offer, ringTimeoutMs: opts.ringTimeoutMs, maxForwards: call.maxForwards },
+        {
+          targets: opts.targets,
+          fromUser: opts.fromUser,
+          offer: opts.offer,
+          ringTimeoutMs: opts.ringTimeoutMs,
+          maxForwards: call.maxForwards,
+        },
         {
           onProgress: (r) => {
             if (leg.released) return;
@@ -217,7 +229,14 @@ export class B2bua {
           const wasRinging = ringingSent;
           leg.state = LegState.Released;
           call.remove(leg);
-          if (wasRinging && leg.dn) this.events.emit(call.state === CallState.Released ? 'EventAbandoned' : 'EventReleased', call, leg, undefined, opts.origin);
+          if (wasRinging && leg.dn)
+            this.events.emit(
+              call.state === CallState.Released ? 'EventAbandoned' : 'EventReleased',
+              call,
+              leg,
+              undefined,
+              opts.origin,
+            );
           resolve({ kind: 'cancelled' });
         }
       };
@@ -319,7 +338,8 @@ export class B2bua {
     } else if (leg.session?.active) {
       void leg.session.bye();
     }
-    if (leg.dn && (wasEstablished || leg.direction === 'in')) this.events.emit('EventReleased', call, leg, undefined, origin);
+    if (leg.dn && (wasEstablished || leg.direction === 'in'))
+      this.events.emit('EventReleased', call, leg, undefined, origin);
   }
 
   private finishCall(call: Call): void {

@@ -59,14 +59,23 @@ export class CallControlService implements CallControl {
         return;
       }
       case 'RequestInitiateTransfer':
-        return this.opts.consultations.initiate(request.thisDN, request.connId, request.otherDN, origin, request.userData);
+        return this.opts.consultations.initiate(
+          request.thisDN,
+          request.connId,
+          request.otherDN,
+          origin,
+          request.userData,
+        );
       case 'RequestCompleteTransfer':
         return this.opts.consultations.complete(request.thisDN, request.connId, request.transferConnId, origin);
       case 'RequestReconnectCall':
         return this.opts.consultations.reconnect(request.thisDN, request.connId, origin);
       case 'RequestAnswerCall':
         // Behaviour §9: no `sip-cti-control` for remote agents; nailed-up auto-answer is not built yet.
-        throw new CallControlError('not-supported', 'RequestAnswerCall needs sip-cti-control or a nailed-up connection');
+        throw new CallControlError(
+          'not-supported',
+          'RequestAnswerCall needs sip-cti-control or a nailed-up connection',
+        );
       default: {
         const unknown: { request: string } = request;
         throw new CallControlError('not-supported', `${unknown.request} is not supported yet`);
@@ -98,13 +107,15 @@ export class CallControlService implements CallControl {
     const farSdp = far.lastSdpReceived ?? leg.lastSdpSent;
     if (!agentSdp || !farSdp) throw new CallControlError('invalid-state', 'no media description to hold');
     const rf = await far.session.reinvite(far.adapt(withDirection(blackHoleSdp(agentSdp), 'sendonly')));
-    if (!(rf.status >= 200 && rf.status < 300)) throw new CallControlError('failed', `hold re-INVITE answered ${rf.status}`);
+    if (!(rf.status >= 200 && rf.status < 300))
+      throw new CallControlError('failed', `hold re-INVITE answered ${rf.status}`);
     if (rf.response && rf.response.body.length > 0) far.lastSdpReceived = rf.response.body.toString('utf8');
     const dual = dualDialogEnabled(this.opts.directory, leg.dn ?? thisDN);
     if (leg.session?.active) {
       const toAgent = dual ? withDirection(blackHoleSdp(farSdp), 'sendonly') : blackHoleSdp(farSdp);
       const ra = await leg.session.reinvite(leg.adapt(toAgent));
-      if (ra.response && ra.status < 300 && ra.response.body.length > 0) leg.lastSdpReceived = ra.response.body.toString('utf8');
+      if (ra.response && ra.status < 300 && ra.response.body.length > 0)
+        leg.lastSdpReceived = ra.response.body.toString('utf8');
     }
     leg.held = true;
     this.opts.events.emit('EventHeld', call, leg, far.address, origin);
@@ -132,11 +143,17 @@ export class CallControlService implements CallControl {
    * there: the router delivers it to an agent the same way (or to its `default-dn`), and
    * releases it (BYE) when nobody takes it.
    */
-  private async singleStepTransfer(thisDN: string, connId: string, otherDN: string, origin: EventOrigin): Promise<void> {
+  private async singleStepTransfer(
+    thisDN: string,
+    connId: string,
+    otherDN: string,
+    origin: EventOrigin,
+  ): Promise<void> {
     const { calls, lookup, directory, thirdParty } = this.opts;
     const { call, leg } = lookup.legOf(thisDN, connId);
     const far = call.other(leg);
-    if (!far?.session?.active || far.state !== LegState.Established) throw new CallControlError('invalid-state', 'call is not established');
+    if (!far?.session?.active || far.state !== LegState.Established)
+      throw new CallControlError('invalid-state', 'call is not established');
     const number = lookup.dnNumber(otherDN);
     const target = directory.getDn(number);
     if (target?.type === 'routing-point') {
@@ -146,25 +163,35 @@ export class CallControlService implements CallControl {
       call.routed = true;
       call.routingPoint = target.number;
       void (async () => {
-        const outcome = await router.route({ callId: call.connId, routingPoint: target.number, ani: call.ani, dnis: call.dnis });
+        const outcome = await router.route({
+          callId: call.connId,
+          routingPoint: target.number,
+          ani: call.ani,
+          dnis: call.dnis,
+        });
         if (call.state === CallState.Released || !far.session?.active) return;
         if (outcome.kind === 'rejected') calls.releaseCall(call);
         else if (outcome.kind === 'default-dn') {
           const dest = lookup.destination(lookup.dnNumber(outcome.dn));
-          const r = dest.targets.length === 0 ? 'failed' : await thirdParty.connectEstablishedParty(call, far, {
-            dn: dest.dn,
-            number: lookup.dnNumber(outcome.dn),
-            targets: dest.targets,
-            ringTimeoutMs: ringTimeoutOf(directory, dest.dn),
-          });
+          const r =
+            dest.targets.length === 0
+              ? 'failed'
+              : await thirdParty.connectEstablishedParty(call, far, {
+                  dn: dest.dn,
+                  number: lookup.dnNumber(outcome.dn),
+                  targets: dest.targets,
+                  ringTimeoutMs: ringTimeoutOf(directory, dest.dn),
+                });
           if (r !== 'answered') calls.releaseCall(call);
         }
       })();
       return;
     }
     const dest = lookup.destination(number);
-    if (dest.dn && this.opts.policy?.rejectsCall(dest.dn)) throw new CallControlError('failed', `${dest.dn} does not take calls now (reject-call-notready)`);
-    if (dest.dn && calls.singleDialogBusy(dest.dn)) throw new CallControlError('failed', `${dest.dn} is busy (single dialog)`);
+    if (dest.dn && this.opts.policy?.rejectsCall(dest.dn))
+      throw new CallControlError('failed', `${dest.dn} does not take calls now (reject-call-notready)`);
+    if (dest.dn && calls.singleDialogBusy(dest.dn))
+      throw new CallControlError('failed', `${dest.dn} is busy (single dialog)`);
     if (dest.targets.length === 0) throw new CallControlError('failed', `${number} is unreachable`);
     calls.releaseLeg(call, leg, origin);
     void (async () => {

@@ -47,11 +47,27 @@ export class CallDeliveryService implements CallDelivery {
     // A call transferred to a routing point: its remaining party is already connected.
     const live = call.liveLegs;
     if (live.length === 1 && live[0]!.state === LegState.Established && live[0]!.session?.active) {
-      return this.opts.thirdParty.connectEstablishedParty(call, live[0]!, { dn: number, number, targets, ringTimeoutMs: options.timeoutMs, routed: true });
+      return this.opts.thirdParty.connectEstablishedParty(call, live[0]!, {
+        dn: number,
+        number,
+        targets,
+        ringTimeoutMs: options.timeoutMs,
+        routed: true,
+      });
     }
     const a = call.legs.find((l) => l.direction === 'in' && l.state !== LegState.Released);
     if (!a?.server) return 'failed';
-    const result = await this.opts.inbound.connectInbound(call, a, a.server, number, number, targets, options.timeoutMs, true, true);
+    const result = await this.opts.inbound.connectInbound(
+      call,
+      a,
+      a.server,
+      number,
+      number,
+      targets,
+      options.timeoutMs,
+      true,
+      true,
+    );
     if (result.kind === 'answered') return 'answered';
     if (result.kind === 'cancelled') return 'failed';
     const f = result.failure;
@@ -77,7 +93,9 @@ export class CallDeliveryService implements CallDelivery {
   cancel(callId: string, dn: string): void {
     const call = this.opts.calls.getCall(callId);
     if (!call) return;
-    const leg = call.legs.find((l) => l.dn === dn && l.direction === 'out' && l.state !== LegState.Established && l.state !== LegState.Released);
+    const leg = call.legs.find(
+      (l) => l.dn === dn && l.direction === 'out' && l.state !== LegState.Established && l.state !== LegState.Released,
+    );
     if (leg) this.opts.calls.cancelDial(leg);
   }
 }

@@ -16,7 +16,14 @@ export class CallEvents {
   ) {}
 
   /** Publish a call event on `leg`'s DN (external parties get none). */
-  emit(name: CallEventName, call: Call, leg: CallLeg, otherDN?: string, origin?: EventOrigin, extra?: { transferConnId?: string }): void {
+  emit(
+    name: CallEventName,
+    call: Call,
+    leg: CallLeg,
+    otherDN?: string,
+    origin?: EventOrigin,
+    extra?: { transferConnId?: string },
+  ): void {
     this.journal.changed(call); // parties may have changed (answer, transfer, conference)
     if (!leg.dn) return;
     const other = otherDN ?? call.other(leg)?.address ?? call.legs.find((l) => l !== leg)?.address;
@@ -41,7 +48,8 @@ export class CallEvents {
     if (leg.dn) this.emit('EventRinging', call, leg, undefined, origin);
     // The calling DN hears that the network (an external party) was reached.
     if (!leg.dn) {
-      for (const other of call.others(leg)) if (other.dn) this.emit('EventNetworkReached', call, other, leg.address, origin);
+      for (const other of call.others(leg))
+        if (other.dn) this.emit('EventNetworkReached', call, other, leg.address, origin);
     }
   }
 

@@ -60,7 +60,18 @@ export function reportLostCalls(lost: readonly LostCall[], logger: Logger, regis
     registers: [registry],
   });
   for (const c of lost) {
-    logger.warn({ layer: 'calls', connId: c.connId, parties: c.parties, ani: c.ani, dnis: c.dnis, startedAt: c.startedAt, cause: c.cause }, 'call lost in restart');
+    logger.warn(
+      {
+        layer: 'calls',
+        connId: c.connId,
+        parties: c.parties,
+        ani: c.ani,
+        dnis: c.dnis,
+        startedAt: c.startedAt,
+        cause: c.cause,
+      },
+      'call lost in restart',
+    );
     counter.inc({ cause: c.cause });
   }
 }

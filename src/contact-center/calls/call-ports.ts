@@ -29,7 +29,9 @@ export interface CallReachability {
 
 /** Read access to DNs and their effective options (a subset of `ContactCenterDirectory`). */
 export interface CallDirectory {
-  getDn(number: string): { readonly number: string; readonly type: string; readonly options: Readonly<Record<string, string>> } | undefined;
+  getDn(
+    number: string,
+  ): { readonly number: string; readonly type: string; readonly options: Readonly<Record<string, string>> } | undefined;
   effectiveOption(dn: string, name: string): string | undefined;
   normaliseNumber(raw: string): string;
 }

@@ -53,26 +53,36 @@ export class Consultations {
    * reaches the agent phone by re-INVITE; the agent's answer goes to the target in the ACK.
    * Resolves once the target is being dialled (EventHeld, EventDialing).
    */
-  async initiate(thisDN: string, connId: string, otherDN: string, origin: EventOrigin, userData?: UserData): Promise<void> {
+  async initiate(
+    thisDN: string,
+    connId: string,
+    otherDN: string,
+    origin: EventOrigin,
+    userData?: UserData,
+  ): Promise<void> {
     const { calls, events, lookup, directory } = this.opts;
     const { call: main, leg: agent } = lookup.legOf(thisDN, connId);
-    if (this.consultations.has(main.connId)) throw new CallControlError('invalid-state', 'a consultation is already in progress');
+    if (this.consultations.has(main.connId))
+      throw new CallControlError('invalid-state', 'a consultation is already in progress');
     const far = main.other(agent);
     if (!far?.session?.active || far.state !== LegState.Established || !agent.session?.active) {
       throw new CallControlError('invalid-state', 'call is not established');
     }
     const number = lookup.dnNumber(otherDN);
-    const routingPoint = directory.getDn(number)?.type === 'routing-point' ? directory.getDn(number)!.number : undefined;
+    const routingPoint =
+      directory.getDn(number)?.type === 'routing-point' ? directory.getDn(number)!.number : undefined;
     const router = this.opts.router.current;
     if (routingPoint && !router) throw new CallControlError('not-supported', 'no router for routing points');
     const dest = lookup.destination(number);
     if (!routingPoint && dest.targets.length === 0) throw new CallControlError('failed', `${number} is unreachable`);
-    if (dest.dn && calls.singleDialogBusy(dest.dn)) throw new CallControlError('failed', `${dest.dn} is busy (single dialog)`);
+    if (dest.dn && calls.singleDialogBusy(dest.dn))
+      throw new CallControlError('failed', `${dest.dn} is busy (single dialog)`);
     const agentSdp = agent.lastSdpReceived ?? far.lastSdpSent;
     if (!agentSdp) throw new CallControlError('invalid-state', 'no media description to hold');
     if (!far.held) {
       const rf = await far.session.reinvite(far.adapt(withDirection(blackHoleSdp(agentSdp), 'sendonly')));
-      if (!(rf.status >= 200 && rf.status < 300)) throw new CallControlError('failed', `hold re-INVITE answered ${rf.status}`);
+      if (!(rf.status >= 200 && rf.status < 300))
+        throw new CallControlError('failed', `hold re-INVITE answered ${rf.status}`);
       if (rf.response && rf.response.body.length > 0) far.lastSdpReceived = rf.response.body.toString('utf8');
       far.held = true;
       agent.held = true;
@@ -93,17 +103,35 @@ export class Consultations {
       consult.routed = true;
       consult.routingPoint = routingPoint;
       void (async () => {
-        const outcome = await router.route({ callId: consult.connId, routingPoint, ani: consult.ani, dnis: consult.dnis });
-        if (outcome.kind !== 'default-dn' || this.consultations.get(consult.connId) !== c || !agent.session?.active) return;
+        const outcome = await router.route({
+          callId: consult.connId,
+          routingPoint,
+          ani: consult.ani,
+          dnis: consult.dnis,
+        });
+        if (outcome.kind !== 'default-dn' || this.consultations.get(consult.connId) !== c || !agent.session?.active)
+          return;
         const n = lookup.dnNumber(outcome.dn);
         const d = lookup.destination(n);
         if (d.targets.length === 0) return;
-        await this.opts.thirdParty.connectEstablishedParty(consult, agent, { dn: d.dn, number: n, targets: d.targets, ringTimeoutMs: ringTimeoutOf(directory, d.dn), origin });
+        await this.opts.thirdParty.connectEstablishedParty(consult, agent, {
+          dn: d.dn,
+          number: n,
+          targets: d.targets,
+          ringTimeoutMs: ringTimeoutOf(directory, d.dn),
+          origin,
+        });
       })();
       return;
     }
     void (async () => {
-      const { result: rt, ack: ackT } = await this.opts.thirdParty.dialHoldingAck(consult, dest, number, agent.address, origin);
+      const { result: rt, ack: ackT } = await this.opts.thirdParty.dialHoldingAck(
+        consult,
+        dest,
+        number,
+        agent.address,
+        origin,
+      );
       if (rt.kind !== 'answered') {
         if (rt.kind === 'failed') {
           const { status } = failureStatus(rt.failure);
@@ -152,9 +180,11 @@ export class Consultations {
   async complete(thisDN: string, connId: string, transferConnId: string, origin: EventOrigin): Promise<void> {
     const { calls, events, lookup } = this.opts;
     const c = this.consultationOf(connId, transferConnId);
-    if (c.agent.dn !== lookup.dnNumber(thisDN)) throw new CallControlError('invalid-state', `${thisDN} is not consulting`);
+    if (c.agent.dn !== lookup.dnNumber(thisDN))
+      throw new CallControlError('invalid-state', `${thisDN} is not consulting`);
     const t = c.consult.other(c.agent);
-    if (!t || t.state !== LegState.Established) throw new CallControlError('invalid-state', 'the consultation is not established');
+    if (!t || t.state !== LegState.Established)
+      throw new CallControlError('invalid-state', 'the consultation is not established');
     if (!c.far.session?.active) throw new CallControlError('invalid-state', 'the held party is gone');
     const ok = await this.opts.thirdParty.reconnect(t, c.far);
     if (!ok) throw new CallControlError('failed', 'could not connect the parties');
@@ -165,8 +195,10 @@ export class Consultations {
     events.emit('EventReleased', c.main, c.agent, c.far.address, origin, { transferConnId: c.consult.connId });
     calls.dropIfEmpty(c.consult);
     c.main.state = CallState.Established;
-    if (t.dn) events.emit('EventPartyChanged', c.main, t, c.far.address, undefined, { transferConnId: c.consult.connId });
-    if (c.far.dn) events.emit('EventPartyChanged', c.main, c.far, t.address, undefined, { transferConnId: c.consult.connId });
+    if (t.dn)
+      events.emit('EventPartyChanged', c.main, t, c.far.address, undefined, { transferConnId: c.consult.connId });
+    if (c.far.dn)
+      events.emit('EventPartyChanged', c.main, c.far, t.address, undefined, { transferConnId: c.consult.connId });
   }
 
   /**
@@ -175,7 +207,8 @@ export class Consultations {
    */
   async reconnect(thisDN: string, connId: string, origin: EventOrigin): Promise<void> {
     const c = this.consultationOf(connId);
-    if (c.agent.dn !== this.opts.lookup.dnNumber(thisDN)) throw new CallControlError('invalid-state', `${thisDN} is not consulting`);
+    if (c.agent.dn !== this.opts.lookup.dnNumber(thisDN))
+      throw new CallControlError('invalid-state', `${thisDN} is not consulting`);
     const t = c.consult.other(c.agent);
     if (t) this.opts.calls.releaseLeg(c.consult, t, origin);
     await this.returnAgent(c, origin);

@@ -110,7 +110,8 @@ export class InDialogRelay {
       return;
     }
     const r = await to.session.update(to.adapt(body) ?? Buffer.alloc(0));
-    if (r.status >= 200 && r.status < 300 && r.response) session.answerUpdate(ctx, r.status, from.adapt(r.response.body));
+    if (r.status >= 200 && r.status < 300 && r.response)
+      session.answerUpdate(ctx, r.status, from.adapt(r.response.body));
     else session.answerUpdate(ctx, r.status >= 300 ? r.status : 500, undefined, r.response?.reason);
   }
 

@@ -115,7 +115,13 @@ export class InboundCalls {
     }
     const dest = this.directory.getDn(number);
     const destIsAgentDn = dest !== undefined && isAgentDnType(dest.type);
-    const callType: CallType = originDn ? (destIsAgentDn ? 'Internal' : dest?.type === 'routing-point' ? 'Internal' : 'Outbound') : 'Inbound';
+    const callType: CallType = originDn
+      ? destIsAgentDn
+        ? 'Internal'
+        : dest?.type === 'routing-point'
+          ? 'Internal'
+          : 'Outbound'
+      : 'Inbound';
     const call = this.calls.newCall(callType, originDn ?? ani, number);
     call.maxForwards = Math.min(mf - 1, 70);
     const a = call.add(new CallLeg(originDn, originDn ?? ani, 'in'));
@@ -147,10 +153,24 @@ export class InboundCalls {
       const res = this.reachability.resolve(dest.number);
       const targets = this.reachability.candidates(dest.number);
       if (res.mode === 'unreachable' || targets.length === 0) {
-        this.calls.rejectCaller(call, a, 480, `Temporarily Unavailable (${res.mode === 'unreachable' ? res.reason : 'out of service'})`);
+        this.calls.rejectCaller(
+          call,
+          a,
+          480,
+          `Temporarily Unavailable (${res.mode === 'unreachable' ? res.reason : 'out of service'})`,
+        );
         return;
       }
-      void this.connectInbound(call, a, server, dest.number, number, targets, ringTimeoutOf(this.directory, dest.number), false);
+      void this.connectInbound(
+        call,
+        a,
+        server,
+        dest.number,
+        number,
+        targets,
+        ringTimeoutOf(this.directory, dest.number),
+        false,
+      );
       return;
     }
     // Not a DN: an external number through a softswitch (behaviour §3.3).
@@ -192,7 +212,16 @@ export class InboundCalls {
           return;
         }
         const isDn = dn !== undefined && isAgentDnType(dn.type);
-        await this.connectInbound(call, a, server, isDn ? dn.number : undefined, outcome.dn, targets, isDn ? ringTimeoutOf(this.directory, dn.number) : 0, false);
+        await this.connectInbound(
+          call,
+          a,
+          server,
+          isDn ? dn.number : undefined,
+          outcome.dn,
+          targets,
+          isDn ? ringTimeoutOf(this.directory, dn.number) : 0,
+          false,
+        );
         return;
       }
     }
@@ -254,7 +283,8 @@ export class InboundCalls {
     });
     if (result.kind === 'failed' && !keepCallerOnFailure && !a.released && a.server) {
       const { status, reason } = failureStatus(result.failure);
-      if (result.failure.kind === 'rejected' && (status === 486 || status === 600)) this.events.emit('EventDestinationBusy', call, a, address);
+      if (result.failure.kind === 'rejected' && (status === 486 || status === 600))
+        this.events.emit('EventDestinationBusy', call, a, address);
       this.calls.rejectCaller(call, a, status, reason);
     }
     return result;

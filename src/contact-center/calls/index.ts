@@ -32,7 +32,13 @@ export type { CallControlService } from './call-control-service.js';
 export type { CallDeliveryService } from './call-delivery-service.js';
 export { reportLostCalls, type CallJournal, type LostCall } from './call-journal.js';
 export { SqliteCallJournal } from './sqlite-call-journal.js';
-export { CallRouterRef, type CallAgentPolicy, type CallDirectory, type CallReachability, type CallRouter } from './call-ports.js';
+export {
+  CallRouterRef,
+  type CallAgentPolicy,
+  type CallDirectory,
+  type CallReachability,
+  type CallRouter,
+} from './call-ports.js';
 
 /** What {@link createCallControl} needs. */
 export interface CallControlDeps {
@@ -85,14 +91,34 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
   const inbound = new InboundCalls({ calls, events, ua, reachability, directory, router, policy, logger });
   const lookup = new CallLookup(calls, directory, reachability);
   const thirdParty = new ThirdPartyControl(calls, events, directory);
-  const makeCalls = new MakeCallFlows({ calls, events, lookup, thirdParty, directory, reachability, router, clock, logger });
+  const makeCalls = new MakeCallFlows({
+    calls,
+    events,
+    lookup,
+    thirdParty,
+    directory,
+    reachability,
+    router,
+    clock,
+    logger,
+  });
   const consultations = new Consultations({ calls, events, lookup, thirdParty, directory, router });
   const detach = attachCallHandlers(deps.stack, ua, (ctx, admission) => inbound.onInvite(ctx, admission), deps.trust);
   return {
     ua,
     b2bua: calls,
     delivery: new CallDeliveryService({ calls, inbound, thirdParty, reachability, directory, policy, logger }),
-    control: new CallControlService({ calls, events, lookup, thirdParty, makeCalls, consultations, directory, router, policy }),
+    control: new CallControlService({
+      calls,
+      events,
+      lookup,
+      thirdParty,
+      makeCalls,
+      consultations,
+      directory,
+      router,
+      policy,
+    }),
     close() {
       calls.releaseAll();
       detach();

@@ -25,7 +25,12 @@ import type { CallLeg } from './call-leg.js';
 import type { CallLookup } from './call-lookup.js';
 import { flow1MaxWaitMs, ringTimeoutOf, usesMakeCallFlow1 } from './call-options.js';
 import type { CallDirectory, CallReachability, CallRouter, CallRouterRef } from './call-ports.js';
-import { rejectAllAnswerOr, type AckWithAnswer, type Destination, type ThirdPartyControl } from './third-party-control.js';
+import {
+  rejectAllAnswerOr,
+  type AckWithAnswer,
+  type Destination,
+  type ThirdPartyControl,
+} from './third-party-control.js';
 
 /** Construction options of {@link MakeCallFlows}. */
 export interface MakeCallFlowsOptions {
@@ -67,14 +72,17 @@ export class MakeCallFlows {
     const originTargets = this.opts.reachability.candidates(self.number);
     if (originTargets.length === 0) throw new CallControlError('failed', `${self.number} is unreachable`);
     // Single dialog (behaviour §6): a device already on a call cannot get a second INVITE.
-    if (calls.singleDialogBusy(self.number)) throw new CallControlError('failed', `${self.number} is on a call (single dialog)`);
+    if (calls.singleDialogBusy(self.number))
+      throw new CallControlError('failed', `${self.number} is on a call (single dialog)`);
     const otherNumber = lookup.dnNumber(otherDN);
     const target = directory.getDn(otherNumber);
     const router = this.opts.router.current;
-    if (target?.type === 'routing-point' && router) return this.makeCallToRoutingPoint(router, self.number, target.number, originTargets, origin, userData);
+    if (target?.type === 'routing-point' && router)
+      return this.makeCallToRoutingPoint(router, self.number, target.number, originTargets, origin, userData);
     const dest = lookup.destination(otherNumber);
     if (dest.targets.length === 0) throw new CallControlError('failed', `${otherNumber} is unreachable`);
-    if (dest.dn && dest.dn !== self.number && calls.singleDialogBusy(dest.dn)) throw new CallControlError('failed', `${dest.dn} is busy (single dialog)`);
+    if (dest.dn && dest.dn !== self.number && calls.singleDialogBusy(dest.dn))
+      throw new CallControlError('failed', `${dest.dn} is busy (single dialog)`);
     const call = calls.newCall(dest.dn ? 'Internal' : 'Outbound', self.number, otherNumber);
     if (userData) Object.assign(call.userData, userData);
     const flow1 = usesMakeCallFlow1(directory, self.number);
@@ -115,7 +123,13 @@ export class MakeCallFlows {
         const r =
           d.targets.length === 0
             ? 'failed'
-            : await this.opts.thirdParty.connectEstablishedParty(call, a, { dn: d.dn, number: n, targets: d.targets, ringTimeoutMs: ringTimeoutOf(this.opts.directory, d.dn), origin });
+            : await this.opts.thirdParty.connectEstablishedParty(call, a, {
+                dn: d.dn,
+                number: n,
+                targets: d.targets,
+                ringTimeoutMs: ringTimeoutOf(this.opts.directory, d.dn),
+                origin,
+              });
         if (r !== 'answered') calls.releaseCall(call, origin);
       }
     })();
@@ -153,7 +167,11 @@ export class MakeCallFlows {
         ack = sendAck;
       },
     });
-    if (ra.kind !== 'answered') return this.originFailed(call, ra.kind === 'failed' ? `origin leg: ${failureStatus(ra.failure).status}` : 'origin leg cancelled');
+    if (ra.kind !== 'answered')
+      return this.originFailed(
+        call,
+        ra.kind === 'failed' ? `origin leg: ${failureStatus(ra.failure).status}` : 'origin leg cancelled',
+      );
     return { leg: ra.leg, ack };
   }
 
@@ -186,10 +204,13 @@ export class MakeCallFlows {
       ackA?.(a.adapt(answer) ?? Buffer.alloc(0));
     };
     // Guard: A gives up on its 2xx after 64·T1; ACK it with a black hole before that (behaviour §8.1).
-    const guard = clock.setTimeout(() => {
-      logger.info({ connId: call.connId }, 'Flow I: destination slow, ACKing origin with a black-hole answer');
-      ackOnce(safeSdp(() => blackHoleSdp(offerA, true), offerA));
-    }, flow1MaxWaitMs(directory, a.dn));
+    const guard = clock.setTimeout(
+      () => {
+        logger.info({ connId: call.connId }, 'Flow I: destination slow, ACKing origin with a black-hole answer');
+        ackOnce(safeSdp(() => blackHoleSdp(offerA, true), offerA));
+      },
+      flow1MaxWaitMs(directory, a.dn),
+    );
     const rb = await calls.dial(call, {
       dn: dest.dn,
       address: otherNumber,
@@ -232,7 +253,13 @@ export class MakeCallFlows {
     const { leg: a } = await this.dialOrigin(call, thisDN, originTargets, otherNumber, noMediaOffer());
     events.emit('EventDialing', call, a, otherNumber, origin);
     void (async () => {
-      const { result: rb, ack: ackB } = await this.opts.thirdParty.dialHoldingAck(call, dest, otherNumber, a.address, origin);
+      const { result: rb, ack: ackB } = await this.opts.thirdParty.dialHoldingAck(
+        call,
+        dest,
+        otherNumber,
+        a.address,
+        origin,
+      );
       if (rb.kind !== 'answered') {
         this.secondLegFailed(call, a, rb, otherNumber, origin);
         return;
@@ -256,7 +283,13 @@ export class MakeCallFlows {
   }
 
   /** The destination did not answer: EventDestinationBusy on 486/600, then the call ends. */
-  private secondLegFailed(call: Call, a: CallLeg, rb: Exclude<DialResult, { kind: 'answered' }>, otherNumber: string, origin: EventOrigin): void {
+  private secondLegFailed(
+    call: Call,
+    a: CallLeg,
+    rb: Exclude<DialResult, { kind: 'answered' }>,
+    otherNumber: string,
+    origin: EventOrigin,
+  ): void {
     if (rb.kind === 'failed') {
       const { status } = failureStatus(rb.failure);
       if (status === 486 || status === 600) this.opts.events.emit('EventDestinationBusy', call, a, otherNumber, origin);

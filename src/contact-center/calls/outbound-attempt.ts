@@ -183,7 +183,10 @@ export class OutboundAttempt {
     if (this.failovers >= max || this.index + 1 >= this.spec.targets.length) return false;
     this.failovers++;
     this.index++;
-    this.ua.logger.info({ failed: device, kind, next: this.spec.targets[this.index]?.via }, 'INVITE failed at the device: failing over');
+    this.ua.logger.info(
+      { failed: device, kind, next: this.spec.targets[this.index]?.via },
+      'INVITE failed at the device: failing over',
+    );
     this.tryTarget();
     return true;
   }

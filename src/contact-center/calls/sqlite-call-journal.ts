@@ -49,7 +49,9 @@ export class SqliteCallJournal implements CallJournal {
         'ON CONFLICT(conn_id) DO UPDATE SET parties = excluded.parties, call_type = excluded.call_type',
     );
     this.del = db.prepare('DELETE FROM active_calls WHERE conn_id = ?');
-    this.setState = db.prepare('INSERT INTO journal_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.setState = db.prepare(
+      'INSERT INTO journal_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    );
   }
 
   /** Open (or create) `calls.sqlite` in `dataDir`, WAL mode. */
@@ -66,9 +68,14 @@ export class SqliteCallJournal implements CallJournal {
    * and marks this process as running (run once at start, before any call).
    */
   takeLost(): LostCall[] {
-    const state = this.db.prepare("SELECT value FROM journal_state WHERE key = 'stop'").get() as { value: string } | undefined;
+    const state = this.db.prepare("SELECT value FROM journal_state WHERE key = 'stop'").get() as
+      { value: string } | undefined;
     const cause: LostCall['cause'] = state?.value === 'shutdown' ? 'shutdown' : 'crash';
-    const rows = this.db.prepare('SELECT conn_id, parties, ani, dnis, call_type, started_at FROM active_calls ORDER BY started_at, conn_id').all() as Row[];
+    const rows = this.db
+      .prepare(
+        'SELECT conn_id, parties, ani, dnis, call_type, started_at FROM active_calls ORDER BY started_at, conn_id',
+      )
+      .all() as Row[];
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM active_calls').run();
       this.setState.run('stop', 'running');
@@ -147,7 +154,14 @@ export class SqliteCallJournal implements CallJournal {
   }
 
   private write(call: Call): void {
-    this.upsert.run(call.connId, JSON.stringify(callParties(call)), call.ani ?? null, call.dnis ?? null, call.callType, Math.round(call.createdAt));
+    this.upsert.run(
+      call.connId,
+      JSON.stringify(callParties(call)),
+      call.ani ?? null,
+      call.dnis ?? null,
+      call.callType,
+      Math.round(call.createdAt),
+    );
     this.written.add(call.connId);
   }
 

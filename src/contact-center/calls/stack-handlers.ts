@@ -49,9 +49,7 @@ export function attachCallHandlers(
       }),
     );
   }
-  offs.push(
-    stack.handle('OPTIONS', (ctx) => ua.handleRequest(ctx)),
-  );
+  offs.push(stack.handle('OPTIONS', (ctx) => ua.handleRequest(ctx)));
   const previous = stack.delegate.onAck;
   stack.delegate.onAck = (ack, source) => {
     if (!ua.handleAck(ack)) previous?.(ack, source);

@@ -13,7 +13,8 @@ import { OPTION_REJECT_CALL_NOTREADY } from './routing-options.js';
  * @returns true when the call must be rejected
  */
 export function rejectsCallWhenNotReady(agents: AgentService, dn: string): boolean {
-  if (!optionBoolean(OPTION_REJECT_CALL_NOTREADY, agents.directory.effectiveOption(dn, OPTION_REJECT_CALL_NOTREADY))) return false;
+  if (!optionBoolean(OPTION_REJECT_CALL_NOTREADY, agents.directory.effectiveOption(dn, OPTION_REJECT_CALL_NOTREADY)))
+    return false;
   const session = agents.sessionByDn(dn);
   if (!session) return true;
   return session.status.state !== AgentState.Ready && session.status.state !== AgentState.BusyReady;

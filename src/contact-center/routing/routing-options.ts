@@ -21,7 +21,10 @@ export const DEFAULT_SIP_INVITE_TIMEOUT_S = 32;
  * forever, as the option table of `src/config` defines it). When the configuration gives no
  * value at all (not even a default), {@link DEFAULT_ROUTER_TIMEOUT_S}.
  */
-export function routerTimeoutMs(directory: Pick<ContactCenterDirectory, 'effectiveOption'>, routingPoint: string): number {
+export function routerTimeoutMs(
+  directory: Pick<ContactCenterDirectory, 'effectiveOption'>,
+  routingPoint: string,
+): number {
   const raw = directory.effectiveOption(routingPoint, OPTION_ROUTER_TIMEOUT);
   const n = raw === undefined ? NaN : Number(raw);
   if (n === 0) return Infinity;

@@ -90,7 +90,8 @@ export class RoutingPointRouter {
         return;
       }
       const waitMs = routerTimeoutMs(this.opts.agents.directory, call.routingPoint);
-      if (Number.isFinite(waitMs)) pending.deadline = this.opts.clock.setTimeout(() => this.onDeadline(pending), waitMs);
+      if (Number.isFinite(waitMs))
+        pending.deadline = this.opts.clock.setTimeout(() => this.onDeadline(pending), waitMs);
       this.queue.push(pending);
       this.dispatch();
     });
@@ -138,7 +139,7 @@ export class RoutingPointRouter {
     try {
       for (let round = 0; round < 1000; round++) {
         this.dispatchAgain = false;
-        for (let i = 0; i < this.queue.length; ) {
+        for (let i = 0; i < this.queue.length;) {
           const p = this.queue[i];
           const agent = this.pickAgent(p.call.routingPoint, p.call.callId);
           if (!agent) {

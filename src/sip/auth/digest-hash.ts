@@ -64,8 +64,7 @@ export interface DigestResponseInput {
 
 /** H(A1) for `algorithm` (RFC 7616 §3.4.2; `-sess` mixes nonce and cnonce in). */
 export function computeHa1(input: DigestResponseInput): string {
-  const base =
-    input.ha1 ?? digestHash(input.algorithm, `${input.username}:${input.realm}:${input.password ?? ''}`);
+  const base = input.ha1 ?? digestHash(input.algorithm, `${input.username}:${input.realm}:${input.password ?? ''}`);
   if (input.algorithm.endsWith('-sess')) {
     return digestHash(input.algorithm, `${base}:${input.nonce}:${input.cnonce ?? ''}`);
   }
@@ -77,7 +76,10 @@ export function computeDigestResponse(input: DigestResponseInput): string {
   const ha1 = computeHa1(input);
   const ha2 = digestHash(input.algorithm, `${input.method}:${input.uri}`);
   if (input.qop) {
-    return digestHash(input.algorithm, `${ha1}:${input.nonce}:${input.nc ?? ''}:${input.cnonce ?? ''}:${input.qop}:${ha2}`);
+    return digestHash(
+      input.algorithm,
+      `${ha1}:${input.nonce}:${input.nc ?? ''}:${input.cnonce ?? ''}:${input.qop}:${ha2}`,
+    );
   }
   return digestHash(input.algorithm, `${ha1}:${input.nonce}:${ha2}`);
 }

@@ -157,8 +157,20 @@ function scanAuthHeader(value: string, sink: { param(name: string, value: string
 }
 
 /** Parameter names of RFC 7616 §3.3–§3.4, as written by nearly every client: constants instead of slices. */
-const KNOWN_NAMES = constantTable(['nc', 'uri', 'qop', 'realm', 'nonce', 'stale', 'cnonce', 'opaque', 'domain', 'username', 'response', 'algorithm']);
-
+const KNOWN_NAMES = constantTable([
+  'nc',
+  'uri',
+  'qop',
+  'realm',
+  'nonce',
+  'stale',
+  'cnonce',
+  'opaque',
+  'domain',
+  'username',
+  'response',
+  'algorithm',
+]);
 
 function isAlpha(c: number): boolean {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);

@@ -1,10 +1,5 @@
 import type { Clock } from '../../util/clock.js';
-import {
-  CHALLENGE_ALGORITHMS,
-  digestHash,
-  parseDigestAlgorithm,
-  type DigestAlgorithm,
-} from './digest-hash.js';
+import { CHALLENGE_ALGORITHMS, digestHash, parseDigestAlgorithm, type DigestAlgorithm } from './digest-hash.js';
 import { parseDigestFields, quoteParam, type DigestFields } from './digest-params.js';
 import { NonceManager } from './digest-nonce-manager.js';
 
@@ -79,7 +74,8 @@ export class DigestServer {
   private readonly ha2Cache = new Map<string, string>();
 
   constructor(opts: DigestServerOptions) {
-    this.nonces = opts.nonces ?? new NonceManager({ clock: opts.clock, lifetimeMs: opts.nonceLifetimeMs, slots: opts.nonceSlots });
+    this.nonces =
+      opts.nonces ?? new NonceManager({ clock: opts.clock, lifetimeMs: opts.nonceLifetimeMs, slots: opts.nonceSlots });
     this.algorithms = opts.algorithms ?? CHALLENGE_ALGORITHMS;
     for (const a of this.algorithms) this.accepted.add(a).add(`${a}-sess`);
   }
@@ -91,7 +87,14 @@ export class DigestServer {
   challenge(realm: string, opts: { stale?: boolean; retry?: boolean } = {}): string[] {
     const nonce = this.nonces.issue(opts.retry ?? false);
     // The text formatAuthHeader writes, built directly (one per algorithm).
-    const head = 'Digest realm=' + quoteParam(realm) + ', nonce="' + nonce + '"' + (opts.stale ? ', stale=true' : '') + ', algorithm=';
+    const head =
+      'Digest realm=' +
+      quoteParam(realm) +
+      ', nonce="' +
+      nonce +
+      '"' +
+      (opts.stale ? ', stale=true' : '') +
+      ', algorithm=';
     const out = new Array<string>(this.algorithms.length);
     for (let i = 0; i < out.length; i++) out[i] = head + this.algorithms[i] + ', qop="auth"';
     return out;
@@ -140,17 +143,23 @@ export class DigestServer {
 
     const check = this.nonces.check(nonce, nc);
     const secret = lookup(username);
-    const ok = secret !== undefined && this.responseMatches(secret, {
-      algorithm,
-      username,
-      realm,
-      method: req.method,
-      uri,
-      nonce,
-      qop: nc !== undefined ? 'auth' : undefined,
-      nc: ncRaw,
-      cnonce,
-    }, response);
+    const ok =
+      secret !== undefined &&
+      this.responseMatches(
+        secret,
+        {
+          algorithm,
+          username,
+          realm,
+          method: req.method,
+          uri,
+          nonce,
+          qop: nc !== undefined ? 'auth' : undefined,
+          nc: ncRaw,
+          cnonce,
+        },
+        response,
+      );
     if (check.result === 'invalid') {
       // Not one of our live nonces (forged, issued before a restart, or its slot reused since).
       // A right digest proves the credentials: answer stale=true so the phone retries silently
@@ -200,7 +209,8 @@ export class DigestServer {
       ha1 = secret.ha1[base];
       if (!ha1) return false;
     }
-    if (input.algorithm.endsWith('-sess')) ha1 = digestHash(input.algorithm, `${ha1}:${input.nonce}:${input.cnonce ?? ''}`);
+    if (input.algorithm.endsWith('-sess'))
+      ha1 = digestHash(input.algorithm, `${ha1}:${input.nonce}:${input.cnonce ?? ''}`);
     // H(A2) = H(method:digest-uri) repeats for every REGISTER of a phone (RFC 7616 §3.4.3).
     const a2 = `${base}\u0000${input.method}:${input.uri}`;
     let ha2 = this.ha2Cache.get(a2);

@@ -21,7 +21,11 @@ export class DialogStackAdapter implements DialogStackPort {
 
   /** CANCEL through the stack, which reuses the INVITE's branch and waits for a 1xx (RFC 3261 §9.1). */
   sendCancel(invite: SentRequest, dest: TransportAddress): void {
-    const user: ClientTransactionUser = { onFinal: () => undefined, onTimeout: () => undefined, onTransportError: () => undefined };
+    const user: ClientTransactionUser = {
+      onFinal: () => undefined,
+      onTimeout: () => undefined,
+      onTransportError: () => undefined,
+    };
     this.stack.sendCancel(invite.request, dest, user);
   }
 
@@ -33,4 +37,3 @@ export class DialogStackAdapter implements DialogStackPort {
     return this.stack.contactFor(peer, this.contactUser);
   }
 }
-

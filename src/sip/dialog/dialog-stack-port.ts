@@ -18,9 +18,19 @@ export interface UasContext {
   /** The To tag every response to this request carries (RFC 3261 §8.2.6.2). */
   readonly toTag: string;
   readonly finalSent: boolean;
-  createResponse(status: number, reason?: string, headers?: Array<[string, string]>, body?: Buffer | string): SipResponse;
+  createResponse(
+    status: number,
+    reason?: string,
+    headers?: Array<[string, string]>,
+    body?: Buffer | string,
+  ): SipResponse;
   /** Answer through the server transaction; undefined when it refused (a final answer already went out). */
-  reply(status: number, reason?: string, headers?: Array<[string, string]>, body?: Buffer | string): SipResponse | undefined;
+  reply(
+    status: number,
+    reason?: string,
+    headers?: Array<[string, string]>,
+    body?: Buffer | string,
+  ): SipResponse | undefined;
   /** Send an already built response through the server transaction (2xx retransmissions included). */
   send(response: SipResponse): boolean | void;
   onCancel(listener: (cancel: SipRequest) => void): void;

@@ -112,7 +112,11 @@ export class Dialog {
   constructor(init: DialogInit) {
     this.role = init.role;
     this.state = init.state;
-    this.id = { callId: detachedString(init.id.callId), localTag: detachedString(init.id.localTag), remoteTag: detachedString(init.id.remoteTag) };
+    this.id = {
+      callId: detachedString(init.id.callId),
+      localTag: detachedString(init.id.localTag),
+      remoteTag: detachedString(init.id.remoteTag),
+    };
     this.localSeq = init.localSeq;
     this.remoteSeq = init.remoteSeq;
     this.localHeader = detachedString(init.localHeader);

@@ -14,7 +14,14 @@ export { Invite2xxRetransmitter, type RetransmitTimers } from './invite-2xx-retr
 export type { DialogStackPort, SentRequest, UasContext } from './dialog-stack-port.js';
 export { DialogStackAdapter } from './dialog-stack-adapter.js';
 export { uriDestination } from './uri-destination.js';
-export { InviteSession, type InviteSessionDelegate, type InDialogResult, type ReinviteResult, type SessionEndReason, type SessionHost } from './invite-session.js';
+export {
+  InviteSession,
+  type InviteSessionDelegate,
+  type InDialogResult,
+  type ReinviteResult,
+  type SessionEndReason,
+  type SessionHost,
+} from './invite-session.js';
 export { InviteClientSession, InviteClientState, type InviteClientDelegate } from './invite-client-session.js';
 export { InviteServerSession, InviteServerState } from './invite-server-session.js';
 export { DialogUserAgent, type DialogUserAgentOptions } from './dialog-user-agent.js';

@@ -74,7 +74,11 @@ export class Invite2xxAcker implements Accepted2xxHandler {
       return;
     }
     try {
-      const dialog = Dialog.createUacFromParts(this.fork.invite, response, this.host.stack.localContact(this.fork.dest));
+      const dialog = Dialog.createUacFromParts(
+        this.fork.invite,
+        response,
+        this.host.stack.localContact(this.fork.dest),
+      );
       const spec = dialog.createAck(response.cseq.seq);
       const ack = toSipRequest(spec);
       const dest = uriDestination(spec.nextHop, this.transport);

@@ -119,7 +119,10 @@ export class InviteClientSession {
   }
 
   private on2xx(r: SipResponse): void {
-    const acker = (this.acker ??= new Invite2xxAcker(this.host, this.dest.transport, { invite: uacInviteParts(this.request), dest: this.dest }));
+    const acker = (this.acker ??= new Invite2xxAcker(this.host, this.dest.transport, {
+      invite: uacInviteParts(this.request),
+      dest: this.dest,
+    }));
     if (this.session || this.state === InviteClientState.Failed) {
       // A retransmitted 2xx gets the same ACK again; another fork's 2xx, or a 2xx after we gave
       // up, gets ACK + BYE (RFC 3261 §13.2.2.4).

@@ -6,7 +6,7 @@
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import type { SipRequest, SipResponse, TransportAddress, TransportProtocol } from '../message/types.js';
-import { Dialog, DialogError } from './dialog.js';
+import { type Dialog, DialogError } from './dialog.js';
 import { toSipRequest } from './dialog-message-factory.js';
 import type { DialogRequestOptions } from './dialog-request.js';
 import type { DialogStackPort, UasContext } from './dialog-stack-port.js';
@@ -18,7 +18,8 @@ import { Invite2xxRetransmitter, type RetransmitTimers } from './invite-2xx-retr
 import { uriDestination } from './uri-destination.js';
 
 /** Why a session ended. */
-export type SessionEndReason = 'bye-received' | 'bye-sent' | 'ack-timeout' | 'request-failed' | 'cancelled' | 'rejected';
+export type SessionEndReason =
+  'bye-received' | 'bye-sent' | 'ack-timeout' | 'request-failed' | 'cancelled' | 'rejected';
 
 /** Result of a request we sent in the dialog. `status` 408 stands for a timeout, 503 for a transport error (RFC 3261 §8.1.3.1). */
 export interface InDialogResult {
@@ -167,7 +168,10 @@ export class InviteSession {
   /** After a failed in-dialog request: 481 and 408 end the dialog (RFC 3261 §12.2.1.2). */
   private afterResult(r: InDialogResult): void {
     if (r.status === 481 || r.status === 408) {
-      this.host.logger.debug({ callId: this.dialog.id.callId, status: r.status }, 'in-dialog request failed: dialog ends');
+      this.host.logger.debug(
+        { callId: this.dialog.id.callId, status: r.status },
+        'in-dialog request failed: dialog ends',
+      );
       if (r.status === 408) void this.bye();
       else this.terminate('request-failed');
     }

@@ -18,7 +18,8 @@ export function uriDestination(uri: string, fallback: TransportProtocol = 'udp')
   let host = u.host;
   for (const [name, value] of u.params) {
     const n = name.toLowerCase();
-    if (n === 'transport' && value && TRANSPORTS.has(value.toLowerCase())) transport = value.toLowerCase() as TransportProtocol;
+    if (n === 'transport' && value && TRANSPORTS.has(value.toLowerCase()))
+      transport = value.toLowerCase() as TransportProtocol;
     if (n === 'maddr' && value) host = value;
   }
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);

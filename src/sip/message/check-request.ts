@@ -30,10 +30,27 @@ export interface RequestVerdict {
 }
 
 /** Methods defined by RFC 3261 and its extensions: a CSeq mismatch on these is 400, not 501. */
-const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
+const KNOWN_METHODS = new Set([
+  'INVITE',
+  'ACK',
+  'CANCEL',
+  'BYE',
+  'OPTIONS',
+  'REGISTER',
+  'PRACK',
+  'SUBSCRIBE',
+  'NOTIFY',
+  'PUBLISH',
+  'INFO',
+  'REFER',
+  'MESSAGE',
+  'UPDATE',
+]);
 
 function verdict(status: number, detail: string, headers?: HeaderField[]): RequestVerdict {
-  return headers ? { status, reason: reasonPhrase(status), headers, detail } : { status, reason: reasonPhrase(status), detail };
+  return headers
+    ? { status, reason: reasonPhrase(status), headers, detail }
+    : { status, reason: reasonPhrase(status), detail };
 }
 
 /**
@@ -54,12 +71,14 @@ function verdict(status: number, detail: string, headers?: HeaderField[]): Reque
  */
 export function checkRequest(req: SipRequest, caps: RequestCaps): RequestVerdict | undefined {
   const version = (req as SipRequest & { version?: string }).version ?? 'SIP/2.0';
-  if (version !== 'SIP/2.0' && version.toUpperCase() !== 'SIP/2.0') return verdict(505, `SIP version ${version} not supported`);
+  if (version !== 'SIP/2.0' && version.toUpperCase() !== 'SIP/2.0')
+    return verdict(505, `SIP version ${version} not supported`);
 
   try {
     const vias = req.vias;
     for (const v of vias) {
-      if (v.protocol !== 'SIP/2.0' && v.protocol.toUpperCase() !== 'SIP/2.0') throw new SipParseError(400, `Via protocol ${v.protocol}`);
+      if (v.protocol !== 'SIP/2.0' && v.protocol.toUpperCase() !== 'SIP/2.0')
+        throw new SipParseError(400, `Via protocol ${v.protocol}`);
     }
     void req.from;
     void req.to;
@@ -90,7 +109,8 @@ export function checkRequest(req: SipRequest, caps: RequestCaps): RequestVerdict
     return verdict(501, `method ${method} not implemented`, [{ name: 'Allow', value: caps.methods.join(', ') }]);
   }
   if (req.cseq.method !== method) {
-    if (KNOWN_METHODS.has(method) || caps.methods.includes(method)) return verdict(400, `CSeq method ${req.cseq.method} does not match ${method}`);
+    if (KNOWN_METHODS.has(method) || caps.methods.includes(method))
+      return verdict(400, `CSeq method ${req.cseq.method} does not match ${method}`);
     return verdict(501, `method ${method} not implemented`, [{ name: 'Allow', value: caps.methods.join(', ') }]);
   }
 
@@ -102,16 +122,23 @@ export function checkRequest(req: SipRequest, caps: RequestCaps): RequestVerdict
     const unsupported: string[] = [];
     for (const tag of required) {
       if (tag.length === 0) continue;
-      if (!caps.supported.some((s) => s.toLowerCase() === tag.toLowerCase()) && !unsupported.includes(tag)) unsupported.push(tag);
+      if (!caps.supported.some((s) => s.toLowerCase() === tag.toLowerCase()) && !unsupported.includes(tag))
+        unsupported.push(tag);
     }
-    if (unsupported.length > 0) return verdict(420, `unsupported extensions: ${unsupported.join(', ')}`, [{ name: 'Unsupported', value: unsupported.join(', ') }]);
+    if (unsupported.length > 0)
+      return verdict(420, `unsupported extensions: ${unsupported.join(', ')}`, [
+        { name: 'Unsupported', value: unsupported.join(', ') },
+      ]);
   }
 
   if (caps.accept && req.body.length > 0 && method !== 'ACK') {
     const ct = req.getHeader('Content-Type');
-    const type = ct === undefined ? undefined : (ct.indexOf(';') < 0 ? ct : ct.slice(0, ct.indexOf(';'))).trim().toLowerCase();
+    const type =
+      ct === undefined ? undefined : (ct.indexOf(';') < 0 ? ct : ct.slice(0, ct.indexOf(';'))).trim().toLowerCase();
     if (type === undefined || !caps.accept.some((a) => a.toLowerCase() === type)) {
-      return verdict(415, `body type ${type ?? '(none)'} not supported`, [{ name: 'Accept', value: caps.accept.join(', ') }]);
+      return verdict(415, `body type ${type ?? '(none)'} not supported`, [
+        { name: 'Accept', value: caps.accept.join(', ') },
+      ]);
     }
   }
   return undefined;

@@ -19,8 +19,18 @@ export interface CreateRequestInit {
 
 /** Build a request from its parts (RFC 3261 §8.1.1); the caller supplies the mandatory headers. */
 export function createRequest(init: CreateRequestInit): SipRequestMessage {
-  const body = init.body === undefined ? Buffer.alloc(0) : typeof init.body === 'string' ? Buffer.from(init.body, 'utf8') : init.body;
-  return new SipRequestMessage(init.method, init.uri, init.headers.map((h) => ({ name: h.name, value: h.value })), body);
+  const body =
+    init.body === undefined
+      ? Buffer.alloc(0)
+      : typeof init.body === 'string'
+        ? Buffer.from(init.body, 'utf8')
+        : init.body;
+  return new SipRequestMessage(
+    init.method,
+    init.uri,
+    init.headers.map((h) => ({ name: h.name, value: h.value })),
+    body,
+  );
 }
 
 /** Options of {@link createResponse}. */
@@ -45,7 +55,12 @@ const COPIED = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
  * values), From, To, Call-ID and CSeq, plus Timestamp in a 100 (§8.2.6.1). Adds a To tag
  * when `opts.toTag` is given and the To has none.
  */
-export function createResponse(req: SipRequest, status: number, reason?: string, opts?: CreateResponseOptions): SipResponseMessage {
+export function createResponse(
+  req: SipRequest,
+  status: number,
+  reason?: string,
+  opts?: CreateResponseOptions,
+): SipResponseMessage {
   const headers: HeaderField[] = [];
   const src: readonly HeaderField[] = req instanceof SipRequestMessage ? req.headerFields : req.headers;
   for (const h of src) {
@@ -60,7 +75,8 @@ export function createResponse(req: SipRequest, status: number, reason?: string,
     }
   }
   if (opts?.headers) for (const h of opts.headers) headers.push({ name: h.name, value: h.value });
-  const body = opts?.body === undefined ? EMPTY : typeof opts.body === 'string' ? Buffer.from(opts.body, 'utf8') : opts.body;
+  const body =
+    opts?.body === undefined ? EMPTY : typeof opts.body === 'string' ? Buffer.from(opts.body, 'utf8') : opts.body;
   const res = new SipResponseMessage(status, reason ?? reasonPhrase(status), headers, body);
   // The Via lines are the request's, unchanged: reuse what was parsed of them (response routing, §18.2.2).
   if (req instanceof SipRequestMessage) res.adoptVias(req);

@@ -87,9 +87,21 @@ for (const [c, long] of Object.entries(COMPACT)) COMPACT_BY_CODE[c.charCodeAt(0)
  */
 const USUAL_BY_LENGTH: string[][] = [];
 for (const [name, key] of [
-  ['To', 'to'], ['Via', 'via'], ['From', 'from'], ['CSeq', 'cseq'], ['Route', 'route'], ['Allow', 'allow'],
-  ['Call-ID', 'call-id'], ['Contact', 'contact'], ['Require', 'require'], ['Expires', 'expires'], ['Supported', 'supported'],
-  ['User-Agent', 'user-agent'], ['Max-Forwards', 'max-forwards'], ['Record-Route', 'record-route'], ['Content-Type', 'content-type'],
+  ['To', 'to'],
+  ['Via', 'via'],
+  ['From', 'from'],
+  ['CSeq', 'cseq'],
+  ['Route', 'route'],
+  ['Allow', 'allow'],
+  ['Call-ID', 'call-id'],
+  ['Contact', 'contact'],
+  ['Require', 'require'],
+  ['Expires', 'expires'],
+  ['Supported', 'supported'],
+  ['User-Agent', 'user-agent'],
+  ['Max-Forwards', 'max-forwards'],
+  ['Record-Route', 'record-route'],
+  ['Content-Type', 'content-type'],
   ['Content-Length', 'content-length'],
 ]) {
   while (USUAL_BY_LENGTH.length <= name.length) USUAL_BY_LENGTH.push([]);

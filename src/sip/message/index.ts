@@ -3,7 +3,13 @@
  * everything other layers import about messages comes from here.
  */
 export * from './types.js';
-export { parseMessage, tryParseMessage, type ParseOptions, type ParseResult, type ParsedMessage } from './parse-message.js';
+export {
+  parseMessage,
+  tryParseMessage,
+  type ParseOptions,
+  type ParseResult,
+  type ParsedMessage,
+} from './parse-message.js';
 export { StreamFramer, type FramerEvent, type StreamFramerOptions } from './stream-framer.js';
 export { parseUri, tryParseUri, formatUri, uriEquals, uriUserEquals, URI_MUST_MATCH_PARAMS } from './parse-uri.js';
 export { parseNameAddr, tryParseNameAddr, formatNameAddr } from './parse-name-addr.js';

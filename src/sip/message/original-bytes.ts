@@ -63,7 +63,14 @@ export class OriginalBytes {
    * if none), empty line, body. `keys` are the look-up keys of `headers`. Lines found unchanged in
    * `original` (see {@link willChange}) are copied from its bytes.
    */
-  static serialise(startLine: string, headers: readonly HeaderField[], keys: readonly string[], body: Buffer, encoding: 'utf8' | 'latin1', original?: OriginalBytes): Buffer {
+  static serialise(
+    startLine: string,
+    headers: readonly HeaderField[],
+    keys: readonly string[],
+    body: Buffer,
+    encoding: 'utf8' | 'latin1',
+    original?: OriginalBytes,
+  ): Buffer {
     const len = String(body.length);
     // Pieces to write: texts[k], then the byte range [spanFrom[k], spanTo[k]) of the original.
     const texts: string[] = [];

@@ -59,7 +59,10 @@ export function tryParseMessage(buf: Buffer, opts?: ParseOptions): ParseResult {
     return { ok: true, message: parseUnguarded(buf, opts?.stream === true) };
   } catch (err) {
     if (err instanceof SipParseError) return { ok: false, error: err };
-    return { ok: false, error: new SipParseError(400, `internal parser error: ${err instanceof Error ? err.message : String(err)}`) };
+    return {
+      ok: false,
+      error: new SipParseError(400, `internal parser error: ${err instanceof Error ? err.message : String(err)}`),
+    };
   }
 }
 
@@ -97,10 +100,13 @@ function parseUnguarded(buf: Buffer, stream: boolean): ParsedMessage {
 
   // Start line first (its errors are the more telling), then the header lines into the same array.
   const headers: HeaderField[] = [];
-  const msg: ParsedMessage = isResponse ? parseStatusLine(startLine, headers, encoding) : parseRequestLine(startLine, headers, encoding);
+  const msg: ParsedMessage = isResponse
+    ? parseStatusLine(startLine, headers, encoding)
+    : parseRequestLine(startLine, headers, encoding);
   let blankAt: number;
   // Byte offsets of the header lines, when string indexes are byte offsets (ASCII/latin1 text).
-  const offsets: number[] | undefined = crlf2 >= 0 && (encoding === 'latin1' || text.length === textEnd - start) ? [] : undefined;
+  const offsets: number[] | undefined =
+    crlf2 >= 0 && (encoding === 'latin1' || text.length === textEnd - start) ? [] : undefined;
   try {
     blankAt = parseHeaderLines(text, nl < 0 ? text.length : nl + 1, headers, offsets, start);
   } catch (err) {
@@ -109,7 +115,11 @@ function parseUnguarded(buf: Buffer, stream: boolean): ParsedMessage {
   }
   if (blankAt >= 0) {
     // Bare-LF line ends (tolerated): the header section ended at an earlier empty line.
-    bodyStart = start + (encoding === 'latin1' || text.length === textEnd - start ? blankAt : Buffer.byteLength(text.slice(0, blankAt), 'utf8'));
+    bodyStart =
+      start +
+      (encoding === 'latin1' || text.length === textEnd - start
+        ? blankAt
+        : Buffer.byteLength(text.slice(0, blankAt), 'utf8'));
     exact = false;
   }
 
@@ -118,7 +128,8 @@ function parseUnguarded(buf: Buffer, stream: boolean): ParsedMessage {
   for (let i = 0; i < headers.length; i++) {
     const h = headers[i];
     const nlen = h.name.length;
-    if (nlen === 1 ? (h.name.charCodeAt(0) | 0x20) !== 0x6c : nlen !== 14 || h.name.toLowerCase() !== 'content-length') continue;
+    if (nlen === 1 ? (h.name.charCodeAt(0) | 0x20) !== 0x6c : nlen !== 14 || h.name.toLowerCase() !== 'content-length')
+      continue;
     const v = parseDigits(h.value);
     if (v === undefined) throw fail(msg, `bad Content-Length: ${h.value.slice(0, 40)}`);
     if (cl !== undefined && cl !== v) throw fail(msg, 'conflicting Content-Length headers');
@@ -146,7 +157,9 @@ function parseUnguarded(buf: Buffer, stream: boolean): ParsedMessage {
 /** Node's internal `latin1Slice` skips `toString`'s argument handling; fall back when absent. */
 const fastLatin1 = typeof (Buffer.prototype as unknown as { latin1Slice?: unknown }).latin1Slice === 'function';
 function latin1(buf: Buffer, start: number, end: number): string {
-  return fastLatin1 ? (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(start, end) : buf.toString('latin1', start, end);
+  return fastLatin1
+    ? (buf as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(start, end)
+    : buf.toString('latin1', start, end);
 }
 
 function fail(msg: SipMessage, why: string): SipParseError {
@@ -154,7 +167,13 @@ function fail(msg: SipMessage, why: string): SipParseError {
 }
 
 /** Split header lines: `name HCOLON value`, continuation lines folded into one SP (RFC 3261 §7.3.1). */
-function parseHeaderLines(text: string, pos: number, headers: HeaderField[], offsets: number[] | undefined, base: number): number {
+function parseHeaderLines(
+  text: string,
+  pos: number,
+  headers: HeaderField[],
+  offsets: number[] | undefined,
+  base: number,
+): number {
   const tlen = text.length;
   while (pos < tlen) {
     const nl = text.indexOf('\n', pos);
@@ -198,7 +217,8 @@ function parseHeaderLines(text: string, pos: number, headers: HeaderField[], off
 /** Why a header line that is not `token *WSP ":"` was refused (400). */
 function badHeaderLine(text: string, pos: number, end: number): SipParseError {
   const colon = text.indexOf(':', pos);
-  if (colon < 0 || colon >= end) return new SipParseError(400, `header line without colon: ${text.slice(pos, Math.min(end, pos + 40))}`);
+  if (colon < 0 || colon >= end)
+    return new SipParseError(400, `header line without colon: ${text.slice(pos, Math.min(end, pos + 40))}`);
   let ne = colon;
   while (ne > pos && (text.charCodeAt(ne - 1) === 0x20 || text.charCodeAt(ne - 1) === 0x09)) ne--;
   if (ne === pos) return new SipParseError(400, 'empty header name');
@@ -207,22 +227,56 @@ function badHeaderLine(text: string, pos: number, end: number): SipParseError {
 
 /** Header names as nearly every UA writes them: constants instead of slices. */
 const COMMON_NAMES = constantTable([
-  'Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forwards', 'Expires', 'User-Agent', 'Content-Length',
-  'Content-Type', 'Authorization', 'Allow', 'Supported', 'Route', 'Record-Route', 'Server', 'Accept', 'Event', 'Require',
-  'WWW-Authenticate', 'Proxy-Authorization', 'Date', 'v', 'f', 't', 'i', 'm', 'l', 'c', 'k',
+  'Via',
+  'From',
+  'To',
+  'Call-ID',
+  'CSeq',
+  'Contact',
+  'Max-Forwards',
+  'Expires',
+  'User-Agent',
+  'Content-Length',
+  'Content-Type',
+  'Authorization',
+  'Allow',
+  'Supported',
+  'Route',
+  'Record-Route',
+  'Server',
+  'Accept',
+  'Event',
+  'Require',
+  'WWW-Authenticate',
+  'Proxy-Authorization',
+  'Date',
+  'v',
+  'f',
+  't',
+  'i',
+  'm',
+  'l',
+  'c',
+  'k',
 ]);
-
 
 /** `SIP-Version SP Status-Code SP Reason-Phrase` (RFC 3261 §7.2); anything wrong → drop (status 0). */
 function parseStatusLine(line: string, headers: HeaderField[], encoding: 'utf8' | 'latin1'): SipResponseMessage {
   const sp = line.indexOf(' ');
   if (sp < 0) throw new SipParseError(0, 'bad status line');
   const version = line.slice(0, sp);
-  if (version.toUpperCase() !== 'SIP/2.0') throw new SipParseError(0, `unsupported version in response: ${version.slice(0, 20)}`);
+  if (version.toUpperCase() !== 'SIP/2.0')
+    throw new SipParseError(0, `unsupported version in response: ${version.slice(0, 20)}`);
   const code = line.slice(sp + 1, sp + 4);
   const after = line.charCodeAt(sp + 4);
   const status = parseDigits(code);
-  if (status === undefined || code.length !== 3 || (sp + 4 < line.length && after !== 0x20) || status < 100 || status > 699) {
+  if (
+    status === undefined ||
+    code.length !== 3 ||
+    (sp + 4 < line.length && after !== 0x20) ||
+    status < 100 ||
+    status > 699
+  ) {
     throw new SipParseError(0, `bad status code: ${line.slice(sp + 1, sp + 20)}`);
   }
   const reason = sp + 5 <= line.length ? line.slice(sp + 5) : '';
@@ -247,7 +301,12 @@ function parseRequestLine(line: string, headers: HeaderField[], encoding: 'utf8'
 
 /** `SIP/` at the start, any case (RFC 3261 §7.1: the version is case-insensitive), without a slice. */
 function startsWithSipSlash(v: string): boolean {
-  return (v.charCodeAt(0) | 0x20) === 0x73 && (v.charCodeAt(1) | 0x20) === 0x69 && (v.charCodeAt(2) | 0x20) === 0x70 && v.charCodeAt(3) === 0x2f;
+  return (
+    (v.charCodeAt(0) | 0x20) === 0x73 &&
+    (v.charCodeAt(1) | 0x20) === 0x69 &&
+    (v.charCodeAt(2) | 0x20) === 0x70 &&
+    v.charCodeAt(3) === 0x2f
+  );
 }
 
 /** `"SIP" "/" 1*DIGIT "." 1*DIGIT`, case-insensitive (RFC 3261 §25.1). */

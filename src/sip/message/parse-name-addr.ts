@@ -4,7 +4,16 @@
  */
 import { SipParseError, type NameAddr } from './types.js';
 import { formatUri, parseUri } from './parse-uri.js';
-import { formatParams, isTokenChar, isWs, parseParamsAt, quote, quotedStringEnd, skipWs, unquote } from './sip-syntax.js';
+import {
+  formatParams,
+  isTokenChar,
+  isWs,
+  parseParamsAt,
+  quote,
+  quotedStringEnd,
+  skipWs,
+  unquote,
+} from './sip-syntax.js';
 
 /**
  * Parse one `( name-addr / addr-spec ) *( SEMI param )` value (RFC 3261 §20.10):

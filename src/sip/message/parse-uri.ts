@@ -41,7 +41,12 @@ export function parseUri(text: string): SipUri {
   if (i >= n || text.charCodeAt(i) !== 0x3a) throw bad('no scheme', text);
   for (let k = i + 1; k < n; k++) if (isForbidden(text.charCodeAt(k))) throw bad('illegal character', text);
   // `sip:` and `sips:` in any case without a slice (RFC 3261 §19.1.1: the scheme is case-insensitive).
-  if ((i === 3 || i === 4) && (text.charCodeAt(0) | 0x20) === 0x73 && (text.charCodeAt(1) | 0x20) === 0x69 && (text.charCodeAt(2) | 0x20) === 0x70) {
+  if (
+    (i === 3 || i === 4) &&
+    (text.charCodeAt(0) | 0x20) === 0x73 &&
+    (text.charCodeAt(1) | 0x20) === 0x69 &&
+    (text.charCodeAt(2) | 0x20) === 0x70
+  ) {
     if (i === 3) return parseSipUri('sip', text, i + 1);
     if ((text.charCodeAt(3) | 0x20) === 0x73) return parseSipUri('sips', text, i + 1);
   }
@@ -52,7 +57,15 @@ export function parseUri(text: string): SipUri {
     const semi = rest.indexOf(';');
     const number = semi < 0 ? rest : rest.slice(0, semi);
     if (number.length === 0) throw bad('tel number', text);
-    return { scheme, user: number, host: '', params: semi < 0 ? [] : splitUriParams(rest.slice(semi + 1), text), headers: [], opaque: rest, raw: text };
+    return {
+      scheme,
+      user: number,
+      host: '',
+      params: semi < 0 ? [] : splitUriParams(rest.slice(semi + 1), text),
+      headers: [],
+      opaque: rest,
+      raw: text,
+    };
   }
   return { scheme, host: '', params: [], headers: [], opaque: rest, raw: text };
 }
@@ -76,7 +89,17 @@ function splitUriParams(s: string, text: string): ParamList {
 /** The part of a SIP/SIPS URI after `scheme:` (from `start` in `text`). */
 function parseSipUri(scheme: string, text: string, start: number): SipUri {
   // All fields set up front: one object shape for every SIP URI (faster property access).
-  const uri: SipUri = { scheme, user: undefined, password: undefined, host: '', port: undefined, params: [], headers: [], opaque: undefined, raw: text };
+  const uri: SipUri = {
+    scheme,
+    user: undefined,
+    password: undefined,
+    host: '',
+    port: undefined,
+    params: [],
+    headers: [],
+    opaque: undefined,
+    raw: text,
+  };
   const n = text.length;
   if (start >= n) throw bad('empty', text);
   let hostStart = start;
@@ -102,7 +125,8 @@ function parseSipUri(scheme: string, text: string, start: number): SipUri {
     if (close < 0) throw bad('unterminated IPv6 reference', text);
     for (let k = i + 1; k < close; k++) {
       const c = text.charCodeAt(k);
-      if (!(isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) || c === 0x3a || c === 0x2e)) throw bad('IPv6 reference', text);
+      if (!(isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) || c === 0x3a || c === 0x2e))
+        throw bad('IPv6 reference', text);
     }
     if (close === i + 1) throw bad('empty IPv6 reference', text);
     i = close + 1;
@@ -237,4 +261,3 @@ function paramsEqual(pa: ParamList, pb: ParamList, all: boolean): boolean {
 export function uriUserEquals(a: SipUri, b: SipUri): boolean {
   return percentDecode(a.user ?? '') === percentDecode(b.user ?? '');
 }
-

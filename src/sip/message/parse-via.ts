@@ -31,7 +31,10 @@ export function parseVia(text: string): Via {
   e = readToken(s, i);
   if (e === i) throw new SipParseError(400, 'bad Via transport');
   const transportRaw = s.slice(i, e);
-  const transport = transportRaw === 'UDP' || transportRaw === 'TCP' || transportRaw === 'TLS' ? transportRaw : transportRaw.toUpperCase();
+  const transport =
+    transportRaw === 'UDP' || transportRaw === 'TCP' || transportRaw === 'TLS'
+      ? transportRaw
+      : transportRaw.toUpperCase();
   i = skipWs(s, e);
   if (i === e && i < s.length) throw new SipParseError(400, 'bad Via sent-by');
   let host: string;
@@ -44,7 +47,15 @@ export function parseVia(text: string): Via {
     const hs = i;
     while (i < s.length) {
       const c = s.charCodeAt(i);
-      if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e || c === 0x5f) i++;
+      if (
+        (c >= 0x30 && c <= 0x39) ||
+        (c >= 0x41 && c <= 0x5a) ||
+        (c >= 0x61 && c <= 0x7a) ||
+        c === 0x2d ||
+        c === 0x2e ||
+        c === 0x5f
+      )
+        i++;
       else break;
     }
     host = s.slice(hs, i);

@@ -407,7 +407,10 @@ export abstract class SipMessageBaseImpl {
    */
   toBuffer(): Buffer {
     const original = this._original;
-    return original?.unchanged() ?? OriginalBytes.serialise(this.startLine(), this._headers, this.keys(), this._body, this._encoding, original);
+    return (
+      original?.unchanged() ??
+      OriginalBytes.serialise(this.startLine(), this._headers, this.keys(), this._body, this._encoding, original)
+    );
   }
 
   /** The serialised message as text (header encoding; binary bodies are not meaningful as text). */

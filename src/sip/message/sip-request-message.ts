@@ -11,7 +11,14 @@ export class SipRequestMessage extends SipMessageBaseImpl implements SipRequest 
   private _version: string;
   private _requestUri: SipUri | undefined;
 
-  constructor(method: string, uri: string, headers: HeaderField[], body: Buffer = Buffer.alloc(0), version = 'SIP/2.0', encoding: 'utf8' | 'latin1' = 'utf8') {
+  constructor(
+    method: string,
+    uri: string,
+    headers: HeaderField[],
+    body: Buffer = Buffer.alloc(0),
+    version = 'SIP/2.0',
+    encoding: 'utf8' | 'latin1' = 'utf8',
+  ) {
     super(headers, body, encoding);
     this._method = method;
     this._uri = uri;

@@ -9,7 +9,14 @@ export class SipResponseMessage extends SipMessageBaseImpl implements SipRespons
   private _reason: string;
   private _version: string;
 
-  constructor(status: number, reason: string, headers: HeaderField[], body: Buffer = Buffer.alloc(0), version = 'SIP/2.0', encoding: 'utf8' | 'latin1' = 'utf8') {
+  constructor(
+    status: number,
+    reason: string,
+    headers: HeaderField[],
+    body: Buffer = Buffer.alloc(0),
+    version = 'SIP/2.0',
+    encoding: 'utf8' | 'latin1' = 'utf8',
+  ) {
     super(headers, body, encoding);
     this._status = status;
     this._reason = reason;

@@ -77,7 +77,13 @@ export class IncomingRequest {
    * adds our To tag (except on 100) unless the request already had one, then the given headers
    * and body. `toTag` overrides the tag (the 200 to a CANCEL reuses the INVITE's, §9.2).
    */
-  createResponse(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string, toTag?: string): SipResponse {
+  createResponse(
+    status: number,
+    reason?: string,
+    headers?: ReplyHeaders,
+    body?: Buffer | string,
+    toTag?: string,
+  ): SipResponse {
     const list = headers === undefined ? [] : Array.isArray(headers) ? headers : Object.entries(headers);
     return createResponse(this.request, status, reason ?? reasonPhrase(status), {
       toTag: status > 100 ? (toTag ?? this.toTag) : undefined,
@@ -92,7 +98,8 @@ export class IncomingRequest {
    * (e.g. the stack answered 487 to a CANCEL first): a normal race, not an error.
    */
   reply(status: number, reason?: string, headers?: ReplyHeaders, body?: Buffer | string): SipResponse | undefined {
-    if (this.finalSent && !(this.transaction.state === TransactionState.Accepted && status >= 200 && status < 300)) return undefined;
+    if (this.finalSent && !(this.transaction.state === TransactionState.Accepted && status >= 200 && status < 300))
+      return undefined;
     const res = this.createResponse(status, reason, headers, body);
     if (!this.transaction.respond(res)) return undefined;
     if (status >= 200) this.finalHook?.();
@@ -137,9 +144,16 @@ export class IncomingRequest {
       return;
     }
     // Written straight to bytes: no response object (same text `createResponse` would give).
-    let text = 'SIP/2.0 ' + status + ' ' + (reason ?? reasonPhrase(status)) + '\r\n' + req.responseCopyText(status, status > 100 ? this.toTag : undefined);
+    let text =
+      'SIP/2.0 ' +
+      status +
+      ' ' +
+      (reason ?? reasonPhrase(status)) +
+      '\r\n' +
+      req.responseCopyText(status, status > 100 ? this.toTag : undefined);
     if (headers !== undefined) {
-      if (Array.isArray(headers)) for (let i = 0; i < headers.length; i++) text += headers[i][0] + ': ' + headers[i][1] + '\r\n';
+      if (Array.isArray(headers))
+        for (let i = 0; i < headers.length; i++) text += headers[i][0] + ': ' + headers[i][1] + '\r\n';
       else for (const name of Object.keys(headers)) text += name + ': ' + headers[name] + '\r\n';
     }
     const bodyBuf = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;

@@ -100,7 +100,10 @@ class RouteSender implements ServerTransactionSender {
       }
       this.target = t;
       if (t.connection) {
-        const f = this.transport.responseTarget(response, { transport: this.route.transport, source: this.route.source });
+        const f = this.transport.responseTarget(response, {
+          transport: this.route.transport,
+          source: this.route.source,
+        });
         if (!(f instanceof Error)) this.fallback = f;
       }
     }
@@ -147,7 +150,8 @@ export class SipStack {
       advertisedHost: opts.advertisedHost,
       forceRport: opts.forceRport,
       delegate: {
-        onRequest: (req, route) => this.transactions.receiveRequest(req, route.source, new RouteSender(this.transport, route)),
+        onRequest: (req, route) =>
+          this.transactions.receiveRequest(req, route.source, new RouteSender(this.transport, route)),
         onResponse: (res, source) => this.transactions.receiveResponse(res, source),
       },
     });
@@ -222,10 +226,17 @@ export class SipStack {
     return this.core.allowedMethods;
   }
 
-  private onNewRequest(req: SipRequest, tx: ServerTransaction | undefined, source: TransportAddress, sender: ServerTransactionSender): void {
+  private onNewRequest(
+    req: SipRequest,
+    tx: ServerTransaction | undefined,
+    source: TransportAddress,
+    sender: ServerTransactionSender,
+  ): void {
     const route = sender instanceof RouteSender ? sender.route : undefined;
     if (!route) throw new Error('request without route');
-    const ctx = new IncomingRequest(req, source, tx, route, this, () => this.transactions.createServerTransaction(req, sender));
+    const ctx = new IncomingRequest(req, source, tx, route, this, () =>
+      this.transactions.createServerTransaction(req, sender),
+    );
     if (tx && req.method === 'INVITE') {
       this.contexts.set(tx, ctx);
       ctx.finalHook = () => this.contexts.delete(tx);
@@ -243,7 +254,8 @@ export class SipStack {
     if (!inviteTx) return undefined;
     const ctx = this.contexts.get(inviteTx);
     if (ctx) return ctx;
-    if (inviteTx.kind === 'ist' && inviteTx.lastStatus >= 200) return { answered: true, toTag: inviteTx.lastToTag, finalSent: true };
+    if (inviteTx.kind === 'ist' && inviteTx.lastStatus >= 200)
+      return { answered: true, toTag: inviteTx.lastToTag, finalSent: true };
     return undefined;
   };
 
@@ -258,7 +270,10 @@ export class SipStack {
     const headers: HeaderField[] = [];
     const fromTag = init.fromTag ?? generateTag();
     headers.push({ name: 'Max-Forwards', value: String(init.maxForwards ?? 70) });
-    headers.push({ name: 'From', value: `${init.from ?? `<sip:${hostForUri(host)}>`}${fromTag ? `;tag=${fromTag}` : ''}` });
+    headers.push({
+      name: 'From',
+      value: `${init.from ?? `<sip:${hostForUri(host)}>`}${fromTag ? `;tag=${fromTag}` : ''}`,
+    });
     headers.push({ name: 'To', value: init.to ?? `<${init.uri}>` });
     headers.push({ name: 'Call-ID', value: init.callId ?? generateCallId() });
     headers.push({ name: 'CSeq', value: `${init.cseq ?? this.cseqCounter++} ${init.method}` });
@@ -309,18 +324,30 @@ export class SipStack {
    *   precede it), and is dropped if a final response comes first;
    * - `not-needed` when the INVITE transaction is over (final response received).
    */
-  sendCancel(invite: SipRequest, dest: TransportAddress, user?: ClientTransactionUser): 'sent' | 'deferred' | 'not-needed' {
+  sendCancel(
+    invite: SipRequest,
+    dest: TransportAddress,
+    user?: ClientTransactionUser,
+  ): 'sent' | 'deferred' | 'not-needed' {
     const tx = this.transactions.findClientTransaction(invite);
     if (!tx || tx.kind !== 'ict') return 'not-needed';
     const state = tx.state;
     if (state !== TransactionState.Calling && state !== TransactionState.Proceeding) return 'not-needed';
-    const cuser: ClientTransactionUser = user ?? { onFinal: () => undefined, onTimeout: () => undefined, onTransportError: () => undefined };
+    const cuser: ClientTransactionUser = user ?? {
+      onFinal: () => undefined,
+      onTimeout: () => undefined,
+      onTransportError: () => undefined,
+    };
     const send = (): void => {
       const cancel = buildCancel(invite);
       const t = this.transport.pickTransport(dest.transport, dest.host);
       const transport = this.transport;
       try {
-        this.transactions.sendRequest(cancel, { reliable: t ? t.reliable : false, send: (m, onError) => transport.sendRequest(m, dest, onError) }, cuser);
+        this.transactions.sendRequest(
+          cancel,
+          { reliable: t ? t.reliable : false, send: (m, onError) => transport.sendRequest(m, dest, onError) },
+          cuser,
+        );
       } catch (err) {
         this.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'CANCEL not sent');
       }

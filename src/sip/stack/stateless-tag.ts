@@ -39,7 +39,6 @@ export function statelessToTag(req: SipRequest): string {
   return hex32(st[0]) + hex32(st[1]);
 }
 
-
 /** Two FNV-1a rounds over the UTF-16 code units of `s`. */
 function feed(st: [number, number], s: string): void {
   let h1 = st[0];

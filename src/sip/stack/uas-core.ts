@@ -27,7 +27,22 @@ export type CancelTarget = IncomingRequest | AnsweredInvite;
 export type CancelTargetLookup = (cancel: SipRequest) => CancelTarget | undefined;
 
 /** Methods standardised for SIP (RFC 3261 and extensions): unclaimed ones get 404, others 501. */
-const STANDARD_METHODS = new Set(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
+const STANDARD_METHODS = new Set([
+  'INVITE',
+  'ACK',
+  'CANCEL',
+  'BYE',
+  'OPTIONS',
+  'REGISTER',
+  'PRACK',
+  'SUBSCRIBE',
+  'NOTIFY',
+  'PUBLISH',
+  'INFO',
+  'REFER',
+  'MESSAGE',
+  'UPDATE',
+]);
 
 /** Capabilities the core advertises (OPTIONS, RFC 3261 §11.2) and checks (§8.2.2). */
 export interface UasCoreOptions {
@@ -113,8 +128,14 @@ export class UasCore {
     const req = ctx.request;
     const verdict = checkRequest(req, this.caps);
     if (verdict) {
-      this.logger.debug({ source: ctx.source, status: verdict.status, detail: verdict.detail }, 'request refused by checks');
-      const extra: Array<[string, string]> = (verdict.headers ?? []).map((h) => [h.name, h.name.toLowerCase() === 'allow' ? this.allowValue : h.value]);
+      this.logger.debug(
+        { source: ctx.source, status: verdict.status, detail: verdict.detail },
+        'request refused by checks',
+      );
+      const extra: Array<[string, string]> = (verdict.headers ?? []).map((h) => [
+        h.name,
+        h.name.toLowerCase() === 'allow' ? this.allowValue : h.value,
+      ]);
       // Without a transaction (a request that cannot form one: no Call-ID, From, To or CSeq) the
       // verdict goes out once, statelessly, whatever the method (RFC 3261 §8.2.7): no reflection.
       this.reply(ctx, verdict.status, verdict.reason, extra, undefined, !ctx.hasTransaction);
@@ -183,7 +204,14 @@ export class UasCore {
    * of the request, its To tag a hash of it, so a retransmission gets the same bytes and
    * nothing is held for 64·T1. INVITE (ACK absorption, timer G) and CANCEL stay stateful.
    */
-  private reply(ctx: IncomingRequest, status: number, reason: string, headers?: Array<[string, string]>, toTag?: string, stateless = false): void {
+  private reply(
+    ctx: IncomingRequest,
+    status: number,
+    reason: string,
+    headers?: Array<[string, string]>,
+    toTag?: string,
+    stateless = false,
+  ): void {
     const hs = headers ?? [];
     if (this.serverHeader) hs.push(['Server', this.serverHeader]);
     try {
@@ -195,7 +223,10 @@ export class UasCore {
       const res = ctx.createResponse(status, reason, hs, undefined, toTag);
       ctx.send(res);
     } catch (err) {
-      this.logger.debug({ err: err instanceof Error ? err.message : String(err), status }, 'could not send core response');
+      this.logger.debug(
+        { err: err instanceof Error ? err.message : String(err), status },
+        'could not send core response',
+      );
     }
   }
 }

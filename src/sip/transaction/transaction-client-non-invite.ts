@@ -4,7 +4,13 @@
 import type { SipRequest, SipResponse } from '../message/types.js';
 import { Transaction } from './transaction.js';
 import { TransactionState } from './transaction-state.js';
-import { NO_CLIENT_SENDER, NO_CLIENT_USER, type ClientTransactionSender, type ClientTransactionUser, type TransactionContext } from './transaction-types.js';
+import {
+  NO_CLIENT_SENDER,
+  NO_CLIENT_USER,
+  type ClientTransactionSender,
+  type ClientTransactionUser,
+  type TransactionContext,
+} from './transaction-types.js';
 
 /**
  * The non-INVITE client state machine of RFC 3261 §17.1.2.2 (Figure 6):
@@ -81,7 +87,9 @@ export class NonInviteClientTransaction extends Transaction {
     this.transmit();
     if (this.stateValue === TransactionState.Terminated) return;
     this.interval =
-      this.stateValue === TransactionState.Proceeding ? this.ctx.timers.t2 : Math.min(2 * this.interval, this.ctx.timers.t2);
+      this.stateValue === TransactionState.Proceeding
+        ? this.ctx.timers.t2
+        : Math.min(2 * this.interval, this.ctx.timers.t2);
     this.startTimer('E', this.interval, () => this.timerE());
   }
 

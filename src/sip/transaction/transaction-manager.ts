@@ -35,7 +35,12 @@ export interface TransactionManagerDelegate {
    * it decides to answer statefully (or answers statelessly, RFC 3261 §8.2.7). `sender` is the
    * one given to `receiveRequest` (it carries the route back to the peer).
    */
-  onRequest(request: SipRequest, tx: ServerTransaction | undefined, source: TransportAddress, sender: ServerTransactionSender): void;
+  onRequest(
+    request: SipRequest,
+    tx: ServerTransaction | undefined,
+    source: TransportAddress,
+    sender: ServerTransactionSender,
+  ): void;
   /**
    * An ACK that matched no transaction: the ACK of a 2xx (RFC 3261 §17.2.3 / §13.3.1.4), or a
    * stray one. The TU (dialog layer) decides.
@@ -126,7 +131,12 @@ export class TransactionManager {
       this.delegate.onRequest(request, undefined, source, sender);
       return;
     }
-    this.delegate.onRequest(request, this.create(request, sender, key ?? serverTransactionKey(request)), source, sender);
+    this.delegate.onRequest(
+      request,
+      this.create(request, sender, key ?? serverTransactionKey(request)),
+      source,
+      sender,
+    );
   }
 
   /**

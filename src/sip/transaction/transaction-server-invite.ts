@@ -7,7 +7,12 @@ import { ownBytes } from './own-bytes.js';
 import { detachedString, toTag } from './transaction-key.js';
 import { Transaction } from './transaction.js';
 import { TransactionState } from './transaction-state.js';
-import { NO_USER, type ServerTransactionSender, type ServerTransactionUser, type TransactionContext } from './transaction-types.js';
+import {
+  NO_USER,
+  type ServerTransactionSender,
+  type ServerTransactionUser,
+  type TransactionContext,
+} from './transaction-types.js';
 
 /** The To tag of a response, '' when its To header does not parse (a malformed request's copy). */
 function toTagOrEmpty(response: SipResponse): string {

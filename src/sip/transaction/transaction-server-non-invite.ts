@@ -5,7 +5,12 @@ import type { SipRequest, SipResponse } from '../message/types.js';
 import { ownBytes } from './own-bytes.js';
 import { Transaction } from './transaction.js';
 import { TransactionState } from './transaction-state.js';
-import { NO_USER, type ServerTransactionSender, type ServerTransactionUser, type TransactionContext } from './transaction-types.js';
+import {
+  NO_USER,
+  type ServerTransactionSender,
+  type ServerTransactionUser,
+  type TransactionContext,
+} from './transaction-types.js';
 
 /**
  * The non-INVITE server state machine of RFC 3261 §17.2.2 (Figure 8):

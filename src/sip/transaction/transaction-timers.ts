@@ -34,7 +34,8 @@ export const defaultTimerSettings: Readonly<TimerSettings> = Object.freeze({
 export function resolveTimerSettings(partial?: Partial<TimerSettings>): TimerSettings {
   const s: TimerSettings = { ...defaultTimerSettings, ...(partial ?? {}) };
   for (const [k, v] of Object.entries(s)) {
-    if (!Number.isFinite(v) || v < 0) throw new RangeError(`timer ${k} must be a non-negative number, got ${String(v)}`);
+    if (!Number.isFinite(v) || v < 0)
+      throw new RangeError(`timer ${k} must be a non-negative number, got ${String(v)}`);
   }
   if (s.t1 <= 0) throw new RangeError('timer t1 must be positive');
   if (s.t2 < s.t1) throw new RangeError('timer t2 must be >= t1');

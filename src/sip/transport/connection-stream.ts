@@ -102,7 +102,10 @@ export class StreamConnection implements Connection {
     try {
       events = this.framer.push(chunk);
     } catch (err) {
-      this.logger.debug({ remote: this.remote, err: err instanceof Error ? err.message : String(err) }, 'framer failed, closing');
+      this.logger.debug(
+        { remote: this.remote, err: err instanceof Error ? err.message : String(err) },
+        'framer failed, closing',
+      );
       this.close('framing error');
       return;
     }

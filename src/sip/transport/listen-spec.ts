@@ -29,7 +29,8 @@ export function parseListenSpec(text: string): ListenSpec {
   const colon = s.indexOf(':');
   if (colon < 0) throw new RangeError(`listen "${text}": expected transport:host:port`);
   const transport = s.slice(0, colon).toLowerCase() as TransportProtocol;
-  if (!PROTOCOLS.includes(transport)) throw new RangeError(`listen "${text}": unknown transport "${s.slice(0, colon)}"`);
+  if (!PROTOCOLS.includes(transport))
+    throw new RangeError(`listen "${text}": unknown transport "${s.slice(0, colon)}"`);
   const rest = s.slice(colon + 1);
   let host: string;
   let portText: string | undefined;
@@ -45,11 +46,13 @@ export function parseListenSpec(text: string): ListenSpec {
     const c = rest.lastIndexOf(':');
     host = c < 0 ? rest : rest.slice(0, c);
     portText = c < 0 ? undefined : rest.slice(c + 1);
-    if (isIP(host) !== 4) throw new RangeError(`listen "${text}": "${host}" is not an IPv4 address (IPv6 goes in brackets)`);
+    if (isIP(host) !== 4)
+      throw new RangeError(`listen "${text}": "${host}" is not an IPv4 address (IPv6 goes in brackets)`);
   }
   let port = defaultPort(transport);
   if (portText !== undefined) {
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new RangeError(`listen "${text}": bad port "${portText}"`);
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)
+      throw new RangeError(`listen "${text}": bad port "${portText}"`);
     port = Number(portText);
   }
   return { transport, host, port };

@@ -48,7 +48,8 @@ export function buildRawErrorResponse(raw: Buffer, status: number, reason: strin
     (found[name] ??= []).push(line.slice(colon + 1).trim());
   }
   for (const n of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) if (!found[n] || found[n].length === 0) return undefined;
-  if (found['Call-ID']!.length > 1 || found['CSeq']!.length > 1 || found['From']!.length > 1 || found['To']!.length > 1) return undefined;
+  if (found['Call-ID']!.length > 1 || found['CSeq']!.length > 1 || found['From']!.length > 1 || found['To']!.length > 1)
+    return undefined;
   let to = found['To']![0]!;
   if (!/;\s*tag\s*=/i.test(to)) to += `;tag=${toTag}`;
   const out = [`SIP/2.0 ${status} ${reason}`];

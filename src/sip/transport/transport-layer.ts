@@ -6,15 +6,36 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../util/logger.js';
-import { SipMessageBaseImpl, createResponse, formatVia, generateBranch, generateTag, reasonPhrase } from '../message/index.js';
-import { SipParseError, type SipMessage, type SipRequest, type SipResponse, type TransportAddress, type TransportProtocol, type Via } from '../message/types.js';
+import {
+  SipMessageBaseImpl,
+  createResponse,
+  formatVia,
+  generateBranch,
+  generateTag,
+  reasonPhrase,
+} from '../message/index.js';
+import {
+  SipParseError,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+  type TransportAddress,
+  type TransportProtocol,
+  type Via,
+} from '../message/types.js';
 import { hostForUri, hostWithoutBrackets, type ListenSpec } from './listen-spec.js';
 import { buildRawErrorResponse } from './stateless-error-reply.js';
 import { TcpTransport } from './transport-tcp.js';
 import { TlsTransport, type TlsSettings } from './transport-tls.js';
 import { UdpTransport } from './transport-udp.js';
 import { WsTransport } from './transport-ws.js';
-import { defaultTransportLimits, type Connection, type Transport, type TransportDelegate, type TransportLimits } from './transport-types.js';
+import {
+  defaultTransportLimits,
+  type Connection,
+  type Transport,
+  type TransportDelegate,
+  type TransportLimits,
+} from './transport-types.js';
 
 /** Where a request came from, kept so that its responses go back the same way (RFC 3261 §18.2.2). */
 export interface ResponseRoute {
@@ -67,7 +88,6 @@ export function protocolOfVia(via: Via): TransportProtocol | undefined {
   const t = via.transport.toLowerCase();
   return t === 'udp' || t === 'tcp' || t === 'tls' || t === 'ws' || t === 'wss' ? t : undefined;
 }
-
 
 /** One or more ASCII digits. */
 function isDigits(s: string): boolean {
@@ -212,7 +232,11 @@ export class TransportLayer implements TransportDelegate {
       onError?.(new Error(`no ${dest.transport} transport to reach ${dest.host}`));
       return;
     }
-    t.send(request.toBuffer(), { transport: dest.transport, host: hostWithoutBrackets(dest.host), port: dest.port }, onError);
+    t.send(
+      request.toBuffer(),
+      { transport: dest.transport, host: hostWithoutBrackets(dest.host), port: dest.port },
+      onError,
+    );
   }
 
   /**
@@ -222,7 +246,8 @@ export class TransportLayer implements TransportDelegate {
    * arrived on (or, without a route, the Via's sent-protocol). An Error when it cannot be routed.
    */
   responseTarget(response: SipResponse, route: ResponseRoute | undefined): ResponseTarget | Error {
-    if (route?.connection && !route.connection.closed) return { transport: route.transport, dest: route.connection.remote, connection: route.connection };
+    if (route?.connection && !route.connection.closed)
+      return { transport: route.transport, dest: route.connection.remote, connection: route.connection };
     let via: Via;
     try {
       via = response.via;
@@ -250,12 +275,14 @@ export class TransportLayer implements TransportDelegate {
     if (rport && isDigits(rport)) port = Number(rport);
     else port = via.port ?? (protocol === 'tls' || protocol === 'wss' ? 5061 : 5060);
     // The usual case: back to the address the request came from, over the same transport.
-    if (route !== undefined && host === route.source.host) return { transport: route.transport, dest: { transport: protocol, host, port } };
+    if (route !== undefined && host === route.source.host)
+      return { transport: route.transport, dest: { transport: protocol, host, port } };
     if (isIP(host) === 0) {
       // FIXME(RFC 3263 §5): no DNS for sent-by host names; every request we received has `received`.
       return new Error(`cannot route response to host name ${host}`);
     }
-    const t = route && isIP(host) === isIP(route.transport.local.host) ? route.transport : this.pickTransport(protocol, host);
+    const t =
+      route && isIP(host) === isIP(route.transport.local.host) ? route.transport : this.pickTransport(protocol, host);
     if (!t) return new Error(`no ${protocol} transport for response to ${host}`);
     return { transport: t, dest: { transport: protocol, host, port } };
   }
@@ -319,7 +346,13 @@ export class TransportLayer implements TransportDelegate {
       }
     } catch (err) {
       const e = err instanceof SipParseError ? err : new SipParseError(400, String(err));
-      this.onMalformed(msg.kind === 'request' ? new SipParseError(e.status, e.message, msg) : new SipParseError(0, e.message), msg.toBuffer(), source, connection, transport);
+      this.onMalformed(
+        msg.kind === 'request' ? new SipParseError(e.status, e.message, msg) : new SipParseError(0, e.message),
+        msg.toBuffer(),
+        source,
+        connection,
+        transport,
+      );
       return;
     }
     try {
@@ -337,7 +370,13 @@ export class TransportLayer implements TransportDelegate {
    * Call-ID and CSeq can be read (from the parser's partial message, else from the raw lines),
    * back to the source address; anything else is dropped. No transaction is involved.
    */
-  onMalformed(error: SipParseError, raw: Buffer, source: TransportAddress, connection: Connection | undefined, transport: Transport): void {
+  onMalformed(
+    error: SipParseError,
+    raw: Buffer,
+    source: TransportAddress,
+    connection: Connection | undefined,
+    transport: Transport,
+  ): void {
     this.malformedCount++;
     const route: ResponseRoute = { transport, connection, source };
     this.logger.debug({ source, status: error.status, err: error.message }, 'malformed SIP message');
@@ -386,7 +425,12 @@ export class TransportLayer implements TransportDelegate {
     const needReceived = !sameIp(via.host, source.host);
     const needRport = rport === null || rport === '' || (this.forceRport && rport === undefined);
     if (!needReceived && !needRport) return;
-    if (!hasReceived && request instanceof SipMessageBaseImpl && this.stampViaText(request, via, source, needRport, rportAt)) return;
+    if (
+      !hasReceived &&
+      request instanceof SipMessageBaseImpl &&
+      this.stampViaText(request, via, source, needRport, rportAt)
+    )
+      return;
     const params: Array<[string, string | null]> = [];
     for (const [n, v] of via.params) {
       const ln = n.toLowerCase();
@@ -408,7 +452,13 @@ export class TransportLayer implements TransportDelegate {
    * and `;received=IP` at its end; the parsed Via is updated in place, so nothing is formatted
    * or parsed again. False (nothing changed) when the line is not of that shape.
    */
-  private stampViaText(request: SipMessageBaseImpl, via: Via, source: TransportAddress, needRport: boolean, rportAt: number): boolean {
+  private stampViaText(
+    request: SipMessageBaseImpl,
+    via: Via,
+    source: TransportAddress,
+    needRport: boolean,
+    rportAt: number,
+  ): boolean {
     const line = request.firstLine('Via');
     if (line === undefined || line.indexOf(',') >= 0) return false;
     let text = line;

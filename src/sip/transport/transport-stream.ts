@@ -9,7 +9,13 @@ import { StreamConnection } from './connection-stream.js';
 import { validPort } from './transport-udp.js';
 import type { ListenSpec } from './listen-spec.js';
 import { StreamFramer } from '../message/index.js';
-import { addressKey, type Connection, type Transport, type TransportDelegate, type TransportLimits } from './transport-types.js';
+import {
+  addressKey,
+  type Connection,
+  type Transport,
+  type TransportDelegate,
+  type TransportLimits,
+} from './transport-types.js';
 
 /** Remove the IPv4-mapped prefix a dual-stack socket reports (`::ffff:127.0.0.1`). */
 export function normalizeIp(ip: string | undefined): string {
@@ -45,7 +51,8 @@ export abstract class StreamTransport implements Transport {
 
   private readonly connectionEvents = {
     onMessage: (m: SipMessage, c: StreamConnection): void => this.delegate.onMessage(m, c.remote, c, this),
-    onMalformed: (e: SipParseError, raw: Buffer, c: StreamConnection): void => this.delegate.onMalformed(e, raw, c.remote, c, this),
+    onMalformed: (e: SipParseError, raw: Buffer, c: StreamConnection): void =>
+      this.delegate.onMalformed(e, raw, c.remote, c, this),
     onClose: (c: StreamConnection): void => this.forget(c),
   };
 
@@ -146,7 +153,10 @@ export abstract class StreamTransport implements Transport {
     if (this.all.size >= this.limits.maxConnections || fromIp >= this.limits.maxConnectionsPerIp) {
       this.rejectedConnections++;
       if (this.rejectedConnections === 1 || this.rejectedConnections % 1000 === 0) {
-        this.logger.warn({ ip, total: this.all.size, fromIp, rejected: this.rejectedConnections }, 'connection limit reached, closing new connection');
+        this.logger.warn(
+          { ip, total: this.all.size, fromIp, rejected: this.rejectedConnections },
+          'connection limit reached, closing new connection',
+        );
       }
       socket.destroy();
       return;

@@ -28,9 +28,20 @@ export interface Connection {
  * well-framed message that did not parse.
  */
 export interface TransportDelegate {
-  onMessage(message: SipMessage, source: TransportAddress, connection: Connection | undefined, transport: Transport): void;
+  onMessage(
+    message: SipMessage,
+    source: TransportAddress,
+    connection: Connection | undefined,
+    transport: Transport,
+  ): void;
   /** A framed message the parser refused (`raw` is its bytes). Framing losses never get here: they close the connection. */
-  onMalformed(error: SipParseError, raw: Buffer, source: TransportAddress, connection: Connection | undefined, transport: Transport): void;
+  onMalformed(
+    error: SipParseError,
+    raw: Buffer,
+    source: TransportAddress,
+    connection: Connection | undefined,
+    transport: Transport,
+  ): void;
   /** A connection closed (either side). */
   onConnectionClosed?(connection: Connection): void;
 }

@@ -37,7 +37,9 @@ export class UdpTransport implements Transport {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       socket.once('error', onError);
-      socket.on('message', (buf, rinfo) => this.receive(buf, { transport: 'udp', host: rinfo.address, port: rinfo.port }));
+      socket.on('message', (buf, rinfo) =>
+        this.receive(buf, { transport: 'udp', host: rinfo.address, port: rinfo.port }),
+      );
       socket.bind(this.spec.port, this.spec.host, () => {
         socket.off('error', onError);
         try {

@@ -13,7 +13,13 @@ import { WsConnection } from './connection-ws.js';
 import type { ListenSpec } from './listen-spec.js';
 import { normalizeIp } from './transport-stream.js';
 import type { TlsSettings } from './transport-tls.js';
-import { addressKey, type Connection, type Transport, type TransportDelegate, type TransportLimits } from './transport-types.js';
+import {
+  addressKey,
+  type Connection,
+  type Transport,
+  type TransportDelegate,
+  type TransportLimits,
+} from './transport-types.js';
 
 /**
  * SIP over WebSocket. Browsers and WebRTC phones connect to us (we never open WebSocket
@@ -67,10 +73,15 @@ export class WsTransport implements Transport {
       clientTracking: false,
       handleProtocols: (protocols) => (protocols.has('sip') ? 'sip' : false),
       verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
-        const offered = (info.req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim().toLowerCase());
+        const offered = (info.req.headers['sec-websocket-protocol'] ?? '')
+          .split(',')
+          .map((s) => s.trim().toLowerCase());
         if (!offered.includes('sip')) return done(false, 400, 'subprotocol sip required (RFC 7118)');
         const ip = normalizeIp(info.req.socket.remoteAddress);
-        if (this.byRemote.size >= this.limits.maxConnections || (this.perIp.get(ip) ?? 0) >= this.limits.maxConnectionsPerIp) {
+        if (
+          this.byRemote.size >= this.limits.maxConnections ||
+          (this.perIp.get(ip) ?? 0) >= this.limits.maxConnectionsPerIp
+        ) {
           this.rejectedConnections++;
           return done(false, 503, 'too many connections');
         }
@@ -86,7 +97,11 @@ export class WsTransport implements Transport {
         http.off('error', reject);
         http.on('error', (err) => this.logger.warn({ err, local: this.bound }, 'listener error'));
         const a = http.address();
-        this.bound = { transport: this.protocol, host: this.spec.host, port: typeof a === 'object' && a ? a.port : this.spec.port };
+        this.bound = {
+          transport: this.protocol,
+          host: this.spec.host,
+          port: typeof a === 'object' && a ? a.port : this.spec.port,
+        };
         resolve();
       });
     });
@@ -121,12 +136,17 @@ export class WsTransport implements Transport {
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const ip = normalizeIp(req.socket.remoteAddress);
     const remote: TransportAddress = { transport: this.protocol, host: ip, port: req.socket.remotePort ?? 0 };
-    const local: TransportAddress = { transport: this.protocol, host: normalizeIp(req.socket.localAddress) || this.bound.host, port: this.bound.port };
+    const local: TransportAddress = {
+      transport: this.protocol,
+      host: normalizeIp(req.socket.localAddress) || this.bound.host,
+      port: this.bound.port,
+    };
     const conn = new WsConnection(this.protocol, ws, local, remote, this.logger);
     const key = addressKey(remote);
     this.byRemote.set(key, conn);
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
-    if (this.limits.idleTimeoutMs > 0) req.socket.setTimeout(this.limits.idleTimeoutMs, () => conn.close('idle timeout', 1001));
+    if (this.limits.idleTimeoutMs > 0)
+      req.socket.setTimeout(this.limits.idleTimeoutMs, () => conn.close('idle timeout', 1001));
     req.socket.setNoDelay(true);
     ws.on('message', (data: RawData) => this.receive(toBuffer(data), conn));
     ws.on('error', (err) => this.logger.debug({ err: err.message, remote }, 'WebSocket error'));

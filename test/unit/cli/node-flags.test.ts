@@ -15,7 +15,7 @@ describe('server Node flags', () => {
     expect(first).toBe(`#!/usr/bin/env -S node ${SERVER_NODE_FLAGS.join(' ')}`);
   });
 
-  it('are in the quickstart\'s command', () => {
+  it("are in the quickstart's command", () => {
     const quickstart = readFileSync(join(repoRoot, 'docs/quickstart.md'), 'utf8');
     expect(quickstart).toContain(`node ${SERVER_NODE_FLAGS.join(' ')} dist/cli/main.js start`);
   });
@@ -31,7 +31,8 @@ describe('server Node flags', () => {
 for(const l of s.split('\\n')){if(/^[0-9a-f]+-[0-9a-f]+ /.test(l))x=l.split(' ')[1].includes('x');else if(x&&/^AnonHugePages:\\s+[1-9]/.test(l))huge=true}
 const ns=require('v8').getHeapSpaceStatistics().find((sp)=>sp.space_name==='new_space');
 console.log((huge?'huge':'small')+' '+ns.space_size/1048576)`;
-    const run = (flags: readonly string[]) => spawnSync(process.execPath, [...flags, '-e', probe], { encoding: 'utf8' });
+    const run = (flags: readonly string[]) =>
+      spawnSync(process.execPath, [...flags, '-e', probe], { encoding: 'utf8' });
     const withFlags = run(SERVER_NODE_FLAGS);
     expect(withFlags.status).toBe(0);
     expect(withFlags.stderr).toBe('');

@@ -47,15 +47,22 @@ describe('change-set validation against the resulting configuration (behaviour ย
   });
 
   it('a softswitch without prefix', () => {
-    expect(problems([{ op: 'put', kind: 'dn', key: 'SS2', value: { type: 'voip-service', options: { 'service-type': 'softswitch', contact: 'h:1' } } }])).toEqual([
-      { index: 0, message: 'DN SS2: a softswitch needs a prefix' },
-    ]);
+    expect(
+      problems([
+        {
+          op: 'put',
+          kind: 'dn',
+          key: 'SS2',
+          value: { type: 'voip-service', options: { 'service-type': 'softswitch', contact: 'h:1' } },
+        },
+      ]),
+    ).toEqual([{ index: 0, message: 'DN SS2: a softswitch needs a prefix' }]);
   });
 
   it('an agent whose DN does not exist', () => {
-    expect(problems([{ op: 'put', kind: 'agent', key: 'joe', value: { name: 'Joe', password: 'x', dn: '8888' } }])).toEqual([
-      { index: 0, message: 'agent joe: DN 8888 does not exist' },
-    ]);
+    expect(
+      problems([{ op: 'put', kind: 'agent', key: 'joe', value: { name: 'Joe', password: 'x', dn: '8888' } }]),
+    ).toEqual([{ index: 0, message: 'agent joe: DN 8888 does not exist' }]);
   });
 
   it('deleting the DN of an agent', () => {
@@ -75,9 +82,9 @@ describe('change-set validation against the resulting configuration (behaviour ย
   });
 
   it('an agent group naming an unknown agent', () => {
-    expect(problems([{ op: 'patch', kind: 'agent-group', key: 'Support', value: { agents: ['jay', 'bob'] } }])).toEqual([
-      { index: 0, message: 'agent group Support: agent bob does not exist' },
-    ]);
+    expect(problems([{ op: 'patch', kind: 'agent-group', key: 'Support', value: { agents: ['jay', 'bob'] } }])).toEqual(
+      [{ index: 0, message: 'agent group Support: agent bob does not exist' }],
+    );
   });
 
   it('deleting an agent that a group still lists', () => {
@@ -87,14 +94,17 @@ describe('change-set validation against the resulting configuration (behaviour ย
   });
 
   it('a routing point whose agent-group names no group', () => {
-    expect(problems([{ op: 'patch', kind: 'dn', key: '5000', value: { options: { 'agent-group': 'Sales' } } }])).toEqual([
-      { index: 0, message: 'DN 5000: agent-group Sales does not exist' },
-    ]);
+    expect(
+      problems([{ op: 'patch', kind: 'dn', key: '5000', value: { options: { 'agent-group': 'Sales' } } }]),
+    ).toEqual([{ index: 0, message: 'DN 5000: agent-group Sales does not exist' }]);
   });
 
   it('deleting a group a routing point uses', () => {
     expect(problems([{ op: 'delete', kind: 'agent-group', key: 'Support' }])).toEqual([
-      { index: 0, message: 'agent group Support is the agent-group of routing point 5000; change the routing point too' },
+      {
+        index: 0,
+        message: 'agent group Support is the agent-group of routing point 5000; change the routing point too',
+      },
     ]);
   });
 
@@ -111,23 +121,36 @@ describe('change-set validation against the resulting configuration (behaviour ย
         { op: 'put', kind: 'dn', key: ' - ', value: { type: 'extension' } },
         { op: 'put', kind: 'agent', key: 'new', value: { name: 'New' } },
       ]),
-    ).toEqual([
-      { index: 0, message: 'option line-type: "2" is not one of 0, 1' },
-      { index: 1, message: 'unknown key "colour" in DN (allowed: number, type, options)' },
-      { index: 2, message: 'op "rename" is not put, patch or delete' },
-      { index: 3, message: 'kind "queue" is not dn, agent, agent-group or server' },
-      { index: 4, message: 'DN 9999 does not exist' },
-      { index: 5, message: 'agent nobody does not exist' },
-      { index: 6, message: 'a delete takes no value' },
-      { index: 7, message: 'DN number " - " is empty once normalised' },
-      { index: 8, message: 'password is required' },
-    ].map((e) => (e.index === 0 ? { index: 0, message: 'DN 1: option line-type: "2" is not one of 0, 1' } : e)));
+    ).toEqual(
+      [
+        { index: 0, message: 'option line-type: "2" is not one of 0, 1' },
+        { index: 1, message: 'unknown key "colour" in DN (allowed: number, type, options)' },
+        { index: 2, message: 'op "rename" is not put, patch or delete' },
+        { index: 3, message: 'kind "queue" is not dn, agent, agent-group or server' },
+        { index: 4, message: 'DN 9999 does not exist' },
+        { index: 5, message: 'agent nobody does not exist' },
+        { index: 6, message: 'a delete takes no value' },
+        { index: 7, message: 'DN number " - " is empty once normalised' },
+        { index: 8, message: 'password is required' },
+      ].map((e) => (e.index === 0 ? { index: 0, message: 'DN 1: option line-type: "2" is not one of 0, 1' } : e)),
+    );
   });
 
   it('one bad change among 1,000 refuses the whole change-set and lists every problem', () => {
     const changes: ChangeRequest[] = [];
-    for (let i = 0; i < 1000; i++) changes.push({ op: 'put', kind: 'dn', key: `+1555000${String(i).padStart(4, '0')}`, value: { type: 'extension', options: {} } });
-    changes[500] = { op: 'put', kind: 'dn', key: '+15550000500', value: { type: 'extension', options: { 'oos-check': '-1' } } };
+    for (let i = 0; i < 1000; i++)
+      changes.push({
+        op: 'put',
+        kind: 'dn',
+        key: `+1555000${String(i).padStart(4, '0')}`,
+        value: { type: 'extension', options: {} },
+      });
+    changes[500] = {
+      op: 'put',
+      kind: 'dn',
+      key: '+15550000500',
+      value: { type: 'extension', options: { 'oos-check': '-1' } },
+    };
     changes[900] = { op: 'put', kind: 'agent', key: 'x', value: { name: 'X', password: 'p', dn: 'nowhere' } };
     const s = seeded();
     const p = s.plan(changes);
@@ -147,7 +170,9 @@ describe('change-set validation against the resulting configuration (behaviour ย
   });
 
   it('unknown option names are warnings, the change still applies', () => {
-    const p = seeded().plan([{ op: 'patch', kind: 'dn', key: '7777', value: { options: { 'foo-bar': '1', 'oos-check': '5' } } }]);
+    const p = seeded().plan([
+      { op: 'patch', kind: 'dn', key: '7777', value: { options: { 'foo-bar': '1', 'oos-check': '5' } } },
+    ]);
     expect(p.errors).toEqual([]);
     expect(p.warnings.map((w) => w.message)).toEqual(['DN 7777: unknown option foo-bar (kept)']);
     expect(p.applied).toHaveLength(1);
@@ -159,7 +184,9 @@ describe('options not documented for the object (behaviour ยง2.2)', () => {
     const s = seeded();
     const p = s.plan([{ op: 'patch', kind: 'dn', key: '7777', value: { options: { 'sip-invite-timeout': '2' } } }]);
     expect(p.errors).toEqual([]);
-    expect(p.warnings.map((w) => w.message)).toEqual(["DN 7777: option sip-invite-timeout is not documented for extension (kept; read as this DN's own value)"]);
+    expect(p.warnings.map((w) => w.message)).toEqual([
+      "DN 7777: option sip-invite-timeout is not documented for extension (kept; read as this DN's own value)",
+    ]);
     s.commit(p.applied);
     expect(s.resolveOption('7777', 'sip-invite-timeout')).toEqual({ value: '2', source: 'dn' });
   });
@@ -182,7 +209,17 @@ describe('options not documented for the object (behaviour ยง2.2)', () => {
 describe('option names', () => {
   it('refuses names that are not option names (e.g. __proto__)', () => {
     const s = new ConfigState();
-    const p = s.plan([{ op: 'put', kind: 'dn', key: '1', value: { type: 'extension', options: JSON.parse('{"__proto__": "x", "a b": "y"}') as Record<string, string> } }]);
-    expect(p.errors.map((e) => e.message)).toEqual(['"__proto__" is not an option name (letters, digits, - _ .)', '"a b" is not an option name (letters, digits, - _ .)']);
+    const p = s.plan([
+      {
+        op: 'put',
+        kind: 'dn',
+        key: '1',
+        value: { type: 'extension', options: JSON.parse('{"__proto__": "x", "a b": "y"}') as Record<string, string> },
+      },
+    ]);
+    expect(p.errors.map((e) => e.message)).toEqual([
+      '"__proto__" is not an option name (letters, digits, - _ .)',
+      '"a b" is not an option name (letters, digits, - _ .)',
+    ]);
   });
 });

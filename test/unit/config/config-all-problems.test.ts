@@ -88,7 +88,10 @@ dns:
   });
 
   it('a DN whose type cannot be read still has its option values checked, not where they apply', () => {
-    const r = loadConfigText(`dns:\n  - number: "1"\n    type: phone\n    options: { oos-check: "x", agent-group: G, my-option: "1" }\n`, 'f.yaml');
+    const r = loadConfigText(
+      `dns:\n  - number: "1"\n    type: phone\n    options: { oos-check: "x", agent-group: G, my-option: "1" }\n`,
+      'f.yaml',
+    );
     expect(r.errors.map((e) => e.message)).toEqual([
       'type "phone" is not one of extension, acd-position, voip-service, trunk, routing-point, acd-queue',
       'DN 1: option oos-check: "x" is not an integer from 0 to 86400',
@@ -127,7 +130,15 @@ agent-groups:
 describe('change-set: every problem in one pass', () => {
   it('the five problems as one change-set: all listed with the index of their change', () => {
     const p = new ConfigState().plan([
-      { op: 'put', kind: 'dn', key: 'Softswitch', value: { type: 'voip-service', options: { contact: '127.0.0.1:5081', 'service-type': 'softswitch', prefix: '+1' } } },
+      {
+        op: 'put',
+        kind: 'dn',
+        key: 'Softswitch',
+        value: {
+          type: 'voip-service',
+          options: { contact: '127.0.0.1:5081', 'service-type': 'softswitch', prefix: '+1' },
+        },
+      },
       { op: 'put', kind: 'dn', key: '+1 555 123 2222', value: { type: 'extension' } },
       { op: 'put', kind: 'dn', key: '+15551232222', value: { type: 'extensoin' } },
       { op: 'put', kind: 'dn', key: '7777', value: { type: 'extension', options: { 'oos-check': 'soon' } } },
@@ -137,7 +148,10 @@ describe('change-set: every problem in one pass', () => {
     expect(p.applied).toEqual([]);
     expect(p.errors.map((e) => [e.index, e.message])).toEqual([
       [2, 'type "extensoin" is not one of extension, acd-position, voip-service, trunk, routing-point, acd-queue'],
-      [2, 'DN +15551232222 is already put by change 1 ("+1 555 123 2222" and "+15551232222" are the same number once normalised)'],
+      [
+        2,
+        'DN +15551232222 is already put by change 1 ("+1 555 123 2222" and "+15551232222" are the same number once normalised)',
+      ],
       [3, 'DN 7777: option oos-check: "soon" is not an integer from 0 to 86400'],
       [4, 'DN 5000: agent-group Nobody does not exist'],
       [5, 'agent jay: DN 8888 does not exist'],

@@ -41,14 +41,20 @@ describe('configuration file (interfaces §2)', () => {
   });
 
   it('reads unquoted scalars as their text', () => {
-    const m = loadConfigText(`${head}  - number: 0123\n    type: extension\n    options: { oos-check: 10, dual-dialog-enabled: false }\n`).model!;
-    expect(m.dns[0]).toEqual({ number: '0123', type: 'extension', options: { 'oos-check': '10', 'dual-dialog-enabled': 'false' } });
+    const m = loadConfigText(
+      `${head}  - number: 0123\n    type: extension\n    options: { oos-check: 10, dual-dialog-enabled: false }\n`,
+    ).model!;
+    expect(m.dns[0]).toEqual({
+      number: '0123',
+      type: 'extension',
+      options: { 'oos-check': '10', 'dual-dialog-enabled': 'false' },
+    });
   });
 
   it('two DNs that normalise to the same number are an error at the second one', () => {
-    expect(errorsOf(`${head}  - number: "+1 555"\n    type: extension\n  - number: "+1-555"\n    type: extension\n`)).toEqual([
-      '6: DN "+1-555" normalises to +1555, already defined at line 4',
-    ]);
+    expect(
+      errorsOf(`${head}  - number: "+1 555"\n    type: extension\n  - number: "+1-555"\n    type: extension\n`),
+    ).toEqual(['6: DN "+1-555" normalises to +1555, already defined at line 4']);
   });
 
   it('duplicate agents and groups are errors', () => {
@@ -61,7 +67,11 @@ agent-groups:
   - { name: G, agents: [a] }
   - { name: H, agents: [a, a] }
 `);
-    expect(e).toEqual(['7: agent a is already defined at line 6', '10: agent group G is already defined at line 9', '11: agent "a" is listed twice']);
+    expect(e).toEqual([
+      '7: agent a is already defined at line 6',
+      '10: agent group G is already defined at line 9',
+      '11: agent "a" is listed twice',
+    ]);
   });
 
   it('an unknown top-level key, server key or DN key is an error at its line', () => {
@@ -79,7 +89,11 @@ agent-groups:
       '5: type "phone" is not one of extension, acd-position, voip-service, trunk, routing-point, acd-queue',
       '6: number is required',
     ]);
-    expect(errorsOf(`server:\n  sip:\n    listen: ["sctp:127.0.0.1:5060", "udp:127.0.0.1:99999"]\n  http:\n    listen: "nope"\n`)).toEqual([
+    expect(
+      errorsOf(
+        `server:\n  sip:\n    listen: ["sctp:127.0.0.1:5060", "udp:127.0.0.1:99999"]\n  http:\n    listen: "nope"\n`,
+      ),
+    ).toEqual([
       '3: "sctp:127.0.0.1:5060" is not transport:host:port (transport udp, tcp, tls, ws or wss)',
       '3: "udp:127.0.0.1:99999" is not transport:host:port (transport udp, tcp, tls, ws or wss)',
       '5: "nope" is not host:port',
@@ -105,14 +119,21 @@ agent-groups:
   });
 
   it('an unknown option name is kept and reported as a warning', () => {
-    const r = loadConfigText(`${head}  - number: "1"\n    type: extension\n    options:\n      use-contact-as-dn: "true"\n`, 'f.yaml');
+    const r = loadConfigText(
+      `${head}  - number: "1"\n    type: extension\n    options:\n      use-contact-as-dn: "true"\n`,
+      'f.yaml',
+    );
     expect(r.errors).toEqual([]);
     expect(r.model!.dns[0].options).toEqual({ 'use-contact-as-dn': 'true' });
-    expect(r.warnings.map((w) => formatProblem(w, 'warning'))).toEqual(['f.yaml:7: warning: DN 1: unknown option use-contact-as-dn (kept)']);
+    expect(r.warnings.map((w) => formatProblem(w, 'warning'))).toEqual([
+      'f.yaml:7: warning: DN 1: unknown option use-contact-as-dn (kept)',
+    ]);
   });
 
   it('a softswitch without contact or prefix is an error', () => {
-    expect(errorsOf(`${head}  - number: SS\n    type: voip-service\n    options:\n      service-type: softswitch\n`)).toEqual([
+    expect(
+      errorsOf(`${head}  - number: SS\n    type: voip-service\n    options:\n      service-type: softswitch\n`),
+    ).toEqual([
       '7: DN SS: a softswitch needs a contact (host[:port] or SIP URI)',
       '7: DN SS: a softswitch needs a prefix',
     ]);
@@ -143,7 +164,9 @@ agent-groups:
   });
 
   it('TLS listeners need server.sip.tls; cert and key are exported back', () => {
-    expect(errorsOf(`server:\n  sip:\n    listen: ["tls:127.0.0.1:5061"]\n`)).toEqual(['3: listener "tls:127.0.0.1:5061" needs server.sip.tls with cert and key']);
+    expect(errorsOf(`server:\n  sip:\n    listen: ["tls:127.0.0.1:5061"]\n`)).toEqual([
+      '3: listener "tls:127.0.0.1:5061" needs server.sip.tls with cert and key',
+    ]);
     const text = `server:\n  sip:\n    listen: ["tls:127.0.0.1:5061"]\n    tls: { cert: a.crt, key: a.key }\n`;
     const m = loadConfigText(text).model!;
     expect(m.server.sip).toEqual({ listen: ['tls:127.0.0.1:5061'], tls: { cert: 'a.crt', key: 'a.key' } });

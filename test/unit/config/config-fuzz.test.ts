@@ -5,19 +5,72 @@ import { ConfigState } from '../../../src/config/config-state.js';
 import { loadConfigText } from '../../../src/config/config-file.js';
 import type { ChangeRequest } from '../../../src/config/change-set.js';
 
-const key = fc.oneof(fc.constantFrom('dns', 'agents', 'agent-groups', 'server', 'number', 'type', 'options', 'id', 'name', 'password', 'dn', 'agents', 'contact', 'prefix', 'service-type', 'op', 'kind', 'key', 'value'), fc.string({ maxLength: 6 }));
-const scalar = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom('extension', 'voip-service', 'routing-point', 'softswitch', 'put', 'patch', 'delete', 'dn', 'agent', 'agent-group', 'server', '*', '+1'));
+const key = fc.oneof(
+  fc.constantFrom(
+    'dns',
+    'agents',
+    'agent-groups',
+    'server',
+    'number',
+    'type',
+    'options',
+    'id',
+    'name',
+    'password',
+    'dn',
+    'agents',
+    'contact',
+    'prefix',
+    'service-type',
+    'op',
+    'kind',
+    'key',
+    'value',
+  ),
+  fc.string({ maxLength: 6 }),
+);
+const scalar = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom(
+    'extension',
+    'voip-service',
+    'routing-point',
+    'softswitch',
+    'put',
+    'patch',
+    'delete',
+    'dn',
+    'agent',
+    'agent-group',
+    'server',
+    '*',
+    '+1',
+  ),
+);
 const value = fc.letrec((tie) => ({
-  v: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(key, tie('v'), { maxKeys: 5 })),
+  v: fc.oneof(
+    { depthSize: 'small' },
+    scalar,
+    fc.array(tie('v'), { maxLength: 4 }),
+    fc.dictionary(key, tie('v'), { maxKeys: 5 }),
+  ),
 })).v;
 
 describe('robustness: a user mistake never throws', () => {
   it('the planner answers problems for any change-set body', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(value, fc.record({ op: scalar, kind: scalar, key: scalar, value }, { requiredKeys: [] })), { maxLength: 6 }), (changes) => {
-        const p = new ConfigState().plan(changes as ChangeRequest[]);
-        expect(Array.isArray(p.errors)).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.oneof(value, fc.record({ op: scalar, kind: scalar, key: scalar, value }, { requiredKeys: [] })), {
+          maxLength: 6,
+        }),
+        (changes) => {
+          const p = new ConfigState().plan(changes as ChangeRequest[]);
+          expect(Array.isArray(p.errors)).toBe(true);
+        },
+      ),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 2000) },
     );
   });

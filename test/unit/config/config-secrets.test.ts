@@ -14,7 +14,10 @@ import { optionSpec } from '../../../src/config/option-table.js';
 import { redactChange, redactDn, redactModel, SECRET_OPTIONS } from '../../../src/config/secrets.js';
 import { examplesDir } from '../../helpers/paths.js';
 
-const OFFICE = readFileSync(join(examplesDir, 'office.yaml'), 'utf8').replace('    listen: "127.0.0.1:8080"', '    listen: "127.0.0.1:8080"\n    admin-token: "admin-token-secret-1"');
+const OFFICE = readFileSync(join(examplesDir, 'office.yaml'), 'utf8').replace(
+  '    listen: "127.0.0.1:8080"',
+  '    listen: "127.0.0.1:8080"\n    admin-token: "admin-token-secret-1"',
+);
 
 let dir: string;
 let store: ConfigStore;
@@ -38,7 +41,12 @@ describe('secrets', () => {
   it('a read-out has no secret: DN options, agent passwords, the admin token', () => {
     const text = JSON.stringify(redactModel(store.exportModel())) + exportConfigYaml(redactModel(store.exportModel()));
     for (const s of ['8888-secret', 'joe-secret', 'jay-secret', 'admin-token-secret-1']) expect(text).not.toContain(s);
-    expect(redactDn(store.getDn('8888')!)).toEqual({ number: '8888', type: 'extension', options: { contact: '*' }, hasPassword: true });
+    expect(redactDn(store.getDn('8888')!)).toEqual({
+      number: '8888',
+      type: 'extension',
+      options: { contact: '*' },
+      hasPassword: true,
+    });
     expect(redactDn(store.getDn('7777')!)).toEqual({ number: '7777', type: 'extension', options: {} });
     const feed = JSON.stringify(store.changesSince(0).flatMap((cs) => cs.changes.map(redactChange)));
     for (const s of ['8888-secret', 'joe-secret', 'jay-secret', 'admin-token-secret-1']) expect(feed).not.toContain(s);
@@ -67,7 +75,10 @@ describe('secrets', () => {
   });
 
   it('"" removes a secret: a DN password (no authentication) and the admin token', () => {
-    const text = OFFICE.replace('password: "8888-secret"', 'password: ""').replace('admin-token: "admin-token-secret-1"', 'admin-token: ""');
+    const text = OFFICE.replace('password: "8888-secret"', 'password: ""').replace(
+      'admin-token: "admin-token-secret-1"',
+      'admin-token: ""',
+    );
     const r = store.reconcile(loadConfigText(text).model!);
     expect(r.changes.map((c) => `${c.kind} ${c.key}`).sort()).toEqual(['dn 8888', 'server server']);
     expect(store.getDn('8888')!.options.password).toBe('');
@@ -80,11 +91,18 @@ describe('secrets', () => {
   it('a change-set put without a secret keeps the stored one; a new agent still needs a password', () => {
     store.apply([
       { op: 'put', kind: 'dn', key: '8888', value: { type: 'extension', options: { contact: '*' } } },
-      { op: 'put', kind: 'server', key: 'server', value: { name: 'SIP_Server', sip: { listen: ['udp:127.0.0.1:5060'] } } },
+      {
+        op: 'put',
+        kind: 'server',
+        key: 'server',
+        value: { name: 'SIP_Server', sip: { listen: ['udp:127.0.0.1:5060'] } },
+      },
     ]);
     expect(store.getDn('8888')!.options.password).toBe('8888-secret');
     expect(store.server.http.adminToken).toBe('admin-token-secret-1');
-    expect(() => store.apply([{ op: 'put', kind: 'agent', key: 'ann', value: { name: 'Ann', dn: '7777' } }])).toThrow(ChangeSetError);
+    expect(() => store.apply([{ op: 'put', kind: 'agent', key: 'ann', value: { name: 'Ann', dn: '7777' } }])).toThrow(
+      ChangeSetError,
+    );
     // A file may leave a password out (it validates), but reconciling a new agent without one fails.
     const withAnn = OFFICE.replace('\nagent-groups:', '\n  - { id: ann, name: Ann, dn: "7777" }\n\nagent-groups:');
     const loaded = loadConfigText(withAnn, 'f.yaml');

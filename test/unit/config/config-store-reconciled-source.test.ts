@@ -11,14 +11,28 @@ import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigFileError, configFileHash, openConfiguration, openStartConfiguration } from '../../../src/config/config-bootstrap.js';
-import { RECONCILED_SOURCE_KEY, STORE_FILE, openStore, peekReconciledSource, type ConfigStore } from '../../../src/config/config-store.js';
+import {
+  ConfigFileError,
+  configFileHash,
+  openConfiguration,
+  openStartConfiguration,
+} from '../../../src/config/config-bootstrap.js';
+import {
+  RECONCILED_SOURCE_KEY,
+  STORE_FILE,
+  openStore,
+  peekReconciledSource,
+  type ConfigStore,
+} from '../../../src/config/config-store.js';
 import type { CommittedChangeSet } from '../../../src/config/change-set.js';
 import { silentLogger, type Logger } from '../../../src/util/logger.js';
 import { examplesDir } from '../../helpers/paths.js';
 
 /** A logger that keeps every line's `msg` (warnings and the reconcile summary). */
-function capturingLogger(): { logger: Logger; lines: { level: number; msg: string; unchanged?: boolean; applied?: number }[] } {
+function capturingLogger(): {
+  logger: Logger;
+  lines: { level: number; msg: string; unchanged?: boolean; applied?: number }[];
+} {
   const lines: { level: number; msg: string; unchanged?: boolean; applied?: number }[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -55,9 +69,16 @@ describe('openStartConfiguration: reconcile skipped for an unchanged file', () =
     const a = openStartConfiguration(data, file, silentLogger);
     expect(a.version).toBe(1);
     expect(a.changesSince(0)).toHaveLength(1);
-    expect(a.reconciledSource()).toEqual({ hash: configFileHash(readFileSync(file, 'utf8')), version: 1, warnings: [] });
+    expect(a.reconciledSource()).toEqual({
+      hash: configFileHash(readFileSync(file, 'utf8')),
+      version: 1,
+      warnings: [],
+    });
     a.close();
-    expect(peekReconciledSource(data)).toEqual({ source: { hash: configFileHash(readFileSync(file, 'utf8')), version: 1, warnings: [] }, version: 1 });
+    expect(peekReconciledSource(data)).toEqual({
+      source: { hash: configFileHash(readFileSync(file, 'utf8')), version: 1, warnings: [] },
+      version: 1,
+    });
 
     const { logger, lines } = capturingLogger();
     const b = openStartConfiguration(data, file, logger);
@@ -93,7 +114,9 @@ describe('openStartConfiguration: reconcile skipped for an unchanged file', () =
     both(); // first start: one change-set
     both(); // unchanged: none (skipped on the new path)
     // A change through the API: the next start reverts it to the file on both paths.
-    both((s) => s.apply([{ op: 'patch', kind: 'dn', key: '7777', value: { options: { 'oos-check': '33' } } }], { origin: 'api' }));
+    both((s) =>
+      s.apply([{ op: 'patch', kind: 'dn', key: '7777', value: { options: { 'oos-check': '33' } } }], { origin: 'api' }),
+    );
     both();
     // The file changes: an option edited, a DN added.
     writeFileSync(
@@ -126,8 +149,12 @@ describe('openStartConfiguration: reconcile skipped for an unchanged file', () =
     const d = tmp();
     const file = join(d, 'warn.yaml');
     // An unknown option is a warning (docs/options.md), not an error.
-    writeFileSync(file, 'server: { name: T, sip: { listen: ["udp:127.0.0.1:5060"] } }\ndns:\n  - { number: "1000", type: extension, options: { no-such-option: "1" } }\n');
-    const warningsOf = (lines: { level: number; msg: string }[]): string[] => lines.filter((l) => l.level === 40).map((l) => l.msg);
+    writeFileSync(
+      file,
+      'server: { name: T, sip: { listen: ["udp:127.0.0.1:5060"] } }\ndns:\n  - { number: "1000", type: extension, options: { no-such-option: "1" } }\n',
+    );
+    const warningsOf = (lines: { level: number; msg: string }[]): string[] =>
+      lines.filter((l) => l.level === 40).map((l) => l.msg);
     const before = join(d, 'data-before');
     const after = join(d, 'data-after');
     for (let start = 1; start <= 2; start++) {
@@ -174,7 +201,11 @@ describe('openStartConfiguration: reconcile skipped for an unchanged file', () =
     expect(peekReconciledSource(data)).toEqual({ source: undefined, version: 1 });
     const b = openStartConfiguration(data, file, silentLogger);
     expect(b.version).toBe(1);
-    expect(b.reconciledSource()).toEqual({ hash: configFileHash(readFileSync(file, 'utf8')), version: 1, warnings: [] });
+    expect(b.reconciledSource()).toEqual({
+      hash: configFileHash(readFileSync(file, 'utf8')),
+      version: 1,
+      warnings: [],
+    });
     b.close();
   });
 });

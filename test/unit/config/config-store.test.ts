@@ -41,11 +41,21 @@ describe('ConfigStore', () => {
     expect(r.version).toBe(2);
     const kinds = r.changes.map((c) => `${c.op} ${c.kind} ${c.key}`).sort();
     expect(kinds).toEqual(
-      ['delete dn 7777', 'delete dn 8888', 'put agent jay', 'put agent joe', 'put dn +15551231111', 'put dn +15551232222', 'put dn Softswitch'].sort(),
+      [
+        'delete dn 7777',
+        'delete dn 8888',
+        'put agent jay',
+        'put agent joe',
+        'put dn +15551231111',
+        'put dn +15551232222',
+        'put dn Softswitch',
+      ].sort(),
     );
     const exported = store.exportModel();
     const expected = model('home.yaml');
-    expect(new Set(exported.dns.map((d) => JSON.stringify(d)))).toEqual(new Set(expected.dns.map((d) => JSON.stringify(d))));
+    expect(new Set(exported.dns.map((d) => JSON.stringify(d)))).toEqual(
+      new Set(expected.dns.map((d) => JSON.stringify(d))),
+    );
     expect(exported.agents).toEqual(expected.agents);
   });
 
@@ -59,7 +69,13 @@ describe('ConfigStore', () => {
     expect(store.effectiveOption('+1 555 123 1111', 'dual-dialog-enabled')).toBe('false');
     const feed = store.changesSince(1);
     expect(feed).toHaveLength(1);
-    expect(feed[0].changes[0]).toMatchObject({ op: 'patch', kind: 'dn', key: 'Softswitch', old: { options: { 'oos-check': '10' } }, new: { options: { 'oos-check': '5' } } });
+    expect(feed[0].changes[0]).toMatchObject({
+      op: 'patch',
+      kind: 'dn',
+      key: 'Softswitch',
+      old: { options: { 'oos-check': '10' } },
+      new: { options: { 'oos-check': '5' } },
+    });
     expect(store.changesSince(0).map((c) => c.version)).toEqual([1, 2]);
     expect(store.changesSince(2)).toEqual([]);
   });
@@ -101,7 +117,9 @@ describe('ConfigStore', () => {
     try {
       store.apply([{ op: 'delete', kind: 'dn', key: '+15551231111' }]);
     } catch (e) {
-      expect((e as ChangeSetError).errors).toEqual([{ index: 0, message: 'DN +15551231111 is the DN of agent joe; change or delete the agent too' }]);
+      expect((e as ChangeSetError).errors).toEqual([
+        { index: 0, message: 'DN +15551231111 is the DN of agent joe; change or delete the agent too' },
+      ]);
     }
     expect(calls).toBe(0);
     expect(store.version).toBe(1);
@@ -125,7 +143,11 @@ describe('ConfigStore', () => {
   it('softswitch candidates and effective options follow changes at once', () => {
     store.reconcile(model('office.yaml'));
     expect(store.softswitchCandidates('7777').map((c) => c.dn)).toEqual(['Softswitch']);
-    expect(store.resolveOption('7777', 'make-call-rfc3725-flow')).toEqual({ value: '1', source: 'softswitch', via: 'Softswitch' });
+    expect(store.resolveOption('7777', 'make-call-rfc3725-flow')).toEqual({
+      value: '1',
+      source: 'softswitch',
+      via: 'Softswitch',
+    });
     store.apply([{ op: 'patch', kind: 'dn', key: 'Softswitch', value: { options: { prefix: '88' } } }]);
     expect(store.softswitchCandidates('7777')).toEqual([]);
     expect(store.resolveOption('7777', 'make-call-rfc3725-flow')).toEqual({ value: '2', source: 'default' });
@@ -179,7 +201,10 @@ describe('openConfiguration (start --config)', () => {
 
 describe('DN indexes fed by the change feed', () => {
   it('an outside prefix table and number index follow the store change by change', async () => {
-    const followDnChanges = (s: ConfigStore, index: { applyDnChange(old: DnConfig | null, neu: DnConfig | null): void }): void => {
+    const followDnChanges = (
+      s: ConfigStore,
+      index: { applyDnChange(old: DnConfig | null, neu: DnConfig | null): void },
+    ): void => {
       for (const d of s.listDns(0, Number.MAX_SAFE_INTEGER).items) index.applyDnChange(null, d);
       s.subscribe((cs) => {
         for (const c of cs.changes) if (c.kind === 'dn') index.applyDnChange(c.old, c.new);
@@ -194,7 +219,15 @@ describe('DN indexes fed by the change feed', () => {
     followDnChanges(store, numbers);
     expect(table.select('7777')).toBe('Softswitch');
     store.apply([
-      { op: 'put', kind: 'dn', key: 'SBC', value: { type: 'voip-service', options: { contact: '127.0.0.1:5071', 'service-type': 'softswitch', prefix: '+1,777' } } },
+      {
+        op: 'put',
+        kind: 'dn',
+        key: 'SBC',
+        value: {
+          type: 'voip-service',
+          options: { contact: '127.0.0.1:5071', 'service-type': 'softswitch', prefix: '+1,777' },
+        },
+      },
       { op: 'put', kind: 'dn', key: '+1 555 123 1111', value: { type: 'extension' } },
     ]);
     expect(table.select('7777')).toBe('SBC');
@@ -218,7 +251,9 @@ describe('one writer', () => {
     const b = openStore(d);
     try {
       a.reconcile(model('office.yaml'));
-      expect(() => b.apply([{ op: 'put', kind: 'dn', key: '1', value: { type: 'extension' } }])).toThrow(/changed by another process \(version 1, expected 0\)/);
+      expect(() => b.apply([{ op: 'put', kind: 'dn', key: '1', value: { type: 'extension' } }])).toThrow(
+        /changed by another process \(version 1, expected 0\)/,
+      );
       expect(a.version).toBe(1);
       const c = openStore(d);
       expect(c.getDn('1')).toBeUndefined();

@@ -15,19 +15,34 @@ const softswitch = (key: string, prefix: string, options: Record<string, string>
   op: 'put',
   kind: 'dn',
   key,
-  value: { type: 'voip-service', options: { contact: '127.0.0.1:5081', 'service-type': 'softswitch', prefix, ...options } },
+  value: {
+    type: 'voip-service',
+    options: { contact: '127.0.0.1:5081', 'service-type': 'softswitch', prefix, ...options },
+  },
 });
-const ext = (key: string, options: Record<string, string> = {}): ChangeRequest => ({ op: 'put', kind: 'dn', key, value: { type: 'extension', options } });
+const ext = (key: string, options: Record<string, string> = {}): ChangeRequest => ({
+  op: 'put',
+  kind: 'dn',
+  key,
+  value: { type: 'extension', options },
+});
 
 describe('effective option lookup (behaviour §2.2)', () => {
   it('a DN behind a softswitch takes the softswitch value', () => {
     const s = state([softswitch('SS', '+1', { 'dual-dialog-enabled': 'false' }), ext('+1 555 123 1111')]);
-    expect(s.resolveOption('+15551231111', 'dual-dialog-enabled')).toEqual({ value: 'false', source: 'softswitch', via: 'SS' });
+    expect(s.resolveOption('+15551231111', 'dual-dialog-enabled')).toEqual({
+      value: 'false',
+      source: 'softswitch',
+      via: 'SS',
+    });
     expect(s.resolveOption('+1 555 123 1111', 'dual-dialog-enabled')?.value).toBe('false');
   });
 
   it("the DN's own value wins over the softswitch", () => {
-    const s = state([softswitch('SS', '+1', { 'dual-dialog-enabled': 'false' }), ext('+15551231111', { 'dual-dialog-enabled': 'true' })]);
+    const s = state([
+      softswitch('SS', '+1', { 'dual-dialog-enabled': 'false' }),
+      ext('+15551231111', { 'dual-dialog-enabled': 'true' }),
+    ]);
     expect(s.resolveOption('+15551231111', 'dual-dialog-enabled')).toEqual({ value: 'true', source: 'dn' });
   });
 
@@ -59,11 +74,27 @@ describe('effective option lookup (behaviour §2.2)', () => {
       ext('+15551231111'),
       ext('+16000000000'),
     ]);
-    expect(s.resolveOption('+15551231111', 'make-call-rfc3725-flow')).toEqual({ value: '2', source: 'softswitch', via: 'Narrow' });
-    expect(s.resolveOption('+16000000000', 'make-call-rfc3725-flow')).toEqual({ value: '1', source: 'softswitch', via: 'Wide' });
-    const t = state([softswitch('B', '+1', { priority: '1', 'line-type': '1' }), softswitch('A', '+1', { priority: '2', 'line-type': '0' }), ext('+15551231111')]);
+    expect(s.resolveOption('+15551231111', 'make-call-rfc3725-flow')).toEqual({
+      value: '2',
+      source: 'softswitch',
+      via: 'Narrow',
+    });
+    expect(s.resolveOption('+16000000000', 'make-call-rfc3725-flow')).toEqual({
+      value: '1',
+      source: 'softswitch',
+      via: 'Wide',
+    });
+    const t = state([
+      softswitch('B', '+1', { priority: '1', 'line-type': '1' }),
+      softswitch('A', '+1', { priority: '2', 'line-type': '0' }),
+      ext('+15551231111'),
+    ]);
     expect(t.resolveOption('+15551231111', 'line-type')?.via).toBe('B');
-    const u = state([softswitch('B', '+1', { 'line-type': '1' }), softswitch('A', '+1', { 'line-type': '0' }), ext('+15551231111')]);
+    const u = state([
+      softswitch('B', '+1', { 'line-type': '1' }),
+      softswitch('A', '+1', { 'line-type': '0' }),
+      ext('+15551231111'),
+    ]);
     expect(u.resolveOption('+15551231111', 'line-type')?.via).toBe('A');
   });
 
@@ -87,14 +118,22 @@ describe('effective option lookup (behaviour §2.2)', () => {
 
   it('a number that is no DN (an agent-phone) resolves through its softswitch', () => {
     const s = state([softswitch('SS', '+1', { 'reject-call-notready': 'true' })]);
-    expect(s.resolveOption('+1 555 999 0000', 'reject-call-notready')).toEqual({ value: 'true', source: 'softswitch', via: 'SS' });
+    expect(s.resolveOption('+1 555 999 0000', 'reject-call-notready')).toEqual({
+      value: 'true',
+      source: 'softswitch',
+      via: 'SS',
+    });
   });
 
   it('follows changes incrementally: a new value, a removed softswitch', () => {
     const s = state([softswitch('SS', '+1', { 'dual-dialog-enabled': 'false' }), ext('+15551231111')]);
     let p = s.plan([{ op: 'patch', kind: 'dn', key: 'SS', value: { options: { 'dual-dialog-enabled': 'true' } } }]);
     s.commit(p.applied);
-    expect(s.resolveOption('+15551231111', 'dual-dialog-enabled')).toEqual({ value: 'true', source: 'softswitch', via: 'SS' });
+    expect(s.resolveOption('+15551231111', 'dual-dialog-enabled')).toEqual({
+      value: 'true',
+      source: 'softswitch',
+      via: 'SS',
+    });
     p = s.plan([{ op: 'delete', kind: 'dn', key: 'SS' }]);
     s.commit(p.applied);
     expect(s.resolveOption('+15551231111', 'dual-dialog-enabled')?.source).toBe('default');

@@ -49,32 +49,46 @@ describe('SoftswitchPrefixTable (behaviour §3.3)', () => {
 
   it('agrees with a brute-force search after any sequence of changes (property)', () => {
     const name = fc.constantFrom('S1', 'S2', 'S3', 'S4');
-    const prefix = fc.array(fc.constantFrom('1', '12', '123', '+1', '+15', '2', '77'), { minLength: 1, maxLength: 3 }).map((a) => a.join(','));
-    const op = fc.record({ name, prefix, priority: fc.option(fc.constantFrom('1', '2'), { nil: undefined }), del: fc.boolean() });
+    const prefix = fc
+      .array(fc.constantFrom('1', '12', '123', '+1', '+15', '2', '77'), { minLength: 1, maxLength: 3 })
+      .map((a) => a.join(','));
+    const op = fc.record({
+      name,
+      prefix,
+      priority: fc.option(fc.constantFrom('1', '2'), { nil: undefined }),
+      del: fc.boolean(),
+    });
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 30 }), fc.array(fc.constantFrom('1234', '+1555', '777', '2', '12', '9'), { minLength: 1 }), (ops, numbers) => {
-        const t = new SoftswitchPrefixTable();
-        const cur = new Map<string, DnConfig>();
-        for (const o of ops) {
-          const old = cur.get(o.name) ?? null;
-          const neu = o.del ? null : ss(o.name, o.prefix, o.priority);
-          t.applyDnChange(old, neu);
-          if (neu) cur.set(o.name, neu);
-          else cur.delete(o.name);
-        }
-        for (const n of numbers) {
-          let best: { dn: string; len: number; pr: number } | undefined;
-          for (const d of cur.values()) {
-            const pr = d.options.priority ? Number(d.options.priority) : Infinity;
-            for (const p of d.options.prefix.split(',')) {
-              if (!n.startsWith(p)) continue;
-              const better = !best || p.length > best.len || (p.length === best.len && (pr < best.pr || (pr === best.pr && d.number < best.dn)));
-              if (better) best = { dn: d.number, len: p.length, pr };
-            }
+      fc.property(
+        fc.array(op, { maxLength: 30 }),
+        fc.array(fc.constantFrom('1234', '+1555', '777', '2', '12', '9'), { minLength: 1 }),
+        (ops, numbers) => {
+          const t = new SoftswitchPrefixTable();
+          const cur = new Map<string, DnConfig>();
+          for (const o of ops) {
+            const old = cur.get(o.name) ?? null;
+            const neu = o.del ? null : ss(o.name, o.prefix, o.priority);
+            t.applyDnChange(old, neu);
+            if (neu) cur.set(o.name, neu);
+            else cur.delete(o.name);
           }
-          expect(t.select(n)).toBe(best?.dn);
-        }
-      }),
+          for (const n of numbers) {
+            let best: { dn: string; len: number; pr: number } | undefined;
+            for (const d of cur.values()) {
+              const pr = d.options.priority ? Number(d.options.priority) : Infinity;
+              for (const p of d.options.prefix.split(',')) {
+                if (!n.startsWith(p)) continue;
+                const better =
+                  !best ||
+                  p.length > best.len ||
+                  (p.length === best.len && (pr < best.pr || (pr === best.pr && d.number < best.dn)));
+                if (better) best = { dn: d.number, len: p.length, pr };
+              }
+            }
+            expect(t.select(n)).toBe(best?.dn);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -7,7 +7,11 @@ import { AgentService } from '../../../src/contact-center/agents/agent-service.j
 import { AgentSessionRepository } from '../../../src/contact-center/agents/agent-session-repository.js';
 import { AgentState } from '../../../src/contact-center/agents/agent-state.js';
 import { createAgentStatusProvider } from '../../../src/contact-center/agents/agent-status-provider.js';
-import { type AgentDomainEvent, ContactCenterEventBus, type ContactCenterEvent } from '../../../src/contact-center/events.js';
+import {
+  type AgentDomainEvent,
+  ContactCenterEventBus,
+  type ContactCenterEvent,
+} from '../../../src/contact-center/events.js';
 import { FakeClock } from '../../../src/util/clock.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { exampleDirectory, FakeReachability, type MemoryDirectory } from './fakes.js';
@@ -41,9 +45,14 @@ describe('AgentService', () => {
   });
 
   it('logs in on the own DN with AutoIn and publishes EventAgentLogin + EventAgentReady with the origin', () => {
-    const s = svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', workMode: 'AutoIn' }, { requesterId: 'c1', referenceId: 7 });
+    const s = svc.login(
+      { agentId: 'jay', password: 'jay-secret', thisDN: '8888', workMode: 'AutoIn' },
+      { requesterId: 'c1', referenceId: 7 },
+    );
     expect(s.status.state).toBe(AgentState.Ready);
-    expect(events.map((e) => e.kind === 'agent' && [e.name, e.thisDN, e.agentId, e.workMode, e.origin?.referenceId])).toEqual([
+    expect(
+      events.map((e) => e.kind === 'agent' && [e.name, e.thisDN, e.agentId, e.workMode, e.origin?.referenceId]),
+    ).toEqual([
       ['EventAgentLogin', '8888', 'jay', 'AutoIn', 7],
       ['EventAgentReady', '8888', 'jay', 'AutoIn', 7],
     ]);
@@ -54,7 +63,9 @@ describe('AgentService', () => {
     expect(reason(() => svc.login({ agentId: 'nobody', password: 'x', thisDN: '8888' }))).toBe('bad-credentials');
     expect(reason(() => svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '9999' }))).toBe('unknown-dn');
     expect(reason(() => svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '7777' }))).toBe('dn-not-allowed');
-    expect(reason(() => svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '5000', allowAnyDn: true }))).toBe('dn-not-allowed');
+    expect(reason(() => svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '5000', allowAnyDn: true }))).toBe(
+      'dn-not-allowed',
+    );
     // application scope may use any agent DN
     expect(svc.login({ agentId: 'jay', thisDN: '7777', allowAnyDn: true, workMode: 'AuxWork' }).dn).toBe('7777');
     expect(reason(() => svc.login({ agentId: 'joe', password: 'joe-secret', thisDN: '7777' }))).toBe('dn-in-use');
@@ -71,7 +82,13 @@ describe('AgentService', () => {
 
   describe('agent-phone rules (behaviour §7)', () => {
     it('normalises and binds the phone for the session, echoes it, unbinds at logout', () => {
-      svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', workMode: 'AutoIn', agentPhone: '+1 (555) 123-2222' });
+      svc.login({
+        agentId: 'jay',
+        password: 'jay-secret',
+        thisDN: '8888',
+        workMode: 'AutoIn',
+        agentPhone: '+1 (555) 123-2222',
+      });
       expect(reach.bindings.get('8888')).toBe('+15551232222');
       const login = events.find((e): e is AgentDomainEvent => e.kind === 'agent' && e.name === 'EventAgentLogin');
       expect(login?.extensions).toEqual({ 'agent-phone': '+15551232222' });
@@ -80,21 +97,33 @@ describe('AgentService', () => {
     });
 
     it('refuses a number equal to an internal DN', () => {
-      expect(reason(() => svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', agentPhone: '77-77' }))).toBe('agent-phone-internal-dn');
+      expect(
+        reason(() => svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', agentPhone: '77-77' })),
+      ).toBe('agent-phone-internal-dn');
       expect(svc.sessionByAgent('jay')).toBeUndefined();
       expect(reach.bindings.size).toBe(0);
     });
 
     it('refuses a number bound to another logged-in agent', () => {
       svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', agentPhone: '+15551231111' });
-      expect(reason(() => svc.login({ agentId: 'joe', password: 'joe-secret', thisDN: '7777', agentPhone: '+1 555 123 1111' }))).toBe('agent-phone-bound');
+      expect(
+        reason(() =>
+          svc.login({ agentId: 'joe', password: 'joe-secret', thisDN: '7777', agentPhone: '+1 555 123 1111' }),
+        ),
+      ).toBe('agent-phone-bound');
       svc.logout('8888');
-      expect(svc.login({ agentId: 'joe', password: 'joe-secret', thisDN: '7777', agentPhone: '+15551231111' }).agentPhone).toBe('+15551231111');
+      expect(
+        svc.login({ agentId: 'joe', password: 'joe-secret', thisDN: '7777', agentPhone: '+15551231111' }).agentPhone,
+      ).toBe('+15551231111');
     });
 
     it('refuses a number no softswitch prefix matches, and garbage', () => {
-      expect(reason(() => svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', agentPhone: '+4930123' }))).toBe('agent-phone-no-softswitch');
-      expect(reason(() => svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', agentPhone: 'sip:evil@x' }))).toBe('agent-phone-invalid');
+      expect(
+        reason(() => svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', agentPhone: '+4930123' })),
+      ).toBe('agent-phone-no-softswitch');
+      expect(
+        reason(() => svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', agentPhone: 'sip:evil@x' })),
+      ).toBe('agent-phone-invalid');
     });
 
     it("uses the agent's own agent-phone option when the login has none", () => {
@@ -106,7 +135,14 @@ describe('AgentService', () => {
   it('tracks routed calls from bus events: Busy while on the call, idleSince at the end', () => {
     svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', workMode: 'ManualIn' });
     clock.advance(5000);
-    bus.publish({ kind: 'call', name: 'EventEstablished', thisDN: '8888', connId: '00a1', callType: 'Inbound', routed: true });
+    bus.publish({
+      kind: 'call',
+      name: 'EventEstablished',
+      thisDN: '8888',
+      connId: '00a1',
+      callType: 'Inbound',
+      routed: true,
+    });
     expect(svc.sessionByAgent('jay')?.status.state).toBe(AgentState.BusyReady);
     // a direct (non-routed) call does not make the agent busy
     bus.publish({ kind: 'call', name: 'EventEstablished', thisDN: '8888', connId: '00a2', callType: 'Internal' });
@@ -127,7 +163,13 @@ describe('AgentService', () => {
   });
 
   it('provides the /api/status agents list', () => {
-    svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', workMode: 'AutoIn', agentPhone: '+15551232222' });
+    svc.login({
+      agentId: 'jay',
+      password: 'jay-secret',
+      thisDN: '8888',
+      workMode: 'AutoIn',
+      agentPhone: '+15551232222',
+    });
     expect(createAgentStatusProvider(svc)()).toEqual([
       { id: 'jay', dn: '8888', state: 'Ready', workMode: 'AutoIn', agentPhone: '+15551232222' },
     ]);
@@ -142,17 +184,44 @@ describe('AgentService', () => {
 
     it('a restart keeps logins, states, work modes and agent-phone bindings', () => {
       const repo1 = AgentSessionRepository.inDataDir(dir);
-      const svc1 = new AgentService({ directory, reachability: reach, bus, clock, logger: silentLogger, repository: repo1 });
-      svc1.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', workMode: 'AutoIn', agentPhone: '+15551232222' });
+      const svc1 = new AgentService({
+        directory,
+        reachability: reach,
+        bus,
+        clock,
+        logger: silentLogger,
+        repository: repo1,
+      });
+      svc1.login({
+        agentId: 'jay',
+        password: 'jay-secret',
+        thisDN: '8888',
+        workMode: 'AutoIn',
+        agentPhone: '+15551232222',
+      });
       svc1.login({ agentId: 'joe', password: 'joe-secret', thisDN: '7777', workMode: 'ManualIn' });
       svc1.notReady('7777', 'WalkAway', 'Break');
-      bus.publish({ kind: 'call', name: 'EventEstablished', thisDN: '8888', connId: 'c1', callType: 'Inbound', routed: true });
+      bus.publish({
+        kind: 'call',
+        name: 'EventEstablished',
+        thisDN: '8888',
+        connId: 'c1',
+        callType: 'Inbound',
+        routed: true,
+      });
       svc1.close();
       repo1.close();
 
       const reach2 = new FakeReachability(['+1']);
       const repo2 = AgentSessionRepository.inDataDir(dir);
-      const svc2 = new AgentService({ directory, reachability: reach2, bus: new ContactCenterEventBus(), clock, logger: silentLogger, repository: repo2 });
+      const svc2 = new AgentService({
+        directory,
+        reachability: reach2,
+        bus: new ContactCenterEventBus(),
+        clock,
+        logger: silentLogger,
+        repository: repo2,
+      });
       expect(svc2.restore()).toBe(2);
       expect(createAgentStatusProvider(svc2)()).toEqual([
         { id: 'jay', dn: '8888', state: 'Ready', workMode: 'AutoIn', agentPhone: '+15551232222' },

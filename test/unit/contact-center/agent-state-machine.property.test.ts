@@ -23,9 +23,12 @@ function checkInvariants(s: AgentStatus): void {
   }
   expect(isBusy(s.state)).toBe(s.routedCalls.length > 0);
   expect(new Set(s.routedCalls).size).toBe(s.routedCalls.length);
-  if (s.state === AgentState.Ready || s.state === AgentState.BusyReady) expect(['AutoIn', 'ManualIn']).toContain(s.workMode);
-  if (s.state === AgentState.AfterCallWork || s.state === AgentState.BusyAfterCallWork) expect(s.workMode).toBe('AfterCallWork');
-  if (s.state === AgentState.NotReady || s.state === AgentState.BusyNotReady) expect(['AuxWork', 'WalkAway', 'NoCallDisconnect']).toContain(s.workMode);
+  if (s.state === AgentState.Ready || s.state === AgentState.BusyReady)
+    expect(['AutoIn', 'ManualIn']).toContain(s.workMode);
+  if (s.state === AgentState.AfterCallWork || s.state === AgentState.BusyAfterCallWork)
+    expect(s.workMode).toBe('AfterCallWork');
+  if (s.state === AgentState.NotReady || s.state === AgentState.BusyNotReady)
+    expect(['AuxWork', 'WalkAway', 'NoCallDisconnect']).toContain(s.workMode);
   expect(['AutoIn', 'ManualIn']).toContain(s.readyMode);
 }
 

@@ -58,13 +58,18 @@ describe('agent state machine (behaviour §12.2)', () => {
   });
 
   it('login ReturnBack is refused; a second login is refused', () => {
-    expect(reason(() => transitionAgent(LOGGED_OUT, { type: 'login', workMode: 'ReturnBack' }))).toBe('invalid-work-mode');
+    expect(reason(() => transitionAgent(LOGGED_OUT, { type: 'login', workMode: 'ReturnBack' }))).toBe(
+      'invalid-work-mode',
+    );
     const ready = run([{ type: 'login', workMode: 'AutoIn' }]).status;
     expect(reason(() => transitionAgent(ready, { type: 'login', workMode: 'AutoIn' }))).toBe('already-logged-in');
   });
 
   it('Ready → NotReady(AuxWork, reason) → Ready(ManualIn)', () => {
-    const r1 = run([{ type: 'login', workMode: 'AutoIn' }, { type: 'not-ready', workMode: 'AuxWork', reasonCode: 'Lunch' }]);
+    const r1 = run([
+      { type: 'login', workMode: 'AutoIn' },
+      { type: 'not-ready', workMode: 'AuxWork', reasonCode: 'Lunch' },
+    ]);
     expect(r1.status.state).toBe(AgentState.NotReady);
     expect(r1.status.reasonCode).toBe('Lunch');
     expect(r1.status.readyMode).toBe('AutoIn');
@@ -82,7 +87,10 @@ describe('agent state machine (behaviour §12.2)', () => {
   });
 
   it('NotReady(AfterCallWork) → AfterCallWork state', () => {
-    const r = run([{ type: 'login', workMode: 'ManualIn' }, { type: 'not-ready', workMode: 'AfterCallWork' }]);
+    const r = run([
+      { type: 'login', workMode: 'ManualIn' },
+      { type: 'not-ready', workMode: 'AfterCallWork' },
+    ]);
     expect(r.status.state).toBe(AgentState.AfterCallWork);
   });
 
@@ -99,7 +107,10 @@ describe('agent state machine (behaviour §12.2)', () => {
   });
 
   it('AutoIn: Ready → BusyReady on a routed call → Ready when it ends (EventAgentReady)', () => {
-    const busy = run([{ type: 'login', workMode: 'AutoIn' }, { type: 'routed-call-established', connId: 'a1' }]);
+    const busy = run([
+      { type: 'login', workMode: 'AutoIn' },
+      { type: 'routed-call-established', connId: 'a1' },
+    ]);
     expect(busy.status.state).toBe(AgentState.BusyReady);
     expect(busy.status.routedCalls).toEqual(['a1']);
     const end = run([{ type: 'routed-call-ended', connId: 'a1' }], busy.status);
@@ -119,25 +130,38 @@ describe('agent state machine (behaviour §12.2)', () => {
   });
 
   it('NotReady → BusyNotReady → NotReady; AfterCallWork → BusyAfterCallWork → AfterCallWork', () => {
-    const nr = run([{ type: 'login', workMode: 'AuxWork' }, { type: 'routed-call-established', connId: 'c' }]);
+    const nr = run([
+      { type: 'login', workMode: 'AuxWork' },
+      { type: 'routed-call-established', connId: 'c' },
+    ]);
     expect(nr.status.state).toBe(AgentState.BusyNotReady);
     expect(run([{ type: 'routed-call-ended', connId: 'c' }], nr.status).status.state).toBe(AgentState.NotReady);
-    const acw = run([{ type: 'login', workMode: 'AfterCallWork' }, { type: 'routed-call-established', connId: 'c' }]);
+    const acw = run([
+      { type: 'login', workMode: 'AfterCallWork' },
+      { type: 'routed-call-established', connId: 'c' },
+    ]);
     expect(acw.status.state).toBe(AgentState.BusyAfterCallWork);
     expect(run([{ type: 'routed-call-ended', connId: 'c' }], acw.status).status.state).toBe(AgentState.AfterCallWork);
   });
 
   it('Busy variants follow ready / not-ready requests during the call', () => {
-    const busy = run([{ type: 'login', workMode: 'AutoIn' }, { type: 'routed-call-established', connId: 'c' }]).status;
+    const busy = run([
+      { type: 'login', workMode: 'AutoIn' },
+      { type: 'routed-call-established', connId: 'c' },
+    ]).status;
     const acw = transitionAgent(busy, { type: 'not-ready', workMode: 'AfterCallWork' });
     expect(acw.status.state).toBe(AgentState.BusyAfterCallWork);
     expect(acw.events).toEqual(['EventAgentNotReady']);
-    expect(transitionAgent(acw.status, { type: 'routed-call-ended', connId: 'c' }).status.state).toBe(AgentState.AfterCallWork);
+    expect(transitionAgent(acw.status, { type: 'routed-call-ended', connId: 'c' }).status.state).toBe(
+      AgentState.AfterCallWork,
+    );
     const aux = transitionAgent(busy, { type: 'not-ready', workMode: 'AuxWork' });
     expect(aux.status.state).toBe(AgentState.BusyNotReady);
     const back = transitionAgent(aux.status, { type: 'ready', workMode: 'AutoIn' });
     expect(back.status.state).toBe(AgentState.BusyReady);
-    expect(transitionAgent(back.status, { type: 'routed-call-ended', connId: 'c' }).status.state).toBe(AgentState.Ready);
+    expect(transitionAgent(back.status, { type: 'routed-call-ended', connId: 'c' }).status.state).toBe(
+      AgentState.Ready,
+    );
   });
 
   it('stays Busy until the last of two routed calls ends; unknown connIds change nothing', () => {
@@ -151,7 +175,9 @@ describe('agent state machine (behaviour §12.2)', () => {
     expect(one.events).toEqual([]);
     const noop = transitionAgent(one.status, { type: 'routed-call-ended', connId: 'zz' });
     expect(noop.status).toBe(one.status);
-    expect(transitionAgent(one.status, { type: 'routed-call-ended', connId: 'c2' }).status.state).toBe(AgentState.Ready);
+    expect(transitionAgent(one.status, { type: 'routed-call-ended', connId: 'c2' }).status.state).toBe(
+      AgentState.Ready,
+    );
   });
 
   it('call inputs for a logged-out agent change nothing', () => {
@@ -162,7 +188,10 @@ describe('agent state machine (behaviour §12.2)', () => {
     for (const inputs of [
       [{ type: 'login', workMode: 'AutoIn' }],
       [{ type: 'login', workMode: 'AuxWork' }],
-      [{ type: 'login', workMode: 'AutoIn' }, { type: 'routed-call-established', connId: 'c' }],
+      [
+        { type: 'login', workMode: 'AutoIn' },
+        { type: 'routed-call-established', connId: 'c' },
+      ],
     ] as AgentInput[][]) {
       const r = run([...inputs, { type: 'logout' }]);
       expect(r.status.state).toBe(AgentState.LoggedOut);

@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { ContactCenterEventBus, type ContactCenterEvent } from '../../../src/contact-center/events.js';
 
-const released: ContactCenterEvent = { kind: 'call', name: 'EventReleased', thisDN: '7001', connId: '01', callType: 'Inbound' };
-const ready: ContactCenterEvent = { kind: 'agent', name: 'EventAgentReady', thisDN: '7001', agentId: 'jay', workMode: 'AutoIn' };
+const released: ContactCenterEvent = {
+  kind: 'call',
+  name: 'EventReleased',
+  thisDN: '7001',
+  connId: '01',
+  callType: 'Inbound',
+};
+const ready: ContactCenterEvent = {
+  kind: 'agent',
+  name: 'EventAgentReady',
+  thisDN: '7001',
+  agentId: 'jay',
+  workMode: 'AutoIn',
+};
 
 describe('ContactCenterEventBus', () => {
   it('delivers an event published by a listener after the current one reached every listener (cause before effect)', () => {

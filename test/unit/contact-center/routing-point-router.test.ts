@@ -2,7 +2,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { AgentService } from '../../../src/contact-center/agents/agent-service.js';
 import { AgentState } from '../../../src/contact-center/agents/agent-state.js';
 import { ContactCenterEventBus } from '../../../src/contact-center/events.js';
-import type { CallDelivery, DeliveryOptions, DeliveryOutcome } from '../../../src/contact-center/routing/call-delivery.js';
+import type {
+  CallDelivery,
+  DeliveryOptions,
+  DeliveryOutcome,
+} from '../../../src/contact-center/routing/call-delivery.js';
 import { bridgeDnServiceEvents } from '../../../src/contact-center/agents/dn-service-event-bridge.js';
 import { rejectsCallWhenNotReady } from '../../../src/contact-center/routing/reject-call-notready-policy.js';
 import type { RouteOutcome } from '../../../src/contact-center/routing/routable-call.js';
@@ -54,7 +58,13 @@ describe('RoutingPointRouter', () => {
     directory = exampleDirectory();
     reach = new FakeReachability(['+1']);
     clock = new FakeClock(0);
-    agents = new AgentService({ directory, reachability: reach, bus: new ContactCenterEventBus(), clock, logger: silentLogger });
+    agents = new AgentService({
+      directory,
+      reachability: reach,
+      bus: new ContactCenterEventBus(),
+      clock,
+      logger: silentLogger,
+    });
     delivery = new FakeDelivery();
     router = new RoutingPointRouter({ agents, reachability: reach, delivery, clock, logger: silentLogger });
     outcomes = new Map();
@@ -125,7 +135,11 @@ describe('RoutingPointRouter', () => {
   });
 
   it('after router-timeout a waiting call goes to default-dn', async () => {
-    directory.addDn('5000', 'routing-point', { 'agent-group': 'Support', 'router-timeout': '20', 'default-dn': '7777' });
+    directory.addDn('5000', 'routing-point', {
+      'agent-group': 'Support',
+      'router-timeout': '20',
+      'default-dn': '7777',
+    });
     route('c1');
     clock.advance(19_999);
     await flush();

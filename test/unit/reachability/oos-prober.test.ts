@@ -18,7 +18,8 @@ class FakePeer implements OptionsSender {
   send(): Promise<OptionsResult> {
     this.sent.push(this.clock.now());
     if (!this.alive) {
-      if (this.deadMode === 'transport-error') return Promise.resolve({ kind: 'transport-error', error: 'ECONNREFUSED' });
+      if (this.deadMode === 'transport-error')
+        return Promise.resolve({ kind: 'transport-error', error: 'ECONNREFUSED' });
       return new Promise(() => undefined);
     }
     const status = this.status;
@@ -79,23 +80,28 @@ describe('OosProber', () => {
 
   it('for any death and recovery time: down within oos-check + oos-force, up within oos-check + RTT', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 100, max: 30_000 }), fc.integer({ min: 13_000, max: 40_000 }), fc.double({ min: 0, max: 0.999, noNaN: true }), async (die, downFor, jitter) => {
-        const { clock, peer, prober, events } = setup(() => jitter);
-        prober.upsert(SS);
-        await run(clock, die, 100);
-        peer.alive = false;
-        await run(clock, downFor, 100);
-        const out = events.find((e) => e.includes('OUT'));
-        expect(out).toBeDefined();
-        expect(Number(out!.split(' ')[0]) - die).toBeLessThanOrEqual(12_000 + 100);
-        const back = clock.now();
-        peer.alive = true;
-        await run(clock, 10_200, 100);
-        const inn = events.find((e) => e.includes(' IN '));
-        expect(inn).toBeDefined();
-        expect(Number(inn!.split(' ')[0]) - back).toBeLessThanOrEqual(10_000 + 100);
-        prober.stop();
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 100, max: 30_000 }),
+        fc.integer({ min: 13_000, max: 40_000 }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        async (die, downFor, jitter) => {
+          const { clock, peer, prober, events } = setup(() => jitter);
+          prober.upsert(SS);
+          await run(clock, die, 100);
+          peer.alive = false;
+          await run(clock, downFor, 100);
+          const out = events.find((e) => e.includes('OUT'));
+          expect(out).toBeDefined();
+          expect(Number(out!.split(' ')[0]) - die).toBeLessThanOrEqual(12_000 + 100);
+          const back = clock.now();
+          peer.alive = true;
+          await run(clock, 10_200, 100);
+          const inn = events.find((e) => e.includes(' IN '));
+          expect(inn).toBeDefined();
+          expect(Number(inn!.split(' ')[0]) - back).toBeLessThanOrEqual(10_000 + 100);
+          prober.stop();
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -109,7 +115,7 @@ describe('OosProber', () => {
     expect(peer.sent).toEqual([500]);
   });
 
-  it('the guide\'s oos-check 10 / oos-force 2 to the millisecond: jittered first probe, fixed period after it, OUT 2 s after the unanswered probe, back at the next probe answered 404; status and metrics', async () => {
+  it("the guide's oos-check 10 / oos-force 2 to the millisecond: jittered first probe, fixed period after it, OUT 2 s after the unanswered probe, back at the next probe answered 404; status and metrics", async () => {
     // What test/e2e/e2e-oos-timing.test.ts checks over the real process with generous bounds.
     const { clock, peer, prober, events, registry } = setup(() => 0.3); // first probe 300 ms after start
     const metric = async (sample: string): Promise<number> => {
@@ -120,7 +126,9 @@ describe('OosProber', () => {
     await run(clock, 320);
     expect(peer.sent).toEqual([300]);
     expect(prober.state('Softswitch')).toBe('in-service'); // unknown → in service: no listener event
-    expect(prober.snapshot()).toEqual([{ dn: 'Softswitch', state: 'in-service', lastProbe: new Date(300).toISOString(), reason: undefined }]);
+    expect(prober.snapshot()).toEqual([
+      { dn: 'Softswitch', state: 'in-service', lastProbe: new Date(300).toISOString(), reason: undefined },
+    ]);
     expect(await metric('sipserver_oos_probes_total{result="answered"}')).toBe(1);
     expect(await metric('sipserver_oos_transitions_total{to="in-service"}')).toBe(1);
 
@@ -131,7 +139,12 @@ describe('OosProber', () => {
     expect(events).toEqual(['12300 OUT Softswitch']); // 10 300 + 2 000
     expect(peer.sent).toEqual([300, 10_300]); // the fixed period runs from the jittered first probe
     expect(prober.snapshot()).toEqual([
-      { dn: 'Softswitch', state: 'out-of-service', lastProbe: new Date(10_300).toISOString(), reason: 'no final answer to OPTIONS within 2 s' },
+      {
+        dn: 'Softswitch',
+        state: 'out-of-service',
+        lastProbe: new Date(10_300).toISOString(),
+        reason: 'no final answer to OPTIONS within 2 s',
+      },
     ]);
     expect(await metric('sipserver_oos_probes_total{result="timeout"}')).toBe(1);
     expect(await metric('sipserver_oos_transitions_total{to="out-of-service"}')).toBe(1);
@@ -144,7 +157,9 @@ describe('OosProber', () => {
     await run(clock, 10);
     expect(events).toEqual(['12300 OUT Softswitch', '20310 IN Softswitch']);
     expect(peer.sent).toEqual([300, 10_300, 20_300]);
-    expect(prober.snapshot()).toEqual([{ dn: 'Softswitch', state: 'in-service', lastProbe: new Date(20_300).toISOString(), reason: undefined }]);
+    expect(prober.snapshot()).toEqual([
+      { dn: 'Softswitch', state: 'in-service', lastProbe: new Date(20_300).toISOString(), reason: undefined },
+    ]);
     expect(await metric('sipserver_oos_probes_total{result="answered"}')).toBe(2);
     expect(await metric('sipserver_oos_transitions_total{to="in-service"}')).toBe(2);
     expect(await metric('sipserver_oos_devices{state="in-service"}')).toBe(1);
@@ -199,7 +214,9 @@ describe('OosProber', () => {
     prober.upsert(SS);
     prober.upsert({ ...SS, dn: 'Other', checkSeconds: 0 });
     await run(clock, 20);
-    expect(prober.snapshot()).toEqual([{ dn: 'Softswitch', state: 'in-service', lastProbe: '1970-01-01T00:00:00.000Z', reason: undefined }]);
+    expect(prober.snapshot()).toEqual([
+      { dn: 'Softswitch', state: 'in-service', lastProbe: '1970-01-01T00:00:00.000Z', reason: undefined },
+    ]);
     prober.remove('Softswitch');
     expect(clock.pending).toBe(0);
     prober.upsert(SS);

@@ -33,7 +33,11 @@ describe('reachability DN service events (behaviour §3.5, §5.1 oos-propagate-t
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function setup(answer: { current: OptionsResult }): { events: string[]; clock: FakeClock; registrar: RegistrarListener[] } {
+  function setup(answer: { current: OptionsResult }): {
+    events: string[];
+    clock: FakeClock;
+    registrar: RegistrarListener[];
+  } {
     dir = mkdtempSync(join(tmpdir(), 'reach-ev-'));
     store = openStore(dir);
     store.reconcile(loadConfigText(CONFIG, 'test.yaml').model!);
@@ -54,7 +58,10 @@ describe('reachability DN service events (behaviour §3.5, §5.1 oos-propagate-t
       random: () => 0,
     });
     const events: string[] = [];
-    reach.addListener({ outOfService: (dn) => events.push(`OUT ${dn}`), backInService: (dn) => events.push(`IN ${dn}`) });
+    reach.addListener({
+      outOfService: (dn) => events.push(`OUT ${dn}`),
+      backInService: (dn) => events.push(`IN ${dn}`),
+    });
     return { events, clock, registrar };
   }
 

@@ -29,7 +29,11 @@ function storeFrom(example: string): ConfigStore {
 function setup(store: ConfigStore) {
   const bindings = new Map<string, Binding[]>();
   const out = new Set<string>();
-  const r = new ReachabilityResolver(store, { get: (dn) => bindings.get(dn) ?? [] }, { isOutOfService: (dn) => out.has(dn) });
+  const r = new ReachabilityResolver(
+    store,
+    { get: (dn) => bindings.get(dn) ?? [] },
+    { isOutOfService: (dn) => out.has(dn) },
+  );
   for (const dn of store.listDns(0, 1e9).items) r.addresses.applyDnChange(null, dn);
   store.subscribe((cs) => {
     for (const c of cs.changes) if (c.kind === 'dn') r.addresses.applyDnChange(c.old, c.new);
@@ -39,10 +43,17 @@ function setup(store: ConfigStore) {
 
 function binding(dn: string, contact: string, port: number): Binding {
   return {
-    dn, contact, key: contact, expiresAt: 1e15, callId: 'c', cseq: 1,
+    dn,
+    contact,
+    key: contact,
+    expiresAt: 1e15,
+    callId: 'c',
+    cseq: 1,
     source: { transport: 'udp', host: '127.0.0.1', port },
     dest: { transport: 'udp', host: '127.0.0.1', port },
-    nat: false, registeredAt: 0, updatedAt: 0,
+    nat: false,
+    registeredAt: 0,
+    updatedAt: 0,
   };
 }
 
@@ -63,15 +74,29 @@ describe('ReachabilityResolver with examples/office.yaml', () => {
     const { r, bindings } = setup(storeFrom('office.yaml'));
     expect(r.resolve('8888')).toEqual({ mode: 'unreachable', inService: false, reason: 'not registered' });
     bindings.set('8888', [binding('8888', 'sip:8888@127.0.0.1:5062', 5062)]);
-    expect(r.resolve('8888')).toMatchObject({ mode: 'registered', target: 'sip:8888@127.0.0.1:5062', dest: { port: 5062 }, inService: true });
+    expect(r.resolve('8888')).toMatchObject({
+      mode: 'registered',
+      target: 'sip:8888@127.0.0.1:5062',
+      dest: { port: 5062 },
+      inService: true,
+    });
   });
 
   it('the softswitch itself is a static contact; OUT shows as not in service', () => {
     const { r, out } = setup(storeFrom('office.yaml'));
-    expect(r.resolve('Softswitch')).toMatchObject({ mode: 'static', target: 'sip:Softswitch@127.0.0.1:5081', inService: true });
+    expect(r.resolve('Softswitch')).toMatchObject({
+      mode: 'static',
+      target: 'sip:Softswitch@127.0.0.1:5081',
+      inService: true,
+    });
     out.add('Softswitch');
     expect(r.resolve('Softswitch')).toMatchObject({ mode: 'static', inService: false });
-    expect(r.resolve('7777')).toMatchObject({ mode: 'softswitch', via: 'Softswitch', inService: false, reason: 'every matching softswitch is out of service' });
+    expect(r.resolve('7777')).toMatchObject({
+      mode: 'softswitch',
+      via: 'Softswitch',
+      inService: false,
+      reason: 'every matching softswitch is out of service',
+    });
     expect(r.candidates('7777')).toEqual([]);
   });
 
@@ -85,8 +110,14 @@ describe('ReachabilityResolver with examples/office.yaml', () => {
   it('follows configuration changes: contact removed → behind the softswitch; static URI with user part', () => {
     const store = storeFrom('office.yaml');
     const { r } = setup(store);
-    store.apply([{ op: 'patch', kind: 'dn', key: '7777', value: { options: { contact: 'sip:jay@127.0.0.1:5090;transport=tcp' } } }]);
-    expect(r.resolve('7777')).toMatchObject({ mode: 'static', target: 'sip:jay@127.0.0.1:5090;transport=tcp', dest: { transport: 'tcp', host: '127.0.0.1', port: 5090 } });
+    store.apply([
+      { op: 'patch', kind: 'dn', key: '7777', value: { options: { contact: 'sip:jay@127.0.0.1:5090;transport=tcp' } } },
+    ]);
+    expect(r.resolve('7777')).toMatchObject({
+      mode: 'static',
+      target: 'sip:jay@127.0.0.1:5090;transport=tcp',
+      dest: { transport: 'tcp', host: '127.0.0.1', port: 5090 },
+    });
     store.apply([{ op: 'patch', kind: 'dn', key: '7777', value: { options: { contact: '127.0.0.1:5091' } } }]);
     expect(r.resolve('7777')).toMatchObject({ mode: 'static', target: 'sip:7777@127.0.0.1:5091' });
     store.apply([{ op: 'patch', kind: 'dn', key: '7777', value: { options: { contact: null } } }]);
@@ -97,24 +128,57 @@ describe('ReachabilityResolver with examples/office.yaml', () => {
 describe('ReachabilityResolver with examples/home.yaml', () => {
   it('"+1 555 123 1111" resolves to sip:+15551231111@127.0.0.1:5071', () => {
     const { r } = setup(storeFrom('home.yaml'));
-    expect(r.resolve('+1 555 123 1111')).toMatchObject({ mode: 'softswitch', target: 'sip:+15551231111@127.0.0.1:5071', via: 'Softswitch', inService: true });
+    expect(r.resolve('+1 555 123 1111')).toMatchObject({
+      mode: 'softswitch',
+      target: 'sip:+15551231111@127.0.0.1:5071',
+      via: 'Softswitch',
+      inService: true,
+    });
   });
 
   it('two softswitches +1 and +1555: longest prefix first, the shorter once the longer is OUT; priority then name break ties', () => {
     const store = storeFrom('home.yaml');
     const { r, out } = setup(store);
     store.apply([
-      { op: 'put', kind: 'dn', key: 'SBC1555', value: { type: 'voip-service', options: { contact: '127.0.0.1:5073', 'service-type': 'softswitch', prefix: '+1555' } } },
+      {
+        op: 'put',
+        kind: 'dn',
+        key: 'SBC1555',
+        value: {
+          type: 'voip-service',
+          options: { contact: '127.0.0.1:5073', 'service-type': 'softswitch', prefix: '+1555' },
+        },
+      },
     ]);
     expect(r.resolve('+15551231111')).toMatchObject({ via: 'SBC1555', target: 'sip:+15551231111@127.0.0.1:5073' });
     expect(r.candidates('+15551231111').map((c) => c.via)).toEqual(['SBC1555', 'Softswitch']);
     out.add('SBC1555');
-    expect(r.resolve('+15551231111')).toMatchObject({ via: 'Softswitch', target: 'sip:+15551231111@127.0.0.1:5071', inService: true });
+    expect(r.resolve('+15551231111')).toMatchObject({
+      via: 'Softswitch',
+      target: 'sip:+15551231111@127.0.0.1:5071',
+      inService: true,
+    });
     expect(r.candidates('+15551231111').map((c) => c.via)).toEqual(['Softswitch']);
     out.clear();
     store.apply([
-      { op: 'put', kind: 'dn', key: 'B1555', value: { type: 'voip-service', options: { contact: '127.0.0.1:5074', 'service-type': 'softswitch', prefix: '+1555', priority: '5' } } },
-      { op: 'put', kind: 'dn', key: 'A1555', value: { type: 'voip-service', options: { contact: '127.0.0.1:5075', 'service-type': 'softswitch', prefix: '+1555' } } },
+      {
+        op: 'put',
+        kind: 'dn',
+        key: 'B1555',
+        value: {
+          type: 'voip-service',
+          options: { contact: '127.0.0.1:5074', 'service-type': 'softswitch', prefix: '+1555', priority: '5' },
+        },
+      },
+      {
+        op: 'put',
+        kind: 'dn',
+        key: 'A1555',
+        value: {
+          type: 'voip-service',
+          options: { contact: '127.0.0.1:5075', 'service-type': 'softswitch', prefix: '+1555' },
+        },
+      },
     ]);
     expect(r.candidates('+15551231111').map((c) => c.via)).toEqual(['B1555', 'A1555', 'SBC1555', 'Softswitch']);
   });
@@ -126,12 +190,24 @@ describe('ReachabilityResolver with examples/home.yaml', () => {
     expect(r.bindAgentPhone(dn, '+1 555 123 2222')).toMatchObject({ ok: false, error: 'internal-dn' });
     expect(r.bindAgentPhone(dn, '')).toMatchObject({ ok: false, error: 'empty' });
     expect(r.bindAgentPhone(dn, '4499')).toMatchObject({ ok: false, error: 'no-softswitch' });
-    expect(r.bindAgentPhone(dn, '+1 (555) 987-6543')).toEqual({ ok: true, phone: '+15559876543', softswitch: 'Softswitch' });
+    expect(r.bindAgentPhone(dn, '+1 (555) 987-6543')).toEqual({
+      ok: true,
+      phone: '+15559876543',
+      softswitch: 'Softswitch',
+    });
     expect(r.bindAgentPhone('+15551232222', '+15559876543')).toMatchObject({ ok: false, error: 'in-use' });
-    expect(r.resolve(dn)).toMatchObject({ mode: 'agent-phone', target: 'sip:+15559876543@127.0.0.1:5071', via: 'Softswitch' });
+    expect(r.resolve(dn)).toMatchObject({
+      mode: 'agent-phone',
+      target: 'sip:+15559876543@127.0.0.1:5071',
+      via: 'Softswitch',
+    });
     const src = { transport: 'udp' as const, host: '127.0.0.1', port: 5071 };
     expect(r.identifyInbound(src, '+15559876543')).toEqual({ softswitch: 'Softswitch', dn, match: 'agent-phone' });
-    expect(r.identifyInbound(src, '+1-555-123-2222')).toEqual({ softswitch: 'Softswitch', dn: '+15551232222', match: 'dn' });
+    expect(r.identifyInbound(src, '+1-555-123-2222')).toEqual({
+      softswitch: 'Softswitch',
+      dn: '+15551232222',
+      match: 'dn',
+    });
     expect(r.identifyInbound({ ...src, port: 40000 }, '999')).toEqual({ softswitch: 'Softswitch' });
     expect(r.identifyInbound({ ...src, host: '127.0.0.9' }, '+15559876543')).toBeUndefined();
     r.unbindAgentPhone(dn);
@@ -149,14 +225,30 @@ describe('createReachability', () => {
     const clock = new FakeClock(0);
     const sent: string[] = [];
     const reach = createReachability({
-      store, registrations: { get: () => [] }, clock, logger: silentLogger, random: () => 0,
-      sender: { send: (uri, _d, timeout, mf) => (sent.push(`${uri} ${timeout} ${mf}`), Promise.resolve({ kind: 'final', status: 404 })) },
+      store,
+      registrations: { get: () => [] },
+      clock,
+      logger: silentLogger,
+      random: () => 0,
+      sender: {
+        send: (uri, _d, timeout, mf) => (
+          sent.push(`${uri} ${timeout} ${mf}`),
+          Promise.resolve({ kind: 'final', status: 404 })
+        ),
+      },
     });
     clock.advance(0);
     expect(sent).toEqual(['sip:127.0.0.1:5081 2000 70']);
     expect(reach.preferredSoftswitch('7777')).toBe('Softswitch');
     expect(reach.preferredSoftswitch('8888')).toBeUndefined();
-    store.apply([{ op: 'patch', kind: 'dn', key: 'Softswitch', value: { options: { contact: '127.0.0.1:5082', 'oos-options-max-forwards': '3' } } }]);
+    store.apply([
+      {
+        op: 'patch',
+        kind: 'dn',
+        key: 'Softswitch',
+        value: { options: { contact: '127.0.0.1:5082', 'oos-options-max-forwards': '3' } },
+      },
+    ]);
     clock.advance(0);
     expect(sent.at(-1)).toBe('sip:127.0.0.1:5082 2000 3');
     store.apply([{ op: 'patch', kind: 'dn', key: 'Softswitch', value: { options: { 'oos-check': '0' } } }]);

@@ -76,7 +76,8 @@ describe('SoftswitchDnIndex (behaviour §5.1 oos-propagate-to-dns)', () => {
         .map((d) => d.number);
     /** Every softswitch (and a few other DNs) gives the full walk's answer, in the same order. */
     const check = (): void => {
-      for (const ss of [...softswitches(), '7777', 'nobody']) expect(index.dnsBehind(ss), `behind ${ss}`).toEqual(bruteForce(ss));
+      for (const ss of [...softswitches(), '7777', 'nobody'])
+        expect(index.dnsBehind(ss), `behind ${ss}`).toEqual(bruteForce(ss));
     };
     const bind = (dn: string, phone: string): void => {
       phones.set(dn, phone);
@@ -112,7 +113,15 @@ describe('SoftswitchDnIndex (behaviour §5.1 oos-propagate-to-dns)', () => {
 
     // A second softswitch on the same prefix with a better priority takes it; then priority flips.
     apply([
-      { op: 'put', kind: 'dn', key: 'C', value: { type: 'voip-service', options: { contact: '127.0.0.1:5083', 'service-type': 'softswitch', prefix: '78', priority: '0' } } },
+      {
+        op: 'put',
+        kind: 'dn',
+        key: 'C',
+        value: {
+          type: 'voip-service',
+          options: { contact: '127.0.0.1:5083', 'service-type': 'softswitch', prefix: '78', priority: '0' },
+        },
+      },
     ]);
     check();
     expect(index.dnsBehind('C')).toEqual(['7801']);
@@ -142,7 +151,15 @@ describe('SoftswitchDnIndex (behaviour §5.1 oos-propagate-to-dns)', () => {
     // A brand-new prefix with no active ancestor (filled from every routed DN), then deleted.
     apply([
       { op: 'put', kind: 'dn', key: '+15550001', value: { type: 'extension' } },
-      { op: 'put', kind: 'dn', key: 'Wide', value: { type: 'voip-service', options: { contact: '127.0.0.1:5084', 'service-type': 'softswitch', prefix: '+1' } } },
+      {
+        op: 'put',
+        kind: 'dn',
+        key: 'Wide',
+        value: {
+          type: 'voip-service',
+          options: { contact: '127.0.0.1:5084', 'service-type': 'softswitch', prefix: '+1' },
+        },
+      },
     ]);
     check();
     expect(index.dnsBehind('Wide')).toEqual(['+15550001']);
@@ -208,10 +225,21 @@ describe('SoftswitchDnIndex (behaviour §5.1 oos-propagate-to-dns)', () => {
       const r = rnd(10);
       if (r < 4) {
         const contact = contacts[rnd(contacts.length)];
-        apply([{ op: 'put', kind: 'dn', key: dnNumber(), value: { type: types[rnd(types.length)], options: contact ? { contact } : {} } }]);
+        apply([
+          {
+            op: 'put',
+            kind: 'dn',
+            key: dnNumber(),
+            value: { type: types[rnd(types.length)], options: contact ? { contact } : {} },
+          },
+        ]);
       } else if (r < 6) {
         const name = ssNames[rnd(ssNames.length)];
-        const options: Record<string, string> = { contact: `127.0.0.1:${5100 + rnd(5)}`, 'service-type': 'softswitch', prefix: prefixList() };
+        const options: Record<string, string> = {
+          contact: `127.0.0.1:${5100 + rnd(5)}`,
+          'service-type': 'softswitch',
+          prefix: prefixList(),
+        };
         if (rnd(2)) options.priority = String(rnd(3));
         apply([{ op: 'put', kind: 'dn', key: name, value: { type: 'voip-service', options } }]);
       } else if (r < 8) {

@@ -26,7 +26,9 @@ const SRC = { transport: 'udp' as const, host: '127.0.0.1', port: 5062 };
 function setup(passwords: Record<string, string | undefined>) {
   const clock = new FakeClock(1_000_000);
   const table = new BindingTable(clock);
-  const dns = new Map(Object.entries(passwords).map(([k, v]) => [normaliseNumber(k), { dn: normaliseNumber(k), password: v }]));
+  const dns = new Map(
+    Object.entries(passwords).map(([k, v]) => [normaliseNumber(k), { dn: normaliseNumber(k), password: v }]),
+  );
   const p = new RegisterProcessor(
     table,
     { findRegisteringDn: (u) => dns.get(normaliseNumber(u)) },
@@ -99,8 +101,23 @@ describe('RegisterProcessor property', () => {
     fc.assert(
       fc.property(
         fc.constantFrom('sip:8888@h', 'sip:1000@h', 'sips:1000@h', 'tel:+1', 'isbn:1', 'sip:%41@h'),
-        fc.array(fc.constantFrom('sip:1000@127.0.0.1:5070', 'sip:a@[::1]:5070;transport=tcp', 'name:x', 'sip:x@h;expires=5', 'mailto:a@b'), { maxLength: 4 }),
-        fc.option(fc.oneof(fc.constantFrom('0', '-1', '59', '60', '3600', '99999999999999999999999', 'abc', ' 10 '), fc.string()), { nil: undefined }),
+        fc.array(
+          fc.constantFrom(
+            'sip:1000@127.0.0.1:5070',
+            'sip:a@[::1]:5070;transport=tcp',
+            'name:x',
+            'sip:x@h;expires=5',
+            'mailto:a@b',
+          ),
+          { maxLength: 4 },
+        ),
+        fc.option(
+          fc.oneof(
+            fc.constantFrom('0', '-1', '59', '60', '3600', '99999999999999999999999', 'abc', ' 10 '),
+            fc.string(),
+          ),
+          { nil: undefined },
+        ),
         fc.boolean(),
         fc.array(fc.string(), { maxLength: 2 }),
         fc.integer({ min: 0, max: 5 }),

@@ -7,7 +7,12 @@ import { silentLogger } from '../../../src/util/logger.js';
 import { DigestClient, DigestServer } from '../../../src/sip/auth/index.js';
 import { AuthFailureLimiter } from '../../../src/registrar/auth-failure-limiter.js';
 import { BindingTable } from '../../../src/registrar/binding-table.js';
-import { RegisterProcessor, type RegisterInput, type RegisterOutcome, type RegistrarOptions } from '../../../src/registrar/register-processor.js';
+import {
+  RegisterProcessor,
+  type RegisterInput,
+  type RegisterOutcome,
+  type RegistrarOptions,
+} from '../../../src/registrar/register-processor.js';
 import { SqliteBindingPersistence } from '../../../src/registrar/sqlite-binding-persistence.js';
 import type { BindingPersistence } from '../../../src/registrar/binding-persistence.js';
 import { contact, reg, uri } from './registrar-fixtures.js';
@@ -74,7 +79,9 @@ describe('RegisterProcessor', () => {
     expect(table.size).toBe(0);
     const ok = authed(p, reg());
     expect(ok.status).toBe(200);
-    expect(ok.headers.filter(([n]) => n === 'Contact')).toEqual([['Contact', '<sip:8888@127.0.0.1:5062>;expires=3600']]);
+    expect(ok.headers.filter(([n]) => n === 'Contact')).toEqual([
+      ['Contact', '<sip:8888@127.0.0.1:5062>;expires=3600'],
+    ]);
     expect(events).toEqual(['registered 8888 sip:8888@127.0.0.1:5062']);
     expect(table.get('8888')[0].dest).toEqual({ transport: 'udp', host: '127.0.0.1', port: 5062 });
   });
@@ -106,7 +113,9 @@ describe('RegisterProcessor', () => {
 
   it('needs no credentials when the DN has no password', () => {
     const { p } = setup();
-    expect(p.process(reg({ toUri: uri('sip:1000@127.0.0.1'), contacts: [contact('sip:1000@127.0.0.1:5070')] })).status).toBe(200);
+    expect(
+      p.process(reg({ toUri: uri('sip:1000@127.0.0.1'), contacts: [contact('sip:1000@127.0.0.1:5070')] })).status,
+    ).toBe(200);
   });
 
   it('423 with Min-Expires below the minimum; absurd values clamped to the maximum', () => {
@@ -116,9 +125,16 @@ describe('RegisterProcessor', () => {
     expect(r).toMatchObject({ status: 423, headers: [['Min-Expires', '60']] });
     const big = p.process(reg({ toUri: to, expires: '99999999999999999999' }));
     expect(big.headers[0]).toEqual(['Contact', '<sip:8888@127.0.0.1:5062>;expires=7200']);
-    const viaParam = p.process(reg({ toUri: to, cseq: 2, contacts: [contact('sip:a@127.0.0.1:5063', [['expires', '4294967296']])] }));
-    expect(viaParam.headers.filter(([n]) => n === 'Contact')).toContainEqual(['Contact', '<sip:a@127.0.0.1:5063>;expires=7200']);
-    const malformed = p.process(reg({ toUri: to, cseq: 3, expires: '-5', contacts: [contact('sip:b@127.0.0.1:5064')] }));
+    const viaParam = p.process(
+      reg({ toUri: to, cseq: 2, contacts: [contact('sip:a@127.0.0.1:5063', [['expires', '4294967296']])] }),
+    );
+    expect(viaParam.headers.filter(([n]) => n === 'Contact')).toContainEqual([
+      'Contact',
+      '<sip:a@127.0.0.1:5063>;expires=7200',
+    ]);
+    const malformed = p.process(
+      reg({ toUri: to, cseq: 3, expires: '-5', contacts: [contact('sip:b@127.0.0.1:5064')] }),
+    );
     expect(malformed.headers).toContainEqual(['Contact', '<sip:b@127.0.0.1:5064>;expires=3600']);
     expect(table.get('1000')).toHaveLength(3);
   });
@@ -129,7 +145,9 @@ describe('RegisterProcessor', () => {
     p.process(reg({ toUri: to, contacts: [contact('sip:1000@127.0.0.1:5070'), contact('sip:1000@127.0.0.1:5071')] }));
     expect(table.get('1000')).toHaveLength(2);
     clock.advance(10_000);
-    const refresh = p.process(reg({ toUri: to, cseq: 2, expires: '120', contacts: [contact('sip:1000@127.0.0.1:5071')] }));
+    const refresh = p.process(
+      reg({ toUri: to, cseq: 2, expires: '120', contacts: [contact('sip:1000@127.0.0.1:5071')] }),
+    );
     expect(refresh.headers.filter(([n]) => n === 'Contact').map(([, v]) => v)).toEqual([
       '<sip:1000@127.0.0.1:5071>;expires=120',
       '<sip:1000@127.0.0.1:5070>;expires=3590',
@@ -138,7 +156,9 @@ describe('RegisterProcessor', () => {
     expect(rm.headers.filter(([n]) => n === 'Contact')).toHaveLength(1);
     const bad = p.process(reg({ toUri: to, cseq: 4, contactStar: true, expires: '10' }));
     expect(bad.status).toBe(400);
-    const bad2 = p.process(reg({ toUri: to, cseq: 4, contactStar: true, contacts: [contact('sip:x@127.0.0.1')], expires: '0' }));
+    const bad2 = p.process(
+      reg({ toUri: to, cseq: 4, contactStar: true, contacts: [contact('sip:x@127.0.0.1')], expires: '0' }),
+    );
     expect(bad2.status).toBe(400);
     const all = p.process(reg({ toUri: to, cseq: 5, contactStar: true, contacts: [], expires: '0' }));
     expect(all.status).toBe(200);
@@ -170,7 +190,9 @@ describe('RegisterProcessor', () => {
     // RFC 3261 §8.2.7 / §17.2.2: the same request again (lost 200) → 200 with the bindings, nothing changed.
     const again = p.process(accepted);
     expect(again.status).toBe(200);
-    expect(again.headers.filter(([n]) => n === 'Contact')).toEqual([['Contact', '<sip:8888@127.0.0.1:5062>;expires=3596']]);
+    expect(again.headers.filter(([n]) => n === 'Contact')).toEqual([
+      ['Contact', '<sip:8888@127.0.0.1:5062>;expires=3596'],
+    ]);
     expect(table.get('8888')[0].cseq).toBe(2);
     // Another CSeq with the used nonce-count is a replay: stale challenge.
     expectStale(p.process({ ...accepted, cseq: 3 }));
@@ -195,7 +217,9 @@ describe('RegisterProcessor', () => {
     expect(authed(p, reg({ callId: 'call-3', contacts: [contact('sip:8888@127.0.0.1:5064')] })).status).toBe(200);
     const again = p.process(accepted);
     expect(again.status).toBe(200);
-    expect(again.headers.filter(([n]) => n === 'Contact')).toEqual([['Contact', '<sip:8888@127.0.0.1:5064>;expires=3600']]);
+    expect(again.headers.filter(([n]) => n === 'Contact')).toEqual([
+      ['Contact', '<sip:8888@127.0.0.1:5064>;expires=3600'],
+    ]);
     expect(table.get('8888').map((b) => b.contact)).toEqual(['sip:8888@127.0.0.1:5064']);
     // The used nonce-count with another CSeq is a replay, not a retransmission.
     expectStale(p.process({ ...accepted, cseq: 3 }));
@@ -208,10 +232,19 @@ describe('RegisterProcessor', () => {
   it('forgets removals past 64·T1 as others come in', () => {
     const { p, clock } = setup();
     const recent = (p as unknown as { recentRemovals: Map<string, unknown> }).recentRemovals;
-    expect(p.process(reg({ toUri: uri('sip:1000@127.0.0.1'), contactStar: true, contacts: [], expires: '0' })).status).toBe(200);
+    expect(
+      p.process(reg({ toUri: uri('sip:1000@127.0.0.1'), contactStar: true, contacts: [], expires: '0' })).status,
+    ).toBe(200);
     expect([...recent.keys()]).toEqual(['1000']);
     clock.advance(33_000);
-    expect(p.process(reg({ toUri: uri('sip:+15551231111@127.0.0.1'), contacts: [contact('sip:1111@127.0.0.1:5070', [['expires', '0']])] })).status).toBe(200);
+    expect(
+      p.process(
+        reg({
+          toUri: uri('sip:+15551231111@127.0.0.1'),
+          contacts: [contact('sip:1111@127.0.0.1:5070', [['expires', '0']])],
+        }),
+      ).status,
+    ).toBe(200);
     expect([...recent.keys()]).toEqual(['+15551231111']);
   });
 
@@ -236,10 +269,26 @@ describe('RegisterProcessor', () => {
   it('NAT: a private or foreign contact is reached at the source address; stream transports reuse the flow', () => {
     const { p, table, clock } = setup();
     const to = uri('sip:1000@127.0.0.1');
-    p.process(reg({ toUri: to, contacts: [contact('sip:1000@192.0.2.7:5060')], source: { transport: 'udp', host: '127.0.0.1', port: 40000 } }));
-    expect(table.get('1000')[0]).toMatchObject({ nat: true, dest: { transport: 'udp', host: '127.0.0.1', port: 40000 } });
+    p.process(
+      reg({
+        toUri: to,
+        contacts: [contact('sip:1000@192.0.2.7:5060')],
+        source: { transport: 'udp', host: '127.0.0.1', port: 40000 },
+      }),
+    );
+    expect(table.get('1000')[0]).toMatchObject({
+      nat: true,
+      dest: { transport: 'udp', host: '127.0.0.1', port: 40000 },
+    });
     clock.advance(1);
-    p.process(reg({ toUri: to, callId: 'tcp', contacts: [contact('sip:1000@127.0.0.1:5999;transport=tcp')], source: { transport: 'tcp', host: '127.0.0.1', port: 41000 } }));
+    p.process(
+      reg({
+        toUri: to,
+        callId: 'tcp',
+        contacts: [contact('sip:1000@127.0.0.1:5999;transport=tcp')],
+        source: { transport: 'tcp', host: '127.0.0.1', port: 41000 },
+      }),
+    );
     expect(table.get('1000')[0]).toMatchObject({ dest: { transport: 'tcp', host: '127.0.0.1', port: 41000 } });
   });
 
@@ -247,7 +296,13 @@ describe('RegisterProcessor', () => {
     const { p, table, events, clock } = setup();
     for (let i = 0; i < 50; i++) {
       DNS[`2${i}`] = { dn: `2${i}` };
-      p.process(reg({ toUri: uri(`sip:2${i}@127.0.0.1`), expires: String(60 + i), contacts: [contact(`sip:2${i}@127.0.0.1:5070`)] }));
+      p.process(
+        reg({
+          toUri: uri(`sip:2${i}@127.0.0.1`),
+          expires: String(60 + i),
+          contacts: [contact(`sip:2${i}@127.0.0.1:5070`)],
+        }),
+      );
     }
     expect(table.size).toBe(50);
     expect(clock.pending).toBe(1);
@@ -278,7 +333,9 @@ describe('SqliteBindingPersistence', () => {
     clock.advance(120_000);
     const b = setup({}, SqliteBindingPersistence.open(dir, clock), clock);
     expect(b.table.restore()).toBe(1);
-    expect(b.table.get('1000').map((x) => [x.contact, x.expiresAt])).toEqual([['sip:1000@127.0.0.1:5070', 1_000_000 + 600_000]]);
+    expect(b.table.get('1000').map((x) => [x.contact, x.expiresAt])).toEqual([
+      ['sip:1000@127.0.0.1:5070', 1_000_000 + 600_000],
+    ]);
     b.table.close();
   });
 });

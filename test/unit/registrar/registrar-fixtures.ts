@@ -6,7 +6,8 @@ export function uri(raw: string): SipUri {
   const m = /^([a-z][a-z0-9+.-]*):(?:([^@;?]+)@)?(\[[^\]]+\]|[^:;?]*)(?::(\d+))?((?:;[^;?]*)*)/i.exec(raw);
   if (!m) throw new Error(`bad test uri ${raw}`);
   const scheme = m[1].toLowerCase();
-  if (scheme !== 'sip' && scheme !== 'sips') return { scheme, host: '', params: [], headers: [], opaque: raw.slice(scheme.length + 1), raw };
+  if (scheme !== 'sip' && scheme !== 'sips')
+    return { scheme, host: '', params: [], headers: [], opaque: raw.slice(scheme.length + 1), raw };
   const params: ParamList = (m[5] ?? '')
     .split(';')
     .filter((p) => p)

@@ -81,10 +81,22 @@ describe('createRegistrar', () => {
     const stack = fakeStack();
     const reg = createRegistrar({ stack, store, clock, logger: silentLogger, dataDir: dir });
     const events: string[] = [];
-    reg.addListener({ registered: (dn) => events.push(`reg ${dn}`), unregistered: (dn, why) => events.push(`unreg ${dn} ${why}`) });
+    reg.addListener({
+      registered: (dn) => events.push(`reg ${dn}`),
+      unregistered: (dn, why) => events.push(`unreg ${dn} ${why}`),
+    });
 
     expect(stack.deliver(REGISTER('6001')).map((r) => [r.status, r.stateless])).toEqual([[200, true]]);
-    expect(reg.status()).toEqual([{ dn: '6001', contact: 'sip:6001@127.0.0.1:5062', expires: 3600, source: 'udp:127.0.0.1:5062', nat: false, userAgent: undefined }]);
+    expect(reg.status()).toEqual([
+      {
+        dn: '6001',
+        contact: 'sip:6001@127.0.0.1:5062',
+        expires: 3600,
+        source: 'udp:127.0.0.1:5062',
+        nat: false,
+        userAgent: undefined,
+      },
+    ]);
     store.apply([{ op: 'patch', kind: 'dn', key: '6001', value: { options: { contact: '127.0.0.1:5999' } } }]);
     expect(reg.bindings('6001')).toEqual([]);
     expect(events).toEqual(['reg 6001', 'unreg 6001 deconfigured']);
@@ -94,10 +106,21 @@ describe('createRegistrar', () => {
     // 8888 has a password: challenges follow `auth-algorithms` changes without a restart.
     const www = (r: { headers: Array<[string, string]> }) => r.headers.filter(([n]) => n === 'WWW-Authenticate').length;
     expect(www(stack.deliver(REGISTER('8888'))[0])).toBe(1); // default: MD5 only
-    store.apply([{ op: 'patch', kind: 'server', key: 'server', value: { options: { 'auth-algorithms': 'SHA-256,MD5', 'registrar-min-expires': '120' } } }]);
+    store.apply([
+      {
+        op: 'patch',
+        kind: 'server',
+        key: 'server',
+        value: { options: { 'auth-algorithms': 'SHA-256,MD5', 'registrar-min-expires': '120' } },
+      },
+    ]);
     expect(www(stack.deliver(REGISTER('8888'))[0])).toBe(2);
     store.apply([{ op: 'patch', kind: 'dn', key: '6001', value: { options: { contact: '*' } } }]);
-    expect(stack.deliver(REGISTER('6001', 90))[0]).toEqual({ status: 423, headers: [['Min-Expires', '120']], stateless: true });
+    expect(stack.deliver(REGISTER('6001', 90))[0]).toEqual({
+      status: 423,
+      headers: [['Min-Expires', '120']],
+      stateless: true,
+    });
 
     reg.close();
     expect(stack.registered).toBe(false);

@@ -33,7 +33,16 @@ describe('address lists (trusted-sources)', () => {
   });
 
   it('refuses what is not an address or a CIDR block', () => {
-    for (const bad of ['10.0.0.0/33', '2001:db8::/129', 'sbc.example.com', '10.0.0', '10.0.0.1/', '10.0.0.1/x', '::1/-1', '300.1.1.1']) {
+    for (const bad of [
+      '10.0.0.0/33',
+      '2001:db8::/129',
+      'sbc.example.com',
+      '10.0.0',
+      '10.0.0.1/',
+      '10.0.0.1/x',
+      '::1/-1',
+      '300.1.1.1',
+    ]) {
       expect(parseAddressList(`127.0.0.1, ${bad}`)).toEqual({ ok: false, bad });
     }
   });

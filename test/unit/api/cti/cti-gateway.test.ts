@@ -1,5 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CallControlError, type CallControl, type CallControlRequest } from '../../../../src/contact-center/call-control.js';
+import {
+  CallControlError,
+  type CallControl,
+  type CallControlRequest,
+} from '../../../../src/contact-center/call-control.js';
 import { CTI_ERROR } from '../../../../src/api/cti/cti-error-codes.js';
 import { CtiGateway } from '../../../../src/api/cti/cti-gateway.js';
 import { parseCtiRequest } from '../../../../src/api/cti/cti-request-schemas.js';
@@ -30,7 +34,15 @@ class RecordingCallControl implements CallControl {
   async handle(request: CallControlRequest, origin: EventOrigin): Promise<void> {
     this.requests.push(request);
     if (request.request === 'RequestMakeCall') {
-      this.bus.publish({ kind: 'call', name: 'EventDialing', thisDN: request.thisDN, connId: '00c0ffee', otherDN: request.otherDN, callType: 'Outbound', origin });
+      this.bus.publish({
+        kind: 'call',
+        name: 'EventDialing',
+        thisDN: request.thisDN,
+        connId: '00c0ffee',
+        otherDN: request.otherDN,
+        callType: 'Outbound',
+        origin,
+      });
       return;
     }
     throw new CallControlError('unknown-conn-id', `no call ${'connId' in request ? request.connId : ''}`);
@@ -39,8 +51,27 @@ class RecordingCallControl implements CallControl {
 
 describe('parseCtiRequest', () => {
   it('accepts a well-formed login and strips nothing it needs', () => {
-    const r = parseCtiRequest(JSON.stringify({ request: 'RequestAgentLogin', referenceId: 7, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555' } }));
-    expect(r).toEqual({ ok: true, request: { request: 'RequestAgentLogin', referenceId: 7, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn', extensions: { 'agent-phone': '+1 555' } } });
+    const r = parseCtiRequest(
+      JSON.stringify({
+        request: 'RequestAgentLogin',
+        referenceId: 7,
+        thisDN: '8888',
+        agentId: 'jay',
+        workMode: 'AutoIn',
+        extensions: { 'agent-phone': '+1 555' },
+      }),
+    );
+    expect(r).toEqual({
+      ok: true,
+      request: {
+        request: 'RequestAgentLogin',
+        referenceId: 7,
+        thisDN: '8888',
+        agentId: 'jay',
+        workMode: 'AutoIn',
+        extensions: { 'agent-phone': '+1 555' },
+      },
+    });
   });
   it.each([
     ['{', 'BAD_JSON'],
@@ -90,9 +121,29 @@ describe('CtiGateway', () => {
   beforeEach(() => {
     clock = new FakeClock(Date.UTC(2026, 10, 26, 9, 0, 0));
     bus = new ContactCenterEventBus();
-    agents = new AgentService({ directory: exampleDirectory(), reachability: new FakeReachability(), bus, clock, logger: silentLogger });
+    agents = new AgentService({
+      directory: exampleDirectory(),
+      reachability: new FakeReachability(),
+      bus,
+      clock,
+      logger: silentLogger,
+    });
     calls = new RecordingCallControl(bus);
-    gw = new CtiGateway({ agents, bus, callControl: calls, adminToken: () => 'tok', clock, limits: { burst: 5, ratePerSecond: 1, applicationBurst: 5, applicationRatePerSecond: 1, maxProtocolErrors: 4, protocolErrorForgivePerSecond: 0.1 } });
+    gw = new CtiGateway({
+      agents,
+      bus,
+      callControl: calls,
+      adminToken: () => 'tok',
+      clock,
+      limits: {
+        burst: 5,
+        ratePerSecond: 1,
+        applicationBurst: 5,
+        applicationRatePerSecond: 1,
+        maxProtocolErrors: 4,
+        protocolErrorForgivePerSecond: 0.1,
+      },
+    });
   });
 
   async function opened(): Promise<{ t: MemoryTransport; s: ReturnType<CtiGateway['connect']> }> {
@@ -106,21 +157,56 @@ describe('CtiGateway', () => {
   it('stamps events with time (ISO, from the clock) and server', async () => {
     const { t, s } = await opened();
     await gw.handleMessage(s, JSON.stringify({ request: 'RequestRegisterAddress', referenceId: 1, thisDN: '88-88' }));
-    expect(t.sent).toEqual([{ event: 'EventRegistered', thisDN: '8888', server: 'SIP_Server', referenceId: 1, time: '2026-11-26T09:00:00.000Z' }]);
+    expect(t.sent).toEqual([
+      {
+        event: 'EventRegistered',
+        thisDN: '8888',
+        server: 'SIP_Server',
+        referenceId: 1,
+        time: '2026-11-26T09:00:00.000Z',
+      },
+    ]);
   });
 
   it('hands call requests to call control; its events reach the requester with the referenceId', async () => {
     const { t, s } = await opened();
-    await gw.handleMessage(s, JSON.stringify({ request: 'RequestMakeCall', referenceId: 3, thisDN: '8888', otherDN: '+15551231111', userData: { k: 'v' } }));
-    expect(calls.requests).toEqual([{ request: 'RequestMakeCall', thisDN: '8888', otherDN: '+15551231111', userData: { k: 'v' } }]);
+    await gw.handleMessage(
+      s,
+      JSON.stringify({
+        request: 'RequestMakeCall',
+        referenceId: 3,
+        thisDN: '8888',
+        otherDN: '+15551231111',
+        userData: { k: 'v' },
+      }),
+    );
+    expect(calls.requests).toEqual([
+      { request: 'RequestMakeCall', thisDN: '8888', otherDN: '+15551231111', userData: { k: 'v' } },
+    ]);
     expect(t.sent).toEqual([
       {
-        event: 'EventDialing', server: 'SIP_Server', thisDN: '8888', connId: '00c0ffee', otherDN: '+15551231111', callType: 'Outbound',
-        ani: '', dnis: '', userData: {}, time: '2026-11-26T09:00:00.000Z', referenceId: 3,
+        event: 'EventDialing',
+        server: 'SIP_Server',
+        thisDN: '8888',
+        connId: '00c0ffee',
+        otherDN: '+15551231111',
+        callType: 'Outbound',
+        ani: '',
+        dnis: '',
+        userData: {},
+        time: '2026-11-26T09:00:00.000Z',
+        referenceId: 3,
       },
     ]);
-    await gw.handleMessage(s, JSON.stringify({ request: 'RequestHoldCall', referenceId: 4, thisDN: '8888', connId: 'abc' }));
-    expect(t.sent.at(-1)).toMatchObject({ event: 'EventError', referenceId: 4, errorCode: CTI_ERROR.UNKNOWN_CONN_ID.code });
+    await gw.handleMessage(
+      s,
+      JSON.stringify({ request: 'RequestHoldCall', referenceId: 4, thisDN: '8888', connId: 'abc' }),
+    );
+    expect(t.sent.at(-1)).toMatchObject({
+      event: 'EventError',
+      referenceId: 4,
+      errorCode: CTI_ERROR.UNKNOWN_CONN_ID.code,
+    });
   });
 
   it('application scope may not use unprovisioned DNs', async () => {
@@ -166,7 +252,13 @@ describe('CtiGateway', () => {
   });
 
   it('refuses RequestOpen from an address after repeated failures, for the window', async () => {
-    const g = new CtiGateway({ agents, bus, adminToken: 'tok', clock, limits: { maxOpenFailuresPerAddress: 2, openFailureWindowMs: 60_000 } });
+    const g = new CtiGateway({
+      agents,
+      bus,
+      adminToken: 'tok',
+      clock,
+      limits: { maxOpenFailuresPerAddress: 2, openFailureWindowMs: 60_000 },
+    });
     const attempt = async (address: string, password: string): Promise<Record<string, unknown> | undefined> => {
       const t = new MemoryTransport();
       Object.assign(t, { remoteAddress: address });

@@ -9,19 +9,24 @@ describe('parseCtiRequest fuzz', () => {
     const frame = fc.oneof(
       fc.string({ maxLength: 200 }),
       fc.json({ maxDepth: 3 }),
-      fc.record(
-        {
-          request: fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 20 })),
-          referenceId: fc.oneof(fc.integer(), fc.string({ maxLength: 70 }), fc.constant(null)),
-          thisDN: fc.oneof(fc.string({ maxLength: 70 }), fc.integer()),
-          agentId: fc.string({ maxLength: 10 }),
-          password: fc.string({ maxLength: 10 }),
-          connId: fc.oneof(fc.stringMatching(/^[0-9a-f]{0,40}$/), fc.string({ maxLength: 5 })),
-          workMode: fc.oneof(fc.constantFrom('AutoIn', 'ManualIn', 'AuxWork', 'Bogus'), fc.integer()),
-          userData: fc.dictionary(fc.string({ maxLength: 5 }), fc.oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.boolean())),
-        },
-        { requiredKeys: [] },
-      ).map((o) => JSON.stringify(o)),
+      fc
+        .record(
+          {
+            request: fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 20 })),
+            referenceId: fc.oneof(fc.integer(), fc.string({ maxLength: 70 }), fc.constant(null)),
+            thisDN: fc.oneof(fc.string({ maxLength: 70 }), fc.integer()),
+            agentId: fc.string({ maxLength: 10 }),
+            password: fc.string({ maxLength: 10 }),
+            connId: fc.oneof(fc.stringMatching(/^[0-9a-f]{0,40}$/), fc.string({ maxLength: 5 })),
+            workMode: fc.oneof(fc.constantFrom('AutoIn', 'ManualIn', 'AuxWork', 'Bogus'), fc.integer()),
+            userData: fc.dictionary(
+              fc.string({ maxLength: 5 }),
+              fc.oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.boolean()),
+            ),
+          },
+          { requiredKeys: [] },
+        )
+        .map((o) => JSON.stringify(o)),
     );
     fc.assert(
       fc.property(frame, (text) => {

@@ -25,7 +25,8 @@ class MemoryTransport implements CtiTransport {
   }
 }
 
-const query = (referenceId: number): string => JSON.stringify({ request: 'RequestQueryAddress', referenceId, thisDN: '8888' });
+const query = (referenceId: number): string =>
+  JSON.stringify({ request: 'RequestQueryAddress', referenceId, thisDN: '8888' });
 
 describe('CTI request rates per scope', () => {
   let clock: FakeClock;
@@ -34,11 +35,19 @@ describe('CTI request rates per scope', () => {
   beforeEach(() => {
     clock = new FakeClock(Date.UTC(2026, 10, 26, 9, 0, 0));
     const bus = new ContactCenterEventBus();
-    const agents = new AgentService({ directory: exampleDirectory(), reachability: new FakeReachability(), bus, clock, logger: silentLogger });
+    const agents = new AgentService({
+      directory: exampleDirectory(),
+      reachability: new FakeReachability(),
+      bus,
+      clock,
+      logger: silentLogger,
+    });
     gw = new CtiGateway({ agents, bus, adminToken: 'tok', clock });
   });
 
-  async function open(open: Record<string, unknown>): Promise<{ t: MemoryTransport; s: ReturnType<CtiGateway['connect']> }> {
+  async function open(
+    open: Record<string, unknown>,
+  ): Promise<{ t: MemoryTransport; s: ReturnType<CtiGateway['connect']> }> {
     const t = new MemoryTransport();
     const s = gw.connect(t);
     await gw.handleMessage(s, JSON.stringify({ request: 'RequestOpen', referenceId: 0, ...open }));
@@ -47,7 +56,12 @@ describe('CTI request rates per scope', () => {
   }
 
   it('defaults: agent scope 20/s with a burst of 40; application scope 5,000/s with a burst of 10,000', () => {
-    expect(DEFAULT_CTI_LIMITS).toMatchObject({ burst: 40, ratePerSecond: 20, applicationBurst: 10_000, applicationRatePerSecond: 5_000 });
+    expect(DEFAULT_CTI_LIMITS).toMatchObject({
+      burst: 40,
+      ratePerSecond: 20,
+      applicationBurst: 10_000,
+      applicationRatePerSecond: 5_000,
+    });
   });
 
   it('an application-scope connection sustains 2,000 requests/s for 30 s without one RATE_LIMITED', async () => {
@@ -69,7 +83,9 @@ describe('CTI request rates per scope', () => {
     for (let i = 1; i <= 10_005; i++) await gw.handleMessage(s, query(i)); // no time passes
     const errors = t.sent.filter((m) => m.event === 'EventError');
     expect(errors.length).toBe(5);
-    expect(errors.map((e) => [e.errorCode, e.referenceId])).toEqual([10_001, 10_002, 10_003, 10_004, 10_005].map((r) => [CTI_ERROR.RATE_LIMITED.code, r]));
+    expect(errors.map((e) => [e.errorCode, e.referenceId])).toEqual(
+      [10_001, 10_002, 10_003, 10_004, 10_005].map((r) => [CTI_ERROR.RATE_LIMITED.code, r]),
+    );
   });
 
   it('an agent-scope connection keeps the tight limit: 40 at once, then RATE_LIMITED carrying the referenceId', async () => {
@@ -82,14 +98,39 @@ describe('CTI request rates per scope', () => {
   });
 
   it('limits come from the application options cti-agent-rate/-burst and cti-application-rate/-burst', async () => {
-    expect(ctiLimitsFromOptions({ 'cti-application-rate': '8000', 'cti-application-burst': '', 'cti-agent-burst': '5', other: 'x' })).toEqual({
+    expect(
+      ctiLimitsFromOptions({
+        'cti-application-rate': '8000',
+        'cti-application-burst': '',
+        'cti-agent-burst': '5',
+        other: 'x',
+      }),
+    ).toEqual({
       applicationRatePerSecond: 8000,
       burst: 5,
     });
     const bus = new ContactCenterEventBus();
-    const agents = new AgentService({ directory: exampleDirectory(), reachability: new FakeReachability(), bus, clock, logger: silentLogger });
-    const g = new CtiGateway({ agents, bus, adminToken: 'tok', clock, applicationOptions: { 'cti-application-burst': '3' }, limits: { ratePerSecond: 7 } });
-    expect(g.effectiveLimits).toMatchObject({ applicationBurst: 3, applicationRatePerSecond: 5_000, burst: 40, ratePerSecond: 7 });
+    const agents = new AgentService({
+      directory: exampleDirectory(),
+      reachability: new FakeReachability(),
+      bus,
+      clock,
+      logger: silentLogger,
+    });
+    const g = new CtiGateway({
+      agents,
+      bus,
+      adminToken: 'tok',
+      clock,
+      applicationOptions: { 'cti-application-burst': '3' },
+      limits: { ratePerSecond: 7 },
+    });
+    expect(g.effectiveLimits).toMatchObject({
+      applicationBurst: 3,
+      applicationRatePerSecond: 5_000,
+      burst: 40,
+      ratePerSecond: 7,
+    });
   });
 });
 
@@ -101,7 +142,13 @@ describe('every EventError carries the referenceId when it could be read', () =>
   beforeEach(async () => {
     const clock = new FakeClock(Date.UTC(2026, 10, 26, 9, 0, 0));
     const bus = new ContactCenterEventBus();
-    const agents = new AgentService({ directory: exampleDirectory(), reachability: new FakeReachability(), bus, clock, logger: silentLogger });
+    const agents = new AgentService({
+      directory: exampleDirectory(),
+      reachability: new FakeReachability(),
+      bus,
+      clock,
+      logger: silentLogger,
+    });
     gw = new CtiGateway({ agents, bus, adminToken: 'tok', clock, limits: { maxMessageBytes: 200 } });
     t = new MemoryTransport();
     s = gw.connect(t);
@@ -110,19 +157,41 @@ describe('every EventError carries the referenceId when it could be read', () =>
   });
 
   it.each([
-    ['invalid attributes', { request: 'RequestAgentReady', referenceId: 'r-1', thisDN: '' }, 'INVALID_ATTRIBUTES', 'r-1'],
+    [
+      'invalid attributes',
+      { request: 'RequestAgentReady', referenceId: 'r-1', thisDN: '' },
+      'INVALID_ATTRIBUTES',
+      'r-1',
+    ],
     ['unknown request', { request: 'RequestTeleport', referenceId: 11 }, 'UNKNOWN_REQUEST', 11],
     ['missing request name', { referenceId: 12 }, 'INVALID_ATTRIBUTES', 12],
     ['refused request', { request: 'RequestAgentReady', referenceId: 13, thisDN: '8888' }, 'AGENT_NOT_LOGGED_IN', 13],
     ['unknown DN', { request: 'RequestRegisterAddress', referenceId: 14, thisDN: '1234' }, 'UNKNOWN_DN', 14],
   ])('%s', async (_what, frame, error, ref) => {
     await gw.handleMessage(s, JSON.stringify(frame));
-    expect(t.sent.at(-1)).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR[error as keyof typeof CTI_ERROR].code, referenceId: ref });
+    expect(t.sent.at(-1)).toMatchObject({
+      event: 'EventError',
+      errorCode: CTI_ERROR[error as keyof typeof CTI_ERROR].code,
+      referenceId: ref,
+    });
   });
 
   it('a frame above the size limit: MESSAGE_TOO_LARGE with its referenceId, then close 1009', async () => {
-    await gw.handleMessage(s, JSON.stringify({ request: 'RequestAttachUserData', referenceId: 21, thisDN: '8888', connId: '1', userData: { k: 'x'.repeat(300) } }));
-    expect(t.sent.at(-1)).toMatchObject({ event: 'EventError', errorCode: CTI_ERROR.MESSAGE_TOO_LARGE.code, referenceId: 21 });
+    await gw.handleMessage(
+      s,
+      JSON.stringify({
+        request: 'RequestAttachUserData',
+        referenceId: 21,
+        thisDN: '8888',
+        connId: '1',
+        userData: { k: 'x'.repeat(300) },
+      }),
+    );
+    expect(t.sent.at(-1)).toMatchObject({
+      event: 'EventError',
+      errorCode: CTI_ERROR.MESSAGE_TOO_LARGE.code,
+      referenceId: 21,
+    });
     expect(t.closed?.[0]).toBe(1009);
   });
 

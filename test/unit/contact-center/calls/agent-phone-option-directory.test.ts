@@ -16,7 +16,9 @@ function directory(): CallDirectory {
     normaliseNumber: (n) => n.replace(/[\s().-]/g, ''),
     // The store's lookup: own value; numbers that are no DN inherit the +1 softswitch; defaults.
     effectiveOption: (dn, name) =>
-      dns[dn]?.options[name] ?? (dns[dn] === undefined && dn.startsWith('+1') ? softswitch[name] : undefined) ?? { 'dual-dialog-enabled': 'true', 'make-call-rfc3725-flow': '2' }[name],
+      dns[dn]?.options[name] ??
+      (dns[dn] === undefined && dn.startsWith('+1') ? softswitch[name] : undefined) ??
+      { 'dual-dialog-enabled': 'true', 'make-call-rfc3725-flow': '2' }[name],
   };
 }
 
@@ -46,13 +48,19 @@ describe('AgentCallPolicy with the agent-phone aware directory (behaviour §9)',
   const agentsWith = (state: AgentState | undefined): AgentService =>
     ({ sessionByDn: () => (state === undefined ? undefined : { status: { state } }) }) as unknown as AgentService;
   const softswitchSaysTrue = new AgentPhoneOptionDirectory(
-    { getDn: () => ({ number: '8888', type: 'extension', options: { contact: '*' } }), normaliseNumber: (n) => n, effectiveOption: (dn) => (dn === '+15551232222' ? 'true' : 'false') },
+    {
+      getDn: () => ({ number: '8888', type: 'extension', options: { contact: '*' } }),
+      normaliseNumber: (n) => n,
+      effectiveOption: (dn) => (dn === '+15551232222' ? 'true' : 'false'),
+    },
     { agentPhoneOf: () => '+15551232222' },
   );
 
   it('rejects a direct call to a NotReady agent-phone agent when the softswitch sets reject-call-notready', () => {
     expect(new AgentCallPolicy(agentsWith(AgentState.NotReady), softswitchSaysTrue).rejectsCall('8888')).toBe(true);
-    expect(new AgentCallPolicy(agentsWith(AgentState.AfterCallWork), softswitchSaysTrue).rejectsCall('8888')).toBe(true);
+    expect(new AgentCallPolicy(agentsWith(AgentState.AfterCallWork), softswitchSaysTrue).rejectsCall('8888')).toBe(
+      true,
+    );
   });
 
   it('lets Ready and BusyReady agents be rung', () => {

@@ -3,10 +3,20 @@ import { ConnIdGenerator } from '../../../../src/contact-center/calls/conn-id-ge
 import { Call, CallLeg, LegState } from '../../../../src/contact-center/calls/call.js';
 import { failureStatus } from '../../../../src/contact-center/calls/b2bua.js';
 import { SdpOriginKeeper } from '../../../../src/media/sdp-origin-keeper.js';
-import { blackHoleSdp, directionOf, holdSdp, noMediaOffer, parseSdp, rejectAllAnswer, resumeSdp } from '../../../../src/media/sdp.js';
+import {
+  blackHoleSdp,
+  directionOf,
+  holdSdp,
+  noMediaOffer,
+  parseSdp,
+  rejectAllAnswer,
+  resumeSdp,
+} from '../../../../src/media/sdp.js';
 
-const SDP_A = 'v=0\r\no=alice 100 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n';
-const SDP_B = 'v=0\r\no=bob 7 3 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n';
+const SDP_A =
+  'v=0\r\no=alice 100 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n';
+const SDP_B =
+  'v=0\r\no=bob 7 3 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n';
 
 describe('ConnIdGenerator', () => {
   it('gives 16 hex digits, unique', () => {

@@ -24,7 +24,10 @@ describe('SqliteCallJournal (DATA/calls.sqlite)', () => {
   it('writes behind: a call shows after the flush period, a crash (no close) leaves it to be reported once', () => {
     const j = SqliteCallJournal.open(dir, clock, 200);
     expect(j.takeLost()).toEqual([]);
-    const c = call('00000000000000a1', clock.now(), [[undefined, '5551234'], ['7001', '7001']]);
+    const c = call('00000000000000a1', clock.now(), [
+      [undefined, '5551234'],
+      ['7001', '7001'],
+    ]);
     j.opened(c);
     // Not flushed yet: a second process reading now would not see it.
     const peek = SqliteCallJournal.open(dir, clock, 200);
@@ -34,7 +37,15 @@ describe('SqliteCallJournal (DATA/calls.sqlite)', () => {
     // "Crash": the first journal is never closed; a new process reads the table.
     const next = SqliteCallJournal.open(dir, clock, 200);
     expect(next.takeLost()).toEqual([
-      { connId: '00000000000000a1', parties: ['5551234', '7001'], ani: '5551234', dnis: '7001', callType: 'Inbound', startedAt: '2026-11-26T10:00:00.000Z', cause: 'crash' },
+      {
+        connId: '00000000000000a1',
+        parties: ['5551234', '7001'],
+        ani: '5551234',
+        dnis: '7001',
+        callType: 'Inbound',
+        startedAt: '2026-11-26T10:00:00.000Z',
+        cause: 'crash',
+      },
     ]);
     expect(next.takeLost()).toEqual([]); // cleared once reported
     next.close();
@@ -44,8 +55,14 @@ describe('SqliteCallJournal (DATA/calls.sqlite)', () => {
   it('a call that ends before the flush never reaches the disk; one that ends after is deleted', () => {
     const j = SqliteCallJournal.open(dir, clock, 200);
     j.takeLost();
-    const short = call('00000000000000b1', clock.now(), [[undefined, 'a'], ['7001', '7001']]);
-    const long = call('00000000000000b2', clock.now(), [[undefined, 'b'], ['7002', '7002']]);
+    const short = call('00000000000000b1', clock.now(), [
+      [undefined, 'a'],
+      ['7001', '7001'],
+    ]);
+    const long = call('00000000000000b2', clock.now(), [
+      [undefined, 'b'],
+      ['7002', '7002'],
+    ]);
     j.opened(short);
     j.opened(long);
     j.closed(short);
@@ -66,7 +83,10 @@ describe('SqliteCallJournal (DATA/calls.sqlite)', () => {
   it('parties follow changes (transfer): the live legs at the last flush', () => {
     const j = SqliteCallJournal.open(dir, clock, 200);
     j.takeLost();
-    const c = call('00000000000000c1', clock.now(), [[undefined, '5551234'], ['7001', '7001']]);
+    const c = call('00000000000000c1', clock.now(), [
+      [undefined, '5551234'],
+      ['7001', '7001'],
+    ]);
     j.opened(c);
     clock.advance(200);
     c.legs[1]!.state = LegState.Released;
@@ -82,8 +102,14 @@ describe('SqliteCallJournal (DATA/calls.sqlite)', () => {
   it('an orderly stop (freeze) keeps the calls it releases and reports them with cause shutdown', () => {
     const j = SqliteCallJournal.open(dir, clock, 200);
     j.takeLost();
-    const a = call('00000000000000d1', clock.now(), [[undefined, 'a'], ['7001', '7001']]);
-    const b = call('00000000000000d2', clock.now(), [[undefined, 'b'], ['7002', '7002']]);
+    const a = call('00000000000000d1', clock.now(), [
+      [undefined, 'a'],
+      ['7001', '7001'],
+    ]);
+    const b = call('00000000000000d2', clock.now(), [
+      [undefined, 'b'],
+      ['7002', '7002'],
+    ]);
     j.opened(a);
     clock.advance(200);
     j.opened(b); // not flushed yet: freeze writes it

@@ -49,7 +49,11 @@ describe('Dialog (RFC 3261 §12)', () => {
   it('UAC: route set is the reversed Record-Route, remote target the Contact, CSeq continues (§12.1.2, §12.2.1.1)', () => {
     const d = Dialog.createUac(invite(), ok(), '<sip:me@127.0.0.1:5060>');
     expect(d.state).toBe(DialogState.Confirmed);
-    expect(d.id).toEqual({ callId: 'a84b4c76e66710@pc33.atlanta.example.com', localTag: '1928301774', remoteTag: 'a6c85cf' });
+    expect(d.id).toEqual({
+      callId: 'a84b4c76e66710@pc33.atlanta.example.com',
+      localTag: '1928301774',
+      remoteTag: 'a6c85cf',
+    });
     expect(d.routeSet).toEqual(['<sip:p3.example.com;lr>', '<sip:p2.example.com;lr>', '<sip:p1.example.com;lr>']);
     const bye = d.createRequest('BYE');
     expect(bye.uri).toBe('sip:bob@192.0.2.4');
@@ -89,7 +93,9 @@ describe('Dialog (RFC 3261 §12)', () => {
     expect(d.remoteTarget).toBe('sip:alice@pc33.atlanta.example.com');
     const bye = d.createRequest('BYE');
     expect(bye.headers.find((x) => x.name === 'From')?.value).toBe('Bob <sip:bob@biloxi.example.com>;tag=ourtag');
-    expect(bye.headers.find((x) => x.name === 'To')?.value).toBe('Alice <sip:alice@atlanta.example.com>;tag=1928301774');
+    expect(bye.headers.find((x) => x.name === 'To')?.value).toBe(
+      'Alice <sip:alice@atlanta.example.com>;tag=1928301774',
+    );
     const seq = Number(bye.headers.find((x) => x.name === 'CSeq')?.value.split(' ')[0]);
     expect(seq).toBeGreaterThan(0);
     expect(seq).toBeLessThan(2 ** 31);

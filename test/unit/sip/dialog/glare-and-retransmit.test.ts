@@ -28,7 +28,13 @@ describe('Invite2xxRetransmitter (RFC 3261 §13.3.1.4)', () => {
     const clock = new FakeClock();
     const sent: number[] = [];
     let gaveUp = -1;
-    new Invite2xxRetransmitter(clock, { t1: 500, t2: 4000 }, false, () => sent.push(clock.now()), () => (gaveUp = clock.now()));
+    new Invite2xxRetransmitter(
+      clock,
+      { t1: 500, t2: 4000 },
+      false,
+      () => sent.push(clock.now()),
+      () => (gaveUp = clock.now()),
+    );
     clock.advance(40_000);
     expect(sent.slice(0, 6)).toEqual([500, 1500, 3500, 7500, 11500, 15500]);
     expect(sent.every((t) => t < 32_000)).toBe(true);
@@ -39,7 +45,13 @@ describe('Invite2xxRetransmitter (RFC 3261 §13.3.1.4)', () => {
     const clock = new FakeClock();
     let n = 0;
     let gaveUp = false;
-    const r = new Invite2xxRetransmitter(clock, { t1: 500, t2: 4000 }, false, () => n++, () => (gaveUp = true));
+    const r = new Invite2xxRetransmitter(
+      clock,
+      { t1: 500, t2: 4000 },
+      false,
+      () => n++,
+      () => (gaveUp = true),
+    );
     clock.advance(1600);
     r.stop();
     clock.advance(60_000);
@@ -51,7 +63,13 @@ describe('Invite2xxRetransmitter (RFC 3261 §13.3.1.4)', () => {
     const clock = new FakeClock();
     let n = 0;
     let gaveUp = false;
-    new Invite2xxRetransmitter(clock, { t1: 500, t2: 4000 }, true, () => n++, () => (gaveUp = true));
+    new Invite2xxRetransmitter(
+      clock,
+      { t1: 500, t2: 4000 },
+      true,
+      () => n++,
+      () => (gaveUp = true),
+    );
     clock.advance(31_999);
     expect(gaveUp).toBe(false);
     clock.advance(1);

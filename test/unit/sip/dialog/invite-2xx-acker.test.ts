@@ -41,12 +41,18 @@ class ManagerStack extends AckRecordingStack {
 
 /** Requests put on the wire, one line per transaction (timer E/A retransmissions folded). */
 function requestsSent(stack: ManagerStack): string[] {
-  return [...new Set(stack.wire.map((m) => `${m.method} ${m.uri} ${m.cseq.seq}|${m.via.branch ?? ''}`))].map((l) => l.split('|')[0]!);
+  return [...new Set(stack.wire.map((m) => `${m.method} ${m.uri} ${m.cseq.seq}|${m.via.branch ?? ''}`))].map(
+    (l) => l.split('|')[0]!,
+  );
 }
 
 function setup() {
   const clock = new FakeClock(0);
-  const mgr = new TransactionManager({ clock, logger: silentLogger, delegate: { onRequest: () => undefined, onAck: () => undefined } });
+  const mgr = new TransactionManager({
+    clock,
+    logger: silentLogger,
+    delegate: { onRequest: () => undefined, onAck: () => undefined },
+  });
   const stack = new ManagerStack(mgr);
   const ua = new DialogUserAgent({ stack, clock, logger: silentLogger, random: () => 0.5 });
   return { clock, mgr, stack, ua };
@@ -81,7 +87,11 @@ describe('Invite2xxAcker: 2xx after the first one, while the INVITE client trans
   it('retransmitted 2xx: the identical ACK again, from the acker, also after the call ended; another fork: ACK + BYE once', () => {
     const { clock, mgr, stack, ua } = setup();
     const accepted: InviteSession[] = [];
-    const ics = ua.createInvite(invite(), PEER, { onAccepted: (s) => accepted.push(s), onRejected: () => undefined, onFailed: () => undefined });
+    const ics = ua.createInvite(invite(), PEER, {
+      onAccepted: (s) => accepted.push(s),
+      onRejected: () => undefined,
+      onFailed: () => undefined,
+    });
     ics.send();
     const sent = stack.wire[0]!;
     const first = ok(sent, 'fork1');
@@ -89,7 +99,12 @@ describe('Invite2xxAcker: 2xx after the first one, while the INVITE client trans
     expect(accepted).toHaveLength(1);
     expect(stack.acks).toHaveLength(1);
     const ack = stack.acks[0]!;
-    expect([ack.method, ack.uri, ack.cseq.seq, ack.getHeader('To')]).toEqual(['ACK', 'sip:fork1@127.0.0.1:5070', 7, '<sip:callee@127.0.0.1>;tag=fork1']);
+    expect([ack.method, ack.uri, ack.cseq.seq, ack.getHeader('To')]).toEqual([
+      'ACK',
+      'sip:fork1@127.0.0.1:5070',
+      7,
+      '<sip:callee@127.0.0.1>;tag=fork1',
+    ]);
     const tx = mgr.findClientTransaction(sent)!;
     expect(tx.state).toBe(TransactionState.Accepted);
     expect(() => tx.request).toThrow(/released/);
@@ -107,8 +122,16 @@ describe('Invite2xxAcker: 2xx after the first one, while the INVITE client trans
     mgr.receiveResponse(ok(sent, 'fork2'), PEER);
     expect(stack.acks).toHaveLength(4);
     const forkAck = stack.acks[3]!;
-    expect([forkAck.uri, forkAck.cseq.seq, forkAck.getHeader('To')]).toEqual(['sip:fork2@127.0.0.1:5070', 7, '<sip:callee@127.0.0.1>;tag=fork2']);
-    expect(requestsSent(stack)).toEqual(['INVITE sip:callee@127.0.0.1:5070 7', 'BYE sip:fork1@127.0.0.1:5070 8', 'BYE sip:fork2@127.0.0.1:5070 8']);
+    expect([forkAck.uri, forkAck.cseq.seq, forkAck.getHeader('To')]).toEqual([
+      'sip:fork2@127.0.0.1:5070',
+      7,
+      '<sip:callee@127.0.0.1>;tag=fork2',
+    ]);
+    expect(requestsSent(stack)).toEqual([
+      'INVITE sip:callee@127.0.0.1:5070 7',
+      'BYE sip:fork1@127.0.0.1:5070 8',
+      'BYE sip:fork2@127.0.0.1:5070 8',
+    ]);
     mgr.receiveResponse(ok(sent, 'fork2'), PEER);
     expect(stack.acks[4]).toBe(forkAck);
     expect(requestsSent(stack)).toHaveLength(3);
@@ -121,7 +144,11 @@ describe('Invite2xxAcker: 2xx after the first one, while the INVITE client trans
   it('late offer: a 2xx retransmission before the TU answered gets nothing; after, the ACK with the answer', () => {
     const { mgr, stack, ua } = setup();
     let ackAnswer: ((answer: string | Buffer) => void) | undefined;
-    ua.createInvite(invite(''), PEER, { onAccepted: (_s, _r, a) => (ackAnswer = a), onRejected: () => undefined, onFailed: () => undefined }).send();
+    ua.createInvite(invite(''), PEER, {
+      onAccepted: (_s, _r, a) => (ackAnswer = a),
+      onRejected: () => undefined,
+      onFailed: () => undefined,
+    }).send();
     const sent = stack.wire[0]!;
     mgr.receiveResponse(ok(sent, 'f1', 'v=0\r\no=offer\r\n'), PEER);
     mgr.receiveResponse(ok(sent, 'f1', 'v=0\r\no=offer\r\n'), PEER);
@@ -138,7 +165,11 @@ describe('Invite2xxAcker: 2xx after the first one, while the INVITE client trans
     const { mgr, stack, ua } = setup();
     const refs: Array<WeakRef<object>> = [];
     (() => {
-      const delegate = { onAccepted: (s: InviteSession) => void s.bye(), onRejected: () => undefined, onFailed: () => undefined };
+      const delegate = {
+        onAccepted: (s: InviteSession) => void s.bye(),
+        onRejected: () => undefined,
+        onFailed: () => undefined,
+      };
       const ics = ua.createInvite(invite(), PEER, delegate);
       ics.send();
       mgr.receiveResponse(ok(stack.wire[0]!, 'fork1'), PEER);

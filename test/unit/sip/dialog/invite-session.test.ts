@@ -30,8 +30,17 @@ class RecordingContext implements UasContext {
   get finalSent(): boolean {
     return this.replies.some((r) => r.status >= 200);
   }
-  createResponse(status: number, reason?: string, headers?: Array<[string, string]>, body?: Buffer | string): SipResponse {
-    return createResponse(this.request, status, reason, { toTag: this.toTag, headers: (headers ?? []).map(([name, value]) => ({ name, value })), body });
+  createResponse(
+    status: number,
+    reason?: string,
+    headers?: Array<[string, string]>,
+    body?: Buffer | string,
+  ): SipResponse {
+    return createResponse(this.request, status, reason, {
+      toTag: this.toTag,
+      headers: (headers ?? []).map(([name, value]) => ({ name, value })),
+      body,
+    });
   }
   reply(status: number, reason?: string, headers?: Array<[string, string]>, body?: Buffer | string): SipResponse {
     const r = this.createResponse(status, reason, headers, body);
@@ -86,7 +95,11 @@ function peerRequest(method: string, seq: number, body = ''): SipRequest {
 }
 
 function answer(req: SipRequest, status: number, body = ''): SipResponse {
-  return createResponse(req, status, undefined, { toTag: 'peertag', headers: h([['Contact', '<sip:peer@127.0.0.1:5070>']]), body });
+  return createResponse(req, status, undefined, {
+    toTag: 'peertag',
+    headers: h([['Contact', '<sip:peer@127.0.0.1:5070>']]),
+    body,
+  });
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -189,7 +202,10 @@ describe('InviteSession UAS 2xx, BYE, 481', () => {
   it('the ACK stops the retransmissions and reaches the delegate with its body', () => {
     const { clock, ua, session } = setup('uas');
     let ackBody = '';
-    session.delegate = { onReinvite: (ctx, s) => s.acceptReinvite(ctx, 'v=0\r\n'), onAck: (ack) => (ackBody = ack.body.toString()) };
+    session.delegate = {
+      onReinvite: (ctx, s) => s.acceptReinvite(ctx, 'v=0\r\n'),
+      onAck: (ack) => (ackBody = ack.body.toString()),
+    };
     const ctx = new RecordingContext(peerRequest('INVITE', 6));
     ua.handleRequest(ctx);
     expect(ua.handleAck(peerRequest('ACK', 6, 'answer'))).toBe(true);

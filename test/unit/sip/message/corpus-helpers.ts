@@ -1,9 +1,29 @@
 /** Shared helpers of the message-layer corpus tests: the verdict pipeline the server applies. */
-import { checkRequest, parseMessage, SipParseError, type RequestCaps, type SipMessage } from '../../../../src/sip/message/index.js';
+import {
+  checkRequest,
+  parseMessage,
+  SipParseError,
+  type RequestCaps,
+  type SipMessage,
+} from '../../../../src/sip/message/index.js';
 
 /** Capabilities of a typical UAS (registrar + B2BUA) used for the corpus verdicts. */
 export const UAS_CAPS: RequestCaps = {
-  methods: ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'PRACK', 'UPDATE', 'INFO', 'REFER', 'NOTIFY', 'SUBSCRIBE', 'MESSAGE'],
+  methods: [
+    'INVITE',
+    'ACK',
+    'CANCEL',
+    'BYE',
+    'OPTIONS',
+    'REGISTER',
+    'PRACK',
+    'UPDATE',
+    'INFO',
+    'REFER',
+    'NOTIFY',
+    'SUBSCRIBE',
+    'MESSAGE',
+  ],
   supported: ['path', 'outbound', 'gruu', '100rel', 'timer', 'replaces'],
   schemes: ['sip', 'sips', 'tel'],
 };
@@ -12,7 +32,10 @@ export const UAS_CAPS: RequestCaps = {
 export type Verdict = 'ok' | 'drop' | number;
 
 /** parseMessage + checkRequest, as the server core runs them. */
-export function verdictOf(buf: Buffer, caps: RequestCaps = UAS_CAPS): { verdict: Verdict; message?: SipMessage; why: string } {
+export function verdictOf(
+  buf: Buffer,
+  caps: RequestCaps = UAS_CAPS,
+): { verdict: Verdict; message?: SipMessage; why: string } {
   let msg: SipMessage;
   try {
     msg = parseMessage(buf);

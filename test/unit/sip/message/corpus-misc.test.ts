@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { corpusDir } from '../../../helpers/paths.js';
-import { parseMessage, StreamFramer, tryParseMessage, type FramerEvent, type SipMessage } from '../../../../src/sip/message/index.js';
+import {
+  parseMessage,
+  StreamFramer,
+  tryParseMessage,
+  type FramerEvent,
+  type SipMessage,
+} from '../../../../src/sip/message/index.js';
 import { shape } from './corpus-helpers.js';
 
 function yamlFiles(dir: string): string[] {

@@ -90,6 +90,7 @@ describe('PROTOS c07-sip', () => {
     expect(stats.parsed + stats.parseErrors).toBe(2 * 4527);
     // Every teardown (CANCEL) is the unmutated template except in the CRLF groups, so most parse.
     expect(stats.accepted).toBeGreaterThan(4527);
-    if (process.env.PROTOS_STATS) process.stdout.write(JSON.stringify({ ...stats, rejected: Object.fromEntries(stats.rejected) }) + '\n');
+    if (process.env.PROTOS_STATS)
+      process.stdout.write(JSON.stringify({ ...stats, rejected: Object.fromEntries(stats.rejected) }) + '\n');
   }, 120_000);
 });

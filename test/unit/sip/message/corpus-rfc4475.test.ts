@@ -6,7 +6,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { corpusDir } from '../../../helpers/paths.js';
-import { checkRequest, getParam, parseMessage, percentDecode, uriEquals, SipRequestMessage, type SipRequest } from '../../../../src/sip/message/index.js';
+import {
+  checkRequest,
+  getParam,
+  parseMessage,
+  percentDecode,
+  uriEquals,
+  type SipRequestMessage,
+  type SipRequest,
+} from '../../../../src/sip/message/index.js';
 import { shape, UAS_CAPS, verdictOf, type Verdict } from './corpus-helpers.js';
 
 const dir = join(corpusDir, 'rfc4475/archive');
@@ -166,9 +174,14 @@ describe('RFC 4475 torture messages', () => {
 
   it('bext01: 420 lists the unsupported Require tags', () => {
     const m = parseMessage(load('bext01.dat')) as SipRequest;
-    expect(checkRequest(m, UAS_CAPS)?.headers).toEqual([{ name: 'Unsupported', value: 'nothingSupportsThis, nothingSupportsThisEither' }]);
+    expect(checkRequest(m, UAS_CAPS)?.headers).toEqual([
+      { name: 'Unsupported', value: 'nothingSupportsThis, nothingSupportsThisEither' },
+    ]);
     expect(checkRequest(m, { ...UAS_CAPS, proxyRequire: true })?.headers).toEqual([
-      { name: 'Unsupported', value: 'nothingSupportsThis, nothingSupportsThisEither, noProxiesSupportThis, norDoAnyProxiesSupportThis' },
+      {
+        name: 'Unsupported',
+        value: 'nothingSupportsThis, nothingSupportsThisEither, noProxiesSupportThis, norDoAnyProxiesSupportThis',
+      },
     ]);
   });
 

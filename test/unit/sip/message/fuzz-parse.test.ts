@@ -8,24 +8,45 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { corpusDir } from '../../../helpers/paths.js';
-import { checkRequest, headerKey, parseMessage, SipParseError, SipRequestMessage, SipResponseMessage, StreamFramer, type ParsedMessage } from '../../../../src/sip/message/index.js';
+import {
+  checkRequest,
+  headerKey,
+  parseMessage,
+  SipParseError,
+  SipRequestMessage,
+  SipResponseMessage,
+  StreamFramer,
+  type ParsedMessage,
+} from '../../../../src/sip/message/index.js';
 import { shape, UAS_CAPS } from './corpus-helpers.js';
 
 const seeds: Buffer[] = readdirSync(join(corpusDir, 'rfc4475/archive'))
   .map((f) => readFileSync(join(corpusDir, 'rfc4475/archive', f)))
-  .concat(readdirSync(join(corpusDir, 'sip-message-examples')).map((f) => readFileSync(join(corpusDir, 'sip-message-examples', f))));
+  .concat(
+    readdirSync(join(corpusDir, 'sip-message-examples')).map((f) =>
+      readFileSync(join(corpusDir, 'sip-message-examples', f)),
+    ),
+  );
 
 /** Interesting bytes to splice in: SIP delimiters and line ends. */
 const SPECIAL = [...'\r\n :;,<>"\\@[]?=%/\t'].map((c) => c.charCodeAt(0)).concat([0x00, 0x7f, 0xff, 0xc3]);
 
 const mutation = fc.oneof(
-  fc.record({ op: fc.constant('flip' as const), at: fc.nat(), byte: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(...SPECIAL)) }),
+  fc.record({
+    op: fc.constant('flip' as const),
+    at: fc.nat(),
+    byte: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(...SPECIAL)),
+  }),
   fc.record({ op: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 16 }) }),
   fc.record({ op: fc.constant('dup' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 64 }) }),
 );
 
-type Mutation = { op: 'flip'; at: number; byte: number } | { op: 'insert'; at: number; bytes: Uint8Array } | { op: 'delete'; at: number; len: number } | { op: 'dup'; at: number; len: number };
+type Mutation =
+  | { op: 'flip'; at: number; byte: number }
+  | { op: 'insert'; at: number; bytes: Uint8Array }
+  | { op: 'delete'; at: number; len: number }
+  | { op: 'dup'; at: number; len: number };
 
 function mutate(seed: Buffer, muts: Mutation[]): Buffer {
   let b = Buffer.from(seed);
@@ -42,8 +63,20 @@ function mutate(seed: Buffer, muts: Mutation[]): Buffer {
 
 /** Everything a layer above may do with a parsed message; only SipParseError may come out. */
 function exercise(m: ParsedMessage): void {
-  const accessors: Array<() => unknown> = [() => m.vias, () => m.via, () => m.from, () => m.to, () => m.cseq, () => m.callId, () => m.contacts];
-  if (m.kind === 'request') accessors.push(() => m.requestUri, () => checkRequest(m, UAS_CAPS));
+  const accessors: Array<() => unknown> = [
+    () => m.vias,
+    () => m.via,
+    () => m.from,
+    () => m.to,
+    () => m.cseq,
+    () => m.callId,
+    () => m.contacts,
+  ];
+  if (m.kind === 'request')
+    accessors.push(
+      () => m.requestUri,
+      () => checkRequest(m, UAS_CAPS),
+    );
   for (const a of accessors) {
     try {
       a();
@@ -57,19 +90,35 @@ function exercise(m: ParsedMessage): void {
   // Text serialisation of every line (no original bytes to copy) re-parses equal too.
   const copy =
     m.kind === 'request'
-      ? new SipRequestMessage(m.method, m.uri, m.headerFields.map((h) => ({ ...h })), m.body, m.version)
-      : new SipResponseMessage(m.status, m.reason, m.headerFields.map((h) => ({ ...h })), m.body, m.version);
+      ? new SipRequestMessage(
+          m.method,
+          m.uri,
+          m.headerFields.map((h) => ({ ...h })),
+          m.body,
+          m.version,
+        )
+      : new SipResponseMessage(
+          m.status,
+          m.reason,
+          m.headerFields.map((h) => ({ ...h })),
+          m.body,
+          m.version,
+        );
   expect(shape(parseMessage(copy.toBuffer()))).toEqual(shape(m));
   // A proxy-like edit: untouched lines are copied from the original bytes, the rest written.
   const expected = m.headerFields.filter((h) => headerKey(h.name) !== 'subject').map((h) => ({ ...h }));
   const firstVia = expected.findIndex((h) => headerKey(h.name) === 'via');
-  const viaLine = { name: firstVia >= 0 ? expected[firstVia].name : 'Via', value: 'SIP/2.0/UDP fuzz.example;branch=z9hG4bKfuzz' };
+  const viaLine = {
+    name: firstVia >= 0 ? expected[firstVia].name : 'Via',
+    value: 'SIP/2.0/UDP fuzz.example;branch=z9hG4bKfuzz',
+  };
   if (firstVia >= 0) expected.splice(firstVia, 0, viaLine);
   else expected.unshift(viaLine);
   m.prependHeader('Via', viaLine.value);
   m.removeHeader('Subject');
   const edited = parseMessage(m.toBuffer());
-  const noCl = (hs: readonly { name: string; value: string }[]) => hs.filter((h) => headerKey(h.name) !== 'content-length');
+  const noCl = (hs: readonly { name: string; value: string }[]) =>
+    hs.filter((h) => headerKey(h.name) !== 'content-length');
   expect(noCl(edited.headerFields)).toEqual(noCl(expected));
   expect(edited.body.equals(m.body)).toBe(true);
 }
@@ -92,9 +141,13 @@ function check(bytes: Buffer): void {
 describe('parser fuzzing', () => {
   it('mutated corpus messages: a message or a SipParseError with a status', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: seeds.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), (i, muts) => {
-        check(mutate(seeds[i], muts));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: seeds.length - 1 }),
+        fc.array(mutation, { minLength: 1, maxLength: 6 }),
+        (i, muts) => {
+          check(mutate(seeds[i], muts));
+        },
+      ),
       { numRuns: 4000, seed: Number(process.env.FUZZ_SEED ?? 4475) },
     );
   });
@@ -110,11 +163,42 @@ describe('parser fuzzing', () => {
   });
 
   it('SIP-looking random text built from header fragments', () => {
-    const frag = fc.constantFrom('Via: SIP/2.0/UDP ', 'From: ', 'To: ', '<sip:', '>', ';tag=', 'Call-ID: ', 'CSeq: 1 ', 'Contact: ', '"', '\\', '\r\n', ' ', ',', ';', '@', '[::1]', ':5060', 'l: ', '9', 'Content-Length: ', 'sip:x@y', '?a=b', '%41', '\r\n\r\n', '\t');
+    const frag = fc.constantFrom(
+      'Via: SIP/2.0/UDP ',
+      'From: ',
+      'To: ',
+      '<sip:',
+      '>',
+      ';tag=',
+      'Call-ID: ',
+      'CSeq: 1 ',
+      'Contact: ',
+      '"',
+      '\\',
+      '\r\n',
+      ' ',
+      ',',
+      ';',
+      '@',
+      '[::1]',
+      ':5060',
+      'l: ',
+      '9',
+      'Content-Length: ',
+      'sip:x@y',
+      '?a=b',
+      '%41',
+      '\r\n\r\n',
+      '\t',
+    );
     fc.assert(
-      fc.property(fc.constantFrom('OPTIONS sip:a@b SIP/2.0\r\n', 'SIP/2.0 200 OK\r\n', ''), fc.array(frag, { maxLength: 60 }), (start, parts) => {
-        check(Buffer.from(start + parts.join(''), 'latin1'));
-      }),
+      fc.property(
+        fc.constantFrom('OPTIONS sip:a@b SIP/2.0\r\n', 'SIP/2.0 200 OK\r\n', ''),
+        fc.array(frag, { maxLength: 60 }),
+        (start, parts) => {
+          check(Buffer.from(start + parts.join(''), 'latin1'));
+        },
+      ),
       { numRuns: 3000, seed: Number(process.env.FUZZ_SEED ?? 5118) },
     );
   });

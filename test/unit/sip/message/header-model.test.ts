@@ -4,17 +4,49 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { headerKey, isListHeader, parseMessage, parseNameAddr, parseVia, SipParseError, type HeaderField, type ParsedMessage } from '../../../../src/sip/message/index.js';
+import {
+  headerKey,
+  isListHeader,
+  parseMessage,
+  parseNameAddr,
+  parseVia,
+  SipParseError,
+  type HeaderField,
+  type ParsedMessage,
+} from '../../../../src/sip/message/index.js';
 
-const NAMES = ['Via', 'v', 'VIA', 'Contact', 'm', 'Subject', 's', 'X-Custom', 'x-custom', 'Call-ID', 'i', 'Content-Length', 'l'];
+const NAMES = [
+  'Via',
+  'v',
+  'VIA',
+  'Contact',
+  'm',
+  'Subject',
+  's',
+  'X-Custom',
+  'x-custom',
+  'Call-ID',
+  'i',
+  'Content-Length',
+  'l',
+];
 
 type Op =
   | { op: 'set' | 'add' | 'prepend' | 'remove'; name: string; value: string }
   | { op: 'direct-push' | 'direct-rename'; name: string; value: string; at: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constantFrom('set' as const, 'add' as const, 'prepend' as const, 'remove' as const), name: fc.constantFrom(...NAMES), value: fc.constantFrom('a', 'b, c', 'd') }),
-  fc.record({ op: fc.constantFrom('direct-push' as const, 'direct-rename' as const), name: fc.constantFrom(...NAMES), value: fc.constantFrom('e', 'f'), at: fc.nat() }),
+  fc.record({
+    op: fc.constantFrom('set' as const, 'add' as const, 'prepend' as const, 'remove' as const),
+    name: fc.constantFrom(...NAMES),
+    value: fc.constantFrom('a', 'b, c', 'd'),
+  }),
+  fc.record({
+    op: fc.constantFrom('direct-push' as const, 'direct-rename' as const),
+    name: fc.constantFrom(...NAMES),
+    value: fc.constantFrom('e', 'f'),
+    at: fc.nat(),
+  }),
 );
 
 function apply(model: HeaderField[], o: Op): void {
@@ -53,7 +85,9 @@ describe('header accessors against a model', () => {
   it('agree after any sequence of edits', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
-        const m = parseMessage(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject: hi\r\nl: 0\r\n\r\n'));
+        const m = parseMessage(
+          Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject: hi\r\nl: 0\r\n\r\n'),
+        );
         const model: HeaderField[] = m.headers.map((h) => ({ ...h }));
         for (const o of ops) {
           if (o.op === 'direct-push') model.push({ name: o.name, value: o.value });
@@ -72,7 +106,9 @@ describe('header accessors against a model', () => {
             expect(m.hasHeader(n)).toBe(lines.length > 0);
           }
           const again = parseMessage(m.toBuffer());
-          expect(again.headers.filter((h) => headerKey(h.name) !== 'content-length')).toEqual(model.filter((h) => headerKey(h.name) !== 'content-length'));
+          expect(again.headers.filter((h) => headerKey(h.name) !== 'content-length')).toEqual(
+            model.filter((h) => headerKey(h.name) !== 'content-length'),
+          );
         }
       }),
       { numRuns: 400, seed: 7 },
@@ -81,7 +117,27 @@ describe('header accessors against a model', () => {
 });
 
 describe('headerKey (RFC 3261 §7.3.1 case-insensitive names, §7.3.3 compact forms)', () => {
-  const usual = ['To', 'Via', 'From', 'CSeq', 'Route', 'Allow', 'Call-ID', 'Contact', 'Require', 'Expires', 'Supported', 'User-Agent', 'Max-Forwards', 'Record-Route', 'Content-Type', 'Authorization', 'Content-Length', 'WWW-Authenticate', 'Proxy-Authorization'];
+  const usual = [
+    'To',
+    'Via',
+    'From',
+    'CSeq',
+    'Route',
+    'Allow',
+    'Call-ID',
+    'Contact',
+    'Require',
+    'Expires',
+    'Supported',
+    'User-Agent',
+    'Max-Forwards',
+    'Record-Route',
+    'Content-Type',
+    'Authorization',
+    'Content-Length',
+    'WWW-Authenticate',
+    'Proxy-Authorization',
+  ];
   it('gives the lower-case name for the usual spellings and any other case of them', () => {
     for (const n of usual) {
       expect(headerKey(n)).toBe(n.toLowerCase());
@@ -92,7 +148,18 @@ describe('headerKey (RFC 3261 §7.3.1 case-insensitive names, §7.3.3 compact fo
     expect(headerKey('SUBJECT')).toBe('subject');
   });
   it('expands compact forms in either case', () => {
-    for (const [c, long] of [['v', 'via'], ['f', 'from'], ['t', 'to'], ['i', 'call-id'], ['m', 'contact'], ['l', 'content-length'], ['c', 'content-type'], ['k', 'supported'], ['s', 'subject'], ['e', 'content-encoding']]) {
+    for (const [c, long] of [
+      ['v', 'via'],
+      ['f', 'from'],
+      ['t', 'to'],
+      ['i', 'call-id'],
+      ['m', 'contact'],
+      ['l', 'content-length'],
+      ['c', 'content-type'],
+      ['k', 'supported'],
+      ['s', 'subject'],
+      ['e', 'content-encoding'],
+    ]) {
       expect(headerKey(c)).toBe(long);
       expect(headerKey(c.toUpperCase())).toBe(long);
     }
@@ -102,7 +169,11 @@ describe('headerKey (RFC 3261 §7.3.1 case-insensitive names, §7.3.3 compact fo
 
 describe('contactWildcard (RFC 3261 §10.2.2)', () => {
   const withContacts = (...lines: string[]): boolean => {
-    const m = parseMessage(Buffer.from(`REGISTER sip:h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:a@h>\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n${lines.map((l) => `Contact: ${l}\r\n`).join('')}Content-Length: 0\r\n\r\n`));
+    const m = parseMessage(
+      Buffer.from(
+        `REGISTER sip:h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:a@h>\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n${lines.map((l) => `Contact: ${l}\r\n`).join('')}Content-Length: 0\r\n\r\n`,
+      ),
+    );
     return m.contactWildcard;
   };
   it('is true only for one Contact line holding `*` alone', () => {
@@ -124,7 +195,9 @@ describe('serialising a parsed message after the Via stamp (replaceFirstLine)', 
   it('writes the new Via line and the other lines as they were', () => {
     const m = parseMessage(Buffer.from(text));
     m.replaceFirstLine('Via', stamped);
-    expect(m.toBuffer().toString()).toBe(text.replace('Via: SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bK1', `Via: ${stamped}`));
+    expect(m.toBuffer().toString()).toBe(
+      text.replace('Via: SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bK1', `Via: ${stamped}`),
+    );
     expect(m.getHeader('Via')).toBe(stamped);
   });
   it('keeps both changes when another one follows the stamp (before or after a first serialisation)', () => {
@@ -137,7 +210,10 @@ describe('serialising a parsed message after the Via stamp (replaceFirstLine)', 
       const out = m.toBuffer().toString();
       expect(out).toBe(
         text
-          .replace('Via: SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bK1', `Via: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK2\r\nVia: ${stamped}`)
+          .replace(
+            'Via: SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bK1',
+            `Via: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK2\r\nVia: ${stamped}`,
+          )
           .replace('Contact: <sip:a@127.0.0.9:5070>', 'Contact: <sip:a@127.0.0.1:9>'),
       );
       // And what comes out parses back to the same header lines.
@@ -149,21 +225,44 @@ describe('serialising a parsed message after the Via stamp (replaceFirstLine)', 
     m.replaceFirstLine('Via', stamped);
     m.replaceFirstLine('To', '<sip:a@h>;tag=x');
     expect(m.toBuffer().toString()).toBe(
-      text.replace('Via: SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bK1', `Via: ${stamped}`).replace('To: <sip:a@h>\r\n', 'To: <sip:a@h>;tag=x\r\n'),
+      text
+        .replace('Via: SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bK1', `Via: ${stamped}`)
+        .replace('To: <sip:a@h>\r\n', 'To: <sip:a@h>;tag=x\r\n'),
     );
   });
 });
 
 describe('typed list headers (RFC 3261 §7.3.1: repeated lines and comma-separated values alike)', () => {
-  const VIA = ['SIP/2.0/UDP a;branch=z9hG4bK1', 'SIP/2.0/TCP b:5061;branch=z9hG4bK2;rport', 'SIP / 2.0 / tls [::1];branch=z9hG4bK3'];
+  const VIA = [
+    'SIP/2.0/UDP a;branch=z9hG4bK1',
+    'SIP/2.0/TCP b:5061;branch=z9hG4bK2;rport',
+    'SIP / 2.0 / tls [::1];branch=z9hG4bK3',
+  ];
   const ADDR = ['<sip:a@h1;lr>', '"B, b" <sip:b@h2>;x=1', 'sip:c@h3', '<sip:d@h4>;expires=60'];
-  const line = (name: string, pool: string[]) => fc.tuple(fc.constantFrom(name), fc.array(fc.constantFrom(...pool), { minLength: 1, maxLength: 3 }));
-  const lines = fc.array(fc.oneof(line('Via', VIA), line('v', VIA), line('Contact', ADDR), line('Route', ADDR), line('Record-Route', ADDR), line('Subject', ['x, y'])), { maxLength: 8 });
+  const line = (name: string, pool: string[]) =>
+    fc.tuple(fc.constantFrom(name), fc.array(fc.constantFrom(...pool), { minLength: 1, maxLength: 3 }));
+  const lines = fc.array(
+    fc.oneof(
+      line('Via', VIA),
+      line('v', VIA),
+      line('Contact', ADDR),
+      line('Route', ADDR),
+      line('Record-Route', ADDR),
+      line('Subject', ['x, y']),
+    ),
+    { maxLength: 8 },
+  );
 
   it('give every value in order, as getHeaders(name) parsed one by one', () => {
     fc.assert(
       fc.property(lines, (ls) => {
-        const text = ['OPTIONS sip:a@b SIP/2.0', ...ls.map(([n, vs]) => `${n}: ${vs.join(' ,  ')}`), 'Content-Length: 0', '', ''].join('\r\n');
+        const text = [
+          'OPTIONS sip:a@b SIP/2.0',
+          ...ls.map(([n, vs]) => `${n}: ${vs.join(' ,  ')}`),
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n');
         const m = parseMessage(Buffer.from(text));
         const vias = m.getHeaders('Via');
         if (vias.length === 0) expect(() => m.vias).toThrow(SipParseError);
@@ -177,7 +276,10 @@ describe('typed list headers (RFC 3261 §7.3.1: repeated lines and comma-separat
   });
 
   it('take the lone `Contact: *` as no contact, and `*` among others as a 400 (RFC 3261 §10.2.2)', () => {
-    const msg = (...contacts: string[]) => parseMessage(Buffer.from(['REGISTER sip:h SIP/2.0', ...contacts.map((c) => `Contact: ${c}`), '', ''].join('\r\n')));
+    const msg = (...contacts: string[]) =>
+      parseMessage(
+        Buffer.from(['REGISTER sip:h SIP/2.0', ...contacts.map((c) => `Contact: ${c}`), '', ''].join('\r\n')),
+      );
     expect(msg('*').contacts).toEqual([]);
     expect(msg(' * ').contacts).toEqual([]);
     expect(() => msg('*', '<sip:a@h>').contacts).toThrow(/mixed/);
@@ -187,20 +289,46 @@ describe('typed list headers (RFC 3261 §7.3.1: repeated lines and comma-separat
 });
 
 describe('Call-ID (RFC 3261 §20.8: no whitespace)', () => {
-  const callId = (v: string) => parseMessage(Buffer.from(`OPTIONS sip:a@b SIP/2.0\r\nCall-ID: ${v}\r\n\r\n`, 'utf8')).callId;
+  const callId = (v: string) =>
+    parseMessage(Buffer.from(`OPTIONS sip:a@b SIP/2.0\r\nCall-ID: ${v}\r\n\r\n`, 'utf8')).callId;
   it('takes words with and without @', () => {
     expect(callId('a84b4c76e66710@pc33.atlanta.com')).toBe('a84b4c76e66710@pc33.atlanta.com');
     expect(callId('f81d4fae-7dec-11d0-a765-00a0c91e6bf6')).toBe('f81d4fae-7dec-11d0-a765-00a0c91e6bf6');
     expect(callId('caf\u00e9')).toBe('caf\u00e9');
   });
   it('refuses blanks inside, ASCII or not', () => {
-    for (const bad of ['a b', 'a\u00a0b', 'a\u2003b', 'a\u3000b', 'ab\u000b']) expect(() => callId(bad), JSON.stringify(bad)).toThrow(SipParseError);
+    for (const bad of ['a b', 'a\u00a0b', 'a\u2003b', 'a\u3000b', 'ab\u000b'])
+      expect(() => callId(bad), JSON.stringify(bad)).toThrow(SipParseError);
   });
 });
 
 describe('isListHeader (RFC 3261 §7.3.1: only #(values) headers combine)', () => {
   it('splits the list headers of RFC 3261 §20 and nothing whose grammar holds commas', () => {
-    for (const key of ['via', 'contact', 'route', 'record-route', 'require', 'supported', 'allow', 'proxy-require', 'x-unknown']) expect(isListHeader(key), key).toBe(true);
-    for (const key of ['from', 'to', 'call-id', 'cseq', 'max-forwards', 'expires', 'authorization', 'www-authenticate', 'user-agent', 'date', 'content-length']) expect(isListHeader(key), key).toBe(false);
+    for (const key of [
+      'via',
+      'contact',
+      'route',
+      'record-route',
+      'require',
+      'supported',
+      'allow',
+      'proxy-require',
+      'x-unknown',
+    ])
+      expect(isListHeader(key), key).toBe(true);
+    for (const key of [
+      'from',
+      'to',
+      'call-id',
+      'cseq',
+      'max-forwards',
+      'expires',
+      'authorization',
+      'www-authenticate',
+      'user-agent',
+      'date',
+      'content-length',
+    ])
+      expect(isListHeader(key), key).toBe(false);
   });
 });

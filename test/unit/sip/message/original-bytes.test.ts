@@ -6,13 +6,20 @@ import { describe, expect, it } from 'vitest';
 import { headerKey, parseMessage, type HeaderField } from '../../../../src/sip/message/index.js';
 import { OriginalBytes } from '../../../../src/sip/message/original-bytes.js';
 
-const TEXT = 'OPTIONS sip:a@b SIP/2.0\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject : folded\r\n  value\r\ni:x\r\nl: 0\r\n\r\n';
+const TEXT =
+  'OPTIONS sip:a@b SIP/2.0\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject : folded\r\n  value\r\ni:x\r\nl: 0\r\n\r\n';
 
 /** The lines the parser makes of TEXT, and their byte offsets. */
 function parsed(): { lines: HeaderField[]; original: OriginalBytes } {
   const src = Buffer.from('junk' + TEXT, 'latin1');
   const lines = parseMessage(Buffer.from(TEXT, 'latin1')).headerFields.map((h) => ({ ...h }));
-  const starts = [TEXT.indexOf('v:'), TEXT.indexOf('Subject'), TEXT.indexOf('i:x'), TEXT.indexOf('l: 0'), TEXT.length - 2].map((o) => o + 4);
+  const starts = [
+    TEXT.indexOf('v:'),
+    TEXT.indexOf('Subject'),
+    TEXT.indexOf('i:x'),
+    TEXT.indexOf('l: 0'),
+    TEXT.length - 2,
+  ].map((o) => o + 4);
   const offsets = lines.flatMap((_, i) => [starts[i], starts[i + 1]]);
   return { lines, original: new OriginalBytes(src, 4, src.length, offsets) };
 }
@@ -54,7 +61,8 @@ describe('OriginalBytes', () => {
 
   it('without original bytes, or without line offsets, writes every line', () => {
     const { lines } = parsed();
-    const plain = 'OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject: folded value\r\ni: x\r\nl: 0\r\n\r\n';
+    const plain =
+      'OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject: folded value\r\ni: x\r\nl: 0\r\n\r\n';
     expect(write(lines)).toBe(plain);
     const noOffsets = new OriginalBytes(Buffer.from(TEXT, 'latin1'), 0, TEXT.length, undefined);
     noOffsets.willChange(lines);

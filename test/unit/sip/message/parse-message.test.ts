@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createResponse, getParam, parseMessage, SipParseError, SipRequestMessage, tryParseMessage, type SipRequest } from '../../../../src/sip/message/index.js';
+import {
+  createResponse,
+  getParam,
+  parseMessage,
+  SipParseError,
+  SipRequestMessage,
+  tryParseMessage,
+  type SipRequest,
+} from '../../../../src/sip/message/index.js';
 
 const INVITE = [
   'INVITE sip:bob@example.com SIP/2.0',
@@ -29,7 +37,18 @@ describe('parseMessage', () => {
     expect(m).toBeInstanceOf(SipRequestMessage);
     expect(m.method).toBe('INVITE');
     expect(m.uri).toBe('sip:bob@example.com');
-    expect(m.headers.map((h) => h.name)).toEqual(['Via', 'v', 'Max-Forwards', 'To', 'f', 'i', 'CSeq', 'm', 'Content-Type', 'l']);
+    expect(m.headers.map((h) => h.name)).toEqual([
+      'Via',
+      'v',
+      'Max-Forwards',
+      'To',
+      'f',
+      'i',
+      'CSeq',
+      'm',
+      'Content-Type',
+      'l',
+    ]);
     expect(m.body.toString()).toBe('v=0\r');
     expect(m.callId).toBe('a84b4c76e66710@pc33.example.com');
     expect(m.cseq).toEqual({ seq: 314159, method: 'INVITE' });
@@ -76,7 +95,8 @@ describe('parseMessage', () => {
   });
 
   it('datagram framing: missing Content-Length is the rest, too large is 400, negative is 400', () => {
-    const base = 'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nTo: <sip:a@b>\r\nFrom: <sip:c@d>;tag=1\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n';
+    const base =
+      'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nTo: <sip:a@b>\r\nFrom: <sip:c@d>;tag=1\r\nCall-ID: 1\r\nCSeq: 1 OPTIONS\r\n';
     expect(parseMessage(Buffer.from(base + '\r\nabc')).body.toString()).toBe('abc');
     for (const cl of ['5', '-1', 'x', '1, 2']) {
       const r = tryParseMessage(Buffer.from(base + `Content-Length: ${cl}\r\n\r\nabc`));
@@ -122,7 +142,9 @@ describe('parseMessage', () => {
   });
 
   it('bare-LF messages are tolerated; leading CRLFs skipped; CRLF-only datagrams dropped', () => {
-    const m = parseMessage(Buffer.from('\r\nOPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nl: 4\n\nbody\r\n\r\nxx'));
+    const m = parseMessage(
+      Buffer.from('\r\nOPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nl: 4\n\nbody\r\n\r\nxx'),
+    );
     expect(m.body.toString()).toBe('body');
     expect(m.toString()).toBe('OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nl: 4\r\n\r\nbody');
     const r = tryParseMessage(Buffer.from('\r\n\r\n'));
@@ -183,7 +205,11 @@ describe('parseMessage', () => {
     const trying = createResponse(m, 100);
     expect(trying.getHeader('Timestamp')).toBe('54');
     expect(getParam(trying.to.params, 'tag')).toBeUndefined();
-    const ok = createResponse(m, 200, 'Fine', { toTag: true, headers: [{ name: 'Contact', value: '<sip:me@192.0.2.9>' }], body: 'v=0\r\n' });
+    const ok = createResponse(m, 200, 'Fine', {
+      toTag: true,
+      headers: [{ name: 'Contact', value: '<sip:me@192.0.2.9>' }],
+      body: 'v=0\r\n',
+    });
     expect(ok.reason).toBe('Fine');
     expect(getParam(ok.to.params, 'tag')).toMatch(/^[0-9a-f]{16}$/);
     expect(ok.getHeader('Timestamp')).toBeUndefined();
@@ -191,7 +217,8 @@ describe('parseMessage', () => {
   });
 
   it('a modified message keeps the bytes of its untouched lines (folding, spacing, compact names)', () => {
-    const text = 'OPTIONS sip:a@b SIP/2.0\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject : folded\r\n  value\r\ni:x\r\nl: 3\r\n\r\nabc';
+    const text =
+      'OPTIONS sip:a@b SIP/2.0\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject : folded\r\n  value\r\ni:x\r\nl: 3\r\n\r\nabc';
     const m = parseMessage(Buffer.from(text)) as SipRequestMessage;
     m.prependHeader('Via', 'SIP/2.0/TCP p;branch=z9hG4bK2');
     m.setHeader('Call-ID', 'y');
@@ -201,17 +228,22 @@ describe('parseMessage', () => {
     );
     m.removeHeader('Subject');
     m.method = 'INFO';
-    expect(m.toString()).toBe('INFO sip:a@b SIP/2.0\r\nv: SIP/2.0/TCP p;branch=z9hG4bK2\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\ni: y\r\nl: 4\r\n\r\nabcd');
+    expect(m.toString()).toBe(
+      'INFO sip:a@b SIP/2.0\r\nv: SIP/2.0/TCP p;branch=z9hG4bK2\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\ni: y\r\nl: 4\r\n\r\nabcd',
+    );
     m.headers[1].value = 'SIP/2.0/UDP changed;branch=z9hG4bK3';
     expect(m.toString()).toContain('\r\nv: SIP/2.0/UDP changed;branch=z9hG4bK3\r\ni: y\r\n');
   });
 
   it('lines reordered through `headers` are written in the new order, those still in order copied', () => {
-    const text = 'OPTIONS sip:a@b SIP/2.0\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject : folded\r\n  value\r\ni:x\r\nl: 0\r\n\r\n';
+    const text =
+      'OPTIONS sip:a@b SIP/2.0\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject : folded\r\n  value\r\ni:x\r\nl: 0\r\n\r\n';
     const m = parseMessage(Buffer.from(text));
     m.headers.reverse();
     const out = m.toString();
-    expect(out).toBe('OPTIONS sip:a@b SIP/2.0\r\nl: 0\r\ni:x\r\nSubject: folded value\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n');
+    expect(out).toBe(
+      'OPTIONS sip:a@b SIP/2.0\r\nl: 0\r\ni:x\r\nSubject: folded value\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n',
+    );
     expect(parseMessage(Buffer.from(out)).headerFields).toEqual(m.headerFields);
   });
 });

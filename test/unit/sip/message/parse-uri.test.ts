@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { formatNameAddr, formatUri, formatVia, getParam, parseNameAddr, parseUri, parseVia, SipParseError, uriEquals } from '../../../../src/sip/message/index.js';
+import {
+  formatNameAddr,
+  formatUri,
+  formatVia,
+  getParam,
+  parseNameAddr,
+  parseUri,
+  parseVia,
+  SipParseError,
+  uriEquals,
+} from '../../../../src/sip/message/index.js';
 
 function status(fn: () => unknown): number | undefined {
   try {
@@ -12,7 +22,9 @@ function status(fn: () => unknown): number | undefined {
 
 describe('parseUri (RFC 3261 §19.1)', () => {
   it('reads every part of a SIP URI', () => {
-    const u = parseUri('sips:alice:secret@Atlanta.example.com:5061;transport=tcp;lr;maddr=239.255.255.1?subject=project%20x&priority=urgent');
+    const u = parseUri(
+      'sips:alice:secret@Atlanta.example.com:5061;transport=tcp;lr;maddr=239.255.255.1?subject=project%20x&priority=urgent',
+    );
     expect(u).toEqual({
       scheme: 'sips',
       user: 'alice',
@@ -41,8 +53,26 @@ describe('parseUri (RFC 3261 §19.1)', () => {
   });
 
   it('rejects what the grammar forbids', () => {
-    for (const bad of ['', 'sip:', 'sip:@host', 'sip:user@', 'sip:host:99999', 'sip:host:', 'sip:host;;lr', 'sip:host;=x', 'sip:a b@host', '<sip:host>', '1sip:host', 'nocolon', 'sip:host?', 'sip:ho$t']) {
-      expect(status(() => parseUri(bad)), bad).toBe(400);
+    for (const bad of [
+      '',
+      'sip:',
+      'sip:@host',
+      'sip:user@',
+      'sip:host:99999',
+      'sip:host:',
+      'sip:host;;lr',
+      'sip:host;=x',
+      'sip:a b@host',
+      '<sip:host>',
+      '1sip:host',
+      'nocolon',
+      'sip:host?',
+      'sip:ho$t',
+    ]) {
+      expect(
+        status(() => parseUri(bad)),
+        bad,
+      ).toBe(400);
     }
   });
 
@@ -60,7 +90,12 @@ describe('parseUri (RFC 3261 §19.1)', () => {
     expect(eq('sip:%61lice@atlanta.com;transport=TCP', 'sip:alice@AtLanTa.CoM;Transport=tcp')).toBe(true);
     expect(eq('sip:carol@chicago.com', 'sip:carol@chicago.com;newparam=5')).toBe(true);
     expect(eq('sip:carol@chicago.com;security=on', 'sip:carol@chicago.com;newparam=5')).toBe(true);
-    expect(eq('sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com', 'sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com')).toBe(true);
+    expect(
+      eq(
+        'sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com',
+        'sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com',
+      ),
+    ).toBe(true);
     expect(eq('SIP:ALICE@AtLanTa.CoM;Transport=udp', 'sip:alice@AtLanTa.CoM;Transport=UDP')).toBe(false);
     expect(eq('sip:bob@biloxi.com', 'sip:bob@biloxi.com:5060')).toBe(false);
     expect(eq('sip:bob@biloxi.com', 'sip:bob@biloxi.com;transport=udp')).toBe(false);
@@ -100,14 +135,18 @@ describe('parseNameAddr (RFC 3261 §20.10)', () => {
   });
 
   it('quoted parameter values stay quoted (+sip.instance)', () => {
-    const na = parseNameAddr('<sip:bob@192.0.2.2;transport=tcp>;reg-id=1;+sip.instance="<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>"');
+    const na = parseNameAddr(
+      '<sip:bob@192.0.2.2;transport=tcp>;reg-id=1;+sip.instance="<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>"',
+    );
     expect(getParam(na.params, '+sip.instance')).toBe('"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>"');
   });
 });
 
 describe('parseVia (RFC 3261 §20.42)', () => {
   it('reads protocol, transport, IPv6 host, port and params', () => {
-    const v = parseVia('SIP / 2.0 / tls [2001:db8::9:1]:5061 ; branch = z9hG4bK77;received=[2001:db8::9:255];rport=5061;maddr=224.2.0.1;ttl=16');
+    const v = parseVia(
+      'SIP / 2.0 / tls [2001:db8::9:1]:5061 ; branch = z9hG4bK77;received=[2001:db8::9:255];rport=5061;maddr=224.2.0.1;ttl=16',
+    );
     expect(v).toEqual({
       protocol: 'SIP/2.0',
       transport: 'TLS',
@@ -122,13 +161,26 @@ describe('parseVia (RFC 3261 §20.42)', () => {
         ['ttl', '16'],
       ],
     });
-    expect(formatVia(v)).toBe('SIP/2.0/TLS [2001:db8::9:1]:5061;branch=z9hG4bK77;received=[2001:db8::9:255];rport=5061;maddr=224.2.0.1;ttl=16');
+    expect(formatVia(v)).toBe(
+      'SIP/2.0/TLS [2001:db8::9:1]:5061;branch=z9hG4bK77;received=[2001:db8::9:255];rport=5061;maddr=224.2.0.1;ttl=16',
+    );
     expect(parseVia('SIP/2.0/UDP 192.0.2.1;rport').params).toEqual([['rport', null]]);
   });
 
   it('rejects broken values', () => {
-    for (const bad of ['SIP/2.0 host', 'SIP/2.0/UDP', 'SIP/2.0/UDP ;branch=x', 'SIP/2.0/UDP host:port', 'SIP/2.0/UDP host;;', 'SIP/2.0/UDP host;branch=', 'SIP/2.0/UDP [::1']) {
-      expect(status(() => parseVia(bad)), bad).toBe(400);
+    for (const bad of [
+      'SIP/2.0 host',
+      'SIP/2.0/UDP',
+      'SIP/2.0/UDP ;branch=x',
+      'SIP/2.0/UDP host:port',
+      'SIP/2.0/UDP host;;',
+      'SIP/2.0/UDP host;branch=',
+      'SIP/2.0/UDP [::1',
+    ]) {
+      expect(
+        status(() => parseVia(bad)),
+        bad,
+      ).toBe(400);
     }
   });
 
@@ -144,7 +196,14 @@ describe('parseVia (RFC 3261 §20.42)', () => {
       ['SIP/3.0/UDP h;branch=z9hG4bKa', 'SIP/3.0', 'UDP'],
     ];
     for (const [text, protocol, transport] of cases) {
-      expect(parseVia(text), text).toEqual({ protocol, transport, host: 'h', port: undefined, params: [['branch', 'z9hG4bKa']], branch: 'z9hG4bKa' });
+      expect(parseVia(text), text).toEqual({
+        protocol,
+        transport,
+        host: 'h',
+        port: undefined,
+        params: [['branch', 'z9hG4bKa']],
+        branch: 'z9hG4bKa',
+      });
     }
     expect(status(() => parseVia('SIP/2.0/UDPh'))).toBe(400);
   });
@@ -155,14 +214,22 @@ describe('parseVia (RFC 3261 §20.42)', () => {
     expect(parseVia('SIP/2.0/UDP h : 5060;rport').port).toBe(5060);
     expect(parseVia('SIP/2.0/UDP h:65535').port).toBe(65535);
     for (const bad of ['SIP/2.0/UDP h:65536', 'SIP/2.0/UDP h:123456', 'SIP/2.0/UDP h:', 'SIP/2.0/UDP h:5060x']) {
-      expect(status(() => parseVia(bad)), bad).toBe(400);
+      expect(
+        status(() => parseVia(bad)),
+        bad,
+      ).toBe(400);
     }
   });
 });
 
 describe('getParam (RFC 3261 §7.3.1: parameter names are case-insensitive)', () => {
   it('gives the first parameter of that name in any case', () => {
-    const params: Array<[string, string | null]> = [['lr', null], ['Branch', 'a'], ['branch', 'b'], ['rport', '5060']];
+    const params: Array<[string, string | null]> = [
+      ['lr', null],
+      ['Branch', 'a'],
+      ['branch', 'b'],
+      ['rport', '5060'],
+    ];
     expect(getParam(params, 'branch')).toBe('a');
     expect(getParam(params, 'BRANCH')).toBe('a');
     expect(getParam(params, 'lr')).toBeNull();
@@ -174,7 +241,9 @@ describe('getParam (RFC 3261 §7.3.1: parameter names are case-insensitive)', ()
 
 describe('lenient parameter values', () => {
   it('accepts an unquoted <urn:…> +sip.instance as some phones send it', () => {
-    const na = parseNameAddr('<sip:bob@192.0.2.2>;+sip.instance=<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>;reg-id=1');
+    const na = parseNameAddr(
+      '<sip:bob@192.0.2.2>;+sip.instance=<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>;reg-id=1',
+    );
     expect(na.params).toEqual([
       ['+sip.instance', '<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>'],
       ['reg-id', '1'],

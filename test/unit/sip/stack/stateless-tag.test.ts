@@ -5,7 +5,9 @@ import { statelessToTag } from '../../../../src/sip/stack/stateless-tag.js';
 
 const req = (via: string, callId = 'c1@h', cseq = '1 REGISTER', from = '<sip:8888@h>;tag=f1'): SipRequest =>
   parseMessage(
-    Buffer.from(`REGISTER sip:h SIP/2.0\r\nVia: ${via}\r\nFrom: ${from}\r\nTo: <sip:8888@h>\r\nCall-ID: ${callId}\r\nCSeq: ${cseq}\r\nContent-Length: 0\r\n\r\n`),
+    Buffer.from(
+      `REGISTER sip:h SIP/2.0\r\nVia: ${via}\r\nFrom: ${from}\r\nTo: <sip:8888@h>\r\nCall-ID: ${callId}\r\nCSeq: ${cseq}\r\nContent-Length: 0\r\n\r\n`,
+    ),
   ) as SipRequest;
 
 describe('statelessToTag (RFC 3261 §8.2.7: a retransmission gets the same To tag)', () => {

@@ -49,7 +49,10 @@ export function request(init: RequestInit = {}): SipRequest {
 
 /** A response to `req` with the given status (and To tag for > 100). */
 export function response(req: SipRequest, status: number, toTag = 'totag9'): SipResponse {
-  const vias = req.getHeaders('Via').map((v) => `Via: ${v}\n`).join('');
+  const vias = req
+    .getHeaders('Via')
+    .map((v) => `Via: ${v}\n`)
+    .join('');
   const to = req.getHeader('To') ?? '';
   const text =
     `SIP/2.0 ${status} Whatever\n` +

@@ -8,7 +8,10 @@ import { context, RecordingClientSender, RecordingClientUser, request, response 
 /** A TU that hands the 2xx after the first one to a small handler (RFC 6026 §7.2). */
 class HandingOverUser extends RecordingClientUser {
   readonly handled: string[] = [];
-  readonly handler: Accepted2xxHandler = { on2xx: (r: SipResponse) => this.handled.push(`2xx ${r.status} ${r.to.params.find(([n]) => n === 'tag')?.[1] ?? ''}`) };
+  readonly handler: Accepted2xxHandler = {
+    on2xx: (r: SipResponse) =>
+      this.handled.push(`2xx ${r.status} ${r.to.params.find(([n]) => n === 'tag')?.[1] ?? ''}`),
+  };
   handOver2xx(): Accepted2xxHandler {
     return this.handler;
   }

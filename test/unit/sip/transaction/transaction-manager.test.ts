@@ -87,7 +87,11 @@ describe('transaction manager: server matching (RFC 3261 §17.2.3)', () => {
     mgr.receiveRequest(request({ method: 'ACK', cseqMethod: 'ACK', branch: 'oldstyle1', toTag: 'wrong' }), SRC, sender);
     expect(acks).toHaveLength(1);
     expect(tx.state).toBe(TransactionState.Completed);
-    mgr.receiveRequest(request({ method: 'ACK', cseqMethod: 'ACK', branch: 'oldstyle1', toTag: 'ourtag' }), SRC, sender);
+    mgr.receiveRequest(
+      request({ method: 'ACK', cseqMethod: 'ACK', branch: 'oldstyle1', toTag: 'ourtag' }),
+      SRC,
+      sender,
+    );
     expect(tx.state).toBe(TransactionState.Confirmed);
     expect(mgr.findInviteForCancel(request({ method: 'CANCEL', branch: 'oldstyle1' }))).toBe(tx);
   });
@@ -134,9 +138,13 @@ describe('transaction manager: client matching (RFC 3261 §17.1.3)', () => {
   it('refuses ACK and duplicate branches', () => {
     const { mgr, clock } = setup();
     const s = new RecordingClientSender(false, clock);
-    expect(() => mgr.sendRequest(request({ method: 'ACK', cseqMethod: 'ACK' }), s, new RecordingClientUser())).toThrow(/ACK/);
+    expect(() => mgr.sendRequest(request({ method: 'ACK', cseqMethod: 'ACK' }), s, new RecordingClientUser())).toThrow(
+      /ACK/,
+    );
     mgr.sendRequest(request({ method: 'OPTIONS' }), s, new RecordingClientUser());
-    expect(() => mgr.sendRequest(request({ method: 'OPTIONS' }), s, new RecordingClientUser())).toThrow(/already exists/);
+    expect(() => mgr.sendRequest(request({ method: 'OPTIONS' }), s, new RecordingClientUser())).toThrow(
+      /already exists/,
+    );
   });
 
   it('dispose terminates everything', () => {
@@ -164,7 +172,10 @@ describe('transaction manager: lazy non-INVITE server transactions', () => {
     const opt = request({ method: 'OPTIONS' });
     mgr.receiveRequest(opt, SRC, sender);
     mgr.receiveRequest(request({ method: 'INVITE' }), SRC, sender);
-    expect(got.map((g) => [g.method, g.tx?.kind])).toEqual([['OPTIONS', undefined], ['INVITE', 'ist']]);
+    expect(got.map((g) => [g.method, g.tx?.kind])).toEqual([
+      ['OPTIONS', undefined],
+      ['INVITE', 'ist'],
+    ]);
     expect(mgr.size.server).toBe(1);
     // A retransmission before the TU created anything is a new delivery.
     mgr.receiveRequest(request({ method: 'OPTIONS' }), SRC, sender);

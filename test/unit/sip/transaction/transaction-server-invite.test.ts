@@ -146,7 +146,7 @@ describe('INVITE server transaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     expect(events).toEqual(['terminated', 'error reset']);
   });
 
-  it('Accepted keeps no INVITE and no response bytes: INVITE retransmissions are absorbed, the TU\'s 2xx goes out byte for byte', () => {
+  it("Accepted keeps no INVITE and no response bytes: INVITE retransmissions are absorbed, the TU's 2xx goes out byte for byte", () => {
     const { tx, sender, req, clock, events, ack } = setup(false);
     clock.advance(200); // 100 Trying
     const ok = response(req, 200, 'oktag');
@@ -203,7 +203,7 @@ describe('INVITE server transaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     expect(resent[0]!.buffer.byteLength).toBe(resent[0]!.length); // not a slice of a shared block
   });
 
-  it('a final response whose To does not parse (the copy of a malformed request\'s) still completes the machine', () => {
+  it("a final response whose To does not parse (the copy of a malformed request's) still completes the machine", () => {
     const { tx, sender, req, clock, events } = setup(false);
     const bad = new SipResponseMessage(400, 'Bad Request', [
       { name: 'Via', value: 'SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKabc123' },

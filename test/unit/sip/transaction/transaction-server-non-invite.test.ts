@@ -9,7 +9,10 @@ function setup(reliable: boolean) {
   const req = request({ method: 'REGISTER' });
   const tx = new NonInviteServerTransaction(ctx, req, 'k', sender);
   const events: string[] = [];
-  tx.user = { onTerminated: () => events.push('terminated'), onTransportError: (e) => events.push(`error ${e.message}`) };
+  tx.user = {
+    onTerminated: () => events.push('terminated'),
+    onTransportError: (e) => events.push(`error ${e.message}`),
+  };
   tx.start();
   return { clock: ctx.clock, sender, req, tx, events };
 }

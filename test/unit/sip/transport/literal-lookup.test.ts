@@ -5,7 +5,9 @@ import { literalLookup } from '../../../../src/sip/transport/transport-udp.js';
 function look(host: string): Promise<{ sync: boolean; err: Error | null; address: string; family: number }> {
   return new Promise((resolve) => {
     let returned = false;
-    literalLookup(host, {}, (err, address, family) => resolve({ sync: !returned, err, address: String(address), family: Number(family) }));
+    literalLookup(host, {}, (err, address, family) =>
+      resolve({ sync: !returned, err, address: String(address), family: Number(family) }),
+    );
     returned = true;
   });
 }

@@ -17,16 +17,34 @@ describe('stateless error reply from raw lines (RFC 3261 §8.2.6.2)', () => {
   });
 
   it('keeps an existing To tag', () => {
-    const raw = lines('BYE sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h\nFrom: <sip:x@y>;tag=1\nTo: <sip:a@b>;tag=old\nCall-ID: c\nCSeq: 2 BYE\n\n');
-    expect(buildRawErrorResponse(raw, 400, 'Bad Request', 'new')!.toString('latin1')).toContain('\r\nTo: <sip:a@b>;tag=old\r\n');
+    const raw = lines(
+      'BYE sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h\nFrom: <sip:x@y>;tag=1\nTo: <sip:a@b>;tag=old\nCall-ID: c\nCSeq: 2 BYE\n\n',
+    );
+    expect(buildRawErrorResponse(raw, 400, 'Bad Request', 'new')!.toString('latin1')).toContain(
+      '\r\nTo: <sip:a@b>;tag=old\r\n',
+    );
   });
 
   it('gives up on responses, non-SIP bytes, missing or repeated key headers', () => {
     expect(buildRawErrorResponse(lines('SIP/2.0 200 OK\nVia: SIP/2.0/UDP h\n\n'), 400, 'x', 't')).toBeUndefined();
     expect(buildRawErrorResponse(Buffer.from('hello world'), 400, 'x', 't')).toBeUndefined();
-    expect(buildRawErrorResponse(lines('OPTIONS sip:a SIP/2.0\nVia: SIP/2.0/UDP h\nFrom: <sip:x@y>;tag=1\nCall-ID: c\nCSeq: 1 OPTIONS\n\n'), 400, 'x', 't')).toBeUndefined();
     expect(
-      buildRawErrorResponse(lines('OPTIONS sip:a SIP/2.0\nVia: SIP/2.0/UDP h\nFrom: <sip:x@y>;tag=1\nTo: <sip:a>\nCall-ID: c\nCall-ID: d\nCSeq: 1 OPTIONS\n\n'), 400, 'x', 't'),
+      buildRawErrorResponse(
+        lines('OPTIONS sip:a SIP/2.0\nVia: SIP/2.0/UDP h\nFrom: <sip:x@y>;tag=1\nCall-ID: c\nCSeq: 1 OPTIONS\n\n'),
+        400,
+        'x',
+        't',
+      ),
+    ).toBeUndefined();
+    expect(
+      buildRawErrorResponse(
+        lines(
+          'OPTIONS sip:a SIP/2.0\nVia: SIP/2.0/UDP h\nFrom: <sip:x@y>;tag=1\nTo: <sip:a>\nCall-ID: c\nCall-ID: d\nCSeq: 1 OPTIONS\n\n',
+        ),
+        400,
+        'x',
+        't',
+      ),
     ).toBeUndefined();
   });
 });

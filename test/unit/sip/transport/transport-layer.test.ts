@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseMessage, parseVia } from '../../../../src/sip/message/index.js';
-import { SipParseError, type SipMessage, type SipRequest, type SipResponse, type TransportAddress } from '../../../../src/sip/message/types.js';
+import {
+  SipParseError,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+  type TransportAddress,
+} from '../../../../src/sip/message/types.js';
 import { TransportLayer, type ResponseRoute } from '../../../../src/sip/transport/transport-layer.js';
 import type { Connection, Transport } from '../../../../src/sip/transport/transport-types.js';
 import { silentLogger } from '../../../../src/util/logger.js';
@@ -41,7 +47,9 @@ function setup(forceRport = false) {
 
 const msg = (text: string): SipMessage => parseMessage(Buffer.from(text.split('\n').join('\r\n'), 'latin1'));
 const options = (via: string): SipMessage =>
-  msg(`OPTIONS sip:a@127.0.0.1 SIP/2.0\nVia: ${via}\nVia: SIP/2.0/UDP 127.0.9.9:5099;branch=z9hG4bKlower\nFrom: <sip:b@x>;tag=1\nTo: <sip:a@x>\nCall-ID: c1\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n`);
+  msg(
+    `OPTIONS sip:a@127.0.0.1 SIP/2.0\nVia: ${via}\nVia: SIP/2.0/UDP 127.0.9.9:5099;branch=z9hG4bKlower\nFrom: <sip:b@x>;tag=1\nTo: <sip:a@x>\nCall-ID: c1\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n`,
+  );
 const SRC: TransportAddress = { transport: 'udp', host: '127.0.0.9', port: 40000 };
 
 describe('TransportLayer: Via stamping on received requests (RFC 3261 §18.2.1, RFC 3581 §4)', () => {
@@ -64,19 +72,39 @@ describe('TransportLayer: Via stamping on received requests (RFC 3261 §18.2.1, 
     const { layer, udp, requests } = setup();
     layer.onMessage(options('SIP/2.0/UDP 127.0.0.9:5070;rport;branch=z9hG4bKa'), SRC, undefined, udp);
     // Filled in place, parameter order kept.
-    expect(requests[0]!.req.getHeaders('Via')[0]).toBe('SIP/2.0/UDP 127.0.0.9:5070;rport=40000;branch=z9hG4bKa;received=127.0.0.9');
+    expect(requests[0]!.req.getHeaders('Via')[0]).toBe(
+      'SIP/2.0/UDP 127.0.0.9:5070;rport=40000;branch=z9hG4bKa;received=127.0.0.9',
+    );
   });
 
   it('every shape of top Via gets the same stamp, and its parsed form matches its text', () => {
     const { layer, udp, requests } = setup();
     const cases: Array<[string, string]> = [
-      ['SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport', 'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport=40000;received=127.0.0.9'],
-      ['SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport;x=1', 'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport=40000;x=1;received=127.0.0.9'],
-      ['SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport ;x=1', 'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;x=1;received=127.0.0.9;rport=40000'],
+      [
+        'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport',
+        'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport=40000;received=127.0.0.9',
+      ],
+      [
+        'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport;x=1',
+        'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport=40000;x=1;received=127.0.0.9',
+      ],
+      [
+        'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;rport ;x=1',
+        'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;x=1;received=127.0.0.9;rport=40000',
+      ],
       // Not the usual shape (upper-case RPORT, a stale received, two Vias on one line): formatted anew.
-      ['SIP/2.0/UDP 127.0.0.9:5070;RPORT;branch=z9hG4bKa', 'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;received=127.0.0.9;rport=40000'],
-      ['SIP/2.0/UDP h.example:5070;received=127.0.0.1;branch=z9hG4bKa', 'SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;received=127.0.0.9'],
-      ['SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;rport, SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKb', 'SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;received=127.0.0.9;rport=40000'],
+      [
+        'SIP/2.0/UDP 127.0.0.9:5070;RPORT;branch=z9hG4bKa',
+        'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;received=127.0.0.9;rport=40000',
+      ],
+      [
+        'SIP/2.0/UDP h.example:5070;received=127.0.0.1;branch=z9hG4bKa',
+        'SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;received=127.0.0.9',
+      ],
+      [
+        'SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;rport, SIP/2.0/UDP 127.0.0.8;branch=z9hG4bKb',
+        'SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;received=127.0.0.9;rport=40000',
+      ],
     ];
     for (const [via] of cases) layer.onMessage(options(via), SRC, undefined, udp);
     cases.forEach(([, want], i) => {
@@ -100,13 +128,17 @@ describe('TransportLayer: Via stamping on received requests (RFC 3261 §18.2.1, 
   it('forceRport adds rport and received to every request', () => {
     const { layer, udp, requests } = setup(true);
     layer.onMessage(options('SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa'), SRC, undefined, udp);
-    expect(requests[0]!.req.getHeaders('Via')[0]).toBe('SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;received=127.0.0.9;rport=40000');
+    expect(requests[0]!.req.getHeaders('Via')[0]).toBe(
+      'SIP/2.0/UDP 127.0.0.9:5070;branch=z9hG4bKa;received=127.0.0.9;rport=40000',
+    );
   });
 });
 
 describe('TransportLayer: response routing (RFC 3261 §18.2.2)', () => {
   const res = (via: string): SipResponse =>
-    msg(`SIP/2.0 200 OK\nVia: ${via}\nFrom: <sip:b@x>;tag=1\nTo: <sip:a@x>;tag=2\nCall-ID: c1\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n`) as SipResponse;
+    msg(
+      `SIP/2.0 200 OK\nVia: ${via}\nFrom: <sip:b@x>;tag=1\nTo: <sip:a@x>;tag=2\nCall-ID: c1\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n`,
+    ) as SipResponse;
 
   it('received + rport → that address; received alone → the sent-by port; neither → sent-by; default port 5060', () => {
     const { layer, udp } = setup();
@@ -116,17 +148,35 @@ describe('TransportLayer: response routing (RFC 3261 §18.2.2)', () => {
       if (t instanceof Error) throw t;
       return t.dest;
     };
-    expect(target('SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;received=127.0.0.9;rport=40000')).toEqual({ transport: 'udp', host: '127.0.0.9', port: 40000 });
-    expect(target('SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;received=127.0.0.9')).toEqual({ transport: 'udp', host: '127.0.0.9', port: 5070 });
-    expect(target('SIP/2.0/UDP 127.0.0.7:5071;branch=z9hG4bKa')).toEqual({ transport: 'udp', host: '127.0.0.7', port: 5071 });
-    expect(target('SIP/2.0/UDP 127.0.0.7;branch=z9hG4bKa')).toEqual({ transport: 'udp', host: '127.0.0.7', port: 5060 });
+    expect(target('SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;received=127.0.0.9;rport=40000')).toEqual({
+      transport: 'udp',
+      host: '127.0.0.9',
+      port: 40000,
+    });
+    expect(target('SIP/2.0/UDP h.example:5070;branch=z9hG4bKa;received=127.0.0.9')).toEqual({
+      transport: 'udp',
+      host: '127.0.0.9',
+      port: 5070,
+    });
+    expect(target('SIP/2.0/UDP 127.0.0.7:5071;branch=z9hG4bKa')).toEqual({
+      transport: 'udp',
+      host: '127.0.0.7',
+      port: 5071,
+    });
+    expect(target('SIP/2.0/UDP 127.0.0.7;branch=z9hG4bKa')).toEqual({
+      transport: 'udp',
+      host: '127.0.0.7',
+      port: 5060,
+    });
     // An IPv6 destination with only an IPv4 transport: not routable.
     expect(layer.responseTarget(res('SIP/2.0/UDP [::1]:5072;branch=z9hG4bKa'), route)).toBeInstanceOf(Error);
   });
 
   it('a host name without received cannot be routed (no DNS): an Error, nothing sent', () => {
     const { layer, udp } = setup();
-    expect(layer.responseTarget(res('SIP/2.0/UDP h.example:5070;branch=z9hG4bKa'), { transport: udp, source: SRC })).toBeInstanceOf(Error);
+    expect(
+      layer.responseTarget(res('SIP/2.0/UDP h.example:5070;branch=z9hG4bKa'), { transport: udp, source: SRC }),
+    ).toBeInstanceOf(Error);
   });
 
   it('an open connection wins over the Via', () => {
@@ -140,7 +190,11 @@ describe('TransportLayer: response routing (RFC 3261 §18.2.2)', () => {
       send: () => undefined,
       close: () => undefined,
     };
-    const t = layer.responseTarget(res('SIP/2.0/TCP h.example:5070;branch=z9hG4bKa'), { transport: udp, source: SRC, connection: conn });
+    const t = layer.responseTarget(res('SIP/2.0/TCP h.example:5070;branch=z9hG4bKa'), {
+      transport: udp,
+      source: SRC,
+      connection: conn,
+    });
     expect(t).not.toBeInstanceOf(Error);
     expect(t instanceof Error ? undefined : t.connection).toBe(conn);
   });
@@ -154,7 +208,9 @@ describe('TransportLayer: malformed input', () => {
     layer.onMalformed(new SipParseError(0, 'bad response'), Buffer.from('SIP/2.0 999'), SRC, undefined, udp);
     expect(udp.sent).toHaveLength(1);
     expect(udp.sent[0]!.dest).toEqual(SRC);
-    expect(udp.sent[0]!.text).toMatch(/^SIP\/2\.0 400 Bad Request\r\nVia: SIP\/2\.0\/UDP 127\.0\.0\.9:5070;branch=z9hG4bKa\r\n/);
+    expect(udp.sent[0]!.text).toMatch(
+      /^SIP\/2\.0 400 Bad Request\r\nVia: SIP\/2\.0\/UDP 127\.0\.0\.9:5070;branch=z9hG4bKa\r\n/,
+    );
     expect(udp.sent[0]!.text).toMatch(/\r\nTo: <sip:a@x>;tag=\w+\r\n/);
     expect(layer.malformedCount).toBe(2);
   });
