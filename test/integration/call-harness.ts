@@ -17,6 +17,7 @@ import { ContactCenterEventBus, type CallDomainEvent } from '../../src/contact-c
 import { ReachabilityResolver } from '../../src/reachability/reachability-resolver.js';
 import type { DialogUserAgent } from '../../src/sip/dialog/dialog-user-agent.js';
 import { SipStack } from '../../src/sip/stack/sip-stack.js';
+import { RequestTrust } from '../../src/trust/request-trust.js';
 import { systemClock } from '../../src/util/clock.js';
 import { createLogger, silentLogger } from '../../src/util/logger.js';
 
@@ -38,7 +39,10 @@ export interface CallServer {
 }
 
 /** Start a server with the YAML configuration `yaml` (its `server.sip.listen` is ignored). */
-export async function startCallServer(yaml: string, opts: { t1?: number; tcp?: boolean } = {}): Promise<CallServer> {
+export async function startCallServer(
+  yaml: string,
+  opts: { t1?: number; tcp?: boolean; trust?: boolean } = {},
+): Promise<CallServer> {
   const dir = mkdtempSync(join(tmpdir(), 'call-server-'));
   const loaded = loadConfigText(yaml);
   if (!loaded.model) throw new Error(`bad test config: ${JSON.stringify(loaded.errors)}`);
@@ -69,6 +73,18 @@ export async function startCallServer(yaml: string, opts: { t1?: number; tcp?: b
   };
   const agents = new AgentService({ directory, reachability: phoneReach, bus, clock: systemClock, logger });
   const routerRef = new CallRouterRef();
+  // `trust`: new INVITEs pass the trust policy as in the server (docs/security.md). The harness has
+  // no registrar, so only trusted peers (softswitch contact hosts, trusted-sources) are admitted.
+  const trust = opts.trust
+    ? new RequestTrust({
+        config: store,
+        registrar: {
+          bindings: () => [],
+          authenticateRequest: () => ({ ok: false, status: 403, reason: 'Forbidden', headers: [] }),
+        },
+        logger,
+      })
+    : undefined;
   const cc = createCallControl({
     stack,
     reachability,
@@ -79,6 +95,7 @@ export async function startCallServer(yaml: string, opts: { t1?: number; tcp?: b
     agents,
     router: routerRef,
     timers: dialogTimers,
+    trust,
   });
   const { b2bua, ua, control } = cc;
   const router = new RoutingPointRouter({
@@ -105,6 +122,7 @@ export async function startCallServer(yaml: string, opts: { t1?: number; tcp?: b
     router,
     control,
     async stop() {
+      trust?.close();
       cc.close();
       agents.close();
       await stack.stop();
