@@ -6,7 +6,7 @@
  *                               └► agents ──► call control (B2BUA) ◄──► routing
  *   HTTP: admin API, /metrics, /api/status, CTI WebSocket (/cti)
  */
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { openStartConfiguration } from './config/config-bootstrap.js';
 import type { ConfigStore } from './config/config-store.js';
 import { optionNumber } from './config/option-table.js';
@@ -18,7 +18,14 @@ import { resolveAdminToken } from './api/admin/admin-token.js';
 import { StatusReporter } from './api/status.js';
 import { createAgentsModule, type AgentsModule } from './contact-center/agents/agents-module.js';
 import { ConfigDirectoryAdapter } from './contact-center/agents/config-directory-adapter.js';
-import { CallRouterRef, createCallControl, reportLostCalls, SqliteCallJournal, type CallControlModule } from './contact-center/calls/index.js';
+import {
+  CallRouterRef,
+  createCallControl,
+  reportLostCalls,
+  SqliteCallJournal,
+  testFaultsFromEnv,
+  type CallControlModule,
+} from './contact-center/calls/index.js';
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack, type SipStackOptions } from './sip/stack/sip-stack.js';
@@ -63,6 +70,7 @@ export class App {
   private detachCcMetrics: (() => void) | undefined;
   /** The admin token the HTTP server resolved (for RequestOpen with `token`). */
   private adminToken: string | undefined;
+  private processErrorCounter: Counter<'kind'> | undefined;
 
   private constructor(
     readonly options: AppOptions,
@@ -127,6 +135,16 @@ export class App {
         router: routerRef,
         journal,
         trust,
+        testFaults: testFaultsFromEnv(process.env),
+      });
+      new Counter({
+        name: 'sipserver_call_faults_total',
+        help: 'Calls released because their flow failed (a throw or an unhandled rejection; docs/calls.md)',
+        registers: [metrics],
+        collect() {
+          this.reset();
+          this.inc(calls.b2bua.faulted);
+        },
       });
       const router = new RoutingPointRouter({
         agents: agents.agents,
@@ -195,6 +213,20 @@ export class App {
     this.http = server;
     this.httpUrl = url;
     this.detachCcMetrics = registerContactCenterMetrics(server.metrics, this.agents.agents, () => this.ctiGateway);
+  }
+
+  /**
+   * Count an error that reached the process (`unhandledRejection`, `uncaughtException`) in
+   * `sipserver_process_errors_total{kind}` (docs/calls.md, "Resilience").
+   */
+  countProcessError(kind: 'unhandledRejection' | 'uncaughtException'): void {
+    this.processErrorCounter ??= new Counter({
+      name: 'sipserver_process_errors_total',
+      help: 'Errors that reached the process: unhandled rejections (the server keeps running), uncaught exceptions (it exits)',
+      labelNames: ['kind'],
+      registers: [this.metrics],
+    });
+    this.processErrorCounter.inc({ kind });
   }
 
   /** Bound SIP addresses (`udp:127.0.0.1:5060`). */

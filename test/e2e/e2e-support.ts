@@ -151,6 +151,8 @@ export interface E2eOptions {
   sipListen?: string[];
   /** `--data` kept across restarts ({@link E2eEnv.restart}); default a fresh directory per start. */
   dataDir?: string;
+  /** More environment variables for the server process (e.g. `SIPSERVER_TEST_FAULT`). */
+  env?: Record<string, string>;
 }
 
 /** Login of {@link E2eEnv.agentDesk}. */
@@ -248,7 +250,7 @@ export class E2eEnv {
       config: this.configPath,
       sipListen: this.opts.sipListen ?? ['udp:127.0.0.1:0'],
       ...(this.opts.dataDir !== undefined ? { dataDir: this.opts.dataDir } : {}),
-      env: { SIPSERVER_TOKEN: E2E_TOKEN },
+      env: { SIPSERVER_TOKEN: E2E_TOKEN, ...(this.opts.env ?? {}) },
     });
     if (this.opts.softswitch !== null) await waitInService(this.serverProcess, 'Softswitch');
     return this.serverProcess;

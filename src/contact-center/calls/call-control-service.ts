@@ -145,7 +145,7 @@ export class CallControlService implements CallControl {
       calls.releaseLeg(call, leg, origin);
       call.routed = true;
       call.routingPoint = target.number;
-      void (async () => {
+      calls.detached(call, 'transfer routing', async () => {
         const outcome = await router.route({ callId: call.connId, routingPoint: target.number, ani: call.ani, dnis: call.dnis });
         if (call.state === CallState.Released || !far.session?.active) return;
         if (outcome.kind === 'rejected') calls.releaseCall(call);
@@ -159,7 +159,7 @@ export class CallControlService implements CallControl {
           });
           if (r !== 'answered') calls.releaseCall(call);
         }
-      })();
+      });
       return;
     }
     const dest = lookup.destination(number);
@@ -167,7 +167,7 @@ export class CallControlService implements CallControl {
     if (dest.dn && calls.singleDialogBusy(dest.dn)) throw new CallControlError('failed', `${dest.dn} is busy (single dialog)`);
     if (dest.targets.length === 0) throw new CallControlError('failed', `${number} is unreachable`);
     calls.releaseLeg(call, leg, origin);
-    void (async () => {
+    calls.detached(call, 'transfer', async () => {
       const r = await thirdParty.connectEstablishedParty(call, far, {
         dn: dest.dn,
         number,
@@ -175,6 +175,6 @@ export class CallControlService implements CallControl {
         ringTimeoutMs: ringTimeoutOf(directory, dest.dn),
       });
       if (r !== 'answered') calls.releaseCall(call);
-    })();
+    });
   }
 }

@@ -92,17 +92,17 @@ export class Consultations {
       // delivery connects it to the agent's dialog. Nobody: the agent reconnects.
       consult.routed = true;
       consult.routingPoint = routingPoint;
-      void (async () => {
+      calls.detached(consult, 'consultation routing', async () => {
         const outcome = await router.route({ callId: consult.connId, routingPoint, ani: consult.ani, dnis: consult.dnis });
         if (outcome.kind !== 'default-dn' || this.consultations.get(consult.connId) !== c || !agent.session?.active) return;
         const n = lookup.dnNumber(outcome.dn);
         const d = lookup.destination(n);
         if (d.targets.length === 0) return;
         await this.opts.thirdParty.connectEstablishedParty(consult, agent, { dn: d.dn, number: n, targets: d.targets, ringTimeoutMs: ringTimeoutOf(directory, d.dn), origin });
-      })();
+      });
       return;
     }
-    void (async () => {
+    calls.detached(consult, 'consultation dial', async () => {
       const { result: rt, ack: ackT } = await this.opts.thirdParty.dialHoldingAck(consult, dest, number, agent.address, origin);
       if (rt.kind !== 'answered') {
         if (rt.kind === 'failed') {
@@ -126,7 +126,7 @@ export class Consultations {
         ackT?.(rejectAllAnswerOr(t.lastSdpReceived ?? '', ''));
         calls.releaseLeg(consult, t);
       }
-    })();
+    });
   }
 
   private consultationOf(connId: string, transferConnId?: string): Consultation {
@@ -213,7 +213,7 @@ export class Consultations {
     if (!c) return false;
     const { calls, events } = this.opts;
     if (call === c.consult && leg !== c.agent) {
-      void this.returnAgent(c);
+      calls.detached(c.main, 'return agent', () => this.returnAgent(c));
       return true;
     }
     if (call === c.main && leg === c.far) {

@@ -10,6 +10,7 @@
 import { directionOf } from '../../media/sdp.js';
 import type { UasContext } from '../../sip/dialog/dialog-stack-port.js';
 import type { InviteSession, SessionEndReason } from '../../sip/dialog/invite-session.js';
+import { runDetached } from '../../util/detached.js';
 import type { Logger } from '../../util/logger.js';
 import type { Call } from './call.js';
 import type { CallEvents } from './call-events.js';
@@ -129,9 +130,8 @@ export class InDialogRelay {
         return true;
       }
       const ct = ctx.request.getHeader('Content-Type');
-      void to.session
-        .request('INFO', { body: ctx.request.body, contentType: ct, headers: [] })
-        .then((r) => ctx.reply(r.status === 408 || r.status === 503 ? 200 : r.status));
+      const info = to.session.request('INFO', { body: ctx.request.body, contentType: ct, headers: [] });
+      runDetached(this.opts.logger, 'relay INFO', info.then((r) => ctx.reply(r.status === 408 || r.status === 503 ? 200 : r.status)));
       return true;
     }
     return false;

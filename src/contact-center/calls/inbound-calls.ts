@@ -22,6 +22,7 @@ import type { CallEvents } from './call-events.js';
 import { CallLeg, LegState } from './call-leg.js';
 import { ringTimeoutOf } from './call-options.js';
 import type { CallAgentPolicy, CallDirectory, CallReachability, CallRouterRef } from './call-ports.js';
+import type { TestFaults } from './test-faults.js';
 
 /** Construction options of {@link InboundCalls}. */
 export interface InboundCallsOptions {
@@ -35,6 +36,8 @@ export interface InboundCallsOptions {
   /** Agent policy (`reject-call-notready`); without it nothing is rejected. */
   policy?: CallAgentPolicy;
   logger: Logger;
+  /** TEST ONLY: injected faults (`test-faults.ts`). */
+  testFaults?: TestFaults;
 }
 
 function userOf(uri: { user?: string } | undefined): string | undefined {
@@ -56,6 +59,7 @@ export class InboundCalls {
   private readonly router: CallRouterRef;
   private readonly policy: CallAgentPolicy | undefined;
   private readonly logger: Logger;
+  private readonly testFaults: TestFaults | undefined;
 
   constructor(opts: InboundCallsOptions) {
     this.calls = opts.calls;
@@ -66,6 +70,7 @@ export class InboundCalls {
     this.router = opts.router;
     this.policy = opts.policy;
     this.logger = opts.logger;
+    this.testFaults = opts.testFaults;
   }
 
   /**
@@ -120,7 +125,22 @@ export class InboundCalls {
     call.maxForwards = Math.min(mf - 1, 70);
     const a = call.add(new CallLeg(originDn, originDn ?? ani, 'in'));
     a.server = server;
-    a.lastSdpReceived = req.body.length > 0 ? req.body.toString('utf8') : undefined;
+    // From here on a throw concerns this call only: it releases the call (B2bua.fault).
+    try {
+      this.connectNew(call, a, server, { number, originDn, dest, destIsAgentDn, ani, body: req.body });
+    } catch (err) {
+      this.calls.fault(call, 'inbound INVITE', err);
+    }
+  }
+
+  private connectNew(
+    call: Call,
+    a: CallLeg,
+    server: InviteServerSession,
+    c: { number: string; originDn: string | undefined; dest: ReturnType<CallDirectory['getDn']>; destIsAgentDn: boolean; ani: string; body: Buffer },
+  ): void {
+    const { number, originDn, dest, destIsAgentDn, ani, body } = c;
+    a.lastSdpReceived = body.length > 0 ? body.toString('utf8') : undefined;
     a.session = server.session;
     this.calls.watchSession(call, a, server.session);
     server.onCancel(() => this.onCallerCancel(call, a));
@@ -128,7 +148,7 @@ export class InboundCalls {
 
     if (originDn) this.events.emit('EventDialing', call, a, number);
     if (dest?.type === 'routing-point') {
-      void this.routeCall(call, a, server, dest.number);
+      this.calls.detached(call, 'route call', () => this.routeCall(call, a, server, dest.number));
       return;
     }
     if (dest && !destIsAgentDn) {
@@ -150,7 +170,8 @@ export class InboundCalls {
         this.calls.rejectCaller(call, a, 480, `Temporarily Unavailable (${res.mode === 'unreachable' ? res.reason : 'out of service'})`);
         return;
       }
-      void this.connectInbound(call, a, server, dest.number, number, targets, ringTimeoutOf(this.directory, dest.number), false);
+      const ringMs = ringTimeoutOf(this.directory, dest.number);
+      this.calls.detached(call, 'connect inbound', () => this.connectInbound(call, a, server, dest.number, number, targets, ringMs, false));
       return;
     }
     // Not a DN: an external number through a softswitch (behaviour §3.3).
@@ -161,7 +182,7 @@ export class InboundCalls {
       else this.calls.rejectCaller(call, a, 480, 'Temporarily Unavailable (softswitch out of service)');
       return;
     }
-    void this.connectInbound(call, a, server, undefined, number, targets, 0, false);
+    this.calls.detached(call, 'connect inbound', () => this.connectInbound(call, a, server, undefined, number, targets, 0, false));
   }
 
   /** A call to a routing point: 180 to the caller while the router finds an agent (or the `default-dn`). */
@@ -234,9 +255,10 @@ export class InboundCalls {
       onAnswered: (leg, session, r, ackAnswer) => {
         if (a.released || !a.server) {
           ackAnswer?.(Buffer.alloc(0));
-          void session.bye();
+          this.calls.bye(session);
           return;
         }
+        if (dn !== undefined && this.testFaults?.throwOnAnswer === dn) throw new Error(`test fault: throw-on-answer:${dn}`);
         leg.lastSdpReceived = r.body.length > 0 ? r.body.toString('utf8') : undefined;
         // Offer in the caller's INVITE: the 2xx has the answer. Late offer: the 2xx has the offer
         // and the caller's ACK will carry the answer (RFC 3264 §4).

@@ -9,6 +9,7 @@ import type { InviteSession } from '../../sip/dialog/invite-session.js';
 import { createRequest, generateCallId, generateTag, parseNameAddr } from '../../sip/message/index.js';
 import type { HeaderField, SipResponse } from '../../sip/message/types.js';
 import type { TimerHandle } from '../../util/clock.js';
+import { runDetached } from '../../util/detached.js';
 import type { CallReachability } from './call-ports.js';
 
 /** How an attempt ended without an answer. */
@@ -148,7 +149,7 @@ export class OutboundAttempt {
         if (this.finished) {
           // Answered after we gave up (ring timeout raced the 2xx): ACK then BYE.
           ackAnswer?.(Buffer.alloc(0));
-          void session.bye();
+          runDetached(this.ua.logger, 'BYE', () => session.bye());
           return;
         }
         this.finished = true;
