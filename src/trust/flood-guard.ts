@@ -89,13 +89,13 @@ export class FloodGuard {
         help: 'Source addresses banned for going over pike-requests-per-second',
         registers: [deps.registry],
       });
-      const self = this;
+      const bannedNow = (): number => this.bannedNow();
       new Gauge({
         name: 'sipserver_flood_banned_sources',
         help: 'Source addresses banned now',
         registers: [deps.registry],
         collect() {
-          this.set(self.bannedNow());
+          this.set(bannedNow());
         },
       });
     }
