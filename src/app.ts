@@ -29,6 +29,8 @@ import {
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack, type SipStackOptions } from './sip/stack/sip-stack.js';
+import { FloodGuard } from './trust/flood-guard.js';
+import { RegisteredSources } from './trust/registered-sources.js';
 import { RequestTrust } from './trust/request-trust.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
@@ -105,12 +107,16 @@ export class App {
       const server = store.server;
       const listen = options.sipListen ?? server.sip.listen;
       if (listen.length === 0) throw new Error('nothing to listen on: give server.sip.listen in the configuration, or --sip-listen');
+      // Flood limits (docs/security.md): the guard needs the trust policy and the registrar,
+      // which need the stack; the stack's datagram gate is bound to it below.
+      let flood: FloodGuard | undefined;
       const sip = new SipStack({
         listen,
         ...sipStackSettings(server.options),
         tls: server.sip.tls?.cert && server.sip.tls.key ? { ...server.sip.tls, cert: server.sip.tls.cert, key: server.sip.tls.key } : undefined,
         clock,
         logger: logger.child({ layer: 'sip' }),
+        admitDatagram: (source, datagram) => flood?.admitDatagram(source, datagram) ?? true,
       });
       const rr = wireRegistrarAndReachability({ stack: sip, store, clock, logger, dataDir: options.dataDir, registry: metrics });
       // Calls active when the previous process stopped: reported once, then forgotten (issue
@@ -124,6 +130,17 @@ export class App {
       const routerRef = new CallRouterRef();
       // Who may start calls (docs/security.md): trusted peers by address, phones by digest or location.
       const trust = new RequestTrust({ config: store, registrar: rr.registrar, logger: logger.child({ layer: 'trust' }), registry: metrics });
+      const registeredSources = new RegisteredSources(rr.registrar);
+      flood = new FloodGuard({
+        clock,
+        logger: logger.child({ layer: 'trust' }),
+        registry: metrics,
+        limits: () => ({
+          requestsPerSecond: optionNumber('pike-requests-per-second', store.server.options['pike-requests-per-second']),
+          banMs: optionNumber('pike-ban-seconds', store.server.options['pike-ban-seconds']) * 1000,
+        }),
+        exempt: (ip) => registeredSources.has(ip) || trust.peersOf(ip).length > 0,
+      });
       const calls = createCallControl({
         stack: sip,
         reachability: rr.reachability.resolver,

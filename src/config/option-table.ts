@@ -310,6 +310,27 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     source: 'ours (bad-input protection)',
   },
   {
+    name: 'pike-requests-per-second',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 0, max: 1_000_000 },
+    default: '100',
+    inheritFromSoftswitch: false,
+    effect:
+      'Flood limit (Kamailio pike): most SIP requests one source IP may send over UDP in one second; a source over it is banned for `pike-ban-seconds` and its datagrams are dropped unparsed. Trusted peers (softswitch/trunk contact hosts, `trusted-sources`) and registered phones are never banned. 0 = no limit (docs/security.md).',
+    takesEffect: 'within 1 s',
+    source: 'ours (bad-input protection)',
+  },
+  {
+    name: 'pike-ban-seconds',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 1, max: 86_400 },
+    default: '60',
+    inheritFromSoftswitch: false,
+    effect: 'How long a source that went over `pike-requests-per-second` stays banned; then it is forgiven and counted afresh.',
+    takesEffect: 'next ban',
+    source: 'ours (bad-input protection)',
+  },
+  {
     name: 'sip-connection-idle-timeout',
     appliesTo: ['application'],
     type: { kind: 'integer', min: 1, max: 86_400 },

@@ -153,6 +153,8 @@ export interface E2eOptions {
   dataDir?: string;
   /** More environment variables for the server process (e.g. `SIPSERVER_TEST_FAULT`). */
   env?: Record<string, string>;
+  /** Application options added as `server.options` (the example must have none). */
+  serverOptions?: Record<string, string>;
 }
 
 /** Login of {@link E2eEnv.agentDesk}. */
@@ -219,7 +221,9 @@ export class E2eEnv {
       if (file !== null) await this.startSoftswitch(file);
       this.configDir = mkdtempSync(join(tmpdir(), 'e2e-config-'));
       this.configPath = join(this.configDir, this.opts.example);
-      writeFileSync(this.configPath, this.config.text);
+      const opts = Object.entries(this.opts.serverOptions ?? {});
+      const text = opts.length === 0 ? this.config.text : this.config.text.replace(/^server:\n/m, `server:\n  options:\n${opts.map(([k, v]) => `    ${k}: "${v}"\n`).join('')}`);
+      writeFileSync(this.configPath, text);
       await this.startServer();
     } catch (err) {
       await this.stop();
