@@ -109,14 +109,14 @@ export class App {
       if (listen.length === 0) throw new Error('nothing to listen on: give server.sip.listen in the configuration, or --sip-listen');
       // Flood limits (docs/security.md): the guard needs the trust policy and the registrar,
       // which need the stack; the stack's datagram gate is bound to it below.
-      let flood: FloodGuard | undefined;
+      const flood: { guard?: FloodGuard } = {};
       const sip = new SipStack({
         listen,
         ...sipStackSettings(server.options),
         tls: server.sip.tls?.cert && server.sip.tls.key ? { ...server.sip.tls, cert: server.sip.tls.cert, key: server.sip.tls.key } : undefined,
         clock,
         logger: logger.child({ layer: 'sip' }),
-        admitDatagram: (source, datagram) => flood?.admitDatagram(source, datagram) ?? true,
+        admitDatagram: (source, datagram) => flood.guard?.admitDatagram(source, datagram) ?? true,
       });
       const rr = wireRegistrarAndReachability({ stack: sip, store, clock, logger, dataDir: options.dataDir, registry: metrics });
       // Calls active when the previous process stopped: reported once, then forgotten (issue
@@ -131,7 +131,7 @@ export class App {
       // Who may start calls (docs/security.md): trusted peers by address, phones by digest or location.
       const trust = new RequestTrust({ config: store, registrar: rr.registrar, logger: logger.child({ layer: 'trust' }), registry: metrics });
       const registeredSources = new RegisteredSources(rr.registrar);
-      flood = new FloodGuard({
+      flood.guard = new FloodGuard({
         clock,
         logger: logger.child({ layer: 'trust' }),
         registry: metrics,
