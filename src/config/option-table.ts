@@ -255,7 +255,17 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     appliesTo: DEVICE_DNS,
     type: { kind: 'integer', min: 0, max: 256, allowEmpty: true },
     inheritFromSoftswitch: true,
-    effect: 'Seconds an INVITE may stay with only 100 Trying before it is abandoned; empty = use `sip-invite-timeout`.',
+    effect:
+      'Seconds an INVITE may stay without a provisional response other than 100 Trying (behaviour §14): with no response at all the next route (softswitch) is tried, as on a Timer B timeout but without waiting 32 s; with only 100 Trying, or no route left, the call goes to `no-response-dn` or is released (408). Empty = use `sip-invite-timeout` when it is set; 0 = off (Timer B alone).',
+    takesEffect: 'next call',
+    source: 'behaviour §14 [C:S12]',
+  },
+  {
+    name: 'no-response-dn',
+    appliesTo: DEVICE_DNS,
+    type: { kind: 'number' },
+    inheritFromSoftswitch: true,
+    effect: 'Where an inbound call goes when `sip-trying-timeout` expires on its destination (the DN\'s value, else its softswitch\'s); absent = the caller is released (408). Applied once per call.',
     takesEffect: 'next call',
     source: 'behaviour §14 [C:S12]',
   },

@@ -19,7 +19,7 @@ import type { CallType, ContactCenterEventBus, EventOrigin } from '../events.js'
 import { Call, CallState } from './call.js';
 import { CallEvents } from './call-events.js';
 import { CallLeg, LegState } from './call-leg.js';
-import { dualDialogEnabled } from './call-options.js';
+import { dualDialogEnabled, tryingTimeoutOf } from './call-options.js';
 import type { CallDirectory, CallReachability, CallRouterRef } from './call-ports.js';
 import { noCallJournal, type CallJournal } from './call-journal.js';
 import { ConnIdGenerator } from './conn-id-generator.js';
@@ -74,6 +74,7 @@ export function failureStatus(f: AttemptFailure): { status: number; reason: stri
     case 'rejected':
       return { status: f.status, reason: f.reason };
     case 'timeout':
+    case 'no-response':
       return { status: 408, reason: 'Request Timeout' };
     case 'transport-error':
       return { status: 503, reason: 'Service Unavailable' };
@@ -176,7 +177,14 @@ export class B2bua {
       const attempt = new OutboundAttempt(
         this.ua,
         this.reachability,
-        { targets: opts.targets, fromUser: opts.fromUser, offer: opts.offer, ringTimeoutMs: opts.ringTimeoutMs, maxForwards: call.maxForwards },
+        {
+          targets: opts.targets,
+          fromUser: opts.fromUser,
+          offer: opts.offer,
+          ringTimeoutMs: opts.ringTimeoutMs,
+          maxForwards: call.maxForwards,
+          tryingTimeoutMs: (t) => tryingTimeoutOf(this.directory, opts.dn, t.via),
+        },
         {
           onProgress: (r) => {
             if (leg.released || call.state === CallState.Released) return;

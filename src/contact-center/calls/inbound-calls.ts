@@ -20,7 +20,7 @@ import { failureStatus, type B2bua, type DialResult } from './b2bua.js';
 import { CallState, type Call } from './call.js';
 import type { CallEvents } from './call-events.js';
 import { CallLeg, LegState } from './call-leg.js';
-import { ringTimeoutOf } from './call-options.js';
+import { noResponseDnOf, ringTimeoutOf } from './call-options.js';
 import type { CallAgentPolicy, CallDirectory, CallReachability, CallRouterRef } from './call-ports.js';
 import type { TestFaults } from './test-faults.js';
 
@@ -221,7 +221,9 @@ export class InboundCalls {
 
   /**
    * Ring one destination for an inbound call and bridge it with the caller when it answers.
-   * With `keepCallerOnFailure` (routed deliveries) a failure leaves the caller waiting.
+   * With `keepCallerOnFailure` (routed deliveries) a failure leaves the caller waiting. A direct
+   * call whose destination's `sip-trying-timeout` expired goes, once, to its `no-response-dn`
+   * (behaviour §14); without one the caller gets 408.
    * @returns the dial result
    */
   async connectInbound(
@@ -234,6 +236,7 @@ export class InboundCalls {
     ringTimeoutMs: number,
     keepCallerOnFailure: boolean,
     routed = false,
+    noResponseTried = false,
   ): Promise<DialResult> {
     const offer = a.lastSdpReceived;
     const result = await this.calls.dial(call, {
@@ -274,6 +277,17 @@ export class InboundCalls {
         this.events.established(call, a, leg);
       },
     });
+    if (result.kind === 'failed' && result.failure.kind === 'no-response' && !keepCallerOnFailure && !noResponseTried && !a.released && a.server) {
+      const next = noResponseDnOf(this.directory, dn, targets[0]?.via);
+      const n = next === undefined ? undefined : this.directory.normaliseNumber(next);
+      const nextTargets = n === undefined ? [] : this.reachability.candidates(n);
+      if (n !== undefined && nextTargets.length > 0) {
+        const d = this.directory.getDn(n);
+        const isDn = d !== undefined && isAgentDnType(d.type);
+        this.logger.info({ connId: call.connId, from: address, to: n }, 'sip-trying-timeout expired: to no-response-dn');
+        return this.connectInbound(call, a, server, isDn ? d.number : undefined, n, nextTargets, isDn ? ringTimeoutOf(this.directory, d.number) : 0, false, routed, true);
+      }
+    }
     if (result.kind === 'failed' && !keepCallerOnFailure && !a.released && a.server) {
       const { status, reason } = failureStatus(result.failure);
       if (result.failure.kind === 'rejected' && (status === 486 || status === 600)) this.events.emit('EventDestinationBusy', call, a, address);
