@@ -128,6 +128,24 @@ describe('softswitch failover', () => {
       await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
     });
 
+    it('the first softswitch sends only 100 Trying: after 1 s it is CANCELled (200, 487, ACK) and the call goes to its no-response-dn', async () => {
+      const p1 = await freePort();
+      const p2 = await freePort();
+      server = await startCallServer(yaml(p1, p2, '      sip-trying-timeout: "1"\n      no-response-dn: "+2000"\n', '+2'));
+      const target = `127.0.0.1:${server.port}`;
+      const first = await startSipp({ scenario: scen('uas-trying-only.xml'), target, localPort: p1, calls: 1, timeoutMs: 20_000 });
+      const second = await startSipp({ scenario: scen('uas-answer.xml'), target, localPort: p2, calls: 1, timeoutMs: 20_000, traceMessages: true });
+      const customer = await runSipp({ scenario: scen('uac-basic-call.xml'), target, calls: 1, timeoutMs: 20_000, args: ['-s', '+15551231111', '-d', '200'] });
+      expect(customer.code, customer.errors).toBe(0);
+      const a = await first.result();
+      expect(a.code, a.errors).toBe(0);
+      const b = await second.result();
+      expect(b.code, b.errors).toBe(0);
+      const inv = sippTraceMessages(b.messages).find((m) => m.dir === 'received' && m.text.startsWith('INVITE'))!.text;
+      expect(inv.split('\n')[0]!.trim()).toBe(`INVITE sip:+2000@127.0.0.1:${p2} SIP/2.0`);
+      await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
+    });
+
     it('the only softswitch never answers and there is no no-response-dn: the caller gets 408 after 1 s', async () => {
       silent = await UdpPeer.open();
       const p2 = await freePort();
