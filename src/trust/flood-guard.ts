@@ -143,7 +143,8 @@ export class FloodGuard {
       this.limits = this.limitsOf();
       this.limitsReadAt = now;
     }
-    const ip = normaliseIp(host) ?? host.toLowerCase();
+    // Datagram sources are canonical already for IPv4 (the common case): no normalising per datagram.
+    const ip = host.includes(':') || host.includes('[') ? (normaliseIp(host) ?? host.toLowerCase()) : host;
     let e = this.table.get(ip);
     if (e && e.bannedUntil > 0) {
       if (e.bannedUntil > now) {
