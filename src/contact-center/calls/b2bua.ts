@@ -120,6 +120,7 @@ export class B2bua {
       events: this.events,
       logger: opts.logger,
       onLegEnded: (call, leg, reason) => this.onLegEnded(call, leg, reason),
+      onFault: (call, what, err) => this.fault(call, what, err),
     });
   }
 
