@@ -95,6 +95,9 @@ export default async function (): Promise<void> {
   const compiled = join(repo, 'dist/cli/main.js');
   const args = existsSync(compiled) ? [compiled] : ['--import', 'tsx', join(repo, 'src/cli/main.ts')];
   const dataDir = mkdtempSync(join(tmpdir(), 'options-bench-data-'));
+  // One SIPp stands for many hosts: no per-source flood limit (docs/security.md), as the anchor has none.
+  const config = join(dataDir, 'bench.yaml');
+  writeFileSync(config, 'server:\n  name: Options_Bench\n  options:\n    pike-requests-per-second: "0"\n');
   const ours = PLACE.spawn(
     'server',
     process.execPath,
@@ -102,6 +105,8 @@ export default async function (): Promise<void> {
       ...SERVER_NODE_FLAGS,
       ...args,
       'start',
+      '--config',
+      config,
       '--sip-listen',
       `udp:127.0.0.1:${ourPort}`,
       '--data',

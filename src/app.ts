@@ -6,7 +6,7 @@
  *                               └► agents ──► call control (B2BUA) ◄──► routing
  *   HTTP: admin API, /metrics, /api/status, CTI WebSocket (/cti)
  */
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { openStartConfiguration } from './config/config-bootstrap.js';
 import type { ConfigStore } from './config/config-store.js';
 import { optionNumber } from './config/option-table.js';
@@ -23,11 +23,14 @@ import {
   createCallControl,
   reportLostCalls,
   SqliteCallJournal,
+  testFaultsFromEnv,
   type CallControlModule,
 } from './contact-center/calls/index.js';
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack, type SipStackOptions } from './sip/stack/sip-stack.js';
+import { FloodGuard } from './trust/flood-guard.js';
+import { RegisteredSources } from './trust/registered-sources.js';
 import { RequestTrust } from './trust/request-trust.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
@@ -69,6 +72,7 @@ export class App {
   private detachCcMetrics: (() => void) | undefined;
   /** The admin token the HTTP server resolved (for RequestOpen with `token`). */
   private adminToken: string | undefined;
+  private processErrorCounter: Counter<'kind'> | undefined;
 
   private constructor(
     readonly options: AppOptions,
@@ -104,6 +108,9 @@ export class App {
       const listen = options.sipListen ?? server.sip.listen;
       if (listen.length === 0)
         throw new Error('nothing to listen on: give server.sip.listen in the configuration, or --sip-listen');
+      // Flood limits (docs/security.md): the guard needs the trust policy and the registrar,
+      // which need the stack; the stack's datagram gate is bound to it below.
+      const flood: { guard?: FloodGuard } = {};
       const sip = new SipStack({
         listen,
         ...sipStackSettings(server.options),
@@ -113,6 +120,7 @@ export class App {
             : undefined,
         clock,
         logger: logger.child({ layer: 'sip' }),
+        admitDatagram: (source, datagram) => flood.guard?.admitDatagram(source, datagram) ?? true,
       });
       const rr = wireRegistrarAndReachability({
         stack: sip,
@@ -144,6 +152,17 @@ export class App {
         logger: logger.child({ layer: 'trust' }),
         registry: metrics,
       });
+      const registeredSources = new RegisteredSources(rr.registrar);
+      flood.guard = new FloodGuard({
+        clock,
+        logger: logger.child({ layer: 'trust' }),
+        registry: metrics,
+        limits: () => ({
+          requestsPerSecond: optionNumber('pike-requests-per-second', store.server.options['pike-requests-per-second']),
+          banMs: optionNumber('pike-ban-seconds', store.server.options['pike-ban-seconds']) * 1000,
+        }),
+        exempt: (ip) => registeredSources.has(ip) || trust.peersOf(ip).length > 0,
+      });
       const calls = createCallControl({
         stack: sip,
         reachability: rr.reachability.resolver,
@@ -155,6 +174,16 @@ export class App {
         router: routerRef,
         journal,
         trust,
+        testFaults: testFaultsFromEnv(process.env),
+      });
+      new Counter({
+        name: 'sipserver_call_faults_total',
+        help: 'Calls released because their flow failed (a throw or an unhandled rejection; docs/calls.md)',
+        registers: [metrics],
+        collect() {
+          this.reset();
+          this.inc(calls.b2bua.faulted);
+        },
       });
       const router = new RoutingPointRouter({
         agents: agents.agents,
@@ -223,6 +252,20 @@ export class App {
     this.http = server;
     this.httpUrl = url;
     this.detachCcMetrics = registerContactCenterMetrics(server.metrics, this.agents.agents, () => this.ctiGateway);
+  }
+
+  /**
+   * Count an error that reached the process (`unhandledRejection`, `uncaughtException`) in
+   * `sipserver_process_errors_total{kind}` (docs/calls.md, "Resilience").
+   */
+  countProcessError(kind: 'unhandledRejection' | 'uncaughtException'): void {
+    this.processErrorCounter ??= new Counter({
+      name: 'sipserver_process_errors_total',
+      help: 'Errors that reached the process: unhandled rejections (the server keeps running), uncaught exceptions (it exits)',
+      labelNames: ['kind'],
+      registers: [this.metrics],
+    });
+    this.processErrorCounter.inc({ kind });
   }
 
   /** Bound SIP addresses (`udp:127.0.0.1:5060`). */

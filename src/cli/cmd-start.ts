@@ -19,6 +19,15 @@ interface StartOptions {
  * it cleanly with exit code 0. `--sip-listen` (comma-separated) replaces `server.sip.listen`.
  * With `SIPSERVER_DEBUG_MEMSTATS=1`, SIGUSR2 runs a GC (when node has `--expose-gc`) and prints
  * `MEMSTATS {"rss":…,"heapUsed":…}` on stdout (leak tests).
+ *
+ * Errors that reach the process (docs/calls.md, "Resilience"): call control owns its detached
+ * work, so these are bugs outside any call. An `unhandledRejection` is logged with its reason and
+ * counted (`sipserver_process_errors_total`); the server keeps running, since a rejected promise
+ * leaves no half-done synchronous state. An `uncaughtException` is logged at `fatal` with the
+ * error and counted, then the process exits with code 70 (EX_SOFTWARE) without a clean stop: after
+ * an uncaught throw Node cannot say what state was left half-changed (Node docs, "Warning: using
+ * 'uncaughtException' correctly"), so a supervisor restarts it; the calls it had are reported as
+ * lost at the next start.
  */
 export function registerStartCommand(program: Command): void {
   program
@@ -43,6 +52,21 @@ export function registerStartCommand(program: Command): void {
         }
         throw e;
       }
+      process.on('unhandledRejection', (reason: unknown) => {
+        app.countProcessError('unhandledRejection');
+        app.logger.error({ err: reason }, 'unhandled promise rejection: logged, server keeps running');
+      });
+      process.on('uncaughtException', (err: Error, origin: string) => {
+        try {
+          app.countProcessError('uncaughtException');
+          app.logger.fatal(
+            { err, origin, activeCalls: app.calls.b2bua.activeCalls },
+            'uncaught exception: exiting for a restart',
+          );
+        } finally {
+          process.exit(70);
+        }
+      });
       await app.start();
       for (const a of app.sipAddresses()) process.stdout.write(`SIP listening on ${a}\n`);
       process.stdout.write(`HTTP listening on ${app.url}\n`);

@@ -259,7 +259,18 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     appliesTo: DEVICE_DNS,
     type: { kind: 'integer', min: 0, max: 256, allowEmpty: true },
     inheritFromSoftswitch: true,
-    effect: 'Seconds an INVITE may stay with only 100 Trying before it is abandoned; empty = use `sip-invite-timeout`.',
+    effect:
+      'Seconds an INVITE may stay without a provisional response other than 100 Trying (behaviour §14): with no response at all the next route (softswitch) is tried, as on a Timer B timeout but without waiting 32 s; with only 100 Trying, or no route left, the call goes to `no-response-dn` or is released (408). Empty = use `sip-invite-timeout` when it is set; 0 = off (Timer B alone).',
+    takesEffect: 'next call',
+    source: 'behaviour §14 [C:S12]',
+  },
+  {
+    name: 'no-response-dn',
+    appliesTo: DEVICE_DNS,
+    type: { kind: 'number' },
+    inheritFromSoftswitch: true,
+    effect:
+      "Where an inbound call goes when `sip-trying-timeout` expires on its destination (the DN's value, else its softswitch's); absent = the caller is released (408). Applied once per call.",
     takesEffect: 'next call',
     source: 'behaviour §14 [C:S12]',
   },
@@ -314,6 +325,28 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     effect:
       'Most inbound stream connections from one source IP address (a peer opening thousands of idle connections is refused past it).',
     takesEffect: 'restart',
+    source: 'ours (bad-input protection)',
+  },
+  {
+    name: 'pike-requests-per-second',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 0, max: 1_000_000 },
+    default: '100',
+    inheritFromSoftswitch: false,
+    effect:
+      'Flood limit (Kamailio pike): most SIP requests one source IP may send over UDP in one second; a source over it is banned for `pike-ban-seconds` and its datagrams are dropped unparsed. Trusted peers (softswitch/trunk contact hosts, `trusted-sources`) and registered phones are never banned. 0 = no limit (docs/security.md).',
+    takesEffect: 'within 1 s',
+    source: 'ours (bad-input protection)',
+  },
+  {
+    name: 'pike-ban-seconds',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 1, max: 86_400 },
+    default: '60',
+    inheritFromSoftswitch: false,
+    effect:
+      'How long a source that went over `pike-requests-per-second` stays banned; then it is forgiven and counted afresh.',
+    takesEffect: 'next ban',
     source: 'ours (bad-input protection)',
   },
   {

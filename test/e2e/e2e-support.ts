@@ -175,6 +175,10 @@ export interface E2eOptions {
   sipListen?: string[];
   /** `--data` kept across restarts ({@link E2eEnv.restart}); default a fresh directory per start. */
   dataDir?: string;
+  /** More environment variables for the server process (e.g. `SIPSERVER_TEST_FAULT`). */
+  env?: Record<string, string>;
+  /** Application options added as `server.options` (the example must have none). */
+  serverOptions?: Record<string, string>;
 }
 
 /** Login of {@link E2eEnv.agentDesk}. */
@@ -242,7 +246,15 @@ export class E2eEnv {
       if (file !== null) await this.startSoftswitch(file);
       this.configDir = mkdtempSync(join(tmpdir(), 'e2e-config-'));
       this.configPath = join(this.configDir, this.opts.example);
-      writeFileSync(this.configPath, this.config.text);
+      const opts = Object.entries(this.opts.serverOptions ?? {});
+      const text =
+        opts.length === 0
+          ? this.config.text
+          : this.config.text.replace(
+              /^server:\n/m,
+              `server:\n  options:\n${opts.map(([k, v]) => `    ${k}: "${v}"\n`).join('')}`,
+            );
+      writeFileSync(this.configPath, text);
       await this.startServer();
     } catch (err) {
       await this.stop();
@@ -273,7 +285,7 @@ export class E2eEnv {
       config: this.configPath,
       sipListen: this.opts.sipListen ?? ['udp:127.0.0.1:0'],
       ...(this.opts.dataDir !== undefined ? { dataDir: this.opts.dataDir } : {}),
-      env: { SIPSERVER_TOKEN: E2E_TOKEN },
+      env: { SIPSERVER_TOKEN: E2E_TOKEN, ...(this.opts.env ?? {}) },
     });
     if (this.opts.softswitch !== null) await waitInService(this.serverProcess, 'Softswitch');
     return this.serverProcess;

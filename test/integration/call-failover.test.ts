@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { runSipp, startSipp, sippTraceMessages } from '../helpers/sipp.js';
 import { startCallServer, type CallServer } from './call-harness.js';
+import { UdpPeer } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
@@ -17,7 +18,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-function yaml(firstPort: number, secondPort: number): string {
+function yaml(firstPort: number, secondPort: number, firstOptions = '', secondPrefix = '+1'): string {
   return `server:
   name: CallTest
   sip:
@@ -30,12 +31,12 @@ dns:
       service-type: softswitch
       prefix: "+1"
       priority: "1"
-  - number: SBC-B
+${firstOptions}  - number: SBC-B
     type: voip-service
     options:
       contact: "127.0.0.1:${secondPort}"
       service-type: softswitch
-      prefix: "+1"
+      prefix: "${secondPrefix}"
       priority: "2"
 `;
 }
@@ -127,5 +128,133 @@ describe('softswitch failover', () => {
     });
     expect(customer.code, customer.errors).toBe(0);
     expect((await first.result()).code).toBe(0);
+  });
+
+  describe('sip-trying-timeout (behaviour §4, §14)', () => {
+    let silent: UdpPeer | undefined;
+    afterEach(async () => {
+      await silent?.close();
+      silent = undefined;
+    });
+    const invitesAt = (p: UdpPeer) => p.received.filter((d) => d.text.startsWith('INVITE ')).length;
+
+    it('the first softswitch never answers (no 100): after sip-trying-timeout = 1 s the INVITE goes to the second, which answers — not after 32 s of Timer B', async () => {
+      silent = await UdpPeer.open();
+      const p2 = await freePort();
+      server = await startCallServer(yaml(silent.port, p2, '      sip-trying-timeout: "1"\n'));
+      const target = `127.0.0.1:${server.port}`;
+      const second = await startSipp({
+        scenario: scen('uas-answer.xml'),
+        target,
+        localPort: p2,
+        calls: 1,
+        timeoutMs: 20_000,
+      });
+      const t0 = Date.now();
+      const customer = await runSipp({
+        scenario: scen('uac-basic-call.xml'),
+        target,
+        calls: 1,
+        timeoutMs: 20_000,
+        args: ['-s', '+15551231111', '-d', '200'],
+      });
+      const took = Date.now() - t0;
+      expect(customer.code, customer.errors).toBe(0);
+      expect((await second.result()).code).toBe(0);
+      expect(invitesAt(silent)).toBeGreaterThanOrEqual(1);
+      expect(took).toBeGreaterThanOrEqual(1000);
+      expect(took).toBeLessThan(8000);
+      // No provisional response: no CANCEL may be sent (RFC 3261 §9.1).
+      expect(silent.received.some((d) => d.text.startsWith('CANCEL '))).toBe(false);
+      await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
+    });
+
+    it('the only softswitch never answers: after 1 s the call goes to its no-response-dn (through another softswitch), which answers', async () => {
+      silent = await UdpPeer.open();
+      const p2 = await freePort();
+      server = await startCallServer(
+        yaml(silent.port, p2, '      sip-trying-timeout: "1"\n      no-response-dn: "+2000"\n', '+2'),
+      );
+      const target = `127.0.0.1:${server.port}`;
+      const second = await startSipp({
+        scenario: scen('uas-answer.xml'),
+        target,
+        localPort: p2,
+        calls: 1,
+        timeoutMs: 20_000,
+        traceMessages: true,
+      });
+      const customer = await runSipp({
+        scenario: scen('uac-basic-call.xml'),
+        target,
+        calls: 1,
+        timeoutMs: 20_000,
+        args: ['-s', '+15551231111', '-d', '200'],
+      });
+      expect(customer.code, customer.errors).toBe(0);
+      const b = await second.result();
+      expect(b.code, b.errors).toBe(0);
+      const inv = sippTraceMessages(b.messages).find((m) => m.dir === 'received' && m.text.startsWith('INVITE'))!.text;
+      expect(inv.split('\n')[0]!.trim()).toBe(`INVITE sip:+2000@127.0.0.1:${p2} SIP/2.0`);
+      expect(invitesAt(silent)).toBeGreaterThanOrEqual(1);
+      await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
+    });
+
+    it('the first softswitch sends only 100 Trying: after 1 s it is CANCELled (200, 487, ACK) and the call goes to its no-response-dn', async () => {
+      const p1 = await freePort();
+      const p2 = await freePort();
+      server = await startCallServer(
+        yaml(p1, p2, '      sip-trying-timeout: "1"\n      no-response-dn: "+2000"\n', '+2'),
+      );
+      const target = `127.0.0.1:${server.port}`;
+      const first = await startSipp({
+        scenario: scen('uas-trying-only.xml'),
+        target,
+        localPort: p1,
+        calls: 1,
+        timeoutMs: 20_000,
+      });
+      const second = await startSipp({
+        scenario: scen('uas-answer.xml'),
+        target,
+        localPort: p2,
+        calls: 1,
+        timeoutMs: 20_000,
+        traceMessages: true,
+      });
+      const customer = await runSipp({
+        scenario: scen('uac-basic-call.xml'),
+        target,
+        calls: 1,
+        timeoutMs: 20_000,
+        args: ['-s', '+15551231111', '-d', '200'],
+      });
+      expect(customer.code, customer.errors).toBe(0);
+      const a = await first.result();
+      expect(a.code, a.errors).toBe(0);
+      const b = await second.result();
+      expect(b.code, b.errors).toBe(0);
+      const inv = sippTraceMessages(b.messages).find((m) => m.dir === 'received' && m.text.startsWith('INVITE'))!.text;
+      expect(inv.split('\n')[0]!.trim()).toBe(`INVITE sip:+2000@127.0.0.1:${p2} SIP/2.0`);
+      await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
+    });
+
+    it('the only softswitch never answers and there is no no-response-dn: the caller gets 408 after 1 s', async () => {
+      silent = await UdpPeer.open();
+      const p2 = await freePort();
+      server = await startCallServer(yaml(silent.port, p2, '      sip-trying-timeout: "1"\n', '+2'));
+      const target = `127.0.0.1:${server.port}`;
+      const t0 = Date.now();
+      const customer = await runSipp({
+        scenario: scen('uac-expect-408.xml'),
+        target,
+        calls: 1,
+        timeoutMs: 20_000,
+        args: ['-s', '+15551231111'],
+      });
+      expect(customer.code, customer.errors).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(8000);
+      await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
+    });
   });
 });

@@ -5,7 +5,8 @@
  * transaction and its heap (after a GC) must be back near the baseline measured before the run.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpusDir } from '../helpers/paths.js';
@@ -83,7 +84,15 @@ async function optionsAnswered(tag: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
+  // The corpus is sent as fast as the socket takes it from one source: no flood limit here (a
+  // banned source would get no answer; flood limits have their own tests).
+  const configDir = mkdtempSync(join(tmpdir(), 'protos-config-'));
+  writeFileSync(
+    join(configDir, 'protos.yaml'),
+    'server:\n  name: Protos\n  options:\n    pike-requests-per-second: "0"\n',
+  );
   server = await startServerProcess({
+    config: join(configDir, 'protos.yaml'),
     sipListen: ['udp:127.0.0.1:0'],
     nodeArgs: ['--expose-gc'],
     env: { SIPSERVER_DEBUG_MEMSTATS: '1', SIPSERVER_LOG: 'warn' },

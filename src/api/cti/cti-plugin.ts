@@ -1,6 +1,8 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
+import { runDetached } from '../../util/detached.js';
+import { silentLogger } from '../../util/logger.js';
 import { CtiGateway, type CtiGatewayDeps } from './cti-gateway.js';
 
 /** Options of {@link ctiPlugin}: the gateway's dependencies, plus the route path. */
@@ -52,7 +54,10 @@ export async function ctiPlugin(app: FastifyInstance, opts: CtiPluginOptions): P
     });
     socket.on('message', (data: RawData, isBinary: boolean) => {
       const { text, bytes } = rawToText(data);
-      void gateway.handleMessage(session, isBinary ? '\u0000binary' : text, bytes);
+      // A failure is this request's alone: logged, the connection stays.
+      runDetached(opts.logger ?? silentLogger, 'CTI request', () =>
+        gateway.handleMessage(session, isBinary ? '\u0000binary' : text, bytes),
+      );
     });
     socket.on('close', () => gateway.disconnect(session));
     socket.on('error', () => gateway.disconnect(session));

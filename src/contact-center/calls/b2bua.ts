@@ -13,12 +13,13 @@ import type { DialogUserAgent } from '../../sip/dialog/dialog-user-agent.js';
 import type { InviteSession, SessionEndReason } from '../../sip/dialog/invite-session.js';
 import type { SipResponse } from '../../sip/message/types.js';
 import type { Clock } from '../../util/clock.js';
+import { runDetached } from '../../util/detached.js';
 import type { Logger } from '../../util/logger.js';
 import type { CallType, ContactCenterEventBus, EventOrigin } from '../events.js';
 import { Call, CallState } from './call.js';
 import { CallEvents } from './call-events.js';
 import { CallLeg, LegState } from './call-leg.js';
-import { dualDialogEnabled } from './call-options.js';
+import { dualDialogEnabled, tryingTimeoutOf } from './call-options.js';
 import type { CallDirectory, CallReachability, CallRouterRef } from './call-ports.js';
 import { noCallJournal, type CallJournal } from './call-journal.js';
 import { ConnIdGenerator } from './conn-id-generator.js';
@@ -79,6 +80,7 @@ export function failureStatus(f: AttemptFailure): { status: number; reason: stri
     case 'rejected':
       return { status: f.status, reason: f.reason };
     case 'timeout':
+    case 'no-response':
       return { status: 408, reason: 'Request Timeout' };
     case 'transport-error':
       return { status: 503, reason: 'Service Unavailable' };
@@ -106,6 +108,7 @@ export class B2bua {
   private readonly relay: InDialogRelay;
   private readonly calls = new Map<string, Call>();
   private ended = 0;
+  private faults = 0;
 
   constructor(opts: B2buaOptions) {
     this.ua = opts.ua;
@@ -123,12 +126,18 @@ export class B2bua {
       events: this.events,
       logger: opts.logger,
       onLegEnded: (call, leg, reason) => this.onLegEnded(call, leg, reason),
+      onFault: (call, what, err) => this.fault(call, what, err),
     });
   }
 
   /** Live calls. */
   get activeCalls(): number {
     return this.calls.size;
+  }
+
+  /** Calls released because their flow failed (diagnostics, `sipserver_call_faults_total`). */
+  get faulted(): number {
+    return this.faults;
   }
 
   /** Calls ended so far (diagnostics). */
@@ -181,10 +190,11 @@ export class B2bua {
           offer: opts.offer,
           ringTimeoutMs: opts.ringTimeoutMs,
           maxForwards: call.maxForwards,
+          tryingTimeoutMs: (t) => tryingTimeoutOf(this.directory, opts.dn, t.via),
         },
         {
           onProgress: (r) => {
-            if (leg.released) return;
+            if (leg.released || call.state === CallState.Released) return;
             if (r.status >= 180 && r.status < 190) {
               leg.state = LegState.Alerting;
               if (!ringingSent && !opts.silent) {
@@ -192,13 +202,17 @@ export class B2bua {
                 this.events.ringing(call, leg, opts.origin);
               }
             }
-            opts.onProgress?.(leg, r);
+            try {
+              opts.onProgress?.(leg, r);
+            } catch (err) {
+              this.fault(call, 'progress', err);
+            }
           },
           onAnswered: (session, r, ackAnswer) => {
             leg.attempt = undefined;
             if (leg.released || call.state === CallState.Released) {
               ackAnswer?.(Buffer.alloc(0));
-              void session.bye();
+              this.bye(session);
               resolve({ kind: 'cancelled' });
               return;
             }
@@ -209,7 +223,13 @@ export class B2bua {
               ringingSent = true;
               this.events.ringing(call, leg, opts.origin);
             }
-            opts.onAnswered(leg, session, r, ackAnswer);
+            try {
+              opts.onAnswered(leg, session, r, ackAnswer);
+            } catch (err) {
+              this.fault(call, 'answer', err);
+              resolve({ kind: 'cancelled' });
+              return;
+            }
             resolve({ kind: 'answered', leg });
           },
           onFailed: (failure) => {
@@ -336,10 +356,43 @@ export class B2bua {
       leg.server.reject(480, 'Temporarily Unavailable');
       leg.server = undefined;
     } else if (leg.session?.active) {
-      void leg.session.bye();
+      this.bye(leg.session);
     }
     if (leg.dn && (wasEstablished || leg.direction === 'in'))
       this.events.emit('EventReleased', call, leg, undefined, origin);
+  }
+
+  /**
+   * A call's flow failed (a synchronous throw in a handler or a callback, or a rejection nobody
+   * awaited): log it with the call and release that call — BYE its established legs, CANCEL the
+   * ringing ones, 480 to an unanswered caller, EventReleased as usual — so one bad call never
+   * stops the server (docs/calls.md, "Resilience"). Should releasing throw too, the call is
+   * forgotten all the same.
+   */
+  fault(call: Call, what: string, err: unknown): void {
+    this.faults++;
+    this.logger.error({ err, connId: call.connId, what }, 'call flow failed: releasing the call');
+    try {
+      this.releaseCall(call);
+    } catch (err2) {
+      this.logger.error({ err: err2, connId: call.connId }, 'releasing a failed call failed: forgetting it');
+      for (const leg of call.liveLegs) leg.state = LegState.Released;
+      call.state = CallState.Released;
+      this.finishCall(call);
+    }
+  }
+
+  /**
+   * Run a step of `call`'s flow that nobody awaits (routing, a second leg, a transfer): a throw
+   * or a rejection releases the call ({@link B2bua.fault}).
+   */
+  detached(call: Call, what: string, work: Promise<unknown> | (() => unknown)): void {
+    runDetached(this.logger, what, work, (err) => this.fault(call, what, err));
+  }
+
+  /** Send BYE on a session without awaiting it; a failure is logged. */
+  bye(session: InviteSession): void {
+    runDetached(this.logger, 'BYE', () => session.bye());
   }
 
   private finishCall(call: Call): void {

@@ -162,7 +162,7 @@ export class CallControlService implements CallControl {
       calls.releaseLeg(call, leg, origin);
       call.routed = true;
       call.routingPoint = target.number;
-      void (async () => {
+      calls.detached(call, 'transfer routing', async () => {
         const outcome = await router.route({
           callId: call.connId,
           routingPoint: target.number,
@@ -184,7 +184,7 @@ export class CallControlService implements CallControl {
                 });
           if (r !== 'answered') calls.releaseCall(call);
         }
-      })();
+      });
       return;
     }
     const dest = lookup.destination(number);
@@ -194,7 +194,7 @@ export class CallControlService implements CallControl {
       throw new CallControlError('failed', `${dest.dn} is busy (single dialog)`);
     if (dest.targets.length === 0) throw new CallControlError('failed', `${number} is unreachable`);
     calls.releaseLeg(call, leg, origin);
-    void (async () => {
+    calls.detached(call, 'transfer', async () => {
       const r = await thirdParty.connectEstablishedParty(call, far, {
         dn: dest.dn,
         number,
@@ -202,6 +202,6 @@ export class CallControlService implements CallControl {
         ringTimeoutMs: ringTimeoutOf(directory, dest.dn),
       });
       if (r !== 'answered') calls.releaseCall(call);
-    })();
+    });
   }
 }

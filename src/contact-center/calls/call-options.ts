@@ -15,6 +15,10 @@ const OPTION_REFER_ENABLED = 'refer-enabled';
 const OPTION_MAKE_CALL_FLOW = 'make-call-rfc3725-flow';
 /** Option overriding {@link FLOW1_MAX_WAIT_MS}, seconds (behaviour §8.1 `rfc3725-flow1-max-wait`). */
 const OPTION_FLOW1_MAX_WAIT = 'rfc3725-flow1-max-wait';
+/** Option: `sip-trying-timeout` (behaviour §4, §14), seconds 0–256, empty = `sip-invite-timeout`. */
+const OPTION_TRYING_TIMEOUT = 'sip-trying-timeout';
+/** Option: where a call goes when `sip-trying-timeout` expires (behaviour §14); absent = released. */
+const OPTION_NO_RESPONSE_DN = 'no-response-dn';
 /** Flow I safety wait before A gives up on its 2xx (behaviour §8.1, §14: 28 s). */
 const FLOW1_MAX_WAIT_MS = 28_000;
 
@@ -45,4 +49,38 @@ export function flow1MaxWaitMs(directory: OptionSource, dn: string | undefined):
 /** How long `dn` may ring (`sip-invite-timeout`); 0 (only Timer B) for a number that is no agent DN. */
 export function ringTimeoutOf(directory: OptionSource, dn: string | undefined): number {
   return dn ? inviteTimeoutMs(directory, dn) : 0;
+}
+
+/**
+ * `sip-trying-timeout` in ms for an INVITE to `dn` (undefined: an external number) through the
+ * route of softswitch `via` (behaviour §4, §14): the DN's own value, else the route's softswitch's,
+ * else the DN's effective one; empty everywhere = the application's `sip-invite-timeout` when it
+ * is set (> 0); 0 or nothing = no trying timer (Timer B alone).
+ */
+export function tryingTimeoutOf(
+  directory: Pick<CallDirectory, 'effectiveOption' | 'getDn'>,
+  dn: string | undefined,
+  via: string | undefined,
+): number | undefined {
+  const own = dn ? directory.getDn(dn)?.options[OPTION_TRYING_TIMEOUT] : undefined;
+  let raw = own?.trim() ? own : via ? directory.effectiveOption(via, OPTION_TRYING_TIMEOUT) : undefined;
+  if (!raw?.trim() && dn) raw = directory.effectiveOption(dn, OPTION_TRYING_TIMEOUT);
+  if (!raw?.trim()) {
+    const app = Number(directory.effectiveOption(dn ?? via ?? '', 'sip-invite-timeout'));
+    return Number.isFinite(app) && app > 0 ? Math.min(app, 34) * 1000 : undefined;
+  }
+  const n = Number(raw);
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 256) * 1000 : undefined;
+}
+
+/** `no-response-dn` for an INVITE to `dn` through softswitch `via` (behaviour §14): the DN's, else the softswitch's. */
+export function noResponseDnOf(
+  directory: OptionSource,
+  dn: string | undefined,
+  via: string | undefined,
+): string | undefined {
+  const v =
+    (dn ? directory.effectiveOption(dn, OPTION_NO_RESPONSE_DN) : undefined) ??
+    (via ? directory.effectiveOption(via, OPTION_NO_RESPONSE_DN) : undefined);
+  return v?.trim() ? v.trim() : undefined;
 }

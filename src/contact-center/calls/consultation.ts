@@ -102,7 +102,7 @@ export class Consultations {
       // delivery connects it to the agent's dialog. Nobody: the agent reconnects.
       consult.routed = true;
       consult.routingPoint = routingPoint;
-      void (async () => {
+      calls.detached(consult, 'consultation routing', async () => {
         const outcome = await router.route({
           callId: consult.connId,
           routingPoint,
@@ -121,10 +121,10 @@ export class Consultations {
           ringTimeoutMs: ringTimeoutOf(directory, d.dn),
           origin,
         });
-      })();
+      });
       return;
     }
-    void (async () => {
+    calls.detached(consult, 'consultation dial', async () => {
       const { result: rt, ack: ackT } = await this.opts.thirdParty.dialHoldingAck(
         consult,
         dest,
@@ -154,7 +154,7 @@ export class Consultations {
         ackT?.(rejectAllAnswerOr(t.lastSdpReceived ?? '', ''));
         calls.releaseLeg(consult, t);
       }
-    })();
+    });
   }
 
   private consultationOf(connId: string, transferConnId?: string): Consultation {
@@ -246,7 +246,7 @@ export class Consultations {
     if (!c) return false;
     const { calls, events } = this.opts;
     if (call === c.consult && leg !== c.agent) {
-      void this.returnAgent(c);
+      calls.detached(c.main, 'return agent', () => this.returnAgent(c));
       return true;
     }
     if (call === c.main && leg === c.far) {

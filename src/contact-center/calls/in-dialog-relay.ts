@@ -10,6 +10,7 @@
 import { directionOf } from '../../media/sdp.js';
 import type { UasContext } from '../../sip/dialog/dialog-stack-port.js';
 import type { InviteSession, SessionEndReason } from '../../sip/dialog/invite-session.js';
+import { runDetached } from '../../util/detached.js';
 import type { Logger } from '../../util/logger.js';
 import type { Call } from './call.js';
 import type { CallEvents } from './call-events.js';
@@ -24,6 +25,8 @@ export interface InDialogRelayOptions {
   logger: Logger;
   /** The session of `leg` ended (BYE received, failure): release what is left of the call. */
   onLegEnded(call: Call, leg: CallLeg, reason: SessionEndReason): void;
+  /** A relay step threw or rejected: release the call (B2bua.fault, docs/calls.md "Resilience"). */
+  onFault(call: Call, what: string, err: unknown): void;
 }
 
 /** Relays in-dialog requests between the legs of a call. */
@@ -33,19 +36,49 @@ export class InDialogRelay {
   /** Hook a leg's session to the call: BYE, re-INVITE, UPDATE, INFO, REFER relays. */
   watch(call: Call, leg: CallLeg, session: InviteSession): void {
     session.owner = leg;
+    const fault = (what: string, err: unknown): void => this.opts.onFault(call, what, err);
     session.delegate = {
       onAck: (ack) => {
         const h = leg.onNextAck;
         leg.onNextAck = undefined;
-        h?.(ack);
+        try {
+          h?.(ack);
+        } catch (err) {
+          fault('ACK', err);
+        }
       },
       onBye: () => {
         this.opts.logger.debug({ connId: call.connId, dn: leg.dn }, 'BYE received');
       },
-      onTerminated: (reason: SessionEndReason) => this.opts.onLegEnded(call, leg, reason),
-      onReinvite: (ctx, s) => void this.relayReinvite(call, leg, s, ctx),
-      onUpdate: (ctx, s) => void this.relayUpdate(call, leg, s, ctx),
-      onRequest: (ctx) => this.relayOther(call, leg, ctx),
+      onTerminated: (reason: SessionEndReason) => {
+        try {
+          this.opts.onLegEnded(call, leg, reason);
+        } catch (err) {
+          fault('leg ended', err);
+        }
+      },
+      onReinvite: (ctx, s) =>
+        runDetached(
+          this.opts.logger,
+          're-INVITE relay',
+          () => this.relayReinvite(call, leg, s, ctx),
+          (err) => fault('re-INVITE relay', err),
+        ),
+      onUpdate: (ctx, s) =>
+        runDetached(
+          this.opts.logger,
+          'UPDATE relay',
+          () => this.relayUpdate(call, leg, s, ctx),
+          (err) => fault('UPDATE relay', err),
+        ),
+      onRequest: (ctx) => {
+        try {
+          return this.relayOther(call, leg, ctx);
+        } catch (err) {
+          fault(`${ctx.request.method} relay`, err);
+          return false;
+        }
+      },
     };
   }
 
@@ -130,9 +163,12 @@ export class InDialogRelay {
         return true;
       }
       const ct = ctx.request.getHeader('Content-Type');
-      void to.session
-        .request('INFO', { body: ctx.request.body, contentType: ct, headers: [] })
-        .then((r) => ctx.reply(r.status === 408 || r.status === 503 ? 200 : r.status));
+      const info = to.session.request('INFO', { body: ctx.request.body, contentType: ct, headers: [] });
+      runDetached(
+        this.opts.logger,
+        'relay INFO',
+        info.then((r) => ctx.reply(r.status === 408 || r.status === 503 ? 200 : r.status)),
+      );
       return true;
     }
     return false;

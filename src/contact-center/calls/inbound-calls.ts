@@ -20,8 +20,9 @@ import { failureStatus, type B2bua, type DialResult } from './b2bua.js';
 import { CallState, type Call } from './call.js';
 import type { CallEvents } from './call-events.js';
 import { CallLeg, LegState } from './call-leg.js';
-import { ringTimeoutOf } from './call-options.js';
+import { noResponseDnOf, ringTimeoutOf } from './call-options.js';
 import type { CallAgentPolicy, CallDirectory, CallReachability, CallRouterRef } from './call-ports.js';
+import type { TestFaults } from './test-faults.js';
 
 /** Construction options of {@link InboundCalls}. */
 export interface InboundCallsOptions {
@@ -35,6 +36,8 @@ export interface InboundCallsOptions {
   /** Agent policy (`reject-call-notready`); without it nothing is rejected. */
   policy?: CallAgentPolicy;
   logger: Logger;
+  /** TEST ONLY: injected faults (`test-faults.ts`). */
+  testFaults?: TestFaults;
 }
 
 function userOf(uri: { user?: string } | undefined): string | undefined {
@@ -56,6 +59,7 @@ export class InboundCalls {
   private readonly router: CallRouterRef;
   private readonly policy: CallAgentPolicy | undefined;
   private readonly logger: Logger;
+  private readonly testFaults: TestFaults | undefined;
 
   constructor(opts: InboundCallsOptions) {
     this.calls = opts.calls;
@@ -66,6 +70,7 @@ export class InboundCalls {
     this.router = opts.router;
     this.policy = opts.policy;
     this.logger = opts.logger;
+    this.testFaults = opts.testFaults;
   }
 
   /**
@@ -126,7 +131,29 @@ export class InboundCalls {
     call.maxForwards = Math.min(mf - 1, 70);
     const a = call.add(new CallLeg(originDn, originDn ?? ani, 'in'));
     a.server = server;
-    a.lastSdpReceived = req.body.length > 0 ? req.body.toString('utf8') : undefined;
+    // From here on a throw concerns this call only: it releases the call (B2bua.fault).
+    try {
+      this.connectNew(call, a, server, { number, originDn, dest, destIsAgentDn, ani, body: req.body });
+    } catch (err) {
+      this.calls.fault(call, 'inbound INVITE', err);
+    }
+  }
+
+  private connectNew(
+    call: Call,
+    a: CallLeg,
+    server: InviteServerSession,
+    c: {
+      number: string;
+      originDn: string | undefined;
+      dest: ReturnType<CallDirectory['getDn']>;
+      destIsAgentDn: boolean;
+      ani: string;
+      body: Buffer;
+    },
+  ): void {
+    const { number, originDn, dest, destIsAgentDn, ani, body } = c;
+    a.lastSdpReceived = body.length > 0 ? body.toString('utf8') : undefined;
     a.session = server.session;
     this.calls.watchSession(call, a, server.session);
     server.onCancel(() => this.onCallerCancel(call, a));
@@ -134,7 +161,7 @@ export class InboundCalls {
 
     if (originDn) this.events.emit('EventDialing', call, a, number);
     if (dest?.type === 'routing-point') {
-      void this.routeCall(call, a, server, dest.number);
+      this.calls.detached(call, 'route call', () => this.routeCall(call, a, server, dest.number));
       return;
     }
     if (dest && !destIsAgentDn) {
@@ -161,15 +188,9 @@ export class InboundCalls {
         );
         return;
       }
-      void this.connectInbound(
-        call,
-        a,
-        server,
-        dest.number,
-        number,
-        targets,
-        ringTimeoutOf(this.directory, dest.number),
-        false,
+      const ringMs = ringTimeoutOf(this.directory, dest.number);
+      this.calls.detached(call, 'connect inbound', () =>
+        this.connectInbound(call, a, server, dest.number, number, targets, ringMs, false),
       );
       return;
     }
@@ -181,7 +202,9 @@ export class InboundCalls {
       else this.calls.rejectCaller(call, a, 480, 'Temporarily Unavailable (softswitch out of service)');
       return;
     }
-    void this.connectInbound(call, a, server, undefined, number, targets, 0, false);
+    this.calls.detached(call, 'connect inbound', () =>
+      this.connectInbound(call, a, server, undefined, number, targets, 0, false),
+    );
   }
 
   /** A call to a routing point: 180 to the caller while the router finds an agent (or the `default-dn`). */
@@ -229,7 +252,9 @@ export class InboundCalls {
 
   /**
    * Ring one destination for an inbound call and bridge it with the caller when it answers.
-   * With `keepCallerOnFailure` (routed deliveries) a failure leaves the caller waiting.
+   * With `keepCallerOnFailure` (routed deliveries) a failure leaves the caller waiting. A direct
+   * call whose destination's `sip-trying-timeout` expired goes, once, to its `no-response-dn`
+   * (behaviour §14); without one the caller gets 408.
    * @returns the dial result
    */
   async connectInbound(
@@ -242,6 +267,7 @@ export class InboundCalls {
     ringTimeoutMs: number,
     keepCallerOnFailure: boolean,
     routed = false,
+    noResponseTried = false,
   ): Promise<DialResult> {
     const offer = a.lastSdpReceived;
     const result = await this.calls.dial(call, {
@@ -263,9 +289,11 @@ export class InboundCalls {
       onAnswered: (leg, session, r, ackAnswer) => {
         if (a.released || !a.server) {
           ackAnswer?.(Buffer.alloc(0));
-          void session.bye();
+          this.calls.bye(session);
           return;
         }
+        if (dn !== undefined && this.testFaults?.throwOnAnswer === dn)
+          throw new Error(`test fault: throw-on-answer:${dn}`);
         leg.lastSdpReceived = r.body.length > 0 ? r.body.toString('utf8') : undefined;
         // Offer in the caller's INVITE: the 2xx has the answer. Late offer: the 2xx has the offer
         // and the caller's ACK will carry the answer (RFC 3264 §4).
@@ -281,6 +309,38 @@ export class InboundCalls {
         this.events.established(call, a, leg);
       },
     });
+    if (
+      result.kind === 'failed' &&
+      result.failure.kind === 'no-response' &&
+      !keepCallerOnFailure &&
+      !noResponseTried &&
+      !a.released &&
+      a.server
+    ) {
+      const next = noResponseDnOf(this.directory, dn, targets[0]?.via);
+      const n = next === undefined ? undefined : this.directory.normaliseNumber(next);
+      const nextTargets = n === undefined ? [] : this.reachability.candidates(n);
+      if (n !== undefined && nextTargets.length > 0) {
+        const d = this.directory.getDn(n);
+        const isDn = d !== undefined && isAgentDnType(d.type);
+        this.logger.info(
+          { connId: call.connId, from: address, to: n },
+          'sip-trying-timeout expired: to no-response-dn',
+        );
+        return this.connectInbound(
+          call,
+          a,
+          server,
+          isDn ? d.number : undefined,
+          n,
+          nextTargets,
+          isDn ? ringTimeoutOf(this.directory, d.number) : 0,
+          false,
+          routed,
+          true,
+        );
+      }
+    }
     if (result.kind === 'failed' && !keepCallerOnFailure && !a.released && a.server) {
       const { status, reason } = failureStatus(result.failure);
       if (result.failure.kind === 'rejected' && (status === 486 || status === 600))

@@ -25,6 +25,7 @@ import { Consultations } from './consultation.js';
 import { InboundCalls } from './inbound-calls.js';
 import { MakeCallFlows } from './make-call.js';
 import { attachCallHandlers } from './stack-handlers.js';
+import type { TestFaults } from './test-faults.js';
 import { ThirdPartyControl } from './third-party-control.js';
 
 export type { B2bua } from './b2bua.js';
@@ -32,6 +33,7 @@ export type { CallControlService } from './call-control-service.js';
 export type { CallDeliveryService } from './call-delivery-service.js';
 export { reportLostCalls, type CallJournal, type LostCall } from './call-journal.js';
 export { SqliteCallJournal } from './sqlite-call-journal.js';
+export { testFaultsFromEnv, type TestFaults } from './test-faults.js';
 export {
   CallRouterRef,
   type CallAgentPolicy,
@@ -64,6 +66,8 @@ export interface CallControlDeps {
    * INVITE is admitted and a From naming an agent DN is believed.
    */
   trust?: Pick<RequestTrust, 'check'>;
+  /** TEST ONLY: faults to inject (`test-faults.ts`); never set in production. */
+  testFaults?: TestFaults;
 }
 
 /** Everything call control offers to the rest of the server. */
@@ -88,7 +92,17 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
   const policy = deps.agents ? new AgentCallPolicy(deps.agents, directory) : undefined;
   const calls = new B2bua({ ua, reachability, directory, bus: deps.bus, clock, logger, router, journal: deps.journal });
   const events = calls.events;
-  const inbound = new InboundCalls({ calls, events, ua, reachability, directory, router, policy, logger });
+  const inbound = new InboundCalls({
+    calls,
+    events,
+    ua,
+    reachability,
+    directory,
+    router,
+    policy,
+    logger,
+    testFaults: deps.testFaults,
+  });
   const lookup = new CallLookup(calls, directory, reachability);
   const thirdParty = new ThirdPartyControl(calls, events, directory);
   const makeCalls = new MakeCallFlows({

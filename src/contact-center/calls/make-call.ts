@@ -113,7 +113,7 @@ export class MakeCallFlows {
     call.routingPoint = routingPoint;
     call.originatorWaiting = true;
     events.emit('EventDialing', call, a, routingPoint, origin);
-    void (async () => {
+    calls.detached(call, 'make-call routing', async () => {
       const outcome = await router.route({ callId: call.connId, routingPoint, ani: thisDN, dnis: routingPoint });
       if (call.state === CallState.Released || !a.session?.active) return;
       if (outcome.kind === 'rejected') calls.releaseCall(call, origin);
@@ -132,7 +132,7 @@ export class MakeCallFlows {
               });
         if (r !== 'answered') calls.releaseCall(call, origin);
       }
-    })();
+    });
   }
 
   /** The origin leg failed: no call was reported, so only EventError (behaviour §8.3). */
@@ -184,7 +184,9 @@ export class MakeCallFlows {
     const { leg: a, ack: ackA } = await this.dialOrigin(call, thisDN, originTargets, otherNumber, undefined);
     const offerA = a.lastSdpReceived ?? '';
     this.opts.events.emit('EventDialing', call, a, otherNumber, origin);
-    void this.flow1SecondLeg(call, a, offerA, ackA, otherNumber, dest, origin);
+    this.opts.calls.detached(call, 'make-call second leg', () =>
+      this.flow1SecondLeg(call, a, offerA, ackA, otherNumber, dest, origin),
+    );
   }
 
   private async flow1SecondLeg(
@@ -252,7 +254,7 @@ export class MakeCallFlows {
     const { calls, events } = this.opts;
     const { leg: a } = await this.dialOrigin(call, thisDN, originTargets, otherNumber, noMediaOffer());
     events.emit('EventDialing', call, a, otherNumber, origin);
-    void (async () => {
+    calls.detached(call, 'make-call second leg', async () => {
       const { result: rb, ack: ackB } = await this.opts.thirdParty.dialHoldingAck(
         call,
         dest,
@@ -279,7 +281,7 @@ export class MakeCallFlows {
         ackB?.(rejectAllAnswerOr(legB.lastSdpReceived ?? '', ''));
         calls.releaseCall(call, origin);
       }
-    })();
+    });
   }
 
   /** The destination did not answer: EventDestinationBusy on 486/600, then the call ends. */

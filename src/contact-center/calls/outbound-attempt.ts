@@ -1,6 +1,10 @@
 /**
- * One outbound INVITE towards a party, with softswitch failover (behaviour §3.3) and a ring
- * timer (`sip-invite-timeout`, behaviour §14).
+ * One outbound INVITE towards a party, with softswitch failover (behaviour §3.3), a ring timer
+ * (`sip-invite-timeout`, behaviour §14) and a trying timer per route (`sip-trying-timeout`,
+ * behaviour §4, §14): a route that sends no provisional response at all within it is failed over
+ * like a Timer B timeout (without waiting 32 s); an INVITE with only 100 Trying when it expires,
+ * or with no route left, ends as `no-response` (the caller then goes to `no-response-dn` or is
+ * released).
  */
 import type { Deliverable } from '../../reachability/reachability-types.js';
 import type { DialogUserAgent } from '../../sip/dialog/dialog-user-agent.js';
@@ -9,6 +13,7 @@ import type { InviteSession } from '../../sip/dialog/invite-session.js';
 import { createRequest, generateCallId, generateTag, parseNameAddr } from '../../sip/message/index.js';
 import type { HeaderField, SipResponse } from '../../sip/message/types.js';
 import type { TimerHandle } from '../../util/clock.js';
+import { runDetached } from '../../util/detached.js';
 import type { CallReachability } from './call-ports.js';
 
 /** How an attempt ended without an answer. */
@@ -17,6 +22,8 @@ export type AttemptFailure =
   | { kind: 'timeout' }
   | { kind: 'transport-error' }
   | { kind: 'no-answer' }
+  /** `sip-trying-timeout` expired with no provisional response but 100 Trying (behaviour §14). */
+  | { kind: 'no-response' }
   | { kind: 'unreachable'; reason: string };
 
 /** What the owner hears. */
@@ -42,6 +49,11 @@ export interface AttemptSpec {
   maxForwards?: number;
   /** How many further targets to try after a device failure (behaviour §3.3: once). */
   maxFailovers?: number;
+  /**
+   * `sip-trying-timeout` of a route in ms (behaviour §4, §14); 0 or undefined = none (Timer B
+   * alone). Runs from the INVITE until an 18x or a final response.
+   */
+  tryingTimeoutMs?: (target: Deliverable) => number | undefined;
   headers?: Array<[string, string]>;
 }
 
@@ -63,6 +75,9 @@ export class OutboundAttempt {
   private failovers = 0;
   private client: InviteClientSession | undefined;
   private ringTimer: TimerHandle | undefined;
+  private tryingTimer: TimerHandle | undefined;
+  /** The current route sent a provisional response (100 included). */
+  private proceeding = false;
   private finished = false;
   /** The route that answered (or the last tried). */
   current: Deliverable | undefined;
@@ -91,6 +106,7 @@ export class OutboundAttempt {
     if (this.finished) return;
     this.finished = true;
     this.ua.clock.clearTimeout(this.ringTimer);
+    this.stopTryingTimer();
     this.client?.cancel();
   }
 
@@ -100,10 +116,34 @@ export class OutboundAttempt {
     this.finish({ kind: 'no-answer' });
   }
 
+  private stopTryingTimer(): void {
+    this.ua.clock.clearTimeout(this.tryingTimer);
+    this.tryingTimer = undefined;
+  }
+
+  /**
+   * `sip-trying-timeout` expired for `client` (behaviour §14): no provisional response at all →
+   * the route is failed over like a Timer B timeout; only 100 Trying, or no route left →
+   * `no-response`. The abandoned INVITE is CANCELled (once it has a provisional response,
+   * RFC 3261 §9.1); should it still be answered, its 2xx is ACKed and BYEd.
+   */
+  private onTryingTimeout(target: Deliverable, client: InviteClientSession): void {
+    this.tryingTimer = undefined;
+    if (this.finished || this.client !== client) return;
+    client.cancel();
+    this.ua.logger.info(
+      { target: target.target, via: target.via, proceeding: this.proceeding },
+      'sip-trying-timeout expired',
+    );
+    if (!this.proceeding && this.failover(target, 'timeout')) return;
+    this.finish({ kind: 'no-response' });
+  }
+
   private finish(f: AttemptFailure): void {
     if (this.finished) return;
     this.finished = true;
     this.ua.clock.clearTimeout(this.ringTimer);
+    this.stopTryingTimer();
     this.delegate.onFailed(f);
   }
 
@@ -138,35 +178,48 @@ export class OutboundAttempt {
       return;
     }
     this.current = target;
+    this.proceeding = false;
+    this.stopTryingTimer();
     const invite = this.buildInvite(target);
     const client = this.ua.createInvite(invite, target.dest, {
+      onTrying: () => {
+        if (this.client === client) this.proceeding = true;
+      },
       onProgress: (r) => {
-        if (!this.finished && this.client === client) this.delegate.onProgress?.(r);
+        if (this.finished || this.client !== client) return;
+        this.stopTryingTimer();
+        this.delegate.onProgress?.(r);
       },
       onAccepted: (session, r, ackAnswer) => {
-        if (this.client !== client) return;
-        if (this.finished) {
-          // Answered after we gave up (ring timeout raced the 2xx): ACK then BYE.
+        if (this.finished || this.client !== client) {
+          // Answered after we gave up (ring timeout raced the 2xx, or a route abandoned at its
+          // sip-trying-timeout answers late): ACK then BYE.
           ackAnswer?.(Buffer.alloc(0));
-          void session.bye();
+          runDetached(this.ua.logger, 'BYE', () => session.bye());
           return;
         }
         this.finished = true;
         this.ua.clock.clearTimeout(this.ringTimer);
+        this.stopTryingTimer();
         this.delegate.onAnswered(session, r, ackAnswer);
       },
       onRejected: (r) => {
         if (this.client !== client || this.finished) return;
+        this.stopTryingTimer();
         if (isDeviceFailure(r.status) && this.failover(target, '503')) return;
         this.finish({ kind: 'rejected', status: r.status, reason: r.reason, response: r });
       },
       onFailed: (kind) => {
         if (this.client !== client || this.finished) return;
+        this.stopTryingTimer();
         if (this.failover(target, kind)) return;
         this.finish(kind === 'timeout' ? { kind: 'timeout' } : { kind: 'transport-error' });
       },
     });
     this.client = client;
+    const tryingMs = this.spec.tryingTimeoutMs?.(target);
+    if (tryingMs !== undefined && tryingMs > 0)
+      this.tryingTimer = this.ua.clock.setTimeout(() => this.onTryingTimeout(target, client), tryingMs);
     try {
       client.send();
     } catch (err) {

@@ -21,6 +21,8 @@ export enum InviteClientState {
 
 /** What the TU hears about an outgoing INVITE. */
 export interface InviteClientDelegate {
+  /** The first provisional response, 100 included: the INVITE reached a server (RFC 3261 §17.1.1.2 Proceeding). */
+  onTrying?(): void;
   /** A 1xx other than 100 (180, 183 with early media…). */
   onProgress?(response: SipResponse): void;
   /**
@@ -99,7 +101,10 @@ export class InviteClientSession {
   }
 
   private onProvisional(r: SipResponse): void {
-    if (this.state === InviteClientState.Calling) this.state = InviteClientState.Proceeding;
+    if (this.state === InviteClientState.Calling) {
+      this.state = InviteClientState.Proceeding;
+      this.delegate.onTrying?.();
+    }
     if (this.cancelWanted) {
       this.sendCancel();
       return;

@@ -41,6 +41,8 @@ export interface SipStackOptions {
   supported?: string[];
   /** Value of the `Server` / `User-Agent` header on what the stack writes itself. */
   userAgent?: string;
+  /** Gate asked for each UDP datagram before parsing; false drops it (flood limits from above). */
+  admitDatagram?: (source: TransportAddress, datagram: Buffer) => boolean;
 }
 
 /** Things the stack hands up that are not new requests. */
@@ -149,6 +151,7 @@ export class SipStack {
       tls: opts.tls,
       advertisedHost: opts.advertisedHost,
       forceRport: opts.forceRport,
+      admitDatagram: opts.admitDatagram,
       delegate: {
         onRequest: (req, route) =>
           this.transactions.receiveRequest(req, route.source, new RouteSender(this.transport, route)),

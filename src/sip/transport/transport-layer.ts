@@ -79,6 +79,8 @@ export interface TransportLayerOptions {
    * Asterisk `force_rport`): for clients behind NAT that do not ask for RFC 3581. Default false.
    */
   forceRport?: boolean;
+  /** Gate asked for each UDP datagram before parsing; false drops it (flood limits). Default: all pass. */
+  admitDatagram?: (source: TransportAddress, datagram: Buffer) => boolean;
 }
 
 const VIA_TRANSPORT: Record<TransportProtocol, string> = { udp: 'UDP', tcp: 'TCP', tls: 'TLS', ws: 'WS', wss: 'WSS' };
@@ -125,6 +127,8 @@ export class TransportLayer implements TransportDelegate {
   private readonly delegate: TransportLayerDelegate;
   private readonly advertised: string | undefined;
   private readonly forceRport: boolean;
+  /** {@link TransportDelegate.admitDatagram}: the gate from the options, if any. */
+  admitDatagram?: (source: TransportAddress, datagram: Buffer) => boolean;
   /** Messages dropped or answered statelessly because they did not parse (diagnostics). */
   malformedCount = 0;
   /** Responses dropped because their top Via is not ours (RFC 3261 §18.1.2; diagnostics). */
@@ -137,6 +141,7 @@ export class TransportLayer implements TransportDelegate {
     this.delegate = opts.delegate;
     this.advertised = opts.advertisedHost;
     this.forceRport = opts.forceRport ?? false;
+    if (opts.admitDatagram) this.admitDatagram = opts.admitDatagram;
     const limits: TransportLimits = { ...defaultTransportLimits, ...(opts.limits ?? {}) };
     for (const spec of opts.listen) {
       switch (spec.transport) {

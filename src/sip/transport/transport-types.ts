@@ -44,6 +44,8 @@ export interface TransportDelegate {
   ): void;
   /** A connection closed (either side). */
   onConnectionClosed?(connection: Connection): void;
+  /** Asked for each datagram before it is parsed; false drops it (flood limits, set from above). */
+  admitDatagram?(source: TransportAddress, datagram: Buffer): boolean;
 }
 
 /** One listening transport. */

@@ -58,7 +58,7 @@ export class UdpTransport implements Transport {
 
   /** One datagram is one message (RFC 3261 §18.3); keepalive padding (CRLF, NUL) is ignored (RFC 5626 §4.4.1). */
   private receive(buf: Buffer, source: TransportAddress): void {
-    if (isPadding(buf)) return;
+    if (isPadding(buf) || this.delegate.admitDatagram?.(source, buf) === false) return;
     let msg: SipMessage;
     try {
       msg = parseMessage(buf);
