@@ -11,6 +11,7 @@ import {
   parseMessage,
   reasonPhrase,
   SipParseError,
+  STANDARD_METHODS,
   type SipRequestMessage,
   type SipResponseMessage,
   StreamFramer,
@@ -20,22 +21,7 @@ import {
 
 /** What the server's UAS core checks against (see src/sip/stack/uas-core.ts): every standard method. */
 const CLI_CAPS: RequestCaps = {
-  methods: [
-    'INVITE',
-    'ACK',
-    'CANCEL',
-    'BYE',
-    'OPTIONS',
-    'REGISTER',
-    'PRACK',
-    'SUBSCRIBE',
-    'NOTIFY',
-    'PUBLISH',
-    'INFO',
-    'REFER',
-    'MESSAGE',
-    'UPDATE',
-  ],
+  methods: [...STANDARD_METHODS],
   supported: [],
   schemes: ['sip', 'sips', 'tel'],
 };

@@ -29,8 +29,11 @@ export interface RequestVerdict {
   detail: string;
 }
 
-/** Methods defined by RFC 3261 and its extensions: a CSeq mismatch on these is 400, not 501. */
-const KNOWN_METHODS = new Set([
+/**
+ * Methods standardised for SIP (RFC 3261 and its extensions): a CSeq mismatch on these is 400,
+ * not 501; the UAS core answers an unclaimed one 404 rather than 501.
+ */
+export const STANDARD_METHODS: ReadonlySet<string> = new Set([
   'INVITE',
   'ACK',
   'CANCEL',
@@ -109,7 +112,7 @@ export function checkRequest(req: SipRequest, caps: RequestCaps): RequestVerdict
     return verdict(501, `method ${method} not implemented`, [{ name: 'Allow', value: caps.methods.join(', ') }]);
   }
   if (req.cseq.method !== method) {
-    if (KNOWN_METHODS.has(method) || caps.methods.includes(method))
+    if (STANDARD_METHODS.has(method) || caps.methods.includes(method))
       return verdict(400, `CSeq method ${req.cseq.method} does not match ${method}`);
     return verdict(501, `method ${method} not implemented`, [{ name: 'Allow', value: caps.methods.join(', ') }]);
   }

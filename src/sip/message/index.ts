@@ -14,7 +14,7 @@ export { StreamFramer, type FramerEvent, type StreamFramerOptions } from './stre
 export { parseUri, tryParseUri, formatUri, uriEquals, uriUserEquals, URI_MUST_MATCH_PARAMS } from './parse-uri.js';
 export { parseNameAddr, tryParseNameAddr, formatNameAddr } from './parse-name-addr.js';
 export { parseVia, formatVia } from './parse-via.js';
-export { checkRequest, type RequestCaps, type RequestVerdict } from './check-request.js';
+export { checkRequest, STANDARD_METHODS, type RequestCaps, type RequestVerdict } from './check-request.js';
 export { SipMessageBaseImpl } from './sip-message-base.js';
 export { SipRequestMessage } from './sip-request-message.js';
 export { SipResponseMessage } from './sip-response-message.js';

@@ -2,7 +2,7 @@
  * The UAS core (RFC 3261 §8.2): checks every new request, answers what the stack answers on
  * its own (OPTIONS, CANCEL, unclaimed requests) and hands the rest to registered handlers.
  */
-import { checkRequest, type RequestCaps } from '../message/index.js';
+import { checkRequest, STANDARD_METHODS, type RequestCaps } from '../message/index.js';
 import type { SipRequest } from '../message/types.js';
 import type { Logger } from '../../util/logger.js';
 import type { IncomingRequest } from './incoming-request.js';
@@ -25,24 +25,6 @@ export type CancelTarget = IncomingRequest | AnsweredInvite;
 
 /** Finds what a CANCEL refers to (RFC 3261 §9.2). */
 export type CancelTargetLookup = (cancel: SipRequest) => CancelTarget | undefined;
-
-/** Methods standardised for SIP (RFC 3261 and extensions): unclaimed ones get 404, others 501. */
-const STANDARD_METHODS = new Set([
-  'INVITE',
-  'ACK',
-  'CANCEL',
-  'BYE',
-  'OPTIONS',
-  'REGISTER',
-  'PRACK',
-  'SUBSCRIBE',
-  'NOTIFY',
-  'PUBLISH',
-  'INFO',
-  'REFER',
-  'MESSAGE',
-  'UPDATE',
-]);
 
 /** Capabilities the core advertises (OPTIONS, RFC 3261 §11.2) and checks (§8.2.2). */
 export interface UasCoreOptions {
