@@ -86,9 +86,9 @@ let n = 0;
 function invite(from: string, to = '+15559990000', auth?: string): SipRequest {
   n++;
   const text =
-    `INVITE sip:${to}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKt${n}\r\nMax-Forwards: 70\r\n` +
+    `INVITE sip:${to}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 203.0.113.1:5060;branch=z9hG4bKt${n}\r\nMax-Forwards: 70\r\n` +
     `From: <sip:${from}@127.0.0.1>;tag=f${n}\r\nTo: <sip:${to}@127.0.0.1>\r\nCall-ID: trust-${n}\r\nCSeq: 1 INVITE\r\n` +
-    `Contact: <sip:${from}@10.0.0.1>\r\n${auth ? `Proxy-Authorization: ${auth}\r\n` : ''}Content-Length: 0\r\n\r\n`;
+    `Contact: <sip:${from}@203.0.113.1>\r\n${auth ? `Proxy-Authorization: ${auth}\r\n` : ''}Content-Length: 0\r\n\r\n`;
   return parseMessage(Buffer.from(text)) as SipRequest;
 }
 

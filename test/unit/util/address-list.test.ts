@@ -27,19 +27,19 @@ describe('address lists (trusted-sources)', () => {
     expect(l.has('::1')).toBe(true);
     expect(l.has('FE80::1')).toBe(true);
     expect(l.has('fe80::2')).toBe(false);
-    expect(list('10.0.0.0/8').has('::ffff:10.1.2.3')).toBe(true);
-    expect(l.has('10.1.2.3')).toBe(false);
+    expect(list('203.0.113.0/24').has('::ffff:203.0.113.3')).toBe(true);
+    expect(l.has('203.0.113.3')).toBe(false);
     expect(l.has('not-an-ip')).toBe(false);
   });
 
   it('refuses what is not an address or a CIDR block', () => {
     for (const bad of [
-      '10.0.0.0/33',
+      '203.0.113.0/33',
       '2001:db8::/129',
       'sbc.example.com',
-      '10.0.0',
-      '10.0.0.1/',
-      '10.0.0.1/x',
+      '203.0.113',
+      '203.0.113.1/',
+      '203.0.113.1/x',
       '::1/-1',
       '300.1.1.1',
     ]) {
