@@ -11,6 +11,24 @@ import { UdpPeer } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
+/** A SIPp softswitch on 127.0.0.1:`port` playing `scenario` for one call. */
+const softswitch = (scenario: string, target: string, port: number) =>
+  startSipp({ scenario: scen(scenario), target, localPort: port, calls: 1, timeoutMs: 20_000 });
+/** The customer's call to +15551231111 (200 ms long), run to its end. */
+const customerCall = (target: string) =>
+  runSipp({
+    scenario: scen('uac-basic-call.xml'),
+    target,
+    calls: 1,
+    timeoutMs: 20_000,
+    args: ['-s', '+15551231111', '-d', '200'],
+  });
+/** The request line of the first INVITE a traced SIPp received. */
+const inviteLine = (log: string) =>
+  sippTraceMessages(log)
+    .find((m) => m.dir === 'received' && m.text.startsWith('INVITE'))!
+    .text.split('\n')[0]!
+    .trim();
 
 let server: CallServer | undefined;
 afterEach(async () => {
@@ -47,29 +65,9 @@ describe('softswitch failover', () => {
     const p2 = await freePort();
     server = await startCallServer(yaml(p1, p2));
     const target = `127.0.0.1:${server.port}`;
-    const first = await startSipp({
-      scenario: scen('uas-unavailable-503.xml'),
-      target,
-      localPort: p1,
-      calls: 1,
-      timeoutMs: 20_000,
-      traceMessages: true,
-    });
-    const second = await startSipp({
-      scenario: scen('uas-answer.xml'),
-      target,
-      localPort: p2,
-      calls: 1,
-      timeoutMs: 20_000,
-      traceMessages: true,
-    });
-    const customer = await runSipp({
-      scenario: scen('uac-basic-call.xml'),
-      target,
-      calls: 1,
-      timeoutMs: 20_000,
-      args: ['-s', '+15551231111', '-d', '200'],
-    });
+    const first = await softswitch('uas-unavailable-503.xml', target, p1);
+    const second = await softswitch('uas-answer.xml', target, p2);
+    const customer = await customerCall(target);
     const [a, b] = await Promise.all([first.result(), second.result()]);
     expect(customer.code, customer.errors).toBe(0);
     expect(a.code, a.errors).toBe(0);
@@ -88,20 +86,8 @@ describe('softswitch failover', () => {
     const p2 = await freePort();
     server = await startCallServer(yaml(dead, p2), { t1: 50 });
     const target = `127.0.0.1:${server.port}`;
-    const second = await startSipp({
-      scenario: scen('uas-answer.xml'),
-      target,
-      localPort: p2,
-      calls: 1,
-      timeoutMs: 20_000,
-    });
-    const customer = await runSipp({
-      scenario: scen('uac-basic-call.xml'),
-      target,
-      calls: 1,
-      timeoutMs: 20_000,
-      args: ['-s', '+15551231111', '-d', '200'],
-    });
+    const second = await softswitch('uas-answer.xml', target, p2);
+    const customer = await customerCall(target);
     const b = await second.result();
     expect(customer.code, customer.errors).toBe(0);
     expect(b.code, b.errors).toBe(0);
@@ -112,13 +98,7 @@ describe('softswitch failover', () => {
     const p2 = await freePort();
     server = await startCallServer(yaml(p1, p2));
     const target = `127.0.0.1:${server.port}`;
-    const first = await startSipp({
-      scenario: scen('uas-busy-486.xml'),
-      target,
-      localPort: p1,
-      calls: 1,
-      timeoutMs: 20_000,
-    });
+    const first = await softswitch('uas-busy-486.xml', target, p1);
     const customer = await runSipp({
       scenario: scen('uac-expect-486.xml'),
       target,
@@ -143,21 +123,9 @@ describe('softswitch failover', () => {
       const p2 = await freePort();
       server = await startCallServer(yaml(silent.port, p2, '      sip-trying-timeout: "1"\n'));
       const target = `127.0.0.1:${server.port}`;
-      const second = await startSipp({
-        scenario: scen('uas-answer.xml'),
-        target,
-        localPort: p2,
-        calls: 1,
-        timeoutMs: 20_000,
-      });
+      const second = await softswitch('uas-answer.xml', target, p2);
       const t0 = Date.now();
-      const customer = await runSipp({
-        scenario: scen('uac-basic-call.xml'),
-        target,
-        calls: 1,
-        timeoutMs: 20_000,
-        args: ['-s', '+15551231111', '-d', '200'],
-      });
+      const customer = await customerCall(target);
       const took = Date.now() - t0;
       expect(customer.code, customer.errors).toBe(0);
       expect((await second.result()).code).toBe(0);
@@ -176,26 +144,12 @@ describe('softswitch failover', () => {
         yaml(silent.port, p2, '      sip-trying-timeout: "1"\n      no-response-dn: "+2000"\n', '+2'),
       );
       const target = `127.0.0.1:${server.port}`;
-      const second = await startSipp({
-        scenario: scen('uas-answer.xml'),
-        target,
-        localPort: p2,
-        calls: 1,
-        timeoutMs: 20_000,
-        traceMessages: true,
-      });
-      const customer = await runSipp({
-        scenario: scen('uac-basic-call.xml'),
-        target,
-        calls: 1,
-        timeoutMs: 20_000,
-        args: ['-s', '+15551231111', '-d', '200'],
-      });
+      const second = await softswitch('uas-answer.xml', target, p2);
+      const customer = await customerCall(target);
       expect(customer.code, customer.errors).toBe(0);
       const b = await second.result();
       expect(b.code, b.errors).toBe(0);
-      const inv = sippTraceMessages(b.messages).find((m) => m.dir === 'received' && m.text.startsWith('INVITE'))!.text;
-      expect(inv.split('\n')[0]!.trim()).toBe(`INVITE sip:+2000@127.0.0.1:${p2} SIP/2.0`);
+      expect(inviteLine(b.messages)).toBe(`INVITE sip:+2000@127.0.0.1:${p2} SIP/2.0`);
       expect(invitesAt(silent)).toBeGreaterThanOrEqual(1);
       await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
     });
@@ -207,35 +161,15 @@ describe('softswitch failover', () => {
         yaml(p1, p2, '      sip-trying-timeout: "1"\n      no-response-dn: "+2000"\n', '+2'),
       );
       const target = `127.0.0.1:${server.port}`;
-      const first = await startSipp({
-        scenario: scen('uas-trying-only.xml'),
-        target,
-        localPort: p1,
-        calls: 1,
-        timeoutMs: 20_000,
-      });
-      const second = await startSipp({
-        scenario: scen('uas-answer.xml'),
-        target,
-        localPort: p2,
-        calls: 1,
-        timeoutMs: 20_000,
-        traceMessages: true,
-      });
-      const customer = await runSipp({
-        scenario: scen('uac-basic-call.xml'),
-        target,
-        calls: 1,
-        timeoutMs: 20_000,
-        args: ['-s', '+15551231111', '-d', '200'],
-      });
+      const first = await softswitch('uas-trying-only.xml', target, p1);
+      const second = await softswitch('uas-answer.xml', target, p2);
+      const customer = await customerCall(target);
       expect(customer.code, customer.errors).toBe(0);
       const a = await first.result();
       expect(a.code, a.errors).toBe(0);
       const b = await second.result();
       expect(b.code, b.errors).toBe(0);
-      const inv = sippTraceMessages(b.messages).find((m) => m.dir === 'received' && m.text.startsWith('INVITE'))!.text;
-      expect(inv.split('\n')[0]!.trim()).toBe(`INVITE sip:+2000@127.0.0.1:${p2} SIP/2.0`);
+      expect(inviteLine(b.messages)).toBe(`INVITE sip:+2000@127.0.0.1:${p2} SIP/2.0`);
       await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
     });
 
