@@ -17,6 +17,7 @@ import { ContactCenterEventBus, type CallDomainEvent } from '../../src/contact-c
 import { ReachabilityResolver } from '../../src/reachability/reachability-resolver.js';
 import type { DialogUserAgent } from '../../src/sip/dialog/dialog-user-agent.js';
 import { SipStack } from '../../src/sip/stack/sip-stack.js';
+import type { MediaServer } from '../../src/media/media-server.js';
 import { RequestTrust } from '../../src/trust/request-trust.js';
 import { systemClock } from '../../src/util/clock.js';
 import { createLogger, silentLogger } from '../../src/util/logger.js';
@@ -41,7 +42,7 @@ export interface CallServer {
 /** Start a server with the YAML configuration `yaml` (its `server.sip.listen` is ignored). */
 export async function startCallServer(
   yaml: string,
-  opts: { t1?: number; tcp?: boolean; trust?: boolean } = {},
+  opts: { t1?: number; tcp?: boolean; trust?: boolean; media?: MediaServer } = {},
 ): Promise<CallServer> {
   const dir = mkdtempSync(join(tmpdir(), 'call-server-'));
   const loaded = loadConfigText(yaml);
@@ -96,6 +97,7 @@ export async function startCallServer(
     router: routerRef,
     timers: dialogTimers,
     trust,
+    media: opts.media,
   });
   const { b2bua, ua, control } = cc;
   const router = new RoutingPointRouter({

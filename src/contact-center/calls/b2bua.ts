@@ -8,6 +8,7 @@
  * (`inbound-calls.ts`) and the CTI flows' (`make-call.ts`, `consultation.ts`,
  * `call-control-service.ts`).
  */
+import type { MediaServer } from '../../media/media-server.js';
 import type { Deliverable } from '../../reachability/reachability-types.js';
 import type { DialogUserAgent } from '../../sip/dialog/dialog-user-agent.js';
 import type { InviteSession, SessionEndReason } from '../../sip/dialog/invite-session.js';
@@ -39,6 +40,8 @@ export interface B2buaOptions {
   connIds?: ConnIdGenerator;
   /** Records active calls so a restart can report the lost ones (default: none). */
   journal?: CallJournal;
+  /** The media server (park, ringback, music on hold, conferences); absent: black-hole SDP. */
+  media?: MediaServer;
 }
 
 /** Result of dialing one party. */
@@ -97,6 +100,8 @@ export class B2bua {
   readonly bus: ContactCenterEventBus;
   /** Publishes the call events (and tells the journal). */
   readonly events: CallEvents;
+  /** The media server, when the server has one. */
+  readonly media: MediaServer | undefined;
   private readonly ua: DialogUserAgent;
   private readonly reachability: CallReachability;
   private readonly directory: CallDirectory;
@@ -118,6 +123,7 @@ export class B2bua {
     this.clock = opts.clock;
     this.logger = opts.logger;
     this.router = opts.router;
+    this.media = opts.media;
     this.connIds = opts.connIds ?? new ConnIdGenerator();
     this.journal = opts.journal ?? noCallJournal;
     this.events = new CallEvents(opts.bus, this.journal);

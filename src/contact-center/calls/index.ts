@@ -13,6 +13,7 @@ import type { SipStack } from '../../sip/stack/sip-stack.js';
 import type { RequestTrust } from '../../trust/request-trust.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
+import type { MediaServer } from '../../media/media-server.js';
 import { AgentCallPolicy } from './agent-call-policy.js';
 import { AgentPhoneOptionDirectory } from './agent-phone-option-directory.js';
 import { B2bua } from './b2bua.js';
@@ -66,6 +67,11 @@ export interface CallControlDeps {
    * INVITE is admitted and a From naming an agent DN is believed.
    */
   trust?: Pick<RequestTrust, 'check'>;
+  /**
+   * The media server behind park, ringback, music on hold and conferences (behaviour §6, §10);
+   * absent, those fall back to black-hole SDP (RFC 3725 §4) and conferences are refused.
+   */
+  media?: MediaServer;
   /** TEST ONLY: faults to inject (`test-faults.ts`); never set in production. */
   testFaults?: TestFaults;
 }
@@ -90,7 +96,17 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
   const directory = new AgentPhoneOptionDirectory(deps.directory, reachability);
   const router = deps.router ?? new CallRouterRef();
   const policy = deps.agents ? new AgentCallPolicy(deps.agents, directory) : undefined;
-  const calls = new B2bua({ ua, reachability, directory, bus: deps.bus, clock, logger, router, journal: deps.journal });
+  const calls = new B2bua({
+    ua,
+    reachability,
+    directory,
+    bus: deps.bus,
+    clock,
+    logger,
+    router,
+    journal: deps.journal,
+    media: deps.media,
+  });
   const events = calls.events;
   const inbound = new InboundCalls({
     calls,
