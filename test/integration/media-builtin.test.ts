@@ -1,71 +1,25 @@
 /**
  * The built-in media server against real UDP sockets on loopback: RTP timing and header fields
- * (RFC 3550 §5.1), sources (ringback cadence, music from a WAV generated here), SDP answers,
- * RTCP (SR, BYE), symmetric RTP latching, telephone-event, and the worker restart.
+ * (RFC 3550 §5.1), sources (ringback cadence, music from a WAV generated here), SDP offer/answer.
+ * RTCP, latching, the mixer and the worker restart: media-rtcp-latching.test.ts, media-mixer.test.ts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createBuiltinMediaServer, type BuiltinMediaServer } from '../../src/media/builtin/index.js';
 import { goertzelPower } from '../../src/media/builtin/tones.js';
-import { encodeWav } from '../../src/media/builtin/wav.js';
-import { MediaNegotiationError, type MediaEndpoint } from '../../src/media/media-server.js';
+import { MediaNegotiationError } from '../../src/media/media-server.js';
 import { parseSdp } from '../../src/media/sdp.js';
+import { MediaFixture } from '../helpers/media.js';
 import { RtpPeer } from '../helpers/rtp-peer.js';
 import { waitFor } from '../helpers/wait.js';
 
-/** A sine of `freq` Hz, `seconds` long, 8 kHz 16-bit PCM. */
-function sine(freq: number, seconds: number, amplitude = 8000): Int16Array {
-  const pcm = new Int16Array(Math.round(seconds * 8000));
-  for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(amplitude * Math.sin((2 * Math.PI * freq * i) / 8000));
-  return pcm;
-}
-
-/** A random range of 2,000 ports in 30000–59999 (allocation skips ports in use anyway). */
-function portRange(): { portMin: number; portMax: number } {
-  const portMin = 30000 + 2 * Math.floor(Math.random() * 14000);
-  return { portMin, portMax: portMin + 1999 };
-}
-
-let dir: string;
-let server: BuiltinMediaServer;
-const peers: RtpPeer[] = [];
-const endpoints: MediaEndpoint[] = [];
-
-async function peer(): Promise<RtpPeer> {
-  const p = await RtpPeer.open();
-  peers.push(p);
-  return p;
-}
-
-async function endpoint(): Promise<MediaEndpoint> {
-  const e = await server.createEndpoint('test');
-  endpoints.push(e);
-  return e;
-}
+let fx: MediaFixture;
+const peer = (): Promise<RtpPeer> => fx.peer();
+const endpoint = () => fx.endpoint();
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'media-'));
-  writeFileSync(join(dir, 'music.wav'), encodeWav(sine(1000, 0.5)));
-  server = await createBuiltinMediaServer({
-    bindAddress: '127.0.0.1',
-    mediaAddress: '127.0.0.1',
-    ...portRange(),
-    ringbackTone: 'us',
-    musicFile: join(dir, 'music.wav'),
-  });
+  fx = await MediaFixture.start();
 });
-
-afterEach(async () => {
-  await Promise.all(endpoints.splice(0).map((e) => e.close()));
-  for (const p of peers.splice(0)) p.close();
-});
-
-afterAll(async () => {
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => fx.cleanup());
+afterAll(() => fx?.close());
 
 describe('built-in media endpoint', () => {
   it('answers an offer and sends 50 packets a second: consecutive sequence numbers, timestamps +160, marker first, one SSRC', async () => {
@@ -172,12 +126,12 @@ describe('built-in media endpoint', () => {
   });
 
   it('frees its ports at close and counts open endpoints', async () => {
-    const before = server.openEndpoints;
-    const ep = await server.createEndpoint('x');
-    expect(server.openEndpoints).toBe(before + 1);
+    const before = fx.server.openEndpoints;
+    const ep = await fx.server.createEndpoint('x');
+    expect(fx.server.openEndpoints).toBe(before + 1);
     await ep.close();
     await ep.close();
-    expect(server.openEndpoints).toBe(before);
+    expect(fx.server.openEndpoints).toBe(before);
     await expect(ep.play({ kind: 'silence' })).rejects.toThrow(/closed/);
   });
 });
