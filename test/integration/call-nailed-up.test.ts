@@ -140,6 +140,30 @@ describe('nailed-up connections: bad input', () => {
     expect(invites.filter((m) => sdpBody(m).includes('s=e2e-customer-sdp')).length).toBeGreaterThan(0);
   });
 
+  it('RequestMakeCall from a parked agent rides the connection; RequestReleaseCall re-parks it (no BYE to the agent)', async () => {
+    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    const origin = { requesterId: 'desk', referenceId: 1 };
+    await server!.control.handle({ request: 'RequestMakeCall', thisDN: JOE, otherDN: '+15559876543' }, origin);
+    const est = await waitFor(
+      () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
+      'EventEstablished on the agent',
+    );
+    expect(state()).toBe('active');
+    const [connection, destination] = gateway!.callIds('INVITE');
+    expect(gateway!.callIds('INVITE')).toHaveLength(2);
+    // Only the destination got a new INVITE; the agent's phone got re-INVITEs on its one dialog.
+    const initial = gateway!.receivedRequests('INVITE').filter((m) => !/^To:.*;tag=/im.test(m.text));
+    expect(new Set(initial.map(callIdOf))).toEqual(new Set([connection, destination]));
+    expect(initial.filter((m) => m.firstLine.startsWith(`INVITE sip:${JOE}@`)).map(callIdOf)).toEqual([connection]);
+    await server!.control.handle({ request: 'RequestReleaseCall', thisDN: JOE, connId: est.connId }, origin);
+    await waitFor(() => state() === 'parked' && server!.b2bua.activeCalls === 0, { what: 're-parked' });
+    await waitFor(() => gateway!.distinctRequests('BYE', [destination!]) === 1, { what: 'BYE to the destination' });
+    expect(gateway!.distinctRequests('BYE', [connection!])).toBe(0);
+    expect(media.openEndpoints).toBe(1);
+  });
+
   it('an agent phone that never answers at login: login succeeds, state none after the ring time, no endpoint', async () => {
     await start('e2e-uas-sbc-no-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
     expect(login().status.state).toBe('Ready');
