@@ -302,6 +302,9 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
       this.hangUp('logged out');
       return;
     }
+    // Reported parked at once (the call is over for the DN); a call arriving meanwhile waits for it.
+    this.stopIdleTimer();
+    this.setState('parked');
     const p = this.park(session);
     this.reparking = p;
     runDetached(this.deps.logger, 'nailed-up re-park', () =>
