@@ -167,7 +167,7 @@ describe('nailed-up connections over the call harness', () => {
     await waitFor(() => state() === 'parked' && server!.b2bua.activeCalls === 0, { what: 're-parked' });
     await waitFor(() => gateway!.distinctRequests('BYE', [destination!]) === 1, { what: 'BYE to the destination' });
     expect(gateway!.distinctRequests('BYE', [connection!])).toBe(0);
-    expect(media.openEndpoints).toBe(1);
+    await waitFor(() => media.openEndpoints === 1, 'park endpoint reopened');
   });
 
   it('RequestSingleStepTransfer re-parks the connection: the customer goes on to the target, no BYE to the agent', async () => {
@@ -201,7 +201,7 @@ describe('nailed-up connections over the call harness', () => {
         'EventEstablished',
         'EventReleased',
       ]);
-      expect(media.openEndpoints).toBe(1);
+      await waitFor(() => media.openEndpoints === 1, 'park endpoint reopened');
     } finally {
       await customer.stop();
     }
