@@ -207,6 +207,38 @@ describe('nailed-up connections over the call harness', () => {
     }
   });
 
+  it('logout during a call: the connection carries the call to its end, then is ended with BYE instead of re-parked', async () => {
+    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    const customer = await startSipp({
+      scenario: scen('e2e-uac-customer-stays.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      service: JOE,
+      calls: 1,
+    });
+    try {
+      const est = await waitFor(
+        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
+        'EventEstablished on the agent',
+      );
+      server!.agents.logout(JOE);
+      expect(state()).toBe('active');
+      expect(gateway!.distinctRequests('BYE')).toBe(0);
+      await server!.control.handle(
+        { request: 'RequestReleaseCall', thisDN: JOE, connId: est.connId },
+        { requesterId: 'desk', referenceId: 3 },
+      );
+      await waitFor(() => gateway!.distinctRequests('BYE') === 1, 'BYE on the connection once the call is over');
+      expect(await customer.exited).toBe(0);
+      expect(state()).toBe('none');
+      expect(gateway!.callIds('INVITE')).toHaveLength(1);
+      expect(media.openEndpoints).toBe(0);
+    } finally {
+      await customer.stop();
+    }
+  });
+
   it('an agent phone that never answers at login: login succeeds, state none after the ring time, no endpoint', async () => {
     await start('e2e-uas-sbc-no-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
     expect(login().status.state).toBe('Ready');
