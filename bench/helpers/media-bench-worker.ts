@@ -24,6 +24,8 @@ async function receivers(count: number): Promise<void> {
   let packets = 0;
   for (const s of sockets) {
     s.on('message', (b) => {
+      // RTP only: RTCP for a receiver's port + 1 may land on another receiver socket.
+      if (b.length !== 172 || (b[1] & 0x7f) !== 0) return;
       const now = performance.now();
       const ssrc = b.readUInt32BE(8);
       const prev = last.get(ssrc);
