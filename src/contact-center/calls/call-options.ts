@@ -9,6 +9,8 @@ import type { CallDirectory } from './call-ports.js';
 
 /** Option: `dual-dialog-enabled` (behaviour §6). */
 const OPTION_DUAL_DIALOG = 'dual-dialog-enabled';
+/** Option: `line-type` (behaviour §10): `1` = nailed-up connection. */
+const OPTION_LINE_TYPE = 'line-type';
 /** Option: `refer-enabled` (behaviour §9). */
 const OPTION_REFER_ENABLED = 'refer-enabled';
 /** Option: which 3pcc make-call flow (behaviour §8): `1` = RFC 3725 Flow I, else Flow IV. */
@@ -27,6 +29,15 @@ type OptionSource = Pick<CallDirectory, 'effectiveOption'>;
 /** `dual-dialog-enabled`: may the device of `dn` hold a second INVITE dialog (behaviour §6)? */
 export function dualDialogEnabled(directory: OptionSource, dn: string): boolean {
   return optionBoolean(OPTION_DUAL_DIALOG, directory.effectiveOption(dn, OPTION_DUAL_DIALOG));
+}
+
+/**
+ * Does the device of `dn` keep a single INVITE dialog (behaviour §6)? Yes with
+ * `dual-dialog-enabled = false`, and always for a nailed-up connection (`line-type = 1`,
+ * behaviour §10.4).
+ */
+export function singleDialogOnly(directory: OptionSource, dn: string): boolean {
+  return !dualDialogEnabled(directory, dn) || directory.effectiveOption(dn, OPTION_LINE_TYPE)?.trim() === '1';
 }
 
 /** `refer-enabled` (behaviour §9): false makes a REFER from `dn`'s device a 403 instead of a 405. */
