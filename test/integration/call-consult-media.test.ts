@@ -75,7 +75,9 @@ interface Setup {
 }
 
 /** Customer → 7001 (SIPp device with its media on `agentRtp`), established; the target rings `ringMs`. */
-async function customerOnAgent(opts: { ringMs?: number; dualDialog?: string; target?: string } = {}): Promise<Setup> {
+async function customerOnAgent(
+  opts: { ringMs?: number; dualDialog?: string; target?: string; agent?: string } = {},
+): Promise<Setup> {
   const agentPort = await freePort();
   const ssPort = await freePort();
   media = new RecordingMediaServer();
@@ -93,7 +95,7 @@ async function customerOnAgent(opts: { ringMs?: number; dualDialog?: string; tar
       timeoutMs: 30_000,
       args: ['-key', 'marker', marker, '-key', 'rtp_port', String(rtp.port)],
     });
-  const agent = await device('agent', agentRtp, agentPort, 0);
+  const agent = await device('agent', agentRtp, agentPort, 0, opts.agent);
   const target = await device('target', targetRtp, ssPort, opts.ringMs ?? 0, opts.target);
   const customer = await startSipp({
     scenario: scen('e2e-uac-customer-stays.xml'),
@@ -195,5 +197,183 @@ describe('hold and consultation with media endpoints (behaviour §6)', () => {
       'EventReleased:consult',
       'EventReleased:main',
     ]);
+  });
+
+  it('RequestAlternateCall swaps the agent between target and customer (the other one hears music); RequestReconnectCall ends on the customer', async () => {
+    const { s, agent, target, customer, agentRtp, targetRtp, connId } = await customerOnAgent();
+    await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
+    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
+      what: 'the consultation established',
+    });
+    const consultId = s.events.find((e) => e.name === 'EventDialing')!.connId;
+    await waitFor(() => media!.openEndpoints === 1, 'only the music endpoint open');
+    const agentInvites0 = invites(agent).length;
+
+    // To the customer: the target hears music, the agent's offer reaches the customer.
+    await s.control.handle({ request: 'RequestAlternateCall', thisDN: '7001', connId: consultId }, origin);
+    const targetHold = await nthInvite(target, 2, 'the target held');
+    expect(sdpOf(targetHold).direction).toBe('sendonly');
+    expect(endpointOf(targetHold).source).toBe('music');
+    const offerless = await nthInvite(agent, agentInvites0 + 1, 'offer-less re-INVITE to the agent');
+    expect(sdpBody(offerless).trim()).toBe('');
+    const back = await nthInvite(customer, 2, 'the agent offer to the customer');
+    expect(sdpOf(back)).toMatchObject({ name: 'agent', port: agentRtp.port, direction: 'sendrecv' });
+    await waitFor(() => media!.openEndpoints === 1, 'the customer music closed, the target music open');
+    expect(media!.byPort(sdpOf(invites(customer)[0]!).port)!.closed).toBe(true);
+
+    // Back to the target: the customer hears music again.
+    await s.control.handle({ request: 'RequestAlternateCall', thisDN: '7001', connId }, origin);
+    const customerHold = await nthInvite(customer, 3, 'the customer held again');
+    expect(sdpOf(customerHold).direction).toBe('sendonly');
+    expect(endpointOf(customerHold).source).toBe('music');
+    const toTarget = await nthInvite(target, 3, 'the agent offer to the target');
+    expect(sdpOf(toTarget)).toMatchObject({ name: 'agent', port: agentRtp.port });
+    await waitFor(() => media!.openEndpoints === 1, 'the target music closed');
+
+    // Reconnect: the target gets BYE, the agent is back with the customer, nothing left open.
+    await s.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin);
+    await waitFor(() => target.receivedRequests('BYE').length === 1, 'BYE to the target');
+    const last = await nthInvite(customer, 4, 'the customer reconnected');
+    expect(sdpOf(last)).toMatchObject({ name: 'agent', port: agentRtp.port, direction: 'sendrecv' });
+    await waitFor(() => media!.openEndpoints === 0, 'every endpoint closed');
+    expect(new Set(invites(agent).map(callIdOf)).size).toBe(1);
+    expect(targetRtp.port).toBeGreaterThan(0);
+
+    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    expect(eventsOf(s, connId)).toEqual([
+      'EventRinging:main',
+      'EventEstablished:main',
+      'EventHeld:main',
+      'EventDialing:consult',
+      'EventNetworkReached:consult',
+      'EventEstablished:consult',
+      'EventHeld:consult',
+      'EventRetrieved:main',
+      'EventHeld:main',
+      'EventRetrieved:consult',
+      'EventReleased:consult',
+      'EventRetrieved:main',
+      'EventReleased:main',
+    ]);
+  });
+
+  it('RequestHoldCall, single dialog: the customer hears music, the agent a silence endpoint (no hold direction); retrieve closes both', async () => {
+    const { s, agent, customer, agentRtp, connId } = await customerOnAgent();
+    await s.control.handle({ request: 'RequestHoldCall', thisDN: '7001', connId }, origin);
+    const hold = await nthInvite(customer, 1, 'hold re-INVITE to the customer');
+    expect(sdpOf(hold).direction).toBe('sendonly');
+    expect(endpointOf(hold).source).toBe('music');
+    const quiet = await nthInvite(agent, 2, 'the agent to silence');
+    expect(sdpOf(quiet).direction).toBe('sendrecv');
+    expect(sdpBody(quiet)).not.toMatch(/a=(sendonly|recvonly|inactive)/);
+    const silence = endpointOf(quiet);
+    expect(silence.source).toBe('silence');
+    await rtpFrom(agentRtp, silence.port, 5);
+    expect(media!.openEndpoints).toBe(2);
+
+    await s.control.handle({ request: 'RequestRetrieveCall', thisDN: '7001', connId }, origin);
+    const back = await nthInvite(customer, 2, 'the customer reconnected');
+    expect(sdpOf(back)).toMatchObject({ name: 'agent', port: agentRtp.port, direction: 'sendrecv' });
+    await waitFor(() => media!.openEndpoints === 0, 'every endpoint closed');
+    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    expect(s.events.map((e) => e.name)).toEqual([
+      'EventRinging',
+      'EventEstablished',
+      'EventHeld',
+      'EventRetrieved',
+      'EventReleased',
+    ]);
+  });
+
+  it('RequestHoldCall, two dialogs (office phone): the customer hears music, the phone gets the usual sendonly hold', async () => {
+    const { s, agent, customer, connId } = await customerOnAgent({ dualDialog: 'true' });
+    await s.control.handle({ request: 'RequestHoldCall', thisDN: '7001', connId }, origin);
+    expect(endpointOf(await nthInvite(customer, 1, 'hold re-INVITE to the customer')).source).toBe('music');
+    const held = await nthInvite(agent, 2, 'hold re-INVITE to the phone');
+    expect(sdpOf(held)).toMatchObject({ direction: 'sendonly', ip: '0.0.0.0' });
+    expect(media!.openEndpoints).toBe(1);
+    await s.control.handle({ request: 'RequestRetrieveCall', thisDN: '7001', connId }, origin);
+    await waitFor(() => media!.openEndpoints === 0, 'the music endpoint closed');
+    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+  });
+
+  it('target busy: EventDestinationBusy, the ringback turns to silence; reconnect leaves no endpoint', async () => {
+    const { s, agent, customer, agentRtp, connId } = await customerOnAgent({ target: 'uas-busy-486.xml' });
+    await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
+    await waitFor(() => s.events.some((e) => e.name === 'EventDestinationBusy'), 'EventDestinationBusy');
+    const ringback = endpointOf(await nthInvite(agent, 2, 'ringback re-INVITE to the agent'));
+    await waitFor(() => ringback.source === 'silence', 'the ringback endpoint plays silence');
+    expect(ringback.sources).toEqual(['silence', 'ringback', 'silence']);
+    await s.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin);
+    const back = await nthInvite(customer, 2, 'the customer reconnected');
+    expect(sdpOf(back)).toMatchObject({ name: 'agent', port: agentRtp.port });
+    await waitFor(() => media!.openEndpoints === 0, 'every endpoint closed');
+    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    expect(eventsOf(s, connId)).toEqual([
+      'EventRinging:main',
+      'EventEstablished:main',
+      'EventHeld:main',
+      'EventDialing:consult',
+      'EventDestinationBusy:consult',
+      'EventReleased:consult',
+      'EventRetrieved:main',
+      'EventReleased:main',
+    ]);
+  });
+
+  it('a target answering without SDP is ACKed and released (BYE); the desktop releases the consult call, then the main call: nothing left', async () => {
+    const { s, agent, target, connId } = await customerOnAgent({ target: 'uas-answer-no-sdp.xml' });
+    await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
+    await waitFor(() => target.receivedRequests('BYE').length === 1, 'BYE to the target after its ACK');
+    expect(target.receivedRequests('ACK')).toHaveLength(1);
+    const ringback = endpointOf(await nthInvite(agent, 2, 'ringback re-INVITE to the agent'));
+    await waitFor(() => ringback.source === 'silence', 'the ringback endpoint plays silence');
+    // Releasing the consult call keeps the agent's only dialog: it goes back to the held main call on silence.
+    const consult = s.events.find((e) => e.name === 'EventDialing')!.connId;
+    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId: consult }, origin);
+    const quiet = await nthInvite(agent, 3, 'the agent to silence');
+    expect(endpointOf(quiet).source).toBe('silence');
+    expect(agent.receivedRequests('BYE')).toHaveLength(0);
+    await waitFor(() => media!.openEndpoints === 2, 'music and silence, the ringback closed');
+    expect(ringback.closed).toBe(true);
+    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await waitFor(() => media!.openEndpoints === 0, 'every endpoint closed');
+    expect(agent.receivedRequests('BYE')).toHaveLength(1);
+    expect(eventsOf(s, connId)).toEqual([
+      'EventRinging:main',
+      'EventEstablished:main',
+      'EventHeld:main',
+      'EventDialing:consult',
+      'EventNetworkReached:consult', // reported with the (broken) answer
+      'EventReleased:consult',
+      'EventReleased:main',
+    ]);
+  });
+
+  it('the agent gateway refuses the ringback re-INVITE (488): the customer is reconnected, EventError, no endpoint left', async () => {
+    const { s, agent, customer, agentRtp, connId } = await customerOnAgent({
+      agent: 'uas-device-488-first-reinvite.xml',
+    });
+    await expect(
+      s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin),
+    ).rejects.toMatchObject({ reason: 'failed' });
+    const back = await nthInvite(customer, 2, 'the customer reconnected');
+    expect(sdpOf(back)).toMatchObject({ name: 'agent', port: agentRtp.port, direction: 'sendrecv' });
+    expect(invites(agent)).toHaveLength(3); // INVITE, refused re-INVITE, offer-less re-INVITE
+    await waitFor(() => media!.openEndpoints === 0, 'every endpoint closed');
+    expect(s.b2bua.activeCalls).toBe(1);
+    await expect(
+      s.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin),
+    ).rejects.toMatchObject({ reason: 'invalid-state' });
+    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await expect(
+      s.control.handle({ request: 'RequestHoldCall', thisDN: '7001', connId }, origin),
+    ).rejects.toMatchObject({ reason: 'unknown-conn-id' });
   });
 });

@@ -44,6 +44,7 @@ export class CallControlService implements CallControl {
       case 'RequestMakeCall':
         return this.opts.makeCalls.makeCall(request.thisDN, request.otherDN, origin, request.userData);
       case 'RequestReleaseCall': {
+        if (await this.opts.consultations.release(request.thisDN, request.connId, origin)) return;
         const { call } = this.opts.lookup.legOf(request.thisDN, request.connId);
         this.opts.calls.releaseCall(call, origin);
         return;

@@ -340,6 +340,67 @@ export class Consultations {
     events.emit('EventRetrieved', toCall, toAgent, toParty.address, origin);
   }
 
+  /**
+   * `RequestReleaseCall` on a call that takes part in a consultation.
+   * - the Consult call: the target is released and the main call stays held (single dialog: the
+   *   agent's leg returns to it and hears silence, never a BYE: it is the agent's only dialog;
+   *   two dialogs: the consultation dialog gets BYE); RequestRetrieveCall brings the agent back;
+   * - the main call: the held party is released and the consultation goes on as the agent's call.
+   * @returns false when `connId` is in no consultation (an ordinary release)
+   */
+  async release(thisDN: string, connId: string, origin: EventOrigin): Promise<boolean> {
+    const c = this.consultations.get(connId);
+    if (!c) return false;
+    this.requireAgent(c, thisDN);
+    const { calls, events, holds } = this.opts;
+    this.end(c);
+    if (connId === c.main.connId) {
+      this.leaveMain(c, origin);
+      return true;
+    }
+    if (c.mode === 'two-dialog') {
+      calls.releaseCall(c.consult, origin);
+      return true;
+    }
+    const t = this.targetOf(c);
+    if (t) calls.releaseLeg(c.consult, t, origin);
+    events.emit('EventReleased', c.consult, c.agent, t?.address, origin);
+    calls.moveLeg(c.agent, c.consult, c.main);
+    calls.dropIfEmpty(c.consult);
+    if (c.talkingTo === 'target' && c.far.session?.active) {
+      const status = await holds.quietAgent(c.agent, c.far.lastSdpReceived ?? c.agent.lastSdpSent);
+      if (!ok(status)) calls.releaseCall(c.main, origin);
+    } else if (c.talkingTo === 'far') {
+      c.agent.held = false;
+    }
+    return true;
+  }
+
+  /**
+   * The main call of an ended consultation goes (its held party hung up or was released): the
+   * agent stays in the Consult call (an agent who had alternated to the held party is
+   * reconnected to the target).
+   */
+  private leaveMain(c: Consultation, origin?: EventOrigin): void {
+    const { calls, events } = this.opts;
+    if (c.mode === 'two-dialog') {
+      calls.releaseCall(c.main, origin);
+      return;
+    }
+    calls.releaseLeg(c.main, c.far, origin);
+    events.emit('EventReleased', c.main, c.agent, c.far.address, origin);
+    c.main.state = CallState.Released;
+    calls.dropIfEmpty(c.main);
+    c.agent.held = false;
+    const t = this.targetOf(c);
+    if (c.talkingTo === 'far' && t?.session?.active) {
+      calls.detached(c.consult, 'back to the target', async () => {
+        await this.opts.holds.reconnect(c.agent, t);
+        events.emit('EventRetrieved', c.consult, c.agent, t.address, origin);
+      });
+    }
+  }
+
   /** The consultation is over: the agent is back with the held party (unless already, after RequestAlternateCall). */
   private async returnAgent(c: Consultation, origin?: EventOrigin): Promise<void> {
     const { calls, events } = this.opts;
@@ -375,7 +436,7 @@ export class Consultations {
   private onPartyLeft(call: Call, leg: CallLeg): boolean {
     const c = this.consultations.get(call.connId);
     if (!c) return false;
-    const { calls, events } = this.opts;
+    const { calls } = this.opts;
     if (leg === c.agent || leg === c.consultAgent) {
       this.end(c);
       if (c.mode === 'single-dialog' || leg === c.consultAgent) calls.releaseCall(c.consult);
@@ -393,21 +454,7 @@ export class Consultations {
     }
     if (leg !== c.far) return false;
     this.end(c);
-    if (c.mode === 'two-dialog') {
-      calls.releaseCall(c.main);
-      return true;
-    }
-    events.emit('EventReleased', c.main, c.agent, c.far.address);
-    c.main.state = CallState.Released;
-    calls.dropIfEmpty(c.main);
-    c.agent.held = false;
-    const t = this.targetOf(c);
-    if (c.talkingTo === 'far' && t?.session?.active) {
-      calls.detached(c.consult, 'back to the target', async () => {
-        await this.opts.holds.reconnect(c.agent, t);
-        events.emit('EventRetrieved', c.consult, c.agent, t.address);
-      });
-    }
+    this.leaveMain(c);
     return true;
   }
 }
