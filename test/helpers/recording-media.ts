@@ -60,7 +60,14 @@ export class RecordingEndpoint implements MediaEndpoint {
     this.version++;
     return sdpTransform.write({
       version: 0,
-      origin: { username: '-', sessionId: 4242, sessionVersion: this.version, netType: 'IN', ipVer: 4, address: '127.0.0.1' },
+      origin: {
+        username: '-',
+        sessionId: 4242,
+        sessionVersion: this.version,
+        netType: 'IN',
+        ipVer: 4,
+        address: '127.0.0.1',
+      },
       name: '-',
       timing: { start: 0, stop: 0 },
       connection: { version: 4, ip: '127.0.0.1' },

@@ -158,7 +158,13 @@ describe('RequestMakeCall', () => {
       timeoutMs: 20_000,
       args: ['-key', 'marker', 'phone', '-key', 'rtp_port', '40000'],
     });
-    const dest = await startSipp({ scenario: scen(destScenario), target, localPort: ssPort, calls: 1, timeoutMs: 20_000 });
+    const dest = await startSipp({
+      scenario: scen(destScenario),
+      target,
+      localPort: ssPort,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
     await server.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN }, origin);
     expect(await phone.waitExit(15_000), phone.errors()).toBe(0);
     expect(await dest.waitExit(15_000), dest.errors()).toBe(0);

@@ -15,19 +15,19 @@
  * {@link Consultations.onPartyLeft}. Without a media server the held party gets a black hole and
  * the agent hears nothing while the target rings.
  */
-import { isSdp } from '../../media/sdp.js';
 import { CallControlError } from '../call-control.js';
 import type { EventOrigin, UserData } from '../events.js';
-import { failureStatus, type B2bua } from './b2bua.js';
+import type { B2bua } from './b2bua.js';
 import { CallState, type Call } from './call.js';
 import type { CallEvents } from './call-events.js';
 import { LegState, type CallLeg } from './call-leg.js';
 import type { CallLookup } from './call-lookup.js';
 import { ringTimeoutOf } from './call-options.js';
 import type { CallDirectory, CallRouterRef } from './call-ports.js';
+import { dialConsultTarget } from './consultation-target.js';
 import { callAgentDevice } from './consultation-two-dialog.js';
 import type { HoldControl } from './hold-control.js';
-import { rejectAllAnswerOr, type Destination, type ThirdPartyControl } from './third-party-control.js';
+import type { ThirdPartyControl } from './third-party-control.js';
 
 /** Construction options of {@link Consultations}. */
 export interface ConsultationsOptions {
@@ -189,60 +189,13 @@ export class Consultations {
       });
       return;
     }
-    calls.detached(consult, 'consultation dial', () => this.dialTarget(c, dest, number, origin));
-  }
-
-  /**
-   * Dial the target without an offer; its offer goes to the agent's leg by re-INVITE and the
-   * agent's answer to the target in the ACK. When the target fails (busy, no answer, an answer
-   * without the offer RFC 3264 §4 requires), the agent's ringback turns to silence until
-   * RequestReconnectCall.
-   */
-  private async dialTarget(c: Consultation, dest: Destination, number: string, origin: EventOrigin): Promise<void> {
-    const { calls, events, holds } = this.opts;
-    const { consult, consultAgent: agent } = c;
-    const { result: rt, ack: ackT } = await this.opts.thirdParty.dialHoldingAck(
-      consult,
-      dest,
-      number,
-      agent.address,
-      origin,
+    calls.detached(consult, 'consultation dial', () =>
+      dialConsultTarget(
+        { calls, events, thirdParty: this.opts.thirdParty, media: holds.media },
+        { consult, agent: consultAgent, dest, number, origin },
+        () => this.consultations.get(consult.connId) === c,
+      ),
     );
-    const quiet = () => holds.media.play(agent, { kind: 'silence' });
-    if (rt.kind !== 'answered') {
-      if (rt.kind === 'failed') {
-        const { status } = failureStatus(rt.failure);
-        if (status === 486 || status === 600) events.emit('EventDestinationBusy', consult, agent, number, origin);
-      }
-      await quiet();
-      return; // the agent reconnects (RequestReconnectCall)
-    }
-    const t = rt.leg;
-    const offer = t.lastSdpReceived ?? '';
-    if (!agent.session?.active || this.consultations.get(consult.connId) !== c) {
-      ackT?.(rejectAllAnswerOr(offer, ''));
-      calls.releaseLeg(consult, t);
-      return;
-    }
-    if (!isSdp(offer)) {
-      // A 2xx to an offer-less INVITE must carry the offer (RFC 3264 §4, RFC 3261 §13.2.2.4):
-      // ACK it and end that dialog.
-      ackT?.(Buffer.alloc(0));
-      calls.releaseLeg(consult, t, origin);
-      await quiet();
-      return;
-    }
-    const ra = await agent.session.reinvite(agent.adapt(offer));
-    if (ok(ra.status) && ra.response) {
-      agent.lastSdpReceived = ra.response.body.toString('utf8');
-      ackT?.(t.adapt(agent.lastSdpReceived) ?? Buffer.alloc(0));
-      calls.closeLegMedia(agent); // ringback ends: the agent talks to the target
-      events.established(consult, agent, t, origin);
-    } else {
-      ackT?.(rejectAllAnswerOr(offer, ''));
-      calls.releaseLeg(consult, t, origin);
-      await quiet();
-    }
   }
 
   private require(connId: string, transferConnId?: string): Consultation {
