@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { noResponseDnOf, tryingTimeoutOf } from '../../../../src/contact-center/calls/call-options.js';
+import {
+  noResponseDnOf,
+  singleDialogOnly,
+  tryingTimeoutOf,
+} from '../../../../src/contact-center/calls/call-options.js';
 
 /** A directory of DN options; effectiveOption: the DN's own, else its softswitch's (`ss`), else the application's. */
 function directory(
@@ -47,5 +51,25 @@ describe('sip-trying-timeout and no-response-dn lookup (behaviour §4, §14)', (
     expect(noResponseDnOf(d, '1001', 'A')).toBe('2000');
     expect(noResponseDnOf(d, undefined, 'A')).toBe('3000');
     expect(noResponseDnOf(d, undefined, 'B')).toBeUndefined();
+  });
+});
+
+describe('single-dialog devices (behaviour §6, §10.4)', () => {
+  it('dual-dialog-enabled = false, or a nailed-up DN (line-type = 1) whatever dual-dialog-enabled says', () => {
+    const d = directory(
+      {
+        office: {},
+        pstn: { 'dual-dialog-enabled': 'false' },
+        nailed: { 'line-type': '1', 'dual-dialog-enabled': 'true' },
+        behind: {},
+        SS: { 'dual-dialog-enabled': 'false' },
+      },
+      {},
+      { behind: 'SS' },
+    );
+    expect(singleDialogOnly(d, 'office')).toBe(false);
+    expect(singleDialogOnly(d, 'pstn')).toBe(true);
+    expect(singleDialogOnly(d, 'nailed')).toBe(true);
+    expect(singleDialogOnly(d, 'behind')).toBe(true); // from its softswitch
   });
 });
