@@ -236,4 +236,26 @@ describe('hold and consultation with media endpoints, single dialog (behaviour �
       s.control.handle({ request: 'RequestHoldCall', thisDN: '7001', connId }, origin),
     ).rejects.toMatchObject({ reason: 'unknown-conn-id' });
   });
+
+  it('glare: the agent gateway answers the ringback re-INVITE 491; it is retried (RFC 3261 §14.1) and the consultation goes on', async () => {
+    const { s, agent, customer, targetRtp, connId } = await env.customerOnAgent({
+      agent: 'uas-device-491-first-reinvite.xml',
+    });
+    const started = Date.now();
+    await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
+    const [refused, retried] = [invites(agent)[1]!, invites(agent)[2]!];
+    // We own the agent leg's Call-ID (we INVITEd it): the retry waits 2.1–4 s.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(sdpBody(retried)).toBe(sdpBody(refused)); // the same offer again
+    expect(env.endpointOf(retried).source).toBe('ringback');
+    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
+      what: 'the consultation established',
+    });
+    expect(sdpOf(await nthInvite(agent, 4, 'the target offer to the agent'))).toMatchObject({ port: targetRtp.port });
+    await s.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin);
+    await nthInvite(customer, 2, 'the customer reconnected');
+    await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
+    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+  });
 });
