@@ -258,4 +258,46 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
   });
+
+  it('the customer hangs up while the target rings: the music endpoint closes, the consultation goes on to the target', async () => {
+    const { s, agent, targetRtp, connId } = await env.customerOnAgent({
+      ringMs: 1500,
+      customer: 'uac-customer-hangs-up-on-hold.xml',
+      customerPauseMs: 300,
+    });
+    await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
+    await waitFor(() => s.events.some((e) => e.name === 'EventReleased' && e.connId === connId), 'main call released');
+    await waitFor(() => env.media!.openEndpoints === 1, 'the music endpoint closed, the ringback open');
+    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
+      what: 'the consultation established',
+    });
+    expect(sdpOf(await nthInvite(agent, 3, 'the target offer to the agent'))).toMatchObject({ port: targetRtp.port });
+    await waitFor(() => env.media!.openEndpoints === 0, 'the ringback endpoint closed');
+    const consultId = s.events.find((e) => e.name === 'EventDialing')!.connId;
+    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId: consultId }, origin);
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    expect(eventsOf(s, connId)).toEqual([
+      'EventRinging:main',
+      'EventEstablished:main',
+      'EventHeld:main',
+      'EventDialing:consult',
+      'EventNetworkReached:consult',
+      'EventReleased:main',
+      'EventEstablished:consult',
+      'EventReleased:consult',
+    ]);
+  });
+
+  it('the agent hangs up while the target rings: the target is CANCELled, the customer gets BYE, every endpoint closes', async () => {
+    const { s, target, customer, connId } = await env.customerOnAgent({
+      ringMs: 5000,
+      agent: 'uas-device-hangs-up-after-reinvite.xml',
+    });
+    await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
+    await waitFor(() => target.receivedRequests('CANCEL').length === 1, 'CANCEL to the ringing target');
+    await waitFor(() => customer.receivedRequests('BYE').length === 1, 'BYE to the customer');
+    expect(env.media!.endpoints.map((e) => e.sources.at(-1))).toEqual(['music', 'ringback']);
+  });
 });

@@ -95,6 +95,9 @@ export interface CustomerOnAgentOptions {
   target?: string;
   /** Scenario of the agent's device (default `uas-device-media.xml`). */
   agent?: string;
+  /** Scenario of the customer (default `e2e-uac-customer-stays.xml`) and its `-d` pause. */
+  customer?: string;
+  customerPauseMs?: number;
 }
 
 /** One test's server, media server, SIPp peers and sockets; {@link stop} after each test. */
@@ -128,9 +131,10 @@ export class ConsultMediaEnv {
     const target = await device('target', targetRtp, ssPort, opts.ringMs ?? 0, opts.target);
     this.peers.push(target);
     const customer = await startSipp({
-      scenario: scen('e2e-uac-customer-stays.xml'),
+      scenario: scen(opts.customer ?? 'e2e-uac-customer-stays.xml'),
       target: sut,
       service: '7001',
+      pauseMs: opts.customerPauseMs,
       calls: 1,
       timeoutMs: 30_000,
     });

@@ -162,6 +162,8 @@ export class Consultations {
     main.onPartyLeft = (leg) => this.onPartyLeft(main, leg);
     consult.onPartyLeft = (leg) => this.onPartyLeft(consult, leg);
     events.emit('EventDialing', consult, consultAgent, number, origin);
+    // The target is still wanted: the Consult call goes on with the agent in it (also once the held party left).
+    const wanted = () => consult.state !== CallState.Released && consult.liveLegs.includes(consultAgent);
     if (routingPoint && router) {
       // Consultation with a routing point: the router picks the agent (or the default-dn); the
       // delivery connects it to the agent's leg. Nobody: the agent reconnects.
@@ -174,8 +176,7 @@ export class Consultations {
           ani: consult.ani,
           dnis: consult.dnis,
         });
-        if (outcome.kind !== 'default-dn' || this.consultations.get(consult.connId) !== c) return;
-        if (!consultAgent.session?.active) return;
+        if (outcome.kind !== 'default-dn' || !wanted() || !consultAgent.session?.active) return;
         const n = lookup.dnNumber(outcome.dn);
         const d = lookup.destination(n);
         if (d.targets.length === 0) return;
@@ -193,7 +194,7 @@ export class Consultations {
       dialConsultTarget(
         { calls, events, thirdParty: this.opts.thirdParty, media: holds.media },
         { consult, agent: consultAgent, dest, number, origin },
-        () => this.consultations.get(consult.connId) === c,
+        wanted,
       ),
     );
   }
@@ -209,13 +210,14 @@ export class Consultations {
       throw new CallControlError('invalid-state', `${thisDN} is not consulting`);
   }
 
-  private end(c: Consultation): void {
+  /** Stop tracking `c`; `consultGoesOn`: its Consult call lives on as the agent's call (the main call went). */
+  private end(c: Consultation, consultGoesOn = false): void {
     this.consultations.delete(c.main.connId);
     this.consultations.delete(c.consult.connId);
     c.main.onPartyLeft = undefined;
     c.consult.onPartyLeft = undefined;
     // A consultation still waiting on a routing point leaves its queue.
-    if (c.consult.routed) this.opts.router.current?.abandon(c.consult.connId);
+    if (c.consult.routed && !consultGoesOn) this.opts.router.current?.abandon(c.consult.connId);
   }
 
   /**
@@ -306,11 +308,12 @@ export class Consultations {
     if (!c) return false;
     this.requireAgent(c, thisDN);
     const { calls, events, holds } = this.opts;
-    this.end(c);
     if (connId === c.main.connId) {
+      this.end(c, true);
       this.leaveMain(c, origin);
       return true;
     }
+    this.end(c);
     if (c.mode === 'two-dialog') {
       calls.releaseCall(c.consult, origin);
       return true;
@@ -406,7 +409,7 @@ export class Consultations {
       return true;
     }
     if (leg !== c.far) return false;
-    this.end(c);
+    this.end(c, true);
     this.leaveMain(c);
     return true;
   }
