@@ -9,8 +9,6 @@ import type { CallDirectory } from './call-ports.js';
 
 /** Option: `dual-dialog-enabled` (behaviour §6). */
 const OPTION_DUAL_DIALOG = 'dual-dialog-enabled';
-/** Option: `line-type` (behaviour §10): `1` = nailed-up connection. */
-const OPTION_LINE_TYPE = 'line-type';
 /** Option: `refer-enabled` (behaviour §9). */
 const OPTION_REFER_ENABLED = 'refer-enabled';
 /** Option: which 3pcc make-call flow (behaviour §8): `1` = RFC 3725 Flow I, else Flow IV. */
@@ -37,7 +35,7 @@ export function dualDialogEnabled(directory: OptionSource, dn: string): boolean 
  * behaviour §10.4).
  */
 export function singleDialogOnly(directory: OptionSource, dn: string): boolean {
-  return !dualDialogEnabled(directory, dn) || directory.effectiveOption(dn, OPTION_LINE_TYPE)?.trim() === '1';
+  return !dualDialogEnabled(directory, dn) || isNailedUpLine(directory, dn);
 }
 
 /** `refer-enabled` (behaviour §9): false makes a REFER from `dn`'s device a 403 instead of a 405. */
@@ -94,4 +92,30 @@ export function noResponseDnOf(
     (dn ? directory.effectiveOption(dn, OPTION_NO_RESPONSE_DN) : undefined) ??
     (via ? directory.effectiveOption(via, OPTION_NO_RESPONSE_DN) : undefined);
   return v?.trim() ? v.trim() : undefined;
+}
+
+/** Option: `line-type` (behaviour §10): `1` = nailed-up connection. */
+const OPTION_LINE_TYPE = 'line-type';
+/** Option: `connect-nailedup-on-login` (behaviour §10): `gcti::park` = connect and park at login. */
+const OPTION_CONNECT_NAILEDUP_ON_LOGIN = 'connect-nailedup-on-login';
+/** Option: `disconnect-nailedup-timeout` (behaviour §10, §14): seconds parked without a call, 0 = never. */
+const OPTION_DISCONNECT_NAILEDUP_TIMEOUT = 'disconnect-nailedup-timeout';
+/** The reserved name of the park device (behaviour §10, §10.1). */
+export const PARK_DEVICE = 'gcti::park';
+
+/** `line-type = 1`: `dn` is worked over a nailed-up connection (behaviour §10). */
+export function isNailedUpLine(directory: OptionSource, dn: string): boolean {
+  return directory.effectiveOption(dn, OPTION_LINE_TYPE)?.trim() === '1';
+}
+
+/** `connect-nailedup-on-login` of `dn` (its own, its softswitch's, the application's); undefined when empty. */
+export function connectNailedUpOnLogin(directory: OptionSource, dn: string): string | undefined {
+  const v = directory.effectiveOption(dn, OPTION_CONNECT_NAILEDUP_ON_LOGIN)?.trim();
+  return v ? v : undefined;
+}
+
+/** `disconnect-nailedup-timeout` of `dn` in ms; 0 = never (behaviour §10, §14). */
+export function disconnectNailedUpTimeoutMs(directory: OptionSource, dn: string): number {
+  const n = Number(directory.effectiveOption(dn, OPTION_DISCONNECT_NAILEDUP_TIMEOUT) ?? '0');
+  return Number.isFinite(n) && n > 0 ? n * 1000 : 0;
 }
