@@ -20,7 +20,8 @@ const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 /** The requester of the CTI requests in these tests. */
 export const origin = { requesterId: 'desk-1', referenceId: 9 };
 
-function yaml(agentPort: number, ssPort: number, dualDialog = 'false'): string {
+/** 7001 at 127.0.0.1:`agentPort` (`dual-dialog-enabled` = `dualDialog`), numbers 9… to 127.0.0.1:`ssPort`. */
+export function consultYaml(agentPort: number, ssPort: number, dualDialog = 'false'): string {
   return `server:
   name: CallTest
   sip:
@@ -112,7 +113,7 @@ export class ConsultMediaEnv {
     const agentPort = await freePort();
     const ssPort = await freePort();
     const media = (this.media = new RecordingMediaServer());
-    const s = (this.server = await startCallServer(yaml(agentPort, ssPort, opts.dualDialog), { media }));
+    const s = (this.server = await startCallServer(consultYaml(agentPort, ssPort, opts.dualDialog), { media }));
     const sut = `127.0.0.1:${s.port}`;
     const agentRtp = await UdpPeer.open();
     const targetRtp = await UdpPeer.open();
