@@ -23,6 +23,7 @@ import type { CallJournal } from './call-journal.js';
 import { CallLookup } from './call-lookup.js';
 import { CallRouterRef, type CallDirectory, type CallReachability } from './call-ports.js';
 import { Consultations } from './consultation.js';
+import { HoldControl } from './hold-control.js';
 import { InboundCalls } from './inbound-calls.js';
 import { MakeCallFlows } from './make-call.js';
 import { NailedUpConnections } from './nailed-up.js';
@@ -33,6 +34,7 @@ import { ThirdPartyControl } from './third-party-control.js';
 export type { B2bua } from './b2bua.js';
 export type { CallControlService } from './call-control-service.js';
 export type { CallDeliveryService } from './call-delivery-service.js';
+export type { Consultation, ConsultationMode, ConsultationView, Consultations } from './consultation.js';
 export type { NailedUpConnections, NailedUpState } from './nailed-up.js';
 export { reportLostCalls, type CallJournal, type LostCall } from './call-journal.js';
 export { SqliteCallJournal } from './sqlite-call-journal.js';
@@ -148,7 +150,8 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
     clock,
     logger,
   });
-  const consultations = new Consultations({ calls, events, lookup, thirdParty, directory, router });
+  const holds = new HoldControl({ calls, events, thirdParty, directory });
+  const consultations = new Consultations({ calls, events, lookup, thirdParty, holds, directory, router });
   const detach = attachCallHandlers(deps.stack, ua, (ctx, admission) => inbound.onInvite(ctx, admission), deps.trust);
   return {
     ua,
@@ -161,6 +164,7 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
       thirdParty,
       makeCalls,
       consultations,
+      holds,
       directory,
       router,
       policy,
