@@ -112,9 +112,11 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
         await waitNailedUp(env, 'parked');
       }
 
+      // One connection INVITE, then per call: the customer's re-INVITE and the re-park re-INVITE
+      // (the state says parked as soon as a call is over; the last re-park may still be on its way).
+      await waitFor(() => invitesAtPhone(env).length >= 1 + 3 * 2, { what: 'the last re-park re-INVITE' });
       const invites = invitesAtPhone(env);
       const dialog = callIdOf(invites[0]!);
-      // One connection INVITE, then per call: the customer's re-INVITE and the re-park re-INVITE.
       expect(invites.map(callIdOf)).toEqual(invites.map(() => dialog));
       expect(invites).toHaveLength(1 + 3 * 2);
       for (let i = 0; i < 3; i++) {
