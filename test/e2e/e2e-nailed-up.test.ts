@@ -15,7 +15,7 @@ import type { CtiFrame, CtiTestClient } from '../helpers/cti-client.js';
 import { callIdOf, sdpBody, type TracedMessage } from '../helpers/sipp.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
-import { E2eEnv, api, dnEvent } from './e2e-support.js';
+import { E2eEnv, api, dnEvent, waitInService } from './e2e-support.js';
 
 const JOE = '+15551231111';
 const on = (name: string) => dnEvent(name, JOE);
@@ -141,6 +141,12 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
 
     it('the agent hangs up mid-call: the customer is released, the next call makes a new connection', async () => {
       await env.swapSbc('e2e-uas-nailed-agent-hangup.xml', 1000);
+      if (opts.softswitch === 'in-config') {
+        // An OPTIONS probe lost while the SBC was swapped may set the softswitch out of service
+        // 2 s later (oos-force), which would end the connection: go on once the new SBC answered one.
+        await waitFor(() => env.sbc.receivedRequests('OPTIONS').length > 0, { what: 'a probe', timeoutMs: 15_000 });
+        await waitInService(env.server, 'Softswitch');
+      }
       desk = await env.openDesk('joe', 'joe-secret', JOE);
       expect(
         await desk.request('RequestAgentLogin', { thisDN: JOE, agentId: 'joe', workMode: 'AutoIn' }),
