@@ -15,7 +15,7 @@ import type { CtiFrame, CtiTestClient } from '../helpers/cti-client.js';
 import { callIdOf, sdpBody, type TracedMessage } from '../helpers/sipp.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
-import { E2eEnv, api, dnEvent, waitInService } from './e2e-support.js';
+import { E2eEnv, api, dnEvent, metricValue, metricsText, waitInService } from './e2e-support.js';
 
 const JOE = '+15551231111';
 const on = (name: string) => dnEvent(name, JOE);
@@ -24,6 +24,13 @@ const CALL_EVENTS = new Set(['EventRinging', 'EventEstablished', 'EventReleased'
 /** The `nailedUp` field of `GET /api/dns/{JOE}/status`. */
 async function nailedUpState(env: E2eEnv): Promise<unknown> {
   return (await api(env.server, 'GET', `/api/dns/${encodeURIComponent(JOE)}/status`)).json.nailedUp;
+}
+
+/** Wait until the server's media endpoints (`sipserver_media_endpoints`) are `n`: the park endpoint, or none. */
+async function waitMediaEndpoints(env: E2eEnv, n: number): Promise<void> {
+  await waitFor(async () => metricValue(await metricsText(env.server.httpUrl!), 'sipserver_media_endpoints') === n, {
+    what: `${n} media endpoints`,
+  });
 }
 
 async function waitNailedUp(env: E2eEnv, state: string): Promise<void> {
@@ -119,6 +126,8 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
       const dialog = callIdOf(invites[0]!);
       expect(invites.map(callIdOf)).toEqual(invites.map(() => dialog));
       expect(invites).toHaveLength(1 + 3 * 2);
+      // The park endpoint of the connection, and nothing else left open.
+      await waitMediaEndpoints(env, 1);
       for (let i = 0; i < 3; i++) {
         expect(sdpBody(invites[1 + 2 * i]!)).toContain('s=e2e-customer-sdp');
         // The re-park: a black hole, or the park endpoint on our address when a media server runs.
@@ -135,6 +144,7 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
       await waitFor(() => env.sbc.distinctRequests('BYE', [dialog]) === 1, { what: 'BYE at logout' });
       await waitNailedUp(env, 'none');
       expect(env.sbc.distinctRequests('BYE', [dialog])).toBe(1);
+      await waitMediaEndpoints(env, 0);
       expect(invitesAtPhone(env)).toHaveLength(7);
       desk.close();
     });
@@ -168,6 +178,7 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
       // Each dialog: the connection INVITE and the customer's re-INVITE; the agent sent the BYE.
       for (const d of dialogs) expect(invitesAtPhone(env).filter((m) => callIdOf(m) === d)).toHaveLength(2);
       expect(env.sbc.distinctRequests('BYE')).toBe(0);
+      await waitMediaEndpoints(env, 0);
       expect(await desk.request('RequestAgentLogout', { thisDN: JOE })).toMatchObject({ event: 'EventAgentLogout' });
       desk.close();
     });

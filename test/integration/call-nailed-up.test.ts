@@ -249,6 +249,16 @@ describe('nailed-up connections over the call harness', () => {
     expect(server!.agents.sessionByDn(JOE)?.status.state).toBe('Ready');
   });
 
+  it('logout while the phone rings for the connection: CANCEL, state none', async () => {
+    await start('e2e-uas-sbc-no-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    login();
+    await waitFor(() => gateway!.receivedRequests('INVITE').length === 1, 'connection INVITE');
+    server!.agents.logout(JOE);
+    await waitFor(() => gateway!.receivedRequests('CANCEL').length === 1, 'CANCEL at logout');
+    await waitFor(() => state() === 'none', 'none');
+    expect(media.openEndpoints).toBe(0);
+  });
+
   it('a customer who abandons while the connection is being built: CANCEL to the phone, state none, nothing left', async () => {
     await start('e2e-uas-sbc-no-answer.xml', '');
     login();

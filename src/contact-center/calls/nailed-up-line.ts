@@ -63,6 +63,8 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
   private idleTimer: TimerHandle | undefined;
   /** Logout while a call rides the connection: hang up once the call leaves it. */
   private hangUpWhenFree = false;
+  /** Hung up (logout, out of service) while connecting: why, to end it should the connect succeed. */
+  private hangUpWhenConnected: string | undefined;
 
   constructor(
     readonly dn: string,
@@ -104,6 +106,7 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
     if (this.connecting) return this.connecting;
     if (this.current !== 'none') return Promise.resolve(undefined);
     this.hangUpWhenFree = false;
+    this.hangUpWhenConnected = undefined;
     this.setState('connecting');
     const p = this.dialAgent(ringTimeoutMs);
     this.connecting = p;
@@ -121,7 +124,11 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
   private async dialAgent(ringTimeoutMs: number | undefined): Promise<AttemptFailure | undefined> {
     const c = new AgentConnect(this.deps, this.dn, this.origin, ringTimeoutMs);
     this.cancelConnecting = () => c.cancel();
-    const out = await c.run();
+    const out = await c.run().catch((err: unknown) => {
+      // No park device (the media server failed): no connection.
+      this.deps.logger.warn({ dn: this.dn, err }, 'nailed-up connect failed');
+      return { kind: 'failed', failure: { kind: 'unreachable', reason: String(err) } } as const;
+    });
     this.cancelConnecting = undefined;
     if (out.kind === 'failed') {
       this.deps.logger.info({ dn: this.dn, failure: out.failure.kind }, 'nailed-up connection not made');
@@ -134,6 +141,11 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
     this.watchParked(out.session);
     this.parked();
     this.deps.logger.info({ dn: this.dn, via: this.via }, 'nailed-up connection parked');
+    const hangUp = this.hangUpWhenConnected;
+    if (hangUp !== undefined) {
+      this.hangUp(hangUp);
+      return { kind: 'unreachable', reason: hangUp };
+    }
     return undefined;
   }
 
@@ -248,8 +260,18 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
 
   /** Re-INVITE the dialog to a fresh park device; a refusal or timeout ends the connection. */
   private async park(session: InviteSession): Promise<void> {
-    const point = await this.openPoint();
-    const offer = this.origin.adapt(await point.offer());
+    let point: ParkPoint | undefined;
+    let offer: string;
+    try {
+      point = await this.openPoint();
+      offer = this.origin.adapt(await point.offer());
+    } catch (err) {
+      point?.close();
+      // No park device (the media server failed): the connection cannot be parked, end it.
+      this.deps.logger.warn({ dn: this.dn, err }, 'nailed-up re-park failed');
+      if (this.session === session) this.hangUp('no park device');
+      return;
+    }
     if (!session.active || this.session !== session) {
       point.close();
       return;
@@ -277,11 +299,14 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
    * state `none`. `whenFree`: a call riding it finishes first (logout during a call).
    */
   hangUp(reason: string, whenFree = false): void {
+    if (this.leg?.released) this.leg = undefined; // a leg that left its call without telling us
     if (whenFree && this.leg) {
       this.hangUpWhenFree = true;
       return;
     }
     if (this.current === 'connecting') {
+      // Once the agent has answered the connect cannot be stopped: it is hung up when parked.
+      this.hangUpWhenConnected = reason;
       this.cancelConnect();
       return;
     }
@@ -299,6 +324,7 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
     this.session = undefined;
     this.via = undefined;
     this.hangUpWhenFree = false;
+    this.hangUpWhenConnected = undefined;
     if (this.current !== 'none') this.deps.logger.info({ dn: this.dn, reason }, 'nailed-up connection down');
     this.setState('none');
   }
