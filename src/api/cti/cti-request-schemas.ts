@@ -96,6 +96,28 @@ export const CTI_REQUEST_SCHEMAS = {
     connId,
     otherDN: dn,
   }),
+  RequestInitiateConference: z.object({
+    ...base,
+    request: z.literal('RequestInitiateConference'),
+    thisDN: dn,
+    connId,
+    otherDN: dn,
+    userData: userData.optional(),
+  }),
+  RequestCompleteConference: z.object({
+    ...base,
+    request: z.literal('RequestCompleteConference'),
+    thisDN: dn,
+    connId,
+    transferConnId: connId,
+  }),
+  RequestDeleteFromConference: z.object({
+    ...base,
+    request: z.literal('RequestDeleteFromConference'),
+    thisDN: dn,
+    connId,
+    otherDN: dn,
+  }),
   RequestAttachUserData: z.object({
     ...base,
     request: z.literal('RequestAttachUserData'),
@@ -122,6 +144,9 @@ export const CALL_REQUEST_NAMES: ReadonlySet<string> = new Set([
   'RequestCompleteTransfer',
   'RequestReconnectCall',
   'RequestSingleStepTransfer',
+  'RequestInitiateConference',
+  'RequestCompleteConference',
+  'RequestDeleteFromConference',
   'RequestAttachUserData',
 ]);
 

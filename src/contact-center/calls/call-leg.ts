@@ -5,7 +5,7 @@ import { SdpOriginKeeper } from '../../media/sdp-origin-keeper.js';
 import type { InviteServerSession } from '../../sip/dialog/invite-server-session.js';
 import type { InviteSession } from '../../sip/dialog/invite-session.js';
 import type { OutboundAttempt } from './outbound-attempt.js';
-import type { SipRequest } from '../../sip/message/types.js';
+import type { SipRequest, SipResponse } from '../../sip/message/types.js';
 
 /** Life of a leg. */
 export enum LegState {
@@ -38,6 +38,11 @@ export class CallLeg {
   lastSdpReceived: string | undefined;
   /** This leg received the call through a routing point: its events carry `routed` (behaviour §12.2). */
   routed = false;
+  /**
+   * Outbound leg: the last 18x received while it rings (its To tag names the early dialog, its
+   * `Allow-Events` what the device accepts, RFC 6665 §8.2.2); kept until the answer.
+   */
+  lastProvisional: SipResponse | undefined;
   /** Handler for the next ACK on this leg (late-offer answers, RFC 3264 §4). */
   onNextAck: ((ack: SipRequest) => void) | undefined;
   /** Keeps our `o=` line per leg when the far party changes (RFC 3264 §8). */

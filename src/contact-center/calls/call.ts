@@ -30,6 +30,11 @@ export class Call {
    * does instead of the release of the whole call; returns true when it took care of the rest.
    */
   onPartyLeft: ((leg: CallLeg) => boolean) | undefined;
+  /**
+   * Called once when the call is forgotten (every leg released): frees what a flow holds for it
+   * outside the call, e.g. a conference's media endpoints and mixer.
+   */
+  onFinished: (() => void) | undefined;
   /** Max-Forwards for the INVITEs this call sends: the caller's value minus one (RFC 3261 §16.6 step 3 by analogy). */
   maxForwards = 70;
   readonly createdAt: number;

@@ -31,12 +31,18 @@ export interface ConsultationsOptions {
 }
 
 /** A consultation in progress: the agent leg is borrowed from `main` into `consult` (behaviour §6). */
-interface Consultation {
+export interface Consultation {
   main: Call;
   consult: Call;
   agent: CallLeg;
   /** The party of the main call that waits on hold. */
   far: CallLeg;
+}
+
+/** An answered consultation as {@link Consultations.handOver} gives it away. */
+export interface ConsultationParties extends Consultation {
+  /** The consulted party, answered, in `consult`. */
+  target: CallLeg;
 }
 
 /** The consultations in progress and the requests acting on them. */
@@ -172,20 +178,37 @@ export class Consultations {
     if (c.consult.routed) this.opts.router.current?.abandon(c.consult.connId);
   }
 
+  /** The consultation of `thisDN` with its answered target; refused unless both parties are still there. */
+  private establishedOf(thisDN: string, connId: string, transferConnId: string): { c: Consultation; t: CallLeg } {
+    const c = this.consultationOf(connId, transferConnId);
+    if (c.agent.dn !== this.opts.lookup.dnNumber(thisDN))
+      throw new CallControlError('invalid-state', `${thisDN} is not consulting`);
+    const t = c.consult.other(c.agent);
+    if (!t || t.state !== LegState.Established)
+      throw new CallControlError('invalid-state', 'the consultation is not established');
+    if (!c.far.session?.active) throw new CallControlError('invalid-state', 'the held party is gone');
+    return { c, t };
+  }
+
+  /**
+   * Hand an answered consultation over to another flow (`RequestCompleteConference`,
+   * `conference.ts`): checked as for a transfer, ended here (a party leaving is no longer this
+   * class's business) and returned with its target; the caller now owns the four legs.
+   */
+  handOver(thisDN: string, connId: string, transferConnId: string): ConsultationParties {
+    const { c, t } = this.establishedOf(thisDN, connId, transferConnId);
+    this.end(c);
+    return { ...c, target: t };
+  }
+
   /**
    * `RequestCompleteTransfer`: the held party and the target are connected by re-INVITEs
    * (offer-less re-INVITE to the target, its offer to the held party), the target joins the
    * main call and the agent leg is ended with BYE (EventReleased on both calls for the agent).
    */
   async complete(thisDN: string, connId: string, transferConnId: string, origin: EventOrigin): Promise<void> {
-    const { calls, events, lookup } = this.opts;
-    const c = this.consultationOf(connId, transferConnId);
-    if (c.agent.dn !== lookup.dnNumber(thisDN))
-      throw new CallControlError('invalid-state', `${thisDN} is not consulting`);
-    const t = c.consult.other(c.agent);
-    if (!t || t.state !== LegState.Established)
-      throw new CallControlError('invalid-state', 'the consultation is not established');
-    if (!c.far.session?.active) throw new CallControlError('invalid-state', 'the held party is gone');
+    const { calls, events } = this.opts;
+    const { c, t } = this.establishedOf(thisDN, connId, transferConnId);
     const ok = await this.opts.thirdParty.reconnect(t, c.far);
     if (!ok) throw new CallControlError('failed', 'could not connect the parties');
     this.end(c);

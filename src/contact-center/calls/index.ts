@@ -22,6 +22,8 @@ import { CallDeliveryService } from './call-delivery-service.js';
 import type { CallJournal } from './call-journal.js';
 import { CallLookup } from './call-lookup.js';
 import { CallRouterRef, type CallDirectory, type CallReachability } from './call-ports.js';
+import { AnswerCall } from './answer-call.js';
+import { Conferences } from './conference.js';
 import { Consultations } from './consultation.js';
 import { InboundCalls } from './inbound-calls.js';
 import { MakeCallFlows } from './make-call.js';
@@ -133,6 +135,7 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
     logger,
   });
   const consultations = new Consultations({ calls, events, lookup, thirdParty, directory, router });
+  const conferences = new Conferences({ calls, events, lookup, thirdParty, consultations, logger });
   const detach = attachCallHandlers(deps.stack, ua, (ctx, admission) => inbound.onInvite(ctx, admission), deps.trust);
   return {
     ua,
@@ -145,6 +148,8 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
       thirdParty,
       makeCalls,
       consultations,
+      conferences,
+      answers: new AnswerCall(lookup, directory),
       directory,
       router,
       policy,

@@ -104,9 +104,10 @@ export class InviteClientSession {
 
   /**
    * Send a non-INVITE request (e.g. NOTIFY, RFC 6665 §4.2.2; INFO) in the early dialog that
-   * `provisional` (a 1xx with a To tag, RFC 3261 §12.1.2) created, while the INVITE is still
-   * unanswered. Resolves with the final response; 481 when there is no early dialog (no To tag,
-   * or the INVITE is no longer proceeding), 408 for a timeout, 503 for a transport error.
+   * `provisional` (a 1xx to this INVITE with a To tag, RFC 3261 §12.1.2) created, while the
+   * INVITE is still unanswered. Resolves with the final response; 481 when there is no early
+   * dialog (no To tag, another INVITE's 1xx, or the INVITE is no longer proceeding), 408 for a
+   * timeout, 503 for a transport error.
    */
   requestInEarlyDialog(
     provisional: SipResponse,
@@ -114,7 +115,14 @@ export class InviteClientSession {
     opts: DialogRequestOptions = {},
   ): Promise<InDialogResult> {
     const tag = tagOf(provisional.to.params);
-    if (this.state !== InviteClientState.Proceeding || !tag || provisional.status >= 200 || method === 'INVITE')
+    const ours = provisional.callId === this.request.callId && provisional.cseq.seq === this.request.cseq.seq;
+    if (
+      this.state !== InviteClientState.Proceeding ||
+      !tag ||
+      !ours ||
+      provisional.status >= 200 ||
+      method === 'INVITE'
+    )
       return Promise.resolve({ status: 481 });
     let dialog = this.early.get(tag);
     let spec;
