@@ -1,0 +1,77 @@
+/**
+ * RTP/RTCP port pairs from the `rtp-port-range` option (RFC 3550 §11: RTP on an even port, RTCP
+ * on the next one). Allocation starts at a random pair and skips ports that cannot be bound.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+
+/** A bound RTP socket and its RTCP socket. */
+export interface PortPair {
+  readonly port: number;
+  readonly rtp: Socket;
+  readonly rtcp: Socket;
+}
+
+function bind(port: number, address: string): Promise<Socket | undefined> {
+  const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4' });
+  return new Promise((resolve) => {
+    const onError = (): void => {
+      socket.close();
+      resolve(undefined);
+    };
+    socket.once('error', onError);
+    socket.bind({ port, address, exclusive: true }, () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+/** Hands out port pairs in `[min, max]` and takes them back. */
+export class PortAllocator {
+  private readonly inUse = new Set<number>();
+  private readonly first: number;
+  private readonly pairs: number;
+
+  constructor(
+    min: number,
+    max: number,
+    private readonly address: string,
+  ) {
+    this.first = min % 2 === 0 ? min : min + 1;
+    this.pairs = Math.max(0, Math.floor((max - this.first - 1) / 2) + 1);
+    if (this.pairs === 0) throw new Error(`rtp-port-range ${min}-${max} holds no even/odd port pair`);
+  }
+
+  /** A bound pair; rejects when every pair of the range is taken. */
+  async allocate(): Promise<PortPair> {
+    const start = Math.floor(Math.random() * this.pairs);
+    for (let i = 0; i < this.pairs; i++) {
+      const port = this.first + ((start + i) % this.pairs) * 2;
+      if (this.inUse.has(port)) continue;
+      const rtp = await bind(port, this.address);
+      if (!rtp) continue;
+      const rtcp = await bind(port + 1, this.address);
+      if (!rtcp) {
+        rtp.close();
+        continue;
+      }
+      this.inUse.add(port);
+      return { port, rtp, rtcp };
+    }
+    throw new Error(
+      `no free RTP port pair in rtp-port-range ${this.first}-${this.first + this.pairs * 2 - 1} on ${this.address}`,
+    );
+  }
+
+  /** Closes the pair's sockets and returns the port. */
+  release(pair: PortPair): void {
+    this.inUse.delete(pair.port);
+    for (const s of [pair.rtp, pair.rtcp]) {
+      try {
+        s.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
