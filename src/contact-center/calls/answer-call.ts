@@ -14,6 +14,7 @@ import { LegState, type CallLeg } from './call-leg.js';
 import type { CallLookup } from './call-lookup.js';
 import { ctiControls } from './call-options.js';
 import type { CallDirectory } from './call-ports.js';
+import { OutboundAttempt } from './outbound-attempt.js';
 
 /** True when a `Allow-Events` header value lists `event` (RFC 6665 §8.2.2: tokens, case-insensitive). */
 export function allowsEvent(allowEvents: readonly string[], event: string): boolean {
@@ -40,7 +41,8 @@ export class AnswerCall {
   async answer(thisDN: string, connId: string): Promise<void> {
     const { leg } = this.lookup.legOf(thisDN, connId);
     if (leg.state === LegState.Established) return; // already answered (nailed-up auto-answer)
-    if (leg.direction !== 'out' || !leg.attempt)
+    const attempt = leg.attempt;
+    if (leg.direction !== 'out' || !(attempt instanceof OutboundAttempt))
       throw new CallControlError('invalid-state', `${thisDN} is not being rung in call ${connId}`);
     const ringing = leg.lastProvisional;
     const dn = leg.dn ?? thisDN;
@@ -48,7 +50,7 @@ export class AnswerCall {
       throw new CallControlError('not-supported', `RequestAnswerCall needs sip-cti-control = talk on ${dn}`);
     if (!ringing || !allowsEvent(ringing.getHeaders('Allow-Events'), 'talk'))
       throw new CallControlError('not-supported', `the device of ${dn} did not offer the talk event in its 18x`);
-    const r = await leg.attempt.requestInEarlyDialog(ringing, 'NOTIFY', {
+    const r = await attempt.requestInEarlyDialog(ringing, 'NOTIFY', {
       headers: [
         { name: 'Event', value: 'talk' },
         { name: 'Subscription-State', value: 'active' },
