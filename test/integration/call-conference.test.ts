@@ -4,6 +4,7 @@
  * the consulted party each to its own endpoint on one mixer; each party's RTP (a tone sent from
  * the UDP socket its SDP names) reaches the other two and not itself. RequestDeleteFromConference
  * and a party hanging up give EventPartyDeleted, the two left are reconnected by re-INVITEs, and
+ * a member's own re-INVITE is answered by its endpoint;
  * no endpoint or mixer is left behind. Without a media server the requests are refused.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -248,6 +249,9 @@ describe('conference on the media server mixer', () => {
     const customer = await party('uac-conf-party.xml', target, { args: ['-s', '7001', '-set', 'leaveafter', '2'] });
     const { connId } = await conference(server, '9123');
     expect(await customer.sipp.waitExit(), customer.sipp.errors()).toBe(0);
+    // Its own hold in the conference was answered by its bridge endpoint, not relayed to anyone.
+    const holdOk = customer.sipp.messages().find((m) => m.dir === 'received' && /^CSeq:\s*2 INVITE/im.test(m.text))!;
+    expect(Number(/^m=audio (\d+)/m.exec(holdOk.text)?.[1])).toBe(bridgePort(customer.sipp));
     await waitFor(() => server!.events.some((e) => e.name === 'EventPartyDeleted'), { what: 'EventPartyDeleted' });
     await waitFor(() => m.openEndpoints === 0, { what: 'every endpoint closed' });
     await waitFor(() => received(agent.sipp).length >= 8, {

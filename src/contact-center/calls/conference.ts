@@ -6,7 +6,8 @@
  * re-INVITE, the party's offer answered by its endpoint in the ACK, RFC 3264 §4), all three in the
  * main call. `RequestDeleteFromConference` (or `RequestReleaseCall` by a member, or a member
  * hanging up) removes one party: EventPartyDeleted to the others; with two parties left they are
- * connected directly again (re-INVITEs) and the mixer and endpoints are closed. Without a media
+ * connected directly again (re-INVITEs) and the mixer and endpoints are closed. A member's own
+ * re-INVITE or UPDATE (its hold, a refresh) is answered by its endpoint. Without a media
  * server the requests are refused (`not-supported`). No endpoint or mixer outlives its call.
  */
 import { MediaNegotiationError, type MediaEndpoint, type MediaMixer } from '../../media/media-server.js';
@@ -103,6 +104,7 @@ export class Conferences {
     this.conferences.set(main.connId, conf);
     main.onPartyLeft = (leg) => this.partyLeft(conf, leg);
     main.onFinished = () => this.end(conf);
+    main.endpointOf = (leg) => conf.members.find((m) => m.leg === leg)?.endpoint;
     let joined: boolean;
     try {
       const mixer = await media.createMixer();
@@ -215,6 +217,7 @@ export class Conferences {
     const live = conf.call.liveLegs;
     if (conf.ended || live.length >= 3) return;
     conf.call.onPartyLeft = undefined;
+    conf.call.endpointOf = undefined;
     this.end(conf);
     const [x, y] = live;
     if (!x || !y || !(await this.opts.thirdParty.reconnect(x, y))) this.opts.calls.releaseCall(conf.call, origin);
