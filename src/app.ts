@@ -4,9 +4,10 @@
  *
  *   config store ──► SIP stack ──► registrar + reachability (+ OOS prober)
  *                               └► agents ──► call control (B2BUA) ◄──► routing
+ *   built-in media server (RTP in a worker thread) ──► call control
  *   HTTP: admin API, /metrics, /api/status, CTI WebSocket (/cti)
  */
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { openStartConfiguration } from './config/config-bootstrap.js';
 import type { ConfigStore } from './config/config-store.js';
 import { optionNumber } from './config/option-table.js';
@@ -26,6 +27,7 @@ import {
   testFaultsFromEnv,
   type CallControlModule,
 } from './contact-center/calls/index.js';
+import { mediaSettingsFromOptions, openBuiltinMediaServer, type BuiltinMediaServer } from './media/builtin/index.js';
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack, type SipStackOptions } from './sip/stack/sip-stack.js';
@@ -33,6 +35,7 @@ import { FloodGuard } from './trust/flood-guard.js';
 import { RegisteredSources } from './trust/registered-sources.js';
 import { RequestTrust } from './trust/request-trust.js';
 import { systemClock, type Clock } from './util/clock.js';
+import { runDetached } from './util/detached.js';
 import { createLogger, type Logger } from './util/logger.js';
 
 /** Options of {@link App.create}. */
@@ -89,6 +92,8 @@ export class App {
     readonly journal: SqliteCallJournal,
     /** `GET /api/status`. */
     private readonly statusReporter: StatusReporter,
+    /** The built-in media server (docs/media.md): park, ringback, music on hold, conferences. */
+    readonly media: BuiltinMediaServer,
   ) {}
 
   /**
@@ -101,6 +106,7 @@ export class App {
     const clock = options.clock ?? systemClock;
     const store = openStartConfiguration(options.dataDir, options.configFile, logger);
     let journal: SqliteCallJournal | undefined;
+    let media: BuiltinMediaServer | undefined;
     try {
       const metrics = new Registry();
       collectDefaultMetrics({ register: metrics });
@@ -163,6 +169,21 @@ export class App {
         }),
         exempt: (ip) => registeredSources.has(ip) || trust.peersOf(ip).length > 0,
       });
+      // The media worker starts now; App.start waits until it answers. A music-on-hold file in a
+      // wrong format throws here (WavFormatError names the file and the problem).
+      media = openBuiltinMediaServer(
+        mediaSettingsFromOptions(server.options, listen),
+        logger.child({ layer: 'media' }),
+      );
+      const mediaServer = media;
+      new Gauge({
+        name: 'sipserver_media_endpoints',
+        help: 'RTP endpoints open on the built-in media server (park, ringback, music on hold, conference)',
+        registers: [metrics],
+        collect() {
+          this.set(mediaServer.openEndpoints);
+        },
+      });
       const calls = createCallControl({
         stack: sip,
         reachability: rr.reachability.resolver,
@@ -175,6 +196,7 @@ export class App {
         journal,
         trust,
         testFaults: testFaultsFromEnv(process.env),
+        media,
       });
       new Counter({
         name: 'sipserver_call_faults_total',
@@ -200,8 +222,9 @@ export class App {
         waitingCalls: () => router.waitingCalls().length,
         lostCalls,
       });
-      return new App(options, logger, store, sip, rr, agents, calls, router, metrics, journal, statusReporter);
+      return new App(options, logger, store, sip, rr, agents, calls, router, metrics, journal, statusReporter, media);
     } catch (e) {
+      if (media) runDetached(logger, 'close the media server', media.close());
       journal?.close();
       store.close();
       throw e;
@@ -210,6 +233,7 @@ export class App {
 
   /** Listens for SIP, then HTTP (admin API, `/metrics`, CTI). */
   async start(): Promise<void> {
+    await this.media.ready();
     this.statusReporter.start();
     await this.sip.start();
     const { token } = resolveAdminToken({
@@ -238,7 +262,12 @@ export class App {
         }),
       ],
       statusProviders: {
-        dnStatus: (dn) => this.rr.dnStatus(dn),
+        dnStatus: (dn) => {
+          // A nailed-up DN adds the state of its connection (behaviour §10.3).
+          const nailedUp = this.calls.nailedUp.stateOf(dn.number);
+          const s = this.rr.dnStatus(dn);
+          return nailedUp === undefined ? s : { ...s, nailedUp };
+        },
         status: () => this.statusReporter.status(),
       },
     });
@@ -294,6 +323,7 @@ export class App {
     this.rr.close();
     this.journal.close();
     await this.sip.stop();
+    await this.media.close();
     this.store.close();
   }
 }

@@ -3,9 +3,12 @@
  * values, the effective-option lookup levels (behaviour §2.2) and generates `docs/options.md`
  * (`sipserver config options-doc`).
  */
+import { isIP } from 'node:net';
 import { AGENT_DN_TYPES, type DnType } from './config-model.js';
 import { parseAddressList } from '../util/address-list.js';
 import { isPhoneNumber, normaliseNumber } from './number-normalise.js';
+import { parsePortRange } from '../media/builtin/settings.js';
+import { readWavFile, WavFormatError } from '../media/builtin/wav.js';
 
 /** Where an option may be set: a DN type, the application (`server.options`) or an agent. */
 export type OptionTarget = DnType | 'application' | 'agent';
@@ -23,6 +26,9 @@ export type OptionValueType =
   | { kind: 'token' }
   | { kind: 'number' }
   | { kind: 'nailedup-target' }
+  | { kind: 'port-range' }
+  | { kind: 'ip-address'; allowEmpty: boolean }
+  | { kind: 'wav-file' }
   | { kind: 'string'; allowEmpty: boolean };
 
 /** One row of the option reference. */
@@ -361,6 +367,50 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     source: 'ours (bad-input protection), RFC 5626 §3.5.1 keepalives',
   },
   {
+    name: 'media-address',
+    appliesTo: ['application'],
+    type: { kind: 'ip-address', allowEmpty: true },
+    default: '',
+    inheritFromSoftswitch: false,
+    effect:
+      'The address the built-in media server puts in SDP (`c=`) for park, ringback, music on hold and conferences; empty = the host of the first `server.sip.listen` entry (for `0.0.0.0`, the first external IPv4 address). Never 0.0.0.0. RTP sockets bind to the first SIP listen host. See docs/media.md.',
+    takesEffect: 'restart',
+    source: 'behaviour §6, §10 (media endpoint)',
+  },
+  {
+    name: 'rtp-port-range',
+    appliesTo: ['application'],
+    type: { kind: 'port-range' },
+    default: '20000-29999',
+    inheritFromSoftswitch: false,
+    effect:
+      'UDP ports of the built-in media server: each endpoint takes an even RTP port and the next odd port for RTCP (RFC 3550 §11), starting at a random pair and skipping ports in use.',
+    takesEffect: 'restart',
+    source: 'RFC 3550 §11; docs/media.md',
+  },
+  {
+    name: 'ringback-tone',
+    appliesTo: ['application'],
+    type: { kind: 'enum', values: ['us', 'uk', 'eu'] },
+    default: 'us',
+    inheritFromSoftswitch: false,
+    effect:
+      'Cadence of the ringback the media server plays (to an agent while a consultation target rings): `us` 440 + 480 Hz 2 s on 4 s off; `uk` 400 + 450 Hz 0.4 on 0.2 off 0.4 on 2.0 off; `eu` 425 Hz 1 s on 4 s off.',
+    takesEffect: 'restart',
+    source: 'behaviour §6; docs/media.md',
+  },
+  {
+    name: 'music-on-hold-file',
+    appliesTo: ['application'],
+    type: { kind: 'wav-file' },
+    default: '',
+    inheritFromSoftswitch: false,
+    effect:
+      'WAV file played, looped, to a held customer: RIFF WAVE, 8000 Hz mono, 16-bit PCM or G.711 µ-law/A-law (a relative path is read from the working directory). Empty = silence. Another format is a configuration error naming the file and the problem.',
+    takesEffect: 'restart',
+    source: 'behaviour §6; docs/media.md',
+  },
+  {
     name: 'cti-agent-rate',
     appliesTo: ['application'],
     type: { kind: 'integer', min: 1, max: 1_000_000 },
@@ -626,6 +676,16 @@ export function splitList(value: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+/** A music file the media server could not play: the error naming the file and the problem. */
+function checkWavFile(name: string, file: string): string | undefined {
+  try {
+    readWavFile(file);
+    return undefined;
+  } catch (e) {
+    return `option ${name}: ${file}: ${e instanceof WavFormatError ? e.problem : String(e)}`;
+  }
+}
+
 /**
  * Checks one value against the option's syntax. Returns an error message, or undefined when
  * the value is acceptable.
@@ -691,5 +751,12 @@ export function checkOptionValue(spec: OptionSpec, value: string): string | unde
       return /^[+A-Za-z0-9_\s\-.()]+$/.test(value) ? undefined : bad('empty, gcti::park or a routing point number');
     case 'string':
       return value === '' && !t.allowEmpty ? bad('a non-empty string') : undefined;
+    case 'port-range':
+      return parsePortRange(value) ? undefined : bad('a UDP port range min-max (1024–65535, e.g. 20000-29999)');
+    case 'ip-address':
+      if (value === '' && t.allowEmpty) return undefined;
+      return isIP(value) && value !== '0.0.0.0' && value !== '::' ? undefined : bad('an IP address (not 0.0.0.0)');
+    case 'wav-file':
+      return value === '' ? undefined : checkWavFile(spec.name, value);
   }
 }

@@ -30,6 +30,12 @@ function typeText(t: OptionValueType): string {
       return 'empty \\| `gcti::park` \\| routing point number';
     case 'string':
       return t.allowEmpty ? 'text' : 'non-empty text';
+    case 'port-range':
+      return 'port range `min-max`';
+    case 'ip-address':
+      return t.allowEmpty ? 'IP address, or empty' : 'IP address';
+    case 'wav-file':
+      return 'WAV file path, or empty';
   }
 }
 

@@ -66,8 +66,10 @@ describe('RequestAnswerCall', () => {
     const connId = await ringing(server, '7001');
     await server.control.handle({ request: 'RequestAnswerCall', thisDN: '7001', connId }, origin);
     await waitFor(() => server!.events.some((e) => e.name === 'EventEstablished'), { what: 'EventEstablished' });
-    // Answered already: success with no effect (no second NOTIFY).
-    await server.control.handle({ request: 'RequestAnswerCall', thisDN: '7001', connId }, origin);
+    // Answered already: invalid-state, no second NOTIFY.
+    await expect(
+      server.control.handle({ request: 'RequestAnswerCall', thisDN: '7001', connId }, origin),
+    ).rejects.toMatchObject({ reason: 'invalid-state' });
     const [cu, ph] = await Promise.all([customer, phone.result()]);
     expect(cu.code, cu.errors + cu.messages.slice(-2000)).toBe(0);
     expect(ph.code, ph.errors + ph.messages.slice(-3000)).toBe(0);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type ConfigStore } from '../../src/config/config-store.js';
 import { loadConfigText } from '../../src/config/config-file.js';
 import { redactModel } from '../../src/config/secrets.js';
+import { encodeWav } from '../../src/media/builtin/wav.js';
 import { createHttpServer, type HttpServer } from '../../src/api/http-server.js';
 import { examplesDir, repoRoot } from '../helpers/paths.js';
 
@@ -73,6 +74,34 @@ agents:
       `${f}:11: agent joe: DN 2 does not exist`,
       `${f}:9: warning: DN 1: unknown option my-option (kept)`,
     ]);
+  });
+
+  it('names a music-on-hold file in a wrong format and what is wrong with it, and bad media options', async () => {
+    const wav = join(tmp, 'stereo.wav');
+    writeFileSync(wav, encodeWav(new Int16Array(1600), 1, 2));
+    const f = join(tmp, 'media.yaml');
+    writeFileSync(
+      f,
+      `server:
+  options:
+    music-on-hold-file: "${wav}"
+    rtp-port-range: "30000"
+    media-address: "0.0.0.0"
+    ringback-tone: "fr"
+`,
+    );
+    const r = await cli(['config', 'validate', f]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `${f}:3: server: option music-on-hold-file: ${wav}: 2 channels; mono (1 channel) is required`,
+      `${f}:4: server: option rtp-port-range: "30000" is not a UDP port range min-max (1024–65535, e.g. 20000-29999)`,
+      `${f}:5: server: option media-address: "0.0.0.0" is not an IP address (not 0.0.0.0)`,
+      `${f}:6: server: option ringback-tone: "fr" is not one of us, uk, eu`,
+    ]);
+    writeFileSync(wav, encodeWav(new Int16Array(1600)));
+    writeFileSync(join(tmp, 'good.yaml'), `server:\n  options:\n    music-on-hold-file: "${wav}"\n`);
+    const ok = await cli(['config', 'validate', join(tmp, 'good.yaml')]);
+    expect(ok.code, ok.stderr).toBe(0);
   });
 });
 

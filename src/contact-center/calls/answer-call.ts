@@ -4,10 +4,10 @@
  *   `sip-cti-control` contains `talk`: a NOTIFY with `Event: talk` in the early dialog of that
  *   18x (the BroadSoft/Genesys remote-answer convention: in the INVITE's dialog, no SUBSCRIBE);
  *   the phone then answers the INVITE and the dial path reports EventEstablished as for any answer.
- * - A call already answered on ThisDN — a call on a nailed-up connection is answered at once
- *   (behaviour §10) — succeeds with no effect.
+ * - A call on a nailed-up connection is answered at once (behaviour §10): the request succeeds
+ *   with no effect.
  * Anything else (a PSTN phone, a phone without `talk`) is `not-supported`, the documented
- * EventError.
+ * EventError; a call already answered (not nailed-up) is `invalid-state`.
  */
 import { CallControlError } from '../call-control.js';
 import { LegState, type CallLeg } from './call-leg.js';
@@ -34,13 +34,15 @@ export class AnswerCall {
 
   /**
    * Answer call `connId` ringing on `thisDN`. Resolves once the phone accepted the NOTIFY (the
-   * answer itself is reported by EventEstablished); rejects with `not-supported` when the
-   * device cannot be answered remotely, `invalid-state` when ThisDN is not being rung, `failed`
-   * when the phone refused the NOTIFY.
+   * answer itself is reported by EventEstablished), or at once on a nailed-up connection; rejects
+   * with `not-supported` when the device cannot be answered remotely, `invalid-state` when
+   * ThisDN is not being rung, `failed` when the phone refused the NOTIFY.
    */
   async answer(thisDN: string, connId: string): Promise<void> {
     const { leg } = this.lookup.legOf(thisDN, connId);
-    if (leg.state === LegState.Established) return; // already answered (nailed-up auto-answer)
+    if (leg.nailed) return; // a nailed-up connection answers every call at once (behaviour §10)
+    if (leg.state === LegState.Established)
+      throw new CallControlError('invalid-state', `call ${connId} is already answered on ${thisDN}`);
     const attempt = leg.attempt;
     if (leg.direction !== 'out' || !(attempt instanceof OutboundAttempt))
       throw new CallControlError('invalid-state', `${thisDN} is not being rung in call ${connId}`);

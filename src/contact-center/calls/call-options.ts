@@ -92,3 +92,29 @@ export function noResponseDnOf(
     (via ? directory.effectiveOption(via, OPTION_NO_RESPONSE_DN) : undefined);
   return v?.trim() ? v.trim() : undefined;
 }
+
+/** Option: `line-type` (behaviour §10): `1` = nailed-up connection. */
+const OPTION_LINE_TYPE = 'line-type';
+/** Option: `connect-nailedup-on-login` (behaviour §10): `gcti::park` = connect and park at login. */
+const OPTION_CONNECT_NAILEDUP_ON_LOGIN = 'connect-nailedup-on-login';
+/** Option: `disconnect-nailedup-timeout` (behaviour §10, §14): seconds parked without a call, 0 = never. */
+const OPTION_DISCONNECT_NAILEDUP_TIMEOUT = 'disconnect-nailedup-timeout';
+/** The reserved name of the park device (behaviour §10, §10.1). */
+export const PARK_DEVICE = 'gcti::park';
+
+/** `line-type = 1`: `dn` is worked over a nailed-up connection (behaviour §10). */
+export function isNailedUpLine(directory: OptionSource, dn: string): boolean {
+  return directory.effectiveOption(dn, OPTION_LINE_TYPE)?.trim() === '1';
+}
+
+/** `connect-nailedup-on-login` of `dn` (its own, its softswitch's, the application's); undefined when empty. */
+export function connectNailedUpOnLogin(directory: OptionSource, dn: string): string | undefined {
+  const v = directory.effectiveOption(dn, OPTION_CONNECT_NAILEDUP_ON_LOGIN)?.trim();
+  return v ? v : undefined;
+}
+
+/** `disconnect-nailedup-timeout` of `dn` in ms; 0 = never (behaviour §10, §14). */
+export function disconnectNailedUpTimeoutMs(directory: OptionSource, dn: string): number {
+  const n = Number(directory.effectiveOption(dn, OPTION_DISCONNECT_NAILEDUP_TIMEOUT) ?? '0');
+  return Number.isFinite(n) && n > 0 ? n * 1000 : 0;
+}

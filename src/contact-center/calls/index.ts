@@ -27,6 +27,7 @@ import { Conferences } from './conference.js';
 import { Consultations } from './consultation.js';
 import { InboundCalls } from './inbound-calls.js';
 import { MakeCallFlows } from './make-call.js';
+import { NailedUpConnections } from './nailed-up.js';
 import { attachCallHandlers } from './stack-handlers.js';
 import type { TestFaults } from './test-faults.js';
 import { ThirdPartyControl } from './third-party-control.js';
@@ -34,6 +35,7 @@ import { ThirdPartyControl } from './third-party-control.js';
 export type { B2bua } from './b2bua.js';
 export type { CallControlService } from './call-control-service.js';
 export type { CallDeliveryService } from './call-delivery-service.js';
+export type { NailedUpConnections, NailedUpState } from './nailed-up.js';
 export { reportLostCalls, type CallJournal, type LostCall } from './call-journal.js';
 export { SqliteCallJournal } from './sqlite-call-journal.js';
 export { testFaultsFromEnv, type TestFaults } from './test-faults.js';
@@ -86,6 +88,8 @@ export interface CallControlModule {
   delivery: CallDeliveryService;
   /** The CTI gateway's `CallControl` port. */
   control: CallControlService;
+  /** The nailed-up connections (behaviour §10): their state for `GET /api/dns/{n}/status`. */
+  nailedUp: NailedUpConnections;
   /** Unwire from the stack and release every call (BYE). */
   close(): void;
 }
@@ -110,6 +114,18 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
     media: deps.media,
   });
   const events = calls.events;
+  const nailedUp = new NailedUpConnections({
+    ua,
+    reachability,
+    directory,
+    bus: deps.bus,
+    clock,
+    logger,
+    media: deps.media,
+  });
+  calls.bindNailedUp(nailedUp);
+  // The agents layer asks for the `nailed-up` extension of its events (behaviour §10.3).
+  deps.agents?.useEventExtensions((dn, name) => nailedUp.agentEventExtensions(dn, name));
   const inbound = new InboundCalls({
     calls,
     events,
@@ -154,7 +170,9 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
       router,
       policy,
     }),
+    nailedUp,
     close() {
+      nailedUp.close();
       calls.releaseAll();
       detach();
     },

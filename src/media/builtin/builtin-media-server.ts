@@ -148,6 +148,11 @@ export class BuiltinMediaServer implements MediaServer {
     this.endpoints.delete(ep);
   }
 
+  /** Resolves when the worker answers a request (it has loaded); rejects if it cannot start. */
+  async ready(): Promise<void> {
+    await this.diagnostics();
+  }
+
   /** The worker's own figures (CPU time of its thread, ticks). */
   diagnostics(): Promise<WorkerDiagnostics> {
     return this.host.request<WorkerDiagnostics>({ op: 'diagnostics' });

@@ -15,13 +15,14 @@ export { mediaSettingsFromOptions, parsePortRange, type BuiltinMediaSettings } f
 export { WavFormatError, readWavFile } from './wav.js';
 
 /**
- * Starts the worker and returns the media server once the worker answers. Throws
- * {@link WavFormatError} when the music-on-hold file cannot be used.
+ * Starts the worker and returns the media server at once (requests wait for the worker to load;
+ * {@link BuiltinMediaServer.ready} resolves when it answers). Throws {@link WavFormatError} when
+ * the music-on-hold file cannot be used.
  */
-export async function createBuiltinMediaServer(
+export function openBuiltinMediaServer(
   settings: BuiltinMediaSettings,
   logger: Logger = silentLogger,
-): Promise<BuiltinMediaServer> {
+): BuiltinMediaServer {
   const music = settings.musicFile ? readWavFile(settings.musicFile) : undefined;
   let server: BuiltinMediaServer | undefined;
   const host = new MediaWorkerHost(
@@ -37,10 +38,19 @@ export async function createBuiltinMediaServer(
     () => server?.workerRestarted(),
   );
   server = new BuiltinMediaServer(host, settings.mediaAddress, logger);
+  return server;
+}
+
+/** {@link openBuiltinMediaServer}, resolved once the worker answers (closed again if it does not). */
+export async function createBuiltinMediaServer(
+  settings: BuiltinMediaSettings,
+  logger: Logger = silentLogger,
+): Promise<BuiltinMediaServer> {
+  const server = openBuiltinMediaServer(settings, logger);
   try {
-    await server.diagnostics();
+    await server.ready();
   } catch (e) {
-    await host.close();
+    await server.close();
     throw e;
   }
   return server;

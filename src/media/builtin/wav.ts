@@ -11,7 +11,8 @@ import { SAMPLE_RATE } from './tones.js';
 export class WavFormatError extends Error {
   constructor(
     readonly file: string,
-    problem: string,
+    /** What is wrong, without the file name. */
+    readonly problem: string,
   ) {
     super(`music-on-hold-file ${file}: ${problem}`);
     this.name = 'WavFormatError';
