@@ -32,6 +32,12 @@ export type CallControlRequest =
       readonly transferConnId?: string;
     }
   | {
+      readonly request: 'RequestAlternateCall';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly transferConnId?: string;
+    }
+  | {
       readonly request: 'RequestSingleStepTransfer';
       readonly thisDN: string;
       readonly connId: string;

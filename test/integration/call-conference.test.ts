@@ -14,7 +14,7 @@ import { linearToUlaw } from '../../src/media/builtin/g711.js';
 import { goertzelPower } from '../../src/media/builtin/tones.js';
 import { freePort } from '../helpers/ports.js';
 import { RtpPeer } from '../helpers/rtp-peer.js';
-import { startSipp, sippTraceMessages, type SippPeer } from '../helpers/sipp.js';
+import { callIdOf, startSipp, sippTraceMessages, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCallServer, type CallServer } from './call-harness.js';
 
@@ -34,8 +34,11 @@ afterEach(async () => {
   media = undefined;
 });
 
-/** Agent 7001 and consultation target 7002 on static contacts; numbers with prefix 9 to a softswitch. */
-function yaml(agentPort: number, targetPort: number, ssPort: number): string {
+/**
+ * Agent 7001 (single dialog) and consultation target 7002 on static contacts, office phone 7003
+ * (two dialogs, the default); numbers with prefix 9 to a softswitch.
+ */
+function yaml(agentPort: number, targetPort: number, ssPort: number, officePort = 9): string {
   return `server:
   name: CallTest
   sip:
@@ -56,6 +59,10 @@ dns:
     type: extension
     options:
       contact: "127.0.0.1:${targetPort}"
+  - number: "7003"
+    type: extension
+    options:
+      contact: "127.0.0.1:${officePort}"
 `;
 }
 
@@ -78,14 +85,18 @@ interface Party {
   sipp: SippPeer;
 }
 
-async function party(scenario: string, target: string, opts: { port?: number; args?: string[] } = {}): Promise<Party> {
+async function party(
+  scenario: string,
+  target: string,
+  opts: { port?: number; args?: string[]; calls?: number } = {},
+): Promise<Party> {
   const rtp = await RtpPeer.open();
   peers.push(rtp);
   const sipp = await startSipp({
     scenario: scen(scenario),
     target,
     localPort: opts.port,
-    calls: 1,
+    calls: opts.calls ?? 1,
     timeoutMs: 30_000,
     args: ['-set', 'rtp', String(rtp.port), ...(opts.args ?? [])],
   });
@@ -93,18 +104,22 @@ async function party(scenario: string, target: string, opts: { port?: number; ar
   return { rtp, sipp };
 }
 
-/** The customer calls 7001; the agent consults `otherDN` and completes the conference. */
-async function conference(s: CallServer, otherDN: string): Promise<{ connId: string; consultId: string }> {
+/** The customer calls `agent`; the agent consults `otherDN` and completes the conference. */
+async function conference(
+  s: CallServer,
+  otherDN: string,
+  agent = '7001',
+): Promise<{ connId: string; consultId: string }> {
   await waitFor(() => s.events.some((e) => e.name === 'EventEstablished'), { what: 'the call', timeoutMs: 10_000 });
   const connId = s.events.find((e) => e.name === 'EventEstablished')!.connId;
-  await s.control.handle({ request: 'RequestInitiateConference', thisDN: '7001', connId, otherDN }, origin);
+  await s.control.handle({ request: 'RequestInitiateConference', thisDN: agent, connId, otherDN }, origin);
   await waitFor(() => s.events.some((e) => e.name === 'EventEstablished' && e.connId !== connId), {
     what: 'EventEstablished of the consultation',
     timeoutMs: 10_000,
   });
   const consultId = s.events.find((e) => e.name === 'EventDialing')!.connId;
   await s.control.handle(
-    { request: 'RequestCompleteConference', thisDN: '7001', connId, transferConnId: consultId },
+    { request: 'RequestCompleteConference', thisDN: agent, connId, transferConnId: consultId },
     origin,
   );
   return { connId, consultId };
@@ -212,7 +227,9 @@ describe('conference on the media server mixer', () => {
     expect(received(agent.sipp)).toEqual([
       'INVITE+sdp',
       'ACK',
-      'INVITE+sdp', // the consulted party's offer (single dialog, behaviour §6)
+      'INVITE+sdp', // ringback while the consulted party rings (single dialog, behaviour §6)
+      'ACK',
+      'INVITE+sdp', // the consulted party's offer
       'ACK',
       'INVITE', // to the bridge: offer-less, the bridge's answer in the ACK
       'ACK+sdp',
@@ -254,7 +271,7 @@ describe('conference on the media server mixer', () => {
     expect(Number(/^m=audio (\d+)/m.exec(holdOk.text)?.[1])).toBe(bridgePort(customer.sipp));
     await waitFor(() => server!.events.some((e) => e.name === 'EventPartyDeleted'), { what: 'EventPartyDeleted' });
     await waitFor(() => m.openEndpoints === 0, { what: 'every endpoint closed' });
-    await waitFor(() => received(agent.sipp).length >= 8, {
+    await waitFor(() => received(agent.sipp).length >= 10, {
       what: 'the agent reconnected to the consulted party',
       detail: () => received(agent.sipp).join(' '),
     });
@@ -262,6 +279,8 @@ describe('conference on the media server mixer', () => {
     for (const p of [agent, consulted])
       expect(await p.sipp.waitExit(), p.sipp.errors() + p.sipp.messagesLog().slice(-3000)).toBe(0);
     expect(received(agent.sipp)).toEqual([
+      'INVITE+sdp',
+      'ACK',
       'INVITE+sdp',
       'ACK',
       'INVITE+sdp',
@@ -285,6 +304,44 @@ describe('conference on the media server mixer', () => {
       'EventPartyAdded:7001:main:9123',
       'EventPartyDeleted:7001:main:customer',
       'EventReleased:7001:main:9123',
+    ]);
+  });
+
+  it('two-dialog office phone (dual-dialog-enabled = true): complete-conference ends the consultation dialog and bridges the main one; RequestReleaseCall by the agent leaves the other two talking', async () => {
+    const [phonePort, ssPort] = [await freePort(), await freePort()];
+    const m = await startMedia();
+    server = await startCallServer(yaml(await freePort(), await freePort(), ssPort, phonePort), { media: m });
+    const target = `127.0.0.1:${server.port}`;
+    const phone = await party('uas-conf-party.xml', target, { port: phonePort, calls: 2 });
+    const consulted = await party('uas-conf-party.xml', target, { port: ssPort });
+    // The customer hangs up after its third re-INVITE: held, bridged, reconnected to the consulted party.
+    const customer = await party('uac-conf-party.xml', target, { args: ['-s', '7003', '-set', 'leaveafter', '3'] });
+    const { connId } = await conference(server, '9123', '7003');
+    expect(m.openEndpoints).toBe(3);
+    const power = await exchangeTones([customer, phone, consulted], [600, 1000, 1400], 1000);
+    expect(power.map((p, i) => p.filter((_, j) => j !== i).every((x) => x > 1e6) && p[i]! < 1e4)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    // RequestReleaseCall by a member: only the agent leaves; the customer and the consulted party go on.
+    await server.control.handle({ request: 'RequestReleaseCall', thisDN: '7003', connId }, origin);
+    for (const p of [customer, phone, consulted])
+      expect(await p.sipp.waitExit(), p.sipp.errors() + p.sipp.messagesLog().slice(-3000)).toBe(0);
+    expect(m.openEndpoints).toBe(0);
+    const [main, second] = phone.sipp.callIds('INVITE');
+    const byDialog = (id: string) =>
+      phone.sipp
+        .messages()
+        .filter((x) => x.dir === 'received' && callIdOf(x) === id)
+        .map((x) => x.firstLine.split(' ')[0]);
+    // Main dialog: the call, its hold (sendonly), the bridge, the release; the second dialog: the consultation only.
+    expect(byDialog(main!)).toEqual(['INVITE', 'ACK', 'INVITE', 'ACK', 'INVITE', 'ACK', 'BYE']);
+    expect(byDialog(second!)).toEqual(['INVITE', 'ACK', 'INVITE', 'ACK', 'BYE']);
+    expect(eventsOf(server, connId).filter((e) => /Party|Released/.test(e))).toEqual([
+      'EventReleased:7003:consult:9123',
+      'EventPartyAdded:7003:main:9123',
+      'EventReleased:7003:main:customer',
     ]);
   });
 

@@ -89,6 +89,13 @@ export const CTI_REQUEST_SCHEMAS = {
     connId,
     transferConnId: connId.optional(),
   }),
+  RequestAlternateCall: z.object({
+    ...base,
+    request: z.literal('RequestAlternateCall'),
+    thisDN: dn,
+    connId,
+    transferConnId: connId.optional(),
+  }),
   RequestSingleStepTransfer: z.object({
     ...base,
     request: z.literal('RequestSingleStepTransfer'),
@@ -143,6 +150,7 @@ export const CALL_REQUEST_NAMES: ReadonlySet<string> = new Set([
   'RequestInitiateTransfer',
   'RequestCompleteTransfer',
   'RequestReconnectCall',
+  'RequestAlternateCall',
   'RequestSingleStepTransfer',
   'RequestInitiateConference',
   'RequestCompleteConference',

@@ -358,6 +358,7 @@ export class B2bua {
   }
 
   private onLegEnded(call: Call, leg: CallLeg, reason: SessionEndReason): void {
+    this.closeLegMedia(leg);
     if (leg.state === LegState.Released) return;
     const wasAnswered = leg.state === LegState.Established;
     leg.state = LegState.Released;
@@ -389,11 +390,14 @@ export class B2bua {
   }
 
   /**
-   * End one leg: BYE if established, CANCEL if ringing, 487/480 if it is the unanswered caller. A
-   * leg on a nailed-up connection is never BYEd: it goes back to its connection, which re-parks
-   * it (behaviour §10.2 C, D). Every flow that takes a party out of a call comes through here.
+   * End one leg: BYE if established, CANCEL if ringing, 487/480 if it is the unanswered caller;
+   * the media endpoint it was connected to closes. A leg on a nailed-up connection is never BYEd:
+   * it goes back to its connection, which re-parks it (behaviour §10.2 C, D). Every flow that
+   * takes a party out of a call comes through here. `extra` goes with its EventReleased (a
+   * completed transfer's ConnID).
    */
-  releaseLeg(call: Call, leg: CallLeg, origin?: EventOrigin): void {
+  releaseLeg(call: Call, leg: CallLeg, origin?: EventOrigin, extra?: { transferConnId?: string }): void {
+    this.closeLegMedia(leg);
     if (leg.state === LegState.Released) return;
     if (leg.attempt) {
       this.cancelDial(leg);
@@ -410,7 +414,7 @@ export class B2bua {
       this.bye(leg.session);
     }
     if (leg.dn && (wasEstablished || leg.direction === 'in'))
-      this.events.emit('EventReleased', call, leg, undefined, origin);
+      this.events.emit('EventReleased', call, leg, undefined, origin, extra);
   }
 
   /**
@@ -446,9 +450,21 @@ export class B2bua {
     runDetached(this.logger, 'BYE', () => session.bye());
   }
 
+  /**
+   * Close the media endpoint `leg` is connected to, if any: the leg now talks to a party again,
+   * or it ended. Idempotent; a failure to close is logged.
+   */
+  closeLegMedia(leg: CallLeg): void {
+    const endpoint = leg.media;
+    if (!endpoint) return;
+    leg.media = undefined;
+    runDetached(this.logger, 'media endpoint close', () => endpoint.close());
+  }
+
   private finishCall(call: Call): void {
     if (!this.calls.has(call.connId)) return;
     if (call.liveLegs.length > 0) return;
+    for (const leg of call.legs) this.closeLegMedia(leg);
     this.calls.delete(call.connId);
     this.journal.closed(call);
     this.ended++;

@@ -1,6 +1,7 @@
 /**
  * One party of a call as the B2BUA sees it: a SIP leg with its own dialog.
  */
+import type { MediaEndpoint } from '../../media/media-server.js';
 import { SdpOriginKeeper } from '../../media/sdp-origin-keeper.js';
 import type { InviteServerSession } from '../../sip/dialog/invite-server-session.js';
 import type { InviteSession } from '../../sip/dialog/invite-session.js';
@@ -60,6 +61,12 @@ export class CallLeg {
    * `Allow-Events` what the device accepts, RFC 6665 §8.2.2); kept until the answer.
    */
   lastProvisional: SipResponse | undefined;
+  /**
+   * The media endpoint this leg's device is connected to now instead of another party (music on
+   * hold, ringback, silence; behaviour §6), set by call control; closed when the leg is connected
+   * to a party again or ends ({@link B2bua.closeLegMedia}).
+   */
+  media: MediaEndpoint | undefined;
   /** Handler for the next ACK on this leg (late-offer answers, RFC 3264 §4). */
   onNextAck: ((ack: SipRequest) => void) | undefined;
   /** Set when this leg is a customer call's use of a nailed-up connection (behaviour §10). */

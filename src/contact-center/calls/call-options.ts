@@ -31,6 +31,15 @@ export function dualDialogEnabled(directory: OptionSource, dn: string): boolean 
   return optionBoolean(OPTION_DUAL_DIALOG, directory.effectiveOption(dn, OPTION_DUAL_DIALOG));
 }
 
+/**
+ * Does the device of `dn` keep a single INVITE dialog (behaviour §6)? Yes with
+ * `dual-dialog-enabled = false`, and always for a nailed-up connection (`line-type = 1`,
+ * behaviour §10.4).
+ */
+export function singleDialogOnly(directory: OptionSource, dn: string): boolean {
+  return !dualDialogEnabled(directory, dn) || isNailedUpLine(directory, dn);
+}
+
 /** `refer-enabled` (behaviour §9): false makes a REFER from `dn`'s device a 403 instead of a 405. */
 export function referEnabled(directory: OptionSource, dn: string): boolean {
   return optionBoolean(OPTION_REFER_ENABLED, directory.effectiveOption(dn, OPTION_REFER_ENABLED));

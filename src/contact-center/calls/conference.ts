@@ -1,7 +1,8 @@
 /**
  * Three-party conferences on the media server's mixer (behaviour §6, §11.1):
  * `RequestInitiateConference` is a consultation exactly like `RequestInitiateTransfer`;
- * `RequestCompleteConference` re-INVITEs the held party, the agent and the consulted party, each
+ * `RequestCompleteConference` takes it over (`Consultations.take`; with two dialogs the agent's
+ * consultation dialog ends) and re-INVITEs the held party, the agent and the consulted party, each
  * to its own {@link MediaEndpoint} joined to one {@link MediaMixer} (RFC 3725 §4 style: offer-less
  * re-INVITE, the party's offer answered by its endpoint in the ACK, RFC 3264 §4), all three in the
  * main call. `RequestDeleteFromConference` (or `RequestReleaseCall` by a member, or a member
@@ -18,9 +19,9 @@ import type { EventOrigin, UserData } from '../events.js';
 import type { B2bua } from './b2bua.js';
 import { CallState, type Call } from './call.js';
 import type { CallEvents } from './call-events.js';
-import type { CallLeg } from './call-leg.js';
+import { LegState, type CallLeg } from './call-leg.js';
 import type { CallLookup } from './call-lookup.js';
-import type { Consultations } from './consultation.js';
+import type { ConsultationView, Consultations } from './consultation.js';
 import { rejectAllAnswerOr, type ThirdPartyControl } from './third-party-control.js';
 
 /** Construction options of {@link Conferences}. */
@@ -95,9 +96,20 @@ export class Conferences {
     const { calls, events } = this.opts;
     const media = calls.media;
     if (!media) throw new CallControlError('not-supported', 'conferences need a media server');
-    const { main, consult, agent, far, target } = this.opts.consultations.handOver(thisDN, connId, transferConnId);
-    events.emit('EventReleased', consult, agent, target.address, origin, { transferConnId: main.connId });
-    calls.moveLeg(agent, consult, main);
+    const { main, consult, agent, consultAgent, far, target } = this.answeredConsultation(
+      thisDN,
+      connId,
+      transferConnId,
+    );
+    this.opts.consultations.take(main.connId);
+    if (consultAgent === agent) {
+      // Single dialog: the agent's one leg comes back from the Consult call.
+      events.emit('EventReleased', consult, agent, target.address, origin, { transferConnId: main.connId });
+      calls.moveLeg(agent, consult, main);
+    } else {
+      // Two dialogs: the consultation dialog ends, the agent joins on the main call's dialog.
+      calls.releaseLeg(consult, consultAgent, origin, { transferConnId: main.connId });
+    }
     calls.moveLeg(target, consult, main);
     calls.dropIfEmpty(consult);
     const conf: Conference = { call: main, mixer: undefined, members: [], joining: true, ended: false };
@@ -131,6 +143,23 @@ export class Conferences {
     await this.collapseIfTwo(conf, origin);
   }
 
+  /** The consultation `thisDN` started from call `connId` (or `transferConnId`), its target answered, the held party there. */
+  private answeredConsultation(
+    thisDN: string,
+    connId: string,
+    transferConnId: string,
+  ): ConsultationView & { target: CallLeg } {
+    const c = this.opts.consultations.consultationOf(connId) ?? this.opts.consultations.consultationOf(transferConnId);
+    if (!c) throw new CallControlError('invalid-state', `no consultation for call ${connId}`);
+    if (c.agent.dn !== this.opts.lookup.dnNumber(thisDN))
+      throw new CallControlError('invalid-state', `${thisDN} is not consulting`);
+    const target = c.target;
+    if (!target || target.state !== LegState.Established)
+      throw new CallControlError('invalid-state', 'the consultation is not established');
+    if (!c.far.session?.active) throw new CallControlError('invalid-state', 'the held party is gone');
+    return { ...c, target };
+  }
+
   /**
    * Re-INVITE `leg` without an offer, answer its offer from a new endpoint of the bridge
    * (RFC 3264 §4, the answer in the ACK) and join that endpoint to the mixer.
@@ -148,6 +177,7 @@ export class Conferences {
     if (!(r.status >= 200 && r.status < 300) || !r.response) return false;
     const offer = r.response.body.toString('utf8');
     leg.lastSdpReceived = offer;
+    this.opts.calls.closeLegMedia(leg); // its music, ringback or silence endpoint
     let answer: string;
     try {
       answer = await endpoint.answer(offer);

@@ -25,6 +25,7 @@ import { CallRouterRef, type CallDirectory, type CallReachability } from './call
 import { AnswerCall } from './answer-call.js';
 import { Conferences } from './conference.js';
 import { Consultations } from './consultation.js';
+import { HoldControl } from './hold-control.js';
 import { InboundCalls } from './inbound-calls.js';
 import { MakeCallFlows } from './make-call.js';
 import { NailedUpConnections } from './nailed-up.js';
@@ -35,6 +36,7 @@ import { ThirdPartyControl } from './third-party-control.js';
 export type { B2bua } from './b2bua.js';
 export type { CallControlService } from './call-control-service.js';
 export type { CallDeliveryService } from './call-delivery-service.js';
+export type { Consultation, ConsultationMode, ConsultationView, Consultations } from './consultation.js';
 export type { NailedUpConnections, NailedUpState } from './nailed-up.js';
 export { reportLostCalls, type CallJournal, type LostCall } from './call-journal.js';
 export { SqliteCallJournal } from './sqlite-call-journal.js';
@@ -150,7 +152,8 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
     clock,
     logger,
   });
-  const consultations = new Consultations({ calls, events, lookup, thirdParty, directory, router });
+  const holds = new HoldControl({ calls, events, thirdParty, directory });
+  const consultations = new Consultations({ calls, events, lookup, thirdParty, holds, directory, router });
   const conferences = new Conferences({ calls, events, lookup, thirdParty, consultations, logger });
   const detach = attachCallHandlers(deps.stack, ua, (ctx, admission) => inbound.onInvite(ctx, admission), deps.trust);
   return {
@@ -164,6 +167,7 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
       thirdParty,
       makeCalls,
       consultations,
+      holds,
       conferences,
       answers: new AnswerCall(lookup, directory),
       directory,

@@ -207,6 +207,13 @@ describe('CtiGateway', () => {
       referenceId: 4,
       errorCode: CTI_ERROR.UNKNOWN_CONN_ID.code,
     });
+    // RequestAlternateCall (behaviour §6 step 5) goes to call control too, transferConnId optional.
+    await gw.handleMessage(
+      s,
+      JSON.stringify({ request: 'RequestAlternateCall', referenceId: 5, thisDN: '8888', connId: 'abc' }),
+    );
+    expect(calls.requests.at(-1)).toEqual({ request: 'RequestAlternateCall', thisDN: '8888', connId: 'abc' });
+    expect(t.sent.at(-1)).toMatchObject({ event: 'EventError', referenceId: 5 });
   });
 
   it('conference requests (behaviour §11.1) reach call control with their attributes; a missing otherDN is INVALID_ATTRIBUTES', async () => {

@@ -4,6 +4,7 @@ import {
   disconnectNailedUpTimeoutMs,
   isNailedUpLine,
   noResponseDnOf,
+  singleDialogOnly,
   tryingTimeoutOf,
 } from '../../../../src/contact-center/calls/call-options.js';
 
@@ -73,5 +74,25 @@ describe('nailed-up options (behaviour §10)', () => {
     expect(connectNailedUpOnLogin(directory({ X: { 'connect-nailedup-on-login': '' } }), 'X')).toBeUndefined();
     expect(disconnectNailedUpTimeoutMs(d, '+15551232222')).toBe(30_000);
     expect(disconnectNailedUpTimeoutMs(d, '+15551231111')).toBe(0); // not a number: never
+  });
+});
+
+describe('single-dialog devices (behaviour §6, §10.4)', () => {
+  it('dual-dialog-enabled = false, or a nailed-up DN (line-type = 1) whatever dual-dialog-enabled says', () => {
+    const d = directory(
+      {
+        office: {},
+        pstn: { 'dual-dialog-enabled': 'false' },
+        nailed: { 'line-type': '1', 'dual-dialog-enabled': 'true' },
+        behind: {},
+        SS: { 'dual-dialog-enabled': 'false' },
+      },
+      {},
+      { behind: 'SS' },
+    );
+    expect(singleDialogOnly(d, 'office')).toBe(false);
+    expect(singleDialogOnly(d, 'pstn')).toBe(true);
+    expect(singleDialogOnly(d, 'nailed')).toBe(true);
+    expect(singleDialogOnly(d, 'behind')).toBe(true); // from its softswitch
   });
 });
