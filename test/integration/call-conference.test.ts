@@ -104,12 +104,8 @@ async function party(
   return { rtp, sipp };
 }
 
-/** The customer calls `agent`; the agent consults `otherDN` and completes the conference. */
-async function conference(
-  s: CallServer,
-  otherDN: string,
-  agent = '7001',
-): Promise<{ connId: string; consultId: string }> {
+/** The customer calls `agent`; the agent starts a conference with `otherDN`, who answers. */
+async function consult(s: CallServer, otherDN: string, agent: string): Promise<{ connId: string; consultId: string }> {
   await waitFor(() => s.events.some((e) => e.name === 'EventEstablished'), { what: 'the call', timeoutMs: 10_000 });
   const connId = s.events.find((e) => e.name === 'EventEstablished')!.connId;
   await s.control.handle({ request: 'RequestInitiateConference', thisDN: agent, connId, otherDN }, origin);
@@ -117,7 +113,16 @@ async function conference(
     what: 'EventEstablished of the consultation',
     timeoutMs: 10_000,
   });
-  const consultId = s.events.find((e) => e.name === 'EventDialing')!.connId;
+  return { connId, consultId: s.events.find((e) => e.name === 'EventDialing')!.connId };
+}
+
+/** {@link consult}, then RequestCompleteConference. */
+async function conference(
+  s: CallServer,
+  otherDN: string,
+  agent = '7001',
+): Promise<{ connId: string; consultId: string }> {
+  const { connId, consultId } = await consult(s, otherDN, agent);
   await s.control.handle(
     { request: 'RequestCompleteConference', thisDN: agent, connId, transferConnId: consultId },
     origin,
@@ -342,6 +347,44 @@ describe('conference on the media server mixer', () => {
       'EventReleased:7003:consult:9123',
       'EventPartyAdded:7003:main:9123',
       'EventReleased:7003:main:customer',
+    ]);
+  });
+
+  it('a party refusing its re-INVITE to the bridge (488): CALL_FAILED, the whole call released, no endpoint left', async () => {
+    const [agentPort, ssPort] = [await freePort(), await freePort()];
+    const m = await startMedia();
+    server = await startCallServer(yaml(agentPort, await freePort(), ssPort), { media: m });
+    const target = `127.0.0.1:${server.port}`;
+    const agent = await party('uas-conf-party.xml', target, { port: agentPort });
+    const customer = await party('uac-conf-party.xml', target, { args: ['-s', '7001', '-set', 'leaveafter', '99'] });
+    const refusing = await startSipp({
+      scenario: scen('uas-device-488-first-reinvite.xml'),
+      target,
+      localPort: ssPort,
+      calls: 1,
+      timeoutMs: 30_000,
+      args: ['-key', 'marker', 'refusing', '-key', 'rtp_port', String(customer.rtp.port + 100)],
+    });
+    sipps.push(refusing);
+    const { connId, consultId } = await consult(server, '9123', '7001');
+    await expect(
+      server.control.handle(
+        { request: 'RequestCompleteConference', thisDN: '7001', connId, transferConnId: consultId },
+        origin,
+      ),
+    ).rejects.toMatchObject({ reason: 'failed' });
+    for (const p of [customer.sipp, agent.sipp, refusing])
+      expect(await p.waitExit(), p.errors() + p.messagesLog().slice(-3000)).toBe(0);
+    expect(
+      refusing
+        .messages()
+        .filter((x) => x.dir === 'sent')
+        .map((x) => x.firstLine.split(' ')[1]),
+    ).toEqual(['200', '488', '200']);
+    await waitFor(() => m.openEndpoints === 0 && server!.b2bua.activeCalls === 0, { what: 'nothing left' });
+    expect(eventsOf(server, connId).slice(-2)).toEqual([
+      'EventReleased:7001:consult:9123',
+      'EventReleased:7001:main:9123', // the consulted party had joined the main call
     ]);
   });
 
