@@ -388,6 +388,58 @@ describe('conference on the media server mixer', () => {
     ]);
   });
 
+  it('a nailed-up agent deletes itself from the conference: its connection is re-parked (no BYE), the customer and the consulted party talk on', async () => {
+    const JOE = '+15551231111';
+    const gatewayPort = await freePort();
+    const gateway = await startSipp({ scenario: scen('e2e-uas-sbc-answer.xml'), localPort: gatewayPort });
+    sipps.push(gateway);
+    const m = await startMedia();
+    server = await startCallServer(
+      `server:
+  name: CallTest
+  sip:
+    listen: ["udp:127.0.0.1:5060"]
+dns:
+  - number: Softswitch
+    type: voip-service
+    options:
+      contact: "127.0.0.1:${gatewayPort}"
+      service-type: softswitch
+      prefix: "+1"
+      connect-nailedup-on-login: "gcti::park"
+  - number: "${JOE}"
+    type: extension
+    options:
+      line-type: "1"
+agents:
+  - { id: joe, name: Joe, password: "joe-secret", dn: "${JOE}" }
+`,
+      { media: m },
+    );
+    server.agents.login({ agentId: 'joe', thisDN: JOE, workMode: 'AutoIn' });
+    await waitFor(() => server!.nailedUp.stateOf(JOE) === 'parked', { what: 'parked' });
+    const target = `127.0.0.1:${server.port}`;
+    // The customer hangs up after its third re-INVITE: held, bridged, reconnected to the consulted party.
+    const customer = await party('uac-conf-party.xml', target, { args: ['-s', JOE, '-set', 'leaveafter', '3'] });
+    const { connId } = await conference(server, '+15559876543', JOE);
+    expect(m.openEndpoints).toBe(3); // the park endpoint closed when the call took the connection
+    await server.control.handle({ request: 'RequestDeleteFromConference', thisDN: JOE, connId, otherDN: JOE }, origin);
+    expect(await customer.sipp.waitExit(), customer.sipp.errors()).toBe(0);
+    await waitFor(() => server!.b2bua.activeCalls === 0 && server!.nailedUp.stateOf(JOE) === 'parked', {
+      what: 'the call over, the connection parked',
+    });
+    await waitFor(() => m.openEndpoints === 1, { what: 'only the park endpoint left' });
+    const [connection, consulted] = gateway.callIds('INVITE');
+    expect(gateway.callIds('INVITE')).toHaveLength(2);
+    expect(gateway.distinctRequests('BYE', [connection!])).toBe(0);
+    await waitFor(() => gateway.distinctRequests('BYE', [consulted!]) === 1, { what: 'BYE to the consulted party' });
+    expect(eventsOf(server, connId).filter((e) => /Party|Released/.test(e))).toEqual([
+      `EventReleased:${JOE}:consult:+15559876543`,
+      `EventPartyAdded:${JOE}:main:+15559876543`,
+      `EventReleased:${JOE}:main:customer`,
+    ]);
+  });
+
   it('refused: without a media server (not-supported); complete without a consultation, delete on a two-party call (invalid-state)', async () => {
     server = await startCallServer(yaml(await freePort(), await freePort(), await freePort()));
     const any = { thisDN: '7001', connId: '00ab' };
