@@ -43,6 +43,8 @@ export interface CallServer {
   control: CallControlService;
   /** The nailed-up connections (behaviour §10). */
   nailedUp: NailedUpConnections;
+  /** The contact-centre event bus (to publish DN service events the harness does not detect). */
+  bus: ContactCenterEventBus;
   stop(): Promise<void>;
 }
 
@@ -131,6 +133,7 @@ export async function startCallServer(
     router,
     control,
     nailedUp,
+    bus,
     async stop() {
       trust?.close();
       cc.close();

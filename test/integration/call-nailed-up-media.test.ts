@@ -2,8 +2,9 @@
  * A parked nailed-up connection on the built-in media server (behaviour §10.1 "park"): the
  * agent's gateway (SIPp, `uas-agent-rtp-port.xml`) puts a UDP port of this test in its SDP; while
  * parked that port receives the park endpoint's silence, 50 packets a second with consecutive
- * sequence numbers and timestamps +160. A customer call closes the park endpoint, its end opens
- * a new one (re-park), the logout closes it: `openEndpoints` follows.
+ * sequence numbers and timestamps +160, with the connection made either way of
+ * `make-call-rfc3725-flow`. A customer call closes the park endpoint, its end opens a new one
+ * (re-park), the logout closes it: `openEndpoints` follows.
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -35,7 +36,10 @@ async function expectParkRtp(peer: RtpPeer): Promise<void> {
   expect(got.every((r) => r.payloadType === 0 && r.payload.every((b) => b === 0xff))).toBe(true);
 }
 
-describe('nailed-up connection parked on the built-in media server', () => {
+describe.each([
+  ['1', 'INVITE without SDP, the park answer in the ACK'],
+  ['2', "INVITE with the park endpoint's offer"],
+])('nailed-up connection parked on the built-in media server, make-call-rfc3725-flow %s (%s)', (flow) => {
   let fx: MediaFixture;
   let server: CallServer;
   let gateway: SippPeer;
@@ -50,7 +54,7 @@ describe('nailed-up connection parked on the built-in media server', () => {
       localPort: port,
       args: ['-set', 'rtpport', String(rtp.port)],
     });
-    const dns = `      make-call-rfc3725-flow: "1"
+    const dns = `      make-call-rfc3725-flow: "${flow}"
       connect-nailedup-on-login: "gcti::park"
   - number: "${JOE}"
     type: extension
@@ -72,6 +76,9 @@ agents:
     server.agents.login({ agentId: 'joe', thisDN: JOE, workMode: 'AutoIn' });
     await waitFor(() => server.nailedUp.stateOf(JOE) === 'parked', { what: 'parked' });
     expect(fx.server.openEndpoints).toBe(1);
+    const connect = sdpBody(gateway.receivedRequests('INVITE')[0]!);
+    if (flow === '1') expect(connect.trim()).toBe('');
+    else expect(connect).toMatch(/c=IN IP4 127\.0\.0\.1[\s\S]*m=audio \d+ RTP\/AVP 0 8/);
     await expectParkRtp(rtp);
 
     const call = await runSipp({
@@ -81,8 +88,10 @@ agents:
       pauseMs: 500,
     });
     expect(call.code, call.errors).toBe(0);
-    await waitFor(() => server.nailedUp.stateOf(JOE) === 'parked', { what: 're-parked' });
-    expect(fx.server.openEndpoints).toBe(1);
+    // Reported parked as soon as the call is over; the new park endpoint opens with the re-INVITE.
+    await waitFor(() => server.nailedUp.stateOf(JOE) === 'parked' && fx.server.openEndpoints === 1, {
+      what: 're-parked',
+    });
     // The re-park re-INVITE offered the new endpoint (our address, its port).
     const invites = gateway.receivedRequests('INVITE');
     const repark = sdpBody(invites[invites.length - 1]!);

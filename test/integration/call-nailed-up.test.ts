@@ -1,10 +1,12 @@
 /**
- * Nailed-up connections (behaviour §10) against bad input, in-process over the call harness with
- * SIPp as the agent's gateway and the customer: a re-INVITE refused with 488 (the customer gets
- * 488, the connection stays parked and carries the next call), an agent phone that never answers
- * at login (login succeeds, state `none`), a customer who abandons while the connection is being
- * built (CANCEL to the phone, nothing left), `disconnect-nailedup-timeout` (BYE). A counting media
- * server checks that no park endpoint is left behind.
+ * Nailed-up connections (behaviour §10), in-process over the call harness with SIPp as the
+ * agent's gateway and the customer: a re-INVITE refused with 488 (the customer gets 488, the
+ * connection stays parked and carries the next call); RequestMakeCall and RequestSingleStepTransfer
+ * from the agent (no new INVITE, no BYE to the phone; re-park); an agent phone that never answers
+ * at login (login succeeds, state `none`); a customer who abandons while the connection is being
+ * built (CANCEL to the phone, nothing left); `disconnect-nailedup-timeout`, the agent hanging up
+ * while parked, the softswitch out of service. A counting media server checks that no park
+ * endpoint is left behind.
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -89,7 +91,7 @@ agent-groups:
 `;
 }
 
-describe('nailed-up connections: bad input', () => {
+describe('nailed-up connections over the call harness', () => {
   let server: CallServer | undefined;
   let gateway: SippPeer | undefined;
   const media = new CountingMedia();
@@ -100,9 +102,13 @@ describe('nailed-up connections: bad input', () => {
     gateway = server = undefined;
   });
 
-  async function start(gatewayScenario: string, softswitchOptions: string): Promise<void> {
+  async function start(gatewayScenario: string, softswitchOptions: string, pauseMs?: number): Promise<void> {
     const port = await freePort();
-    gateway = await startSipp({ scenario: scen(gatewayScenario), localPort: port });
+    gateway = await startSipp({
+      scenario: scen(gatewayScenario),
+      localPort: port,
+      ...(pauseMs !== undefined ? { pauseMs } : {}),
+    });
     server = await startCallServer(yaml(port, softswitchOptions), { media });
   }
 
@@ -161,7 +167,76 @@ describe('nailed-up connections: bad input', () => {
     await waitFor(() => state() === 'parked' && server!.b2bua.activeCalls === 0, { what: 're-parked' });
     await waitFor(() => gateway!.distinctRequests('BYE', [destination!]) === 1, { what: 'BYE to the destination' });
     expect(gateway!.distinctRequests('BYE', [connection!])).toBe(0);
-    expect(media.openEndpoints).toBe(1);
+    await waitFor(() => media.openEndpoints === 1, 'park endpoint reopened');
+  });
+
+  it('RequestSingleStepTransfer re-parks the connection: the customer goes on to the target, no BYE to the agent', async () => {
+    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    const customer = await startSipp({
+      scenario: scen('e2e-uac-customer-stays.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      service: JOE,
+      calls: 1,
+    });
+    try {
+      const est = await waitFor(
+        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
+        'EventEstablished on the agent',
+      );
+      const origin = { requesterId: 'desk', referenceId: 2 };
+      await server!.control.handle(
+        { request: 'RequestSingleStepTransfer', thisDN: JOE, connId: est.connId, otherDN: '+15559876543' },
+        origin,
+      );
+      await waitFor(() => state() === 'parked' && gateway!.callIds('INVITE').length === 2, {
+        what: 're-parked, target called',
+      });
+      const [connection] = gateway!.callIds('INVITE');
+      await waitFor(() => customer.receivedRequests('INVITE').length >= 1, 'customer re-INVITEd to the target');
+      expect(gateway!.distinctRequests('BYE', [connection!])).toBe(0);
+      expect(server!.events.filter((e) => e.thisDN === JOE).map((e) => e.name)).toEqual([
+        'EventRinging',
+        'EventEstablished',
+        'EventReleased',
+      ]);
+      await waitFor(() => media.openEndpoints === 1, 'park endpoint reopened');
+    } finally {
+      await customer.stop();
+    }
+  });
+
+  it('logout during a call: the connection carries the call to its end, then is ended with BYE instead of re-parked', async () => {
+    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    const customer = await startSipp({
+      scenario: scen('e2e-uac-customer-stays.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      service: JOE,
+      calls: 1,
+    });
+    try {
+      const est = await waitFor(
+        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
+        'EventEstablished on the agent',
+      );
+      server!.agents.logout(JOE);
+      expect(state()).toBe('active');
+      expect(gateway!.distinctRequests('BYE')).toBe(0);
+      await server!.control.handle(
+        { request: 'RequestReleaseCall', thisDN: JOE, connId: est.connId },
+        { requesterId: 'desk', referenceId: 3 },
+      );
+      await waitFor(() => gateway!.distinctRequests('BYE') === 1, 'BYE on the connection once the call is over');
+      expect(await customer.exited).toBe(0);
+      expect(state()).toBe('none');
+      expect(gateway!.callIds('INVITE')).toHaveLength(1);
+      expect(media.openEndpoints).toBe(0);
+    } finally {
+      await customer.stop();
+    }
   });
 
   it('an agent phone that never answers at login: login succeeds, state none after the ring time, no endpoint', async () => {
@@ -197,6 +272,25 @@ describe('nailed-up connections: bad input', () => {
     await waitFor(() => gateway!.distinctRequests('BYE') === 1, { what: 'BYE at the timeout' });
     expect(Date.now() - parkedAt).toBeGreaterThanOrEqual(900);
     await waitFor(() => state() === 'none', { what: 'none' });
+    expect(media.openEndpoints).toBe(0);
+  });
+
+  it('the agent hangs up while parked: state none, the park endpoint closed, no call event', async () => {
+    await start('e2e-uas-sbc-answer-hangup.xml', '      connect-nailedup-on-login: "gcti::park"', 500);
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    await waitFor(() => state() === 'none', { what: 'none after the BYE' });
+    expect(media.openEndpoints).toBe(0);
+    expect(server!.events).toEqual([]);
+  });
+
+  it('the softswitch of the connection out of service: BYE, state none', async () => {
+    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    server!.bus.publish({ kind: 'dn', name: 'EventDNOutOfService', thisDN: 'Softswitch' });
+    await waitFor(() => gateway!.distinctRequests('BYE') === 1, { what: 'BYE' });
+    expect(state()).toBe('none');
     expect(media.openEndpoints).toBe(0);
   });
 });

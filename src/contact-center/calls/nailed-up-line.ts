@@ -3,18 +3,16 @@
  * that carries many customer calls, with the state machine of behaviour §10.1
  * (`none → connecting → parked ⇄ active → none`).
  *
- * - Connect: INVITE to the agent's device (reachability candidates, `agent-phone` included)
- *   following `make-call-rfc3725-flow` (behaviour §8): `1` = no SDP, the 200's offer answered in
- *   the ACK by the park endpoint; otherwise the park endpoint's offer in the INVITE.
- * - Park: the dialog's SDP points at a media endpoint playing silence (`gcti::park`); without a
- *   media server, at a black hole (RFC 3725 §4).
+ * - Connect: one INVITE to the agent's device (`nailed-up-connect.ts`, per
+ *   `make-call-rfc3725-flow`, behaviour §8).
+ * - Park: the dialog's SDP points at a park device (`park-point.ts`): a media endpoint playing
+ *   silence (`gcti::park`), or without a media server a black hole (RFC 3725 §4).
  * - A customer call rides the dialog by re-INVITE ({@link NailedUpLine.carry}); when it leaves
  *   the call the leg is re-parked by re-INVITE ({@link NailedUpLine.repark}), never BYEd.
  * - The agent's BYE ends the connection (state `none`); logout, `disconnect-nailedup-timeout` and
  *   the device going out of service end it with our BYE ({@link NailedUpLine.hangUp}).
  */
-import type { MediaEndpoint, MediaServer } from '../../media/media-server.js';
-import { blackHoleSdp, noMediaOffer, rejectAllAnswer } from '../../media/sdp.js';
+import type { MediaServer } from '../../media/media-server.js';
 import { SdpOriginKeeper } from '../../media/sdp-origin-keeper.js';
 import type { DialogUserAgent } from '../../sip/dialog/dialog-user-agent.js';
 import type { InviteSession } from '../../sip/dialog/invite-session.js';
@@ -25,10 +23,12 @@ import type { Logger } from '../../util/logger.js';
 import type { NailedUpDialer } from './b2bua.js';
 import type { Call } from './call.js';
 import type { CallLeg, DialAttempt, NailedUpLegOwner } from './call-leg.js';
-import { disconnectNailedUpTimeoutMs, tryingTimeoutOf, usesMakeCallFlow1 } from './call-options.js';
+import { disconnectNailedUpTimeoutMs } from './call-options.js';
 import type { CallDirectory, CallReachability } from './call-ports.js';
 import { NailedUpAttempt } from './nailed-up-attempt.js';
-import { OutboundAttempt, type AttemptDelegate, type AttemptFailure } from './outbound-attempt.js';
+import { AgentConnect } from './nailed-up-connect.js';
+import type { AttemptDelegate, AttemptFailure } from './outbound-attempt.js';
+import { ParkPoint, refuseOffer } from './park-point.js';
 
 /** State of a nailed-up connection (behaviour §10.1, §10.3: the `nailed-up` extension). */
 export type NailedUpState = 'none' | 'connecting' | 'parked' | 'active';
@@ -45,9 +45,6 @@ export interface NailedUpLineDeps {
   onState?: (dn: string, state: NailedUpState) => void;
 }
 
-/** The calling number the agent's device sees for the connection itself. */
-const PARK_CALLER = 'park';
-
 /** One agent DN's nailed-up connection. */
 export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
   /** One `o=` line for everything we send on the connection's dialogs (RFC 3264 §8). */
@@ -56,8 +53,8 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
   private session: InviteSession | undefined;
   /** The softswitch the connection goes through (OOS of it ends the connection, behaviour §10.4). */
   private via: string | undefined;
-  /** The park endpoint while parked (none without a media server). */
-  private endpoint: MediaEndpoint | undefined;
+  /** The park device while parked. */
+  private point: ParkPoint | undefined;
   private connecting: Promise<AttemptFailure | undefined> | undefined;
   private cancelConnecting: (() => void) | undefined;
   private reparking: Promise<void> | undefined;
@@ -88,7 +85,7 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
 
   /** Media endpoints this line holds open (0 or 1). */
   get openEndpoints(): number {
-    return this.endpoint ? 1 : 0;
+    return this.point?.holdsEndpoint ? 1 : 0;
   }
 
   /** {@link NailedUpDialer.attempt}: a customer call for the DN rides this connection. */
@@ -122,91 +119,19 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
   }
 
   private async dialAgent(ringTimeoutMs: number | undefined): Promise<AttemptFailure | undefined> {
-    const { ua, reachability, directory, logger } = this.deps;
-    const targets = reachability.candidates(this.dn);
-    const flow1 = usesMakeCallFlow1(directory, this.dn);
-    let cancelled = false;
-    this.cancelConnecting = () => {
-      cancelled = true;
-    };
-    const endpoint = await this.openEndpoint();
-    const offer = flow1 ? undefined : this.origin.adapt(endpoint ? await endpoint.createOffer() : noMediaOffer());
-    if (cancelled) {
-      this.closeEndpoint(endpoint);
-      this.down('connect cancelled');
-      return { kind: 'unreachable', reason: 'cancelled' };
+    const c = new AgentConnect(this.deps, this.dn, this.origin, ringTimeoutMs);
+    this.cancelConnecting = () => c.cancel();
+    const out = await c.run();
+    this.cancelConnecting = undefined;
+    if (out.kind === 'failed') {
+      this.deps.logger.info({ dn: this.dn, failure: out.failure.kind }, 'nailed-up connection not made');
+      this.down('connect failed');
+      return out.failure;
     }
-    return new Promise<AttemptFailure | undefined>((resolve) => {
-      const attempt = new OutboundAttempt(
-        ua,
-        reachability,
-        {
-          targets,
-          fromUser: PARK_CALLER,
-          offer,
-          ringTimeoutMs,
-          tryingTimeoutMs: (t) => tryingTimeoutOf(directory, this.dn, t.via),
-        },
-        {
-          onAnswered: (session, r, ackAnswer) => {
-            this.cancelConnecting = undefined;
-            this.via = attempt.current?.via;
-            runDetached(
-              logger,
-              'nailed-up connect',
-              () => this.connected(session, r, endpoint, ackAnswer).then(resolve),
-              (err) => {
-                this.closeEndpoint(endpoint);
-                this.hangUp('connect failed');
-                resolve({ kind: 'unreachable', reason: String(err) });
-              },
-            );
-          },
-          onFailed: (f) => {
-            this.cancelConnecting = undefined;
-            this.closeEndpoint(endpoint);
-            logger.info({ dn: this.dn, failure: f.kind }, 'nailed-up connection: the agent did not answer');
-            this.down('connect failed');
-            resolve(f);
-          },
-        },
-      );
-      this.cancelConnecting = () => {
-        this.cancelConnecting = undefined;
-        attempt.cancel();
-        this.closeEndpoint(endpoint);
-        this.down('connect cancelled');
-        resolve({ kind: 'unreachable', reason: 'cancelled' });
-      };
-      attempt.start();
-    });
-  }
-
-  /** The agent answered the connection: answer its offer (Flow I) or take its answer, then park. */
-  private async connected(
-    session: InviteSession,
-    r: SipResponse,
-    endpoint: MediaEndpoint | undefined,
-    ackAnswer: ((answer: string | Buffer) => void) | undefined,
-  ): Promise<AttemptFailure | undefined> {
-    if (ackAnswer) {
-      let answer: string;
-      try {
-        answer = endpoint ? await endpoint.answer(r.body) : blackHoleSdp(r.body, true);
-      } catch (err) {
-        ackAnswer(rejectAllAnswerSafe(r.body));
-        this.closeEndpoint(endpoint);
-        this.session = session;
-        this.hangUp('no usable offer from the agent');
-        return { kind: 'unreachable', reason: String(err) };
-      }
-      ackAnswer(this.origin.adapt(answer));
-    } else if (endpoint) {
-      await endpoint.acceptAnswer(r.body);
-    }
-    this.session = session;
-    this.endpoint = endpoint;
-    this.watchParked(session);
+    this.session = out.session;
+    this.point = out.point;
+    this.via = out.via;
+    this.watchParked(out.session);
     this.parked();
     this.deps.logger.info({ dn: this.dn, via: this.via }, 'nailed-up connection parked');
     return undefined;
@@ -239,8 +164,8 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
       const r = await session.reinvite(a.leg.lastSdpSent);
       if (r.status >= 200 && r.status < 300 && r.response) {
         if (a.cancelled) return await this.backToPark(session, r.response, r.ack);
-        this.closeEndpoint(this.endpoint);
-        this.endpoint = undefined;
+        this.point?.close();
+        this.point = undefined;
         a.answered(session, r.response, r.ack);
         return;
       }
@@ -271,14 +196,10 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
     if (ack) {
       // Offer-less re-INVITE: the agent's offer is answered by the park device in the ACK.
       try {
-        ack(
-          this.origin.adapt(
-            this.endpoint ? await this.endpoint.answer(response.body) : blackHoleSdp(response.body, true),
-          ),
-        );
+        ack(this.origin.adapt(await this.parkDevice().answer(response.body)));
         this.parked();
       } catch {
-        ack(rejectAllAnswerSafe(response.body));
+        ack(refuseOffer(response.body));
         this.hangUp('no usable offer from the agent');
       }
       return;
@@ -288,7 +209,7 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
 
   // ------------------------------------------------------------------ leave a call
 
-  /** {@link NailedUpLegOwner.repark}: the call is over for this leg; re-INVITE it to a new park endpoint. */
+  /** {@link NailedUpLegOwner.repark}: the call is over for this leg; re-INVITE it to a new park device. */
   repark(leg: CallLeg): void {
     if (leg !== this.leg) return;
     this.leg = undefined;
@@ -302,6 +223,9 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
       this.hangUp('logged out');
       return;
     }
+    // Reported parked at once (the call is over for the DN); a call arriving meanwhile waits for it.
+    this.stopIdleTimer();
+    this.setState('parked');
     const p = this.park(session);
     this.reparking = p;
     runDetached(this.deps.logger, 'nailed-up re-park', () =>
@@ -319,27 +243,27 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
     this.down('agent hung up');
   }
 
-  /** Re-INVITE the dialog to a fresh park endpoint; a refusal or timeout ends the connection. */
+  /** Re-INVITE the dialog to a fresh park device; a refusal or timeout ends the connection. */
   private async park(session: InviteSession): Promise<void> {
-    const endpoint = await this.openEndpoint();
-    const offer = this.origin.adapt(endpoint ? await endpoint.createOffer() : noMediaOffer());
+    const point = await this.openPoint();
+    const offer = this.origin.adapt(await point.offer());
     if (!session.active || this.session !== session) {
-      this.closeEndpoint(endpoint);
+      point.close();
       return;
     }
     const r = await session.reinvite(offer);
     if (r.status >= 200 && r.status < 300 && r.response && this.session === session) {
       try {
-        await endpoint?.acceptAnswer(r.response.body);
+        await point.acceptAnswer(r.response.body);
       } catch (err) {
         this.deps.logger.warn({ dn: this.dn, err }, 'park answer not usable');
       }
-      this.closeEndpoint(this.endpoint);
-      this.endpoint = endpoint;
+      this.point?.close();
+      this.point = point;
       this.parked();
       return;
     }
-    this.closeEndpoint(endpoint);
+    point.close();
     this.hangUp(`re-park refused (${r.status})`);
   }
 
@@ -367,8 +291,8 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
 
   private down(reason: string): void {
     this.stopIdleTimer();
-    this.closeEndpoint(this.endpoint);
-    this.endpoint = undefined;
+    this.point?.close();
+    this.point = undefined;
     this.session = undefined;
     this.via = undefined;
     this.hangUpWhenFree = false;
@@ -400,41 +324,25 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
       onReinvite: (ctx, s) =>
         runDetached(this.deps.logger, 'nailed-up re-INVITE', async () => {
           const offer = ctx.request.body;
-          if (offer.length === 0) return s.acceptReinvite(ctx, this.origin.adapt(await this.parkOffer()));
-          const answer = this.endpoint ? await this.endpoint.answer(offer) : blackHoleSdp(offer, true);
-          s.acceptReinvite(ctx, this.origin.adapt(answer));
+          const point = this.parkDevice();
+          const sdp = offer.length === 0 ? await point.offer() : await point.answer(offer);
+          s.acceptReinvite(ctx, this.origin.adapt(sdp));
         }),
     };
   }
 
-  private async parkOffer(): Promise<string> {
-    return this.endpoint ? this.endpoint.createOffer() : noMediaOffer();
+  /** The current park device (a black hole when there is none, e.g. while a re-park is under way). */
+  private parkDevice(): ParkPoint {
+    return this.point ?? ParkPoint.blackHole(this.deps.logger);
   }
 
-  private async openEndpoint(): Promise<MediaEndpoint | undefined> {
-    const media = this.deps.media;
-    if (!media) return undefined;
-    const e = await media.createEndpoint(`park ${this.dn}`);
-    await e.play({ kind: 'silence' });
-    return e;
-  }
-
-  private closeEndpoint(e: MediaEndpoint | undefined): void {
-    if (e) runDetached(this.deps.logger, 'close park endpoint', () => e.close());
+  private openPoint(): Promise<ParkPoint> {
+    return ParkPoint.open(this.deps.media, `park ${this.dn}`, this.deps.logger);
   }
 
   private setState(s: NailedUpState): void {
     if (this.current === s) return;
     this.current = s;
     this.deps.onState?.(this.dn, s);
-  }
-}
-
-/** The answer refusing every stream of `offer` (RFC 3264 §6), or nothing when it is no SDP. */
-function rejectAllAnswerSafe(offer: Buffer): string | Buffer {
-  try {
-    return rejectAllAnswer(offer);
-  } catch {
-    return Buffer.alloc(0);
   }
 }

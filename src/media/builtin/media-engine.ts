@@ -42,6 +42,8 @@ export class MediaEngine {
   private tickIndex = 0;
   private ticks = 0;
   private lateTicks = 0;
+  /** How late the last ticks started, ms (a ring of the last 3,000: one minute). */
+  private readonly lateness = new Float64Array(3000);
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -117,7 +119,14 @@ export class MediaEngine {
   }
 
   diagnostics(): WorkerDiagnostics {
-    return { endpoints: this.sessions.size, threadCpuMs: threadCpuMs(), ticks: this.ticks, lateTicks: this.lateTicks };
+    const recent = this.lateness.slice(0, Math.min(this.ticks, this.lateness.length)).sort();
+    return {
+      endpoints: this.sessions.size,
+      threadCpuMs: threadCpuMs(),
+      ticks: this.ticks,
+      lateTicks: this.lateTicks,
+      tickLatenessP99Ms: recent.length > 0 ? recent[Math.floor(recent.length * 0.99)] : 0,
+    };
   }
 
   async shutdown(): Promise<void> {
@@ -150,7 +159,9 @@ export class MediaEngine {
     }
     // Catch up (at most RESYNC_MS of ticks) so that 50 frames leave per second on average.
     while (this.epoch + this.tickIndex * TICK_MS <= now) {
-      if (now - (this.epoch + this.tickIndex * TICK_MS) > 5) this.lateTicks++;
+      const late = now - (this.epoch + this.tickIndex * TICK_MS);
+      this.lateness[this.ticks % this.lateness.length] = late;
+      if (late > 5) this.lateTicks++;
       this.tick(now);
       this.tickIndex++;
       now = performance.now();

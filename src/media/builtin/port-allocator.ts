@@ -11,8 +11,20 @@ export interface PortPair {
   readonly rtcp: Socket;
 }
 
+/**
+ * Destinations are IP literals (from SDP or a packet's source): answered synchronously instead
+ * of through `dns.lookup`, which defers every send by a tick.
+ */
+function literalLookup(
+  address: string,
+  _family: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  callback(null, address, address.includes(':') ? 6 : 4);
+}
+
 function bind(port: number, address: string): Promise<Socket | undefined> {
-  const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4' });
+  const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup });
   return new Promise((resolve) => {
     const onError = (): void => {
       socket.close();

@@ -6,6 +6,10 @@
  * this module is TypeScript source (vitest, tsx), a small bootstrap registers tsx in the worker
  * and imports `media-worker.ts`.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../util/logger.js';
 import type { RequestMessage, WorkerMessage, WorkerRequest, WorkerResult, WorkerSettings } from './worker-protocol.js';
@@ -13,14 +17,41 @@ import type { RequestMessage, WorkerMessage, WorkerRequest, WorkerResult, Worker
 /** Restarts in a row after which a worker that dies within a second of starting is given up. */
 const MAX_QUICK_RESTARTS = 5;
 
-function spawn(settings: WorkerSettings): Worker {
-  const self = import.meta.url;
-  if (self.endsWith('.ts')) {
-    const entry = new URL('./media-worker.ts', self).href;
-    const bootstrap = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(bootstrap, { eval: true, workerData: settings, name: 'media' });
+/**
+ * The ESM entry of `tsx/esm/api` resolved from this module (not from the working directory, as a
+ * bare specifier in an eval'd worker would be). Its `import` condition is read from tsx's
+ * package.json because `require.resolve` gives the CommonJS one and vitest has no
+ * `import.meta.resolve`.
+ */
+function tsxEsmApi(): string {
+  try {
+    const pkgPath = createRequire(import.meta.url).resolve('tsx/package.json');
+    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
+      exports: Record<string, { import: string | { default: string } }>;
+    };
+    const entry = pkg.exports['./esm/api'].import;
+    return pathToFileURL(join(dirname(pkgPath), typeof entry === 'string' ? entry : entry.default)).href;
+  } catch {
+    return 'tsx/esm/api';
   }
-  return new Worker(new URL('./media-worker.js', self), { workerData: settings, name: 'media' });
+}
+
+/**
+ * A worker thread running the module `url`, compiled JavaScript or TypeScript source: for a
+ * `.ts` module a bootstrap registers tsx in the worker first (vitest, `tsx` runs, benchmarks).
+ */
+export function startModuleWorker(url: URL, workerData: unknown, name: string): Worker {
+  if (url.pathname.endsWith('.ts')) {
+    const tsx = tsxEsmApi();
+    const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
+    return new Worker(bootstrap, { eval: true, workerData, name });
+  }
+  return new Worker(url, { workerData, name });
+}
+
+function spawn(settings: WorkerSettings): Worker {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return startModuleWorker(new URL(`./media-worker.${ext}`, import.meta.url), settings, 'media');
 }
 
 /** The worker seen from the main thread. */

@@ -48,6 +48,8 @@ export interface WorkerDiagnostics {
   /** Ticks run, and ticks that started more than 5 ms late. */
   readonly ticks: number;
   readonly lateTicks: number;
+  /** 99th percentile of how late the last 3,000 ticks (one minute) started, ms. */
+  readonly tickLatenessP99Ms: number;
 }
 
 export type WorkerResult = OpenResult | MediaEndpointStats | WorkerDiagnostics | undefined | void;
