@@ -300,4 +300,20 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await waitFor(() => customer.receivedRequests('BYE').length === 1, 'BYE to the customer');
     expect(env.media!.endpoints.map((e) => e.sources.at(-1))).toEqual(['music', 'ringback']);
   });
+
+  it('the agent gateway never answers the ringback re-INVITE: Timer B ends its dialog (BYE), the customer is released, EventError, no endpoint left', async () => {
+    const { s, agent, customer, connId } = await env.customerOnAgent({
+      agent: 'uas-nailed-reinvite-silent.xml',
+      t1: 50,
+    });
+    await expect(
+      s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin),
+    ).rejects.toMatchObject({ reason: 'failed' });
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
+    await waitFor(() => agent.distinctRequests('BYE') === 1, 'BYE to the agent');
+    await waitFor(() => customer.receivedRequests('BYE').length >= 1, 'BYE to the customer');
+    expect(env.media!.endpoints.map((e) => e.sources.at(-1))).toEqual(['music', 'ringback']);
+    expect(s.events.map((e) => e.name)).toEqual(['EventRinging', 'EventEstablished', 'EventReleased']);
+  });
 });
