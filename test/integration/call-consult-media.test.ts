@@ -185,8 +185,10 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     ]);
   });
 
-  it('a target answering without SDP is ACKed and released (BYE); the desktop releases the consult call, then the main call: nothing left', async () => {
-    const { s, agent, target, connId } = await env.customerOnAgent({ target: 'uas-answer-no-sdp.xml' });
+  it('a target answering without SDP is ACKed and released (BYE); the desktop releases the consult call (the agent goes back on silence), retrieves and releases the main call: nothing left', async () => {
+    const { s, agent, target, customer, agentRtp, connId } = await env.customerOnAgent({
+      target: 'uas-answer-no-sdp.xml',
+    });
     await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
     await waitFor(() => target.receivedRequests('BYE').length === 1, 'BYE to the target after its ACK');
     expect(target.receivedRequests('ACK')).toHaveLength(1);
@@ -200,9 +202,15 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     expect(agent.receivedRequests('BYE')).toHaveLength(0);
     await waitFor(() => env.media!.openEndpoints === 2, 'music and silence, the ringback closed');
     expect(ringback.closed).toBe(true);
+    // The main call is still held: RequestRetrieveCall reconnects agent and customer.
+    await s.control.handle({ request: 'RequestRetrieveCall', thisDN: '7001', connId }, origin);
+    expect(sdpOf(await nthInvite(customer, 2, 'the customer reconnected'))).toMatchObject({
+      name: 'agent',
+      port: agentRtp.port,
+    });
+    await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
     await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
-    await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
     expect(agent.receivedRequests('BYE')).toHaveLength(1);
     expect(eventsOf(s, connId)).toEqual([
       'EventRinging:main',
@@ -211,6 +219,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
       'EventDialing:consult',
       'EventNetworkReached:consult', // reported with the (broken) answer
       'EventReleased:consult',
+      'EventRetrieved:main',
       'EventReleased:main',
     ]);
   });
