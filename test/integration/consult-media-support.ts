@@ -96,6 +96,8 @@ export interface CustomerOnAgentOptions {
   target?: string;
   /** Scenario of the agent's device (default `uas-device-media.xml`). */
   agent?: string;
+  /** RFC 3261 T1 of the server (ms; a short one makes Timer B 64·T1 short). */
+  t1?: number;
   /** Scenario of the customer (default `e2e-uac-customer-stays.xml`) and its `-d` pause. */
   customer?: string;
   customerPauseMs?: number;
@@ -113,7 +115,10 @@ export class ConsultMediaEnv {
     const agentPort = await freePort();
     const ssPort = await freePort();
     const media = (this.media = new RecordingMediaServer());
-    const s = (this.server = await startCallServer(consultYaml(agentPort, ssPort, opts.dualDialog), { media }));
+    const s = (this.server = await startCallServer(consultYaml(agentPort, ssPort, opts.dualDialog), {
+      media,
+      t1: opts.t1,
+    }));
     const sut = `127.0.0.1:${s.port}`;
     const agentRtp = await UdpPeer.open();
     const targetRtp = await UdpPeer.open();

@@ -445,8 +445,16 @@ export class B2bua {
     runDetached(this.logger, what, work, (err) => this.fault(call, what, err));
   }
 
-  /** Send BYE on a session without awaiting it; a failure is logged. */
+  /**
+   * Send BYE on a session without awaiting it; a failure is logged. The session of a leg riding a
+   * nailed-up connection is handed back to the connection (re-park) instead (behaviour §10).
+   */
   bye(session: InviteSession): void {
+    const leg = session.owner instanceof CallLeg ? session.owner : undefined;
+    if (leg?.nailed) {
+      leg.nailed.repark(leg);
+      return;
+    }
     runDetached(this.logger, 'BYE', () => session.bye());
   }
 
