@@ -8,186 +8,41 @@
  * no endpoint or mixer is left behind. Without a media server the requests are refused.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { createBuiltinMediaServer, type BuiltinMediaServer } from '../../src/media/builtin/index.js';
-import { linearToUlaw } from '../../src/media/builtin/g711.js';
-import { goertzelPower } from '../../src/media/builtin/tones.js';
 import { freePort } from '../helpers/ports.js';
-import { RtpPeer } from '../helpers/rtp-peer.js';
-import { callIdOf, startSipp, sippTraceMessages, type SippPeer } from '../helpers/sipp.js';
+import { callIdOf, startSipp } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCallServer, type CallServer } from './call-harness.js';
+import {
+  bridgePort,
+  ConferenceWorld,
+  conference,
+  consult,
+  eventsOf,
+  exchangeTones,
+  origin,
+  received,
+  scen,
+  yaml,
+} from './conference-support.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
-const origin = { requesterId: 'desk-1', referenceId: 11 };
-
+const world = new ConferenceWorld();
 let server: CallServer | undefined;
-let media: BuiltinMediaServer | undefined;
-const peers: RtpPeer[] = [];
-const sipps: SippPeer[] = [];
 afterEach(async () => {
-  await Promise.all(sipps.splice(0).map((s) => s.stop()));
-  await server?.stop();
-  await media?.close();
-  for (const p of peers.splice(0)) p.close();
+  await world.cleanup(server);
   server = undefined;
-  media = undefined;
 });
-
-/**
- * Agent 7001 (single dialog) and consultation target 7002 on static contacts, office phone 7003
- * (two dialogs, the default); numbers with prefix 9 to a softswitch.
- */
-function yaml(agentPort: number, targetPort: number, ssPort: number, officePort = 9): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${ssPort}"
-      service-type: softswitch
-      prefix: "9"
-  - number: "7001"
-    type: extension
-    options:
-      contact: "127.0.0.1:${agentPort}"
-      dual-dialog-enabled: "false"
-  - number: "7002"
-    type: extension
-    options:
-      contact: "127.0.0.1:${targetPort}"
-  - number: "7003"
-    type: extension
-    options:
-      contact: "127.0.0.1:${officePort}"
-`;
-}
-
-async function startMedia(): Promise<BuiltinMediaServer> {
-  const portMin = 30000 + 2 * Math.floor(Math.random() * 14000);
-  media = await createBuiltinMediaServer({
-    bindAddress: '127.0.0.1',
-    mediaAddress: '127.0.0.1',
-    portMin,
-    portMax: portMin + 999,
-    ringbackTone: 'us',
-    musicFile: undefined,
-  });
-  return media;
-}
-
-/** One conference party: its RTP socket and its SIPp (UAS called by the server, or the calling customer). */
-interface Party {
-  rtp: RtpPeer;
-  sipp: SippPeer;
-}
-
-async function party(
-  scenario: string,
-  target: string,
-  opts: { port?: number; args?: string[]; calls?: number } = {},
-): Promise<Party> {
-  const rtp = await RtpPeer.open();
-  peers.push(rtp);
-  const sipp = await startSipp({
-    scenario: scen(scenario),
-    target,
-    localPort: opts.port,
-    calls: opts.calls ?? 1,
-    timeoutMs: 30_000,
-    args: ['-set', 'rtp', String(rtp.port), ...(opts.args ?? [])],
-  });
-  sipps.push(sipp);
-  return { rtp, sipp };
-}
-
-/** The customer calls `agent`; the agent starts a conference with `otherDN`, who answers. */
-async function consult(s: CallServer, otherDN: string, agent: string): Promise<{ connId: string; consultId: string }> {
-  await waitFor(() => s.events.some((e) => e.name === 'EventEstablished'), { what: 'the call', timeoutMs: 10_000 });
-  const connId = s.events.find((e) => e.name === 'EventEstablished')!.connId;
-  await s.control.handle({ request: 'RequestInitiateConference', thisDN: agent, connId, otherDN }, origin);
-  await waitFor(() => s.events.some((e) => e.name === 'EventEstablished' && e.connId !== connId), {
-    what: 'EventEstablished of the consultation',
-    timeoutMs: 10_000,
-  });
-  return { connId, consultId: s.events.find((e) => e.name === 'EventDialing')!.connId };
-}
-
-/** {@link consult}, then RequestCompleteConference. */
-async function conference(
-  s: CallServer,
-  otherDN: string,
-  agent = '7001',
-): Promise<{ connId: string; consultId: string }> {
-  const { connId, consultId } = await consult(s, otherDN, agent);
-  await s.control.handle(
-    { request: 'RequestCompleteConference', thisDN: agent, connId, transferConnId: consultId },
-    origin,
-  );
-  return { connId, consultId };
-}
-
-/**
- * Each party sends a tone of its own frequency to where the bridge's RTP comes from (symmetric
- * RTP) for `ms`; returns, per party, the power of every frequency in what it received meanwhile.
- */
-async function exchangeTones(parties: Party[], freqs: number[], ms: number): Promise<number[][]> {
-  await waitFor(() => parties.every((p) => p.rtp.rtp.length > 0), { what: 'RTP from the bridge to every party' });
-  const from = parties.map((p) => Number(p.rtp.rtp.at(-1)!.from.split(':')[1]));
-  const start = parties.map((p) => p.rtp.rtp.length);
-  let n = 0;
-  const timer = setInterval(() => {
-    parties.forEach((p, i) => {
-      const frame = new Uint8Array(160);
-      for (let k = 0; k < 160; k++)
-        frame[k] = linearToUlaw(Math.round(6000 * Math.sin((2 * Math.PI * freqs[i]! * (n * 160 + k)) / 8000)));
-      p.rtp.send(from[i]!, 0, n & 0xffff, n * 160, 0x1000 + i, frame, n === 0);
-    });
-    n++;
-  }, 20);
-  await new Promise((r) => setTimeout(r, ms));
-  clearInterval(timer);
-  return parties.map((p, i) => {
-    // Skip the first 200 ms: the bridge hears the tones only once they arrive.
-    const pcm = RtpPeer.decode(p.rtp.rtp.slice(start[i]! + 10));
-    return freqs.map((f) => goertzelPower(pcm, f));
-  });
-}
-
-/** First words of the requests and responses a SIPp received, e.g. `INVITE+sdp`, `ACK`, `200`. */
-function received(sipp: SippPeer): string[] {
-  return sipp
-    .messages()
-    .filter((m) => m.dir === 'received' && !/^SIP\/2.0 1\d\d/.test(m.firstLine))
-    .map((m) => {
-      const word = m.firstLine.startsWith('SIP/2.0') ? m.firstLine.split(' ')[1]! : m.firstLine.split(' ')[0]!;
-      return /\r?\n\r?\nv=0/.test(m.text) ? `${word}+sdp` : word;
-    });
-}
-
-/** The RTP port in the SDP of the ACK that answered a party's offer-less re-INVITE to the bridge (the first one). */
-function bridgePort(sipp: SippPeer): number {
-  const msgs = sippTraceMessages(sipp.messagesLog()).filter((m) => m.dir === 'received');
-  const i = msgs.findIndex((m, k) => k > 0 && m.text.startsWith('INVITE') && !/\r?\n\r?\nv=0/.test(m.text));
-  const ack = msgs.slice(i + 1).find((m) => m.text.startsWith('ACK'))!;
-  return Number(/^m=audio (\d+)/m.exec(ack.text)?.[1]);
-}
-
-const eventsOf = (s: CallServer, main: string) =>
-  s.events.map((e) => `${e.name}:${e.thisDN}:${e.connId === main ? 'main' : 'consult'}:${e.otherDN ?? ''}`);
 
 describe('conference on the media server mixer', () => {
   it('three SIPp parties: each tone reaches the other two and not its sender; delete-from-conference reconnects the two left', async () => {
     const [agentPort, targetPort] = [await freePort(), await freePort()];
-    const m = await startMedia();
+    const m = await world.startMedia();
     server = await startCallServer(yaml(agentPort, targetPort, await freePort()), { media: m });
     const target = `127.0.0.1:${server.port}`;
-    const agent = await party('uas-conf-party.xml', target, { port: agentPort });
-    const consulted = await party('uas-conf-party.xml', target, { port: targetPort });
-    const customer = await party('uac-conf-party.xml', target, { args: ['-s', '7001', '-set', 'leaveafter', '99'] });
+    const agent = await world.party('uas-conf-party.xml', target, { port: agentPort });
+    const consulted = await world.party('uas-conf-party.xml', target, { port: targetPort });
+    const customer = await world.party('uac-conf-party.xml', target, {
+      args: ['-s', '7001', '-set', 'leaveafter', '99'],
+    });
     const { connId } = await conference(server, '7002');
     expect(m.openEndpoints).toBe(3);
     await expect(
@@ -263,12 +118,14 @@ describe('conference on the media server mixer', () => {
 
   it('the customer hangs up in the conference: EventPartyDeleted, agent and consulted party reconnected, the bridge closed', async () => {
     const [agentPort, ssPort] = [await freePort(), await freePort()];
-    const m = await startMedia();
+    const m = await world.startMedia();
     server = await startCallServer(yaml(agentPort, await freePort(), ssPort), { media: m });
     const target = `127.0.0.1:${server.port}`;
-    const agent = await party('uas-conf-party.xml', target, { port: agentPort });
-    const consulted = await party('uas-conf-party.xml', target, { port: ssPort });
-    const customer = await party('uac-conf-party.xml', target, { args: ['-s', '7001', '-set', 'leaveafter', '2'] });
+    const agent = await world.party('uas-conf-party.xml', target, { port: agentPort });
+    const consulted = await world.party('uas-conf-party.xml', target, { port: ssPort });
+    const customer = await world.party('uac-conf-party.xml', target, {
+      args: ['-s', '7001', '-set', 'leaveafter', '2'],
+    });
     const { connId } = await conference(server, '9123');
     expect(await customer.sipp.waitExit(), customer.sipp.errors()).toBe(0);
     // Its own hold in the conference was answered by its bridge endpoint, not relayed to anyone.
@@ -314,13 +171,15 @@ describe('conference on the media server mixer', () => {
 
   it('two-dialog office phone (dual-dialog-enabled = true): complete-conference ends the consultation dialog and bridges the main one; RequestReleaseCall by the agent leaves the other two talking', async () => {
     const [phonePort, ssPort] = [await freePort(), await freePort()];
-    const m = await startMedia();
+    const m = await world.startMedia();
     server = await startCallServer(yaml(await freePort(), await freePort(), ssPort, phonePort), { media: m });
     const target = `127.0.0.1:${server.port}`;
-    const phone = await party('uas-conf-party.xml', target, { port: phonePort, calls: 2 });
-    const consulted = await party('uas-conf-party.xml', target, { port: ssPort });
+    const phone = await world.party('uas-conf-party.xml', target, { port: phonePort, calls: 2 });
+    const consulted = await world.party('uas-conf-party.xml', target, { port: ssPort });
     // The customer hangs up after its third re-INVITE: held, bridged, reconnected to the consulted party.
-    const customer = await party('uac-conf-party.xml', target, { args: ['-s', '7003', '-set', 'leaveafter', '3'] });
+    const customer = await world.party('uac-conf-party.xml', target, {
+      args: ['-s', '7003', '-set', 'leaveafter', '3'],
+    });
     const { connId } = await conference(server, '9123', '7003');
     expect(m.openEndpoints).toBe(3);
     const power = await exchangeTones([customer, phone, consulted], [600, 1000, 1400], 1000);
@@ -352,11 +211,13 @@ describe('conference on the media server mixer', () => {
 
   it('a party refusing its re-INVITE to the bridge (488): CALL_FAILED, the whole call released, no endpoint left', async () => {
     const [agentPort, ssPort] = [await freePort(), await freePort()];
-    const m = await startMedia();
+    const m = await world.startMedia();
     server = await startCallServer(yaml(agentPort, await freePort(), ssPort), { media: m });
     const target = `127.0.0.1:${server.port}`;
-    const agent = await party('uas-conf-party.xml', target, { port: agentPort });
-    const customer = await party('uac-conf-party.xml', target, { args: ['-s', '7001', '-set', 'leaveafter', '99'] });
+    const agent = await world.party('uas-conf-party.xml', target, { port: agentPort });
+    const customer = await world.party('uac-conf-party.xml', target, {
+      args: ['-s', '7001', '-set', 'leaveafter', '99'],
+    });
     const refusing = await startSipp({
       scenario: scen('uas-device-488-first-reinvite.xml'),
       target,
@@ -365,7 +226,7 @@ describe('conference on the media server mixer', () => {
       timeoutMs: 30_000,
       args: ['-key', 'marker', 'refusing', '-key', 'rtp_port', String(customer.rtp.port + 100)],
     });
-    sipps.push(refusing);
+    world.sipps.push(refusing);
     const { connId, consultId } = await consult(server, '9123', '7001');
     await expect(
       server.control.handle(
@@ -392,8 +253,8 @@ describe('conference on the media server mixer', () => {
     const JOE = '+15551231111';
     const gatewayPort = await freePort();
     const gateway = await startSipp({ scenario: scen('e2e-uas-sbc-answer.xml'), localPort: gatewayPort });
-    sipps.push(gateway);
-    const m = await startMedia();
+    world.sipps.push(gateway);
+    const m = await world.startMedia();
     server = await startCallServer(
       `server:
   name: CallTest
@@ -420,7 +281,7 @@ agents:
     await waitFor(() => server!.nailedUp.stateOf(JOE) === 'parked', { what: 'parked' });
     const target = `127.0.0.1:${server.port}`;
     // The customer hangs up after its third re-INVITE: held, bridged, reconnected to the consulted party.
-    const customer = await party('uac-conf-party.xml', target, { args: ['-s', JOE, '-set', 'leaveafter', '3'] });
+    const customer = await world.party('uac-conf-party.xml', target, { args: ['-s', JOE, '-set', 'leaveafter', '3'] });
     const { connId } = await conference(server, '+15559876543', JOE);
     expect(m.openEndpoints).toBe(3); // the park endpoint closed when the call took the connection
     await server.control.handle({ request: 'RequestDeleteFromConference', thisDN: JOE, connId, otherDN: JOE }, origin);
@@ -450,12 +311,14 @@ agents:
       server.control.handle({ request: 'RequestCompleteConference', ...any, transferConnId: '00cd' }, origin),
     ).rejects.toMatchObject({ reason: 'not-supported' });
     await server.stop();
-    const m = await startMedia();
+    const m = await world.startMedia();
     const agentPort = await freePort();
     server = await startCallServer(yaml(agentPort, await freePort(), await freePort()), { media: m });
     const target = `127.0.0.1:${server.port}`;
-    await party('uas-conf-party.xml', target, { port: agentPort });
-    const customer = await party('uac-conf-party.xml', target, { args: ['-s', '7001', '-set', 'leaveafter', '99'] });
+    await world.party('uas-conf-party.xml', target, { port: agentPort });
+    const customer = await world.party('uac-conf-party.xml', target, {
+      args: ['-s', '7001', '-set', 'leaveafter', '99'],
+    });
     await waitFor(() => server!.events.some((e) => e.name === 'EventEstablished'), { what: 'the call' });
     const connId = server.events.find((e) => e.name === 'EventEstablished')!.connId;
     await expect(
