@@ -2,10 +2,11 @@
  * Three-party conferences (behaviour §6, §11.1) with SIPp parties and the built-in media server:
  * RequestInitiateConference / RequestCompleteConference re-INVITE the customer, the agent and
  * the consulted party each to its own endpoint on one mixer; each party's RTP (a tone sent from
- * the UDP socket its SDP names) reaches the other two and not itself. RequestDeleteFromConference
- * and a party hanging up give EventPartyDeleted, the two left are reconnected by re-INVITEs, and
- * a member's own re-INVITE is answered by its endpoint;
- * no endpoint or mixer is left behind. Without a media server the requests are refused.
+ * the UDP socket its SDP names) reaches the other two and not itself. RequestDeleteFromConference,
+ * RequestReleaseCall by a member and a party hanging up give EventPartyDeleted and reconnect the
+ * two left by re-INVITEs; a member's own re-INVITE is answered by its endpoint; a two-dialog office
+ * phone, a party refusing the bridge (488) and a nailed-up agent (re-parked, never BYEd) are
+ * covered; no endpoint or mixer is left behind. Without a media server the requests are refused.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
