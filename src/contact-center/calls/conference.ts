@@ -220,20 +220,32 @@ export class Conferences {
 
   private async remove(conf: Conference, leg: CallLeg, origin: EventOrigin): Promise<void> {
     this.opts.calls.releaseLeg(conf.call, leg, origin);
-    this.departed(conf, leg, origin);
-    await this.collapseIfTwo(conf, origin);
+    await this.departed(conf, leg, origin);
   }
 
   /** A member hung up (its EventReleased is out): the others hear of it, two left are reconnected. */
   private partyLeft(conf: Conference, leg: CallLeg): boolean {
-    this.departed(conf, leg);
-    if (!conf.joining) this.opts.calls.detached(conf.call, 'conference party left', () => this.collapseIfTwo(conf));
+    if (conf.joining) {
+      // The bridge is being set up: complete() reconnects the two left once it is done.
+      this.drop(conf, leg);
+      this.announce(conf, leg);
+    } else this.opts.calls.detached(conf.call, 'conference party left', () => this.departed(conf, leg));
     return true;
   }
 
-  /** EventPartyDeleted (otherDN = the party gone) to every remaining DN party; its endpoint closes. */
-  private departed(conf: Conference, leg: CallLeg, origin?: EventOrigin): void {
+  /**
+   * `leg` left: its endpoint closes, two parties left are reconnected, then the remaining DN
+   * parties get EventPartyDeleted — after the reconnection, so that a desktop acting on the event
+   * (a release, a new consultation) finds a settled two-party call.
+   */
+  private async departed(conf: Conference, leg: CallLeg, origin?: EventOrigin): Promise<void> {
     this.drop(conf, leg);
+    await this.collapseIfTwo(conf, origin);
+    this.announce(conf, leg, origin);
+  }
+
+  /** EventPartyDeleted (otherDN = the party gone) to every remaining DN party. */
+  private announce(conf: Conference, leg: CallLeg, origin?: EventOrigin): void {
     for (const other of conf.call.liveLegs)
       if (other.dn) this.opts.events.emit('EventPartyDeleted', conf.call, other, leg.address, origin);
   }
