@@ -211,7 +211,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
     await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
-    expect(agent.receivedRequests('BYE')).toHaveLength(1);
+    await waitFor(() => agent.distinctRequests('BYE') === 1, 'BYE to the agent');
     expect(eventsOf(s, connId)).toEqual([
       'EventRinging:main',
       'EventEstablished:main',
