@@ -221,6 +221,7 @@ export class B2bua {
       const delegate: AttemptDelegate = {
         onProgress: (r) => {
           if (leg.released || call.state === CallState.Released) return;
+          leg.lastProvisional = r;
           if (r.status >= 180 && r.status < 190) {
             leg.state = LegState.Alerting;
             if (!ringingSent && !opts.silent) {
@@ -236,6 +237,7 @@ export class B2bua {
         },
         onAnswered: (session, r, ackAnswer) => {
           leg.attempt = undefined;
+          leg.lastProvisional = undefined;
           if (leg.released || call.state === CallState.Released) {
             ackAnswer?.(Buffer.alloc(0));
             this.bye(session);
@@ -443,8 +445,16 @@ export class B2bua {
     runDetached(this.logger, what, work, (err) => this.fault(call, what, err));
   }
 
-  /** Send BYE on a session without awaiting it; a failure is logged. */
+  /**
+   * Send BYE on a session without awaiting it; a failure is logged. The session of a leg riding a
+   * nailed-up connection is handed back to the connection (re-park) instead (behaviour §10).
+   */
   bye(session: InviteSession): void {
+    const leg = session.owner instanceof CallLeg ? session.owner : undefined;
+    if (leg?.nailed) {
+      leg.nailed.repark(leg);
+      return;
+    }
     runDetached(this.logger, 'BYE', () => session.bye());
   }
 
@@ -466,6 +476,9 @@ export class B2bua {
     this.calls.delete(call.connId);
     this.journal.closed(call);
     this.ended++;
+    const finished = call.onFinished;
+    call.onFinished = undefined;
+    if (finished) runDetached(this.logger, 'call finished', finished);
     // A device that was busy with this call may take a waiting routed call now.
     if (call.legs.some((l) => l.dn !== undefined)) this.router?.current?.dispatch?.();
   }

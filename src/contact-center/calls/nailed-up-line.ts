@@ -204,7 +204,7 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
       }
       return;
     }
-    await this.park(session);
+    await this.reparkNow(session);
   }
 
   // ------------------------------------------------------------------ leave a call
@@ -226,13 +226,16 @@ export class NailedUpLine implements NailedUpDialer, NailedUpLegOwner {
     // Reported parked at once (the call is over for the DN); a call arriving meanwhile waits for it.
     this.stopIdleTimer();
     this.setState('parked');
+    runDetached(this.deps.logger, 'nailed-up re-park', () => this.reparkNow(session));
+  }
+
+  /** {@link park}, as the re-park a new call waits for. */
+  private reparkNow(session: InviteSession): Promise<void> {
     const p = this.park(session);
     this.reparking = p;
-    runDetached(this.deps.logger, 'nailed-up re-park', () =>
-      p.finally(() => {
-        if (this.reparking === p) this.reparking = undefined;
-      }),
-    );
+    return p.finally(() => {
+      if (this.reparking === p) this.reparking = undefined;
+    });
   }
 
   /** {@link NailedUpLegOwner.ended}: the agent hung up while on a call (behaviour §10.2 E). */
