@@ -148,9 +148,10 @@ export class RecordingMediaServer implements MediaServer {
     return this.fixture.server.openEndpoints;
   }
 
-  /** The endpoint bound to `port`, if any was. */
+  /** The newest endpoint bound to `port`, if any was. */
   byPort(port: number): RecordingEndpoint | undefined {
-    return this.endpoints.find((e) => e.port === port);
+    // A freed port may be given out again: the newest endpoint on it is the one an SDP names now.
+    return [...this.endpoints].reverse().find((e) => e.port === port);
   }
 
   async createEndpoint(label = ''): Promise<MediaEndpoint> {
