@@ -11,8 +11,8 @@
  * Env: BENCH_CALL_RATE (default 100), BENCH_CALL_SECONDS (default 20), BENCH_CALL_RATE2 (300),
  * BENCH_CALL_SECONDS2 (20; 0 skips the second phase).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.js';
@@ -20,6 +20,7 @@ import { repoRoot } from '../test/helpers/paths.js';
 import { softswitchYaml, startCallServer } from '../test/integration/call-harness.js';
 import { gc } from './helpers/gc.js';
 import { procCpuNs } from './helpers/proc-stats.js';
+import { exited, percentile, runUacLoad } from './helpers/sipp-uac-load.js';
 
 const UAC = join(repoRoot, 'test/integration/sipp/uac-basic-call.xml');
 const UAS = join(repoRoot, 'test/integration/sipp/uas-answer.xml');
@@ -37,24 +38,6 @@ interface PhaseResult {
 
 function wait(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      resolve(code);
-    });
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /** One load phase against `target`, callee SIPp on `uasPort`; `cpu` samples the SUT's CPU ms. */
@@ -75,63 +58,29 @@ async function phase(
   });
   await wait(300);
   const cpu0 = cpu();
-  const t0 = Date.now();
-  const uac = spawn(
-    'sipp',
-    [
-      '-sf',
-      UAC,
-      ...common,
-      '-p',
-      '0',
-      '-s',
-      number,
-      '-d',
-      '100',
-      '-r',
-      String(rate),
-      '-m',
-      String(calls),
-      '-l',
-      String(rate * 10),
-      '-trace_rtt',
-      '-rtt_freq',
-      '100',
-      '-trace_stat',
-      '-stf',
-      join(dir, 'stat.csv'),
-      '-fd',
-      '1',
-      target,
-    ],
-    { cwd: dir, stdio: 'ignore' },
-  );
-  await exited(uac, (seconds + 60) * 1000);
-  const wallMs = Date.now() - t0;
+  const r = await runUacLoad({
+    scenario: UAC,
+    target,
+    service: number,
+    rate,
+    calls,
+    limit: rate * 10,
+    pauseMs: 100,
+    timeoutMs: (seconds + 60) * 1000,
+  });
   const cpuMs = cpu() - cpu0;
   await exited(uas, 5000);
   if (uas.exitCode === null) uas.kill('SIGKILL');
-  let ok = 0;
-  let failed = 0;
-  try {
-    const lines = readFileSync(join(dir, 'stat.csv'), 'utf8').trim().split('\n');
-    const head = lines[0]!.split(';');
-    const last = lines[lines.length - 1]!.split(';');
-    ok = Number(last[head.indexOf('SuccessfulCall(C)')]);
-    failed = Number(last[head.indexOf('FailedCall(C)')]);
-  } catch {
-    failed = calls;
-  }
-  const rtts: number[] = [];
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('_rtt.csv'))) {
-    for (const line of readFileSync(join(dir, f), 'utf8').split('\n').slice(1)) {
-      const v = Number(line.split(';')[1]);
-      if (Number.isFinite(v) && line.trim()) rtts.push(v);
-    }
-  }
-  rtts.sort((a, b) => a - b);
   rmSync(dir, { recursive: true, force: true });
-  return { calls, ok, failed, cpuMs, wallMs, p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
+  return {
+    calls,
+    ok: r.ok,
+    failed: r.failed,
+    cpuMs,
+    wallMs: r.wallMs,
+    p50: percentile(r.setupMs, 50),
+    p99: percentile(r.setupMs, 99),
+  };
 }
 
 async function startKamailio(): Promise<{ pid: number; stop: () => Promise<void> }> {

@@ -262,7 +262,12 @@ export class App {
         }),
       ],
       statusProviders: {
-        dnStatus: (dn) => this.rr.dnStatus(dn),
+        dnStatus: (dn) => {
+          // A nailed-up DN adds the state of its connection (behaviour §10.3).
+          const nailedUp = this.calls.nailedUp.stateOf(dn.number);
+          const s = this.rr.dnStatus(dn);
+          return nailedUp === undefined ? s : { ...s, nailedUp };
+        },
         status: () => this.statusReporter.status(),
       },
     });

@@ -32,7 +32,32 @@ export type CallControlRequest =
       readonly transferConnId?: string;
     }
   | {
+      readonly request: 'RequestAlternateCall';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly transferConnId?: string;
+    }
+  | {
       readonly request: 'RequestSingleStepTransfer';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly otherDN: string;
+    }
+  | {
+      readonly request: 'RequestInitiateConference';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly otherDN: string;
+      readonly userData?: UserData;
+    }
+  | {
+      readonly request: 'RequestCompleteConference';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly transferConnId: string;
+    }
+  | {
+      readonly request: 'RequestDeleteFromConference';
       readonly thisDN: string;
       readonly connId: string;
       readonly otherDN: string;

@@ -51,6 +51,11 @@ export interface BaresipOptions {
    * `g711` (a codec, so that a call has an SDP offer); SIP trace on (`-s`) to see the exchange.
    */
   commands?: string[];
+  /**
+   * Answer incoming calls by itself (account `answermode=auto`): an office phone whose user picks
+   * up at once. Loads `g711` so that it can answer an offer.
+   */
+  autoAnswer?: boolean;
 }
 
 /**
@@ -75,7 +80,8 @@ export function startBaresip(
       `sip_listen\t${host}:${localPort}`,
       'module_path\t/usr/lib/baresip/modules',
       'module_app\taccount.so',
-      ...(opts.commands ? ['module\tg711.so', 'module_app\tmenu.so'] : []),
+      ...(opts.commands || opts.autoAnswer ? ['module\tg711.so'] : []),
+      ...(opts.commands ? ['module_app\tmenu.so'] : []),
       'audio_player\tnone',
       'audio_source\tnone',
       // Its local address is loopback, named: left to itself baresip looks for a non-loopback
@@ -85,8 +91,13 @@ export function startBaresip(
       '',
     ].join('\n'),
   );
-  writeFileSync(join(cfg, 'accounts'), `<sip:${user}@${registrar};transport=udp>;auth_pass=${password};regint=600\n`);
-  const args = ['-f', cfg, ...(opts.commands ? ['-s', ...opts.commands.flatMap((c) => ['-e', c])] : [])];
+  const answer = opts.autoAnswer ? ';answermode=auto' : '';
+  writeFileSync(
+    join(cfg, 'accounts'),
+    `<sip:${user}@${registrar};transport=udp>;auth_pass=${password};regint=600${answer}\n`,
+  );
+  const trace = opts.commands || opts.autoAnswer ? ['-s'] : [];
+  const args = ['-f', cfg, ...trace, ...(opts.commands ?? []).flatMap((c) => ['-e', c])];
   const child = spawn('baresip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new BaresipPeer(child, cfg);
 }

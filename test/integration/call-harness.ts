@@ -11,7 +11,12 @@ import { ConfigDirectoryAdapter } from '../../src/contact-center/agents/config-d
 import type { B2bua } from '../../src/contact-center/calls/b2bua.js';
 import { AgentService } from '../../src/contact-center/agents/agent-service.js';
 import type { AgentPhoneReachability } from '../../src/contact-center/agents/agent-phone-reachability.js';
-import { CallRouterRef, createCallControl, type CallControlService } from '../../src/contact-center/calls/index.js';
+import {
+  CallRouterRef,
+  createCallControl,
+  type CallControlService,
+  type NailedUpConnections,
+} from '../../src/contact-center/calls/index.js';
 import { RoutingPointRouter } from '../../src/contact-center/routing/routing-point-router.js';
 import { ContactCenterEventBus, type CallDomainEvent } from '../../src/contact-center/events.js';
 import { ReachabilityResolver } from '../../src/reachability/reachability-resolver.js';
@@ -36,6 +41,10 @@ export interface CallServer {
   agents: AgentService;
   router: RoutingPointRouter;
   control: CallControlService;
+  /** The nailed-up connections (behaviour §10). */
+  nailedUp: NailedUpConnections;
+  /** The contact-centre event bus (to publish DN service events the harness does not detect). */
+  bus: ContactCenterEventBus;
   stop(): Promise<void>;
 }
 
@@ -99,7 +108,7 @@ export async function startCallServer(
     trust,
     media: opts.media,
   });
-  const { b2bua, ua, control } = cc;
+  const { b2bua, ua, control, nailedUp } = cc;
   const router = new RoutingPointRouter({
     agents,
     reachability: phoneReach,
@@ -123,6 +132,8 @@ export async function startCallServer(
     agents,
     router,
     control,
+    nailedUp,
+    bus,
     async stop() {
       trust?.close();
       cc.close();

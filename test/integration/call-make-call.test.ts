@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
-import { startSipp, sippTraceMessages } from '../helpers/sipp.js';
+import { sdpBody, startSipp, sippTraceMessages } from '../helpers/sipp.js';
 import { startCallServer, type CallServer } from './call-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -138,5 +138,66 @@ describe('RequestMakeCall', () => {
       'EventEstablished',
       'EventReleased',
     ]);
+  });
+
+  /**
+   * Flow I whose destination fails (behaviour §8.1 guard rails, §8.3): the phone (its offer in
+   * its 200) is ACKed with a black-hole answer, then BYE. Returns the events and the phone's
+   * received requests.
+   */
+  async function flow1Fails(destScenario: string, extra = (_ssPort: number) => '', otherDN = '9123') {
+    const phonePort = await freePort();
+    const ssPort = await freePort();
+    server = await startCallServer(yaml(phonePort, ssPort, '1', extra(ssPort)));
+    const target = `127.0.0.1:${server.port}`;
+    const phone = await startSipp({
+      scenario: scen('uas-device-media.xml'),
+      target,
+      localPort: phonePort,
+      calls: 1,
+      timeoutMs: 20_000,
+      args: ['-key', 'marker', 'phone', '-key', 'rtp_port', '40000'],
+    });
+    const dest = await startSipp({
+      scenario: scen(destScenario),
+      target,
+      localPort: ssPort,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    await server.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN }, origin);
+    expect(await phone.waitExit(15_000), phone.errors()).toBe(0);
+    expect(await dest.waitExit(15_000), dest.errors()).toBe(0);
+    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
+    const received = phone.messages().filter((m) => m.dir === 'received');
+    await Promise.all([phone.stop(), dest.stop()]);
+    return { received, events: server.events.map((e) => `${e.name}:${e.thisDN}`) };
+  }
+
+  /** The phone got INVITE, then an ACK with a black-hole answer (c=0.0.0.0, RFC 3725 §4), then BYE. */
+  function expectBlackHoleAckThenBye(received: Array<{ firstLine: string; text: string }>): void {
+    expect(received.map((m) => m.firstLine.split(' ')[0])).toEqual(['INVITE', 'ACK', 'BYE']);
+    const ack = sdpBody(received[1]!);
+    expect(ack).toMatch(/c=IN IP4 0\.0\.0\.0/);
+    expect(ack).toMatch(/m=audio [1-9]\d* RTP\/AVP 0/);
+    expect(ack).toMatch(/^o=- /m); // our answer (our origin), not the phone's offer echoed
+  }
+
+  it('Flow I, destination busy (486): EventDialing, EventDestinationBusy, EventReleased; the phone is ACKed with a black hole and gets BYE', async () => {
+    const { received, events } = await flow1Fails('uas-busy-486.xml');
+    expectBlackHoleAckThenBye(received);
+    expect(events).toEqual(['EventDialing:7001', 'EventDestinationBusy:7001', 'EventReleased:7001']);
+  });
+
+  it('Flow I, destination rings without answer (sip-invite-timeout): CANCEL, EventReleased on both DNs; black-hole ACK and BYE to the phone', async () => {
+    const destDn = (ssPort: number) => `  - number: "7002"
+    type: extension
+    options:
+      contact: "127.0.0.1:${ssPort}"
+      sip-invite-timeout: "1"
+`;
+    const { received, events } = await flow1Fails('uas-ringing-no-answer.xml', destDn, '7002');
+    expectBlackHoleAckThenBye(received);
+    expect(events).toEqual(['EventDialing:7001', 'EventRinging:7002', 'EventReleased:7002', 'EventReleased:7001']);
   });
 });

@@ -21,6 +21,8 @@ export interface DnStatus {
   target?: string;
   via?: string;
   inService: boolean;
+  /** A nailed-up DN (`line-type = 1`): the state of its connection (behaviour §10.1, §10.3). */
+  nailedUp?: 'none' | 'connecting' | 'parked' | 'active';
 }
 
 /**

@@ -38,6 +38,12 @@ export interface AgentLoginRequest {
   readonly allowAnyDn?: boolean;
 }
 
+/**
+ * Extensions other layers add to the agent events of a DN (behaviour §10.3: call control's
+ * `nailed-up` state), asked when each event is published.
+ */
+export type AgentEventExtensions = (dn: string, event: AgentEventName) => Readonly<Record<string, string>> | undefined;
+
 /** Called after every change of a session (`session` undefined after a logout). */
 export type AgentSessionListener = (agentId: string, session: AgentSession | undefined, previous: AgentStatus) => void;
 
@@ -66,11 +72,20 @@ export class AgentService {
   private readonly byDn = new Map<string, string>();
   private readonly listeners = new Set<AgentSessionListener>();
   private readonly unsubscribers: Array<() => void> = [];
+  private eventExtensions: AgentEventExtensions | undefined;
 
   constructor(private readonly opts: AgentServiceOptions) {
     this.unsubscribers.push(opts.bus.subscribe((e) => this.onDomainEvent(e)));
     const sub = opts.directory.subscribe?.(() => this.onConfigChange());
     if (sub) this.unsubscribers.push(sub);
+  }
+
+  /**
+   * Add `provider`'s extensions to EventAgentLogin, EventAgentReady and EventAgentNotReady (set
+   * by call control once it exists; it sits above this layer).
+   */
+  useEventExtensions(provider: AgentEventExtensions): void {
+    this.eventExtensions = provider;
   }
 
   /** The configuration port this service reads. */
@@ -319,13 +334,17 @@ export class AgentService {
         ...(name === 'EventAgentNotReady' && session.status.reasonCode
           ? { reasonCode: session.status.reasonCode }
           : {}),
-        ...(name === 'EventAgentLogin' && session.agentPhone
-          ? { extensions: { 'agent-phone': session.agentPhone } }
-          : {}),
+        ...this.extensionsOf(session, name),
         ...(origin ? { origin } : {}),
       };
       this.opts.bus.publish(event);
     }
+  }
+
+  private extensionsOf(session: AgentSession, name: AgentEventName): { extensions?: Record<string, string> } {
+    const extra = name === 'EventAgentLogout' ? undefined : this.eventExtensions?.(session.dn, name);
+    const phone = name === 'EventAgentLogin' && session.agentPhone ? { 'agent-phone': session.agentPhone } : undefined;
+    return phone || extra ? { extensions: { ...phone, ...extra } } : {};
   }
 
   private notify(agentId: string, session: AgentSession | undefined, previous: AgentStatus): void {

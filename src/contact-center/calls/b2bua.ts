@@ -19,13 +19,35 @@ import type { Logger } from '../../util/logger.js';
 import type { CallType, ContactCenterEventBus, EventOrigin } from '../events.js';
 import { Call, CallState } from './call.js';
 import { CallEvents } from './call-events.js';
-import { CallLeg, LegState } from './call-leg.js';
+import { CallLeg, LegState, type DialAttempt, type NailedUpLegOwner } from './call-leg.js';
 import { dualDialogEnabled, tryingTimeoutOf } from './call-options.js';
 import type { CallDirectory, CallReachability, CallRouterRef } from './call-ports.js';
 import { noCallJournal, type CallJournal } from './call-journal.js';
 import { ConnIdGenerator } from './conn-id-generator.js';
 import { InDialogRelay } from './in-dialog-relay.js';
-import { OutboundAttempt, type AttemptFailure } from './outbound-attempt.js';
+import { OutboundAttempt, type AttemptDelegate, type AttemptFailure } from './outbound-attempt.js';
+import type { SdpOriginKeeper } from '../../media/sdp-origin-keeper.js';
+
+/**
+ * A nailed-up connection as {@link B2bua.dial} uses it (behaviour §10): a call for its DN rides
+ * the connection's dialog (re-INVITE) instead of a new INVITE.
+ */
+export interface NailedUpDialer {
+  /** Keeps our `o=` line on the connection's dialog across the calls it carries (RFC 3264 §8). */
+  readonly origin: SdpOriginKeeper;
+  /** Where a leg that leaves its call goes back to (re-park). */
+  readonly owner: NailedUpLegOwner;
+  /** The dial of `leg` for `call`: the leg's `lastSdpSent` is the offer (none: offer-less re-INVITE). */
+  attempt(call: Call, leg: CallLeg, ringTimeoutMs: number | undefined, delegate: AttemptDelegate): DialAttempt;
+}
+
+/** The nailed-up connections (implemented by `NailedUpConnections`). */
+export interface NailedUpPort {
+  /** The connection of `dn` when `dn` is a nailed-up DN (`line-type = 1`), else undefined. */
+  dialerFor(dn: string): NailedUpDialer | undefined;
+  /** True when `dn` is a nailed-up DN: single-dialog behaviour whatever `dual-dialog-enabled` says (behaviour §10.4). */
+  isNailedUp(dn: string): boolean;
+}
 
 /** Construction options of {@link B2bua}. */
 export interface B2buaOptions {
@@ -112,6 +134,7 @@ export class B2bua {
   private readonly journal: CallJournal;
   private readonly relay: InDialogRelay;
   private readonly calls = new Map<string, Call>();
+  private nailedUp: NailedUpPort | undefined;
   private ended = 0;
   private faults = 0;
 
@@ -134,6 +157,12 @@ export class B2bua {
       onLegEnded: (call, leg, reason) => this.onLegEnded(call, leg, reason),
       onFault: (call, what, err) => this.fault(call, what, err),
     });
+  }
+
+  /** Bind the nailed-up connections (built over this core, so bound after construction; once). */
+  bindNailedUp(port: NailedUpPort): void {
+    if (this.nailedUp) throw new Error('nailed-up connections are bound already');
+    this.nailedUp = port;
   }
 
   /** Live calls. */
@@ -182,71 +211,78 @@ export class B2bua {
    * and `opts.onAnswered` has run.
    */
   dial(call: Call, opts: DialOptions): Promise<DialResult> {
-    const leg = call.add(new CallLeg(opts.dn, opts.address, 'out'));
+    const nailed = opts.dn !== undefined ? this.nailedUp?.dialerFor(opts.dn) : undefined;
+    const leg = call.add(new CallLeg(opts.dn, opts.address, 'out', nailed?.origin));
     leg.routed = opts.routed ?? false;
+    leg.nailed = nailed?.owner;
     if (opts.offer) leg.adapt(opts.offer);
     return new Promise<DialResult>((resolve) => {
       let ringingSent = false;
-      const attempt = new OutboundAttempt(
-        this.ua,
-        this.reachability,
-        {
-          targets: opts.targets,
-          fromUser: opts.fromUser,
-          offer: opts.offer,
-          ringTimeoutMs: opts.ringTimeoutMs,
-          maxForwards: call.maxForwards,
-          tryingTimeoutMs: (t) => tryingTimeoutOf(this.directory, opts.dn, t.via),
-        },
-        {
-          onProgress: (r) => {
-            if (leg.released || call.state === CallState.Released) return;
-            if (r.status >= 180 && r.status < 190) {
-              leg.state = LegState.Alerting;
-              if (!ringingSent && !opts.silent) {
-                ringingSent = true;
-                this.events.ringing(call, leg, opts.origin);
-              }
-            }
-            try {
-              opts.onProgress?.(leg, r);
-            } catch (err) {
-              this.fault(call, 'progress', err);
-            }
-          },
-          onAnswered: (session, r, ackAnswer) => {
-            leg.attempt = undefined;
-            if (leg.released || call.state === CallState.Released) {
-              ackAnswer?.(Buffer.alloc(0));
-              this.bye(session);
-              resolve({ kind: 'cancelled' });
-              return;
-            }
-            leg.session = session;
-            leg.state = LegState.Established;
-            this.watchSession(call, leg, session);
+      const delegate: AttemptDelegate = {
+        onProgress: (r) => {
+          if (leg.released || call.state === CallState.Released) return;
+          leg.lastProvisional = r;
+          if (r.status >= 180 && r.status < 190) {
+            leg.state = LegState.Alerting;
             if (!ringingSent && !opts.silent) {
               ringingSent = true;
               this.events.ringing(call, leg, opts.origin);
             }
-            try {
-              opts.onAnswered(leg, session, r, ackAnswer);
-            } catch (err) {
-              this.fault(call, 'answer', err);
-              resolve({ kind: 'cancelled' });
-              return;
-            }
-            resolve({ kind: 'answered', leg });
-          },
-          onFailed: (failure) => {
-            leg.attempt = undefined;
-            leg.state = LegState.Released;
-            call.remove(leg);
-            if (ringingSent && leg.dn) this.events.emit('EventReleased', call, leg, undefined, opts.origin);
-            resolve({ kind: 'failed', failure });
-          },
+          }
+          try {
+            opts.onProgress?.(leg, r);
+          } catch (err) {
+            this.fault(call, 'progress', err);
+          }
         },
-      );
+        onAnswered: (session, r, ackAnswer) => {
+          leg.attempt = undefined;
+          leg.lastProvisional = undefined;
+          if (leg.released || call.state === CallState.Released) {
+            ackAnswer?.(Buffer.alloc(0));
+            this.bye(session);
+            resolve({ kind: 'cancelled' });
+            return;
+          }
+          leg.session = session;
+          leg.state = LegState.Established;
+          this.watchSession(call, leg, session);
+          if (!ringingSent && !opts.silent) {
+            ringingSent = true;
+            this.events.ringing(call, leg, opts.origin);
+          }
+          try {
+            opts.onAnswered(leg, session, r, ackAnswer);
+          } catch (err) {
+            this.fault(call, 'answer', err);
+            resolve({ kind: 'cancelled' });
+            return;
+          }
+          resolve({ kind: 'answered', leg });
+        },
+        onFailed: (failure) => {
+          leg.attempt = undefined;
+          leg.state = LegState.Released;
+          call.remove(leg);
+          if (ringingSent && leg.dn) this.events.emit('EventReleased', call, leg, undefined, opts.origin);
+          resolve({ kind: 'failed', failure });
+        },
+      };
+      const attempt = nailed
+        ? nailed.attempt(call, leg, opts.ringTimeoutMs, delegate)
+        : new OutboundAttempt(
+            this.ua,
+            this.reachability,
+            {
+              targets: opts.targets,
+              fromUser: opts.fromUser,
+              offer: opts.offer,
+              ringTimeoutMs: opts.ringTimeoutMs,
+              maxForwards: call.maxForwards,
+              tryingTimeoutMs: (t) => tryingTimeoutOf(this.directory, opts.dn, t.via),
+            },
+            delegate,
+          );
       leg.attempt = attempt;
       leg.cancelDial = () => {
         attempt.cancel();
@@ -301,7 +337,9 @@ export class B2bua {
    * another call: direct calls get 486, deliveries and transfers fail as busy.
    */
   singleDialogBusy(dn: string): boolean {
-    if (dualDialogEnabled(this.directory, dn)) return false;
+    // A nailed-up connection is single-dialog whatever the option says (behaviour §10.4); its
+    // parked leg belongs to no call, so only a call riding it makes the DN busy.
+    if (dualDialogEnabled(this.directory, dn) && !this.nailedUp?.isNailedUp(dn)) return false;
     for (const call of this.calls.values()) {
       for (const leg of call.liveLegs) if (leg.dn === dn) return true;
     }
@@ -320,6 +358,7 @@ export class B2bua {
   }
 
   private onLegEnded(call: Call, leg: CallLeg, reason: SessionEndReason): void {
+    this.closeLegMedia(leg);
     if (leg.state === LegState.Released) return;
     const wasAnswered = leg.state === LegState.Established;
     leg.state = LegState.Released;
@@ -330,6 +369,7 @@ export class B2bua {
       leg.server = undefined;
     }
     if (!wasAnswered && leg.direction === 'out') return; // dial paths report it
+    leg.nailed?.ended(leg); // the agent hung up the nailed-up connection (behaviour §10.2 E)
     this.logger.debug({ connId: call.connId, dn: leg.dn, reason }, 'leg ended');
     if (leg.dn) this.events.emit('EventReleased', call, leg);
     if (call.onPartyLeft?.(leg)) return;
@@ -349,8 +389,15 @@ export class B2bua {
     this.finishCall(call);
   }
 
-  /** End one leg: BYE if established, CANCEL if ringing, 487/480 if it is the unanswered caller. */
-  releaseLeg(call: Call, leg: CallLeg, origin?: EventOrigin): void {
+  /**
+   * End one leg: BYE if established, CANCEL if ringing, 487/480 if it is the unanswered caller;
+   * the media endpoint it was connected to closes. A leg on a nailed-up connection is never BYEd:
+   * it goes back to its connection, which re-parks it (behaviour §10.2 C, D). Every flow that
+   * takes a party out of a call comes through here. `extra` goes with its EventReleased (a
+   * completed transfer's ConnID).
+   */
+  releaseLeg(call: Call, leg: CallLeg, origin?: EventOrigin, extra?: { transferConnId?: string }): void {
+    this.closeLegMedia(leg);
     if (leg.state === LegState.Released) return;
     if (leg.attempt) {
       this.cancelDial(leg);
@@ -361,11 +408,13 @@ export class B2bua {
     if (leg.server) {
       leg.server.reject(480, 'Temporarily Unavailable');
       leg.server = undefined;
+    } else if (leg.nailed && leg.session?.active) {
+      leg.nailed.repark(leg);
     } else if (leg.session?.active) {
       this.bye(leg.session);
     }
     if (leg.dn && (wasEstablished || leg.direction === 'in'))
-      this.events.emit('EventReleased', call, leg, undefined, origin);
+      this.events.emit('EventReleased', call, leg, undefined, origin, extra);
   }
 
   /**
@@ -396,17 +445,40 @@ export class B2bua {
     runDetached(this.logger, what, work, (err) => this.fault(call, what, err));
   }
 
-  /** Send BYE on a session without awaiting it; a failure is logged. */
+  /**
+   * Send BYE on a session without awaiting it; a failure is logged. The session of a leg riding a
+   * nailed-up connection is handed back to the connection (re-park) instead (behaviour §10).
+   */
   bye(session: InviteSession): void {
+    const leg = session.owner instanceof CallLeg ? session.owner : undefined;
+    if (leg?.nailed) {
+      leg.nailed.repark(leg);
+      return;
+    }
     runDetached(this.logger, 'BYE', () => session.bye());
+  }
+
+  /**
+   * Close the media endpoint `leg` is connected to, if any: the leg now talks to a party again,
+   * or it ended. Idempotent; a failure to close is logged.
+   */
+  closeLegMedia(leg: CallLeg): void {
+    const endpoint = leg.media;
+    if (!endpoint) return;
+    leg.media = undefined;
+    runDetached(this.logger, 'media endpoint close', () => endpoint.close());
   }
 
   private finishCall(call: Call): void {
     if (!this.calls.has(call.connId)) return;
     if (call.liveLegs.length > 0) return;
+    for (const leg of call.legs) this.closeLegMedia(leg);
     this.calls.delete(call.connId);
     this.journal.closed(call);
     this.ended++;
+    const finished = call.onFinished;
+    call.onFinished = undefined;
+    if (finished) runDetached(this.logger, 'call finished', finished);
     // A device that was busy with this call may take a waiting routed call now.
     if (call.legs.some((l) => l.dn !== undefined)) this.router?.current?.dispatch?.();
   }

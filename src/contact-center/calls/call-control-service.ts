@@ -1,11 +1,11 @@
 /**
  * The CTI gateway's {@link CallControl} port (interfaces §4) over the B2BUA: each request goes to
- * its flow — make-call (RFC 3725 Flow I or IV, `make-call.ts`), consultation and transfer
- * (`consultation.ts`) — or is handled here: release, hold/retrieve by re-INVITE (behaviour §6
- * single-dialog rules), single-step transfer by re-INVITEs (behaviour §9: never REFER) and
+ * its flow — make-call (RFC 3725 Flow I or IV, `make-call.ts`), consultation, alternate and
+ * transfer (`consultation.ts`), hold/retrieve with music (`hold-control.ts`, behaviour §6),
+ * conferences (`conference.ts`), answer (`answer-call.ts`) — or is handled here: release,
+ * single-step transfer by re-INVITEs (behaviour §9: never REFER) and
  * attached data. Every step is published as a call event carrying the requester's `origin`.
  */
-import { blackHoleSdp, withDirection } from '../../media/sdp.js';
 import { CallControlError, type CallControl, type CallControlRequest } from '../call-control.js';
 import type { EventOrigin, UserData } from '../events.js';
 import type { B2bua } from './b2bua.js';
@@ -13,9 +13,12 @@ import { CallState, type Call } from './call.js';
 import type { CallEvents } from './call-events.js';
 import { LegState } from './call-leg.js';
 import type { CallLookup } from './call-lookup.js';
-import { dualDialogEnabled, ringTimeoutOf } from './call-options.js';
+import { ringTimeoutOf } from './call-options.js';
 import type { CallAgentPolicy, CallDirectory, CallRouterRef } from './call-ports.js';
+import type { AnswerCall } from './answer-call.js';
+import type { Conferences } from './conference.js';
 import type { Consultations } from './consultation.js';
+import type { HoldControl } from './hold-control.js';
 import type { MakeCallFlows } from './make-call.js';
 import type { ThirdPartyControl } from './third-party-control.js';
 
@@ -27,6 +30,9 @@ export interface CallControlServiceOptions {
   thirdParty: ThirdPartyControl;
   makeCalls: MakeCallFlows;
   consultations: Consultations;
+  conferences: Conferences;
+  answers: AnswerCall;
+  holds: HoldControl;
   directory: CallDirectory;
   /** The routing-point router; unbound, a transfer to a routing point is refused. */
   router: CallRouterRef;
@@ -34,23 +40,41 @@ export interface CallControlServiceOptions {
   policy?: CallAgentPolicy;
 }
 
+/** Requests that act on the one other party of a two-party call: refused on a conference. */
+const TWO_PARTY_REQUESTS: ReadonlySet<string> = new Set([
+  'RequestHoldCall',
+  'RequestRetrieveCall',
+  'RequestSingleStepTransfer',
+  'RequestInitiateTransfer',
+  'RequestInitiateConference',
+]);
+
 /** Call control requests of the CTI protocol (interfaces §4). */
 export class CallControlService implements CallControl {
   constructor(private readonly opts: CallControlServiceOptions) {}
 
   async handle(request: CallControlRequest, origin: EventOrigin): Promise<void> {
+    if (TWO_PARTY_REQUESTS.has(request.request) && 'connId' in request && this.opts.conferences.has(request.connId))
+      throw new CallControlError('invalid-state', `${request.request} is not possible on a conference`);
     switch (request.request) {
       case 'RequestMakeCall':
         return this.opts.makeCalls.makeCall(request.thisDN, request.otherDN, origin, request.userData);
       case 'RequestReleaseCall': {
-        const { call } = this.opts.lookup.legOf(request.thisDN, request.connId);
+        if (await this.opts.consultations.release(request.thisDN, request.connId, origin)) return;
+        const { call, leg } = this.opts.lookup.legOf(request.thisDN, request.connId);
+        // A member of a conference leaves it; the others stay (behaviour §11.1).
+        if (await this.opts.conferences.release(call, leg, origin)) return;
         this.opts.calls.releaseCall(call, origin);
         return;
       }
-      case 'RequestHoldCall':
-        return this.hold(request.thisDN, request.connId, origin);
-      case 'RequestRetrieveCall':
-        return this.retrieve(request.thisDN, request.connId, origin);
+      case 'RequestHoldCall': {
+        const { call, leg } = this.opts.lookup.legOf(request.thisDN, request.connId);
+        return this.opts.holds.hold(call, leg, origin);
+      }
+      case 'RequestRetrieveCall': {
+        const { call, leg } = this.opts.lookup.legOf(request.thisDN, request.connId);
+        return this.opts.holds.retrieve(call, leg, origin);
+      }
       case 'RequestSingleStepTransfer':
         return this.singleStepTransfer(request.thisDN, request.connId, request.otherDN, origin);
       case 'RequestAttachUserData': {
@@ -69,13 +93,23 @@ export class CallControlService implements CallControl {
       case 'RequestCompleteTransfer':
         return this.opts.consultations.complete(request.thisDN, request.connId, request.transferConnId, origin);
       case 'RequestReconnectCall':
-        return this.opts.consultations.reconnect(request.thisDN, request.connId, origin);
+        return this.opts.consultations.reconnect(request.thisDN, request.connId, origin, request.transferConnId);
+      case 'RequestAlternateCall':
+        return this.opts.consultations.alternate(request.thisDN, request.connId, origin, request.transferConnId);
       case 'RequestAnswerCall':
-        // Behaviour §9: no `sip-cti-control` for remote agents; nailed-up auto-answer is not built yet.
-        throw new CallControlError(
-          'not-supported',
-          'RequestAnswerCall needs sip-cti-control or a nailed-up connection',
+        return this.opts.answers.answer(request.thisDN, request.connId);
+      case 'RequestInitiateConference':
+        return this.opts.conferences.initiate(
+          request.thisDN,
+          request.connId,
+          request.otherDN,
+          origin,
+          request.userData,
         );
+      case 'RequestCompleteConference':
+        return this.opts.conferences.complete(request.thisDN, request.connId, request.transferConnId, origin);
+      case 'RequestDeleteFromConference':
+        return this.opts.conferences.deleteParty(request.thisDN, request.connId, request.otherDN, origin);
       default: {
         const unknown: { request: string } = request;
         throw new CallControlError('not-supported', `${unknown.request} is not supported yet`);
@@ -86,51 +120,6 @@ export class CallControlService implements CallControl {
   private attach(call: Call, data: UserData, origin?: EventOrigin): void {
     Object.assign(call.userData, data);
     for (const leg of call.liveLegs) this.opts.events.emit('EventAttachedDataChanged', call, leg, undefined, origin);
-  }
-
-  // ------------------------------------------------------------------ hold / retrieve
-
-  /**
-   * `RequestHoldCall`: the far end gets a `sendonly` black-hole offer (RFC 3264 §8.4, RFC 3725
-   * §4 black hole) so it sends nothing; the agent leg is pointed at a black hole too — with
-   * `dual-dialog-enabled = false` without any hold direction, so a PSTN gateway never sees a
-   * hold it might turn into a disconnect (behaviour §6).
-   */
-  private async hold(thisDN: string, connId: string, origin: EventOrigin): Promise<void> {
-    const { call, leg } = this.opts.lookup.legOf(thisDN, connId);
-    const far = call.other(leg);
-    if (!far?.session?.active || far.state !== LegState.Established || leg.state !== LegState.Established) {
-      throw new CallControlError('invalid-state', 'call is not established');
-    }
-    if (leg.held) throw new CallControlError('invalid-state', 'call already held');
-    const agentSdp = leg.lastSdpReceived ?? far.lastSdpSent;
-    const farSdp = far.lastSdpReceived ?? leg.lastSdpSent;
-    if (!agentSdp || !farSdp) throw new CallControlError('invalid-state', 'no media description to hold');
-    const rf = await far.session.reinvite(far.adapt(withDirection(blackHoleSdp(agentSdp), 'sendonly')));
-    if (!(rf.status >= 200 && rf.status < 300))
-      throw new CallControlError('failed', `hold re-INVITE answered ${rf.status}`);
-    if (rf.response && rf.response.body.length > 0) far.lastSdpReceived = rf.response.body.toString('utf8');
-    const dual = dualDialogEnabled(this.opts.directory, leg.dn ?? thisDN);
-    if (leg.session?.active) {
-      const toAgent = dual ? withDirection(blackHoleSdp(farSdp), 'sendonly') : blackHoleSdp(farSdp);
-      const ra = await leg.session.reinvite(leg.adapt(toAgent));
-      if (ra.response && ra.status < 300 && ra.response.body.length > 0)
-        leg.lastSdpReceived = ra.response.body.toString('utf8');
-    }
-    leg.held = true;
-    this.opts.events.emit('EventHeld', call, leg, far.address, origin);
-  }
-
-  /** `RequestRetrieveCall`: reconnect agent and far end (offer-less re-INVITE to the agent, RFC 3725 §4). */
-  private async retrieve(thisDN: string, connId: string, origin: EventOrigin): Promise<void> {
-    const { call, leg } = this.opts.lookup.legOf(thisDN, connId);
-    const far = call.other(leg);
-    if (!leg.held) throw new CallControlError('invalid-state', 'call is not held');
-    if (!far?.session?.active) throw new CallControlError('invalid-state', 'no party to retrieve');
-    const ok = await this.opts.thirdParty.reconnect(leg, far);
-    if (!ok) throw new CallControlError('failed', 'retrieve re-INVITE failed');
-    leg.held = false;
-    this.opts.events.emit('EventRetrieved', call, leg, far.address, origin);
   }
 
   // ------------------------------------------------------------------ single-step transfer

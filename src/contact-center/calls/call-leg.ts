@@ -1,11 +1,29 @@
 /**
  * One party of a call as the B2BUA sees it: a SIP leg with its own dialog.
  */
+import type { MediaEndpoint } from '../../media/media-server.js';
 import { SdpOriginKeeper } from '../../media/sdp-origin-keeper.js';
 import type { InviteServerSession } from '../../sip/dialog/invite-server-session.js';
 import type { InviteSession } from '../../sip/dialog/invite-session.js';
-import type { OutboundAttempt } from './outbound-attempt.js';
-import type { SipRequest } from '../../sip/message/types.js';
+import type { SipRequest, SipResponse } from '../../sip/message/types.js';
+
+/** An outbound dial in progress on a leg: an INVITE (`outbound-attempt.ts`) or a nailed-up re-INVITE (`nailed-up-attempt.ts`). */
+export interface DialAttempt {
+  start(): void;
+  /** Stop it (CANCEL, or give up a nailed-up re-INVITE); no delegate call follows. */
+  cancel(): void;
+}
+
+/**
+ * The nailed-up line a leg rides on (behaviour §10): when the leg leaves its call it is handed back
+ * to the line (re-parked) instead of being BYEd, and its session's end is reported to the line.
+ */
+export interface NailedUpLegOwner {
+  /** The leg left its call (release, transfer): re-park the session; never BYE. */
+  repark(leg: CallLeg): void;
+  /** The leg's session ended (agent hang-up, failure): the line is down. */
+  ended(leg: CallLeg): void;
+}
 
 /** Life of a leg. */
 export enum LegState {
@@ -27,7 +45,7 @@ export class CallLeg {
   /** Inbound leg before our final answer. */
   server: InviteServerSession | undefined;
   /** Outbound leg before its final answer. */
-  attempt: OutboundAttempt | undefined;
+  attempt: DialAttempt | undefined;
   /** Stops the outbound dial in progress (CANCEL) and settles it as cancelled; set by `B2bua.dial`. */
   cancelDial: (() => void) | undefined;
   /** The far end is on hold by us (RFC 3264 §8.4). */
@@ -38,20 +56,34 @@ export class CallLeg {
   lastSdpReceived: string | undefined;
   /** This leg received the call through a routing point: its events carry `routed` (behaviour §12.2). */
   routed = false;
+  /**
+   * Outbound leg: the last 18x received while it rings (its To tag names the early dialog, its
+   * `Allow-Events` what the device accepts, RFC 6665 §8.2.2); kept until the answer.
+   */
+  lastProvisional: SipResponse | undefined;
+  /**
+   * The media endpoint this leg's device is connected to now instead of another party (music on
+   * hold, ringback, silence; behaviour §6), set by call control; closed when the leg is connected
+   * to a party again or ends ({@link B2bua.closeLegMedia}).
+   */
+  media: MediaEndpoint | undefined;
   /** Handler for the next ACK on this leg (late-offer answers, RFC 3264 §4). */
   onNextAck: ((ack: SipRequest) => void) | undefined;
-  /** Keeps our `o=` line per leg when the far party changes (RFC 3264 §8). */
-  readonly origin = new SdpOriginKeeper();
+  /** Set when this leg is a customer call's use of a nailed-up connection (behaviour §10). */
+  nailed: NailedUpLegOwner | undefined;
 
   /**
    * @param dn the internal DN of this party, when it is one (events are reported on it)
    * @param address the party's number as other parties see it (DN, ANI or external number)
    * @param direction `in`: the party called us; `out`: we called it
+   * @param origin keeps our `o=` line on this leg's dialog when the far party changes (RFC 3264
+   *   §8); a nailed-up connection passes its own, shared by every call it carries
    */
   constructor(
     readonly dn: string | undefined,
     public address: string,
     readonly direction: 'in' | 'out',
+    readonly origin = new SdpOriginKeeper(),
   ) {}
 
   /** SDP to send on this leg for `sdp` coming from another leg (first one passes unchanged). */

@@ -19,6 +19,8 @@ const OPTION_FLOW1_MAX_WAIT = 'rfc3725-flow1-max-wait';
 const OPTION_TRYING_TIMEOUT = 'sip-trying-timeout';
 /** Option: where a call goes when `sip-trying-timeout` expires (behaviour §14); absent = released. */
 const OPTION_NO_RESPONSE_DN = 'no-response-dn';
+/** Option: remote control of the phone by NOTIFY (behaviour §9), a token list such as `talk,hold`. */
+const OPTION_SIP_CTI_CONTROL = 'sip-cti-control';
 /** Flow I safety wait before A gives up on its 2xx (behaviour §8.1, §14: 28 s). */
 const FLOW1_MAX_WAIT_MS = 28_000;
 
@@ -29,9 +31,24 @@ export function dualDialogEnabled(directory: OptionSource, dn: string): boolean 
   return optionBoolean(OPTION_DUAL_DIALOG, directory.effectiveOption(dn, OPTION_DUAL_DIALOG));
 }
 
+/**
+ * Does the device of `dn` keep a single INVITE dialog (behaviour §6)? Yes with
+ * `dual-dialog-enabled = false`, and always for a nailed-up connection (`line-type = 1`,
+ * behaviour §10.4).
+ */
+export function singleDialogOnly(directory: OptionSource, dn: string): boolean {
+  return !dualDialogEnabled(directory, dn) || isNailedUpLine(directory, dn);
+}
+
 /** `refer-enabled` (behaviour §9): false makes a REFER from `dn`'s device a 403 instead of a 405. */
 export function referEnabled(directory: OptionSource, dn: string): boolean {
   return optionBoolean(OPTION_REFER_ENABLED, directory.effectiveOption(dn, OPTION_REFER_ENABLED));
+}
+
+/** `sip-cti-control` of `dn` lists `feature` (e.g. `talk`: RequestAnswerCall by NOTIFY, behaviour §9). */
+export function ctiControls(directory: OptionSource, dn: string, feature: string): boolean {
+  const v = directory.effectiveOption(dn, OPTION_SIP_CTI_CONTROL) ?? '';
+  return v.split(',').some((t) => t.trim().toLowerCase() === feature);
 }
 
 /** `make-call-rfc3725-flow = 1`: RFC 3725 Flow I for make-calls from `dn` (else Flow IV). */
@@ -83,4 +100,30 @@ export function noResponseDnOf(
     (dn ? directory.effectiveOption(dn, OPTION_NO_RESPONSE_DN) : undefined) ??
     (via ? directory.effectiveOption(via, OPTION_NO_RESPONSE_DN) : undefined);
   return v?.trim() ? v.trim() : undefined;
+}
+
+/** Option: `line-type` (behaviour §10): `1` = nailed-up connection. */
+const OPTION_LINE_TYPE = 'line-type';
+/** Option: `connect-nailedup-on-login` (behaviour §10): `gcti::park` = connect and park at login. */
+const OPTION_CONNECT_NAILEDUP_ON_LOGIN = 'connect-nailedup-on-login';
+/** Option: `disconnect-nailedup-timeout` (behaviour §10, §14): seconds parked without a call, 0 = never. */
+const OPTION_DISCONNECT_NAILEDUP_TIMEOUT = 'disconnect-nailedup-timeout';
+/** The reserved name of the park device (behaviour §10, §10.1). */
+export const PARK_DEVICE = 'gcti::park';
+
+/** `line-type = 1`: `dn` is worked over a nailed-up connection (behaviour §10). */
+export function isNailedUpLine(directory: OptionSource, dn: string): boolean {
+  return directory.effectiveOption(dn, OPTION_LINE_TYPE)?.trim() === '1';
+}
+
+/** `connect-nailedup-on-login` of `dn` (its own, its softswitch's, the application's); undefined when empty. */
+export function connectNailedUpOnLogin(directory: OptionSource, dn: string): string | undefined {
+  const v = directory.effectiveOption(dn, OPTION_CONNECT_NAILEDUP_ON_LOGIN)?.trim();
+  return v ? v : undefined;
+}
+
+/** `disconnect-nailedup-timeout` of `dn` in ms; 0 = never (behaviour §10, §14). */
+export function disconnectNailedUpTimeoutMs(directory: OptionSource, dn: string): number {
+  const n = Number(directory.effectiveOption(dn, OPTION_DISCONNECT_NAILEDUP_TIMEOUT) ?? '0');
+  return Number.isFinite(n) && n > 0 ? n * 1000 : 0;
 }

@@ -22,9 +22,13 @@ import { CallDeliveryService } from './call-delivery-service.js';
 import type { CallJournal } from './call-journal.js';
 import { CallLookup } from './call-lookup.js';
 import { CallRouterRef, type CallDirectory, type CallReachability } from './call-ports.js';
+import { AnswerCall } from './answer-call.js';
+import { Conferences } from './conference.js';
 import { Consultations } from './consultation.js';
+import { HoldControl } from './hold-control.js';
 import { InboundCalls } from './inbound-calls.js';
 import { MakeCallFlows } from './make-call.js';
+import { NailedUpConnections } from './nailed-up.js';
 import { attachCallHandlers } from './stack-handlers.js';
 import type { TestFaults } from './test-faults.js';
 import { ThirdPartyControl } from './third-party-control.js';
@@ -32,6 +36,8 @@ import { ThirdPartyControl } from './third-party-control.js';
 export type { B2bua } from './b2bua.js';
 export type { CallControlService } from './call-control-service.js';
 export type { CallDeliveryService } from './call-delivery-service.js';
+export type { Consultation, ConsultationMode, ConsultationView, Consultations } from './consultation.js';
+export type { NailedUpConnections, NailedUpState } from './nailed-up.js';
 export { reportLostCalls, type CallJournal, type LostCall } from './call-journal.js';
 export { SqliteCallJournal } from './sqlite-call-journal.js';
 export { testFaultsFromEnv, type TestFaults } from './test-faults.js';
@@ -84,6 +90,8 @@ export interface CallControlModule {
   delivery: CallDeliveryService;
   /** The CTI gateway's `CallControl` port. */
   control: CallControlService;
+  /** The nailed-up connections (behaviour §10): their state for `GET /api/dns/{n}/status`. */
+  nailedUp: NailedUpConnections;
   /** Unwire from the stack and release every call (BYE). */
   close(): void;
 }
@@ -108,6 +116,18 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
     media: deps.media,
   });
   const events = calls.events;
+  const nailedUp = new NailedUpConnections({
+    ua,
+    reachability,
+    directory,
+    bus: deps.bus,
+    clock,
+    logger,
+    media: deps.media,
+  });
+  calls.bindNailedUp(nailedUp);
+  // The agents layer asks for the `nailed-up` extension of its events (behaviour §10.3).
+  deps.agents?.useEventExtensions((dn, name) => nailedUp.agentEventExtensions(dn, name));
   const inbound = new InboundCalls({
     calls,
     events,
@@ -132,7 +152,9 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
     clock,
     logger,
   });
-  const consultations = new Consultations({ calls, events, lookup, thirdParty, directory, router });
+  const holds = new HoldControl({ calls, events, thirdParty, directory });
+  const consultations = new Consultations({ calls, events, lookup, thirdParty, holds, directory, router });
+  const conferences = new Conferences({ calls, events, lookup, thirdParty, consultations, logger });
   const detach = attachCallHandlers(deps.stack, ua, (ctx, admission) => inbound.onInvite(ctx, admission), deps.trust);
   return {
     ua,
@@ -145,11 +167,16 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
       thirdParty,
       makeCalls,
       consultations,
+      holds,
+      conferences,
+      answers: new AnswerCall(lookup, directory),
       directory,
       router,
       policy,
     }),
+    nailedUp,
     close() {
+      nailedUp.close();
       calls.releaseAll();
       detach();
     },

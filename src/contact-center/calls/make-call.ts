@@ -231,7 +231,8 @@ export class MakeCallFlows {
       return;
     }
     if (rb.kind !== 'answered') {
-      ackOnce(rejectAllAnswerOr(offerA, offerA));
+      // Behaviour §8.1: A is ACKed with a black-hole answer, then BYE (secondLegFailed).
+      ackOnce(safeSdp(() => blackHoleSdp(offerA, true), rejectAllAnswerOr(offerA, offerA)));
       this.secondLegFailed(call, a, rb, otherNumber, origin);
       return;
     }

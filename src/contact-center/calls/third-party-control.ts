@@ -132,6 +132,7 @@ export class ThirdPartyControl {
     }
     party.lastSdpReceived = rf.response.body.toString('utf8');
     ack?.(t.adapt(party.lastSdpReceived) ?? Buffer.alloc(0));
+    this.calls.closeLegMedia(party); // its ringback or music ends: it talks to `t` now
     if (call.callType === 'Consult' || call.originatorWaiting) {
       // A consultation (behaviour §6) or a make-call: the caller and the target are now talking.
       this.events.established(call, party, t, to.origin);
@@ -145,7 +146,8 @@ export class ThirdPartyControl {
 
   /**
    * Connect two established legs afresh (RFC 3725 §4 style): offer-less re-INVITE to `x`, its
-   * offer to `y` by re-INVITE, `y`'s answer in the ACK to `x`.
+   * offer to `y` by re-INVITE, `y`'s answer in the ACK to `x`; the media endpoints either was
+   * connected to are closed.
    * @returns false when either leg is gone or refuses (then `x` is ACKed with a refusal)
    */
   async reconnect(x: CallLeg, y: CallLeg): Promise<boolean> {
@@ -160,6 +162,9 @@ export class ThirdPartyControl {
     }
     y.lastSdpReceived = ry.response.body.toString('utf8');
     rx.ack?.(x.adapt(y.lastSdpReceived) ?? Buffer.alloc(0));
+    // They talk to each other now: the endpoints they were connected to (music, ringback) close.
+    this.calls.closeLegMedia(x);
+    this.calls.closeLegMedia(y);
     return true;
   }
 }

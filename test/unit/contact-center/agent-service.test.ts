@@ -80,6 +80,24 @@ describe('AgentService', () => {
     expect(svc.sessionByAgent('jay')?.status.state).toBe(AgentState.NotReady);
   });
 
+  it('adds the extensions of useEventExtensions to login, ready and not-ready events, never to logout (behaviour §10.3)', () => {
+    const asked: string[] = [];
+    svc.useEventExtensions((dn, name) => {
+      asked.push(`${name} ${dn}`);
+      return { 'nailed-up': 'parked' };
+    });
+    svc.login({ agentId: 'jay', password: 'jay-secret', thisDN: '8888', workMode: 'AutoIn' });
+    svc.notReady('8888');
+    svc.logout('8888');
+    expect(events.map((e) => e.kind === 'agent' && [e.name, e.extensions])).toEqual([
+      ['EventAgentLogin', { 'nailed-up': 'parked' }],
+      ['EventAgentReady', { 'nailed-up': 'parked' }],
+      ['EventAgentNotReady', { 'nailed-up': 'parked' }],
+      ['EventAgentLogout', undefined],
+    ]);
+    expect(asked).toEqual(['EventAgentLogin 8888', 'EventAgentReady 8888', 'EventAgentNotReady 8888']);
+  });
+
   describe('agent-phone rules (behaviour §7)', () => {
     it('normalises and binds the phone for the session, echoes it, unbinds at logout', () => {
       svc.login({

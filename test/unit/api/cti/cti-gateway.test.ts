@@ -207,6 +207,37 @@ describe('CtiGateway', () => {
       referenceId: 4,
       errorCode: CTI_ERROR.UNKNOWN_CONN_ID.code,
     });
+    // RequestAlternateCall (behaviour §6 step 5) goes to call control too, transferConnId optional.
+    await gw.handleMessage(
+      s,
+      JSON.stringify({ request: 'RequestAlternateCall', referenceId: 5, thisDN: '8888', connId: 'abc' }),
+    );
+    expect(calls.requests.at(-1)).toEqual({ request: 'RequestAlternateCall', thisDN: '8888', connId: 'abc' });
+    expect(t.sent.at(-1)).toMatchObject({ event: 'EventError', referenceId: 5 });
+  });
+
+  it('conference requests (behaviour §11.1) reach call control with their attributes; a missing otherDN is INVALID_ATTRIBUTES', async () => {
+    const { t, s } = await opened();
+    const frames = [
+      { request: 'RequestInitiateConference', referenceId: 5, thisDN: '8888', connId: 'ab12', otherDN: '77 77' },
+      { request: 'RequestCompleteConference', referenceId: 6, thisDN: '8888', connId: 'ab12', transferConnId: 'cd34' },
+      { request: 'RequestDeleteFromConference', referenceId: 7, thisDN: '8888', connId: 'ab12', otherDN: '7777' },
+    ];
+    for (const f of frames) await gw.handleMessage(s, JSON.stringify(f));
+    expect(calls.requests).toEqual([
+      { request: 'RequestInitiateConference', thisDN: '8888', connId: 'ab12', otherDN: '77 77' },
+      { request: 'RequestCompleteConference', thisDN: '8888', connId: 'ab12', transferConnId: 'cd34' },
+      { request: 'RequestDeleteFromConference', thisDN: '8888', connId: 'ab12', otherDN: '7777' },
+    ]);
+    await gw.handleMessage(
+      s,
+      JSON.stringify({ request: 'RequestDeleteFromConference', referenceId: 8, thisDN: '8888', connId: 'ab12' }),
+    );
+    expect(t.sent.at(-1)).toMatchObject({
+      event: 'EventError',
+      referenceId: 8,
+      errorCode: CTI_ERROR.INVALID_ATTRIBUTES.code,
+    });
   });
 
   it('application scope may not use unprovisioned DNs', async () => {

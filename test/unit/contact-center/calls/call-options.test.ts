@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { noResponseDnOf, tryingTimeoutOf } from '../../../../src/contact-center/calls/call-options.js';
+import {
+  connectNailedUpOnLogin,
+  disconnectNailedUpTimeoutMs,
+  isNailedUpLine,
+  noResponseDnOf,
+  singleDialogOnly,
+  tryingTimeoutOf,
+} from '../../../../src/contact-center/calls/call-options.js';
 
 /** A directory of DN options; effectiveOption: the DN's own, else its softswitch's (`ss`), else the application's. */
 function directory(
@@ -47,5 +54,45 @@ describe('sip-trying-timeout and no-response-dn lookup (behaviour §4, §14)', (
     expect(noResponseDnOf(d, '1001', 'A')).toBe('2000');
     expect(noResponseDnOf(d, undefined, 'A')).toBe('3000');
     expect(noResponseDnOf(d, undefined, 'B')).toBeUndefined();
+  });
+});
+
+describe('nailed-up options (behaviour §10)', () => {
+  const d = directory(
+    {
+      '+15551231111': { 'line-type': '1' },
+      '+15551232222': { 'line-type': '0', 'disconnect-nailedup-timeout': '30' },
+      Softswitch: { 'connect-nailedup-on-login': ' gcti::park ', 'disconnect-nailedup-timeout': 'x' },
+    },
+    {},
+    { '+15551231111': 'Softswitch', '+15551232222': 'Softswitch' },
+  );
+  it('line-type 1 on the DN; connect-nailedup-on-login and disconnect-nailedup-timeout from its softswitch', () => {
+    expect(isNailedUpLine(d, '+15551231111')).toBe(true);
+    expect(isNailedUpLine(d, '+15551232222')).toBe(false);
+    expect(connectNailedUpOnLogin(d, '+15551231111')).toBe('gcti::park');
+    expect(connectNailedUpOnLogin(directory({ X: { 'connect-nailedup-on-login': '' } }), 'X')).toBeUndefined();
+    expect(disconnectNailedUpTimeoutMs(d, '+15551232222')).toBe(30_000);
+    expect(disconnectNailedUpTimeoutMs(d, '+15551231111')).toBe(0); // not a number: never
+  });
+});
+
+describe('single-dialog devices (behaviour §6, §10.4)', () => {
+  it('dual-dialog-enabled = false, or a nailed-up DN (line-type = 1) whatever dual-dialog-enabled says', () => {
+    const d = directory(
+      {
+        office: {},
+        pstn: { 'dual-dialog-enabled': 'false' },
+        nailed: { 'line-type': '1', 'dual-dialog-enabled': 'true' },
+        behind: {},
+        SS: { 'dual-dialog-enabled': 'false' },
+      },
+      {},
+      { behind: 'SS' },
+    );
+    expect(singleDialogOnly(d, 'office')).toBe(false);
+    expect(singleDialogOnly(d, 'pstn')).toBe(true);
+    expect(singleDialogOnly(d, 'nailed')).toBe(true);
+    expect(singleDialogOnly(d, 'behind')).toBe(true); // from its softswitch
   });
 });

@@ -1,0 +1,129 @@
+/**
+ * The nailed-up connections of the server (behaviour §10): one {@link NailedUpLine} per agent DN
+ * with `line-type = 1`, made when needed. Listens on the contact-centre bus: an agent login with
+ * `connect-nailedup-on-login = gcti::park` connects and parks (behaviour §10.2 A), a logout hangs
+ * up (§10.2 F), a DN or its softswitch going out of service hangs up (§10.4). `B2bua.dial` asks
+ * {@link NailedUpConnections.dialerFor} so that a call for the DN rides the connection.
+ */
+import type { MediaServer } from '../../media/media-server.js';
+import type { DialogUserAgent } from '../../sip/dialog/dialog-user-agent.js';
+import type { Clock } from '../../util/clock.js';
+import type { Logger } from '../../util/logger.js';
+import type { AgentEventName, ContactCenterEvent, ContactCenterEventBus } from '../events.js';
+import type { NailedUpPort } from './b2bua.js';
+import { connectNailedUpOnLogin, isNailedUpLine, PARK_DEVICE, ringTimeoutOf } from './call-options.js';
+import type { CallDirectory, CallReachability } from './call-ports.js';
+import { NailedUpLine, type NailedUpState } from './nailed-up-line.js';
+
+export type { NailedUpState } from './nailed-up-line.js';
+
+/** Construction options of {@link NailedUpConnections}. */
+export interface NailedUpConnectionsOptions {
+  ua: DialogUserAgent;
+  reachability: CallReachability;
+  directory: CallDirectory;
+  bus: ContactCenterEventBus;
+  clock: Clock;
+  logger: Logger;
+  media?: MediaServer;
+}
+
+/** Every nailed-up connection, by agent DN. */
+export class NailedUpConnections implements NailedUpPort {
+  private readonly lines = new Map<string, NailedUpLine>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly opts: NailedUpConnectionsOptions) {
+    this.unsubscribe = opts.bus.subscribe((e) => this.onEvent(e));
+  }
+
+  /** `line-type = 1` on the (agent) DN `dn`. */
+  isNailedUp(dn: string): boolean {
+    const d = this.opts.directory.getDn(dn);
+    return d !== undefined && isNailedUpLine(this.opts.directory, d.number);
+  }
+
+  /** The DN's connection (made on first use), when the DN is nailed-up. */
+  dialerFor(dn: string): NailedUpLine | undefined {
+    const d = this.opts.directory.getDn(dn);
+    if (!d || !isNailedUpLine(this.opts.directory, d.number)) return undefined;
+    let line = this.lines.get(d.number);
+    if (!line) {
+      line = new NailedUpLine(d.number, {
+        ua: this.opts.ua,
+        reachability: this.opts.reachability,
+        directory: this.opts.directory,
+        clock: this.opts.clock,
+        logger: this.opts.logger,
+        media: this.opts.media,
+        onState: (n, s) => this.opts.logger.debug({ dn: n, state: s }, 'nailed-up state'),
+      });
+      this.lines.set(d.number, line);
+    }
+    return line;
+  }
+
+  /** The state of `dn`'s connection (behaviour §10.3); undefined for a DN that is not nailed-up. */
+  stateOf(dn: string): NailedUpState | undefined {
+    const d = this.opts.directory.getDn(dn);
+    if (!d || !isNailedUpLine(this.opts.directory, d.number)) return undefined;
+    return this.lines.get(d.number)?.state ?? 'none';
+  }
+
+  /**
+   * The `nailed-up` extension of an agent event on `dn` (behaviour §10.3). EventAgentLogin is
+   * published before this module hears of the login: with `connect-nailedup-on-login =
+   * gcti::park` it says `connecting`, which the connect started by that event makes true.
+   */
+  agentEventExtensions(dn: string, event: AgentEventName): Record<string, string> | undefined {
+    const state = this.stateOf(dn);
+    if (state === undefined) return undefined;
+    if (
+      event === 'EventAgentLogin' &&
+      state === 'none' &&
+      connectNailedUpOnLogin(this.opts.directory, dn) === PARK_DEVICE
+    )
+      return { 'nailed-up': 'connecting' };
+    return { 'nailed-up': state };
+  }
+
+  /** Park endpoints held open by parked connections (leak checks). */
+  get openEndpoints(): number {
+    let n = 0;
+    for (const l of this.lines.values()) n += l.openEndpoints;
+    return n;
+  }
+
+  /** Stop listening and hang up every connection (shutdown). */
+  close(): void {
+    this.unsubscribe();
+    for (const l of this.lines.values()) l.hangUp('shutdown');
+  }
+
+  private onEvent(e: ContactCenterEvent): void {
+    if (e.kind === 'agent') {
+      if (e.name === 'EventAgentLogin') this.onLogin(e.thisDN);
+      else if (e.name === 'EventAgentLogout') this.lines.get(e.thisDN)?.hangUp('logout', true);
+    } else if (e.kind === 'dn' && e.name === 'EventDNOutOfService') {
+      for (const l of this.lines.values()) if (l.dn === e.thisDN || l.route === e.thisDN) l.hangUp('out of service');
+    }
+  }
+
+  /** Behaviour §10.2 A: `connect-nailedup-on-login = gcti::park` calls the agent and parks the leg. */
+  private onLogin(dn: string): void {
+    const target = connectNailedUpOnLogin(this.opts.directory, dn);
+    if (target === undefined) return;
+    const line = this.dialerFor(dn);
+    if (!line) return;
+    if (target !== PARK_DEVICE) {
+      this.opts.logger.warn(
+        { dn, target },
+        'connect-nailedup-on-login to a routing point is not supported: not connecting',
+      );
+      return;
+    }
+    void line.connect(ringTimeoutOf(this.opts.directory, line.dn)).then((f) => {
+      if (f) this.opts.logger.info({ dn, failure: f.kind }, 'nailed-up connection at login failed: state none');
+    });
+  }
+}

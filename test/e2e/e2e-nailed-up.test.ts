@@ -1,0 +1,170 @@
+/**
+ * Acceptance, nailed-up connections (behaviour §10, §15 scenario 8) for both example files:
+ * `home-nailed-up.yaml` (softswitch with `connect-nailedup-on-login = gcti::park`: the agent's
+ * phone is called at login) and `home-nailed-up-legacy.yaml` (the DN's own `contact`, nothing at
+ * login: the connection is made with the first call). A SIPp UAS plays the SBC and the agent's
+ * PSTN phone; SIPp UACs are the customers calling routing point 5000. Checked: exactly one INVITE
+ * dialog to the phone, three customer calls each carried by a re-INVITE on it (and re-parked by
+ * another), no BYE until logout, then one; the CTI events of each call (EventRinging then
+ * EventEstablished, EventReleased; nothing for the park); the agent hanging up mid-call releases
+ * the customer and the next call makes a new connection. The legacy file gets a customers' trunk
+ * (its own configuration admits no inbound caller).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CtiFrame, CtiTestClient } from '../helpers/cti-client.js';
+import { callIdOf, sdpBody, type TracedMessage } from '../helpers/sipp.js';
+import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
+import { E2eEnv, api, dnEvent } from './e2e-support.js';
+
+const JOE = '+15551231111';
+const on = (name: string) => dnEvent(name, JOE);
+const CALL_EVENTS = new Set(['EventRinging', 'EventEstablished', 'EventReleased', 'EventDialing', 'EventAbandoned']);
+
+/** The `nailedUp` field of `GET /api/dns/{JOE}/status`. */
+async function nailedUpState(env: E2eEnv): Promise<unknown> {
+  return (await api(env.server, 'GET', `/api/dns/${encodeURIComponent(JOE)}/status`)).json.nailedUp;
+}
+
+async function waitNailedUp(env: E2eEnv, state: string): Promise<void> {
+  await waitFor(async () => (await nailedUpState(env)) === state, { what: `nailed-up ${state}`, timeoutMs: 10_000 });
+}
+
+/** INVITEs the phone received (initial and re-INVITEs), retransmissions counted once. */
+function invitesAtPhone(env: E2eEnv): TracedMessage[] {
+  const seen = new Set<string>();
+  return env.sbc.receivedRequests('INVITE').filter((m) => {
+    const key = `${callIdOf(m)} ${/^CSeq:\s*(\d+)/im.exec(m.text)?.[1]}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** One routed customer call (SIPp UAC to 5000, talks `pauseMs`, hangs up): its CTI events on JOE. */
+async function customerCall(
+  env: E2eEnv,
+  desk: CtiTestClient,
+  pauseMs = 300,
+): Promise<{ events: CtiFrame[]; ready: CtiFrame }> {
+  desk.skipReceived();
+  const c = await env.uac('e2e-uac-customer-call.xml', '5000', { pauseMs });
+  expect(await c.waitExit(15_000), c.errors()).toBe(0);
+  const released = await desk.waitFor(on('EventReleased'), 10_000);
+  const ready = await desk.waitFor(on('EventAgentReady'), 10_000);
+  const events = desk.events.filter(
+    (f) => f.thisDN === JOE && f.connId === released.connId && CALL_EVENTS.has(String(f.event)),
+  );
+  return { events, ready };
+}
+
+/** The flows both example files share once the connection exists. */
+function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legacy'; connectsAtLogin: boolean }): void {
+  describe(`e2e ${example}: nailed-up connection`, () => {
+    const env = new E2eEnv({
+      example,
+      softswitchPort: 5071,
+      ...(opts.softswitch === 'legacy' ? { softswitch: null } : {}),
+    });
+    let desk: CtiTestClient;
+
+    beforeAll(async () => {
+      await env.start();
+      if (opts.softswitch === 'legacy') {
+        await env.swapSbc('e2e-uas-sbc-answer.xml');
+        // The legacy example has no softswitch, so nobody may call in (docs/security.md): the
+        // customers' carrier is added as a trunk on loopback (never sent to: no prefix).
+        const trunk = await api(env.server, 'PUT', '/api/dns/Customers', {
+          type: 'trunk',
+          options: { contact: `127.0.0.1:${await freePort()}` },
+        });
+        expect(trunk.status).toBe(200);
+      }
+    });
+    afterAll(() => env.stop());
+
+    it('one INVITE dialog carries three customer calls by re-INVITE; logout sends one BYE', async () => {
+      desk = await env.openDesk('joe', 'joe-secret', JOE);
+      const login = await desk.request('RequestAgentLogin', { thisDN: JOE, agentId: 'joe', workMode: 'AutoIn' });
+      expect(login).toMatchObject({
+        event: 'EventAgentLogin',
+        extensions: { 'nailed-up': opts.connectsAtLogin ? 'connecting' : 'none' },
+      });
+      await desk.waitFor(on('EventAgentReady'));
+      if (opts.connectsAtLogin) {
+        await waitNailedUp(env, 'parked');
+        const [connect] = invitesAtPhone(env);
+        expect(invitesAtPhone(env)).toHaveLength(1);
+        // make-call-rfc3725-flow = 1 (from the softswitch): no SDP, the park answer goes in the ACK.
+        expect(connect!.firstLine).toBe(`INVITE sip:${JOE}@${env.sbcAddress} SIP/2.0`);
+        expect(sdpBody(connect!).trim()).toBe('');
+      } else {
+        expect(await nailedUpState(env)).toBe('none');
+        expect(invitesAtPhone(env)).toHaveLength(0);
+      }
+
+      for (let i = 0; i < 3; i++) {
+        const { events, ready } = await customerCall(env, desk);
+        // Auto-answer: EventRinging then EventEstablished at once; then EventReleased.
+        expect(events.map((f) => f.event)).toEqual(['EventRinging', 'EventEstablished', 'EventReleased']);
+        // Ready again once the call left the connection, which is being re-parked.
+        expect(ready.extensions).toEqual({ 'nailed-up': 'parked' });
+        await waitNailedUp(env, 'parked');
+      }
+
+      const invites = invitesAtPhone(env);
+      const dialog = callIdOf(invites[0]!);
+      // One connection INVITE, then per call: the customer's re-INVITE and the re-park re-INVITE.
+      expect(invites.map(callIdOf)).toEqual(invites.map(() => dialog));
+      expect(invites).toHaveLength(1 + 3 * 2);
+      for (let i = 0; i < 3; i++) {
+        expect(sdpBody(invites[1 + 2 * i]!)).toContain('s=e2e-customer-sdp');
+        // The re-park: a black hole, or the park endpoint on our address when a media server runs.
+        const repark = sdpBody(invites[2 + 2 * i]!);
+        expect(repark).not.toContain('s=e2e-customer-sdp');
+        expect(repark).toMatch(/c=IN IP4 (0\.0\.0\.0|127\.0\.0\.1)/);
+      }
+      expect(env.sbc.distinctRequests('BYE', [dialog])).toBe(0);
+      // The park is no call: no call event outside the three customer calls.
+      const connIds = new Set(desk.events.filter((f) => CALL_EVENTS.has(String(f.event))).map((f) => f.connId));
+      expect(connIds.size).toBe(3);
+
+      expect(await desk.request('RequestAgentLogout', { thisDN: JOE })).toMatchObject({ event: 'EventAgentLogout' });
+      await waitFor(() => env.sbc.distinctRequests('BYE', [dialog]) === 1, { what: 'BYE at logout' });
+      await waitNailedUp(env, 'none');
+      expect(env.sbc.distinctRequests('BYE', [dialog])).toBe(1);
+      expect(invitesAtPhone(env)).toHaveLength(7);
+      desk.close();
+    });
+
+    it('the agent hangs up mid-call: the customer is released, the next call makes a new connection', async () => {
+      await env.swapSbc('e2e-uas-nailed-agent-hangup.xml', 1000);
+      desk = await env.openDesk('joe', 'joe-secret', JOE);
+      expect(
+        await desk.request('RequestAgentLogin', { thisDN: JOE, agentId: 'joe', workMode: 'AutoIn' }),
+      ).toMatchObject({ event: 'EventAgentLogin' });
+      await desk.waitFor(on('EventAgentReady'));
+      if (opts.connectsAtLogin) await waitNailedUp(env, 'parked');
+      for (let i = 0; i < 2; i++) {
+        desk.skipReceived();
+        const c = await env.uac('e2e-uac-customer-stays.xml', '5000');
+        await desk.waitFor(on('EventEstablished'), 10_000);
+        // The agent's BYE (after 1 s) releases the customer: our BYE, its 200.
+        expect(await c.waitExit(15_000), c.errors()).toBe(0);
+        await desk.waitFor(on('EventReleased'), 10_000);
+        await waitNailedUp(env, 'none');
+        await desk.waitFor(on('EventAgentReady'), 10_000);
+      }
+      const dialogs = env.sbc.callIds('INVITE');
+      expect(dialogs).toHaveLength(2);
+      // Each dialog: the connection INVITE and the customer's re-INVITE; the agent sent the BYE.
+      for (const d of dialogs) expect(invitesAtPhone(env).filter((m) => callIdOf(m) === d)).toHaveLength(2);
+      expect(env.sbc.distinctRequests('BYE')).toBe(0);
+      expect(await desk.request('RequestAgentLogout', { thisDN: JOE })).toMatchObject({ event: 'EventAgentLogout' });
+      desk.close();
+    });
+  });
+}
+
+nailedUpFlows('home-nailed-up.yaml', { softswitch: 'in-config', connectsAtLogin: true });
+nailedUpFlows('home-nailed-up-legacy.yaml', { softswitch: 'legacy', connectsAtLogin: false });

@@ -1,0 +1,298 @@
+/**
+ * Nailed-up connections (behaviour §10), in-process over the call harness with SIPp as the
+ * agent's gateway and the customer: a re-INVITE refused with 488 (the customer gets 488, the
+ * connection stays parked and carries the next call); RequestMakeCall and RequestSingleStepTransfer
+ * from the agent (no new INVITE, no BYE to the phone; re-park); an agent phone that never answers
+ * at login (login succeeds, state `none`); a customer who abandons while the connection is being
+ * built (CANCEL to the phone, nothing left); `disconnect-nailedup-timeout`, the agent hanging up
+ * while parked, the softswitch out of service. A counting media server checks that no park
+ * endpoint is left behind.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MediaEndpoint, MediaMixer, MediaServer } from '../../src/media/media-server.js';
+import { freePort } from '../helpers/ports.js';
+import { callIdOf, runSipp, sdpBody, startSipp, type SippPeer } from '../helpers/sipp.js';
+import { waitFor } from '../helpers/wait.js';
+import { startCallServer, type CallServer } from './call-harness.js';
+
+const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
+const JOE = '+15551231111';
+
+/** A media server that only counts endpoints (offers and answers point at an unused loopback port). */
+class CountingMedia implements MediaServer {
+  openEndpoints = 0;
+  private next = 0;
+
+  async createEndpoint(): Promise<MediaEndpoint> {
+    this.openEndpoints++;
+    const id = `ep${++this.next}`;
+    let closed = false;
+    const sdp = `v=0\r\no=- ${this.next} 1 IN IP4 127.0.0.1\r\ns=park-${id}\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n`;
+    return {
+      id,
+      port: 9,
+      createOffer: async () => sdp,
+      answer: async () => sdp,
+      acceptAnswer: async () => undefined,
+      play: async () => undefined,
+      stats: async () => ({
+        packetsSent: 0,
+        packetsReceived: 0,
+        telephoneEvents: 0,
+        packetsRejected: 0,
+        remote: undefined,
+        payloadType: undefined,
+      }),
+      close: async () => {
+        if (!closed) this.openEndpoints--;
+        closed = true;
+      },
+    };
+  }
+
+  createMixer(): Promise<MediaMixer> {
+    return Promise.reject(new Error('no mixer'));
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Softswitch `+1` at the gateway's port, Joe's nailed-up DN, routing point 5000. */
+function yaml(gatewayPort: number, softswitchOptions: string): string {
+  return `server:
+  name: NailedUpTest
+  options:
+    sip-invite-timeout: "2"
+  sip:
+    listen: ["udp:127.0.0.1:5060"]
+dns:
+  - number: Softswitch
+    type: voip-service
+    options:
+      contact: "127.0.0.1:${gatewayPort}"
+      service-type: softswitch
+      prefix: "+1"
+      make-call-rfc3725-flow: "1"
+${softswitchOptions}
+  - number: "${JOE}"
+    type: extension
+    options:
+      line-type: "1"
+  - number: "5000"
+    type: routing-point
+    options:
+      agent-group: Support
+agents:
+  - { id: joe, name: Joe, password: "joe-secret", dn: "${JOE}" }
+agent-groups:
+  - name: Support
+    agents: [joe]
+`;
+}
+
+describe('nailed-up connections over the call harness', () => {
+  let server: CallServer | undefined;
+  let gateway: SippPeer | undefined;
+  const media = new CountingMedia();
+
+  afterEach(async () => {
+    await gateway?.stop();
+    await server?.stop();
+    gateway = server = undefined;
+  });
+
+  async function start(gatewayScenario: string, softswitchOptions: string, pauseMs?: number): Promise<void> {
+    const port = await freePort();
+    gateway = await startSipp({
+      scenario: scen(gatewayScenario),
+      localPort: port,
+      ...(pauseMs !== undefined ? { pauseMs } : {}),
+    });
+    server = await startCallServer(yaml(port, softswitchOptions), { media });
+  }
+
+  const state = () => server!.nailedUp.stateOf(JOE);
+  const login = () => server!.agents.login({ agentId: 'joe', thisDN: JOE, workMode: 'AutoIn' });
+
+  it('488 to the customer re-INVITE: the customer gets 488, the connection stays parked and takes the next call', async () => {
+    await start('uas-nailed-reinvite-488.xml', '      connect-nailedup-on-login: "gcti::park"');
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    expect(media.openEndpoints).toBe(1);
+    const refused = await runSipp({
+      scenario: scen('uac-expect-488.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      service: JOE,
+    });
+    expect(refused.code, refused.errors).toBe(0);
+    expect(state()).toBe('parked');
+    expect(media.openEndpoints).toBe(1);
+    expect(server!.b2bua.activeCalls).toBe(0);
+
+    const ok = await runSipp({
+      scenario: scen('e2e-uac-customer-call.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      service: JOE,
+      pauseMs: 200,
+    });
+    expect(ok.code, ok.errors).toBe(0);
+    await waitFor(() => state() === 'parked' && media.openEndpoints === 1, { what: 're-parked' });
+    const invites = gateway!.receivedRequests('INVITE');
+    expect(new Set(invites.map(callIdOf)).size).toBe(1);
+    expect(gateway!.distinctRequests('BYE')).toBe(0);
+    // The refused offer and the accepted one both carried the customer's SDP on the same dialog.
+    expect(invites.filter((m) => sdpBody(m).includes('s=uac-offer-marker')).length).toBeGreaterThan(0);
+    expect(invites.filter((m) => sdpBody(m).includes('s=e2e-customer-sdp')).length).toBeGreaterThan(0);
+  });
+
+  it('RequestMakeCall from a parked agent rides the connection; RequestReleaseCall re-parks it (no BYE to the agent)', async () => {
+    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    const origin = { requesterId: 'desk', referenceId: 1 };
+    await server!.control.handle({ request: 'RequestMakeCall', thisDN: JOE, otherDN: '+15559876543' }, origin);
+    const est = await waitFor(
+      () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
+      'EventEstablished on the agent',
+    );
+    expect(state()).toBe('active');
+    // Auto-answered (behaviour §10): RequestAnswerCall succeeds with no effect.
+    await server!.control.handle({ request: 'RequestAnswerCall', thisDN: JOE, connId: est.connId }, origin);
+    const [connection, destination] = gateway!.callIds('INVITE');
+    expect(gateway!.callIds('INVITE')).toHaveLength(2);
+    // Only the destination got a new INVITE; the agent's phone got re-INVITEs on its one dialog.
+    const initial = gateway!.receivedRequests('INVITE').filter((m) => !/^To:.*;tag=/im.test(m.text));
+    expect(new Set(initial.map(callIdOf))).toEqual(new Set([connection, destination]));
+    expect(initial.filter((m) => m.firstLine.startsWith(`INVITE sip:${JOE}@`)).map(callIdOf)).toEqual([connection]);
+    await server!.control.handle({ request: 'RequestReleaseCall', thisDN: JOE, connId: est.connId }, origin);
+    await waitFor(() => state() === 'parked' && server!.b2bua.activeCalls === 0, { what: 're-parked' });
+    await waitFor(() => gateway!.distinctRequests('BYE', [destination!]) === 1, { what: 'BYE to the destination' });
+    expect(gateway!.distinctRequests('BYE', [connection!])).toBe(0);
+    await waitFor(() => media.openEndpoints === 1, 'park endpoint reopened');
+  });
+
+  it('RequestSingleStepTransfer re-parks the connection: the customer goes on to the target, no BYE to the agent', async () => {
+    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    const customer = await startSipp({
+      scenario: scen('e2e-uac-customer-stays.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      service: JOE,
+      calls: 1,
+    });
+    try {
+      const est = await waitFor(
+        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
+        'EventEstablished on the agent',
+      );
+      const origin = { requesterId: 'desk', referenceId: 2 };
+      await server!.control.handle(
+        { request: 'RequestSingleStepTransfer', thisDN: JOE, connId: est.connId, otherDN: '+15559876543' },
+        origin,
+      );
+      await waitFor(() => state() === 'parked' && gateway!.callIds('INVITE').length === 2, {
+        what: 're-parked, target called',
+      });
+      const [connection] = gateway!.callIds('INVITE');
+      await waitFor(() => customer.receivedRequests('INVITE').length >= 1, 'customer re-INVITEd to the target');
+      expect(gateway!.distinctRequests('BYE', [connection!])).toBe(0);
+      expect(server!.events.filter((e) => e.thisDN === JOE).map((e) => e.name)).toEqual([
+        'EventRinging',
+        'EventEstablished',
+        'EventReleased',
+      ]);
+      await waitFor(() => media.openEndpoints === 1, 'park endpoint reopened');
+    } finally {
+      await customer.stop();
+    }
+  });
+
+  it('logout during a call: the connection carries the call to its end, then is ended with BYE instead of re-parked', async () => {
+    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    const customer = await startSipp({
+      scenario: scen('e2e-uac-customer-stays.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      service: JOE,
+      calls: 1,
+    });
+    try {
+      const est = await waitFor(
+        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
+        'EventEstablished on the agent',
+      );
+      server!.agents.logout(JOE);
+      expect(state()).toBe('active');
+      expect(gateway!.distinctRequests('BYE')).toBe(0);
+      await server!.control.handle(
+        { request: 'RequestReleaseCall', thisDN: JOE, connId: est.connId },
+        { requesterId: 'desk', referenceId: 3 },
+      );
+      await waitFor(() => gateway!.distinctRequests('BYE') === 1, 'BYE on the connection once the call is over');
+      expect(await customer.exited).toBe(0);
+      expect(state()).toBe('none');
+      expect(gateway!.callIds('INVITE')).toHaveLength(1);
+      expect(media.openEndpoints).toBe(0);
+    } finally {
+      await customer.stop();
+    }
+  });
+
+  it('an agent phone that never answers at login: login succeeds, state none after the ring time, no endpoint', async () => {
+    await start('e2e-uas-sbc-no-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    expect(login().status.state).toBe('Ready');
+    await waitFor(() => state() === 'connecting', { what: 'connecting' });
+    await waitFor(() => gateway!.receivedRequests('CANCEL').length === 1, { what: 'CANCEL at the ring time' });
+    await waitFor(() => state() === 'none', { what: 'none' });
+    expect(media.openEndpoints).toBe(0);
+    expect(server!.agents.sessionByDn(JOE)?.status.state).toBe('Ready');
+  });
+
+  it('a customer who abandons while the connection is being built: CANCEL to the phone, state none, nothing left', async () => {
+    await start('e2e-uas-sbc-no-answer.xml', '');
+    login();
+    expect(state()).toBe('none');
+    const c = await runSipp({ scenario: scen('uac-cancel.xml'), target: `127.0.0.1:${server!.port}`, service: '5000' });
+    expect(c.code, c.errors).toBe(0);
+    await waitFor(() => gateway!.receivedRequests('CANCEL').length === 1, { what: 'CANCEL to the phone' });
+    await waitFor(() => state() === 'none' && server!.b2bua.activeCalls === 0, { what: 'nothing left' });
+    expect(gateway!.receivedRequests('INVITE')).toHaveLength(1);
+    expect(media.openEndpoints).toBe(0);
+  });
+
+  it('disconnect-nailedup-timeout: a connection parked that long without a call is ended with BYE', async () => {
+    await start(
+      'e2e-uas-sbc-answer.xml',
+      '      connect-nailedup-on-login: "gcti::park"\n      disconnect-nailedup-timeout: "1"',
+    );
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    const parkedAt = Date.now();
+    await waitFor(() => gateway!.distinctRequests('BYE') === 1, { what: 'BYE at the timeout' });
+    expect(Date.now() - parkedAt).toBeGreaterThanOrEqual(900);
+    await waitFor(() => state() === 'none', { what: 'none' });
+    expect(media.openEndpoints).toBe(0);
+  });
+
+  it('the agent hangs up while parked: state none, the park endpoint closed, no call event', async () => {
+    await start('e2e-uas-sbc-answer-hangup.xml', '      connect-nailedup-on-login: "gcti::park"', 500);
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    await waitFor(() => state() === 'none', { what: 'none after the BYE' });
+    expect(media.openEndpoints).toBe(0);
+    expect(server!.events).toEqual([]);
+  });
+
+  it('the softswitch of the connection out of service: BYE, state none', async () => {
+    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    login();
+    await waitFor(() => state() === 'parked', { what: 'parked' });
+    server!.bus.publish({ kind: 'dn', name: 'EventDNOutOfService', thisDN: 'Softswitch' });
+    await waitFor(() => gateway!.distinctRequests('BYE') === 1, { what: 'BYE' });
+    expect(state()).toBe('none');
+    expect(media.openEndpoints).toBe(0);
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * Shared set-up of the consultation and hold tests with media endpoints (behaviour §6): a call
+ * server with a {@link RecordingMediaServer}, SIPp as the customer, the agent's device (7001,
+ * static contact) and the target behind a softswitch (prefix 9), the devices' media on UDP
+ * sockets of the test; and the checks those tests share (the SDP a device received, the endpoint
+ * it names, RTP captured from an endpoint).
+ */
+import { expect } from 'vitest';
+import { join } from 'node:path';
+import sdpTransform from 'sdp-transform';
+import { freePort } from '../helpers/ports.js';
+import { RecordingMediaServer, type RecordingEndpoint } from '../helpers/recording-media.js';
+import { sdpBody, startSipp, type SippPeer, type TracedMessage } from '../helpers/sipp.js';
+import { UdpPeer, type Datagram } from '../helpers/udp-peer.js';
+import { waitFor } from '../helpers/wait.js';
+import { startCallServer, type CallServer } from './call-harness.js';
+
+const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
+
+/** The requester of the CTI requests in these tests. */
+export const origin = { requesterId: 'desk-1', referenceId: 9 };
+
+/** 7001 at 127.0.0.1:`agentPort` (`dual-dialog-enabled` = `dualDialog`), numbers 9… to 127.0.0.1:`ssPort`. */
+export function consultYaml(agentPort: number, ssPort: number, dualDialog = 'false'): string {
+  return `server:
+  name: CallTest
+  sip:
+    listen: ["udp:127.0.0.1:5060"]
+dns:
+  - number: Softswitch
+    type: voip-service
+    options:
+      contact: "127.0.0.1:${ssPort}"
+      service-type: softswitch
+      prefix: "9"
+  - number: "7001"
+    type: extension
+    options:
+      contact: "127.0.0.1:${agentPort}"
+      dual-dialog-enabled: "${dualDialog}"
+`;
+}
+
+/** What one SDP names: address, port, direction, session name. */
+export function sdpOf(m: TracedMessage): { ip: string; port: number; direction: string; name: string } {
+  const s = sdpTransform.parse(sdpBody(m).replace(/\r?\n/g, '\r\n'));
+  const a = s.media[0]!;
+  return {
+    ip: a.connection?.ip ?? s.connection?.ip ?? '',
+    port: a.port,
+    direction: a.direction ?? s.direction ?? 'sendrecv',
+    name: s.name ?? '',
+  };
+}
+
+/** The INVITEs a SIPp device received, in order. */
+export const invites = (p: SippPeer): TracedMessage[] => p.receivedRequests('INVITE');
+
+/** Wait for the `n`th INVITE (1-based) a device receives and return it. */
+export async function nthInvite(p: SippPeer, n: number, what: string): Promise<TracedMessage> {
+  return waitFor(() => invites(p)[n - 1], { what, timeoutMs: 10_000 });
+}
+
+/** RTP from `port` captured on `sock`: at least `n` packets with consecutive sequence numbers. */
+export async function rtpFrom(sock: UdpPeer, port: number, n: number): Promise<Datagram[]> {
+  const got = await sock.waitFor((d) => d.from.port === port && d.buf.length === 172, n, 5000);
+  expect(got.length).toBeGreaterThanOrEqual(n);
+  const seqs = got.map((d) => d.buf.readUInt16BE(2));
+  for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1]! + 1) & 0xffff);
+  return got;
+}
+
+/** Event names of a server, each tagged `main` (the call `connId`) or `consult`. */
+export const eventsOf = (s: CallServer, connId: string): string[] =>
+  s.events.map((e) => `${e.name}:${e.connId === connId ? 'main' : 'consult'}`);
+
+/** A customer on the agent's device, established. */
+export interface CustomerOnAgent {
+  s: CallServer;
+  media: RecordingMediaServer;
+  agent: SippPeer;
+  target: SippPeer;
+  customer: SippPeer;
+  agentRtp: UdpPeer;
+  targetRtp: UdpPeer;
+  connId: string;
+}
+
+/** Options of {@link ConsultMediaEnv.customerOnAgent}. */
+export interface CustomerOnAgentOptions {
+  /** How long the target rings before it answers (ms). */
+  ringMs?: number;
+  /** `dual-dialog-enabled` of 7001 (default `false`: a PSTN agent). */
+  dualDialog?: string;
+  /** Scenario of the target (default `uas-device-media.xml`). */
+  target?: string;
+  /** Scenario of the agent's device (default `uas-device-media.xml`). */
+  agent?: string;
+  /** RFC 3261 T1 of the server (ms; a short one makes Timer B 64·T1 short). */
+  t1?: number;
+  /** Scenario of the customer (default `e2e-uac-customer-stays.xml`) and its `-d` pause. */
+  customer?: string;
+  customerPauseMs?: number;
+}
+
+/** One test's server, media server, SIPp peers and sockets; {@link stop} after each test. */
+export class ConsultMediaEnv {
+  media: RecordingMediaServer | undefined;
+  private server: CallServer | undefined;
+  private readonly peers: SippPeer[] = [];
+  private readonly sockets: UdpPeer[] = [];
+
+  /** Customer → 7001 (its media on `agentRtp`), established; the target (9…) rings `ringMs`. */
+  async customerOnAgent(opts: CustomerOnAgentOptions = {}): Promise<CustomerOnAgent> {
+    const agentPort = await freePort();
+    const ssPort = await freePort();
+    const media = (this.media = new RecordingMediaServer());
+    const s = (this.server = await startCallServer(consultYaml(agentPort, ssPort, opts.dualDialog), {
+      media,
+      t1: opts.t1,
+    }));
+    const sut = `127.0.0.1:${s.port}`;
+    const agentRtp = await UdpPeer.open();
+    const targetRtp = await UdpPeer.open();
+    this.sockets.push(agentRtp, targetRtp);
+    const device = (marker: string, rtp: UdpPeer, port: number, pauseMs: number, scenario = 'uas-device-media.xml') =>
+      startSipp({
+        scenario: scen(scenario),
+        target: sut,
+        localPort: port,
+        pauseMs,
+        timeoutMs: 30_000,
+        args: ['-key', 'marker', marker, '-key', 'rtp_port', String(rtp.port)],
+      });
+    const agent = await device('agent', agentRtp, agentPort, 0, opts.agent);
+    this.peers.push(agent);
+    const target = await device('target', targetRtp, ssPort, opts.ringMs ?? 0, opts.target);
+    this.peers.push(target);
+    const customer = await startSipp({
+      scenario: scen(opts.customer ?? 'e2e-uac-customer-stays.xml'),
+      target: sut,
+      service: '7001',
+      pauseMs: opts.customerPauseMs,
+      calls: 1,
+      timeoutMs: 30_000,
+    });
+    this.peers.push(customer);
+    const est = await waitFor(() => s.events.find((e) => e.name === 'EventEstablished'), {
+      what: 'the customer call established',
+    });
+    return { s, media, agent, target, customer, agentRtp, targetRtp, connId: est.connId };
+  }
+
+  /** The endpoint an SDP names (our address and one of our ports). */
+  endpointOf(m: TracedMessage): RecordingEndpoint {
+    const sdp = sdpOf(m);
+    expect(sdp.ip).toBe('127.0.0.1');
+    const e = this.media!.byPort(sdp.port);
+    expect(e, `an endpoint on port ${sdp.port}`).toBeDefined();
+    return e!;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.peers.splice(0).map((p) => p.stop()));
+    await this.server?.stop();
+    await this.media?.close();
+    await Promise.all(this.sockets.splice(0).map((s) => s.close()));
+    this.server = undefined;
+    this.media = undefined;
+  }
+}
