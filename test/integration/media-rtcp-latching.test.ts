@@ -100,6 +100,26 @@ describe('receiving', () => {
     expect(sdpPeer.rtp.length).toBeLessThanOrEqual(sdpCount + 1);
   });
 
+  it('survives random datagrams on its RTP and RTCP ports (no worker restart, the stream goes on)', async () => {
+    const { ep, peer } = await fx.connected('0 101');
+    peer.send(ep.port, 0, 1, 0, 0x77, SILENCE); // latched to the real peer first
+    await waitFor(async () => (await ep.stats()).packetsReceived === 1, 'latched');
+    const junk = await fx.peer();
+    for (let i = 0; i < 400; i++) {
+      const b = Buffer.alloc(Math.floor(Math.random() * 200));
+      for (let k = 0; k < b.length; k++) b[k] = Math.floor(Math.random() * 256);
+      if (b.length > 1 && i % 2 === 0) b[0] = 0x80 | (b[0] & 0x3f); // version 2: reaches the header parser
+      junk.sendRaw(ep.port + (i % 4 === 0 ? 1 : 0), b);
+    }
+    const before = peer.rtp.length;
+    await waitFor(() => peer.rtp.length >= before + 10, 'RTP still flowing');
+    expect(fx.server.workerRestarts).toBe(0);
+    const stats = await ep.stats();
+    expect(stats.remote).toBe(`127.0.0.1:${peer.port}`);
+    expect(junk.rtp).toHaveLength(0);
+    expect(stats.packetsRejected).toBeGreaterThan(0);
+  });
+
   it('unlatches when a new SDP gives another address', async () => {
     const { ep } = await fx.connected('0');
     const natted = await fx.peer();
