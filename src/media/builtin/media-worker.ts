@@ -3,35 +3,15 @@
  * {@link MediaEngine}. All RTP sockets, timers and G.711 coding of the built-in media server live
  * in this thread, off the signalling event loop.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { MediaEngine } from './media-engine.js';
 import type { RequestMessage, WorkerMessage, WorkerRequest, WorkerResult, WorkerSettings } from './worker-protocol.js';
-
-/** The nice value asked for the media thread (−20 highest … 19 lowest; the default is 0). */
-const WORKER_NICE = -10;
 
 const port = parentPort;
 if (!port) throw new Error('media-worker.ts runs as a worker thread');
 
 const post = (m: WorkerMessage): void => port.postMessage(m);
 const engine = new MediaEngine(workerData as WorkerSettings, (level, msg) => post({ log: { level, msg } }));
-raisePriority();
-
-/**
- * Packets are due every 20 ms: ask Linux to schedule this thread before ordinary work (nice is per
- * thread there; `setpriority` on the thread id). Needs CAP_SYS_NICE (root); without it the thread
- * keeps the process's priority and a busy machine delays ticks (docs/media.md).
- */
-function raisePriority(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, WORKER_NICE);
-  } catch {
-    // not Linux, or not allowed: normal priority
-  }
-}
 
 async function handle(r: WorkerRequest): Promise<WorkerResult> {
   switch (r.op) {
