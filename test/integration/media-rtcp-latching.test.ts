@@ -36,8 +36,11 @@ describe('RTCP', () => {
     expect(Math.abs(ntpSeconds - Date.now() / 1000)).toBeLessThan(2);
     const rtpTs = sr.body.readUInt32BE(16);
     const last = peer.rtp[peer.rtp.length - 1];
-    expect(((rtpTs - last.timestamp) >>> 0) % 160).toBe(0);
-    expect((rtpTs - last.timestamp) >>> 0).toBeLessThanOrEqual(480);
+    // RFC 3550 §6.4.1: the SR's RTP timestamp is the stream's clock at the NTP instant: on the
+    // stream's 160-sample grid here, within a few packets of the last one received (RTP may go on
+    // arriving after the SR was sent, so the difference can be negative; compare signed 32-bit).
+    expect(((rtpTs - peer.rtp[0].timestamp) >>> 0) % 160).toBe(0);
+    expect(Math.abs((rtpTs - last.timestamp) | 0)).toBeLessThanOrEqual(480);
     const packets = sr.body.readUInt32BE(20);
     expect(Math.abs(packets - peer.rtp.length)).toBeLessThanOrEqual(2);
     expect(sr.body.readUInt32BE(24)).toBe(packets * 160);
@@ -111,6 +114,8 @@ describe('receiving', () => {
       if (b.length > 1 && i % 2 === 0) b[0] = 0x80 | (b[0] & 0x3f); // version 2: reaches the header parser
       junk.sendRaw(ep.port + (i % 4 === 0 ? 1 : 0), b);
     }
+    // Well-formed RTP of the negotiated payload type from the wrong source: dropped and counted.
+    for (let i = 0; i < 5; i++) junk.send(ep.port, 0, 100 + i, 160 * i, 0x99, SILENCE);
     const before = peer.rtp.length;
     await waitFor(() => peer.rtp.length >= before + 10, 'RTP still flowing');
     expect(fx.server.workerRestarts).toBe(0);
