@@ -5,7 +5,8 @@
  * consultation re-INVITEs it to ringback and then to the target; RequestCompleteTransfer
  * connects customer and target and re-parks the connection (a re-INVITE to a new park endpoint,
  * no BYE). SIPp plays the agent's gateway, the target's trunk and the customer; endpoints come
- * from a {@link RecordingMediaServer} so each SDP is checked against the endpoint it names.
+ * from the built-in media server recorded by {@link RecordingMediaServer} so each SDP is checked
+ * against the endpoint it names.
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,10 +26,13 @@ let media: RecordingMediaServer | undefined;
 const peers: SippPeer[] = [];
 const sockets: UdpPeer[] = [];
 afterEach(async () => {
+  const left = media?.openEndpoints ?? 0;
   await Promise.all(peers.splice(0).map((p) => p.stop()));
   await server?.stop();
   await media?.close();
   await Promise.all(sockets.splice(0).map((s) => s.close()));
+  [server, media] = [undefined, undefined];
+  expect(left, 'media endpoints open at the end of the test').toBe(0);
 });
 
 function yaml(gatewayPort: number, trunkPort: number): string {
@@ -64,7 +68,7 @@ describe('consultation on a nailed-up connection', () => {
   it('one dialog throughout: ringback, the target, then complete re-parks the connection (no BYE)', async () => {
     const gatewayPort = await freePort();
     const trunkPort = await freePort();
-    media = new RecordingMediaServer();
+    media = await RecordingMediaServer.start();
     const s = (server = await startCallServer(yaml(gatewayPort, trunkPort), { media }));
     const sut = `127.0.0.1:${s.port}`;
     const [agentRtp, targetRtp] = [await UdpPeer.open(), await UdpPeer.open()];

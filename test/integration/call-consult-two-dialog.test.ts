@@ -2,7 +2,7 @@
  * Hold and consultation of an office phone (`dual-dialog-enabled = true`, behaviour §6): the main
  * call is held by re-INVITE (`sendonly`), the consultation is a second INVITE dialog to the phone
  * whose offer is a ringback endpoint, then the target's offer by re-INVITE. SIPp devices, a
- * {@link RecordingMediaServer}; SDP checked at each step, RTP captured, no endpoint left.
+ * built-in media server recorded by {@link RecordingMediaServer}; SDP checked at each step, RTP captured, no endpoint left.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { callIdOf } from '../helpers/sipp.js';
