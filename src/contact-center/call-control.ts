@@ -44,6 +44,25 @@ export type CallControlRequest =
       readonly otherDN: string;
     }
   | {
+      readonly request: 'RequestInitiateConference';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly otherDN: string;
+      readonly userData?: UserData;
+    }
+  | {
+      readonly request: 'RequestCompleteConference';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly transferConnId: string;
+    }
+  | {
+      readonly request: 'RequestDeleteFromConference';
+      readonly thisDN: string;
+      readonly connId: string;
+      readonly otherDN: string;
+    }
+  | {
       readonly request: 'RequestAttachUserData';
       readonly thisDN: string;
       readonly connId: string;

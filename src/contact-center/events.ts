@@ -65,6 +65,8 @@ export type CallEventName =
   | 'EventAbandoned'
   | 'EventDestinationBusy'
   | 'EventPartyChanged'
+  | 'EventPartyAdded'
+  | 'EventPartyDeleted'
   | 'EventAttachedDataChanged';
 
 /** User data attached to a call (`RequestAttachUserData`); string/number values only. */

@@ -177,7 +177,7 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
     expect(await a.waitFor('EventAgentLogout')).not.toHaveProperty('referenceId');
   });
 
-  it('call requests that cannot be done: RequestMakeCall to an out-of-service route → CALL_FAILED (1052), RequestAnswerCall → NOT_SUPPORTED (1051)', async () => {
+  it('call requests that cannot be done: RequestMakeCall to an out-of-service route → CALL_FAILED (1052), RequestAnswerCall for a call that does not exist → UNKNOWN_CONN_ID (1050)', async () => {
     await waitDeviceState(env.server, 'Softswitch', 'out-of-service', 15_000);
     const c = await open('jay', 'jay-secret');
     await c.request('RequestRegisterAddress', { thisDN: '+15551232222' });
@@ -189,7 +189,7 @@ describe('e2e errors: CTI refusals and SIP bad input (home.yaml)', () => {
     expect(c.events.some((f) => f.event === 'EventDialing')).toBe(false);
     const answer = await c.request('RequestAnswerCall', { thisDN: '+15551232222', connId: '00000000000000ab' });
     expect(answer).toMatchObject({ event: 'EventError' });
-    expect(answer.errorCode).toBe(CTI_ERROR.NOT_SUPPORTED.code);
+    expect(answer.errorCode).toBe(CTI_ERROR.UNKNOWN_CONN_ID.code);
     expect(await c.request('RequestAgentLogout', { thisDN: '+15551232222' })).toMatchObject({
       event: 'EventAgentLogout',
     });

@@ -1,7 +1,7 @@
 /**
  * Acceptance, examples/home-agent-phone.yaml, more call situations of a PSTN home agent (Jay on
  * 8888 with agent-phone +1 555 123 2222 behind the SBC on 127.0.0.1:5081): hold/retrieve with
- * `dual-dialog-enabled = false`, the agent hanging up first, a customer abandoning while the agent
+ * `dual-dialog-enabled = false` (music for the customer, silence for the agent, behaviour §6), the agent hanging up first, a customer abandoning while the agent
  * rings, queueing until the agent is Ready, `router-timeout` → 480, and RequestMakeCall with
  * RFC 3725 Flow I (`make-call-rfc3725-flow = 1`).
  */
@@ -36,7 +36,7 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
 
   afterAll(() => env.stop());
 
-  it('hold with dual-dialog-enabled=false: the agent leg gets a black hole without a hold direction; retrieve; release', async () => {
+  it('hold with dual-dialog-enabled=false: the customer is held on music, the agent leg on a silence endpoint without a hold direction; retrieve; release', async () => {
     const c = await customer('e2e-uac-customer-stays.xml');
     const est = await desk!.waitFor(on('EventEstablished'), 10_000);
     const connId = est.connId;
@@ -47,11 +47,16 @@ describe('e2e home-agent-phone.yaml: PSTN home agent call situations', () => {
     await waitFor(() => env.sbc.receivedRequests('INVITE').length === 2, {
       what: 'hold re-INVITE to the agent-phone leg',
     });
+    // Both point at endpoints of the server's media server (its address, a port of its range).
     const holdToAgent = body(env.sbc.receivedRequests('INVITE')[1]!);
-    expect(holdToAgent).toMatch(/c=IN IP4 0\.0\.0\.0/);
+    expect(holdToAgent).toMatch(/c=IN IP4 127\.0\.0\.1/);
+    expect(holdToAgent).toMatch(/m=audio [1-9]\d* RTP\/AVP 0 8/);
     expect(holdToAgent).not.toMatch(/a=(sendonly|recvonly|inactive)/);
     await waitFor(() => c.receivedRequests('INVITE').length === 1, { what: 'hold re-INVITE to the customer' });
-    expect(body(c.receivedRequests('INVITE')[0]!)).toMatch(/a=sendonly/);
+    const holdToCustomer = body(c.receivedRequests('INVITE')[0]!);
+    expect(holdToCustomer).toMatch(/a=sendonly/);
+    expect(holdToCustomer).toMatch(/c=IN IP4 127\.0\.0\.1/);
+    expect(/m=audio (\d+)/.exec(holdToCustomer)![1]).not.toBe(/m=audio (\d+)/.exec(holdToAgent)![1]);
 
     expect(await desk!.request('RequestRetrieveCall', { thisDN: '8888', connId })).toMatchObject({
       event: 'EventRetrieved',

@@ -1,42 +1,50 @@
 /**
- * A small {@link MediaServer} for call-control tests, until the built-in one (`src/media/builtin`)
- * is available: each endpoint binds a real UDP port on loopback, offers and answers G.711 SDP,
- * records the sources it was told to play and sends a 20 ms RTP packet (RFC 3550 header, PCMU
- * payload of silence) to its peer every 20 ms from that port. It records what call control did
- * with it (open endpoints, sources, negotiated peers) so tests can check the SDP a leg received
- * against the endpoint it names.
+ * A recording decorator over the real built-in media server, for call-control tests: every
+ * endpoint and mixer call is forwarded to a {@link BuiltinMediaServer} (started by
+ * {@link MediaFixture} on a random loopback port range, its worker sends the real RTP), and the
+ * decorator records what call control asked for: endpoints opened and closed with their labels,
+ * the sources played, the SDP offered and answered and the peer each negotiation gave. Tests check
+ * the SDP a leg received against the endpoint it names.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import sdpTransform from 'sdp-transform';
-import {
-  MediaNegotiationError,
-  type MediaEndpoint,
-  type MediaEndpointStats,
-  type MediaMixer,
-  type MediaServer,
-  type MediaSource,
+import type { BuiltinMediaServer } from '../../src/media/builtin/index.js';
+import type {
+  MediaEndpoint,
+  MediaEndpointStats,
+  MediaMixer,
+  MediaServer,
+  MediaSource,
 } from '../../src/media/media-server.js';
+import { MediaFixture } from './media.js';
 
-/** One endpoint of {@link RecordingMediaServer}. */
+/** One SDP exchange step of an endpoint: what we offered or answered, what the peer sent. */
+export interface RecordedSdp {
+  readonly kind: 'offer' | 'answer' | 'remote-offer' | 'remote-answer';
+  readonly sdp: string;
+}
+
+/** One endpoint of {@link RecordingMediaServer}: the real endpoint and what was done with it. */
 export class RecordingEndpoint implements MediaEndpoint {
-  /** Every source played, in order. */
+  /** Every source call control asked for, in order (an endpoint starts on silence). */
   readonly sources: MediaSource['kind'][] = ['silence'];
+  /** Every SDP offered, answered or taken, in order. */
+  readonly sdp: RecordedSdp[] = [];
+  /** Set when call control closed it. */
   closed = false;
+  /** Where the real endpoint sends RTP after the last negotiation (its `stats().remote`). */
   remote: { host: string; port: number } | undefined;
-  private sent = 0;
-  private version = 0;
-  private seq = 1;
-  private timer: NodeJS.Timeout | undefined;
-  readonly port: number;
 
   constructor(
-    readonly id: string,
+    /** The built-in server's endpoint every call goes to. */
+    readonly inner: MediaEndpoint,
     readonly label: string,
-    private readonly socket: Socket,
-    private readonly onClose: (e: RecordingEndpoint) => void,
-  ) {
-    this.port = socket.address().port;
-    this.timer = setInterval(() => this.tick(), 20);
+  ) {}
+
+  get id(): string {
+    return this.inner.id;
+  }
+
+  get port(): number {
+    return this.inner.port;
   }
 
   /** The source played now. */
@@ -44,126 +52,122 @@ export class RecordingEndpoint implements MediaEndpoint {
     return this.sources[this.sources.length - 1]!;
   }
 
-  private tick(): void {
-    if (!this.remote || this.closed) return;
-    const rtp = Buffer.alloc(12 + 160, 0xff);
-    rtp[0] = 0x80;
-    rtp[1] = this.sent === 0 ? 0x80 : 0; // marker on the first packet, PT 0
-    rtp.writeUInt16BE(this.seq++ & 0xffff, 2);
-    rtp.writeUInt32BE((this.sent * 160) >>> 0, 4);
-    rtp.writeUInt32BE(0x5eed0000 + Number(this.id), 8);
-    this.sent++;
-    this.socket.send(rtp, this.remote.port, this.remote.host);
+  private async negotiated(): Promise<void> {
+    const remote = (await this.inner.stats()).remote;
+    const at = remote?.lastIndexOf(':') ?? -1;
+    this.remote = remote && at > 0 ? { host: remote.slice(0, at), port: Number(remote.slice(at + 1)) } : undefined;
   }
 
-  private sdp(): string {
-    this.version++;
-    return sdpTransform.write({
-      version: 0,
-      origin: {
-        username: '-',
-        sessionId: 4242,
-        sessionVersion: this.version,
-        netType: 'IN',
-        ipVer: 4,
-        address: '127.0.0.1',
-      },
-      name: '-',
-      timing: { start: 0, stop: 0 },
-      connection: { version: 4, ip: '127.0.0.1' },
-      media: [
-        {
-          type: 'audio',
-          port: this.port,
-          protocol: 'RTP/AVP',
-          payloads: '0 8 101',
-          rtp: [
-            { payload: 0, codec: 'PCMU', rate: 8000 },
-            { payload: 8, codec: 'PCMA', rate: 8000 },
-            { payload: 101, codec: 'telephone-event', rate: 8000 },
-          ],
-          fmtp: [{ payload: 101, config: '0-16' }],
-          ptime: 20,
-          direction: 'sendrecv',
-        },
-      ],
-    });
-  }
-
-  private take(sdp: string | Buffer): void {
-    const s = sdpTransform.parse(sdp.toString());
-    const m = s.media.find((x) => x.type === 'audio');
-    const ip = m?.connection?.ip ?? s.connection?.ip;
-    if (!m || !ip || !/^(0|8)( |$)/.test(String(m.payloads))) throw new MediaNegotiationError('no G.711 audio');
-    this.remote = m.port === 0 || ip === '0.0.0.0' ? undefined : { host: ip, port: m.port };
-  }
-
-  createOffer(): Promise<string> {
-    return Promise.resolve(this.sdp());
+  async createOffer(): Promise<string> {
+    const sdp = await this.inner.createOffer();
+    this.sdp.push({ kind: 'offer', sdp });
+    return sdp;
   }
 
   async answer(offer: string | Buffer): Promise<string> {
-    this.take(offer);
-    return this.sdp();
+    this.sdp.push({ kind: 'remote-offer', sdp: offer.toString() });
+    const sdp = await this.inner.answer(offer);
+    this.sdp.push({ kind: 'answer', sdp });
+    await this.negotiated();
+    return sdp;
   }
 
   async acceptAnswer(answer: string | Buffer): Promise<void> {
-    this.take(answer);
+    this.sdp.push({ kind: 'remote-answer', sdp: answer.toString() });
+    await this.inner.acceptAnswer(answer);
+    await this.negotiated();
   }
 
-  async play(source: MediaSource): Promise<void> {
+  play(source: MediaSource): Promise<void> {
     this.sources.push(source.kind);
+    return this.inner.play(source);
   }
 
-  async stats(): Promise<MediaEndpointStats> {
-    return {
-      packetsSent: this.sent,
-      packetsReceived: 0,
-      telephoneEvents: 0,
-      packetsRejected: 0,
-      remote: this.remote ? `${this.remote.host}:${this.remote.port}` : undefined,
-      payloadType: 0,
-    };
+  stats(): Promise<MediaEndpointStats> {
+    return this.inner.stats();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.timer);
-    this.onClose(this);
-    await new Promise<void>((res) => this.socket.close(() => res()));
+    return this.inner.close();
   }
 }
 
-/** A {@link MediaServer} whose endpoints are {@link RecordingEndpoint}s. */
+/** A mixer of the built-in server that takes {@link RecordingEndpoint}s and records who is joined. */
+export class RecordingMixer implements MediaMixer {
+  /** The endpoints joined now. */
+  readonly members = new Set<RecordingEndpoint>();
+
+  constructor(private readonly inner: MediaMixer) {}
+
+  get id(): string {
+    return this.inner.id;
+  }
+
+  private unwrap(endpoint: MediaEndpoint): MediaEndpoint {
+    return endpoint instanceof RecordingEndpoint ? endpoint.inner : endpoint;
+  }
+
+  async join(endpoint: MediaEndpoint): Promise<void> {
+    await this.inner.join(this.unwrap(endpoint));
+    if (endpoint instanceof RecordingEndpoint) this.members.add(endpoint);
+  }
+
+  async leave(endpoint: MediaEndpoint): Promise<void> {
+    if (endpoint instanceof RecordingEndpoint) this.members.delete(endpoint);
+    await this.inner.leave(this.unwrap(endpoint));
+  }
+
+  close(): Promise<void> {
+    this.members.clear();
+    return this.inner.close();
+  }
+}
+
+/** The built-in media server, recorded: {@link RecordingMediaServer.start}, {@link close} after the test. */
 export class RecordingMediaServer implements MediaServer {
   /** Every endpoint ever opened, in order. */
   readonly endpoints: RecordingEndpoint[] = [];
-  private open = 0;
+  /** Every mixer ever created, in order. */
+  readonly mixers: RecordingMixer[] = [];
 
-  get openEndpoints(): number {
-    return this.open;
+  private constructor(private readonly fixture: MediaFixture) {}
+
+  /** Starts a built-in media server (random port range, a 1 kHz music-on-hold file) to record. */
+  static async start(): Promise<RecordingMediaServer> {
+    return new RecordingMediaServer(await MediaFixture.start());
   }
 
-  /** The endpoint bound to `port`, if any was. */
+  /** The real server. */
+  get server(): BuiltinMediaServer {
+    return this.fixture.server;
+  }
+
+  /** The real server's count of open endpoints. */
+  get openEndpoints(): number {
+    return this.fixture.server.openEndpoints;
+  }
+
+  /** The newest endpoint bound to `port`, if any was. */
   byPort(port: number): RecordingEndpoint | undefined {
-    return this.endpoints.find((e) => e.port === port);
+    // A freed port may be given out again: the newest endpoint on it is the one an SDP names now.
+    return [...this.endpoints].reverse().find((e) => e.port === port);
   }
 
   async createEndpoint(label = ''): Promise<MediaEndpoint> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((res) => socket.bind(0, '127.0.0.1', () => res()));
-    const e = new RecordingEndpoint(String(this.endpoints.length + 1), label, socket, () => this.open--);
+    const e = new RecordingEndpoint(await this.fixture.server.createEndpoint(label), label);
     this.endpoints.push(e);
-    this.open++;
     return e;
   }
 
-  createMixer(): Promise<MediaMixer> {
-    return Promise.reject(new Error('no mixer in the recording media server'));
+  async createMixer(): Promise<MediaMixer> {
+    const m = new RecordingMixer(await this.fixture.server.createMixer());
+    this.mixers.push(m);
+    return m;
   }
 
+  /** Closes the real server (its endpoints, mixers and worker) and its scratch directory. */
   async close(): Promise<void> {
-    await Promise.all(this.endpoints.map((e) => e.close()));
+    await this.fixture.close();
   }
 }

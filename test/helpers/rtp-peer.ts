@@ -2,11 +2,14 @@
  * An RTP peer for media tests: a UDP socket pair on loopback (RTP on an even port, RTCP on the
  * next), an SDP for it, and everything received with its arrival time, parsed (RFC 3550 §5.1).
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { alawToLinear, ulawToLinear } from '../../src/media/builtin/g711.js';
+import { bindUdp } from '../../src/media/builtin/port-allocator.js';
 import { splitRtcp, type RtcpPart } from '../../src/media/builtin/rtcp.js';
 import { readRtpHeader, writeRtpHeader, type RtpHeader } from '../../src/media/builtin/rtp-packet.js';
+
+const LOOPBACK = '127.0.0.1';
 
 /** One RTP packet received. */
 export interface ReceivedRtp extends RtpHeader {
@@ -14,17 +17,6 @@ export interface ReceivedRtp extends RtpHeader {
   /** performance.now() at arrival. */
   readonly at: number;
   readonly from: string;
-}
-
-function bind(port: number): Promise<Socket | undefined> {
-  const s = createSocket('udp4');
-  return new Promise((resolve) => {
-    s.once('error', () => {
-      s.close();
-      resolve(undefined);
-    });
-    s.bind({ port, address: '127.0.0.1', exclusive: true }, () => resolve(s));
-  });
 }
 
 /** RTP + RTCP sockets with what they received. */
@@ -52,14 +44,14 @@ export class RtpPeer {
   /** Binds an even/odd port pair on 127.0.0.1 (ephemeral ports, up to 50 tries). */
   static async open(): Promise<RtpPeer> {
     for (let i = 0; i < 50; i++) {
-      const probe = await bind(0);
+      const probe = await bindUdp(0, LOOPBACK);
       if (!probe) continue;
       const port = probe.address().port;
       probe.close();
       if (port % 2 !== 0 || port >= 65535) continue;
-      const rtp = await bind(port);
+      const rtp = await bindUdp(port, LOOPBACK);
       if (!rtp) continue;
-      const rtcp = await bind(port + 1);
+      const rtcp = await bindUdp(port + 1, LOOPBACK);
       if (rtcp) return new RtpPeer(rtp, rtcp);
       rtp.close();
     }
@@ -87,6 +79,11 @@ export class RtpPeer {
     }
     lines.push(`a=${direction}`);
     return lines.join('\r\n') + '\r\n';
+  }
+
+  /** Sends any bytes from the RTP socket to 127.0.0.1:`port`. */
+  sendRaw(port: number, bytes: Buffer): void {
+    this.rtpSocket.send(bytes, port, LOOPBACK);
   }
 
   /** Sends one RTP packet from the RTP socket. */

@@ -1,7 +1,7 @@
 /**
  * Hold and consultation on media endpoints (behaviour ยง6) with SIPp as the customer, the agent's
- * device (a PSTN agent: `dual-dialog-enabled = false`, single dialog) and the target behind a softswitch, and a
- * media server whose endpoints are real UDP ports ({@link RecordingMediaServer}). Every SDP the
+ * device (a PSTN agent: `dual-dialog-enabled = false`, single dialog) and the target behind a softswitch, and
+ * the built-in media server, recorded ({@link RecordingMediaServer}). Every SDP the
  * devices receive is checked against the endpoint or party it must name, RTP from the ringback
  * and silence endpoints is captured on the agent's media socket, and no endpoint is left open.
  */
@@ -29,8 +29,8 @@ describe('hold and consultation with media endpoints, single dialog (behaviour ย
     expect(sdpOf(ring).direction).toBe('sendrecv');
     const ringback = env.endpointOf(ring);
     expect(ringback.source).toBe('ringback');
-    expect(ringback.remote).toEqual({ host: '127.0.0.1', port: agentRtp.port });
     await rtpFrom(agentRtp, ringback.port, 10);
+    expect(ringback.remote).toEqual({ host: '127.0.0.1', port: agentRtp.port });
     expect(s.events.some((e) => e.name === 'EventEstablished' && e.connId !== connId)).toBe(false);
 
     // The target answers: its offer reaches the agent's leg, the ringback endpoint closes.
@@ -185,8 +185,10 @@ describe('hold and consultation with media endpoints, single dialog (behaviour ย
     ]);
   });
 
-  it('a target answering without SDP is ACKed and released (BYE); the desktop releases the consult call, then the main call: nothing left', async () => {
-    const { s, agent, target, connId } = await env.customerOnAgent({ target: 'uas-answer-no-sdp.xml' });
+  it('a target answering without SDP is ACKed and released (BYE); the desktop releases the consult call (the agent goes back on silence), retrieves and releases the main call: nothing left', async () => {
+    const { s, agent, target, customer, agentRtp, connId } = await env.customerOnAgent({
+      target: 'uas-answer-no-sdp.xml',
+    });
     await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
     await waitFor(() => target.receivedRequests('BYE').length === 1, 'BYE to the target after its ACK');
     expect(target.receivedRequests('ACK')).toHaveLength(1);
@@ -200,10 +202,16 @@ describe('hold and consultation with media endpoints, single dialog (behaviour ย
     expect(agent.receivedRequests('BYE')).toHaveLength(0);
     await waitFor(() => env.media!.openEndpoints === 2, 'music and silence, the ringback closed');
     expect(ringback.closed).toBe(true);
+    // The main call is still held: RequestRetrieveCall reconnects agent and customer.
+    await s.control.handle({ request: 'RequestRetrieveCall', thisDN: '7001', connId }, origin);
+    expect(sdpOf(await nthInvite(customer, 2, 'the customer reconnected'))).toMatchObject({
+      name: 'agent',
+      port: agentRtp.port,
+    });
+    await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
     await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
-    await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
-    expect(agent.receivedRequests('BYE')).toHaveLength(1);
+    await waitFor(() => agent.distinctRequests('BYE') === 1, 'BYE to the agent');
     expect(eventsOf(s, connId)).toEqual([
       'EventRinging:main',
       'EventEstablished:main',
@@ -211,6 +219,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour ย
       'EventDialing:consult',
       'EventNetworkReached:consult', // reported with the (broken) answer
       'EventReleased:consult',
+      'EventRetrieved:main',
       'EventReleased:main',
     ]);
   });
@@ -299,5 +308,21 @@ describe('hold and consultation with media endpoints, single dialog (behaviour ย
     await waitFor(() => target.receivedRequests('CANCEL').length === 1, 'CANCEL to the ringing target');
     await waitFor(() => customer.receivedRequests('BYE').length === 1, 'BYE to the customer');
     expect(env.media!.endpoints.map((e) => e.sources.at(-1))).toEqual(['music', 'ringback']);
+  });
+
+  it('the agent gateway never answers the ringback re-INVITE: Timer B ends its dialog (BYE), the customer is released, EventError, no endpoint left', async () => {
+    const { s, agent, customer, connId } = await env.customerOnAgent({
+      agent: 'uas-nailed-reinvite-silent.xml',
+      t1: 50,
+    });
+    await expect(
+      s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin),
+    ).rejects.toMatchObject({ reason: 'failed' });
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
+    await waitFor(() => agent.distinctRequests('BYE') === 1, 'BYE to the agent');
+    await waitFor(() => customer.receivedRequests('BYE').length >= 1, 'BYE to the customer');
+    expect(env.media!.endpoints.map((e) => e.sources.at(-1))).toEqual(['music', 'ringback']);
+    expect(s.events.map((e) => e.name)).toEqual(['EventRinging', 'EventEstablished', 'EventReleased']);
   });
 });

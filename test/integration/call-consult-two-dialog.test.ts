@@ -2,7 +2,7 @@
  * Hold and consultation of an office phone (`dual-dialog-enabled = true`, behaviour §6): the main
  * call is held by re-INVITE (`sendonly`), the consultation is a second INVITE dialog to the phone
  * whose offer is a ringback endpoint, then the target's offer by re-INVITE. SIPp devices, a
- * {@link RecordingMediaServer}; SDP checked at each step, RTP captured, no endpoint left.
+ * built-in media server recorded by {@link RecordingMediaServer}; SDP checked at each step, RTP captured, no endpoint left.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { callIdOf } from '../helpers/sipp.js';
@@ -104,6 +104,55 @@ describe('hold and consultation with media endpoints, two dialogs (behaviour §6
       'EventReleased:consult',
       'EventRetrieved:main',
       'EventReleased:main',
+    ]);
+  });
+
+  it('two dialogs: RequestAlternateCall holds the consultation dialog (target on music, phone sendonly) and retrieves the main one, and back', async () => {
+    const { s, agent, target, customer, agentRtp, targetRtp, connId } = await env.customerOnAgent({
+      dualDialog: 'true',
+    });
+    await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
+    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
+      what: 'the consultation established',
+    });
+    const consultId = s.events.find((e) => e.name === 'EventDialing')!.connId;
+    const [mainDialog, consultDialog] = [callIdOf(invites(agent)[0]!), callIdOf(invites(agent)[2]!)];
+
+    await s.control.handle({ request: 'RequestAlternateCall', thisDN: '7001', connId: consultId }, origin);
+    expect(env.endpointOf(await nthInvite(target, 2, 'the target held')).source).toBe('music');
+    const phoneHeld = await nthInvite(agent, 5, 'the consultation dialog held');
+    expect(callIdOf(phoneHeld)).toBe(consultDialog);
+    expect(sdpOf(phoneHeld)).toMatchObject({ direction: 'sendonly', ip: '0.0.0.0' });
+    const retrieved = await nthInvite(agent, 6, 'the main dialog retrieved');
+    expect(callIdOf(retrieved)).toBe(mainDialog);
+    expect(sdpOf(await nthInvite(customer, 2, 'the phone offer to the customer'))).toMatchObject({
+      name: 'agent',
+      port: agentRtp.port,
+    });
+    await waitFor(() => env.media!.openEndpoints === 1, 'the customer music closed, the target music open');
+
+    await s.control.handle({ request: 'RequestAlternateCall', thisDN: '7001', connId }, origin);
+    expect(env.endpointOf(await nthInvite(customer, 3, 'the customer held again')).source).toBe('music');
+    expect(sdpOf(await nthInvite(target, 3, 'the phone offer to the target'))).toMatchObject({ name: 'agent' });
+    await waitFor(() => env.media!.openEndpoints === 1, 'the target music closed');
+
+    await s.control.handle(
+      { request: 'RequestCompleteTransfer', thisDN: '7001', connId, transferConnId: consultId },
+      origin,
+    );
+    expect(sdpOf(await nthInvite(customer, 4, 'the target offer to the customer'))).toMatchObject({
+      name: 'target',
+      port: targetRtp.port,
+    });
+    await waitFor(() => agent.receivedRequests('BYE').length === 2, 'BYE on both dialogs of the phone');
+    await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
+    s.b2bua.releaseCall(s.b2bua.getCall(connId)!);
+    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    expect(eventsOf(s, connId).slice(6, 10)).toEqual([
+      'EventHeld:consult',
+      'EventRetrieved:main',
+      'EventHeld:main',
+      'EventRetrieved:consult',
     ]);
   });
 });

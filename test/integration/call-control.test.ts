@@ -293,14 +293,14 @@ describe('CTI call control on a live call', () => {
     ]);
   });
 
-  it('refuses what it cannot do: unknown ConnID, RequestAnswerCall without sip-cti-control', async () => {
+  it('refuses what it cannot do: unknown ConnID (also for RequestAnswerCall), make-call to nowhere', async () => {
     server = await startCallServer(yaml(await freePort(), await freePort()));
     await expect(
       server.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId: '0000000000000000' }, origin),
     ).rejects.toMatchObject({ reason: 'unknown-conn-id' });
     await expect(
       server.control.handle({ request: 'RequestAnswerCall', thisDN: '7001', connId: '0000000000000000' }, origin),
-    ).rejects.toMatchObject({ reason: 'not-supported' });
+    ).rejects.toMatchObject({ reason: 'unknown-conn-id' });
     await expect(
       server.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN: '5555' }, origin),
     ).rejects.toMatchObject({ reason: 'failed' });

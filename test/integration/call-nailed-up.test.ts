@@ -157,6 +157,8 @@ describe('nailed-up connections over the call harness', () => {
       'EventEstablished on the agent',
     );
     expect(state()).toBe('active');
+    // Auto-answered (behaviour §10): RequestAnswerCall succeeds with no effect.
+    await server!.control.handle({ request: 'RequestAnswerCall', thisDN: JOE, connId: est.connId }, origin);
     const [connection, destination] = gateway!.callIds('INVITE');
     expect(gateway!.callIds('INVITE')).toHaveLength(2);
     // Only the destination got a new INVITE; the agent's phone got re-INVITEs on its one dialog.

@@ -1,6 +1,6 @@
 /**
  * Shared set-up of the consultation and hold tests with media endpoints (behaviour §6): a call
- * server with a {@link RecordingMediaServer}, SIPp as the customer, the agent's device (7001,
+ * server on the built-in media server, recorded ({@link RecordingMediaServer}), SIPp as the customer, the agent's device (7001,
  * static contact) and the target behind a softswitch (prefix 9), the devices' media on UDP
  * sockets of the test; and the checks those tests share (the SDP a device received, the endpoint
  * it names, RTP captured from an endpoint).
@@ -61,12 +61,20 @@ export async function nthInvite(p: SippPeer, n: number, what: string): Promise<T
   return waitFor(() => invites(p)[n - 1], { what, timeoutMs: 10_000 });
 }
 
-/** RTP from `port` captured on `sock`: at least `n` packets with consecutive sequence numbers. */
+/**
+ * RTP from `port` captured on `sock`: at least `n` 20 ms PCMU packets (RFC 3550 §5.1 version 2,
+ * payload type 0, 160 bytes) of one SSRC, with consecutive sequence numbers and timestamps 160 apart.
+ */
 export async function rtpFrom(sock: UdpPeer, port: number, n: number): Promise<Datagram[]> {
   const got = await sock.waitFor((d) => d.from.port === port && d.buf.length === 172, n, 5000);
   expect(got.length).toBeGreaterThanOrEqual(n);
-  const seqs = got.map((d) => d.buf.readUInt16BE(2));
-  for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1]! + 1) & 0xffff);
+  for (const d of got) expect([d.buf[0]! >> 6, d.buf[1]! & 0x7f]).toEqual([2, 0]);
+  expect(new Set(got.map((d) => d.buf.readUInt32BE(8))).size).toBe(1);
+  for (let i = 1; i < got.length; i++) {
+    const [a, b] = [got[i - 1]!.buf, got[i]!.buf];
+    expect(b.readUInt16BE(2)).toBe((a.readUInt16BE(2) + 1) & 0xffff);
+    expect(b.readUInt32BE(4)).toBe((a.readUInt32BE(4) + 160) >>> 0);
+  }
   return got;
 }
 
@@ -96,6 +104,8 @@ export interface CustomerOnAgentOptions {
   target?: string;
   /** Scenario of the agent's device (default `uas-device-media.xml`). */
   agent?: string;
+  /** RFC 3261 T1 of the server (ms; a short one makes Timer B 64·T1 short). */
+  t1?: number;
   /** Scenario of the customer (default `e2e-uac-customer-stays.xml`) and its `-d` pause. */
   customer?: string;
   customerPauseMs?: number;
@@ -112,8 +122,11 @@ export class ConsultMediaEnv {
   async customerOnAgent(opts: CustomerOnAgentOptions = {}): Promise<CustomerOnAgent> {
     const agentPort = await freePort();
     const ssPort = await freePort();
-    const media = (this.media = new RecordingMediaServer());
-    const s = (this.server = await startCallServer(consultYaml(agentPort, ssPort, opts.dualDialog), { media }));
+    const media = (this.media = await RecordingMediaServer.start());
+    const s = (this.server = await startCallServer(consultYaml(agentPort, ssPort, opts.dualDialog), {
+      media,
+      t1: opts.t1,
+    }));
     const sut = `127.0.0.1:${s.port}`;
     const agentRtp = await UdpPeer.open();
     const targetRtp = await UdpPeer.open();
@@ -155,12 +168,15 @@ export class ConsultMediaEnv {
     return e!;
   }
 
+  /** Stops everything of the test; fails it when a media endpoint was left open. */
   async stop(): Promise<void> {
+    const left = this.media?.openEndpoints ?? 0;
     await Promise.all(this.peers.splice(0).map((p) => p.stop()));
     await this.server?.stop();
     await this.media?.close();
     await Promise.all(this.sockets.splice(0).map((s) => s.close()));
     this.server = undefined;
     this.media = undefined;
+    expect(left, 'media endpoints open at the end of the test').toBe(0);
   }
 }

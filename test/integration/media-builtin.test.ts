@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { goertzelPower } from '../../src/media/builtin/tones.js';
 import { MediaNegotiationError } from '../../src/media/media-server.js';
 import { parseSdp } from '../../src/media/sdp.js';
-import { MediaFixture } from '../helpers/media.js';
+import { createBuiltinMediaServer } from '../../src/media/builtin/index.js';
+import { MediaFixture, randomPortRange } from '../helpers/media.js';
 import { RtpPeer } from '../helpers/rtp-peer.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -37,7 +38,8 @@ describe('built-in media endpoint', () => {
     const t0 = p.rtp[0].at;
     await waitFor(() => p.rtp.length > 0 && performance.now() - t0 >= 2000, { what: '2 s of RTP', timeoutMs: 4000 });
     const window = p.rtp.filter((r) => r.at - t0 < 2000);
-    expect(window.length).toBeGreaterThanOrEqual(98);
+    // 100 in 2 s; a loaded machine may stall the worker past the 100 ms resync (ticks skipped).
+    expect(window.length).toBeGreaterThanOrEqual(90);
     expect(window.length).toBeLessThanOrEqual(102);
     expect(new Set(p.rtp.map((r) => r.ssrc)).size).toBe(1);
     expect(p.rtp[0].marker).toBe(true);
@@ -133,5 +135,28 @@ describe('built-in media endpoint', () => {
     await ep.close();
     expect(fx.server.openEndpoints).toBe(before);
     await expect(ep.play({ kind: 'silence' })).rejects.toThrow(/closed/);
+  });
+
+  it('takes even RTP ports of rtp-port-range and says so clearly when none is free', async () => {
+    const { portMin } = randomPortRange();
+    const small = await createBuiltinMediaServer({
+      bindAddress: '127.0.0.1',
+      mediaAddress: '127.0.0.1',
+      portMin: portMin + 1,
+      portMax: portMin + 4,
+      ringbackTone: 'us',
+      musicFile: undefined,
+    });
+    try {
+      const a = await small.createEndpoint('a');
+      expect(a.port).toBe(portMin + 2);
+      await expect(small.createEndpoint('b')).rejects.toThrow(
+        `no free RTP port pair in rtp-port-range ${portMin + 2}-${portMin + 3} on 127.0.0.1`,
+      );
+      await a.close();
+      expect((await small.createEndpoint('c')).port).toBe(portMin + 2);
+    } finally {
+      await small.close();
+    }
   });
 });

@@ -3,8 +3,8 @@
  * RFC 4733 telephone-events, symmetric RTP latching with foreign sources rejected, freed ports,
  * and the worker restart, with real UDP sockets on loopback.
  */
-import { createSocket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bindUdp } from '../../src/media/builtin/port-allocator.js';
 import { RTCP_BYE, RTCP_SDES, RTCP_SR } from '../../src/media/builtin/rtcp.js';
 import { MediaFixture } from '../helpers/media.js';
 import { waitFor } from '../helpers/wait.js';
@@ -18,15 +18,10 @@ afterAll(() => fx?.close());
 
 const SILENCE = new Uint8Array(160).fill(0xff);
 
-function canBind(port: number): Promise<boolean> {
-  const s = createSocket('udp4');
-  return new Promise((resolve) => {
-    s.once('error', () => {
-      s.close();
-      resolve(false);
-    });
-    s.bind({ port, address: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)));
-  });
+async function canBind(port: number): Promise<boolean> {
+  const s = await bindUdp(port, '127.0.0.1');
+  s?.close();
+  return s !== undefined;
 }
 
 describe('RTCP', () => {
@@ -41,8 +36,11 @@ describe('RTCP', () => {
     expect(Math.abs(ntpSeconds - Date.now() / 1000)).toBeLessThan(2);
     const rtpTs = sr.body.readUInt32BE(16);
     const last = peer.rtp[peer.rtp.length - 1];
-    expect(((rtpTs - last.timestamp) >>> 0) % 160).toBe(0);
-    expect((rtpTs - last.timestamp) >>> 0).toBeLessThanOrEqual(480);
+    // RFC 3550 §6.4.1: the SR's RTP timestamp is the stream's clock at the NTP instant: on the
+    // stream's 160-sample grid here, within a few packets of the last one received (RTP may go on
+    // arriving after the SR was sent, so the difference can be negative; compare signed 32-bit).
+    expect(((rtpTs - peer.rtp[0].timestamp) >>> 0) % 160).toBe(0);
+    expect(Math.abs((rtpTs - last.timestamp) | 0)).toBeLessThanOrEqual(480);
     const packets = sr.body.readUInt32BE(20);
     expect(Math.abs(packets - peer.rtp.length)).toBeLessThanOrEqual(2);
     expect(sr.body.readUInt32BE(24)).toBe(packets * 160);
@@ -87,7 +85,7 @@ describe('receiving', () => {
     const intruder = await fx.peer();
     // Not RTP, and RTP with a payload type not negotiated: ignored, no latching.
     intruder.send(ep.port, 18, 1, 0, 0x999, SILENCE);
-    await new Promise<void>((resolve) => createSocket('udp4').send('garbage', ep.port, '127.0.0.1', () => resolve()));
+    intruder.sendRaw(ep.port, Buffer.from('garbage, not RTP'));
     natted.send(ep.port, 0, 1, 0, 0xabc, SILENCE);
     await waitFor(() => natted.rtp.length >= 3, 'RTP latched to where the peer sends from');
     expect((await ep.stats()).remote).toBe(`127.0.0.1:${natted.port}`);
@@ -103,6 +101,28 @@ describe('receiving', () => {
     await waitFor(() => natted.rtp.length >= before + 5, 'RTP still to the latched source');
     expect(intruder.rtp).toHaveLength(0);
     expect(sdpPeer.rtp.length).toBeLessThanOrEqual(sdpCount + 1);
+  });
+
+  it('survives random datagrams on its RTP and RTCP ports (no worker restart, the stream goes on)', async () => {
+    const { ep, peer } = await fx.connected('0 101');
+    peer.send(ep.port, 0, 1, 0, 0x77, SILENCE); // latched to the real peer first
+    await waitFor(async () => (await ep.stats()).packetsReceived === 1, 'latched');
+    const junk = await fx.peer();
+    for (let i = 0; i < 400; i++) {
+      const b = Buffer.alloc(Math.floor(Math.random() * 200));
+      for (let k = 0; k < b.length; k++) b[k] = Math.floor(Math.random() * 256);
+      if (b.length > 1 && i % 2 === 0) b[0] = 0x80 | (b[0] & 0x3f); // version 2: reaches the header parser
+      junk.sendRaw(ep.port + (i % 4 === 0 ? 1 : 0), b);
+    }
+    // Well-formed RTP of the negotiated payload type from the wrong source: dropped and counted.
+    for (let i = 0; i < 5; i++) junk.send(ep.port, 0, 100 + i, 160 * i, 0x99, SILENCE);
+    const before = peer.rtp.length;
+    await waitFor(() => peer.rtp.length >= before + 10, 'RTP still flowing');
+    expect(fx.server.workerRestarts).toBe(0);
+    const stats = await ep.stats();
+    expect(stats.remote).toBe(`127.0.0.1:${peer.port}`);
+    expect(junk.rtp).toHaveLength(0);
+    expect(stats.packetsRejected).toBeGreaterThan(0);
   });
 
   it('unlatches when a new SDP gives another address', async () => {
@@ -123,7 +143,9 @@ describe('worker restart', () => {
     try {
       const old = await other.connected('0');
       expect(other.server.openEndpoints).toBe(1);
-      await other.server.crashWorkerForTest();
+      const inFlight = old.ep.stats();
+      await expect(other.server.crashWorkerForTest()).rejects.toThrow(/media worker exited \(code 1\)/);
+      await inFlight; // answered before the crash: the worker serves requests in order
       await waitFor(() => other.server.workerRestarts === 1, 'the worker restarted');
       expect(other.server.openEndpoints).toBe(0);
       await expect(old.ep.play({ kind: 'music' })).rejects.toThrow(/lost when the media worker restarted/);

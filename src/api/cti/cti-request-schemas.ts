@@ -103,6 +103,28 @@ export const CTI_REQUEST_SCHEMAS = {
     connId,
     otherDN: dn,
   }),
+  RequestInitiateConference: z.object({
+    ...base,
+    request: z.literal('RequestInitiateConference'),
+    thisDN: dn,
+    connId,
+    otherDN: dn,
+    userData: userData.optional(),
+  }),
+  RequestCompleteConference: z.object({
+    ...base,
+    request: z.literal('RequestCompleteConference'),
+    thisDN: dn,
+    connId,
+    transferConnId: connId,
+  }),
+  RequestDeleteFromConference: z.object({
+    ...base,
+    request: z.literal('RequestDeleteFromConference'),
+    thisDN: dn,
+    connId,
+    otherDN: dn,
+  }),
   RequestAttachUserData: z.object({
     ...base,
     request: z.literal('RequestAttachUserData'),
@@ -130,6 +152,9 @@ export const CALL_REQUEST_NAMES: ReadonlySet<string> = new Set([
   'RequestReconnectCall',
   'RequestAlternateCall',
   'RequestSingleStepTransfer',
+  'RequestInitiateConference',
+  'RequestCompleteConference',
+  'RequestDeleteFromConference',
   'RequestAttachUserData',
 ]);
 

@@ -221,6 +221,7 @@ export class B2bua {
       const delegate: AttemptDelegate = {
         onProgress: (r) => {
           if (leg.released || call.state === CallState.Released) return;
+          leg.lastProvisional = r;
           if (r.status >= 180 && r.status < 190) {
             leg.state = LegState.Alerting;
             if (!ringingSent && !opts.silent) {
@@ -236,6 +237,7 @@ export class B2bua {
         },
         onAnswered: (session, r, ackAnswer) => {
           leg.attempt = undefined;
+          leg.lastProvisional = undefined;
           if (leg.released || call.state === CallState.Released) {
             ackAnswer?.(Buffer.alloc(0));
             this.bye(session);
@@ -474,6 +476,9 @@ export class B2bua {
     this.calls.delete(call.connId);
     this.journal.closed(call);
     this.ended++;
+    const finished = call.onFinished;
+    call.onFinished = undefined;
+    if (finished) runDetached(this.logger, 'call finished', finished);
     // A device that was busy with this call may take a waiting routed call now.
     if (call.legs.some((l) => l.dn !== undefined)) this.router?.current?.dispatch?.();
   }

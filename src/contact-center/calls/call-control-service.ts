@@ -1,8 +1,9 @@
 /**
  * The CTI gateway's {@link CallControl} port (interfaces §4) over the B2BUA: each request goes to
  * its flow — make-call (RFC 3725 Flow I or IV, `make-call.ts`), consultation, alternate and
- * transfer (`consultation.ts`), hold/retrieve with music (`hold-control.ts`, behaviour §6) — or
- * is handled here: release, single-step transfer by re-INVITEs (behaviour §9: never REFER) and
+ * transfer (`consultation.ts`), hold/retrieve with music (`hold-control.ts`, behaviour §6),
+ * conferences (`conference.ts`), answer (`answer-call.ts`) — or is handled here: release,
+ * single-step transfer by re-INVITEs (behaviour §9: never REFER) and
  * attached data. Every step is published as a call event carrying the requester's `origin`.
  */
 import { CallControlError, type CallControl, type CallControlRequest } from '../call-control.js';
@@ -14,6 +15,8 @@ import { LegState } from './call-leg.js';
 import type { CallLookup } from './call-lookup.js';
 import { ringTimeoutOf } from './call-options.js';
 import type { CallAgentPolicy, CallDirectory, CallRouterRef } from './call-ports.js';
+import type { AnswerCall } from './answer-call.js';
+import type { Conferences } from './conference.js';
 import type { Consultations } from './consultation.js';
 import type { HoldControl } from './hold-control.js';
 import type { MakeCallFlows } from './make-call.js';
@@ -27,6 +30,8 @@ export interface CallControlServiceOptions {
   thirdParty: ThirdPartyControl;
   makeCalls: MakeCallFlows;
   consultations: Consultations;
+  conferences: Conferences;
+  answers: AnswerCall;
   holds: HoldControl;
   directory: CallDirectory;
   /** The routing-point router; unbound, a transfer to a routing point is refused. */
@@ -35,17 +40,30 @@ export interface CallControlServiceOptions {
   policy?: CallAgentPolicy;
 }
 
+/** Requests that act on the one other party of a two-party call: refused on a conference. */
+const TWO_PARTY_REQUESTS: ReadonlySet<string> = new Set([
+  'RequestHoldCall',
+  'RequestRetrieveCall',
+  'RequestSingleStepTransfer',
+  'RequestInitiateTransfer',
+  'RequestInitiateConference',
+]);
+
 /** Call control requests of the CTI protocol (interfaces §4). */
 export class CallControlService implements CallControl {
   constructor(private readonly opts: CallControlServiceOptions) {}
 
   async handle(request: CallControlRequest, origin: EventOrigin): Promise<void> {
+    if (TWO_PARTY_REQUESTS.has(request.request) && 'connId' in request && this.opts.conferences.has(request.connId))
+      throw new CallControlError('invalid-state', `${request.request} is not possible on a conference`);
     switch (request.request) {
       case 'RequestMakeCall':
         return this.opts.makeCalls.makeCall(request.thisDN, request.otherDN, origin, request.userData);
       case 'RequestReleaseCall': {
         if (await this.opts.consultations.release(request.thisDN, request.connId, origin)) return;
-        const { call } = this.opts.lookup.legOf(request.thisDN, request.connId);
+        const { call, leg } = this.opts.lookup.legOf(request.thisDN, request.connId);
+        // A member of a conference leaves it; the others stay (behaviour §11.1).
+        if (await this.opts.conferences.release(call, leg, origin)) return;
         this.opts.calls.releaseCall(call, origin);
         return;
       }
@@ -79,11 +97,19 @@ export class CallControlService implements CallControl {
       case 'RequestAlternateCall':
         return this.opts.consultations.alternate(request.thisDN, request.connId, origin, request.transferConnId);
       case 'RequestAnswerCall':
-        // Behaviour §9: no `sip-cti-control` for remote agents; nailed-up auto-answer is not built yet.
-        throw new CallControlError(
-          'not-supported',
-          'RequestAnswerCall needs sip-cti-control or a nailed-up connection',
+        return this.opts.answers.answer(request.thisDN, request.connId);
+      case 'RequestInitiateConference':
+        return this.opts.conferences.initiate(
+          request.thisDN,
+          request.connId,
+          request.otherDN,
+          origin,
+          request.userData,
         );
+      case 'RequestCompleteConference':
+        return this.opts.conferences.complete(request.thisDN, request.connId, request.transferConnId, origin);
+      case 'RequestDeleteFromConference':
+        return this.opts.conferences.deleteParty(request.thisDN, request.connId, request.otherDN, origin);
       default: {
         const unknown: { request: string } = request;
         throw new CallControlError('not-supported', `${unknown.request} is not supported yet`);

@@ -5,7 +5,7 @@ import type { MediaEndpoint } from '../../media/media-server.js';
 import { SdpOriginKeeper } from '../../media/sdp-origin-keeper.js';
 import type { InviteServerSession } from '../../sip/dialog/invite-server-session.js';
 import type { InviteSession } from '../../sip/dialog/invite-session.js';
-import type { SipRequest } from '../../sip/message/types.js';
+import type { SipRequest, SipResponse } from '../../sip/message/types.js';
 
 /** An outbound dial in progress on a leg: an INVITE (`outbound-attempt.ts`) or a nailed-up re-INVITE (`nailed-up-attempt.ts`). */
 export interface DialAttempt {
@@ -56,6 +56,11 @@ export class CallLeg {
   lastSdpReceived: string | undefined;
   /** This leg received the call through a routing point: its events carry `routed` (behaviour §12.2). */
   routed = false;
+  /**
+   * Outbound leg: the last 18x received while it rings (its To tag names the early dialog, its
+   * `Allow-Events` what the device accepts, RFC 6665 §8.2.2); kept until the answer.
+   */
+  lastProvisional: SipResponse | undefined;
   /**
    * The media endpoint this leg's device is connected to now instead of another party (music on
    * hold, ringback, silence; behaviour §6), set by call control; closed when the leg is connected

@@ -19,6 +19,8 @@ const OPTION_FLOW1_MAX_WAIT = 'rfc3725-flow1-max-wait';
 const OPTION_TRYING_TIMEOUT = 'sip-trying-timeout';
 /** Option: where a call goes when `sip-trying-timeout` expires (behaviour §14); absent = released. */
 const OPTION_NO_RESPONSE_DN = 'no-response-dn';
+/** Option: remote control of the phone by NOTIFY (behaviour §9), a token list such as `talk,hold`. */
+const OPTION_SIP_CTI_CONTROL = 'sip-cti-control';
 /** Flow I safety wait before A gives up on its 2xx (behaviour §8.1, §14: 28 s). */
 const FLOW1_MAX_WAIT_MS = 28_000;
 
@@ -41,6 +43,12 @@ export function singleDialogOnly(directory: OptionSource, dn: string): boolean {
 /** `refer-enabled` (behaviour §9): false makes a REFER from `dn`'s device a 403 instead of a 405. */
 export function referEnabled(directory: OptionSource, dn: string): boolean {
   return optionBoolean(OPTION_REFER_ENABLED, directory.effectiveOption(dn, OPTION_REFER_ENABLED));
+}
+
+/** `sip-cti-control` of `dn` lists `feature` (e.g. `talk`: RequestAnswerCall by NOTIFY, behaviour §9). */
+export function ctiControls(directory: OptionSource, dn: string, feature: string): boolean {
+  const v = directory.effectiveOption(dn, OPTION_SIP_CTI_CONTROL) ?? '';
+  return v.split(',').some((t) => t.trim().toLowerCase() === feature);
 }
 
 /** `make-call-rfc3725-flow = 1`: RFC 3725 Flow I for make-calls from `dn` (else Flow IV). */

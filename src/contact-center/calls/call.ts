@@ -2,6 +2,7 @@
  * The call model: a ConnID, parties (legs) and the T-Library attributes reported with every
  * call event (interfaces §4).
  */
+import type { MediaEndpoint } from '../../media/media-server.js';
 import type { CallType, UserData } from '../events.js';
 import { CallLeg, LegState } from './call-leg.js';
 
@@ -30,6 +31,17 @@ export class Call {
    * does instead of the release of the whole call; returns true when it took care of the rest.
    */
   onPartyLeft: ((leg: CallLeg) => boolean) | undefined;
+  /**
+   * Set while some legs of this call talk to our own media endpoints rather than to each other
+   * (a conference): the endpoint of `leg`, which then answers the offers its device sends
+   * (re-INVITE, UPDATE) instead of them being relayed to another party.
+   */
+  endpointOf: ((leg: CallLeg) => MediaEndpoint | undefined) | undefined;
+  /**
+   * Called once when the call is forgotten (every leg released): frees what a flow holds for it
+   * outside the call, e.g. a conference's media endpoints and mixer.
+   */
+  onFinished: (() => void) | undefined;
   /** Max-Forwards for the INVITEs this call sends: the caller's value minus one (RFC 3261 §16.6 step 3 by analogy). */
   maxForwards = 70;
   readonly createdAt: number;

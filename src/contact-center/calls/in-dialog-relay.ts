@@ -7,6 +7,7 @@
  * are the server's, by re-INVITE, behaviour §9). When a leg's session ends the call core decides
  * what happens to the rest of the call.
  */
+import { MediaNegotiationError, type MediaEndpoint } from '../../media/media-server.js';
 import { directionOf } from '../../media/sdp.js';
 import type { UasContext } from '../../sip/dialog/dialog-stack-port.js';
 import type { InviteSession, SessionEndReason } from '../../sip/dialog/invite-session.js';
@@ -83,6 +84,8 @@ export class InDialogRelay {
   }
 
   private async relayReinvite(call: Call, from: CallLeg, session: InviteSession, ctx: UasContext): Promise<void> {
+    const endpoint = call.endpointOf?.(from);
+    if (endpoint) return this.answerFromEndpoint(call, from, session, ctx, endpoint);
     const to = call.other(from);
     if (!to?.session?.active || to.state !== LegState.Established) {
       // Nobody to relay to (e.g. the other party is being set up): answer with what we last sent.
@@ -112,6 +115,44 @@ export class InDialogRelay {
     }
   }
 
+  /**
+   * A device whose media ends on our endpoint sends a re-INVITE or an UPDATE (its own hold, a
+   * session refresh): the endpoint answers its offer (RFC 3264 §6), or offers when the request
+   * has none (the answer then comes in the ACK, RFC 3264 §4); nobody else is disturbed.
+   */
+  private async answerFromEndpoint(
+    call: Call,
+    from: CallLeg,
+    session: InviteSession,
+    ctx: UasContext,
+    endpoint: MediaEndpoint,
+  ): Promise<void> {
+    const update = ctx.request.method === 'UPDATE';
+    const body = ctx.request.body;
+    let sdp: string | undefined;
+    try {
+      if (body.length > 0) {
+        from.lastSdpReceived = body.toString('utf8');
+        this.reportPhoneHold(call, from, from.lastSdpReceived);
+        sdp = await endpoint.answer(body);
+      } else if (!update) {
+        sdp = await endpoint.createOffer();
+        from.onNextAck = (a) => {
+          if (a.body.length === 0) return;
+          from.lastSdpReceived = a.body.toString('utf8');
+          runDetached(this.opts.logger, 'endpoint answer', () => endpoint.acceptAnswer(a.body));
+        };
+      }
+    } catch (err) {
+      if (!(err instanceof MediaNegotiationError)) throw err;
+      if (update) session.answerUpdate(ctx, 488, undefined, 'Not Acceptable Here');
+      else session.rejectReinvite(ctx, 488, 'Not Acceptable Here');
+      return;
+    }
+    if (update) session.answerUpdate(ctx, 200, from.adapt(sdp));
+    else session.acceptReinvite(ctx, from.adapt(sdp));
+  }
+
   /** EventHeld/EventRetrieved when a phone itself holds or resumes (1pcc, RFC 3264 §8.4). */
   private reportPhoneHold(call: Call, leg: CallLeg, sdp: string): void {
     if (!leg.dn) return;
@@ -132,6 +173,8 @@ export class InDialogRelay {
   }
 
   private async relayUpdate(call: Call, from: CallLeg, session: InviteSession, ctx: UasContext): Promise<void> {
+    const endpoint = call.endpointOf?.(from);
+    if (endpoint) return this.answerFromEndpoint(call, from, session, ctx, endpoint);
     const to = call.other(from);
     const body = ctx.request.body;
     if (body.length > 0) {

@@ -22,6 +22,8 @@ import { CallDeliveryService } from './call-delivery-service.js';
 import type { CallJournal } from './call-journal.js';
 import { CallLookup } from './call-lookup.js';
 import { CallRouterRef, type CallDirectory, type CallReachability } from './call-ports.js';
+import { AnswerCall } from './answer-call.js';
+import { Conferences } from './conference.js';
 import { Consultations } from './consultation.js';
 import { HoldControl } from './hold-control.js';
 import { InboundCalls } from './inbound-calls.js';
@@ -152,6 +154,7 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
   });
   const holds = new HoldControl({ calls, events, thirdParty, directory });
   const consultations = new Consultations({ calls, events, lookup, thirdParty, holds, directory, router });
+  const conferences = new Conferences({ calls, events, lookup, thirdParty, consultations, logger });
   const detach = attachCallHandlers(deps.stack, ua, (ctx, admission) => inbound.onInvite(ctx, admission), deps.trust);
   return {
     ua,
@@ -165,6 +168,8 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
       makeCalls,
       consultations,
       holds,
+      conferences,
+      answers: new AnswerCall(lookup, directory),
       directory,
       router,
       policy,

@@ -9,7 +9,8 @@
 import type { Deliverable } from '../../reachability/reachability-types.js';
 import type { DialogUserAgent } from '../../sip/dialog/dialog-user-agent.js';
 import type { InviteClientSession } from '../../sip/dialog/invite-client-session.js';
-import type { InviteSession } from '../../sip/dialog/invite-session.js';
+import type { DialogRequestOptions } from '../../sip/dialog/dialog-request.js';
+import type { InDialogResult, InviteSession } from '../../sip/dialog/invite-session.js';
 import { createRequest, generateCallId, generateTag, parseNameAddr } from '../../sip/message/index.js';
 import type { HeaderField, SipResponse } from '../../sip/message/types.js';
 import type { TimerHandle } from '../../util/clock.js';
@@ -99,6 +100,15 @@ export class OutboundAttempt {
       this.ringTimer = this.ua.clock.setTimeout(() => this.onRingTimeout(), this.spec.ringTimeoutMs);
     }
     this.tryTarget();
+  }
+
+  /**
+   * Send `method` in the early dialog of `provisional`, a 1xx of the INVITE ringing now (e.g.
+   * NOTIFY `Event: talk`, behaviour §9); 481 once the attempt is over.
+   */
+  requestInEarlyDialog(provisional: SipResponse, method: string, opts?: DialogRequestOptions): Promise<InDialogResult> {
+    if (this.finished || !this.client) return Promise.resolve({ status: 481 });
+    return this.client.requestInEarlyDialog(provisional, method, opts);
   }
 
   /** Stop ringing (CANCEL, RFC 3261 §9.1). No delegate call follows. */

@@ -163,7 +163,10 @@ export class BuiltinMediaServer implements MediaServer {
     return this.host.restarts;
   }
 
-  /** Test hook: make the worker throw an uncaught exception. */
+  /**
+   * Test hook: make the worker throw an uncaught exception. Rejects (the request is pending when
+   * the worker dies), as every request in flight then does.
+   */
   async crashWorkerForTest(): Promise<void> {
     await this.host.request({ op: 'crash' });
   }

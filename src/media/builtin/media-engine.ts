@@ -42,8 +42,9 @@ export class MediaEngine {
   private tickIndex = 0;
   private ticks = 0;
   private lateTicks = 0;
-  /** How late the last ticks started, ms (a ring of the last 3,000: one minute). */
+  /** How late ticks started since the last diagnostics, ms (a ring of the last 3,000: one minute). */
   private readonly lateness = new Float64Array(3000);
+  private latenessCount = 0;
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -119,7 +120,8 @@ export class MediaEngine {
   }
 
   diagnostics(): WorkerDiagnostics {
-    const recent = this.lateness.slice(0, Math.min(this.ticks, this.lateness.length)).sort();
+    const recent = this.lateness.slice(0, Math.min(this.latenessCount, this.lateness.length)).sort();
+    this.latenessCount = 0;
     return {
       endpoints: this.sessions.size,
       threadCpuMs: threadCpuMs(),
@@ -160,7 +162,7 @@ export class MediaEngine {
     // Catch up (at most RESYNC_MS of ticks) so that 50 frames leave per second on average.
     while (this.epoch + this.tickIndex * TICK_MS <= now) {
       const late = now - (this.epoch + this.tickIndex * TICK_MS);
-      this.lateness[this.ticks % this.lateness.length] = late;
+      this.lateness[this.latenessCount++ % this.lateness.length] = late;
       if (late > 5) this.lateTicks++;
       this.tick(now);
       this.tickIndex++;

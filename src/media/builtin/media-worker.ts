@@ -34,11 +34,12 @@ async function handle(r: WorkerRequest): Promise<WorkerResult> {
     case 'diagnostics':
       return engine.diagnostics();
     case 'crash':
-      // Test hook: an uncaught exception, as a bug would throw one.
+      // Test hook: an uncaught exception, as a bug would throw one; never answered, so the
+      // request is still pending when the worker dies.
       setImmediate(() => {
         throw new Error('media worker crash requested');
       });
-      return undefined;
+      return new Promise<never>(() => {});
     case 'shutdown':
       return engine.shutdown();
   }

@@ -23,7 +23,8 @@ function literalLookup(
   callback(null, address, address.includes(':') ? 6 : 4);
 }
 
-function bind(port: number, address: string): Promise<Socket | undefined> {
+/** A UDP socket bound exclusively to `address`:`port` (0: any free port), or undefined when that fails. */
+export function bindUdp(port: number, address: string): Promise<Socket | undefined> {
   const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup });
   return new Promise((resolve) => {
     const onError = (): void => {
@@ -60,9 +61,9 @@ export class PortAllocator {
     for (let i = 0; i < this.pairs; i++) {
       const port = this.first + ((start + i) % this.pairs) * 2;
       if (this.inUse.has(port)) continue;
-      const rtp = await bind(port, this.address);
+      const rtp = await bindUdp(port, this.address);
       if (!rtp) continue;
-      const rtcp = await bind(port + 1, this.address);
+      const rtcp = await bindUdp(port + 1, this.address);
       if (!rtcp) {
         rtp.close();
         continue;

@@ -38,6 +38,8 @@ export class RtpSession {
   private codec: G711Codec = PCMU;
   private payloadType: number | undefined;
   private telephoneEventPt: number | undefined;
+  /** Where the peer's SDP says to send; {@link remote} differs once latched. */
+  private sdpRemote: { ip: string; port: number } | undefined;
   private remote: { ip: string; port: number } | undefined;
   private rtcpRemote: { ip: string; port: number } | undefined;
   private latched = false;
@@ -68,9 +70,19 @@ export class RtpSession {
     private readonly onError: (msg: string) => void,
   ) {
     this.nextReportAt = now + RTCP_INTERVAL_MS * (0.25 + Math.random() * 0.5);
-    ports.rtp.on('message', (m, r) => this.onRtp(m, r));
-    ports.rtcp.on('message', (m, r) => this.onRtcp(m, r));
+    // Whatever arrives must not throw out of a socket handler: that would kill the worker and
+    // every endpoint with it.
+    ports.rtp.on('message', (m, r) => this.guard(() => this.onRtp(m, r)));
+    ports.rtcp.on('message', (m, r) => this.guard(() => this.onRtcp(m, r)));
     for (const s of [ports.rtp, ports.rtcp]) s.on('error', (e) => this.onError(`${this.label}: ${e.message}`));
+  }
+
+  private guard(handle: () => void): void {
+    try {
+      handle();
+    } catch (e) {
+      this.onError(`${this.label}: packet dropped: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   get port(): number {
@@ -100,7 +112,6 @@ export class RtpSession {
     if (n.sending && !this.sending) this.marker = true;
     this.sending = n.sending;
   }
-  private sdpRemote: { ip: string; port: number } | undefined;
 
   /** What to play (a talkspurt starts: marker bit on the next packet, RFC 3551 §4.1). */
   play(source: MediaSource): void {

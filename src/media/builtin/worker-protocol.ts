@@ -48,7 +48,7 @@ export interface WorkerDiagnostics {
   /** Ticks run, and ticks that started more than 5 ms late. */
   readonly ticks: number;
   readonly lateTicks: number;
-  /** 99th percentile of how late the last 3,000 ticks (one minute) started, ms. */
+  /** 99th percentile of how late the ticks since the previous diagnostics started (the last 3,000 at most), ms. */
   readonly tickLatenessP99Ms: number;
 }
 

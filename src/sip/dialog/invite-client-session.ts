@@ -1,14 +1,17 @@
 /**
  * An INVITE we send to create a session (UAC, RFC 3261 §13.2): provisional responses and early
- * dialogs (§13.2.2.1), the ACK for 2xx sent by the TU (§13.2.2.4, late offer supported),
- * CANCEL (§9.1), forked or late 2xx after CANCEL answered with ACK + BYE (§13.2.2.4, §15).
+ * dialogs (§13.2.2.1) — in which the TU may send a request, e.g. a NOTIFY (RFC 6665) — the ACK
+ * for 2xx sent by the TU (§13.2.2.4, late offer supported), CANCEL (§9.1), forked or late 2xx
+ * after CANCEL answered with ACK + BYE (§13.2.2.4, §15).
  */
 import type { SipRequest, SipResponse, TransportAddress } from '../message/types.js';
-import { Dialog, uacInviteParts } from './dialog.js';
+import { tagOf } from './dialog-id.js';
+import { Dialog, DialogError, uacInviteParts } from './dialog.js';
 import { toSipRequest } from './dialog-message-factory.js';
+import type { DialogRequestOptions } from './dialog-request.js';
 import type { SentRequest } from './dialog-stack-port.js';
 import { Invite2xxAcker } from './invite-2xx-acker.js';
-import { InviteSession, type SessionHost } from './invite-session.js';
+import { InviteSession, type InDialogResult, type SessionHost } from './invite-session.js';
 import { uriDestination } from './uri-destination.js';
 
 /** State of an outgoing INVITE. */
@@ -51,6 +54,11 @@ export class InviteClientSession {
   /** ACKs for this INVITE's 2xx (created with the first 2xx). */
   private acker: Invite2xxAcker | undefined;
   private readonly hasOffer: boolean;
+  /**
+   * Early dialogs in which we sent a request, by remote tag (RFC 3261 §12.1.2): the 2xx of the
+   * same fork confirms that dialog, so its local CSeq goes on growing (§12.2.1.1).
+   */
+  private readonly early = new Map<string, Dialog>();
 
   /**
    * @param request a complete INVITE (From tag, Call-ID, CSeq, Contact) without Via
@@ -94,6 +102,55 @@ export class InviteClientSession {
     if (this.state === InviteClientState.Proceeding) this.sendCancel();
   }
 
+  /**
+   * Send a non-INVITE request (e.g. NOTIFY, RFC 6665 §4.2.2; INFO) in the early dialog that
+   * `provisional` (a 1xx to this INVITE with a To tag, RFC 3261 §12.1.2) created, while the
+   * INVITE is still unanswered. Resolves with the final response; 481 when there is no early
+   * dialog (no To tag, another INVITE's 1xx, or the INVITE is no longer proceeding), 408 for a
+   * timeout, 503 for a transport error.
+   */
+  requestInEarlyDialog(
+    provisional: SipResponse,
+    method: string,
+    opts: DialogRequestOptions = {},
+  ): Promise<InDialogResult> {
+    const tag = tagOf(provisional.to.params);
+    const ours = provisional.callId === this.request.callId && provisional.cseq.seq === this.request.cseq.seq;
+    if (
+      this.state !== InviteClientState.Proceeding ||
+      !tag ||
+      !ours ||
+      provisional.status >= 200 ||
+      method === 'INVITE'
+    )
+      return Promise.resolve({ status: 481 });
+    let dialog = this.early.get(tag);
+    let spec;
+    try {
+      if (!dialog) {
+        dialog = Dialog.createUac(this.request, provisional, this.host.stack.localContact(this.dest));
+        this.early.set(tag, dialog);
+      }
+      spec = dialog.createRequest(method, opts);
+    } catch (err) {
+      return Promise.resolve({ status: err instanceof DialogError && err.status ? err.status : 481 });
+    }
+    let dest: TransportAddress;
+    try {
+      dest = uriDestination(spec.nextHop, this.dest.transport);
+    } catch {
+      return Promise.resolve({ status: 416 });
+    }
+    const request = toSipRequest(spec);
+    return new Promise<InDialogResult>((resolve) => {
+      this.host.stack.sendRequest(request, dest, {
+        onFinal: (response) => resolve({ status: response.status, response }),
+        onTimeout: () => resolve({ status: 408 }),
+        onTransportError: () => resolve({ status: 503 }),
+      });
+    });
+  }
+
   private sendCancel(): void {
     if (this.cancelSent || !this.sent) return;
     this.cancelSent = true;
@@ -134,7 +191,11 @@ export class InviteClientSession {
       acker.on2xx(r);
       return;
     }
-    const dialog = Dialog.createUac(this.request, r, this.host.stack.localContact(this.dest));
+    // The early dialog of this fork, if we used it, becomes the confirmed one (RFC 3261 §13.2.2.4).
+    const early = this.early.get(tagOf(r.to.params) ?? '');
+    this.early.clear();
+    if (early) early.confirm(r);
+    const dialog = early ?? Dialog.createUac(this.request, r, this.host.stack.localContact(this.dest));
     const session = new InviteSession(this.host, dialog, this.dest.transport);
     this.session = session;
     this.state = InviteClientState.Accepted;

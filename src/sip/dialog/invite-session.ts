@@ -86,6 +86,8 @@ export class InviteSession {
   private outgoingUpdate = false;
   /** Serialises our re-INVITEs and UPDATEs (one offer at a time, RFC 3264 §4). */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Sends the ACK of the 2xx to our offer-less re-INVITE while the TU has not answered yet. */
+  private unackedReinvite: ((answer?: string | Buffer) => void) | undefined;
   /** ACKs for the 2xx of our re-INVITEs, by CSeq, to answer 2xx retransmissions (RFC 3261 §13.2.2.4). */
   private readonly sentAcks = new Map<number, Invite2xxAcker>();
 
@@ -202,7 +204,11 @@ export class InviteSession {
           this.dialog.refreshTarget(r.response, 'INVITE');
           const seq = r.response.cseq.seq;
           const tag = tagOf(r.response.to.params) ?? '';
+          let acked = false;
           const sendAck = (answer?: string | Buffer) => {
+            if (acked) return;
+            acked = true;
+            if (this.unackedReinvite === sendAck) this.unackedReinvite = undefined;
             const spec = this.dialog.createAck(seq, answer);
             const ack = toSipRequest(spec);
             const dest = this.destination(spec.nextHop);
@@ -214,6 +220,7 @@ export class InviteSession {
             sendAck();
             return r;
           }
+          this.unackedReinvite = sendAck;
           return { ...r, ack: sendAck };
         }
         this.outgoingInvite = false;
@@ -255,6 +262,9 @@ export class InviteSession {
   /** End the session with BYE (RFC 3261 §15.1.1). Resolves when the BYE is answered (or failed). */
   async bye(headers?: Array<[string, string]>): Promise<InDialogResult> {
     if (!this.active) return { status: 481 };
+    // A 2xx to our offer-less re-INVITE still waits for the TU's answer: ACK it first, without
+    // one (the session ends anyway), so the BYE never overtakes the ACK (RFC 3261 §13.2.2.4).
+    this.unackedReinvite?.();
     const p = this.request('BYE', { headers: (headers ?? []).map(([name, value]) => ({ name, value })) });
     this.terminate('bye-sent');
     return p;

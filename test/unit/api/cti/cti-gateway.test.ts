@@ -216,6 +216,30 @@ describe('CtiGateway', () => {
     expect(t.sent.at(-1)).toMatchObject({ event: 'EventError', referenceId: 5 });
   });
 
+  it('conference requests (behaviour §11.1) reach call control with their attributes; a missing otherDN is INVALID_ATTRIBUTES', async () => {
+    const { t, s } = await opened();
+    const frames = [
+      { request: 'RequestInitiateConference', referenceId: 5, thisDN: '8888', connId: 'ab12', otherDN: '77 77' },
+      { request: 'RequestCompleteConference', referenceId: 6, thisDN: '8888', connId: 'ab12', transferConnId: 'cd34' },
+      { request: 'RequestDeleteFromConference', referenceId: 7, thisDN: '8888', connId: 'ab12', otherDN: '7777' },
+    ];
+    for (const f of frames) await gw.handleMessage(s, JSON.stringify(f));
+    expect(calls.requests).toEqual([
+      { request: 'RequestInitiateConference', thisDN: '8888', connId: 'ab12', otherDN: '77 77' },
+      { request: 'RequestCompleteConference', thisDN: '8888', connId: 'ab12', transferConnId: 'cd34' },
+      { request: 'RequestDeleteFromConference', thisDN: '8888', connId: 'ab12', otherDN: '7777' },
+    ]);
+    await gw.handleMessage(
+      s,
+      JSON.stringify({ request: 'RequestDeleteFromConference', referenceId: 8, thisDN: '8888', connId: 'ab12' }),
+    );
+    expect(t.sent.at(-1)).toMatchObject({
+      event: 'EventError',
+      referenceId: 8,
+      errorCode: CTI_ERROR.INVALID_ATTRIBUTES.code,
+    });
+  });
+
   it('application scope may not use unprovisioned DNs', async () => {
     const { t, s } = await opened();
     await gw.handleMessage(s, JSON.stringify({ request: 'RequestRegisterAddress', referenceId: 1, thisDN: '1234' }));

@@ -182,6 +182,23 @@ describe('InviteSession re-INVITE glare (RFC 3261 §14)', () => {
   });
 });
 
+describe('InviteSession BYE while the 2xx of an offer-less re-INVITE waits for its answer', () => {
+  it('the ACK (without answer) goes out before the BYE; the late answer of the TU sends nothing more', async () => {
+    const { stack, session } = setup('uac');
+    const p = session.reinvite(undefined);
+    await flush();
+    const tx = stack.sent[0]!;
+    tx.user.onFinal(answer(tx.request, 200, 'v=0\r\n'));
+    const r = await p;
+    expect(stack.acks).toHaveLength(0);
+    void session.bye();
+    expect(stack.acks.map((a) => [a.method, a.cseq.seq, a.body.length])).toEqual([['ACK', 11, 0]]);
+    expect(stack.sent.map((x) => `${x.request.method} ${x.request.cseq.seq}`)).toEqual(['INVITE 11', 'BYE 12']);
+    r.ack!('v=0\r\n');
+    expect(stack.acks).toHaveLength(1);
+  });
+});
+
 describe('InviteSession UAS 2xx, BYE, 481', () => {
   it('our 2xx to a re-INVITE is retransmitted until the ACK; none → BYE at 64·T1', async () => {
     const { clock, stack, ua, session } = setup('uas');
