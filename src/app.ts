@@ -233,9 +233,10 @@ export class App {
 
   /** Listens for SIP, then HTTP (admin API, `/metrics`, CTI). */
   async start(): Promise<void> {
-    await this.media.ready();
     this.statusReporter.start();
-    await this.sip.start();
+    // SIP listens at once (the OOS prober's first probes leave 0–1 s after create); the media
+    // worker may take longer to start on a busy machine: HTTP comes up once both are ready.
+    await Promise.all([this.sip.start(), this.media.ready()]);
     const { token } = resolveAdminToken({
       configured: this.store.server.http.adminToken,
       dataDir: this.options.dataDir,
