@@ -13,6 +13,7 @@ import { freePort } from '../helpers/ports.js';
 import { callIdOf, startSipp } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCallServer, type CallServer } from './call-harness.js';
+import { callYaml, extensionDn, joe, softswitchDn } from './call-yaml.js';
 import {
   bridgePort,
   ConferenceWorld,
@@ -257,25 +258,13 @@ describe('conference on the media server mixer', () => {
     world.sipps.push(gateway);
     const m = await world.startMedia();
     server = await startCallServer(
-      `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${gatewayPort}"
-      service-type: softswitch
-      prefix: "+1"
-      connect-nailedup-on-login: "gcti::park"
-  - number: "${JOE}"
-    type: extension
-    options:
-      line-type: "1"
-agents:
-  - { id: joe, name: Joe, password: "joe-secret", dn: "${JOE}" }
-`,
+      callYaml(
+        [
+          softswitchDn(gatewayPort, '+1', { 'connect-nailedup-on-login': 'gcti::park' }),
+          extensionDn(JOE, undefined, { 'line-type': '1' }),
+        ],
+        { agents: [joe(JOE)] },
+      ),
       { media: m },
     );
     server.agents.login({ agentId: 'joe', thisDN: JOE, workMode: 'AutoIn' });

@@ -16,6 +16,7 @@ import { callIdOf, startSipp, type SippPeer } from '../helpers/sipp.js';
 import { UdpPeer } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCallServer, type CallServer } from './call-harness.js';
+import { callYaml, extensionDn, joe, softswitchDn } from './call-yaml.js';
 import { eventsOf, invites, nthInvite, origin, sdpOf } from './consult-media-support.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
@@ -36,32 +37,17 @@ afterEach(async () => {
 });
 
 function yaml(gatewayPort: number, trunkPort: number): string {
-  return `server:
-  name: NailedConsult
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${gatewayPort}"
-      service-type: softswitch
-      prefix: "+1"
-      make-call-rfc3725-flow: "1"
-      connect-nailedup-on-login: "gcti::park"
-  - number: Trunk
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${trunkPort}"
-      service-type: softswitch
-      prefix: "9"
-  - number: "${JOE}"
-    type: extension
-    options:
-      line-type: "1"
-agents:
-  - { id: joe, name: Joe, password: "joe-secret", dn: "${JOE}" }
-`;
+  return callYaml(
+    [
+      softswitchDn(gatewayPort, '+1', {
+        'make-call-rfc3725-flow': '1',
+        'connect-nailedup-on-login': 'gcti::park',
+      }),
+      softswitchDn(trunkPort, '9', {}, 'Trunk'),
+      extensionDn(JOE, undefined, { 'line-type': '1' }),
+    ],
+    { name: 'NailedConsult', agents: [joe(JOE)] },
+  );
 }
 
 describe('consultation on a nailed-up connection', () => {

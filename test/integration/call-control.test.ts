@@ -8,6 +8,7 @@ import { CallControlError } from '../../src/contact-center/call-control.js';
 import { freePort } from '../helpers/ports.js';
 import { runSipp, startSipp, sippTraceMessages } from '../helpers/sipp.js';
 import { startCallServer, type CallServer } from './call-harness.js';
+import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
 import { waitFor } from '../helpers/wait.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
@@ -20,24 +21,10 @@ afterEach(async () => {
 });
 
 function yaml(agentPort: number, ssPort: number): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${ssPort}"
-      service-type: softswitch
-      prefix: "9"
-  - number: "7001"
-    type: extension
-    options:
-      contact: "127.0.0.1:${agentPort}"
-      dual-dialog-enabled: "false"
-      refer-enabled: "false"
-`;
+  return callYaml([
+    softswitchDn(ssPort),
+    extensionDn('7001', agentPort, { 'dual-dialog-enabled': 'false', 'refer-enabled': 'false' }),
+  ]);
 }
 
 async function established(s: CallServer): Promise<string> {

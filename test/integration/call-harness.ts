@@ -26,6 +26,7 @@ import type { MediaServer } from '../../src/media/media-server.js';
 import { RequestTrust } from '../../src/trust/request-trust.js';
 import { systemClock } from '../../src/util/clock.js';
 import { createLogger, silentLogger } from '../../src/util/logger.js';
+import { callYaml, softswitchDn } from './call-yaml.js';
 
 /** A running call server. */
 export interface CallServer {
@@ -145,20 +146,12 @@ export async function startCallServer(
   };
 }
 
-/** A softswitch-only configuration: numbers starting with `prefix` go to 127.0.0.1:`uasPort`. */
+/**
+ * A softswitch-only configuration: numbers starting with `prefix` go to 127.0.0.1:`uasPort`;
+ * `extra` follows the softswitch's options (more option lines, or more DNs).
+ */
 export function softswitchYaml(uasPort: number, prefix = '9', extra = ''): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${uasPort}"
-      service-type: softswitch
-      prefix: "${prefix}"
-${extra}`;
+  return callYaml([softswitchDn(uasPort, prefix)], { extra });
 }
 
 /** Wait until `cond` holds (polling), at most `ms`. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { sdpBody, startSipp, sippTraceMessages } from '../helpers/sipp.js';
 import { startCallServer, type CallServer } from './call-harness.js';
+import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
 import { waitFor } from '../helpers/wait.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
@@ -21,23 +22,9 @@ afterEach(async () => {
 });
 
 function yaml(phonePort: number, ssPort: number, flow: string, extra = ''): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${ssPort}"
-      service-type: softswitch
-      prefix: "9"
-  - number: "7001"
-    type: extension
-    options:
-      contact: "127.0.0.1:${phonePort}"
-      make-call-rfc3725-flow: "${flow}"
-${extra}`;
+  return callYaml([softswitchDn(ssPort), extensionDn('7001', phonePort, { 'make-call-rfc3725-flow': flow })], {
+    extra,
+  });
 }
 
 async function makeCall(flow: '1' | '2', phoneScenario: string, destScenario: string, extra = '') {

@@ -14,7 +14,8 @@ import { freePort } from '../helpers/ports.js';
 import type { RtpPeer } from '../helpers/rtp-peer.js';
 import { runSipp, sdpBody, startSipp, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { softswitchYaml, startCallServer, type CallServer } from './call-harness.js';
+import { startCallServer, type CallServer } from './call-harness.js';
+import { callYaml, extensionDn, joe, softswitchDn } from './call-yaml.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const JOE = '+15551231111';
@@ -54,16 +55,14 @@ describe.each([
       localPort: port,
       args: ['-set', 'rtpport', String(rtp.port)],
     });
-    const dns = `      make-call-rfc3725-flow: "${flow}"
-      connect-nailedup-on-login: "gcti::park"
-  - number: "${JOE}"
-    type: extension
-    options:
-      line-type: "1"
-agents:
-  - { id: joe, name: Joe, password: "joe-secret", dn: "${JOE}" }
-`;
-    server = await startCallServer(softswitchYaml(port, '+1', dns), { media: fx.server });
+    const yaml = callYaml(
+      [
+        softswitchDn(port, '+1', { 'make-call-rfc3725-flow': flow, 'connect-nailedup-on-login': 'gcti::park' }),
+        extensionDn(JOE, undefined, { 'line-type': '1' }),
+      ],
+      { agents: [joe(JOE)] },
+    );
+    server = await startCallServer(yaml, { media: fx.server });
   });
 
   afterAll(async () => {

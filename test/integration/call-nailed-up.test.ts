@@ -15,6 +15,7 @@ import { freePort } from '../helpers/ports.js';
 import { callIdOf, runSipp, sdpBody, startSipp, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCallServer, type CallServer } from './call-harness.js';
+import { callYaml, extensionDn, joe, routingPointDn, softswitchDn, type DnOptions } from './call-yaml.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const JOE = '+15551231111';
@@ -59,37 +60,24 @@ class CountingMedia implements MediaServer {
 }
 
 /** Softswitch `+1` at the gateway's port, Joe's nailed-up DN, routing point 5000. */
-function yaml(gatewayPort: number, softswitchOptions: string): string {
-  return `server:
-  name: NailedUpTest
-  options:
-    sip-invite-timeout: "2"
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${gatewayPort}"
-      service-type: softswitch
-      prefix: "+1"
-      make-call-rfc3725-flow: "1"
-${softswitchOptions}
-  - number: "${JOE}"
-    type: extension
-    options:
-      line-type: "1"
-  - number: "5000"
-    type: routing-point
-    options:
-      agent-group: Support
-agents:
-  - { id: joe, name: Joe, password: "joe-secret", dn: "${JOE}" }
-agent-groups:
-  - name: Support
-    agents: [joe]
-`;
+function yaml(gatewayPort: number, softswitchOptions: DnOptions): string {
+  return callYaml(
+    [
+      softswitchDn(gatewayPort, '+1', { 'make-call-rfc3725-flow': '1', ...softswitchOptions }),
+      extensionDn(JOE, undefined, { 'line-type': '1' }),
+      routingPointDn('5000', 'Support'),
+    ],
+    {
+      name: 'NailedUpTest',
+      serverOptions: { 'sip-invite-timeout': '2' },
+      agents: [joe(JOE)],
+      extra: 'agent-groups:\n  - name: Support\n    agents: [joe]\n',
+    },
+  );
 }
+
+/** The softswitch parks a nailed-up connection at login. */
+const PARK: DnOptions = { 'connect-nailedup-on-login': 'gcti::park' };
 
 describe('nailed-up connections over the call harness', () => {
   let server: CallServer | undefined;
@@ -102,7 +90,7 @@ describe('nailed-up connections over the call harness', () => {
     gateway = server = undefined;
   });
 
-  async function start(gatewayScenario: string, softswitchOptions: string, pauseMs?: number): Promise<void> {
+  async function start(gatewayScenario: string, softswitchOptions: DnOptions, pauseMs?: number): Promise<void> {
     const port = await freePort();
     gateway = await startSipp({
       scenario: scen(gatewayScenario),
@@ -116,7 +104,7 @@ describe('nailed-up connections over the call harness', () => {
   const login = () => server!.agents.login({ agentId: 'joe', thisDN: JOE, workMode: 'AutoIn' });
 
   it('488 to the customer re-INVITE: the customer gets 488, the connection stays parked and takes the next call', async () => {
-    await start('uas-nailed-reinvite-488.xml', '      connect-nailedup-on-login: "gcti::park"');
+    await start('uas-nailed-reinvite-488.xml', PARK);
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
     expect(media.openEndpoints).toBe(1);
@@ -147,7 +135,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('RequestMakeCall from a parked agent rides the connection; RequestReleaseCall re-parks it (no BYE to the agent)', async () => {
-    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    await start('e2e-uas-sbc-answer.xml', PARK);
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
     const origin = { requesterId: 'desk', referenceId: 1 };
@@ -173,7 +161,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('RequestSingleStepTransfer re-parks the connection: the customer goes on to the target, no BYE to the agent', async () => {
-    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    await start('e2e-uas-sbc-answer.xml', PARK);
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
     const customer = await startSipp({
@@ -210,7 +198,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('logout during a call: the connection carries the call to its end, then is ended with BYE instead of re-parked', async () => {
-    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    await start('e2e-uas-sbc-answer.xml', PARK);
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
     const customer = await startSipp({
@@ -242,7 +230,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('an agent phone that never answers at login: login succeeds, state none after the ring time, no endpoint', async () => {
-    await start('e2e-uas-sbc-no-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    await start('e2e-uas-sbc-no-answer.xml', PARK);
     expect(login().status.state).toBe('Ready');
     await waitFor(() => state() === 'connecting', { what: 'connecting' });
     await waitFor(() => gateway!.receivedRequests('CANCEL').length === 1, { what: 'CANCEL at the ring time' });
@@ -252,7 +240,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('a customer who abandons while the connection is being built: CANCEL to the phone, state none, nothing left', async () => {
-    await start('e2e-uas-sbc-no-answer.xml', '');
+    await start('e2e-uas-sbc-no-answer.xml', {});
     login();
     expect(state()).toBe('none');
     const c = await runSipp({ scenario: scen('uac-cancel.xml'), target: `127.0.0.1:${server!.port}`, service: '5000' });
@@ -264,10 +252,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('disconnect-nailedup-timeout: a connection parked that long without a call is ended with BYE', async () => {
-    await start(
-      'e2e-uas-sbc-answer.xml',
-      '      connect-nailedup-on-login: "gcti::park"\n      disconnect-nailedup-timeout: "1"',
-    );
+    await start('e2e-uas-sbc-answer.xml', { ...PARK, 'disconnect-nailedup-timeout': '1' });
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
     const parkedAt = Date.now();
@@ -278,7 +263,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('the agent hangs up while parked: state none, the park endpoint closed, no call event', async () => {
-    await start('e2e-uas-sbc-answer-hangup.xml', '      connect-nailedup-on-login: "gcti::park"', 500);
+    await start('e2e-uas-sbc-answer-hangup.xml', PARK, 500);
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
     await waitFor(() => state() === 'none', { what: 'none after the BYE' });
@@ -287,7 +272,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('the softswitch of the connection out of service: BYE, state none', async () => {
-    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    await start('e2e-uas-sbc-answer.xml', PARK);
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
     server!.bus.publish({ kind: 'dn', name: 'EventDNOutOfService', thisDN: 'Softswitch' });

@@ -12,6 +12,7 @@ import { RtpPeer } from '../helpers/rtp-peer.js';
 import { startSipp, sippTraceMessages, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
 import type { CallServer } from './call-harness.js';
+import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
 
 export const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 export const origin = { requesterId: 'desk-1', referenceId: 11 };
@@ -21,31 +22,12 @@ export const origin = { requesterId: 'desk-1', referenceId: 11 };
  * (two dialogs, the default); numbers with prefix 9 to a softswitch.
  */
 export function yaml(agentPort: number, targetPort: number, ssPort: number, officePort = 9): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${ssPort}"
-      service-type: softswitch
-      prefix: "9"
-  - number: "7001"
-    type: extension
-    options:
-      contact: "127.0.0.1:${agentPort}"
-      dual-dialog-enabled: "false"
-  - number: "7002"
-    type: extension
-    options:
-      contact: "127.0.0.1:${targetPort}"
-  - number: "7003"
-    type: extension
-    options:
-      contact: "127.0.0.1:${officePort}"
-`;
+  return callYaml([
+    softswitchDn(ssPort),
+    extensionDn('7001', agentPort, { 'dual-dialog-enabled': 'false' }),
+    extensionDn('7002', targetPort),
+    extensionDn('7003', officePort),
+  ]);
 }
 
 /** One conference party: its RTP socket and its SIPp (UAS called by the server, or the calling customer). */

@@ -14,6 +14,7 @@ import { sdpBody, startSipp, type SippPeer, type TracedMessage } from '../helper
 import { UdpPeer, type Datagram } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCallServer, type CallServer } from './call-harness.js';
+import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 
@@ -22,23 +23,7 @@ export const origin = { requesterId: 'desk-1', referenceId: 9 };
 
 /** 7001 at 127.0.0.1:`agentPort` (`dual-dialog-enabled` = `dualDialog`), numbers 9… to 127.0.0.1:`ssPort`. */
 export function consultYaml(agentPort: number, ssPort: number, dualDialog = 'false'): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${ssPort}"
-      service-type: softswitch
-      prefix: "9"
-  - number: "7001"
-    type: extension
-    options:
-      contact: "127.0.0.1:${agentPort}"
-      dual-dialog-enabled: "${dualDialog}"
-`;
+  return callYaml([softswitchDn(ssPort), extensionDn('7001', agentPort, { 'dual-dialog-enabled': dualDialog })]);
 }
 
 /** What one SDP names: address, port, direction, session name. */
