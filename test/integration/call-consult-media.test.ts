@@ -8,7 +8,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { callIdOf, sdpBody } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { ConsultMediaEnv, eventsOf, invites, nthInvite, origin, rtpFrom, sdpOf } from './consult-media-support.js';
+import {
+  ConsultMediaEnv,
+  eventsOf,
+  invites,
+  nthInvite,
+  origin,
+  rtpFrom,
+  sdpOf,
+  consultEstablished,
+  initiateConsult,
+} from './consult-media-support.js';
+import { CONSULT_ESTABLISHED } from './call-harness.js';
 
 const env = new ConsultMediaEnv();
 afterEach(() => env.stop());
@@ -34,9 +45,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     expect(s.events.some((e) => e.name === 'EventEstablished' && e.connId !== connId)).toBe(false);
 
     // The target answers: its offer reaches the agent's leg, the ringback endpoint closes.
-    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
-      what: 'the consultation established',
-    });
+    await consultEstablished(s);
     const toTarget = await nthInvite(agent, 3, 'the target offer to the agent');
     expect(sdpOf(toTarget)).toMatchObject({ name: 'target', port: targetRtp.port });
     await waitFor(() => ringback.closed, 'the ringback endpoint closed');
@@ -60,25 +69,12 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
 
     s.b2bua.releaseCall(s.b2bua.getCall(connId)!);
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
-    expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
-      'EventNetworkReached:consult',
-      'EventEstablished:consult',
-      'EventReleased:consult',
-      'EventReleased:main',
-    ]);
+    expect(eventsOf(s, connId)).toEqual([...CONSULT_ESTABLISHED, 'EventReleased:consult', 'EventReleased:main']);
   });
 
   it('RequestAlternateCall swaps the agent between target and customer (the other one hears music); RequestReconnectCall ends on the customer', async () => {
     const { s, agent, target, customer, agentRtp, targetRtp, connId } = await env.customerOnAgent();
-    await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
-    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
-      what: 'the consultation established',
-    });
-    const consultId = s.events.find((e) => e.name === 'EventDialing')!.connId;
+    const consultId = await initiateConsult(s, connId);
     await waitFor(() => env.media!.openEndpoints === 1, 'only the music endpoint open');
     const agentInvites0 = invites(agent).length;
 
@@ -115,12 +111,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
     expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
-      'EventNetworkReached:consult',
-      'EventEstablished:consult',
+      ...CONSULT_ESTABLISHED,
       'EventHeld:consult',
       'EventRetrieved:main',
       'EventHeld:main',
@@ -257,9 +248,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
     expect(sdpBody(retried)).toBe(sdpBody(refused)); // the same offer again
     expect(env.endpointOf(retried).source).toBe('ringback');
-    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
-      what: 'the consultation established',
-    });
+    await consultEstablished(s);
     expect(sdpOf(await nthInvite(agent, 4, 'the target offer to the agent'))).toMatchObject({ port: targetRtp.port });
     await s.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin);
     await nthInvite(customer, 2, 'the customer reconnected');
@@ -277,9 +266,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
     await waitFor(() => s.events.some((e) => e.name === 'EventReleased' && e.connId === connId), 'main call released');
     await waitFor(() => env.media!.openEndpoints === 1, 'the music endpoint closed, the ringback open');
-    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
-      what: 'the consultation established',
-    });
+    await consultEstablished(s);
     expect(sdpOf(await nthInvite(agent, 3, 'the target offer to the agent'))).toMatchObject({ port: targetRtp.port });
     await waitFor(() => env.media!.openEndpoints === 0, 'the ringback endpoint closed');
     const consultId = s.events.find((e) => e.name === 'EventDialing')!.connId;

@@ -154,6 +154,23 @@ export function softswitchYaml(uasPort: number, prefix = '9', extra = ''): strin
   return callYaml([softswitchDn(uasPort, prefix)], { extra });
 }
 
+/** Event names of a server, each tagged `main` (the call `connId`) or `consult`. */
+export const eventsOf = (s: CallServer, connId: string): string[] =>
+  s.events.map((e) => `${e.name}:${e.connId === connId ? 'main' : 'consult'}`);
+
+/**
+ * The {@link eventsOf} of a consultation up to its answer (behaviour §6): the main call rings and is
+ * established, is held, and the consultation call is dialled, reached and established.
+ */
+export const CONSULT_ESTABLISHED: readonly string[] = [
+  'EventRinging:main',
+  'EventEstablished:main',
+  'EventHeld:main',
+  'EventDialing:consult',
+  'EventNetworkReached:consult',
+  'EventEstablished:consult',
+];
+
 /** Wait until `cond` holds (polling), at most `ms`. */
 export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;

@@ -63,9 +63,21 @@ export async function rtpFrom(sock: UdpPeer, port: number, n: number): Promise<D
   return got;
 }
 
-/** Event names of a server, each tagged `main` (the call `connId`) or `consult`. */
-export const eventsOf = (s: CallServer, connId: string): string[] =>
-  s.events.map((e) => `${e.name}:${e.connId === connId ? 'main' : 'consult'}`);
+export { eventsOf } from './call-harness.js';
+
+/** Wait for the consultation call to be established (the second EventEstablished); its ConnID. */
+export async function consultEstablished(s: CallServer): Promise<string> {
+  await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
+    what: 'the consultation established',
+  });
+  return s.events.find((e) => e.name === 'EventDialing')!.connId;
+}
+
+/** RequestInitiateTransfer from 7001 to 9123 on `connId`, then {@link consultEstablished}. */
+export async function initiateConsult(s: CallServer, connId: string): Promise<string> {
+  await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
+  return consultEstablished(s);
+}
 
 /** A customer on the agent's device, established. */
 export interface CustomerOnAgent {
