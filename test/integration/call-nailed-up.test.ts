@@ -15,6 +15,7 @@ import { freePort } from '../helpers/ports.js';
 import { callIdOf, runSipp, sdpBody, startSipp, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCallServer, type CallServer } from './call-harness.js';
+import type { CallDomainEvent } from '../../src/contact-center/events.js';
 import { callYaml, extensionDn, joe, routingPointDn, softswitchDn, type DnOptions } from './call-yaml.js';
 
 const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
@@ -103,10 +104,34 @@ describe('nailed-up connections over the call harness', () => {
   const state = () => server!.nailedUp.stateOf(JOE);
   const login = () => server!.agents.login({ agentId: 'joe', thisDN: JOE, workMode: 'AutoIn' });
 
-  it('488 to the customer re-INVITE: the customer gets 488, the connection stays parked and takes the next call', async () => {
-    await start('uas-nailed-reinvite-488.xml', PARK);
+  /** Start on `gatewayScenario` with `softswitchOptions`, log Joe in and wait for the connection to be parked. */
+  async function parked(gatewayScenario: string, softswitchOptions: DnOptions, pauseMs?: number): Promise<void> {
+    await start(gatewayScenario, softswitchOptions, pauseMs);
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
+  }
+
+  /** A customer calls Joe and stays; `run` gets it and Joe's EventEstablished, then the customer is stopped. */
+  async function withCustomerOnJoe(run: (customer: SippPeer, est: CallDomainEvent) => Promise<void>): Promise<void> {
+    const customer = await startSipp({
+      scenario: scen('e2e-uac-customer-stays.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      service: JOE,
+      calls: 1,
+    });
+    try {
+      const est = await waitFor(
+        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
+        'EventEstablished on the agent',
+      );
+      await run(customer, est);
+    } finally {
+      await customer.stop();
+    }
+  }
+
+  it('488 to the customer re-INVITE: the customer gets 488, the connection stays parked and takes the next call', async () => {
+    await parked('uas-nailed-reinvite-488.xml', PARK);
     expect(media.openEndpoints).toBe(1);
     const refused = await runSipp({
       scenario: scen('uac-expect-488.xml'),
@@ -135,9 +160,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('RequestMakeCall from a parked agent rides the connection; RequestReleaseCall re-parks it (no BYE to the agent)', async () => {
-    await start('e2e-uas-sbc-answer.xml', PARK);
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
+    await parked('e2e-uas-sbc-answer.xml', PARK);
     const origin = { requesterId: 'desk', referenceId: 1 };
     await server!.control.handle({ request: 'RequestMakeCall', thisDN: JOE, otherDN: '+15559876543' }, origin);
     const est = await waitFor(
@@ -161,20 +184,8 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('RequestSingleStepTransfer re-parks the connection: the customer goes on to the target, no BYE to the agent', async () => {
-    await start('e2e-uas-sbc-answer.xml', PARK);
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
-    const customer = await startSipp({
-      scenario: scen('e2e-uac-customer-stays.xml'),
-      target: `127.0.0.1:${server!.port}`,
-      service: JOE,
-      calls: 1,
-    });
-    try {
-      const est = await waitFor(
-        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
-        'EventEstablished on the agent',
-      );
+    await parked('e2e-uas-sbc-answer.xml', PARK);
+    await withCustomerOnJoe(async (customer, est) => {
       const origin = { requesterId: 'desk', referenceId: 2 };
       await server!.control.handle(
         { request: 'RequestSingleStepTransfer', thisDN: JOE, connId: est.connId, otherDN: '+15559876543' },
@@ -192,26 +203,12 @@ describe('nailed-up connections over the call harness', () => {
         'EventReleased',
       ]);
       await waitFor(() => media.openEndpoints === 1, 'park endpoint reopened');
-    } finally {
-      await customer.stop();
-    }
+    });
   });
 
   it('logout during a call: the connection carries the call to its end, then is ended with BYE instead of re-parked', async () => {
-    await start('e2e-uas-sbc-answer.xml', PARK);
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
-    const customer = await startSipp({
-      scenario: scen('e2e-uac-customer-stays.xml'),
-      target: `127.0.0.1:${server!.port}`,
-      service: JOE,
-      calls: 1,
-    });
-    try {
-      const est = await waitFor(
-        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
-        'EventEstablished on the agent',
-      );
+    await parked('e2e-uas-sbc-answer.xml', PARK);
+    await withCustomerOnJoe(async (customer, est) => {
       server!.agents.logout(JOE);
       expect(state()).toBe('active');
       expect(gateway!.distinctRequests('BYE')).toBe(0);
@@ -224,9 +221,7 @@ describe('nailed-up connections over the call harness', () => {
       expect(state()).toBe('none');
       expect(gateway!.callIds('INVITE')).toHaveLength(1);
       expect(media.openEndpoints).toBe(0);
-    } finally {
-      await customer.stop();
-    }
+    });
   });
 
   it('an agent phone that never answers at login: login succeeds, state none after the ring time, no endpoint', async () => {
@@ -252,9 +247,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('disconnect-nailedup-timeout: a connection parked that long without a call is ended with BYE', async () => {
-    await start('e2e-uas-sbc-answer.xml', { ...PARK, 'disconnect-nailedup-timeout': '1' });
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
+    await parked('e2e-uas-sbc-answer.xml', { ...PARK, 'disconnect-nailedup-timeout': '1' });
     const parkedAt = Date.now();
     await waitFor(() => gateway!.distinctRequests('BYE') === 1, { what: 'BYE at the timeout' });
     expect(Date.now() - parkedAt).toBeGreaterThanOrEqual(900);
@@ -263,18 +256,14 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('the agent hangs up while parked: state none, the park endpoint closed, no call event', async () => {
-    await start('e2e-uas-sbc-answer-hangup.xml', PARK, 500);
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
+    await parked('e2e-uas-sbc-answer-hangup.xml', PARK, 500);
     await waitFor(() => state() === 'none', { what: 'none after the BYE' });
     expect(media.openEndpoints).toBe(0);
     expect(server!.events).toEqual([]);
   });
 
   it('the softswitch of the connection out of service: BYE, state none', async () => {
-    await start('e2e-uas-sbc-answer.xml', PARK);
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
+    await parked('e2e-uas-sbc-answer.xml', PARK);
     server!.bus.publish({ kind: 'dn', name: 'EventDNOutOfService', thisDN: 'Softswitch' });
     await waitFor(() => gateway!.distinctRequests('BYE') === 1, { what: 'BYE' });
     expect(state()).toBe('none');
