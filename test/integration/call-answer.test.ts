@@ -5,14 +5,12 @@
  * (`not-supported`) and the phone keeps ringing until the call is released.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { callIdOf, runSipp, startSipp, sippTraceMessages } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { startCallServer, type CallServer } from './call-harness.js';
+import { startCallServer, type CallServer, scen } from './call-harness.js';
 import { callYaml, extensionDn } from './call-yaml.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const origin = { requesterId: 'desk-1', referenceId: 9 };
 
 let server: CallServer | undefined;

@@ -8,18 +8,16 @@
  * from the built-in media server recorded by {@link RecordingMediaServer} so each SDP is checked
  * against the endpoint it names.
  */
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
 import { RecordingMediaServer } from '../helpers/recording-media.js';
 import { callIdOf, startSipp, type SippPeer } from '../helpers/sipp.js';
 import { UdpPeer } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
-import { CONSULT_ESTABLISHED, startCallServer, type CallServer } from './call-harness.js';
+import { CONSULT_ESTABLISHED, startCallServer, type CallServer, scen } from './call-harness.js';
 import { callYaml, extensionDn, joe, softswitchDn } from './call-yaml.js';
 import { eventsOf, invites, nthInvite, origin, sdpOf } from './consult-media-support.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const JOE = '+15551231111';
 
 let server: CallServer | undefined;

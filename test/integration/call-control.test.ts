@@ -3,15 +3,13 @@
  * hold/retrieve by re-INVITEs, single-step transfer by re-INVITEs (no REFER), errors.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { CallControlError } from '../../src/contact-center/call-control.js';
 import { freePort } from '../helpers/ports.js';
 import { runSipp, startSipp, sippTraceMessages } from '../helpers/sipp.js';
-import { CONSULT_ESTABLISHED, eventsOf, startCallServer, type CallServer } from './call-harness.js';
+import { CONSULT_ESTABLISHED, eventsOf, startCallServer, type CallServer, scen } from './call-harness.js';
 import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
 import { waitFor } from '../helpers/wait.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const origin = { requesterId: 'desk-1', referenceId: 7 };
 
 let server: CallServer | undefined;

@@ -28,6 +28,9 @@ import { systemClock } from '../../src/util/clock.js';
 import { createLogger, silentLogger } from '../../src/util/logger.js';
 import { callYaml, softswitchDn } from './call-yaml.js';
 
+/** The path of SIPp scenario `name` (test/integration/sipp). */
+export const scen = (name: string): string => join(import.meta.dirname, 'sipp', name);
+
 /** A running call server. */
 export interface CallServer {
   port: number;

@@ -5,14 +5,12 @@
  * destination's offer.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { sdpBody, startSipp, sippTraceMessages, type SippPeer, type SippRun } from '../helpers/sipp.js';
-import { startCallServer, type CallServer } from './call-harness.js';
+import { startCallServer, type CallServer, scen } from './call-harness.js';
 import { callYaml, extensionDn, softswitchDn, type DnOptions, type TestDn } from './call-yaml.js';
 import { waitFor } from '../helpers/wait.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const origin = { requesterId: 'desk-1', referenceId: 42 };
 
 let server: CallServer | undefined;

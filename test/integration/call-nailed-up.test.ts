@@ -8,17 +8,15 @@
  * while parked, the softswitch out of service. A counting media server checks that no park
  * endpoint is left behind.
  */
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MediaEndpoint, MediaMixer, MediaServer } from '../../src/media/media-server.js';
 import { freePort } from '../helpers/ports.js';
 import { callIdOf, runSipp, sdpBody, startSipp, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { startCallServer, type CallServer } from './call-harness.js';
+import { startCallServer, type CallServer, scen } from './call-harness.js';
 import type { CallDomainEvent } from '../../src/contact-center/events.js';
 import { callYaml, extensionDn, joe, routingPointDn, softswitchDn, type DnOptions } from './call-yaml.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const JOE = '+15551231111';
 
 /** A media server that only counts endpoints (offers and answers point at an unused loopback port). */

@@ -4,17 +4,16 @@
  * it), the consultation and completion steps, a tone exchange measured with Goertzel, and
  * readers of the SIPp traces.
  */
-import { join } from 'node:path';
 import { createBuiltinMediaServer, type BuiltinMediaServer } from '../../src/media/builtin/index.js';
 import { linearToUlaw } from '../../src/media/builtin/g711.js';
 import { goertzelPower } from '../../src/media/builtin/tones.js';
 import { RtpPeer } from '../helpers/rtp-peer.js';
 import { startSipp, sippTraceMessages, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import type { CallServer } from './call-harness.js';
+import { scen, type CallServer } from './call-harness.js';
 import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
 
-export const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
+export { scen } from './call-harness.js';
 export const origin = { requesterId: 'desk-1', referenceId: 11 };
 
 /**

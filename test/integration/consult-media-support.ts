@@ -6,17 +6,14 @@
  * it names, RTP captured from an endpoint).
  */
 import { expect } from 'vitest';
-import { join } from 'node:path';
 import sdpTransform from 'sdp-transform';
 import { freePort } from '../helpers/ports.js';
 import { RecordingMediaServer, type RecordingEndpoint } from '../helpers/recording-media.js';
 import { sdpBody, startSipp, type SippPeer, type TracedMessage } from '../helpers/sipp.js';
 import { UdpPeer, type Datagram } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
-import { startCallServer, type CallServer } from './call-harness.js';
+import { startCallServer, type CallServer, scen } from './call-harness.js';
 import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
-
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 
 /** The requester of the CTI requests in these tests. */
 export const origin = { requesterId: 'desk-1', referenceId: 9 };
