@@ -19,7 +19,7 @@ import {
   consultEstablished,
   initiateConsult,
 } from './consult-media-support.js';
-import { CONSULT_ESTABLISHED } from './call-harness.js';
+import { CONSULT_ESTABLISHED, CONSULT_DIALING } from './call-harness.js';
 
 const env = new ConsultMediaEnv();
 afterEach(() => env.stop());
@@ -165,10 +165,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
     expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
+      ...CONSULT_DIALING,
       'EventDestinationBusy:consult',
       'EventReleased:consult',
       'EventRetrieved:main',
@@ -204,10 +201,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
     await waitFor(() => agent.distinctRequests('BYE') === 1, 'BYE to the agent');
     expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
+      ...CONSULT_DIALING,
       'EventNetworkReached:consult', // reported with the (broken) answer
       'EventReleased:consult',
       'EventRetrieved:main',
@@ -273,10 +267,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId: consultId }, origin);
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
     expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
+      ...CONSULT_DIALING,
       'EventNetworkReached:consult',
       'EventReleased:main',
       'EventEstablished:consult',

@@ -162,14 +162,19 @@ export const eventsOf = (s: CallServer, connId: string): string[] =>
   s.events.map((e) => `${e.name}:${e.connId === connId ? 'main' : 'consult'}`);
 
 /**
- * The {@link eventsOf} of a consultation up to its answer (behaviour §6): the main call rings and is
- * established, is held, and the consultation call is dialled, reached and established.
+ * The {@link eventsOf} of a consultation being dialled (behaviour §6): the main call rings and is
+ * established, is held, and the consultation call is dialled.
  */
-export const CONSULT_ESTABLISHED: readonly string[] = [
+export const CONSULT_DIALING: readonly string[] = [
   'EventRinging:main',
   'EventEstablished:main',
   'EventHeld:main',
   'EventDialing:consult',
+];
+
+/** {@link CONSULT_DIALING}, then the consultation call reached and established. */
+export const CONSULT_ESTABLISHED: readonly string[] = [
+  ...CONSULT_DIALING,
   'EventNetworkReached:consult',
   'EventEstablished:consult',
 ];
