@@ -10,7 +10,7 @@ import { goertzelPower } from '../../src/media/builtin/tones.js';
 import { RtpPeer } from '../helpers/rtp-peer.js';
 import { startSipp, sippTraceMessages, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { scen, type CallServer } from './call-harness.js';
+import { scen, startCallServer, type CallServer } from './call-harness.js';
 import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
 
 export { scen } from './call-harness.js';
@@ -53,6 +53,13 @@ export class ConferenceWorld {
       musicFile: undefined,
     });
     return this.media;
+  }
+
+  /** {@link startMedia}, then a call server on it configured by `configYaml`; `target` is its UDP address. */
+  async serve(configYaml: string): Promise<{ s: CallServer; m: BuiltinMediaServer; target: string }> {
+    const m = await this.startMedia();
+    const s = await startCallServer(configYaml, { media: m });
+    return { s, m, target: `127.0.0.1:${s.port}` };
   }
 
   /** A party running `scenario` (`-set rtp` = its RTP socket's port) towards `target`. */
