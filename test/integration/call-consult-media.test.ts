@@ -18,6 +18,7 @@ import {
   sdpOf,
   consultEstablished,
   initiateConsult,
+  releaseCall,
 } from './consult-media-support.js';
 import { CONSULT_ESTABLISHED, CONSULT_DIALING } from './call-harness.js';
 
@@ -108,8 +109,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     expect(new Set(invites(agent).map(callIdOf)).size).toBe(1);
     expect(targetRtp.port).toBeGreaterThan(0);
 
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     expect(eventsOf(s, connId)).toEqual([
       ...CONSULT_ESTABLISHED,
       'EventHeld:consult',
@@ -140,8 +140,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     const back = await nthInvite(customer, 2, 'the customer reconnected');
     expect(sdpOf(back)).toMatchObject({ name: 'agent', port: agentRtp.port, direction: 'sendrecv' });
     await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     expect(s.events.map((e) => e.name)).toEqual([
       'EventRinging',
       'EventEstablished',
@@ -162,8 +161,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     const back = await nthInvite(customer, 2, 'the customer reconnected');
     expect(sdpOf(back)).toMatchObject({ name: 'agent', port: agentRtp.port });
     await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     expect(eventsOf(s, connId)).toEqual([
       ...CONSULT_DIALING,
       'EventDestinationBusy:consult',
@@ -197,8 +195,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
       port: agentRtp.port,
     });
     await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     await waitFor(() => agent.distinctRequests('BYE') === 1, 'BYE to the agent');
     expect(eventsOf(s, connId)).toEqual([
       ...CONSULT_DIALING,
@@ -224,8 +221,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await expect(
       s.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin),
     ).rejects.toMatchObject({ reason: 'invalid-state' });
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     await expect(
       s.control.handle({ request: 'RequestHoldCall', thisDN: '7001', connId }, origin),
     ).rejects.toMatchObject({ reason: 'unknown-conn-id' });
@@ -247,8 +243,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await s.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin);
     await nthInvite(customer, 2, 'the customer reconnected');
     await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
   });
 
   it('the customer hangs up while the target rings: the music endpoint closes, the consultation goes on to the target', async () => {

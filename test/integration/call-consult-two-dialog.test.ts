@@ -17,6 +17,7 @@ import {
   sdpOf,
   consultEstablished,
   initiateConsult,
+  releaseCall,
 } from './consult-media-support.js';
 import { CONSULT_ESTABLISHED } from './call-harness.js';
 
@@ -33,8 +34,7 @@ describe('hold and consultation with media endpoints, two dialogs (behaviour §6
     expect(env.media!.openEndpoints).toBe(1);
     await s.control.handle({ request: 'RequestRetrieveCall', thisDN: '7001', connId }, origin);
     await waitFor(() => env.media!.openEndpoints === 0, 'the music endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
   });
 
   it('two dialogs (office phone): main call held sendonly, a new INVITE dialog to the phone with ringback, then the target; complete ends both dialogs', async () => {
@@ -89,8 +89,7 @@ describe('hold and consultation with media endpoints, two dialogs (behaviour §6
     const back = await nthInvite(customer, 2, 'the customer reconnected');
     expect(sdpOf(back)).toMatchObject({ name: 'agent', port: agentRtp.port, direction: 'sendrecv' });
     await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     expect(eventsOf(s, connId)).toEqual([
       ...CONSULT_ESTABLISHED,
       'EventReleased:consult',

@@ -70,6 +70,12 @@ export async function consultEstablished(s: CallServer): Promise<string> {
   return s.events.find((e) => e.name === 'EventDialing')!.connId;
 }
 
+/** RequestReleaseCall of call `connId` by 7001, then wait until the server has no call left. */
+export async function releaseCall(s: CallServer, connId: string): Promise<void> {
+  await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
+  await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+}
+
 /** RequestInitiateTransfer from 7001 to 9123 on `connId`, then {@link consultEstablished}. */
 export async function initiateConsult(s: CallServer, connId: string): Promise<string> {
   await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
