@@ -4,41 +4,32 @@
  * agent-phone never gets a second INVITE dialog (one Call-ID for every INVITE to
  * sip:+15551232222@127.0.0.1:5081), the customer ends up connected to the target.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CtiTestClient } from '../helpers/cti-client.js';
+import { describe, expect, it } from 'vitest';
 import { callIdOf as callId, sdpBody as body } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { E2eEnv, dnEvent } from './e2e-support.js';
+import { dnEvent, homeAgentJay } from './e2e-support.js';
 
 const on = (name: string) => dnEvent(name, '8888');
 
 describe('e2e consultation transfer of a PSTN home agent (single dialog)', () => {
-  const env = new E2eEnv({ example: 'home-agent-phone.yaml', softswitchPort: 5081 });
-  let desk: CtiTestClient | undefined;
-
-  beforeAll(async () => {
-    await env.start();
-    desk = await env.agentDesk('jay', 'jay-secret', '8888', { agentPhone: '+1 555 123 2222' });
-  });
-
-  afterAll(() => env.stop());
+  const { env, desk } = homeAgentJay();
 
   it('InitiateTransfer + CompleteTransfer: held customer, consult on the same dialog, customer connected to the target', async () => {
     const customer = await env.uac('e2e-uac-customer-stays.xml', '5000');
-    const est = await desk!.waitFor(on('EventEstablished'), 10_000);
+    const est = await desk().waitFor(on('EventEstablished'), 10_000);
     const connId = est.connId;
 
-    const init = await desk!.request(
+    const init = await desk().request(
       'RequestInitiateTransfer',
       { thisDN: '8888', connId, otherDN: '+1 555 987 6543' },
       15_000,
     );
     expect(['EventHeld', 'EventDialing']).toContain(init.event);
-    const dialing = await desk!.waitFor(on('EventDialing'), 10_000);
+    const dialing = await desk().waitFor(on('EventDialing'), 10_000);
     expect(dialing).toMatchObject({ callType: 'Consult', otherDN: '+15559876543' });
     const consultConnId = dialing.connId;
     expect(consultConnId).not.toBe(connId);
-    await desk!.waitFor((f) => on('EventEstablished')(f) && f.connId === consultConnId, 10_000);
+    await desk().waitFor((f) => on('EventEstablished')(f) && f.connId === consultConnId, 10_000);
     // The customer was held with a sendonly black hole.
     await waitFor(() => customer.receivedRequests('INVITE').length >= 1, { what: 'hold re-INVITE to the customer' });
     expect(body(customer.receivedRequests('INVITE')[0]!)).toMatch(/a=sendonly/);
@@ -48,7 +39,7 @@ describe('e2e consultation transfer of a PSTN home agent (single dialog)', () =>
     expect(target.length).toBe(1);
     expect(target[0]!.text).toMatch(/Content-Length:\s*0/i);
 
-    const done = await desk!.request(
+    const done = await desk().request(
       'RequestCompleteTransfer',
       { thisDN: '8888', connId, transferConnId: consultConnId },
       15_000,
@@ -61,11 +52,11 @@ describe('e2e consultation transfer of a PSTN home agent (single dialog)', () =>
           .some((m) => body(m).includes('s=e2e-callee-sdp') && !/a=sendonly/.test(body(m))),
       { what: 'customer reconnected to the target' },
     );
-    await waitFor(() => desk!.events.filter((f) => f.event === 'EventReleased' && f.thisDN === '8888').length >= 2, {
+    await waitFor(() => desk().events.filter((f) => f.event === 'EventReleased' && f.thisDN === '8888').length >= 2, {
       what: 'EventReleased on both calls',
     });
-    const released = desk!.events
-      .filter((f) => f.event === 'EventReleased' && f.thisDN === '8888')
+    const released = desk()
+      .events.filter((f) => f.event === 'EventReleased' && f.thisDN === '8888')
       .map((f) => f.connId);
     expect(new Set(released)).toEqual(new Set([connId, consultConnId]));
 

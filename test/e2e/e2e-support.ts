@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
 import { exampleWithFreePorts, freePortBesides, type MappedConfig } from '../helpers/example-config.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -388,4 +388,19 @@ export class E2eEnv {
     if (this.configDir) rmSync(this.configDir, { recursive: true, force: true });
     this.configDir = undefined;
   }
+}
+
+/**
+ * Jay of examples/home-agent-phone.yaml (SBC on 5081) for one `describe` block: the server starts
+ * and Jay's desk logs in on 8888 with agent-phone +1 555 123 2222 before its tests; all stops after.
+ */
+export function homeAgentJay(): { env: E2eEnv; desk: () => CtiTestClient } {
+  const env = new E2eEnv({ example: 'home-agent-phone.yaml', softswitchPort: 5081 });
+  let desk: CtiTestClient | undefined;
+  beforeAll(async () => {
+    await env.start();
+    desk = await env.agentDesk('jay', 'jay-secret', '8888', { agentPhone: '+1 555 123 2222' });
+  });
+  afterAll(() => env.stop());
+  return { env, desk: () => desk! };
 }

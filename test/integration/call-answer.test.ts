@@ -5,13 +5,12 @@
  * (`not-supported`) and the phone keeps ringing until the call is released.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { callIdOf, runSipp, startSipp, sippTraceMessages } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { startCallServer, type CallServer } from './call-harness.js';
+import { startCallServer, type CallServer, scen } from './call-harness.js';
+import { callYaml, extensionDn } from './call-yaml.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const origin = { requesterId: 'desk-1', referenceId: 9 };
 
 let server: CallServer | undefined;
@@ -22,21 +21,7 @@ afterEach(async () => {
 
 /** 7001 may be answered by NOTIFY (`sip-cti-control: talk`), 7002 may not; both ring at `phonePort`. */
 function yaml(phonePort: number): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: "7001"
-    type: extension
-    options:
-      contact: "127.0.0.1:${phonePort}"
-      sip-cti-control: "talk,hold"
-  - number: "7002"
-    type: extension
-    options:
-      contact: "127.0.0.1:${phonePort}"
-`;
+  return callYaml([extensionDn('7001', phonePort, { 'sip-cti-control': 'talk,hold' }), extensionDn('7002', phonePort)]);
 }
 
 async function ringing(s: CallServer, dn: string): Promise<string> {

@@ -13,6 +13,7 @@ import { freePort } from '../helpers/ports.js';
 import { callIdOf, startSipp } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCallServer, type CallServer } from './call-harness.js';
+import { callYaml, extensionDn, joe, softswitchDn } from './call-yaml.js';
 import {
   bridgePort,
   ConferenceWorld,
@@ -36,9 +37,8 @@ afterEach(async () => {
 describe('conference on the media server mixer', () => {
   it('three SIPp parties: each tone reaches the other two and not its sender; delete-from-conference reconnects the two left', async () => {
     const [agentPort, targetPort] = [await freePort(), await freePort()];
-    const m = await world.startMedia();
-    server = await startCallServer(yaml(agentPort, targetPort, await freePort()), { media: m });
-    const target = `127.0.0.1:${server.port}`;
+    const { s, m, target } = await world.serve(yaml(agentPort, targetPort, await freePort()));
+    server = s;
     const agent = await world.party('uas-conf-party.xml', target, { port: agentPort });
     const consulted = await world.party('uas-conf-party.xml', target, { port: targetPort });
     const customer = await world.party('uac-conf-party.xml', target, {
@@ -119,9 +119,8 @@ describe('conference on the media server mixer', () => {
 
   it('the customer hangs up in the conference: EventPartyDeleted, agent and consulted party reconnected, the bridge closed', async () => {
     const [agentPort, ssPort] = [await freePort(), await freePort()];
-    const m = await world.startMedia();
-    server = await startCallServer(yaml(agentPort, await freePort(), ssPort), { media: m });
-    const target = `127.0.0.1:${server.port}`;
+    const { s, m, target } = await world.serve(yaml(agentPort, await freePort(), ssPort));
+    server = s;
     const agent = await world.party('uas-conf-party.xml', target, { port: agentPort });
     const consulted = await world.party('uas-conf-party.xml', target, { port: ssPort });
     const customer = await world.party('uac-conf-party.xml', target, {
@@ -172,9 +171,8 @@ describe('conference on the media server mixer', () => {
 
   it('two-dialog office phone (dual-dialog-enabled = true): complete-conference ends the consultation dialog and bridges the main one; RequestReleaseCall by the agent leaves the other two talking', async () => {
     const [phonePort, ssPort] = [await freePort(), await freePort()];
-    const m = await world.startMedia();
-    server = await startCallServer(yaml(await freePort(), await freePort(), ssPort, phonePort), { media: m });
-    const target = `127.0.0.1:${server.port}`;
+    const { s, m, target } = await world.serve(yaml(await freePort(), await freePort(), ssPort, phonePort));
+    server = s;
     const phone = await world.party('uas-conf-party.xml', target, { port: phonePort, calls: 2 });
     const consulted = await world.party('uas-conf-party.xml', target, { port: ssPort });
     // The customer hangs up after its third re-INVITE: held, bridged, reconnected to the consulted party.
@@ -212,9 +210,8 @@ describe('conference on the media server mixer', () => {
 
   it('a party refusing its re-INVITE to the bridge (488): CALL_FAILED, the whole call released, no endpoint left', async () => {
     const [agentPort, ssPort] = [await freePort(), await freePort()];
-    const m = await world.startMedia();
-    server = await startCallServer(yaml(agentPort, await freePort(), ssPort), { media: m });
-    const target = `127.0.0.1:${server.port}`;
+    const { s, m, target } = await world.serve(yaml(agentPort, await freePort(), ssPort));
+    server = s;
     const agent = await world.party('uas-conf-party.xml', target, { port: agentPort });
     const customer = await world.party('uac-conf-party.xml', target, {
       args: ['-s', '7001', '-set', 'leaveafter', '99'],
@@ -257,25 +254,13 @@ describe('conference on the media server mixer', () => {
     world.sipps.push(gateway);
     const m = await world.startMedia();
     server = await startCallServer(
-      `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${gatewayPort}"
-      service-type: softswitch
-      prefix: "+1"
-      connect-nailedup-on-login: "gcti::park"
-  - number: "${JOE}"
-    type: extension
-    options:
-      line-type: "1"
-agents:
-  - { id: joe, name: Joe, password: "joe-secret", dn: "${JOE}" }
-`,
+      callYaml(
+        [
+          softswitchDn(gatewayPort, '+1', { 'connect-nailedup-on-login': 'gcti::park' }),
+          extensionDn(JOE, undefined, { 'line-type': '1' }),
+        ],
+        { agents: [joe(JOE)] },
+      ),
       { media: m },
     );
     server.agents.login({ agentId: 'joe', thisDN: JOE, workMode: 'AutoIn' });
@@ -312,10 +297,9 @@ agents:
       server.control.handle({ request: 'RequestCompleteConference', ...any, transferConnId: '00cd' }, origin),
     ).rejects.toMatchObject({ reason: 'not-supported' });
     await server.stop();
-    const m = await world.startMedia();
     const agentPort = await freePort();
-    server = await startCallServer(yaml(agentPort, await freePort(), await freePort()), { media: m });
-    const target = `127.0.0.1:${server.port}`;
+    const { s, m, target } = await world.serve(yaml(agentPort, await freePort(), await freePort()));
+    server = s;
     await world.party('uas-conf-party.xml', target, { port: agentPort });
     const customer = await world.party('uac-conf-party.xml', target, {
       args: ['-s', '7001', '-set', 'leaveafter', '99'],

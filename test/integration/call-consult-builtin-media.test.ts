@@ -5,7 +5,6 @@
  * packets a second, sequence +1, timestamp +160, the US ringback's 440 + 480 Hz) and the
  * customer's port the music on hold (the 1 kHz WAV); once complete, no endpoint is left.
  */
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { goertzelPower } from '../../src/media/builtin/tones.js';
@@ -14,10 +13,8 @@ import { freePort } from '../helpers/ports.js';
 import { RtpPeer, type ReceivedRtp } from '../helpers/rtp-peer.js';
 import { startSipp, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { startCallServer, type CallServer } from './call-harness.js';
+import { startCallServer, type CallServer, scen } from './call-harness.js';
 import { consultYaml, invites, nthInvite, origin, sdpOf } from './consult-media-support.js';
-
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 
 let fx: MediaFixture | undefined;
 let server: CallServer | undefined;

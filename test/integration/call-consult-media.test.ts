@@ -8,7 +8,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { callIdOf, sdpBody } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { ConsultMediaEnv, eventsOf, invites, nthInvite, origin, rtpFrom, sdpOf } from './consult-media-support.js';
+import {
+  ConsultMediaEnv,
+  eventsOf,
+  invites,
+  nthInvite,
+  origin,
+  rtpFrom,
+  sdpOf,
+  consultEstablished,
+  initiateConsult,
+  releaseCall,
+} from './consult-media-support.js';
+import { CONSULT_ESTABLISHED, CONSULT_DIALING } from './call-harness.js';
 
 const env = new ConsultMediaEnv();
 afterEach(() => env.stop());
@@ -34,9 +46,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     expect(s.events.some((e) => e.name === 'EventEstablished' && e.connId !== connId)).toBe(false);
 
     // The target answers: its offer reaches the agent's leg, the ringback endpoint closes.
-    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
-      what: 'the consultation established',
-    });
+    await consultEstablished(s);
     const toTarget = await nthInvite(agent, 3, 'the target offer to the agent');
     expect(sdpOf(toTarget)).toMatchObject({ name: 'target', port: targetRtp.port });
     await waitFor(() => ringback.closed, 'the ringback endpoint closed');
@@ -60,25 +70,12 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
 
     s.b2bua.releaseCall(s.b2bua.getCall(connId)!);
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
-    expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
-      'EventNetworkReached:consult',
-      'EventEstablished:consult',
-      'EventReleased:consult',
-      'EventReleased:main',
-    ]);
+    expect(eventsOf(s, connId)).toEqual([...CONSULT_ESTABLISHED, 'EventReleased:consult', 'EventReleased:main']);
   });
 
   it('RequestAlternateCall swaps the agent between target and customer (the other one hears music); RequestReconnectCall ends on the customer', async () => {
     const { s, agent, target, customer, agentRtp, targetRtp, connId } = await env.customerOnAgent();
-    await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
-    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
-      what: 'the consultation established',
-    });
-    const consultId = s.events.find((e) => e.name === 'EventDialing')!.connId;
+    const consultId = await initiateConsult(s, connId);
     await waitFor(() => env.media!.openEndpoints === 1, 'only the music endpoint open');
     const agentInvites0 = invites(agent).length;
 
@@ -112,15 +109,9 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     expect(new Set(invites(agent).map(callIdOf)).size).toBe(1);
     expect(targetRtp.port).toBeGreaterThan(0);
 
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
-      'EventNetworkReached:consult',
-      'EventEstablished:consult',
+      ...CONSULT_ESTABLISHED,
       'EventHeld:consult',
       'EventRetrieved:main',
       'EventHeld:main',
@@ -149,8 +140,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     const back = await nthInvite(customer, 2, 'the customer reconnected');
     expect(sdpOf(back)).toMatchObject({ name: 'agent', port: agentRtp.port, direction: 'sendrecv' });
     await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     expect(s.events.map((e) => e.name)).toEqual([
       'EventRinging',
       'EventEstablished',
@@ -171,13 +161,9 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     const back = await nthInvite(customer, 2, 'the customer reconnected');
     expect(sdpOf(back)).toMatchObject({ name: 'agent', port: agentRtp.port });
     await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
+      ...CONSULT_DIALING,
       'EventDestinationBusy:consult',
       'EventReleased:consult',
       'EventRetrieved:main',
@@ -209,14 +195,10 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
       port: agentRtp.port,
     });
     await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     await waitFor(() => agent.distinctRequests('BYE') === 1, 'BYE to the agent');
     expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
+      ...CONSULT_DIALING,
       'EventNetworkReached:consult', // reported with the (broken) answer
       'EventReleased:consult',
       'EventRetrieved:main',
@@ -239,8 +221,7 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await expect(
       s.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin),
     ).rejects.toMatchObject({ reason: 'invalid-state' });
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     await expect(
       s.control.handle({ request: 'RequestHoldCall', thisDN: '7001', connId }, origin),
     ).rejects.toMatchObject({ reason: 'unknown-conn-id' });
@@ -257,15 +238,12 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
     expect(sdpBody(retried)).toBe(sdpBody(refused)); // the same offer again
     expect(env.endpointOf(retried).source).toBe('ringback');
-    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
-      what: 'the consultation established',
-    });
+    await consultEstablished(s);
     expect(sdpOf(await nthInvite(agent, 4, 'the target offer to the agent'))).toMatchObject({ port: targetRtp.port });
     await s.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin);
     await nthInvite(customer, 2, 'the customer reconnected');
     await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
   });
 
   it('the customer hangs up while the target rings: the music endpoint closes, the consultation goes on to the target', async () => {
@@ -277,19 +255,14 @@ describe('hold and consultation with media endpoints, single dialog (behaviour Â
     await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
     await waitFor(() => s.events.some((e) => e.name === 'EventReleased' && e.connId === connId), 'main call released');
     await waitFor(() => env.media!.openEndpoints === 1, 'the music endpoint closed, the ringback open');
-    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
-      what: 'the consultation established',
-    });
+    await consultEstablished(s);
     expect(sdpOf(await nthInvite(agent, 3, 'the target offer to the agent'))).toMatchObject({ port: targetRtp.port });
     await waitFor(() => env.media!.openEndpoints === 0, 'the ringback endpoint closed');
     const consultId = s.events.find((e) => e.name === 'EventDialing')!.connId;
     await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId: consultId }, origin);
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
     expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
+      ...CONSULT_DIALING,
       'EventNetworkReached:consult',
       'EventReleased:main',
       'EventEstablished:consult',

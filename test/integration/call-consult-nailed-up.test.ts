@@ -8,17 +8,16 @@
  * from the built-in media server recorded by {@link RecordingMediaServer} so each SDP is checked
  * against the endpoint it names.
  */
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
 import { RecordingMediaServer } from '../helpers/recording-media.js';
 import { callIdOf, startSipp, type SippPeer } from '../helpers/sipp.js';
 import { UdpPeer } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
-import { startCallServer, type CallServer } from './call-harness.js';
+import { CONSULT_ESTABLISHED, startCallServer, type CallServer, scen } from './call-harness.js';
+import { callYaml, extensionDn, joe, softswitchDn } from './call-yaml.js';
 import { eventsOf, invites, nthInvite, origin, sdpOf } from './consult-media-support.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const JOE = '+15551231111';
 
 let server: CallServer | undefined;
@@ -36,32 +35,17 @@ afterEach(async () => {
 });
 
 function yaml(gatewayPort: number, trunkPort: number): string {
-  return `server:
-  name: NailedConsult
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${gatewayPort}"
-      service-type: softswitch
-      prefix: "+1"
-      make-call-rfc3725-flow: "1"
-      connect-nailedup-on-login: "gcti::park"
-  - number: Trunk
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${trunkPort}"
-      service-type: softswitch
-      prefix: "9"
-  - number: "${JOE}"
-    type: extension
-    options:
-      line-type: "1"
-agents:
-  - { id: joe, name: Joe, password: "joe-secret", dn: "${JOE}" }
-`;
+  return callYaml(
+    [
+      softswitchDn(gatewayPort, '+1', {
+        'make-call-rfc3725-flow': '1',
+        'connect-nailedup-on-login': 'gcti::park',
+      }),
+      softswitchDn(trunkPort, '9', {}, 'Trunk'),
+      extensionDn(JOE, undefined, { 'line-type': '1' }),
+    ],
+    { name: 'NailedConsult', agents: [joe(JOE)] },
+  );
 }
 
 describe('consultation on a nailed-up connection', () => {
@@ -131,15 +115,6 @@ describe('consultation on a nailed-up connection', () => {
     s.agents.logout(JOE);
     await waitFor(() => gateway.receivedRequests('BYE').length === 1, 'BYE at logout');
     await waitFor(() => media!.openEndpoints === 0, 'every endpoint closed');
-    expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
-      'EventNetworkReached:consult',
-      'EventEstablished:consult',
-      'EventReleased:consult',
-      'EventReleased:main',
-    ]);
+    expect(eventsOf(s, connId)).toEqual([...CONSULT_ESTABLISHED, 'EventReleased:consult', 'EventReleased:main']);
   });
 });

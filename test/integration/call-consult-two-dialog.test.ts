@@ -7,7 +7,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { callIdOf } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { ConsultMediaEnv, eventsOf, invites, nthInvite, origin, rtpFrom, sdpOf } from './consult-media-support.js';
+import {
+  ConsultMediaEnv,
+  eventsOf,
+  invites,
+  nthInvite,
+  origin,
+  rtpFrom,
+  sdpOf,
+  consultEstablished,
+  initiateConsult,
+  releaseCall,
+} from './consult-media-support.js';
+import { CONSULT_ESTABLISHED } from './call-harness.js';
 
 const env = new ConsultMediaEnv();
 afterEach(() => env.stop());
@@ -22,8 +34,7 @@ describe('hold and consultation with media endpoints, two dialogs (behaviour §6
     expect(env.media!.openEndpoints).toBe(1);
     await s.control.handle({ request: 'RequestRetrieveCall', thisDN: '7001', connId }, origin);
     await waitFor(() => env.media!.openEndpoints === 0, 'the music endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
   });
 
   it('two dialogs (office phone): main call held sendonly, a new INVITE dialog to the phone with ringback, then the target; complete ends both dialogs', async () => {
@@ -43,9 +54,7 @@ describe('hold and consultation with media endpoints, two dialogs (behaviour §6
     const ringback = env.endpointOf(second);
     expect(ringback.source).toBe('ringback');
     await rtpFrom(agentRtp, ringback.port, 10);
-    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
-      what: 'the consultation established',
-    });
+    await consultEstablished(s);
     const toTarget = await nthInvite(agent, 4, 'the target offer on the consultation dialog');
     expect(callIdOf(toTarget)).toBe(callIdOf(second));
     expect(sdpOf(toTarget)).toMatchObject({ name: 'target', port: targetRtp.port });
@@ -63,25 +72,13 @@ describe('hold and consultation with media endpoints, two dialogs (behaviour §6
     expect(invites(target)).toHaveLength(2);
     s.b2bua.releaseCall(s.b2bua.getCall(connId)!);
     await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
-    expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
-      'EventNetworkReached:consult',
-      'EventEstablished:consult',
-      'EventReleased:consult',
-      'EventReleased:main',
-    ]);
+    expect(eventsOf(s, connId)).toEqual([...CONSULT_ESTABLISHED, 'EventReleased:consult', 'EventReleased:main']);
     expect(s.events.find((e) => e.name === 'EventReleased' && e.connId === connId)!.transferConnId).toBe(consultId);
   });
 
   it('two dialogs: RequestReconnectCall ends the consultation dialog and retrieves the main call', async () => {
     const { s, agent, target, customer, agentRtp, connId } = await env.customerOnAgent({ dualDialog: 'true' });
-    await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
-    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
-      what: 'the consultation established',
-    });
+    await initiateConsult(s, connId);
     await s.control.handle({ request: 'RequestReconnectCall', thisDN: '7001', connId }, origin);
     await waitFor(() => target.receivedRequests('BYE').length === 1, 'BYE to the target');
     const second = invites(agent)[2]!;
@@ -92,15 +89,9 @@ describe('hold and consultation with media endpoints, two dialogs (behaviour §6
     const back = await nthInvite(customer, 2, 'the customer reconnected');
     expect(sdpOf(back)).toMatchObject({ name: 'agent', port: agentRtp.port, direction: 'sendrecv' });
     await waitFor(() => env.media!.openEndpoints === 0, 'every endpoint closed');
-    await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
-    await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+    await releaseCall(s, connId);
     expect(eventsOf(s, connId)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
-      'EventNetworkReached:consult',
-      'EventEstablished:consult',
+      ...CONSULT_ESTABLISHED,
       'EventReleased:consult',
       'EventRetrieved:main',
       'EventReleased:main',
@@ -111,11 +102,7 @@ describe('hold and consultation with media endpoints, two dialogs (behaviour §6
     const { s, agent, target, customer, agentRtp, targetRtp, connId } = await env.customerOnAgent({
       dualDialog: 'true',
     });
-    await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
-    await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
-      what: 'the consultation established',
-    });
-    const consultId = s.events.find((e) => e.name === 'EventDialing')!.connId;
+    const consultId = await initiateConsult(s, connId);
     const [mainDialog, consultDialog] = [callIdOf(invites(agent)[0]!), callIdOf(invites(agent)[2]!)];
 
     await s.control.handle({ request: 'RequestAlternateCall', thisDN: '7001', connId: consultId }, origin);

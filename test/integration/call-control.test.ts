@@ -3,14 +3,13 @@
  * hold/retrieve by re-INVITEs, single-step transfer by re-INVITEs (no REFER), errors.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { CallControlError } from '../../src/contact-center/call-control.js';
 import { freePort } from '../helpers/ports.js';
 import { runSipp, startSipp, sippTraceMessages } from '../helpers/sipp.js';
-import { startCallServer, type CallServer } from './call-harness.js';
+import { CONSULT_ESTABLISHED, eventsOf, startCallServer, type CallServer, scen } from './call-harness.js';
+import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
 import { waitFor } from '../helpers/wait.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const origin = { requesterId: 'desk-1', referenceId: 7 };
 
 let server: CallServer | undefined;
@@ -20,24 +19,10 @@ afterEach(async () => {
 });
 
 function yaml(agentPort: number, ssPort: number): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${ssPort}"
-      service-type: softswitch
-      prefix: "9"
-  - number: "7001"
-    type: extension
-    options:
-      contact: "127.0.0.1:${agentPort}"
-      dual-dialog-enabled: "false"
-      refer-enabled: "false"
-`;
+  return callYaml([
+    softswitchDn(ssPort),
+    extensionDn('7001', agentPort, { 'dual-dialog-enabled': 'false', 'refer-enabled': 'false' }),
+  ]);
 }
 
 async function established(s: CallServer): Promise<string> {
@@ -223,16 +208,7 @@ describe('CTI call control on a live call', () => {
     expect(agentIn).toHaveLength(2);
     expect(tagsOf(agentIn[1]!.text)).toBeDefined(); // the second INVITE is a re-INVITE in the same dialog
     await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
-    expect(server.events.map((e) => `${e.name}:${e.connId === connId ? 'main' : 'consult'}`)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
-      'EventNetworkReached:consult',
-      'EventEstablished:consult',
-      'EventReleased:consult',
-      'EventReleased:main',
-    ]);
+    expect(eventsOf(server, connId)).toEqual([...CONSULT_ESTABLISHED, 'EventReleased:consult', 'EventReleased:main']);
     expect(server.events.find((e) => e.name === 'EventDialing')!.callType).toBe('Consult');
   });
 
@@ -280,13 +256,8 @@ describe('CTI call control on a live call', () => {
     expect(ag.code, ag.errors + ag.messages.slice(-2500)).toBe(0);
     expect(de.code, de.errors + de.messages.slice(-2500)).toBe(0);
     await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
-    expect(server.events.map((e) => `${e.name}:${e.connId === connId ? 'main' : 'consult'}`)).toEqual([
-      'EventRinging:main',
-      'EventEstablished:main',
-      'EventHeld:main',
-      'EventDialing:consult',
-      'EventNetworkReached:consult',
-      'EventEstablished:consult',
+    expect(eventsOf(server, connId)).toEqual([
+      ...CONSULT_ESTABLISHED,
       'EventReleased:consult',
       'EventRetrieved:main',
       'EventReleased:main',

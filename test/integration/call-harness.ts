@@ -26,6 +26,10 @@ import type { MediaServer } from '../../src/media/media-server.js';
 import { RequestTrust } from '../../src/trust/request-trust.js';
 import { systemClock } from '../../src/util/clock.js';
 import { createLogger, silentLogger } from '../../src/util/logger.js';
+import { callYaml, softswitchDn } from './call-yaml.js';
+
+/** The path of SIPp scenario `name` (test/integration/sipp). */
+export const scen = (name: string): string => join(import.meta.dirname, 'sipp', name);
 
 /** A running call server. */
 export interface CallServer {
@@ -145,21 +149,35 @@ export async function startCallServer(
   };
 }
 
-/** A softswitch-only configuration: numbers starting with `prefix` go to 127.0.0.1:`uasPort`. */
+/**
+ * A softswitch-only configuration: numbers starting with `prefix` go to 127.0.0.1:`uasPort`;
+ * `extra` follows the softswitch's options (more option lines, or more DNs).
+ */
 export function softswitchYaml(uasPort: number, prefix = '9', extra = ''): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${uasPort}"
-      service-type: softswitch
-      prefix: "${prefix}"
-${extra}`;
+  return callYaml([softswitchDn(uasPort, prefix)], { extra });
 }
+
+/** Event names of a server, each tagged `main` (the call `connId`) or `consult`. */
+export const eventsOf = (s: CallServer, connId: string): string[] =>
+  s.events.map((e) => `${e.name}:${e.connId === connId ? 'main' : 'consult'}`);
+
+/**
+ * The {@link eventsOf} of a consultation being dialled (behaviour §6): the main call rings and is
+ * established, is held, and the consultation call is dialled.
+ */
+export const CONSULT_DIALING: readonly string[] = [
+  'EventRinging:main',
+  'EventEstablished:main',
+  'EventHeld:main',
+  'EventDialing:consult',
+];
+
+/** {@link CONSULT_DIALING}, then the consultation call reached and established. */
+export const CONSULT_ESTABLISHED: readonly string[] = [
+  ...CONSULT_DIALING,
+  'EventNetworkReached:consult',
+  'EventEstablished:consult',
+];
 
 /** Wait until `cond` holds (polling), at most `ms`. */
 export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {

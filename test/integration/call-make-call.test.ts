@@ -5,13 +5,12 @@
  * destination's offer.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
-import { sdpBody, startSipp, sippTraceMessages } from '../helpers/sipp.js';
-import { startCallServer, type CallServer } from './call-harness.js';
+import { sdpBody, startSipp, sippTraceMessages, type SippPeer, type SippRun } from '../helpers/sipp.js';
+import { startCallServer, type CallServer, scen } from './call-harness.js';
+import { callYaml, extensionDn, softswitchDn, type DnOptions, type TestDn } from './call-yaml.js';
 import { waitFor } from '../helpers/wait.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const origin = { requesterId: 'desk-1', referenceId: 42 };
 
 let server: CallServer | undefined;
@@ -20,57 +19,61 @@ afterEach(async () => {
   server = undefined;
 });
 
-function yaml(phonePort: number, ssPort: number, flow: string, extra = ''): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${ssPort}"
-      service-type: softswitch
-      prefix: "9"
-  - number: "7001"
-    type: extension
-    options:
-      contact: "127.0.0.1:${phonePort}"
-      make-call-rfc3725-flow: "${flow}"
-${extra}`;
+/** 7001 at `phonePort` (make-call flow `flow`, more `phoneOptions`), the softswitch at `ssPort`, `more` DNs. */
+function yaml(phonePort: number, ssPort: number, flow: string, phoneOptions: DnOptions, more: TestDn[]): string {
+  return callYaml([
+    softswitchDn(ssPort),
+    extensionDn('7001', phonePort, { 'make-call-rfc3725-flow': flow, ...phoneOptions }),
+    ...more,
+  ]);
 }
 
-async function makeCall(flow: '1' | '2', phoneScenario: string, destScenario: string, extra = '') {
+/**
+ * The server (make-call flow `flow`, 7001's `phoneOptions`, `more` DNs given the softswitch port), the phone SIPp of
+ * 7001 on `phone` and the destination SIPp behind the softswitch on `destScenario`.
+ */
+async function startPhoneAndDest(
+  flow: '1' | '2',
+  phone: Pick<SippRun, 'scenario' | 'args' | 'traceMessages'>,
+  destScenario: string,
+  phoneOptions: DnOptions = {},
+  more = (_ssPort: number): TestDn[] => [],
+): Promise<{ s: CallServer; phone: SippPeer; dest: SippPeer }> {
   const phonePort = await freePort();
   const ssPort = await freePort();
-  server = await startCallServer(yaml(phonePort, ssPort, flow, extra));
-  const target = `127.0.0.1:${server.port}`;
-  const phone = await startSipp({
-    scenario: scen(phoneScenario),
-    target,
-    localPort: phonePort,
-    calls: 1,
-    timeoutMs: 20_000,
-    traceMessages: true,
-  });
-  const dest = await startSipp({
-    scenario: scen(destScenario),
-    target,
-    localPort: ssPort,
-    calls: 1,
-    timeoutMs: 20_000,
-    traceMessages: true,
-  });
-  await server.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN: '9123' }, origin);
-  await waitFor(() => server!.events.some((e) => e.name === 'EventEstablished'), {
+  const s = await startCallServer(yaml(phonePort, ssPort, flow, phoneOptions, more(ssPort)));
+  server = s;
+  const target = `127.0.0.1:${s.port}`;
+  const common = { target, calls: 1, timeoutMs: 20_000 };
+  return {
+    s,
+    phone: await startSipp({ ...common, ...phone, scenario: scen(phone.scenario), localPort: phonePort }),
+    dest: await startSipp({
+      ...common,
+      scenario: scen(destScenario),
+      localPort: ssPort,
+      ...(phone.traceMessages ? { traceMessages: true } : {}),
+    }),
+  };
+}
+
+async function makeCall(flow: '1' | '2', phoneScenario: string, destScenario: string, phoneOptions: DnOptions = {}) {
+  const { s, phone, dest } = await startPhoneAndDest(
+    flow,
+    { scenario: phoneScenario, traceMessages: true },
+    destScenario,
+    phoneOptions,
+  );
+  await s.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN: '9123' }, origin);
+  await waitFor(() => s.events.some((e) => e.name === 'EventEstablished'), {
     what: 'EventEstablished',
     timeoutMs: 10_000,
   });
-  const connId = server.events[0]!.connId;
-  await server.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
+  const connId = s.events[0]!.connId;
+  await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
   const [ph, de] = await Promise.all([phone.result(), dest.result()]);
-  await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
-  return { ph, de, events: server.events };
+  await waitFor(() => s.b2bua.activeCalls === 0, { what: 'no active call left' });
+  return { ph, de, events: s.events };
 }
 
 describe('RequestMakeCall', () => {
@@ -108,12 +111,9 @@ describe('RequestMakeCall', () => {
   });
 
   it('Flow I guard: destination slower than rfc3725-flow1-max-wait → agent ACKed with a black hole, reconnected by re-INVITE', async () => {
-    const { ph, de, events } = await makeCall(
-      '1',
-      'uas-phone-flow1-guard.xml',
-      'uas-answer-slow-then-reinvite.xml',
-      '      rfc3725-flow1-max-wait: "1"\n',
-    );
+    const { ph, de, events } = await makeCall('1', 'uas-phone-flow1-guard.xml', 'uas-answer-slow-then-reinvite.xml', {
+      'rfc3725-flow1-max-wait': '1',
+    });
     expect(ph.code, ph.errors + ph.messages.slice(-2500)).toBe(0);
     expect(de.code, de.errors + de.messages.slice(-2500)).toBe(0);
     expect(events.map((e) => e.name)).toEqual([
@@ -145,33 +145,21 @@ describe('RequestMakeCall', () => {
    * its 200) is ACKed with a black-hole answer, then BYE. Returns the events and the phone's
    * received requests.
    */
-  async function flow1Fails(destScenario: string, extra = (_ssPort: number) => '', otherDN = '9123') {
-    const phonePort = await freePort();
-    const ssPort = await freePort();
-    server = await startCallServer(yaml(phonePort, ssPort, '1', extra(ssPort)));
-    const target = `127.0.0.1:${server.port}`;
-    const phone = await startSipp({
-      scenario: scen('uas-device-media.xml'),
-      target,
-      localPort: phonePort,
-      calls: 1,
-      timeoutMs: 20_000,
-      args: ['-key', 'marker', 'phone', '-key', 'rtp_port', '40000'],
-    });
-    const dest = await startSipp({
-      scenario: scen(destScenario),
-      target,
-      localPort: ssPort,
-      calls: 1,
-      timeoutMs: 20_000,
-    });
-    await server.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN }, origin);
+  async function flow1Fails(destScenario: string, more = (_ssPort: number): TestDn[] => [], otherDN = '9123') {
+    const { s, phone, dest } = await startPhoneAndDest(
+      '1',
+      { scenario: 'uas-device-media.xml', args: ['-key', 'marker', 'phone', '-key', 'rtp_port', '40000'] },
+      destScenario,
+      {},
+      more,
+    );
+    await s.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN }, origin);
     expect(await phone.waitExit(15_000), phone.errors()).toBe(0);
     expect(await dest.waitExit(15_000), dest.errors()).toBe(0);
-    await waitFor(() => server!.b2bua.activeCalls === 0, { what: 'no active call left' });
+    await waitFor(() => s.b2bua.activeCalls === 0, { what: 'no active call left' });
     const received = phone.messages().filter((m) => m.dir === 'received');
     await Promise.all([phone.stop(), dest.stop()]);
-    return { received, events: server.events.map((e) => `${e.name}:${e.thisDN}`) };
+    return { received, events: s.events.map((e) => `${e.name}:${e.thisDN}`) };
   }
 
   /** The phone got INVITE, then an ACK with a black-hole answer (c=0.0.0.0, RFC 3725 §4), then BYE. */
@@ -190,12 +178,7 @@ describe('RequestMakeCall', () => {
   });
 
   it('Flow I, destination rings without answer (sip-invite-timeout): CANCEL, EventReleased on both DNs; black-hole ACK and BYE to the phone', async () => {
-    const destDn = (ssPort: number) => `  - number: "7002"
-    type: extension
-    options:
-      contact: "127.0.0.1:${ssPort}"
-      sip-invite-timeout: "1"
-`;
+    const destDn = (ssPort: number) => [extensionDn('7002', ssPort, { 'sip-invite-timeout': '1' })];
     const { received, events } = await flow1Fails('uas-ringing-no-answer.xml', destDn, '7002');
     expectBlackHoleAckThenBye(received);
     expect(events).toEqual(['EventDialing:7001', 'EventRinging:7002', 'EventReleased:7002', 'EventReleased:7001']);

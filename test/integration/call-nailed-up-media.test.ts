@@ -6,7 +6,6 @@
  * `make-call-rfc3725-flow`. A customer call closes the park endpoint, its end opens a new one
  * (re-park), the logout closes it: `openEndpoints` follows.
  */
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaFixture } from '../helpers/media.js';
@@ -14,9 +13,9 @@ import { freePort } from '../helpers/ports.js';
 import type { RtpPeer } from '../helpers/rtp-peer.js';
 import { runSipp, sdpBody, startSipp, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { softswitchYaml, startCallServer, type CallServer } from './call-harness.js';
+import { startCallServer, type CallServer, scen } from './call-harness.js';
+import { callYaml, extensionDn, joe, softswitchDn } from './call-yaml.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const JOE = '+15551231111';
 
 /** Two seconds of what `peer` receives from now on: 50 packets/s, one SSRC, sequence +1, timestamp +160. */
@@ -54,16 +53,14 @@ describe.each([
       localPort: port,
       args: ['-set', 'rtpport', String(rtp.port)],
     });
-    const dns = `      make-call-rfc3725-flow: "${flow}"
-      connect-nailedup-on-login: "gcti::park"
-  - number: "${JOE}"
-    type: extension
-    options:
-      line-type: "1"
-agents:
-  - { id: joe, name: Joe, password: "joe-secret", dn: "${JOE}" }
-`;
-    server = await startCallServer(softswitchYaml(port, '+1', dns), { media: fx.server });
+    const yaml = callYaml(
+      [
+        softswitchDn(port, '+1', { 'make-call-rfc3725-flow': flow, 'connect-nailedup-on-login': 'gcti::park' }),
+        extensionDn(JOE, undefined, { 'line-type': '1' }),
+      ],
+      { agents: [joe(JOE)] },
+    );
+    server = await startCallServer(yaml, { media: fx.server });
   });
 
   afterAll(async () => {

@@ -8,15 +8,15 @@
  * while parked, the softswitch out of service. A counting media server checks that no park
  * endpoint is left behind.
  */
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MediaEndpoint, MediaMixer, MediaServer } from '../../src/media/media-server.js';
 import { freePort } from '../helpers/ports.js';
 import { callIdOf, runSipp, sdpBody, startSipp, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import { startCallServer, type CallServer } from './call-harness.js';
+import { startCallServer, type CallServer, scen } from './call-harness.js';
+import type { CallDomainEvent } from '../../src/contact-center/events.js';
+import { callYaml, extensionDn, joe, routingPointDn, softswitchDn, type DnOptions } from './call-yaml.js';
 
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
 const JOE = '+15551231111';
 
 /** A media server that only counts endpoints (offers and answers point at an unused loopback port). */
@@ -59,37 +59,24 @@ class CountingMedia implements MediaServer {
 }
 
 /** Softswitch `+1` at the gateway's port, Joe's nailed-up DN, routing point 5000. */
-function yaml(gatewayPort: number, softswitchOptions: string): string {
-  return `server:
-  name: NailedUpTest
-  options:
-    sip-invite-timeout: "2"
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${gatewayPort}"
-      service-type: softswitch
-      prefix: "+1"
-      make-call-rfc3725-flow: "1"
-${softswitchOptions}
-  - number: "${JOE}"
-    type: extension
-    options:
-      line-type: "1"
-  - number: "5000"
-    type: routing-point
-    options:
-      agent-group: Support
-agents:
-  - { id: joe, name: Joe, password: "joe-secret", dn: "${JOE}" }
-agent-groups:
-  - name: Support
-    agents: [joe]
-`;
+function yaml(gatewayPort: number, softswitchOptions: DnOptions): string {
+  return callYaml(
+    [
+      softswitchDn(gatewayPort, '+1', { 'make-call-rfc3725-flow': '1', ...softswitchOptions }),
+      extensionDn(JOE, undefined, { 'line-type': '1' }),
+      routingPointDn('5000', 'Support'),
+    ],
+    {
+      name: 'NailedUpTest',
+      serverOptions: { 'sip-invite-timeout': '2' },
+      agents: [joe(JOE)],
+      extra: 'agent-groups:\n  - name: Support\n    agents: [joe]\n',
+    },
+  );
 }
+
+/** The softswitch parks a nailed-up connection at login. */
+const PARK: DnOptions = { 'connect-nailedup-on-login': 'gcti::park' };
 
 describe('nailed-up connections over the call harness', () => {
   let server: CallServer | undefined;
@@ -102,7 +89,7 @@ describe('nailed-up connections over the call harness', () => {
     gateway = server = undefined;
   });
 
-  async function start(gatewayScenario: string, softswitchOptions: string, pauseMs?: number): Promise<void> {
+  async function start(gatewayScenario: string, softswitchOptions: DnOptions, pauseMs?: number): Promise<void> {
     const port = await freePort();
     gateway = await startSipp({
       scenario: scen(gatewayScenario),
@@ -115,10 +102,34 @@ describe('nailed-up connections over the call harness', () => {
   const state = () => server!.nailedUp.stateOf(JOE);
   const login = () => server!.agents.login({ agentId: 'joe', thisDN: JOE, workMode: 'AutoIn' });
 
-  it('488 to the customer re-INVITE: the customer gets 488, the connection stays parked and takes the next call', async () => {
-    await start('uas-nailed-reinvite-488.xml', '      connect-nailedup-on-login: "gcti::park"');
+  /** Start on `gatewayScenario` with `softswitchOptions`, log Joe in and wait for the connection to be parked. */
+  async function parked(gatewayScenario: string, softswitchOptions: DnOptions, pauseMs?: number): Promise<void> {
+    await start(gatewayScenario, softswitchOptions, pauseMs);
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
+  }
+
+  /** A customer calls Joe and stays; `run` gets it and Joe's EventEstablished, then the customer is stopped. */
+  async function withCustomerOnJoe(run: (customer: SippPeer, est: CallDomainEvent) => Promise<void>): Promise<void> {
+    const customer = await startSipp({
+      scenario: scen('e2e-uac-customer-stays.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      service: JOE,
+      calls: 1,
+    });
+    try {
+      const est = await waitFor(
+        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
+        'EventEstablished on the agent',
+      );
+      await run(customer, est);
+    } finally {
+      await customer.stop();
+    }
+  }
+
+  it('488 to the customer re-INVITE: the customer gets 488, the connection stays parked and takes the next call', async () => {
+    await parked('uas-nailed-reinvite-488.xml', PARK);
     expect(media.openEndpoints).toBe(1);
     const refused = await runSipp({
       scenario: scen('uac-expect-488.xml'),
@@ -147,9 +158,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('RequestMakeCall from a parked agent rides the connection; RequestReleaseCall re-parks it (no BYE to the agent)', async () => {
-    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
+    await parked('e2e-uas-sbc-answer.xml', PARK);
     const origin = { requesterId: 'desk', referenceId: 1 };
     await server!.control.handle({ request: 'RequestMakeCall', thisDN: JOE, otherDN: '+15559876543' }, origin);
     const est = await waitFor(
@@ -173,20 +182,8 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('RequestSingleStepTransfer re-parks the connection: the customer goes on to the target, no BYE to the agent', async () => {
-    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
-    const customer = await startSipp({
-      scenario: scen('e2e-uac-customer-stays.xml'),
-      target: `127.0.0.1:${server!.port}`,
-      service: JOE,
-      calls: 1,
-    });
-    try {
-      const est = await waitFor(
-        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
-        'EventEstablished on the agent',
-      );
+    await parked('e2e-uas-sbc-answer.xml', PARK);
+    await withCustomerOnJoe(async (customer, est) => {
       const origin = { requesterId: 'desk', referenceId: 2 };
       await server!.control.handle(
         { request: 'RequestSingleStepTransfer', thisDN: JOE, connId: est.connId, otherDN: '+15559876543' },
@@ -204,26 +201,12 @@ describe('nailed-up connections over the call harness', () => {
         'EventReleased',
       ]);
       await waitFor(() => media.openEndpoints === 1, 'park endpoint reopened');
-    } finally {
-      await customer.stop();
-    }
+    });
   });
 
   it('logout during a call: the connection carries the call to its end, then is ended with BYE instead of re-parked', async () => {
-    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
-    const customer = await startSipp({
-      scenario: scen('e2e-uac-customer-stays.xml'),
-      target: `127.0.0.1:${server!.port}`,
-      service: JOE,
-      calls: 1,
-    });
-    try {
-      const est = await waitFor(
-        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
-        'EventEstablished on the agent',
-      );
+    await parked('e2e-uas-sbc-answer.xml', PARK);
+    await withCustomerOnJoe(async (customer, est) => {
       server!.agents.logout(JOE);
       expect(state()).toBe('active');
       expect(gateway!.distinctRequests('BYE')).toBe(0);
@@ -236,13 +219,11 @@ describe('nailed-up connections over the call harness', () => {
       expect(state()).toBe('none');
       expect(gateway!.callIds('INVITE')).toHaveLength(1);
       expect(media.openEndpoints).toBe(0);
-    } finally {
-      await customer.stop();
-    }
+    });
   });
 
   it('an agent phone that never answers at login: login succeeds, state none after the ring time, no endpoint', async () => {
-    await start('e2e-uas-sbc-no-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    await start('e2e-uas-sbc-no-answer.xml', PARK);
     expect(login().status.state).toBe('Ready');
     await waitFor(() => state() === 'connecting', { what: 'connecting' });
     await waitFor(() => gateway!.receivedRequests('CANCEL').length === 1, { what: 'CANCEL at the ring time' });
@@ -262,7 +243,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('a customer who abandons while the connection is being built: CANCEL to the phone, state none, nothing left', async () => {
-    await start('e2e-uas-sbc-no-answer.xml', '');
+    await start('e2e-uas-sbc-no-answer.xml', {});
     login();
     expect(state()).toBe('none');
     const c = await runSipp({ scenario: scen('uac-cancel.xml'), target: `127.0.0.1:${server!.port}`, service: '5000' });
@@ -274,12 +255,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('disconnect-nailedup-timeout: a connection parked that long without a call is ended with BYE', async () => {
-    await start(
-      'e2e-uas-sbc-answer.xml',
-      '      connect-nailedup-on-login: "gcti::park"\n      disconnect-nailedup-timeout: "1"',
-    );
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
+    await parked('e2e-uas-sbc-answer.xml', { ...PARK, 'disconnect-nailedup-timeout': '1' });
     const parkedAt = Date.now();
     await waitFor(() => gateway!.distinctRequests('BYE') === 1, { what: 'BYE at the timeout' });
     expect(Date.now() - parkedAt).toBeGreaterThanOrEqual(900);
@@ -288,18 +264,14 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('the agent hangs up while parked: state none, the park endpoint closed, no call event', async () => {
-    await start('e2e-uas-sbc-answer-hangup.xml', '      connect-nailedup-on-login: "gcti::park"', 500);
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
+    await parked('e2e-uas-sbc-answer-hangup.xml', PARK, 500);
     await waitFor(() => state() === 'none', { what: 'none after the BYE' });
     expect(media.openEndpoints).toBe(0);
     expect(server!.events).toEqual([]);
   });
 
   it('the softswitch of the connection out of service: BYE, state none', async () => {
-    await start('e2e-uas-sbc-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
-    login();
-    await waitFor(() => state() === 'parked', { what: 'parked' });
+    await parked('e2e-uas-sbc-answer.xml', PARK);
     server!.bus.publish({ kind: 'dn', name: 'EventDNOutOfService', thisDN: 'Softswitch' });
     await waitFor(() => gateway!.distinctRequests('BYE') === 1, { what: 'BYE' });
     expect(state()).toBe('none');

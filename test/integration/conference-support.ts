@@ -4,16 +4,16 @@
  * it), the consultation and completion steps, a tone exchange measured with Goertzel, and
  * readers of the SIPp traces.
  */
-import { join } from 'node:path';
 import { createBuiltinMediaServer, type BuiltinMediaServer } from '../../src/media/builtin/index.js';
 import { linearToUlaw } from '../../src/media/builtin/g711.js';
 import { goertzelPower } from '../../src/media/builtin/tones.js';
 import { RtpPeer } from '../helpers/rtp-peer.js';
 import { startSipp, sippTraceMessages, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
-import type { CallServer } from './call-harness.js';
+import { scen, startCallServer, type CallServer } from './call-harness.js';
+import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
 
-export const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
+export { scen } from './call-harness.js';
 export const origin = { requesterId: 'desk-1', referenceId: 11 };
 
 /**
@@ -21,31 +21,12 @@ export const origin = { requesterId: 'desk-1', referenceId: 11 };
  * (two dialogs, the default); numbers with prefix 9 to a softswitch.
  */
 export function yaml(agentPort: number, targetPort: number, ssPort: number, officePort = 9): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${ssPort}"
-      service-type: softswitch
-      prefix: "9"
-  - number: "7001"
-    type: extension
-    options:
-      contact: "127.0.0.1:${agentPort}"
-      dual-dialog-enabled: "false"
-  - number: "7002"
-    type: extension
-    options:
-      contact: "127.0.0.1:${targetPort}"
-  - number: "7003"
-    type: extension
-    options:
-      contact: "127.0.0.1:${officePort}"
-`;
+  return callYaml([
+    softswitchDn(ssPort),
+    extensionDn('7001', agentPort, { 'dual-dialog-enabled': 'false' }),
+    extensionDn('7002', targetPort),
+    extensionDn('7003', officePort),
+  ]);
 }
 
 /** One conference party: its RTP socket and its SIPp (UAS called by the server, or the calling customer). */
@@ -72,6 +53,13 @@ export class ConferenceWorld {
       musicFile: undefined,
     });
     return this.media;
+  }
+
+  /** {@link startMedia}, then a call server on it configured by `configYaml`; `target` is its UDP address. */
+  async serve(configYaml: string): Promise<{ s: CallServer; m: BuiltinMediaServer; target: string }> {
+    const m = await this.startMedia();
+    const s = await startCallServer(configYaml, { media: m });
+    return { s, m, target: `127.0.0.1:${s.port}` };
   }
 
   /** A party running `scenario` (`-set rtp` = its RTP socket's port) towards `target`. */

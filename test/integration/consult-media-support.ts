@@ -6,39 +6,21 @@
  * it names, RTP captured from an endpoint).
  */
 import { expect } from 'vitest';
-import { join } from 'node:path';
 import sdpTransform from 'sdp-transform';
 import { freePort } from '../helpers/ports.js';
 import { RecordingMediaServer, type RecordingEndpoint } from '../helpers/recording-media.js';
 import { sdpBody, startSipp, type SippPeer, type TracedMessage } from '../helpers/sipp.js';
 import { UdpPeer, type Datagram } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
-import { startCallServer, type CallServer } from './call-harness.js';
-
-const scen = (name: string) => join(import.meta.dirname, 'sipp', name);
+import { startCallServer, type CallServer, scen } from './call-harness.js';
+import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
 
 /** The requester of the CTI requests in these tests. */
 export const origin = { requesterId: 'desk-1', referenceId: 9 };
 
 /** 7001 at 127.0.0.1:`agentPort` (`dual-dialog-enabled` = `dualDialog`), numbers 9… to 127.0.0.1:`ssPort`. */
 export function consultYaml(agentPort: number, ssPort: number, dualDialog = 'false'): string {
-  return `server:
-  name: CallTest
-  sip:
-    listen: ["udp:127.0.0.1:5060"]
-dns:
-  - number: Softswitch
-    type: voip-service
-    options:
-      contact: "127.0.0.1:${ssPort}"
-      service-type: softswitch
-      prefix: "9"
-  - number: "7001"
-    type: extension
-    options:
-      contact: "127.0.0.1:${agentPort}"
-      dual-dialog-enabled: "${dualDialog}"
-`;
+  return callYaml([softswitchDn(ssPort), extensionDn('7001', agentPort, { 'dual-dialog-enabled': dualDialog })]);
 }
 
 /** What one SDP names: address, port, direction, session name. */
@@ -78,9 +60,27 @@ export async function rtpFrom(sock: UdpPeer, port: number, n: number): Promise<D
   return got;
 }
 
-/** Event names of a server, each tagged `main` (the call `connId`) or `consult`. */
-export const eventsOf = (s: CallServer, connId: string): string[] =>
-  s.events.map((e) => `${e.name}:${e.connId === connId ? 'main' : 'consult'}`);
+export { eventsOf } from './call-harness.js';
+
+/** Wait for the consultation call to be established (the second EventEstablished); its ConnID. */
+export async function consultEstablished(s: CallServer): Promise<string> {
+  await waitFor(() => s.events.filter((e) => e.name === 'EventEstablished').length === 2, {
+    what: 'the consultation established',
+  });
+  return s.events.find((e) => e.name === 'EventDialing')!.connId;
+}
+
+/** RequestReleaseCall of call `connId` by 7001, then wait until the server has no call left. */
+export async function releaseCall(s: CallServer, connId: string): Promise<void> {
+  await s.control.handle({ request: 'RequestReleaseCall', thisDN: '7001', connId }, origin);
+  await waitFor(() => s.b2bua.activeCalls === 0, 'no call left');
+}
+
+/** RequestInitiateTransfer from 7001 to 9123 on `connId`, then {@link consultEstablished}. */
+export async function initiateConsult(s: CallServer, connId: string): Promise<string> {
+  await s.control.handle({ request: 'RequestInitiateTransfer', thisDN: '7001', connId, otherDN: '9123' }, origin);
+  return consultEstablished(s);
+}
 
 /** A customer on the agent's device, established. */
 export interface CustomerOnAgent {

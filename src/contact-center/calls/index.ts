@@ -104,27 +104,11 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
   const directory = new AgentPhoneOptionDirectory(deps.directory, reachability);
   const router = deps.router ?? new CallRouterRef();
   const policy = deps.agents ? new AgentCallPolicy(deps.agents, directory) : undefined;
-  const calls = new B2bua({
-    ua,
-    reachability,
-    directory,
-    bus: deps.bus,
-    clock,
-    logger,
-    router,
-    journal: deps.journal,
-    media: deps.media,
-  });
+  // What the B2BUA and the nailed-up connections are both built on.
+  const base = { ua, reachability, directory, bus: deps.bus, clock, logger, media: deps.media };
+  const calls = new B2bua({ ...base, router, journal: deps.journal });
   const events = calls.events;
-  const nailedUp = new NailedUpConnections({
-    ua,
-    reachability,
-    directory,
-    bus: deps.bus,
-    clock,
-    logger,
-    media: deps.media,
-  });
+  const nailedUp = new NailedUpConnections(base);
   calls.bindNailedUp(nailedUp);
   // The agents layer asks for the `nailed-up` extension of its events (behaviour §10.3).
   deps.agents?.useEventExtensions((dn, name) => nailedUp.agentEventExtensions(dn, name));

@@ -5,28 +5,18 @@
  * up (§10.2 F), a DN or its softswitch going out of service hangs up (§10.4). `B2bua.dial` asks
  * {@link NailedUpConnections.dialerFor} so that a call for the DN rides the connection.
  */
-import type { MediaServer } from '../../media/media-server.js';
-import type { DialogUserAgent } from '../../sip/dialog/dialog-user-agent.js';
-import type { Clock } from '../../util/clock.js';
-import type { Logger } from '../../util/logger.js';
-import type { AgentEventName, ContactCenterEvent, ContactCenterEventBus } from '../events.js';
-import type { NailedUpPort } from './b2bua.js';
+import type { AgentEventName, ContactCenterEvent } from '../events.js';
+import type { B2buaOptions, NailedUpPort } from './b2bua.js';
 import { connectNailedUpOnLogin, isNailedUpLine, PARK_DEVICE, ringTimeoutOf } from './call-options.js';
-import type { CallDirectory, CallReachability } from './call-ports.js';
 import { NailedUpLine, type NailedUpState } from './nailed-up-line.js';
 
 export type { NailedUpState } from './nailed-up-line.js';
 
-/** Construction options of {@link NailedUpConnections}. */
-export interface NailedUpConnectionsOptions {
-  ua: DialogUserAgent;
-  reachability: CallReachability;
-  directory: CallDirectory;
-  bus: ContactCenterEventBus;
-  clock: Clock;
-  logger: Logger;
-  media?: MediaServer;
-}
+/** Construction options of {@link NailedUpConnections}: those of the B2BUA it serves, less its call bookkeeping. */
+export type NailedUpConnectionsOptions = Pick<
+  B2buaOptions,
+  'ua' | 'reachability' | 'directory' | 'bus' | 'clock' | 'logger' | 'media'
+>;
 
 /** Every nailed-up connection, by agent DN. */
 export class NailedUpConnections implements NailedUpPort {

@@ -45,38 +45,37 @@ export class EndpointOrigin {
 
 type Rtp = MediaAttributes['rtp'][number];
 
-function session(
-  origin: SessionDescription['origin'],
-  address: string,
-  media: SessionDescription['media'][number],
-): string {
+/** One session description of ours (RFC 4566 §5): `-` for a name, session-level connection at `address`, `media`. */
+function session(origin: SessionDescription['origin'], address: string, media: SessionDescription['media']): string {
   const s: SessionDescription = {
     version: 0,
     origin,
     name: '-',
     timing: { start: 0, stop: 0 },
     connection: { version: address.includes(':') ? 6 : 4, ip: address },
-    media: [media],
+    media,
   };
   return writeSdp(s);
 }
 
 /** Our offer: one audio stream on `address`:`port`, sendrecv. */
 export function offerSdp(origin: SessionDescription['origin'], address: string, port: number): string {
-  return session(origin, address, {
-    type: 'audio',
-    port,
-    protocol: 'RTP/AVP',
-    payloads: `${PT_PCMU} ${PT_PCMA} ${TELEPHONE_EVENT_PT}`,
-    rtp: [
-      { payload: PT_PCMU, codec: 'PCMU', rate: 8000 },
-      { payload: PT_PCMA, codec: 'PCMA', rate: 8000 },
-      { payload: TELEPHONE_EVENT_PT, codec: 'telephone-event', rate: 8000 },
-    ],
-    fmtp: [{ payload: TELEPHONE_EVENT_PT, config: '0-16' }],
-    ptime: 20,
-    direction: 'sendrecv',
-  });
+  return session(origin, address, [
+    {
+      type: 'audio',
+      port,
+      protocol: 'RTP/AVP',
+      payloads: `${PT_PCMU} ${PT_PCMA} ${TELEPHONE_EVENT_PT}`,
+      rtp: [
+        { payload: PT_PCMU, codec: 'PCMU', rate: 8000 },
+        { payload: PT_PCMA, codec: 'PCMA', rate: 8000 },
+        { payload: TELEPHONE_EVENT_PT, codec: 'telephone-event', rate: 8000 },
+      ],
+      fmtp: [{ payload: TELEPHONE_EVENT_PT, config: '0-16' }],
+      ptime: 20,
+      direction: 'sendrecv',
+    },
+  ]);
 }
 
 function parse(text: string | Buffer, what: string): SessionDescription {
@@ -170,19 +169,10 @@ export function answerSdp(
     ptime: 20,
     direction,
   };
-  const s: SessionDescription = {
-    version: 0,
-    origin,
-    name: '-',
-    timing: { start: 0, stop: 0 },
-    connection: { version: address.includes(':') ? 6 : 4, ip: address },
-    media: o.media.map((m, i) =>
-      i === st.index
-        ? ours
-        : { type: m.type, port: 0, protocol: m.protocol, payloads: m.payloads, rtp: m.rtp, fmtp: [] },
-    ),
-  };
-  return { sdp: writeSdp(s), negotiated: negotiatedOf(st, st.g711, st.direction) };
+  const media = o.media.map((m, i) =>
+    i === st.index ? ours : { type: m.type, port: 0, protocol: m.protocol, payloads: m.payloads, rtp: m.rtp, fmtp: [] },
+  );
+  return { sdp: session(origin, address, media), negotiated: negotiatedOf(st, st.g711, st.direction) };
 }
 
 function negotiatedOf(st: Stream, payloadType: number, peerDirection: MediaDirection): Negotiated {
