@@ -233,7 +233,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('logout while the phone rings for the connection: CANCEL, state none', async () => {
-    await start('e2e-uas-sbc-no-answer.xml', '      connect-nailedup-on-login: "gcti::park"');
+    await start('e2e-uas-sbc-no-answer.xml', PARK);
     login();
     await waitFor(() => gateway!.receivedRequests('INVITE').length === 1, 'connection INVITE');
     server!.agents.logout(JOE);
