@@ -1,7 +1,9 @@
 /**
  * Nailed-up connections (behaviour §10), in-process over the call harness with SIPp as the
  * agent's gateway and the customer: a re-INVITE refused with 488 (the customer gets 488, the
- * connection stays parked and carries the next call); RequestMakeCall and RequestSingleStepTransfer
+ * connection stays parked and carries the next call); a re-INVITE refused with 491 (retried after
+ * the RFC 3261 §14.1 back-off, then the call connects); `agent-phone` on a nailed-up extension
+ * (behaviour §7: the connection goes to the home number via the softswitch); RequestMakeCall and RequestSingleStepTransfer
  * from the agent (no new INVITE, no BYE to the phone; re-park); an agent phone that never answers
  * at login (login succeeds, state `none`); a customer who abandons while the connection is being
  * built (CANCEL to the phone, nothing left); `disconnect-nailedup-timeout`, the agent hanging up
@@ -11,13 +13,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MediaEndpoint, MediaMixer, MediaServer } from '../../src/media/media-server.js';
 import { freePort } from '../helpers/ports.js';
-import { callIdOf, runSipp, sdpBody, startSipp, type SippPeer } from '../helpers/sipp.js';
+import { callIdOf, runSipp, sdpBody, startSipp, type SippPeer, type SippRun } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
 import { startCallServer, type CallServer, scen } from './call-harness.js';
 import type { CallDomainEvent } from '../../src/contact-center/events.js';
 import { callYaml, extensionDn, joe, routingPointDn, softswitchDn, type DnOptions } from './call-yaml.js';
 
 const JOE = '+15551231111';
+/** Jay's office extension, worked nailed-up from his home number {@link JAY_HOME} (agent-phone, behaviour §7). */
+const JAY_DN = '8888';
+const JAY_HOME = '+15551232222';
 
 /** A media server that only counts endpoints (offers and answers point at an unused loopback port). */
 class CountingMedia implements MediaServer {
@@ -58,18 +63,19 @@ class CountingMedia implements MediaServer {
   async close(): Promise<void> {}
 }
 
-/** Softswitch `+1` at the gateway's port, Joe's nailed-up DN, routing point 5000. */
+/** Softswitch `+1` at the gateway's port, Joe's nailed-up DN, Jay's nailed-up extension 8888, routing point 5000. */
 function yaml(gatewayPort: number, softswitchOptions: DnOptions): string {
   return callYaml(
     [
       softswitchDn(gatewayPort, '+1', { 'make-call-rfc3725-flow': '1', ...softswitchOptions }),
       extensionDn(JOE, undefined, { 'line-type': '1' }),
+      extensionDn(JAY_DN, undefined, { 'line-type': '1' }),
       routingPointDn('5000', 'Support'),
     ],
     {
       name: 'NailedUpTest',
       serverOptions: { 'sip-invite-timeout': '2' },
-      agents: [joe(JOE)],
+      agents: [joe(JOE), { id: 'jay', name: 'Jay', password: 'jay-secret', dn: JAY_DN }],
       extra: 'agent-groups:\n  - name: Support\n    agents: [joe]\n',
     },
   );
@@ -89,13 +95,14 @@ describe('nailed-up connections over the call harness', () => {
     gateway = server = undefined;
   });
 
-  async function start(gatewayScenario: string, softswitchOptions: DnOptions, pauseMs?: number): Promise<void> {
+  /** The gateway SIPp runs `gatewayScenario` (with `sipp`'s options); the server has `softswitchOptions`. */
+  async function start(
+    gatewayScenario: string,
+    softswitchOptions: DnOptions,
+    sipp: Partial<SippRun> = {},
+  ): Promise<void> {
     const port = await freePort();
-    gateway = await startSipp({
-      scenario: scen(gatewayScenario),
-      localPort: port,
-      ...(pauseMs !== undefined ? { pauseMs } : {}),
-    });
+    gateway = await startSipp({ ...sipp, scenario: scen(gatewayScenario), localPort: port });
     server = await startCallServer(yaml(port, softswitchOptions), { media });
   }
 
@@ -103,23 +110,26 @@ describe('nailed-up connections over the call harness', () => {
   const login = () => server!.agents.login({ agentId: 'joe', thisDN: JOE, workMode: 'AutoIn' });
 
   /** Start on `gatewayScenario` with `softswitchOptions`, log Joe in and wait for the connection to be parked. */
-  async function parked(gatewayScenario: string, softswitchOptions: DnOptions, pauseMs?: number): Promise<void> {
-    await start(gatewayScenario, softswitchOptions, pauseMs);
+  async function parked(gatewayScenario: string, softswitchOptions: DnOptions, sipp?: Partial<SippRun>): Promise<void> {
+    await start(gatewayScenario, softswitchOptions, sipp);
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
   }
 
   /** A customer calls Joe and stays; `run` gets it and Joe's EventEstablished, then the customer is stopped. */
-  async function withCustomerOnJoe(run: (customer: SippPeer, est: CallDomainEvent) => Promise<void>): Promise<void> {
+  async function withCustomerOnJoe(
+    run: (customer: SippPeer, est: CallDomainEvent) => Promise<void>,
+    dn = JOE,
+  ): Promise<void> {
     const customer = await startSipp({
       scenario: scen('e2e-uac-customer-stays.xml'),
       target: `127.0.0.1:${server!.port}`,
-      service: JOE,
+      service: dn,
       calls: 1,
     });
     try {
       const est = await waitFor(
-        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
+        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === dn),
         'EventEstablished on the agent',
       );
       await run(customer, est);
@@ -155,6 +165,95 @@ describe('nailed-up connections over the call harness', () => {
     // The refused offer and the accepted one both carried the customer's SDP on the same dialog.
     expect(invites.filter((m) => sdpBody(m).includes('s=uac-offer-marker')).length).toBeGreaterThan(0);
     expect(invites.filter((m) => sdpBody(m).includes('s=e2e-customer-sdp')).length).toBeGreaterThan(0);
+  });
+
+  it('491 to the customer re-INVITE: retried after the RFC 3261 §14.1 back-off (2.1–4 s, we own the Call-ID), then the call connects', async () => {
+    await parked('uas-device-491-first-reinvite.xml', PARK, {
+      args: ['-key', 'marker', 'gw491', '-key', 'rtp_port', '9'],
+    });
+    const sent = () => gateway!.messages().filter((m) => m.dir === 'sent');
+    const started = Date.now();
+    const customer = startSipp({
+      scenario: scen('e2e-uac-customer-stays.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      service: JOE,
+      calls: 1,
+    });
+    try {
+      await waitFor(() => sent().some((m) => m.firstLine.startsWith('SIP/2.0 491')), '491 sent');
+      const refusedAt = Date.now();
+      await waitFor(() => gateway!.receivedRequests('INVITE').length >= 3, { what: 'the retry', timeoutMs: 8000 });
+      const retriedAt = Date.now();
+      // The retry cannot come before 2.1 s after the re-INVITE was sent (before `started`), nor
+      // more than 4 s after the 491 (seen at `refusedAt`; 1 s for polling and a loaded machine).
+      expect(retriedAt - started).toBeGreaterThanOrEqual(2100);
+      expect(retriedAt - refusedAt).toBeLessThan(5000);
+      const est = await waitFor(
+        () => server!.events.find((e) => e.name === 'EventEstablished' && e.thisDN === JOE),
+        'EventEstablished on the agent',
+      );
+      expect(state()).toBe('active');
+      const [connection] = gateway!.callIds('INVITE');
+      expect(gateway!.callIds('INVITE')).toEqual([connection]);
+      // The connection (INVITE → 200 → ACK), the refused re-INVITE (491 → ACK), the retry (200 → ACK), one dialog.
+      await waitFor(() => gateway!.receivedRequests('ACK').length >= 3, 'ACK of the retry');
+      const flow = gateway!.messages().map((m) => `${m.dir} ${m.firstLine.split(' ')[m.dir === 'sent' ? 1 : 0]}`);
+      expect(flow.filter((l, i) => flow[i - 1] !== l)).toEqual([
+        'received INVITE',
+        'sent 200',
+        'received ACK',
+        'received INVITE',
+        'sent 491',
+        'received ACK',
+        'received INVITE',
+        'sent 200',
+        'received ACK',
+      ]);
+      const [, refused, retried] = gateway!.receivedRequests('INVITE');
+      expect(sdpBody(retried!)).toBe(sdpBody(refused!)); // the customer's offer again
+      expect(sdpBody(retried!)).toContain('s=e2e-customer-sdp');
+      const origin = { requesterId: 'desk', referenceId: 4 };
+      await server!.control.handle({ request: 'RequestReleaseCall', thisDN: JOE, connId: est.connId }, origin);
+      await waitFor(() => state() === 'parked' && server!.b2bua.activeCalls === 0, { what: 're-parked' });
+      expect(gateway!.distinctRequests('BYE')).toBe(0);
+    } finally {
+      await (await customer).stop();
+    }
+  });
+
+  it('agent-phone on a nailed-up extension: the connection goes to the home number via the softswitch, calls ride it, logout BYEs it and drops the binding', async () => {
+    await start('e2e-uas-sbc-answer.xml', PARK);
+    const session = server!.agents.login({ agentId: 'jay', thisDN: JAY_DN, workMode: 'AutoIn', agentPhone: JAY_HOME });
+    expect(session.agentPhone).toBe(JAY_HOME);
+    await waitFor(() => server!.nailedUp.stateOf(JAY_DN) === 'parked', { what: 'parked' });
+    const [connect] = gateway!.receivedRequests('INVITE');
+    expect(connect!.firstLine).toBe(`INVITE sip:${JAY_HOME}@127.0.0.1:${gateway!.port} SIP/2.0`);
+    expect(sdpBody(connect!).trim()).toBe(''); // make-call-rfc3725-flow = 1
+    for (let i = 0; i < 2; i++) {
+      const ok = await runSipp({
+        scenario: scen('e2e-uac-customer-call.xml'),
+        target: `127.0.0.1:${server!.port}`,
+        service: JAY_DN,
+        pauseMs: 200,
+      });
+      expect(ok.code, ok.errors).toBe(0);
+      await waitFor(
+        () => server!.nailedUp.stateOf(JAY_DN) === 'parked' && server!.b2bua.activeCalls === 0,
+        're-parked',
+      );
+    }
+    // One dialog: the connection, then per call the customer's re-INVITE and the re-park.
+    await waitFor(() => gateway!.distinctRequests('INVITE') === 5, 'the last re-park');
+    expect(gateway!.callIds('INVITE')).toEqual([callIdOf(connect!)]);
+    const call = ['EventRinging', 'EventEstablished', 'EventReleased'];
+    expect(server!.events.filter((e) => e.thisDN === JAY_DN).map((e) => e.name)).toEqual([...call, ...call]);
+    expect(gateway!.distinctRequests('BYE')).toBe(0);
+    server!.agents.logout(JAY_DN);
+    await waitFor(() => gateway!.distinctRequests('BYE', [callIdOf(connect!)]) === 1, 'BYE at logout');
+    await waitFor(() => server!.nailedUp.stateOf(JAY_DN) === 'none', 'none');
+    expect(server!.reachability.agentPhoneOf(JAY_DN)).toBeUndefined();
+    expect(server!.reachability.resolve(JAY_DN).mode).not.toBe('agent-phone');
+    expect(media.openEndpoints).toBe(0);
   });
 
   it('RequestMakeCall from a parked agent rides the connection; RequestReleaseCall re-parks it (no BYE to the agent)', async () => {
@@ -264,7 +363,7 @@ describe('nailed-up connections over the call harness', () => {
   });
 
   it('the agent hangs up while parked: state none, the park endpoint closed, no call event', async () => {
-    await parked('e2e-uas-sbc-answer-hangup.xml', PARK, 500);
+    await parked('e2e-uas-sbc-answer-hangup.xml', PARK, { pauseMs: 500 });
     await waitFor(() => state() === 'none', { what: 'none after the BYE' });
     expect(media.openEndpoints).toBe(0);
     expect(server!.events).toEqual([]);
