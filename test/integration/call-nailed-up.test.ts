@@ -116,6 +116,17 @@ describe('nailed-up connections over the call harness', () => {
     await waitFor(() => state() === 'parked', { what: 'parked' });
   }
 
+  /** A customer calls `dn`, talks 200 ms and hangs up; the call must succeed. */
+  async function customerCall(dn: string): Promise<void> {
+    const ok = await runSipp({
+      scenario: scen('e2e-uac-customer-call.xml'),
+      target: `127.0.0.1:${server!.port}`,
+      service: dn,
+      pauseMs: 200,
+    });
+    expect(ok.code, ok.errors).toBe(0);
+  }
+
   /** A customer calls Joe and stays; `run` gets it and Joe's EventEstablished, then the customer is stopped. */
   async function withCustomerOnJoe(
     run: (customer: SippPeer, est: CallDomainEvent) => Promise<void>,
@@ -151,13 +162,7 @@ describe('nailed-up connections over the call harness', () => {
     expect(media.openEndpoints).toBe(1);
     expect(server!.b2bua.activeCalls).toBe(0);
 
-    const ok = await runSipp({
-      scenario: scen('e2e-uac-customer-call.xml'),
-      target: `127.0.0.1:${server!.port}`,
-      service: JOE,
-      pauseMs: 200,
-    });
-    expect(ok.code, ok.errors).toBe(0);
+    await customerCall(JOE);
     await waitFor(() => state() === 'parked' && media.openEndpoints === 1, { what: 're-parked' });
     const invites = gateway!.receivedRequests('INVITE');
     expect(new Set(invites.map(callIdOf)).size).toBe(1);
@@ -215,6 +220,8 @@ describe('nailed-up connections over the call harness', () => {
       const origin = { requesterId: 'desk', referenceId: 4 };
       await server!.control.handle({ request: 'RequestReleaseCall', thisDN: JOE, connId: est.connId }, origin);
       await waitFor(() => state() === 'parked' && server!.b2bua.activeCalls === 0, { what: 're-parked' });
+      await waitFor(() => server!.nailedUp.openEndpoints === 1, 'the re-park answered');
+      expect(media.openEndpoints).toBe(1);
       expect(gateway!.distinctRequests('BYE')).toBe(0);
     } finally {
       await (await customer).stop();
@@ -230,20 +237,15 @@ describe('nailed-up connections over the call harness', () => {
     expect(connect!.firstLine).toBe(`INVITE sip:${JAY_HOME}@127.0.0.1:${gateway!.port} SIP/2.0`);
     expect(sdpBody(connect!).trim()).toBe(''); // make-call-rfc3725-flow = 1
     for (let i = 0; i < 2; i++) {
-      const ok = await runSipp({
-        scenario: scen('e2e-uac-customer-call.xml'),
-        target: `127.0.0.1:${server!.port}`,
-        service: JAY_DN,
-        pauseMs: 200,
-      });
-      expect(ok.code, ok.errors).toBe(0);
+      await customerCall(JAY_DN);
       await waitFor(
         () => server!.nailedUp.stateOf(JAY_DN) === 'parked' && server!.b2bua.activeCalls === 0,
         're-parked',
       );
     }
     // One dialog: the connection, then per call the customer's re-INVITE and the re-park.
-    await waitFor(() => gateway!.distinctRequests('INVITE') === 5, 'the last re-park');
+    await waitFor(() => server!.nailedUp.openEndpoints === 1, 'the last re-park answered');
+    expect(gateway!.distinctRequests('INVITE')).toBe(5);
     expect(gateway!.callIds('INVITE')).toEqual([callIdOf(connect!)]);
     const call = ['EventRinging', 'EventEstablished', 'EventReleased'];
     expect(server!.events.filter((e) => e.thisDN === JAY_DN).map((e) => e.name)).toEqual([...call, ...call]);
