@@ -7,7 +7,9 @@
  * dialog to the phone, three customer calls each carried by a re-INVITE on it (and re-parked by
  * another), no BYE until logout, then one; the CTI events of each call (EventRinging then
  * EventEstablished, EventReleased; nothing for the park); the agent hanging up mid-call releases
- * the customer and the next call makes a new connection. The legacy file gets a customers' trunk
+ * the customer and the next call makes a new connection; with `home-nailed-up.yaml`, the SBC
+ * that stops answering OPTIONS (oos-check = oos-force = 1 s) has its parked connection ended with
+ * BYE, and the first call once it is back in service makes a new one. The legacy file gets a customers' trunk
  * (its own configuration admits no inbound caller).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,16 @@ import type { CtiFrame, CtiTestClient } from '../helpers/cti-client.js';
 import { callIdOf, sdpBody, type TracedMessage } from '../helpers/sipp.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
-import { E2eEnv, api, dnEvent, metricValue, metricsText, waitInService } from './e2e-support.js';
+import {
+  E2eEnv,
+  agentStatus,
+  api,
+  dnEvent,
+  metricValue,
+  metricsText,
+  waitDeviceState,
+  waitInService,
+} from './e2e-support.js';
 
 const JOE = '+15551231111';
 const on = (name: string) => dnEvent(name, JOE);
@@ -46,6 +57,18 @@ function invitesAtPhone(env: E2eEnv): TracedMessage[] {
     seen.add(key);
     return true;
   });
+}
+
+/**
+ * Replace the SBC SIPp by one running `file`. `probed`: the softswitch is probed (OPTIONS): a
+ * probe lost while the SBC was swapped may set it out of service oos-force later, which would
+ * end a connection, so go on once the new SBC answered one and the softswitch is in service.
+ */
+async function swapSbc(env: E2eEnv, file: string, probed: boolean, pauseMs?: number): Promise<void> {
+  await env.swapSbc(file, pauseMs);
+  if (!probed) return;
+  await waitFor(() => env.sbc.receivedRequests('OPTIONS').length > 0, { what: 'a probe', timeoutMs: 15_000 });
+  await waitInService(env.server, 'Softswitch');
 }
 
 /** One routed customer call (SIPp UAC to 5000, talks `pauseMs`, hangs up): its CTI events on JOE. */
@@ -150,13 +173,7 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
     });
 
     it('the agent hangs up mid-call: the customer is released, the next call makes a new connection', async () => {
-      await env.swapSbc('e2e-uas-nailed-agent-hangup.xml', 1000);
-      if (opts.softswitch === 'in-config') {
-        // An OPTIONS probe lost while the SBC was swapped may set the softswitch out of service
-        // 2 s later (oos-force), which would end the connection: go on once the new SBC answered one.
-        await waitFor(() => env.sbc.receivedRequests('OPTIONS').length > 0, { what: 'a probe', timeoutMs: 15_000 });
-        await waitInService(env.server, 'Softswitch');
-      }
+      await swapSbc(env, 'e2e-uas-nailed-agent-hangup.xml', opts.softswitch === 'in-config', 1000);
       desk = await env.openDesk('joe', 'joe-secret', JOE);
       expect(
         await desk.request('RequestAgentLogin', { thisDN: JOE, agentId: 'joe', workMode: 'AutoIn' }),
@@ -182,6 +199,47 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
       expect(await desk.request('RequestAgentLogout', { thisDN: JOE })).toMatchObject({ event: 'EventAgentLogout' });
       desk.close();
     });
+
+    it.runIf(opts.softswitch === 'in-config')(
+      'the softswitch stops answering OPTIONS: the parked connection is ended with BYE (state none); back in service, the next call makes it again',
+      async () => {
+        const patch = { options: { 'oos-check': '1', 'oos-force': '1' } };
+        expect((await api(env.server, 'PATCH', '/api/dns/Softswitch', patch)).status).toBe(200);
+        await swapSbc(env, 'e2e-uas-sbc-answer.xml', true);
+        desk = await env.openDesk('joe', 'joe-secret', JOE);
+        await desk.request('RequestAgentLogin', { thisDN: JOE, agentId: 'joe', workMode: 'AutoIn' });
+        await waitNailedUp(env, 'parked');
+        const [connection] = env.sbc.callIds('INVITE');
+
+        // The SBC is still there for its dialogs (BYE → 200) but no longer answers OPTIONS.
+        await env.swapSbc('uas-bye-only.xml');
+        const stoppedAt = Date.now();
+        await waitDeviceState(env.server, 'Softswitch', 'out-of-service');
+        // Within oos-check + oos-force (2 s), with room for a loaded machine.
+        expect(Date.now() - stoppedAt).toBeLessThan(2000 + 4000);
+        await waitFor(() => env.sbc.distinctRequests('BYE', [connection!]) === 1, { what: 'BYE on the connection' });
+        await waitNailedUp(env, 'none');
+        await waitMediaEndpoints(env, 0);
+        // The agent stays logged in and Ready: the connection is no call.
+        expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'Ready' });
+
+        await swapSbc(env, 'e2e-uas-sbc-answer.xml', true);
+        const { events } = await customerCall(env, desk);
+        expect(events.map((f) => f.event)).toEqual(['EventRinging', 'EventEstablished', 'EventReleased']);
+        await waitNailedUp(env, 'parked');
+        await waitFor(() => invitesAtPhone(env).length === 3, { what: 'the re-park re-INVITE' });
+        // A new connection (INVITE without SDP, ACK with the answer), the customer's re-INVITE, the re-park.
+        const invites = invitesAtPhone(env);
+        expect(invites.map(callIdOf)).toEqual(invites.map(() => callIdOf(invites[0]!)));
+        expect(callIdOf(invites[0]!)).not.toBe(connection);
+        expect(invites[0]!.firstLine).toBe(`INVITE sip:${JOE}@${env.sbcAddress} SIP/2.0`);
+        expect(sdpBody(invites[0]!).trim()).toBe('');
+        expect(sdpBody(invites[1]!)).toContain('s=e2e-customer-sdp');
+        expect(await desk.request('RequestAgentLogout', { thisDN: JOE })).toMatchObject({ event: 'EventAgentLogout' });
+        await waitFor(() => env.sbc.distinctRequests('BYE') === 1, { what: 'BYE at logout' });
+        desk.close();
+      },
+    );
   });
 }
 
