@@ -200,9 +200,9 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
       desk.close();
     });
 
-    it.runIf(opts.softswitch === 'in-config')(
-      'the softswitch stops answering OPTIONS: the parked connection is ended with BYE (state none); back in service, the next call makes it again',
-      async () => {
+    // Only a softswitch is probed by OPTIONS; the legacy form has none, so no such test there.
+    if (opts.softswitch === 'in-config')
+      it('the softswitch stops answering OPTIONS: the parked connection is ended with BYE (state none); back in service, the next call makes it again', async () => {
         const patch = { options: { 'oos-check': '1', 'oos-force': '1' } };
         expect((await api(env.server, 'PATCH', '/api/dns/Softswitch', patch)).status).toBe(200);
         await swapSbc(env, 'e2e-uas-sbc-answer.xml', true);
@@ -238,8 +238,7 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
         expect(await desk.request('RequestAgentLogout', { thisDN: JOE })).toMatchObject({ event: 'EventAgentLogout' });
         await waitFor(() => env.sbc.distinctRequests('BYE') === 1, { what: 'BYE at logout' });
         desk.close();
-      },
-    );
+      });
   });
 }
 
