@@ -18,9 +18,12 @@ export function sine(freq: number, seconds: number, amplitude = 8000): Int16Arra
   return pcm;
 }
 
-/** A random range of 2,000 ports in 30000–59999 (allocation skips ports in use anyway). */
+/**
+ * A random range of 2,000 RTP ports in 20000–31999: below the kernel's ephemeral ports and above the
+ * ports `freePort` hands out (helpers/ports.ts); allocation skips ports in use anyway.
+ */
 export function randomPortRange(): { portMin: number; portMax: number } {
-  const portMin = 30000 + 2 * Math.floor(Math.random() * 14000);
+  const portMin = 20000 + 2 * Math.floor(Math.random() * 5000);
   return { portMin, portMax: portMin + 1999 };
 }
 

@@ -29,18 +29,37 @@ function freeUdp(host: string, port = 0): Promise<number> {
   });
 }
 
-/** A port free for both UDP and TCP on `host` (tries up to 50 candidates). */
+/**
+ * Where test ports come from: 10000–19999, below the media servers' RTP ranges (20000–31999, see
+ * `randomPortRange`) and below the kernel's ephemeral range (32768–60999 on Linux), so that no
+ * `bind(0)`, outgoing TCP connection or RTP allocation can take a port between the moment a test
+ * picks it and the moment its peer binds it. Each vitest worker (VITEST_POOL_ID) has a slice of its
+ * own and walks it with a cursor, so a port just released is not handed out again at once.
+ */
+const TEST_PORT_BASE = 10000;
+const SLICE = 1000;
+const SLICES = 10;
+const slice = (Number(process.env['VITEST_POOL_ID'] ?? process.pid) % SLICES) * SLICE;
+let cursor = Math.floor(Math.random() * SLICE);
+
+function nextCandidate(): number {
+  cursor = (cursor + 1) % SLICE;
+  return TEST_PORT_BASE + slice + cursor;
+}
+
+/** A port free for both UDP and TCP on `host`, from this worker's slice (tries up to 200 candidates). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = await freeTcp(host);
+  for (let i = 0; i < 200; i++) {
+    const candidate = nextCandidate();
     try {
+      const p = await freeTcp(host, candidate);
       await freeUdp(host, p);
       return p;
     } catch {
-      /* taken for UDP: try another */
+      /* taken for TCP or UDP: try the next one */
     }
   }
-  throw new Error('no free port found');
+  throw new Error(`no free port in ${TEST_PORT_BASE + slice}-${TEST_PORT_BASE + slice + SLICE - 1}`);
 }
 
 /** Socket inodes of the sockets bound to local `port` (any address, UDP or TCP, v4 or v6), from /proc/net. */

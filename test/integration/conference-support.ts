@@ -7,6 +7,7 @@
 import { createBuiltinMediaServer, type BuiltinMediaServer } from '../../src/media/builtin/index.js';
 import { linearToUlaw } from '../../src/media/builtin/g711.js';
 import { goertzelPower } from '../../src/media/builtin/tones.js';
+import { randomPortRange } from '../helpers/media.js';
 import { RtpPeer } from '../helpers/rtp-peer.js';
 import { startSipp, sippTraceMessages, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -41,14 +42,12 @@ export class ConferenceWorld {
   readonly peers: RtpPeer[] = [];
   readonly sipps: SippPeer[] = [];
 
-  /** The built-in media server on a random range of 1,000 ports in 30000–58999. */
+  /** The built-in media server on a random range of the test RTP ports (helpers/media.ts). */
   async startMedia(): Promise<BuiltinMediaServer> {
-    const portMin = 30000 + 2 * Math.floor(Math.random() * 14000);
     this.media = await createBuiltinMediaServer({
       bindAddress: '127.0.0.1',
       mediaAddress: '127.0.0.1',
-      portMin,
-      portMax: portMin + 999,
+      ...randomPortRange(),
       ringbackTone: 'us',
       musicFile: undefined,
     });
