@@ -89,6 +89,6 @@ describe('ChangeSetQueue (behaviour §13)', () => {
     const p = q.submit(() => 1);
     q.close();
     await expect(p).rejects.toThrow('the server is stopping');
-    await expect(q.submit(() => 2)).rejects.toThrow('closed');
+    await expect(q.submit(() => 2)).rejects.toThrow('the server is stopping');
   });
 });
