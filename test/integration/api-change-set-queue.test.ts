@@ -223,13 +223,13 @@ describe('change-set queue (behaviour §13)', () => {
     });
     expect(Object.keys(idle.load).sort()).toEqual(['cpuCount', 'cpuPercent', 'eventLoopLagMaxMs', 'eventLoopLagMs']);
     await startBusy();
-    // Polled every 200 ms, the CPU figure covers ~1 s: busy 25 ms in 30 shows as well over half a core.
+    // Polled every 200 ms, the CPU figure covers ~1 s: busy 25 ms in 30 shows as well over a third of a core, even on a shared machine.
     await waitFor(
       async () => {
         const s = (await call('GET', '/api/status')).json;
-        return s.load.cpuPercent > 50 && s.load.eventLoopLagMaxMs >= 10;
+        return s.load.cpuPercent > 40 && s.load.eventLoopLagMaxMs >= 10;
       },
-      { what: 'cpuPercent > 50 while busy', timeoutMs: 10_000, intervalMs: 200 },
+      { what: 'cpuPercent > 40 while busy', timeoutMs: 10_000, intervalMs: 200 },
     );
   });
 });
