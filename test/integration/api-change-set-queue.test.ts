@@ -223,7 +223,7 @@ describe('change-set queue (behaviour §13)', () => {
     });
     expect(Object.keys(idle.load).sort()).toEqual(['cpuCount', 'cpuPercent', 'eventLoopLagMaxMs', 'eventLoopLagMs']);
     await startBusy();
-    // Polled every 200 ms, the CPU figure covers ~1 s: busy 25 ms in 30 shows as well over a third of a core, even on a shared machine.
+    // Polled every 200 ms, the CPU figure covers ~1 s: busy 25 ms in 30 is well over 40 % of a core.
     await waitFor(
       async () => {
         const s = (await call('GET', '/api/status')).json;
