@@ -15,7 +15,8 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import type { ConfigStore } from '../config/config-store.js';
-import { adminRoutes, type StatusProviders } from './admin/admin-routes.js';
+import { adminRoutes } from './admin/admin-routes.js';
+import type { StatusProviders } from './admin/status-routes.js';
 import { registerConfigMetrics } from './admin/config-metrics.js';
 import { resolveAdminToken, type AdminTokenSource } from './admin/admin-token.js';
 import { ChangeSetQueue } from './admin/change-set-queue.js';
@@ -23,7 +24,10 @@ import { optionNumber } from '../config/option-table.js';
 import { LoadMeter } from './load-meter.js';
 
 /** Status provider types, for the layers that serve `/api/status` and `/api/dns/{number}/status`. */
-export type { StatusProviders, DnStatus } from './admin/admin-routes.js';
+export type { StatusProviders, DnStatus } from './admin/status-routes.js';
+
+/** JSON.parse reviver that drops `__proto__` keys. */
+const dropProto = (k: string, v: unknown): unknown => (k === '__proto__' ? undefined : v);
 
 /** Options of {@link createHttpServer}. */
 export interface HttpServerOptions {
@@ -117,8 +121,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
     try {
-      // Drop __proto__ keys (prototype poisoning), as fastify's own parser does.
-      done(null, JSON.parse(text, (k, v: unknown) => (k === '__proto__' ? undefined : v)) as unknown);
+      // Drop __proto__ keys (prototype poisoning), as fastify's own parser does. A reviver costs
+      // ~3× the parse (5.3 vs 1.6 ms for a 2,334-change change-set), so it runs only when the text
+      // could spell the key (literally or with \u escapes).
+      const risky = text.includes('__proto__') || text.includes('\\u');
+      done(null, (risky ? JSON.parse(text, dropProto) : JSON.parse(text)) as unknown);
     } catch (e) {
       const err = new Error(`body is not valid JSON: ${(e as Error).message}`) as Error & { statusCode: number };
       err.statusCode = 400;

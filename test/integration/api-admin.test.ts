@@ -76,6 +76,8 @@ describe('admin API (interfaces §5)', () => {
       ['POST', '/api/config/change-sets'],
       ['GET', '/api/config/changes?since=0'],
       ['GET', '/api/status'],
+      ['GET', '/api/status?sections=load'],
+      ['POST', '/api/dns/status'],
     ]) {
       expect((await call(m, p, m === 'GET' ? undefined : {}, null)).status, `${m} ${p}`).toBe(401);
       expect((await call(m, p, m === 'GET' ? undefined : {}, 'wrong-token')).status).toBe(401);
@@ -221,6 +223,21 @@ describe('admin API (interfaces §5)', () => {
       expect(r.status, JSON.stringify(body)).toBe(422);
     }
     expect(store.version).toBe(1);
+  });
+
+  it('drops __proto__ keys of a JSON body, written plainly or with \\u escapes', async () => {
+    for (const [n, key] of [
+      ['6001', '__proto__'],
+      ['6002', '\\u005f_proto__'],
+    ] as const) {
+      const body = `{"type":"extension","options":{"${key}":{"polluted":"yes"},"oos-check":"5"}}`;
+      expect((await call('PUT', `/api/dns/${n}`, body)).json).toEqual({
+        number: n,
+        type: 'extension',
+        options: { 'oos-check': '5' },
+      });
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('a change-set with one bad change among 1,000 is refused whole, with every problem listed', async () => {
