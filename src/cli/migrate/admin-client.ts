@@ -124,6 +124,20 @@ export class AdminClient {
     throw new ServerRefusedError(`POST /api/config/change-sets answered ${r.status}`);
   }
 
+  /** Numbers of the DNs that have a digest password (`hasPassword` in `GET /api/dns`, paged). */
+  async dnsWithPassword(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let offset = 0; offset < 10_000_000; ) {
+      const r = await this.request('GET', `/api/dns?limit=1000&offset=${offset}`);
+      if (r.status !== 200) throw new ServerRefusedError(`GET /api/dns answered ${r.status}`);
+      const body = r.json as { items: { number: string; hasPassword?: boolean }[]; total: number };
+      for (const d of body.items) if (d.hasPassword) out.add(d.number);
+      offset += body.items.length;
+      if (body.items.length === 0 || offset >= body.total) break;
+    }
+    return out;
+  }
+
   /** `GET /api/status`. */
   async status(): Promise<ServerStatus> {
     const r = await this.request('GET', '/api/status');

@@ -6,7 +6,7 @@
 import type { ChangeRequest } from '../../config/change-set.js';
 import { canonicalJson } from '../../config/config-diff.js';
 import type { ConfigInput } from '../../config/config-model.js';
-import { agentDoc } from './plan.js';
+import { agentDoc, dnDoc } from './plan.js';
 import type { AgentDoc, DnDoc, MigrationPlan, PlannedAgent } from './plan-file.js';
 
 /** The agent as it is once moved. */
@@ -29,7 +29,7 @@ export class ModelView {
   readonly dns: Map<string, DnDoc>;
   constructor(readonly model: ConfigInput) {
     this.agents = new Map(model.agents.map((a) => [a.id, agentDoc(a)]));
-    this.dns = new Map(model.dns.map((d) => [d.number, { number: d.number, type: d.type, options: { ...d.options } }]));
+    this.dns = new Map(model.dns.map((d) => [d.number, dnDoc(d)]));
   }
 }
 

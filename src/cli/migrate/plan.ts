@@ -9,6 +9,7 @@
 import type { ChangeRequest } from '../../config/change-set.js';
 import type { ConfigInput, DnConfig } from '../../config/config-model.js';
 import { isPhoneNumber, normaliseNumber } from '../../config/number-normalise.js';
+import { withoutSecretOptions } from '../../config/secrets.js';
 import { isSoftswitch, SoftswitchPrefixTable } from '../../config/softswitch-prefix-table.js';
 import type { CsvProblem, CsvRow } from './csv.js';
 import { PLAN_FORMAT, type AgentDoc, type DnDoc, type MigrationPlan, type PlannedAgent } from './plan-file.js';
@@ -22,6 +23,12 @@ export interface PlanRequest {
   prefix?: string;
   source: MigrationPlan['source'];
   baseVersion: number | null;
+  /**
+   * DNs with a digest password (`hasPassword` in `GET /api/dns`). Such an office DN is kept: the
+   * API never returns secrets, so a rollback could not re-create it with its password. Absent:
+   * read from the model's `password` options (a file read offline).
+   */
+  hasPassword?: ReadonlySet<string>;
   now?: Date;
 }
 
@@ -45,11 +52,12 @@ export function softswitchOptions(contact: string, prefix: string, nailedUp: boo
   return o;
 }
 
-const dnDoc = (d: DnConfig): DnDoc => ({ number: d.number, type: d.type, options: { ...d.options } });
+/** The DN as the admin API shows it (secret options never included). */
+export const dnDoc = (d: DnConfig): DnDoc => ({ number: d.number, type: d.type, options: withoutSecretOptions(d.options) });
 
-/** The agent as the admin API shows it (password never included). */
+/** The agent as the admin API shows it (password and secret options never included). */
 export function agentDoc(a: ConfigInput['agents'][number]): AgentDoc {
-  const out: AgentDoc = { id: a.id, name: a.name, options: { ...a.options } };
+  const out: AgentDoc = { id: a.id, name: a.name, options: withoutSecretOptions(a.options) };
   if (a.dn !== undefined) out.dn = a.dn;
   return out;
 }
@@ -114,15 +122,13 @@ export function buildPlan(
     else lineOfAgent.set(r.agentId, r.line);
     if (numberBefore !== undefined) bad(`home number ${n} is already on line ${numberBefore}`);
     else lineOfNumber.set(n, r.line);
+    const atHome = !!agent && (r.mode === 'agent-phone' ? agent.options['agent-phone'] === n : agent.dn === n);
     if (!agent) bad(`unknown agent ${r.agentId}`);
-    if (!isPhoneNumber(n)) bad(`home number "${r.homeNumber}" is not a telephone number`);
+    if (atHome) bad(`agent ${r.agentId} is already at home on ${n}`);
+    else if (!isPhoneNumber(n)) bad(`home number "${r.homeNumber}" is not a telephone number`);
     else if (dns.has(n)) bad(`home number ${n} is already an internal DN (${dns.get(n)!.type})`);
     else if (table.candidates(n).length === 0) bad(`no softswitch prefix matches home number ${n}`);
-    if (!agent || before !== undefined || numberBefore !== undefined) continue;
-    if (r.mode === 'agent-phone' ? agent.options['agent-phone'] === n : agent.dn === n) {
-      bad(`agent ${r.agentId} is already at home on ${n}`);
-      continue;
-    }
+    if (!agent || atHome || before !== undefined || numberBefore !== undefined) continue;
     const office = agent.dn !== undefined ? (dns.get(agent.dn) ?? null) : null;
     planned.push({
       agentId: agent.id,
@@ -133,7 +139,11 @@ export function buildPlan(
       removeOfficeDn: null,
     });
   }
-  assignOfficeDnRemovals(model, planned);
+  const secret = req.hasPassword ?? new Set(model.dns.filter((d) => d.options.password).map((d) => d.number));
+  for (const dn of assignOfficeDnRemovals(model, planned, secret))
+    warnings.push(
+      `office DN ${dn} is kept: it has a digest password, which a rollback could not restore (the API never returns secrets); delete it by hand once the migration is final`,
+    );
   if (problems.length) return { problems, warnings };
   return {
     problems,
@@ -153,14 +163,20 @@ export function buildPlan(
 /**
  * An office DN is removed when no agent keeps it as default DN after the plan: the last planned
  * agent (in plan order) that leaves it carries `removeOfficeDn`. Agent-phone agents keep their DN.
+ * An office DN with a digest password is kept (returned, for a warning).
  */
-function assignOfficeDnRemovals(model: ConfigInput, planned: PlannedAgent[]): void {
+function assignOfficeDnRemovals(model: ConfigInput, planned: PlannedAgent[], secret: ReadonlySet<string>): string[] {
   const leaving = new Set(planned.filter((p) => p.mode !== 'agent-phone').map((p) => p.agentId));
-  const kept = new Set(model.agents.filter((a) => a.dn !== undefined && !leaving.has(a.id)).map((a) => a.dn!));
+  const stays = new Set(model.agents.filter((a) => a.dn !== undefined && !leaving.has(a.id)).map((a) => a.dn!));
   const last = new Map<string, PlannedAgent>();
   for (const p of planned) {
     const dn = p.before.agent.dn;
-    if (p.mode !== 'agent-phone' && dn !== undefined && p.before.officeDn && !kept.has(dn)) last.set(dn, p);
+    if (p.mode !== 'agent-phone' && dn !== undefined && p.before.officeDn && !stays.has(dn)) last.set(dn, p);
   }
-  for (const [dn, p] of last) p.removeOfficeDn = dn;
+  const kept: string[] = [];
+  for (const [dn, p] of last) {
+    if (secret.has(dn)) kept.push(dn);
+    else p.removeOfficeDn = dn;
+  }
+  return kept;
 }
