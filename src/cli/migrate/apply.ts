@@ -175,6 +175,7 @@ export class Applier {
     this.progress.say(`settling ${batch.length} agent(s) a previous run applied without journaling them`);
     const created = !!this.plan.softswitchChange && !this.journalHasSoftswitch();
     await this.validateOrRollBack(batch, [], created);
+    this.lastLoad = loadOf(await this.client.status());
     this.finishBatch(batch, [], created, true);
   }
 
@@ -202,9 +203,8 @@ export class Applier {
     await this.post(changes, batch);
     this.applyLocally(batch, deletes, createSs);
     await this.validateOrRollBack(batch, deletes, createSs);
+    this.lastLoad = loadOf(await this.client.status());
     this.finishBatch(batch, deletes, createSs, false);
-    const s = await this.client.status();
-    this.lastLoad = loadOf(s);
     this.progress.update({
       done: this.moved.size,
       total: this.plan.agents.length,

@@ -125,6 +125,7 @@ export function buildPlan(
     const atHome = !!agent && (r.mode === 'agent-phone' ? agent.options['agent-phone'] === n : agent.dn === n);
     if (!agent) bad(`unknown agent ${r.agentId}`);
     if (atHome) bad(`agent ${r.agentId} is already at home on ${n}`);
+    else if (numberBefore !== undefined) continue;
     else if (!isPhoneNumber(n)) bad(`home number "${r.homeNumber}" is not a telephone number`);
     else if (dns.has(n)) bad(`home number ${n} is already an internal DN (${dns.get(n)!.type})`);
     else if (table.candidates(n).length === 0) bad(`no softswitch prefix matches home number ${n}`);
