@@ -10,6 +10,7 @@ import { readJournal } from '../../src/cli/migrate/journal.js';
 import { freePort } from '../helpers/ports.js';
 import type { ServerProcess } from '../helpers/server-process.js';
 import type { SippPeer } from '../helpers/sipp.js';
+import { CtiTestClient } from '../helpers/cti-client.js';
 import {
   api,
   exported,
@@ -19,6 +20,7 @@ import {
   officeConfig,
   startMigrateServer,
   startOptionsDevice,
+  TOKEN,
 } from './migrate-support.js';
 
 const AGENTS = 40;
@@ -170,6 +172,52 @@ describe('migrate plan, diff, apply, status, rollback (40 agents)', () => {
     expect(await exported(url)).toEqual(before);
     expect(journalBatches(`${plan}.journal`)).toEqual([]);
     await api(url, '/api/agents/a07', { method: 'PATCH', body: JSON.stringify({ name: 'Agent a07' }) });
+    expect(await exported(url)).toEqual(original);
+  });
+
+  it('an office DN with an agent logged in on it is kept (journaled) until a later apply finds it free', async () => {
+    const csv = join(dir, 'six.csv');
+    writeFileSync(csv, migrationCsv(6));
+    const plan = join(dir, 'logged-in.plan');
+    expect((await migrate(planArgs(plan, csv))).code).toBe(0);
+    const cti = await CtiTestClient.connect(`${url.replace('http', 'ws')}/cti`);
+    try {
+      expect((await cti.request('RequestOpen', { referenceId: 1, agentId: 'a00', password: 'pw-a00' })).event).toBe(
+        'EventOpened',
+      );
+      const login = await cti.request('RequestAgentLogin', { referenceId: 2, thisDN: '7000', agentId: 'a00' });
+      expect(login.event).toBe('EventAgentLogin');
+      const a = await migrate(['apply', plan, '--server', url, '--wait-logout', '1']);
+      expect(a.stderr).toBe('');
+      expect(a.code).toBe(0);
+      expect(a.stdout).toContain(
+        'office DN(s) kept because agents are still logged in on them: 7000; running apply again removes them',
+      );
+      expect(readJournal(`${plan}.journal`).at(-1)).toEqual({ t: 'office-dn-kept', number: '7000', why: 'agents logged in' });
+      expect((await api(url, '/api/dns/7000')).status).toBe(200);
+      expect((await api(url, '/api/dns/7001')).status).toBe(404);
+      expect((await migrate(['status', '--journal', `${plan}.journal`])).stdout).toContain(
+        'office DNs kept (agents logged in): 7000',
+      );
+      // The agent-scope session may only name the agent's configured DN, now the home one: the
+      // logout goes through an application-scope session (the admin token).
+      const app = await CtiTestClient.connect(`${url.replace('http', 'ws')}/cti`);
+      expect((await app.request('RequestOpen', { referenceId: 1, token: TOKEN })).event).toBe('EventOpened');
+      const lo = await app.request('RequestAgentLogout', { referenceId: 3, thisDN: '7000' });
+      app.close();
+      expect(lo, JSON.stringify(lo)).toMatchObject({ event: 'EventAgentLogout' });
+    } finally {
+      cti.close();
+    }
+    const b = await migrate(['apply', plan, '--server', url, '--wait-logout', '1']);
+    expect(b.code).toBe(0);
+    expect(b.stdout).toContain('done: 6 of 6 agents moved');
+    expect(readJournal(`${plan}.journal`).slice(-2)).toMatchObject([
+      { t: 'office-dn-removed', number: '7000' },
+      { t: 'done' },
+    ]);
+    expect((await api(url, '/api/dns/7000')).status).toBe(404);
+    expect((await migrate(['rollback', '--journal', `${plan}.journal`])).code).toBe(0);
     expect(await exported(url)).toEqual(original);
   });
 
