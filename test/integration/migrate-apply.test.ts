@@ -76,7 +76,9 @@ describe('migrate plan, diff, apply, status, rollback (40 agents)', () => {
     const d = await migrate(['diff', plan]);
     expect(d.code).toBe(0);
     expect(d.stdout).toContain('+ DN SBC (voip-service)');
-    expect(d.stdout).toContain('agent a01 (nailed-up):\n  + DN +15550000001 (extension) {line-type: 1}\n  ~ dn: 7001 → +15550000001');
+    expect(d.stdout).toContain(
+      'agent a01 (nailed-up):\n  + DN +15550000001 (extension) {line-type: 1}\n  ~ dn: 7001 → +15550000001',
+    );
     expect(d.stdout).toContain('agent a02 (agent-phone):\n  ~ agent-phone: (none) → +15550000002  (keeps DN 7002)');
     expect(d.stdout).toContain('  - DN 7000 (extension)  once nobody is logged in on it');
 
@@ -106,7 +108,9 @@ describe('migrate plan, diff, apply, status, rollback (40 agents)', () => {
     expect(batches.map((b) => b.size)).toEqual([4, 8, 16, 12]);
     expect(batches.map((b) => b.n)).toEqual([1, 2, 3, 4]);
     expect(batches[0]!.softswitchCreated).toBe(true);
-    expect(batches.flatMap((b) => b.agents).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `a${String(i).padStart(2, '0')}`));
+    expect(batches.flatMap((b) => b.agents).sort()).toEqual(
+      Array.from({ length: 40 }, (_, i) => `a${String(i).padStart(2, '0')}`),
+    );
     for (const b of batches) {
       expect(typeof b.cpu).toBe('number');
       expect(typeof b.lag).toBe('number');
@@ -193,7 +197,11 @@ describe('migrate plan, diff, apply, status, rollback (40 agents)', () => {
       expect(a.stdout).toContain(
         'office DN(s) kept because agents are still logged in on them: 7000; running apply again removes them',
       );
-      expect(readJournal(`${plan}.journal`).at(-1)).toEqual({ t: 'office-dn-kept', number: '7000', why: 'agents logged in' });
+      expect(readJournal(`${plan}.journal`).at(-1)).toEqual({
+        t: 'office-dn-kept',
+        number: '7000',
+        why: 'agents logged in',
+      });
       expect((await api(url, '/api/dns/7000')).status).toBe(200);
       expect((await api(url, '/api/dns/7001')).status).toBe(404);
       expect((await migrate(['status', '--journal', `${plan}.journal`])).stdout).toContain(

@@ -116,7 +116,11 @@ describe('migrate apply interrupted', () => {
 
     expect(await exported(a.url)).toEqual(await exported(b.url));
     const ids = await expectJournalConsistent(a.url, planA);
-    expect(ids.sort()).toEqual(readPlan(planA).agents.map((p) => p.agentId).sort());
+    expect(ids.sort()).toEqual(
+      readPlan(planA)
+        .agents.map((p) => p.agentId)
+        .sort(),
+    );
     expect(readJournal(`${planA}.journal`).filter((e) => e.t === 'start')).toHaveLength(2);
     expect(readJournal(`${planA}.journal`).at(-1)).toMatchObject({ t: 'done' });
   });
@@ -159,11 +163,17 @@ describe('migrate apply interrupted', () => {
       }),
     );
     await waitFor(
-      async () => (await api(s.url, '/api/status')).body.devices.some((d: any) => d.dn === 'DeadSBC' && d.state === 'out-of-service'),
+      async () =>
+        ((await api(s.url, '/api/status')).body as { devices: { dn: string; state: string }[] }).devices.some(
+          (d) => d.dn === 'DeadSBC' && d.state === 'out-of-service',
+        ),
       { what: 'DeadSBC out of service', timeoutMs: 15_000 },
     );
     const csv = join(dir, 'dead.csv');
-    writeFileSync(csv, migrationCsv(AGENTS, (i) => (i < 10 ? '+1555' : '+1666')));
+    writeFileSync(
+      csv,
+      migrationCsv(AGENTS, (i) => (i < 10 ? '+1555' : '+1666')),
+    );
     const plan = await makePlan(s.url, 'dead.plan', csv);
     const r = await migrate(['apply', plan, '--server', s.url, '--batch', '5', '--max-batch', '5']);
     expect(r.code).toBe(1);
@@ -177,7 +187,8 @@ describe('migrate apply interrupted', () => {
     for (const id of ['a10', 'a11', 'a12', 'a13', 'a14']) {
       const p = readPlan(plan).agents.find((x) => x.agentId === id)!;
       expect({ options: {}, ...(await api(s.url, `/api/agents/${id}`)).body }).toEqual(p.before.agent);
-      if (p.mode !== 'agent-phone') expect((await api(s.url, `/api/dns/${encodeURIComponent(p.homeNumber)}`)).status).toBe(404);
+      if (p.mode !== 'agent-phone')
+        expect((await api(s.url, `/api/dns/${encodeURIComponent(p.homeNumber)}`)).status).toBe(404);
       expect((await api(s.url, `/api/dns/${p.before.officeDn!.number}`)).status).toBe(200);
     }
   });

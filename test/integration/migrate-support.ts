@@ -116,7 +116,12 @@ export function migrate(args: string[]): Promise<{ code: number | null; stdout: 
 }
 
 /** An admin API call with the test token. */
-export async function api(url: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+export async function api(
+  url: string,
+  path: string,
+  init: RequestInit = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions read any JSON shape
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}${path}`, {
     ...init,
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) },

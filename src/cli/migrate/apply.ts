@@ -97,7 +97,10 @@ export class Applier {
       }
       if (!r.conflict) {
         const list = r.errors.map((e) => (e.index >= 0 ? `change ${e.index}: ${e.message}` : e.message)).join('; ');
-        throw new MigrateStop(`the server refused a change-set: ${list}; check the plan (migrate diff) or make it again`, 1);
+        throw new MigrateStop(
+          `the server refused a change-set: ${list}; check the plan (migrate diff) or make it again`,
+          1,
+        );
       }
       await this.refresh();
       for (const p of recheck) if (agentState(p, this.view, this.removed) === 'changed') throw this.stale(p);
