@@ -12,7 +12,7 @@ import { afterAgent, afterHomeDn, agentState, changedWhy, ModelView, restoreChan
 import { JournalWriter, readJournal, summariseJournal } from './journal.js';
 import type { MigrationPlan, PlannedAgent } from './plan-file.js';
 import type { Progress } from './progress.js';
-import { validateBatch } from './validate.js';
+import { awaitProbed, validateBatch } from './validate.js';
 
 /** A stop with an exit code and the message saying what to do next. */
 export class MigrateStop extends Error {
@@ -147,6 +147,7 @@ export class Applier {
       server: this.client.base,
       agents: this.plan.agents.length,
     });
+    this.progress.begin(this.moved.size);
     if (recovered.length) await this.settle(recovered);
     const queue = todo.filter((p) => !recovered.includes(p));
     const deferred: PlannedAgent[] = [];
@@ -235,6 +236,7 @@ export class Applier {
   private async validateOrRollBack(batch: PlannedAgent[], deletes: string[], createSs: boolean): Promise<void> {
     const table = new SoftswitchPrefixTable();
     for (const d of this.view.dns.values()) table.applyDnChange(null, { ...d, type: d.type as 'voip-service' });
+    await awaitProbed(this.client, table, batch, 15_000, this.sleep);
     const failures = await validateBatch(this.client, table, batch);
     if (failures.length === 0) return;
     const n = ++this.batchNo;
