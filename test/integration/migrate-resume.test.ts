@@ -125,6 +125,28 @@ describe('migrate apply interrupted', () => {
     expect(readJournal(`${planA}.journal`).at(-1)).toMatchObject({ t: 'done' });
   });
 
+  it('Ctrl-C: the batch in flight finishes and is journaled, exit 130; the same command completes', async () => {
+    const s = await server(officeConfig({ agents: AGENTS }));
+    const plan = await makePlan(s.url, 'interrupted.plan');
+    const child = spawnMigrate(['apply', plan, '--server', s.url, ...small]);
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await waitFor(() => countBatchLines(`${plan}.journal`) >= 3, { what: '3 batches journaled', timeoutMs: 60_000 });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const moved = await expectJournalConsistent(s.url, plan);
+    expect(stdout).toContain(
+      `interrupted: ${moved.length} of 40 agents moved, journal ${plan}.journal; run the same command again to resume`,
+    );
+    // Nothing in flight: the agents not journaled are untouched.
+    for (const p of readPlan(plan).agents.filter((x) => !moved.includes(x.agentId)))
+      expect((await api(s.url, `/api/agents/${p.agentId}`)).body.dn).toBe(p.before.agent.dn);
+    const resumed = await migrate(['apply', plan, '--server', s.url, ...small]);
+    expect(resumed.code).toBe(0);
+    expect((await expectJournalConsistent(s.url, plan)).length).toBe(AGENTS);
+  });
+
   it('the server killed mid-apply: exit 1 with what to do, the journal consistent; after a restart the same command completes', async () => {
     const original = await server(officeConfig({ agents: AGENTS }));
     const before = await exported(original.url);
