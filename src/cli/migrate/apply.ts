@@ -87,7 +87,10 @@ export class Applier {
     );
   }
 
-  /** Posts a change-set with `ifVersion`; on 409 re-reads and re-checks the agents still to move. */
+  /**
+   * Posts a change-set with `ifVersion`; on 409 re-reads the configuration and re-checks `recheck`
+   * (the agents still to move): unrelated changes are fine, a changed planned object is stale.
+   */
   private async post(changes: ChangeRequest[], recheck: PlannedAgent[]): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const r = await this.client.changeSet(changes, this.version);
@@ -204,7 +207,10 @@ export class Applier {
       ...batch.flatMap((p) => p.changes),
       ...deletes.map((n): ChangeRequest => ({ op: 'delete', kind: 'dn', key: n })),
     ];
-    await this.post(changes, batch);
+    await this.post(
+      changes,
+      this.plan.agents.filter((p) => !this.moved.has(p.agentId)),
+    );
     this.applyLocally(batch, deletes, createSs);
     await this.validateOrRollBack(batch, deletes, createSs);
     this.lastLoad = loadOf(await this.client.status());
