@@ -59,6 +59,7 @@ export class Applier {
   private readonly controller: BatchController;
   private readonly sleep: (ms: number) => Promise<void>;
   private lastLoad: LoadReading = { cpu: null, lag: null };
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly plan: MigrationPlan,
@@ -312,7 +313,8 @@ export class Applier {
     for (const p of left) this.journal.append({ t: 'deferred', agentId: p.agentId, why: 'on a call' });
     for (const dn of this.pendingRemovals)
       this.journal.append({ t: 'office-dn-kept', number: dn, why: 'agents logged in' });
-    const summary = `${this.moved.size} of ${this.plan.agents.length} agents moved in ${this.batchNo} batch(es), configuration version ${this.version}`;
+    const secs = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    const summary = `${this.moved.size} of ${this.plan.agents.length} agents moved in ${this.batchNo} batch(es) in ${secs} s, configuration version ${this.version}`;
     if (left.length) {
       this.progress.say(summary);
       throw new MigrateStop(
