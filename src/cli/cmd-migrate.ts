@@ -207,6 +207,7 @@ function statusCommand(journalFile: string): number {
   out(`office DNs removed: ${removed}`);
   if (s.kept.size)
     out(`office DNs kept (agents logged in): ${[...s.kept].join(', ')}; running apply again removes them`);
+  if (s.lastFailure) out(`last stop: batch ${s.lastFailure.n} rolled back: ${s.lastFailure.why}`);
   out(`last configuration version: ${s.lastVersion ?? '-'}`);
   out(s.done ? 'state: done' : 'state: not finished (run the same apply command to go on)');
   return 0;

@@ -115,6 +115,11 @@ export class Applier {
   /** Runs the whole plan; returns the exit code. */
   async run(): Promise<number> {
     const summary = summariseJournal(readJournal(this.o.journalFile));
+    if (summary.start && summary.start.plan !== this.o.planFile)
+      throw new MigrateStop(
+        `${this.o.journalFile} is the journal of ${summary.start.plan}, not of ${this.o.planFile}: give this plan its own --journal`,
+        1,
+      );
     for (const a of summary.moved) this.moved.add(a);
     for (const r of summary.removedDns) this.removed.add(r.number);
     for (const b of summary.batches) for (const d of b.removedDns ?? []) this.removed.add(d);
