@@ -188,7 +188,6 @@ export class Applier {
     this.progress.say(`settling ${batch.length} agent(s) a previous run applied without journaling them`);
     const created = !!this.plan.softswitchChange && !this.journalHasSoftswitch();
     await this.validateOrRollBack(batch, [], created);
-    this.lastLoad = loadOf(await this.client.status());
     this.finishBatch(batch, [], created, true);
   }
 
@@ -219,7 +218,6 @@ export class Applier {
     );
     this.applyLocally(batch, deletes, createSs);
     await this.validateOrRollBack(batch, deletes, createSs);
-    this.lastLoad = loadOf(await this.client.status());
     this.finishBatch(batch, deletes, createSs, false);
     this.progress.update({
       done: this.moved.size,
@@ -248,8 +246,10 @@ export class Applier {
   private async validateOrRollBack(batch: PlannedAgent[], deletes: string[], createSs: boolean): Promise<void> {
     const table = new SoftswitchPrefixTable();
     for (const d of this.view.dns.values()) table.applyDnChange(null, { ...d, type: d.type as 'voip-service' });
-    await awaitProbed(this.client, table, batch, 15_000, this.sleep);
-    const failures = await validateBatch(this.client, table, batch);
+    const status = await awaitProbed(this.client, table, batch, 15_000, this.sleep);
+    // The load read with the validation: the server's state right after the batch.
+    this.lastLoad = loadOf(status);
+    const failures = await validateBatch(this.client, table, batch, { status });
     if (failures.length === 0) return;
     const n = ++this.batchNo;
     await this.post(restoreChanges(this.plan, batch, deletes, createSs), []);

@@ -5,7 +5,7 @@
  * softswitch whose prefix matches it must exist and not be out of service in `/api/status` devices.
  */
 import type { SoftswitchPrefixTable } from '../../config/softswitch-prefix-table.js';
-import type { AdminClient } from './admin-client.js';
+import type { AdminClient, ServerStatus } from './admin-client.js';
 import type { PlannedAgent } from './plan-file.js';
 
 /** DN status reads in flight at once. */
@@ -19,6 +19,8 @@ export interface ValidationFailure {
 
 /** Options of {@link validateBatch}. */
 export interface ValidateOptions {
+  /** `/api/status` read just before (its devices serve the first round of agent-phone checks). */
+  status?: ServerStatus;
   /** A DN status that is not yet right is read again for this long (the server applies changes synchronously; this covers probing that is under way). */
   settleMs?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -43,12 +45,13 @@ export async function awaitProbed(
   batch: PlannedAgent[],
   timeoutMs: number,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise<void>((r) => setTimeout(r, ms)),
-): Promise<void> {
+): Promise<ServerStatus> {
   const names = new Set(batch.flatMap((p) => table.candidates(p.homeNumber).map((c) => c.dn)));
   const deadline = Date.now() + timeoutMs;
-  for (let round = 0; round < 10_000; round++) {
-    const devices = (await client.status()).devices ?? [];
-    if (!devices.some((d) => names.has(d.dn) && d.state === 'unknown') || Date.now() >= deadline) return;
+  for (let round = 0; ; round++) {
+    const status = await client.status();
+    const unknown = (status.devices ?? []).some((d) => names.has(d.dn) && d.state === 'unknown');
+    if (!unknown || Date.now() >= deadline || round >= 10_000) return status;
     await sleep(200);
   }
 }
@@ -66,7 +69,8 @@ export async function validateBatch(
   let failures: ValidationFailure[] = [];
   for (let round = 0; round < 50; round++) {
     failures = [];
-    const status = pending.some((p) => p.mode === 'agent-phone') ? await client.status() : undefined;
+    const needStatus = pending.some((p) => p.mode === 'agent-phone');
+    const status = round === 0 && o.status ? o.status : needStatus ? await client.status() : undefined;
     const oos = new Set((status?.devices ?? []).filter((d) => d.state === 'out-of-service').map((d) => d.dn));
     const check = async (p: PlannedAgent): Promise<string | null> => {
       if (p.mode !== 'agent-phone') return checkHomeDn(client, p);
