@@ -71,7 +71,8 @@ async function makePlan(url: string, name: string, csv = join(dir, 'agents.csv')
     '--out',
     plan,
   ]);
-  expect(r.stderr).toBe('');
+  // Warnings only (the out-of-service test's numbers go through another softswitch).
+  expect(r.stderr.split('\n').filter((l) => l && !l.startsWith('sipserver migrate: warning: '))).toEqual([]);
   expect(r.code).toBe(0);
   return plan;
 }
@@ -197,6 +198,7 @@ describe('migrate apply interrupted', () => {
       migrationCsv(AGENTS, (i) => (i < 10 ? '+1555' : '+1666')),
     );
     const plan = await makePlan(s.url, 'dead.plan', csv);
+    expect(readPlan(plan).agents.filter((p) => p.homeNumber.startsWith('+1666'))).toHaveLength(30);
     const r = await migrate(['apply', plan, '--server', s.url, '--batch', '5', '--max-batch', '5']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(

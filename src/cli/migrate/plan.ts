@@ -147,6 +147,11 @@ export function buildPlan(
       removeOfficeDn: null,
     });
   }
+  const elsewhere = planned.filter((p) => table.select(p.homeNumber) !== name).map((p) => p.homeNumber);
+  if (elsewhere.length)
+    warnings.push(
+      `${elsewhere.length} home number(s) are reached through another softswitch than ${name} (the longest matching prefix wins, behaviour §3.3): ${elsewhere.slice(0, 5).join(', ')}${elsewhere.length > 5 ? ', …' : ''}`,
+    );
   const secret = req.hasPassword ?? new Set(model.dns.filter((d) => d.options.password).map((d) => d.number));
   for (const dn of assignOfficeDnRemovals(model, planned, secret))
     warnings.push(

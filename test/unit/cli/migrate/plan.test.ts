@@ -112,6 +112,13 @@ describe('migrate plan rules', () => {
     expect(r.plan).toBeUndefined();
   });
 
+  it('warns when a number is reached through another softswitch than the one named', () => {
+    const r = plan('joe,+15551231111,extension\njay,7799,extension', { softswitch: 'SBC', prefix: '+1' });
+    expect(r.warnings).toContain(
+      '1 home number(s) are reached through another softswitch than SBC (the longest matching prefix wins, behaviour §3.3): 7799',
+    );
+  });
+
   it('an agent already at home is a problem', () => {
     const model = office();
     model.agents.find((a) => a.id === 'ann')!.options['agent-phone'] = '+15551233333';
