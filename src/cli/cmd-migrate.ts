@@ -132,7 +132,7 @@ async function planCommand(o: PlanOpts): Promise<number> {
   if (r.plan && api) problems.push(...(await serverProblems(api, r.plan, csv.rows)));
   problems.sort((a, b) => a.line - b.line);
   for (const p of problems) err(p.line > 0 ? `${o.csv}:${p.line}: ${p.message}` : `sipserver migrate: ${p.message}`);
-  if (!r.plan) {
+  if (!r.plan || problems.length) {
     err(`sipserver migrate: ${problems.length} problem(s), no plan written; fix them and run migrate plan again`);
     return 1;
   }

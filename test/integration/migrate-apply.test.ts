@@ -280,6 +280,19 @@ describe('migrate plan, diff, apply, status, rollback (40 agents)', () => {
     expect(existsSync(plan)).toBe(false);
   });
 
+  it('what the server would refuse is found at plan time by a dry run, and no plan is written', async () => {
+    const plan = join(dir, 'refused.plan');
+    const args = planArgs(plan);
+    args[args.indexOf('--contact') + 1] = '';
+    const r = await migrate(args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'sipserver migrate: the server refuses it: DN SBC: a softswitch needs a contact (host[:port] or SIP URI)\n' +
+        'sipserver migrate: 1 problem(s), no plan written; fix them and run migrate plan again\n',
+    );
+    expect(existsSync(plan)).toBe(false);
+  });
+
   it('usage errors exit 2', async () => {
     const r = await migrate(['apply', join(dir, 'none.plan'), '--server', url, '--batch', 'x']);
     expect(r.code).toBe(2);
