@@ -120,6 +120,7 @@ export function buildPlan(
   const lineOfNumber = new Map<string, number>();
   const planned: PlannedAgent[] = [];
   for (const r of rows) {
+    const problemsBefore = problems.length;
     const bad = (message: string): void => void problems.push({ line: r.line, message });
     const n = normaliseNumber(r.homeNumber);
     const agent = agents.get(r.agentId);
@@ -136,7 +137,7 @@ export function buildPlan(
     else if (!isPhoneNumber(n)) bad(`home number "${r.homeNumber}" is not a telephone number`);
     else if (dns.has(n)) bad(`home number ${n} is already an internal DN (${dns.get(n)!.type})`);
     else if (table.candidates(n).length === 0) bad(`no softswitch prefix matches home number ${n}`);
-    if (!agent || atHome || before !== undefined || numberBefore !== undefined) continue;
+    if (!agent || problems.length > problemsBefore) continue;
     const office = agent.dn !== undefined ? (dns.get(agent.dn) ?? null) : null;
     planned.push({
       agentId: agent.id,
