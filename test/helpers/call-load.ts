@@ -49,6 +49,15 @@ export function percentileOf(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** p`p` of the set-up times measured in [from, to) (ms since the epoch). */
+export function setupPercentile(samples: readonly SetupSample[], p: number, from = 0, to = Infinity): number {
+  const ms = samples
+    .filter((s) => s.at >= from && s.at < to)
+    .map((s) => s.ms)
+    .sort((a, b) => a - b);
+  return percentileOf(ms, p);
+}
+
 /** A running call load. */
 export class CallLoad {
   constructor(
@@ -84,13 +93,9 @@ export class CallLoad {
     };
   }
 
-  /** p`p` of the set-up times measured in [from, to) (ms since the epoch). */
+  /** p`p` of the set-up times measured so far in [from, to) (ms since the epoch). */
   setupPercentile(p: number, from = 0, to = Infinity): number {
-    const ms = this.samples()
-      .filter((s) => s.at >= from && s.at < to)
-      .map((s) => s.ms)
-      .sort((a, b) => a - b);
-    return percentileOf(ms, p);
+    return setupPercentile(this.samples(), p, from, to);
   }
 
   /**

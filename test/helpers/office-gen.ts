@@ -119,13 +119,13 @@ export function generateOffice(spec: OfficeSpec): OfficeWorld {
     );
   }
   lines.push('agents:');
-  for (const a of agents) lines.push(`  - { id: ${a.id}, name: "${a.id}", password: "${a.id}-secret", dn: "${a.officeDn}" }`);
+  for (const a of agents)
+    lines.push(`  - { id: ${a.id}, name: "${a.id}", password: "${a.id}-secret", dn: "${a.officeDn}" }`);
   lines.push('agent-groups:', '  - name: Support', '    agents:');
   for (const a of agents) lines.push(`      - ${a.id}`);
   const inf = ['SEQUENTIAL'];
   for (const a of agents) {
-    if (a.registered)
-      inf.push(`${a.officeDn};[authentication username=${a.officeDn} password=${a.phonePassword}]`);
+    if (a.registered) inf.push(`${a.officeDn};[authentication username=${a.officeDn} password=${a.phonePassword}]`);
   }
   return {
     agents,

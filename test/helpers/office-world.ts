@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CallLoad, loginReady, startCallLoad } from './call-load.js';
+import { type CallLoad, loginReady, startCallLoad } from './call-load.js';
 import type { CtiTestClient } from './cti-client.js';
 import { generateOffice, HOME_SBC, OFFICE_PBX, ROUTING_POINT, type OfficeWorld } from './office-gen.js';
 import { repoRoot } from './paths.js';
@@ -28,6 +28,16 @@ export interface OfficeRunOptions {
   dist?: boolean;
   /** Admin token (default `office-migration-token`). */
   token?: string;
+}
+
+/** One `/api/status` reading of {@link OfficeRun.watchLoad}. */
+export interface LoadSample {
+  /** When it was asked for (ms since the epoch). */
+  at: number;
+  cpuPercent: number;
+  eventLoopLagMs: number;
+  /** `config.queueDepth` (0 when the server does not report it). */
+  queueDepth: number;
 }
 
 /** Outcome of one `sipserver` command. */
@@ -174,6 +184,83 @@ export class OfficeRun {
    */
   runCli(args: string[], opts: { killWhen?: (stdout: string, stderr: string) => boolean; timeoutMs?: number } = {}) {
     return runCli(args, { ...opts, env: { SIPSERVER_TOKEN: this.token }, dist: this.dist });
+  }
+
+  /**
+   * Which generated agents are at home in the exported configuration: `extension` and `nailed-up`
+   * agents on their home DN (an extension, `line-type = 1` for nailed-up), `agent-phone` agents
+   * with the `agent-phone` option. Returns the ids of those who are not.
+   */
+  async notAtHome(): Promise<string[]> {
+    const { config } = (await this.exportConfig()) as {
+      config: {
+        dns: Array<{ number: string; type: string; options?: Record<string, string> }>;
+        agents: Array<{ id: string; dn?: string; options?: Record<string, string> }>;
+      };
+    };
+    const dns = new Map(config.dns.map((d) => [d.number, d]));
+    const agents = new Map(config.agents.map((a) => [a.id, a]));
+    return this.world.agents
+      .filter((g) => {
+        const a = agents.get(g.id);
+        if (g.mode === 'agent-phone') return a?.options?.['agent-phone'] !== g.homeNumber;
+        const d = dns.get(g.homeNumber);
+        const lineType = d?.options?.['line-type'] ?? '0';
+        return a?.dn !== g.homeNumber || d?.type !== 'extension' || (lineType === '1') !== (g.mode === 'nailed-up');
+      })
+      .map((g) => g.id);
+  }
+
+  /** `sipserver migrate plan` of the generated CSV against the running server, to `out`. */
+  plan(out: string, softswitch = HOME_SBC, extra: string[] = []): Promise<CliResult> {
+    return this.runCli([
+      'migrate',
+      'plan',
+      ...['--server', this.url, '--token', this.token, '--csv', this.csvPath, '--softswitch', softswitch],
+      ...extra,
+      ...['--out', out],
+    ]);
+  }
+
+  /** `sipserver migrate apply PLAN` against the running server (journal `journal`). */
+  apply(
+    plan: string,
+    journal: string,
+    extra: string[] = [],
+    opts: { killWhen?: (stdout: string, stderr: string) => boolean; timeoutMs?: number } = {},
+  ): Promise<CliResult> {
+    return this.runCli(
+      ['migrate', 'apply', plan, '--server', this.url, '--token', this.token, '--journal', journal, ...extra],
+      opts,
+    );
+  }
+
+  /**
+   * Poll `GET /api/status` every `intervalMs` (its `load` and `config` sections) until the
+   * returned `stop` is called; `stop` resolves with every sample taken.
+   */
+  watchLoad(intervalMs = 200): { stop: () => Promise<LoadSample[]> } {
+    const samples: LoadSample[] = [];
+    let running = true;
+    const loop = (async (): Promise<void> => {
+      while (running) {
+        const t = Date.now();
+        try {
+          const s = await this.get<{ load: LoadSample; config?: { queueDepth?: number } }>('/api/status');
+          samples.push({ ...s.load, at: t, queueDepth: s.config?.queueDepth ?? 0 });
+        } catch {
+          // a status read that fails (server busy or gone) is simply not sampled
+        }
+        await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - t))));
+      }
+    })();
+    return {
+      stop: async () => {
+        running = false;
+        await loop;
+        return samples;
+      },
+    };
   }
 
   /** Stop the loads, desks, server and SIPps; remove the scratch directory. */
