@@ -6,8 +6,9 @@
  * 200 ms answered by the PBX SIPp). Two sides, each on its own fresh server (the build,
  * `node dist/cli/main.js start`) with the same configuration, in the same run:
  *
- * - ours: `sipserver migrate apply PLAN` (defaults: batches from 50 doubling up to 1,000 while
- *   CPU < 70 % and event-loop lag < 50 ms, validation of each batch);
+ * - ours: `sipserver migrate apply PLAN --wait-logout 0` (defaults: batches from 50 doubling up
+ *   to 1,000 while CPU < 70 % and event-loop lag < 50 ms, validation of each batch; the office DNs
+ *   of the agents still logged in are kept);
  * - naive: the same plan, one admin-API request per object, sequentially (bench/helpers/naive-migrate.ts).
  *
  * For each it prints: total migration time; call set-up p99 (INVITE → 200 at the customer, SIPp
@@ -22,7 +23,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setupPercentile, type CallLoadStats } from '../test/helpers/call-load.js';
-import { OfficeRun, type LoadSample } from '../test/helpers/office-world.js';
+import { OfficeRun, readJournal, type LoadSample } from '../test/helpers/office-world.js';
 import { naiveMigrate, type NaivePlan } from './helpers/naive-migrate.js';
 
 const SIZES = (process.env.BENCH_MIGRATE_AGENTS ?? '2000,10000').split(',').map(Number);
@@ -53,12 +54,12 @@ const peak = (samples: LoadSample[], f: (s: LoadSample) => number): number =>
 
 /** Ours: `sipserver migrate apply` with its defaults. */
 async function ours(run: OfficeRun, plan: string): Promise<string> {
-  const r = await run.apply(plan, join(run.dir, 'plan.journal'), [], { timeoutMs: 900_000 });
+  // --wait-logout 0: the office DNs of the agents still logged in are kept (as the naive side skips them).
+  const r = await run.apply(plan, join(run.dir, 'plan.journal'), ['--wait-logout', '0'], { timeoutMs: 900_000 });
   if (r.code !== 0) throw new Error(`migrate apply exit ${r.code}: ${r.stderr.slice(-1500)}`);
-  const batches = readFileSync(join(run.dir, 'plan.journal'), 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"t":"batch"'))
-    .map((l) => (JSON.parse(l) as { size?: number; agents?: unknown[] }).agents?.length ?? 0);
+  const batches = readJournal(join(run.dir, 'plan.journal'))
+    .filter((l) => l.t === 'batch')
+    .map((l) => l.agents?.length ?? 0);
   return `${batches.length} batches (${batches.slice(0, 8).join(', ')}${batches.length > 8 ? ', …' : ''} agents)`;
 }
 

@@ -136,9 +136,14 @@ export interface DeskLogin {
   dn: string;
 }
 
+/** A desktop {@link loginReady} logged in. */
+export interface Desk extends DeskLogin {
+  client: CtiTestClient;
+}
+
 /**
  * Log agents in Ready (`RequestOpen` with the admin token, `RequestAgentLogin` with `workMode:
- * AutoIn`), `concurrency` connections at a time; returns the open clients. Throws with the first
+ * AutoIn`), `concurrency` connections at a time; returns the open desktops. Throws with the first
  * failures when any login failed (after closing every client).
  */
 export async function loginReady(
@@ -146,8 +151,8 @@ export async function loginReady(
   token: string,
   logins: readonly DeskLogin[],
   concurrency = 25,
-): Promise<CtiTestClient[]> {
-  const clients: CtiTestClient[] = [];
+): Promise<Desk[]> {
+  const clients: Desk[] = [];
   const failures: string[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -155,7 +160,7 @@ export async function loginReady(
       const { agentId, dn } = logins[i]!;
       try {
         const c = await CtiTestClient.connect(ctiUrl, 10_000);
-        clients.push(c);
+        clients.push({ client: c, agentId, dn });
         const opened = await c.request('RequestOpen', { token }, 10_000);
         if (opened.event !== 'EventOpened') throw new Error(`RequestOpen: ${JSON.stringify(opened)}`);
         const ref = c.send('RequestAgentLogin', { thisDN: dn, agentId, workMode: 'AutoIn' });
@@ -174,8 +179,20 @@ export async function loginReady(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   if (failures.length > 0) {
-    for (const c of clients) c.close();
+    for (const d of clients) d.client.close();
     throw new Error(`${failures.length} of ${logins.length} logins failed: ${failures.slice(0, 3).join('; ')}`);
   }
   return clients;
+}
+
+/** Log every desk out (`RequestAgentLogout`, awaiting `EventAgentLogout`) and close it. */
+export async function logoutAll(desks: readonly Desk[]): Promise<void> {
+  await Promise.all(
+    desks.map(async (d) => {
+      const ref = d.client.send('RequestAgentLogout', { thisDN: d.dn });
+      const r = await d.client.waitFor((f) => f.referenceId === ref && f.event !== 'EventAgentNotReady', 10_000);
+      if (r.event !== 'EventAgentLogout') throw new Error(`${d.agentId} logout: ${JSON.stringify(r)}`);
+      d.client.close();
+    }),
+  );
 }

@@ -8,11 +8,10 @@
  * checks need, and the `sipserver` command line ({@link runCli}).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type CallLoad, loginReady, startCallLoad } from './call-load.js';
-import type { CtiTestClient } from './cti-client.js';
+import { type CallLoad, type Desk, loginReady, logoutAll, startCallLoad } from './call-load.js';
 import { generateOffice, HOME_SBC, OFFICE_PBX, ROUTING_POINT, type OfficeWorld } from './office-gen.js';
 import { repoRoot } from './paths.js';
 import { cliEntry, startServerProcess, type ServerProcess } from './server-process.js';
@@ -40,6 +39,33 @@ export interface LoadSample {
   queueDepth: number;
 }
 
+/** One line of a migration journal (docs/migration.md): `t` and the fields of its kind. */
+export interface JournalLine {
+  t: 'start' | 'batch' | 'rolled-back' | 'deferred' | 'office-dn-removed' | 'office-dn-kept' | 'done';
+  n?: number;
+  agents?: string[];
+  size?: number;
+  version?: number;
+  number?: string;
+  agentId?: string;
+  [field: string]: unknown;
+}
+
+/** The lines of a migration journal so far ([] before it exists); a torn last line is left out. */
+export function readJournal(file: string): JournalLine[] {
+  if (!existsSync(file)) return [];
+  const out: JournalLine[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as JournalLine);
+    } catch {
+      // a line being written when the journal was read (or torn by a SIGKILL)
+    }
+  }
+  return out;
+}
+
 /** Outcome of one `sipserver` command. */
 export interface CliResult {
   code: number | null;
@@ -52,7 +78,7 @@ const sippScenario = (name: string): string => resolve(repoRoot, 'test/integrati
 
 /** A running office; {@link stop} ends everything it started. */
 export class OfficeRun {
-  readonly desks: CtiTestClient[] = [];
+  readonly desks: Desk[] = [];
   readonly loads: CallLoad[] = [];
 
   private constructor(
@@ -150,6 +176,11 @@ export class OfficeRun {
   async loginAgents(n: number): Promise<void> {
     const logins = this.world.pbxAgents.slice(0, n).map((a) => ({ agentId: a.id, dn: a.officeDn }));
     this.desks.push(...(await loginReady(this.url.replace(/^http/, 'ws') + '/cti', this.token, logins)));
+  }
+
+  /** Log every desk of {@link loginAgents} out. */
+  async logoutAgents(): Promise<void> {
+    await logoutAll(this.desks.splice(0));
   }
 
   /** Start customers calling the routing point at `rate` per second (calls of `pauseMs`). */
@@ -266,7 +297,7 @@ export class OfficeRun {
   /** Stop the loads, desks, server and SIPps; remove the scratch directory. */
   async stop(): Promise<void> {
     await Promise.all(this.loads.splice(0).map((l) => l.stop().catch(() => undefined)));
-    for (const d of this.desks.splice(0)) d.close();
+    for (const d of this.desks.splice(0)) d.client.close();
     await this.server.stop(10_000);
     await Promise.all([this.pbx.stop(), this.sbc.stop()]);
     rmSync(this.dir, { recursive: true, force: true });
