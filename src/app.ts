@@ -17,6 +17,7 @@ import { registerContactCenterMetrics } from './api/cti/cti-metrics.js';
 import { createHttpServer, type HttpServer } from './api/http-server.js';
 import { resolveAdminToken } from './api/admin/admin-token.js';
 import { StatusReporter } from './api/status.js';
+import { LoadMeter } from './api/load-meter.js';
 import { createAgentsModule, type AgentsModule } from './contact-center/agents/agents-module.js';
 import { ConfigDirectoryAdapter } from './contact-center/agents/config-directory-adapter.js';
 import {
@@ -94,6 +95,8 @@ export class App {
     private readonly statusReporter: StatusReporter,
     /** The built-in media server (docs/media.md): park, ringback, music on hold, conferences. */
     readonly media: BuiltinMediaServer,
+    /** CPU and event-loop lag: `/api/status` and the change-set queue's lag gate. */
+    private readonly load: LoadMeter,
   ) {}
 
   /**
@@ -215,14 +218,32 @@ export class App {
         logger: logger.child({ layer: 'routing' }),
       });
       routerRef.bind(router);
-      const statusReporter = new StatusReporter({
-        registrationsAndDevices: () => rr.statusSection(),
-        agents: agents.statusProvider,
-        activeCalls: () => calls.b2bua.activeCalls,
-        waitingCalls: () => router.waitingCalls().length,
-        lostCalls,
-      });
-      return new App(options, logger, store, sip, rr, agents, calls, router, metrics, journal, statusReporter, media);
+      const load = new LoadMeter();
+      const statusReporter = new StatusReporter(
+        {
+          registrationsAndDevices: () => rr.statusSection(),
+          agents: agents.statusProvider,
+          activeCalls: () => calls.b2bua.activeCalls,
+          waitingCalls: () => router.waitingCalls().length,
+          lostCalls,
+        },
+        load,
+      );
+      return new App(
+        options,
+        logger,
+        store,
+        sip,
+        rr,
+        agents,
+        calls,
+        router,
+        metrics,
+        journal,
+        statusReporter,
+        media,
+        load,
+      );
     } catch (e) {
       if (media) runDetached(logger, 'close the media server', media.close());
       journal?.close();
@@ -233,7 +254,7 @@ export class App {
 
   /** Listens for SIP, then HTTP (admin API, `/metrics`, CTI). */
   async start(): Promise<void> {
-    this.statusReporter.start();
+    this.load.start();
     // SIP listens at once (the OOS prober's first probes leave 0–1 s after create); the media
     // worker may take longer to start on a busy machine: HTTP comes up once both are ready.
     await Promise.all([this.sip.start(), this.media.ready()]);
@@ -248,6 +269,7 @@ export class App {
       token,
       logger: this.logger,
       metrics: this.metrics,
+      load: this.load,
       plugins: [
         createCtiPlugin({
           agents: this.agents.agents,
@@ -310,7 +332,7 @@ export class App {
 
   /** Stops taking new calls, releases calls, closes listeners and the store. */
   async stop(): Promise<void> {
-    this.statusReporter.stop();
+    this.load.stop();
     // The calls this stop releases are reported as lost at the next start (cause `shutdown`).
     this.journal.freeze(this.calls.b2bua.allCalls());
     this.calls.close();

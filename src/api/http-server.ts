@@ -18,6 +18,9 @@ import type { ConfigStore } from '../config/config-store.js';
 import { adminRoutes, type StatusProviders } from './admin/admin-routes.js';
 import { registerConfigMetrics } from './admin/config-metrics.js';
 import { resolveAdminToken, type AdminTokenSource } from './admin/admin-token.js';
+import { ChangeSetQueue } from './admin/change-set-queue.js';
+import { optionNumber } from '../config/option-table.js';
+import { LoadMeter } from './load-meter.js';
 
 /** Status provider types, for the layers that serve `/api/status` and `/api/dns/{number}/status`. */
 export type { StatusProviders, DnStatus } from './admin/admin-routes.js';
@@ -36,6 +39,11 @@ export interface HttpServerOptions {
   metrics?: Registry;
   /** Largest accepted request body (default 64 MiB: a 100,000-change change-set fits). */
   bodyLimit?: number;
+  /**
+   * The process load (`/api/status` and the change-set queue's lag gate). Default: a meter
+   * of its own, started and stopped with this server; one passed in is started by its owner.
+   */
+  load?: LoadMeter;
 }
 
 /** The running (or ready-to-listen) HTTP server. */
@@ -44,6 +52,8 @@ export interface HttpServer {
   readonly app: FastifyInstance;
   /** The Prometheus registry behind `/metrics`: other layers add their metrics to it. */
   readonly metrics: Registry;
+  /** The change-set queue every admin-API write goes through (behaviour §13). */
+  readonly queue: ChangeSetQueue;
   /** Replaces the status providers (read at request time). */
   setStatusProviders(p: StatusProviders): void;
   /** Listens on `host:port` (port 0 = ephemeral); resolves with the bound address. */
@@ -73,7 +83,24 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   let providers: StatusProviders = options.statusProviders ?? {};
   const metrics = options.metrics ?? new Registry();
   if (!options.metrics) collectDefaultMetrics({ register: metrics });
-  const detachMetrics = registerConfigMetrics(metrics, options.store);
+  const ownLoad = options.load === undefined;
+  const load = options.load ?? new LoadMeter();
+  if (ownLoad) load.start();
+  const store = options.store;
+  const queue = new ChangeSetQueue({
+    lagMs: () => load.recentLagMs(),
+    version: () => store.version,
+    // Application options, read at each decision: a change applies to the next change-set.
+    settings: () => {
+      const o = store.server.options;
+      return {
+        maxLagMs: optionNumber('config-apply-max-lag', o['config-apply-max-lag']),
+        maxWaitMs: optionNumber('config-apply-max-wait', o['config-apply-max-wait']),
+        size: optionNumber('config-queue-size', o['config-queue-size']),
+      };
+    },
+  });
+  const detachMetrics = registerConfigMetrics(metrics, store, queue);
 
   // A user's mistake is never a 500: schema failures are 422, other 4xx keep their code.
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -120,6 +147,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     store: options.store,
     token: options.token,
     getStatusProviders: () => providers,
+    queue,
   });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.header('content-type', metrics.contentType);
@@ -130,6 +158,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   return {
     app,
     metrics,
+    queue,
     setStatusProviders(p) {
       providers = p;
     },
@@ -143,7 +172,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     },
     async close() {
       detachMetrics();
+      queue.close();
       await app.close();
+      if (ownLoad) load.stop();
     },
   };
 }

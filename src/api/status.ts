@@ -4,11 +4,12 @@
  * on routing points), the calls lost in the last restart, and the load of the process.
  */
 import { cpus } from 'node:os';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { AgentStatusEntry } from '../contact-center/agents/agent-status-provider.js';
 import type { LostCall } from '../contact-center/calls/call-journal.js';
 import type { DeviceStatus } from '../reachability/oos-prober.js';
 import type { RegistrationStatus } from '../registrar/registrar-module.js';
+import type { ConfigQueueStatus } from './admin/change-set-queue.js';
+import type { LoadMeter } from './load-meter.js';
 
 /** The body of `GET /api/status`. */
 export interface ServerStatus {
@@ -23,12 +24,16 @@ export interface ServerStatus {
   /** Calls that were active when the previous process stopped. */
   lostCalls: readonly LostCall[];
   load: {
-    /** CPU use of the process since the previous status read, percent of one core. */
+    /** CPU use of the process over about the last second, percent of one core. */
     cpuPercent: number;
     cpuCount: number;
-    /** Mean event-loop delay beyond the 10 ms sampling interval since the previous read. */
+    /** Mean event-loop delay beyond the 10 ms sampling interval over about the last second. */
     eventLoopLagMs: number;
+    /** Largest event-loop delay beyond the sampling interval over about the last second. */
+    eventLoopLagMaxMs: number;
   };
+  /** The configuration change-set queue (behaviour §13); added by the admin API, which owns the queue. */
+  config?: ConfigQueueStatus;
 }
 
 /** Where the sections of {@link ServerStatus} come from (the layers the composition root built). */
@@ -41,53 +46,25 @@ export interface StatusSources {
   lostCalls: readonly LostCall[];
 }
 
-/** CPU use of this process between two `/api/status` reads. */
-class CpuMeter {
-  private last = process.cpuUsage();
-  private lastAt = process.hrtime.bigint();
-
-  percent(): number {
-    const now = process.hrtime.bigint();
-    const usage = process.cpuUsage(this.last);
-    const elapsedUs = Number(now - this.lastAt) / 1000;
-    this.last = process.cpuUsage();
-    this.lastAt = now;
-    if (elapsedUs <= 0) return 0;
-    return Math.round(((usage.user + usage.system) / elapsedUs) * 1000) / 10;
-  }
-}
-
-/** Answers `GET /api/status`; measures the event-loop lag between {@link start} and {@link stop}. */
+/** Answers `GET /api/status`; the load figures come from `load` (sampled between its start and stop). */
 export class StatusReporter {
-  private readonly lag: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
-  private readonly cpu = new CpuMeter();
+  constructor(
+    private readonly sources: StatusSources,
+    private readonly load: LoadMeter,
+  ) {}
 
-  constructor(private readonly sources: StatusSources) {}
-
-  /** Starts sampling the event-loop delay. */
-  start(): void {
-    this.lag.enable();
-  }
-
-  /** Stops sampling. */
-  stop(): void {
-    this.lag.disable();
-  }
-
-  /** The status body; the load figures cover the time since the previous call. */
+  /** The status body; the load figures cover about the last second, whoever read it before. */
   status(): ServerStatus {
-    // The histogram's samples include its own 10 ms sampling interval: report the excess only.
-    const lagMs = Math.max(0, this.lag.mean / 1e6 - 10);
-    this.lag.reset();
     return {
       ...this.sources.registrationsAndDevices(),
       agents: this.sources.agents(),
       calls: { active: this.sources.activeCalls(), waiting: this.sources.waitingCalls() },
       lostCalls: this.sources.lostCalls,
       load: {
-        cpuPercent: this.cpu.percent(),
+        cpuPercent: this.load.cpuPercent(),
         cpuCount: cpus().length,
-        eventLoopLagMs: Number.isFinite(lagMs) ? Math.round(lagMs * 100) / 100 : 0,
+        eventLoopLagMs: this.load.eventLoopLagMs(),
+        eventLoopLagMaxMs: this.load.eventLoopLagMaxMs(),
       },
     };
   }

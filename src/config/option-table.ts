@@ -334,6 +334,39 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     source: 'ours (bad-input protection)',
   },
   {
+    name: 'config-apply-max-lag',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 0, max: 60_000 },
+    default: '50',
+    inheritFromSoftswitch: false,
+    effect:
+      'Event-loop lag (ms, mean over the last ~100 ms) above which an admin-API change-set waits in the configuration queue before it is applied, so that a bulk reconfiguration cannot starve call handling; 0 = never wait (docs/admin-api.md "Change-set queue").',
+    takesEffect: 'next change-set',
+    source: 'behaviour §13',
+  },
+  {
+    name: 'config-apply-max-wait',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 0, max: 600_000 },
+    default: '5000',
+    inheritFromSoftswitch: false,
+    effect:
+      'Longest time (ms, from its arrival) a change-set waits for the lag to fall under `config-apply-max-lag`; then it is applied anyway.',
+    takesEffect: 'next change-set',
+    source: 'behaviour §13',
+  },
+  {
+    name: 'config-queue-size',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 1, max: 100_000 },
+    default: '16',
+    inheritFromSoftswitch: false,
+    effect:
+      'Change-sets that may wait in the configuration queue at once; one more is answered 503 with `Retry-After: 1`.',
+    takesEffect: 'next change-set',
+    source: 'behaviour §13',
+  },
+  {
     name: 'pike-requests-per-second',
     appliesTo: ['application'],
     type: { kind: 'integer', min: 0, max: 1_000_000 },

@@ -318,7 +318,11 @@ describe('admin API (interfaces §5)', () => {
       status: () => ({ calls: { active: 0 } }) as ServerStatus,
       dnStatus: (dn) => ({ mode: 'registered', target: `sip:${dn.number}@127.0.0.1:5062`, inService: true }),
     });
-    expect((await call('GET', '/api/status')).json).toEqual({ calls: { active: 0 } });
+    // The admin API adds its change-set queue (behaviour §13) to what the provider gives.
+    expect((await call('GET', '/api/status')).json).toEqual({
+      calls: { active: 0 },
+      config: { version: 1, queueDepth: 0, applying: false, lastApplyMs: 0, appliedChangeSets: 0 },
+    });
     expect((await call('GET', '/api/dns/8888/status')).json).toEqual({
       mode: 'registered',
       target: 'sip:8888@127.0.0.1:5062',

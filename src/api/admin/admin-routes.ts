@@ -10,6 +10,7 @@ import { OPTION_TABLE } from '../../config/option-table.js';
 import type { AgentConfig, DnConfig } from '../../config/config-model.js';
 import type { ServerStatus } from '../status.js';
 import { adminAuthHook } from './admin-auth.js';
+import { QueueFullError, type ChangeSetQueue } from './change-set-queue.js';
 import * as S from './admin-schemas.js';
 
 /**
@@ -40,6 +41,18 @@ export interface AdminRoutesOptions {
   token: string;
   /** Read at request time, so providers can be set after the server started. */
   getStatusProviders: () => StatusProviders;
+  /** Where writes wait for their turn (behaviour §13). */
+  queue: ChangeSetQueue;
+}
+
+/** A change-set made against another version than the store's (`ifVersion`): answer 409. */
+class StaleVersionError extends Error {
+  constructor(
+    readonly current: number,
+    readonly expected: number,
+  ) {
+    super(`configuration is at version ${current}, not ${expected}`);
+  }
 }
 
 /** An agent as answered: never its password (secrets are write-only, docs/admin-api.md "Secrets"). */
@@ -56,7 +69,7 @@ type Params = Record<string, string>;
 
 /** Registers the `/api` routes (call with `prefix: '/api'`). */
 export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
-  const { store } = opts;
+  const { store, queue } = opts;
   app.addHook('onRequest', adminAuthHook(opts.token));
   // `?limit=&offset=` (empty values) means the defaults.
   app.addHook('preValidation', async (req) => {
@@ -76,20 +89,31 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return false;
   };
 
-  /** Applies one change for a single-object endpoint; maps refusal to 422. */
-  const applyOne = (reply: FastifyReply, change: ChangeRequest): number | undefined => {
+  /** 503 + `Retry-After` when the queue is full; 422 for a refused change-set; else rethrows. */
+  const refusal = (reply: FastifyReply, e: unknown): FastifyReply => {
+    if (e instanceof QueueFullError)
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ errors: [{ index: -1, message: e.message }] });
+    if (e instanceof ChangeSetError)
+      return reply.code(422).send({ errors: e.errors.map((x) => ({ index: x.index, message: x.message })) });
+    if (e instanceof StaleVersionError)
+      return reply.code(409).send({ errors: [{ index: -1, message: e.message }], version: e.current });
+    throw e;
+  };
+
+  /** Applies one change for a single-object endpoint, in its turn; maps refusal to 422/503. */
+  const applyOne = async (reply: FastifyReply, change: ChangeRequest): Promise<number | undefined> => {
     try {
-      const r = store.apply([change], { origin: 'api' });
+      const r = await queue.submit(() => store.apply([change], { origin: 'api' }));
       reply.header('x-config-version', String(r.version));
       if (r.warnings.length)
         reply.header('x-config-warnings', encodeURIComponent(r.warnings.map((w) => w.message).join('; ')));
       return r.version;
     } catch (e) {
-      if (e instanceof ChangeSetError) {
-        void reply.code(422).send({ errors: e.errors.map((x) => ({ index: x.index, message: x.message })) });
-        return undefined;
-      }
-      throw e;
+      void refusal(reply, e);
+      return undefined;
     }
   };
 
@@ -141,6 +165,11 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       reply.code(404).send({ error: `${r.what} ${key} not found` });
     const common = { tags: [r.tag], params: { type: 'object', properties: { [r.param]: { type: 'string' } } } };
     const P = r.param;
+    // A later change-set may have removed the object before this answer is written.
+    const outAfter = (reply: FastifyReply, key: string): unknown => {
+      const t = r.get(key);
+      return t ? r.out(t) : notFound(reply, key);
+    };
     app.get<{ Params: Params }>(
       `${r.path}/:${P}`,
       { schema: { ...common, response: { 200: r.item, 404: S.errorSchema } } },
@@ -154,9 +183,9 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       { attachValidation: true, schema: { ...common, body: r.put, response: { 200: r.item, 422: S.problemsSchema } } },
       async (req, reply) => {
         if (req.body === undefined || req.body === null) return requestProblem(reply, 'a JSON body is required');
-        const v = applyOne(reply, { op: 'put', kind: r.kind, key: req.params[P], value: req.body });
+        const v = await applyOne(reply, { op: 'put', kind: r.kind, key: req.params[P], value: req.body });
         if (v === undefined) return reply;
-        return r.out(r.get(req.params[P])!);
+        return outAfter(reply, req.params[P]);
       },
     );
     app.patch<{ Params: Params; Body: unknown }>(
@@ -168,9 +197,9 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       async (req, reply) => {
         if (!r.get(req.params[P])) return notFound(reply, req.params[P]);
         if (req.body === undefined || req.body === null) return requestProblem(reply, 'a JSON body is required');
-        const v = applyOne(reply, { op: 'patch', kind: r.kind, key: req.params[P], value: req.body });
+        const v = await applyOne(reply, { op: 'patch', kind: r.kind, key: req.params[P], value: req.body });
         if (v === undefined) return reply;
-        return r.out(r.get(req.params[P])!);
+        return outAfter(reply, req.params[P]);
       },
     );
     app.delete<{ Params: Params }>(
@@ -188,7 +217,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       async (req, reply) => {
         const t = r.get(req.params[P]);
         if (!t) return notFound(reply, req.params[P]);
-        const v = applyOne(reply, { op: 'delete', kind: r.kind, key: r.keyOf(t) });
+        const v = await applyOne(reply, { op: 'delete', kind: r.kind, key: r.keyOf(t) });
         if (v === undefined) return reply;
         return { version: v };
       },
@@ -284,7 +313,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     async (_req, reply) => {
       const p = opts.getStatusProviders().status;
       if (!p) return reply.code(503).send({ error: 'status is not available in this server' });
-      return p();
+      return { ...p(), config: queue.status() };
     },
   );
 
@@ -298,6 +327,11 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
         querystring: { type: 'object', properties: { dryRun: { type: 'boolean', default: false } } },
         body: S.changeSetSchema,
         response: {
+          409: {
+            type: 'object',
+            properties: { errors: S.problemsSchema.properties.errors, version: { type: 'integer' } },
+          },
+          503: S.problemsSchema,
           200: {
             type: 'object',
             properties: {
@@ -313,25 +347,37 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     },
     async (req, reply) => {
       if (rejectQuery(req, reply)) return reply;
-      const body = req.body as { changes?: unknown } | null | undefined;
+      const body = req.body as { changes?: unknown; ifVersion?: unknown } | null | undefined;
       if (!body || typeof body !== 'object' || !Array.isArray(body.changes)) {
         return requestProblem(reply, 'the body must be { "changes": [ … ] }');
       }
-      const extra = Object.keys(body).filter((k) => k !== 'changes');
-      if (extra.length) return requestProblem(reply, `unknown key "${extra[0]}" in the body (allowed: changes)`);
+      const extra = Object.keys(body).filter((k) => k !== 'changes' && k !== 'ifVersion');
+      if (extra.length)
+        return requestProblem(reply, `unknown key "${extra[0]}" in the body (allowed: changes, ifVersion)`);
+      const { ifVersion } = body;
+      if (ifVersion !== undefined && (typeof ifVersion !== 'number' || !Number.isInteger(ifVersion) || ifVersion < 0))
+        return requestProblem(reply, '"ifVersion" must be a configuration version (an integer ≥ 0)');
       const changes = body.changes as ChangeRequest[];
+      // Checked when the change-set's turn comes: a change-set queued before it may move the version.
+      const checkVersion = (): void => {
+        if (ifVersion !== undefined && store.version !== ifVersion)
+          throw new StaleVersionError(store.version, ifVersion);
+      };
       const warn = (w: { index: number; message: string }[]) => w.map((x) => ({ index: x.index, message: x.message }));
-      if (req.query.dryRun) {
-        const r = store.check(changes);
-        if (r.errors.length) return reply.code(422).send({ errors: warn(r.errors) });
-        return { version: store.version, applied: r.changes.length, dryRun: true, warnings: warn(r.warnings) };
-      }
       try {
-        const r = store.apply(changes, { origin: 'api' });
+        if (req.query.dryRun) {
+          checkVersion();
+          const r = store.check(changes);
+          if (r.errors.length) return reply.code(422).send({ errors: warn(r.errors) });
+          return { version: store.version, applied: r.changes.length, dryRun: true, warnings: warn(r.warnings) };
+        }
+        const r = await queue.submit(() => {
+          checkVersion();
+          return store.apply(changes, { origin: 'api' });
+        });
         return { version: r.version, applied: r.changes.length, warnings: warn(r.warnings) };
       } catch (e) {
-        if (e instanceof ChangeSetError) return reply.code(422).send({ errors: warn(e.errors) });
-        throw e;
+        return refusal(reply, e);
       }
     },
   );

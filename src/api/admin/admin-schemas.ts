@@ -106,6 +106,11 @@ export const changeSetSchema = {
   type: 'object',
   required: ['changes'],
   properties: {
+    ifVersion: {
+      type: 'integer',
+      minimum: 0,
+      description: 'apply only if the configuration is still at this version, else 409',
+    },
     changes: {
       type: 'array',
       items: {

@@ -1,11 +1,13 @@
 /**
- * Prometheus metrics of the configuration store (behaviour §13: apply latency, change volume).
+ * Prometheus metrics of the configuration store and its change-set queue (behaviour §13:
+ * queue depth, apply latency, change volume).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ConfigStore } from '../../config/config-store.js';
+import type { ChangeSetQueue } from './change-set-queue.js';
 
-/** Registers the config metrics on `registry` and feeds them from `store`. Returns the detach function. */
-export function registerConfigMetrics(registry: Registry, store: ConfigStore): () => void {
+/** Registers the config metrics on `registry` and feeds them from `store` and `queue`. Returns the detach function. */
+export function registerConfigMetrics(registry: Registry, store: ConfigStore, queue: ChangeSetQueue): () => void {
   const changeSets = new Counter({
     name: 'sipserver_config_change_sets_total',
     help: 'Configuration change-sets applied',
@@ -44,7 +46,34 @@ export function registerConfigMetrics(registry: Registry, store: ConfigStore): (
       this.set(store.dnCount);
     },
   });
-  return store.observe({
+  new Gauge({
+    name: 'sipserver_config_queue_depth',
+    help: 'Change-sets accepted by the admin API and not applied yet',
+    registers: [registry],
+    collect() {
+      this.set(queue.depth);
+    },
+  });
+  const queueWait = new Histogram({
+    name: 'sipserver_config_queue_wait_seconds',
+    help: 'Time a change-set waited in the queue (its turn, the lag gate) before it was applied',
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const queueFull = new Counter({
+    name: 'sipserver_config_queue_full_total',
+    help: 'Change-sets refused with 503 because the configuration queue was full',
+    registers: [registry],
+  });
+  const detachQueue = queue.observe({
+    onRun(waitSeconds) {
+      queueWait.observe(waitSeconds);
+    },
+    onFull() {
+      queueFull.inc();
+    },
+  });
+  const detachStore = store.observe({
     onApplied(cs, seconds) {
       changeSets.inc();
       const byKind = new Map<string, number>();
@@ -56,4 +85,8 @@ export function registerConfigMetrics(registry: Registry, store: ConfigStore): (
       rejected.inc();
     },
   });
+  return () => {
+    detachQueue();
+    detachStore();
+  };
 }
