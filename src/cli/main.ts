@@ -7,11 +7,13 @@ import { Command } from 'commander';
 import { registerStartCommand } from './cmd-start.js';
 import { registerParseCommand } from './cmd-parse.js';
 import { registerConfigCommands } from './cmd-config.js';
+import { registerMigrateCommands } from './cmd-migrate.js';
 
 const program = new Command();
 program.name('sipserver').description('Contact-center SIP Server').version('0.1.0');
 registerStartCommand(program);
 registerConfigCommands(program);
+registerMigrateCommands(program);
 registerParseCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

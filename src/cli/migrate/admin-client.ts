@@ -1,0 +1,155 @@
+/**
+ * The admin API as the migration tool uses it (docs/admin-api.md): fetch with the bearer token,
+ * a timeout on every request, and `503` + `Retry-After` (the server's change-set queue is full,
+ * behaviour §13) honoured by waiting and sending again.
+ */
+import type { ChangeRequest } from '../../config/change-set.js';
+import type { ConfigInput } from '../../config/config-model.js';
+import { loadConfigText, toYaml } from '../../config/config-file.js';
+
+/** The server did not answer (connection refused, reset or timed out). */
+export class ServerDownError extends Error {}
+
+/** The server answered something the tool cannot go on with (401, 500, an unreadable body…). */
+export class ServerRefusedError extends Error {}
+
+/** `GET /api/status` as far as the tool reads it. */
+export interface ServerStatus {
+  agents: { id: string; dn?: string; state: string; agentPhone?: string }[];
+  devices: { dn: string; state: string }[];
+  load?: { cpuPercent?: number; eventLoopLagMs?: number };
+}
+
+/** `GET /api/dns/{n}/status`. */
+export interface DnStatus {
+  mode: string;
+  inService: boolean;
+  via?: string;
+  reason?: string;
+}
+
+/** The answer to a change-set. */
+export type ChangeSetResult =
+  | { ok: true; version: number }
+  | { ok: false; conflict: true; version: number }
+  | { ok: false; conflict: false; errors: { index: number; message: string }[] };
+
+/** Options of {@link AdminClient}. */
+export interface AdminClientOptions {
+  timeoutMs?: number;
+  /** How many 503 answers to wait out for one request (default 60). */
+  maxRetries?: number;
+  /** Injected for tests. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A client of one server's admin API. */
+export class AdminClient {
+  readonly base: string;
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    url: string,
+    private readonly token: string,
+    o: AdminClientOptions = {},
+  ) {
+    this.base = url.replace(/\/+$/, '');
+    this.timeoutMs = o.timeoutMs ?? 15_000;
+    this.maxRetries = o.maxRetries ?? 60;
+    this.sleep = o.sleep ?? defaultSleep;
+  }
+
+  private async request(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(`${this.base}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (e) {
+        const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+        throw new ServerDownError(`${method} ${this.base}${path}: ${cause}`);
+      }
+      if (res.status === 401) throw new ServerRefusedError(`${this.base}: the admin token was refused (401)`);
+      const text = await res.text().catch(() => '');
+      const retryAfter = Number(res.headers.get('retry-after') ?? '');
+      if (res.status === 503 && Number.isFinite(retryAfter) && retryAfter >= 0 && attempt < this.maxRetries) {
+        await this.sleep(Math.max(100, retryAfter * 1000));
+        continue;
+      }
+      let json: unknown = undefined;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        throw new ServerRefusedError(`${method} ${path} answered ${res.status} with a body that is not JSON`);
+      }
+      return { status: res.status, json };
+    }
+  }
+
+  /** The whole configuration (no secrets) and its version. */
+  async config(): Promise<{ version: number; model: ConfigInput }> {
+    const r = await this.request('GET', '/api/config');
+    if (r.status !== 200) throw new ServerRefusedError(`GET /api/config answered ${r.status}`);
+    const body = r.json as { version: number; config: unknown };
+    const loaded = loadConfigText(toYaml(body.config), `${this.base}/api/config`);
+    if (!loaded.model)
+      throw new ServerRefusedError(
+        `the server sent a configuration this tool cannot read: ${loaded.errors.map((e) => e.message).join('; ')}`,
+      );
+    return { version: body.version, model: loaded.model };
+  }
+
+  /** `POST /api/config/change-sets` with `ifVersion` (409 when the configuration moved on). */
+  async changeSet(changes: ChangeRequest[], ifVersion?: number): Promise<ChangeSetResult> {
+    const r = await this.request('POST', '/api/config/change-sets', {
+      changes,
+      ...(ifVersion !== undefined ? { ifVersion } : {}),
+    });
+    const body = (r.json ?? {}) as { version?: number; errors?: { index: number; message: string }[] };
+    if (r.status === 200) return { ok: true, version: body.version ?? 0 };
+    if (r.status === 409) return { ok: false, conflict: true, version: body.version ?? 0 };
+    if (r.status === 422 || r.status === 503)
+      return { ok: false, conflict: false, errors: body.errors ?? [{ index: -1, message: `answered ${r.status}` }] };
+    throw new ServerRefusedError(`POST /api/config/change-sets answered ${r.status}`);
+  }
+
+  /** Numbers of the DNs that have a digest password (`hasPassword` in `GET /api/dns`, paged). */
+  async dnsWithPassword(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let offset = 0; offset < 10_000_000; ) {
+      const r = await this.request('GET', `/api/dns?limit=1000&offset=${offset}`);
+      if (r.status !== 200) throw new ServerRefusedError(`GET /api/dns answered ${r.status}`);
+      const body = r.json as { items: { number: string; hasPassword?: boolean }[]; total: number };
+      for (const d of body.items) if (d.hasPassword) out.add(d.number);
+      offset += body.items.length;
+      if (body.items.length === 0 || offset >= body.total) break;
+    }
+    return out;
+  }
+
+  /** `GET /api/status`. */
+  async status(): Promise<ServerStatus> {
+    const r = await this.request('GET', '/api/status');
+    if (r.status !== 200) throw new ServerRefusedError(`GET /api/status answered ${r.status}`);
+    return r.json as ServerStatus;
+  }
+
+  /** `GET /api/dns/{n}/status`; null when the DN does not exist (404). */
+  async dnStatus(number: string): Promise<DnStatus | null> {
+    const r = await this.request('GET', `/api/dns/${encodeURIComponent(number)}/status`);
+    if (r.status === 404) return null;
+    if (r.status !== 200) throw new ServerRefusedError(`GET /api/dns/${number}/status answered ${r.status}`);
+    return r.json as DnStatus;
+  }
+}
