@@ -171,7 +171,6 @@ export async function loginReady(
           timeoutMs: 10_000,
         });
         c.skipReceived();
-        c.events.length = 0; // nothing more is awaited; keep the process small under load
       } catch (e) {
         failures.push(`${agentId} on ${dn}: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -190,7 +189,10 @@ export async function logoutAll(desks: readonly Desk[]): Promise<void> {
   await Promise.all(
     desks.map(async (d) => {
       const ref = d.client.send('RequestAgentLogout', { thisDN: d.dn });
-      const r = await d.client.waitFor((f) => f.referenceId === ref && f.event !== 'EventAgentNotReady', 10_000);
+      const r = await d.client.waitFor(
+        (f) => f.event === 'EventAgentLogout' || (f.referenceId === ref && f.event === 'EventError'),
+        10_000,
+      );
       if (r.event !== 'EventAgentLogout') throw new Error(`${d.agentId} logout: ${JSON.stringify(r)}`);
       d.client.close();
     }),

@@ -7,7 +7,7 @@
  * load on the routing point ({@link startCallLoad}). Also the admin API reads the migration
  * checks need, and the `sipserver` command line ({@link runCli}).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -80,6 +80,8 @@ const sippScenario = (name: string): string => resolve(repoRoot, 'test/integrati
 export class OfficeRun {
   readonly desks: Desk[] = [];
   readonly loads: CallLoad[] = [];
+  /** `sipserver` commands still running. */
+  private readonly commands = new Set<ChildProcess>();
 
   private constructor(
     readonly dir: string,
@@ -214,7 +216,7 @@ export class OfficeRun {
    * it may read a journal file).
    */
   runCli(args: string[], opts: { killWhen?: (stdout: string, stderr: string) => boolean; timeoutMs?: number } = {}) {
-    return runCli(args, { ...opts, env: { SIPSERVER_TOKEN: this.token }, dist: this.dist });
+    return runCli(args, { ...opts, env: { SIPSERVER_TOKEN: this.token }, dist: this.dist, track: this.commands });
   }
 
   /**
@@ -294,8 +296,22 @@ export class OfficeRun {
     };
   }
 
-  /** Stop the loads, desks, server and SIPps; remove the scratch directory. */
+  /** SIGKILL the `sipserver` commands still running (a test that failed half-way) and wait for them. */
+  async stopCli(): Promise<void> {
+    await Promise.all(
+      [...this.commands].map(
+        (c) =>
+          new Promise<void>((res) => {
+            c.once('close', () => res());
+            c.kill('SIGKILL');
+          }),
+      ),
+    );
+  }
+
+  /** Stop the commands, loads, desks, server and SIPps; remove the scratch directory. */
   async stop(): Promise<void> {
+    await this.stopCli();
     await Promise.all(this.loads.splice(0).map((l) => l.stop().catch(() => undefined)));
     for (const d of this.desks.splice(0)) d.client.close();
     await this.server.stop(10_000);
@@ -315,6 +331,8 @@ export function runCli(
     timeoutMs?: number;
     env?: Record<string, string>;
     dist?: boolean;
+    /** The child is in this set while it runs. */
+    track?: Set<ChildProcess>;
   } = {},
 ): Promise<CliResult> {
   const child = spawn(process.execPath, [...cliEntry(opts.dist), ...args], {
@@ -322,6 +340,7 @@ export function runCli(
     env: { ...process.env, ...(opts.env ?? {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  opts.track?.add(child);
   let stdout = '';
   let stderr = '';
   const check = (): void => {
@@ -340,6 +359,7 @@ export function runCli(
   return new Promise((res, rej) => {
     child.once('error', rej);
     child.once('close', (code, signal) => {
+      opts.track?.delete(child);
       clearTimeout(timer);
       clearInterval(poll);
       res({ code, signal, stdout, stderr });
