@@ -6,10 +6,13 @@
  * 200 ms answered by the PBX SIPp). Two sides, each on its own fresh server (the build,
  * `node dist/cli/main.js start`) with the same configuration, in the same run:
  *
- * - ours: `sipserver migrate apply PLAN --wait-logout 0` (defaults: batches from 50 doubling up
- *   to 1,000 while CPU < 70 % and event-loop lag < 50 ms, validation of each batch; the office DNs
- *   of the agents still logged in are kept);
+ * - ours: `sipserver migrate apply PLAN` (defaults: batches from 50 doubling up to 1,000 while
+ *   CPU < 70 % and event-loop lag < 50 ms, validation of each batch);
  * - naive: the same plan, one admin-API request per object, sequentially (bench/helpers/naive-migrate.ts).
+ *
+ * The migration time runs until every agent is moved (ours: in a journal batch; naive: its last
+ * request answered); then the calls stop and the desks log out, and ours removes their office
+ * DNs (not timed; the naive side leaves them).
  *
  * For each it prints: total migration time; call set-up p99 (INVITE → 200 at the customer, SIPp
  * `-trace_rtt`, 1 ms resolution) during the migration vs the 10 s before it (target ratio ≤ 1.2);
@@ -23,7 +26,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setupPercentile, type CallLoadStats } from '../test/helpers/call-load.js';
-import { OfficeRun, readJournal, type LoadSample } from '../test/helpers/office-world.js';
+import { journalMoved, OfficeRun, readJournal, type LoadSample } from '../test/helpers/office-world.js';
+import { waitFor } from '../test/helpers/wait.js';
 import { naiveMigrate, type NaivePlan } from './helpers/naive-migrate.js';
 
 const SIZES = (process.env.BENCH_MIGRATE_AGENTS ?? '2000,10000').split(',').map(Number);
@@ -52,24 +56,43 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const peak = (samples: LoadSample[], f: (s: LoadSample) => number): number =>
   samples.reduce((m, s) => Math.max(m, f(s)), 0);
 
-/** Ours: `sipserver migrate apply` with its defaults. */
-async function ours(run: OfficeRun, plan: string): Promise<string> {
-  // --wait-logout 0: the office DNs of the agents still logged in are kept (as the naive side skips them).
-  const r = await run.apply(plan, join(run.dir, 'plan.journal'), ['--wait-logout', '0'], { timeoutMs: 900_000 });
-  if (r.code !== 0) throw new Error(`migrate apply exit ${r.code}: ${r.stderr.slice(-1500)}`);
-  const batches = readJournal(join(run.dir, 'plan.journal'))
-    .filter((l) => l.t === 'batch')
-    .map((l) => l.agents?.length ?? 0);
-  return `${batches.length} batches (${batches.slice(0, 8).join(', ')}${batches.length > 8 ? ', …' : ''} agents)`;
+/** A migration under way: `moved()` once every agent is moved; `finished` once it ended. */
+interface Migration {
+  moved: () => boolean;
+  finished: Promise<string>;
 }
 
-/** Naive: one request per object. */
-async function naive(run: OfficeRun, plan: string): Promise<string> {
-  const r = await naiveMigrate(run.url, run.token, JSON.parse(readFileSync(plan, 'utf8')) as NaivePlan);
-  if (r.failures.length) throw new Error(`naive: ${r.failures.length} requests failed: ${r.failures[0]}`);
-  return `${r.requests} requests`;
+/**
+ * Ours: `sipserver migrate apply` with its defaults. Every agent is moved once every agent is in a
+ * journal batch; the command then waits for the desks to log out to remove their office DNs.
+ */
+function ours(run: OfficeRun, plan: string, agents: number): Migration {
+  const journal = join(run.dir, 'plan.journal');
+  const finished = run.apply(plan, journal, [], { timeoutMs: 900_000 }).then((r) => {
+    if (r.code !== 0) throw new Error(`migrate apply exit ${r.code}: ${r.stderr.slice(-1500)}`);
+    const batches = readJournal(journal)
+      .filter((l) => l.t === 'batch')
+      .map((l) => l.agents?.length ?? 0);
+    return `${batches.length} batches (${batches.slice(0, 8).join(', ')}${batches.length > 8 ? ', …' : ''} agents)`;
+  });
+  return { moved: () => journalMoved(journal).size === agents, finished };
 }
 
+/** Naive: one request per object, the office DNs of the desks logged in left in place. */
+function naive(run: OfficeRun, plan: string): Migration {
+  let done = false;
+  const finished = naiveMigrate(run.url, run.token, JSON.parse(readFileSync(plan, 'utf8')) as NaivePlan).then((r) => {
+    done = true;
+    if (r.failures.length) throw new Error(`naive: ${r.failures.length} requests failed: ${r.failures[0]}`);
+    return `${r.requests} requests`;
+  });
+  return { moved: () => done, finished };
+}
+
+/**
+ * One side on a fresh server: calls for the measured window before, then the migration; once
+ * every agent is moved, the calls stop and the desks log out (ours then removes their office DNs).
+ */
 async function side(name: string, agents: number): Promise<SideResult> {
   const run = await OfficeRun.start({ agents, dist: true });
   try {
@@ -86,10 +109,19 @@ async function side(name: string, agents: number): Promise<SideResult> {
     const before = await watchBefore.stop();
     const watch = run.watchLoad();
     const t0 = Date.now();
-    const detail = await (name === 'naive' ? naive(run, plan) : ours(run, plan));
+    const m = name === 'naive' ? naive(run, plan) : ours(run, plan, agents);
+    let failed: unknown;
+    m.finished.catch((e: unknown) => (failed = e));
+    await waitFor(() => failed !== undefined || m.moved(), {
+      what: `${name}: every agent moved`,
+      timeoutMs: 900_000,
+      intervalMs: 20,
+    });
     const t1 = Date.now();
     const during = await watch.stop();
     const calls = await load.stop();
+    await run.logoutAgents();
+    const detail = await m.finished;
     return {
       side: name,
       ms: t1 - t0,

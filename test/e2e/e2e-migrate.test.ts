@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallLoad } from '../helpers/call-load.js';
 import { HOME_SBC } from '../helpers/office-gen.js';
-import { OfficeRun, readJournal, type CliResult, type JournalLine } from '../helpers/office-world.js';
+import { journalMoved, OfficeRun, readJournal, type CliResult, type JournalLine } from '../helpers/office-world.js';
 import { waitFor } from '../helpers/wait.js';
 
 const AGENTS = 2000;
@@ -55,7 +55,7 @@ async function applyUnderLoad(
   let done: CliResult | undefined;
   const applying = run.apply(plan, journal, args).then((r) => (done = r));
   try {
-    await waitFor(() => done ?? new Set(batchAgents(readJournal(journal))).size === AGENTS, {
+    await waitFor(() => done ?? journalMoved(journal).size === AGENTS, {
       what: 'every agent in a journal batch',
       timeoutMs: 60_000,
       intervalMs: 100,

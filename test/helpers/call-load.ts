@@ -3,14 +3,11 @@
  * at a fixed rate until stopped (short calls: INVITE with SDP, 200, ACK, a pause, BYE), with what
  * is read from it: successful and failed calls (`-trace_stat`) and every call's set-up time
  * (INVITE → 200, `-trace_rtt -rtt_freq 1`, 1 ms resolution) with the time it was measured, so a
- * window (before / during a migration) can be cut out of one run. And {@link loginReady}: agents
- * logged in Ready (`AutoIn`: back to Ready after each routed call) over one CTI connection each.
+ * window (before / during a migration) can be cut out of one run.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CtiTestClient } from './cti-client.js';
 import { startSipp, type SippPeer } from './sipp.js';
-import { waitFor } from './wait.js';
 
 /** One call's set-up time. */
 export interface SetupSample {
@@ -128,73 +125,4 @@ export async function startCallLoad(o: CallLoadOptions): Promise<CallLoad> {
     args: ['-trace_rtt', '-rtt_freq', '1', '-trace_stat', '-fd', '1'],
   });
   return new CallLoad(peer, startedAt);
-}
-
-/** One agent to log in: its id and the DN it logs in on. */
-export interface DeskLogin {
-  agentId: string;
-  dn: string;
-}
-
-/** A desktop {@link loginReady} logged in. */
-export interface Desk extends DeskLogin {
-  client: CtiTestClient;
-}
-
-/**
- * Log agents in Ready (`RequestOpen` with the admin token, `RequestAgentLogin` with `workMode:
- * AutoIn`), `concurrency` connections at a time; returns the open desktops. Throws with the first
- * failures when any login failed (after closing every client).
- */
-export async function loginReady(
-  ctiUrl: string,
-  token: string,
-  logins: readonly DeskLogin[],
-  concurrency = 25,
-): Promise<Desk[]> {
-  const clients: Desk[] = [];
-  const failures: string[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < logins.length; i = next++) {
-      const { agentId, dn } = logins[i]!;
-      try {
-        const c = await CtiTestClient.connect(ctiUrl, 10_000);
-        clients.push({ client: c, agentId, dn });
-        const opened = await c.request('RequestOpen', { token }, 10_000);
-        if (opened.event !== 'EventOpened') throw new Error(`RequestOpen: ${JSON.stringify(opened)}`);
-        const ref = c.send('RequestAgentLogin', { thisDN: dn, agentId, workMode: 'AutoIn' });
-        const login = await c.waitFor((f) => f.referenceId === ref, 10_000);
-        if (login.event !== 'EventAgentLogin') throw new Error(`RequestAgentLogin: ${JSON.stringify(login)}`);
-        await waitFor(() => c.events.some((f) => f.event === 'EventAgentReady'), {
-          what: `${agentId} Ready`,
-          timeoutMs: 10_000,
-        });
-        c.skipReceived();
-      } catch (e) {
-        failures.push(`${agentId} on ${dn}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  if (failures.length > 0) {
-    for (const d of clients) d.client.close();
-    throw new Error(`${failures.length} of ${logins.length} logins failed: ${failures.slice(0, 3).join('; ')}`);
-  }
-  return clients;
-}
-
-/** Log every desk out (`RequestAgentLogout`, awaiting `EventAgentLogout`) and close it. */
-export async function logoutAll(desks: readonly Desk[]): Promise<void> {
-  await Promise.all(
-    desks.map(async (d) => {
-      const ref = d.client.send('RequestAgentLogout', { thisDN: d.dn });
-      const r = await d.client.waitFor(
-        (f) => f.event === 'EventAgentLogout' || (f.referenceId === ref && f.event === 'EventError'),
-        10_000,
-      );
-      if (r.event !== 'EventAgentLogout') throw new Error(`${d.agentId} logout: ${JSON.stringify(r)}`);
-      d.client.close();
-    }),
-  );
 }

@@ -11,7 +11,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type CallLoad, type Desk, loginReady, logoutAll, startCallLoad } from './call-load.js';
+import { type CallLoad, startCallLoad } from './call-load.js';
+import { type Desk, loginReady, logoutAll } from './cti-desks.js';
 import { generateOffice, HOME_SBC, OFFICE_PBX, ROUTING_POINT, type OfficeWorld } from './office-gen.js';
 import { repoRoot } from './paths.js';
 import { cliEntry, startServerProcess, type ServerProcess } from './server-process.js';
@@ -64,6 +65,15 @@ export function readJournal(file: string): JournalLine[] {
     }
   }
   return out;
+}
+
+/** The agents in the batch lines of a migration journal so far: the agents moved. */
+export function journalMoved(file: string): Set<string> {
+  return new Set(
+    readJournal(file)
+      .filter((l) => l.t === 'batch')
+      .flatMap((l) => l.agents ?? []),
+  );
 }
 
 /** Outcome of one `sipserver` command. */
