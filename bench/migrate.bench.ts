@@ -21,7 +21,7 @@
  *
  * Env: BENCH_MIGRATE_AGENTS ("2000,10000"), BENCH_MIGRATE_RATE (50 calls/s), BENCH_MIGRATE_DESKS
  * (100 agents logged in), BENCH_MIGRATE_BEFORE_S (10 s of calls measured before), BENCH_MIGRATE_SIDES
- * ("ours,naive"). Run alone: `npm run build && npx tsx bench/run.ts migrate`.
+ * ("ours,naive"), BENCH_MIGRATE_APPLY_ARGS (more `migrate apply` arguments, e.g. "--max-batch 200"). Run alone: `npm run build && npx tsx bench/run.ts migrate`.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +35,8 @@ const RATE = Number(process.env.BENCH_MIGRATE_RATE ?? 50);
 const DESKS = Number(process.env.BENCH_MIGRATE_DESKS ?? 100);
 const BEFORE_S = Number(process.env.BENCH_MIGRATE_BEFORE_S ?? 10);
 const SIDES = (process.env.BENCH_MIGRATE_SIDES ?? 'ours,naive').split(',');
+/** More `migrate apply` arguments for our side (e.g. `--max-batch 200`), split on spaces. */
+const APPLY_ARGS = (process.env.BENCH_MIGRATE_APPLY_ARGS ?? '').split(' ').filter(Boolean);
 /** Set-up times of the first 2 s of calls are not measured (JIT warm-up of the call path). */
 const WARMUP_MS = 2000;
 
@@ -68,7 +70,7 @@ interface Migration {
  */
 function ours(run: OfficeRun, plan: string, agents: number): Migration {
   const journal = join(run.dir, 'plan.journal');
-  const finished = run.apply(plan, journal, [], { timeoutMs: 900_000 }).then((r) => {
+  const finished = run.apply(plan, journal, APPLY_ARGS, { timeoutMs: 900_000 }).then((r) => {
     if (r.code !== 0) throw new Error(`migrate apply exit ${r.code}: ${r.stderr.slice(-1500)}`);
     const batches = readJournal(journal)
       .filter((l) => l.t === 'batch')
