@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type Command, CommanderError } from 'commander';
+import type { Command, CommanderError } from 'commander';
 import { formatProblem, loadConfigFile } from '../config/config-file.js';
 import { AdminClient, ServerDownError, ServerRefusedError } from './migrate/admin-client.js';
 import { Applier, MigrateStop } from './migrate/apply.js';
@@ -176,7 +176,8 @@ function statusCommand(journalFile: string): number {
   if (s.deferred.size) out(`agents deferred (on a call): ${[...s.deferred].join(', ')}`);
   const removed = s.batches.reduce((n, b) => n + (b.removedDns?.length ?? 0), 0) + s.removedDns.length;
   out(`office DNs removed: ${removed}`);
-  if (s.kept.size) out(`office DNs kept (agents logged in): ${[...s.kept].join(', ')}; running apply again removes them`);
+  if (s.kept.size)
+    out(`office DNs kept (agents logged in): ${[...s.kept].join(', ')}; running apply again removes them`);
   out(`last configuration version: ${s.lastVersion ?? '-'}`);
   out(s.done ? 'state: done' : 'state: not finished (run the same apply command to go on)');
   return 0;

@@ -10,7 +10,7 @@ import { OPTION_TABLE } from '../../config/option-table.js';
 import type { AgentConfig, DnConfig } from '../../config/config-model.js';
 import type { ServerStatus } from '../status.js';
 import { adminAuthHook } from './admin-auth.js';
-import { QueueFullError, type ChangeSetQueue } from './change-set-queue.js';
+import { QueueClosedError, QueueFullError, type ChangeSetQueue } from './change-set-queue.js';
 import * as S from './admin-schemas.js';
 
 /**
@@ -89,9 +89,9 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return false;
   };
 
-  /** 503 + `Retry-After` when the queue is full; 422 for a refused change-set; else rethrows. */
+  /** 503 + `Retry-After` when the queue is full or closing; 422 for a refused change-set; else rethrows. */
   const refusal = (reply: FastifyReply, e: unknown): FastifyReply => {
-    if (e instanceof QueueFullError)
+    if (e instanceof QueueFullError || e instanceof QueueClosedError)
       return reply
         .code(503)
         .header('retry-after', '1')

@@ -49,6 +49,13 @@ export class QueueFullError extends Error {
   }
 }
 
+/** Rejection of what waits, or arrives, once the queue is closed (server stopping): answer 503. */
+export class QueueClosedError extends Error {
+  constructor() {
+    super('the server is stopping');
+  }
+}
+
 /** Observer of the queue (the `/metrics` figures). */
 export interface ChangeSetQueueObserver {
   /** A change-set left the queue: how long it waited (s) and how long it ran (s). */
@@ -90,7 +97,7 @@ export class ChangeSetQueue {
    * `size` change-sets are already waiting; with `run`'s error when it throws.
    */
   submit<T>(run: () => T): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('the configuration queue is closed'));
+    if (this.closed) return Promise.reject(new QueueClosedError());
     const { size } = this.options.settings();
     if (this.jobs.length >= size) {
       for (const o of this.observers) o.onFull();
@@ -124,7 +131,7 @@ export class ChangeSetQueue {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const j of this.jobs.splice(0)) j.reject(new Error('the server is stopping'));
+    for (const j of this.jobs.splice(0)) j.reject(new QueueClosedError());
     this.holding = false;
   }
 

@@ -127,7 +127,7 @@ export class AdminClient {
   /** Numbers of the DNs that have a digest password (`hasPassword` in `GET /api/dns`, paged). */
   async dnsWithPassword(): Promise<Set<string>> {
     const out = new Set<string>();
-    for (let offset = 0; offset < 10_000_000; ) {
+    for (let offset = 0; offset < 10_000_000;) {
       const r = await this.request('GET', `/api/dns?limit=1000&offset=${offset}`);
       if (r.status !== 200) throw new ServerRefusedError(`GET /api/dns answered ${r.status}`);
       const body = r.json as { items: { number: string; hasPassword?: boolean }[]; total: number };

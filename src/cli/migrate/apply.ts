@@ -12,7 +12,7 @@ import { afterAgent, afterHomeDn, agentState, changedWhy, ModelView, restoreChan
 import { JournalWriter, readJournal, summariseJournal } from './journal.js';
 import type { MigrationPlan, PlannedAgent } from './plan-file.js';
 import type { Progress } from './progress.js';
-import { validateBatch } from './validate.js';
+import { awaitProbed, validateBatch } from './validate.js';
 
 /** A stop with an exit code and the message saying what to do next. */
 export class MigrateStop extends Error {
@@ -87,7 +87,10 @@ export class Applier {
     );
   }
 
-  /** Posts a change-set with `ifVersion`; on 409 re-reads and re-checks the agents still to move. */
+  /**
+   * Posts a change-set with `ifVersion`; on 409 re-reads the configuration and re-checks `recheck`
+   * (the agents still to move): unrelated changes are fine, a changed planned object is stale.
+   */
   private async post(changes: ChangeRequest[], recheck: PlannedAgent[]): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const r = await this.client.changeSet(changes, this.version);
@@ -97,7 +100,10 @@ export class Applier {
       }
       if (!r.conflict) {
         const list = r.errors.map((e) => (e.index >= 0 ? `change ${e.index}: ${e.message}` : e.message)).join('; ');
-        throw new MigrateStop(`the server refused a change-set: ${list}; check the plan (migrate diff) or make it again`, 1);
+        throw new MigrateStop(
+          `the server refused a change-set: ${list}; check the plan (migrate diff) or make it again`,
+          1,
+        );
       }
       await this.refresh();
       for (const p of recheck) if (agentState(p, this.view, this.removed) === 'changed') throw this.stale(p);
@@ -144,6 +150,7 @@ export class Applier {
       server: this.client.base,
       agents: this.plan.agents.length,
     });
+    this.progress.begin(this.moved.size);
     if (recovered.length) await this.settle(recovered);
     const queue = todo.filter((p) => !recovered.includes(p));
     const deferred: PlannedAgent[] = [];
@@ -175,6 +182,7 @@ export class Applier {
     this.progress.say(`settling ${batch.length} agent(s) a previous run applied without journaling them`);
     const created = !!this.plan.softswitchChange && !this.journalHasSoftswitch();
     await this.validateOrRollBack(batch, [], created);
+    this.lastLoad = loadOf(await this.client.status());
     this.finishBatch(batch, [], created, true);
   }
 
@@ -199,12 +207,14 @@ export class Applier {
       ...batch.flatMap((p) => p.changes),
       ...deletes.map((n): ChangeRequest => ({ op: 'delete', kind: 'dn', key: n })),
     ];
-    await this.post(changes, batch);
+    await this.post(
+      changes,
+      this.plan.agents.filter((p) => !this.moved.has(p.agentId)),
+    );
     this.applyLocally(batch, deletes, createSs);
     await this.validateOrRollBack(batch, deletes, createSs);
+    this.lastLoad = loadOf(await this.client.status());
     this.finishBatch(batch, deletes, createSs, false);
-    const s = await this.client.status();
-    this.lastLoad = loadOf(s);
     this.progress.update({
       done: this.moved.size,
       total: this.plan.agents.length,
@@ -232,6 +242,7 @@ export class Applier {
   private async validateOrRollBack(batch: PlannedAgent[], deletes: string[], createSs: boolean): Promise<void> {
     const table = new SoftswitchPrefixTable();
     for (const d of this.view.dns.values()) table.applyDnChange(null, { ...d, type: d.type as 'voip-service' });
+    await awaitProbed(this.client, table, batch, 15_000, this.sleep);
     const failures = await validateBatch(this.client, table, batch);
     if (failures.length === 0) return;
     const n = ++this.batchNo;

@@ -38,7 +38,8 @@ export class BatchController {
   private overloads = 0;
 
   constructor(private readonly limits: BatchLimits) {
-    if (limits.initial < 1 || limits.max < limits.initial) throw new Error('batch sizes: need 1 <= --batch <= --max-batch');
+    if (limits.initial < 1 || limits.max < limits.initial)
+      throw new Error('batch sizes: need 1 <= --batch <= --max-batch');
     this.current = limits.initial;
   }
 

@@ -5,7 +5,11 @@
 import type { MigrationPlan } from './plan-file.js';
 
 const opts = (o: Record<string, string>): string =>
-  Object.keys(o).length ? ` {${Object.entries(o).map(([k, v]) => `${k}: ${v}`).join(', ')}}` : '';
+  Object.keys(o).length
+    ? ` {${Object.entries(o)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}}`
+    : '';
 
 /** The lines of the diff. */
 export function renderPlanDiff(plan: MigrationPlan): string[] {
@@ -31,7 +35,9 @@ export function renderPlanDiff(plan: MigrationPlan): string[] {
     }
     if (p.removeOfficeDn) {
       const d = p.before.officeDn;
-      out.push(`  - DN ${p.removeOfficeDn}${d ? ` (${d.type})${opts(d.options)}` : ''}  once nobody is logged in on it`);
+      out.push(
+        `  - DN ${p.removeOfficeDn}${d ? ` (${d.type})${opts(d.options)}` : ''}  once nobody is logged in on it`,
+      );
     }
   }
   const dns = plan.agents.filter((p) => p.mode !== 'agent-phone').length;

@@ -47,7 +47,9 @@ export function agentState(p: PlannedAgent, view: ModelView, removedDns: Readonl
   const home = p.mode === 'agent-phone' ? null : (view.dns.get(p.homeNumber) ?? null);
   const office = p.before.officeDn;
   const officeOk =
-    !office || same(view.dns.get(office.number) ?? null, office) || (removedDns.has(office.number) && !view.dns.has(office.number));
+    !office ||
+    same(view.dns.get(office.number) ?? null, office) ||
+    (removedDns.has(office.number) && !view.dns.has(office.number));
   if (same(agent, p.before.agent) && home === null && officeOk) return 'before';
   if (same(agent, afterAgent(p)) && same(home, afterHomeDn(p))) return 'after';
   return 'changed';
@@ -89,7 +91,9 @@ export function restoreChanges(
   deleteSoftswitch: boolean,
 ): ChangeRequest[] {
   const out: ChangeRequest[] = [];
-  const offices = new Map(plan.agents.filter((p) => p.before.officeDn).map((p) => [p.before.officeDn!.number, p.before.officeDn!]));
+  const offices = new Map(
+    plan.agents.filter((p) => p.before.officeDn).map((p) => [p.before.officeDn!.number, p.before.officeDn!]),
+  );
   for (const n of restoreDns) {
     const d = offices.get(n);
     if (d) out.push(dnPut(d));

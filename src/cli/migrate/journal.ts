@@ -67,13 +67,7 @@ export interface DoneEntry {
 
 /** One journal line. */
 export type JournalEntry =
-  | StartEntry
-  | BatchEntry
-  | RolledBackEntry
-  | DeferredEntry
-  | OfficeDnRemovedEntry
-  | OfficeDnKeptEntry
-  | DoneEntry;
+  StartEntry | BatchEntry | RolledBackEntry | DeferredEntry | OfficeDnRemovedEntry | OfficeDnKeptEntry | DoneEntry;
 
 /** Appends entries to a journal file, fsync'ing each. */
 export class JournalWriter {

@@ -53,7 +53,11 @@ export function softswitchOptions(contact: string, prefix: string, nailedUp: boo
 }
 
 /** The DN as the admin API shows it (secret options never included). */
-export const dnDoc = (d: DnConfig): DnDoc => ({ number: d.number, type: d.type, options: withoutSecretOptions(d.options) });
+export const dnDoc = (d: DnConfig): DnDoc => ({
+  number: d.number,
+  type: d.type,
+  options: withoutSecretOptions(d.options),
+});
 
 /** The agent as the admin API shows it (password and secret options never included). */
 export function agentDoc(a: ConfigInput['agents'][number]): AgentDoc {
@@ -95,7 +99,10 @@ export function buildPlan(
   let softswitchChange: ChangeRequest | null = null;
   if (existing) {
     if (!isSoftswitch(existing))
-      problems.push({ line: 0, message: `DN ${name} exists but is not a softswitch (voip-service, service-type softswitch)` });
+      problems.push({
+        line: 0,
+        message: `DN ${name} exists but is not a softswitch (voip-service, service-type softswitch)`,
+      });
     else if (req.contact !== undefined || req.prefix !== undefined)
       problems.push({ line: 0, message: `softswitch ${name} exists already: leave out --contact and --prefix` });
   } else if (req.contact === undefined || req.prefix === undefined) {
@@ -125,6 +132,7 @@ export function buildPlan(
     const atHome = !!agent && (r.mode === 'agent-phone' ? agent.options['agent-phone'] === n : agent.dn === n);
     if (!agent) bad(`unknown agent ${r.agentId}`);
     if (atHome) bad(`agent ${r.agentId} is already at home on ${n}`);
+    else if (numberBefore !== undefined) continue;
     else if (!isPhoneNumber(n)) bad(`home number "${r.homeNumber}" is not a telephone number`);
     else if (dns.has(n)) bad(`home number ${n} is already an internal DN (${dns.get(n)!.type})`);
     else if (table.candidates(n).length === 0) bad(`no softswitch prefix matches home number ${n}`);

@@ -25,11 +25,17 @@ export function formatEta(seconds: number): string {
 
 /** Writes progress to a stream. */
 export class Progress {
-  private readonly started = Date.now();
+  private started = Date.now();
   private startDone: number | undefined;
   private onLine = false;
 
   constructor(private readonly stream: NodeJS.WriteStream | { isTTY?: boolean; write(s: string): unknown }) {}
+
+  /** Starts the clock of the ETA; `done` agents were moved by earlier runs. */
+  begin(done: number): void {
+    this.started = Date.now();
+    this.startDone = done;
+  }
 
   /** The line for `p`. */
   line(p: ProgressInfo): string {

@@ -22,8 +22,7 @@ export interface RollbackOptions {
 /** Undoes the batches; returns the exit code. */
 export async function runRollback(client: AdminClient, o: RollbackOptions): Promise<number> {
   const summary = summariseJournal(readJournal(o.journalFile));
-  if (!summary.start)
-    throw new MigrateStop(`${o.journalFile} has no start record: nothing was applied with it`, 1);
+  if (!summary.start) throw new MigrateStop(`${o.journalFile} has no start record: nothing was applied with it`, 1);
   const plan = readPlan(summary.start.plan);
   const byId = new Map(plan.agents.map((p) => [p.agentId, p]));
   const batches = summary.batches.filter((b) => b.n >= o.fromBatch).reverse();
@@ -49,9 +48,7 @@ export async function runRollback(client: AdminClient, o: RollbackOptions): Prom
     check();
     const restoreDns = [
       ...new Set(
-        agents
-          .map((p) => p.before.officeDn?.number)
-          .filter((n): n is string => n !== undefined && !view.dns.has(n)),
+        agents.map((p) => p.before.officeDn?.number).filter((n): n is string => n !== undefined && !view.dns.has(n)),
       ),
     ];
     const changes: ChangeRequest[] = restoreChanges(plan, agents, restoreDns, !!b.softswitchCreated);
@@ -71,7 +68,8 @@ export async function runRollback(client: AdminClient, o: RollbackOptions): Prom
       check();
     }
     journal.append({ t: 'rolled-back', n: b.n, agents: b.agents, version, why: 'rollback', restoredDns: restoreDns });
-    for (const n of restoreDns) view.dns.set(n, plan.agents.find((p) => p.before.officeDn?.number === n)!.before.officeDn!);
+    for (const n of restoreDns)
+      view.dns.set(n, plan.agents.find((p) => p.before.officeDn?.number === n)!.before.officeDn!);
     for (const p of agents) {
       view.agents.set(p.agentId, p.before.agent);
       if (p.mode !== 'agent-phone') view.dns.delete(p.homeNumber);

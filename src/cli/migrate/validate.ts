@@ -29,6 +29,27 @@ async function checkHomeDn(client: AdminClient, p: PlannedAgent): Promise<string
   return null;
 }
 
+/**
+ * Waits until none of the softswitches serving `batch` is in state `unknown` in `/api/status`
+ * devices (a softswitch just created, or just given `oos-check`, is not probed yet: its first
+ * OPTIONS goes out within 10 % of `oos-check`, behaviour §5.1), at most `timeoutMs`.
+ */
+export async function awaitProbed(
+  client: AdminClient,
+  table: SoftswitchPrefixTable,
+  batch: PlannedAgent[],
+  timeoutMs: number,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise<void>((r) => setTimeout(r, ms)),
+): Promise<void> {
+  const names = new Set(batch.flatMap((p) => table.candidates(p.homeNumber).map((c) => c.dn)));
+  const deadline = Date.now() + timeoutMs;
+  for (let round = 0; round < 10_000; round++) {
+    const devices = (await client.status()).devices ?? [];
+    if (!devices.some((d) => names.has(d.dn) && d.state === 'unknown') || Date.now() >= deadline) return;
+    await sleep(200);
+  }
+}
+
 /** Validates the agents of a batch; `table` holds the softswitches of the configuration after it. */
 export async function validateBatch(
   client: AdminClient,

@@ -19,7 +19,13 @@ agent-groups:`,
   return r.model;
 }
 
-const req = { softswitch: 'SBC', contact: '127.0.0.1:5071', prefix: '+1', source: { config: 'office.yaml' }, baseVersion: null };
+const req = {
+  softswitch: 'SBC',
+  contact: '127.0.0.1:5071',
+  prefix: '+1',
+  source: { config: 'office.yaml' },
+  baseVersion: null,
+};
 const plan = (csv: string, r: Partial<typeof req> = {}) =>
   buildPlan(office(), parseMigrationCsv(`agent_id,home_number,mode\n${csv}`).rows, { ...req, ...r });
 
@@ -34,7 +40,9 @@ describe('migrate plan rules', () => {
       key: 'SBC',
       value: { type: 'voip-service', options: softswitchOptions('127.0.0.1:5071', '+1', true) },
     });
-    expect(p.softswitchChange!.value).toMatchObject({ options: { 'connect-nailedup-on-login': 'gcti::park', 'oos-check': '10' } });
+    expect(p.softswitchChange!.value).toMatchObject({
+      options: { 'connect-nailedup-on-login': 'gcti::park', 'oos-check': '10' },
+    });
     expect(p.agents.map((a) => [a.agentId, a.homeNumber, a.removeOfficeDn])).toEqual([
       ['joe', '+15551231111', null], // 8888 has a digest password: kept
       ['jay', '+15551232222', null], // ann keeps 7777 (agent-phone)
