@@ -35,7 +35,10 @@ export interface LoadSample {
   /** When it was asked for (ms since the epoch). */
   at: number;
   cpuPercent: number;
+  /** Mean event-loop delay over the server's ~1 s window. */
   eventLoopLagMs: number;
+  /** Largest single event-loop delay in that window (0 when the server does not report it). */
+  eventLoopLagMaxMs: number;
   /** `config.queueDepth` (0 when the server does not report it). */
   queueDepth: number;
 }
@@ -279,10 +282,12 @@ export class OfficeRun {
   }
 
   /**
-   * Poll `GET /api/status` every `intervalMs` (its `load` and `config` sections) until the
-   * returned `stop` is called; `stop` resolves with every sample taken.
+   * Poll `GET /api/status` every `intervalMs` (its `load` and `config` sections; `load` covers the
+   * last ~1 s, so 1 s loses nothing) until the returned `stop` is called; `stop` resolves with
+   * every sample taken. Each read costs the server: at 10,000 agents with 5,000 registered phones
+   * the status is 1.5 MB of JSON, about 40 ms of its event loop.
    */
-  watchLoad(intervalMs = 200): { stop: () => Promise<LoadSample[]> } {
+  watchLoad(intervalMs = 1000): { stop: () => Promise<LoadSample[]> } {
     const samples: LoadSample[] = [];
     let running = true;
     const loop = (async (): Promise<void> => {
@@ -290,7 +295,7 @@ export class OfficeRun {
         const t = Date.now();
         try {
           const s = await this.get<{ load: LoadSample; config?: { queueDepth?: number } }>('/api/status');
-          samples.push({ ...s.load, at: t, queueDepth: s.config?.queueDepth ?? 0 });
+          samples.push({ eventLoopLagMaxMs: 0, ...s.load, at: t, queueDepth: s.config?.queueDepth ?? 0 });
         } catch {
           // a status read that fails (server busy or gone) is simply not sampled
         }
