@@ -294,8 +294,12 @@ export class OfficeRun {
       while (running) {
         const t = Date.now();
         try {
-          const s = await this.get<{ load: LoadSample; config?: { queueDepth?: number } }>('/api/status');
-          samples.push({ eventLoopLagMaxMs: 0, ...s.load, at: t, queueDepth: s.config?.queueDepth ?? 0 });
+          const s = await this.get<{
+            load: { cpuPercent: number; eventLoopLagMs: number; eventLoopLagMaxMs?: number };
+            config?: { queueDepth?: number };
+          }>('/api/status');
+          const { cpuPercent, eventLoopLagMs, eventLoopLagMaxMs = 0 } = s.load;
+          samples.push({ at: t, cpuPercent, eventLoopLagMs, eventLoopLagMaxMs, queueDepth: s.config?.queueDepth ?? 0 });
         } catch {
           // a status read that fails (server busy or gone) is simply not sampled
         }
