@@ -9,11 +9,12 @@ import type { Command, CommanderError } from 'commander';
 import { formatProblem, loadConfigFile } from '../config/config-file.js';
 import { AdminClient, ServerDownError, ServerRefusedError } from './migrate/admin-client.js';
 import { Applier, MigrateStop } from './migrate/apply.js';
-import { parseMigrationCsv } from './migrate/csv.js';
+import { parseMigrationCsv, type CsvProblem, type CsvRow } from './migrate/csv.js';
+import type { ChangeRequest } from '../config/change-set.js';
 import { renderPlanDiff } from './migrate/diff.js';
 import { readJournal, summariseJournal } from './migrate/journal.js';
 import { buildPlan } from './migrate/plan.js';
-import { readPlan, writePlan } from './migrate/plan-file.js';
+import { readPlan, writePlan, type MigrationPlan } from './migrate/plan-file.js';
 import { Progress } from './migrate/progress.js';
 import { runRollback } from './migrate/rollback.js';
 
@@ -60,6 +61,31 @@ async function run(fn: () => Promise<number>): Promise<void> {
   }
 }
 
+/**
+ * The whole plan as one dry-run change-set on the server (`?dryRun=true`): what the server's own
+ * validation would refuse, each problem on the CSV line of its agent.
+ */
+async function serverProblems(api: AdminClient, plan: MigrationPlan, rows: CsvRow[]): Promise<CsvProblem[]> {
+  const lineOf = new Map(rows.map((r) => [r.agentId, r.line]));
+  const changes: ChangeRequest[] = [];
+  const lines: number[] = [];
+  if (plan.softswitchChange) {
+    changes.push(plan.softswitchChange);
+    lines.push(0);
+  }
+  for (const p of plan.agents) {
+    const all: ChangeRequest[] = [...p.changes];
+    if (p.removeOfficeDn) all.push({ op: 'delete', kind: 'dn', key: p.removeOfficeDn });
+    for (const c of all) {
+      changes.push(c);
+      lines.push(lineOf.get(p.agentId) ?? 0);
+    }
+  }
+  const r = await api.changeSet(changes, plan.baseVersion ?? undefined, true);
+  if (r.ok || r.conflict) return [];
+  return r.errors.map((e) => ({ line: lines[e.index] ?? 0, message: `the server refuses it: ${e.message}` }));
+}
+
 interface PlanOpts {
   server?: string;
   token?: string;
@@ -79,8 +105,9 @@ async function planCommand(o: PlanOpts): Promise<number> {
   let model;
   let baseVersion: number | null = null;
   let hasPassword: Set<string> | undefined;
+  let api: AdminClient | undefined;
   if (o.server) {
-    const api = client(o.server, o.token);
+    api = client(o.server, o.token);
     const c = await api.config();
     model = c.model;
     baseVersion = c.version;
@@ -101,7 +128,9 @@ async function planCommand(o: PlanOpts): Promise<number> {
     hasPassword,
   });
   for (const w of r.warnings) err(`sipserver migrate: warning: ${w}`);
-  const problems = [...csv.problems, ...r.problems].sort((a, b) => a.line - b.line);
+  const problems = [...csv.problems, ...r.problems];
+  if (r.plan && api) problems.push(...(await serverProblems(api, r.plan, csv.rows)));
+  problems.sort((a, b) => a.line - b.line);
   for (const p of problems) err(p.line > 0 ? `${o.csv}:${p.line}: ${p.message}` : `sipserver migrate: ${p.message}`);
   if (!r.plan) {
     err(`sipserver migrate: ${problems.length} problem(s), no plan written; fix them and run migrate plan again`);
@@ -178,6 +207,7 @@ function statusCommand(journalFile: string): number {
   out(`office DNs removed: ${removed}`);
   if (s.kept.size)
     out(`office DNs kept (agents logged in): ${[...s.kept].join(', ')}; running apply again removes them`);
+  if (s.lastFailure) out(`last stop: batch ${s.lastFailure.n} rolled back: ${s.lastFailure.why}`);
   out(`last configuration version: ${s.lastVersion ?? '-'}`);
   out(s.done ? 'state: done' : 'state: not finished (run the same apply command to go on)');
   return 0;

@@ -18,6 +18,7 @@ import {
   migrate,
   migrationCsv,
   officeConfig,
+  runCli,
   startMigrateServer,
   startOptionsDevice,
   TOKEN,
@@ -227,6 +228,26 @@ describe('migrate plan, diff, apply, status, rollback (40 agents)', () => {
     expect((await api(url, '/api/dns/7000')).status).toBe(404);
     expect((await migrate(['rollback', '--journal', `${plan}.journal`])).code).toBe(0);
     expect(await exported(url)).toEqual(original);
+  });
+
+  it('plans offline from an exported YAML the same changes as from the server', async () => {
+    const yaml = join(dir, 'export.yaml');
+    const exp = await runCli(['config', 'export', '--server', url, '-o', yaml]);
+    expect(exp.code).toBe(0);
+    const online = join(dir, 'online.plan');
+    const offline = join(dir, 'offline.plan');
+    expect((await migrate(planArgs(online))).code).toBe(0);
+    const args = planArgs(offline);
+    args.splice(args.indexOf('--server'), 2, '--config', yaml);
+    const r = await migrate(args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const a = JSON.parse(readFileSync(online, 'utf8'));
+    const b = JSON.parse(readFileSync(offline, 'utf8'));
+    expect(b.baseVersion).toBeNull();
+    expect(b.source).toEqual({ config: yaml });
+    expect(b.agents).toEqual(a.agents);
+    expect(b.softswitchChange).toEqual(a.softswitchChange);
   });
 
   it('a CSV with bad rows: every bad line listed, no plan written, exit 1', async () => {

@@ -206,6 +206,9 @@ describe('migrate apply interrupted', () => {
     expect(journalBatches(`${plan}.journal`).map((b) => b.agents.length)).toEqual([5, 5]);
     expect(journal.at(-1)).toMatchObject({ t: 'rolled-back', n: 3, agents: ['a10', 'a11', 'a12', 'a13', 'a14'] });
     await expectJournalConsistent(s.url, plan);
+    const st = await migrate(['status', '--journal', `${plan}.journal`]);
+    expect(st.stdout).toContain('agents moved: 10 of 40');
+    expect(st.stdout).toContain('last stop: batch 3 rolled back: validation failed: a10: DN +16660000010:');
     for (const id of ['a10', 'a11', 'a12', 'a13', 'a14']) {
       const p = readPlan(plan).agents.find((x) => x.agentId === id)!;
       expect({ options: {}, ...(await api(s.url, `/api/agents/${id}`)).body }).toEqual(p.before.agent);

@@ -90,18 +90,21 @@ export function startOptionsDevice(port: number): Promise<SippPeer> {
   });
 }
 
-/** `sipserver migrate …` as a child process. */
-export function spawnMigrate(args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'migrate', ...args], {
+/** `sipserver ARGS…` as a child process (the admin token in SIPSERVER_TOKEN). */
+export function spawnCli(args: string[]): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], {
     cwd: repoRoot,
     env: { ...process.env, SIPSERVER_TOKEN: TOKEN },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
 }
 
-/** Runs `sipserver migrate …` to its end. */
-export function migrate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnMigrate(args);
+/** `sipserver migrate …` as a child process. */
+export const spawnMigrate = (args: string[]): ChildProcessWithoutNullStreams => spawnCli(['migrate', ...args]);
+
+/** Runs `sipserver ARGS…` to its end. */
+export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnCli(args);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -114,6 +117,9 @@ export function migrate(args: string[]): Promise<{ code: number | null; stdout: 
     }),
   );
 }
+
+/** Runs `sipserver migrate …` to its end. */
+export const migrate = (args: string[]): ReturnType<typeof runCli> => runCli(['migrate', ...args]);
 
 /** An admin API call with the test token. */
 export async function api(

@@ -110,9 +110,9 @@ export class AdminClient {
     return { version: body.version, model: loaded.model };
   }
 
-  /** `POST /api/config/change-sets` with `ifVersion` (409 when the configuration moved on). */
-  async changeSet(changes: ChangeRequest[], ifVersion?: number): Promise<ChangeSetResult> {
-    const r = await this.request('POST', '/api/config/change-sets', {
+  /** `POST /api/config/change-sets` with `ifVersion` (409 when the configuration moved on); `dryRun` validates only. */
+  async changeSet(changes: ChangeRequest[], ifVersion?: number, dryRun = false): Promise<ChangeSetResult> {
+    const r = await this.request('POST', `/api/config/change-sets${dryRun ? '?dryRun=true' : ''}`, {
       changes,
       ...(ifVersion !== undefined ? { ifVersion } : {}),
     });

@@ -59,6 +59,7 @@ export class Applier {
   private readonly controller: BatchController;
   private readonly sleep: (ms: number) => Promise<void>;
   private lastLoad: LoadReading = { cpu: null, lag: null };
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly plan: MigrationPlan,
@@ -114,6 +115,11 @@ export class Applier {
   /** Runs the whole plan; returns the exit code. */
   async run(): Promise<number> {
     const summary = summariseJournal(readJournal(this.o.journalFile));
+    if (summary.start && summary.start.plan !== this.o.planFile)
+      throw new MigrateStop(
+        `${this.o.journalFile} is the journal of ${summary.start.plan}, not of ${this.o.planFile}: give this plan its own --journal`,
+        1,
+      );
     for (const a of summary.moved) this.moved.add(a);
     for (const r of summary.removedDns) this.removed.add(r.number);
     for (const b of summary.batches) for (const d of b.removedDns ?? []) this.removed.add(d);
@@ -312,7 +318,8 @@ export class Applier {
     for (const p of left) this.journal.append({ t: 'deferred', agentId: p.agentId, why: 'on a call' });
     for (const dn of this.pendingRemovals)
       this.journal.append({ t: 'office-dn-kept', number: dn, why: 'agents logged in' });
-    const summary = `${this.moved.size} of ${this.plan.agents.length} agents moved in ${this.batchNo} batch(es), configuration version ${this.version}`;
+    const secs = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    const summary = `${this.moved.size} of ${this.plan.agents.length} agents moved in ${this.batchNo} batch(es) in ${secs} s, configuration version ${this.version}`;
     if (left.length) {
       this.progress.say(summary);
       throw new MigrateStop(

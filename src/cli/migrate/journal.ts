@@ -115,6 +115,8 @@ export interface JournalSummary {
   kept: Set<string>;
   lastVersion: number | null;
   done: boolean;
+  /** The last batch a failed validation rolled back, when no batch was applied after it. */
+  lastFailure: RolledBackEntry | undefined;
   /** Highest batch number used (rolled-back ones included). */
   lastBatch: number;
   start: StartEntry | undefined;
@@ -132,6 +134,7 @@ export function summariseJournal(entries: JournalEntry[]): JournalSummary {
     done: false,
     lastBatch: 0,
     start: undefined,
+    lastFailure: undefined,
   };
   for (const e of entries) {
     switch (e.t) {
@@ -142,6 +145,7 @@ export function summariseJournal(entries: JournalEntry[]): JournalSummary {
         s.kept.clear();
         break;
       case 'batch':
+        s.lastFailure = undefined;
         s.batches.push(e);
         for (const a of e.agents) {
           s.moved.add(a);
@@ -151,6 +155,7 @@ export function summariseJournal(entries: JournalEntry[]): JournalSummary {
         s.lastBatch = Math.max(s.lastBatch, e.n);
         break;
       case 'rolled-back':
+        if (e.why !== 'rollback') s.lastFailure = e;
         s.batches = s.batches.filter((b) => b.n !== e.n);
         for (const a of e.agents) s.moved.delete(a);
         s.removedDns = s.removedDns.filter((r) => !(e.restoredDns ?? []).includes(r.number));

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AdminClient, ChangeSetResult, ServerStatus } from '../../../../src/cli/migrate/admin-client.js';
 import { Applier, MigrateStop } from '../../../../src/cli/migrate/apply.js';
 import { parseMigrationCsv } from '../../../../src/cli/migrate/csv.js';
-import { readJournal } from '../../../../src/cli/migrate/journal.js';
+import { JournalWriter, readJournal } from '../../../../src/cli/migrate/journal.js';
 import { buildPlan } from '../../../../src/cli/migrate/plan.js';
 import { Progress } from '../../../../src/cli/migrate/progress.js';
 import type { ChangeRequest } from '../../../../src/config/change-set.js';
@@ -141,6 +141,15 @@ describe('Applier', () => {
     expect(batches.at(-1)).toEqual(['a1']);
     expect(store.exportModel().agents.find((x) => x.id === 'a1')!.dn).toBe('+15550000001');
     expect(out.some((l) => l.includes('deferred 1'))).toBe(true);
+  });
+
+  it("refuses another plan's journal", async () => {
+    const { a, journalFile } = applier();
+    new JournalWriter(journalFile).append({ t: 'start', time: 't', plan: '/elsewhere.plan', server: 'x', agents: 1 });
+    await expect(a.run()).rejects.toThrow(
+      /is the journal of \/elsewhere.plan, not of .*p.plan: give this plan its own --journal/,
+    );
+    expect(client.posts).toBe(0);
   });
 
   it('an agent still on a call past --wait-logout is journaled deferred, exit via stop 1', async () => {
