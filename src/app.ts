@@ -291,7 +291,7 @@ export class App {
           const s = this.rr.dnStatus(dn);
           return nailedUp === undefined ? s : { ...s, nailedUp };
         },
-        status: () => this.statusReporter.status(),
+        status: (q) => this.statusReporter.status(q),
       },
     });
     let url: string;

@@ -15,7 +15,8 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import type { ConfigStore } from '../config/config-store.js';
-import { adminRoutes, type StatusProviders } from './admin/admin-routes.js';
+import { adminRoutes } from './admin/admin-routes.js';
+import type { StatusProviders } from './admin/status-routes.js';
 import { registerConfigMetrics } from './admin/config-metrics.js';
 import { resolveAdminToken, type AdminTokenSource } from './admin/admin-token.js';
 import { ChangeSetQueue } from './admin/change-set-queue.js';
@@ -23,7 +24,7 @@ import { optionNumber } from '../config/option-table.js';
 import { LoadMeter } from './load-meter.js';
 
 /** Status provider types, for the layers that serve `/api/status` and `/api/dns/{number}/status`. */
-export type { StatusProviders, DnStatus } from './admin/admin-routes.js';
+export type { StatusProviders, DnStatus } from './admin/status-routes.js';
 
 /** Options of {@link createHttpServer}. */
 export interface HttpServerOptions {

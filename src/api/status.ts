@@ -4,7 +4,7 @@
  * on routing points), the calls lost in the last restart, and the load of the process.
  */
 import { cpus } from 'node:os';
-import type { AgentStatusEntry } from '../contact-center/agents/agent-status-provider.js';
+import type { AgentStateFilter, AgentStatusEntry } from '../contact-center/agents/agent-status-provider.js';
 import type { LostCall } from '../contact-center/calls/call-journal.js';
 import type { DeviceStatus } from '../reachability/oos-prober.js';
 import type { RegistrationStatus } from '../registrar/registrar-module.js';
@@ -36,11 +36,23 @@ export interface ServerStatus {
   config?: ConfigQueueStatus;
 }
 
+/** The sections `GET /api/status?sections=` may name (interfaces §5); `calls` carries `lostCalls` too. */
+export const STATUS_SECTIONS = ['load', 'config', 'agents', 'devices', 'registrations', 'calls'] as const;
+/** One name of {@link STATUS_SECTIONS}. */
+export type StatusSection = (typeof STATUS_SECTIONS)[number];
+
+/** What a `GET /api/status` reader asked for: some sections only, and agents in some states only. */
+export interface StatusQuery {
+  /** Absent: every section (the whole {@link ServerStatus}). */
+  sections?: ReadonlySet<StatusSection>;
+  agentState?: AgentStateFilter;
+}
+
 /** Where the sections of {@link ServerStatus} come from (the layers the composition root built). */
 export interface StatusSources {
   /** `registrations` and `devices` (registrar and reachability). */
   registrationsAndDevices(): Pick<ServerStatus, 'registrations' | 'devices'>;
-  agents(): AgentStatusEntry[];
+  agents(filter?: AgentStateFilter): AgentStatusEntry[];
   activeCalls(): number;
   waitingCalls(): number;
   lostCalls: readonly LostCall[];
@@ -53,19 +65,31 @@ export class StatusReporter {
     private readonly load: LoadMeter,
   ) {}
 
-  /** The status body; the load figures cover about the last second, whoever read it before. */
-  status(): ServerStatus {
-    return {
-      ...this.sources.registrationsAndDevices(),
-      agents: this.sources.agents(),
-      calls: { active: this.sources.activeCalls(), waiting: this.sources.waitingCalls() },
-      lostCalls: this.sources.lostCalls,
-      load: {
+  /**
+   * The status body, or only the sections `query` asks for (only those are computed: a poller
+   * of `load` does not pay for thousands of agents and registrations); the load figures cover
+   * about the last second, whoever read it before. `config` is added by the admin API.
+   */
+  status(query: StatusQuery = {}): Partial<ServerStatus> {
+    const want = (s: StatusSection): boolean => !query.sections || query.sections.has(s);
+    const out: Partial<ServerStatus> = {};
+    if (want('registrations') || want('devices')) {
+      const rd = this.sources.registrationsAndDevices();
+      if (want('registrations')) out.registrations = rd.registrations;
+      if (want('devices')) out.devices = rd.devices;
+    }
+    if (want('agents')) out.agents = this.sources.agents(query.agentState);
+    if (want('calls')) {
+      out.calls = { active: this.sources.activeCalls(), waiting: this.sources.waitingCalls() };
+      out.lostCalls = this.sources.lostCalls;
+    }
+    if (want('load'))
+      out.load = {
         cpuPercent: this.load.cpuPercent(),
         cpuCount: cpus().length,
         eventLoopLagMs: this.load.eventLoopLagMs(),
         eventLoopLagMaxMs: this.load.eventLoopLagMaxMs(),
-      },
-    };
+      };
+    return out;
   }
 }

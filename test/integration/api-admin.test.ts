@@ -76,6 +76,8 @@ describe('admin API (interfaces §5)', () => {
       ['POST', '/api/config/change-sets'],
       ['GET', '/api/config/changes?since=0'],
       ['GET', '/api/status'],
+      ['GET', '/api/status?sections=load'],
+      ['POST', '/api/dns/status'],
     ]) {
       expect((await call(m, p, m === 'GET' ? undefined : {}, null)).status, `${m} ${p}`).toBe(401);
       expect((await call(m, p, m === 'GET' ? undefined : {}, 'wrong-token')).status).toBe(401);

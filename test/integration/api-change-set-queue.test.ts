@@ -49,7 +49,10 @@ async function start(serverOptions: Record<string, string> = {}): Promise<void> 
     },
     load,
   );
-  server.setStatusProviders({ status: () => reporter.status() });
+  server.setStatusProviders({
+    status: (q) => reporter.status(q),
+    dnStatus: (dn) => ({ mode: 'static', target: `sip:${dn.number}@203.0.113.5`, inService: true }),
+  });
   url = (await server.listen('127.0.0.1:0')).url;
 }
 
@@ -171,6 +174,13 @@ describe('change-set queue (behaviour §13)', () => {
     const refusedPut = await call('PUT', '/api/dns/6208', { type: 'extension', options: {} });
     expect([refusedPut.status, refusedPut.headers.get('retry-after')]).toEqual([503, '1']);
     expect(metricValue(await metricsText(url), 'sipserver_config_queue_full_total')).toBe(2);
+    // Reads never wait behind change-sets: the bulk DN status and the status answer while the queue is full.
+    const dn = store.listDns(0, 1).items[0]!.number;
+    const read = await call('POST', '/api/dns/status', { numbers: [dn] });
+    expect(read.json).toEqual({
+      items: [{ number: dn, mode: 'static', target: `sip:${dn}@203.0.113.5`, inService: true }],
+    });
+    expect((await call('GET', '/api/status?sections=config')).json.config).toMatchObject({ queueDepth: 3 });
     stopBusy();
     expect((await Promise.all(answers)).map((a) => a.json.version)).toEqual([v + 1, v + 2, v + 3]);
     expect(store.getDn('6209')).toBeUndefined();

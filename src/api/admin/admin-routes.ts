@@ -8,32 +8,10 @@ import { agentToDocument, modelToDocument } from '../../config/config-file.js';
 import { redactAgent, redactChange, redactDn, redactModel, isSecretOption } from '../../config/secrets.js';
 import { OPTION_TABLE } from '../../config/option-table.js';
 import type { AgentConfig, DnConfig } from '../../config/config-model.js';
-import type { ServerStatus } from '../status.js';
 import { adminAuthHook } from './admin-auth.js';
 import { QueueClosedError, QueueFullError, type ChangeSetQueue } from './change-set-queue.js';
 import * as S from './admin-schemas.js';
-
-/**
- * What `GET /api/dns/{number}/status` answers at least (interfaces §5); computed by the
- * reachability layer, which may add fields (they are sent as given).
- */
-export interface DnStatus {
-  mode: 'registered' | 'static' | 'softswitch' | 'agent-phone' | 'unreachable';
-  target?: string;
-  via?: string;
-  inService: boolean;
-  /** A nailed-up DN (`line-type = 1`): the state of its connection (behaviour §10.1, §10.3). */
-  nailedUp?: 'none' | 'connecting' | 'parked' | 'active';
-}
-
-/**
- * Providers of the live-state endpoints, owned by other layers. `dnStatus` gets the DN (known
- * to exist); `status` answers `GET /api/status` ({@link ServerStatus}). Missing provider → 503.
- */
-export interface StatusProviders {
-  dnStatus?: (dn: DnConfig) => DnStatus | Promise<DnStatus>;
-  status?: () => ServerStatus;
-}
+import { statusRoutes, type StatusProviders } from './status-routes.js';
 
 /** Options of {@link adminRoutes}. */
 export interface AdminRoutesOptions {
@@ -299,23 +277,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     },
   );
 
-  app.get<{ Params: Params }>('/dns/:number/status', { schema: { tags: ['status'] } }, async (req, reply) => {
-    const d = store.getDn(req.params.number);
-    if (!d) return reply.code(404).send({ error: `DN ${req.params.number} not found` });
-    const p = opts.getStatusProviders().dnStatus;
-    if (!p) return reply.code(503).send({ error: 'DN status is not available in this server' });
-    return p(d);
-  });
-
-  app.get<{ Reply: ServerStatus | { error: string } }>(
-    '/status',
-    { schema: { tags: ['status'] } },
-    async (_req, reply) => {
-      const p = opts.getStatusProviders().status;
-      if (!p) return reply.code(503).send({ error: 'status is not available in this server' });
-      return { ...p(), config: queue.status() };
-    },
-  );
+  statusRoutes(app, { store, getStatusProviders: opts.getStatusProviders, queue });
 
   app.post<{ Body: unknown; Querystring: { dryRun?: boolean } }>(
     '/config/change-sets',

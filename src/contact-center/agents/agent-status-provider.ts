@@ -1,4 +1,5 @@
 import type { AgentService } from './agent-service.js';
+import { isBusy } from './agent-state.js';
 
 /** One agent line of `GET /api/status` (interfaces §5). */
 export interface AgentStatusEntry {
@@ -11,19 +12,31 @@ export interface AgentStatusEntry {
 }
 
 /**
+ * Which agents `GET /api/status?agentState=` lists: `logged-in` (every state but `LoggedOut`) or
+ * `busy` (the three Busy states: on a routed call, behaviour §7). Absent: every configured agent.
+ */
+export type AgentStateFilter = 'logged-in' | 'busy';
+
+/**
  * Returns the provider that fills `agents` in `GET /api/status` (interfaces §5): the logged-in
  * agents first (login order), then, when the directory can list them, every configured agent
- * not logged in, with state `LoggedOut`, work mode `Unknown` and its default DN.
+ * not logged in, with state `LoggedOut`, work mode `Unknown` and its default DN. With a filter
+ * only sessions are visited, so the answer costs what the logged-in agents cost, not the directory.
  */
-export function createAgentStatusProvider(agents: AgentService): () => AgentStatusEntry[] {
-  return () => {
-    const out: AgentStatusEntry[] = agents.sessions().map((s) => ({
-      id: s.agentId,
-      dn: s.dn,
-      state: s.status.state,
-      workMode: s.status.workMode,
-      ...(s.agentPhone !== undefined ? { agentPhone: s.agentPhone } : {}),
-    }));
+export function createAgentStatusProvider(agents: AgentService): (filter?: AgentStateFilter) => AgentStatusEntry[] {
+  return (filter) => {
+    const out: AgentStatusEntry[] = [];
+    for (const s of agents.sessions()) {
+      if (filter === 'busy' && !isBusy(s.status.state)) continue;
+      out.push({
+        id: s.agentId,
+        dn: s.dn,
+        state: s.status.state,
+        workMode: s.status.workMode,
+        ...(s.agentPhone !== undefined ? { agentPhone: s.agentPhone } : {}),
+      });
+    }
+    if (filter !== undefined) return out;
     for (const a of agents.directory.listAgents?.() ?? []) {
       if (!agents.sessionByAgent(a.id)) out.push({ id: a.id, dn: a.dn, state: 'LoggedOut', workMode: 'Unknown' });
     }

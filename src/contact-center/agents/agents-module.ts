@@ -4,7 +4,7 @@ import type { Logger } from '../../util/logger.js';
 import { ContactCenterEventBus } from '../events.js';
 import { AgentService } from './agent-service.js';
 import { AgentSessionRepository } from './agent-session-repository.js';
-import { type AgentStatusEntry, createAgentStatusProvider } from './agent-status-provider.js';
+import { type AgentStateFilter, type AgentStatusEntry, createAgentStatusProvider } from './agent-status-provider.js';
 import { ConfigDirectoryAdapter } from './config-directory-adapter.js';
 import { bridgeDnServiceEvents } from './dn-service-event-bridge.js';
 import { type AgentReachabilitySource, ReachabilityAgentPhoneAdapter } from './reachability-agent-phone-adapter.js';
@@ -29,7 +29,7 @@ export interface AgentsModule {
   /** Reachability as agents and the router see it (pass to `RoutingPointRouter`). */
   readonly reachability: ReachabilityAgentPhoneAdapter;
   /** `agents` of `GET /api/status`. */
-  readonly statusProvider: () => AgentStatusEntry[];
+  readonly statusProvider: (filter?: AgentStateFilter) => AgentStatusEntry[];
   /** Stops listening, closes the session database (does not log anyone out). */
   close(): void;
 }
