@@ -4,8 +4,8 @@
  * behaviour §13) honoured by waiting and sending again.
  */
 import type { ChangeRequest } from '../../config/change-set.js';
-import type { ConfigInput } from '../../config/config-model.js';
-import { loadConfigText, toYaml } from '../../config/config-file.js';
+import type { ConfigInput, DnType } from '../../config/config-model.js';
+import { defaultServerConfig } from '../../config/config-model.js';
 
 /** The server did not answer (connection refused, reset or timed out). */
 export class ServerDownError extends Error {}
@@ -41,6 +41,39 @@ export interface AdminClientOptions {
   maxRetries?: number;
   /** Injected for tests. */
   sleep?: (ms: number) => Promise<void>;
+}
+
+type Doc = Record<string, unknown>;
+const isDoc = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
+const strings = (v: unknown): Record<string, string> =>
+  isDoc(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {};
+
+/**
+ * The configuration `GET /api/config` sends (the file form, already validated by the server) as the
+ * model the tool reads: DNs, agents and agent groups taken over as they are, without the YAML round
+ * trip and full re-validation of `loadConfigText` (2.4 s at 10,000 agents). The server section is
+ * not used by the tool (defaults). Null when the shape is not a configuration.
+ */
+export function documentToModel(doc: unknown): ConfigInput | null {
+  if (!isDoc(doc) || !Array.isArray(doc.dns ?? []) || !Array.isArray(doc.agents ?? [])) return null;
+  const dns = (doc.dns ?? []) as Doc[];
+  const agents = (doc.agents ?? []) as Doc[];
+  const groups = (doc['agent-groups'] ?? []) as Doc[];
+  if (![...dns, ...agents, ...groups].every(isDoc)) return null;
+  return {
+    server: defaultServerConfig(),
+    dns: dns.map((d) => ({ number: String(d.number), type: String(d.type) as DnType, options: strings(d.options) })),
+    agents: agents.map((a) => ({
+      id: String(a.id),
+      name: String(a.name ?? ''),
+      ...(a.dn !== undefined ? { dn: String(a.dn) } : {}),
+      options: strings(a.options),
+    })),
+    agentGroups: groups.map((g) => ({
+      name: String(g.name),
+      agents: Array.isArray(g.agents) ? g.agents.map(String) : [],
+    })),
+  };
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -102,12 +135,9 @@ export class AdminClient {
     const r = await this.request('GET', '/api/config');
     if (r.status !== 200) throw new ServerRefusedError(`GET /api/config answered ${r.status}`);
     const body = r.json as { version: number; config: unknown };
-    const loaded = loadConfigText(toYaml(body.config), `${this.base}/api/config`);
-    if (!loaded.model)
-      throw new ServerRefusedError(
-        `the server sent a configuration this tool cannot read: ${loaded.errors.map((e) => e.message).join('; ')}`,
-      );
-    return { version: body.version, model: loaded.model };
+    const model = documentToModel(body.config);
+    if (!model) throw new ServerRefusedError(`the server sent a configuration this tool cannot read (GET /api/config)`);
+    return { version: body.version, model };
   }
 
   /** `POST /api/config/change-sets` with `ifVersion` (409 when the configuration moved on); `dryRun` validates only. */
