@@ -21,6 +21,9 @@ import { runRollback } from './migrate/rollback.js';
 const out = (s: string): void => void process.stdout.write(s + '\n');
 const err = (s: string): void => void process.stderr.write(s + '\n');
 
+/** `--max-apply-ms` default (docs/migration.md "Batch size"). */
+const DEFAULT_MAX_APPLY_MS = 25;
+
 /** A usage error: exit 2. */
 class UsageError extends Error {}
 
@@ -153,6 +156,7 @@ interface ApplyOpts {
   maxBatch?: string;
   maxCpu?: string;
   maxLag?: string;
+  maxApplyMs?: string;
   journal?: string;
   waitLogout?: string;
 }
@@ -164,6 +168,7 @@ async function applyCommand(planFile: string, o: ApplyOpts): Promise<number> {
     max: positive('--max-batch', o.maxBatch, 1000),
     maxCpu: positive('--max-cpu', o.maxCpu, 70),
     maxLag: positive('--max-lag', o.maxLag, 50),
+    maxApplyMs: positive('--max-apply-ms', o.maxApplyMs, DEFAULT_MAX_APPLY_MS),
   };
   if (limits.max < limits.initial) throw new UsageError('--max-batch must be at least --batch');
   const waitLogoutS = positive('--wait-logout', o.waitLogout, 60);
@@ -251,6 +256,11 @@ export function registerMigrateCommands(program: Command): void {
     .option('--max-batch <n>', 'largest batch size', '1000')
     .option('--max-cpu <percent>', 'server CPU at which batches shrink', '70')
     .option('--max-lag <ms>', 'server event-loop lag at which batches shrink', '50')
+    .option(
+      '--max-apply-ms <ms>',
+      'longest the server should take to apply one batch (config.lastApplyMs); bigger batches shrink',
+      String(DEFAULT_MAX_APPLY_MS),
+    )
     .option('--journal <file>', 'journal file (default PLAN.journal)')
     .option('--wait-logout <s>', 'how long the end of the run waits for busy agents and logged-in office DNs', '60')
     .action((file: string, o: ApplyOpts) => run(() => applyCommand(file, o)));

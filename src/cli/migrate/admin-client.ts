@@ -13,12 +13,26 @@ export class ServerDownError extends Error {}
 /** The server answered something the tool cannot go on with (401, 500, an unreadable body…). */
 export class ServerRefusedError extends Error {}
 
-/** `GET /api/status` as far as the tool reads it. */
+/** `GET /api/status` as far as the tool reads it (a section not asked for may be absent). */
 export interface ServerStatus {
-  agents: { id: string; dn?: string; state: string; agentPhone?: string }[];
-  devices: { dn: string; state: string }[];
-  load?: { cpuPercent?: number; eventLoopLagMs?: number };
+  agents?: { id: string; dn?: string; state: string; agentPhone?: string }[];
+  devices?: { dn: string; state: string }[];
+  load?: { cpuPercent?: number; eventLoopLagMs?: number; eventLoopLagMaxMs?: number };
+  config?: { version?: number; lastApplyMs?: number; queueDepth?: number };
 }
+
+/** What to ask `GET /api/status` for: `?sections=` and `?agentState=` (docs/admin-api.md). */
+export interface StatusQuery {
+  sections?: ('load' | 'config' | 'agents' | 'devices')[];
+  agentState?: 'busy' | 'logged-in';
+}
+
+/** Most numbers one `POST /api/dns/status` takes. */
+const DN_STATUS_CHUNK = 5000;
+/** DN status reads in flight at once when the server has no bulk read. */
+const DN_STATUS_CONCURRENCY = 8;
+/** Answers of a server that does not know a query form: use the older read. */
+const UNKNOWN_FORM = new Set([400, 404, 405, 422]);
 
 /** `GET /api/dns/{n}/status`. */
 export interface DnStatus {
@@ -84,6 +98,10 @@ export class AdminClient {
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** The server answered the `?sections=` form with 4xx: read `/api/status` whole. */
+  private legacyStatus = false;
+  /** The server has no `POST /api/dns/status`. */
+  private legacyDnStatus = false;
 
   constructor(
     url: string,
@@ -168,11 +186,51 @@ export class AdminClient {
     return out;
   }
 
-  /** `GET /api/status`. */
-  async status(): Promise<ServerStatus> {
+  /**
+   * `GET /api/status`, only the sections and agents `q` asks for; a server that does not know
+   * the query (4xx) is read whole from then on and its agents filtered here.
+   */
+  async status(q: StatusQuery = {}): Promise<ServerStatus> {
+    const params = [
+      ...(q.sections ? [`sections=${q.sections.join(',')}`] : []),
+      ...(q.agentState ? [`agentState=${q.agentState}`] : []),
+    ];
+    if (params.length && !this.legacyStatus) {
+      const r = await this.request('GET', `/api/status?${params.join('&')}`);
+      if (r.status === 200) return r.json as ServerStatus;
+      if (!UNKNOWN_FORM.has(r.status)) throw new ServerRefusedError(`GET /api/status answered ${r.status}`);
+      this.legacyStatus = true;
+    }
     const r = await this.request('GET', '/api/status');
     if (r.status !== 200) throw new ServerRefusedError(`GET /api/status answered ${r.status}`);
-    return r.json as ServerStatus;
+    const s = r.json as ServerStatus;
+    if (q.agentState === 'busy') s.agents = s.agents?.filter((a) => a.state.startsWith('Busy'));
+    if (q.agentState === 'logged-in') s.agents = s.agents?.filter((a) => a.state !== 'LoggedOut');
+    return s;
+  }
+
+  /**
+   * The status of many DNs (null: no such DN): `POST /api/dns/status`, 5,000 numbers a request;
+   * a server without it (4xx) is read with `GET /api/dns/{n}/status`, 8 at a time.
+   */
+  async dnStatuses(numbers: string[]): Promise<Map<string, DnStatus | null>> {
+    const out = new Map<string, DnStatus | null>();
+    for (let i = 0; i < numbers.length && !this.legacyDnStatus; i += DN_STATUS_CHUNK) {
+      const chunk = numbers.slice(i, i + DN_STATUS_CHUNK);
+      const r = await this.request('POST', '/api/dns/status', { numbers: chunk });
+      if (UNKNOWN_FORM.has(r.status) && i === 0) this.legacyDnStatus = true;
+      else if (r.status !== 200) throw new ServerRefusedError(`POST /api/dns/status answered ${r.status}`);
+      else
+        for (const it of (r.json as { items: (DnStatus & { number: string; error?: string })[] }).items)
+          out.set(it.number, it.error !== undefined ? null : it);
+    }
+    if (!this.legacyDnStatus) return out;
+    for (let i = 0; i < numbers.length; i += DN_STATUS_CONCURRENCY) {
+      const chunk = numbers.slice(i, i + DN_STATUS_CONCURRENCY);
+      const got = await Promise.all(chunk.map((n) => this.dnStatus(n)));
+      chunk.forEach((n, j) => out.set(n, got[j]));
+    }
+    return out;
   }
 
   /** `GET /api/dns/{n}/status`; null when the DN does not exist (404). */

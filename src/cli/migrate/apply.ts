@@ -36,13 +36,24 @@ export interface ApplyOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const isBusy = (s: ServerStatus, id: string): boolean =>
-  s.agents.some((a) => a.id === id && a.state.startsWith('Busy'));
-const loggedInOn = (s: ServerStatus, dn: string): boolean =>
-  s.agents.some((a) => a.dn === dn && a.state !== 'LoggedOut');
+/** Who is logged in where and who is on a call, from `GET /api/status?sections=agents&agentState=logged-in`. */
+class LiveAgents {
+  readonly busy = new Set<string>();
+  readonly loggedInDns = new Set<string>();
+  constructor(s: ServerStatus) {
+    for (const a of s.agents ?? []) {
+      if (a.state === 'LoggedOut') continue;
+      if (a.state.startsWith('Busy')) this.busy.add(a.id);
+      if (a.dn !== undefined) this.loggedInDns.add(a.dn);
+    }
+  }
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 const loadOf = (s: ServerStatus): LoadReading => ({
-  cpu: typeof s.load?.cpuPercent === 'number' ? s.load.cpuPercent : null,
-  lag: typeof s.load?.eventLoopLagMs === 'number' ? s.load.eventLoopLagMs : null,
+  cpu: num(s.load?.cpuPercent),
+  lag: num(s.load?.eventLoopLagMs),
+  applyMs: num(s.config?.lastApplyMs),
 });
 
 /** Applies one plan against one server. */
@@ -163,17 +174,23 @@ export class Applier {
     let i = 0;
     while (i < queue.length) {
       if (this.o.interrupted()) return this.interrupted();
-      const status = await this.client.status();
-      const take = queue.slice(i, i + this.controller.size);
+      const live = await this.liveAgents();
+      const size = this.controller.size;
+      const take = queue.slice(i, i + size);
       i += take.length;
-      const busy = take.filter((p) => isBusy(status, p.agentId));
+      const busy = take.filter((p) => live.busy.has(p.agentId));
       deferred.push(...busy);
-      const batch = take.filter((p) => !busy.includes(p));
-      if (batch.length) await this.batch(batch, status, deferred.length);
+      const batch = take.filter((p) => !live.busy.has(p.agentId));
+      if (batch.length) await this.batch(batch, live, deferred.length, size);
       const d = this.controller.next(this.lastLoad);
       if (d.waitMs > 0) await this.sleep(d.waitMs);
     }
     return this.tail(deferred);
+  }
+
+  /** The agents logged in (busy ones among them): only those are read, not the whole status. */
+  private async liveAgents(): Promise<LiveAgents> {
+    return new LiveAgents(await this.client.status({ sections: ['agents'], agentState: 'logged-in' }));
   }
 
   private interrupted(): number {
@@ -188,7 +205,7 @@ export class Applier {
     this.progress.say(`settling ${batch.length} agent(s) a previous run applied without journaling them`);
     const created = !!this.plan.softswitchChange && !this.journalHasSoftswitch();
     await this.validateOrRollBack(batch, [], created);
-    this.finishBatch(batch, [], created, true);
+    this.finishBatch(batch, [], created, true, batch.length);
   }
 
   private journalHasSoftswitch(): boolean {
@@ -196,14 +213,15 @@ export class Applier {
   }
 
   /** One batch: change-set, validation, journal. */
-  private async batch(batch: PlannedAgent[], status: ServerStatus, deferred: number): Promise<void> {
+  /** One batch of controller size `size` (`batch` is smaller when agents on a call were left out). */
+  private async batch(batch: PlannedAgent[], live: LiveAgents, deferred: number, size: number): Promise<void> {
     const ids = new Set(batch.map((p) => p.agentId));
     const deletes: string[] = [];
     for (const p of batch) {
       const dn = p.removeOfficeDn;
       if (!dn || !this.view.dns.has(dn)) continue;
       const allLeft = (this.leavers.get(dn) ?? []).every((a) => this.moved.has(a) || ids.has(a));
-      if (allLeft && !loggedInOn(status, dn)) deletes.push(dn);
+      if (allLeft && !live.loggedInDns.has(dn)) deletes.push(dn);
       else this.pendingRemovals.add(dn);
     }
     const createSs = !!this.plan.softswitchChange && !this.view.dns.has(this.plan.softswitch);
@@ -218,12 +236,12 @@ export class Applier {
     );
     this.applyLocally(batch, deletes, createSs);
     await this.validateOrRollBack(batch, deletes, createSs);
-    this.finishBatch(batch, deletes, createSs, false);
+    this.finishBatch(batch, deletes, createSs, false, size);
     this.progress.update({
       done: this.moved.size,
       total: this.plan.agents.length,
       batch: this.batchNo,
-      batchSize: batch.length,
+      batchSize: size,
       cpu: this.lastLoad.cpu,
       lag: this.lastLoad.lag,
       deferred,
@@ -269,7 +287,13 @@ export class Applier {
     );
   }
 
-  private finishBatch(batch: PlannedAgent[], deletes: string[], createSs: boolean, recovered: boolean): void {
+  private finishBatch(
+    batch: PlannedAgent[],
+    deletes: string[],
+    createSs: boolean,
+    recovered: boolean,
+    size: number,
+  ): void {
     const n = ++this.batchNo;
     if (createSs) this.softswitchCreated = true;
     for (const p of batch) this.moved.add(p.agentId);
@@ -279,7 +303,7 @@ export class Applier {
       n,
       agents: batch.map((p) => p.agentId),
       version: this.version,
-      size: batch.length,
+      size,
       cpu: this.lastLoad.cpu,
       lag: this.lastLoad.lag,
       ...(deletes.length ? { removedDns: deletes } : {}),
@@ -294,15 +318,15 @@ export class Applier {
     let left = [...deferred];
     for (let round = 0; (left.length || this.pendingRemovals.size) && round < 100_000; round++) {
       if (this.o.interrupted()) return this.interrupted();
-      const status = await this.client.status();
-      const ready = left.filter((p) => !isBusy(status, p.agentId));
+      const live = await this.liveAgents();
+      const ready = left.filter((p) => !live.busy.has(p.agentId));
       if (ready.length) {
-        await this.batch(ready, status, left.length - ready.length);
+        await this.batch(ready, live, left.length - ready.length, ready.length);
         left = left.filter((p) => !ready.includes(p));
       }
       for (const dn of [...this.pendingRemovals]) {
         const allLeft = (this.leavers.get(dn) ?? []).every((a) => this.moved.has(a));
-        if (!allLeft || loggedInOn(status, dn)) continue;
+        if (!allLeft || live.loggedInDns.has(dn)) continue;
         if (this.view.dns.has(dn)) {
           await this.post([{ op: 'delete', kind: 'dn', key: dn }], []);
           this.view.dns.delete(dn);

@@ -1,15 +1,12 @@
 /**
  * Validating a batch (issue 19; behaviour §3.3, §5, §7): every moved agent must be reachable at
- * home through an in-service softswitch. A home DN: `GET /api/dns/{n}/status` says mode
- * `softswitch` and `inService`. An agent-phone number is no DN (it is bound at login): a
+ * home through an in-service softswitch. A home DN: its status (one bulk `POST /api/dns/status`
+ * read per batch, docs/admin-api.md) says mode `softswitch` and `inService`. An agent-phone number is no DN (it is bound at login): a
  * softswitch whose prefix matches it must exist and not be out of service in `/api/status` devices.
  */
 import type { SoftswitchPrefixTable } from '../../config/softswitch-prefix-table.js';
-import type { AdminClient, ServerStatus } from './admin-client.js';
+import type { AdminClient, DnStatus, ServerStatus } from './admin-client.js';
 import type { PlannedAgent } from './plan-file.js';
-
-/** DN status reads in flight at once. */
-const CONCURRENCY = 8;
 
 /** One agent that failed validation and why. */
 export interface ValidationFailure {
@@ -26,8 +23,7 @@ export interface ValidateOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-async function checkHomeDn(client: AdminClient, p: PlannedAgent): Promise<string | null> {
-  const s = await client.dnStatus(p.homeNumber);
+function checkHomeDn(p: PlannedAgent, s: DnStatus | null | undefined): string | null {
   if (!s) return `DN ${p.homeNumber} does not exist`;
   if (s.mode !== 'softswitch') return `DN ${p.homeNumber} resolves as ${s.mode}${s.reason ? ` (${s.reason})` : ''}`;
   if (!s.inService) return `DN ${p.homeNumber}: ${s.reason ?? `softswitch ${s.via ?? '?'} out of service`}`;
@@ -49,7 +45,8 @@ export async function awaitProbed(
   const names = new Set(batch.flatMap((p) => table.candidates(p.homeNumber).map((c) => c.dn)));
   const deadline = Date.now() + timeoutMs;
   for (let round = 0; ; round++) {
-    const status = await client.status();
+    // The load and queue are read with it: the server's state right after the batch.
+    const status = await client.status({ sections: ['devices', 'load', 'config'] });
     const unknown = (status.devices ?? []).some((d) => names.has(d.dn) && d.state === 'unknown');
     if (!unknown || Date.now() >= deadline || round >= 10_000) return status;
     await sleep(200);
@@ -70,22 +67,20 @@ export async function validateBatch(
   for (let round = 0; round < 50; round++) {
     failures = [];
     const needStatus = pending.some((p) => p.mode === 'agent-phone');
-    const status = round === 0 && o.status ? o.status : needStatus ? await client.status() : undefined;
+    const status =
+      round === 0 && o.status ? o.status : needStatus ? await client.status({ sections: ['devices'] }) : undefined;
     const oos = new Set((status?.devices ?? []).filter((d) => d.state === 'out-of-service').map((d) => d.dn));
-    const check = async (p: PlannedAgent): Promise<string | null> => {
-      if (p.mode !== 'agent-phone') return checkHomeDn(client, p);
-      const c = table.candidates(p.homeNumber);
-      if (c.length === 0) return `no softswitch prefix matches ${p.homeNumber}`;
-      if (c.every((x) => oos.has(x.dn))) return `softswitch ${c.map((x) => x.dn).join(', ')} out of service`;
-      return null;
-    };
-    // A few status reads in flight at a time: a 1,000-agent batch is validated in ~1000/8 round trips.
-    for (let i = 0; i < pending.length; i += CONCURRENCY) {
-      const chunk = pending.slice(i, i + CONCURRENCY);
-      const whys = await Promise.all(chunk.map(check));
-      chunk.forEach((p, j) => {
-        if (whys[j]) failures.push({ agentId: p.agentId, why: whys[j]! });
-      });
+    const homes = pending.filter((p) => p.mode !== 'agent-phone').map((p) => p.homeNumber);
+    const dnStatus = homes.length ? await client.dnStatuses(homes) : new Map<string, DnStatus | null>();
+    for (const p of pending) {
+      let why: string | null = null;
+      if (p.mode !== 'agent-phone') why = checkHomeDn(p, dnStatus.get(p.homeNumber));
+      else {
+        const c = table.candidates(p.homeNumber);
+        if (c.length === 0) why = `no softswitch prefix matches ${p.homeNumber}`;
+        else if (c.every((x) => oos.has(x.dn))) why = `softswitch ${c.map((x) => x.dn).join(', ')} out of service`;
+      }
+      if (why) failures.push({ agentId: p.agentId, why });
     }
     if (failures.length === 0 || Date.now() >= deadline) return failures;
     const failed = new Set(failures.map((f) => f.agentId));

@@ -64,4 +64,65 @@ describe('AdminClient', () => {
     server = undefined;
     await expect(new AdminClient(url, 'tok').status()).rejects.toThrow(/ECONNREFUSED/);
   });
+
+  it('asks /api/status for sections and agents; a server without the query is read whole, agents filtered here', async () => {
+    const agents = [
+      { id: 'a', dn: '7000', state: 'BusyReady' },
+      { id: 'b', dn: '7001', state: 'LoggedOut' },
+      { id: 'c', dn: '7002', state: 'Ready' },
+    ];
+    let knowsQuery = true;
+    const urls: string[] = [];
+    const url = await serve((req, res) => {
+      urls.push(req.url!);
+      if (req.url === '/api/status') json(res, 200, { agents, devices: [], load: { cpuPercent: 1 } });
+      else if (knowsQuery) json(res, 200, { agents: [agents[0]] });
+      else json(res, 422, { errors: [{ index: -1, message: 'querystring: unknown' }] });
+    });
+    const c = new AdminClient(url, 'tok');
+    expect((await c.status({ sections: ['agents'], agentState: 'busy' })).agents).toEqual([agents[0]]);
+    expect(urls).toEqual(['/api/status?sections=agents&agentState=busy']);
+    knowsQuery = false;
+    const old = new AdminClient(url, 'tok');
+    expect((await old.status({ sections: ['agents'], agentState: 'logged-in' })).agents).toEqual([
+      agents[0],
+      agents[2],
+    ]);
+    expect((await old.status({ sections: ['agents'], agentState: 'busy' })).agents).toEqual([agents[0]]);
+    // After the first refusal the query form is not tried again.
+    expect(urls.slice(1)).toEqual(['/api/status?sections=agents&agentState=logged-in', '/api/status', '/api/status']);
+  });
+
+  it('reads DN statuses in one POST /api/dns/status; without it, one GET per DN', async () => {
+    let bulk = true;
+    const seen: string[] = [];
+    const url = await serve((req, res, body) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === '/api/dns/status' && bulk) {
+        const { numbers } = JSON.parse(body) as { numbers: string[] };
+        json(res, 200, {
+          items: numbers.map((n) =>
+            n === 'x' ? { number: n, error: 'unknown DN' } : { number: n, mode: 'softswitch', inService: true },
+          ),
+        });
+      } else if (req.url === '/api/dns/status') json(res, 404, { error: 'not found' });
+      else if (req.url === '/api/dns/x/status') json(res, 404, { error: 'DN x not found' });
+      else json(res, 200, { mode: 'softswitch', inService: true });
+    });
+    const want = new Map([
+      ['+1', { number: '+1', mode: 'softswitch', inService: true }],
+      ['x', null],
+    ]);
+    expect(await new AdminClient(url, 'tok').dnStatuses(['+1', 'x'])).toEqual(want);
+    expect(seen).toEqual(['POST /api/dns/status']);
+    bulk = false;
+    seen.length = 0;
+    const got = await new AdminClient(url, 'tok').dnStatuses(['+1', 'x']);
+    expect([...got.entries()]).toEqual([
+      ['+1', { mode: 'softswitch', inService: true }],
+      ['x', null],
+    ]);
+    expect(seen[0]).toBe('POST /api/dns/status');
+    expect(seen.slice(1).sort()).toEqual(['GET /api/dns/%2B1/status', 'GET /api/dns/x/status']);
+  });
 });

@@ -56,8 +56,9 @@ class StoreClient {
     }));
     return { agents, devices: [], load: { cpuPercent: 1, eventLoopLagMs: 1 } };
   }
-  async dnStatus(n: string) {
-    return this.store.exportModel().dns.some((d) => d.number === n) ? { mode: 'softswitch', inService: true } : null;
+  async dnStatuses(numbers: string[]) {
+    const dns = new Set(this.store.exportModel().dns.map((d) => d.number));
+    return new Map(numbers.map((n) => [n, dns.has(n) ? { mode: 'softswitch', inService: true } : null]));
   }
 }
 

@@ -32,3 +32,26 @@ describe('BatchController', () => {
     expect(() => new BatchController({ ...limits, initial: 2000 })).toThrow(/--batch/);
   });
 });
+
+describe('BatchController with --max-apply-ms', () => {
+  const capped = { ...limits, maxApplyMs: 25 };
+
+  it('grows while the apply stays under the bound, to the size that fits it', () => {
+    const c = new BatchController(capped);
+    expect(c.next({ cpu: 10, lag: 1, applyMs: 5 })).toEqual({ size: 100, waitMs: 0, reason: 'grow' });
+    // 100 agents took 20 ms: 125 fit in 25 ms.
+    expect(c.next({ cpu: 10, lag: 1, applyMs: 20 })).toEqual({ size: 125, waitMs: 0, reason: 'grow' });
+    expect(c.next({ cpu: 10, lag: 1, applyMs: 25 })).toEqual({ size: 125, waitMs: 0, reason: 'hold' });
+  });
+
+  it('shrinks without waiting when the apply took longer, at most by half', () => {
+    const c = new BatchController({ ...capped, initial: 400 });
+    expect(c.next({ cpu: 10, lag: 1, applyMs: 40 })).toEqual({ size: 250, waitMs: 0, reason: 'shrink' });
+    expect(c.next({ cpu: 10, lag: 1, applyMs: 500 })).toEqual({ size: 125, waitMs: 0, reason: 'shrink' });
+  });
+
+  it('CPU or lag over their limits still halve and wait', () => {
+    const c = new BatchController(capped);
+    expect(c.next({ cpu: 80, lag: 1, applyMs: 1 })).toEqual({ size: 25, waitMs: 1000, reason: 'shrink' });
+  });
+});
