@@ -194,6 +194,32 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
     });
   });
 
+  it("agent scope: a login outlives a change of the agent's DN (the DN logged in on stays usable until logout)", async () => {
+    const c = await openAs('jay', 'jay-secret');
+    expect(
+      await c.request('RequestAgentLogin', { referenceId: 2, thisDN: '8888', agentId: 'jay', workMode: 'AutoIn' }),
+    ).toMatchObject({ event: 'EventAgentLogin', thisDN: '8888' });
+    // The agent's default DN moves (as `sipserver migrate` does) while the agent is logged in on 8888.
+    store.apply([{ op: 'patch', kind: 'agent', key: 'jay', value: { dn: '7777' } }]);
+    expect(await c.request('RequestAgentNotReady', { referenceId: 3, thisDN: '8888' })).toMatchObject({
+      event: 'EventAgentNotReady',
+      thisDN: '8888',
+    });
+    expect(await c.request('RequestAgentLogout', { referenceId: 4, thisDN: '8888' })).toMatchObject({
+      event: 'EventAgentLogout',
+      thisDN: '8888',
+    });
+    // Logged out: 8888 is no longer the agent's, 7777 (the new default DN) is.
+    expect(await c.request('RequestRegisterAddress', { referenceId: 5, thisDN: '8888' })).toMatchObject({
+      event: 'EventError',
+      errorCode: CTI_ERROR.DN_NOT_ALLOWED.code,
+    });
+    expect(await c.request('RequestRegisterAddress', { referenceId: 6, thisDN: '7777' })).toMatchObject({
+      event: 'EventRegistered',
+      thisDN: '7777',
+    });
+  });
+
   it('agent-phone equal to an internal DN → EventError AGENT_PHONE_INTERNAL_DN; no softswitch → AGENT_PHONE_NO_SOFTSWITCH', async () => {
     const c = await openAs('jay', 'jay-secret');
     const e1 = await c.request('RequestAgentLogin', {

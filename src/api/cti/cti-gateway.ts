@@ -370,8 +370,10 @@ export class CtiGateway {
   }
 
   /**
-   * Checks that the connection may act on `raw` and returns it normalised: agent scope only the
-   * agent's own (configured) DN; application scope any provisioned DN.
+   * Checks that the connection may act on `raw` and returns it normalised: agent scope the
+   * agent's own (configured) DN, or the DN the agent is logged in on (a login outlives a change of
+   * the agent's DN: the new one applies at the next login, behaviour §2.3 and §13); application
+   * scope any provisioned DN.
    */
   private allowedDn(session: CtiSession, raw: string): string {
     const dir = this.deps.agents.directory;
@@ -379,7 +381,8 @@ export class CtiGateway {
     const scope = session.scope;
     if (scope?.kind === 'agent') {
       const agent = dir.getAgent(scope.agentId);
-      if (!agent || dir.normaliseNumber(agent.dn) !== dn) {
+      const loggedInOn = this.deps.agents.sessionByAgent(scope.agentId)?.dn;
+      if (!agent || (dir.normaliseNumber(agent.dn) !== dn && loggedInOn !== dn)) {
         throw new CtiError('DN_NOT_ALLOWED', `agent ${scope.agentId} may only use DN ${agent?.dn ?? '(none)'}`);
       }
     }
