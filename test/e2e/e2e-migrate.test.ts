@@ -140,7 +140,7 @@ describe('sipserver migrate: 2,000 office agents to home under 50 calls/s', () =
     // The office DNs behind the PBX go; the registered phones' DNs (digest passwords) are kept.
     expect(removals.length).toBe(run.world.agents.filter((a) => a.mode !== 'agent-phone' && !a.registered).length);
     expectCompleteJournal(journal, removals);
-    // `size`: the agents in the batch: the controller's size less the agents skipped on a call.
+    // `size`: the controller's batch size (the batch holds fewer agents when some were on a call).
     const sizes = journal.filter((l) => l.t === 'batch').map((l) => Number(l.size));
     expect(sizes[0]).toBeGreaterThan(0);
     expect(sizes[0]).toBeLessThanOrEqual(50);
