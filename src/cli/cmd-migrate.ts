@@ -6,7 +6,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command, CommanderError } from 'commander';
-import { formatProblem, loadConfigFile } from '../config/config-file.js';
 import { AdminClient, ServerDownError, ServerRefusedError } from './migrate/admin-client.js';
 import { Applier, MigrateStop } from './migrate/apply.js';
 import { parseMigrationCsv, type CsvProblem, type CsvRow } from './migrate/csv.js';
@@ -116,6 +115,8 @@ async function planCommand(o: PlanOpts): Promise<number> {
     baseVersion = c.version;
     hasPassword = await api.dnsWithPassword();
   } else {
+    // Loaded here only: the YAML reader is the largest module the other subcommands do without.
+    const { formatProblem, loadConfigFile } = await import('../config/config-file.js');
     const r = loadConfigFile(o.config!);
     for (const e of r.errors) err(formatProblem(e));
     if (!r.model) throw new MigrateStop(`${o.config} is not a valid configuration; fix it first`, 1);

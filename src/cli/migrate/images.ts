@@ -4,7 +4,6 @@
  * before-images (docs/migration.md "Resuming", "Rollback").
  */
 import type { ChangeRequest } from '../../config/change-set.js';
-import { canonicalJson } from '../../config/config-diff.js';
 import type { ConfigInput } from '../../config/config-model.js';
 import { agentDoc, dnDoc } from './plan.js';
 import type { AgentDoc, DnDoc, MigrationPlan, PlannedAgent } from './plan-file.js';
@@ -33,7 +32,25 @@ export class ModelView {
   }
 }
 
-const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
+/**
+ * Deep equality of plain JSON values, keys in any order, an `undefined` member the same as a
+ * missing one (what comparing `canonicalJson` forms says, without building the strings and without
+ * loading the configuration-file code into the CLI).
+ */
+export function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => same(x, bb[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  return ak.length === bk.length && ak.every((k) => same(ao[k], bo[k]));
+}
 
 /** Where the server's state puts one planned agent. */
 export type AgentState = 'before' | 'after' | 'changed';
