@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
-import { CtiTestClient } from '../test/helpers/cti-client.js';
+import { loginDesks, type Desk } from '../test/helpers/cti-desks.js';
 import { repoRoot } from '../test/helpers/paths.js';
 import { freePort } from '../test/helpers/ports.js';
 import { ServerProcess } from '../test/helpers/server-process.js';
@@ -218,38 +218,13 @@ async function registerPhones(
   return { ok, failed, seconds, code: r.code, errors: r.errors.slice(0, 1500) };
 }
 
-/** Log every agent in over its own CTI connection; returns the open clients and the failures. */
-async function loginAgents(
-  server: ServerProcess,
-): Promise<{ clients: CtiTestClient[]; failures: string[]; seconds: number }> {
-  const url = server.httpUrl!.replace(/^http/, 'ws') + '/cti';
-  const clients: CtiTestClient[] = [];
-  const failures: string[] = [];
+/** Log every agent in (`ManualIn`: Ready) over its own CTI connection; returns the open desks and the failures. */
+async function loginAgents(server: ServerProcess): Promise<{ desks: Desk[]; failures: string[]; seconds: number }> {
   const t0 = Date.now();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next++;
-      if (i >= AGENTS) return;
-      try {
-        const c = await CtiTestClient.connect(url, 10_000);
-        clients.push(c);
-        const opened = await c.request('RequestOpen', { token: TOKEN }, 10_000);
-        if (opened.event !== 'EventOpened') throw new Error(`RequestOpen: ${JSON.stringify(opened)}`);
-        const ref = c.send('RequestAgentLogin', { thisDN: phoneNumber(i), agentId: agentId(i), workMode: 'ManualIn' });
-        const login = await c.waitFor((f) => f.referenceId === ref, 10_000);
-        if (login.event !== 'EventAgentLogin') throw new Error(`RequestAgentLogin: ${JSON.stringify(login)}`);
-        const ready = await c.waitFor((f) => f.referenceId === ref, 10_000);
-        if (ready.event !== 'EventAgentReady') throw new Error(`after login: ${JSON.stringify(ready)}`);
-        c.skipReceived();
-        c.events.length = 0; // keep the bench process small; nothing more is awaited
-      } catch (e) {
-        failures.push(`${agentId(i)}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: LOGIN_CONCURRENCY }, worker));
-  return { clients, failures, seconds: (Date.now() - t0) / 1000 };
+  const logins = Array.from({ length: AGENTS }, (_, i) => ({ agentId: agentId(i), dn: phoneNumber(i) }));
+  const url = server.httpUrl!.replace(/^http/, 'ws') + '/cti';
+  const r = await loginDesks(url, TOKEN, logins, { concurrency: LOGIN_CONCURRENCY, workMode: 'ManualIn' });
+  return { ...r, seconds: (Date.now() - t0) / 1000 };
 }
 
 /** Entry point for bench/run.ts. */
@@ -275,7 +250,7 @@ export default async function (): Promise<void> {
   }
   t0 = Date.now();
   const server = await startServer(config, data);
-  let clients: CtiTestClient[] = [];
+  let desks: Desk[] = [];
   try {
     await new Promise((r) => setTimeout(r, 2000));
     const idle = await read(server);
@@ -294,7 +269,7 @@ export default async function (): Promise<void> {
     process.stdout.write(`  after the phones, transactions ended: ${describe(phones)}\n`);
 
     const login = await loginAgents(server);
-    clients = login.clients;
+    desks = login.desks;
     const st2 = await status(server);
     const ready = st2.agents.filter((a) => a.state === 'Ready').length;
     process.stdout.write(
@@ -317,7 +292,7 @@ export default async function (): Promise<void> {
         `per phone ${(perPhone / 1024).toFixed(2)} KB heap, per agent ${(perAgent / 1024).toFixed(2)} KB heap (with its CTI connection)\n`,
     );
   } finally {
-    for (const c of clients) c.close();
+    for (const d of desks) d.client.close();
     await server.stop(10_000);
     rmSync(dir, { recursive: true, force: true });
   }

@@ -25,6 +25,8 @@ export interface ServerProcessOptions {
   env?: Record<string, string>;
   /** Give up waiting for the listening lines after this long. */
   startTimeoutMs?: number;
+  /** Run the build (`dist/cli/main.js`, as deployed; `npm run build` first) instead of the source under tsx. */
+  dist?: boolean;
 }
 
 /** A running server child. */
@@ -196,18 +198,23 @@ export class ServerProcess {
   }
 }
 
+/** The `node` arguments that run the `sipserver` command: the source under tsx, or the build with `dist`. */
+export function cliEntry(dist = false): string[] {
+  return dist
+    ? [...SERVER_NODE_FLAGS, resolve(repoRoot, 'dist/cli/main.js')]
+    : [...SERVER_NODE_FLAGS, '--import', 'tsx', resolve(repoRoot, 'src/cli/main.ts')];
+}
+
 /**
- * Start `src/cli/main.ts start` under tsx (so tests always run the current source) and wait
- * until it printed one listening line per listen entry.
+ * Start `src/cli/main.ts start` under tsx (so tests always run the current source; `dist` runs
+ * the build) and wait until it printed one listening line per listen entry.
  */
 export async function startServerProcess(opts: ServerProcessOptions): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sipserver-data-'));
   const args = [
     ...SERVER_NODE_FLAGS,
     ...(opts.nodeArgs ?? []),
-    '--import',
-    'tsx',
-    resolve(repoRoot, 'src/cli/main.ts'),
+    ...cliEntry(opts.dist).slice(SERVER_NODE_FLAGS.length),
     'start',
     ...(opts.config ? ['--config', opts.config] : []),
     ...(opts.sipListen ? ['--sip-listen', opts.sipListen.join(',')] : []),

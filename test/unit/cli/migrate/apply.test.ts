@@ -1,0 +1,166 @@
+/**
+ * The apply engine against a real configuration store behind an in-process admin client:
+ * the 409 path (unrelated change fine, planned object changed = stale) and agents on a call
+ * deferred to the end of the run.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AdminClient, ChangeSetResult, ServerStatus } from '../../../../src/cli/migrate/admin-client.js';
+import { Applier, MigrateStop } from '../../../../src/cli/migrate/apply.js';
+import { parseMigrationCsv } from '../../../../src/cli/migrate/csv.js';
+import { JournalWriter, readJournal } from '../../../../src/cli/migrate/journal.js';
+import { buildPlan } from '../../../../src/cli/migrate/plan.js';
+import { Progress } from '../../../../src/cli/migrate/progress.js';
+import type { ChangeRequest } from '../../../../src/config/change-set.js';
+import { loadConfigText } from '../../../../src/config/config-file.js';
+import { openStore, type ConfigStore } from '../../../../src/config/config-store.js';
+import { ChangeSetError } from '../../../../src/config/change-set.js';
+import { redactModel } from '../../../../src/config/secrets.js';
+
+const CONFIG = `
+dns:
+  - { number: SBC, type: voip-service, options: { contact: "203.0.113.9:5060", service-type: softswitch, prefix: "+1" } }
+${Array.from({ length: 8 }, (_, i) => `  - { number: "${7000 + i}", type: extension }`).join('\n')}
+agents:
+${Array.from({ length: 8 }, (_, i) => `  - { id: a${i}, name: A${i}, password: p, dn: "${7000 + i}" }`).join('\n')}
+`;
+
+/** An admin client over a store; `busy` agents are reported Busy while in the set; `beforePost` runs before each change-set. */
+class StoreClient {
+  readonly base = 'http://store';
+  busy = new Set<string>();
+  beforePost: (n: number) => void = () => undefined;
+  posts = 0;
+  constructor(private readonly store: ConfigStore) {}
+  async config() {
+    return { version: this.store.version, model: redactModel(this.store.exportModel()) };
+  }
+  async changeSet(changes: ChangeRequest[], ifVersion?: number): Promise<ChangeSetResult> {
+    this.beforePost(++this.posts);
+    if (ifVersion !== undefined && ifVersion !== this.store.version)
+      return { ok: false, conflict: true, version: this.store.version };
+    try {
+      return { ok: true, version: this.store.apply(changes).version };
+    } catch (e) {
+      if (e instanceof ChangeSetError) return { ok: false, conflict: false, errors: e.errors };
+      throw e;
+    }
+  }
+  async status(): Promise<ServerStatus> {
+    const agents = this.store.exportModel().agents.map((a) => ({
+      id: a.id,
+      dn: a.dn,
+      state: this.busy.has(a.id) ? 'BusyReady' : 'LoggedOut',
+    }));
+    return { agents, devices: [], load: { cpuPercent: 1, eventLoopLagMs: 1 } };
+  }
+  async dnStatuses(numbers: string[]) {
+    const dns = new Set(this.store.exportModel().dns.map((d) => d.number));
+    return new Map(numbers.map((n) => [n, dns.has(n) ? { mode: 'softswitch', inService: true } : null]));
+  }
+}
+
+let dir: string;
+let store: ConfigStore;
+let client: StoreClient;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'apply-'));
+  store = openStore(dir);
+  store.reconcile(loadConfigText(CONFIG).model!);
+  client = new StoreClient(store);
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function applier(o: { waitLogoutS?: number } = {}) {
+  const csv = ['agent_id,home_number,mode', ...Array.from({ length: 8 }, (_, i) => `a${i},+1555000000${i},extension`)];
+  const plan = buildPlan(store.exportModel(), parseMigrationCsv(csv.join('\n')).rows, {
+    softswitch: 'SBC',
+    source: { server: client.base },
+    baseVersion: store.version,
+  }).plan!;
+  const out: string[] = [];
+  const journalFile = join(dir, 'p.journal');
+  const a = new Applier(
+    plan,
+    client as unknown as AdminClient,
+    {
+      planFile: join(dir, 'p.plan'),
+      journalFile,
+      limits: { initial: 2, max: 2, maxCpu: 70, maxLag: 50 },
+      waitLogoutS: o.waitLogoutS ?? 5,
+      interrupted: () => false,
+      sleep: async () => undefined,
+    },
+    new Progress({ isTTY: false, write: (s: string) => out.push(s) }),
+  );
+  return { a, out, journalFile };
+}
+
+describe('Applier', () => {
+  it('a 409 from an unrelated change re-reads the configuration and goes on', async () => {
+    client.beforePost = (n) => {
+      if (n === 2) store.apply([{ op: 'put', kind: 'dn', key: '9999', value: { type: 'extension', options: {} } }]);
+    };
+    const { a, journalFile } = applier();
+    expect(await a.run()).toBe(0);
+    expect(client.posts).toBe(5); // 4 batches + the one refused with 409
+    expect(readJournal(journalFile).filter((e) => e.t === 'batch')).toHaveLength(4);
+    expect(store.exportModel().agents.every((x) => x.dn?.startsWith('+1555'))).toBe(true);
+  });
+
+  it('a 409 from a change to a planned agent stops the run as stale', async () => {
+    client.beforePost = (n) => {
+      if (n === 2) store.apply([{ op: 'patch', kind: 'agent', key: 'a5', value: { name: 'Changed' } }]);
+    };
+    const { a, journalFile } = applier();
+    await expect(a.run()).rejects.toThrow(
+      new MigrateStop(
+        'stale plan: agent a5 changed since the plan was made (agent a5 changed); run migrate plan again',
+        1,
+      ),
+    );
+    expect(readJournal(journalFile).filter((e) => e.t === 'batch')).toHaveLength(1);
+  });
+
+  it('an agent on a call is skipped and moved at the end, once the call is over', async () => {
+    client.busy.add('a1');
+    let polls = 0;
+    const origStatus = client.status.bind(client);
+    client.status = async () => {
+      if (++polls === 8) client.busy.delete('a1');
+      return origStatus();
+    };
+    const { a, journalFile, out } = applier();
+    expect(await a.run()).toBe(0);
+    const batches = readJournal(journalFile).flatMap((e) => (e.t === 'batch' ? [e.agents] : []));
+    expect(batches[0]).toEqual(['a0']);
+    expect(batches.at(-1)).toEqual(['a1']);
+    expect(store.exportModel().agents.find((x) => x.id === 'a1')!.dn).toBe('+15550000001');
+    expect(out.some((l) => l.includes('deferred 1'))).toBe(true);
+  });
+
+  it("refuses another plan's journal", async () => {
+    const { a, journalFile } = applier();
+    new JournalWriter(journalFile).append({ t: 'start', time: 't', plan: '/elsewhere.plan', server: 'x', agents: 1 });
+    await expect(a.run()).rejects.toThrow(
+      /is the journal of \/elsewhere.plan, not of .*p.plan: give this plan its own --journal/,
+    );
+    expect(client.posts).toBe(0);
+  });
+
+  it('an agent still on a call past --wait-logout is journaled deferred, exit via stop 1', async () => {
+    client.busy.add('a3');
+    const { a, journalFile } = applier({ waitLogoutS: 0 });
+    await expect(a.run()).rejects.toThrow(
+      /1 agent\(s\) stayed on a call past --wait-logout \(a3\): run the same command again/,
+    );
+    expect(readJournal(journalFile).at(-1)).toEqual({ t: 'deferred', agentId: 'a3', why: 'on a call' });
+    // a3's office DN stays: it is still a3's default DN.
+    expect(store.exportModel().dns.some((d) => d.number === '7003')).toBe(true);
+  });
+});
