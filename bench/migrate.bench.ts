@@ -17,8 +17,8 @@
  * For each it prints: total migration time; call set-up p99 (INVITE → 200 at the customer, SIPp
  * `-trace_rtt`, 1 ms resolution) during the migration vs the 10 s before it (target ratio ≤ 1.2);
  * peak event-loop lag (the largest single delay, `load.eventLoopLagMaxMs`, and the largest ~1 s
- * mean) and CPU (`GET /api/status` every second: its `load` covers the last ~1 s; a read of 1.5 MB
- * at 10,000 agents costs the server ~40 ms, so it is not polled faster); failed calls; agents not
+ * mean) and CPU (`GET /api/status?sections=load,config` every 0.5 s: `load` covers the last ~1 s;
+ * the whole status, 1.5 MB at 10,000 agents, would cost the server ~40 ms a read); failed calls; agents not
  * at home afterwards. Then ours vs naive: time ratio (target ≥ 5× faster) and peak lags (ours lower).
  *
  * Env: BENCH_MIGRATE_AGENTS ("2000,10000"), BENCH_MIGRATE_RATE (50 calls/s), BENCH_MIGRATE_DESKS

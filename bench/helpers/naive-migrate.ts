@@ -56,7 +56,7 @@ export async function naiveMigrate(url: string, token: string, plan: NaivePlan):
     const method = c.op === 'put' ? 'PUT' : c.op === 'patch' ? 'PATCH' : 'DELETE';
     return send(method, `${PATHS[c.kind]}/${encodeURIComponent(c.key)}`, c.op === 'delete' ? undefined : c.value);
   };
-  const statusRes = await fetch(`${url}/api/status`, { headers: auth });
+  const statusRes = await fetch(`${url}/api/status?sections=agents&agentState=logged-in`, { headers: auth });
   const status = (await statusRes.json()) as { agents: Array<{ dn: string }> };
   const inUse = new Set(status.agents.map((a) => a.dn));
   if (plan.softswitchChange) await change(plan.softswitchChange);
