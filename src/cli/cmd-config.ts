@@ -11,6 +11,7 @@ import { describeChange, diffModels } from '../config/config-diff.js';
 import { openStore, STORE_FILE } from '../config/config-store.js';
 import { renderOptionsDoc } from '../config/options-doc.js';
 import { redactModel } from '../config/secrets.js';
+import { AdminClient, ServerDownError, ServerRefusedError } from './admin-client.js';
 
 interface SourceOptions {
   server?: string;
@@ -30,16 +31,16 @@ async function fetchServerModel(
   token: string | undefined,
 ): Promise<{ model: ConfigInput; version: number }> {
   if (!token) throw new CliError('--server needs the admin token: --token TOKEN or SIPSERVER_TOKEN');
-  const base = url.replace(/\/+$/, '');
-  let res: Response;
+  const client = new AdminClient(url, token);
+  let body: { version: number; config: unknown };
   try {
-    res = await fetch(`${base}/api/config`, { headers: { authorization: `Bearer ${token}` } });
+    body = await client.configDocument();
   } catch (e) {
-    throw new CliError(`cannot reach ${base}: ${(e as Error).message}`);
+    if (e instanceof ServerDownError) throw new CliError(`cannot reach ${client.base}: ${e.message}`);
+    if (e instanceof ServerRefusedError) throw new CliError(e.message);
+    throw e;
   }
-  if (res.status === 401) throw new CliError(`${base}: the admin token was refused (401)`);
-  if (!res.ok) throw new CliError(`${base}/api/config answered ${res.status}`);
-  const body = (await res.json()) as { version: number; config: unknown };
+  const base = client.base;
   const loaded = loadConfigText(toYaml(body.config), `${base}/api/config`);
   if (!loaded.model)
     throw new CliError(

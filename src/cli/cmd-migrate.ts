@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command, CommanderError } from 'commander';
-import { AdminClient, ServerDownError, ServerRefusedError } from './migrate/admin-client.js';
+import { AdminClient, ServerDownError, ServerRefusedError } from './admin-client.js';
 import { Applier, MigrateStop } from './migrate/apply.js';
 import { parseMigrationCsv, type CsvProblem, type CsvRow } from './migrate/csv.js';
 import type { ChangeRequest } from '../config/change-set.js';

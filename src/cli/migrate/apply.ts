@@ -6,7 +6,7 @@
  */
 import { SoftswitchPrefixTable } from '../../config/softswitch-prefix-table.js';
 import type { ChangeRequest } from '../../config/change-set.js';
-import type { AdminClient, ServerStatus } from './admin-client.js';
+import type { AdminClient, ServerStatus } from '../admin-client.js';
 import { BatchController, type BatchLimits, type LoadReading } from './batch-controller.js';
 import { afterAgent, afterHomeDn, agentState, changedWhy, ModelView, restoreChanges } from './images.js';
 import { JournalWriter, readJournal, summariseJournal } from './journal.js';

@@ -5,7 +5,7 @@
  * deleted when the plan created it — so that `config export` matches the original again.
  */
 import type { ChangeRequest } from '../../config/change-set.js';
-import type { AdminClient } from './admin-client.js';
+import type { AdminClient } from '../admin-client.js';
 import { agentState, ModelView, restoreChanges } from './images.js';
 import { JournalWriter, readJournal, summariseJournal } from './journal.js';
 import { MigrateStop } from './apply.js';

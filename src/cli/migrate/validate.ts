@@ -5,7 +5,7 @@
  * softswitch whose prefix matches it must exist and not be out of service in `/api/status` devices.
  */
 import type { SoftswitchPrefixTable } from '../../config/softswitch-prefix-table.js';
-import type { AdminClient, DnStatus, ServerStatus } from './admin-client.js';
+import type { AdminClient, DnStatus, ServerStatus } from '../admin-client.js';
 import type { PlannedAgent } from './plan-file.js';
 
 /** One agent that failed validation and why. */

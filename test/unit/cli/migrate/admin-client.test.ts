@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AdminClient, ServerDownError, ServerRefusedError } from '../../../../src/cli/migrate/admin-client.js';
+import { AdminClient, ServerDownError, ServerRefusedError } from '../../../../src/cli/admin-client.js';
 
 let server: Server | undefined;
 afterEach(async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AdminClient, ChangeSetResult, ServerStatus } from '../../../../src/cli/migrate/admin-client.js';
+import type { AdminClient, ChangeSetResult, ServerStatus } from '../../../../src/cli/admin-client.js';
 import { Applier, MigrateStop } from '../../../../src/cli/migrate/apply.js';
 import { parseMigrationCsv } from '../../../../src/cli/migrate/csv.js';
 import { JournalWriter, readJournal } from '../../../../src/cli/migrate/journal.js';

@@ -1,11 +1,11 @@
 /**
- * The admin API as the migration tool uses it (docs/admin-api.md): fetch with the bearer token,
+ * The admin API as the command line uses it (`config … --server`, `migrate`; docs/admin-api.md): fetch with the bearer token,
  * a timeout on every request, and `503` + `Retry-After` (the server's change-set queue is full,
  * behaviour §13) honoured by waiting and sending again.
  */
-import type { ChangeRequest } from '../../config/change-set.js';
-import type { ConfigInput, DnType } from '../../config/config-model.js';
-import { defaultServerConfig } from '../../config/config-model.js';
+import type { ChangeRequest } from '../config/change-set.js';
+import type { ConfigInput, DnType } from '../config/config-model.js';
+import { defaultServerConfig } from '../config/config-model.js';
 
 /** The server did not answer (connection refused, reset or timed out). */
 export class ServerDownError extends Error {}
@@ -148,11 +148,16 @@ export class AdminClient {
     }
   }
 
-  /** The whole configuration (no secrets) and its version. */
-  async config(): Promise<{ version: number; model: ConfigInput }> {
+  /** `GET /api/config`: the whole configuration in its file form (no secrets) and its version. */
+  async configDocument(): Promise<{ version: number; config: unknown }> {
     const r = await this.request('GET', '/api/config');
-    if (r.status !== 200) throw new ServerRefusedError(`GET /api/config answered ${r.status}`);
-    const body = r.json as { version: number; config: unknown };
+    if (r.status !== 200) throw new ServerRefusedError(`${this.base}/api/config answered ${r.status}`);
+    return r.json as { version: number; config: unknown };
+  }
+
+  /** The whole configuration (no secrets) as the migration tool reads it, and its version. */
+  async config(): Promise<{ version: number; model: ConfigInput }> {
+    const body = await this.configDocument();
     const model = documentToModel(body.config);
     if (!model) throw new ServerRefusedError(`the server sent a configuration this tool cannot read (GET /api/config)`);
     return { version: body.version, model };
