@@ -5,7 +5,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { runCli as runSipserver, type CliResult } from '../helpers/office-world.js';
+import { cliEntry, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { startSipp, type SippPeer } from '../helpers/sipp.js';
@@ -92,7 +93,7 @@ export function startOptionsDevice(port: number): Promise<SippPeer> {
 
 /** `sipserver ARGS…` as a child process (the admin token in SIPSERVER_TOKEN). */
 export function spawnCli(args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], {
+  return spawn(process.execPath, [...cliEntry(), ...args], {
     cwd: repoRoot,
     env: { ...process.env, SIPSERVER_TOKEN: TOKEN },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -102,21 +103,8 @@ export function spawnCli(args: string[]): ChildProcessWithoutNullStreams {
 /** `sipserver migrate …` as a child process. */
 export const spawnMigrate = (args: string[]): ChildProcessWithoutNullStreams => spawnCli(['migrate', ...args]);
 
-/** Runs `sipserver ARGS…` to its end. */
-export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnCli(args);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const t = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  return new Promise((resolve) =>
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
+/** Runs `sipserver ARGS…` to its end (the admin token in SIPSERVER_TOKEN). */
+export const runCli = (args: string[]): Promise<CliResult> => runSipserver(args, { env: { SIPSERVER_TOKEN: TOKEN } });
 
 /** Runs `sipserver migrate …` to its end. */
 export const migrate = (args: string[]): ReturnType<typeof runCli> => runCli(['migrate', ...args]);
