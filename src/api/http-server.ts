@@ -22,6 +22,7 @@ import { resolveAdminToken, type AdminTokenSource } from './admin/admin-token.js
 import { ChangeSetQueue } from './admin/change-set-queue.js';
 import { optionNumber } from '../config/option-table.js';
 import { LoadMeter } from './load-meter.js';
+import { webUiRoutes } from './web-ui.js';
 
 /** Status provider types, for the layers that serve `/api/status` and `/api/dns/{number}/status`. */
 export type { StatusProviders, DnStatus } from './admin/status-routes.js';
@@ -48,6 +49,8 @@ export interface HttpServerOptions {
    * of its own, started and stopped with this server; one passed in is started by its owner.
    */
   load?: LoadMeter;
+  /** The web UI's build directory (default `web/dist` of this checkout); `false`: no web UI. */
+  webRoot?: string | false;
 }
 
 /** The running (or ready-to-listen) HTTP server. */
@@ -160,6 +163,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     reply.header('content-type', metrics.contentType);
     return metrics.metrics();
   });
+  if (options.webRoot !== false) await webUiRoutes(app, options.webRoot === undefined ? {} : { root: options.webRoot });
   for (const p of options.plugins ?? []) await app.register(p);
 
   return {

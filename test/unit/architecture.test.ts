@@ -72,4 +72,24 @@ describe('architecture layers', () => {
     }
     expect(violations).toEqual([]);
   });
+
+  it('the web UI (web/src) takes only types from the server, never its code', () => {
+    const web = resolve(repoRoot, 'web/src');
+    const webFiles = tsFiles(web).concat(
+      readdirSync(web, { recursive: true, encoding: 'utf8' })
+        .filter((n) => n.endsWith('.tsx'))
+        .map((n) => join(web, n)),
+    );
+    expect(webFiles.length).toBeGreaterThan(2);
+    const violations: string[] = [];
+    const importRe = /(?:^|\n)\s*(import|export)\s+(type\s+)?[^;]*?from\s+'(\.[^']+)'/g;
+    for (const file of webFiles) {
+      for (const m of readFileSync(file, 'utf8').matchAll(importRe)) {
+        const target = resolve(dirname(file), m[3]!);
+        if (!target.startsWith(web) && !m[2])
+          violations.push(`${relative(repoRoot, file)} imports ${m[3]} (not \`import type\`)`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
 });

@@ -1,0 +1,12 @@
+import { render } from 'preact';
+import '../shared/base.css';
+
+function App() {
+  return (
+    <main>
+      <h1>Admin console</h1>
+    </main>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
