@@ -8,12 +8,20 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
 const here = import.meta.dirname;
+/** The running server the development server (`npx vite --config web/vite.config.ts`) forwards to. */
+const server = process.env.SIPSERVER_URL ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({
   root: here,
   base: './',
   logLevel: 'warn',
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
+  server: {
+    proxy: {
+      '/api': { target: server, changeOrigin: true },
+      '/cti': { target: server.replace(/^http/, 'ws'), ws: true, changeOrigin: true },
+    },
+  },
   build: {
     outDir: resolve(here, 'dist'),
     emptyOutDir: true,
