@@ -12,26 +12,26 @@ export type { AgentEventName, AgentWorkMode, CallEventName, CallType, UserData, 
 export type { DnCallState } from '../../contact-center/call-control.js';
 
 /** Attributes every event carries. */
-interface WireBase {
+type WireBase = {
   readonly server: string;
   /** ISO 8601, UTC. */
   readonly time: string;
   /** The request this event answers, on the requester's connection only. */
   readonly referenceId?: number | string;
-}
+};
 
 /** `EventAgentLogin`, `EventAgentReady`, `EventAgentNotReady`, `EventAgentLogout`. */
-export interface CtiAgentWireEvent extends WireBase {
+export type CtiAgentWireEvent = WireBase & {
   readonly event: AgentEventName;
   readonly thisDN: string;
   readonly agentId: string;
   readonly workMode: AgentWorkMode;
   readonly reasonCode?: string;
   readonly extensions?: Readonly<Record<string, string>>;
-}
+};
 
 /** A call event as seen from `thisDN`. */
-export interface CtiCallWireEvent extends WireBase {
+export type CtiCallWireEvent = WireBase & {
   readonly event: CallEventName;
   readonly thisDN: string;
   readonly connId: string;
@@ -41,30 +41,30 @@ export interface CtiCallWireEvent extends WireBase {
   readonly dnis: string;
   readonly userData: UserData;
   readonly transferConnId?: string;
-}
+};
 
 /** `EventDNOutOfService`, `EventDNBackInService`. */
-export interface CtiDnWireEvent extends WireBase {
+export type CtiDnWireEvent = WireBase & {
   readonly event: 'EventDNOutOfService' | 'EventDNBackInService';
   readonly thisDN: string;
-}
+};
 
 /** Answer of RequestOpen. */
-export interface CtiOpenedWireEvent extends WireBase {
+export type CtiOpenedWireEvent = WireBase & {
   readonly event: 'EventOpened';
   readonly scope: 'agent' | 'application';
   readonly agentId?: string;
   readonly thisDN?: string;
-}
+};
 
 /** Answer of RequestRegisterAddress / RequestUnregisterAddress. */
-export interface CtiRegisteredWireEvent extends WireBase {
+export type CtiRegisteredWireEvent = WireBase & {
   readonly event: 'EventRegistered' | 'EventUnregistered';
   readonly thisDN: string;
-}
+};
 
 /** Answer of RequestQueryAddress: the DN's agent and its live calls. */
-export interface CtiAddressInfoWireEvent extends WireBase {
+export type CtiAddressInfoWireEvent = WireBase & {
   readonly event: 'EventAddressInfo';
   readonly thisDN: string;
   readonly agentState: `${AgentState}`;
@@ -73,14 +73,14 @@ export interface CtiAddressInfoWireEvent extends WireBase {
   readonly reasonCode?: string;
   readonly extensions?: Readonly<Record<string, string>>;
   readonly calls: readonly DnCallSnapshot[];
-}
+};
 
 /** A refused request. */
-export interface CtiErrorWireEvent extends WireBase {
+export type CtiErrorWireEvent = WireBase & {
   readonly event: 'EventError';
   readonly errorCode: CtiErrorCode;
   readonly errorMessage: string;
-}
+};
 
 /** Every numeric error code of the table (`CTI_ERROR`). */
 export type CtiErrorCode = (typeof CTI_ERROR)[keyof typeof CTI_ERROR]['code'];
