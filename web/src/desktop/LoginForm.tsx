@@ -70,7 +70,7 @@ export function LoginForm({ onLogin, busy, error }: LoginFormProps) {
         Optional: the number where you take calls (working from home). Leave empty to use your desk phone.
       </p>
       {recent.length > 0 && (
-        <div class="recent" role="group" aria-label="Recent phone numbers">
+        <div class="recent" role="group" aria-label="Numbers used lately">
           {recent.map((n) => (
             <button type="button" key={n} class="chip" onClick={() => setPhone(n)} aria-label={`Use ${n}`}>
               {n}
