@@ -137,8 +137,10 @@ function stateChange(model: DeskModel, e: CtiServerEvent, now: number): Partial<
       };
     case 'EventAgentLogout':
       return { agent: LOGGED_OUT };
-    case 'EventAddressInfo':
-      return resync(model, e, now);
+    case 'EventAddressInfo': {
+      const { agent, calls } = resync(model, e, now);
+      return { agent, calls };
+    }
     case 'EventReleased':
     case 'EventAbandoned':
       return { calls: model.calls.filter((c) => c.connId !== e.connId) };
