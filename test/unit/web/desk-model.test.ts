@@ -30,13 +30,13 @@ describe('desk model', () => {
       { ...agent, event: 'EventAgentNotReady', workMode: 'AuxWork', reasonCode: 'Break' },
       { ...agent, event: 'EventAgentNotReady', workMode: 'AfterCallWork' },
       { ...agent, event: 'EventAgentLogout', workMode: 'Unknown' },
-    ].map((e, i, all) => run(all.slice(0, i + 1) as CtiServerEvent[]).agent.label);
+    ].map((_e, i, all) => run(all.slice(0, i + 1) as CtiServerEvent[]).agent.label);
     expect(labels).toEqual(['Ready', 'Not Ready — Break', 'After Call Work', 'Logged out']);
   });
 
   it('follows a call by connId: Ringing, Established, Held, Established, gone on Released; timer per state', () => {
     const names = ['EventRinging', 'EventEstablished', 'EventHeld', 'EventRetrieved'] as const;
-    const states = names.map((event, i) => {
+    const states = names.map((_name, i) => {
       const m = run(names.slice(0, i + 1).map((n) => ({ ...call, event: n })) as CtiServerEvent[]);
       return [m.calls[0]!.state, m.calls[0]!.since];
     });
