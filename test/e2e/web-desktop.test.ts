@@ -186,7 +186,7 @@ describe('agent desktop in Chromium (examples/home-agent-phone.yaml)', () => {
     await page.getByText('Reconnecting…').waitFor({ state: 'hidden', timeout: 10_000 });
     await callCard(page, 'Held').waitFor();
     await statusIs(page, 'Ready');
-    expect(watcher.names().filter((n) => n === 'EventAgentLogout')).toEqual([]);
+    expect(watcher.pending().filter((f) => f.event === 'EventAgentLogout')).toEqual([]);
     await page.getByRole('button', { name: 'Retrieve' }).click();
     await callCard(page, 'Established').waitFor();
   });
