@@ -215,17 +215,50 @@ describe('agent desktop in Chromium (examples/home-agent-phone.yaml)', () => {
     await page.getByText('No call.').waitFor();
   });
 
+  it('Transfer sends the customer to a number through the SBC; the call leaves the desktop', async () => {
+    await page.getByRole('button', { name: 'Ready', exact: true }).click();
+    await statusIs(page, 'Ready');
+    const invites = env.sbc.receivedRequests('INVITE').length;
+    await env.uac('e2e-uac-customer-stays.xml', '5000');
+    await callCard(page, 'Established').waitFor({ timeout: 10_000 });
+    await page.getByLabel('Transfer to').fill('+1 555 999 0000');
+    await page.getByRole('button', { name: 'Transfer', exact: true }).click();
+    await page.getByText('No call.').waitFor();
+    await waitFor(
+      () =>
+        env.sbc
+          .receivedRequests('INVITE')
+          .slice(invites)
+          .some((m) => m.firstLine === `INVITE sip:+15559990000@${env.sbcAddress} SIP/2.0`),
+      { what: 'INVITE of the transfer target at the SBC' },
+    );
+    await statusIs(page, 'After Call Work');
+  });
+
   it('logs out, and offers the phone number again at the next login; no console error on the way', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('button', { name: 'Log in' }).waitFor();
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'LoggedOut' });
     await page.getByLabel('Agent ID').fill('jay');
     await page.getByRole('button', { name: 'Use +1 555 123 2222' }).click();
-    expect(await page.getByLabel('Phone number').inputValue()).toBe('+1 555 123 2222');
+    expect(await page.getByRole('textbox', { name: 'Phone number' }).inputValue()).toBe('+1 555 123 2222');
     await page.getByLabel('Password').fill('wrong');
     await page.getByLabel('Place').fill('8888');
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('alert').filter({ hasText: 'Wrong agent ID or password.' }).waitFor();
+    const failures: Array<[string, string, string]> = [
+      ['9999', '', 'This place is not allowed for this agent.'],
+      ['8888', 'abc', 'Phone number invalid: use digits, with an optional leading +.'],
+      ['8888', '5000', 'Phone number invalid: it is an internal number of the switch.'],
+    ];
+    await page.getByLabel('Password').fill('jay-secret');
+    for (const [place, phone, words] of failures) {
+      await page.getByLabel('Place').fill(place);
+      await page.getByRole('textbox', { name: 'Phone number' }).fill(phone);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('alert').filter({ hasText: words }).waitFor();
+    }
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'LoggedOut' });
     expect(desk.problems).toEqual([]);
   });
 });
@@ -266,5 +299,45 @@ describe('agent desktop with agent-desktop-grace: "2"', () => {
     expect(after).toBeGreaterThanOrEqual(1900);
     expect(after).toBeLessThan(4000);
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'LoggedOut' });
+  });
+
+  it('on a call when the grace runs out, Jay is logged out right after the call ends', async () => {
+    const watcher = await env.supervisorDesk(['8888']);
+    const { page } = await browser.open(env.server.httpUrl!.replace(/\/?$/, '/'));
+    await page.getByLabel('Agent ID').fill('jay');
+    await page.getByLabel('Password').fill('jay-secret');
+    await page.getByLabel('Place').fill('8888');
+    await page.getByRole('textbox', { name: 'Phone number' }).fill('+1 555 123 2222');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await statusIs(page, 'Ready');
+    // The customer hangs up 3.5 s after the answer: after the 2 s grace.
+    const customer = await env.uac('e2e-uac-customer-call.xml', '5000', { pauseMs: 3500 });
+    await callCard(page, 'Established').waitFor({ timeout: 10_000 });
+    await page.context().close();
+    const closedAt = Date.now();
+    await watcher.waitFor(dnEvent('EventAgentLogout', '8888'), 10_000);
+    const after = Date.now() - closedAt;
+    console.log(`desktop closed during a call: Jay logged out ${after} ms later, after the call`);
+    expect(await customer.waitExit(10_000), customer.errors()).toBe(0);
+    const seen = watcher.names(
+      (f) => f.thisDN === '8888' && f.event !== 'EventAgentReady' && f.event !== 'EventAgentLogin',
+    );
+    // ManualIn: the routed call ends in After Call Work, then the grace (run out) logs Jay out.
+    expect(seen.slice(-4)).toEqual(['EventEstablished', 'EventReleased', 'EventAgentNotReady', 'EventAgentLogout']);
+    expect(after).toBeGreaterThan(2000);
+  });
+
+  it('says "Server unreachable" when the CTI WebSocket cannot be reached', async () => {
+    const proxy = await startPrefixProxy(env.server.httpUrl!, '/gone');
+    const { page, problems } = await browser.open(proxy.url);
+    await proxy.close();
+    await page.getByLabel('Agent ID').fill('jay');
+    await page.getByLabel('Password').fill('jay-secret');
+    await page.getByLabel('Place').fill('8888');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Server unreachable' }).waitFor();
+    // Chromium itself reports the failed WebSocket handshake on the console; nothing else.
+    expect(problems.filter((p) => !/WebSocket connection to '.*\/gone\/cti' failed/.test(p))).toEqual([]);
+    await page.context().close();
   });
 });
