@@ -5,8 +5,9 @@
  * call to 5000 shows Ringing then Established within 200 ms of the SIP messages at the SBC, Hold
  * and Retrieve send re-INVITEs, a network drop shows Reconnecting… and comes back with the same
  * login and the call as it is now, Release sends the BYEs and ends in After Call Work (ManualIn),
- * Make call, the phone number offered again at the next login; with `agent-desktop-grace: "2"`, a
- * closed desktop logs Jay out after 2 s.
+ * Make call, Transfer, Consult + Complete transfer, the phone number offered again at the next
+ * login, login errors in words; with `agent-desktop-grace: "2"`, a closed desktop logs Jay out
+ * after 2 s, or right after his call; an unreachable server is said so.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,7 +99,9 @@ describe('agent desktop in Chromium (examples/home-agent-phone.yaml)', () => {
     await context.addInitScript(recordCallStates);
     desk = await browser.open(proxy.url, context);
     page = desk.page;
-    await page.getByLabel('Agent ID').focus();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('agentId');
     await page.keyboard.type('jay');
     await page.keyboard.press('Tab');
     await page.keyboard.type('jay-secret');
@@ -233,6 +236,26 @@ describe('agent desktop in Chromium (examples/home-agent-phone.yaml)', () => {
       { what: 'INVITE of the transfer target at the SBC' },
     );
     await statusIs(page, 'After Call Work');
+  });
+
+  it('Consult shows the consultation next to the held call; Complete transfer ends both on the desktop', async () => {
+    await page.getByRole('button', { name: 'Ready', exact: true }).click();
+    await statusIs(page, 'Ready');
+    await env.uac('e2e-uac-customer-stays.xml', '5000');
+    await callCard(page, 'Established').waitFor({ timeout: 10_000 });
+    await page.getByLabel('Transfer to').fill('+1 555 987 6543');
+    await page.getByRole('button', { name: 'Consult', exact: true }).click();
+    await callCard(page, 'Held').waitFor({ timeout: 10_000 });
+    const consult = callCard(page, 'Established');
+    await consult.waitFor({ timeout: 10_000 });
+    expect(await consult.locator('dl').textContent()).toContain('TypeConsult');
+    expect(
+      env.sbc
+        .receivedRequests('INVITE')
+        .filter((m) => m.firstLine === `INVITE sip:+15559876543@${env.sbcAddress} SIP/2.0`),
+    ).toHaveLength(1);
+    await consult.getByRole('button', { name: 'Complete transfer' }).click();
+    await page.getByText('No call.').waitFor({ timeout: 10_000 });
   });
 
   it('logs out, and offers the phone number again at the next login; no console error on the way', async () => {

@@ -109,7 +109,7 @@ function CallCard({ call, now, act, online, canAnswer, consultOf }: CallCardProp
           {call.state}
         </span>
         <strong>{party}</strong>
-        <span class="timer" aria-label="Duration">
+        <span class="timer" title="Time in this state">
           {duration(now - call.since)}
         </span>
       </header>
