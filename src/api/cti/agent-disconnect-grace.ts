@@ -26,6 +26,7 @@ export class AgentDisconnectGrace {
   private readonly timers = new Map<string, TimerHandle>();
   /** Agents whose grace ran out while on a call: logged out when the DN's last call ends. */
   private readonly afterCall = new Set<string>();
+  private closed = false;
 
   constructor(private readonly deps: AgentGraceDeps) {}
 
@@ -56,7 +57,7 @@ export class AgentDisconnectGrace {
 
   /** The last agent-scope connection of the agent closed. */
   lastConnectionClosed(agentId: string): void {
-    if (this.deps.graceMs <= 0 || !this.desktopLogins.has(agentId)) return;
+    if (this.closed || this.deps.graceMs <= 0 || !this.desktopLogins.has(agentId)) return;
     if (this.deps.dnOf(agentId) === undefined) return;
     this.cancel(agentId);
     this.timers.set(
@@ -72,8 +73,9 @@ export class AgentDisconnectGrace {
     }
   }
 
-  /** Stops every timer (server shutdown). */
+  /** Stops every timer, and starts none from now on (server shutdown: logins persist). */
   close(): void {
+    this.closed = true;
     for (const t of this.timers.values()) this.deps.clock.clearTimeout(t);
     this.timers.clear();
     this.afterCall.clear();
