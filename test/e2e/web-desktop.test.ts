@@ -68,6 +68,15 @@ const statusIs = (page: Page, text: string) =>
     .filter({ hasText: new RegExp(`^${text}$`) })
     .waitFor({ timeout: 10_000 });
 
+/** Fills the login form as Jay on 8888 (and `phone`) and submits it. */
+async function submitLogin(page: Page, phone = ''): Promise<void> {
+  await page.getByLabel('Agent ID').fill('jay');
+  await page.getByLabel('Password').fill('jay-secret');
+  await page.getByLabel('Place').fill('8888');
+  await page.getByRole('textbox', { name: 'Phone number' }).fill(phone);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
 const callCard = (page: Page, state: string) =>
   page.locator('article.call').filter({ has: page.locator('.call-state', { hasText: new RegExp(`^${state}$`) }) });
 
@@ -109,6 +118,7 @@ describe('agent desktop in Chromium (examples/home-agent-phone.yaml)', () => {
     await page.keyboard.type('8888');
     await page.keyboard.press('Tab');
     await page.keyboard.type('+1 555 123 2222');
+    await screenshot(page, 'agent-desktop-login');
     await page.keyboard.press('Enter');
     await statusIs(page, 'Ready');
     expect(await page.locator('.who').textContent()).toBe('Agent jayPlace 8888Phone +15551232222');
@@ -307,10 +317,7 @@ describe('agent desktop with agent-desktop-grace: "2"', () => {
   it('a closed desktop logs Jay out after 2 s (EventAgentLogout to the DN), not before', async () => {
     const watcher = await env.supervisorDesk(['8888']);
     const { page, problems } = await browser.open(env.server.httpUrl!.replace(/\/?$/, '/'));
-    await page.getByLabel('Agent ID').fill('jay');
-    await page.getByLabel('Password').fill('jay-secret');
-    await page.getByLabel('Place').fill('8888');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await submitLogin(page);
     await statusIs(page, 'Ready');
     expect(problems).toEqual([]);
     await page.context().close();
@@ -327,11 +334,7 @@ describe('agent desktop with agent-desktop-grace: "2"', () => {
   it('on a call when the grace runs out, Jay is logged out right after the call ends', async () => {
     const watcher = await env.supervisorDesk(['8888']);
     const { page } = await browser.open(env.server.httpUrl!.replace(/\/?$/, '/'));
-    await page.getByLabel('Agent ID').fill('jay');
-    await page.getByLabel('Password').fill('jay-secret');
-    await page.getByLabel('Place').fill('8888');
-    await page.getByRole('textbox', { name: 'Phone number' }).fill('+1 555 123 2222');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await submitLogin(page, '+1 555 123 2222');
     await statusIs(page, 'Ready');
     // The customer hangs up 3.5 s after the answer: after the 2 s grace.
     const customer = await env.uac('e2e-uac-customer-call.xml', '5000', { pauseMs: 3500 });
@@ -354,10 +357,7 @@ describe('agent desktop with agent-desktop-grace: "2"', () => {
     const proxy = await startPrefixProxy(env.server.httpUrl!, '/gone');
     const { page, problems } = await browser.open(proxy.url);
     await proxy.close();
-    await page.getByLabel('Agent ID').fill('jay');
-    await page.getByLabel('Password').fill('jay-secret');
-    await page.getByLabel('Place').fill('8888');
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await submitLogin(page);
     await page.getByRole('alert').filter({ hasText: 'Server unreachable' }).waitFor();
     // Chromium itself reports the failed WebSocket handshake on the console; nothing else.
     expect(problems.filter((p) => !/WebSocket connection to '.*\/gone\/cti' failed/.test(p))).toEqual([]);
