@@ -1,5 +1,15 @@
 import type { Clock, TimerHandle } from '../../util/clock.js';
 
+/**
+ * `agent-desktop-grace` (application option, seconds; default 60, 0 = never) in milliseconds:
+ * how long an agent stays logged in once its last desktop connection closed.
+ */
+export function desktopGraceMsFromOptions(options: Readonly<Record<string, string>>): number {
+  const raw = options['agent-desktop-grace'];
+  const n = raw === undefined || raw === '' ? 60 : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n * 1000 : 60_000;
+}
+
 /** What {@link AgentDisconnectGrace} needs from the agents and calls. */
 export interface AgentGraceDeps {
   readonly clock: Clock;

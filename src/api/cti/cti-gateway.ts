@@ -17,7 +17,8 @@ import { CALL_REQUEST_NAMES, type CtiRequest, parseCtiRequest, peekReferenceId }
 import { CtiSession } from './cti-session.js';
 import type { CtiTransport } from './cti-transport.js';
 import { OpenFailureLimiter } from './open-failure-limiter.js';
-import { AgentDisconnectGrace } from './agent-disconnect-grace.js';
+import { AgentDisconnectGrace, desktopGraceMsFromOptions } from './agent-disconnect-grace.js';
+import type { CtiAddressInfoWireEvent } from './cti-wire-types.js';
 
 /** Limits of one connection; defaults in {@link DEFAULT_CTI_LIMITS}. */
 export interface CtiLimits {
@@ -93,16 +94,6 @@ export function ctiLimitsFromOptions(options: Readonly<Record<string, string>>):
     if (Number.isFinite(n) && n > 0) out[key] = n;
   }
   return out;
-}
-
-/**
- * `agent-desktop-grace` (application option, seconds; default 60, 0 = never) in milliseconds:
- * how long an agent stays logged in once its last desktop connection closed.
- */
-export function desktopGraceMsFromOptions(options: Readonly<Record<string, string>>): number {
-  const raw = options['agent-desktop-grace'];
-  const n = raw === undefined || raw === '' ? 60 : Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n * 1000 : 60_000;
 }
 
 /** WebSocket close codes used (RFC 6455 §7.4.1). */
@@ -297,19 +288,16 @@ export class CtiGateway {
       case 'RequestQueryAddress': {
         const dn = this.allowedDn(session, req.thisDN);
         const s = agents.sessionByDn(dn);
-        this.send(
-          session,
-          {
-            event: 'EventAddressInfo',
-            thisDN: dn,
-            agentState: s ? s.status.state : AgentState.LoggedOut,
-            ...(s ? { agentId: s.agentId, workMode: s.status.workMode } : {}),
-            ...(s?.status.reasonCode !== undefined ? { reasonCode: s.status.reasonCode } : {}),
-            ...(s?.agentPhone !== undefined ? { extensions: { 'agent-phone': s.agentPhone } } : {}),
-            calls: this.callControl.callsOnDn?.(dn) ?? [],
-          },
-          req.referenceId,
-        );
+        const info: Omit<CtiAddressInfoWireEvent, 'server' | 'time'> = {
+          event: 'EventAddressInfo',
+          thisDN: dn,
+          agentState: s ? s.status.state : AgentState.LoggedOut,
+          ...(s ? { agentId: s.agentId, workMode: s.status.workMode } : {}),
+          ...(s?.status.reasonCode !== undefined ? { reasonCode: s.status.reasonCode } : {}),
+          ...(s?.agentPhone !== undefined ? { extensions: { 'agent-phone': s.agentPhone } } : {}),
+          calls: this.callControl.callsOnDn?.(dn) ?? [],
+        };
+        this.send(session, info, req.referenceId);
         return;
       }
       case 'RequestAgentLogin': {
