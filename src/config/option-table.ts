@@ -444,6 +444,17 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     source: 'behaviour §6; docs/media.md',
   },
   {
+    name: 'agent-desktop-grace',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 0, max: 86_400 },
+    default: '60',
+    inheritFromSoftswitch: false,
+    effect:
+      'Seconds an agent stays logged in after the last CTI connection it opened itself (agent scope: a desktop) closed; a new RequestOpen by the agent within them keeps the login. When they run out the agent is logged out (EventAgentLogout), or, when on a call, right after that call ends. 0 = never log out on disconnect. Logins made by application-scope connections are not affected.',
+    takesEffect: 'restart',
+    source: 'ours (agent desktop reconnect, docs/agent-desktop.md)',
+  },
+  {
     name: 'cti-agent-rate',
     appliesTo: ['application'],
     type: { kind: 'integer', min: 1, max: 1_000_000 },

@@ -1,4 +1,4 @@
-import type { EventOrigin, UserData } from './events.js';
+import type { CallType, EventOrigin, UserData } from './events.js';
 
 /** Call requests of interfaces §4, as the CTI gateway hands them to call control. */
 export type CallControlRequest =
@@ -91,6 +91,29 @@ export class CallControlError extends Error {
  */
 export interface CallControl {
   handle(request: CallControlRequest, origin: EventOrigin): Promise<void>;
+  /**
+   * The live calls a DN is a party of, as a desktop shows them (RequestQueryAddress, so that a
+   * desktop that reconnects gets its call panel back). Absent: the DN never has calls.
+   */
+  callsOnDn?(dn: string): readonly DnCallSnapshot[];
+}
+
+/**
+ * State of a DN's party in a call, as a desktop shows it: `Ringing` (the DN's device is offered
+ * the call), `Dialing` (the DN called and waits for the answer), `Established`, `Held` (the DN put
+ * the call on hold).
+ */
+export type DnCallState = 'Ringing' | 'Dialing' | 'Established' | 'Held';
+
+/** One live call of a DN ({@link CallControl.callsOnDn}); attributes as in the call events. */
+export interface DnCallSnapshot {
+  readonly connId: string;
+  readonly state: DnCallState;
+  readonly callType: CallType;
+  readonly otherDN: string;
+  readonly ani: string;
+  readonly dnis: string;
+  readonly userData: UserData;
 }
 
 /** Call control used until the B2BUA exists: every call request is `not-supported`. */

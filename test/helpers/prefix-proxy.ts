@@ -10,6 +10,11 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 /** A running proxy; `url` ends with the prefix and a slash. */
 export interface PrefixProxy {
   readonly url: string;
+  /**
+   * A network drop: every open connection (WebSockets included) is cut at once, and new ones
+   * wait, unanswered, until the returned `resume` is called.
+   */
+  interrupt(): () => void;
   close(): Promise<void>;
 }
 
@@ -22,6 +27,8 @@ function stripped(req: IncomingMessage, prefix: string): string | undefined {
 export async function startPrefixProxy(target: string, prefix: string): Promise<PrefixProxy> {
   const t = new URL(target);
   const sockets = new Set<Socket>();
+  /** While interrupted: the upgrades waiting for `resume`. */
+  let held: Array<() => void> | undefined;
   const server: Server = createServer((req, res) => {
     const path = stripped(req, prefix);
     if (path === undefined) {
@@ -43,6 +50,10 @@ export async function startPrefixProxy(target: string, prefix: string): Promise<
     s.on('close', () => sockets.delete(s));
   });
   server.on('upgrade', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    if (held) {
+      held.push(() => server.emit('upgrade', req, client, head));
+      return;
+    }
     const path = stripped(req, prefix);
     if (path === undefined) {
       client.destroy();
@@ -67,6 +78,15 @@ export async function startPrefixProxy(target: string, prefix: string): Promise<
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}${prefix}/`,
+    interrupt: () => {
+      held = [];
+      for (const s of sockets) s.destroy();
+      return () => {
+        const waiting = held ?? [];
+        held = undefined;
+        for (const go of waiting) go();
+      };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -1,4 +1,5 @@
 import type { ContactCenterEvent } from '../../contact-center/events.js';
+import type { CtiAgentWireEvent, CtiCallWireEvent, CtiDnWireEvent } from './cti-wire-types.js';
 
 /** A wire event: JSON object with `event`, `server`, `time`, and event attributes (interfaces §4). */
 export type CtiWireEvent = Record<string, unknown> & { event: string };
@@ -8,7 +9,11 @@ export type CtiWireEvent = Record<string, unknown> & { event: string };
  * behaviour §11.2: event, server, thisDN, time; call events add connId, callType, otherDN, ani,
  * dnis, userData). `referenceId` is added by the gateway for the requester only.
  */
-export function encodeDomainEvent(e: ContactCenterEvent, server: string, time: string): CtiWireEvent {
+export function encodeDomainEvent(
+  e: ContactCenterEvent,
+  server: string,
+  time: string,
+): CtiAgentWireEvent | CtiCallWireEvent | CtiDnWireEvent {
   switch (e.kind) {
     case 'agent':
       return {

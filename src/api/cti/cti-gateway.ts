@@ -17,6 +17,8 @@ import { CALL_REQUEST_NAMES, type CtiRequest, parseCtiRequest, peekReferenceId }
 import { CtiSession } from './cti-session.js';
 import type { CtiTransport } from './cti-transport.js';
 import { OpenFailureLimiter } from './open-failure-limiter.js';
+import { AgentDisconnectGrace, desktopGraceMsFromOptions } from './agent-disconnect-grace.js';
+import type { CtiAddressInfoWireEvent } from './cti-wire-types.js';
 
 /** Limits of one connection; defaults in {@link DEFAULT_CTI_LIMITS}. */
 export interface CtiLimits {
@@ -159,6 +161,7 @@ export class CtiGateway {
   private readonly server: string;
   private readonly unsubscribe: () => void;
   private readonly openFailures: OpenFailureLimiter;
+  private readonly grace: AgentDisconnectGrace;
   private seq = 0;
 
   constructor(private readonly deps: CtiGatewayDeps) {
@@ -167,6 +170,16 @@ export class CtiGateway {
     this.logger = deps.logger ?? silentLogger;
     this.callControl = deps.callControl ?? unsupportedCallControl;
     this.server = deps.serverName ?? 'SIP_Server';
+    this.grace = new AgentDisconnectGrace({
+      clock: this.clock,
+      graceMs: desktopGraceMsFromOptions(deps.applicationOptions ?? {}),
+      dnOf: (agentId) => deps.agents.sessionByAgent(agentId)?.dn,
+      hasCalls: (dn) => (this.callControl.callsOnDn?.(dn).length ?? 0) > 0,
+      logout: (agentId, dn) => {
+        this.logger.info({ agentId, dn }, 'agent desktop gone for agent-desktop-grace: logging the agent out');
+        deps.agents.logout(dn);
+      },
+    });
     this.unsubscribe = deps.bus.subscribe((e) => this.onDomainEvent(e));
     this.openFailures = new OpenFailureLimiter(
       this.clock,
@@ -194,13 +207,20 @@ export class CtiGateway {
 
   /** The connection closed (by either side). */
   disconnect(session: CtiSession): void {
+    if (!this.sessions.delete(session.id)) return;
     session.closed = true;
-    this.sessions.delete(session.id);
+    const scope = session.scope;
+    if (scope?.kind !== 'agent') return;
+    for (const s of this.sessions.values()) {
+      if (s.scope?.kind === 'agent' && s.scope.agentId === scope.agentId) return;
+    }
+    this.grace.lastConnectionClosed(scope.agentId);
   }
 
   /** Closes every connection (server shutdown) and stops listening to the bus. */
   close(): void {
     this.unsubscribe();
+    this.grace.close();
     for (const s of [...this.sessions.values()]) this.closeSession(s, CTI_CLOSE.GOING_AWAY, 'server shutting down');
   }
 
@@ -268,18 +288,16 @@ export class CtiGateway {
       case 'RequestQueryAddress': {
         const dn = this.allowedDn(session, req.thisDN);
         const s = agents.sessionByDn(dn);
-        this.send(
-          session,
-          {
-            event: 'EventAddressInfo',
-            thisDN: dn,
-            agentState: s ? s.status.state : AgentState.LoggedOut,
-            ...(s ? { agentId: s.agentId, workMode: s.status.workMode } : {}),
-            ...(s?.status.reasonCode !== undefined ? { reasonCode: s.status.reasonCode } : {}),
-            ...(s?.agentPhone !== undefined ? { extensions: { 'agent-phone': s.agentPhone } } : {}),
-          },
-          req.referenceId,
-        );
+        const info: Omit<CtiAddressInfoWireEvent, 'server' | 'time'> = {
+          event: 'EventAddressInfo',
+          thisDN: dn,
+          agentState: s ? s.status.state : AgentState.LoggedOut,
+          ...(s ? { agentId: s.agentId, workMode: s.status.workMode } : {}),
+          ...(s?.status.reasonCode !== undefined ? { reasonCode: s.status.reasonCode } : {}),
+          ...(s?.agentPhone !== undefined ? { extensions: { 'agent-phone': s.agentPhone } } : {}),
+          calls: this.callControl.callsOnDn?.(dn) ?? [],
+        };
+        this.send(session, info, req.referenceId);
         return;
       }
       case 'RequestAgentLogin': {
@@ -302,6 +320,7 @@ export class CtiGateway {
           },
           origin,
         );
+        this.grace.loggedIn(req.agentId, scope?.kind === 'agent');
         return;
       }
       case 'RequestAgentReady':
@@ -357,6 +376,7 @@ export class CtiGateway {
     }
     const agent = this.deps.agents.authenticate(req.agentId ?? '', req.password ?? '');
     session.open({ kind: 'agent', agentId: agent.id });
+    this.grace.opened(agent.id);
     this.send(
       session,
       {
@@ -392,8 +412,10 @@ export class CtiGateway {
   }
 
   private onDomainEvent(e: ContactCenterEvent): void {
-    if (this.sessions.size === 0) return;
     const dn = this.deps.agents.directory.normaliseNumber(e.thisDN);
+    if (e.name === 'EventAgentLogout') this.grace.loggedOut(e.agentId);
+    if (e.name === 'EventReleased' || e.name === 'EventAbandoned') this.grace.callEnded(dn);
+    if (this.sessions.size === 0) return;
     const wire = encodeDomainEvent(e, this.server, this.now());
     const originId = e.kind === 'dn' ? undefined : e.origin?.requesterId;
     for (const s of this.sessions.values()) {

@@ -6,7 +6,7 @@
  * single-step transfer by re-INVITEs (behaviour §9: never REFER) and
  * attached data. Every step is published as a call event carrying the requester's `origin`.
  */
-import { CallControlError, type CallControl, type CallControlRequest } from '../call-control.js';
+import { CallControlError, type CallControl, type CallControlRequest, type DnCallSnapshot } from '../call-control.js';
 import type { EventOrigin, UserData } from '../events.js';
 import type { B2bua } from './b2bua.js';
 import { CallState, type Call } from './call.js';
@@ -52,6 +52,34 @@ const TWO_PARTY_REQUESTS: ReadonlySet<string> = new Set([
 /** Call control requests of the CTI protocol (interfaces §4). */
 export class CallControlService implements CallControl {
   constructor(private readonly opts: CallControlServiceOptions) {}
+
+  callsOnDn(dn: string): DnCallSnapshot[] {
+    const number = this.opts.lookup.dnNumber(dn);
+    const out: DnCallSnapshot[] = [];
+    for (const call of this.opts.calls.allCalls()) {
+      if (call.state === CallState.Released) continue;
+      const leg = call.legOfDn(number);
+      if (!leg) continue;
+      const state =
+        leg.state === LegState.Established
+          ? leg.held
+            ? 'Held'
+            : 'Established'
+          : leg.direction === 'out'
+            ? 'Ringing'
+            : 'Dialing';
+      out.push({
+        connId: call.connId,
+        state,
+        callType: call.callType,
+        otherDN: call.other(leg)?.address ?? '',
+        ani: call.ani ?? '',
+        dnis: call.dnis ?? '',
+        userData: call.userDataView,
+      });
+    }
+    return out;
+  }
 
   async handle(request: CallControlRequest, origin: EventOrigin): Promise<void> {
     if (TWO_PARTY_REQUESTS.has(request.request) && 'connId' in request && this.opts.conferences.has(request.connId))
