@@ -2,7 +2,9 @@
  * `agent-desktop-grace` over real WebSockets against the server process (docs/cti-protocol.md,
  * "Closing a connection"): an agent whose last desktop connection closes is logged out after the
  * grace; a RequestOpen within it keeps the login; logins made by an application-scope connection
- * stay. Absence is checked against a logout that was due later, never by sleeping.
+ * stay; after a restart, a restored desktop login whose desktop does not come back is logged out
+ * after the grace, a restored application login stays. Absence is checked against a logout that
+ * was due later, never by sleeping.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CtiTestClient } from '../helpers/cti-client.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'grace-token';
 const CONFIG = `server:
@@ -112,5 +115,63 @@ describe('agent-desktop-grace over real WebSockets', () => {
     expect(await stateOf('6666')).toBe('Ready');
     back.close();
     expect(await watcher.waitFor(logoutOf('8888'), 5000)).toMatchObject({ agentId: 'jay' });
+  });
+});
+
+describe('agent-desktop-grace after a restart', () => {
+  let dir: string;
+  let server: ServerProcess | undefined;
+  const clients: CtiTestClient[] = [];
+
+  async function start(): Promise<ServerProcess> {
+    return startServerProcess({
+      config: join(dir, 'grace.yaml'),
+      dataDir: join(dir, 'data'),
+      keepData: true,
+      sipListen: ['udp:127.0.0.1:0'],
+      env: { SIPSERVER_TOKEN: TOKEN },
+    });
+  }
+
+  async function opened(s: ServerProcess, open: Record<string, string>): Promise<CtiTestClient> {
+    const c = await CtiTestClient.connect(`${s.httpUrl!.replace('http', 'ws')}/cti`);
+    clients.push(c);
+    expect(await c.request('RequestOpen', open)).toMatchObject({ event: 'EventOpened' });
+    return c;
+  }
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'grace-restart-'));
+    writeFileSync(join(dir, 'grace.yaml'), CONFIG);
+  });
+
+  afterAll(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("logs out a restored desktop login whose desktop does not come back; an application's login stays", async () => {
+    server = await start();
+    // Ann first: were her restored login (wrongly) timed too, it would end before Jay's.
+    const app = await opened(server, { token: TOKEN });
+    expect(
+      await app.request('RequestAgentLogin', { thisDN: '6666', agentId: 'ann', workMode: 'AutoIn' }),
+    ).toMatchObject({ event: 'EventAgentLogin' });
+    const jay = await opened(server, { agentId: 'jay', password: 'jay-secret' });
+    expect(
+      await jay.request('RequestAgentLogin', { thisDN: '8888', agentId: 'jay', workMode: 'AutoIn' }),
+    ).toMatchObject({ event: 'EventAgentLogin' });
+    expect(await server.stop()).toBe(0); // SIGTERM: the logins stay persisted
+    server = await start();
+    const watcher = await opened(server, { token: TOKEN });
+    const stateOf = async (dn: string): Promise<unknown> =>
+      (await watcher.request('RequestQueryAddress', { thisDN: dn })).agentState;
+    expect(await stateOf('6666')).toBe('Ready');
+    await waitFor(async () => (await stateOf('8888')) === 'LoggedOut' || undefined, {
+      what: "Jay's restored login ended by the grace",
+      timeoutMs: 10_000,
+    });
+    expect(await stateOf('6666')).toBe('Ready');
   });
 });

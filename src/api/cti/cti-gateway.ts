@@ -180,6 +180,13 @@ export class CtiGateway {
         deps.agents.logout(dn);
       },
     });
+    // Logins restored after a restart that an agent's own desktop made: their desktops are not
+    // connected yet, so the grace starts now; one that does not come back is logged out.
+    for (const s of deps.agents.sessions()) {
+      if (s.loggedInBy !== 'agent') continue;
+      this.grace.loggedIn(s.agentId, true);
+      this.grace.lastConnectionClosed(s.agentId);
+    }
     this.unsubscribe = deps.bus.subscribe((e) => this.onDomainEvent(e));
     this.openFailures = new OpenFailureLimiter(
       this.clock,
@@ -317,6 +324,7 @@ export class CtiGateway {
               : {}),
             ...(req.extensions?.['agent-phone'] !== undefined ? { agentPhone: req.extensions['agent-phone'] } : {}),
             allowAnyDn: scope?.kind === 'application',
+            loggedInBy: scope?.kind === 'application' ? 'application' : 'agent',
           },
           origin,
         );

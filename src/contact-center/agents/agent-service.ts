@@ -36,6 +36,8 @@ export interface AgentLoginRequest {
   readonly agentPhone?: string;
   /** True for application scope: any agent DN may be used, not only the agent's own `dn`. */
   readonly allowAnyDn?: boolean;
+  /** Who makes the login ({@link AgentSession.loggedInBy}). */
+  readonly loggedInBy?: 'agent' | 'application';
 }
 
 /**
@@ -205,7 +207,15 @@ export class AgentService {
       }
     }
     const now = this.opts.clock.now();
-    const session: AgentSession = { agentId: agent.id, dn, status, agentPhone, loggedInAt: now, idleSince: now };
+    const session: AgentSession = {
+      agentId: agent.id,
+      dn,
+      status,
+      agentPhone,
+      loggedInAt: now,
+      idleSince: now,
+      ...(req.loggedInBy ? { loggedInBy: req.loggedInBy } : {}),
+    };
     this.put(session);
     this.opts.repository?.save(session);
     this.opts.logger.info({ agentId: agent.id, dn, state: status.state, agentPhone }, 'agent logged in');

@@ -15,6 +15,7 @@ interface SessionRow {
   agent_phone: string | null;
   logged_in_at: number;
   idle_since: number;
+  logged_in_by: string | null;
 }
 
 const STATES = new Set<string>(Object.values(AgentState));
@@ -49,14 +50,20 @@ export class AgentSessionRepository {
       reason_code TEXT,
       agent_phone TEXT,
       logged_in_at INTEGER NOT NULL,
-      idle_since INTEGER NOT NULL
+      idle_since INTEGER NOT NULL,
+      logged_in_by TEXT
     )`);
+    // A data directory written before logged_in_by existed: add the column (NULL = not known).
+    const columns = this.db.prepare('PRAGMA table_info(cc_agent_sessions)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'logged_in_by'))
+      this.db.exec('ALTER TABLE cc_agent_sessions ADD COLUMN logged_in_by TEXT');
     this.upsert = this.db.prepare(`INSERT INTO cc_agent_sessions
-      (agent_id, dn, state, work_mode, ready_mode, reason_code, agent_phone, logged_in_at, idle_since)
-      VALUES (@agent_id, @dn, @state, @work_mode, @ready_mode, @reason_code, @agent_phone, @logged_in_at, @idle_since)
+      (agent_id, dn, state, work_mode, ready_mode, reason_code, agent_phone, logged_in_at, idle_since, logged_in_by)
+      VALUES (@agent_id, @dn, @state, @work_mode, @ready_mode, @reason_code, @agent_phone, @logged_in_at, @idle_since,
+        @logged_in_by)
       ON CONFLICT(agent_id) DO UPDATE SET dn=excluded.dn, state=excluded.state, work_mode=excluded.work_mode,
         ready_mode=excluded.ready_mode, reason_code=excluded.reason_code, agent_phone=excluded.agent_phone,
-        logged_in_at=excluded.logged_in_at, idle_since=excluded.idle_since`);
+        logged_in_at=excluded.logged_in_at, idle_since=excluded.idle_since, logged_in_by=excluded.logged_in_by`);
     this.remove = this.db.prepare('DELETE FROM cc_agent_sessions WHERE agent_id = ?');
   }
 
@@ -78,6 +85,7 @@ export class AgentSessionRepository {
       agent_phone: session.agentPhone ?? null,
       logged_in_at: Math.round(session.loggedInAt),
       idle_since: Math.round(session.idleSince),
+      logged_in_by: session.loggedInBy ?? null,
     };
     this.upsert.run(row);
   }
@@ -108,6 +116,7 @@ export class AgentSessionRepository {
         ...(r.agent_phone !== null ? { agentPhone: r.agent_phone } : {}),
         loggedInAt: r.logged_in_at,
         idleSince: r.idle_since,
+        ...(r.logged_in_by === 'agent' || r.logged_in_by === 'application' ? { loggedInBy: r.logged_in_by } : {}),
       });
     }
     return out;

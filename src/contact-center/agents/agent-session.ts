@@ -15,4 +15,10 @@ export interface AgentSession {
    * to the Ready agent with the smallest value (longest idle).
    */
   readonly idleSince: number;
+  /**
+   * Who made the login: the agent itself (its own desktop) or an application acting for it (an
+   * integration, a supervisor tool). Kept across restarts, so that the API layer can treat a
+   * restored desktop login like one whose desktop has not come back yet. Absent: not known.
+   */
+  readonly loggedInBy?: 'agent' | 'application';
 }
