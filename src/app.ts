@@ -16,7 +16,9 @@ import type { CtiGateway } from './api/cti/cti-gateway.js';
 import { registerContactCenterMetrics } from './api/cti/cti-metrics.js';
 import { createHttpServer, type HttpServer } from './api/http-server.js';
 import { resolveAdminToken } from './api/admin/admin-token.js';
-import { StatusReporter } from './api/status.js';
+import { StatusReporter, type ServerStatus } from './api/status.js';
+import type { LiveSources } from './api/admin/live-hub.js';
+import { agentStatusEntry } from './contact-center/agents/agent-status-provider.js';
 import { LoadMeter } from './api/load-meter.js';
 import { createAgentsModule, type AgentsModule } from './contact-center/agents/agents-module.js';
 import { ConfigDirectoryAdapter } from './contact-center/agents/config-directory-adapter.js';
@@ -293,6 +295,7 @@ export class App {
         },
         status: (q) => this.statusReporter.status(q),
       },
+      live: this.liveSources(),
     });
     let url: string;
     try {
@@ -304,6 +307,28 @@ export class App {
     this.http = server;
     this.httpUrl = url;
     this.detachCcMetrics = registerContactCenterMetrics(server.metrics, this.agents.agents, () => this.ctiGateway);
+  }
+
+  /** What the admin console's live stream follows (`/api/events`). */
+  private liveSources(): LiveSources {
+    const { agents, bus } = this.agents;
+    return {
+      status: () => this.statusReporter.status() as Omit<ServerStatus, 'config'>,
+      agent: (id) => agentStatusEntry(agents, id),
+      registrations: () => this.rr.registrar.status(),
+      devices: () => this.rr.reachability.devices(),
+      callCounts: () => ({ active: this.calls.b2bua.activeCalls, waiting: this.router.waitingCalls().length }),
+      load: () => this.statusReporter.status({ sections: new Set(['load']) }).load!,
+      onContactCenterEvent: (l) => bus.subscribe(l),
+      onAgentChange: (l) => agents.onSessionChange((id) => l(id)),
+      onChangeSet: (l) => this.store.subscribe(l),
+      onBindingsChange: (l) => this.rr.registrar.addListener({ bindingsChanged: l }),
+      onDevice: (l) =>
+        this.rr.reachability.prober.addListener({
+          probed: l.probed,
+          stateChanged: (dn, _from, to) => l.stateChanged(dn, to),
+        }),
+    };
   }
 
   /**
