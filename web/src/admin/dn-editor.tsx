@@ -67,6 +67,13 @@ export function DnEditor({ api, number, version, onClose }: DnEditorProps) {
     // Reload only when another DN is opened: a version change must not throw away edits.
   }, [number]);
 
+  // A newer configuration while nothing is edited here: show it (edits in progress are kept,
+  // and saving them is checked against the version they were read at).
+  const edited = rows.some((r) => r.removed || r.value !== r.original);
+  useEffect(() => {
+    if (dn && !edited && !busy && version > base) void load(version);
+  }, [version]);
+
   const update = (key: string, change: Partial<Row>): void =>
     setRows((rs) => rs.map((r) => (r.key === key ? { ...r, ...change } : r)));
 
