@@ -8,12 +8,16 @@
  * applied through the API appear one by one; the console streams behind a path prefix too and
  * reconnects by itself after the server restarts.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser, screenshot, type WatchedPage } from '../helpers/browser.js';
 import { startPrefixProxy, type PrefixProxy } from '../helpers/prefix-proxy.js';
 import { adminRequest } from '../helpers/admin-http.js';
-import { E2E_TOKEN, E2eEnv, dnEvent } from './e2e-support.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { E2E_TOKEN, E2eEnv, dnEvent, writeConfig } from './e2e-support.js';
 
 /** The softswitch's probing in this test, set through the console's own DN editor. */
 const OOS_CHECK = 2;
@@ -42,7 +46,11 @@ describe('admin console in the browser', () => {
     await env.start();
     browser = await TestBrowser.launch();
   }, 60_000);
+  let restarted: ServerProcess | undefined;
+  let dir: string | undefined;
   afterAll(async () => {
+    await restarted?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
     await proxy?.close();
     await browser?.close();
     await env.stop();
@@ -253,4 +261,28 @@ describe('admin console in the browser', () => {
     expect(behind.problems).toEqual([]);
     await behind.page.context().close();
   });
+
+  it('reconnects by itself after the server restarts, and shows the new snapshot', async () => {
+    const status = page.getByRole('status').filter({ hasText: /^(Live since|Connection lost|Connecting)/ });
+    const seen = admin.problems.length;
+    const httpListen = new URL(env.server.httpUrl!).host;
+    await env.server.stop();
+    await status.filter({ hasText: /^Connection lost \(/ }).waitFor();
+    // Another configuration on the same HTTP address: its snapshot replaces the console's state.
+    dir = mkdtempSync(join(tmpdir(), 'web-admin-'));
+    const dns = `  - { number: Backup, type: voip-service, options: { contact: "${env.sbcAddress}", service-type: softswitch, prefix: "+44", oos-check: "1" } }\n`;
+    restarted = await startServerProcess({
+      config: writeConfig(dir, 'restart.yaml', dns),
+      sipListen: ['udp:127.0.0.1:0'],
+      httpListen,
+      env: { SIPSERVER_TOKEN: E2E_TOKEN },
+    });
+    await status.filter({ hasText: /^Live since/ }).waitFor({ timeout: 20_000 });
+    const switches = page.getByRole('table', { name: 'Softswitches' });
+    await switches.getByRole('row', { name: /^Backup In service/ }).waitFor();
+    expect(await switches.getByRole('row', { name: /^Softswitch / }).count()).toBe(0);
+    await page.getByRole('table', { name: 'Agents' }).getByText('No agent configured.').waitFor();
+    // While the server was down, the attempts to reconnect failed: nothing else went wrong.
+    expect(admin.problems.slice(seen).filter((p) => !/ERR_CONNECTION_REFUSED/.test(p))).toEqual([]);
+  }, 60_000);
 });
