@@ -16,17 +16,21 @@ export class SseParser {
   private buffer = '';
   private event = '';
   private data: string[] = [];
+  /** The last chunk ended with CR: a LF starting the next one belongs to it. */
+  private skipLf = false;
 
   /** Parses `chunk` (any split, even mid-line) and returns the events it completed. */
   push(chunk: string): SseEvent[] {
-    this.buffer += chunk;
+    if (chunk === '') return [];
+    this.buffer += this.skipLf && chunk.startsWith('\n') ? chunk.slice(1) : chunk;
+    this.skipLf = false;
     const out: SseEvent[] = [];
     let nl: number;
     while ((nl = this.buffer.search(/\r\n|\r|\n/)) >= 0) {
       const line = this.buffer.slice(0, nl);
       const eol = this.buffer.startsWith('\r\n', nl) ? 2 : 1;
-      // A lone \r at the end may be the first half of \r\n: wait for more.
-      if (eol === 1 && this.buffer[nl] === '\r' && nl === this.buffer.length - 1) break;
+      // A CR at the very end may be the first half of a CRLF split between chunks.
+      if (eol === 1 && this.buffer[nl] === '\r' && nl === this.buffer.length - 1) this.skipLf = true;
       this.buffer = this.buffer.slice(nl + eol);
       if (line === '') {
         if (this.data.length > 0) out.push({ event: this.event || 'message', data: this.data.join('\n') });
