@@ -17,7 +17,7 @@ import { registerContactCenterMetrics } from './api/cti/cti-metrics.js';
 import { createHttpServer, type HttpServer } from './api/http-server.js';
 import { resolveAdminToken } from './api/admin/admin-token.js';
 import { StatusReporter, type ServerStatus } from './api/status.js';
-import type { LiveSources } from './api/admin/live-hub.js';
+import { LiveHub, type LiveSources } from './api/admin/live-hub.js';
 import { agentStatusEntry } from './contact-center/agents/agent-status-provider.js';
 import { LoadMeter } from './api/load-meter.js';
 import { createAgentsModule, type AgentsModule } from './contact-center/agents/agents-module.js';
@@ -99,7 +99,13 @@ export class App {
     readonly media: BuiltinMediaServer,
     /** CPU and event-loop lag: `/api/status` and the change-set queue's lag gate. */
     private readonly load: LoadMeter,
-  ) {}
+  ) {
+    // Built with the layers, before the first probe or login: the console's history is complete.
+    this.live = new LiveHub({ sources: this.liveSources() });
+  }
+
+  /** The admin console's live feed (`GET /api/events`). */
+  private readonly live: LiveHub;
 
   /**
    * Opens the store (reconciling it to the configuration file as one change-set, skipped when
@@ -295,7 +301,7 @@ export class App {
         },
         status: (q) => this.statusReporter.status(q),
       },
-      live: this.liveSources(),
+      live: this.live,
     });
     let url: string;
     try {
@@ -367,6 +373,7 @@ export class App {
     // preClose hook would close them without a code (1005).
     this.ctiGateway?.close();
     if (this.http) await this.http.close();
+    this.live.close();
     this.agents.close();
     this.rr.close();
     this.journal.close();

@@ -23,7 +23,7 @@ import { ChangeSetQueue } from './admin/change-set-queue.js';
 import { optionNumber } from '../config/option-table.js';
 import { LoadMeter } from './load-meter.js';
 import { webUiRoutes } from './web-ui.js';
-import { LiveHub, type LiveSources } from './admin/live-hub.js';
+import type { LiveHub } from './admin/live-hub.js';
 
 /** Status provider types, for the layers that serve `/api/status` and `/api/dns/{number}/status`. */
 export type { StatusProviders, DnStatus } from './admin/status-routes.js';
@@ -50,8 +50,11 @@ export interface HttpServerOptions {
    * of its own, started and stopped with this server; one passed in is started by its owner.
    */
   load?: LoadMeter;
-  /** The layers the admin console's live stream follows (`/api/events`, `/api/calls`); absent → 503 there. */
-  live?: LiveSources;
+  /**
+   * The admin console's live feed (`/api/events`, `/api/calls`; absent → 503 there), built and
+   * closed by its owner with the layers; this server gives it the change-set queue's status.
+   */
+  live?: LiveHub;
   /** The web UI's build directory (default `web/dist` of this checkout); `false`: no web UI. */
   webRoot?: string | false;
 }
@@ -111,7 +114,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     },
   });
   const detachMetrics = registerConfigMetrics(metrics, store, queue);
-  const hub = options.live ? new LiveHub({ sources: options.live, configStatus: () => queue.status() }) : undefined;
+  const hub = options.live;
+  hub?.bindConfigStatus(() => queue.status());
 
   // A user's mistake is never a 500: schema failures are 422, other 4xx keep their code.
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -188,7 +192,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     },
     async close() {
       detachMetrics();
-      hub?.close();
       queue.close();
       await app.close();
       if (ownLoad) load.stop();

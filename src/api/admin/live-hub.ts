@@ -11,6 +11,7 @@ import type {
   ActiveCall,
   AgentStatusEntry,
   ChangeSetSummary,
+  ConfigQueueStatus,
   DeviceStatus,
   DeviceTransition,
   LiveEvents,
@@ -49,8 +50,8 @@ export type LiveReceiver = <K extends keyof LiveEvents>(event: K, data: LiveEven
 /** Options of {@link LiveHub}. */
 export interface LiveHubOptions {
   sources: LiveSources;
-  /** The `config` section (the change-set queue). */
-  configStatus: () => ServerStatus['config'] & object;
+  /** The `config` section (the change-set queue); also set later by {@link LiveHub.bindConfigStatus}. */
+  configStatus?: () => ConfigQueueStatus;
   /** Coalescing window (default 100 ms). */
   flushMs?: number;
   /** Period of `load` events (default 1000 ms). */
@@ -80,7 +81,12 @@ export function summarizeChangeSet(cs: CommittedChangeSet): ChangeSetSummary {
   };
 }
 
-/** Coalesces live changes for the console streams; subscribes to its sources at construction. */
+const NO_QUEUE: ConfigQueueStatus = { version: 0, queueDepth: 0, applying: false, lastApplyMs: 0, appliedChangeSets: 0 };
+
+/**
+ * Coalesces live changes for the console streams. It subscribes to its sources at construction:
+ * build it with the layers (before the first probe or login), so the device history is complete.
+ */
 export class LiveHub {
   private readonly receivers = new Set<LiveReceiver>();
   private readonly calls = new LiveCalls();
@@ -99,9 +105,11 @@ export class LiveHub {
   private flushTimer: NodeJS.Timeout | undefined;
   private loadTimer: NodeJS.Timeout | undefined;
   private readonly flushMs: number;
+  private configStatus: () => ConfigQueueStatus;
 
   constructor(private readonly opts: LiveHubOptions) {
     this.flushMs = opts.flushMs ?? 100;
+    this.configStatus = opts.configStatus ?? (() => NO_QUEUE);
     const s = opts.sources;
     this.unsubscribe = [
       s.onContactCenterEvent((e) => {
@@ -129,6 +137,11 @@ export class LiveHub {
     ];
   }
 
+  /** Where the `config` section comes from (the HTTP server's change-set queue). */
+  bindConfigStatus(fn: () => ConfigQueueStatus): void {
+    this.configStatus = fn;
+  }
+
   /** Adds a stream: it gets the snapshot at once, then the deltas; returns its removal. */
   attach(receiver: LiveReceiver): () => void {
     receiver('snapshot', this.snapshot());
@@ -151,7 +164,7 @@ export class LiveHub {
   /** The first event of a stream. */
   snapshot(): LiveSnapshot {
     return {
-      status: { ...this.opts.sources.status(), config: this.opts.configStatus() },
+      status: { ...this.opts.sources.status(), config: this.configStatus() },
       calls: this.calls.list(),
       changeSets: [...this.changeSets],
       deviceHistory: Object.fromEntries([...this.history].map(([dn, h]) => [dn, [...h]])),
@@ -167,7 +180,7 @@ export class LiveHub {
   }
 
   private loadDelta(): LoadDelta {
-    return { load: this.opts.sources.load(), config: this.opts.configStatus() };
+    return { load: this.opts.sources.load(), config: this.configStatus() };
   }
 
   private transition(dn: string, to: DeviceState): void {
