@@ -81,7 +81,13 @@ export function summarizeChangeSet(cs: CommittedChangeSet): ChangeSetSummary {
   };
 }
 
-const NO_QUEUE: ConfigQueueStatus = { version: 0, queueDepth: 0, applying: false, lastApplyMs: 0, appliedChangeSets: 0 };
+const NO_QUEUE: ConfigQueueStatus = {
+  version: 0,
+  queueDepth: 0,
+  applying: false,
+  lastApplyMs: 0,
+  appliedChangeSets: 0,
+};
 
 /**
  * Coalesces live changes for the console streams. It subscribes to its sources at construction:
