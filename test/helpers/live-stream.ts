@@ -4,6 +4,9 @@
  */
 import { readSse } from '../../web/src/shared/sse-parser.js';
 import type { LiveEvents } from '../../src/api/admin/live-types.js';
+import type { LiveSources } from '../../src/api/admin/live-hub.js';
+import type { ContactCenterEvent } from '../../src/contact-center/events.js';
+import type { CommittedChangeSet } from '../../src/config/change-set.js';
 import { waitFor } from './wait.js';
 
 /** One received event, its data parsed, and when it arrived (ms, `Date.now()`). */
@@ -73,4 +76,52 @@ export class LiveStreamReader {
   close(): void {
     this.abort.abort();
   }
+}
+
+/**
+ * {@link LiveSources} without a server: agents read on demand (counted), the bus, agent changes
+ * and change-sets fed by hand; no registration or device.
+ */
+export function fakeLiveSources(): {
+  sources: LiveSources;
+  agentChange: (id: string) => void;
+  bus: (e: ContactCenterEvent) => void;
+  changeSet: (cs: CommittedChangeSet) => void;
+  agentReads: () => number;
+} {
+  let onAgent: (id: string) => void = () => {};
+  let onBus: (e: ContactCenterEvent) => void = () => {};
+  let onCs: (cs: CommittedChangeSet) => void = () => {};
+  let reads = 0;
+  const none = (): (() => void) => () => {};
+  const sources: LiveSources = {
+    status: () => ({
+      registrations: [],
+      devices: [],
+      agents: [],
+      calls: { active: 0, waiting: 0 },
+      lostCalls: [],
+      load: { cpuPercent: 0, cpuCount: 1, eventLoopLagMs: 0, eventLoopLagMaxMs: 0 },
+    }),
+    agent: (id) => {
+      reads++;
+      return { id, dn: id, state: 'Ready', workMode: 'AutoIn' };
+    },
+    registrations: () => [],
+    devices: () => [],
+    callCounts: () => ({ active: 1, waiting: 0 }),
+    load: () => ({ cpuPercent: 0, cpuCount: 1, eventLoopLagMs: 0, eventLoopLagMaxMs: 0 }),
+    onContactCenterEvent: (l) => ((onBus = l), none()),
+    onAgentChange: (l) => ((onAgent = l), none()),
+    onChangeSet: (l) => ((onCs = l), none()),
+    onBindingsChange: none,
+    onDevice: none,
+  };
+  return {
+    sources,
+    agentChange: (id) => onAgent(id),
+    bus: (e) => onBus(e),
+    changeSet: (cs) => onCs(cs),
+    agentReads: () => reads,
+  };
 }

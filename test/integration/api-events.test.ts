@@ -9,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_TOKEN, E2eEnv, dnEvent } from '../e2e/e2e-support.js';
 import { adminRequest } from '../helpers/admin-http.js';
 import { LiveStreamReader } from '../helpers/live-stream.js';
+import type { CtiTestClient } from '../helpers/cti-client.js';
 
 describe('GET /api/events: the console live stream', () => {
   const env = new E2eEnv({ example: 'home-agent-phone.yaml', softswitchPort: 5081 });
   const readers: LiveStreamReader[] = [];
+  let desk: CtiTestClient;
   beforeAll(() => env.start(), 60_000);
   afterAll(async () => {
     for (const r of readers) r.close();
@@ -48,7 +50,7 @@ describe('GET /api/events: the console live stream', () => {
     const version = snap.data.status.config!.version;
 
     // An agent logs in and goes Not Ready with a reason: agents deltas, reasonCode in /api/status too.
-    const desk = await env.agentDesk('jay', 'jay-secret', '8888', { agentPhone: '+1 555 123 2222' });
+    desk = await env.agentDesk('jay', 'jay-secret', '8888', { agentPhone: '+1 555 123 2222' });
     await s.next('agents', (rows) => rows.some((a) => a.id === 'jay' && a.state === 'Ready'));
     desk.send('RequestAgentNotReady', { thisDN: '8888', workMode: 'AuxWork', reasonCode: 'Lunch' });
     await desk.waitFor(dnEvent('EventAgentNotReady', '8888'));
@@ -104,6 +106,35 @@ describe('GET /api/events: the console live stream', () => {
     const loads = await s.next('load', (l) => l.config.version === version + 1);
     expect(loads.data.load.cpuCount).toBeGreaterThan(0);
     expect(s.of('snapshot')).toHaveLength(1);
+  }, 60_000);
+
+  it('streams a routed call as calls deltas (changed, then ended) and a registration as a registrations delta', async () => {
+    const s = await open(E2E_TOKEN);
+    await s.next('snapshot', () => true);
+    await env.swapSbc('e2e-uas-sbc-answer.xml');
+    await s.next('devices', (d) => d.devices.some((x) => x.dn === 'Softswitch' && x.state === 'in-service'));
+    desk.send('RequestAgentReady', { thisDN: '8888' });
+    await s.next('agents', (rows) => rows.some((a) => a.id === 'jay' && a.state === 'Ready'));
+
+    const customer = await env.uac('e2e-uac-customer-call.xml', '5000', { pauseMs: 1500 });
+    const est = await s.next('calls', (c) => c.changed.some((x) => x.state === 'established'));
+    const call = est.data.changed.find((x) => x.state === 'established')!;
+    expect(call).toMatchObject({ callType: 'Inbound', dnis: '5000', parties: expect.arrayContaining(['8888']) });
+    expect(est.data.active).toBeGreaterThan(0);
+    const live = await adminRequest(env.server.httpUrl!, E2E_TOKEN, 'GET', '/api/calls');
+    expect(live.json.items).toContainEqual(expect.objectContaining({ connId: call.connId }));
+    expect(await customer.waitExit(20_000), customer.errors()).toBe(0);
+    const ended = await s.next('calls', (c) => c.ended.includes(call.connId), { from: est.index + 1 });
+    expect(ended.data.changed.map((x) => x.connId)).not.toContain(call.connId);
+    // Every calls event of this call before its end said it was live.
+    for (const e of s.events.slice(0, ended.index))
+      if (e.event === 'calls') expect(e.data.ended).not.toContain(call.connId);
+
+    await env.registerPhone();
+    const reg = await s.next('registrations', (r) => r.some((x) => x.dn === '8888' && x.bindings.length > 0));
+    expect(reg.data.find((x) => x.dn === '8888')!.bindings).toMatchObject([
+      { dn: '8888', contact: expect.stringMatching(/^sip:8888@127\.0\.0\.1:\d+/), expires: expect.any(Number) },
+    ]);
   }, 60_000);
 
   it('lists live calls at GET /api/calls and searches DNs with ?q=', async () => {

@@ -61,7 +61,8 @@ export function liveStreamRoutes(app: FastifyInstance, opts: LiveStreamOptions):
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',
         'x-accel-buffering': 'no',
-        connection: 'keep-alive',
+        // The connection ends with the stream (no idle keep-alive socket to wait for at close).
+        connection: 'close',
       });
       streams.add(res);
       const write = (text: string): void => {

@@ -5,55 +5,11 @@
  * while no stream is attached.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LiveHub, type LiveSources } from '../../../src/api/admin/live-hub.js';
+import { LiveHub } from '../../../src/api/admin/live-hub.js';
 import { LiveCalls } from '../../../src/api/admin/live-calls.js';
-import type { CallDomainEvent, ContactCenterEvent } from '../../../src/contact-center/events.js';
-import type { CommittedChangeSet } from '../../../src/config/change-set.js';
+import type { CallDomainEvent } from '../../../src/contact-center/events.js';
+import { fakeLiveSources as fakeSources } from '../../helpers/live-stream.js';
 import type { LiveEvents } from '../../../src/api/admin/live-types.js';
-
-function fakeSources(): {
-  sources: LiveSources;
-  agentChange: (id: string) => void;
-  bus: (e: ContactCenterEvent) => void;
-  changeSet: (cs: CommittedChangeSet) => void;
-  agentReads: () => number;
-} {
-  let onAgent: (id: string) => void = () => {};
-  let onBus: (e: ContactCenterEvent) => void = () => {};
-  let onCs: (cs: CommittedChangeSet) => void = () => {};
-  let reads = 0;
-  const none = (): (() => void) => () => {};
-  const sources: LiveSources = {
-    status: () => ({
-      registrations: [],
-      devices: [],
-      agents: [],
-      calls: { active: 0, waiting: 0 },
-      lostCalls: [],
-      load: { cpuPercent: 0, cpuCount: 1, eventLoopLagMs: 0, eventLoopLagMaxMs: 0 },
-    }),
-    agent: (id) => {
-      reads++;
-      return { id, dn: id, state: 'Ready', workMode: 'AutoIn' };
-    },
-    registrations: () => [],
-    devices: () => [],
-    callCounts: () => ({ active: 1, waiting: 0 }),
-    load: () => ({ cpuPercent: 0, cpuCount: 1, eventLoopLagMs: 0, eventLoopLagMaxMs: 0 }),
-    onContactCenterEvent: (l) => ((onBus = l), none()),
-    onAgentChange: (l) => ((onAgent = l), none()),
-    onChangeSet: (l) => ((onCs = l), none()),
-    onBindingsChange: none,
-    onDevice: none,
-  };
-  return {
-    sources,
-    agentChange: (id) => onAgent(id),
-    bus: (e) => onBus(e),
-    changeSet: (cs) => onCs(cs),
-    agentReads: () => reads,
-  };
-}
 
 const config = { version: 1, queueDepth: 0, applying: false, lastApplyMs: 0, appliedChangeSets: 0 };
 
