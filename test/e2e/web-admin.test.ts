@@ -108,7 +108,9 @@ describe('admin console in the browser', () => {
     const row = page.getByRole('table', { name: 'DNs' }).getByRole('row', { name: /Softswitch/ });
     await row.waitFor();
     await expect.poll(() => page.getByRole('table', { name: 'DNs' }).getByRole('row').count()).toBe(2);
-    await row.focus();
+    // Keyboard only: Tab from the search box reaches the row, Enter opens it.
+    await page.getByLabel('Search DNs').press('Tab');
+    await expect.poll(() => row.evaluate((el) => el === document.activeElement)).toBe(true);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'DN Softswitch' }).waitFor();
 
