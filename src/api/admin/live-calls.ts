@@ -60,6 +60,18 @@ export class LiveCalls {
     return { changed: this.refresh(t) };
   }
 
+  /** Forgets every call (the server has none left); returns their connIds. */
+  clear(): string[] {
+    const ids = [...this.calls.keys()];
+    this.calls.clear();
+    return ids;
+  }
+
+  /** Number of calls followed. */
+  get size(): number {
+    return this.calls.size;
+  }
+
   /** Every live call, oldest first. */
   list(): ActiveCall[] {
     return [...this.calls.values()].map((t) => ({ ...t.call, parties: [...t.call.parties] }));

@@ -251,7 +251,15 @@ export class LiveHub {
       }
       d.calls.clear();
       d.callCounts = false;
-      this.emit('calls', { ...s.callCounts(), changed, ended });
+      const counts = s.callCounts();
+      // A call whose last release never reached the bus must not stay listed for ever: when the
+      // server has no call left, none is live.
+      if (counts.active === 0 && this.calls.size > 0) {
+        const gone = new Set(this.calls.clear());
+        ended.push(...gone);
+        changed.splice(0, changed.length, ...changed.filter((c) => !gone.has(c.connId)));
+      }
+      this.emit('calls', { ...counts, changed, ended });
     }
     if (d.changeSets.length > 0) this.emit('change-sets', d.changeSets.splice(0));
   }

@@ -69,6 +69,29 @@ describe('LiveHub', () => {
   });
 });
 
+describe('LiveHub calls', () => {
+  it('sends changed calls, then ends every call left when the server has none', () => {
+    vi.useFakeTimers();
+    const f = fakeSources();
+    let active = 1;
+    f.sources.callCounts = () => ({ active, waiting: 0 });
+    const hub = new LiveHub({ sources: f.sources, configStatus: () => config });
+    const got: Array<{ event: string; data: unknown }> = [];
+    hub.attach((event, data) => got.push({ event, data }));
+    const call = { kind: 'call', connId: 'c9', callType: 'Inbound', thisDN: '8888' } as const;
+    f.bus({ ...call, name: 'EventRinging' });
+    vi.advanceTimersByTime(100);
+    expect(got[1]).toMatchObject({ event: 'calls', data: { active: 1, changed: [{ connId: 'c9' }], ended: [] } });
+    active = 0;
+    f.bus({ ...call, connId: 'c10', name: 'EventDialing' });
+    vi.advanceTimersByTime(100);
+    expect(got[2]).toEqual({ event: 'calls', data: { active: 0, waiting: 0, changed: [], ended: ['c9', 'c10'] } });
+    expect(hub.activeCalls()).toEqual([]);
+    hub.close();
+    vi.useRealTimers();
+  });
+});
+
 describe('LiveCalls', () => {
   const ev = (
     name: CallDomainEvent['name'],
