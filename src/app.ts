@@ -16,7 +16,9 @@ import type { CtiGateway } from './api/cti/cti-gateway.js';
 import { registerContactCenterMetrics } from './api/cti/cti-metrics.js';
 import { createHttpServer, type HttpServer } from './api/http-server.js';
 import { resolveAdminToken } from './api/admin/admin-token.js';
-import { StatusReporter } from './api/status.js';
+import { StatusReporter, type ServerStatus } from './api/status.js';
+import { LiveHub, type LiveSources } from './api/admin/live-hub.js';
+import { agentStatusEntry } from './contact-center/agents/agent-status-provider.js';
 import { LoadMeter } from './api/load-meter.js';
 import { createAgentsModule, type AgentsModule } from './contact-center/agents/agents-module.js';
 import { ConfigDirectoryAdapter } from './contact-center/agents/config-directory-adapter.js';
@@ -97,7 +99,13 @@ export class App {
     readonly media: BuiltinMediaServer,
     /** CPU and event-loop lag: `/api/status` and the change-set queue's lag gate. */
     private readonly load: LoadMeter,
-  ) {}
+  ) {
+    // Built with the layers, before the first probe or login: the console's history is complete.
+    this.live = new LiveHub({ sources: this.liveSources() });
+  }
+
+  /** The admin console's live feed (`GET /api/events`). */
+  private readonly live: LiveHub;
 
   /**
    * Opens the store (reconciling it to the configuration file as one change-set, skipped when
@@ -293,6 +301,7 @@ export class App {
         },
         status: (q) => this.statusReporter.status(q),
       },
+      live: this.live,
     });
     let url: string;
     try {
@@ -304,6 +313,28 @@ export class App {
     this.http = server;
     this.httpUrl = url;
     this.detachCcMetrics = registerContactCenterMetrics(server.metrics, this.agents.agents, () => this.ctiGateway);
+  }
+
+  /** What the admin console's live stream follows (`/api/events`). */
+  private liveSources(): LiveSources {
+    const { agents, bus } = this.agents;
+    return {
+      status: () => this.statusReporter.status() as Omit<ServerStatus, 'config'>,
+      agent: (id) => agentStatusEntry(agents, id),
+      registrations: () => this.rr.registrar.status(),
+      devices: () => this.rr.reachability.devices(),
+      callCounts: () => ({ active: this.calls.b2bua.activeCalls, waiting: this.router.waitingCalls().length }),
+      load: () => this.statusReporter.status({ sections: new Set(['load']) }).load!,
+      onContactCenterEvent: (l) => bus.subscribe(l),
+      onAgentChange: (l) => agents.onSessionChange((id) => l(id)),
+      onChangeSet: (l) => this.store.subscribe(l),
+      onBindingsChange: (l) => this.rr.registrar.addListener({ bindingsChanged: l }),
+      onDevice: (l) =>
+        this.rr.reachability.prober.addListener({
+          probed: l.probed,
+          stateChanged: (dn, _from, to) => l.stateChanged(dn, to),
+        }),
+    };
   }
 
   /**
@@ -342,6 +373,7 @@ export class App {
     // preClose hook would close them without a code (1005).
     this.ctiGateway?.close();
     if (this.http) await this.http.close();
+    this.live.close();
     this.agents.close();
     this.rr.close();
     this.journal.close();

@@ -23,6 +23,7 @@ import { ChangeSetQueue } from './admin/change-set-queue.js';
 import { optionNumber } from '../config/option-table.js';
 import { LoadMeter } from './load-meter.js';
 import { webUiRoutes } from './web-ui.js';
+import type { LiveHub } from './admin/live-hub.js';
 
 /** Status provider types, for the layers that serve `/api/status` and `/api/dns/{number}/status`. */
 export type { StatusProviders, DnStatus } from './admin/status-routes.js';
@@ -49,6 +50,11 @@ export interface HttpServerOptions {
    * of its own, started and stopped with this server; one passed in is started by its owner.
    */
   load?: LoadMeter;
+  /**
+   * The admin console's live feed (`/api/events`, `/api/calls`; absent → 503 there), built and
+   * closed by its owner with the layers; this server gives it the change-set queue's status.
+   */
+  live?: LiveHub;
   /** The web UI's build directory (default `web/dist` of this checkout); `false`: no web UI. */
   webRoot?: string | false;
 }
@@ -108,6 +114,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     },
   });
   const detachMetrics = registerConfigMetrics(metrics, store, queue);
+  const hub = options.live;
+  hub?.bindConfigStatus(() => queue.status());
 
   // A user's mistake is never a 500: schema failures are 422, other 4xx keep their code.
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -158,6 +166,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     token: options.token,
     getStatusProviders: () => providers,
     queue,
+    getLiveHub: () => hub,
   });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.header('content-type', metrics.contentType);

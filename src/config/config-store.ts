@@ -276,6 +276,23 @@ export class ConfigStore {
     return page(this.state.dns.values(), this.state.dns.size, offset, limit);
   }
 
+  /**
+   * DNs whose number or type contains `q` (case-insensitive; spaces in `q` ignored for the
+   * number), in configuration order, a page at a time; `total` counts every match.
+   */
+  searchDns(q: string, offset = 0, limit = 1000): { items: DnConfig[]; total: number } {
+    const needle = q.trim().toLowerCase();
+    const compact = needle.replace(/\s+/g, '');
+    const items: DnConfig[] = [];
+    let total = 0;
+    for (const d of this.state.dns.values()) {
+      const n = d.number.toLowerCase();
+      if (!(n.includes(compact) || n.includes(needle) || d.type.toLowerCase().includes(needle))) continue;
+      if (total++ >= offset && items.length < limit) items.push(d);
+    }
+    return { items, total };
+  }
+
   /** Agents in configuration order, a page at a time. */
   listAgents(offset = 0, limit = 1000): { items: AgentConfig[]; total: number } {
     return page(this.state.agents.values(), this.state.agents.size, offset, limit);

@@ -47,6 +47,8 @@ export interface OosListener {
   backInService?(dn: string): void;
   /** Any state change, including UNKNOWN → IN. */
   stateChanged?(dn: string, from: DeviceState, to: DeviceState): void;
+  /** A probe was sent (`lastProbe` moved), whatever its outcome; for live status views. */
+  probed?(dn: string): void;
 }
 
 /** Dependencies of {@link OosProber}. */
@@ -246,6 +248,7 @@ export class OosProber {
     const force = d.target.forceSeconds;
     const waitMs = (force > 0 && force < OOS_FORCE_DEFAULT_SECONDS ? force : OOS_FORCE_DEFAULT_SECONDS) * 1000;
     d.lastProbe = this.deps.clock.now();
+    this.notify(d.target.dn, (l) => l.probed?.(d.target.dn));
     const deadline = this.deps.clock.setTimeout(() => {
       if (d.pending?.id !== id) return;
       d.pending = undefined;
@@ -302,11 +305,18 @@ export class OosProber {
     const dn = d.target.dn;
     if (to === 'out-of-service') this.deps.logger.warn({ dn, reason }, 'device out of service');
     else this.deps.logger.info({ dn, from }, 'device in service');
-    for (const l of this.listeners) {
+    this.notify(dn, (l) => {
+      l.stateChanged?.(dn, from, to);
+      if (to === 'out-of-service') l.outOfService?.(dn, reason ?? '');
+      else if (from === 'out-of-service') l.backInService?.(dn);
+    });
+  }
+
+  /** Calls `fn` on every listener; a throwing listener is logged and the others still run. */
+  private notify(dn: string, fn: (l: OosListener) => void): void {
+    for (const l of [...this.listeners]) {
       try {
-        l.stateChanged?.(dn, from, to);
-        if (to === 'out-of-service') l.outOfService?.(dn, reason ?? '');
-        else if (from === 'out-of-service') l.backInService?.(dn);
+        fn(l);
       } catch (err) {
         this.deps.logger.error({ err, dn }, 'OOS listener failed');
       }

@@ -168,7 +168,7 @@ agents:
     ).toMatchObject({ event: 'EventAgentLogin' });
     c.close();
     const before = (await status()).agents;
-    const jay = { id: 'jay', dn: '7777', state: 'NotReady', workMode: 'AuxWork' };
+    const jay = { id: 'jay', dn: '7777', state: 'NotReady', workMode: 'AuxWork', reasonCode: 'Lunch' };
     const joe = { id: 'joe', dn: '8888', state: 'Ready', workMode: 'AutoIn', agentPhone: '+15551232222' };
     expect(before).toEqual(expect.arrayContaining([jay, joe]));
     expect(before).toHaveLength(2);

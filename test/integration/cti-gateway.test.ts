@@ -514,7 +514,7 @@ describe('CTI gateway over a real WebSocket (interfaces §4)', () => {
       via: 'Softswitch',
     });
     expect(createAgentStatusProvider(stack.agents)()).toEqual([
-      { id: 'jay', dn: '8888', state: 'NotReady', workMode: 'WalkAway', agentPhone: '+15551232222' },
+      { id: 'jay', dn: '8888', state: 'NotReady', workMode: 'WalkAway', reasonCode: '7', agentPhone: '+15551232222' },
       { id: 'joe', dn: '7777', state: 'LoggedOut', workMode: 'Unknown' },
     ]);
     const c2 = await openAs('jay', 'jay-secret');

@@ -12,6 +12,8 @@ import { adminAuthHook } from './admin-auth.js';
 import { QueueClosedError, QueueFullError, type ChangeSetQueue } from './change-set-queue.js';
 import * as S from './admin-schemas.js';
 import { statusRoutes, type StatusProviders } from './status-routes.js';
+import { liveStreamRoutes } from './live-stream.js';
+import type { LiveHub } from './live-hub.js';
 
 /** Options of {@link adminRoutes}. */
 export interface AdminRoutesOptions {
@@ -21,6 +23,8 @@ export interface AdminRoutesOptions {
   getStatusProviders: () => StatusProviders;
   /** Where writes wait for their turn (behaviour §13). */
   queue: ChangeSetQueue;
+  /** The console's live feed (`/api/events`, `/api/calls`); absent → 503 there. */
+  getLiveHub?: () => LiveHub | undefined;
 }
 
 /** A change-set made against another version than the store's (`ifVersion`): answer 409. */
@@ -99,16 +103,17 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     path: string,
     tag: string,
     item: object,
-    list: (o: number, l: number) => { items: T[]; total: number },
+    list: (o: number, l: number, q?: string) => { items: T[]; total: number },
     out: (t: T) => unknown,
+    querystring: object = S.pageQuerySchema,
   ): void => {
-    app.get<{ Querystring: { limit: number; offset: number } }>(
+    app.get<{ Querystring: { limit: number; offset: number; q?: string } }>(
       path,
       {
         attachValidation: true,
         schema: {
           tags: [tag],
-          querystring: S.pageQuerySchema,
+          querystring,
           response: {
             200: { type: 'object', properties: { items: { type: 'array', items: item }, total: { type: 'integer' } } },
           },
@@ -116,8 +121,8 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
       },
       async (req, reply) => {
         if (rejectQuery(req, reply)) return reply;
-        const { limit = 1000, offset = 0 } = req.query;
-        const p = list(offset, limit);
+        const { limit = 1000, offset = 0, q } = req.query;
+        const p = list(offset, limit, q);
         return { items: p.items.map(out), total: p.total };
       },
     );
@@ -202,7 +207,14 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     );
   };
 
-  pageRoute('/dns', 'dns', S.dnSchema, (o, l) => store.listDns(o, l), dnOut);
+  pageRoute(
+    '/dns',
+    'dns',
+    S.dnSchema,
+    (o, l, q) => (q === undefined ? store.listDns(o, l) : store.searchDns(q, o, l)),
+    dnOut,
+    S.dnsQuerySchema,
+  );
   resource<DnConfig>({
     kind: 'dn',
     path: '/dns',
@@ -278,6 +290,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
   );
 
   statusRoutes(app, { store, getStatusProviders: opts.getStatusProviders, queue });
+  liveStreamRoutes(app, { hub: opts.getLiveHub ?? (() => undefined) });
 
   app.post<{ Body: unknown; Querystring: { dryRun?: boolean } }>(
     '/config/change-sets',

@@ -134,3 +134,9 @@ export const pageQuerySchema = {
     offset: { type: 'integer', minimum: 0, default: 0 },
   },
 } as const;
+
+/** `GET /api/dns` query: a page, and `q` = a substring of the number or the type (case-insensitive). */
+export const dnsQuerySchema = {
+  type: 'object',
+  properties: { ...pageQuerySchema.properties, q: { type: 'string', maxLength: 200 } },
+} as const;

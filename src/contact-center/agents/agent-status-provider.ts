@@ -1,4 +1,5 @@
 import type { AgentService } from './agent-service.js';
+import type { AgentSession } from './agent-session.js';
 import { isBusy } from './agent-state.js';
 
 /** One agent line of `GET /api/status` (interfaces §5). */
@@ -9,6 +10,8 @@ export interface AgentStatusEntry {
   readonly state: string;
   readonly workMode: string;
   readonly agentPhone?: string;
+  /** The Not Ready reason code the agent gave (`RequestAgentNotReady.reasonCode`), while Not Ready. */
+  readonly reasonCode?: string;
 }
 
 /**
@@ -28,13 +31,7 @@ export function createAgentStatusProvider(agents: AgentService): (filter?: Agent
     const out: AgentStatusEntry[] = [];
     for (const s of agents.sessions()) {
       if (filter === 'busy' && !isBusy(s.status.state)) continue;
-      out.push({
-        id: s.agentId,
-        dn: s.dn,
-        state: s.status.state,
-        workMode: s.status.workMode,
-        ...(s.agentPhone !== undefined ? { agentPhone: s.agentPhone } : {}),
-      });
+      out.push(sessionEntry(s));
     }
     if (filter !== undefined) return out;
     for (const a of agents.directory.listAgents?.() ?? []) {
@@ -42,4 +39,27 @@ export function createAgentStatusProvider(agents: AgentService): (filter?: Agent
     }
     return out;
   };
+}
+
+/** The status line of a logged-in agent. */
+function sessionEntry(s: AgentSession): AgentStatusEntry {
+  return {
+    id: s.agentId,
+    dn: s.dn,
+    state: s.status.state,
+    workMode: s.status.workMode,
+    ...(s.agentPhone !== undefined ? { agentPhone: s.agentPhone } : {}),
+    ...(s.status.reasonCode !== undefined ? { reasonCode: s.status.reasonCode } : {}),
+  };
+}
+
+/**
+ * The status line of one agent (as in `GET /api/status`), logged in or not; undefined for an
+ * agent that is neither logged in nor configured. For live views that follow one agent's changes.
+ */
+export function agentStatusEntry(agents: AgentService, agentId: string): AgentStatusEntry | undefined {
+  const s = agents.sessionByAgent(agentId);
+  if (s) return sessionEntry(s);
+  const a = agents.directory.getAgent(agentId);
+  return a ? { id: a.id, dn: a.dn, state: 'LoggedOut', workMode: 'Unknown' } : undefined;
 }

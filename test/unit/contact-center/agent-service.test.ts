@@ -243,7 +243,7 @@ describe('AgentService', () => {
       expect(svc2.restore()).toBe(2);
       expect(createAgentStatusProvider(svc2)()).toEqual([
         { id: 'jay', dn: '8888', state: 'Ready', workMode: 'AutoIn', agentPhone: '+15551232222' },
-        { id: 'joe', dn: '7777', state: 'NotReady', workMode: 'WalkAway' },
+        { id: 'joe', dn: '7777', state: 'NotReady', workMode: 'WalkAway', reasonCode: 'Break' },
       ]);
       expect(svc2.sessionByAgent('joe')?.status.reasonCode).toBe('Break');
       expect(reach2.bindings.get('8888')).toBe('+15551232222');

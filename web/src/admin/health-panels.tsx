@@ -1,0 +1,94 @@
+/** The softswitches' health (with each one's in/out-of-service timeline) and the server's load. */
+import type { LiveState } from './live-state';
+import { HEALTH_LABEL, clock } from './format';
+
+/** A coloured health mark with its text label (colour is never the only cue). */
+export function Health({ state }: { state: string }) {
+  return (
+    <span class={`health health-${state}`}>
+      <span class="dot" aria-hidden="true" />
+      {HEALTH_LABEL[state] ?? state}
+    </span>
+  );
+}
+
+/** The "Softswitches" table: the probed devices, their last probe and their recent transitions. */
+export function SoftswitchesPanel({ state }: { state: LiveState }) {
+  const devices = [...state.devices.values()].sort((a, b) => a.dn.localeCompare(b.dn));
+  return (
+    <section class="panel" aria-labelledby="softswitches-title">
+      <h2 id="softswitches-title">Softswitches</h2>
+      <table aria-label="Softswitches">
+        <thead>
+          <tr>
+            <th scope="col">DN</th>
+            <th scope="col">Health</th>
+            <th scope="col">Last probe</th>
+            <th scope="col">Timeline (latest last)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {devices.length === 0 && (
+            <tr>
+              <td colSpan={4} class="empty">
+                No probed device (a DN with a static contact and oos-check above 0).
+              </td>
+            </tr>
+          )}
+          {devices.map((d) => (
+            <tr key={d.dn}>
+              <th scope="row">{d.dn}</th>
+              <td>
+                <Health state={d.state} />
+                {d.reason && <div class="muted">{d.reason}</div>}
+              </td>
+              <td>{clock(d.lastProbe)}</td>
+              <td>
+                <ol class="timeline" aria-label={`${d.dn} transitions`}>
+                  {(state.deviceHistory.get(d.dn) ?? []).slice(-8).map((t, i) => (
+                    <li key={i} title={t.reason ?? ''}>
+                      <Health state={t.state} /> <time dateTime={t.time}>{clock(t.time)}</time>
+                    </li>
+                  ))}
+                </ol>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** CPU, event-loop lag and the configuration queue, refreshed every second by the stream. */
+export function LoadPanel({ state }: { state: LiveState }) {
+  const { load, config, callCounts } = state;
+  return (
+    <section class="panel" aria-labelledby="load-title">
+      <h2 id="load-title">Load</h2>
+      <dl class="figures">
+        <dt>CPU</dt>
+        <dd>
+          {load.cpuPercent.toFixed(1)} % <span class="muted">of one core ({load.cpuCount} cores)</span>
+        </dd>
+        <dt>Event-loop lag</dt>
+        <dd>
+          {load.eventLoopLagMs.toFixed(1)} ms <span class="muted">(max {load.eventLoopLagMaxMs.toFixed(1)} ms)</span>
+        </dd>
+        <dt>Calls</dt>
+        <dd>
+          {callCounts.active} active, {callCounts.waiting} waiting
+        </dd>
+        <dt>Configuration</dt>
+        <dd>
+          version {config.version}, queue {config.queueDepth}
+          {config.applying ? ', applying' : ''}
+        </dd>
+        <dt>Last apply</dt>
+        <dd>
+          {config.lastApplyMs.toFixed(1)} ms <span class="muted">({config.appliedChangeSets} since start)</span>
+        </dd>
+      </dl>
+    </section>
+  );
+}
