@@ -1,7 +1,8 @@
 /**
  * Acceptance of the agent desktop in the browser (docs/agent-desktop.md), examples/home-agent-phone.yaml
  * with the real server, SIPp customer and SBC, and Debian's Chromium: Jay logs in with the
- * keyboard behind a path prefix with his home phone number, goes Not Ready and Ready, a customer
+ * keyboard behind a path prefix with his home phone number, goes Not Ready (shown live in the admin
+ * console's Agents table) and Ready, a customer
  * call to 5000 shows Ringing then Established within 200 ms of the SIP messages at the SBC, Hold
  * and Retrieve send re-INVITEs, a network drop shows Reconnecting… and comes back with the same
  * login and the call as it is now, Release sends the BYEs and ends in After Call Work (ManualIn),
@@ -15,7 +16,7 @@ import type { CtiTestClient } from '../helpers/cti-client.js';
 import { screenshot, TestBrowser, type WatchedPage } from '../helpers/browser.js';
 import { startPrefixProxy, type PrefixProxy } from '../helpers/prefix-proxy.js';
 import { waitFor } from '../helpers/wait.js';
-import { E2eEnv, agentStatus, dnEvent } from './e2e-support.js';
+import { E2E_TOKEN, E2eEnv, agentStatus, dnEvent } from './e2e-support.js';
 
 /** Installed before the page's scripts: the wall-clock time each call card first showed each state. */
 function recordCallStates(): void {
@@ -129,7 +130,13 @@ describe('agent desktop in Chromium (examples/home-agent-phone.yaml)', () => {
     });
   });
 
-  it('goes Not Ready with a reason, then Ready', async () => {
+  it("goes Not Ready with a reason, shown live in the admin console's Agents table, then Ready", async () => {
+    // The console, behind the same prefix, signed in before the change: it must arrive pushed.
+    const console = await browser.open(new URL('admin', proxy.url).toString());
+    await console.page.getByLabel('Admin token').fill(E2E_TOKEN);
+    await console.page.getByLabel('Admin token').press('Enter');
+    const jayRow = console.page.getByRole('table', { name: 'Agents' }).getByRole('row', { name: /jay/ });
+    await jayRow.getByText('Ready', { exact: true }).waitFor();
     await page.getByLabel('Reason').fill('Break');
     await page.getByRole('button', { name: 'Not Ready' }).click();
     await statusIs(page, 'Not Ready — Break');
@@ -137,6 +144,16 @@ describe('agent desktop in Chromium (examples/home-agent-phone.yaml)', () => {
       workMode: 'AuxWork',
       reasonCode: 'Break',
     });
+    await jayRow.getByText('Not Ready', { exact: true }).waitFor();
+    expect(await jayRow.getByRole('cell').allTextContents()).toEqual([
+      '8888',
+      'Not Ready',
+      'Break',
+      '+15551232222',
+      'AuxWork',
+    ]);
+    expect(console.problems).toEqual([]);
+    await console.page.context().close();
     await page.getByRole('button', { name: 'Ready', exact: true }).click();
     await statusIs(page, 'Ready');
   });

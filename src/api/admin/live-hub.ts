@@ -202,6 +202,13 @@ export class LiveHub {
       this.dirty.transitions.set(dn, d);
     }
     this.mark(this.dirty.devices, dn);
+    // A device going in or out of service is news an administrator waits for (and rare: one
+    // per probe period at most): sent at once, with whatever else is pending, not coalesced.
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      this.flush();
+    }
   }
 
   private mark(set: Set<string>, key: string): void {
