@@ -4,23 +4,15 @@
  */
 import type {
   AgentWorkMode,
-  CallType,
   CtiAddressInfoWireEvent,
   CtiCallWireEvent,
   CtiServerEvent,
+  DnCallSnapshot,
   DnCallState,
-  UserData,
 } from '../../../src/api/cti/cti-wire-types.js';
 
-/** A call of the DN as the call panel shows it. */
-export interface CallView {
-  readonly connId: string;
-  readonly state: DnCallState;
-  readonly callType: CallType;
-  readonly otherDN: string;
-  readonly ani: string;
-  readonly dnis: string;
-  readonly userData: UserData;
+/** A call of the DN as the call panel shows it: as the server describes it, plus the timer's start. */
+export interface CallView extends DnCallSnapshot {
   /** `Date.now()` when the call entered `state` (the timer counts from it). */
   readonly since: number;
 }
