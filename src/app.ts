@@ -286,6 +286,7 @@ export class App {
           adminToken: () => this.adminToken,
           serverName: this.store.server.name,
           applicationOptions: this.store.server.options,
+          pingIntervalMs: optionNumber('cti-ping-interval', this.store.server.options['cti-ping-interval']) * 1000,
           logger: this.logger.child({ layer: 'cti' }),
           onGateway: (g) => {
             this.ctiGateway = g;

@@ -455,6 +455,17 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     source: 'ours (agent desktop reconnect, docs/agent-desktop.md)',
   },
   {
+    name: 'cti-ping-interval',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 0, max: 3600 },
+    default: '30',
+    inheritFromSoftswitch: false,
+    effect:
+      'Seconds between the WebSocket pings the server sends on every CTI connection; a connection that has not answered the previous ping by the next one is closed, so a desktop whose network vanished silently is seen as gone (and agent-desktop-grace starts). 0 = no pings.',
+    takesEffect: 'restart',
+    source: 'ours (RFC 6455 §5.5.2 ping/pong; docs/cti-protocol.md)',
+  },
+  {
     name: 'cti-agent-rate',
     appliesTo: ['application'],
     type: { kind: 'integer', min: 1, max: 1_000_000 },

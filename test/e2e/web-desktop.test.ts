@@ -370,6 +370,30 @@ describe('agent desktop with agent-desktop-grace: "2"', () => {
     expect(after).toBeGreaterThan(2000);
   });
 
+  it('finds a network that went silent (no FIN) by its heartbeat: Reconnecting…, then back, still logged in', async () => {
+    const proxy = await startPrefixProxy(env.server.httpUrl!, '/silent');
+    const watcher = await env.supervisorDesk(['8888']);
+    const context = await browser.context();
+    await context.clock.install(); // the page's timers, driven by the test (time still flows)
+    const { page, problems } = await browser.open(proxy.url, context);
+    await submitLogin(page);
+    await statusIs(page, 'Ready');
+    proxy.freeze();
+    await page.clock.fastForward(20_000); // 20 s of silence: the heartbeat (RequestQueryServer) goes out
+    await page.clock.fastForward(5_000); // and gets no answer within 5 s
+    await page.getByText('Reconnecting…').waitFor({ timeout: 5000 });
+    await page.clock.fastForward(1_000); // the first back-off
+    await page.getByText('Reconnecting…').waitFor({ state: 'hidden', timeout: 10_000 });
+    await statusIs(page, 'Ready');
+    expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'Ready' });
+    expect(watcher.pending().filter((f) => f.event === 'EventAgentLogout')).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await context.close();
+    await proxy.close();
+  });
+
   it('says "Server unreachable" when the CTI WebSocket cannot be reached', async () => {
     const proxy = await startPrefixProxy(env.server.httpUrl!, '/gone');
     const { page, problems } = await browser.open(proxy.url);

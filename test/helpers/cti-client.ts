@@ -39,9 +39,12 @@ export class CtiTestClient {
     });
   }
 
-  /** Open a WebSocket to `url` (e.g. `ws://127.0.0.1:PORT/cti`). */
-  static async connect(url: string, timeoutMs = 5000): Promise<CtiTestClient> {
-    const ws = new WebSocket(url);
+  /**
+   * Open a WebSocket to `url` (e.g. `ws://127.0.0.1:PORT/cti`); `options.autoPong: false` makes a
+   * client that never answers the server's pings (a peer whose network vanished).
+   */
+  static async connect(url: string, timeoutMs = 5000, options?: { autoPong?: boolean }): Promise<CtiTestClient> {
+    const ws = new WebSocket(url, options);
     const client = new CtiTestClient(ws);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`CTI connect to ${url} timed out`)), timeoutMs);

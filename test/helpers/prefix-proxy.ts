@@ -15,6 +15,11 @@ export interface PrefixProxy {
    * wait, unanswered, until the returned `resume` is called.
    */
   interrupt(): () => void;
+  /**
+   * Stops every WebSocket connection made so far from carrying anything, either way, without
+   * closing it (a network that vanished with no FIN); new connections work as usual.
+   */
+  freeze(): void;
   close(): Promise<void>;
 }
 
@@ -29,6 +34,8 @@ export async function startPrefixProxy(target: string, prefix: string): Promise<
   const sockets = new Set<Socket>();
   /** While interrupted: the upgrades waiting for `resume`. */
   let held: Array<() => void> | undefined;
+  /** The WebSocket connections (backend side, browser side), for {@link PrefixProxy.freeze}. */
+  const tunnels = new Set<[Socket, Socket]>();
   const server: Server = createServer((req, res) => {
     const path = stripped(req, prefix);
     if (path === undefined) {
@@ -69,8 +76,13 @@ export async function startPrefixProxy(target: string, prefix: string): Promise<
       if (head.length) up.write(head);
       up.pipe(client).pipe(up);
     });
+    const tunnel: [Socket, Socket] = [up, client];
+    tunnels.add(tunnel);
     sockets.add(up);
-    up.on('close', () => sockets.delete(up));
+    up.on('close', () => {
+      sockets.delete(up);
+      tunnels.delete(tunnel);
+    });
     up.on('error', () => client.destroy());
     client.on('error', () => up.destroy());
   });
@@ -86,6 +98,15 @@ export async function startPrefixProxy(target: string, prefix: string): Promise<
         held = undefined;
         for (const go of waiting) go();
       };
+    },
+    freeze: () => {
+      for (const [up, client] of tunnels) {
+        up.unpipe(client);
+        client.unpipe(up);
+        up.pause();
+        client.pause();
+      }
+      tunnels.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -19,6 +19,7 @@ const CONFIG = `server:
   name: SIP_Server
   options:
     agent-desktop-grace: "1"
+    cti-ping-interval: "1"
   sip:
     listen: ["udp:127.0.0.1:0"]
 dns:
@@ -37,8 +38,8 @@ describe('agent-desktop-grace over real WebSockets', () => {
   let watcher: CtiTestClient;
   const clients: CtiTestClient[] = [];
 
-  async function connect(): Promise<CtiTestClient> {
-    const c = await CtiTestClient.connect(`${server.httpUrl!.replace('http', 'ws')}/cti`);
+  async function connect(options?: { autoPong?: boolean }): Promise<CtiTestClient> {
+    const c = await CtiTestClient.connect(`${server.httpUrl!.replace('http', 'ws')}/cti`, 5000, options);
     clients.push(c);
     return c;
   }
@@ -90,6 +91,33 @@ describe('agent-desktop-grace over real WebSockets', () => {
     expect(after).toBeGreaterThanOrEqual(900);
     expect(after).toBeLessThan(3000);
     expect(await stateOf('8888')).toBe('LoggedOut');
+  });
+
+  it('cuts a desktop that stops answering pings (cti-ping-interval 1 s), then its grace runs; a live one stays', async () => {
+    watcher.skipReceived();
+    const healthy = await connect();
+    expect(await healthy.request('RequestOpen', { agentId: 'joe', password: 'joe-secret' })).toMatchObject({
+      event: 'EventOpened',
+    });
+    const silent = await connect({ autoPong: false });
+    expect(await silent.request('RequestOpen', { agentId: 'jay', password: 'jay-secret' })).toMatchObject({
+      event: 'EventOpened',
+    });
+    expect(
+      await silent.request('RequestAgentLogin', { thisDN: '8888', agentId: 'jay', workMode: 'AutoIn' }),
+    ).toMatchObject({ event: 'EventAgentLogin' });
+    const loggedInAt = Date.now();
+    await silent.waitClosed(5000);
+    const cutMs = Date.now() - loggedInAt;
+    expect(await watcher.waitFor(logoutOf('8888'), 5000)).toMatchObject({ agentId: 'jay' });
+    const logoutMs = Date.now() - loggedInAt;
+    // Cut at the first ping round that finds the previous ping unanswered: 1 – 2 s; then 1 s of grace.
+    expect(cutMs).toBeLessThan(3000);
+    expect(logoutMs - cutMs).toBeGreaterThanOrEqual(900);
+    // The client that answers pings outlived those rounds, and its heartbeat is answered.
+    expect(healthy.closed).toBeUndefined();
+    expect(await healthy.request('RequestQueryServer', {})).toMatchObject({ event: 'EventServerInfo' });
+    healthy.close();
   });
 
   it('keeps the login of an agent who opens again within the grace; an application-scope login stays', async () => {

@@ -292,6 +292,10 @@ export class CtiGateway {
         this.send(session, { event: 'EventUnregistered', thisDN: dn }, req.referenceId);
         return;
       }
+      case 'RequestQueryServer':
+        // T-Library's TQueryServer: desktops send it as a heartbeat (docs/cti-protocol.md).
+        this.send(session, { event: 'EventServerInfo' }, req.referenceId);
+        return;
       case 'RequestQueryAddress': {
         const dn = this.allowedDn(session, req.thisDN);
         const s = agents.sessionByDn(dn);

@@ -11,6 +11,30 @@ export interface CtiPluginOptions extends CtiGatewayDeps {
   readonly path?: string;
   /** Receives the gateway once created (status pages, tests). */
   readonly onGateway?: (gateway: CtiGateway) => void;
+  /**
+   * Milliseconds between WebSocket pings (RFC 6455 §5.5.2) to every connection (default 30 s; 0 =
+   * none). A connection that has not answered the previous ping with a pong is cut: a desktop
+   * whose network vanished without closing its TCP connection is then seen as gone, and its
+   * agent's `agent-desktop-grace` starts.
+   */
+  readonly pingIntervalMs?: number;
+}
+
+/** Pings every socket of `sockets` each `intervalMs`; cuts the ones that did not answer the last ping. */
+function startPings(sockets: Map<WebSocket, { alive: boolean }>, intervalMs: number): () => void {
+  if (intervalMs <= 0) return () => {};
+  const timer = setInterval(() => {
+    for (const [socket, state] of sockets) {
+      if (!state.alive) {
+        socket.terminate();
+        continue;
+      }
+      state.alive = false;
+      socket.ping();
+    }
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 function rawToText(data: RawData): { text: string; bytes: number } {
@@ -40,7 +64,10 @@ export async function ctiPlugin(app: FastifyInstance, opts: CtiPluginOptions): P
     // EventError before closing; far larger ones are cut by ws itself (close 1009).
     await app.register(websocket, { options: { maxPayload: gateway.effectiveLimits.maxMessageBytes * 2 } });
   }
+  const sockets = new Map<WebSocket, { alive: boolean }>();
+  const stopPings = startPings(sockets, opts.pingIntervalMs ?? 30_000);
   app.addHook('onClose', async () => {
+    stopPings();
     gateway.close();
   });
   app.get(opts.path ?? '/cti', { websocket: true }, (socket: WebSocket, req: FastifyRequest) => {
@@ -59,7 +86,15 @@ export async function ctiPlugin(app: FastifyInstance, opts: CtiPluginOptions): P
         gateway.handleMessage(session, isBinary ? '\u0000binary' : text, bytes),
       );
     });
-    socket.on('close', () => gateway.disconnect(session));
+    const liveness = { alive: true };
+    sockets.set(socket, liveness);
+    socket.on('pong', () => {
+      liveness.alive = true;
+    });
+    socket.on('close', () => {
+      sockets.delete(socket);
+      gateway.disconnect(session);
+    });
     socket.on('error', () => gateway.disconnect(session));
   });
 }

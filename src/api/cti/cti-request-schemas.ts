@@ -31,6 +31,7 @@ export const CTI_REQUEST_SCHEMAS = {
   RequestRegisterAddress: z.object({ ...base, request: z.literal('RequestRegisterAddress'), thisDN: dn }),
   RequestUnregisterAddress: z.object({ ...base, request: z.literal('RequestUnregisterAddress'), thisDN: dn }),
   RequestQueryAddress: z.object({ ...base, request: z.literal('RequestQueryAddress'), thisDN: dn }),
+  RequestQueryServer: z.object({ ...base, request: z.literal('RequestQueryServer') }),
   RequestAgentLogin: z.object({
     ...base,
     request: z.literal('RequestAgentLogin'),

@@ -75,6 +75,9 @@ export type CtiAddressInfoWireEvent = WireBase & {
   readonly calls: readonly DnCallSnapshot[];
 };
 
+/** Answer of RequestQueryServer (the heartbeat of a desktop): the server's name and time. */
+export type CtiServerInfoWireEvent = WireBase & { readonly event: 'EventServerInfo' };
+
 /** A refused request. */
 export type CtiErrorWireEvent = WireBase & {
   readonly event: 'EventError';
@@ -96,4 +99,5 @@ export type CtiServerEvent =
   | CtiOpenedWireEvent
   | CtiRegisteredWireEvent
   | CtiAddressInfoWireEvent
+  | CtiServerInfoWireEvent
   | CtiErrorWireEvent;

@@ -38,6 +38,14 @@ export interface CtiClientOptions {
   readonly requestTimeoutMs?: number;
   /** Back-off delays between reconnection attempts, ms (the last one repeats). */
   readonly backoffMs?: readonly number[];
+  /**
+   * After this many ms without any message from the server, a `RequestQueryServer` is sent; no
+   * answer within `heartbeatTimeoutMs` and the connection counts as lost (reconnection starts). A
+   * network that vanished without closing the TCP connection is found this way. Default 20 s.
+   */
+  readonly heartbeatMs?: number;
+  /** Default 5 s. */
+  readonly heartbeatTimeoutMs?: number;
 }
 
 interface Pending {
@@ -58,6 +66,8 @@ export class CtiClient {
   /** The first connection opened: later drops are reconnected. */
   private established = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** `Date.now()` of the last message from the server (the heartbeat is sent after silence). */
+  private lastMessageAt = 0;
 
   constructor(private readonly opts: CtiClientOptions) {}
 
@@ -84,7 +94,11 @@ export class CtiClient {
   }
 
   /** Sends `request` and resolves with its first answer (rejects with the EventError). */
-  request(request: string, attributes: Record<string, unknown> = {}): Promise<CtiServerEvent> {
+  request(
+    request: string,
+    attributes: Record<string, unknown> = {},
+    timeoutMs = this.opts.requestTimeoutMs ?? 10_000,
+  ): Promise<CtiServerEvent> {
     const ws = this.socket;
     if (!ws || ws.readyState !== WebSocket.OPEN) {
       return Promise.reject(new CtiRequestError(0, 'not connected to the server'));
@@ -94,7 +108,7 @@ export class CtiClient {
       const timer = setTimeout(() => {
         this.pending.delete(referenceId);
         reject(new CtiRequestError(0, `${request}: no answer from the server`));
-      }, this.opts.requestTimeoutMs ?? 10_000);
+      }, timeoutMs);
       this.pending.set(referenceId, { resolve, reject, timer });
       ws.send(JSON.stringify({ request, referenceId, ...attributes }));
     });
@@ -115,10 +129,32 @@ export class CtiClient {
     this.socket = ws;
     ws.addEventListener('message', (m) => this.onMessage(m));
     ws.addEventListener('close', () => this.onClose(ws));
+    ws.addEventListener('open', () => this.startHeartbeat(ws), { once: true });
     return ws;
   }
 
+  /** While `ws` is the connection: a RequestQueryServer after each silence; unanswered → lost. */
+  private startHeartbeat(ws: WebSocket): void {
+    const every = this.opts.heartbeatMs ?? 20_000;
+    if (every <= 0) return;
+    this.lastMessageAt = Date.now();
+    const timer = setInterval(() => {
+      if (this.socket !== ws) {
+        clearInterval(timer);
+        return;
+      }
+      if (Date.now() - this.lastMessageAt < every) return;
+      this.request('RequestQueryServer', {}, this.opts.heartbeatTimeoutMs ?? 5000).catch((err: unknown) => {
+        // Only silence means a dead connection; a refusal is an answer.
+        if (this.socket !== ws || !(err instanceof CtiRequestError) || err.code !== 0) return;
+        ws.close();
+        this.onClose(ws);
+      });
+    }, every / 2);
+  }
+
   private onMessage(m: MessageEvent): void {
+    this.lastMessageAt = Date.now();
     if (typeof m.data !== 'string') return;
     let event: CtiServerEvent;
     try {
