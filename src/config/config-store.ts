@@ -221,7 +221,7 @@ export class ConfigStore {
       ),
       insertChangeSet: prep('INSERT INTO change_sets (version, time, origin, changes) VALUES (?, ?, ?, ?)'),
       since: this.db.prepare(
-        'SELECT version, time, origin, changes FROM change_sets WHERE version > ? ORDER BY version LIMIT ?',
+        'SELECT version, time, origin, changes FROM change_sets WHERE version > ? AND version <= ? ORDER BY version LIMIT ?',
       ),
       maxVersion: this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM change_sets'),
     };
@@ -378,9 +378,10 @@ export class ConfigStore {
    * {@link apply} in short turns of the event loop (behaviour §13), for change-sets that arrive
    * while calls are handled (the admin API's change-set route). The same validation against the
    * whole resulting configuration runs in slices of about `sliceMs`; the SQLite transaction is
-   * opened with BEGIN IMMEDIATE and its rows written across turns (nobody reads them before the
-   * commit); the last turn writes the change feed's row, commits, updates the in-memory
-   * configuration and delivers to the subscribers, so that nothing is ever visible half-applied.
+   * opened with BEGIN IMMEDIATE and its rows, the change feed's among them, written across turns
+   * (nobody reads them before the commit: {@link changesSince} stops at the current version);
+   * the last turn commits, updates the in-memory configuration and delivers to the subscribers,
+   * so that nothing is ever visible half-applied.
    * One at a time: {@link apply} and another `applyAsync` throw meanwhile (the change-set queue
    * runs one change-set at a time). A crash before the commit leaves the store as it was.
    */
@@ -404,10 +405,11 @@ export class ConfigStore {
       try {
         this.checkSoleWriter(version);
         await slicer.run(this.writeRows(plan.applied, options));
-        // The last turn starts afresh: feed row, commit, in-memory commit, delivery.
+        // The feed's row: changesSince reads only versions up to the current one.
+        this.stmt.insertChangeSet.run(version, time, options.origin ?? null, feed);
+        // The last turn starts afresh: commit, in-memory commit, delivery.
         await slicer.yield();
         this.writeServerRow(plan.applied);
-        this.stmt.insertChangeSet.run(version, time, options.origin ?? null, feed);
         this.db.exec('COMMIT');
       } finally {
         if (this.db.open && this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -520,7 +522,8 @@ export class ConfigStore {
 
   /** Committed change-sets after `version`, oldest first (at most `limit`). */
   changesSince(version: number, limit = Number.MAX_SAFE_INTEGER): CommittedChangeSet[] {
-    const rows = this.stmt.since.all(version, limit) as {
+    // Up to the current version: an applyAsync under way has written its row, not committed it.
+    const rows = this.stmt.since.all(version, this.currentVersion, limit) as {
       version: number;
       time: string;
       origin: string | null;
