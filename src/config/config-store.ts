@@ -30,6 +30,7 @@ import { ConfigState, type ResolvedOption } from './config-state.js';
 import { diffModels } from './config-diff.js';
 import type { SoftswitchCandidate } from './softswitch-prefix-table.js';
 import { stringifySteps, TurnSlicer } from './turn-slicer.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /** File name of the database inside the data directory. */
 export const STORE_FILE = 'config.sqlite';
@@ -159,6 +160,7 @@ export class ConfigStore {
   private delivering = false;
   /** True while an {@link ConfigStore.applyAsync} runs: its planning and its write transaction span turns. */
   private applyingAsync = false;
+  private checkpointer: WalCheckpointer | undefined;
   private readonly logger: Logger;
   private readonly stmt: {
     upsertDn: Database.Statement;
@@ -262,6 +264,22 @@ export class ConfigStore {
       { version: this.currentVersion, dns: this.state.dns.size, ms: Math.round(performance.now() - t0) },
       'configuration store loaded',
     );
+  }
+
+  /**
+   * Moves the WAL checkpoints off the event loop (the server's store): the commits no longer
+   * checkpoint; a worker thread does, after each commit ({@link WalCheckpointer}). If the worker
+   * fails, the commits checkpoint again (SQLite's default, every 1,000 WAL pages).
+   */
+  checkpointInWorker(): void {
+    if (this.db.readonly || this.checkpointer) return;
+    this.checkpointer = new WalCheckpointer(join(this.dataDir, STORE_FILE), {
+      logger: this.logger,
+      onFailure: () => {
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      },
+    });
+    this.db.pragma('wal_autocheckpoint = 0');
   }
 
   /** The version of the last committed change-set (0 for a new store). */
@@ -492,6 +510,7 @@ export class ConfigStore {
     warnings: ChangeProblem[],
     t0: number,
   ): ApplyResult {
+    this.checkpointer?.request();
     this.currentVersion = version;
     this.state.commit(applied);
     const cs: CommittedChangeSet = { version, time, changes: applied };
@@ -598,6 +617,8 @@ export class ConfigStore {
 
   /** Closes the database. */
   close(): void {
+    this.checkpointer?.close();
+    this.checkpointer = undefined;
     if (this.db.open) this.db.close();
   }
 }

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type ConfigStore } from '../../../src/config/config-store.js';
 import { ChangeSetError, type ChangeRequest, type CommittedChangeSet } from '../../../src/config/change-set.js';
 import { nextTurn, stringifySteps, TurnSlicer } from '../../../src/config/turn-slicer.js';
+import { waitFor } from '../../helpers/wait.js';
 
 let dir: string;
 let store: ConfigStore;
@@ -115,5 +116,22 @@ describe('stringifySteps', () => {
     for (const every of [1, 7, 64, 1000])
       expect(await new TurnSlicer(1).run(stringifySteps(items, every))).toBe(JSON.stringify(items));
     expect(await new TurnSlicer(1).run(stringifySteps([]))).toBe('[]');
+  });
+});
+
+describe('ConfigStore.checkpointInWorker', () => {
+  it('the commits no longer checkpoint; the worker copies the WAL into the database file', async () => {
+    const file = join(dir, 'config.sqlite');
+    store.checkpointInWorker();
+    const before = statSync(file).size;
+    store.apply(office(12000));
+    // More than 1,000 WAL pages: without the worker this commit would have checkpointed.
+    expect(statSync(file).size).toBe(before);
+    await waitFor(() => statSync(file).size > before, { what: 'the worker checkpointed', timeoutMs: 5000 });
+    expect((await store.applyAsync(office(10, 13000))).version).toBe(2);
+    store.close();
+    store = openStore(dir);
+    expect(store.version).toBe(2);
+    expect(store.listAgents().total).toBe(12010);
   });
 });
