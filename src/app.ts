@@ -116,6 +116,8 @@ export class App {
     const logger = options.logger ?? createLogger();
     const clock = options.clock ?? systemClock;
     const store = openStartConfiguration(options.dataDir, options.configFile, logger);
+    // After the start-up reconcile: from now on change-sets arrive while calls are handled.
+    store.checkpointInWorker();
     let journal: SqliteCallJournal | undefined;
     let media: BuiltinMediaServer | undefined;
     try {

@@ -18,7 +18,7 @@ export interface ServerStatus {
   agents?: { id: string; dn?: string; state: string; agentPhone?: string }[];
   devices?: { dn: string; state: string }[];
   load?: { cpuPercent?: number; eventLoopLagMs?: number; eventLoopLagMaxMs?: number };
-  config?: { version?: number; lastApplyMs?: number; queueDepth?: number };
+  config?: { version?: number; lastApplyMs?: number; lastApplyLongestTurnMs?: number; queueDepth?: number };
 }
 
 /** What to ask `GET /api/status` for: `?sections=` and `?agentState=` (docs/admin-api.md). */

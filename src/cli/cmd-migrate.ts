@@ -21,7 +21,7 @@ const out = (s: string): void => void process.stdout.write(s + '\n');
 const err = (s: string): void => void process.stderr.write(s + '\n');
 
 /** `--max-apply-ms` default (docs/migration.md "Batch size"). */
-const DEFAULT_MAX_APPLY_MS = 25;
+const DEFAULT_MAX_APPLY_MS = 5;
 
 /** A usage error: exit 2. */
 class UsageError extends Error {}
@@ -259,7 +259,7 @@ export function registerMigrateCommands(program: Command): void {
     .option('--max-lag <ms>', 'server event-loop lag at which batches shrink', '50')
     .option(
       '--max-apply-ms <ms>',
-      'longest the server should take to apply one batch (config.lastApplyMs); bigger batches shrink',
+      'longest the server should hold its event loop at once applying one batch (config.lastApplyLongestTurnMs); bigger batches shrink',
       String(DEFAULT_MAX_APPLY_MS),
     )
     .option('--journal <file>', 'journal file (default PLAN.journal)')

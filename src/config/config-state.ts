@@ -106,6 +106,17 @@ export class ConfigState {
    * Nothing is modified.
    */
   plan(changes: readonly ChangeRequest[], options: PlanOptions = {}): ChangePlan {
+    const steps = this.planSteps(changes, options);
+    for (let r = steps.next(); ; r = steps.next()) if (r.done) return r.value;
+  }
+
+  /**
+   * {@link plan} in steps: the generator yields every {@link PLAN_STEP} changes or objects
+   * checked, and returns the plan. Between two steps the state must not change (the store's
+   * `applyAsync` guarantees it: one writer at a time); what a change-set is validated against
+   * stays the whole configuration (behaviour §13).
+   */
+  planSteps(changes: readonly ChangeRequest[], options: PlanOptions = {}): Generator<void, ChangePlan, void> {
     return new ChangePlanner(this, options).plan(changes);
   }
 
@@ -269,6 +280,9 @@ export function checkOptions(
 
 type Overlay<T> = Map<string, T | null>;
 
+/** Changes read, or objects checked, between two yields of {@link ConfigState.planSteps}. */
+export const PLAN_STEP = 64;
+
 /**
  * Fields of a changed object that could not be read (their problems are reported already).
  * Checks that depend on them are skipped; every other check of the object, and every check of
@@ -365,14 +379,16 @@ class ChangePlanner {
     this.errors.push(path ? { index, message, path } : { index, message });
   }
 
-  plan(changes: readonly ChangeRequest[]): ChangePlan {
+  *plan(changes: readonly ChangeRequest[]): Generator<void, ChangePlan, void> {
     const applied: AppliedChange[] = [];
-    changes.forEach((c, i) => {
-      const a = this.parseOne(c, i);
+    for (let i = 0; i < changes.length; i++) {
+      if (!(i in changes)) continue; // a hole of a sparse array, as forEach skips it
+      const a = this.parseOne(changes[i], i);
       if (a) applied.push(a);
-    });
+      if (i % PLAN_STEP === PLAN_STEP - 1) yield;
+    }
     // Validate what was read, also of changes with problems, so that every problem is listed.
-    this.validate();
+    yield* this.validate();
     this.errors.sort((a, b) => a.index - b.index);
     return { applied: this.errors.length ? [] : applied, errors: this.errors, warnings: this.warnings };
   }
@@ -645,8 +661,10 @@ class ChangePlanner {
     for (const w of r.warnings) this.warnings.push({ index: i, message: w.message, path: w.path });
   }
 
-  private validate(): void {
+  private *validate(): Generator<void, void, void> {
+    let n = 0;
     for (const [key, i] of this.touchedDn) {
+      if (++n % PLAN_STEP === 0) yield;
       const d = this.dn(key);
       if (d) this.validateDn(d, i, this.damage.get(`dn\0${key}`));
       else {
@@ -659,6 +677,7 @@ class ChangePlanner {
       // A routing point that stopped naming a group needs no check; one that names a group is checked in validateDn.
     }
     for (const [id, i] of this.touchedAgent) {
+      if (++n % PLAN_STEP === 0) yield;
       const a = this.agent(id);
       if (a) this.validateAgent(a, i);
       else {
@@ -670,6 +689,7 @@ class ChangePlanner {
       }
     }
     for (const [name, i] of this.touchedGroup) {
+      if (++n % PLAN_STEP === 0) yield;
       const g = this.group(name);
       if (g) this.validateGroup(g, i);
       else {

@@ -29,6 +29,8 @@ import {
 import { ConfigState, type ResolvedOption } from './config-state.js';
 import { diffModels } from './config-diff.js';
 import type { SoftswitchCandidate } from './softswitch-prefix-table.js';
+import { stringifySteps, TurnSlicer } from './turn-slicer.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /** File name of the database inside the data directory. */
 export const STORE_FILE = 'config.sqlite';
@@ -56,6 +58,26 @@ export interface ApplyResult {
   changes: AppliedChange[];
   warnings: ChangeProblem[];
 }
+
+/** Options of {@link ConfigStore.applyAsync}. */
+export interface ApplyAsyncOptions extends ApplyOptions {
+  /** How long one turn of the event loop may last before the apply yields (ms, default 2). */
+  sliceMs?: number;
+}
+
+/** What {@link ConfigStore.applyAsync} gave, with how long it held the event loop. */
+export interface AsyncApplyResult extends ApplyResult {
+  /** Time spent on the event loop, all turns together (ms). */
+  busyMs: number;
+  /** The longest single turn (ms): the last one, which commits and delivers, as a rule. */
+  longestTurnMs: number;
+}
+
+/** Default {@link ApplyAsyncOptions.sliceMs}. */
+export const DEFAULT_SLICE_MS = 2;
+
+/** Rows written between two checks of the turn's length. */
+const WRITE_STEP = 32;
 
 /** A subscriber: gets each committed change-set once, in version order. */
 export type ChangeSubscriber = (changeSet: CommittedChangeSet) => void;
@@ -136,6 +158,9 @@ export class ConfigStore {
   private readonly observers = new Set<StoreObserver>();
   private readonly queue: CommittedChangeSet[] = [];
   private delivering = false;
+  /** True while an {@link ConfigStore.applyAsync} runs: its planning and its write transaction span turns. */
+  private applyingAsync = false;
+  private checkpointer: WalCheckpointer | undefined;
   private readonly logger: Logger;
   private readonly stmt: {
     upsertDn: Database.Statement;
@@ -198,7 +223,7 @@ export class ConfigStore {
       ),
       insertChangeSet: prep('INSERT INTO change_sets (version, time, origin, changes) VALUES (?, ?, ?, ?)'),
       since: this.db.prepare(
-        'SELECT version, time, origin, changes FROM change_sets WHERE version > ? ORDER BY version LIMIT ?',
+        'SELECT version, time, origin, changes FROM change_sets WHERE version > ? AND version <= ? ORDER BY version LIMIT ?',
       ),
       maxVersion: this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM change_sets'),
     };
@@ -239,6 +264,22 @@ export class ConfigStore {
       { version: this.currentVersion, dns: this.state.dns.size, ms: Math.round(performance.now() - t0) },
       'configuration store loaded',
     );
+  }
+
+  /**
+   * Moves the WAL checkpoints off the event loop (the server's store): the commits no longer
+   * checkpoint; a worker thread does, after each commit ({@link WalCheckpointer}). If the worker
+   * fails, the commits checkpoint again (SQLite's default, every 1,000 WAL pages).
+   */
+  checkpointInWorker(): void {
+    if (this.db.readonly || this.checkpointer) return;
+    this.checkpointer = new WalCheckpointer(join(this.dataDir, STORE_FILE), {
+      logger: this.logger,
+      onFailure: () => {
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      },
+    });
+    this.db.pragma('wal_autocheckpoint = 0');
   }
 
   /** The version of the last committed change-set (0 for a new store). */
@@ -345,73 +386,158 @@ export class ConfigStore {
   /**
    * Validates `changes` against the resulting configuration as a whole and applies them as
    * one change-set in one SQLite transaction. Throws {@link ChangeSetError} listing every
-   * problem (nothing applied). Subscribers are called before this returns.
+   * problem (nothing applied). Subscribers are called before this returns. Throws while an
+   * {@link applyAsync} is under way.
    */
   apply(changes: readonly ChangeRequest[], options: ApplyOptions = {}): ApplyResult {
-    if (this.db.readonly) throw new Error('the configuration store was opened read-only');
+    this.checkWritable();
     const t0 = performance.now();
     const plan = this.state.plan(changes);
-    if (plan.errors.length) {
-      for (const o of this.observers) o.onRejected(plan.errors.length);
-      throw new ChangeSetError(plan.errors, plan.warnings);
-    }
+    if (plan.errors.length) this.reject(plan.errors, plan.warnings);
     if (plan.applied.length === 0) return { version: this.currentVersion, changes: [], warnings: plan.warnings };
     const version = this.currentVersion + 1;
     const time = new Date().toISOString();
-    this.write(version, time, options, plan.applied);
-    this.currentVersion = version;
-    this.state.commit(plan.applied);
-    const cs: CommittedChangeSet = { version, time, changes: plan.applied };
-    if (options.origin) cs.origin = options.origin;
-    this.logger.info(
-      { version, changes: plan.applied.length, origin: options.origin },
-      'configuration change-set applied',
-    );
-    for (const w of plan.warnings) this.logger.warn({ version, change: w.index }, w.message);
-    this.deliver(cs);
-    const seconds = (performance.now() - t0) / 1000;
-    for (const o of this.observers) o.onApplied(cs, seconds);
-    return { version, changes: plan.applied, warnings: plan.warnings };
-  }
-
-  private write(version: number, time: string, options: ApplyOptions, applied: AppliedChange[]): void {
-    const every = options.progressEvery ?? 1000;
-    const progress = options.onProgress;
     const s = this.stmt;
     const tx = this.db.transaction(() => {
-      // One writer: if another process committed meanwhile, our in-memory state is stale.
-      const latest = (s.maxVersion.get() as { v: number }).v;
-      if (latest !== version - 1) {
-        throw new Error(
-          `the configuration store in ${this.dataDir} was changed by another process (version ${latest}, expected ${version - 1}); restart to reload it`,
-        );
-      }
-      let n = 0;
-      for (const c of applied) {
-        switch (c.kind) {
-          case 'dn':
-            if (c.new) s.upsertDn.run(c.key, c.new.type, JSON.stringify(c.new.options));
-            else s.deleteDn.run(c.key);
-            break;
-          case 'agent':
-            if (c.new) s.upsertAgent.run(c.key, JSON.stringify(c.new));
-            else s.deleteAgent.run(c.key);
-            break;
-          case 'agent-group':
-            if (c.new) s.upsertGroup.run(c.key, JSON.stringify(c.new.agents));
-            else s.deleteGroup.run(c.key);
-            break;
-          case 'server':
-            s.setMeta.run('server', JSON.stringify(c.new));
-            break;
-        }
-        n++;
-        if (progress && n % every === 0) progress(n, applied.length);
-      }
-      s.insertChangeSet.run(version, time, options.origin ?? null, JSON.stringify(applied));
+      this.checkSoleWriter(version);
+      for (let rows = this.writeRows(plan.applied, options), r = rows.next(); !r.done; r = rows.next());
+      this.writeServerRow(plan.applied);
+      s.insertChangeSet.run(version, time, options.origin ?? null, JSON.stringify(plan.applied));
     });
     // BEGIN IMMEDIATE: take the write lock up front (no lock upgrade, no SQLITE_BUSY half-way).
     tx.immediate();
+    return this.committed(version, time, options, plan.applied, plan.warnings, t0);
+  }
+
+  /**
+   * {@link apply} in short turns of the event loop (behaviour §13), for change-sets that arrive
+   * while calls are handled (the admin API's change-set route). The same validation against the
+   * whole resulting configuration runs in slices of about `sliceMs`; the SQLite transaction is
+   * opened with BEGIN IMMEDIATE and its rows, the change feed's among them, written across turns
+   * (nobody reads them before the commit: {@link changesSince} stops at the current version);
+   * the last turn commits, updates the in-memory configuration and delivers to the subscribers,
+   * so that nothing is ever visible half-applied.
+   * One at a time: {@link apply} and another `applyAsync` throw meanwhile (the change-set queue
+   * runs one change-set at a time). A crash before the commit leaves the store as it was.
+   */
+  async applyAsync(changes: readonly ChangeRequest[], options: ApplyAsyncOptions = {}): Promise<AsyncApplyResult> {
+    this.checkWritable();
+    this.applyingAsync = true;
+    const t0 = performance.now();
+    const slicer = new TurnSlicer(options.sliceMs ?? DEFAULT_SLICE_MS);
+    let done: { version: number; time: string; plan: ReturnType<ConfigState['plan']> } | undefined;
+    try {
+      const plan = await slicer.run(this.state.planSteps(changes));
+      if (plan.errors.length) this.reject(plan.errors, plan.warnings);
+      if (plan.applied.length === 0) {
+        slicer.endTurn();
+        return { version: this.currentVersion, changes: [], warnings: plan.warnings, ...figures(slicer) };
+      }
+      const feed = await slicer.run(stringifySteps(plan.applied));
+      const version = this.currentVersion + 1;
+      const time = new Date().toISOString();
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        this.checkSoleWriter(version);
+        await slicer.run(this.writeRows(plan.applied, options));
+        // The feed's row: changesSince reads only versions up to the current one.
+        this.stmt.insertChangeSet.run(version, time, options.origin ?? null, feed);
+        // The last turn starts afresh: commit, in-memory commit, delivery.
+        await slicer.yield();
+        this.writeServerRow(plan.applied);
+        this.db.exec('COMMIT');
+      } finally {
+        if (this.db.open && this.db.inTransaction) this.db.exec('ROLLBACK');
+      }
+      done = { version, time, plan };
+    } finally {
+      this.applyingAsync = false;
+    }
+    const r = this.committed(done.version, done.time, options, done.plan.applied, done.plan.warnings, t0);
+    slicer.endTurn();
+    return { ...r, ...figures(slicer) };
+  }
+
+  private checkWritable(): void {
+    if (this.db.readonly) throw new Error('the configuration store was opened read-only');
+    if (this.applyingAsync) throw new Error('a change-set is being applied: one at a time (the change-set queue)');
+  }
+
+  private reject(errors: ChangeProblem[], warnings: ChangeProblem[]): never {
+    for (const o of this.observers) o.onRejected(errors.length);
+    throw new ChangeSetError(errors, warnings);
+  }
+
+  /** One writer: if another process committed meanwhile, our in-memory state is stale. */
+  private checkSoleWriter(version: number): void {
+    const latest = (this.stmt.maxVersion.get() as { v: number }).v;
+    if (latest !== version - 1) {
+      throw new Error(
+        `the configuration store in ${this.dataDir} was changed by another process (version ${latest}, expected ${version - 1}); restart to reload it`,
+      );
+    }
+  }
+
+  /** Writes the object rows of `applied` (not the server row), yielding every {@link WRITE_STEP} rows. */
+  private *writeRows(applied: readonly AppliedChange[], options: ApplyOptions): Generator<void, void, void> {
+    const every = options.progressEvery ?? 1000;
+    const progress = options.onProgress;
+    const s = this.stmt;
+    let n = 0;
+    for (const c of applied) {
+      switch (c.kind) {
+        case 'dn':
+          if (c.new) s.upsertDn.run(c.key, c.new.type, JSON.stringify(c.new.options));
+          else s.deleteDn.run(c.key);
+          break;
+        case 'agent':
+          if (c.new) s.upsertAgent.run(c.key, JSON.stringify(c.new));
+          else s.deleteAgent.run(c.key);
+          break;
+        case 'agent-group':
+          if (c.new) s.upsertGroup.run(c.key, JSON.stringify(c.new.agents));
+          else s.deleteGroup.run(c.key);
+          break;
+        case 'server':
+          break; // writeServerRow, with the commit
+      }
+      n++;
+      if (progress && n % every === 0) progress(n, applied.length);
+      if (n % WRITE_STEP === 0) yield;
+    }
+  }
+
+  /** The server section's row (the last server change of `applied`), if any. */
+  private writeServerRow(applied: readonly AppliedChange[]): void {
+    for (let i = applied.length - 1; i >= 0; i--) {
+      const c = applied[i];
+      if (c.kind === 'server') {
+        this.stmt.setMeta.run('server', JSON.stringify(c.new));
+        return;
+      }
+    }
+  }
+
+  /** After the SQLite commit: the in-memory configuration, the log, the subscribers, the observers. */
+  private committed(
+    version: number,
+    time: string,
+    options: ApplyOptions,
+    applied: AppliedChange[],
+    warnings: ChangeProblem[],
+    t0: number,
+  ): ApplyResult {
+    this.checkpointer?.request();
+    this.currentVersion = version;
+    this.state.commit(applied);
+    const cs: CommittedChangeSet = { version, time, changes: applied };
+    if (options.origin) cs.origin = options.origin;
+    this.logger.info({ version, changes: applied.length, origin: options.origin }, 'configuration change-set applied');
+    for (const w of warnings) this.logger.warn({ version, change: w.index }, w.message);
+    this.deliver(cs);
+    const seconds = (performance.now() - t0) / 1000;
+    for (const o of this.observers) o.onApplied(cs, seconds);
+    return { version, changes: applied, warnings };
   }
 
   /**
@@ -432,7 +558,8 @@ export class ConfigStore {
 
   /** Committed change-sets after `version`, oldest first (at most `limit`). */
   changesSince(version: number, limit = Number.MAX_SAFE_INTEGER): CommittedChangeSet[] {
-    const rows = this.stmt.since.all(version, limit) as {
+    // Up to the current version: an applyAsync under way has written its row, not committed it.
+    const rows = this.stmt.since.all(version, this.currentVersion, limit) as {
       version: number;
       time: string;
       origin: string | null;
@@ -500,16 +627,24 @@ export class ConfigStore {
    * moves the version on, so the record no longer matches and the next start reconciles again.
    */
   recordReconciledSource(hash: string, warnings: readonly string[] = []): void {
-    if (this.db.readonly) throw new Error('the configuration store was opened read-only');
+    this.checkWritable();
     const rec: ReconciledSource = { hash, version: this.currentVersion, warnings: [...warnings] };
     this.stmt.setMeta.run(RECONCILED_SOURCE_KEY, JSON.stringify(rec));
   }
 
   /** Closes the database. */
   close(): void {
+    this.checkpointer?.close();
+    this.checkpointer = undefined;
     if (this.db.open) this.db.close();
   }
 }
+
+function figures(slicer: TurnSlicer): { busyMs: number; longestTurnMs: number } {
+  return { busyMs: round2(slicer.busyMs), longestTurnMs: round2(slicer.longestTurnMs) };
+}
+
+const round2 = (ms: number): number => Math.round(ms * 100) / 100;
 
 function page<T>(it: IterableIterator<T>, total: number, offset: number, limit: number): { items: T[]; total: number } {
   const items: T[] = [];

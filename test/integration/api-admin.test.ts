@@ -338,7 +338,14 @@ describe('admin API (interfaces §5)', () => {
     // The admin API adds its change-set queue (behaviour §13) to what the provider gives.
     expect((await call('GET', '/api/status')).json).toEqual({
       calls: { active: 0 },
-      config: { version: 1, queueDepth: 0, applying: false, lastApplyMs: 0, appliedChangeSets: 0 },
+      config: {
+        version: 1,
+        queueDepth: 0,
+        applying: false,
+        lastApplyMs: 0,
+        lastApplyLongestTurnMs: 0,
+        appliedChangeSets: 0,
+      },
     });
     expect((await call('GET', '/api/dns/8888/status')).json).toEqual({
       mode: 'registered',

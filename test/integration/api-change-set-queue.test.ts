@@ -158,6 +158,8 @@ describe('change-set queue (behaviour §13)', () => {
     const after = (await call('GET', '/api/status')).json.config;
     expect(after).toMatchObject({ version: v + 7, queueDepth: 0, applying: false, appliedChangeSets: 7 });
     expect(after.lastApplyMs).toBeGreaterThan(0);
+    expect(after.lastApplyLongestTurnMs).toBeGreaterThan(0);
+    expect(after.lastApplyLongestTurnMs).toBeLessThanOrEqual(after.lastApplyMs);
     expect(metricValue(await metricsText(url), 'sipserver_config_queue_wait_seconds_count')).toBe(7);
   });
 
@@ -229,6 +231,7 @@ describe('change-set queue (behaviour §13)', () => {
       queueDepth: 0,
       applying: false,
       lastApplyMs: 0,
+      lastApplyLongestTurnMs: 0,
       appliedChangeSets: 0,
     });
     expect(Object.keys(idle.load).sort()).toEqual(['cpuCount', 'cpuPercent', 'eventLoopLagMaxMs', 'eventLoopLagMs']);

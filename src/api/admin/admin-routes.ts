@@ -2,13 +2,15 @@
  * The admin REST API (interfaces §5) as a fastify plugin mounted at `/api`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ConfigStore } from '../../config/config-store.js';
+import { DEFAULT_SLICE_MS, type ConfigStore } from '../../config/config-store.js';
+import { TurnSlicer } from '../../config/turn-slicer.js';
 import { ChangeSetError, type ChangeKind, type ChangeRequest } from '../../config/change-set.js';
-import { agentToDocument, modelToDocument } from '../../config/config-file.js';
-import { redactAgent, redactChange, redactDn, redactModel, isSecretOption } from '../../config/secrets.js';
+import { agentToDocument } from '../../config/config-file.js';
+import { redactAgent, redactChange, redactDn, isSecretOption } from '../../config/secrets.js';
 import { OPTION_TABLE } from '../../config/option-table.js';
 import type { AgentConfig, DnConfig } from '../../config/config-model.js';
 import { adminAuthHook } from './admin-auth.js';
+import { configJsonSteps } from './config-json-steps.js';
 import { QueueClosedError, QueueFullError, type ChangeSetQueue } from './change-set-queue.js';
 import * as S from './admin-schemas.js';
 import { statusRoutes, type StatusProviders } from './status-routes.js';
@@ -346,9 +348,10 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
           if (r.errors.length) return reply.code(422).send({ errors: warn(r.errors) });
           return { version: store.version, applied: r.changes.length, dryRun: true, warnings: warn(r.warnings) };
         }
+        // Applied in short turns of the event loop, so that calls go on meanwhile (behaviour §13).
         const r = await queue.submit(() => {
           checkVersion();
-          return store.apply(changes, { origin: 'api' });
+          return store.applyAsync(changes, { origin: 'api' });
         });
         return { version: r.version, applied: r.changes.length, warnings: warn(r.warnings) };
       } catch (e) {
@@ -395,7 +398,11 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
           "The whole configuration in the file format (for `sipserver config export/diff --server`), without secrets: agent passwords, secret options (a DN's `password`) and the admin token are write-only. Loading it back keeps the stored secrets.",
       },
     },
-    async () => ({ version: store.version, config: modelToDocument(redactModel(store.exportModel())) }),
+    // Several MB at 10,000 agents: taken at one version, stringified in short turns (behaviour §13).
+    async (_req, reply) => {
+      const text = await new TurnSlicer(DEFAULT_SLICE_MS).run(configJsonSteps(store.version, store.exportModel()));
+      return reply.type('application/json; charset=utf-8').send(text);
+    },
   );
 
   app.get('/options', { schema: { tags: ['config'], description: 'The option reference table' } }, async () => ({

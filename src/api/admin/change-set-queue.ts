@@ -36,8 +36,16 @@ export interface ConfigQueueStatus {
   queueDepth: number;
   /** True while the head change-set is held at the lag gate or being applied. */
   applying: boolean;
-  /** Time the last change-set the queue ran took to validate, store and deliver (ms). */
+  /**
+   * Time the last change-set the queue ran held the event loop to validate, store and deliver
+   * it (ms), all its turns together.
+   */
   lastApplyMs: number;
+  /**
+   * Its longest single turn of the event loop (ms): what SIP messages arriving meanwhile may
+   * wait. The same as `lastApplyMs` for a change-set applied in one turn.
+   */
+  lastApplyLongestTurnMs: number;
   /** Change-sets applied through the queue since the server started. */
   appliedChangeSets: number;
 }
@@ -71,6 +79,20 @@ interface Job {
   reject: (e: unknown) => void;
 }
 
+/**
+ * How long a job's result says it held the event loop (`busyMs`, all turns) and its longest
+ * turn (`longestTurnMs`), as `ConfigStore.applyAsync` reports them; undefined when it does not.
+ */
+function turnsOf(v: unknown): { busyMs: number; longestTurnMs: number } | undefined {
+  const r = v as { busyMs?: unknown; longestTurnMs?: unknown } | null | undefined;
+  return typeof r?.busyMs === 'number' && typeof r.longestTurnMs === 'number'
+    ? { busyMs: r.busyMs, longestTurnMs: r.longestTurnMs }
+    : undefined;
+}
+
+const isPromise = (v: unknown): v is Promise<unknown> =>
+  typeof (v as { then?: unknown } | null | undefined)?.then === 'function';
+
 /** Applies submitted jobs one at a time, in arrival order, behind the lag gate. */
 export class ChangeSetQueue {
   private readonly jobs: Job[] = [];
@@ -78,6 +100,7 @@ export class ChangeSetQueue {
   private holding = false;
   private closed = false;
   private lastApplyMs = 0;
+  private lastApplyLongestTurnMs = 0;
   private applied = 0;
   private readonly observers = new Set<ChangeSetQueueObserver>();
   private readonly pollMs: number;
@@ -92,11 +115,12 @@ export class ChangeSetQueue {
   }
 
   /**
-   * Queues `run` (which applies one change-set synchronously and throws when it is refused)
-   * and resolves with its result once it ran. Rejects with {@link QueueFullError} at once when
-   * `size` change-sets are already waiting; with `run`'s error when it throws.
+   * Queues `run` (which applies one change-set and throws, or rejects, when it is refused) and
+   * resolves with its result once it ran. `run` may return a promise (`ConfigStore.applyAsync`):
+   * the next change-set starts only once it settled. Rejects with {@link QueueFullError} at once
+   * when `size` change-sets are already waiting; with `run`'s error when it fails.
    */
-  submit<T>(run: () => T): Promise<T> {
+  submit<T>(run: () => T | Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new QueueClosedError());
     const { size } = this.options.settings();
     if (this.jobs.length >= size) {
@@ -116,6 +140,7 @@ export class ChangeSetQueue {
       queueDepth: this.jobs.length,
       applying: this.holding,
       lastApplyMs: this.lastApplyMs,
+      lastApplyLongestTurnMs: this.lastApplyLongestTurnMs,
       appliedChangeSets: this.applied,
     };
   }
@@ -160,17 +185,36 @@ export class ChangeSetQueue {
     }
     this.jobs.shift();
     const t0 = performance.now();
+    let v: unknown;
     try {
-      const v = head.run();
-      this.applied++;
-      head.resolve(v);
+      v = head.run();
     } catch (e) {
-      head.reject(e);
-    } finally {
-      const runMs = performance.now() - t0;
-      this.lastApplyMs = Math.round(runMs * 100) / 100;
-      for (const o of this.observers) o.onRun((t0 - head.arrivedAt) / 1000, runMs / 1000);
+      this.finish(head, t0, undefined, true, e);
+      return;
     }
+    if (isPromise(v))
+      v.then(
+        (r) => this.finish(head, t0, r),
+        (e: unknown) => this.finish(head, t0, undefined, true, e),
+      );
+    else this.finish(head, t0, v);
+  }
+
+  /**
+   * A job ended: its figures, its answer, then the next one. `lastApplyMs` is the time the job
+   * held the event loop and `lastApplyLongestTurnMs` its longest turn, as the job reports them
+   * (an apply spread over turns), else the time it ran (one turn).
+   */
+  private finish(head: Job, t0: number, v: unknown, failed = false, err?: unknown): void {
+    const runMs = performance.now() - t0;
+    if (!failed) this.applied++;
+    const turns = failed ? undefined : turnsOf(v);
+    this.lastApplyMs = Math.round((turns?.busyMs ?? runMs) * 100) / 100;
+    this.lastApplyLongestTurnMs = Math.round((turns?.longestTurnMs ?? runMs) * 100) / 100;
+    for (const o of this.observers) o.onRun((t0 - head.arrivedAt) / 1000, runMs / 1000);
+    if (failed) head.reject(err);
+    else head.resolve(v);
+    if (this.closed) return;
     if (this.jobs.length > 0) this.schedule(0);
     else this.holding = false;
   }

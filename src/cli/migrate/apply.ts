@@ -53,7 +53,8 @@ const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 const loadOf = (s: ServerStatus): LoadReading => ({
   cpu: num(s.load?.cpuPercent),
   lag: num(s.load?.eventLoopLagMs),
-  applyMs: num(s.config?.lastApplyMs),
+  // The longest turn the server's apply held its event loop; a server that applies in one turn reports only lastApplyMs.
+  applyMs: num(s.config?.lastApplyLongestTurnMs) ?? num(s.config?.lastApplyMs),
 });
 
 /** Applies one plan against one server. */

@@ -4,9 +4,10 @@
  * the next batch is and how long to wait before it.
  *
  * Besides CPU and lag (the server's state over the last second), the size is held to what the
- * server applies within `maxApplyMs` (`config.lastApplyMs` of `/api/status`): applying a
- * change-set holds the server's event loop (about 65 µs per change), so a batch that is too big
- * delays the SIP messages that arrive meanwhile even when the server is otherwise idle.
+ * server applies within `maxApplyMs` at once (`config.lastApplyLongestTurnMs` of `/api/status`,
+ * else `config.lastApplyMs`): the server applies a change-set in short turns of its event loop,
+ * but the last one, which commits and delivers the whole change-set (about 4 µs per change),
+ * grows with the batch and delays the SIP messages that arrive meanwhile.
  */
 
 /** Limits of {@link BatchController}. */
@@ -19,7 +20,7 @@ export interface BatchLimits {
   maxCpu: number;
   /** Event-loop lag (ms) at or over which the batch shrinks (`--max-lag`, default 50). */
   maxLag: number;
-  /** Longest the server should spend applying one batch, ms (`--max-apply-ms`); absent: no bound. */
+  /** Longest the server should hold its event loop at once applying one batch, ms (`--max-apply-ms`); absent: no bound. */
   maxApplyMs?: number;
   /** Wait after an overloaded reading (default 1000 ms), doubled while overload lasts, up to 8×. */
   backoffMs?: number;
@@ -29,7 +30,7 @@ export interface BatchLimits {
 export interface LoadReading {
   cpu: number | null;
   lag: number | null;
-  /** How long the server took to apply the last change-set (ms); null or absent = not reported. */
+  /** The longest the server held its event loop at once applying the last change-set (ms); null or absent = not reported. */
   applyMs?: number | null;
 }
 

@@ -43,6 +43,32 @@ describe('ChangeSetQueue (behaviour §13)', () => {
     expect(q.status()).toMatchObject({ version: 7, queueDepth: 0, applying: false, appliedChangeSets: 2 });
   });
 
+  it('an asynchronous job (applyAsync) keeps the next one waiting until it settled; its turns are the figures', async () => {
+    const { q, ran } = queue();
+    let finish!: () => void;
+    const first = q.submit(async () => {
+      ran.push('a start');
+      await new Promise<void>((r) => (finish = r));
+      ran.push('a end');
+      return { busyMs: 12.5, longestTurnMs: 3.25 };
+    });
+    const second = q.submit(async () => {
+      ran.push('b');
+      await Promise.resolve();
+      throw new Error('refused');
+    });
+    await waitFor(() => ran.length === 1, { what: 'first job started' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ran).toEqual(['a start']);
+    expect(q.status()).toMatchObject({ queueDepth: 1, applying: true });
+    finish();
+    expect(await first).toEqual({ busyMs: 12.5, longestTurnMs: 3.25 });
+    expect(q.status()).toMatchObject({ lastApplyMs: 12.5, lastApplyLongestTurnMs: 3.25 });
+    await expect(second).rejects.toThrow('refused');
+    expect(ran).toEqual(['a start', 'a end', 'b']);
+    expect(q.status()).toMatchObject({ queueDepth: 0, applying: false, appliedChangeSets: 1 });
+  });
+
   it('holds the head while the lag is over the limit, and lets it go when the lag falls', async () => {
     const { q, lag, ran } = queue({ maxLagMs: 10 });
     lag.ms = 30;
