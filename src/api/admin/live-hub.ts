@@ -86,6 +86,7 @@ const NO_QUEUE: ConfigQueueStatus = {
   queueDepth: 0,
   applying: false,
   lastApplyMs: 0,
+  lastApplyLongestTurnMs: 0,
   appliedChangeSets: 0,
 };
 

@@ -11,7 +11,14 @@ import type { CallDomainEvent } from '../../../src/contact-center/events.js';
 import { fakeLiveSources as fakeSources } from '../../helpers/live-stream.js';
 import type { LiveEvents } from '../../../src/api/admin/live-types.js';
 
-const config = { version: 1, queueDepth: 0, applying: false, lastApplyMs: 0, appliedChangeSets: 0 };
+const config = {
+  version: 1,
+  queueDepth: 0,
+  applying: false,
+  lastApplyMs: 0,
+  lastApplyLongestTurnMs: 0,
+  appliedChangeSets: 0,
+};
 
 describe('LiveHub', () => {
   afterEach(() => {

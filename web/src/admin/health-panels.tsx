@@ -86,7 +86,10 @@ export function LoadPanel({ state }: { state: LiveState }) {
         </dd>
         <dt>Last apply</dt>
         <dd>
-          {config.lastApplyMs.toFixed(1)} ms <span class="muted">({config.appliedChangeSets} since start)</span>
+          {config.lastApplyMs.toFixed(1)} ms{' '}
+          <span class="muted">
+            (longest turn {config.lastApplyLongestTurnMs.toFixed(1)} ms; {config.appliedChangeSets} since start)
+          </span>
         </dd>
       </dl>
     </section>
