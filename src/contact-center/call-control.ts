@@ -114,6 +114,11 @@ export interface DnCallSnapshot {
   readonly ani: string;
   readonly dnis: string;
   readonly userData: UserData;
+  /**
+   * Milliseconds the DN's party has been in `state` (a desktop's timer starts from it after a
+   * resync; a duration, so that the desktop's clock need not agree with the server's).
+   */
+  readonly inStateMs?: number;
 }
 
 /** Call control used until the B2BUA exists: every call request is `not-supported`. */

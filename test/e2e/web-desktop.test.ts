@@ -210,7 +210,14 @@ describe('agent desktop in Chromium (examples/home-agent-phone.yaml)', () => {
     const resume = proxy.interrupt();
     await page.getByText('Reconnecting…').waitFor();
     // While the desktop is away, a supervisor holds the call: only a resync can show it.
+    const holdAt = Date.now();
     expect(await watcher.request('RequestHoldCall', { thisDN: '8888', connId })).toMatchObject({ event: 'EventHeld' });
+    // The resync's call carries how long it has been in its state (the desktop's timer goes on from it).
+    const info = await watcher.request('RequestQueryAddress', { thisDN: '8888' });
+    const held = (info.calls as Array<{ connId: string; state: string; inStateMs: number }>)[0]!;
+    expect(held).toMatchObject({ connId, state: 'Held' });
+    expect(held.inStateMs).toBeGreaterThanOrEqual(0);
+    expect(held.inStateMs).toBeLessThanOrEqual(Date.now() - holdAt);
     expect(await agentStatus(env.server, 'jay')).toMatchObject({ state: 'BusyReady' });
     resume();
     await page.getByText('Reconnecting…').waitFor({ state: 'hidden', timeout: 10_000 });

@@ -76,6 +76,7 @@ export class CallControlService implements CallControl {
         ani: call.ani ?? '',
         dnis: call.dnis ?? '',
         userData: call.userDataView,
+        inStateMs: Math.max(0, Math.round(performance.now() - leg.changedAt)),
       });
     }
     return out;

@@ -39,7 +39,32 @@ export enum LegState {
 
 /** A party's SIP leg. */
 export class CallLeg {
-  state = LegState.Dialing;
+  private legState = LegState.Dialing;
+  private onHold = false;
+  /** `performance.now()` when {@link state} or {@link held} last changed (a desktop's call timer). */
+  changedAt = performance.now();
+
+  get state(): LegState {
+    return this.legState;
+  }
+
+  set state(s: LegState) {
+    if (s === this.legState) return;
+    this.legState = s;
+    this.changedAt = performance.now();
+  }
+
+  /** The far end is on hold by us (RFC 3264 §8.4). */
+  get held(): boolean {
+    return this.onHold;
+  }
+
+  set held(h: boolean) {
+    if (h === this.onHold) return;
+    this.onHold = h;
+    this.changedAt = performance.now();
+  }
+
   /** The established (or early, inbound) INVITE session. */
   session: InviteSession | undefined;
   /** Inbound leg before our final answer. */
@@ -48,8 +73,6 @@ export class CallLeg {
   attempt: DialAttempt | undefined;
   /** Stops the outbound dial in progress (CANCEL) and settles it as cancelled; set by `B2bua.dial`. */
   cancelDial: (() => void) | undefined;
-  /** The far end is on hold by us (RFC 3264 §8.4). */
-  held = false;
   /** Last SDP we sent on this leg (offer or answer). */
   lastSdpSent: string | undefined;
   /** Last SDP the device sent us. */

@@ -73,10 +73,11 @@ describe('desk model', () => {
             ani: '+1',
             dnis: '5000',
             userData: { Case: '7' },
+            inStateMs: 65_000,
           },
         ],
       },
-      5000,
+      100_000,
     );
     expect(after.agent).toEqual({ loggedIn: true, label: 'After Call Work', workMode: 'AfterCallWork' });
     expect(after.calls).toEqual([
@@ -88,7 +89,8 @@ describe('desk model', () => {
         ani: '+1',
         dnis: '5000',
         userData: { Case: '7' },
-        since: 5000,
+        inStateMs: 65_000,
+        since: 35_000, // held for 65 s already: the timer shows 01:05, not 00:00
       },
     ]);
     expect(after.log.map((l) => l.name)).toEqual(['EventAddressInfo', 'EventRinging', 'EventEstablished']);

@@ -77,7 +77,7 @@ export function resync(model: DeskModel, e: CtiAddressInfoWireEvent, now: number
   return {
     ...model,
     agent: agentFromAddressInfo(e),
-    calls: e.calls.map((c) => ({ ...c, since: now })),
+    calls: e.calls.map((c) => ({ ...c, since: now - (c.inStateMs ?? 0) })),
   };
 }
 
