@@ -53,7 +53,7 @@ export interface DeviceTransition {
 /** The first event of the stream (`event: snapshot`). */
 export interface LiveSnapshot {
   /** Every section of `GET /api/status`, `config` included. */
-  status: ServerStatus;
+  status: ServerStatus & { config: ConfigQueueStatus };
   calls: ActiveCall[];
   /** The last change-sets, oldest first. */
   changeSets: ChangeSetSummary[];

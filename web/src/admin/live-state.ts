@@ -54,14 +54,7 @@ export function fromSnapshot(s: LiveEvents['snapshot'], now: number): LiveState 
     callCounts: s.status.calls,
     changeSets: s.changeSets,
     load: s.status.load,
-    config: s.status.config ?? {
-      version: 0,
-      queueDepth: 0,
-      applying: false,
-      lastApplyMs: 0,
-      lastApplyLongestTurnMs: 0,
-      appliedChangeSets: 0,
-    },
+    config: s.status.config,
   };
 }
 
