@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AgentError, type AgentErrorReason } from '../../contact-center/agents/agent-error.js';
 import type { AgentService } from '../../contact-center/agents/agent-service.js';
 import { AgentState } from '../../contact-center/agents/agent-state.js';
 import type { ContactCenterEvent, ContactCenterEventBus, EventOrigin } from '../../contact-center/events.js';
@@ -7,11 +6,12 @@ import { type Clock, systemClock } from '../../util/clock.js';
 import { type Logger, silentLogger } from '../../util/logger.js';
 import {
   type CallControl,
-  CallControlError,
   type CallControlRequest,
   unsupportedCallControl,
 } from '../../contact-center/call-control.js';
 import { CTI_ERROR, CtiError, type CtiErrorName } from './cti-error-codes.js';
+import { ctiErrorOf } from './cti-error-map.js';
+import { type CtiLimits, ctiLimitsFromOptions, DEFAULT_CTI_LIMITS } from './cti-limits.js';
 import { encodeDomainEvent, type CtiWireEvent } from './cti-event-encoder.js';
 import { CALL_REQUEST_NAMES, type CtiRequest, parseCtiRequest, peekReferenceId } from './cti-request-schemas.js';
 import { CtiSession } from './cti-session.js';
@@ -19,82 +19,6 @@ import type { CtiTransport } from './cti-transport.js';
 import { OpenFailureLimiter } from './open-failure-limiter.js';
 import { AgentDisconnectGrace, desktopGraceMsFromOptions } from './agent-disconnect-grace.js';
 import type { CtiAddressInfoWireEvent } from './cti-wire-types.js';
-
-/** Limits of one connection; defaults in {@link DEFAULT_CTI_LIMITS}. */
-export interface CtiLimits {
-  /** Largest accepted frame, bytes; a larger one is answered and the connection closed (1009). */
-  readonly maxMessageBytes: number;
-  /**
-   * Token bucket of an agent-scope connection (and of any connection before RequestOpen): burst
-   * size and sustained requests per second. A desktop sends a few requests a minute.
-   */
-  readonly burst: number;
-  readonly ratePerSecond: number;
-  /**
-   * Token bucket of an application-scope connection (RequestOpen with the admin token: a desktop
-   * gateway or a router acting for thousands of agents). The default, 5,000/s with a burst of
-   * 10,000, is 2.5 times the 2,000 requests/s such a client must sustain, and the burst absorbs a
-   * reconnect storm (2,000 agents × register + query + login + ready). It still bounds what one
-   * runaway integration can make the server do; beyond it, TCP backpressure (the server reads no
-   * faster than it answers) and the slow-reader limit apply.
-   */
-  readonly applicationBurst: number;
-  readonly applicationRatePerSecond: number;
-  /** Errors before RequestOpen after which the connection is closed (interfaces §4: 3). */
-  readonly maxPreOpenErrors: number;
-  /**
-   * Protocol errors (garbage, rate limited) in a burst after which the connection is closed:
-   * the Nth error closes it. Valid requests do not reset the count (a flood of valid requests
-   * above the rate limit is still a flood); time does, at `protocolErrorForgivePerSecond`.
-   */
-  readonly maxProtocolErrors: number;
-  /** Rate at which past protocol errors are forgiven (errors per second). */
-  readonly protocolErrorForgivePerSecond: number;
-  /** A client whose unsent backlog exceeds this many bytes is dropped (it does not read). */
-  readonly maxBufferedBytes: number;
-  /** Failed RequestOpens from one address within `openFailureWindowMs` after which it is refused for that window. */
-  readonly maxOpenFailuresPerAddress: number;
-  readonly openFailureWindowMs: number;
-}
-
-/** Default connection limits. */
-export const DEFAULT_CTI_LIMITS: CtiLimits = {
-  maxMessageBytes: 64 * 1024,
-  burst: 40,
-  ratePerSecond: 20,
-  applicationBurst: 10_000,
-  applicationRatePerSecond: 5_000,
-  maxPreOpenErrors: 3,
-  maxProtocolErrors: 10,
-  protocolErrorForgivePerSecond: 0.1,
-  maxBufferedBytes: 4 * 1024 * 1024,
-  maxOpenFailuresPerAddress: 10,
-  openFailureWindowMs: 60_000,
-};
-
-/** Application options (docs/options.md) that set the per-scope request rates. */
-const RATE_OPTIONS = [
-  ['cti-agent-burst', 'burst'],
-  ['cti-agent-rate', 'ratePerSecond'],
-  ['cti-application-burst', 'applicationBurst'],
-  ['cti-application-rate', 'applicationRatePerSecond'],
-] as const;
-
-/**
- * The request rates set in the application options `cti-agent-rate`, `cti-agent-burst`,
- * `cti-application-rate` and `cti-application-burst` (`server.options`, read at start); an
- * option not set (or empty) is left out, so the default applies.
- */
-export function ctiLimitsFromOptions(options: Readonly<Record<string, string>>): Partial<CtiLimits> {
-  const out: { -readonly [K in keyof CtiLimits]?: number } = {};
-  for (const [name, key] of RATE_OPTIONS) {
-    const raw = options[name];
-    if (raw === undefined || raw === '') continue;
-    const n = Number(raw);
-    if (Number.isFinite(n) && n > 0) out[key] = n;
-  }
-  return out;
-}
 
 /** WebSocket close codes used (RFC 6455 §7.4.1). */
 export const CTI_CLOSE = { POLICY: 1008, TOO_BIG: 1009, GOING_AWAY: 1001 } as const;
@@ -118,28 +42,6 @@ export interface CtiGatewayDeps {
   readonly applicationOptions?: Readonly<Record<string, string>>;
   readonly limits?: Partial<CtiLimits>;
 }
-
-const AGENT_REASON_TO_CTI: Record<AgentErrorReason, CtiErrorName> = {
-  'bad-credentials': 'BAD_CREDENTIALS',
-  'unknown-dn': 'UNKNOWN_DN',
-  'dn-not-allowed': 'DN_NOT_ALLOWED',
-  'dn-in-use': 'DN_IN_USE',
-  'already-logged-in': 'AGENT_ALREADY_LOGGED_IN',
-  'agent-phone-invalid': 'AGENT_PHONE_INVALID',
-  'agent-phone-internal-dn': 'AGENT_PHONE_INTERNAL_DN',
-  'agent-phone-bound': 'AGENT_PHONE_BOUND',
-  'agent-phone-no-softswitch': 'AGENT_PHONE_NO_SOFTSWITCH',
-  'not-logged-in': 'AGENT_NOT_LOGGED_IN',
-  'invalid-work-mode': 'INVALID_WORK_MODE',
-  'invalid-transition': 'INVALID_STATE_TRANSITION',
-};
-
-const CALL_REASON_TO_CTI: Record<CallControlError['reason'], CtiErrorName> = {
-  'not-supported': 'NOT_SUPPORTED',
-  'unknown-conn-id': 'UNKNOWN_CONN_ID',
-  'invalid-state': 'INVALID_STATE_TRANSITION',
-  failed: 'CALL_FAILED',
-};
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -463,9 +365,8 @@ export class CtiGateway {
   }
 
   private toCtiError(err: unknown): CtiError {
-    if (err instanceof CtiError) return err;
-    if (err instanceof AgentError) return new CtiError(AGENT_REASON_TO_CTI[err.reason], err.message);
-    if (err instanceof CallControlError) return new CtiError(CALL_REASON_TO_CTI[err.reason], err.message);
+    const known = ctiErrorOf(err);
+    if (known) return known;
     this.logger.error({ err }, 'CTI request failed');
     return new CtiError('INTERNAL');
   }

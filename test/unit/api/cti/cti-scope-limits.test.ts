@@ -4,7 +4,8 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CTI_ERROR } from '../../../../src/api/cti/cti-error-codes.js';
-import { CtiGateway, ctiLimitsFromOptions, DEFAULT_CTI_LIMITS } from '../../../../src/api/cti/cti-gateway.js';
+import { CtiGateway } from '../../../../src/api/cti/cti-gateway.js';
+import { ctiLimitsFromOptions, DEFAULT_CTI_LIMITS } from '../../../../src/api/cti/cti-limits.js';
 import { peekReferenceId } from '../../../../src/api/cti/cti-request-schemas.js';
 import type { CtiTransport } from '../../../../src/api/cti/cti-transport.js';
 import { AgentService } from '../../../../src/contact-center/agents/agent-service.js';
