@@ -7,6 +7,8 @@ command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || need+=(baresip)
 # The web UI's browser tests drive Debian's Chromium with playwright-core (no browser download).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Cluster tests share registrations through a private Redis (test/helpers/redis.ts).
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [[ "${1:-}" == "--bench" ]]; then
   command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
 fi

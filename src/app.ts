@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 /**
  * Composition root: builds every layer from the configuration store and starts/stops them in
  * order (architecture: data flows up from `sip`, configuration flows down as change-sets).
@@ -32,6 +33,8 @@ import {
 } from './contact-center/calls/index.js';
 import { mediaSettingsFromOptions, openBuiltinMediaServer, type BuiltinMediaServer } from './media/builtin/index.js';
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
+import { isRegistering } from './registrar/registrar-module.js';
+import { RedisBindingReplica, redactUrl } from './registrar/redis-binding-replica.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack, type SipStackOptions } from './sip/stack/sip-stack.js';
 import { FloodGuard } from './trust/flood-guard.js';
@@ -55,6 +58,10 @@ export interface AppOptions {
   clock?: Clock;
   /** Where one-off lines (a generated admin token) are printed; default stdout. */
   print?: (line: string) => void;
+  /** Redis of a cluster (docs/cluster.md): registrations shared with the other nodes. */
+  redisUrl?: string;
+  /** This node's name in a cluster (default `HOST-PID`). */
+  nodeName?: string;
 }
 
 /** SIP timers and transport limits from the application options (docs/options.md). */
@@ -106,6 +113,8 @@ export class App {
 
   /** The admin console's live feed (`GET /api/events`). */
   private readonly live: LiveHub;
+  /** Registrations shared with the other nodes (with `redisUrl`). */
+  private replica: RedisBindingReplica | undefined;
 
   /**
    * Opens the store (reconciling it to the configuration file as one change-set, skipped when
@@ -264,6 +273,8 @@ export class App {
 
   /** Listens for SIP, then HTTP (admin API, `/metrics`, CTI). */
   async start(): Promise<void> {
+    // Before SIP listens, so the first lookups already see the other nodes' registrations.
+    if (this.options.redisUrl) await this.shareRegistrations(this.options.redisUrl);
     this.load.start();
     // SIP listens at once (the OOS prober's first probes leave 0–1 s after create); the media
     // worker may take longer to start on a busy machine: HTTP comes up once both are ready.
@@ -316,6 +327,20 @@ export class App {
     this.http = server;
     this.httpUrl = url;
     this.detachCcMetrics = registerContactCenterMetrics(server.metrics, this.agents.agents, () => this.ctiGateway);
+  }
+
+  /** Joins the cluster's registrations in Redis (docs/cluster.md). */
+  private async shareRegistrations(url: string): Promise<void> {
+    const node = this.options.nodeName ?? `${hostname()}-${process.pid}`;
+    const replica = await RedisBindingReplica.connect({
+      url,
+      node,
+      clock: this.options.clock ?? systemClock,
+      logger: this.logger.child({ layer: 'registrar' }),
+    });
+    this.replica = replica;
+    const loaded = await replica.attach(this.rr.registrar.table, (dn) => isRegistering(this.store.getDn(dn)));
+    this.logger.info({ node, redis: redactUrl(url), loaded }, 'registrations shared through Redis');
   }
 
   /** What the admin console's live stream follows (`/api/events`). */
@@ -378,6 +403,7 @@ export class App {
     if (this.http) await this.http.close();
     this.live.close();
     this.agents.close();
+    await this.replica?.close();
     this.rr.close();
     this.journal.close();
     await this.sip.stop();

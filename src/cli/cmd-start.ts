@@ -11,6 +11,8 @@ interface StartOptions {
   data: string;
   sipListen?: string;
   httpListen?: string;
+  redis?: string;
+  node?: string;
 }
 
 /**
@@ -37,6 +39,8 @@ export function registerStartCommand(program: Command): void {
     .option('--data <dir>', 'data directory', './data')
     .option('--sip-listen <list>', 'comma-separated SIP listen specs, overriding server.sip.listen')
     .option('--http-listen <host:port>', 'HTTP listen address, overriding server.http.listen')
+    .option('--redis <url>', 'Redis of a cluster (redis://host:port): registrations shared with the other nodes')
+    .option('--node <name>', "this node's name in a cluster (default HOST-PID)")
     .action(async (opts: StartOptions) => {
       const sipListen = opts.sipListen
         ?.split(',')
@@ -44,7 +48,14 @@ export function registerStartCommand(program: Command): void {
         .filter((s) => s !== '');
       let app: App;
       try {
-        app = App.create({ configFile: opts.config, dataDir: opts.data, sipListen, httpListen: opts.httpListen });
+        app = App.create({
+          configFile: opts.config,
+          dataDir: opts.data,
+          sipListen,
+          httpListen: opts.httpListen,
+          redisUrl: opts.redis,
+          nodeName: opts.node,
+        });
       } catch (e) {
         if (e instanceof ConfigFileError) {
           for (const p of e.problems) process.stderr.write(`${p}\n`);
@@ -67,7 +78,13 @@ export function registerStartCommand(program: Command): void {
           process.exit(70);
         }
       });
-      await app.start();
+      try {
+        await app.start();
+      } catch (e) {
+        process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+        await app.stop().catch(() => undefined);
+        process.exit(1);
+      }
       for (const a of app.sipAddresses()) process.stdout.write(`SIP listening on ${a}\n`);
       process.stdout.write(`HTTP listening on ${app.url}\n`);
       app.logger.info({ sip: app.sipAddresses(), http: app.url }, 'server started');

@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Binding } from './binding.js';
 import { noPersistence, type BindingPersistence } from './binding-persistence.js';
+import type { BindingReplica, RemoteBindingChange } from './binding-replica.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import type { RegistrarListener, UnregisterReason } from './registrar-listener.js';
 
@@ -21,6 +22,7 @@ export class BindingTable {
   private timerDue = Infinity;
   private count = 0;
   private readonly listeners: RegistrarListener[] = [];
+  private replica: BindingReplica | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -35,6 +37,11 @@ export class BindingTable {
       const i = this.listeners.indexOf(l);
       if (i >= 0) this.listeners.splice(i, 1);
     };
+  }
+
+  /** Share the changes of this node's REGISTERs with the other nodes of a cluster. */
+  replicateTo(replica: BindingReplica | undefined): void {
+    this.replica = replica;
   }
 
   /** Total number of bindings. */
@@ -86,6 +93,37 @@ export class BindingTable {
       } else {
         this.delete(c.dn, c.key);
         this.persistence.remove(c.dn, c.key);
+      }
+    }
+    this.arm();
+    const after = this.byDn.get(dn)?.length ?? 0;
+    if (this.replica) {
+      const at = this.clock.now();
+      this.replica.publish(
+        dn,
+        changes.map((c) => (c.op === 'put' ? c : { op: 'remove', dn: c.dn, key: c.key, at })),
+      );
+    }
+    this.emitChange(dn, before, after, 'unregistered');
+  }
+
+  /**
+   * Changes another node made (docs/cluster.md): applied like a REGISTER's, without persisting
+   * them here (the node that took the REGISTER persists them) and without sharing them again. A
+   * change older than what this table holds for the binding (a late message) is ignored; an
+   * already expired binding is not added.
+   */
+  applyRemote(dn: string, changes: readonly RemoteBindingChange[]): void {
+    const before = this.byDn.get(dn)?.length ?? 0;
+    const now = this.clock.now();
+    for (const c of changes) {
+      const held = this.byDn.get(dn)?.find((b) => b.key === (c.op === 'put' ? c.binding.key : c.key));
+      if (c.op === 'put') {
+        if (c.binding.dn !== dn || c.binding.expiresAt <= now) continue;
+        if (held && held.updatedAt > c.binding.updatedAt) continue;
+        this.insert(c.binding);
+      } else if (held && held.updatedAt <= c.at) {
+        this.delete(dn, c.key);
       }
     }
     this.arm();

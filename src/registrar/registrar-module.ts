@@ -109,7 +109,8 @@ export function parseAlgorithms(v: string | undefined): DigestAlgorithm[] | unde
   return out.length > 0 ? out : undefined;
 }
 
-function isRegistering(dn: DnConfig | null | undefined): boolean {
+/** Whether a DN takes registrations (`contact = *`, behaviour §3.5). */
+export function isRegistering(dn: DnConfig | null | undefined): boolean {
   return !!dn && dn.options.contact?.trim() === '*';
 }
 

@@ -20,6 +20,8 @@ export interface ServerProcessOptions {
   keepData?: boolean;
   /** `--http-listen` (default `127.0.0.1:0`: an ephemeral port, never the config's 8080). */
   httpListen?: string;
+  /** Extra `start` arguments (e.g. `--redis URL`). */
+  args?: string[];
   /** Extra node flags (e.g. `--expose-gc`). */
   nodeArgs?: string[];
   env?: Record<string, string>;
@@ -222,6 +224,7 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
     dataDir,
     '--http-listen',
     opts.httpListen ?? '127.0.0.1:0',
+    ...(opts.args ?? []),
   ];
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
