@@ -34,7 +34,10 @@ import {
 import { mediaSettingsFromOptions, openBuiltinMediaServer, type BuiltinMediaServer } from './media/builtin/index.js';
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { isRegistering } from './registrar/registrar-module.js';
-import { RedisBindingReplica, redactUrl } from './registrar/redis-binding-replica.js';
+import { RedisBindingReplica } from './registrar/redis-binding-replica.js';
+import { redactUrl } from './util/redis-client.js';
+import { RedisCluster } from './cluster/redis-cluster.js';
+import type { ClusterView } from './cluster/cluster-types.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack, type SipStackOptions } from './sip/stack/sip-stack.js';
 import { FloodGuard } from './trust/flood-guard.js';
@@ -77,6 +80,12 @@ function sipStackSettings(options: Readonly<Record<string, string>>): Pick<SipSt
   };
 }
 
+/** `cluster-node-lease` (docs/options.md): the lease and its renewal period, ms. */
+function clusterTimes(options: Readonly<Record<string, string>>): { leaseMs: number; renewMs: number } {
+  const leaseMs = optionNumber('cluster-node-lease', options['cluster-node-lease']) * 1000;
+  return { leaseMs, renewMs: Math.round(leaseMs / 3) };
+}
+
 /** The running server: every layer, wired. */
 export class App {
   private http: HttpServer | undefined;
@@ -115,6 +124,8 @@ export class App {
   private readonly live: LiveHub;
   /** Registrations shared with the other nodes (with `redisUrl`). */
   private replica: RedisBindingReplica | undefined;
+  /** This node's lease and agent ownership in a cluster (with `redisUrl`). */
+  private cluster: RedisCluster | undefined;
 
   /**
    * Opens the store (reconciling it to the configuration file as one change-set, skipped when
@@ -274,7 +285,7 @@ export class App {
   /** Listens for SIP, then HTTP (admin API, `/metrics`, CTI). */
   async start(): Promise<void> {
     // Before SIP listens, so the first lookups already see the other nodes' registrations.
-    if (this.options.redisUrl) await this.shareRegistrations(this.options.redisUrl);
+    if (this.options.redisUrl) await this.joinCluster(this.options.redisUrl);
     this.load.start();
     // SIP listens at once (the OOS prober's first probes leave 0–1 s after create); the media
     // worker may take longer to start on a busy machine: HTTP comes up once both are ready.
@@ -314,6 +325,7 @@ export class App {
           return nailedUp === undefined ? s : { ...s, nailedUp };
         },
         status: (q) => this.statusReporter.status(q),
+        cluster: () => this.clusterView(),
       },
       live: this.live,
     });
@@ -326,21 +338,65 @@ export class App {
     }
     this.http = server;
     this.httpUrl = url;
+    await this.cluster?.describe({ sip: this.sipAddresses(), http: url });
     this.detachCcMetrics = registerContactCenterMetrics(server.metrics, this.agents.agents, () => this.ctiGateway);
   }
 
-  /** Joins the cluster's registrations in Redis (docs/cluster.md). */
-  private async shareRegistrations(url: string): Promise<void> {
-    const node = this.options.nodeName ?? `${hostname()}-${process.pid}`;
+  /** This node's name in a cluster. */
+  get nodeName(): string {
+    return this.options.nodeName ?? `${hostname()}-${process.pid}`;
+  }
+
+  /**
+   * Joins the cluster in Redis (docs/cluster.md): shares registrations, takes its lease, settles
+   * and shares agent logins. Before SIP listens, so the first lookups already see the other
+   * nodes' registrations.
+   */
+  private async joinCluster(url: string): Promise<void> {
+    const node = this.nodeName;
+    const clock = this.options.clock ?? systemClock;
     const replica = await RedisBindingReplica.connect({
       url,
       node,
-      clock: this.options.clock ?? systemClock,
+      clock,
       logger: this.logger.child({ layer: 'registrar' }),
     });
     this.replica = replica;
     const loaded = await replica.attach(this.rr.registrar.table, (dn) => isRegistering(this.store.getDn(dn)));
-    this.logger.info({ node, redis: redactUrl(url), loaded }, 'registrations shared through Redis');
+    const logger = this.logger.child({ layer: 'cluster' });
+    this.cluster = await RedisCluster.join({
+      url,
+      self: { name: node, sip: [], pid: process.pid, startedAt: new Date(clock.now()).toISOString() },
+      logger,
+      onAdopted: (sessions) => this.ctiGateway?.awaitDesktops(sessions),
+      ...clusterTimes(this.store.server.options),
+    });
+    await this.cluster.attachAgents(this.agents.agents);
+    logger.info({ node, redis: redactUrl(url), registrations: loaded }, 'joined the cluster');
+  }
+
+  /** `GET /api/cluster`: this node alone when not in a cluster. */
+  private async clusterView(): Promise<ClusterView> {
+    if (this.cluster) return this.cluster.view();
+    const owners: Record<string, string> = {};
+    for (const s of this.agents.agents.sessions()) owners[s.agentId] = this.nodeName;
+    return {
+      mode: 'single',
+      self: this.nodeName,
+      nodes: [
+        {
+          name: this.nodeName,
+          alive: true,
+          self: true,
+          leaseMs: 0,
+          sip: this.sipAddresses(),
+          ...(this.httpUrl ? { http: this.httpUrl } : {}),
+          pid: process.pid,
+          agents: Object.keys(owners).length,
+        },
+      ],
+      owners,
+    };
   }
 
   /** What the admin console's live stream follows (`/api/events`). */
@@ -402,6 +458,7 @@ export class App {
     this.ctiGateway?.close();
     if (this.http) await this.http.close();
     this.live.close();
+    await this.cluster?.leave();
     this.agents.close();
     await this.replica?.close();
     this.rr.close();

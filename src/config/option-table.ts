@@ -455,6 +455,17 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     source: 'ours (agent desktop reconnect, docs/agent-desktop.md)',
   },
   {
+    name: 'cluster-node-lease',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 2, max: 300 },
+    default: '6',
+    inheritFromSoftswitch: false,
+    effect:
+      "In a cluster (`start --redis`): seconds a node's lease in Redis lasts; the node renews it every third of that. A node that stops renewing is dead after at most this long, and a live node takes over its agent logins at its next renewal. Shorter: faster failover, more Redis writes and a higher risk of a busy node being taken for dead.",
+    takesEffect: 'restart',
+    source: 'ours (cluster, docs/cluster.md)',
+  },
+  {
     name: 'cti-ping-interval',
     appliesTo: ['application'],
     type: { kind: 'integer', min: 0, max: 3600 },

@@ -13,7 +13,8 @@
  * the state is rebuilt from the nodes. While it is away, registrations go on locally and are
  * shared when it returns.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { closeRedis, connectRedis } from '../util/redis-client.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Binding } from './binding.js';
@@ -71,24 +72,14 @@ export class RedisBindingReplica implements BindingReplica {
    * does not answer within the timeout.
    */
   static async connect(options: RedisReplicaOptions): Promise<RedisBindingReplica> {
-    const make = (): Redis =>
-      new Redis(options.url, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 2,
-        connectTimeout: options.connectTimeoutMs ?? 5000,
-        retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
-      });
-    const cmd = make();
-    const sub = make();
-    // Errors are reported through the logger; ioredis reconnects by itself.
-    for (const c of [cmd, sub]) c.on('error', () => undefined);
+    const timeout = { connectTimeoutMs: options.connectTimeoutMs };
+    const cmd = await connectRedis(options.url, timeout);
+    let sub: Redis;
     try {
-      await Promise.all([cmd.connect(), sub.connect()]);
+      sub = await connectRedis(options.url, timeout);
     } catch (err) {
       cmd.disconnect();
-      sub.disconnect();
-      const why = err instanceof Error ? err.message : String(err);
-      throw new Error(`cannot reach Redis at ${redactUrl(options.url)}: ${why}`);
+      throw err;
     }
     const replica = new RedisBindingReplica(cmd, sub, options);
     await sub.subscribe(replica.channel);
@@ -151,7 +142,7 @@ export class RedisBindingReplica implements BindingReplica {
     if (this.closed) return;
     this.closed = true;
     this.table?.replicateTo(undefined);
-    await Promise.allSettled([this.sub.quit(), this.cmd.quit()]);
+    await closeRedis([this.sub, this.cmd]);
   }
 
   private onMessage(channel: string, text: string): void {
@@ -232,16 +223,5 @@ function parseStored(v: string | null): Stored | undefined {
     return typeof s.node === 'string' && s.binding && typeof s.binding.dn === 'string' ? s : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
   }
 }

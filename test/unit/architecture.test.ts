@@ -29,9 +29,10 @@ const RANK: Array<[prefix: string, rank: number]> = [
   ['contact-center/routing/', 13],
   ['contact-center/calls/', 14],
   ['contact-center/', 11],
-  ['api/', 15],
-  ['app.ts', 16],
-  ['cli/', 17],
+  ['cluster/', 15],
+  ['api/', 16],
+  ['app.ts', 17],
+  ['cli/', 18],
 ];
 
 function rankOf(srcRelative: string): number {

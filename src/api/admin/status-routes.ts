@@ -10,6 +10,7 @@ import { nextTurn } from '../../config/turn-slicer.js';
 import type { DnConfig } from '../../config/config-model.js';
 import type { AgentStateFilter } from '../../contact-center/agents/agent-status-provider.js';
 import { STATUS_SECTIONS, type ServerStatus, type StatusQuery, type StatusSection } from '../status.js';
+import type { ClusterView } from '../../cluster/cluster-types.js';
 import type { ChangeSetQueue } from './change-set-queue.js';
 
 /**
@@ -33,6 +34,8 @@ export interface DnStatus {
 export interface StatusProviders {
   dnStatus?: (dn: DnConfig) => DnStatus | Promise<DnStatus>;
   status?: (query: StatusQuery) => Partial<ServerStatus>;
+  /** `GET /api/cluster` (docs/cluster.md). */
+  cluster?: () => Promise<ClusterView>;
 }
 
 /** Options of {@link statusRoutes}. */
@@ -117,6 +120,22 @@ export function statusRoutes(app: FastifyInstance, opts: StatusRoutesOptions): v
         }
       }
       return { items };
+    },
+  );
+
+  app.get(
+    '/cluster',
+    {
+      schema: {
+        tags: ['status'],
+        description:
+          'The nodes of the cluster (name, addresses, alive, what is left of the lease, agents owned) and the node owning each agent login; a server without --redis answers mode "single"',
+      },
+    },
+    async (_req, reply) => {
+      const p = opts.getStatusProviders().cluster;
+      if (!p) return reply.code(503).send({ error: 'the cluster view is not available in this server' });
+      return p();
     },
   );
 

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AgentService } from '../../contact-center/agents/agent-service.js';
+import type { AgentSession } from '../../contact-center/agents/agent-session.js';
 import { AgentState } from '../../contact-center/agents/agent-state.js';
 import type { ContactCenterEvent, ContactCenterEventBus, EventOrigin } from '../../contact-center/events.js';
 import { type Clock, systemClock } from '../../util/clock.js';
@@ -82,19 +83,26 @@ export class CtiGateway {
         deps.agents.logout(dn);
       },
     });
-    // Logins restored after a restart that an agent's own desktop made: their desktops are not
-    // connected yet, so the grace starts now; one that does not come back is logged out.
-    for (const s of deps.agents.sessions()) {
-      if (s.loggedInBy !== 'agent') continue;
-      this.grace.loggedIn(s.agentId, true);
-      this.grace.lastConnectionClosed(s.agentId);
-    }
+    this.awaitDesktops(deps.agents.sessions());
     this.unsubscribe = deps.bus.subscribe((e) => this.onDomainEvent(e));
     this.openFailures = new OpenFailureLimiter(
       this.clock,
       this.limits.maxOpenFailuresPerAddress,
       this.limits.openFailureWindowMs,
     );
+  }
+
+  /**
+   * Logins that an agent's own desktop made but whose desktop is not connected here: restored
+   * after a restart, or taken over from a dead node of a cluster. Their grace starts now; an
+   * agent whose desktop does not come back in time is logged out.
+   */
+  awaitDesktops(sessions: readonly AgentSession[]): void {
+    for (const s of sessions) {
+      if (s.loggedInBy !== 'agent') continue;
+      this.grace.loggedIn(s.agentId, true);
+      this.grace.lastConnectionClosed(s.agentId);
+    }
   }
 
   /** Effective limits. */

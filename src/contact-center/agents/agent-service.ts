@@ -75,6 +75,7 @@ export class AgentService {
   private readonly listeners = new Set<AgentSessionListener>();
   private readonly unsubscribers: Array<() => void> = [];
   private eventExtensions: AgentEventExtensions | undefined;
+  private loginGuard: ((agentId: string) => string | undefined) | undefined;
 
   constructor(private readonly opts: AgentServiceOptions) {
     this.unsubscribers.push(opts.bus.subscribe((e) => this.onDomainEvent(e)));
@@ -106,40 +107,82 @@ export class AgentService {
     const repo = this.opts.repository;
     if (!repo) return 0;
     let n = 0;
-    for (const stored of repo.loadAll()) {
-      const agent = this.opts.directory.getAgent(stored.agentId);
-      const dn = this.opts.directory.getDn(stored.dn);
-      if (!agent || !dn || this.byDn.has(dn.number)) {
-        this.opts.logger.warn({ agentId: stored.agentId, dn: stored.dn }, 'dropping persisted login: agent or DN gone');
-        repo.delete(stored.agentId);
-        continue;
-      }
-      let status: AgentStatus = stored.status;
-      if (status.state === AgentState.BusyReady) {
-        status =
-          status.readyMode === 'AutoIn'
-            ? { ...status, state: AgentState.Ready, workMode: 'AutoIn' }
-            : { ...status, state: AgentState.AfterCallWork, workMode: 'AfterCallWork' };
-      } else if (status.state === AgentState.BusyNotReady) status = { ...status, state: AgentState.NotReady };
-      else if (status.state === AgentState.BusyAfterCallWork) status = { ...status, state: AgentState.AfterCallWork };
-      let agentPhone = stored.agentPhone;
-      if (agentPhone !== undefined) {
-        try {
-          this.opts.reachability.bindAgentPhone(dn.number, agentPhone);
-        } catch (err) {
-          this.opts.logger.warn(
-            { agentId: stored.agentId, agentPhone, err },
-            'persisted agent-phone no longer binds; dropped',
-          );
-          agentPhone = undefined;
-        }
-      }
-      const session: AgentSession = { ...stored, dn: dn.number, status, agentPhone };
-      this.put(session);
-      repo.save(session);
-      n++;
-    }
+    for (const stored of repo.loadAll()) if (this.restoreOne(stored)) n++;
     return n;
+  }
+
+  /**
+   * Takes over logins another node of a cluster held (docs/cluster.md), as {@link restore} does
+   * after a restart: the agents stay logged in here, in the state they had (a Busy one in its
+   * after-call state: its calls were on the other node), and are persisted here. Emits no agent
+   * events (their desktops are not connected to this node yet); session listeners are told.
+   * @returns the sessions taken
+   */
+  adopt(sessions: readonly AgentSession[]): AgentSession[] {
+    const out: AgentSession[] = [];
+    for (const stored of sessions) {
+      if (this.byAgent.has(stored.agentId)) continue;
+      const session = this.restoreOne({ ...stored, status: { ...stored.status, routedCalls: [] } });
+      if (!session) continue;
+      out.push(session);
+      this.notify(session.agentId, session, LOGGED_OUT);
+    }
+    return out;
+  }
+
+  /**
+   * Drops a login from this node without logging the agent out (another node of a cluster owns
+   * it now): no agent event; session listeners are told.
+   */
+  forget(agentId: string): void {
+    const session = this.byAgent.get(agentId);
+    if (!session) return;
+    this.remove(session);
+    this.notify(agentId, undefined, session.status);
+  }
+
+  /**
+   * A check every login passes first (a cluster: the agent is logged in on another node): it
+   * answers why the login is refused, or undefined.
+   */
+  useLoginGuard(guard: ((agentId: string) => string | undefined) | undefined): void {
+    this.loginGuard = guard;
+  }
+
+  /** One persisted or adopted login, put back; undefined when it was dropped. */
+  private restoreOne(stored: AgentSession): AgentSession | undefined {
+    const repo = this.opts.repository;
+    const agent = this.opts.directory.getAgent(stored.agentId);
+    const dn = this.opts.directory.getDn(stored.dn);
+    if (!agent || !dn || this.byDn.has(dn.number)) {
+      this.opts.logger.warn({ agentId: stored.agentId, dn: stored.dn }, 'dropping persisted login: agent or DN gone');
+      repo?.delete(stored.agentId);
+      return undefined;
+    }
+    let status: AgentStatus = stored.status;
+    if (status.state === AgentState.BusyReady) {
+      status =
+        status.readyMode === 'AutoIn'
+          ? { ...status, state: AgentState.Ready, workMode: 'AutoIn' }
+          : { ...status, state: AgentState.AfterCallWork, workMode: 'AfterCallWork' };
+    } else if (status.state === AgentState.BusyNotReady) status = { ...status, state: AgentState.NotReady };
+    else if (status.state === AgentState.BusyAfterCallWork) status = { ...status, state: AgentState.AfterCallWork };
+    let agentPhone = stored.agentPhone;
+    if (agentPhone !== undefined) {
+      try {
+        this.opts.reachability.bindAgentPhone(dn.number, agentPhone);
+      } catch (err) {
+        this.opts.logger.warn(
+          { agentId: stored.agentId, agentPhone, err },
+          'persisted agent-phone no longer binds; dropped',
+        );
+        agentPhone = undefined;
+      }
+    }
+    const session: AgentSession = { ...stored, dn: dn.number, status, agentPhone };
+    this.put(session);
+    repo?.save(session);
+    return session;
   }
 
   /** Checks an agent's credentials (constant-time compare). @throws AgentError `bad-credentials` */
@@ -172,6 +215,8 @@ export class AgentService {
       throw new AgentError('dn-not-allowed', `agent ${agent.id} may only log in on DN ${agent.dn}`);
     }
     const existing = this.byAgent.get(agent.id);
+    const elsewhere = existing ? undefined : this.loginGuard?.(agent.id);
+    if (elsewhere !== undefined) throw new AgentError('already-logged-in', elsewhere);
     if (existing) {
       if (existing.dn !== dn)
         throw new AgentError('already-logged-in', `agent ${agent.id} is logged in on DN ${existing.dn}`);
