@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global fetch, AbortSignal */
 /**
  * Small helpers of scripts/cluster-up.sh (plain Node, no build needed):
  *
@@ -13,6 +14,8 @@ import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import process from 'node:process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 
 const fail = (msg) => {
@@ -81,8 +84,6 @@ async function freePort(host) {
   fail(`no port free for both TCP and UDP on ${host} after 50 tries`);
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 async function httpReady(url, token, ms) {
   const deadline = Date.now() + ms;
   let last = 'no answer';
@@ -131,7 +132,9 @@ async function sipReady(host, port, ms) {
     }
   }
   sock.close();
-  process.stderr.write(`cluster-tool: no 200 to OPTIONS from ${host}:${port} within ${ms} ms (last status ${status || 'none'})\n`);
+  process.stderr.write(
+    `cluster-tool: no 200 to OPTIONS from ${host}:${port} within ${ms} ms (last status ${status || 'none'})\n`,
+  );
   process.exit(1);
 }
 
