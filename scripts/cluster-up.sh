@@ -14,6 +14,7 @@
 # its previous ports when they are free); scripts/cluster-down.sh --data DIR stops everything.
 # Needs the build (npm run build), kamailio and nginx (scripts/install-system-deps.sh).
 set -euo pipefail
+PATH="$PATH:/usr/sbin:/sbin"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -92,7 +93,8 @@ fi
 export SIPSERVER_TOKEN="$token"
 
 # Hooks for the shared store and state (docs/cluster.md): passed to the nodes only when asked for.
-start_help="$(node "$main" start --help)"
+start_help=""
+[[ -z "$store" && -z "$redis" ]] || start_help="$(node "$main" start --help)"
 node_extra=()
 if [[ -n "$store" ]]; then
   [[ "$start_help" == *--store* ]] || die "--store asked for, but this build's 'sipserver start' has no --store flag"

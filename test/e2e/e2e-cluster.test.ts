@@ -95,6 +95,7 @@ describe('cluster: Kamailio and nginx in front of three nodes (scripts/cluster-u
   let sipPort: number;
   let httpPort: number;
   let uasPort: number;
+  let config: string;
   let nodes: ClusterNode[] = [];
   let phone: UdpPeer;
   let uas: SippPeer | undefined;
@@ -132,7 +133,7 @@ describe('cluster: Kamailio and nginx in front of three nodes (scripts/cluster-u
     httpPort = await freePort();
     uasPort = await freePort();
     const gatewayPort = await freePort();
-    const config = join(dir, 'cluster.yaml');
+    config = join(dir, 'cluster.yaml');
     writeFileSync(
       config,
       [
@@ -242,6 +243,37 @@ describe('cluster: Kamailio and nginx in front of three nodes (scripts/cluster-u
     await waitFor(() => uas!.distinctRequests('BYE') === 1, { what: 'the BYE at the callee', timeoutMs: 5000 });
     const uasBye = uas.messages().find((m) => m.dir === 'received' && m.text.trimStart().startsWith('BYE '))!;
     expect(uasBye.text).toMatch(new RegExp(`^\\s*Via: SIP/2\\.0/UDP 127\\.0\\.0\\.1:${contactPort};`, 'm'));
+    await uas.stop();
+    uas = undefined;
+  });
+
+  it("the node's own in-dialog requests go back through Kamailio: the callee hangs up, the customer gets the BYE via the proxy", async () => {
+    uas = await startSipp({
+      scenario: scenario('uas-answer-then-bye.xml'),
+      localPort: uasPort,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    const r = await runSipp({
+      scenario: scenario('uac-callee-hangs-up.xml'),
+      target: `127.0.0.1:${sipPort}`,
+      service: '4000',
+      traceMessages: true,
+      timeoutMs: 20_000,
+    });
+    expect(r.code, r.errors).toBe(0);
+    const msgs = sippTraceMessages(r.messages);
+    const ok = msgs.find((m) => m.dir === 'received' && / 200 OK/.test(m.text) && m.text.includes(' INVITE'))!;
+    const contactPort = Number(/^Contact:\s*<sip:[^@>]*@?127\.0\.0\.1:(\d+)/m.exec(ok.text)?.[1]);
+    expect(nodes.map((n) => n.sipPort)).toContain(contactPort);
+    const bye = msgs.find((m) => m.dir === 'received' && m.text.trimStart().startsWith('BYE '))!;
+    const vias = bye.text.split(/\r?\n/).filter((l) => /^\s*Via:/i.test(l));
+    expect(vias).toHaveLength(2);
+    expect(vias[0]).toMatch(new RegExp(`Via: SIP/2\\.0/UDP 127\\.0\\.0\\.1:${sipPort};branch=`));
+    expect(vias[1]).toMatch(new RegExp(`Via: SIP/2\\.0/UDP 127\\.0\\.0\\.1:${contactPort};`));
+    const callee = await uas.result(); // its BYE answered 200 by the node
+    expect(callee.code, callee.errors).toBe(0);
+    uas = undefined;
   });
 
   it('kill -9 of a node: Kamailio probes it out within seconds and its AoRs register on another node', async () => {
@@ -299,13 +331,49 @@ describe('cluster: Kamailio and nginx in front of three nodes (scripts/cluster-u
     expect((await get(`${front}/api/status?sections=load`)).status).toBe(200);
   });
 
+  it('cluster-up.sh again restarts the dead nodes on their ports, keeps Kamailio and nginx, and Kamailio takes them back', async () => {
+    const kamailioPid = readFileSync(join(data, 'kamailio/kamailio.pid'), 'utf8').trim();
+    const nginxPid = readFileSync(join(data, 'nginx/nginx.pid'), 'utf8').trim();
+    const up = await run(
+      'bash',
+      [join(repoRoot, 'scripts/cluster-up.sh'), '--nodes', '3', '--config', config, '--data', data],
+      {
+        timeout: 60_000,
+      },
+    );
+    const again = parseNodes(up.stdout);
+    expect(again.map((n) => [n.k, n.sipPort, n.http])).toEqual(nodes.map((n) => [n.k, n.sipPort, n.http]));
+    for (const n of again) {
+      if (killed.includes(n.k)) expect(n.pid).not.toBe(nodes[n.k - 1]!.pid);
+      else expect(n.pid).toBe(nodes[n.k - 1]!.pid);
+    }
+    expect(readFileSync(join(data, 'kamailio/kamailio.pid'), 'utf8').trim()).toBe(kamailioPid);
+    expect(readFileSync(join(data, 'nginx/nginx.pid'), 'utf8').trim()).toBe(nginxPid);
+    const log = join(data, 'kamailio/kamailio.log');
+    for (const k of killed) {
+      await waitFor(
+        () => readFileSync(log, 'utf8').includes(`cluster node up: sip:127.0.0.1:${nodes[k - 1]!.sipPort}`),
+        {
+          what: `Kamailio taking node ${k} back`,
+          timeoutMs: 10_000,
+        },
+      );
+    }
+    nodes = again;
+    killed.length = 0;
+    // node 1's AoRs hash to it again
+    const aor = AORS.find((a) => home.get(a) === 1)!;
+    expect((await register(aor)).status).toBe(200);
+    expect(await registeredDns(nodes[0]!)).toContain(aor);
+  });
+
   it('cluster-down.sh stops every process cluster-up.sh started', async () => {
     const before = processesNaming(data);
-    expect(before.length).toBeGreaterThanOrEqual(3); // the live node, Kamailio's processes, nginx
+    expect(before.length).toBeGreaterThanOrEqual(6); // three nodes, Kamailio's processes, nginx's
     const down = await run('bash', [join(repoRoot, 'scripts/cluster-down.sh'), '--data', data], { timeout: 30_000 });
     expect(down.stdout).toMatch(/^stopped nginx pid \d+$/m);
     expect(down.stdout).toMatch(/^stopped kamailio pid \d+$/m);
-    expect(down.stdout).toMatch(new RegExp(`^stopped node-${alive()[0]!.k} pid ${alive()[0]!.pid}$`, 'm'));
+    for (const n of nodes) expect(down.stdout).toMatch(new RegExp(`^stopped node-${n.k} pid ${n.pid}$`, 'm'));
     await waitFor(() => before.every(gone), { what: 'every process gone', timeoutMs: 5000 });
     expect(processesNaming(data)).toEqual([]);
   });
