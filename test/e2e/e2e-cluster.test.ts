@@ -156,7 +156,12 @@ describe('cluster: Kamailio and nginx in front of three nodes (scripts/cluster-u
         '    type: extension',
         '    options:',
         `      contact: "127.0.0.1:${uasPort}"`,
-        ...AORS.flatMap((n) => [`  - number: "${n}"`, '    type: extension', '    options:', '      contact: "*"']),
+        ...[...AORS, '2000'].flatMap((n) => [
+          `  - number: "${n}"`,
+          '    type: extension',
+          '    options:',
+          '      contact: "*"',
+        ]),
         'agents:',
         '  - id: ann',
         '    name: Ann',
@@ -274,6 +279,68 @@ describe('cluster: Kamailio and nginx in front of three nodes (scripts/cluster-u
     const callee = await uas.result(); // its BYE answered 200 by the node
     expect(callee.code, callee.errors).toBe(0);
     uas = undefined;
+  });
+
+  it('a call a node places to a phone registered through Kamailio from another address goes out through Kamailio', async () => {
+    // The phone's Contact (127.0.0.2) is not the REGISTER's source (Kamailio): the node sends to
+    // the source, and Kamailio relays a request from a node to its Request-URI.
+    const phonePort = await freePort('127.0.0.2');
+    const callId = `reg2000-${randomBytes(6).toString('hex')}`;
+    await phone.send(
+      `REGISTER sip:127.0.0.1:${sipPort} SIP/2.0\r\n` +
+        `Via: SIP/2.0/UDP 127.0.0.1:${phone.port};branch=z9hG4bK${randomBytes(6).toString('hex')};rport\r\n` +
+        `Max-Forwards: 70\r\nFrom: <sip:2000@127.0.0.1:${sipPort}>;tag=r2000\r\nTo: <sip:2000@127.0.0.1:${sipPort}>\r\n` +
+        `Call-ID: ${callId}\r\nCSeq: 1 REGISTER\r\nContact: <sip:2000@127.0.0.2:${phonePort}>\r\nExpires: 600\r\n` +
+        'Content-Length: 0\r\n\r\n',
+      sipPort,
+    );
+    const [reg] = await phone.waitFor(
+      (d) => d.text.includes(`Call-ID: ${callId}\r\n`) && statusOf(d.text) === 200,
+      1,
+      5000,
+    );
+    expect(reg, 'REGISTER of 2000 answered 200').toBeDefined();
+    const holders = await Promise.all(
+      nodes.map((n) =>
+        get<{ registrations: Array<{ dn: string; source: string; nat: boolean }> }>(
+          `${n.http}/api/status?sections=registrations`,
+        ),
+      ),
+    );
+    const at = holders.findIndex((h) => h.body.registrations.some((r) => r.dn === '2000'));
+    const owner = nodes[at]!;
+    expect(holders[at]!.body.registrations.find((r) => r.dn === '2000')).toMatchObject({
+      source: `udp:127.0.0.1:${sipPort}`,
+      nat: true,
+    });
+    const callee = await startSipp({
+      scenario: scenario('uas-answer.xml'),
+      localIp: '127.0.0.2',
+      localPort: phonePort,
+      calls: 1,
+      timeoutMs: 20_000,
+    });
+    try {
+      // the customer's call enters at the owning node (a trusted gateway address)
+      const r = await runSipp({
+        scenario: scenario('uac-basic-call.xml'),
+        target: `127.0.0.1:${owner.sipPort}`,
+        service: '2000',
+        pauseMs: 200,
+        timeoutMs: 20_000,
+      });
+      expect(r.code, r.errors).toBe(0);
+      const got = await callee.result();
+      expect(got.code, got.errors).toBe(0);
+      const invite = sippTraceMessages(got.messages).find((m) => m.dir === 'received' && m.text.startsWith('INVITE '))!;
+      expect(invite.text).toMatch(/^INVITE sip:2000@127\.0\.0\.2:\d+ SIP\/2\.0/);
+      const vias = invite.text.split(/\r?\n/).filter((l) => /^Via:/i.test(l));
+      expect(vias[0]).toMatch(new RegExp(`^Via: SIP/2\\.0/UDP 127\\.0\\.0\\.1:${sipPort};branch=`));
+      expect(vias[1]).toMatch(new RegExp(`^Via: SIP/2\\.0/UDP 127\\.0\\.0\\.1:${owner.sipPort};`));
+      expect(invite.text).toMatch(new RegExp(`^Record-Route: <sip:127\\.0\\.0\\.1:${sipPort};lr`, 'm'));
+    } finally {
+      await callee.stop();
+    }
   });
 
   it('kill -9 of a node: Kamailio probes it out within seconds and its AoRs register on another node', async () => {
