@@ -20,7 +20,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 tool="$root/scripts/cluster/cluster-tool.mjs"
 main="$root/dist/cli/main.js"
-node_flags=(--use-largepages=silent --no-memory-reducer --min-semi-space-size=16)
+node_flags=()
 ready_ms="${CLUSTER_READY_MS:-30000}"
 
 usage() {
@@ -29,10 +29,11 @@ usage() {
 }
 die() {
   echo "cluster-up: $*" >&2
+  [[ "$started" -eq 0 ]] || echo "cluster-up: what did start keeps running: scripts/cluster-down.sh --data $data stops it" >&2
   exit 1
 }
 
-nodes="" config="" data="" store="" redis=""
+nodes="" config="" data="" store="" redis="" started=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --nodes) nodes="${2:-}"; shift 2 ;;
@@ -48,6 +49,9 @@ done
 [[ "$nodes" =~ ^[1-9][0-9]*$ ]] || die "--nodes must be a positive number, got '$nodes'"
 [[ -f "$config" ]] || die "configuration file $config not found"
 [[ -f "$main" ]] || die "$main is missing: run npm run build first"
+# the Node flags the server runs with (src/cli/node-flags.ts)
+read -r -a node_flags < <(node --input-type=module -e \
+  "const m = await import('$root/dist/cli/node-flags.js'); console.log(m.SERVER_NODE_FLAGS.join(' '))")
 command -v kamailio >/dev/null || die "kamailio is not installed (scripts/install-system-deps.sh)"
 command -v nginx >/dev/null || die "nginx is not installed (scripts/install-system-deps.sh)"
 config="$(cd "$(dirname "$config")" && pwd)/$(basename "$config")"
@@ -101,6 +105,7 @@ if [[ -n "$store" ]]; then
   if [[ "$store" == pg ]]; then
     [[ -x "$root/scripts/postgres-up.sh" || -f "$root/scripts/postgres-up.sh" ]] ||
       die "--store pg needs scripts/postgres-up.sh (missing): pass --store postgres://… instead"
+    started=1
     store="$(bash "$root/scripts/postgres-up.sh" --data "$data/postgres" | grep -E '^postgres(ql)?://' | tail -n 1)"
     [[ -n "$store" ]] || die "scripts/postgres-up.sh printed no postgres:// URL"
     echo "postgres $store"
@@ -115,6 +120,7 @@ if [[ -n "$redis" ]]; then
       mkdir -p "$data/redis"
       rpid="$(pid_of "$data/redis/redis.pid")"
       if ! alive "$rpid" redis-server; then
+        started=1
         rport="$(node "$tool" free-port "$node_host")"
         redis-server --bind "$node_host" --port "$rport" --dir "$data/redis" --save '' --appendonly no \
           --daemonize yes --pidfile "$data/redis/redis.pid" --logfile "$data/redis/redis.log"
@@ -138,6 +144,7 @@ port_free() {
 }
 
 # Nodes: started (or kept) one by one, then awaited together.
+started=1
 for ((k = 1; k <= nodes; k++)); do
   dir="$data/node-$k"
   mkdir -p "$dir"
@@ -165,6 +172,21 @@ for ((k = 1; k <= nodes; k++)); do
   echo $! >"$dir/node.pid"
 done
 
+# Nodes beyond N (a smaller --nodes than the last run): stopped, and out of the lists below.
+for dir in "$data"/node-*; do
+  k="${dir##*/node-}"
+  [[ "$k" =~ ^[0-9]+$ && "$k" -gt "$nodes" ]] || continue
+  pid="$(pid_of "$dir/node.pid")"
+  if alive "$pid" "--data $dir "; then
+    kill -TERM "$pid"
+    for _ in $(seq 100); do
+      alive "$pid" "--data $dir " || break
+      sleep 0.1
+    done
+    echo "cluster-up: stopped node $k (pid $pid): --nodes is $nodes" >&2
+  fi
+done
+
 http_base() {
   local port="$1"
   [[ "$node_host" == *:* ]] && echo "http://[$node_host]:$port" || echo "http://$node_host:$port"
@@ -178,10 +200,9 @@ for ((k = 1; k <= nodes; k++)); do
   dir="$data/node-$k"
   read -r sip_port http_port <"$dir/ports"
   pid="$(cat "$dir/node.pid")"
-  if ! node "$tool" http-ready "$(http_base "$http_port")/api/status" "$token" "$ready_ms"; then
-    echo "cluster-up: node $k (pid $pid) is not ready; last lines of $dir/node.log:" >&2
+  if ! node "$tool" http-ready "$(http_base "$http_port")/api/status" "$token" "$ready_ms" "$pid"; then
     tail -n 20 "$dir/node.log" >&2 || true
-    exit 1
+    die "node $k (pid $pid) is not ready; above: the last lines of $dir/node.log"
   fi
   alive "$pid" "--data $dir " || die "node $k (pid $pid) exited; see $dir/node.log"
   hp="$node_host:$sip_port"
@@ -191,28 +212,38 @@ for ((k = 1; k <= nodes; k++)); do
   echo "server $hh max_fails=1 fail_timeout=5s;" >>"$data/nginx/upstream.conf.new"
 done
 
-# Kamailio: (re)started when it is not running or the node list changed.
+# Kamailio: started when it is not running; told to reload the node list when that changed
+# (restarted when the reload fails).
 kdir="$data/kamailio"
+kctl="unix:$kdir/kamailio.ctl"
 kpid="$(pid_of "$kdir/kamailio.pid")"
-if ! alive "$kpid" "$kdir/" || ! cmp -s "$ds_list" "$kdir/dispatcher.list"; then
-  if alive "$kpid" "$kdir/"; then
+if alive "$kpid" "$kdir/" && ! cmp -s "$ds_list" "$kdir/dispatcher.list"; then
+  cp "$ds_list" "$kdir/dispatcher.list"
+  if kamcmd -s "$kctl" dispatcher.reload >/dev/null; then
+    rm -f "$ds_list"
+  else
+    echo "cluster-up: Kamailio did not reload $kdir/dispatcher.list: restarting it" >&2
     kill "$kpid"
     for _ in $(seq 50); do
       alive "$kpid" "$kdir/" || break
       sleep 0.1
     done
   fi
+fi
+if ! alive "$kpid" "$kdir/"; then
   mv "$ds_list" "$kdir/dispatcher.list"
   rm -f "$kdir/kamailio.pid"
   kargs=()
   for hp in "${sip_hostports[@]}"; do kargs+=(-l "udp:$hp" -l "tcp:$hp"); done
   setsid kamailio -DD -E -f "$root/deploy/kamailio/kamailio.cfg" -P "$kdir/kamailio.pid" -Y "$kdir/" \
     -m 64 -M 8 "${kargs[@]}" -A "DS_LIST=\"$kdir/dispatcher.list\"" \
-    -A "DS_PING_FROM=\"sip:cluster@${sip_hostports[0]}\"" </dev/null >>"$kdir/kamailio.log" 2>&1 &
+    -A "DS_PING_FROM=\"sip:cluster@${sip_hostports[0]}\"" -A "CTL_SOCKET=\"$kctl\"" </dev/null >>"$kdir/kamailio.log" 2>&1 &
+  kpid=$!
   # Kamailio writes its PID file itself (-P) once it has bound its sockets
 else
   rm -f "$ds_list"
 fi
+[[ -n "$kpid" ]] || kpid="$(pid_of "$kdir/kamailio.pid")"
 
 # nginx: started, or reloaded when the node list changed.
 ndir="$data/nginx"
@@ -241,18 +272,17 @@ fi
 
 # Ready: Kamailio answers OPTIONS on each SIP address, nginx serves /api/status.
 for hp in "${sip_hostports[@]}"; do
-  node "$tool" sip-ready "${hp%:*}" "${hp##*:}" "$ready_ms" || {
-    echo "cluster-up: Kamailio does not answer on $hp; last lines of $kdir/kamailio.log:" >&2
+  node "$tool" sip-ready "${hp%:*}" "${hp##*:}" "$ready_ms" "$kpid" || {
     tail -n 20 "$kdir/kamailio.log" >&2 || true
-    exit 1
+    die "Kamailio does not answer on $hp; above: the last lines of $kdir/kamailio.log"
   }
 done
 nginx_host="${http_listen%:*}"
 [[ "$nginx_host" == 0.0.0.0 ]] && nginx_host=127.0.0.1
 [[ "$nginx_host" == "[::]" ]] && nginx_host="[::1]"
-node "$tool" http-ready "http://$nginx_host:${http_listen##*:}/api/status" "$token" "$ready_ms" || {
-  echo "cluster-up: nginx does not serve $http_listen; see $ndir/error.log" >&2
-  exit 1
+node "$tool" http-ready "http://$nginx_host:${http_listen##*:}/api/status" "$token" "$ready_ms" "$(pid_of "$ndir/nginx.pid")" || {
+  tail -n 20 "$ndir/error.log" >&2 || true
+  die "nginx does not serve $http_listen; above: the last lines of $ndir/error.log"
 }
 
 for ((k = 1; k <= nodes; k++)); do

@@ -7,8 +7,9 @@
  *                                           `sip PROTO HOST PORT` lines, then `http HOST PORT`
  *   cluster-tool.mjs admin-token FILE       server.http.admin-token of the file (empty line if none)
  *   cluster-tool.mjs free-port [HOST]       a port free for both TCP and UDP on HOST (default 127.0.0.1)
- *   cluster-tool.mjs http-ready URL TOKEN MS  exit 0 once GET URL answers 200 (bearer TOKEN), 1 after MS
- *   cluster-tool.mjs sip-ready HOST PORT MS exit 0 once an OPTIONS over UDP is answered 200, 1 after MS
+ *   cluster-tool.mjs http-ready URL TOKEN MS [PID]  exit 0 once GET URL answers 200 (bearer TOKEN), 1 after MS
+ *   cluster-tool.mjs sip-ready HOST PORT MS [PID]   exit 0 once an OPTIONS over UDP is answered 200, 1 after MS
+ * The ready checks give up at once (exit 3) when process PID, the one that should answer, has exited.
  */
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,21 @@ import { createServer } from 'node:net';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
+
+/** Whether process `pid` runs (not gone, not a zombie); always true without a pid. */
+function running(pid) {
+  if (!pid) return true;
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const exited = (pid, what) => {
+  process.stderr.write(`cluster-tool: process ${pid} exited before ${what} answered\n`);
+  process.exit(3);
+};
 
 const fail = (msg) => {
   process.stderr.write(`cluster-tool: ${msg}\n`);
@@ -84,10 +100,11 @@ async function freePort(host) {
   fail(`no port free for both TCP and UDP on ${host} after 50 tries`);
 }
 
-async function httpReady(url, token, ms) {
+async function httpReady(url, token, ms, pid) {
   const deadline = Date.now() + ms;
   let last = 'no answer';
   while (Date.now() < deadline) {
+    if (!running(pid)) exited(pid, url);
     try {
       const r = await fetch(url, {
         headers: token ? { authorization: `Bearer ${token}` } : {},
@@ -105,7 +122,7 @@ async function httpReady(url, token, ms) {
 }
 
 /** One OPTIONS per 500 ms until a 200 comes back (RFC 3261 §11). */
-async function sipReady(host, port, ms) {
+async function sipReady(host, port, ms, pid) {
   const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   await new Promise((r) => sock.bind(0, host.replace(/^\[|\]$/g, ''), r));
   const local = sock.address();
@@ -119,6 +136,7 @@ async function sipReady(host, port, ms) {
   });
   const deadline = Date.now() + ms;
   for (let cseq = 1; Date.now() < deadline; cseq++) {
+    if (!running(pid)) exited(pid, `${host}:${port}`);
     const msg =
       `OPTIONS sip:${h}:${port} SIP/2.0\r\n` +
       `Via: SIP/2.0/UDP ${lh}:${local.port};branch=z9hG4bK${randomBytes(6).toString('hex')};rport\r\n` +
@@ -150,10 +168,10 @@ switch (cmd) {
     process.stdout.write(`${await freePort(args[0] ?? '127.0.0.1')}\n`);
     break;
   case 'http-ready':
-    await httpReady(args[0] ?? fail('http-ready URL TOKEN MS'), args[1] ?? '', Number(args[2] ?? 20000));
+    await httpReady(args[0] ?? fail('http-ready URL TOKEN MS'), args[1] ?? '', Number(args[2] ?? 20000), args[3]);
     break;
   case 'sip-ready':
-    await sipReady(args[0] ?? fail('sip-ready HOST PORT MS'), Number(args[1]), Number(args[2] ?? 10000));
+    await sipReady(args[0] ?? fail('sip-ready HOST PORT MS'), Number(args[1]), Number(args[2] ?? 10000), args[3]);
     break;
   default:
     fail(`unknown command "${cmd ?? ''}" (listen | admin-token | free-port | http-ready | sip-ready)`);
