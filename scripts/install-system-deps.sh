@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests (and, with --bench, the benchmarks) need.
+# Installs the Debian packages the tests and the benchmarks need (--bench is accepted, same list).
 # Idempotent: does nothing when every tool is already there. Needs root (CI runs as root).
 set -euo pipefail
+PATH="$PATH:/usr/sbin:/sbin"
 need=()
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || need+=(baresip)
 # The web UI's browser tests drive Debian's Chromium with playwright-core (no browser download).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-# Cluster tests share registrations through a private Redis (test/helpers/redis.ts).
+# Cluster tests share registrations and agent logins through a private Redis (test/helpers/redis.ts).
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-if [[ "${1:-}" == "--bench" ]]; then
-  command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
-fi
+# The cluster tests and benches run Kamailio (SIP entry point, also the benches' anchor) and nginx
+# (HTTP and CTI in front of the nodes) as plain processes of their own: no system service is used.
+command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
+command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx)
 [[ ${#need[@]} -eq 0 ]] && exit 0
 echo "installing Debian packages: ${need[*]}"
 SUDO=""

@@ -50,10 +50,16 @@ const EMPTY = Buffer.alloc(0);
 /** Headers a response copies from its request (RFC 3261 §8.2.6.2), in the request's order. */
 const COPIED = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
 
+/** Methods whose out-of-dialog request can establish a dialog (RFC 3261 §12.1; RFC 6665 §4.1, RFC 3515 §2.4.4). */
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
+
 /**
  * Build a response to `req` (RFC 3261 §8.2.6): copies every Via line (same order, same
  * values), From, To, Call-ID and CSeq, plus Timestamp in a 100 (§8.2.6.1). Adds a To tag
- * when `opts.toTag` is given and the To has none.
+ * when `opts.toTag` is given and the To has none. A 101–299 response to an out-of-dialog request
+ * that establishes a dialog (INVITE, SUBSCRIBE, REFER, NOTIFY without a To tag) also copies every
+ * Record-Route value, in order (RFC 3261 §12.1.1), so that the peer's in-dialog requests pass
+ * through the proxies that record-routed (a Kamailio in front of the server).
  */
 export function createResponse(
   req: SipRequest,
@@ -63,9 +69,10 @@ export function createResponse(
 ): SipResponseMessage {
   const headers: HeaderField[] = [];
   const src: readonly HeaderField[] = req instanceof SipRequestMessage ? req.headerFields : req.headers;
+  const copyRecordRoute = status > 100 && status < 300 && DIALOG_CREATING.has(req.method) && !hasToTag(req);
   for (const h of src) {
     const key = headerKey(h.name);
-    if (COPIED.has(key) || (status === 100 && key === 'timestamp')) {
+    if (COPIED.has(key) || (status === 100 && key === 'timestamp') || (copyRecordRoute && key === 'record-route')) {
       let value = h.value;
       if (key === 'to' && opts?.toTag !== undefined && !hasToTag(req)) {
         const tag = opts.toTag === true ? generateTag() : opts.toTag;

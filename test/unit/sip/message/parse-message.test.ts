@@ -216,6 +216,33 @@ describe('parseMessage', () => {
     expect(ok.toString().endsWith('Contact: <sip:me@192.0.2.9>\r\nContent-Length: 5\r\n\r\nv=0\r\n')).toBe(true);
   });
 
+  it('createResponse copies Record-Route in order into 101-299 responses to dialog-creating requests only (RFC 3261 §12.1.1)', () => {
+    const withRr = (text: string): string =>
+      text.replace(
+        'Max-Forwards: 70',
+        'Record-Route: <sip:p2.example.com;lr>\r\nMax-Forwards: 70\r\nRecord-Route: <sip:p1.example.com;lr;ftag=x>, <sip:p0.example.com;lr>',
+      );
+    const rr = ['<sip:p2.example.com;lr>', '<sip:p1.example.com;lr;ftag=x>', '<sip:p0.example.com;lr>'];
+    const invite = req(withRr(INVITE));
+    expect(createResponse(invite, 180, undefined, { toTag: 'a' }).getHeaders('Record-Route')).toEqual(rr);
+    expect(createResponse(invite, 200, undefined, { toTag: 'a' }).getHeaders('Record-Route')).toEqual(rr);
+    expect(createResponse(invite, 100).getHeaders('Record-Route')).toEqual([]);
+    expect(createResponse(invite, 486, undefined, { toTag: 'a' }).getHeaders('Record-Route')).toEqual([]);
+    const subscribe = req(
+      withRr(INVITE).replace('INVITE sip:', 'SUBSCRIBE sip:').replace('314159 INVITE', '314159 SUBSCRIBE'),
+    );
+    expect(createResponse(subscribe, 202, undefined, { toTag: 'a' }).getHeaders('Record-Route')).toEqual(rr);
+    const options = req(
+      withRr(INVITE).replace('INVITE sip:', 'OPTIONS sip:').replace('314159 INVITE', '314159 OPTIONS'),
+    );
+    expect(createResponse(options, 200).getHeaders('Record-Route')).toEqual([]);
+    // a re-INVITE (To tag present) keeps the dialog's route set: nothing copied
+    const reinvite = req(
+      withRr(INVITE).replace('To: Bob <sip:bob@example.com>', 'To: Bob <sip:bob@example.com>;tag=b'),
+    );
+    expect(createResponse(reinvite, 200).getHeaders('Record-Route')).toEqual([]);
+  });
+
   it('a modified message keeps the bytes of its untouched lines (folding, spacing, compact names)', () => {
     const text =
       'OPTIONS sip:a@b SIP/2.0\r\nv:  SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject : folded\r\n  value\r\ni:x\r\nl: 3\r\n\r\nabc';
