@@ -101,8 +101,9 @@ describe('rtpengine media endpoint', () => {
     expect(String(offer.media[0]!.payloads)).toBe('0 8 101');
     await ep.acceptAnswer(p.sdp('0 101'));
     const got = await nextPackets(p, 2000);
-    expect(got.length).toBeGreaterThanOrEqual(95);
-    expect(got.length).toBeLessThanOrEqual(104);
+    // 100 on average; rtpengine's player sends in bursts up to a quarter second ahead (docs/media.md).
+    expect(got.length).toBeGreaterThanOrEqual(90);
+    expect(got.length).toBeLessThanOrEqual(115);
     expectOneStream(got, `127.0.0.1:${port}`);
     expect(got.every((r) => r.payloadType === 0)).toBe(true);
     // The US cadence starts with 2 s of 440 + 480 Hz.
@@ -113,7 +114,8 @@ describe('rtpengine media endpoint', () => {
     const s = await ep.stats();
     expect(s.payloadType).toBe(0);
     expect(s.remote).toBe(`127.0.0.1:${p.port}`);
-    expect(s.packetsSent).toBeGreaterThanOrEqual(got.length);
+    // An estimate from the time playing (rtpengine does not count what its player sends).
+    expect(s.packetsSent).toBeGreaterThanOrEqual(90);
   });
 
   it('answers an offer with the first G.711 codec, plays the music file, then silence', async () => {
