@@ -1,7 +1,7 @@
 /**
  * The media port: what call control needs from a media server. The built-in implementation
- * (`builtin/`) terminates RTP itself (RFC 3550, G.711 per RFC 3551) in a worker thread; an
- * external media server (rtpengine) can implement the same port later.
+ * (`builtin/`) terminates RTP itself (RFC 3550, G.711 per RFC 3551) in a worker thread; the
+ * rtpengine adapter (`rtpengine/`) drives rtpengine daemons over their ng protocol.
  *
  * An endpoint is one local RTP session (one port, one peer): the `gcti::park` device of a parked
  * nailed-up leg (behaviour §10), the ringback an agent hears while a consultation target rings and
