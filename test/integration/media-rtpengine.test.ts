@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { goertzelPower } from '../../src/media/builtin/tones.js';
 import { encodeWav } from '../../src/media/builtin/wav.js';
 import type { MediaEndpoint } from '../../src/media/media-server.js';
+import { PlayableSources } from '../../src/media/rtpengine/media-files.js';
 import {
   createRtpengineMediaServer,
   NgClient,
@@ -170,6 +171,32 @@ describe('rtpengine media endpoint', () => {
     expect(await list()).not.toContain(ep.id);
     await expect(ng.request('query', { 'call-id': ep.id })).rejects.toThrow(NgCommandError);
     await expect(ep.play({ kind: 'music' })).rejects.toThrow(/closed/);
+  });
+
+  it('music of 7.9 s goes inline (one ng datagram of 63 KB), of 10 s by its path: both play', async () => {
+    for (const seconds of [7.9, 10]) {
+      const file = join(dir, `music-${seconds}.wav`);
+      writeFileSync(file, encodeWav(sine(1000, seconds)));
+      const args = new PlayableSources('us', file).argsOf({ kind: 'music' });
+      expect(Object.keys(args)).toEqual([seconds < 8 ? 'blob' : 'file']);
+      const m = await createRtpengineMediaServer({
+        servers: [{ host: '127.0.0.1', port: daemon.ngPort }],
+        ringbackTone: 'us',
+        musicFile: file,
+      });
+      try {
+        const p = await peer();
+        const ep = await m.createEndpoint('music');
+        await ep.answer(p.sdp('0'));
+        await ep.play({ kind: 'music' });
+        const t0 = performance.now();
+        await waitFor(() => p.rtp.filter((r) => r.at > t0).length >= 20, `${seconds} s music`);
+        const pcm = RtpPeer.decode(p.rtp.filter((r) => r.at > t0).slice(-15));
+        expect(goertzelPower(pcm, 1000)).toBeGreaterThan(1e6);
+      } finally {
+        await m.close();
+      }
+    }
   });
 
   it('refuses a mixer: a conference needs the built-in media server', async () => {
