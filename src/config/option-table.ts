@@ -452,7 +452,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     default: 'builtin',
     inheritFromSoftswitch: false,
     effect:
-      'Where park, ringback and music on hold play: `builtin` = the built-in media server (RTP in a worker thread of this process); `rtpengine` = rtpengine daemons driven over their ng protocol (`rtpengine-ng`), which cannot mix: three-party conferences fail with `media-server = rtpengine`. `ringback-tone` and `music-on-hold-file` apply to both; `media-address` and `rtp-port-range` to the built-in one only (rtpengine has its own `interface` and ports). See docs/media.md.',
+      'Where park, ringback and music on hold play: `builtin` = the built-in media server (RTP in a worker thread of this process); `rtpengine` = rtpengine daemons driven over their ng protocol (`rtpengine-ng`), which cannot mix: conference requests are refused (NOT_SUPPORTED) with `media-server = rtpengine`. `ringback-tone` and `music-on-hold-file` apply to both; `media-address` and `rtp-port-range` to the built-in one only (rtpengine has its own `interface` and ports). See docs/media.md.',
     takesEffect: 'restart',
     source: 'ours (issue 21, media at scale); docs/media.md',
   },

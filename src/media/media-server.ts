@@ -87,6 +87,11 @@ export interface MediaServer {
   /** Open an endpoint on a free port of the configured range. `label` appears in logs. */
   createEndpoint(label?: string): Promise<MediaEndpoint>;
   createMixer(): Promise<MediaMixer>;
+  /**
+   * False when {@link createMixer} always rejects (rtpengine cannot mix): call control refuses
+   * conferences up front instead of failing them at completion. Absent: the server can mix.
+   */
+  readonly canMix?: boolean;
   /** Endpoints open now (metrics, leak checks in tests). */
   readonly openEndpoints: number;
   /** Close every endpoint and mixer and stop the worker. */

@@ -3,8 +3,8 @@
  * agent's connection is parked on rtpengine (behaviour §10.1 "park"). The agent's gateway (SIPp,
  * `uas-agent-rtp-port.xml`, make-call-rfc3725-flow 2: the INVITE carries the park offer) gets
  * rtpengine's address and port in SDP, and its RTP port receives rtpengine's silence: 50 packets a
- * second from that port, sequence +1, timestamp +160. The logout ends the connection and deletes
- * the rtpengine call.
+ * second from that port, sequence +1, timestamp +160. A conference is refused (rtpengine cannot
+ * mix). The logout ends the connection and deletes the rtpengine call.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,6 +103,14 @@ describe('server with media-server = rtpengine', () => {
     }
     // PCMU silence, the gateway's codec.
     expect(got.every((r) => r.payloadType === 0 && r.payload.every((b) => b === 0xff))).toBe(true);
+
+    // rtpengine cannot mix: a conference is refused up front (before any call is touched).
+    await expect(
+      a.calls.control.handle(
+        { request: 'RequestInitiateConference', thisDN: JOE, connId: '00000000deadbeef', otherDN: '+15550000000' },
+        { requesterId: 'desk-1', referenceId: 1 },
+      ),
+    ).rejects.toMatchObject({ reason: 'not-supported', message: /conferences need the built-in media server/ });
 
     a.agents.agents.logout(JOE);
     await waitFor(() => gateway.distinctRequests('BYE') === 1, { what: 'BYE at logout' });

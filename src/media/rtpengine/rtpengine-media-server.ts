@@ -60,6 +60,9 @@ export class RtpengineMediaServer implements MediaServer {
     return Promise.resolve(e);
   }
 
+  /** rtpengine 10.5 cannot mix: call control refuses conferences up front. */
+  readonly canMix = false;
+
   /** Always rejects with {@link MixingUnsupportedError}. */
   createMixer(): Promise<MediaMixer> {
     return Promise.reject(new MixingUnsupportedError());
