@@ -9,7 +9,7 @@ import { parseAddressList } from '../util/address-list.js';
 import { isPhoneNumber, normaliseNumber } from './number-normalise.js';
 import { parsePortRange } from '../media/builtin/settings.js';
 import { readWavFile, WavFormatError } from '../media/builtin/wav.js';
-import { parseNgAddress } from '../media/rtpengine/ng-client.js';
+import { parseNgAddress } from '../media/rtpengine/ng-address.js';
 
 /** Where an option may be set: a DN type, the application (`server.options`) or an agent. */
 export type OptionTarget = DnType | 'application' | 'agent';

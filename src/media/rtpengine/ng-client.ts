@@ -9,17 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import bencode from 'bencode';
+import type { NgAddress } from './ng-address.js';
+
+export { parseNgAddress, type NgAddress } from './ng-address.js';
 
 /** An ng reply, byte strings decoded as UTF-8. */
 export type NgValue = string | number | NgValue[] | { [key: string]: NgValue };
 /** A reply dictionary. */
 export type NgReply = { [key: string]: NgValue };
-
-/** Where an rtpengine listens for ng (`udp:HOST:PORT` in options). */
-export interface NgAddress {
-  readonly host: string;
-  readonly port: number;
-}
 
 /** rtpengine did not answer a request, after every retransmission. */
 export class NgTimeoutError extends Error {
@@ -44,19 +41,6 @@ export class NgCommandError extends Error {
     super(`rtpengine at ${address} refused '${command}': ${reason}`);
     this.name = 'NgCommandError';
   }
-}
-
-/**
- * Parses `udp:HOST:PORT`, `HOST:PORT` or `udp:[v6]:PORT`; throws a clear error for anything else
- * (only UDP: rtpengine's `--listen-ng`).
- */
-export function parseNgAddress(text: string): NgAddress {
-  const t = text.trim();
-  const m = /^(?:udp:)?(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(t);
-  const port = m ? Number(m[3]) : 0;
-  if (!m || port < 1 || port > 65535)
-    throw new Error(`"${t}" is not an rtpengine ng address such as udp:127.0.0.1:2223 (UDP only)`);
-  return { host: m[1] ?? m[2]!, port };
 }
 
 /** Timing of {@link NgClient} requests. */
