@@ -73,6 +73,9 @@ export async function startRtpengine(): Promise<RtpengineDaemon> {
       '--log-stderr',
       '--log-level=5',
       '--delete-delay=0',
+      // As docs/media.md says to run it: a park device need not receive RTP to keep its call.
+      '--timeout=86400',
+      '--silent-timeout=86400',
       '--num-threads=1',
       '--media-num-threads=1',
     ],
