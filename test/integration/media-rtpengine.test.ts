@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { goertzelPower } from '../../src/media/builtin/tones.js';
 import { encodeWav } from '../../src/media/builtin/wav.js';
-import type { MediaEndpoint } from '../../src/media/media-server.js';
+import { MediaNegotiationError, type MediaEndpoint } from '../../src/media/media-server.js';
 import { PlayableSources } from '../../src/media/rtpengine/media-files.js';
 import {
   createRtpengineMediaServer,
@@ -122,6 +122,9 @@ describe('rtpengine media endpoint', () => {
   it('answers an offer with the first G.711 codec, plays the music file, then silence', async () => {
     const p = await peer();
     const ep = await endpoint();
+    // No G.711 in the offer: refused before rtpengine is asked.
+    await expect(ep.answer(p.sdp('101'))).rejects.toThrow(MediaNegotiationError);
+    expect((await ng.request('list'))['calls']).not.toContain(ep.id);
     const answer = parseSdp(await ep.answer(p.sdp('8 0 101')));
     expect(String(answer.media[0]!.payloads)).toBe('8 101');
     expect(answer.media[0]!.direction ?? 'sendrecv').toBe('sendrecv');

@@ -25,6 +25,8 @@ export const MEDIA_TAG = 'media';
 /** Where the placeholder "receives" (never used: the peer's media is blocked). */
 const PLACEHOLDER_ADDRESS = '127.0.0.1';
 const PLACEHOLDER_PORT = 9;
+/** The origin of the answer written only to check a peer's offer (never sent). */
+const CHECK_ORIGIN = new EndpointOrigin(PLACEHOLDER_ADDRESS).next();
 /** `repeat-times` for a looped source: a one-second loop repeated this often lasts 11 days. */
 const LOOP_TIMES = 1_000_000;
 /** Packets per second of 20 ms G.711 (RFC 3551 §4.5). */
@@ -124,7 +126,7 @@ export class RtpengineEndpoint implements MediaEndpoint {
   answer(offer: string | Buffer): Promise<string> {
     return this.serial(async () => {
       // The peer's offer is checked first (MediaNegotiationError without asking rtpengine).
-      const { negotiated } = answerSdp(offer, this.origin.next(), PLACEHOLDER_ADDRESS, PLACEHOLDER_PORT);
+      const { negotiated } = answerSdp(offer, CHECK_ORIGIN, PLACEHOLDER_ADDRESS, PLACEHOLDER_PORT);
       const sdp = typeof offer === 'string' ? offer : offer.toString('utf8');
       const tags = this.client ? { 'from-tag': PEER_TAG, 'to-tag': MEDIA_TAG } : { 'from-tag': PEER_TAG };
       const toPlaceholder = sdpOf(await this.request('offer', { ...tags, sdp, ...SDP_OPTIONS }), 'offer');
