@@ -27,7 +27,7 @@ import { sine } from '../helpers/media.js';
 import { freePort } from '../helpers/ports.js';
 import { RtpPeer, type ReceivedRtp } from '../helpers/rtp-peer.js';
 import { startRtpengine, type RtpengineDaemon } from '../helpers/rtpengine.js';
-import { waitFor } from '../helpers/wait.js';
+import { holdsFor, waitFor } from '../helpers/wait.js';
 
 const FAST = { retransmitMs: 100, tries: 2 };
 let daemon: RtpengineDaemon;
@@ -142,6 +142,16 @@ describe('rtpengine media endpoint', () => {
     const silence = await nextPackets(p, 500);
     expect(silence.length).toBeGreaterThanOrEqual(20);
     expect(silence.every((r) => r.payload.every((b) => b === 0xd5))).toBe(true);
+  });
+
+  it('answers a sendonly offer recvonly and sends nothing; a sendrecv re-offer starts the source', async () => {
+    const p = await peer();
+    const ep = await endpoint();
+    const answer = parseSdp(await ep.answer(p.sdp('0', 'sendonly')));
+    expect(answer.media[0]!.direction).toBe('recvonly');
+    await holdsFor(() => p.rtp.length === 0, { what: 'no RTP to a sendonly peer', forMs: 400 });
+    await ep.answer(p.sdp('0'));
+    await waitFor(() => p.rtp.length >= 5, 'RTP after the sendrecv re-offer');
   });
 
   it('latches to where the peer’s RTP comes from (symmetric RTP) and counts it', async () => {
