@@ -14,9 +14,15 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # (HTTP and CTI in front of the nodes) as plain processes of their own: no system service is used.
 command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
 command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx)
+# rtpengine (media-server = rtpengine): the tests start their own userspace daemon.
+command -v rtpengine >/dev/null 2>&1 || need+=(rtpengine-daemon)
 [[ ${#need[@]} -eq 0 ]] && exit 0
 echo "installing Debian packages: ${need[*]}"
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The package's own rtpengine service is not wanted (it would hold the ng port 2223 and RTP ports).
+if [[ " ${need[*]} " == *" rtpengine-daemon "* ]]; then
+  $SUDO systemctl disable --now rtpengine-daemon >/dev/null 2>&1 || $SUDO service rtpengine-daemon stop >/dev/null 2>&1 || true
+fi

@@ -31,7 +31,7 @@ import {
   testFaultsFromEnv,
   type CallControlModule,
 } from './contact-center/calls/index.js';
-import { mediaSettingsFromOptions, openBuiltinMediaServer, type BuiltinMediaServer } from './media/builtin/index.js';
+import { openMediaServer, type StartableMediaServer } from './media/open-media-server.js';
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { isRegistering } from './registrar/registrar-module.js';
 import { RedisBindingReplica } from './registrar/redis-binding-replica.js';
@@ -111,8 +111,8 @@ export class App {
     readonly journal: SqliteCallJournal,
     /** `GET /api/status`. */
     private readonly statusReporter: StatusReporter,
-    /** The built-in media server (docs/media.md): park, ringback, music on hold, conferences. */
-    readonly media: BuiltinMediaServer,
+    /** The media server of `media-server` (docs/media.md): park, ringback, music on hold, conferences. */
+    readonly media: StartableMediaServer,
     /** CPU and event-loop lag: `/api/status` and the change-set queue's lag gate. */
     private readonly load: LoadMeter,
   ) {
@@ -139,7 +139,7 @@ export class App {
     // After the start-up reconcile: from now on change-sets arrive while calls are handled.
     store.checkpointInWorker();
     let journal: SqliteCallJournal | undefined;
-    let media: BuiltinMediaServer | undefined;
+    let media: StartableMediaServer | undefined;
     try {
       const metrics = new Registry();
       collectDefaultMetrics({ register: metrics });
@@ -202,16 +202,13 @@ export class App {
         }),
         exempt: (ip) => registeredSources.has(ip) || trust.peersOf(ip).length > 0,
       });
-      // The media worker starts now; App.start waits until it answers. A music-on-hold file in a
-      // wrong format throws here (WavFormatError names the file and the problem).
-      media = openBuiltinMediaServer(
-        mediaSettingsFromOptions(server.options, listen),
-        logger.child({ layer: 'media' }),
-      );
+      // The media server of `media-server` opens now; App.start waits until it answers. A
+      // music-on-hold file in a wrong format throws here (WavFormatError names the file and the problem).
+      media = openMediaServer(server.options, listen, logger.child({ layer: 'media' }));
       const mediaServer = media;
       new Gauge({
         name: 'sipserver_media_endpoints',
-        help: 'RTP endpoints open on the built-in media server (park, ringback, music on hold, conference)',
+        help: 'RTP endpoints open on the media server (park, ringback, music on hold, conference)',
         registers: [metrics],
         collect() {
           this.set(mediaServer.openEndpoints);

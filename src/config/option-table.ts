@@ -9,6 +9,7 @@ import { parseAddressList } from '../util/address-list.js';
 import { isPhoneNumber, normaliseNumber } from './number-normalise.js';
 import { parsePortRange } from '../media/builtin/settings.js';
 import { readWavFile, WavFormatError } from '../media/builtin/wav.js';
+import { parseNgAddress } from '../media/rtpengine/ng-address.js';
 
 /** Where an option may be set: a DN type, the application (`server.options`) or an agent. */
 export type OptionTarget = DnType | 'application' | 'agent';
@@ -29,6 +30,7 @@ export type OptionValueType =
   | { kind: 'port-range' }
   | { kind: 'ip-address'; allowEmpty: boolean }
   | { kind: 'wav-file' }
+  | { kind: 'ng-address-list' }
   | { kind: 'string'; allowEmpty: boolean };
 
 /** One row of the option reference. */
@@ -444,6 +446,28 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     source: 'behaviour §6; docs/media.md',
   },
   {
+    name: 'media-server',
+    appliesTo: ['application'],
+    type: { kind: 'enum', values: ['builtin', 'rtpengine'] },
+    default: 'builtin',
+    inheritFromSoftswitch: false,
+    effect:
+      'Where park, ringback and music on hold play: `builtin` = the built-in media server (RTP in a worker thread of this process); `rtpengine` = rtpengine daemons driven over their ng protocol (`rtpengine-ng`), which cannot mix: conference requests are refused (NOT_SUPPORTED) with `media-server = rtpengine`. `ringback-tone` and `music-on-hold-file` apply to both; `media-address` and `rtp-port-range` to the built-in one only (rtpengine has its own `interface` and ports). See docs/media.md.',
+    takesEffect: 'restart',
+    source: 'ours (issue 21, media at scale); docs/media.md',
+  },
+  {
+    name: 'rtpengine-ng',
+    appliesTo: ['application'],
+    type: { kind: 'ng-address-list' },
+    default: 'udp:127.0.0.1:2223',
+    inheritFromSoftswitch: false,
+    effect:
+      "The ng control ports of the rtpengines used with `media-server = rtpengine` (rtpengine's `listen-ng`), comma-separated `udp:HOST:PORT`: each new endpoint goes to the next in turn; one that does not answer is skipped for 10 s. At start at least one must answer `ping`.",
+    takesEffect: 'restart',
+    source: 'ours (issue 21); docs/media.md',
+  },
+  {
     name: 'agent-desktop-grace',
     appliesTo: ['application'],
     type: { kind: 'integer', min: 0, max: 86_400 },
@@ -824,5 +848,17 @@ export function checkOptionValue(spec: OptionSpec, value: string): string | unde
       return isIP(value) && value !== '0.0.0.0' && value !== '::' ? undefined : bad('an IP address (not 0.0.0.0)');
     case 'wav-file':
       return value === '' ? undefined : checkWavFile(spec.name, value);
+    case 'ng-address-list': {
+      const items = splitList(value);
+      if (items.length === 0) return bad('a comma-separated list of rtpengine ng addresses udp:HOST:PORT');
+      for (const a of items) {
+        try {
+          parseNgAddress(a);
+        } catch {
+          return bad(`a comma-separated list of rtpengine ng addresses udp:HOST:PORT ("${a}" is not one)`);
+        }
+      }
+      return undefined;
+    }
   }
 }

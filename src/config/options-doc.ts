@@ -36,6 +36,8 @@ function typeText(t: OptionValueType): string {
       return t.allowEmpty ? 'IP address, or empty' : 'IP address';
     case 'wav-file':
       return 'WAV file path, or empty';
+    case 'ng-address-list':
+      return 'comma-separated `udp:HOST:PORT`';
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The media port: what call control needs from a media server. The built-in implementation
- * (`builtin/`) terminates RTP itself (RFC 3550, G.711 per RFC 3551) in a worker thread; an
- * external media server (rtpengine) can implement the same port later.
+ * (`builtin/`) terminates RTP itself (RFC 3550, G.711 per RFC 3551) in a worker thread; the
+ * rtpengine adapter (`rtpengine/`) drives rtpengine daemons over their ng protocol.
  *
  * An endpoint is one local RTP session (one port, one peer): the `gcti::park` device of a parked
  * nailed-up leg (behaviour §10), the ringback an agent hears while a consultation target rings and
@@ -87,6 +87,11 @@ export interface MediaServer {
   /** Open an endpoint on a free port of the configured range. `label` appears in logs. */
   createEndpoint(label?: string): Promise<MediaEndpoint>;
   createMixer(): Promise<MediaMixer>;
+  /**
+   * False when {@link createMixer} always rejects (rtpengine cannot mix): call control refuses
+   * conferences up front instead of failing them at completion. Absent: the server can mix.
+   */
+  readonly canMix?: boolean;
   /** Endpoints open now (metrics, leak checks in tests). */
   readonly openEndpoints: number;
   /** Close every endpoint and mixer and stop the worker. */

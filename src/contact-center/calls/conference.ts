@@ -11,7 +11,12 @@
  * re-INVITE or UPDATE (its hold, a refresh) is answered by its endpoint. Without a media
  * server the requests are refused (`not-supported`). No endpoint or mixer outlives its call.
  */
-import { MediaNegotiationError, type MediaEndpoint, type MediaMixer } from '../../media/media-server.js';
+import {
+  MediaNegotiationError,
+  type MediaEndpoint,
+  type MediaMixer,
+  type MediaServer,
+} from '../../media/media-server.js';
 import type { Logger } from '../../util/logger.js';
 import { runDetached } from '../../util/detached.js';
 import { CallControlError } from '../call-control.js';
@@ -52,6 +57,14 @@ interface Conference {
 }
 
 /** The conferences in progress and the requests acting on them. */
+/** The media server, if it can mix; else `not-supported` (none, or rtpengine: docs/media.md). */
+function mixingMedia(media: MediaServer | undefined): MediaServer {
+  if (!media) throw new CallControlError('not-supported', 'conferences need a media server');
+  if (media.canMix === false)
+    throw new CallControlError('not-supported', 'conferences need the built-in media server (media-server = builtin)');
+  return media;
+}
+
 export class Conferences {
   /** By the main call's ConnID. */
   private readonly conferences = new Map<string, Conference>();
@@ -71,7 +84,7 @@ export class Conferences {
   /**
    * `RequestInitiateConference`: the consultation of `RequestInitiateTransfer` (behaviour §6:
    * the other party held, the agent's leg borrowed by a Consult call, the target dialled).
-   * Refused without a media server, and on a call that already is a conference.
+   * Refused without a media server that can mix, and on a call that already is a conference.
    */
   async initiate(
     thisDN: string,
@@ -80,7 +93,7 @@ export class Conferences {
     origin: EventOrigin,
     userData?: UserData,
   ): Promise<void> {
-    if (!this.opts.calls.media) throw new CallControlError('not-supported', 'conferences need a media server');
+    mixingMedia(this.opts.calls.media);
     if (this.conferences.has(connId)) throw new CallControlError('invalid-state', 'the call already is a conference');
     await this.opts.consultations.initiate(thisDN, connId, otherDN, origin, userData);
   }
@@ -94,8 +107,7 @@ export class Conferences {
    */
   async complete(thisDN: string, connId: string, transferConnId: string, origin: EventOrigin): Promise<void> {
     const { calls, events } = this.opts;
-    const media = calls.media;
-    if (!media) throw new CallControlError('not-supported', 'conferences need a media server');
+    const media = mixingMedia(calls.media);
     const { main, consult, agent, consultAgent, far, target } = this.answeredConsultation(
       thisDN,
       connId,
