@@ -7,6 +7,8 @@ command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || need+=(baresip)
 # The web UI's browser tests drive Debian's Chromium with playwright-core (no browser download).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The PostgreSQL configuration store's tests run a private cluster (scripts/postgres-up.sh).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [[ "${1:-}" == "--bench" ]]; then
   command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
 fi

@@ -24,7 +24,7 @@ export class StoreStartError extends Error {
 }
 
 function* historyPages(store: ConfigStore): Generator<CommittedChangeSet[]> {
-  for (let v = 0; v < store.version; ) {
+  for (let v = 0; v < store.version;) {
     const page = store.changesSince(v, SEED_PAGE);
     if (page.length === 0) return;
     yield page;
