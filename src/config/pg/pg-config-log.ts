@@ -71,16 +71,21 @@ function toChangeSet(r: LogRow): CommittedChangeSet {
   return cs;
 }
 
-/** Runs `fn` in a transaction holding the write lock; rolls back when it throws. */
-async function inWriteTx<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` in a transaction holding the write lock, with the log's last version (read under
+ * the lock); rolls back when it throws. BEGIN, the timeouts, the lock and the read go in one
+ * round trip.
+ */
+async function inWriteTx<T>(pool: pg.Pool, fn: (c: pg.PoolClient, last: number) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`);
-    await client.query(`SET LOCAL statement_timeout = ${LOCK_TIMEOUT_MS * 2}`);
-    await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
-    const r = await fn(client);
+    const results = (await client.query(
+      `BEGIN; SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}; SET LOCAL statement_timeout = ${LOCK_TIMEOUT_MS * 2};` +
+        ` SELECT pg_advisory_xact_lock(${WRITE_LOCK});` +
+        ` SELECT COALESCE(MAX(version), 0) AS v FROM sipserver_config_log`,
+    )) as unknown as pg.QueryResult<{ v: string }>[];
+    const r = await fn(client, Number(results[results.length - 1]!.rows[0]!.v));
     try {
       await client.query('COMMIT');
     } catch (e) {
@@ -115,22 +120,31 @@ export class PgConfigLog {
    * not race) and returns the log's identity. Throws when the database holds a newer schema.
    */
   async ensureSchema(): Promise<{ logId: string }> {
-    return inWriteTx(this.pool, async (c) => {
-      await c.query(SCHEMA);
-      await c.query(
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
+      await client.query(SCHEMA);
+      await client.query(
         'INSERT INTO sipserver_config_meta (id, schema_version, log_id) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING',
         [LOG_SCHEMA_VERSION, randomUUID()],
       );
-      const r = await c.query<{ schema_version: number; log_id: string }>(
+      const r = await client.query<{ schema_version: number; log_id: string }>(
         'SELECT schema_version, log_id FROM sipserver_config_meta WHERE id = 1',
       );
+      await client.query('COMMIT');
       const row = r.rows[0]!;
       if (row.schema_version > LOG_SCHEMA_VERSION)
         throw new Error(
           `the configuration log in PostgreSQL has schema version ${row.schema_version}; this server knows ${LOG_SCHEMA_VERSION}: upgrade the server`,
         );
       return { logId: row.log_id };
-    });
+    } catch (e) {
+      await client.query('ROLLBACK').catch((re: Error) => (broken = re));
+      throw e;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /** The version of the last change-set in the log (0 when empty). */
@@ -154,16 +168,13 @@ export class PgConfigLog {
    * the log moved on, {@link CommitOutcomeUnknownError} when the connection broke at the commit.
    */
   async append(changeSet: CommittedChangeSet, changesJson: string): Promise<void> {
-    await inWriteTx(this.pool, async (c) => {
-      const last = Number(
-        (await c.query<{ v: string }>('SELECT COALESCE(MAX(version), 0) AS v FROM sipserver_config_log')).rows[0]!.v,
-      );
+    await inWriteTx(this.pool, async (c, last) => {
       if (last !== changeSet.version - 1) throw new LogConflictError(last, changeSet.version);
       await c.query(
-        'INSERT INTO sipserver_config_log (version, time, origin, node, changes) VALUES ($1, $2, $3, $4, $5::json)',
-        [changeSet.version, changeSet.time, changeSet.origin ?? null, this.node || null, changesJson],
+        'WITH ins AS (INSERT INTO sipserver_config_log (version, time, origin, node, changes) VALUES ($1, $2, $3, $4, $5::json) RETURNING version)' +
+          ' SELECT pg_notify($6, version::text) FROM ins',
+        [changeSet.version, changeSet.time, changeSet.origin ?? null, this.node || null, changesJson, CONFIG_CHANNEL],
       );
-      await c.query('SELECT pg_notify($1, $2)', [CONFIG_CHANNEL, String(changeSet.version)]);
     });
   }
 
@@ -172,10 +183,7 @@ export class PgConfigLog {
    * from version 1): returns false, writing nothing, when the log is not empty any more.
    */
   async seed(pages: AsyncIterable<CommittedChangeSet[]> | Iterable<CommittedChangeSet[]>): Promise<boolean> {
-    return inWriteTx(this.pool, async (c) => {
-      const last = Number(
-        (await c.query<{ v: string }>('SELECT COALESCE(MAX(version), 0) AS v FROM sipserver_config_log')).rows[0]!.v,
-      );
+    return inWriteTx(this.pool, async (c, last) => {
       if (last !== 0) return false;
       await c.query('SET LOCAL statement_timeout = 0');
       for await (const page of pages) {
