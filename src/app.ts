@@ -143,7 +143,8 @@ export class App {
   static create(options: AppOptions): App {
     const logger = options.logger ?? createLogger();
     const clock = options.clock ?? systemClock;
-    const backend = options.backend ?? sqliteBackend(openStartConfiguration(options.dataDir, options.configFile, logger));
+    const backend =
+      options.backend ?? sqliteBackend(openStartConfiguration(options.dataDir, options.configFile, logger));
     const store = backend.store;
     // After the start-up reconcile: from now on change-sets arrive while calls are handled.
     store.checkpointInWorker();

@@ -24,8 +24,9 @@ export class StoreUnavailableError extends Error {
   constructor(
     message: string,
     readonly outcomeUnknown = false,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'StoreUnavailableError';
   }
 }

@@ -156,7 +156,11 @@ export class PgConfigBackend implements ConfigBackend {
     if (model) {
       const changes = this.store.diff(model);
       if (changes.length > 0) {
-        const r = await this.applyAsync(changes, { origin: 'reconcile' });
+        const r = await this.applyAsync(changes, { origin: 'reconcile' }).catch((e: unknown) => {
+          throw e instanceof StoreUnavailableError
+            ? new StoreStartError(`cannot reconcile the configuration file: ${e.message}`)
+            : e;
+        });
         this.logger.info({ version: r.version, applied: r.changes.length }, 'configuration reconciled to the file');
       } else this.logger.info({ version: this.store.version }, 'configuration store already matches the file');
     }
@@ -175,7 +179,7 @@ export class PgConfigBackend implements ConfigBackend {
         try {
           const r = await this.store.applyAsync(changes, {
             ...options,
-            beforeCommit: (cs, json) => this.log.append(cs, json),
+            beforeCommit: (cs, json) => this.append(cs, json),
           });
           this.up();
           this.logVersion = Math.max(this.logVersion, r.version);
@@ -195,13 +199,25 @@ export class PgConfigBackend implements ConfigBackend {
             );
           }
           if (e instanceof LogConflictError) throw new StoreUnavailableError(e.message);
-          this.down(e);
-          throw new StoreUnavailableError(
-            `the configuration store of record (PostgreSQL) is unreachable: ${errText(e)}; nothing was applied, try again later`,
-          );
+          if (e instanceof StoreUnavailableError) this.down(e.cause ?? e);
+          throw e;
         }
       }
     });
+  }
+
+  /** Appends to the log; a failure to reach PostgreSQL becomes a {@link StoreUnavailableError}. */
+  private async append(cs: CommittedChangeSet, json: string): Promise<void> {
+    try {
+      await this.log.append(cs, json);
+    } catch (e) {
+      if (e instanceof LogConflictError || e instanceof CommitOutcomeUnknownError) throw e;
+      throw new StoreUnavailableError(
+        `the configuration store of record (PostgreSQL) is unreachable: ${errText(e)}; nothing was applied, try again later`,
+        false,
+        e,
+      );
+    }
   }
 
   /** The store part of the `config` status section. */
