@@ -178,3 +178,22 @@ describe('two nodes on one PostgreSQL store', () => {
     expect((await storeStatus(b!)).store).toMatchObject({ connected: true, logVersion: version + 1, lagVersions: 0 });
   });
 });
+
+describe('start --store errors', () => {
+  it('an unreachable PostgreSQL with an empty cache: exit 1 with a message naming the URL, not the password', async () => {
+    const port = await freePort();
+    const data = join(dir, 'unreachable');
+    await expect(
+      startServerProcess({
+        store: `postgres://postgres:hunter2@127.0.0.1:${port}/sipserver`,
+        dataDir: data,
+        sipListen: [`udp:127.0.0.1:${port}`],
+        env,
+      }),
+    ).rejects.toThrow(
+      new RegExp(
+        `code 1\\): sipserver: cannot reach the configuration store at postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:${port}/sipserver: .*ECONNREFUSED`,
+      ),
+    );
+  });
+});
