@@ -45,6 +45,8 @@ const PAGE = 500;
 /** Reconnect back-off bounds of the LISTEN connection (ms). */
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5000;
+/** Longest wait at close for a write or catch-up under way (ms). */
+const CLOSE_WAIT_MS = 3000;
 /** Conflicting appends retried (another node wrote meanwhile) before the write gives up. */
 const MAX_CONFLICT_RETRIES = 10;
 
@@ -152,7 +154,9 @@ export class PgConfigBackend implements ConfigBackend {
     }
     await checkCacheAgainstLog(this.store, this.log, logId, this.options.dataDir, this.logger);
     this.up();
-    await this.serial(() => this.catchUpLocked());
+    await this.serial(() => this.catchUpLocked()).catch((e: unknown) => {
+      throw e instanceof StoreUnavailableError ? new StoreStartError(`${e.message} (${where})`) : e;
+    });
     if (model) {
       const changes = this.store.diff(model);
       if (changes.length > 0) {
@@ -243,7 +247,9 @@ export class PgConfigBackend implements ConfigBackend {
         await this.catchUpLocked();
         this.up();
       } catch (e) {
-        this.down(e);
+        if (e instanceof StoreUnavailableError) this.down(e.cause ?? e);
+        else
+          this.logger.error({ err: e, version: this.store.version }, 'cannot apply the log to the configuration cache');
       }
     });
   }
@@ -252,7 +258,10 @@ export class PgConfigBackend implements ConfigBackend {
     this.closed = true;
     clearInterval(this.checkTimer);
     clearTimeout(this.reconnectTimer);
-    await this.chain.catch(() => undefined);
+    // A write or catch-up under way ends first (bounded: PostgreSQL may be hanging).
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([this.chain, new Promise((r) => (t = setTimeout(r, CLOSE_WAIT_MS)))]);
+    clearTimeout(t);
     const l = this.listener;
     this.listener = undefined;
     await Promise.allSettled([l?.end(), this.pool.end()]);
@@ -270,7 +279,9 @@ export class PgConfigBackend implements ConfigBackend {
   private async catchUpLocked(): Promise<void> {
     for (;;) {
       const from = this.store.version;
-      const sets: CommittedChangeSet[] = await this.log.readAfter(from, PAGE);
+      const sets: CommittedChangeSet[] = await this.log.readAfter(from, PAGE).catch((e: unknown) => {
+        throw new StoreUnavailableError(`cannot read the configuration log: ${errText(e)}`, false, e);
+      });
       let turn = performance.now();
       for (const cs of sets) {
         if (this.closed) return;
