@@ -34,6 +34,14 @@ async function freshDb(name: string): Promise<string> {
   return u.toString();
 }
 
+/** A pool of the test's own; idle connections broken by a PostgreSQL stop are dropped quietly. */
+function testPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => undefined);
+  pools.push(pool);
+  return pool;
+}
+
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'sipserver-pgcache-'));
   dirs.push(d);
@@ -68,8 +76,7 @@ describe('PgConfigLog', () => {
   it('two writers append at the same version: exactly one wins, the other is told the log moved on', async () => {
     const url = await freshDb('log_conflict');
     const logs = [0, 1].map((i) => {
-      const pool = new pg.Pool({ connectionString: url, max: 2 });
-      pools.push(pool);
+      const pool = testPool(url, 2);
       return new PgConfigLog(pool, `w${i}`);
     });
     const ids = await Promise.all(logs.map((l) => l.ensureSchema()));
@@ -122,8 +129,7 @@ describe('PgConfigBackend (node caches on one log)', () => {
     // Another writer's change-set whose NOTIFY B misses (written straight into the log): B's next
     // write was validated against version 2, conflicts at the append, B catches up and
     // re-validates: the DN it patches is gone, so the change-set is refused and nothing written.
-    const pool = new pg.Pool({ connectionString: url, max: 1 });
-    pools.push(pool);
+    const pool = testPool(url, 1);
     const gone = a.store.getDn('+15550001000')!;
     await pool.query('INSERT INTO sipserver_config_log (version, time, origin, changes) VALUES (3, $1, $2, $3)', [
       new Date().toISOString(),
@@ -153,8 +159,7 @@ describe('PgConfigBackend (node caches on one log)', () => {
     local.close();
     const a = await backend(url, dir);
     expect(a.store.version).toBe(2);
-    const pool = new pg.Pool({ connectionString: url, max: 1 });
-    pools.push(pool);
+    const pool = testPool(url, 1);
     expect(await new PgConfigLog(pool).readAfter(0, 10)).toEqual(history); // secrets included
     const b = await backend(url);
     expect(b.store.changesSince(0)).toEqual(history);
@@ -200,4 +205,36 @@ describe('PgConfigBackend (node caches on one log)', () => {
       ChangeSetError,
     );
   });
+});
+
+describe('PgConfigBackend started while PostgreSQL is down', () => {
+  it('checks its cache against the log at the first connection: a cache of another log stops following it', async () => {
+    const urlA = await freshDb('late_a');
+    const urlB = await freshDb('late_b');
+    const dir = tempDir();
+    const a = await backend(urlA, dir);
+    await a.writer.applyAsync([dn('+15550004000')]);
+    await a.close();
+    backends.splice(backends.indexOf(a), 1);
+    const other = await backend(urlB);
+    await other.writer.applyAsync([dn('+15550004999')]);
+    await other.writer.applyAsync([dn('+15550004998')]);
+    await other.close();
+    backends.splice(backends.indexOf(other), 1);
+
+    await pgServer.stop();
+    // The cache of log A, started on log B while PostgreSQL is down: it starts from the cache.
+    const c = await backend(urlB, dir);
+    expect(c.status()).toMatchObject({ connected: false });
+    await pgServer.restart();
+    const status = await waitFor(() => (c.status().error?.includes('does not follow') ? c.status() : undefined), {
+      what: 'the node refusing the other log',
+      timeoutMs: 10_000,
+    });
+    expect(status.error).toMatch(/belongs to another configuration store.*--data of a new, empty directory/);
+    expect(c.store.version).toBe(1);
+    expect(c.store.getDn('+15550004999')).toBeUndefined();
+    await expect(c.writer.applyAsync([dn('+15550004001')])).rejects.toThrow(/does not follow the configuration store/);
+    expect(c.store.version).toBe(1);
+  }, 30_000);
 });

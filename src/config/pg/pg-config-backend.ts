@@ -75,6 +75,14 @@ export function checkStoreUrl(url: string): void {
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+/** The 503 of a write while PostgreSQL cannot be reached. */
+const unreachable = (e: unknown): StoreUnavailableError =>
+  new StoreUnavailableError(
+    `the configuration store of record (PostgreSQL) is unreachable: ${errText(e)}; nothing was applied, try again later`,
+    false,
+    e,
+  );
+
 /**
  * Opens the local cache, connects to the log and brings the cache up to date (see the module
  * comment). Throws {@link StoreStartError} when PostgreSQL is unreachable and the cache is empty,
@@ -111,6 +119,10 @@ export class PgConfigBackend implements ConfigBackend {
   private lastError: string | undefined;
   private logVersion = 0;
   private closed = false;
+  /** Whether the cache was checked against the log (not yet after a start with PostgreSQL down). */
+  private verified = false;
+  /** Why this node no longer follows the log (its cache belongs to another one): writes are refused. */
+  private refused: string | undefined;
 
   constructor(
     readonly store: ConfigStore,
@@ -153,6 +165,7 @@ export class PgConfigBackend implements ConfigBackend {
       return;
     }
     await checkCacheAgainstLog(this.store, this.log, logId, this.options.dataDir, this.logger);
+    this.verified = true;
     this.up();
     await this.serial(() => this.catchUpLocked()).catch((e: unknown) => {
       throw e instanceof StoreUnavailableError ? new StoreStartError(`${e.message} (${where})`) : e;
@@ -179,6 +192,16 @@ export class PgConfigBackend implements ConfigBackend {
    */
   applyAsync(changes: readonly ChangeRequest[], options: ApplyAsyncOptions = {}): Promise<AsyncApplyResult> {
     return this.serial(async () => {
+      if (!this.verified || this.refused) {
+        // Invalid input is 422 whatever the state of PostgreSQL.
+        const { errors, warnings } = this.store.check(changes);
+        if (errors.length) throw new ChangeSetError(errors, warnings);
+        await this.catchUpLocked().catch((e: unknown) => {
+          if (!(e instanceof StoreUnavailableError) || this.refused) throw e;
+          this.down(e.cause ?? e);
+          throw unreachable(e.cause ?? e);
+        });
+      }
       for (let attempt = 0; ; attempt++) {
         try {
           const r = await this.store.applyAsync(changes, {
@@ -216,11 +239,7 @@ export class PgConfigBackend implements ConfigBackend {
       await this.log.append(cs, json);
     } catch (e) {
       if (e instanceof LogConflictError || e instanceof CommitOutcomeUnknownError) throw e;
-      throw new StoreUnavailableError(
-        `the configuration store of record (PostgreSQL) is unreachable: ${errText(e)}; nothing was applied, try again later`,
-        false,
-        e,
-      );
+      throw unreachable(e);
     }
   }
 
@@ -277,6 +296,8 @@ export class PgConfigBackend implements ConfigBackend {
 
   /** Applies the log's change-sets after the cache's version, a page at a time. Call inside {@link serial}. */
   private async catchUpLocked(): Promise<void> {
+    if (this.refused) throw new StoreUnavailableError(this.refused);
+    if (!this.verified) await this.verifyLate();
     for (;;) {
       const from = this.store.version;
       const sets: CommittedChangeSet[] = await this.log.readAfter(from, PAGE).catch((e: unknown) => {
@@ -297,6 +318,29 @@ export class PgConfigBackend implements ConfigBackend {
         this.logger.info({ version: this.store.version }, 'configuration cache filled from the log');
       if (sets.length < PAGE) return;
     }
+  }
+
+  /**
+   * The identity check of a node that started from its cache while PostgreSQL was unreachable,
+   * at the first connection: a cache of another log stops following it (and refuses writes)
+   * instead of applying a foreign history.
+   */
+  private async verifyLate(): Promise<void> {
+    let logId: string;
+    try {
+      logId = (await this.log.ensureSchema()).logId;
+    } catch (e) {
+      throw new StoreUnavailableError(`cannot read the configuration log: ${errText(e)}`, false, e);
+    }
+    try {
+      await checkCacheAgainstLog(this.store, this.log, logId, this.options.dataDir, this.logger);
+    } catch (e) {
+      if (!(e instanceof StoreStartError)) throw new StoreUnavailableError(errText(e), false, e);
+      this.refused = `this node does not follow the configuration store: ${e.message}`;
+      this.logger.error(this.refused);
+      throw new StoreUnavailableError(this.refused);
+    }
+    this.verified = true;
   }
 
   private startFollowing(): void {
