@@ -16,6 +16,8 @@ command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
 command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx)
 # rtpengine (media-server = rtpengine): the tests start their own userspace daemon.
 command -v rtpengine >/dev/null 2>&1 || need+=(rtpengine-daemon)
+# The PostgreSQL configuration store's tests run a private cluster (scripts/postgres-up.sh).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 [[ ${#need[@]} -eq 0 ]] && exit 0
 echo "installing Debian packages: ${need[*]}"
 SUDO=""

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { openStartConfiguration } from './config/config-bootstrap.js';
 import type { ConfigStore } from './config/config-store.js';
+import { sqliteBackend, type ConfigBackend } from './config/config-writer.js';
 import { optionNumber } from './config/option-table.js';
 import { createCtiPlugin } from './api/cti/cti-plugin.js';
 import type { CtiGateway } from './api/cti/cti-gateway.js';
@@ -53,6 +54,11 @@ export interface AppOptions {
   configFile?: string;
   /** Data directory of the embedded store, bindings and agent sessions. */
   dataDir: string;
+  /**
+   * The configuration already opened (the PostgreSQL store of record, docs/cluster.md); absent:
+   * the embedded store in `dataDir`, reconciled to `configFile`. The app closes it at stop.
+   */
+  backend?: ConfigBackend;
   /** Replaces `server.sip.listen` (tests, one-off runs). */
   sipListen?: string[];
   /** Replaces `server.http.listen`. */
@@ -86,6 +92,26 @@ function clusterTimes(options: Readonly<Record<string, string>>): { leaseMs: num
   return { leaseMs, renewMs: Math.round(leaseMs / 3) };
 }
 
+/** The configuration store's reachability and catch-up lag (docs/cluster.md). */
+function registerStoreMetrics(metrics: Registry, backend: ConfigBackend): void {
+  new Gauge({
+    name: 'sipserver_config_store_connected',
+    help: 'Whether the configuration store of record answers (1; always 1 for the embedded store)',
+    registers: [metrics],
+    collect() {
+      this.set(backend.status().connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'sipserver_config_store_lag_versions',
+    help: 'Change-sets in the store of record not yet applied to the local cache (as last seen)',
+    registers: [metrics],
+    collect() {
+      this.set(backend.status().lagVersions);
+    },
+  });
+}
+
 /** The running server: every layer, wired. */
 export class App {
   private http: HttpServer | undefined;
@@ -115,6 +141,8 @@ export class App {
     readonly media: StartableMediaServer,
     /** CPU and event-loop lag: `/api/status` and the change-set queue's lag gate. */
     private readonly load: LoadMeter,
+    /** The store, its writer and its status (the embedded SQLite store or PostgreSQL's cache). */
+    private readonly backend: ConfigBackend,
   ) {
     // Built with the layers, before the first probe or login: the console's history is complete.
     this.live = new LiveHub({ sources: this.liveSources() });
@@ -135,7 +163,9 @@ export class App {
   static create(options: AppOptions): App {
     const logger = options.logger ?? createLogger();
     const clock = options.clock ?? systemClock;
-    const store = openStartConfiguration(options.dataDir, options.configFile, logger);
+    const backend =
+      options.backend ?? sqliteBackend(openStartConfiguration(options.dataDir, options.configFile, logger));
+    const store = backend.store;
     // After the start-up reconcile: from now on change-sets arrive while calls are handled.
     store.checkpointInWorker();
     let journal: SqliteCallJournal | undefined;
@@ -143,6 +173,7 @@ export class App {
     try {
       const metrics = new Registry();
       collectDefaultMetrics({ register: metrics });
+      registerStoreMetrics(metrics, backend);
       const server = store.server;
       const listen = options.sipListen ?? server.sip.listen;
       if (listen.length === 0)
@@ -270,11 +301,12 @@ export class App {
         statusReporter,
         media,
         load,
+        backend,
       );
     } catch (e) {
       if (media) runDetached(logger, 'close the media server', media.close());
       journal?.close();
-      store.close();
+      runDetached(logger, 'close the configuration store', backend.close());
       throw e;
     }
   }
@@ -295,6 +327,8 @@ export class App {
     this.adminToken = token;
     const server = await createHttpServer({
       store: this.store,
+      writer: this.backend.writer,
+      storeStatus: () => this.backend.status(),
       token,
       logger: this.logger,
       metrics: this.metrics,
@@ -462,6 +496,6 @@ export class App {
     this.journal.close();
     await this.sip.stop();
     await this.media.close();
-    this.store.close();
+    await this.backend.close();
   }
 }

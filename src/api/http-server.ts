@@ -15,6 +15,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import type { ConfigStore } from '../config/config-store.js';
+import type { ConfigStoreStatus, ConfigWriter } from '../config/config-writer.js';
 import { adminRoutes } from './admin/admin-routes.js';
 import type { StatusProviders } from './admin/status-routes.js';
 import { registerConfigMetrics } from './admin/config-metrics.js';
@@ -34,6 +35,10 @@ const dropProto = (k: string, v: unknown): unknown => (k === '__proto__' ? undef
 /** Options of {@link createHttpServer}. */
 export interface HttpServerOptions {
   store: ConfigStore;
+  /** Where admin-API writes go (default `store`; docs/cluster.md). */
+  writer?: ConfigWriter;
+  /** The store's state for `/api/status`'s `config.store` (docs/cluster.md). */
+  storeStatus?: () => ConfigStoreStatus;
   /** The admin bearer token (see `resolveAdminToken`). */
   token: string;
   logger?: Logger;
@@ -103,6 +108,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   const queue = new ChangeSetQueue({
     lagMs: () => load.recentLagMs(),
     version: () => store.version,
+    ...(options.storeStatus ? { store: options.storeStatus } : {}),
     // Application options, read at each decision: a change applies to the next change-set.
     settings: () => {
       const o = store.server.options;
@@ -163,6 +169,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   await app.register(adminRoutes, {
     prefix: '/api',
     store: options.store,
+    ...(options.writer ? { writer: options.writer } : {}),
     token: options.token,
     getStatusProviders: () => providers,
     queue,

@@ -4,6 +4,10 @@
 import type { Command } from 'commander';
 import { App } from '../app.js';
 import { ConfigFileError } from '../config/config-bootstrap.js';
+import { openPgStoreForStart } from './start-store.js';
+import { StoreStartError } from '../config/pg/pg-config-backend.js';
+import type { ConfigBackend } from '../config/config-writer.js';
+import { createLogger } from '../util/logger.js';
 
 /** Options of the start command. */
 interface StartOptions {
@@ -13,6 +17,7 @@ interface StartOptions {
   httpListen?: string;
   redis?: string;
   node?: string;
+  store?: string;
 }
 
 /**
@@ -41,13 +46,20 @@ export function registerStartCommand(program: Command): void {
     .option('--http-listen <host:port>', 'HTTP listen address, overriding server.http.listen')
     .option('--redis <url>', 'Redis of a cluster (redis://host:port): registrations shared with the other nodes')
     .option('--node <name>', "this node's name in a cluster (default HOST-PID)")
+    .option(
+      '--store <url>',
+      'configuration store of record, postgres://USER:PASSWORD@HOST:PORT/DB (default: the embedded store in --data)',
+    )
     .action(async (opts: StartOptions) => {
       const sipListen = opts.sipListen
         ?.split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '');
       let app: App;
+      const logger = createLogger();
+      let backend: ConfigBackend | undefined;
       try {
+        if (opts.store) backend = await openPgStoreForStart(opts.store, opts.data, opts.config, logger);
         app = App.create({
           configFile: opts.config,
           dataDir: opts.data,
@@ -55,10 +67,16 @@ export function registerStartCommand(program: Command): void {
           httpListen: opts.httpListen,
           redisUrl: opts.redis,
           nodeName: opts.node,
+          logger,
+          ...(backend ? { backend } : {}),
         });
       } catch (e) {
         if (e instanceof ConfigFileError) {
           for (const p of e.problems) process.stderr.write(`${p}\n`);
+          process.exit(1);
+        }
+        if (e instanceof StoreStartError) {
+          process.stderr.write(`sipserver: ${e.message}\n`);
           process.exit(1);
         }
         throw e;

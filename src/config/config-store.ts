@@ -63,6 +63,12 @@ export interface ApplyResult {
 export interface ApplyAsyncOptions extends ApplyOptions {
   /** How long one turn of the event loop may last before the apply yields (ms, default 2). */
   sliceMs?: number;
+  /**
+   * Called once the change-set is planned and its rows written, before the SQLite commit, with
+   * the change-set as it will be committed and its changes as JSON (the PostgreSQL log appends it
+   * here). If it throws or rejects, nothing is applied and the error is the apply's.
+   */
+  beforeCommit?: (changeSet: CommittedChangeSet, changesJson: string) => Promise<void>;
 }
 
 /** What {@link ConfigStore.applyAsync} gave, with how long it held the event loop. */
@@ -442,6 +448,11 @@ export class ConfigStore {
         await slicer.run(this.writeRows(plan.applied, options));
         // The feed's row: changesSince reads only versions up to the current one.
         this.stmt.insertChangeSet.run(version, time, options.origin ?? null, feed);
+        if (options.beforeCommit) {
+          const cs: CommittedChangeSet = { version, time, changes: plan.applied };
+          if (options.origin) cs.origin = options.origin;
+          await options.beforeCommit(cs, feed);
+        }
         // The last turn starts afresh: commit, in-memory commit, delivery.
         await slicer.yield();
         this.writeServerRow(plan.applied);
@@ -456,6 +467,29 @@ export class ConfigStore {
     const r = this.committed(done.version, done.time, options, done.plan.applied, done.plan.warnings, t0);
     slicer.endTurn();
     return { ...r, ...figures(slicer) };
+  }
+
+  /**
+   * Applies a change-set committed elsewhere (the PostgreSQL log of record, docs/cluster.md) with
+   * its own version, time and origin: `changeSet.version` must be the next version. The changes
+   * were validated where they were made, against the same configuration, so they are written as
+   * they are, in one SQLite transaction; subscribers get them as for {@link apply}.
+   */
+  applyCommitted(changeSet: CommittedChangeSet): void {
+    this.checkWritable();
+    const t0 = performance.now();
+    const { version, time, changes } = changeSet;
+    if (version !== this.currentVersion + 1)
+      throw new Error(`change-set ${version} does not follow the store's version ${this.currentVersion}`);
+    const origin = changeSet.origin === undefined ? {} : { origin: changeSet.origin };
+    const tx = this.db.transaction(() => {
+      this.checkSoleWriter(version);
+      for (let rows = this.writeRows(changes, {}), r = rows.next(); !r.done; r = rows.next());
+      this.writeServerRow(changes);
+      this.stmt.insertChangeSet.run(version, time, changeSet.origin ?? null, JSON.stringify(changes));
+    });
+    tx.immediate();
+    this.committed(version, time, origin, changes, [], t0);
   }
 
   private checkWritable(): void {
@@ -614,6 +648,12 @@ export class ConfigStore {
   /** A value kept in the store's meta table (e.g. the generated admin token). */
   getMeta(key: string): string | undefined {
     return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  /** Keeps a value in the store's meta table (e.g. the identity of the PostgreSQL log it caches). */
+  setMeta(key: string, value: string): void {
+    this.checkWritable();
+    this.stmt.setMeta.run(key, value);
   }
 
   /** The file the store was last reconciled to, if recorded (see {@link recordReconciledSource}). */

@@ -14,6 +14,8 @@ export interface ServerProcessOptions {
   expectAddresses?: number;
   /** `--config FILE`. */
   config?: string;
+  /** `--store URL` (the PostgreSQL configuration store of record). */
+  store?: string;
   /** `--data DIR` (default: a fresh temporary directory, removed by {@link ServerProcess.stop} unless `keepData`). */
   dataDir?: string;
   /** Keep the data directory after stop (restart tests pass the same `dataDir` again). */
@@ -219,6 +221,7 @@ export async function startServerProcess(opts: ServerProcessOptions): Promise<Se
     ...cliEntry(opts.dist).slice(SERVER_NODE_FLAGS.length),
     'start',
     ...(opts.config ? ['--config', opts.config] : []),
+    ...(opts.store ? ['--store', opts.store] : []),
     ...(opts.sipListen ? ['--sip-listen', opts.sipListen.join(',')] : []),
     '--data',
     dataDir,

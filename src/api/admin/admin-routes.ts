@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_SLICE_MS, type ConfigStore } from '../../config/config-store.js';
 import { TurnSlicer } from '../../config/turn-slicer.js';
+import { StoreUnavailableError, type ConfigWriter } from '../../config/config-writer.js';
 import { ChangeSetError, type ChangeKind, type ChangeRequest } from '../../config/change-set.js';
 import { agentToDocument } from '../../config/config-file.js';
 import { redactAgent, redactChange, redactDn, isSecretOption } from '../../config/secrets.js';
@@ -20,6 +21,8 @@ import type { LiveHub } from './live-hub.js';
 /** Options of {@link adminRoutes}. */
 export interface AdminRoutesOptions {
   store: ConfigStore;
+  /** Where writes go (default `store`; the PostgreSQL store of record wraps it). */
+  writer?: ConfigWriter;
   token: string;
   /** Read at request time, so providers can be set after the server started. */
   getStatusProviders: () => StatusProviders;
@@ -54,6 +57,7 @@ type Params = Record<string, string>;
 /** Registers the `/api` routes (call with `prefix: '/api'`). */
 export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
   const { store, queue } = opts;
+  const writer = opts.writer ?? store;
   app.addHook('onRequest', adminAuthHook(opts.token));
   // `?limit=&offset=` (empty values) means the defaults.
   app.addHook('preValidation', async (req) => {
@@ -75,7 +79,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
 
   /** 503 + `Retry-After` when the queue is full or closing; 422 for a refused change-set; else rethrows. */
   const refusal = (reply: FastifyReply, e: unknown): FastifyReply => {
-    if (e instanceof QueueFullError || e instanceof QueueClosedError)
+    if (e instanceof QueueFullError || e instanceof QueueClosedError || e instanceof StoreUnavailableError)
       return reply
         .code(503)
         .header('retry-after', '1')
@@ -90,7 +94,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
   /** Applies one change for a single-object endpoint, in its turn; maps refusal to 422/503. */
   const applyOne = async (reply: FastifyReply, change: ChangeRequest): Promise<number | undefined> => {
     try {
-      const r = await queue.submit(() => store.apply([change], { origin: 'api' }));
+      const r = await queue.submit(() => writer.apply([change], { origin: 'api' }));
       reply.header('x-config-version', String(r.version));
       if (r.warnings.length)
         reply.header('x-config-warnings', encodeURIComponent(r.warnings.map((w) => w.message).join('; ')));
@@ -351,7 +355,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
         // Applied in short turns of the event loop, so that calls go on meanwhile (behaviour §13).
         const r = await queue.submit(() => {
           checkVersion();
-          return store.applyAsync(changes, { origin: 'api' });
+          return writer.applyAsync(changes, { origin: 'api' });
         });
         return { version: r.version, applied: r.changes.length, warnings: warn(r.warnings) };
       } catch (e) {

@@ -6,6 +6,7 @@
  * arrives when `config-queue-size` are already waiting is refused ({@link QueueFullError}).
  */
 import { performance } from 'node:perf_hooks';
+import type { ConfigStoreStatus } from '../../config/config-writer.js';
 
 /** The limits, read at every decision (they are application options: a change applies at once). */
 export interface ChangeSetQueueSettings {
@@ -26,6 +27,8 @@ export interface ChangeSetQueueOptions {
   version: () => number;
   /** How often a held head looks at the lag again (default 20 ms). */
   pollMs?: number;
+  /** The store of record's state (for {@link ChangeSetQueue.status}); absent: not reported. */
+  store?: () => ConfigStoreStatus;
 }
 
 /** The `config` section of `GET /api/status`. */
@@ -48,6 +51,8 @@ export interface ConfigQueueStatus {
   lastApplyLongestTurnMs: number;
   /** Change-sets applied through the queue since the server started. */
   appliedChangeSets: number;
+  /** Which store runs, whether it is reachable and the version of its log (docs/cluster.md). */
+  store?: ConfigStoreStatus;
 }
 
 /** Thrown (as a rejection) by {@link ChangeSetQueue.submit} when the queue is full: answer 503. */
@@ -142,6 +147,7 @@ export class ChangeSetQueue {
       lastApplyMs: this.lastApplyMs,
       lastApplyLongestTurnMs: this.lastApplyLongestTurnMs,
       appliedChangeSets: this.applied,
+      ...(this.options.store ? { store: this.options.store() } : {}),
     };
   }
 
