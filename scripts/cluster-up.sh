@@ -106,7 +106,11 @@ if [[ -n "$store" ]]; then
     [[ -x "$root/scripts/postgres-up.sh" || -f "$root/scripts/postgres-up.sh" ]] ||
       die "--store pg needs scripts/postgres-up.sh (missing): pass --store postgres://… instead"
     started=1
-    store="$(bash "$root/scripts/postgres-up.sh" --data "$data/postgres" | grep -E '^postgres(ql)?://' | tail -n 1)"
+    # A port of its own, kept in DIR/postgres/port so that a second run finds the same server.
+    mkdir -p "$data/postgres"
+    [[ -s "$data/postgres/port" ]] || node "$tool" free-port 127.0.0.1 >"$data/postgres/port"
+    store="$(bash "$root/scripts/postgres-up.sh" --data "$data/postgres" --port "$(cat "$data/postgres/port")" |
+      grep -E '^postgres(ql)?://' | tail -n 1)"
     [[ -n "$store" ]] || die "scripts/postgres-up.sh printed no postgres:// URL"
     echo "postgres $store"
   fi

@@ -34,6 +34,8 @@ if [[ $(id -u) -eq 0 ]]; then
   id postgres >/dev/null 2>&1 || { echo "no postgres user (install the postgresql package)" >&2; exit 1; }
   chown postgres "$data"
   as=(runuser -u postgres --)
+  runuser -u postgres -- test -w "$data" ||
+    { echo "PostgreSQL runs as the postgres user, which cannot reach $data (a parent directory is private): use a directory it can traverse, e.g. under /var/tmp" >&2; exit 1; }
 fi
 run() { "${as[@]}" "$@"; }
 pgdata="$data/pgdata"

@@ -1,0 +1,212 @@
+/**
+ * A cluster with shared state end to end (docs/cluster.md): `scripts/cluster-up.sh --redis local
+ * --store pg` starts PostgreSQL, Redis, two nodes, Kamailio and nginx. Checked through the two
+ * front addresses only: a DN created through nginx is on every node at the same version; a phone
+ * registered through Kamailio is known to both nodes; an agent logged in through nginx is owned
+ * by one node, and when that node is killed (SIGKILL) the other takes the agent over, Ready, and
+ * the desktop reconnecting through nginx finds it; cluster-down.sh stops all of it.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminRequest } from '../helpers/admin-http.js';
+import { CtiTestClient } from '../helpers/cti-client.js';
+import { repoRoot } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
+import { UdpPeer, statusOf } from '../helpers/udp-peer.js';
+import { waitFor } from '../helpers/wait.js';
+import { type ClusterNode, gone, parseNodes, processesNaming } from './cluster-support.js';
+
+const run = promisify(execFile);
+const TOKEN = 'cluster-shared-token';
+
+/** An admin-API call with the cluster's token. */
+async function api<T>(base: string, method: string, path: string, body?: unknown) {
+  const r = await adminRequest(base, TOKEN, method, path, body);
+  return { status: r.status, headers: r.headers, body: r.json as T };
+}
+
+interface ClusterView {
+  nodes: Array<{ name: string; alive: boolean; http?: string }>;
+  owners: Record<string, string>;
+}
+
+describe('cluster with PostgreSQL and Redis (cluster-up.sh --redis local --store pg)', () => {
+  let dir: string;
+  let data: string;
+  let sipPort: number;
+  let front: string;
+  let nodes: ClusterNode[] = [];
+  let upOutput = '';
+  const clients: CtiTestClient[] = [];
+
+  const nodeByName = async (name: string): Promise<ClusterNode> => {
+    const view = (await api<ClusterView>(front, 'GET', '/api/cluster')).body;
+    const http = view.nodes.find((n) => n.name === name)?.http;
+    const node = nodes.find((n) => n.http === http);
+    if (!node) throw new Error(`no node ${name} in ${JSON.stringify(view)}`);
+    return node;
+  };
+
+  async function desktop(): Promise<CtiTestClient> {
+    const c = await CtiTestClient.connect(`${front.replace('http', 'ws')}/cti`);
+    clients.push(c);
+    expect(await c.request('RequestOpen', { agentId: 'ann', password: 'ann-secret' })).toMatchObject({
+      event: 'EventOpened',
+    });
+    return c;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'e2e-cluster-shared-'));
+    // PostgreSQL runs as the postgres user when the tests run as root: it must traverse the directory.
+    chmodSync(dir, 0o755);
+    data = join(dir, 'data');
+    sipPort = await freePort();
+    const httpPort = await freePort();
+    front = `http://127.0.0.1:${httpPort}`;
+    const config = join(dir, 'cluster.yaml');
+    writeFileSync(
+      config,
+      `server:
+  name: SIP_Server
+  sip: { listen: ["udp:127.0.0.1:${sipPort}", "tcp:127.0.0.1:${sipPort}"] }
+  http: { listen: "127.0.0.1:${httpPort}", admin-token: "${TOKEN}" }
+  options: { cluster-node-lease: "2" }
+dns:
+  - { number: "1000", type: extension, options: { contact: "*" } }
+  - { number: "2000", type: extension, options: { contact: "*" } }
+agents:
+  - { id: ann, name: Ann, password: "ann-secret", dn: "1000" }
+`,
+    );
+    const up = await run(
+      'bash',
+      [
+        join(repoRoot, 'scripts/cluster-up.sh'),
+        ...['--nodes', '2', '--config', config, '--data', data, '--redis', 'local', '--store', 'pg'],
+      ],
+      { timeout: 90_000 },
+    );
+    upOutput = up.stdout;
+    nodes = parseNodes(up.stdout);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    if (data) {
+      await run('bash', [join(repoRoot, 'scripts/cluster-down.sh'), '--data', data]).catch(() => undefined);
+      for (const pid of processesNaming(data)) process.kill(pid, 'SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts PostgreSQL and Redis on ports of their own, then the nodes on them', async () => {
+    expect(upOutput).toMatch(/^postgres postgres:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/sipserver$/m);
+    expect(upOutput).not.toMatch(/127\.0\.0\.1:5432\//);
+    expect(upOutput).toMatch(/^redis redis:\/\/127\.0\.0\.1:\d+$/m);
+    expect(nodes.map((n) => n.k)).toEqual([1, 2]);
+    for (const n of nodes) {
+      const s = await api<{ config: { store: { kind: string; connected: boolean } } }>(
+        n.http,
+        'GET',
+        '/api/status?sections=config',
+      );
+      expect(s.body.config.store).toMatchObject({ kind: 'postgres', connected: true });
+    }
+  });
+
+  it('a DN created through nginx is on both nodes, at the same version', async () => {
+    const put = await api(front, 'PUT', '/api/dns/3000', {
+      type: 'extension',
+      options: { contact: '*' },
+    });
+    expect(put.status).toBe(200);
+    const version = Number(put.headers.get('x-config-version'));
+    expect(version).toBeGreaterThan(1);
+    for (const n of nodes) {
+      const dn = await waitFor(async () => {
+        const r = await api<{ number: string }>(n.http, 'GET', '/api/dns/3000');
+        return r.status === 200 ? r.body : undefined;
+      }, `DN 3000 on node ${n.k}`);
+      expect(dn.number).toBe('3000');
+      const v = await api<{ config: { version: number } }>(n.http, 'GET', '/api/status?sections=config');
+      expect(v.body.config.version).toBe(version);
+    }
+  });
+
+  it('a phone registered through Kamailio is known to both nodes', async () => {
+    const phone = await UdpPeer.open();
+    try {
+      const callId = randomBytes(8).toString('hex');
+      await phone.send(
+        `REGISTER sip:127.0.0.1:${sipPort} SIP/2.0\r\n` +
+          `Via: SIP/2.0/UDP 127.0.0.1:${phone.port};branch=z9hG4bK${randomBytes(6).toString('hex')};rport\r\n` +
+          `Max-Forwards: 70\r\nFrom: <sip:2000@127.0.0.1:${sipPort}>;tag=${randomBytes(4).toString('hex')}\r\n` +
+          `To: <sip:2000@127.0.0.1:${sipPort}>\r\nCall-ID: ${callId}\r\nCSeq: 1 REGISTER\r\n` +
+          `Contact: <sip:2000@127.0.0.1:${phone.port}>\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n`,
+        sipPort,
+      );
+      const [ok] = await phone.waitFor((d) => d.text.includes(callId) && (statusOf(d.text) ?? 0) >= 200, 1, 5000);
+      expect(statusOf(ok!.text)).toBe(200);
+    } finally {
+      await phone.close();
+    }
+    for (const n of nodes) {
+      await waitFor(async () => {
+        const r = await api<{ registrations: Array<{ dn: string }> }>(
+          n.http,
+          'GET',
+          '/api/status?sections=registrations',
+        );
+        return r.body.registrations.some((x) => x.dn === '2000');
+      }, `the registration of 2000 on node ${n.k}`);
+    }
+  });
+
+  it('the owner of a login is killed: the other node takes the agent over, and its desktop finds it through nginx', async () => {
+    const first = await desktop();
+    expect(
+      await first.request('RequestAgentLogin', { thisDN: '1000', agentId: 'ann', workMode: 'AutoIn' }),
+    ).toMatchObject({
+      event: 'EventAgentLogin',
+    });
+    const view = await waitFor(async () => {
+      const v = (await api<ClusterView>(front, 'GET', '/api/cluster')).body;
+      return v.owners.ann ? v : undefined;
+    }, 'an owner for ann');
+    const owner = await nodeByName(view.owners.ann!);
+    const other = nodes.find((n) => n !== owner)!;
+    const killedAt = Date.now();
+    process.kill(owner.pid, 'SIGKILL');
+    await waitFor(() => gone(owner.pid), `node ${owner.k} gone`);
+    const taken = await waitFor(
+      async () => {
+        const v = (await api<ClusterView>(other.http, 'GET', '/api/cluster')).body;
+        const name = v.nodes.find((n) => n.http === other.http)?.name;
+        return name && v.owners.ann === name ? name : undefined;
+      },
+      { what: 'the other node taking ann over', timeoutMs: 15_000 },
+    );
+    console.log(
+      `cluster (shared): ann taken over by ${taken} ${((Date.now() - killedAt) / 1000).toFixed(1)} s after SIGKILL`,
+    );
+    const again = await desktop();
+    expect(await again.request('RequestRegisterAddress', { thisDN: '1000' })).toMatchObject({
+      event: 'EventRegistered',
+    });
+    expect(await again.request('RequestQueryAddress', { thisDN: '1000' })).toMatchObject({
+      agentId: 'ann',
+      agentState: 'Ready',
+    });
+  });
+
+  it('cluster-down.sh stops PostgreSQL, Redis, the nodes, Kamailio and nginx', async () => {
+    await run('bash', [join(repoRoot, 'scripts/cluster-down.sh'), '--data', data], { timeout: 60_000 });
+    await waitFor(() => processesNaming(data).length === 0, 'no process left for the data directory');
+  });
+});
