@@ -48,4 +48,3 @@ export const gone = (pid: number): boolean => {
     return true;
   }
 };
-
