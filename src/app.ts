@@ -444,6 +444,7 @@ export class App {
       onAgentChange: (l) => agents.onSessionChange((id) => l(id)),
       onChangeSet: (l) => this.store.subscribe(l),
       onBindingsChange: (l) => this.rr.registrar.addListener({ bindingsChanged: l }),
+      cluster: () => this.clusterView(),
       onDevice: (l) =>
         this.rr.reachability.prober.addListener({
           probed: l.probed,

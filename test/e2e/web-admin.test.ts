@@ -100,6 +100,11 @@ describe('admin console in the browser', () => {
       .getByRole('row', { name: /jay/ })
       .getByText('Logged Out')
       .waitFor();
+    // A server without --redis is a cluster of one: itself, alive, with its addresses.
+    const node = page.getByRole('table', { name: 'Cluster nodes' }).getByRole('row', { name: /this one/ });
+    await node.getByText('Alive').waitFor();
+    await node.getByText(env.server.httpUrl!).waitFor();
+    expect(await page.getByRole('table', { name: 'Cluster nodes' }).getByRole('row').count()).toBe(2);
   });
 
   it('edits DN options in one change-set: GET /api/dns shows it, the change-set list too; an invalid value shows the server error', async () => {

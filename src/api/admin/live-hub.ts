@@ -7,10 +7,12 @@ import type { ContactCenterEvent } from '../../contact-center/events.js';
 import type { CommittedChangeSet } from '../../config/change-set.js';
 import type { DeviceState } from '../../reachability/oos-prober.js';
 import { LiveCalls } from './live-calls.js';
+import type { ClusterView } from '../../cluster/cluster-types.js';
 import type {
   ActiveCall,
   AgentStatusEntry,
   ChangeSetSummary,
+  ClusterDelta,
   ConfigQueueStatus,
   DeviceStatus,
   DeviceTransition,
@@ -42,6 +44,8 @@ export interface LiveSources {
   /** A DN's bindings changed (added, refreshed, removed). */
   onBindingsChange(l: (dn: string) => void): () => void;
   onDevice(l: { probed(dn: string): void; stateChanged(dn: string, to: DeviceState): void }): () => void;
+  /** The cluster view (`GET /api/cluster`), read with each `load` tick while a stream is open. */
+  cluster?(): Promise<ClusterView>;
 }
 
 /** A receiver of the hub's events (one stream). */
@@ -111,6 +115,10 @@ export class LiveHub {
   };
   private flushTimer: NodeJS.Timeout | undefined;
   private loadTimer: NodeJS.Timeout | undefined;
+  private cluster: ClusterDelta | undefined;
+  /** The cluster as last sent, without the lease times that change at every read. */
+  private clusterKey = '';
+  private readingCluster = false;
   private readonly flushMs: number;
   private configStatus: () => ConfigQueueStatus;
 
@@ -153,7 +161,11 @@ export class LiveHub {
   attach(receiver: LiveReceiver): () => void {
     receiver('snapshot', this.snapshot());
     this.receivers.add(receiver);
-    this.loadTimer ??= setInterval(() => this.emit('load', this.loadDelta()), this.opts.loadMs ?? 1000).unref();
+    this.loadTimer ??= setInterval(() => {
+      this.emit('load', this.loadDelta());
+      void this.readCluster();
+    }, this.opts.loadMs ?? 1000).unref();
+    if (!this.cluster) void this.readCluster();
     return () => {
       this.receivers.delete(receiver);
       if (this.receivers.size === 0) {
@@ -175,7 +187,29 @@ export class LiveHub {
       calls: this.calls.list(),
       changeSets: [...this.changeSets],
       deviceHistory: Object.fromEntries([...this.history].map(([dn, h]) => [dn, [...h]])),
+      ...(this.cluster ? { cluster: this.cluster } : {}),
     };
+  }
+
+  /** Reads the cluster view; sends it when its nodes changed (not for lease times alone). */
+  private async readCluster(): Promise<void> {
+    const read = this.opts.sources.cluster;
+    if (!read || this.readingCluster) return;
+    this.readingCluster = true;
+    try {
+      const v = await read();
+      const delta: ClusterDelta = { mode: v.mode, self: v.self, nodes: [...v.nodes] };
+      const key = JSON.stringify(delta.nodes.map((n) => ({ ...n, leaseMs: 0 })));
+      this.cluster = delta;
+      if (key !== this.clusterKey) {
+        this.clusterKey = key;
+        this.emit('cluster', delta);
+      }
+    } catch {
+      // Redis away: the console keeps the last view; the next tick tries again.
+    } finally {
+      this.readingCluster = false;
+    }
   }
 
   /** Stops following the sources and the timers (the streams are ended by their owner). */

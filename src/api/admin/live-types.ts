@@ -9,6 +9,7 @@ import type { RegistrationStatus } from '../../registrar/registrar-module.js';
 import type { ChangeKind, ChangeOp } from '../../config/change-set.js';
 import type { ConfigQueueStatus } from './change-set-queue.js';
 import type { ServerStatus } from '../status.js';
+import type { ClusterNodeView, ClusterView } from '../../cluster/cluster-types.js';
 
 export type { AgentStatusEntry, DeviceStatus, DeviceState, RegistrationStatus, ConfigQueueStatus, ServerStatus };
 
@@ -54,6 +55,8 @@ export interface DeviceTransition {
 export interface LiveSnapshot {
   /** Every section of `GET /api/status`, `config` included. */
   status: ServerStatus & { config: ConfigQueueStatus };
+  /** The nodes of the cluster, once read (`GET /api/cluster` without the owners). */
+  cluster?: ClusterDelta;
   calls: ActiveCall[];
   /** The last change-sets, oldest first. */
   changeSets: ChangeSetSummary[];
@@ -88,6 +91,13 @@ export interface LoadDelta {
   config: ConfigQueueStatus;
 }
 
+/** `event: cluster`: the cluster's nodes, when a node joins, dies, is taken over or its agent count changes. */
+export interface ClusterDelta {
+  mode: ClusterView['mode'];
+  self: string;
+  nodes: ClusterNodeView[];
+}
+
 /** Event name → data of the stream's events. */
 export interface LiveEvents {
   snapshot: LiveSnapshot;
@@ -97,4 +107,5 @@ export interface LiveEvents {
   calls: CallsDelta;
   'change-sets': ChangeSetSummary[];
   load: LoadDelta;
+  cluster: ClusterDelta;
 }

@@ -1,7 +1,7 @@
 /** The console once signed in: the connection, the live panels and the DNs. */
 import type { AdminApi } from '../shared/api-client';
 import { useLive, type Connection } from './use-live';
-import { LoadPanel, SoftswitchesPanel } from './health-panels';
+import { ClusterPanel, LoadPanel, SoftswitchesPanel } from './health-panels';
 import { AgentsPanel, CallsPanel, ChangeSetsPanel, RegistrationsPanel } from './live-panels';
 import { DnsPanel } from './dns-panel';
 import { clock } from './format';
@@ -41,6 +41,7 @@ export function Console({ api, onUnauthorized, onSignOut }: ConsoleProps) {
           <CallsPanel state={state} />
           <RegistrationsPanel state={state} />
           <ChangeSetsPanel state={state} />
+          <ClusterPanel state={state} />
           <DnsPanel api={api} version={state.config.version} />
         </main>
       ) : (

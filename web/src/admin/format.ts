@@ -12,6 +12,8 @@ export const HEALTH_LABEL: Record<string, string> = {
   'in-service': 'In service',
   'out-of-service': 'Out of service',
   unknown: 'Unknown',
+  alive: 'Alive',
+  dead: 'Lease ran out',
 };
 
 /** Agent states with spaces (`NotReady` → `Not Ready`). */

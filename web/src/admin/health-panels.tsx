@@ -95,3 +95,45 @@ export function LoadPanel({ state }: { state: LiveState }) {
     </section>
   );
 }
+
+/** The nodes of the cluster (docs/cluster.md): alive or not, their addresses and the agents they own. */
+export function ClusterPanel({ state }: { state: LiveState }) {
+  const c = state.cluster;
+  if (!c) return null;
+  return (
+    <section class="panel" aria-labelledby="cluster-title">
+      <h2 id="cluster-title">Cluster</h2>
+      <p class="muted">
+        {c.mode === 'single' ? 'A single server (started without --redis).' : `This console is served by ${c.self}.`}
+      </p>
+      <table aria-label="Cluster nodes">
+        <thead>
+          <tr>
+            <th scope="col">Node</th>
+            <th scope="col">State</th>
+            <th scope="col">SIP</th>
+            <th scope="col">HTTP</th>
+            <th scope="col">Agents</th>
+          </tr>
+        </thead>
+        <tbody>
+          {c.nodes.map((n) => (
+            <tr key={n.name}>
+              <th scope="row">
+                {n.name}
+                {n.self && <span class="muted"> (this one)</span>}
+              </th>
+              <td>
+                <Health state={n.alive ? 'alive' : 'dead'} />
+                {!n.alive && <div class="muted">its agents move to a live node</div>}
+              </td>
+              <td>{(n.sip ?? []).join(' ')}</td>
+              <td>{n.http ?? ''}</td>
+              <td>{n.agents}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

@@ -6,6 +6,7 @@ import type {
   ActiveCall,
   AgentStatusEntry,
   ChangeSetSummary,
+  ClusterDelta,
   DeviceStatus,
   DeviceTransition,
   LiveEvents,
@@ -34,6 +35,8 @@ export interface LiveState {
   changeSets: ChangeSetSummary[];
   load: ServerStatus['load'];
   config: NonNullable<ServerStatus['config']>;
+  /** The cluster's nodes (one, `single`, without `--redis`), once the server read them. */
+  cluster?: ClusterDelta;
 }
 
 const rows = (list: RegistrationStatus[], now: number): RegistrationRow[] =>
@@ -55,6 +58,7 @@ export function fromSnapshot(s: LiveEvents['snapshot'], now: number): LiveState 
     changeSets: s.changeSets,
     load: s.status.load,
     config: s.status.config,
+    ...(s.cluster ? { cluster: s.cluster } : {}),
   };
 }
 
@@ -108,6 +112,8 @@ export function applyDelta<K extends Exclude<keyof LiveEvents, 'snapshot'>>(
       const l = data as LiveEvents['load'];
       return { ...st, load: l.load, config: l.config };
     }
+    case 'cluster':
+      return { ...st, cluster: data as LiveEvents['cluster'] };
     default:
       return st;
   }
