@@ -12,7 +12,6 @@
  * instead of sending a burst. The timer runs only while sessions exist.
  */
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import type { MediaEndpointStats, MediaSource } from '../media-server.js';
 import { Clip } from './clip.js';
 import type { Negotiated } from './media-sdp.js';
