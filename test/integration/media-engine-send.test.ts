@@ -107,6 +107,28 @@ describe('slots', () => {
   });
 });
 
+describe('packet buffer', () => {
+  it('is reused: after ringback and after a codec change the payload is the silence of the codec in use', async () => {
+    const e = startEngine();
+    const p = await peer();
+    const { endpoint } = await e.open('b');
+    e.configure(endpoint, toPeer(p));
+    await waitFor(() => p.rtp.length >= 2, 'silence');
+    e.play(endpoint, { kind: 'ringback' });
+    await waitFor(() => p.rtp.some((r) => r.payload.some((c) => c !== 0xff)), 'ringback');
+    e.play(endpoint, { kind: 'silence' });
+    let from = p.rtp.length;
+    await waitFor(() => p.rtp.slice(from).filter((r) => r.marker).length === 1 && p.rtp.length >= from + 4, 'silence');
+    const silent = p.rtp.slice(p.rtp.findIndex((r, i) => i >= from && r.marker));
+    expect(silent.every((r) => r.payloadType === 0 && r.payload.every((c) => c === 0xff))).toBe(true);
+    e.configure(endpoint, { ...toPeer(p), payloadType: 8 });
+    from = p.rtp.length;
+    await waitFor(() => p.rtp.slice(from).filter((r) => r.payloadType === 8).length >= 3, 'PCMA');
+    const pcma = p.rtp.slice(from).filter((r) => r.payloadType === 8);
+    expect(pcma.every((r) => r.payload.length === 160 && r.payload.every((c) => c === 0xd5))).toBe(true);
+  });
+});
+
 describe('connected sending socket', () => {
   it('is connected to the SDP address, then to the latched source, then to a new SDP address', async () => {
     const e = startEngine();

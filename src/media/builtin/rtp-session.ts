@@ -59,6 +59,12 @@ export class RtpSession {
   private marker = true;
   private clip: Clip | undefined;
   private position = 0;
+  /** The packet of {@link sendSource}, reused from frame to frame while no send of it is pending. */
+  private packet = Buffer.alloc(RTP_HEADER_LENGTH + FRAME_SAMPLES);
+  /** The codec whose silence {@link packet} holds as payload, while it holds silence. */
+  private silenceOf: G711Codec | undefined;
+  /** The socket the last packet went out on. */
+  private lastSocket: Socket | undefined;
   private packetsSent = 0;
   private octetsSent = 0;
   private packetsReceived = 0;
@@ -182,9 +188,19 @@ export class RtpSession {
 
   /** Sends this tick's frame from the current source. */
   sendSource(): void {
-    const packet = Buffer.allocUnsafe(RTP_HEADER_LENGTH + FRAME_SAMPLES);
-    if (this.clip) this.position = this.clip.copy(this.codec, this.position, packet, RTP_HEADER_LENGTH, FRAME_SAMPLES);
-    else packet.fill(this.codec.silence, RTP_HEADER_LENGTH);
+    let packet = this.packet;
+    // A send the kernel could not take at once is queued by libuv with the buffer: not reused then.
+    if (this.lastSocket && this.lastSocket.getSendQueueCount() > 0) {
+      packet = this.packet = Buffer.allocUnsafe(RTP_HEADER_LENGTH + FRAME_SAMPLES);
+      this.silenceOf = undefined;
+    }
+    if (this.clip) {
+      this.position = this.clip.copy(this.codec, this.position, packet, RTP_HEADER_LENGTH, FRAME_SAMPLES);
+      this.silenceOf = undefined;
+    } else if (this.silenceOf !== this.codec) {
+      packet.fill(this.codec.silence, RTP_HEADER_LENGTH);
+      this.silenceOf = this.codec;
+    }
     this.send(packet);
   }
 
@@ -207,9 +223,11 @@ export class RtpSession {
     const to = this.connectedTo;
     if (sender && to && to.port === remote.port && to.ip === remote.ip) {
       sender.send(packet);
+      this.lastSocket = sender;
       return;
     }
     this.ports.rtp.send(packet, remote.port, remote.ip);
+    this.lastSocket = this.ports.rtp;
     const failed = this.unconnectable;
     if (sender && !this.connecting && !(failed && failed.port === remote.port && failed.ip === remote.ip)) {
       this.connectSender(sender, remote);
