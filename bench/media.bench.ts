@@ -6,7 +6,7 @@
  * - media worker CPU: growth of the worker thread's own CPU time (/proc/thread-self/schedstat,
  *   read by the worker) over the measured window, as % of one core (target < 25 %);
  * - packet timing jitter: |inter-arrival − 20 ms| of every packet per stream at the receivers, p99
- *   (target < 5 ms); and, on the send side, how late the worker's ticks started (p99);
+ *   (target < 5 ms); and, on the send side, how late the worker's 5 ms slots started (p99);
  * - signalling: OPTIONS round-trip p99 with 500 endpoints open against 0 endpoints, measured in
  *   the same run (target ratio ≤ 1.2).
  *
@@ -107,9 +107,9 @@ export default async function (): Promise<void> {
       `packets received: ${rx.packets as number} of ~${Math.round(expected)} expected (${rx.streams as number} streams)`,
     );
     line(
-      `media worker CPU: ${cpuPct.toFixed(1)} % of one core (target < 25 %); late ticks ${diag.lateTicks - d0.lateTicks} of ${diag.ticks - d0.ticks}`,
+      `media worker CPU: ${cpuPct.toFixed(1)} % of one core (target < 25 %); late 5 ms slots ${diag.lateTicks - d0.lateTicks} of ${diag.ticks - d0.ticks}`,
     );
-    line(`media worker tick start lateness (send side): p99 ${diag.tickLatenessP99Ms.toFixed(2)} ms`);
+    line(`media worker slot start lateness (send side): p99 ${diag.tickLatenessP99Ms.toFixed(2)} ms`);
     line(
       `packet timing jitter at the receivers |Δt − 20 ms|: p50 ${percentile(deviations, 50).toFixed(2)} ms, p99 ${jitterP99.toFixed(2)} ms (target < 5 ms)`,
     );

@@ -1,13 +1,17 @@
 /**
- * The media worker's engine: every RTP session and mixer, and one 20 ms tick for all of them.
+ * The media worker's engine: every RTP session and mixer, and the 20 ms tick that sends their
+ * frames.
  *
- * The tick is scheduled from a monotonic clock (`performance.now()`): tick n is due at
- * start + n × 20 ms and each timer is set for the time left until the next one, so timer lateness
- * does not accumulate. A tick that is more than 100 ms behind (the thread was stalled) restarts
- * the schedule from now instead of sending a burst. The timer runs only while sessions exist.
+ * The tick is split into {@link SLOTS} slots 5 ms apart. Each session belongs to one slot for its
+ * whole life (a new session joins the emptiest), so its own packets stay 20 ms apart while the
+ * worker sends a quarter of the packets at a time: shorter bursts, so the last packet of a burst
+ * is less late. Mixers run in slot 0. Slots are scheduled from a monotonic clock
+ * (`performance.now()`): slot n is due at start + n × 5 ms and each timer is set for the time left
+ * until the next one, so timer lateness does not accumulate. A slot that is more than 100 ms
+ * behind (the thread was stalled) restarts the schedule from now, keeping the order of the slots,
+ * instead of sending a burst. The timer runs only while sessions exist.
  */
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import type { MediaEndpointStats, MediaSource } from '../media-server.js';
 import { Clip } from './clip.js';
 import type { Negotiated } from './media-sdp.js';
@@ -18,6 +22,9 @@ import { FRAME_SAMPLES, renderComfortNoise } from './tones.js';
 import type { OpenResult, WorkerDiagnostics, WorkerSettings } from './worker-protocol.js';
 
 const TICK_MS = 20;
+/** Slots per tick. */
+export const SLOTS = 4;
+const SLOT_MS = TICK_MS / SLOTS;
 const RESYNC_MS = 100;
 
 /** CPU time of the calling thread in ms, from /proc (Linux); undefined elsewhere. */
@@ -33,17 +40,20 @@ function threadCpuMs(): number | undefined {
 /** Sessions, mixers and the tick. */
 export class MediaEngine {
   private readonly sessions = new Map<string, RtpSession>();
+  /** The sessions of each slot. */
+  private readonly slots: RtpSession[][] = Array.from({ length: SLOTS }, () => []);
   private readonly mixers = new Map<string, Set<RtpSession>>();
   private readonly allocator: PortAllocator;
   private readonly clips: Clips;
   private nextId = 1;
   private timer: NodeJS.Timeout | undefined;
   private epoch = 0;
-  private tickIndex = 0;
+  /** The next slot to run, counted from {@link epoch}. */
+  private slotIndex = 0;
   private ticks = 0;
   private lateTicks = 0;
-  /** How late ticks started since the last diagnostics, ms (a ring of the last 3,000: one minute). */
-  private readonly lateness = new Float64Array(3000);
+  /** How late slots started since the last diagnostics, ms (a ring of the last 12,000: one minute). */
+  private readonly lateness = new Float64Array(12000);
   private latenessCount = 0;
 
   constructor(
@@ -65,6 +75,7 @@ export class MediaEngine {
       this.log('warn', msg),
     );
     this.sessions.set(id, session);
+    this.slots.reduce((a, b) => (b.length < a.length ? b : a)).push(session);
     this.startTicking();
     return { endpoint: id, port: pair.port };
   }
@@ -92,6 +103,10 @@ export class MediaEngine {
     if (!s) return;
     if (s.mixer) this.leave(s.mixer, id);
     this.sessions.delete(id);
+    for (const slot of this.slots) {
+      const i = slot.indexOf(s);
+      if (i >= 0) slot.splice(i, 1);
+    }
     await s.close();
     this.allocator.release(s.portPair);
     if (this.sessions.size === 0) this.stopTicking();
@@ -139,7 +154,7 @@ export class MediaEngine {
   private startTicking(): void {
     if (this.timer) return;
     this.epoch = performance.now();
-    this.tickIndex = 0;
+    this.slotIndex = 0;
     this.schedule();
   }
 
@@ -149,23 +164,24 @@ export class MediaEngine {
   }
 
   private schedule(): void {
-    const due = this.epoch + this.tickIndex * TICK_MS;
+    const due = this.epoch + this.slotIndex * SLOT_MS;
     this.timer = setTimeout(() => this.onTimer(), Math.max(0, due - performance.now()));
   }
 
   private onTimer(): void {
     let now = performance.now();
-    if (now - (this.epoch + this.tickIndex * TICK_MS) > RESYNC_MS) {
-      this.epoch = now;
-      this.tickIndex = 0;
+    if (now - (this.epoch + this.slotIndex * SLOT_MS) > RESYNC_MS) {
+      // Restart from now with the slot that is due, so each session keeps its place.
+      this.slotIndex %= SLOTS;
+      this.epoch = now - this.slotIndex * SLOT_MS;
     }
-    // Catch up (at most RESYNC_MS of ticks) so that 50 frames leave per second on average.
-    while (this.epoch + this.tickIndex * TICK_MS <= now) {
-      const late = now - (this.epoch + this.tickIndex * TICK_MS);
+    // Catch up (at most RESYNC_MS of slots) so that 50 frames leave per second on average.
+    while (this.epoch + this.slotIndex * SLOT_MS <= now) {
+      const late = now - (this.epoch + this.slotIndex * SLOT_MS);
       this.lateness[this.latenessCount++ % this.lateness.length] = late;
       if (late > 5) this.lateTicks++;
-      this.tick(now);
-      this.tickIndex++;
+      this.tick(this.slotIndex % SLOTS, now);
+      this.slotIndex++;
       now = performance.now();
     }
     if (this.sessions.size > 0) this.schedule();
@@ -174,12 +190,15 @@ export class MediaEngine {
 
   private readonly mixIn: Int16Array[] = [];
 
-  private tick(now: number): void {
+  /** One slot: the mixers (slot 0), then the frame of each session of the slot that is not mixed. */
+  private tick(slot: number, now: number): void {
     this.ticks++;
-    for (const members of this.mixers.values()) {
-      if (members.size > 0) this.mixTick(members);
+    if (slot === 0) {
+      for (const members of this.mixers.values()) {
+        if (members.size > 0) this.mixTick(members);
+      }
     }
-    for (const s of this.sessions.values()) {
+    for (const s of this.slots[slot]) {
       if (!s.mixer && s.wantsFrame) {
         try {
           s.sendSource();

@@ -1,13 +1,25 @@
 /**
  * RTP/RTCP port pairs from the `rtp-port-range` option (RFC 3550 §11: RTP on an even port, RTCP
  * on the next one). Allocation starts at a random pair and skips ports that cannot be bound.
+ *
+ * The RTP port holds two sockets: the listening one, and a second one bound to the same port
+ * (`SO_REUSEADDR`) that the session connects to the peer so that each packet goes out without an
+ * address to resolve and route (docs/media.md). A port is taken only after a probe socket bound
+ * without `SO_REUSEADDR` succeeded on it, so a port that anyone else holds, with or without the
+ * option, is skipped.
  */
 import { createSocket, type Socket } from 'node:dgram';
 
 /** A bound RTP socket and its RTCP socket. */
 export interface PortPair {
   readonly port: number;
+  /** Receives RTP; sends it while {@link rtpSend} is not connected. */
   readonly rtp: Socket;
+  /**
+   * Bound to the same address and port as {@link rtp}, for the session to connect to its peer;
+   * undefined where the platform does not share a UDP port between two sockets.
+   */
+  readonly rtpSend: Socket | undefined;
   readonly rtcp: Socket;
 }
 
@@ -23,9 +35,13 @@ function literalLookup(
   callback(null, address, address.includes(':') ? 6 : 4);
 }
 
-/** A UDP socket bound exclusively to `address`:`port` (0: any free port), or undefined when that fails. */
-export function bindUdp(port: number, address: string): Promise<Socket | undefined> {
-  const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup });
+/**
+ * A UDP socket bound exclusively to `address`:`port` (0: any free port), or undefined when that
+ * fails. With `reuseAddr`, the socket sets `SO_REUSEADDR` and may share the port with another
+ * socket that set it too.
+ */
+export function bindUdp(port: number, address: string, reuseAddr = false): Promise<Socket | undefined> {
+  const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup, reuseAddr });
   return new Promise((resolve) => {
     const onError = (): void => {
       socket.close();
@@ -61,15 +77,19 @@ export class PortAllocator {
     for (let i = 0; i < this.pairs; i++) {
       const port = this.first + ((start + i) % this.pairs) * 2;
       if (this.inUse.has(port)) continue;
-      const rtp = await bindUdp(port, this.address);
+      const probe = await bindUdp(port, this.address);
+      if (!probe) continue;
+      probe.close(); // closes the descriptor at once: the port is free again for the two below
+      const rtp = await bindUdp(port, this.address, true);
       if (!rtp) continue;
       const rtcp = await bindUdp(port + 1, this.address);
       if (!rtcp) {
         rtp.close();
         continue;
       }
+      const rtpSend = await bindUdp(port, this.address, true);
       this.inUse.add(port);
-      return { port, rtp, rtcp };
+      return { port, rtp, rtpSend, rtcp };
     }
     throw new Error(
       `no free RTP port pair in rtp-port-range ${this.first}-${this.first + this.pairs * 2 - 1} on ${this.address}`,
@@ -79,7 +99,8 @@ export class PortAllocator {
   /** Closes the pair's sockets and returns the port. */
   release(pair: PortPair): void {
     this.inUse.delete(pair.port);
-    for (const s of [pair.rtp, pair.rtcp]) {
+    for (const s of [pair.rtp, pair.rtpSend, pair.rtcp]) {
+      if (!s) continue;
       try {
         s.close();
       } catch {

@@ -7,8 +7,15 @@
  * payload type and send there from then on (a peer behind NAT is reached where it sends from).
  * Once latched, packets from any other address are dropped and counted in `packetsRejected`; they
  * never move the stream. A new SDP from the peer with another address unlatches.
+ *
+ * Sending: RTP leaves through the pair's second socket on the same port, connected to where we
+ * send (the SDP address, then the latched one), so that each packet needs no address lookup in
+ * Node nor a route lookup in the kernel. It is connected again whenever that address changes;
+ * until the connection is made (and on a platform without the second socket) packets go out
+ * unconnected from the listening socket. Either socket may receive: packets from the connected
+ * address reach the connected one, all others the listening one, and both handle them alike.
  */
-import type { RemoteInfo } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import type { MediaEndpointStats, MediaSource } from '../media-server.js';
 import type { Clip } from './clip.js';
 import { codecOf, PCMU, type G711Codec } from './g711.js';
@@ -43,10 +50,21 @@ export class RtpSession {
   private remote: { ip: string; port: number } | undefined;
   private rtcpRemote: { ip: string; port: number } | undefined;
   private latched = false;
+  /** The address `ports.rtpSend` is connected to, while it is. */
+  private connectedTo: { ip: string; port: number } | undefined;
+  private connecting = false;
+  /** An address the sending socket could not be connected to: sent to unconnected, not retried. */
+  private unconnectable: { ip: string; port: number } | undefined;
   private sending = false;
   private marker = true;
   private clip: Clip | undefined;
   private position = 0;
+  /** The packet of {@link sendSource}, reused from frame to frame while no send of it is pending. */
+  private packet = Buffer.alloc(RTP_HEADER_LENGTH + FRAME_SAMPLES);
+  /** The codec whose silence {@link packet} holds as payload, while it holds silence. */
+  private silenceOf: G711Codec | undefined;
+  /** The socket the last packet went out on. */
+  private lastSocket: Socket | undefined;
   private packetsSent = 0;
   private octetsSent = 0;
   private packetsReceived = 0;
@@ -75,6 +93,12 @@ export class RtpSession {
     ports.rtp.on('message', (m, r) => this.guard(() => this.onRtp(m, r)));
     ports.rtcp.on('message', (m, r) => this.guard(() => this.onRtcp(m, r)));
     for (const s of [ports.rtp, ports.rtcp]) s.on('error', (e) => this.onError(`${this.label}: ${e.message}`));
+    ports.rtpSend?.on('message', (m, r) => this.guard(() => this.onRtp(m, r)));
+    // A connected UDP socket is told of ICMP port unreachable (the peer's port is closed, e.g. a
+    // phone that hung up): expected, and an unconnected socket never reported it either.
+    ports.rtpSend?.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ECONNREFUSED') this.onError(`${this.label}: ${e.message}`);
+    });
   }
 
   private guard(handle: () => void): void {
@@ -164,9 +188,19 @@ export class RtpSession {
 
   /** Sends this tick's frame from the current source. */
   sendSource(): void {
-    const packet = Buffer.allocUnsafe(RTP_HEADER_LENGTH + FRAME_SAMPLES);
-    if (this.clip) this.position = this.clip.copy(this.codec, this.position, packet, RTP_HEADER_LENGTH, FRAME_SAMPLES);
-    else packet.fill(this.codec.silence, RTP_HEADER_LENGTH);
+    let packet = this.packet;
+    // A send the kernel could not take at once is queued by libuv with the buffer: not reused then.
+    if (this.lastSocket && this.lastSocket.getSendQueueCount() > 0) {
+      packet = this.packet = Buffer.allocUnsafe(RTP_HEADER_LENGTH + FRAME_SAMPLES);
+      this.silenceOf = undefined;
+    }
+    if (this.clip) {
+      this.position = this.clip.copy(this.codec, this.position, packet, RTP_HEADER_LENGTH, FRAME_SAMPLES);
+      this.silenceOf = undefined;
+    } else if (this.silenceOf !== this.codec) {
+      packet.fill(this.codec.silence, RTP_HEADER_LENGTH);
+      this.silenceOf = this.codec;
+    }
     this.send(packet);
   }
 
@@ -185,7 +219,44 @@ export class RtpSession {
     this.sequence = (this.sequence + 1) & 0xffff;
     this.packetsSent++;
     this.octetsSent += packet.length - RTP_HEADER_LENGTH;
+    const sender = this.ports.rtpSend;
+    const to = this.connectedTo;
+    if (sender && to && to.port === remote.port && to.ip === remote.ip) {
+      sender.send(packet);
+      this.lastSocket = sender;
+      return;
+    }
     this.ports.rtp.send(packet, remote.port, remote.ip);
+    this.lastSocket = this.ports.rtp;
+    const failed = this.unconnectable;
+    if (sender && !this.connecting && !(failed && failed.port === remote.port && failed.ip === remote.ip)) {
+      this.connectSender(sender, remote);
+    }
+  }
+
+  /** Connects the sending socket to `target` (after disconnecting it from the previous address). */
+  private connectSender(sender: Socket, target: { ip: string; port: number }): void {
+    this.connecting = true;
+    const fail = (e: unknown): void => {
+      this.connecting = false;
+      this.unconnectable = target;
+      const why = e instanceof Error ? e.message : String(e);
+      this.onError(`${this.label}: RTP to ${target.ip}:${target.port} is sent unconnected: ${why}`);
+    };
+    try {
+      if (this.connectedTo) {
+        this.connectedTo = undefined;
+        sender.disconnect();
+      }
+      sender.connect(target.port, target.ip, (err?: Error) => {
+        if (this.closed) return;
+        if (err) return fail(err);
+        this.connecting = false;
+        this.connectedTo = target;
+      });
+    } catch (e) {
+      fail(e);
+    }
   }
 
   /** End of a tick: the RTP clock advances by one frame whether or not we sent (RFC 3550 §5.1). */

@@ -45,10 +45,10 @@ export interface WorkerDiagnostics {
   readonly endpoints: number;
   /** CPU time of the worker thread, ms (from /proc/thread-self; undefined elsewhere). */
   readonly threadCpuMs: number | undefined;
-  /** Ticks run, and ticks that started more than 5 ms late. */
+  /** Slots run (4 per 20 ms tick, docs/media.md), and slots that started more than 5 ms late. */
   readonly ticks: number;
   readonly lateTicks: number;
-  /** 99th percentile of how late the ticks since the previous diagnostics started (the last 3,000 at most), ms. */
+  /** 99th percentile of how late the slots since the previous diagnostics started (the last 12,000 at most), ms. */
   readonly tickLatenessP99Ms: number;
 }
 
