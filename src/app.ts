@@ -36,7 +36,7 @@ import { openMediaServer, type StartableMediaServer } from './media/open-media-s
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { isRegistering } from './registrar/registrar-module.js';
 import { RedisBindingReplica } from './registrar/redis-binding-replica.js';
-import { redactUrl } from './util/redis-client.js';
+import { redactUrl } from './util/url.js';
 import { RedisCluster } from './cluster/redis-cluster.js';
 import type { ClusterView } from './cluster/cluster-types.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';

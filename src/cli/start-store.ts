@@ -3,9 +3,7 @@
  * file, then opens the PostgreSQL store of record with the node's cache in `--data`, reconciling
  * the file through the log as one change-set.
  */
-import { ConfigFileError } from '../config/config-bootstrap.js';
-import { formatProblem, loadConfigFile } from '../config/config-file.js';
-import type { ConfigInput } from '../config/config-model.js';
+import { loadConfigModel } from '../config/config-bootstrap.js';
 import type { ConfigBackend } from '../config/config-writer.js';
 import { openPgConfigBackend } from '../config/pg/pg-config-backend.js';
 import type { Logger } from '../util/logger.js';
@@ -20,12 +18,6 @@ export async function openPgStoreForStart(
   configFile: string | undefined,
   logger: Logger,
 ): Promise<ConfigBackend> {
-  let model: ConfigInput | undefined;
-  if (configFile) {
-    const loaded = loadConfigFile(configFile);
-    for (const w of loaded.warnings) logger.warn(formatProblem(w, 'warning'));
-    if (!loaded.model) throw new ConfigFileError(loaded.errors.map((e) => formatProblem(e)));
-    model = loaded.model;
-  }
+  const model = configFile ? loadConfigModel(configFile, logger) : undefined;
   return openPgConfigBackend({ url, dataDir, logger, ...(model ? { model } : {}) });
 }

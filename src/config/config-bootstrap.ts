@@ -52,6 +52,17 @@ function reconcileLogged(
 }
 
 /**
+ * Reads a configuration file (`start --config`): its warnings are logged, its errors thrown.
+ * @throws ConfigFileError every problem as `FILE:LINE: message`
+ */
+export function loadConfigModel(configFile: string, logger: Logger): ConfigInput {
+  const loaded = loadConfigFile(configFile);
+  for (const w of loaded.warnings) logger.warn(formatProblem(w, 'warning'));
+  if (!loaded.model) throw new ConfigFileError(loaded.errors.map((e) => formatProblem(e)));
+  return loaded.model;
+}
+
+/**
  * Opens the store in `dataDir` and, when `configFile` is given, validates it (throwing
  * {@link ConfigFileError} with every problem) and reconciles the store to it. Warnings of the
  * file are logged. The caller owns the returned store (close it at shutdown).
@@ -61,13 +72,7 @@ export function openConfiguration(
   configFile?: string,
   logger: Logger = silentLogger,
 ): OpenedConfiguration {
-  let model: ConfigInput | undefined;
-  if (configFile) {
-    const loaded = loadConfigFile(configFile);
-    for (const w of loaded.warnings) logger.warn(formatProblem(w, 'warning'));
-    if (!loaded.model) throw new ConfigFileError(loaded.errors.map((e) => formatProblem(e)));
-    model = loaded.model;
-  }
+  const model = configFile ? loadConfigModel(configFile, logger) : undefined;
   const store = openStore(dataDir, { logger: logger.child({ layer: 'config' }) });
   if (!model) {
     logger.info({ dataDir, version: store.version, dns: store.dnCount }, 'configuration from the store');

@@ -97,3 +97,20 @@ export interface MediaServer {
   /** Close every endpoint and mixer and stop the worker. */
   close(): Promise<void>;
 }
+
+/** A media server that says when it can serve (the worker answers, an rtpengine answers `ping`). */
+export interface StartableMediaServer extends MediaServer {
+  /** Resolves once the media server can open endpoints; rejects with the reason it cannot. */
+  ready(): Promise<void>;
+}
+
+/** `server` once {@link StartableMediaServer.ready}; closed again, and the error rethrown, when it never is. */
+export async function whenReady<T extends StartableMediaServer>(server: T): Promise<T> {
+  try {
+    await server.ready();
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+  return server;
+}

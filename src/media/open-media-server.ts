@@ -4,14 +4,10 @@
  */
 import type { Logger } from '../util/logger.js';
 import { mediaSettingsFromOptions, openBuiltinMediaServer } from './builtin/index.js';
-import type { MediaServer } from './media-server.js';
-import { openRtpengineMediaServer, parseNgList } from './rtpengine/index.js';
+import type { StartableMediaServer } from './media-server.js';
 
-/** A media server that says when it can serve (the worker answers, an rtpengine answers `ping`). */
-export interface StartableMediaServer extends MediaServer {
-  /** Resolves once the media server can open endpoints; rejects with the reason it cannot. */
-  ready(): Promise<void>;
-}
+export type { StartableMediaServer };
+import { openRtpengineMediaServer, parseNgList } from './rtpengine/index.js';
 
 /**
  * Opens the media server of `media-server` (default `builtin`). Throws on a bad option value

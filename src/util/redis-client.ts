@@ -3,6 +3,7 @@
  * themselves with a bounded backoff, and a clear error when Redis does not answer at first.
  */
 import { Redis } from 'ioredis';
+import { redactUrl } from './url.js';
 
 /** Options of {@link connectRedis}. */
 export interface RedisConnectOptions {
@@ -32,17 +33,6 @@ export async function connectRedis(url: string, options: RedisConnectOptions = {
     throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${why}`);
   }
   return client;
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }
 
 /**

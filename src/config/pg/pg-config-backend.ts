@@ -22,6 +22,7 @@ import {
 import { StoreUnavailableError, type ConfigBackend, type ConfigStoreStatus } from '../config-writer.js';
 import { CommitOutcomeUnknownError, CONFIG_CHANNEL, LogConflictError, PgConfigLog } from './pg-config-log.js';
 import { checkCacheAgainstLog, LOG_ID_KEY, StoreStartError } from './pg-cache-identity.js';
+import { redactUrl } from '../../util/url.js';
 
 export { StoreStartError } from './pg-cache-identity.js';
 
@@ -49,17 +50,6 @@ const BACKOFF_MAX_MS = 5000;
 const CLOSE_WAIT_MS = 3000;
 /** Conflicting appends retried (another node wrote meanwhile) before the write gives up. */
 const MAX_CONFLICT_RETRIES = 10;
-
-/** The URL with its password hidden, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
 
 /** Checks that `url` is a PostgreSQL URL; throws {@link StoreStartError} saying what is expected. */
 export function checkStoreUrl(url: string): void {

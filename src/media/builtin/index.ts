@@ -2,6 +2,7 @@
  * The built-in media server (docs/media.md): RTP endpoints with G.711, tones, music on hold and
  * conference mixing, in a worker thread.
  */
+import { whenReady } from '../media-server.js';
 import { hostname } from 'node:os';
 import { silentLogger, type Logger } from '../../util/logger.js';
 import { BuiltinMediaServer } from './builtin-media-server.js';
@@ -46,12 +47,5 @@ export async function createBuiltinMediaServer(
   settings: BuiltinMediaSettings,
   logger: Logger = silentLogger,
 ): Promise<BuiltinMediaServer> {
-  const server = openBuiltinMediaServer(settings, logger);
-  try {
-    await server.ready();
-  } catch (e) {
-    await server.close();
-    throw e;
-  }
-  return server;
+  return whenReady(openBuiltinMediaServer(settings, logger));
 }

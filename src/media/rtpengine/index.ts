@@ -2,6 +2,7 @@
  * The rtpengine media server (docs/media.md "rtpengine"): the {@link MediaServer} port on one or
  * more rtpengine daemons, driven over their ng control protocol.
  */
+import { whenReady } from '../media-server.js';
 import { silentLogger, type Logger } from '../../util/logger.js';
 import type { RingbackTone } from '../builtin/tones.js';
 import { PlayableSources } from './media-files.js';
@@ -64,12 +65,5 @@ export async function createRtpengineMediaServer(
   settings: RtpengineMediaSettings,
   logger: Logger = silentLogger,
 ): Promise<RtpengineMediaServer> {
-  const server = openRtpengineMediaServer(settings, logger);
-  try {
-    await server.ready();
-  } catch (e) {
-    await server.close();
-    throw e;
-  }
-  return server;
+  return whenReady(openRtpengineMediaServer(settings, logger));
 }
