@@ -35,9 +35,7 @@ import {
 import { openMediaServer, type StartableMediaServer } from './media/open-media-server.js';
 import { RoutingPointRouter } from './contact-center/routing/routing-point-router.js';
 import { isRegistering } from './registrar/registrar-module.js';
-import { RedisBindingReplica } from './registrar/redis-binding-replica.js';
-import { redactUrl } from './util/url.js';
-import { RedisCluster } from './cluster/redis-cluster.js';
+import { type ClusterNode, joinCluster, singleNodeView } from './cluster/redis-cluster.js';
 import type { ClusterView } from './cluster/cluster-types.js';
 import { wireRegistrarAndReachability, type RegistrarAndReachability } from './reachability/reachability-module.js';
 import { SipStack, type SipStackOptions } from './sip/stack/sip-stack.js';
@@ -84,12 +82,6 @@ function sipStackSettings(options: Readonly<Record<string, string>>): Pick<SipSt
       idleTimeoutMs: n('sip-connection-idle-timeout') * 1000,
     },
   };
-}
-
-/** `cluster-node-lease` (docs/options.md): the lease and its renewal period, ms. */
-function clusterTimes(options: Readonly<Record<string, string>>): { leaseMs: number; renewMs: number } {
-  const leaseMs = optionNumber('cluster-node-lease', options['cluster-node-lease']) * 1000;
-  return { leaseMs, renewMs: Math.round(leaseMs / 3) };
 }
 
 /** The configuration store's reachability and catch-up lag (docs/cluster.md). */
@@ -150,10 +142,8 @@ export class App {
 
   /** The admin console's live feed (`GET /api/events`). */
   private readonly live: LiveHub;
-  /** Registrations shared with the other nodes (with `redisUrl`). */
-  private replica: RedisBindingReplica | undefined;
-  /** This node's lease and agent ownership in a cluster (with `redisUrl`). */
-  private cluster: RedisCluster | undefined;
+  /** This node's shared registrations, lease and agent logins in a cluster (with `redisUrl`). */
+  private clusterNode: ClusterNode | undefined;
 
   /**
    * Opens the store (reconciling it to the configuration file as one change-set, skipped when
@@ -369,7 +359,7 @@ export class App {
     }
     this.http = server;
     this.httpUrl = url;
-    await this.cluster?.describe({ sip: this.sipAddresses(), http: url });
+    await this.clusterNode?.cluster.describe({ sip: this.sipAddresses(), http: url });
     this.detachCcMetrics = registerContactCenterMetrics(server.metrics, this.agents.agents, () => this.ctiGateway);
   }
 
@@ -379,55 +369,29 @@ export class App {
   }
 
   /**
-   * Joins the cluster in Redis (docs/cluster.md): shares registrations, takes its lease, settles
-   * and shares agent logins. Before SIP listens, so the first lookups already see the other
-   * nodes' registrations.
+   * Joins the cluster in Redis (docs/cluster.md). Before SIP listens, so the first lookups
+   * already see the other nodes' registrations.
    */
   private async joinCluster(url: string): Promise<void> {
-    const node = this.nodeName;
-    const clock = this.options.clock ?? systemClock;
-    const replica = await RedisBindingReplica.connect({
+    this.clusterNode = await joinCluster({
       url,
-      node,
-      clock,
-      logger: this.logger.child({ layer: 'registrar' }),
-    });
-    this.replica = replica;
-    const loaded = await replica.attach(this.rr.registrar.table, (dn) => isRegistering(this.store.getDn(dn)));
-    const logger = this.logger.child({ layer: 'cluster' });
-    this.cluster = await RedisCluster.join({
-      url,
-      self: { name: node, sip: [], pid: process.pid, startedAt: new Date(clock.now()).toISOString() },
-      logger,
+      node: this.nodeName,
+      clock: this.options.clock ?? systemClock,
+      logger: this.logger,
+      bindings: this.rr.registrar.table,
+      admitDn: (dn) => isRegistering(this.store.getDn(dn)),
+      agents: this.agents.agents,
+      options: this.store.server.options,
       onAdopted: (sessions) => this.ctiGateway?.awaitDesktops(sessions),
-      ...clusterTimes(this.store.server.options),
     });
-    await this.cluster.attachAgents(this.agents.agents);
-    logger.info({ node, redis: redactUrl(url), registrations: loaded }, 'joined the cluster');
   }
 
   /** `GET /api/cluster`: this node alone when not in a cluster. */
   private async clusterView(): Promise<ClusterView> {
-    if (this.cluster) return this.cluster.view();
-    const owners: Record<string, string> = {};
-    for (const s of this.agents.agents.sessions()) owners[s.agentId] = this.nodeName;
-    return {
-      mode: 'single',
-      self: this.nodeName,
-      nodes: [
-        {
-          name: this.nodeName,
-          alive: true,
-          self: true,
-          leaseMs: 0,
-          sip: this.sipAddresses(),
-          ...(this.httpUrl ? { http: this.httpUrl } : {}),
-          pid: process.pid,
-          agents: Object.keys(owners).length,
-        },
-      ],
-      owners,
-    };
+    if (this.clusterNode) return this.clusterNode.cluster.view();
+    const self = { name: this.nodeName, sip: this.sipAddresses(), pid: process.pid };
+    const agentIds = this.agents.agents.sessions().map((s) => s.agentId);
+    return singleNodeView(this.httpUrl ? { ...self, http: this.httpUrl } : self, agentIds);
   }
 
   /** What the admin console's live stream follows (`/api/events`). */
@@ -490,9 +454,8 @@ export class App {
     this.ctiGateway?.close();
     if (this.http) await this.http.close();
     this.live.close();
-    await this.cluster?.leave();
+    await this.clusterNode?.leave();
     this.agents.close();
-    await this.replica?.close();
     this.rr.close();
     this.journal.close();
     await this.sip.stop();

@@ -4,8 +4,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { AgentSession } from '../contact-center/agents/agent-session.js';
+import type { BindingTable } from '../registrar/binding-table.js';
+import { RedisBindingReplica } from '../registrar/redis-binding-replica.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import { optionNumber } from '../config/option-table.js';
 import { closeRedis, connectRedis } from '../util/redis-client.js';
+import { redactUrl } from '../util/url.js';
 import { AgentOwnership, type ClusterAgents } from './agent-ownership.js';
 import { ClusterMembership } from './cluster-membership.js';
 import type { ClusterNodeInfo, ClusterView } from './cluster-types.js';
@@ -21,6 +26,83 @@ export interface JoinOptions {
   readonly renewMs?: number;
   /** Told of the logins this node adopted from a dead node (the CTI layer's desktop grace). */
   readonly onAdopted?: (sessions: readonly AgentSession[]) => void;
+}
+
+/** What {@link joinCluster} shares: the node's registrations and agent logins. */
+export interface ClusterNodeDeps {
+  readonly url: string;
+  readonly node: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The registrar's table, and which DNs take registrations (`contact = *`). */
+  readonly bindings: BindingTable;
+  readonly admitDn: (dn: string) => boolean;
+  readonly agents: ClusterAgents;
+  /** The application options (`cluster-node-lease`). */
+  readonly options: Readonly<Record<string, string>>;
+  readonly onAdopted?: (sessions: readonly AgentSession[]) => void;
+}
+
+/** A node in the cluster: its shared registrations and its lease and agent logins. */
+export interface ClusterNode {
+  readonly registrations: RedisBindingReplica;
+  readonly cluster: RedisCluster;
+  /** Leaves the cluster (the lease is given back) and stops sharing registrations. */
+  leave(): Promise<void>;
+}
+
+/** `cluster-node-lease` (docs/options.md): the lease and its renewal period, ms. */
+export function clusterTimes(options: Readonly<Record<string, string>>): { leaseMs: number; renewMs: number } {
+  const leaseMs = optionNumber('cluster-node-lease', options['cluster-node-lease']) * 1000;
+  return { leaseMs, renewMs: Math.round(leaseMs / 3) };
+}
+
+/**
+ * Joins the cluster in Redis (docs/cluster.md): shares the registrations (loading the others'),
+ * takes the node's lease, settles and shares its agent logins.
+ */
+export async function joinCluster(d: ClusterNodeDeps): Promise<ClusterNode> {
+  const registrations = await RedisBindingReplica.connect({
+    url: d.url,
+    node: d.node,
+    clock: d.clock,
+    logger: d.logger.child({ layer: 'registrar' }),
+  });
+  const logger = d.logger.child({ layer: 'cluster' });
+  let cluster: RedisCluster;
+  try {
+    const loaded = await registrations.attach(d.bindings, d.admitDn);
+    cluster = await RedisCluster.join({
+      url: d.url,
+      self: { name: d.node, sip: [], pid: process.pid, startedAt: new Date(d.clock.now()).toISOString() },
+      logger,
+      ...(d.onAdopted ? { onAdopted: d.onAdopted } : {}),
+      ...clusterTimes(d.options),
+    });
+    await cluster.attachAgents(d.agents);
+    logger.info({ node: d.node, redis: redactUrl(d.url), registrations: loaded }, 'joined the cluster');
+  } catch (err) {
+    await registrations.close();
+    throw err;
+  }
+  return {
+    registrations,
+    cluster,
+    async leave() {
+      await cluster.leave();
+      await registrations.close();
+    },
+  };
+}
+
+/** `GET /api/cluster` of a server started without `--redis`: itself, with its agents. */
+export function singleNodeView(self: Omit<ClusterNodeInfo, 'startedAt'>, agentIds: readonly string[]): ClusterView {
+  return {
+    mode: 'single',
+    self: self.name,
+    nodes: [{ ...self, alive: true, self: true, leaseMs: 0, agents: agentIds.length }],
+    owners: Object.fromEntries(agentIds.map((id) => [id, self.name])),
+  };
 }
 
 /** This node in the cluster. */
