@@ -45,6 +45,7 @@ import { RequestTrust } from './trust/request-trust.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { runDetached } from './util/detached.js';
 import { createLogger, type Logger } from './util/logger.js';
+import { type AddressList, parseAddressList } from './util/address-list.js';
 
 /** Options of {@link App.create}. */
 export interface AppOptions {
@@ -82,6 +83,27 @@ function sipStackSettings(options: Readonly<Record<string, string>>): Pick<SipSt
       idleTimeoutMs: n('sip-connection-idle-timeout') * 1000,
     },
   };
+}
+
+/**
+ * `sip-trusted-proxies` (docs/options.md): the proxies whose Via of the previous hop says where a
+ * request came from (a cluster's Kamailio). Parsed again when the server object changes.
+ */
+class TrustedProxies {
+  private list: AddressList | undefined;
+  private text: string | undefined;
+
+  constructor(private readonly store: Pick<ConfigStore, 'server'>) {}
+
+  has(host: string): boolean {
+    const text = this.store.server.options['sip-trusted-proxies'] ?? '';
+    if (text !== this.text) {
+      this.text = text;
+      const r = parseAddressList(text);
+      this.list = r.ok && r.list.items.length > 0 ? r.list : undefined;
+    }
+    return this.list?.has(host) ?? false;
+  }
 }
 
 /** The configuration store's reachability and catch-up lag (docs/cluster.md). */
@@ -171,6 +193,7 @@ export class App {
       // Flood limits (docs/security.md): the guard needs the trust policy and the registrar,
       // which need the stack; the stack's datagram gate is bound to it below.
       const flood: { guard?: FloodGuard } = {};
+      const proxies = new TrustedProxies(store);
       const sip = new SipStack({
         listen,
         ...sipStackSettings(server.options),
@@ -181,6 +204,7 @@ export class App {
         clock,
         logger: logger.child({ layer: 'sip' }),
         admitDatagram: (source, datagram) => flood.guard?.admitDatagram(source, datagram) ?? true,
+        trustedProxy: (host) => proxies.has(host),
       });
       const rr = wireRegistrarAndReachability({
         stack: sip,
@@ -221,7 +245,7 @@ export class App {
           requestsPerSecond: optionNumber('pike-requests-per-second', store.server.options['pike-requests-per-second']),
           banMs: optionNumber('pike-ban-seconds', store.server.options['pike-ban-seconds']) * 1000,
         }),
-        exempt: (ip) => registeredSources.has(ip) || trust.peersOf(ip).length > 0,
+        exempt: (ip) => registeredSources.has(ip) || trust.peersOf(ip).length > 0 || proxies.has(ip),
       });
       // The media server of `media-server` opens now; App.start waits until it answers. A
       // music-on-hold file in a wrong format throws here (WavFormatError names the file and the problem).

@@ -647,6 +647,16 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     source: 'Genesys enable-strict-location-match [R]; docs/security.md',
   },
   {
+    name: 'sip-trusted-proxies',
+    appliesTo: ['application'],
+    type: { kind: 'address-list' },
+    inheritFromSoftswitch: false,
+    effect:
+      "IP addresses and CIDR blocks of proxies in front of the server (a cluster's Kamailio, docs/cluster.md). A request from one of them is taken to come from where the proxy received it: the `received`/`rport` (else sent-by) of the Via below the proxy's own (RFC 3261 §18.2.1, RFC 3581). Trust, location match, the registered source of a binding and the digest failure limiter use that address; a phone the server cannot reach directly is reached through the proxy. A proxy is never flood-banned. Never list an address phones or gateways send from directly.",
+    takesEffect: 'next request',
+    source: 'ours (cluster, docs/cluster.md; Kamailio force_rport/received)',
+  },
+  {
     name: 'trusted-sources',
     appliesTo: ['voip-service', 'trunk'],
     type: { kind: 'address-list' },

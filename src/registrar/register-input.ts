@@ -3,12 +3,14 @@ import type { NameAddr, SipRequest, TransportAddress } from '../sip/message/type
 import type { RegisterInput } from './register-processor.js';
 
 /**
- * Extract what the registrar needs from a REGISTER (RFC 3261 §10.3). Returns a status to
- * answer instead (400) when the To or a Contact cannot be parsed.
+ * Extract what the registrar needs from a REGISTER (RFC 3261 §10.3): `source` is where the phone
+ * sent it from, `proxy` the trusted proxy that relayed it, if any. Returns a status to answer
+ * instead (400) when the To or a Contact cannot be parsed.
  */
 export function registerInputFromRequest(
   req: SipRequest,
   source: TransportAddress,
+  proxy?: TransportAddress,
 ): { ok: true; input: RegisterInput } | { ok: false; status: number; reason: string } {
   try {
     // The UAS checks parsed the Contacts already (cached on the request); `*` alone is the
@@ -37,6 +39,7 @@ export function registerInputFromRequest(
         expires: req.getHeader('Expires'),
         credentials: req.getHeaders('Authorization'),
         source,
+        ...(proxy ? { proxy } : {}),
         userAgent: req.getHeader('User-Agent'),
       },
     };

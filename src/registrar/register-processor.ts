@@ -46,7 +46,10 @@ export interface RegisterInput {
   expires?: string;
   /** `Authorization` values, unsplit. */
   credentials: readonly string[];
+  /** Where the phone sent it from (for a REGISTER a trusted proxy relayed: as the proxy saw it). */
   source: TransportAddress;
+  /** The trusted proxy that relayed it (the cluster's Kamailio), if one did. */
+  proxy?: TransportAddress;
   userAgent?: string;
 }
 
@@ -203,7 +206,10 @@ export class RegisterProcessor {
         if (existing) changes.push({ op: 'remove', dn, key });
         continue;
       }
-      const { dest, nat } = bindingDestination(c.uri, req.source);
+      const found = bindingDestination(c.uri, req.source);
+      const { nat } = found;
+      // Relayed by a trusted proxy: a phone it cannot be reached at directly is reached through it.
+      const dest = nat && req.proxy ? { ...req.proxy } : found.dest;
       const q = paramValue(c.params, 'q');
       const qn = q === undefined ? undefined : Number(q);
       const binding: Binding = {

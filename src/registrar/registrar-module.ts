@@ -168,7 +168,8 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
   const unhandle = stack.handle('REGISTER', (ctx: IncomingRequest) => {
     let status = 500;
     try {
-      const parsed = registerInputFromRequest(ctx.request, ctx.source);
+      const origin = ctx.origin;
+      const parsed = registerInputFromRequest(ctx.request, origin, origin === ctx.source ? undefined : ctx.source);
       if (!parsed.ok) {
         status = parsed.status;
         answer(ctx, parsed.status, parsed.reason);

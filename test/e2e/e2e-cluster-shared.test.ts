@@ -2,9 +2,10 @@
  * A cluster with shared state end to end (docs/cluster.md): `scripts/cluster-up.sh --redis local
  * --store pg` starts PostgreSQL, Redis, two nodes, Kamailio and nginx. Checked through the two
  * front addresses only: a DN created through nginx is on every node at the same version; a phone
- * registered through Kamailio is known to both nodes; an agent logged in through nginx is owned
- * by one node, and when that node is killed (SIGKILL) the other takes the agent over, Ready, and
- * the desktop reconnecting through nginx finds it; cluster-down.sh stops all of it.
+ * registered through Kamailio is known to both nodes at its own address (Kamailio is their
+ * trusted proxy), and a call claiming its DN from elsewhere is refused; an agent logged in through
+ * nginx is owned by one node, and when that node is killed (SIGKILL) the other takes the agent
+ * over, Ready, and the desktop reconnecting through nginx finds it; cluster-down.sh stops it all.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -76,7 +77,7 @@ describe('cluster with PostgreSQL and Redis (cluster-up.sh --redis local --store
   name: SIP_Server
   sip: { listen: ["udp:127.0.0.1:${sipPort}", "tcp:127.0.0.1:${sipPort}"] }
   http: { listen: "127.0.0.1:${httpPort}", admin-token: "${TOKEN}" }
-  options: { cluster-node-lease: "2" }
+  options: { cluster-node-lease: "2", sip-trusted-proxies: "127.0.0.1" }
 dns:
   - { number: "1000", type: extension, options: { contact: "*" } }
   - { number: "2000", type: extension, options: { contact: "*" } }
@@ -139,32 +140,57 @@ agents:
     }
   });
 
-  it('a phone registered through Kamailio is known to both nodes', async () => {
-    const phone = await UdpPeer.open();
+  it('a phone registered through Kamailio is known to both nodes, from its own address; only it may call as its DN', async () => {
+    // Kamailio (127.0.0.1) is the nodes' trusted proxy: they see the phone at 127.0.0.5.
+    const phone = await UdpPeer.open('127.0.0.5');
+    const spoofer = await UdpPeer.open('127.0.0.6');
+    const branch = (): string => `z9hG4bK${randomBytes(6).toString('hex')}`;
+    const tag = (): string => randomBytes(4).toString('hex');
     try {
       const callId = randomBytes(8).toString('hex');
       await phone.send(
         `REGISTER sip:127.0.0.1:${sipPort} SIP/2.0\r\n` +
-          `Via: SIP/2.0/UDP 127.0.0.1:${phone.port};branch=z9hG4bK${randomBytes(6).toString('hex')};rport\r\n` +
-          `Max-Forwards: 70\r\nFrom: <sip:2000@127.0.0.1:${sipPort}>;tag=${randomBytes(4).toString('hex')}\r\n` +
+          `Via: SIP/2.0/UDP 127.0.0.5:${phone.port};branch=${branch()}\r\n` +
+          `Max-Forwards: 70\r\nFrom: <sip:2000@127.0.0.1:${sipPort}>;tag=${tag()}\r\n` +
           `To: <sip:2000@127.0.0.1:${sipPort}>\r\nCall-ID: ${callId}\r\nCSeq: 1 REGISTER\r\n` +
-          `Contact: <sip:2000@127.0.0.1:${phone.port}>\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n`,
+          `Contact: <sip:2000@127.0.0.5:${phone.port}>\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n`,
         sipPort,
       );
       const [ok] = await phone.waitFor((d) => d.text.includes(callId) && (statusOf(d.text) ?? 0) >= 200, 1, 5000);
       expect(statusOf(ok!.text)).toBe(200);
+      for (const n of nodes) {
+        const row = await waitFor(async () => {
+          const r = await api<{ registrations: Array<{ dn: string; source: string }> }>(
+            n.http,
+            'GET',
+            '/api/status?sections=registrations',
+          );
+          return r.body.registrations.find((x) => x.dn === '2000');
+        }, `the registration of 2000 on node ${n.k}`);
+        expect(row.source).toBe(`udp:127.0.0.5:${phone.port}`);
+      }
+      // A new call claiming DN 2000 (no password: location match) from elsewhere is refused; from
+      // the phone's address it is admitted (and then fails: DN 1000 has no phone registered).
+      const call = async (peer: UdpPeer, host: string): Promise<number | undefined> => {
+        const id = randomBytes(8).toString('hex');
+        await peer.send(
+          `INVITE sip:1000@127.0.0.1:${sipPort} SIP/2.0\r\n` +
+            `Via: SIP/2.0/UDP ${host}:${peer.port};branch=${branch()}\r\n` +
+            `Max-Forwards: 70\r\nFrom: <sip:2000@127.0.0.1>;tag=${tag()}\r\n` +
+            `To: <sip:1000@127.0.0.1>\r\nCall-ID: ${id}\r\nCSeq: 1 INVITE\r\n` +
+            `Contact: <sip:2000@${host}:${peer.port}>\r\nContent-Length: 0\r\n\r\n`,
+          sipPort,
+        );
+        const [final] = await peer.waitFor((d) => d.text.includes(id) && (statusOf(d.text) ?? 0) >= 200, 1, 5000);
+        return final ? statusOf(final.text) : undefined;
+      };
+      expect(await call(spoofer, '127.0.0.6')).toBe(403);
+      const status = await call(phone, '127.0.0.5');
+      expect(status).toBeGreaterThanOrEqual(400);
+      expect(status).not.toBe(403);
     } finally {
       await phone.close();
-    }
-    for (const n of nodes) {
-      await waitFor(async () => {
-        const r = await api<{ registrations: Array<{ dn: string }> }>(
-          n.http,
-          'GET',
-          '/api/status?sections=registrations',
-        );
-        return r.body.registrations.some((x) => x.dn === '2000');
-      }, `the registration of 2000 on node ${n.k}`);
+      await spoofer.close();
     }
   });
 

@@ -112,7 +112,7 @@ export class InboundCalls {
     number = this.directory.normaliseNumber(number);
     const ani = fromUser ? this.directory.normaliseNumber(fromUser) : 'anonymous';
     const phone = admission && admission.via !== 'trusted-peer' ? admission.dn : undefined;
-    const identity = phone === undefined ? this.reachability.identifyInbound?.(ctx.source, fromUser) : undefined;
+    const identity = phone === undefined ? this.reachability.identifyInbound?.(ctx.origin, fromUser) : undefined;
     let originDn = phone ?? identity?.dn;
     if (!originDn && !identity) {
       const d = this.directory.getDn(ani);

@@ -28,7 +28,7 @@ export function attachCallHandlers(
   offs.push(
     stack.handle('INVITE', (ctx) => {
       if (ua.handleRequest(ctx)) return true;
-      const verdict = trust?.check(ctx.request, ctx.source);
+      const verdict = trust?.check(ctx.request, ctx.origin);
       if (verdict && !verdict.admit) {
         ctx.replyStateless(verdict.status, verdict.reason, verdict.headers);
         return true;

@@ -8,6 +8,7 @@ import type { ServerTransaction } from '../transaction/transaction-manager.js';
 import { TransactionState } from '../transaction/transaction-state.js';
 import type { ResponseRoute } from '../transport/transport-layer.js';
 import { statelessToTag } from './stateless-tag.js';
+import { viaOrigin } from '../message/via-origin.js';
 
 /** Extra header fields for a reply: a list (order kept, repeats allowed) or a record. */
 export type ReplyHeaders = Array<[string, string]> | Record<string, string>;
@@ -43,8 +44,23 @@ export class IncomingRequest {
     readonly route: ResponseRoute,
     private readonly stateless: StatelessResponder,
     private readonly createTransaction: () => ServerTransaction,
+    /** Hosts of the proxies whose Via of the previous hop is believed ({@link origin}). */
+    private readonly isTrustedProxy?: (host: string) => boolean,
   ) {
     this.tx = tx;
+  }
+
+  private originCache: TransportAddress | undefined;
+
+  /**
+   * Where the request came from: {@link source}, or, for a request a trusted proxy relayed (the
+   * cluster's Kamailio), the address that proxy received it from (`viaOrigin`). Who the sender
+   * is (trust, location match, the registered source) is decided on this; responses still go
+   * back by {@link route}.
+   */
+  get origin(): TransportAddress {
+    this.originCache ??= viaOrigin(this.request, this.source, this.isTrustedProxy);
+    return this.originCache;
   }
 
   /** The server transaction (created now if the request did not have one yet). */

@@ -37,6 +37,11 @@ export interface SipStackOptions {
   advertisedHost?: string;
   /** Answer requests at their source port even without `;rport` (NAT; Kamailio `force_rport`). */
   forceRport?: boolean;
+  /**
+   * Hosts of trusted proxies (a cluster's Kamailio): for a request from one of them,
+   * `IncomingRequest.origin` is the previous hop's address as the proxy recorded it in Via.
+   */
+  trustedProxy?: (host: string) => boolean;
   /** Option tags we support (RFC 3261 §8.2.2.3). */
   supported?: string[];
   /** Value of the `Server` / `User-Agent` header on what the stack writes itself. */
@@ -136,6 +141,7 @@ export class SipStack {
   private readonly core: UasCore;
   private readonly contexts = new WeakMap<ServerTransaction, IncomingRequest>();
   private readonly userAgent: string;
+  private readonly trustedProxy: ((host: string) => boolean) | undefined;
   private started = false;
   private cseqCounter = 1;
 
@@ -143,6 +149,7 @@ export class SipStack {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
     this.userAgent = opts.userAgent ?? 'sipserver';
+    this.trustedProxy = opts.trustedProxy;
     const specs = opts.listen.map(parseListenSpec);
     this.transport = new TransportLayer({
       listen: specs,
@@ -237,8 +244,14 @@ export class SipStack {
   ): void {
     const route = sender instanceof RouteSender ? sender.route : undefined;
     if (!route) throw new Error('request without route');
-    const ctx = new IncomingRequest(req, source, tx, route, this, () =>
-      this.transactions.createServerTransaction(req, sender),
+    const ctx = new IncomingRequest(
+      req,
+      source,
+      tx,
+      route,
+      this,
+      () => this.transactions.createServerTransaction(req, sender),
+      this.trustedProxy,
     );
     if (tx && req.method === 'INVITE') {
       this.contexts.set(tx, ctx);

@@ -292,6 +292,36 @@ describe('RegisterProcessor', () => {
     expect(table.get('1000')[0]).toMatchObject({ dest: { transport: 'tcp', host: '127.0.0.1', port: 41000 } });
   });
 
+  it('through a trusted proxy: the binding keeps the phone as source; a phone behind NAT is reached through the proxy', () => {
+    const { p, table, clock } = setup();
+    const to = uri('sip:1000@127.0.0.1');
+    const proxy = { transport: 'udp' as const, host: '127.0.0.1', port: 5060 };
+    p.process(
+      reg({
+        toUri: to,
+        contacts: [contact('sip:1000@127.0.0.5:5062')],
+        source: { transport: 'udp', host: '127.0.0.5', port: 5062 },
+        proxy,
+      }),
+    );
+    expect(table.get('1000')[0]).toMatchObject({
+      nat: false,
+      source: { host: '127.0.0.5', port: 5062 },
+      dest: { transport: 'udp', host: '127.0.0.5', port: 5062 },
+    });
+    clock.advance(1);
+    p.process(
+      reg({
+        toUri: to,
+        callId: 'natted',
+        contacts: [contact('sip:1000@192.0.2.7:5060')],
+        source: { transport: 'udp', host: '127.0.0.6', port: 40000 },
+        proxy,
+      }),
+    );
+    expect(table.get('1000')[0]).toMatchObject({ nat: true, source: { host: '127.0.0.6' }, dest: proxy });
+  });
+
   it('expires bindings with one timer and emits unregistered(expired)', () => {
     const { p, table, events, clock } = setup();
     for (let i = 0; i < 50; i++) {

@@ -32,9 +32,11 @@ function fakeStack() {
     },
     deliver(text: string): Array<{ status: number; headers: Array<[string, string]>; stateless: boolean }> {
       const replies: Array<{ status: number; headers: Array<[string, string]>; stateless: boolean }> = [];
+      const source = { transport: 'udp', host: '127.0.0.1', port: 5062 };
       const ctx = {
         request: parseMessage(Buffer.from(text.replace(/\n/g, '\r\n'))) as SipRequest,
-        source: { transport: 'udp', host: '127.0.0.1', port: 5062 },
+        source,
+        origin: source,
         finalSent: false,
         reply(status: number, _reason?: string, headers?: Array<[string, string]>) {
           replies.push({ status, headers: headers ?? [], stateless: false });
