@@ -30,7 +30,8 @@ export interface MembershipOptions {
 /** This node's lease and its view of the others. */
 export class ClusterMembership {
   private timer: NodeJS.Timeout | undefined;
-  private alive = new Set<string>();
+  /** Members without a lease at the last look (not yet taken over). */
+  private dead = new Set<string>();
   private readonly leaseMs: number;
   private readonly renewMs: number;
   private busy = false;
@@ -42,7 +43,6 @@ export class ClusterMembership {
     this.self = o.self;
     this.leaseMs = o.leaseMs ?? DEFAULT_NODE_LEASE_MS;
     this.renewMs = o.renewMs ?? DEFAULT_NODE_RENEW_MS;
-    this.alive.add(o.self.name);
   }
 
   private key(name: string): string {
@@ -66,6 +66,7 @@ export class ClusterMembership {
       await new Promise((r) => setTimeout(r, 250));
     }
     await this.renew();
+    await this.look();
     this.timer = setInterval(() => void this.tick(), this.renewMs);
     this.timer.unref();
   }
@@ -80,9 +81,21 @@ export class ClusterMembership {
     this.self = self;
   }
 
-  /** Whether a node is alive, as of the last renewal. */
+  /**
+   * Whether a node may be alive: false only for a member whose lease had run out at the last look
+   * (a node not known yet counts as alive, so that a login it owns is never taken in doubt).
+   */
   isAlive(name: string): boolean {
-    return this.alive.has(name);
+    return !this.dead.has(name);
+  }
+
+  /** Reads the members and their leases; answers the dead ones. */
+  private async look(): Promise<string[]> {
+    const members = await this.o.redis.smembers(this.membersKey);
+    const leases = members.length > 0 ? await this.o.redis.mget(...members.map((m) => this.key(m))) : [];
+    const dead = members.filter((m, i) => !leases[i] && m !== this.self.name);
+    this.dead = new Set(dead);
+    return dead;
   }
 
   /** Renews the lease (also right after Redis came back). */
@@ -99,15 +112,7 @@ export class ClusterMembership {
     this.busy = true;
     try {
       await this.renew();
-      const members = await this.o.redis.smembers(this.membersKey);
-      const leases = members.length > 0 ? await this.o.redis.mget(...members.map((m) => this.key(m))) : [];
-      const alive = new Set<string>([this.self.name]);
-      members.forEach((m, i) => {
-        if (leases[i]) alive.add(m);
-      });
-      this.alive = alive;
-      for (const m of members) {
-        if (alive.has(m)) continue;
+      for (const m of await this.look()) {
         const won = await this.o.redis.set(
           `${this.o.prefix}:takeover:${m}`,
           this.self.name,
