@@ -11,6 +11,8 @@ import { hostname } from 'node:os';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { openStartConfiguration } from './config/config-bootstrap.js';
 import type { ConfigStore } from './config/config-store.js';
+import { TrustedProxies } from './trust/trusted-proxies.js';
+import { registerStoreMetrics } from './api/admin/config-metrics.js';
 import { sqliteBackend, type ConfigBackend } from './config/config-writer.js';
 import { optionNumber } from './config/option-table.js';
 import { createCtiPlugin } from './api/cti/cti-plugin.js';
@@ -45,7 +47,6 @@ import { RequestTrust } from './trust/request-trust.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { runDetached } from './util/detached.js';
 import { createLogger, type Logger } from './util/logger.js';
-import { type AddressList, parseAddressList } from './util/address-list.js';
 
 /** Options of {@link App.create}. */
 export interface AppOptions {
@@ -83,47 +84,6 @@ function sipStackSettings(options: Readonly<Record<string, string>>): Pick<SipSt
       idleTimeoutMs: n('sip-connection-idle-timeout') * 1000,
     },
   };
-}
-
-/**
- * `sip-trusted-proxies` (docs/options.md): the proxies whose Via of the previous hop says where a
- * request came from (a cluster's Kamailio). Parsed again when the server object changes.
- */
-class TrustedProxies {
-  private list: AddressList | undefined;
-  private text: string | undefined;
-
-  constructor(private readonly store: Pick<ConfigStore, 'server'>) {}
-
-  has(host: string): boolean {
-    const text = this.store.server.options['sip-trusted-proxies'] ?? '';
-    if (text !== this.text) {
-      this.text = text;
-      const r = parseAddressList(text);
-      this.list = r.ok && r.list.items.length > 0 ? r.list : undefined;
-    }
-    return this.list?.has(host) ?? false;
-  }
-}
-
-/** The configuration store's reachability and catch-up lag (docs/cluster.md). */
-function registerStoreMetrics(metrics: Registry, backend: ConfigBackend): void {
-  new Gauge({
-    name: 'sipserver_config_store_connected',
-    help: 'Whether the configuration store of record answers (1; always 1 for the embedded store)',
-    registers: [metrics],
-    collect() {
-      this.set(backend.status().connected ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'sipserver_config_store_lag_versions',
-    help: 'Change-sets in the store of record not yet applied to the local cache (as last seen)',
-    registers: [metrics],
-    collect() {
-      this.set(backend.status().lagVersions);
-    },
-  });
 }
 
 /** The running server: every layer, wired. */

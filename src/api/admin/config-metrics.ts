@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ConfigStore } from '../../config/config-store.js';
+import type { ConfigBackend } from '../../config/config-writer.js';
 import type { ChangeSetQueue } from './change-set-queue.js';
 
 /** Registers the config metrics on `registry` and feeds them from `store` and `queue`. Returns the detach function. */
@@ -89,4 +90,24 @@ export function registerConfigMetrics(registry: Registry, store: ConfigStore, qu
     detachQueue();
     detachStore();
   };
+}
+
+/** The configuration store's reachability and catch-up lag (docs/cluster.md). */
+export function registerStoreMetrics(metrics: Registry, backend: ConfigBackend): void {
+  new Gauge({
+    name: 'sipserver_config_store_connected',
+    help: 'Whether the configuration store of record answers (1; always 1 for the embedded store)',
+    registers: [metrics],
+    collect() {
+      this.set(backend.status().connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'sipserver_config_store_lag_versions',
+    help: 'Change-sets in the store of record not yet applied to the local cache (as last seen)',
+    registers: [metrics],
+    collect() {
+      this.set(backend.status().lagVersions);
+    },
+  });
 }
