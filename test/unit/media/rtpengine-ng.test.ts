@@ -47,9 +47,9 @@ describe('ng addresses', () => {
   });
 
   it('option rtpengine-ng: a comma-separated list, default udp:127.0.0.1:2223', () => {
-    expect(parseNgList(' udp:10.0.0.1:2223 , udp:10.0.0.2:2223 ')).toEqual([
-      { host: '10.0.0.1', port: 2223 },
-      { host: '10.0.0.2', port: 2223 },
+    expect(parseNgList(' udp:127.0.0.11:2223 , udp:127.0.0.12:2223 ')).toEqual([
+      { host: '127.0.0.11', port: 2223 },
+      { host: '127.0.0.12', port: 2223 },
     ]);
     expect(parseNgList(undefined)).toEqual([{ host: '127.0.0.1', port: 2223 }]);
     expect(() => parseNgList('udp:a:1,b')).toThrow(/^option rtpengine-ng: "b" is not/);

@@ -21,7 +21,7 @@ const PROXY_VIA = 'SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKproxy';
 
 describe('viaOrigin (RFC 3261 §18.2.1, RFC 3581 §4)', () => {
   it('a request a trusted proxy relayed comes from its received/rport', () => {
-    const req = invite([PROXY_VIA, 'SIP/2.0/TCP 10.0.0.5:5062;branch=z9hG4bKa;received=127.0.0.5;rport=40001']);
+    const req = invite([PROXY_VIA, 'SIP/2.0/TCP 127.0.0.9:5062;branch=z9hG4bKa;received=127.0.0.5;rport=40001']);
     expect(viaOrigin(req, PROXY, isProxy)).toEqual({ transport: 'tcp', host: '127.0.0.5', port: 40001 });
   });
 
