@@ -132,12 +132,16 @@ export class ClusterMembership {
     }
   }
 
-  /** Every member with its lease (for `GET /api/cluster`). */
+  /** Every member with its lease (for `GET /api/cluster`): one pipelined read of all leases. */
   async nodes(): Promise<Array<Omit<ClusterNodeView, 'agents'>>> {
-    const members = await this.o.redis.smembers(this.membersKey);
+    const members = (await this.o.redis.smembers(this.membersKey)).sort();
+    const pipe = this.o.redis.pipeline();
+    for (const m of members) pipe.get(this.key(m)).pttl(this.key(m));
+    const replies = (await pipe.exec()) ?? [];
     const out: Array<Omit<ClusterNodeView, 'agents'>> = [];
-    for (const m of members.sort()) {
-      const [value, ttl] = await Promise.all([this.o.redis.get(this.key(m)), this.o.redis.pttl(this.key(m))]);
+    members.forEach((m, i) => {
+      const value = replies[2 * i]?.[1] as string | null | undefined;
+      const ttl = Number(replies[2 * i + 1]?.[1] ?? 0);
       const info = value ? (JSON.parse(value) as ClusterNodeInfo) : undefined;
       out.push({
         name: m,
@@ -146,7 +150,7 @@ export class ClusterMembership {
         leaseMs: info ? Math.max(0, ttl) : 0,
         ...(info ? { sip: info.sip, http: info.http, pid: info.pid, startedAt: info.startedAt } : {}),
       });
-    }
+    });
     return out;
   }
 

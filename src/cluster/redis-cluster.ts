@@ -9,7 +9,7 @@ import { RedisBindingReplica } from '../registrar/redis-binding-replica.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { optionNumber } from '../config/option-table.js';
-import { closeRedis, connectRedis } from '../util/redis-client.js';
+import { closeRedis, connectRedisPair } from '../util/redis-client.js';
 import { redactUrl } from '../util/url.js';
 import { AgentOwnership, type ClusterAgents } from './agent-ownership.js';
 import { ClusterMembership } from './cluster-membership.js';
@@ -143,14 +143,7 @@ export class RedisCluster {
 
   /** Connects, waits for a lease under this node's name, and starts renewing it. */
   static async join(o: JoinOptions): Promise<RedisCluster> {
-    const redis = await connectRedis(o.url);
-    let sub: Redis;
-    try {
-      sub = await connectRedis(o.url);
-    } catch (err) {
-      redis.disconnect();
-      throw err;
-    }
+    const [redis, sub] = await connectRedisPair(o.url);
     const c = new RedisCluster(redis, sub, o.self, o);
     try {
       await c.membership.start();

@@ -14,7 +14,7 @@
  * shared when it returns.
  */
 import type { Redis } from 'ioredis';
-import { closeRedis, connectRedis } from '../util/redis-client.js';
+import { closeRedis, connectRedisPair } from '../util/redis-client.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Binding } from './binding.js';
@@ -72,15 +72,7 @@ export class RedisBindingReplica implements BindingReplica {
    * does not answer within the timeout.
    */
   static async connect(options: RedisReplicaOptions): Promise<RedisBindingReplica> {
-    const timeout = { connectTimeoutMs: options.connectTimeoutMs };
-    const cmd = await connectRedis(options.url, timeout);
-    let sub: Redis;
-    try {
-      sub = await connectRedis(options.url, timeout);
-    } catch (err) {
-      cmd.disconnect();
-      throw err;
-    }
+    const [cmd, sub] = await connectRedisPair(options.url, { connectTimeoutMs: options.connectTimeoutMs });
     const replica = new RedisBindingReplica(cmd, sub, options);
     await sub.subscribe(replica.channel);
     sub.on('message', (channel: string, text: string) => replica.onMessage(channel, text));

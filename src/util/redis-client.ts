@@ -56,3 +56,17 @@ export async function closeRedis(
   }
   for (const c of clients) c.disconnect();
 }
+
+/**
+ * Two connections to `url`: one for commands, one for a subscription (a subscribed connection
+ * takes no other command). Both or neither: the first is closed when the second fails.
+ */
+export async function connectRedisPair(url: string, options: RedisConnectOptions = {}): Promise<[Redis, Redis]> {
+  const cmd = await connectRedis(url, options);
+  try {
+    return [cmd, await connectRedis(url, options)];
+  } catch (err) {
+    cmd.disconnect();
+    throw err;
+  }
+}
