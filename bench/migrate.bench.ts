@@ -14,12 +14,16 @@
  * request answered); then the calls stop and the desks log out, and ours removes their office
  * DNs (not timed; the naive side leaves them).
  *
- * For each it prints: total migration time; call set-up p99 (INVITE → 200 at the customer, SIPp
- * `-trace_rtt`, 1 ms resolution) during the migration vs the 10 s before it (target ratio ≤ 1.2);
+ * For each it prints: total migration time; call set-up p99 (INVITE → 200 at the customer) during the migration vs the 10 s before it (target ratio ≤ 1.2);
  * peak event-loop lag (the largest single delay, `load.eventLoopLagMaxMs`, and the largest ~1 s
  * mean) and CPU (`GET /api/status?sections=load,config` every 0.5 s: `load` covers the last ~1 s;
  * the whole status, 1.5 MB at 10,000 agents, would cost the server ~40 ms a read); failed calls; agents not
  * at home afterwards. Then ours vs naive: time ratio (target ≥ 5× faster) and peak lags (ours lower).
+ *
+ * Placement (bench/helpers/placement.ts): the server on CPU 0; SIPp, the `migrate` command and the
+ * bench itself on CPU 1 (BENCH_MIGRATE_PIN=0: left to the kernel). Set-up times come from a
+ * tcpdump capture of the server's SIP port (test/helpers/sip-capture.ts, µs) when tcpdump can
+ * run (root); SIPp's own `-trace_rtt` moves in 4 ms steps on a HZ=250 kernel.
  *
  * Env: BENCH_MIGRATE_AGENTS ("2000,10000"), BENCH_MIGRATE_RATE (50 calls/s), BENCH_MIGRATE_DESKS
  * (100 agents logged in), BENCH_MIGRATE_BEFORE_S (10 s of calls measured before), BENCH_MIGRATE_SIDES
@@ -27,10 +31,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setupPercentile, type CallLoadStats } from '../test/helpers/call-load.js';
+import { setupPercentile, type CallLoadStats, type SetupSample } from '../test/helpers/call-load.js';
+import { ROUTING_POINT } from '../test/helpers/office-gen.js';
 import { journalMoved, OfficeRun, readJournal, type LoadSample } from '../test/helpers/office-world.js';
+import { canCapture, SipCapture, setupTimesFromCapture } from '../test/helpers/sip-capture.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { naiveMigrate, type NaivePlan } from './helpers/naive-migrate.js';
+import { placement } from './helpers/placement.js';
+import { pinProcess } from '../test/helpers/taskset.js';
 
 const SIZES = (process.env.BENCH_MIGRATE_AGENTS ?? '2000,10000').split(',').map(Number);
 const RATE = Number(process.env.BENCH_MIGRATE_RATE ?? 50);
@@ -41,6 +49,13 @@ const SIDES = (process.env.BENCH_MIGRATE_SIDES ?? 'ours,naive').split(',');
 const APPLY_ARGS = (process.env.BENCH_MIGRATE_APPLY_ARGS ?? '').split(' ').filter(Boolean);
 /** Set-up times of the first 2 s of calls are not measured (JIT warm-up of the call path). */
 const WARMUP_MS = 2000;
+/** Set-up times from a packet capture (µs) when tcpdump can run here; SIPp's own (4 ms steps) otherwise. */
+const CAPTURE = canCapture();
+/**
+ * The server on CPU 0; SIPp (customers, PBX, SBC), the `migrate` command and this process on CPU 1,
+ * as on a site where the carriers and the administrator's machine are not the server.
+ */
+const PLACE = placement(process.env.BENCH_MIGRATE_PIN !== '0', 'BENCH_MIGRATE_PIN=0');
 
 /** One side's figures. */
 interface SideResult {
@@ -48,6 +63,8 @@ interface SideResult {
   ms: number;
   p99Before: number;
   p99During: number;
+  /** Set-up time distributions of both windows. */
+  spread: string;
   /** Largest single event-loop delay (`eventLoopLagMaxMs`). */
   peakLag: number;
   /** Largest ~1 s mean event-loop delay (`eventLoopLagMs`). */
@@ -59,6 +76,15 @@ interface SideResult {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Calls, p50, p90, p99 and max set-up time (ms) of the calls placed in [from, to). */
+function spread(samples: readonly SetupSample[], from: number, to: number): string {
+  const n = samples.filter((s) => s.at >= from && s.at < to).length;
+  const [p50, p90, p99, max] = [50, 90, 99, 100].map((p) => ms(setupPercentile(samples, p, from, to)));
+  return `${n} calls, p50 ${p50} p90 ${p90} p99 ${p99} max ${max} ms`;
+}
+
+const ms = (v: number): string => (CAPTURE ? v.toFixed(1) : String(v));
 
 const peak = (samples: LoadSample[], f: (s: LoadSample) => number): number =>
   samples.reduce((m, s) => Math.max(m, f(s)), 0);
@@ -101,7 +127,8 @@ function naive(run: OfficeRun, plan: string): Migration {
  * every agent is moved, the calls stop and the desks log out (ours then removes their office DNs).
  */
 async function side(name: string, agents: number): Promise<SideResult> {
-  const run = await OfficeRun.start({ agents, dist: true });
+  const serverCpu = PLACE.cpu('server');
+  const run = await OfficeRun.start({ agents, dist: true, ...(serverCpu !== undefined ? { serverCpu } : {}) });
   try {
     await run.registerPhones();
     await run.waitSoftswitches();
@@ -109,6 +136,7 @@ async function side(name: string, agents: number): Promise<SideResult> {
     const plan = join(run.dir, 'plan.json');
     const planned = await run.plan(plan);
     if (planned.code !== 0) throw new Error(`migrate plan exit ${planned.code}: ${planned.stderr.slice(-1500)}`);
+    const capture = CAPTURE ? await SipCapture.start(Number(run.sipTarget.split(':').pop())) : undefined;
     const load = await run.startCalls(RATE);
     const loadStart = Date.now();
     const watchBefore = run.watchLoad();
@@ -127,13 +155,15 @@ async function side(name: string, agents: number): Promise<SideResult> {
     const t1 = Date.now();
     const during = await watch.stop();
     const calls = await load.stop();
+    const setups = capture ? setupTimesFromCapture(await capture.stop(), run.sipTarget, ROUTING_POINT) : calls.samples;
     await run.logoutAgents();
     const detail = await m.finished;
     return {
       side: name,
       ms: t1 - t0,
-      p99Before: setupPercentile(calls.samples, 99, loadStart + WARMUP_MS, t0),
-      p99During: setupPercentile(calls.samples, 99, t0, t1),
+      p99Before: setupPercentile(setups, 99, loadStart + WARMUP_MS, t0),
+      p99During: setupPercentile(setups, 99, t0, t1),
+      spread: `before ${spread(setups, loadStart + WARMUP_MS, t0)}; during ${spread(setups, t0, t1)}`,
       peakLag: peak(during, (s) => s.eventLoopLagMaxMs),
       peakMeanLag: peak(during, (s) => s.eventLoopLagMs),
       peakCpu: peak(during, (s) => s.cpuPercent),
@@ -147,19 +177,27 @@ async function side(name: string, agents: number): Promise<SideResult> {
 }
 
 function line(agents: number, r: SideResult): string {
-  const ratio = r.p99During / Math.max(1, r.p99Before);
+  const ratio = r.p99During / Math.max(CAPTURE ? 0.1 : 1, r.p99Before);
   return (
     `  ${agents.toLocaleString('en-US')} agents, ${r.side}: ${(r.ms / 1000).toFixed(1)} s, ${r.detail}; ` +
-    `calls ok ${r.calls.ok}, failed ${r.calls.failed}; set-up p99 ${r.p99Before} ms before, ${r.p99During} ms during ` +
+    `calls ok ${r.calls.ok}, failed ${r.calls.failed}; set-up p99 ${ms(r.p99Before)} ms before, ${ms(r.p99During)} ms during ` +
     `(ratio ${ratio.toFixed(2)}, target ≤ 1.2 ${ratio <= 1.2 ? 'OK' : 'OVER'}); peak lag ${r.peakLag.toFixed(1)} ms (1 s mean ${r.peakMeanLag.toFixed(1)} ms), ` +
-    `peak CPU ${r.peakCpu.toFixed(0)} %; ${r.notAtHome} agents not at home\n`
+    `peak CPU ${r.peakCpu.toFixed(0)} %; ${r.notAtHome} agents not at home\n    set-up: ${r.spread}\n`
   );
 }
 
 /** Entry point for bench/run.ts. */
 export default async function (): Promise<void> {
+  const loadCpu = PLACE.cpu('load');
+  if (loadCpu !== undefined) pinProcess(process.pid, loadCpu); // what this process starts runs there too
   process.stdout.write(
-    `  ${RATE} calls/s to the routing point, ${DESKS} agents Ready, ${BEFORE_S} s measured before each migration\n`,
+    loadCpu !== undefined
+      ? `  placement: the server on CPU ${PLACE.cpu('server')}; SIPp, the migrate command and the bench on CPU ${loadCpu} (BENCH_MIGRATE_PIN=0 to let the kernel place them)\n`
+      : '  placement: left to the kernel\n',
+  );
+  process.stdout.write(
+    `  ${RATE} calls/s to the routing point, ${DESKS} agents Ready, ${BEFORE_S} s measured before each migration; ` +
+      `set-up times ${CAPTURE ? 'from a tcpdump capture (µs)' : "from SIPp's -trace_rtt (4 ms steps on a HZ=250 kernel: run as root with tcpdump for µs)"}\n`,
   );
   for (const agents of SIZES) {
     const results: SideResult[] = [];

@@ -18,6 +18,8 @@ command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx)
 command -v rtpengine >/dev/null 2>&1 || need+=(rtpengine-daemon)
 # The PostgreSQL configuration store's tests run a private cluster (scripts/postgres-up.sh).
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# The migration bench reads call set-up times from a loopback capture (test/helpers/sip-capture.ts).
+command -v tcpdump >/dev/null 2>&1 || [[ -x /usr/sbin/tcpdump ]] || need+=(tcpdump)
 [[ ${#need[@]} -eq 0 ]] && exit 0
 echo "installing Debian packages: ${need[*]}"
 SUDO=""

@@ -17,6 +17,7 @@ import { generateOffice, HOME_SBC, OFFICE_PBX, ROUTING_POINT, type OfficeWorld }
 import { repoRoot } from './paths.js';
 import { cliEntry, startServerProcess, type ServerProcess } from './server-process.js';
 import { runSipp, startSipp, type SippPeer } from './sipp.js';
+import { pinProcess } from './taskset.js';
 import { waitFor } from './wait.js';
 
 /** Options of {@link startOffice}. */
@@ -28,6 +29,8 @@ export interface OfficeRunOptions {
   dist?: boolean;
   /** Admin token (default `office-migration-token`). */
   token?: string;
+  /** Pin the server (every thread) to this CPU once it runs (benches: bench/helpers/placement.ts). */
+  serverCpu?: number;
 }
 
 /** One `/api/status` reading of {@link OfficeRun.watchLoad}. */
@@ -134,6 +137,7 @@ export class OfficeRun {
         dist: o.dist ?? false,
         startTimeoutMs: 120_000,
       });
+      if (o.serverCpu !== undefined) pinProcess(server.child.pid!, o.serverCpu);
       return new OfficeRun(dir, world, token, pbx, sbc, server, o.dist ?? false);
     } catch (err) {
       await Promise.all(peers.map((p) => p.stop()));
