@@ -15,7 +15,7 @@ export class ServerRefusedError extends Error {}
 
 /** `GET /api/status` as far as the tool reads it (a section not asked for may be absent). */
 export interface ServerStatus {
-  agents?: { id: string; dn?: string; state: string; agentPhone?: string }[];
+  agents?: { id: string; dn?: string; state: string; agentPhone?: string; onCall?: boolean }[];
   devices?: { dn: string; state: string }[];
   load?: { cpuPercent?: number; eventLoopLagMs?: number; eventLoopLagMaxMs?: number };
   config?: { version?: number; lastApplyMs?: number; lastApplyLongestTurnMs?: number; queueDepth?: number };

@@ -10,7 +10,7 @@ import { StatusReporter } from '../../src/api/status.js';
 import { createAgentStatusProvider } from '../../src/contact-center/agents/agent-status-provider.js';
 import { adminRequest, type AdminAnswer } from '../helpers/admin-http.js';
 import { freePort } from '../helpers/ports.js';
-import { startCallServer, type CallServer } from './call-harness.js';
+import { startCallServer, waitFor, type CallServer } from './call-harness.js';
 import { callYaml, extensionDn, softswitchDn } from './call-yaml.js';
 
 const TOKEN = 'status-read-token';
@@ -45,7 +45,7 @@ beforeEach(async () => {
   const reporter = new StatusReporter(
     {
       registrationsAndDevices: () => ({ registrations: [], devices: [] }),
-      agents: createAgentStatusProvider(s.agents),
+      agents: createAgentStatusProvider(s.agents, () => (dn) => s.control.callsOnDn(dn).length > 0),
       activeCalls: () => s.b2bua.activeCalls,
       waitingCalls: () => s.router.waitingCalls().length,
       lostCalls: [],
@@ -114,6 +114,25 @@ describe('GET /api/status sections and agent filter', () => {
     expect(await ids('agentState=busy')).toEqual([]);
     s.agents.logout('1001');
     expect(await ids('agentState=logged-in')).toEqual(['bob']);
+  });
+
+  it('an agent whose DN has a call that is not a routed one (a make-call dialing) is onCall, not Busy', async () => {
+    const ann = async (): Promise<Record<string, unknown>> =>
+      (
+        (await call('GET', '/api/status?sections=agents&agentState=logged-in')).json.agents as Record<string, unknown>[]
+      ).find((a) => a.id === 'ann')!;
+    expect(await ann()).toEqual({ id: 'ann', dn: '1001', state: 'Ready', workMode: 'ManualIn' });
+    // 1001's phone does not answer: the make-call stays in its first step (calling 1001) while we look.
+    void s.control
+      .handle({ request: 'RequestMakeCall', thisDN: '1001', otherDN: '1002' }, { requesterId: 'desk', referenceId: 1 })
+      .catch(() => undefined);
+    await waitFor(() => s.control.callsOnDn('1001').length > 0);
+    expect(await ann()).toEqual({ id: 'ann', dn: '1001', state: 'Ready', workMode: 'ManualIn', onCall: true });
+    expect(
+      ((await call('GET', '/api/status?sections=agents&agentState=busy')).json.agents as { id: string }[]).map(
+        (a) => a.id,
+      ),
+    ).toEqual(['bob']);
   });
 
   it('an unknown section or agent state is 422 and names what is known', async () => {

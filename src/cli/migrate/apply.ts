@@ -43,7 +43,8 @@ class LiveAgents {
   constructor(s: ServerStatus) {
     for (const a of s.agents ?? []) {
       if (a.state === 'LoggedOut') continue;
-      if (a.state.startsWith('Busy')) this.busy.add(a.id);
+      // On a routed call (a Busy state) or on any other call of its DN (`onCall`).
+      if (a.state.startsWith('Busy') || a.onCall === true) this.busy.add(a.id);
       if (a.dn !== undefined) this.loggedInDns.add(a.dn);
     }
   }

@@ -4,7 +4,12 @@ import type { Logger } from '../../util/logger.js';
 import { ContactCenterEventBus } from '../events.js';
 import { AgentService } from './agent-service.js';
 import { AgentSessionRepository } from './agent-session-repository.js';
-import { type AgentStateFilter, type AgentStatusEntry, createAgentStatusProvider } from './agent-status-provider.js';
+import {
+  type AgentStateFilter,
+  type AgentStatusEntry,
+  createAgentStatusProvider,
+  type DnCallProbe,
+} from './agent-status-provider.js';
 import { ConfigDirectoryAdapter } from './config-directory-adapter.js';
 import { bridgeDnServiceEvents } from './dn-service-event-bridge.js';
 import { type AgentReachabilitySource, ReachabilityAgentPhoneAdapter } from './reachability-agent-phone-adapter.js';
@@ -30,6 +35,8 @@ export interface AgentsModule {
   readonly reachability: ReachabilityAgentPhoneAdapter;
   /** `agents` of `GET /api/status`. */
   readonly statusProvider: (filter?: AgentStateFilter) => AgentStatusEntry[];
+  /** Tells the status lines which DNs are on a call (call control is wired after the agents). */
+  useCallProbe(probe: DnCallProbe): void;
   /** Stops listening, closes the session database (does not log anyone out). */
   close(): void;
 }
@@ -56,11 +63,15 @@ export function createAgentsModule(deps: AgentsModuleDeps): AgentsModule {
   const restored = agents.restore();
   if (restored > 0) logger.info({ restored }, 'agent logins restored');
   const stopBridge = bridgeDnServiceEvents(reachability, bus);
+  let callProbe: DnCallProbe | undefined;
   return {
     bus,
     agents,
     reachability,
-    statusProvider: createAgentStatusProvider(agents),
+    statusProvider: createAgentStatusProvider(agents, () => callProbe),
+    useCallProbe(probe) {
+      callProbe = probe;
+    },
     close() {
       stopBridge();
       agents.close();

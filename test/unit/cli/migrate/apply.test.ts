@@ -27,10 +27,14 @@ agents:
 ${Array.from({ length: 8 }, (_, i) => `  - { id: a${i}, name: A${i}, password: p, dn: "${7000 + i}" }`).join('\n')}
 `;
 
-/** An admin client over a store; `busy` agents are reported Busy while in the set; `beforePost` runs before each change-set. */
+/**
+ * An admin client over a store; `busy` agents are reported Busy while in the set, `onCall` agents
+ * NotReady with `onCall` (a direct call on their DN); `beforePost` runs before each change-set.
+ */
 class StoreClient {
   readonly base = 'http://store';
   busy = new Set<string>();
+  onCall = new Set<string>();
   beforePost: (n: number) => void = () => undefined;
   posts = 0;
   constructor(private readonly store: ConfigStore) {}
@@ -52,7 +56,8 @@ class StoreClient {
     const agents = this.store.exportModel().agents.map((a) => ({
       id: a.id,
       dn: a.dn,
-      state: this.busy.has(a.id) ? 'BusyReady' : 'LoggedOut',
+      state: this.busy.has(a.id) ? 'BusyReady' : this.onCall.has(a.id) ? 'NotReady' : 'LoggedOut',
+      ...(this.onCall.has(a.id) ? { onCall: true } : {}),
     }));
     return { agents, devices: [], load: { cpuPercent: 1, eventLoopLagMs: 1 } };
   }
@@ -127,12 +132,15 @@ describe('Applier', () => {
     expect(readJournal(journalFile).filter((e) => e.t === 'batch')).toHaveLength(1);
   });
 
-  it('an agent on a call is skipped and moved at the end, once the call is over', async () => {
-    client.busy.add('a1');
+  it.each([
+    ['a routed call (Busy)', 'busy'],
+    ['a direct call on its DN (onCall, NotReady)', 'onCall'],
+  ] as const)('an agent on %s is skipped and moved at the end, once the call is over', async (_what, set) => {
+    client[set].add('a1');
     let polls = 0;
     const origStatus = client.status.bind(client);
     client.status = async () => {
-      if (++polls === 8) client.busy.delete('a1');
+      if (++polls === 8) client[set].delete('a1');
       return origStatus();
     };
     const { a, journalFile, out } = applier();
