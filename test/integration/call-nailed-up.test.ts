@@ -6,11 +6,13 @@
  * (behaviour §7: the connection goes to the home number via the softswitch); RequestMakeCall and RequestSingleStepTransfer
  * from the agent (no new INVITE, no BYE to the phone; re-park); an agent phone that never answers
  * at login (login succeeds, state `none`); a customer who abandons while the connection is being
- * built (CANCEL to the phone, nothing left); `disconnect-nailedup-timeout`, the agent hanging up
- * while parked, the softswitch out of service. A counting media server checks that no park
- * endpoint is left behind.
+ * built (CANCEL to the phone, nothing left); `disconnect-nailedup-timeout` (parked time only: a
+ * longer call is not cut); requests naming a call that has ended (unknown-conn-id, nothing sent);
+ * the agent hanging up while parked, the softswitch out of service. A counting media server
+ * checks that no park endpoint is left behind.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CallControlRequest } from '../../src/contact-center/call-control.js';
 import type { MediaEndpoint, MediaMixer, MediaServer } from '../../src/media/media-server.js';
 import { freePort } from '../helpers/ports.js';
 import { callIdOf, runSipp, sdpBody, startSipp, type SippPeer, type SippRun } from '../helpers/sipp.js';
@@ -116,13 +118,13 @@ describe('nailed-up connections over the call harness', () => {
     await waitFor(() => state() === 'parked', { what: 'parked' });
   }
 
-  /** A customer calls `dn`, talks 200 ms and hangs up; the call must succeed. */
-  async function customerCall(dn: string): Promise<void> {
+  /** A customer calls `dn`, talks `pauseMs` and hangs up; the call must succeed. */
+  async function customerCall(dn: string, pauseMs = 200): Promise<void> {
     const ok = await runSipp({
       scenario: scen('e2e-uac-customer-call.xml'),
       target: `127.0.0.1:${server!.port}`,
       service: dn,
-      pauseMs: 200,
+      pauseMs,
     });
     expect(ok.code, ok.errors).toBe(0);
   }
@@ -353,6 +355,9 @@ describe('nailed-up connections over the call harness', () => {
     await waitFor(() => state() === 'none' && server!.b2bua.activeCalls === 0, { what: 'nothing left' });
     expect(gateway!.receivedRequests('INVITE')).toHaveLength(1);
     expect(media.openEndpoints).toBe(0);
+    expect(server!.agents.sessionByDn(JOE)?.status.state).toBe('Ready');
+    // The call never reached the agent (a connection is auto-answered once made): no call event.
+    expect(server!.events).toEqual([]);
   });
 
   it('disconnect-nailedup-timeout: a connection parked that long without a call is ended with BYE', async () => {
@@ -362,6 +367,58 @@ describe('nailed-up connections over the call harness', () => {
     expect(Date.now() - parkedAt).toBeGreaterThanOrEqual(900);
     await waitFor(() => state() === 'none', { what: 'none' });
     expect(media.openEndpoints).toBe(0);
+  });
+
+  it('disconnect-nailedup-timeout counts parked time only: a call longer than it is not cut, the re-park starts it again', async () => {
+    await start('e2e-uas-sbc-answer.xml', { 'disconnect-nailedup-timeout': '1' });
+    login();
+    // No connection at login: the call makes it and talks 1.5 s, longer than the timeout.
+    await customerCall(JOE, 1500);
+    expect(gateway!.distinctRequests('BYE')).toBe(0);
+    await waitFor(() => state() === 'parked', { what: 're-parked' });
+    const reparkedAt = Date.now();
+    await waitFor(() => gateway!.distinctRequests('BYE') === 1, { what: 'BYE at the timeout' });
+    expect(Date.now() - reparkedAt).toBeGreaterThanOrEqual(900);
+    expect(gateway!.callIds('INVITE')).toHaveLength(1);
+    await waitFor(() => state() === 'none' && media.openEndpoints === 0, { what: 'none, no endpoint' });
+    expect(server!.events.map((e) => e.name)).toEqual(['EventRinging', 'EventEstablished', 'EventReleased']);
+  });
+
+  it('requests naming a call that has ended: EventError unknown-conn-id for each, nothing sent, the connection stays parked', async () => {
+    await parked('e2e-uas-sbc-answer.xml', PARK);
+    await customerCall(JOE);
+    await waitFor(() => state() === 'parked' && media.openEndpoints === 1, { what: 're-parked' });
+    await waitFor(() => gateway!.distinctRequests('INVITE') === 3, 'the re-park re-INVITE');
+    const connId = server!.events.find((e) => e.name === 'EventReleased' && e.thisDN === JOE)!.connId;
+    const eventsBefore = server!.events.length;
+    const messagesBefore = gateway!.messages().length;
+    const on = { thisDN: JOE, connId };
+    const requests: CallControlRequest[] = [
+      { request: 'RequestAnswerCall', ...on },
+      { request: 'RequestReleaseCall', ...on },
+      { request: 'RequestHoldCall', ...on },
+      { request: 'RequestRetrieveCall', ...on },
+      { request: 'RequestAttachUserData', ...on, userData: { k: 'v' } },
+      { request: 'RequestSingleStepTransfer', ...on, otherDN: '+15559876543' },
+      { request: 'RequestInitiateTransfer', ...on, otherDN: '+15559876543' },
+      { request: 'RequestCompleteTransfer', ...on, transferConnId: connId },
+      { request: 'RequestReconnectCall', ...on },
+      { request: 'RequestAlternateCall', ...on },
+      { request: 'RequestInitiateConference', ...on, otherDN: '+15559876543' },
+      { request: 'RequestCompleteConference', ...on, transferConnId: connId },
+      { request: 'RequestDeleteFromConference', ...on, otherDN: '+15559876543' },
+    ];
+    for (const [i, request] of requests.entries()) {
+      await expect(
+        server!.control.handle(request, { requesterId: 'desk', referenceId: 10 + i }),
+        request.request,
+      ).rejects.toMatchObject({ reason: 'unknown-conn-id' });
+    }
+    expect(server!.events).toHaveLength(eventsBefore);
+    expect(gateway!.messages()).toHaveLength(messagesBefore);
+    expect(state()).toBe('parked');
+    expect(media.openEndpoints).toBe(1);
+    expect(server!.b2bua.activeCalls).toBe(0);
   });
 
   it('the agent hangs up while parked: state none, the park endpoint closed, no call event', async () => {
