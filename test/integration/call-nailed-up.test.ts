@@ -4,7 +4,8 @@
  * connection stays parked and carries the next call); a re-INVITE refused with 491 (retried after
  * the RFC 3261 §14.1 back-off, then the call connects); `agent-phone` on a nailed-up extension
  * (behaviour §7: the connection goes to the home number via the softswitch); RequestMakeCall and RequestSingleStepTransfer
- * from the agent (no new INVITE, no BYE to the phone; re-park); an agent phone that never answers
+ * from the agent (no new INVITE, no BYE to the phone; re-park), also to a destination answering
+ * without SDP (that call ends, the connection is re-parked); an agent phone that never answers
  * at login (login succeeds, state `none`); a customer who abandons while the connection is being
  * built (CANCEL to the phone, nothing left); `disconnect-nailedup-timeout` (parked time only: a
  * longer call is not cut); requests naming a call that has ended (unknown-conn-id, nothing sent);
@@ -65,10 +66,14 @@ class CountingMedia implements MediaServer {
   async close(): Promise<void> {}
 }
 
-/** Softswitch `+1` at the gateway's port, Joe's nailed-up DN, Jay's nailed-up extension 8888, routing point 5000. */
-function yaml(gatewayPort: number, softswitchOptions: DnOptions): string {
+/**
+ * Softswitch `+1` at the gateway's port, Joe's nailed-up DN, Jay's nailed-up extension 8888,
+ * routing point 5000; with `brokenPort`, softswitch `+1555987` ({@link BROKEN}) there.
+ */
+function yaml(gatewayPort: number, softswitchOptions: DnOptions, brokenPort?: number): string {
   return callYaml(
     [
+      ...(brokenPort === undefined ? [] : [softswitchDn(brokenPort, '+1555987', {}, 'Broken')]),
       softswitchDn(gatewayPort, '+1', { 'make-call-rfc3725-flow': '1', ...softswitchOptions }),
       extensionDn(JOE, undefined, { 'line-type': '1' }),
       extensionDn(JAY_DN, undefined, { 'line-type': '1' }),
@@ -82,6 +87,9 @@ function yaml(gatewayPort: number, softswitchOptions: DnOptions): string {
     },
   );
 }
+
+/** Numbers behind softswitch `Broken` (see {@link yaml}). */
+const BROKEN = '+15559870000';
 
 /** The softswitch parks a nailed-up connection at login. */
 const PARK: DnOptions = { 'connect-nailedup-on-login': 'gcti::park' };
@@ -102,18 +110,24 @@ describe('nailed-up connections over the call harness', () => {
     gatewayScenario: string,
     softswitchOptions: DnOptions,
     sipp: Partial<SippRun> = {},
+    brokenPort?: number,
   ): Promise<void> {
     const port = await freePort();
     gateway = await startSipp({ ...sipp, scenario: scen(gatewayScenario), localPort: port });
-    server = await startCallServer(yaml(port, softswitchOptions), { media });
+    server = await startCallServer(yaml(port, softswitchOptions, brokenPort), { media });
   }
 
   const state = () => server!.nailedUp.stateOf(JOE);
   const login = () => server!.agents.login({ agentId: 'joe', thisDN: JOE, workMode: 'AutoIn' });
 
   /** Start on `gatewayScenario` with `softswitchOptions`, log Joe in and wait for the connection to be parked. */
-  async function parked(gatewayScenario: string, softswitchOptions: DnOptions, sipp?: Partial<SippRun>): Promise<void> {
-    await start(gatewayScenario, softswitchOptions, sipp);
+  async function parked(
+    gatewayScenario: string,
+    softswitchOptions: DnOptions,
+    sipp?: Partial<SippRun>,
+    brokenPort?: number,
+  ): Promise<void> {
+    await start(gatewayScenario, softswitchOptions, sipp, brokenPort);
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
   }
@@ -282,6 +296,41 @@ describe('nailed-up connections over the call harness', () => {
     await waitFor(() => gateway!.distinctRequests('BYE', [destination!]) === 1, { what: 'BYE to the destination' });
     expect(gateway!.distinctRequests('BYE', [connection!])).toBe(0);
     await waitFor(() => media.openEndpoints === 1, 'park endpoint reopened');
+  });
+
+  it('a destination answering 200 without SDP (RFC 3264 §4): RequestMakeCall and RequestSingleStepTransfer end that call, the connection is re-parked (no BYE), nothing left', async () => {
+    const brokenPort = await freePort();
+    const broken = await startSipp({ scenario: scen('uas-answer-no-sdp.xml'), localPort: brokenPort });
+    try {
+      await parked('e2e-uas-sbc-answer.xml', PARK, {}, brokenPort);
+      const origin = { requesterId: 'desk', referenceId: 5 };
+      await server!.control.handle({ request: 'RequestMakeCall', thisDN: JOE, otherDN: BROKEN }, origin);
+      await waitFor(() => broken.distinctRequests('BYE') === 1, 'BYE to the destination');
+      await waitFor(() => state() === 'parked' && server!.b2bua.activeCalls === 0, 're-parked');
+      expect(broken.receivedRequests('ACK')).toHaveLength(1);
+      const call = ['EventDialing', 'EventNetworkReached', 'EventReleased'];
+      expect(server!.events.map((e) => e.name)).toEqual(call);
+
+      await withCustomerOnJoe(async (customer, est) => {
+        await server!.control.handle(
+          { request: 'RequestSingleStepTransfer', thisDN: JOE, connId: est.connId, otherDN: BROKEN },
+          origin,
+        );
+        await waitFor(() => broken.distinctRequests('BYE') === 2, 'BYE to the transfer target');
+        expect(await customer.exited).toBe(0); // our BYE, its 200
+        // The customer was never re-INVITEd: the target had no offer for it.
+        expect(customer.receivedRequests('INVITE')).toHaveLength(0);
+      });
+      await waitFor(() => state() === 'parked' && server!.b2bua.activeCalls === 0, 're-parked');
+      await waitFor(() => media.openEndpoints === 1, 'one park endpoint');
+      expect(broken.receivedRequests('ACK')).toHaveLength(2);
+      expect(gateway!.distinctRequests('BYE')).toBe(0);
+      expect(gateway!.callIds('INVITE')).toHaveLength(1);
+      // The transferred call: released on the agent at the transfer, nothing more for it.
+      expect(server!.events.map((e) => e.name)).toEqual([...call, 'EventRinging', 'EventEstablished', 'EventReleased']);
+    } finally {
+      await broken.stop();
+    }
   });
 
   it('RequestSingleStepTransfer re-parks the connection: the customer goes on to the target, no BYE to the agent', async () => {
