@@ -10,7 +10,9 @@
  * the customer and the next call makes a new connection; with `home-nailed-up.yaml`, the SBC
  * that stops answering OPTIONS (oos-check = oos-force = 1 s) has its parked connection ended with
  * BYE, and the first call once it is back in service makes a new one. The legacy file gets a customers' trunk
- * (its own configuration admits no inbound caller).
+ * (its own configuration admits no inbound caller); it runs twice: as shipped (the first call makes
+ * the connection) and with `connect-nailedup-on-login = gcti::park` set on the DN (one INVITE at
+ * login, as with the softswitch form). During a call the status says `active`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CtiFrame, CtiTestClient } from '../helpers/cti-client.js';
@@ -88,9 +90,17 @@ async function customerCall(
   return { events, ready };
 }
 
-/** The flows both example files share once the connection exists. */
-function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legacy'; connectsAtLogin: boolean }): void {
-  describe(`e2e ${example}: nailed-up connection`, () => {
+/**
+ * The flows both example files share once the connection exists. `parkOnDn`: the legacy file with
+ * `connect-nailedup-on-login = gcti::park` set on the agent's DN by the admin API (behaviour §10:
+ * on the agent DN or its softswitch), so that it too connects at login.
+ */
+function nailedUpFlows(
+  example: string,
+  opts: { softswitch: 'in-config' | 'legacy'; connectsAtLogin: boolean; parkOnDn?: boolean },
+): void {
+  const variant = opts.parkOnDn ? ' with connect-nailedup-on-login = gcti::park on the DN' : '';
+  describe(`e2e ${example}${variant}: nailed-up connection`, () => {
     const env = new E2eEnv({
       example,
       softswitchPort: 5071,
@@ -109,6 +119,10 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
           options: { contact: `127.0.0.1:${await freePort()}` },
         });
         expect(trunk.status).toBe(200);
+      }
+      if (opts.parkOnDn) {
+        const park = { options: { 'connect-nailedup-on-login': 'gcti::park' } };
+        expect((await api(env.server, 'PATCH', `/api/dns/${encodeURIComponent(JOE)}`, park)).status).toBe(200);
       }
     });
     afterAll(() => env.stop());
@@ -184,6 +198,7 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
         desk.skipReceived();
         const c = await env.uac('e2e-uac-customer-stays.xml', '5000');
         await desk.waitFor(on('EventEstablished'), 10_000);
+        expect(await nailedUpState(env)).toBe('active');
         // The agent's BYE (after 1 s) releases the customer: our BYE, its 200.
         expect(await c.waitExit(15_000), c.errors()).toBe(0);
         await desk.waitFor(on('EventReleased'), 10_000);
@@ -244,3 +259,4 @@ function nailedUpFlows(example: string, opts: { softswitch: 'in-config' | 'legac
 
 nailedUpFlows('home-nailed-up.yaml', { softswitch: 'in-config', connectsAtLogin: true });
 nailedUpFlows('home-nailed-up-legacy.yaml', { softswitch: 'legacy', connectsAtLogin: false });
+nailedUpFlows('home-nailed-up-legacy.yaml', { softswitch: 'legacy', connectsAtLogin: true, parkOnDn: true });

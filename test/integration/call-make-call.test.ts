@@ -2,7 +2,8 @@
  * 3pcc RequestMakeCall (behaviour §8, acceptance §15.5) with SIPp as the agent phone and as the
  * destination behind a softswitch: Flow I (`make-call-rfc3725-flow = 1`) never re-INVITEs the
  * agent and ACKs it with the destination's answer; Flow IV re-INVITEs the agent with the
- * destination's offer.
+ * destination's offer. A destination that fails (busy, no answer, a 2xx without SDP) releases
+ * the call: the phone is ACKed with a black hole (Flow I) and gets BYE.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
@@ -175,6 +176,34 @@ describe('RequestMakeCall', () => {
     const { received, events } = await flow1Fails('uas-busy-486.xml');
     expectBlackHoleAckThenBye(received);
     expect(events).toEqual(['EventDialing:7001', 'EventDestinationBusy:7001', 'EventReleased:7001']);
+  });
+
+  it('Flow I, destination answers 200 without SDP (RFC 3264 §4 wants its answer): ACKed and BYE; the phone ACKed with a black hole and BYE; no EventEstablished', async () => {
+    const { received, events } = await flow1Fails('uas-answer-no-sdp.xml');
+    expectBlackHoleAckThenBye(received);
+    // Reached (it answered), never established.
+    expect(events).toEqual(['EventDialing:7001', 'EventNetworkReached:7001', 'EventReleased:7001']);
+  });
+
+  it('Flow IV, destination answers 200 without SDP (its offer is missing, RFC 3264 §4): ACKed and BYE; the phone is never re-INVITEd and gets BYE', async () => {
+    const { s, phone, dest } = await startPhoneAndDest(
+      '2',
+      { scenario: 'uas-device-media.xml', args: ['-key', 'marker', 'phone', '-key', 'rtp_port', '40000'] },
+      'uas-answer-no-sdp.xml',
+    );
+    await s.control.handle({ request: 'RequestMakeCall', thisDN: '7001', otherDN: '9123' }, origin);
+    expect(await phone.waitExit(15_000), phone.errors()).toBe(0);
+    expect(await dest.waitExit(15_000), dest.errors()).toBe(0);
+    await waitFor(() => s.b2bua.activeCalls === 0, { what: 'no active call left' });
+    const received = phone.messages().filter((m) => m.dir === 'received');
+    expect(received.map((m) => m.firstLine.split(' ')[0])).toEqual(['INVITE', 'ACK', 'BYE']);
+    expect(sdpBody(dest.receivedRequests('ACK')[0]!).trim()).toBe('');
+    expect(s.events.map((e) => `${e.name}:${e.thisDN}`)).toEqual([
+      'EventDialing:7001',
+      'EventNetworkReached:7001',
+      'EventReleased:7001',
+    ]);
+    await Promise.all([phone.stop(), dest.stop()]);
   });
 
   it('Flow I, destination rings without answer (sip-invite-timeout): CANCEL, EventReleased on both DNs; black-hole ACK and BYE to the phone', async () => {

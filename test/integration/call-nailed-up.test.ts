@@ -4,13 +4,16 @@
  * connection stays parked and carries the next call); a re-INVITE refused with 491 (retried after
  * the RFC 3261 §14.1 back-off, then the call connects); `agent-phone` on a nailed-up extension
  * (behaviour §7: the connection goes to the home number via the softswitch); RequestMakeCall and RequestSingleStepTransfer
- * from the agent (no new INVITE, no BYE to the phone; re-park); an agent phone that never answers
+ * from the agent (no new INVITE, no BYE to the phone; re-park), also to a destination answering
+ * without SDP (that call ends, the connection is re-parked); an agent phone that never answers
  * at login (login succeeds, state `none`); a customer who abandons while the connection is being
- * built (CANCEL to the phone, nothing left); `disconnect-nailedup-timeout`, the agent hanging up
- * while parked, the softswitch out of service. A counting media server checks that no park
- * endpoint is left behind.
+ * built (CANCEL to the phone, nothing left); `disconnect-nailedup-timeout` (parked time only: a
+ * longer call is not cut); requests naming a call that has ended (unknown-conn-id, nothing sent);
+ * the agent hanging up while parked, the softswitch out of service. A counting media server
+ * checks that no park endpoint is left behind.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CallControlRequest } from '../../src/contact-center/call-control.js';
 import type { MediaEndpoint, MediaMixer, MediaServer } from '../../src/media/media-server.js';
 import { freePort } from '../helpers/ports.js';
 import { callIdOf, runSipp, sdpBody, startSipp, type SippPeer, type SippRun } from '../helpers/sipp.js';
@@ -63,10 +66,14 @@ class CountingMedia implements MediaServer {
   async close(): Promise<void> {}
 }
 
-/** Softswitch `+1` at the gateway's port, Joe's nailed-up DN, Jay's nailed-up extension 8888, routing point 5000. */
-function yaml(gatewayPort: number, softswitchOptions: DnOptions): string {
+/**
+ * Softswitch `+1` at the gateway's port, Joe's nailed-up DN, Jay's nailed-up extension 8888,
+ * routing point 5000; with `brokenPort`, softswitch `+1555987` ({@link BROKEN}) there.
+ */
+function yaml(gatewayPort: number, softswitchOptions: DnOptions, brokenPort?: number): string {
   return callYaml(
     [
+      ...(brokenPort === undefined ? [] : [softswitchDn(brokenPort, '+1555987', {}, 'Broken')]),
       softswitchDn(gatewayPort, '+1', { 'make-call-rfc3725-flow': '1', ...softswitchOptions }),
       extensionDn(JOE, undefined, { 'line-type': '1' }),
       extensionDn(JAY_DN, undefined, { 'line-type': '1' }),
@@ -80,6 +87,9 @@ function yaml(gatewayPort: number, softswitchOptions: DnOptions): string {
     },
   );
 }
+
+/** Numbers behind softswitch `Broken` (see {@link yaml}). */
+const BROKEN = '+15559870000';
 
 /** The softswitch parks a nailed-up connection at login. */
 const PARK: DnOptions = { 'connect-nailedup-on-login': 'gcti::park' };
@@ -100,29 +110,35 @@ describe('nailed-up connections over the call harness', () => {
     gatewayScenario: string,
     softswitchOptions: DnOptions,
     sipp: Partial<SippRun> = {},
+    brokenPort?: number,
   ): Promise<void> {
     const port = await freePort();
     gateway = await startSipp({ ...sipp, scenario: scen(gatewayScenario), localPort: port });
-    server = await startCallServer(yaml(port, softswitchOptions), { media });
+    server = await startCallServer(yaml(port, softswitchOptions, brokenPort), { media });
   }
 
   const state = () => server!.nailedUp.stateOf(JOE);
   const login = () => server!.agents.login({ agentId: 'joe', thisDN: JOE, workMode: 'AutoIn' });
 
   /** Start on `gatewayScenario` with `softswitchOptions`, log Joe in and wait for the connection to be parked. */
-  async function parked(gatewayScenario: string, softswitchOptions: DnOptions, sipp?: Partial<SippRun>): Promise<void> {
-    await start(gatewayScenario, softswitchOptions, sipp);
+  async function parked(
+    gatewayScenario: string,
+    softswitchOptions: DnOptions,
+    sipp?: Partial<SippRun>,
+    brokenPort?: number,
+  ): Promise<void> {
+    await start(gatewayScenario, softswitchOptions, sipp, brokenPort);
     login();
     await waitFor(() => state() === 'parked', { what: 'parked' });
   }
 
-  /** A customer calls `dn`, talks 200 ms and hangs up; the call must succeed. */
-  async function customerCall(dn: string): Promise<void> {
+  /** A customer calls `dn`, talks `pauseMs` and hangs up; the call must succeed. */
+  async function customerCall(dn: string, pauseMs = 200): Promise<void> {
     const ok = await runSipp({
       scenario: scen('e2e-uac-customer-call.xml'),
       target: `127.0.0.1:${server!.port}`,
       service: dn,
-      pauseMs: 200,
+      pauseMs,
     });
     expect(ok.code, ok.errors).toBe(0);
   }
@@ -282,6 +298,41 @@ describe('nailed-up connections over the call harness', () => {
     await waitFor(() => media.openEndpoints === 1, 'park endpoint reopened');
   });
 
+  it('a destination answering 200 without SDP (RFC 3264 §4): RequestMakeCall and RequestSingleStepTransfer end that call, the connection is re-parked (no BYE), nothing left', async () => {
+    const brokenPort = await freePort();
+    const broken = await startSipp({ scenario: scen('uas-answer-no-sdp.xml'), localPort: brokenPort });
+    try {
+      await parked('e2e-uas-sbc-answer.xml', PARK, {}, brokenPort);
+      const origin = { requesterId: 'desk', referenceId: 5 };
+      await server!.control.handle({ request: 'RequestMakeCall', thisDN: JOE, otherDN: BROKEN }, origin);
+      await waitFor(() => broken.distinctRequests('BYE') === 1, 'BYE to the destination');
+      await waitFor(() => state() === 'parked' && server!.b2bua.activeCalls === 0, 're-parked');
+      expect(broken.receivedRequests('ACK')).toHaveLength(1);
+      const call = ['EventDialing', 'EventNetworkReached', 'EventReleased'];
+      expect(server!.events.map((e) => e.name)).toEqual(call);
+
+      await withCustomerOnJoe(async (customer, est) => {
+        await server!.control.handle(
+          { request: 'RequestSingleStepTransfer', thisDN: JOE, connId: est.connId, otherDN: BROKEN },
+          origin,
+        );
+        await waitFor(() => broken.distinctRequests('BYE') === 2, 'BYE to the transfer target');
+        expect(await customer.exited).toBe(0); // our BYE, its 200
+        // The customer was never re-INVITEd: the target had no offer for it.
+        expect(customer.receivedRequests('INVITE')).toHaveLength(0);
+      });
+      await waitFor(() => state() === 'parked' && server!.b2bua.activeCalls === 0, 're-parked');
+      await waitFor(() => media.openEndpoints === 1, 'one park endpoint');
+      expect(broken.receivedRequests('ACK')).toHaveLength(2);
+      expect(gateway!.distinctRequests('BYE')).toBe(0);
+      expect(gateway!.callIds('INVITE')).toHaveLength(1);
+      // The transferred call: released on the agent at the transfer, nothing more for it.
+      expect(server!.events.map((e) => e.name)).toEqual([...call, 'EventRinging', 'EventEstablished', 'EventReleased']);
+    } finally {
+      await broken.stop();
+    }
+  });
+
   it('RequestSingleStepTransfer re-parks the connection: the customer goes on to the target, no BYE to the agent', async () => {
     await parked('e2e-uas-sbc-answer.xml', PARK);
     await withCustomerOnJoe(async (customer, est) => {
@@ -353,6 +404,9 @@ describe('nailed-up connections over the call harness', () => {
     await waitFor(() => state() === 'none' && server!.b2bua.activeCalls === 0, { what: 'nothing left' });
     expect(gateway!.receivedRequests('INVITE')).toHaveLength(1);
     expect(media.openEndpoints).toBe(0);
+    expect(server!.agents.sessionByDn(JOE)?.status.state).toBe('Ready');
+    // The call never reached the agent (a connection is auto-answered once made): no call event.
+    expect(server!.events).toEqual([]);
   });
 
   it('disconnect-nailedup-timeout: a connection parked that long without a call is ended with BYE', async () => {
@@ -362,6 +416,58 @@ describe('nailed-up connections over the call harness', () => {
     expect(Date.now() - parkedAt).toBeGreaterThanOrEqual(900);
     await waitFor(() => state() === 'none', { what: 'none' });
     expect(media.openEndpoints).toBe(0);
+  });
+
+  it('disconnect-nailedup-timeout counts parked time only: a call longer than it is not cut, the re-park starts it again', async () => {
+    await start('e2e-uas-sbc-answer.xml', { 'disconnect-nailedup-timeout': '1' });
+    login();
+    // No connection at login: the call makes it and talks 1.5 s, longer than the timeout.
+    await customerCall(JOE, 1500);
+    expect(gateway!.distinctRequests('BYE')).toBe(0);
+    await waitFor(() => state() === 'parked', { what: 're-parked' });
+    const reparkedAt = Date.now();
+    await waitFor(() => gateway!.distinctRequests('BYE') === 1, { what: 'BYE at the timeout' });
+    expect(Date.now() - reparkedAt).toBeGreaterThanOrEqual(900);
+    expect(gateway!.callIds('INVITE')).toHaveLength(1);
+    await waitFor(() => state() === 'none' && media.openEndpoints === 0, { what: 'none, no endpoint' });
+    expect(server!.events.map((e) => e.name)).toEqual(['EventRinging', 'EventEstablished', 'EventReleased']);
+  });
+
+  it('requests naming a call that has ended: EventError unknown-conn-id for each, nothing sent, the connection stays parked', async () => {
+    await parked('e2e-uas-sbc-answer.xml', PARK);
+    await customerCall(JOE);
+    await waitFor(() => state() === 'parked' && media.openEndpoints === 1, { what: 're-parked' });
+    await waitFor(() => gateway!.distinctRequests('INVITE') === 3, 'the re-park re-INVITE');
+    const connId = server!.events.find((e) => e.name === 'EventReleased' && e.thisDN === JOE)!.connId;
+    const eventsBefore = server!.events.length;
+    const messagesBefore = gateway!.messages().length;
+    const on = { thisDN: JOE, connId };
+    const requests: CallControlRequest[] = [
+      { request: 'RequestAnswerCall', ...on },
+      { request: 'RequestReleaseCall', ...on },
+      { request: 'RequestHoldCall', ...on },
+      { request: 'RequestRetrieveCall', ...on },
+      { request: 'RequestAttachUserData', ...on, userData: { k: 'v' } },
+      { request: 'RequestSingleStepTransfer', ...on, otherDN: '+15559876543' },
+      { request: 'RequestInitiateTransfer', ...on, otherDN: '+15559876543' },
+      { request: 'RequestCompleteTransfer', ...on, transferConnId: connId },
+      { request: 'RequestReconnectCall', ...on },
+      { request: 'RequestAlternateCall', ...on },
+      { request: 'RequestInitiateConference', ...on, otherDN: '+15559876543' },
+      { request: 'RequestCompleteConference', ...on, transferConnId: connId },
+      { request: 'RequestDeleteFromConference', ...on, otherDN: '+15559876543' },
+    ];
+    for (const [i, request] of requests.entries()) {
+      await expect(
+        server!.control.handle(request, { requesterId: 'desk', referenceId: 10 + i }),
+        request.request,
+      ).rejects.toMatchObject({ reason: 'unknown-conn-id' });
+    }
+    expect(server!.events).toHaveLength(eventsBefore);
+    expect(gateway!.messages()).toHaveLength(messagesBefore);
+    expect(state()).toBe('parked');
+    expect(media.openEndpoints).toBe(1);
+    expect(server!.b2bua.activeCalls).toBe(0);
   });
 
   it('the agent hangs up while parked: state none, the park endpoint closed, no call event', async () => {

@@ -1,6 +1,7 @@
 /**
  * The built-in media server against real UDP sockets on loopback: RTP timing and header fields
- * (RFC 3550 §5.1), sources (ringback cadence, music from a WAV generated here), SDP offer/answer.
+ * (RFC 3550 §5.1), sources (ringback cadence, comfort noise, music from a WAV generated here),
+ * SDP offer/answer.
  * RTCP, latching, the mixer and the worker restart: media-rtcp-latching.test.ts, media-mixer.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,23 @@ describe('built-in media endpoint', () => {
     const pcm = RtpPeer.decode(p.rtp.slice(from, from + 30));
     expect(goertzelPower(pcm, 1000)).toBeGreaterThan(1e6);
     expect(goertzelPower(pcm, 440)).toBeLessThan(1e4);
+  });
+
+  it('plays comfort noise: a new talkspurt (marker), low-level (peak ≤ 48 of 32767) and not silent', async () => {
+    const p = await peer();
+    const ep = await endpoint();
+    await ep.answer(p.sdp('0'));
+    await waitFor(() => p.rtp.length >= 3, 'first packets');
+    const start = p.rtp.length;
+    await ep.play({ kind: 'comfort-noise' });
+    await waitFor(() => p.rtp.slice(start).some((r) => r.marker), 'the comfort-noise talkspurt');
+    const from = start + p.rtp.slice(start).findIndex((r) => r.marker);
+    await waitFor(() => p.rtp.length >= from + 25, 'comfort-noise packets');
+    const pcm = RtpPeer.decode(p.rtp.slice(from, from + 25));
+    const peak = pcm.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(48);
+    expect(new Set(pcm).size).toBeGreaterThan(4);
   });
 
   it('offers PCMU, PCMA and telephone-event on its port; the answer sets codec and destination', async () => {

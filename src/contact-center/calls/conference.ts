@@ -162,7 +162,11 @@ export class Conferences {
     transferConnId: string,
   ): ConsultationView & { target: CallLeg } {
     const c = this.opts.consultations.consultationOf(connId) ?? this.opts.consultations.consultationOf(transferConnId);
-    if (!c) throw new CallControlError('invalid-state', `no consultation for call ${connId}`);
+    if (!c) {
+      // A call that has ended is `unknown-conn-id`; a live one without a consultation `invalid-state`.
+      this.opts.lookup.legOf(thisDN, connId);
+      throw new CallControlError('invalid-state', `no consultation for call ${connId}`);
+    }
     if (c.agent.dn !== this.opts.lookup.dnNumber(thisDN))
       throw new CallControlError('invalid-state', `${thisDN} is not consulting`);
     const target = c.target;

@@ -199,10 +199,16 @@ export class Consultations {
     );
   }
 
-  private require(connId: string, transferConnId?: string): Consultation {
+  /**
+   * The consultation of `connId` (or `transferConnId`). Without one: `unknown-conn-id` when
+   * `connId` names no live call (it has ended), `invalid-state` when it is a live call of `thisDN`
+   * that is in no consultation.
+   */
+  private require(thisDN: string, connId: string, transferConnId?: string): Consultation {
     const c = this.consultations.get(connId) ?? (transferConnId ? this.consultations.get(transferConnId) : undefined);
-    if (!c) throw new CallControlError('invalid-state', `no consultation for call ${connId}`);
-    return c;
+    if (c) return c;
+    this.opts.lookup.legOf(thisDN, connId);
+    throw new CallControlError('invalid-state', `no consultation for call ${connId}`);
   }
 
   private requireAgent(c: Consultation, thisDN: string): void {
@@ -228,7 +234,7 @@ export class Consultations {
    */
   async complete(thisDN: string, connId: string, transferConnId: string, origin: EventOrigin): Promise<void> {
     const { calls, events } = this.opts;
-    const c = this.require(connId, transferConnId);
+    const c = this.require(thisDN, connId, transferConnId);
     this.requireAgent(c, thisDN);
     const t = this.targetOf(c);
     if (!t || t.state !== LegState.Established)
@@ -256,7 +262,7 @@ export class Consultations {
    * consult call, EventRetrieved on the main call). Two dialogs: the consultation dialog ends.
    */
   async reconnect(thisDN: string, connId: string, origin: EventOrigin, transferConnId?: string): Promise<void> {
-    const c = this.require(connId, transferConnId);
+    const c = this.require(thisDN, connId, transferConnId);
     this.requireAgent(c, thisDN);
     if (c.mode === 'two-dialog') {
       this.end(c);
@@ -274,7 +280,7 @@ export class Consultations {
    * call taken up). The consultation must be established.
    */
   async alternate(thisDN: string, connId: string, origin: EventOrigin, transferConnId?: string): Promise<void> {
-    const c = this.require(connId, transferConnId);
+    const c = this.require(thisDN, connId, transferConnId);
     this.requireAgent(c, thisDN);
     const t = this.targetOf(c);
     if (!t || t.state !== LegState.Established || !t.session?.active)

@@ -12,7 +12,7 @@
  * A make-call to a routing point takes the Flow IV shape and queues the call there.
  */
 import { isAgentDnType } from '../../config/config-model.js';
-import { blackHoleSdp, noMediaOffer } from '../../media/sdp.js';
+import { blackHoleSdp, isSdp, noMediaOffer } from '../../media/sdp.js';
 import type { Deliverable } from '../../reachability/reachability-types.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
@@ -237,6 +237,14 @@ export class MakeCallFlows {
       return;
     }
     const legB = rb.leg;
+    if (!isSdp(legB.lastSdpReceived)) {
+      // A 2xx without the answer to our offer (or without the offer an offer-less INVITE asks
+      // for, RFC 3264 §4, RFC 3261 §13.2.1): no media can flow. The phone is ACKed with a black
+      // hole and both get BYE, as for a destination that fails (behaviour §8.1).
+      ackOnce(safeSdp(() => blackHoleSdp(offerA, true), rejectAllAnswerOr(offerA, offerA)));
+      calls.releaseCall(call, origin);
+      return;
+    }
     if (!acked) {
       ackOnce(legB.lastSdpReceived ?? '');
     } else if (a.session && legB.session) {
@@ -268,7 +276,8 @@ export class MakeCallFlows {
         return;
       }
       const legB = rb.leg;
-      if (a.released || !a.session?.active) {
+      // Gone meanwhile, or a 2xx without the offer RFC 3264 §4 requires: ACK it and end the call.
+      if (a.released || !a.session?.active || !isSdp(legB.lastSdpReceived)) {
         ackB?.(Buffer.alloc(0));
         calls.releaseCall(call, origin);
         return;

@@ -5,7 +5,7 @@
  * established legs afresh by re-INVITEs. A refused offer is answered with every stream rejected
  * (port 0, RFC 3264 §6) so that the ACK still carries an answer.
  */
-import { rejectAllAnswer } from '../../media/sdp.js';
+import { isSdp, rejectAllAnswer } from '../../media/sdp.js';
 import type { Deliverable } from '../../reachability/reachability-types.js';
 import type { EventOrigin } from '../events.js';
 import type { B2bua, DialResult } from './b2bua.js';
@@ -91,8 +91,10 @@ export class ThirdPartyControl {
    * with {@link Call.originatorWaiting}) reports
    * EventEstablished on both parties; otherwise the destination gets EventEstablished and a DN
    * `party` EventPartyChanged. On `no-answer`/`busy`/
-   * `failed` before the answer the call and `party` are left as they were (the caller decides);
-   * if `party` is gone or refuses the re-INVITE after the answer, the whole call is released.
+   * `failed` before the answer the call and `party` are left as they were (the caller decides),
+   * and so they are when `to` answers without the offer RFC 3264 §4 requires (`failed`: `to` is
+   * ACKed and released); if `party` is gone or refuses the re-INVITE after the answer, the whole
+   * call is released.
    */
   async connectEstablishedParty(call: Call, party: CallLeg, to: ConnectTarget): Promise<ConnectOutcome> {
     let ack: AckWithAnswer | undefined;
@@ -119,6 +121,13 @@ export class ThirdPartyControl {
     const t = rt.leg;
     // No usable offer: an empty ACK.
     const refuse = (): void => ack?.(rejectAllAnswerOr(t.lastSdpReceived ?? '', ''));
+    if (!isSdp(t.lastSdpReceived) && party.session?.active) {
+      // A 2xx without the offer RFC 3264 §4 requires: ACK it, end that leg, leave `party` as it
+      // was (the caller decides, as for a failure before the answer).
+      ack?.(Buffer.alloc(0));
+      this.calls.releaseLeg(call, t, to.origin);
+      return 'failed';
+    }
     if (!party.session?.active) {
       refuse();
       this.calls.releaseCall(call);

@@ -143,6 +143,27 @@ describe('InviteSession re-INVITE glare (RFC 3261 §14)', () => {
     expect(stack.sent).toHaveLength(2);
   });
 
+  it('491 every time: three retries (four INVITEs, new CSeq each), then the 491 is the result and the dialog stays', async () => {
+    const { clock, stack, session } = setup('uac');
+    const p = session.reinvite('v=0\r\n');
+    for (let i = 0; i < 4; i++) {
+      await flush();
+      expect(stack.sent).toHaveLength(i + 1);
+      const sent = stack.sent[i]!;
+      expect(sent.request.cseq).toEqual({ seq: 11 + i, method: 'INVITE' });
+      sent.user.onFinal(answer(sent.request, 491));
+      await flush();
+      clock.advance(3050);
+    }
+    const r = await p;
+    expect(r.status).toBe(491);
+    await flush();
+    clock.advance(10_000);
+    await flush();
+    expect(stack.sent).toHaveLength(4);
+    expect(session.active).toBe(true);
+  });
+
   it('a re-INVITE from the peer while ours is pending gets 491 (§14.2)', async () => {
     const { stack, ua, session } = setup('uac');
     void session.reinvite('v=0\r\n');
