@@ -294,6 +294,8 @@ export class App {
     // SIP listens at once (the OOS prober's first probes leave 0–1 s after create); the media
     // worker may take longer to start on a busy machine: HTTP comes up once both are ready.
     await Promise.all([this.sip.start(), this.media.ready()]);
+    // Restored logins (and later ones taken over from a dead node) get their nailed-up connection.
+    this.calls.nailedUp.followLogins(this.agents.agents);
     const { token } = resolveAdminToken({
       configured: this.store.server.http.adminToken,
       dataDir: this.options.dataDir,

@@ -14,6 +14,9 @@
  * the connection) and with `connect-nailedup-on-login = gcti::park` set on the DN (one INVITE at
  * login, as with the softswitch form). During a call the status says `active`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CtiFrame, CtiTestClient } from '../helpers/cti-client.js';
 import { callIdOf, sdpBody, type TracedMessage } from '../helpers/sipp.js';
@@ -260,3 +263,44 @@ function nailedUpFlows(
 nailedUpFlows('home-nailed-up.yaml', { softswitch: 'in-config', connectsAtLogin: true });
 nailedUpFlows('home-nailed-up-legacy.yaml', { softswitch: 'legacy', connectsAtLogin: false });
 nailedUpFlows('home-nailed-up-legacy.yaml', { softswitch: 'legacy', connectsAtLogin: true, parkOnDn: true });
+
+describe('e2e home-nailed-up.yaml: the server is killed and restarted with a parked connection', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'e2e-nailed-restart-'));
+  const env = new E2eEnv({ example: 'home-nailed-up.yaml', softswitchPort: 5071, dataDir });
+  beforeAll(() => env.start());
+  afterAll(async () => {
+    await env.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('the restored login gets a new connection at once, and the next customer call rides it', async () => {
+    const desk = await env.openDesk('joe', 'joe-secret', JOE);
+    await desk.request('RequestAgentLogin', { thisDN: JOE, agentId: 'joe', workMode: 'AutoIn' });
+    await waitNailedUp(env, 'parked');
+    const [before] = env.sbc.callIds('INVITE');
+    desk.close();
+
+    env.server.child.kill('SIGKILL');
+    expect(await env.server.waitExit(10_000)).not.toBe('timeout');
+    await env.startServer();
+    // The login was restored (still Ready) and its connection is made again without a desktop or a call.
+    expect(await agentStatus(env.server, 'joe')).toMatchObject({ state: 'Ready' });
+    await waitNailedUp(env, 'parked');
+    const dialogs = env.sbc.callIds('INVITE');
+    expect(dialogs).toHaveLength(2);
+    const after = dialogs.find((d) => d !== before)!;
+    const connect = invitesAtPhone(env).find((m) => callIdOf(m) === after)!;
+    expect(connect.firstLine).toBe(`INVITE sip:${JOE}@${env.sbcAddress} SIP/2.0`);
+    expect(sdpBody(connect).trim()).toBe('');
+
+    const again = await env.openDesk('joe', 'joe-secret', JOE);
+    const { events } = await customerCall(env, again);
+    expect(events.map((f) => f.event)).toEqual(['EventRinging', 'EventEstablished', 'EventReleased']);
+    // The customer's re-INVITE went on the new connection: no third dialog.
+    expect(env.sbc.callIds('INVITE')).toEqual(dialogs);
+    expect(invitesAtPhone(env).filter((m) => callIdOf(m) === after).length).toBeGreaterThanOrEqual(2);
+    expect(await again.request('RequestAgentLogout', { thisDN: JOE })).toMatchObject({ event: 'EventAgentLogout' });
+    await waitFor(() => env.sbc.distinctRequests('BYE', [after]) === 1, { what: 'BYE at logout' });
+    again.close();
+  });
+});

@@ -384,6 +384,27 @@ describe('nailed-up connections over the call harness', () => {
     expect(server!.agents.sessionByDn(JOE)?.status.state).toBe('Ready');
   });
 
+  it('a login taken over from a dead cluster node (adopted: no EventAgentLogin) gets a new connection', async () => {
+    await start('e2e-uas-sbc-answer.xml', PARK);
+    server!.nailedUp.followLogins(server!.agents);
+    const status = { ...login().status };
+    server!.agents.forget('joe'); // as if another node had the login
+    await waitFor(() => state() === 'parked', { what: 'the connection of the login' });
+    const first = gateway!.callIds('INVITE');
+    expect(first).toHaveLength(1);
+    const [adopted] = server!.agents.adopt([{ agentId: 'joe', dn: JOE, status, loggedInAt: 1, idleSince: 1 }]);
+    expect(adopted?.status.state).toBe('Ready');
+    // Parked already: adopting again connects nothing new.
+    expect(gateway!.callIds('INVITE')).toEqual(first);
+    server!.nailedUp.dialerFor(JOE)!.hangUp('test', true);
+    await waitFor(() => state() === 'none', { what: 'hung up' });
+    server!.agents.forget('joe');
+    server!.agents.adopt([{ agentId: 'joe', dn: JOE, status, loggedInAt: 1, idleSince: 1 }]);
+    await waitFor(() => state() === 'parked', { what: 'a new connection for the adopted login' });
+    expect(gateway!.callIds('INVITE')).toHaveLength(2);
+    expect(server!.events.filter((e) => e.thisDN === JOE)).toEqual([]);
+  });
+
   it('logout while the phone rings for the connection: CANCEL, state none', async () => {
     await start('e2e-uas-sbc-no-answer.xml', PARK);
     login();

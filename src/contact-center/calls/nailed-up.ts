@@ -5,6 +5,8 @@
  * up (§10.2 F), a DN or its softswitch going out of service hangs up (§10.4). `B2bua.dial` asks
  * {@link NailedUpConnections.dialerFor} so that a call for the DN rides the connection.
  */
+import type { AgentService } from '../agents/agent-service.js';
+import { AgentState } from '../agents/agent-state.js';
 import type { AgentEventName, ContactCenterEvent } from '../events.js';
 import type { B2buaOptions, NailedUpPort } from './b2bua.js';
 import { connectNailedUpOnLogin, isNailedUpLine, PARK_DEVICE, ringTimeoutOf } from './call-options.js';
@@ -21,10 +23,26 @@ export type NailedUpConnectionsOptions = Pick<
 /** Every nailed-up connection, by agent DN. */
 export class NailedUpConnections implements NailedUpPort {
   private readonly lines = new Map<string, NailedUpLine>();
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribers: Array<() => void> = [];
 
   constructor(private readonly opts: NailedUpConnectionsOptions) {
-    this.unsubscribe = opts.bus.subscribe((e) => this.onEvent(e));
+    this.unsubscribers.push(opts.bus.subscribe((e) => this.onEvent(e)));
+  }
+
+  /**
+   * Logins that arrive without EventAgentLogin get their connection too (behaviour §10.2 A): the
+   * logins restored after a restart (connected now) and those taken over from a dead node of a
+   * cluster (connected as they are adopted). The leg the other process had is gone with it (the
+   * agent's gateway ends it when its session timer or RTP timeout runs out), so a new one is
+   * made. A connection already up or being made is left as it is.
+   */
+  followLogins(agents: Pick<AgentService, 'sessions' | 'onSessionChange'>): void {
+    for (const s of agents.sessions()) this.onLogin(s.dn);
+    this.unsubscribers.push(
+      agents.onSessionChange((_id, session, previous) => {
+        if (session && previous.state === AgentState.LoggedOut) this.onLogin(session.dn);
+      }),
+    );
   }
 
   /** `line-type = 1` on the (agent) DN `dn`. */
@@ -86,7 +104,7 @@ export class NailedUpConnections implements NailedUpPort {
 
   /** Stop listening and hang up every connection (shutdown). */
   close(): void {
-    this.unsubscribe();
+    for (const u of this.unsubscribers.splice(0)) u();
     for (const l of this.lines.values()) l.hangUp('shutdown');
   }
 
