@@ -283,7 +283,8 @@ export class AgentOwnership {
             const id = keys[i].slice(`${this.o.prefix}:agent:`.length);
             if (typeof rec.owner !== 'string') return;
             this.owners.set(id, rec.owner);
-            if (typeof rec.session === 'string') this.readiness.set(id, readinessOf(rec.owner, JSON.parse(rec.session) as AgentSession));
+            if (typeof rec.session === 'string')
+              this.readiness.set(id, readinessOf(rec.owner, JSON.parse(rec.session) as AgentSession));
           } catch {
             // unreadable record: ignored
           }

@@ -104,7 +104,7 @@ export class RedisClusterRouting implements ClusterRouting {
   private degrade(): void {
     if (this.degraded) return;
     this.degraded = true;
-    this.o.logger.warn('routing: Redis unavailable, calls go to this node\'s agents only');
+    this.o.logger.warn("routing: Redis unavailable, calls go to this node's agents only");
   }
 
   private recover(): void {

@@ -292,7 +292,10 @@ export class InboundCalls {
         return;
       case 'redirect':
         // RFC 3261 §8.3 / §21.3.3: the proxy recurses on the Contact; the caller never sees the 302.
-        this.logger.info({ connId: call.connId, agentId: outcome.agentId, node: outcome.node }, 'routed call redirected');
+        this.logger.info(
+          { connId: call.connId, agentId: outcome.agentId, node: outcome.node },
+          'routed call redirected',
+        );
         this.calls.rejectCaller(call, a, 302, 'Moved Temporarily', [
           ['Contact', redirectContact(routingPoint, outcome.sip, outcome.agentId)],
         ]);

@@ -105,7 +105,10 @@ describe('RoutingPointRouter in a cluster', () => {
 
   beforeEach(() => {
     directory = exampleDirectory();
-    directory.addDn('6666', 'extension').addAgent('amy', 'amy-secret', '6666').addGroup('Support', ['jay', 'joe', 'amy']);
+    directory
+      .addDn('6666', 'extension')
+      .addAgent('amy', 'amy-secret', '6666')
+      .addGroup('Support', ['jay', 'joe', 'amy']);
     reach = new FakeReachability(['+1']);
     clock = new FakeClock(10_000);
     agents = new AgentService({
