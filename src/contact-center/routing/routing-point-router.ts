@@ -85,7 +85,10 @@ export interface WaitingCallInfo {
 export class RoutingPointRouter {
   private readonly queue: PendingCall[] = [];
   private readonly offering = new Map<string, PendingCall>();
+  /** Agents being offered a call by this node. */
   private readonly reservedAgents = new Set<string>();
+  /** Agents whose cluster reservation this node is taking. */
+  private readonly reservingAgents = new Set<string>();
   /** Calls whose agent's cluster reservation is being taken. */
   private readonly reserving = new Map<string, PendingCall>();
   /** Agent id → until when it is skipped (its reservation was refused), with the timer that lifts it. */
@@ -228,9 +231,13 @@ export class RoutingPointRouter {
     return this.opts.agents.directory.getAgentGroup(name)?.agents ?? [];
   }
 
-  /** This node's agent `agentId` when it may be offered `callId` now: Ready, reachable, not being offered another. */
-  private available(agentId: string, callId: string): AgentSession | undefined {
-    if (this.reservedAgents.has(agentId) || this.isExcluded(agentId)) return undefined;
+  /**
+   * This node's agent `agentId` when it may be offered `callId` now: Ready, reachable, not being
+   * offered another call; with `picking`, also not being reserved and not skipped.
+   */
+  private available(agentId: string, callId: string, picking = true): AgentSession | undefined {
+    if (this.reservedAgents.has(agentId)) return undefined;
+    if (picking && (this.reservingAgents.has(agentId) || this.isExcluded(agentId))) return undefined;
     const s = this.opts.agents.sessionByAgent(agentId);
     if (!s || s.status.state !== AgentState.Ready) return undefined;
     if (!this.opts.reachability.isAvailable(s.dn)) return undefined;
@@ -253,7 +260,8 @@ export class RoutingPointRouter {
     let remote: RemoteReadyAgent | undefined;
     if (this.cluster && call.redirectable && group.length > 0) {
       for (const r of this.cluster.remoteReady(group)) {
-        if (this.reservedAgents.has(r.agentId) || this.isExcluded(r.agentId)) continue;
+        if (this.reservedAgents.has(r.agentId) || this.reservingAgents.has(r.agentId) || this.isExcluded(r.agentId))
+          continue;
         if (this.opts.agents.sessionByAgent(r.agentId)) continue; // logged in here: this node's view wins
         if ((!best || r.idleSince < best.idleSince) && (!remote || r.idleSince < remote.idleSince)) remote = r;
       }
@@ -264,12 +272,13 @@ export class RoutingPointRouter {
 
   /**
    * A call another node redirected here for `agentId`, whose reservation that node holds: offered
-   * to the agent at once when it is this node's and free. @returns false: route it as usual
-   * (the reservation is given back)
+   * to the agent at once when it is this node's and not being offered a call (a reservation this
+   * node is taking for it, or was refused, is the one that node holds: it does not count).
+   * @returns false: route it as usual (the reservation is given back)
    */
   private deliverToReserved(p: PendingCall, agentId: string): boolean {
     const inGroup = (this.groupOf(p.call.routingPoint) ?? []).includes(agentId);
-    const s = inGroup ? this.available(agentId, p.call.callId) : undefined;
+    const s = inGroup ? this.available(agentId, p.call.callId, false) : undefined;
     if (s) {
       this.offer(p, s, true);
       return true;
@@ -288,7 +297,7 @@ export class RoutingPointRouter {
     const ttlMs = inviteTimeoutMs(this.opts.agents.directory, dn) + RESERVATION_MARGIN_MS;
     p.reserving = agentId;
     this.reserving.set(p.call.callId, p);
-    this.reservedAgents.add(agentId);
+    this.reservingAgents.add(agentId);
     let attempt: Promise<boolean>;
     try {
       attempt = cluster.reserve(agentId, ttlMs);
@@ -304,10 +313,12 @@ export class RoutingPointRouter {
   private onReserved(p: PendingCall, pick: AgentPick, agentId: string, ok: boolean): void {
     p.reserving = undefined;
     this.reserving.delete(p.call.callId);
-    this.reservedAgents.delete(agentId);
+    this.reservingAgents.delete(agentId);
+    // Taken while the agent is offered a call another node redirected here: that offer's to give back.
+    const mine = ok && !this.reservedAgents.has(agentId);
     if (p.done) {
       // abandoned meanwhile
-      if (ok) this.cluster?.release(agentId);
+      if (mine) this.cluster?.release(agentId);
       this.dispatch();
       return;
     }
@@ -324,8 +335,8 @@ export class RoutingPointRouter {
         return;
       }
     }
-    if (ok) this.cluster?.release(agentId);
-    else this.exclude(agentId);
+    if (mine) this.cluster?.release(agentId);
+    else if (!ok) this.exclude(agentId);
     if (p.expired) {
       this.fallback(p);
       return;

@@ -284,6 +284,33 @@ describe('RoutingPointRouter in a cluster', () => {
     expect(cluster.released).toEqual(['joe']);
   });
 
+  it('a call redirected here while this node’s own reservation of that agent is refused (the redirecting node holds it): the agent gets the redirected call', async () => {
+    agents.login({ agentId: 'joe', thisDN: '7777', workMode: 'AutoIn' });
+    route('local');
+    expect(cluster.last.agentId).toBe('joe');
+    route('redirected', { forAgent: 'joe' }); // arrives while this node's SET NX is in flight
+    expect(delivery.attempts.map((a) => [a.callId, a.dn])).toEqual([['redirected', '7777']]);
+    cluster.last.answer(false);
+    await flush();
+    expect(router.waitingCalls().map((w) => [w.callId, w.offeredTo])).toEqual([
+      ['redirected', '7777'],
+      ['local', undefined],
+    ]);
+    route('again', { forAgent: 'joe' }); // joe is being offered a call: not twice
+    expect(delivery.attempts).toHaveLength(1);
+    expect(cluster.released).toEqual([]); // this node's offer holds the key: not given back
+    delivery.attempts[0]!.settle('answered');
+    await flush();
+    expect(cluster.released).toEqual(['joe']);
+    // skipped by this node's own picks for a while after the refusal, joe still takes a redirected call
+    clock.advance(10);
+    agents.routedCallEnded('7777', 'redirected');
+    expect(agents.sessionByAgent('joe')?.status.state).toBe(AgentState.Ready);
+    expect(cluster.reservations).toHaveLength(1);
+    route('third', { forAgent: 'joe' });
+    expect(delivery.attempts.map((a) => a.callId)).toEqual(['redirected', 'third']);
+  });
+
   it('a call redirected here for an agent no longer free: its reservation given back, routed to this node’s agents only', async () => {
     agents.login({ agentId: 'jay', thisDN: '8888', workMode: 'AutoIn' });
     agents.login({ agentId: 'joe', thisDN: '7777', workMode: 'AuxWork' });
