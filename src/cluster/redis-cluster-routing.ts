@@ -83,7 +83,16 @@ export class RedisClusterRouting implements ClusterRouting {
         return own;
       }
       this.recover();
-      return answer === 'OK';
+      if (answer !== 'OK') return false;
+      if (own) return true;
+      // The owner announces an agent's new state (Busy after answering) before it deletes the
+      // reservation, on one connection: a reservation taken on a view of the agent older than
+      // that is given up. One turn of the event loop lets the announcement in first.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const now = this.o.readinessOf(agentId);
+      if (now?.ready && now.owner !== this.o.self && this.o.leaseOf(now.owner)) return true;
+      this.release(agentId);
+      return false;
     } catch {
       this.degrade();
       return own;

@@ -78,9 +78,10 @@ describe('cluster: routing points pick agents of every node (cluster-up.sh --nod
    * A Call-ID Kamailio hands to node `k` (it hashes INVITEs over the Call-ID): probed with calls to
    * routing point 5999 (no agent group: 180 from the node, then 480 at once).
    */
-  async function callIdFor(k: number): Promise<string> {
+  async function callIdFor(k: number, not: readonly string[] = []): Promise<string> {
     for (let i = 0; i < 40; i++) {
       const cid = `route-${k}-${i}-${process.pid}`;
+      if (not.includes(cid)) continue;
       const r = await runSipp({
         scenario: scenario('uac-expect-480.xml'),
         target: `127.0.0.1:${sipPort}`,
@@ -95,6 +96,14 @@ describe('cluster: routing points pick agents of every node (cluster-up.sh --nod
     }
     throw new Error(`no Call-ID hashed to node ${k}`);
   }
+
+  /** Calls the nodes redirected so far (their logs). */
+  const redirects = (): number =>
+    nodes
+      .map(
+        (n) => readFileSync(join(data, `node-${n.k}`, 'node.log'), 'utf8').split('routed call redirected').length - 1,
+      )
+      .reduce((x, y) => x + y, 0);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'e2e-cluster-routing-'));
@@ -190,31 +199,45 @@ agent-groups:
     );
   });
 
-  it('four calls at once, four agents spread over the nodes: each agent gets exactly one, never two at once', async () => {
+  it('four calls at once, two taken by each node, four agents spread over the nodes: each agent gets exactly one, never two at once', async () => {
+    // Two Call-IDs Kamailio hands to each node: both nodes compete for the same agents at once.
+    const cids = [await callIdFor(1), await callIdFor(2)];
+    cids.push(await callIdFor(1, cids), await callIdFor(2, cids));
     await login('cat', '1002', 1);
     await login('dan', '1003', 2);
     await ownerKnownEverywhere('cat');
     await ownerKnownEverywhere('dan');
     // ann is Ready again after her call (AutoIn)
     for (const c of desks.values()) c.skipReceived();
-    const r = await runSipp({
-      scenario: scenario('uac-basic-call.xml'),
-      target: `127.0.0.1:${sipPort}`,
-      service: '5000',
-      calls: 4,
-      rate: 100,
-      limit: 4,
-      pauseMs: 4000,
-      traceMessages: true,
-      timeoutMs: 40_000,
-    });
-    expect(r.code, r.errors).toBe(0);
-    const msgs: Traced = sippTraceMessages(r.messages);
+    const redirectsBefore = redirects();
+    const runs = await Promise.all(
+      cids.map((cid) =>
+        runSipp({
+          scenario: scenario('uac-basic-call.xml'),
+          target: `127.0.0.1:${sipPort}`,
+          service: '5000',
+          pauseMs: 4000,
+          traceMessages: true,
+          args: ['-cid_str', cid],
+          timeoutMs: 40_000,
+        }),
+      ),
+    );
+    for (const r of runs) expect(r.code, r.errors).toBe(0);
+    const msgs: Traced = runs.flatMap((r) => sippTraceMessages(r.messages));
     expect(msgs.filter((m) => m.dir === 'received' && /^SIP\/2\.0 3\d\d /.test(firstLine(m)))).toEqual([]);
+    const takenBy = runs.map((r) => {
+      const ringing = sippTraceMessages(r.messages).find((m) => m.dir === 'received' && / 180 /.test(firstLine(m)))!;
+      return nodeOfPort(contactPort(ringing));
+    });
+    expect(takenBy).toEqual([1, 2, 1, 2]);
+    console.log(`cluster routing: 4 calls at once, ${redirects() - redirectsBefore} redirected to the owner node`);
     const established = new Map<string, string[]>();
     for (const a of AGENTS) {
       const desk = desks.get(a.id)!;
-      await desk.waitFor((f) => f.event === 'EventReleased' && f.thisDN === a.dn, 10_000);
+      await waitFor(() => desk.pending().some((f) => f.event === 'EventReleased' && f.thisDN === a.dn), {
+        what: `the end of ${a.id}'s call`,
+      });
       const evs = desk.pending().filter((f) => f.thisDN === a.dn && typeof f.connId === 'string');
       established.set(
         a.id,

@@ -105,6 +105,9 @@ describe('routing across cluster nodes: readiness, leases and reservations in Re
     // Ready → NotReady → Ready again, idle from a new time
     agentsA.set(session('ann', '1000', AgentState.NotReady, 1_000));
     await waitFor(() => b.routing.remoteReady(['ann']).length === 0, 'ann NotReady seen from node-b');
+    // a reservation of another node's agent that is not Ready (any more) is given up at once
+    expect(await b.routing.reserve('ann', 7_000)).toBe(false);
+    expect(await probe.exists('sipserver:offer:ann')).toBe(0);
     agentsA.set(session('ann', '1000', AgentState.Ready, 3_000));
     await waitFor(() => b.routing.remoteReady(['ann'])[0]?.idleSince === 3_000, 'ann Ready again');
 

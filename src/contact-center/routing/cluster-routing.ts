@@ -26,8 +26,9 @@ export interface ClusterRouting {
   remoteReady(agentIds: readonly string[]): RemoteReadyAgent[];
   /**
    * Reserves `agentId` for one offer for `ttlMs` (`SET PREFIX:offer:ID NODE NX PX ttl`).
-   * Resolves false when another node holds it, or when Redis cannot say and the agent is not
-   * this node's own (an own agent is then offered without a reservation). Never rejects.
+   * Resolves false when another node holds it, when another node's agent is no longer Ready once
+   * it is taken (it is given back), or when Redis cannot say and the agent is not this node's own
+   * (an own agent is then offered without a reservation). Never rejects.
    */
   reserve(agentId: string, ttlMs: number): Promise<boolean>;
   /** Gives a reservation back (the offer ended); it expires by its TTL anyway. */
