@@ -5,6 +5,7 @@
  * and their desktops talk CTI to the node they logged in on. Checked: a call Kamailio hands to
  * node 2 is delivered to the longest-idle agent, who is on node 1 (node 2 answers 302, Kamailio
  * follows it, the customer never sees it; the agent's desktop on node 1 gets the call's events);
+ * Kamailio refuses an INVITE from outside that names an agent (`cc-agent`);
  * four calls at once for four agents spread over the nodes give each agent exactly one call (from
  * the CTI events); with Redis down the calls go to the receiving node's own agents.
  */
@@ -18,6 +19,7 @@ import { CtiTestClient } from '../helpers/cti-client.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { runSipp, sippTraceMessages, startSipp, type SippPeer } from '../helpers/sipp.js';
+import { UdpPeer, statusOf } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
 import { scenario } from './e2e-support.js';
 import { type ClusterNode, gone, parseNodes, processesNaming } from './cluster-support.js';
@@ -197,6 +199,25 @@ agent-groups:
         `call ${cid} redirected by sip:127\\.0\\.0\\.1:${nodes[1]!.sipPort} to sip:5000@127\\.0\\.0\\.1:${nodes[0]!.sipPort};cc-agent=ann`,
       ),
     );
+  });
+
+  it('an INVITE from outside naming an agent (cc-agent) is refused by Kamailio', async () => {
+    const peer = await UdpPeer.open();
+    try {
+      const id = `cc-agent-${process.pid}`;
+      await peer.send(
+        `INVITE sip:5000@127.0.0.1:${sipPort};cc-agent=ann SIP/2.0\r\n` +
+          `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK${id};rport\r\n` +
+          `Max-Forwards: 70\r\nFrom: <sip:customer@127.0.0.1>;tag=x1\r\nTo: <sip:5000@127.0.0.1>\r\n` +
+          `Call-ID: ${id}\r\nCSeq: 1 INVITE\r\nContact: <sip:customer@127.0.0.1:${peer.port}>\r\n` +
+          `Content-Length: 0\r\n\r\n`,
+        sipPort,
+      );
+      const [final] = await peer.waitFor((d) => d.text.includes(id) && (statusOf(d.text) ?? 0) >= 200, 1, 5000);
+      expect(final && firstLine(final)).toBe('SIP/2.0 403 Forbidden (cc-agent)');
+    } finally {
+      await peer.close();
+    }
   });
 
   it('four calls at once, two taken by each node, four agents spread over the nodes: each agent gets exactly one, never two at once', async () => {
