@@ -139,7 +139,8 @@ export class RoutingPointRouter {
       const waitMs = routerTimeoutMs(this.opts.agents.directory, call.routingPoint);
       if (Number.isFinite(waitMs))
         pending.deadline = this.opts.clock.setTimeout(() => this.onDeadline(pending), waitMs);
-      if (call.forAgent !== undefined && this.deliverToReserved(pending, call.forAgent)) return;
+      // (a single server ignores `cc-agent`: only a cluster's redirect names an agent)
+      if (call.forAgent !== undefined && this.cluster && this.deliverToReserved(pending, call.forAgent)) return;
       this.queue.push(pending);
       this.dispatch();
     });

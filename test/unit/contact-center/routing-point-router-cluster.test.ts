@@ -323,11 +323,13 @@ describe('RoutingPointRouter in a cluster', () => {
     expect(delivery.attempts.map((a) => a.dn)).toEqual(['8888']);
   });
 
-  it('without a cluster port the router offers synchronously (single node)', () => {
+  it('without a cluster port the router offers synchronously and ignores cc-agent (single node)', () => {
     router.close();
     router = new RoutingPointRouter({ agents, reachability: reach, delivery, clock, logger: silentLogger });
     agents.login({ agentId: 'jay', thisDN: '8888', workMode: 'AutoIn' });
-    route('c1', { redirectable: true });
-    expect(delivery.attempts.map((a) => a.dn)).toEqual(['8888']);
+    clock.advance(1000);
+    agents.login({ agentId: 'joe', thisDN: '7777', workMode: 'AutoIn' });
+    route('c1', { redirectable: true, forAgent: 'joe' }); // cc-agent means nothing here
+    expect(delivery.attempts.map((a) => a.dn)).toEqual(['8888']); // jay: idle longest
   });
 });
