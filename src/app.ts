@@ -371,6 +371,8 @@ export class App {
       options: this.store.server.options,
       onAdopted: (sessions) => this.ctiGateway?.awaitDesktops(sessions),
     });
+    // Routing points pick among the Ready agents of every node (docs/cluster.md).
+    this.router.useCluster(this.clusterNode.cluster.routing);
   }
 
   /** `GET /api/cluster`: this node alone when not in a cluster. */

@@ -1,13 +1,15 @@
 /**
  * Which node owns each agent's login (docs/cluster.md). The node an agent logs in on owns it and
  * keeps its session in Redis: `PREFIX:agent:ID` = `{ owner, session }` (the session as JSON text)
- * and the set `PREFIX:agents:NODE`; every change is announced on `PREFIX:agents`, so every node
- * knows every owner without asking Redis. A login of an agent a live node owns is refused on the
+ * and the set `PREFIX:agents:NODE`; every change is announced on `PREFIX:agents` with the agent's
+ * DN, whether it is Ready and since when it is idle, so every node knows every owner and every
+ * agent's readiness without asking Redis (routing across nodes). A login of an agent a live node owns is refused on the
  * others; when a node dies, the node that wins its takeover moves its agents to itself in one
  * Redis script and adopts them (logged in, in the state they had).
  */
 import type { Redis } from 'ioredis';
 import type { AgentSession } from '../contact-center/agents/agent-session.js';
+import { AgentState } from '../contact-center/agents/agent-state.js';
 import type { Logger } from '../util/logger.js';
 
 /** What ownership needs of the agent layer (`AgentService` implements it). */
@@ -37,6 +39,27 @@ interface Announcement {
   owner: string | null;
   /** The node that announces. */
   from: string;
+  /** With an owner: the agent's DN, whether it is Ready, and its `idleSince` (wall clock, ms). */
+  dn?: string;
+  ready?: boolean;
+  idleSince?: number;
+}
+
+/** What a node knows of an agent of the cluster, from the announcements. */
+export interface AgentReadiness {
+  readonly owner: string;
+  readonly dn: string;
+  readonly ready: boolean;
+  readonly idleSince: number;
+}
+
+function readinessOf(owner: string, session: AgentSession): AgentReadiness {
+  return {
+    owner,
+    dn: session.dn,
+    ready: session.status.state === AgentState.Ready,
+    idleSince: session.idleSince,
+  };
 }
 
 /**
@@ -76,6 +99,8 @@ return 0`;
 /** This node's side of agent ownership. */
 export class AgentOwnership {
   private readonly owners = new Map<string, string>();
+  private readonly readiness = new Map<string, AgentReadiness>();
+  private readonly readyListeners = new Set<() => void>();
   private agents: ClusterAgents | undefined;
   private unsubscribe: (() => void) | undefined;
 
@@ -130,6 +155,18 @@ export class AgentOwnership {
     return this.owners;
   }
 
+  /** What this node knows of an agent of the cluster (its own ones included). */
+  readinessOf(agentId: string): AgentReadiness | undefined {
+    const r = this.readiness.get(agentId);
+    return r && this.owners.get(agentId) === r.owner ? r : undefined;
+  }
+
+  /** Called when another node announces one of its agents Ready. */
+  onRemoteReady(listener: () => void): () => void {
+    this.readyListeners.add(listener);
+    return () => this.readyListeners.delete(listener);
+  }
+
   /** Writes every login of this node again (after Redis came back empty). */
   async rewrite(): Promise<void> {
     await this.loadOwners();
@@ -156,7 +193,10 @@ export class AgentOwnership {
         // a record this version cannot read: left to expire with its agent's next login
       }
     }
-    for (const s of sessions) this.owners.set(s.agentId, this.o.self);
+    for (const s of sessions) {
+      this.owners.set(s.agentId, this.o.self);
+      this.readiness.set(s.agentId, readinessOf(this.o.self, s));
+    }
     const adopted = this.agents?.adopt(sessions) ?? [];
     this.o.logger.warn({ node: dead, agents: adopted.length }, 'agents of a dead node taken over');
     return adopted;
@@ -169,26 +209,34 @@ export class AgentOwnership {
 
   private write(session: AgentSession): void {
     this.owners.set(session.agentId, this.o.self);
+    const readiness = readinessOf(this.o.self, session);
+    this.readiness.set(session.agentId, readiness);
     const record = JSON.stringify({ owner: this.o.self, session: JSON.stringify(session) });
     this.o.redis
       .multi()
       .set(this.agentKey(session.agentId), record)
       .sadd(this.setKey(this.o.self), session.agentId)
-      .publish(this.channel, this.announcement(session.agentId, this.o.self))
+      .publish(this.channel, this.announcement(session.agentId, this.o.self, readiness))
       .exec()
       .catch((err: unknown) => this.o.logger.warn({ err }, 'agent login not shared (Redis)'));
   }
 
   private release(id: string): void {
-    if (this.owners.get(id) === this.o.self) this.owners.delete(id);
+    if (this.owners.get(id) === this.o.self) {
+      this.owners.delete(id);
+      this.readiness.delete(id);
+    }
     this.o.redis
       .eval(RELEASE_SCRIPT, 2, this.agentKey(id), this.setKey(this.o.self), this.o.self, id)
       .then((deleted) => (deleted === 1 ? this.o.redis.publish(this.channel, this.announcement(id, null)) : 0))
       .catch((err: unknown) => this.o.logger.warn({ err }, 'agent logout not shared (Redis)'));
   }
 
-  private announcement(id: string, owner: string | null): string {
-    return JSON.stringify({ id, owner, from: this.o.self } satisfies Announcement);
+  private announcement(id: string, owner: string | null, r?: AgentReadiness): string {
+    const a: Announcement = r
+      ? { id, owner, from: this.o.self, dn: r.dn, ready: r.ready, idleSince: r.idleSince }
+      : { id, owner, from: this.o.self };
+    return JSON.stringify(a);
   }
 
   private onAnnouncement(text: string): void {
@@ -201,10 +249,20 @@ export class AgentOwnership {
     if (typeof a.id !== 'string' || a.from === this.o.self) return;
     if (a.owner === null) {
       // A logout only clears the owner it came from (a late one must not clear a new login).
-      if (this.owners.get(a.id) === a.from) this.owners.delete(a.id);
+      if (this.owners.get(a.id) === a.from) {
+        this.owners.delete(a.id);
+        this.readiness.delete(a.id);
+      }
       return;
     }
     this.owners.set(a.id, a.owner);
+    if (typeof a.dn === 'string' && typeof a.idleSince === 'number') {
+      const ready = a.ready === true;
+      this.readiness.set(a.id, { owner: a.owner, dn: a.dn, ready, idleSince: a.idleSince });
+      if (ready) for (const l of this.readyListeners) l();
+    } else {
+      this.readiness.delete(a.id);
+    }
     // The same agent logged in on another node in the same instant: the last login wins.
     if (this.agents?.sessionByAgent(a.id)) {
       this.o.logger.warn({ agentId: a.id, owner: a.owner }, 'agent logged in on another node too: dropped here');
@@ -221,8 +279,12 @@ export class AgentOwnership {
         values.forEach((v, i) => {
           if (!v) return;
           try {
-            const owner = (JSON.parse(v) as { owner?: unknown }).owner;
-            if (typeof owner === 'string') this.owners.set(keys[i].slice(`${this.o.prefix}:agent:`.length), owner);
+            const rec = JSON.parse(v) as { owner?: unknown; session?: unknown };
+            const id = keys[i].slice(`${this.o.prefix}:agent:`.length);
+            if (typeof rec.owner !== 'string') return;
+            this.owners.set(id, rec.owner);
+            if (typeof rec.session === 'string')
+              this.readiness.set(id, readinessOf(rec.owner, JSON.parse(rec.session) as AgentSession));
           } catch {
             // unreadable record: ignored
           }

@@ -32,6 +32,8 @@ export class ClusterMembership {
   private timer: NodeJS.Timeout | undefined;
   /** Members without a lease at the last look (not yet taken over). */
   private dead = new Set<string>();
+  /** The leases of the live members at the last look (this node's included). */
+  private leases = new Map<string, ClusterNodeInfo>();
   private readonly leaseMs: number;
   private readonly renewMs: number;
   private busy = false;
@@ -89,12 +91,31 @@ export class ClusterMembership {
     return !this.dead.has(name);
   }
 
+  /**
+   * The lease of a member that held one at the last look (renewed every `renewMs`): where the
+   * router redirects a call for one of its agents. Undefined for a dead or unknown node.
+   */
+  leaseOf(name: string): ClusterNodeInfo | undefined {
+    return this.leases.get(name);
+  }
+
   /** Reads the members and their leases; answers the dead ones. */
   private async look(): Promise<string[]> {
     const members = await this.o.redis.smembers(this.membersKey);
     const leases = members.length > 0 ? await this.o.redis.mget(...members.map((m) => this.key(m))) : [];
     const dead = members.filter((m, i) => !leases[i] && m !== this.self.name);
     this.dead = new Set(dead);
+    const live = new Map<string, ClusterNodeInfo>();
+    members.forEach((m, i) => {
+      const v = leases[i];
+      if (!v) return;
+      try {
+        live.set(m, JSON.parse(v) as ClusterNodeInfo);
+      } catch {
+        // unreadable lease: not a redirect target
+      }
+    });
+    this.leases = live;
     return dead;
   }
 

@@ -13,6 +13,7 @@ import { closeRedis, connectRedisPair } from '../util/redis-client.js';
 import { redactUrl } from '../util/url.js';
 import { AgentOwnership, type ClusterAgents } from './agent-ownership.js';
 import { ClusterMembership } from './cluster-membership.js';
+import { RedisClusterRouting } from './redis-cluster-routing.js';
 import type { ClusterNodeInfo, ClusterView } from './cluster-types.js';
 
 /** Options of {@link RedisCluster.join}. */
@@ -109,6 +110,8 @@ export function singleNodeView(self: Omit<ClusterNodeInfo, 'startedAt'>, agentId
 export class RedisCluster {
   private readonly membership: ClusterMembership;
   private readonly ownership: AgentOwnership;
+  /** The router's port: other nodes' Ready agents and the offer reservations (docs/cluster.md). */
+  readonly routing: RedisClusterRouting;
   private first = true;
 
   private constructor(
@@ -138,6 +141,15 @@ export class RedisCluster {
         const adopted = await this.ownership.takeOver(name);
         if (adopted.length > 0) o.onAdopted?.(adopted);
       },
+    });
+    this.routing = new RedisClusterRouting({
+      redis,
+      prefix,
+      self: self.name,
+      readinessOf: (id) => this.ownership.readinessOf(id),
+      leaseOf: (node) => this.membership.leaseOf(node),
+      onRemoteReady: (l) => this.ownership.onRemoteReady(l),
+      logger,
     });
   }
 

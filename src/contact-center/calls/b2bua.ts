@@ -349,8 +349,8 @@ export class B2bua {
   // ---------------------------------------------------------------- release
 
   /** Answer the caller with an error and end the call. */
-  rejectCaller(call: Call, a: CallLeg, status: number, reason: string): void {
-    a.server?.reject(status, reason);
+  rejectCaller(call: Call, a: CallLeg, status: number, reason: string, headers?: Array<[string, string]>): void {
+    a.server?.reject(status, reason, headers);
     a.server = undefined;
     a.state = LegState.Released;
     if (a.dn) this.events.emit('EventReleased', call, a);

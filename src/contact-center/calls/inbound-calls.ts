@@ -5,11 +5,17 @@
  * serving it gives 404/480 — then connected to its destination: the caller's offer (or late
  * offer, RFC 3264 §4) and 18x early media are relayed, the caller's Max-Forwards minus one is
  * carried to the other leg (RFC 3261 §16.6 step 3, RFC 7332 §3), a CANCEL ends the call.
+ *
+ * In a cluster (docs/cluster.md, "Routing across nodes") a routing-point call relayed by the
+ * trusted proxy may be redirected to the node that owns the agent picked: `302 Moved Temporarily`
+ * (RFC 3261 §21.3.3) whose Contact is that node's address with `cc-agent=ID`; the proxy follows it
+ * (RFC 3261 §16.7 step 5) and the owner offers the call to that agent.
  */
 import { isAgentDnType } from '../../config/config-model.js';
 import { isSdp } from '../../media/sdp.js';
 import type { Deliverable } from '../../reachability/reachability-types.js';
 import { DialogError } from '../../sip/dialog/dialog.js';
+import { getParam } from '../../sip/message/sip-syntax.js';
 import type { DialogUserAgent } from '../../sip/dialog/dialog-user-agent.js';
 import type { InviteServerSession } from '../../sip/dialog/invite-server-session.js';
 import type { IncomingRequest } from '../../sip/stack/incoming-request.js';
@@ -40,6 +46,14 @@ export interface InboundCallsOptions {
   testFaults?: TestFaults;
 }
 
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 function userOf(uri: { user?: string } | undefined): string | undefined {
   if (!uri?.user) return undefined;
   try {
@@ -47,6 +61,22 @@ function userOf(uri: { user?: string } | undefined): string | undefined {
   } catch {
     return uri.user;
   }
+}
+
+/** The Request-URI parameter naming the agent another node redirected a routing-point call for. */
+export const CC_AGENT_PARAM = 'cc-agent';
+
+/**
+ * The Contact of a redirect to a node: `sip:ROUTINGPOINT@HOST:PORT;cc-agent=ID`, from the node's
+ * address as its lease gives it (`udp:127.0.0.1:5071`; other transports get `;transport=`).
+ */
+export function redirectContact(routingPoint: string, sip: string, agentId: string): string {
+  const colon = sip.indexOf(':');
+  const transport = colon > 0 ? sip.slice(0, colon).toLowerCase() : 'udp';
+  const hostPort = colon > 0 ? sip.slice(colon + 1) : sip;
+  const tp = transport === 'udp' ? '' : `;transport=${transport}`;
+  const user = encodeURIComponent(routingPoint);
+  return `<sip:${user}@${hostPort}${tp};${CC_AGENT_PARAM}=${encodeURIComponent(agentId)}>`;
 }
 
 /** Classifies inbound INVITEs and connects them. */
@@ -127,13 +157,26 @@ export class InboundCalls {
           ? 'Internal'
           : 'Outbound'
       : 'Inbound';
+    // Only the cluster's proxy may redirect a call here for an agent, and only it follows a 302.
+    const viaProxy = ctx.fromTrustedProxy;
+    const ccAgentRaw = viaProxy && !originDn ? getParam(req.requestUri.params, CC_AGENT_PARAM) : undefined;
+    const forAgent = typeof ccAgentRaw === 'string' && ccAgentRaw !== '' ? safeDecode(ccAgentRaw) : undefined;
     const call = this.calls.newCall(callType, originDn ?? ani, number);
     call.maxForwards = Math.min(mf - 1, 70);
     const a = call.add(new CallLeg(originDn, originDn ?? ani, 'in'));
     a.server = server;
     // From here on a throw concerns this call only: it releases the call (B2bua.fault).
     try {
-      this.connectNew(call, a, server, { number, originDn, dest, destIsAgentDn, ani, body: req.body });
+      this.connectNew(call, a, server, {
+        number,
+        originDn,
+        dest,
+        destIsAgentDn,
+        ani,
+        body: req.body,
+        redirectable: viaProxy && !originDn && forAgent === undefined,
+        forAgent,
+      });
     } catch (err) {
       this.calls.fault(call, 'inbound INVITE', err);
     }
@@ -150,6 +193,8 @@ export class InboundCalls {
       destIsAgentDn: boolean;
       ani: string;
       body: Buffer;
+      redirectable: boolean;
+      forAgent: string | undefined;
     },
   ): void {
     const { number, originDn, dest, destIsAgentDn, ani, body } = c;
@@ -161,7 +206,8 @@ export class InboundCalls {
 
     if (originDn) this.events.emit('EventDialing', call, a, number);
     if (dest?.type === 'routing-point') {
-      this.calls.detached(call, 'route call', () => this.routeCall(call, a, server, dest.number));
+      const how = { redirectable: c.redirectable, forAgent: c.forAgent };
+      this.calls.detached(call, 'route call', () => this.routeCall(call, a, server, dest.number, how));
       return;
     }
     if (dest && !destIsAgentDn) {
@@ -207,8 +253,17 @@ export class InboundCalls {
     );
   }
 
-  /** A call to a routing point: 180 to the caller while the router finds an agent (or the `default-dn`). */
-  private async routeCall(call: Call, a: CallLeg, server: InviteServerSession, routingPoint: string): Promise<void> {
+  /**
+   * A call to a routing point: 180 to the caller while the router finds an agent (or the
+   * `default-dn`), or a 302 to the node that owns the agent picked (a cluster).
+   */
+  private async routeCall(
+    call: Call,
+    a: CallLeg,
+    server: InviteServerSession,
+    routingPoint: string,
+    how: { redirectable: boolean; forAgent: string | undefined },
+  ): Promise<void> {
     call.routed = true;
     call.routingPoint = routingPoint;
     const router = this.router.current;
@@ -218,7 +273,15 @@ export class InboundCalls {
     }
     server.progress(180);
     a.state = LegState.Alerting;
-    const outcome = await router.route({ callId: call.connId, routingPoint, ani: call.ani, dnis: call.dnis });
+    const outcome = await router.route({
+      callId: call.connId,
+      routingPoint,
+      ani: call.ani,
+      dnis: call.dnis,
+      ...(how.redirectable ? { redirectable: true } : {}),
+      ...(how.forAgent !== undefined ? { forAgent: how.forAgent } : {}),
+    });
+    // (a redirect the caller left before: its agent's reservation runs out by its TTL)
     if (call.state === CallState.Released) return;
     switch (outcome.kind) {
       case 'delivered':
@@ -226,6 +289,16 @@ export class InboundCalls {
         return;
       case 'rejected':
         this.calls.rejectCaller(call, a, outcome.status, 'Temporarily Unavailable (no agent)');
+        return;
+      case 'redirect':
+        // RFC 3261 §8.3 / §21.3.3: the proxy recurses on the Contact; the caller never sees the 302.
+        this.logger.info(
+          { connId: call.connId, agentId: outcome.agentId, node: outcome.node },
+          'routed call redirected',
+        );
+        this.calls.rejectCaller(call, a, 302, 'Moved Temporarily', [
+          ['Contact', redirectContact(routingPoint, outcome.sip, outcome.agentId)],
+        ]);
         return;
       case 'default-dn': {
         const targets = this.reachability.candidates(outcome.dn);

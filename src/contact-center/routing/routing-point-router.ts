@@ -5,6 +5,7 @@ import type { AgentService } from '../agents/agent-service.js';
 import type { AgentSession } from '../agents/agent-session.js';
 import { AgentState } from '../agents/agent-state.js';
 import type { CallDelivery, DeliveryOutcome } from './call-delivery.js';
+import type { ClusterRouting, RemoteReadyAgent } from './cluster-routing.js';
 import type { RoutableCall, RouteOutcome } from './routable-call.js';
 import { inviteTimeoutMs, OPTION_AGENT_GROUP, OPTION_DEFAULT_DN, routerTimeoutMs } from './routing-options.js';
 
@@ -17,7 +18,19 @@ export interface RoutingPointRouterOptions {
   readonly logger: Logger;
   /** Reason code given to an agent set NotReady by RONA. */
   readonly ronaReasonCode?: string;
+  /** The cluster's agents and reservations (docs/cluster.md); absent: this node's agents only. */
+  readonly cluster?: ClusterRouting;
 }
+
+/** A reservation lasts the ring time plus this (ms), so that it outlives the offer it guards. */
+export const RESERVATION_MARGIN_MS = 5000;
+/** An agent whose reservation another node holds is not tried again for this long (ms). */
+export const RESERVATION_EXCLUDE_MS = 1000;
+
+/** The agent a call is matched with: one of this node's, or one another node owns. */
+type AgentPick =
+  | { readonly kind: 'local'; readonly session: AgentSession }
+  | { readonly kind: 'remote'; readonly agent: RemoteReadyAgent };
 
 interface PendingCall {
   readonly call: RoutableCall;
@@ -26,7 +39,16 @@ interface PendingCall {
   deadline?: TimerHandle;
   expired: boolean;
   /** Set while the call rings an agent. */
-  offer?: { readonly dn: string; readonly agentId: string; readonly token: number; timer?: TimerHandle };
+  offer?: {
+    readonly dn: string;
+    readonly agentId: string;
+    readonly token: number;
+    /** The cluster reservation of the agent is given back when the offer ends. */
+    readonly held: boolean;
+    timer?: TimerHandle;
+  };
+  /** Set while the cluster reservation of this agent is being taken. */
+  reserving?: string;
   done: boolean;
 }
 
@@ -52,12 +74,28 @@ export interface WaitingCallInfo {
  *   agent can take is delivered;
  * - RONA: a delivery that fails or is not answered within `sip-invite-timeout` puts the call back
  *   at the front of the queue and the agent NotReady (AuxWork, reason code `RONA`).
+ *
+ * In a cluster ({@link ClusterRouting}, docs/cluster.md) the Ready agents of the other live nodes
+ * compete too, for a call that may be redirected; every pick, local or remote, first takes the
+ * agent's reservation (one offer per agent in the whole cluster): the call leaves the queue while
+ * it is taken; refused, the call goes back to the front and that agent is skipped for
+ * {@link RESERVATION_EXCLUDE_MS}. A remote pick settles the call `redirect`; a local one is
+ * offered, and the reservation is given back when the offer ends.
  */
 export class RoutingPointRouter {
   private readonly queue: PendingCall[] = [];
   private readonly offering = new Map<string, PendingCall>();
+  /** Agents being offered a call by this node. */
   private readonly reservedAgents = new Set<string>();
+  /** Agents whose cluster reservation this node is taking. */
+  private readonly reservingAgents = new Set<string>();
+  /** Calls whose agent's cluster reservation is being taken. */
+  private readonly reserving = new Map<string, PendingCall>();
+  /** Agent id → until when it is skipped (its reservation was refused), with the timer that lifts it. */
+  private readonly excluded = new Map<string, { until: number; timer: TimerHandle }>();
   private readonly unsubscribers: Array<() => void> = [];
+  private cluster: ClusterRouting | undefined;
+  private unsubscribeCluster: (() => void) | undefined;
   private seq = 0;
   private dispatching = false;
   private dispatchAgain = false;
@@ -74,6 +112,15 @@ export class RoutingPointRouter {
     if (sub) this.unsubscribers.push(sub);
     const cfg = opts.agents.directory.subscribe?.(() => this.dispatch());
     if (cfg) this.unsubscribers.push(cfg);
+    if (opts.cluster) this.useCluster(opts.cluster);
+  }
+
+  /** Routes across the cluster from now on (the node joined it after the router was built). */
+  useCluster(cluster: ClusterRouting | undefined): void {
+    this.unsubscribeCluster?.();
+    this.unsubscribeCluster = undefined;
+    this.cluster = cluster;
+    if (cluster) this.unsubscribeCluster = cluster.onRemoteReady(() => this.dispatch());
   }
 
   /**
@@ -92,6 +139,8 @@ export class RoutingPointRouter {
       const waitMs = routerTimeoutMs(this.opts.agents.directory, call.routingPoint);
       if (Number.isFinite(waitMs))
         pending.deadline = this.opts.clock.setTimeout(() => this.onDeadline(pending), waitMs);
+      // (a single server ignores `cc-agent`: only a cluster's redirect names an agent)
+      if (call.forAgent !== undefined && this.cluster && this.deliverToReserved(pending, call.forAgent)) return;
       this.queue.push(pending);
       this.dispatch();
     });
@@ -105,11 +154,19 @@ export class RoutingPointRouter {
       this.settle(p, { kind: 'abandoned' });
       return true;
     }
+    const reserving = this.reserving.get(callId);
+    if (reserving) {
+      // the reservation's answer gives it back
+      this.reserving.delete(callId);
+      this.settle(reserving, { kind: 'abandoned' });
+      return true;
+    }
     const offered = this.offering.get(callId);
     if (offered?.offer) {
-      const { dn, agentId } = offered.offer;
+      const { dn, agentId, held } = offered.offer;
       this.endOffer(offered);
       this.reservedAgents.delete(agentId);
+      if (held) this.cluster?.release(agentId);
       this.opts.delivery.cancel(callId, dn);
       this.settle(offered, { kind: 'abandoned' });
       this.dispatch();
@@ -121,7 +178,7 @@ export class RoutingPointRouter {
   /** Calls waiting or being offered, oldest first. */
   waitingCalls(): WaitingCallInfo[] {
     const now = this.opts.clock.now();
-    return [...this.offering.values(), ...this.queue].map((p) => ({
+    return [...this.offering.values(), ...this.reserving.values(), ...this.queue].map((p) => ({
       callId: p.call.callId,
       routingPoint: p.call.routingPoint,
       waitingMs: now - p.enqueuedAt,
@@ -141,13 +198,14 @@ export class RoutingPointRouter {
         this.dispatchAgain = false;
         for (let i = 0; i < this.queue.length;) {
           const p = this.queue[i];
-          const agent = this.pickAgent(p.call.routingPoint, p.call.callId);
-          if (!agent) {
+          const pick = this.pickAgent(p.call);
+          if (!pick) {
             i++;
             continue;
           }
           this.queue.splice(i, 1);
-          this.offer(p, agent);
+          if (this.cluster) this.reserveFor(p, pick);
+          else if (pick.kind === 'local') this.offer(p, pick.session, false);
         }
         if (!this.dispatchAgain) break;
       }
@@ -159,7 +217,10 @@ export class RoutingPointRouter {
   /** Stops listening and rejects nothing: pending calls stay unresolved (shutdown). */
   close(): void {
     for (const u of this.unsubscribers.splice(0)) u();
-    for (const p of [...this.queue, ...this.offering.values()]) {
+    this.useCluster(undefined);
+    for (const e of this.excluded.values()) this.opts.clock.clearTimeout(e.timer);
+    this.excluded.clear();
+    for (const p of [...this.queue, ...this.offering.values(), ...this.reserving.values()]) {
       this.opts.clock.clearTimeout(p.deadline);
       if (p.offer) this.opts.clock.clearTimeout(p.offer.timer);
     }
@@ -171,25 +232,135 @@ export class RoutingPointRouter {
     return this.opts.agents.directory.getAgentGroup(name)?.agents ?? [];
   }
 
-  private pickAgent(routingPoint: string, callId: string): AgentSession | undefined {
-    const group = this.groupOf(routingPoint) ?? [];
-    let best: AgentSession | undefined;
-    for (const agentId of group) {
-      if (this.reservedAgents.has(agentId)) continue;
-      const s = this.opts.agents.sessionByAgent(agentId);
-      if (!s || s.status.state !== AgentState.Ready) continue;
-      if (!this.opts.reachability.isAvailable(s.dn)) continue;
-      if (this.opts.delivery.canOffer?.(callId, s.dn) === false) continue;
-      if (!best || s.idleSince < best.idleSince) best = s;
-    }
-    return best;
+  /**
+   * This node's agent `agentId` when it may be offered `callId` now: Ready, reachable, not being
+   * offered another call; with `picking`, also not being reserved and not skipped.
+   */
+  private available(agentId: string, callId: string, picking = true): AgentSession | undefined {
+    if (this.reservedAgents.has(agentId)) return undefined;
+    if (picking && (this.reservingAgents.has(agentId) || this.isExcluded(agentId))) return undefined;
+    const s = this.opts.agents.sessionByAgent(agentId);
+    if (!s || s.status.state !== AgentState.Ready) return undefined;
+    if (!this.opts.reachability.isAvailable(s.dn)) return undefined;
+    if (this.opts.delivery.canOffer?.(callId, s.dn) === false) return undefined;
+    return s;
   }
 
-  private offer(p: PendingCall, agent: AgentSession): void {
+  private isExcluded(agentId: string): boolean {
+    const e = this.excluded.get(agentId);
+    return e !== undefined && e.until > this.opts.clock.now();
+  }
+
+  private pickAgent(call: RoutableCall): AgentPick | undefined {
+    const group = this.groupOf(call.routingPoint) ?? [];
+    let best: AgentSession | undefined;
+    for (const agentId of group) {
+      const s = this.available(agentId, call.callId);
+      if (s && (!best || s.idleSince < best.idleSince)) best = s;
+    }
+    let remote: RemoteReadyAgent | undefined;
+    if (this.cluster && call.redirectable && group.length > 0) {
+      for (const r of this.cluster.remoteReady(group)) {
+        if (this.reservedAgents.has(r.agentId) || this.reservingAgents.has(r.agentId) || this.isExcluded(r.agentId))
+          continue;
+        if (this.opts.agents.sessionByAgent(r.agentId)) continue; // logged in here: this node's view wins
+        if ((!best || r.idleSince < best.idleSince) && (!remote || r.idleSince < remote.idleSince)) remote = r;
+      }
+    }
+    if (remote) return { kind: 'remote', agent: remote };
+    return best ? { kind: 'local', session: best } : undefined;
+  }
+
+  /**
+   * A call another node redirected here for `agentId`, whose reservation that node holds: offered
+   * to the agent at once when it is this node's and not being offered a call (a reservation this
+   * node is taking for it, or was refused, is the one that node holds: it does not count).
+   * @returns false: route it as usual (the reservation is given back)
+   */
+  private deliverToReserved(p: PendingCall, agentId: string): boolean {
+    const inGroup = (this.groupOf(p.call.routingPoint) ?? []).includes(agentId);
+    const s = inGroup ? this.available(agentId, p.call.callId, false) : undefined;
+    if (s) {
+      this.offer(p, s, true);
+      return true;
+    }
+    this.opts.logger.info({ callId: p.call.callId, agentId }, 'redirected call: its agent is not free here, routed');
+    if (!this.reservedAgents.has(agentId)) this.cluster?.release(agentId);
+    return false;
+  }
+
+  /** Takes the cluster reservation of the picked agent, then offers or redirects the call. */
+  private reserveFor(p: PendingCall, pick: AgentPick): void {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    const agentId = pick.kind === 'local' ? pick.session.agentId : pick.agent.agentId;
+    const dn = pick.kind === 'local' ? pick.session.dn : pick.agent.dn;
+    const ttlMs = inviteTimeoutMs(this.opts.agents.directory, dn) + RESERVATION_MARGIN_MS;
+    p.reserving = agentId;
+    this.reserving.set(p.call.callId, p);
+    this.reservingAgents.add(agentId);
+    let attempt: Promise<boolean>;
+    try {
+      attempt = cluster.reserve(agentId, ttlMs);
+    } catch {
+      attempt = Promise.resolve(false);
+    }
+    attempt.then(
+      (ok) => this.onReserved(p, pick, agentId, ok),
+      () => this.onReserved(p, pick, agentId, false),
+    );
+  }
+
+  private onReserved(p: PendingCall, pick: AgentPick, agentId: string, ok: boolean): void {
+    p.reserving = undefined;
+    this.reserving.delete(p.call.callId);
+    this.reservingAgents.delete(agentId);
+    // Taken while the agent is offered a call another node redirected here: that offer's to give back.
+    const mine = ok && !this.reservedAgents.has(agentId);
+    if (p.done) {
+      // abandoned meanwhile
+      if (mine) this.cluster?.release(agentId);
+      this.dispatch();
+      return;
+    }
+    if (ok && !p.expired) {
+      if (pick.kind === 'remote') {
+        const { owner, sip } = pick.agent;
+        this.opts.logger.debug({ callId: p.call.callId, agentId, owner }, 'routed call redirected to the owner');
+        this.settle(p, { kind: 'redirect', agentId, node: owner, sip });
+        return;
+      }
+      const s = this.available(agentId, p.call.callId);
+      if (s) {
+        this.offer(p, s, true);
+        return;
+      }
+    }
+    if (mine) this.cluster?.release(agentId);
+    else if (!ok) this.exclude(agentId);
+    if (p.expired) {
+      this.fallback(p);
+      return;
+    }
+    this.queue.unshift(p);
+    this.dispatch();
+  }
+
+  private exclude(agentId: string): void {
+    const prev = this.excluded.get(agentId);
+    if (prev) this.opts.clock.clearTimeout(prev.timer);
+    const timer = this.opts.clock.setTimeout(() => {
+      this.excluded.delete(agentId);
+      this.dispatch();
+    }, RESERVATION_EXCLUDE_MS);
+    this.excluded.set(agentId, { until: this.opts.clock.now() + RESERVATION_EXCLUDE_MS, timer });
+  }
+
+  private offer(p: PendingCall, agent: AgentSession, held: boolean): void {
     const token = ++this.seq;
     const dn = agent.dn;
     const timeoutMs = inviteTimeoutMs(this.opts.agents.directory, dn);
-    p.offer = { dn, agentId: agent.agentId, token };
+    p.offer = { dn, agentId: agent.agentId, token, held };
     this.offering.set(p.call.callId, p);
     this.reservedAgents.add(agent.agentId);
     this.opts.logger.debug({ callId: p.call.callId, dn, agentId: agent.agentId }, 'offering routed call');
@@ -212,11 +383,13 @@ export class RoutingPointRouter {
 
   private onOutcome(p: PendingCall, token: number, outcome: DeliveryOutcome): void {
     if (p.done || p.offer?.token !== token) return;
-    const { dn, agentId } = p.offer;
+    const { dn, agentId, held } = p.offer;
     this.endOffer(p);
     this.reservedAgents.delete(agentId);
+    // Given back after the agent's new state (Busy, NotReady), which the cluster hears first.
     if (outcome === 'answered') {
       this.opts.agents.routedCallEstablished(dn, p.call.callId);
+      if (held) this.cluster?.release(agentId);
       this.settle(p, { kind: 'delivered', dn, agentId });
       return;
     }
@@ -230,6 +403,7 @@ export class RoutingPointRouter {
         this.opts.logger.warn({ err, agentId }, 'could not set agent NotReady after RONA');
       }
     }
+    if (held) this.cluster?.release(agentId);
     if (p.expired) {
       this.fallback(p);
       return;
@@ -246,7 +420,7 @@ export class RoutingPointRouter {
 
   private onDeadline(p: PendingCall): void {
     p.expired = true;
-    if (p.offer) return; // decided when the current offer ends
+    if (p.offer || p.reserving !== undefined) return; // decided when the current offer or reservation ends
     const idx = this.queue.indexOf(p);
     if (idx >= 0) this.queue.splice(idx, 1);
     this.fallback(p);

@@ -63,6 +63,11 @@ export class IncomingRequest {
     return this.originCache;
   }
 
+  /** Whether the request was relayed by one of the trusted proxies (`sip-trusted-proxies`: a cluster's Kamailio). */
+  get fromTrustedProxy(): boolean {
+    return this.isTrustedProxy?.(this.source.host) ?? false;
+  }
+
   /** The server transaction (created now if the request did not have one yet). */
   get transaction(): ServerTransaction {
     this.tx ??= this.createTransaction();
