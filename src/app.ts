@@ -254,7 +254,8 @@ export class App {
       const load = new LoadMeter();
       const statusReporter = new StatusReporter(
         {
-          registrationsAndDevices: () => rr.statusSection(),
+          registrations: () => rr.registrar.status(),
+          devices: () => rr.reachability.devices(),
           agents: agents.statusProvider,
           activeCalls: () => calls.b2bua.activeCalls,
           waitingCalls: () => router.waitingCalls().length,

@@ -50,8 +50,10 @@ export interface StatusQuery {
 
 /** Where the sections of {@link ServerStatus} come from (the layers the composition root built). */
 export interface StatusSources {
-  /** `registrations` and `devices` (registrar and reachability). */
-  registrationsAndDevices(): Pick<ServerStatus, 'registrations' | 'devices'>;
+  /** `registrations` (the registrar's bindings). */
+  registrations(): ServerStatus['registrations'];
+  /** `devices` (reachability: the probed devices), computed apart: a migration reads it per batch. */
+  devices(): ServerStatus['devices'];
   agents(filter?: AgentStateFilter): AgentStatusEntry[];
   activeCalls(): number;
   waitingCalls(): number;
@@ -73,11 +75,8 @@ export class StatusReporter {
   status(query: StatusQuery = {}): Partial<ServerStatus> {
     const want = (s: StatusSection): boolean => !query.sections || query.sections.has(s);
     const out: Partial<ServerStatus> = {};
-    if (want('registrations') || want('devices')) {
-      const rd = this.sources.registrationsAndDevices();
-      if (want('registrations')) out.registrations = rd.registrations;
-      if (want('devices')) out.devices = rd.devices;
-    }
+    if (want('registrations')) out.registrations = this.sources.registrations();
+    if (want('devices')) out.devices = this.sources.devices();
     if (want('agents')) out.agents = this.sources.agents(query.agentState);
     if (want('calls')) {
       out.calls = { active: this.sources.activeCalls(), waiting: this.sources.waitingCalls() };

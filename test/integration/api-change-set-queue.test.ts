@@ -41,7 +41,8 @@ async function start(serverOptions: Record<string, string> = {}): Promise<void> 
   const noOne = { registrations: [], devices: [] };
   const reporter = new StatusReporter(
     {
-      registrationsAndDevices: () => noOne,
+      registrations: () => noOne.registrations,
+      devices: () => noOne.devices,
       agents: () => [],
       activeCalls: () => 0,
       waitingCalls: () => 0,

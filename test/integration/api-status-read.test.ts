@@ -44,7 +44,8 @@ beforeEach(async () => {
   server = await createHttpServer({ store: s.store, token: TOKEN, load });
   const reporter = new StatusReporter(
     {
-      registrationsAndDevices: () => ({ registrations: [], devices: [] }),
+      registrations: () => [],
+      devices: () => [],
       agents: createAgentStatusProvider(s.agents, () => (dn) => s.control.callsOnDn(dn).length > 0),
       activeCalls: () => s.b2bua.activeCalls,
       waitingCalls: () => s.router.waitingCalls().length,
