@@ -92,10 +92,10 @@ export function documentToModel(doc: unknown): ConfigInput | null {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A client of one server's admin API. */
 /** Change-sets read per change feed request. */
 const FEED_PAGE = 20;
 
+/** A client of one server's admin API. */
 export class AdminClient {
   readonly base: string;
   private readonly timeoutMs: number;
