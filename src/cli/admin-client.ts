@@ -92,6 +92,9 @@ export function documentToModel(doc: unknown): ConfigInput | null {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Change-sets read per change feed request. */
+const FEED_PAGE = 20;
+
 /** A client of one server's admin API. */
 export class AdminClient {
   readonly base: string;
@@ -177,18 +180,27 @@ export class AdminClient {
     throw new ServerRefusedError(`POST /api/config/change-sets answered ${r.status}`);
   }
 
-  /** Numbers of the DNs that have a digest password (`hasPassword` in `GET /api/dns`, paged). */
-  async dnsWithPassword(): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (let offset = 0; offset < 10_000_000;) {
-      const r = await this.request('GET', `/api/dns?limit=1000&offset=${offset}`);
-      if (r.status !== 200) throw new ServerRefusedError(`GET /api/dns answered ${r.status}`);
-      const body = r.json as { items: { number: string; hasPassword?: boolean }[]; total: number };
-      for (const d of body.items) if (d.hasPassword) out.add(d.number);
-      offset += body.items.length;
-      if (body.items.length === 0 || offset >= body.total) break;
+  /**
+   * The latest change-sets after `since` that removed each of the DNs `numbers`, read from the
+   * change feed (`GET /api/config/changes`, a page of change-sets at a time): number → version.
+   * A DN the feed shows no removal of is absent.
+   */
+  async dnRemovals(numbers: Iterable<string>, since: number): Promise<Map<string, number>> {
+    const want = new Set(numbers);
+    const out = new Map<string, number>();
+    if (want.size === 0) return out;
+    for (let from = Math.max(0, since); ;) {
+      const r = await this.request('GET', `/api/config/changes?since=${from}&limit=${FEED_PAGE}`);
+      if (r.status !== 200) throw new ServerRefusedError(`GET /api/config/changes answered ${r.status}`);
+      const body = r.json as {
+        changeSets: { version: number; changes: { kind: string; key: string; new: unknown }[] }[];
+      };
+      for (const cs of body.changeSets)
+        for (const c of cs.changes)
+          if (c.kind === 'dn' && c.new === null && want.has(c.key)) out.set(c.key, cs.version);
+      if (body.changeSets.length < FEED_PAGE) return out;
+      from = body.changeSets.at(-1)!.version;
     }
-    return out;
   }
 
   /**

@@ -106,14 +106,12 @@ async function planCommand(o: PlanOpts): Promise<number> {
   if (!existsSync(o.csv)) throw new UsageError(`no CSV file ${o.csv}`);
   let model;
   let baseVersion: number | null = null;
-  let hasPassword: Set<string> | undefined;
   let api: AdminClient | undefined;
   if (o.server) {
     api = client(o.server, o.token);
     const c = await api.config();
     model = c.model;
     baseVersion = c.version;
-    hasPassword = await api.dnsWithPassword();
   } else {
     // Loaded here only: the YAML reader is the largest module the other subcommands do without.
     const { formatProblem, loadConfigFile } = await import('../config/config-file.js');
@@ -129,7 +127,6 @@ async function planCommand(o: PlanOpts): Promise<number> {
     prefix: o.prefix,
     source: o.server ? { server: o.server } : { config: resolve(o.config!) },
     baseVersion,
-    hasPassword,
   });
   for (const w of r.warnings) err(`sipserver migrate: warning: ${w}`);
   const problems = [...csv.problems, ...r.problems];

@@ -9,12 +9,25 @@ export type ChangeKind = 'dn' | 'agent' | 'agent-group' | 'server';
 /** `put` = create or replace, `patch` = merge (an option set to null is removed), `delete`. */
 export type ChangeOp = 'put' | 'patch' | 'delete';
 
+/**
+ * What a change request may ask: the applied operations, and `create` = a `put` of an object that
+ * must not exist (applied, and shown in the change feed, as a `put`).
+ */
+export type ChangeRequestOp = ChangeOp | 'create';
+
 /** One requested change, as `POST /api/config/change-sets` takes it (interfaces §5). */
 export interface ChangeRequest {
-  op: ChangeOp;
+  op: ChangeRequestOp;
   kind: ChangeKind;
   key: string;
   value?: unknown;
+  /**
+   * With `create` of a DN or an agent: re-create the object exactly as it was just before the
+   * committed change-set of this version removed it, secrets included, taken from the store's
+   * change feed (docs/admin-api.md "Restoring a removed object"). `value` may then be left out;
+   * if given, it must equal that object without its secrets.
+   */
+  restoreFrom?: number;
 }
 
 /** A change as applied: the object before and after (null = absent). Keys are normalised. */

@@ -5,7 +5,15 @@
  */
 import type { AgentConfig, AgentGroupConfig, DnConfig, Options, ServerConfig, ConfigModel } from './config-model.js';
 import { defaultServerConfig, isAgentDnType } from './config-model.js';
-import type { AppliedChange, ChangeKind, ChangeOp, ChangeProblem, ChangeRequest } from './change-set.js';
+import type {
+  AppliedChange,
+  ChangeKind,
+  ChangeOp,
+  ChangeProblem,
+  ChangeRequest,
+  ChangeRequestOp,
+  CommittedChangeSet,
+} from './change-set.js';
 import { DnNumberIndex } from './dn-number-index.js';
 import { SoftswitchPrefixTable } from './softswitch-prefix-table.js';
 import { checkOptionValue, optionSpec, type OptionTarget } from './option-table.js';
@@ -25,7 +33,7 @@ import {
   type ValuePath,
 } from './config-values.js';
 import { normaliseNumber } from './number-normalise.js';
-import { keepSecretOptions } from './secrets.js';
+import { keepSecretOptions, withoutSecretOptions } from './secrets.js';
 
 /** Result of planning a change-set: the changes as they would apply, or the problems. */
 export interface ChangePlan {
@@ -42,6 +50,11 @@ export interface PlanOptions {
    * `ConfigStore.reconcile` to resolve against the store. Never for changes the store applies.
    */
   secretsMayBeOmitted?: boolean;
+  /**
+   * The committed change-set of a version, secrets included (the store's change feed), for
+   * `create` with `restoreFrom`. Absent: such a change is refused (nothing to restore from).
+   */
+  changeSetAt?: (version: number) => CommittedChangeSet | undefined;
 }
 
 /** Where an effective option value came from (behaviour §2.2). */
@@ -317,6 +330,25 @@ function optionBroken(d: Damage | undefined, name: string): boolean {
   return d?.options === 'all' || (d?.options instanceof Set && d.options.has(name));
 }
 
+/** The DNs and agents `cs` removed, as they were just before it, by `kind\0key`. */
+function removalsOf(cs: CommittedChangeSet): Map<string, DnConfig | AgentConfig> {
+  const out = new Map<string, DnConfig | AgentConfig>();
+  for (const c of cs.changes) {
+    if ((c.kind !== 'dn' && c.kind !== 'agent') || c.new !== null || c.old === null) continue;
+    const id = `${c.kind}\0${c.key}`;
+    if (!out.has(id)) out.set(id, c.old);
+  }
+  return out;
+}
+
+/** Two options mappings with the same entries. */
+function sameOptions(a: Options, b: Options): boolean {
+  const ak = Object.keys(a);
+  return (
+    ak.length === Object.keys(b).length && ak.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k])
+  );
+}
+
 /** One change as far as it could be read: the object it would give (even with problems). */
 interface Parsed {
   change: AppliedChange;
@@ -356,6 +388,8 @@ class ChangePlanner {
   private readonly shadows: Array<{ change: AppliedChange; index: number; damage: Damage | undefined }> = [];
   private readonly errors: ChangeProblem[] = [];
   private readonly warnings: ChangeProblem[] = [];
+  /** Objects each change-set read for `restoreFrom` removed, by `kind\0key` (null: no such change-set). */
+  private readonly removals = new Map<number, Map<string, DnConfig | AgentConfig> | null>();
 
   constructor(
     private readonly s: ConfigState,
@@ -404,16 +438,29 @@ class ChangePlanner {
       this.err(i, 'a change must be an object with op, kind, key and value');
       return undefined;
     }
-    const extra = Object.keys(c).filter((k) => !['op', 'kind', 'key', 'value'].includes(k));
-    if (extra.length) this.err(i, `unknown key "${extra[0]}" in change (allowed: op, kind, key, value)`);
-    const op = c.op as ChangeOp;
+    const extra = Object.keys(c).filter((k) => !['op', 'kind', 'key', 'value', 'restoreFrom'].includes(k));
+    if (extra.length) this.err(i, `unknown key "${extra[0]}" in change (allowed: op, kind, key, value, restoreFrom)`);
+    const op = c.op as ChangeRequestOp;
     const kind = c.kind as ChangeKind;
-    if (!['put', 'patch', 'delete'].includes(op)) {
-      this.err(i, `op "${show(c.op)}" is not put, patch or delete`);
+    if (!['put', 'patch', 'delete', 'create'].includes(op)) {
+      this.err(i, `op "${show(c.op)}" is not put, patch, delete or create`);
       return undefined;
     }
     if (!['dn', 'agent', 'agent-group', 'server'].includes(kind)) {
       this.err(i, `kind "${show(c.kind)}" is not dn, agent, agent-group or server`);
+      return undefined;
+    }
+    const restoring = c.restoreFrom !== undefined;
+    if (restoring && op !== 'create') {
+      this.err(i, 'restoreFrom goes with op create');
+      return undefined;
+    }
+    if (op === 'create' && kind === 'server') {
+      this.err(i, 'the server section always exists: put or patch it');
+      return undefined;
+    }
+    if (restoring && kind !== 'dn' && kind !== 'agent') {
+      this.err(i, 'restoreFrom restores a DN or an agent');
       return undefined;
     }
     const sink = new ProblemSink();
@@ -426,29 +473,31 @@ class ChangePlanner {
       this.err(i, 'a delete takes no value');
       return undefined;
     }
-    if (op !== 'delete' && !isObject(c.value)) {
+    if (op !== 'delete' && !isObject(c.value) && !(restoring && c.value === undefined)) {
       this.err(i, `${op} needs a value object`);
       return undefined;
     }
     const value = (c.value ?? {}) as Record<string, unknown>;
     let parsed: Parsed | undefined;
-    switch (kind) {
-      case 'dn':
-        parsed = this.parseDn(op, normaliseNumber(rawKey), rawKey, value, i);
-        break;
-      case 'agent':
-        parsed = this.parseAgent(op, rawKey, value, i);
-        break;
-      case 'agent-group':
-        parsed = this.parseGroup(op, rawKey, value, i);
-        break;
-      case 'server':
-        parsed = this.parseServer(op, value, i);
-        break;
-    }
+    if (op === 'create') parsed = this.parseCreate(kind as Exclude<ChangeKind, 'server'>, rawKey, c, value, i);
+    else
+      switch (kind) {
+        case 'dn':
+          parsed = this.parseDn(op, normaliseNumber(rawKey), rawKey, value, i);
+          break;
+        case 'agent':
+          parsed = this.parseAgent(op, rawKey, value, i);
+          break;
+        case 'agent-group':
+          parsed = this.parseGroup(op, rawKey, value, i);
+          break;
+        case 'server':
+          parsed = this.parseServer(op, value, i);
+          break;
+      }
     if (!parsed) return undefined;
     const { change, damage } = parsed;
-    if (op === 'put') {
+    if (op === 'put' || op === 'create') {
       const id = `${kind}\0${change.key}`;
       const first = this.puts.get(id);
       if (first) {
@@ -471,6 +520,123 @@ class ChangePlanner {
     }
     this.register(change, i, damage);
     return this.errors.length === before ? change : undefined;
+  }
+
+  /**
+   * `create`: a `put` of an object that must not exist; with `restoreFrom` V (a DN or an agent),
+   * the object is the one change-set V removed, secrets included, from the change feed
+   * ({@link PlanOptions.changeSetAt}); a `value` given must equal it without its secrets.
+   */
+  private parseCreate(
+    kind: Exclude<ChangeKind, 'server'>,
+    rawKey: string,
+    c: ChangeRequest,
+    v: Record<string, unknown>,
+    i: number,
+  ): Parsed | undefined {
+    const key = kind === 'dn' ? normaliseNumber(rawKey) : rawKey;
+    if (kind === 'dn' && key === '') {
+      this.err(i, `DN number "${rawKey}" is empty once normalised`);
+      return undefined;
+    }
+    const exists = kind === 'dn' ? this.dn(key) : kind === 'agent' ? this.agent(key) : this.group(key);
+    if (exists) {
+      this.err(i, `${KIND_NAME[kind]} ${key} exists`);
+      return undefined;
+    }
+    if (c.restoreFrom === undefined) {
+      if (kind === 'dn') return this.parseDn('put', key, rawKey, v, i);
+      return kind === 'agent' ? this.parseAgent('put', key, v, i) : this.parseGroup('put', key, v, i);
+    }
+    if (kind === 'agent-group') return undefined; // refused in parseOne
+    const restored = this.removedObject(kind, key, c.restoreFrom, i);
+    if (!restored) return undefined;
+    if (c.value !== undefined) this.checkRestoreValue(kind, key, rawKey, v, restored, c.restoreFrom as number, i);
+    const change: AppliedChange =
+      kind === 'dn'
+        ? { op: 'put', kind, key, old: null, new: restored as DnConfig }
+        : { op: 'put', kind, key, old: null, new: restored as AgentConfig };
+    return { change, damage: undefined, written: rawKey };
+  }
+
+  /** The object change-set `version` removed (a copy), or undefined with the problem reported. */
+  private removedObject(
+    kind: 'dn' | 'agent',
+    key: string,
+    version: unknown,
+    i: number,
+  ): DnConfig | AgentConfig | undefined {
+    if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+      this.err(i, `restoreFrom "${show(version)}" is not the version of a change-set (an integer ≥ 1)`, [
+        'restoreFrom',
+      ]);
+      return undefined;
+    }
+    const at = this.opts.changeSetAt;
+    if (!at) {
+      this.err(i, 'restoreFrom needs the change feed of a configuration store', ['restoreFrom']);
+      return undefined;
+    }
+    let removed = this.removals.get(version);
+    if (removed === undefined) {
+      const cs = at(version);
+      removed = cs ? removalsOf(cs) : null;
+      this.removals.set(version, removed);
+    }
+    if (!removed) {
+      this.err(i, `restoreFrom: no change-set has version ${version}`, ['restoreFrom']);
+      return undefined;
+    }
+    const o = removed.get(`${kind}\0${key}`);
+    if (!o) {
+      this.err(i, `restoreFrom: change-set ${version} did not remove ${KIND_NAME[kind]} ${key}`, ['restoreFrom']);
+      return undefined;
+    }
+    return { ...o, options: { ...o.options } };
+  }
+
+  /** A restore's `value`, when given, must be the restored object without its secrets. */
+  private checkRestoreValue(
+    kind: 'dn' | 'agent',
+    key: string,
+    written: string,
+    v: Record<string, unknown>,
+    restored: DnConfig | AgentConfig,
+    version: number,
+    i: number,
+  ): void {
+    const sink = new ProblemSink();
+    const differ: string[] = [];
+    const options = (o: Options | undefined): void => {
+      if (!sameOptions(o ?? {}, withoutSecretOptions(restored.options))) differ.push('options');
+    };
+    if (kind === 'dn') {
+      const p = readDnParts({ number: v.number ?? written, ...v }, [], sink);
+      const d = restored as DnConfig;
+      if (p && sink.problems.length === 0) {
+        if (p.number !== key) differ.push('number');
+        if (p.type !== d.type) differ.push('type');
+        options(p.options);
+      }
+    } else {
+      const p = readAgentParts({ ...v, id: v.id ?? key }, [], sink, true);
+      const a = restored as AgentConfig;
+      if (p && sink.problems.length === 0) {
+        if (p.id !== key) differ.push('id');
+        if ((p.name ?? key) !== a.name) differ.push('name');
+        if (p.password !== undefined) differ.push('password');
+        if (p.dn !== a.dn) differ.push('dn');
+        options(p.options);
+      }
+    }
+    this.sinkToErrors(sink, i);
+    if (differ.length)
+      this.err(
+        i,
+        `${KIND_NAME[kind]} ${key}: the value differs from the one change-set ${version} removed (${differ.join(', ')}); ` +
+          'leave the value out, or give that object without its secrets (they come from the change feed)',
+        ['value'],
+      );
   }
 
   /** Puts the object a change gives (even one with problems) in the overlay, for validation. */

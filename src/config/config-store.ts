@@ -26,7 +26,7 @@ import {
   type ChangeRequest,
   type CommittedChangeSet,
 } from './change-set.js';
-import { ConfigState, type ResolvedOption } from './config-state.js';
+import { ConfigState, type PlanOptions, type ResolvedOption } from './config-state.js';
 import { diffModels } from './config-diff.js';
 import type { SoftswitchCandidate } from './softswitch-prefix-table.js';
 import { stringifySteps, TurnSlicer } from './turn-slicer.js';
@@ -180,6 +180,8 @@ export class ConfigStore {
     since: Database.Statement;
     maxVersion: Database.Statement;
   };
+  /** What changes are planned with: the change feed for `create` with `restoreFrom`. */
+  private readonly planOptions: PlanOptions = { changeSetAt: (v) => this.changeSetAt(v) };
 
   /** Prefer {@link openStore}. */
   constructor(
@@ -385,7 +387,7 @@ export class ConfigStore {
     warnings: ChangeProblem[];
     changes: AppliedChange[];
   } {
-    const plan = this.state.plan(changes);
+    const plan = this.state.plan(changes, this.planOptions);
     return { errors: plan.errors, warnings: plan.warnings, changes: plan.applied };
   }
 
@@ -398,7 +400,7 @@ export class ConfigStore {
   apply(changes: readonly ChangeRequest[], options: ApplyOptions = {}): ApplyResult {
     this.checkWritable();
     const t0 = performance.now();
-    const plan = this.state.plan(changes);
+    const plan = this.state.plan(changes, this.planOptions);
     if (plan.errors.length) this.reject(plan.errors, plan.warnings);
     if (plan.applied.length === 0) return { version: this.currentVersion, changes: [], warnings: plan.warnings };
     const version = this.currentVersion + 1;
@@ -433,7 +435,7 @@ export class ConfigStore {
     const slicer = new TurnSlicer(options.sliceMs ?? DEFAULT_SLICE_MS);
     let done: { version: number; time: string; plan: ReturnType<ConfigState['plan']> } | undefined;
     try {
-      const plan = await slicer.run(this.state.planSteps(changes));
+      const plan = await slicer.run(this.state.planSteps(changes, this.planOptions));
       if (plan.errors.length) this.reject(plan.errors, plan.warnings);
       if (plan.applied.length === 0) {
         slicer.endTurn();
@@ -608,6 +610,17 @@ export class ConfigStore {
       if (r.origin) cs.origin = r.origin;
       return cs;
     });
+  }
+
+  /**
+   * The committed change-set of `version` with its full objects, secrets included (never send
+   * them out: the change feed route redacts them, src/config/secrets.ts); undefined when there is none.
+   * A restore (`create` with `restoreFrom`) takes the removed object from here.
+   */
+  changeSetAt(version: number): CommittedChangeSet | undefined {
+    if (!Number.isInteger(version) || version < 1) return undefined;
+    const [cs] = this.changesSince(version - 1, 1);
+    return cs?.version === version ? cs : undefined;
   }
 
   /**

@@ -10,7 +10,8 @@
  *   journal is complete (every agent in exactly one batch, batches numbered in order, the office
  *   DNs removed once their desks logged out, `done` last);
  * - `rollback` returns the exact original configuration (`sipserver config diff` of the export
- *   made before: empty);
+ *   made before: empty), the phones' office DNs with their digest passwords (every phone
+ *   REGISTERs again through the 401 challenge);
  * - re-planned and applied again, SIGKILLed half-way (by the journal) and resumed with the same
  *   command: the identical configuration as the first run (`config diff` of its export: empty),
  *   no failed call.
@@ -71,7 +72,7 @@ async function applyUnderLoad(
   }
 }
 
-/** The office DNs a plan removes (`removeOfficeDn`; DNs with a digest password are kept, docs/migration.md). */
+/** The office DNs a plan removes (`removeOfficeDn`; the phones' DNs with digest passwords too, docs/migration.md). */
 function plannedRemovals(plan: string): string[] {
   const p = JSON.parse(readFileSync(plan, 'utf8')) as { agents: Array<{ removeOfficeDn: string | null }> };
   return p.agents.flatMap((a) => (a.removeOfficeDn ? [a.removeOfficeDn] : []));
@@ -137,8 +138,9 @@ describe('sipserver migrate: 2,000 office agents to home under 50 calls/s', () =
 
     const journal = readJournal(journalFile);
     const removals = plannedRemovals(plan);
-    // The office DNs behind the PBX go; the registered phones' DNs (digest passwords) are kept.
-    expect(removals.length).toBe(run.world.agents.filter((a) => a.mode !== 'agent-phone' && !a.registered).length);
+    // Every office DN an agent leaves goes: behind the PBX, and the registered phones' (digest passwords).
+    expect(removals.length).toBe(run.world.agents.filter((a) => a.mode !== 'agent-phone').length);
+    expect(removals.some((n) => run.world.agents.some((a) => a.officeDn === n && a.registered))).toBe(true);
     expectCompleteJournal(journal, removals);
     // `size`: the controller's batch size (the batch holds fewer agents when some were on a call).
     const sizes = journal.filter((l) => l.t === 'batch').map((l) => Number(l.size));
@@ -165,6 +167,8 @@ describe('sipserver migrate: 2,000 office agents to home under 50 calls/s', () =
     const r = await run.runCli(['migrate', 'rollback', '--journal', join(run.dir, 'plan.journal')]);
     expect(r.code, r.stderr).toBe(0);
     await expectSameAs(original);
+    // The phones' DNs came back with their digest passwords: every phone registers again (401, then 200).
+    expect(await run.registerPhones()).toBe(run.world.agents.filter((a) => a.registered).length);
   }, 60_000);
 
   it('killed with SIGKILL half-way and resumed, the result is identical', async () => {

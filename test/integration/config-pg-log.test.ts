@@ -176,6 +176,25 @@ describe('PgConfigBackend (node caches on one log)', () => {
     await expect(openPgConfigBackend({ url, dataDir: stray, logger: silentLogger })).rejects.toThrow(StoreStartError);
   });
 
+  it('a DN removed on node A is restored on node B with its digest password (restoreFrom reads the cache’s copy of the log)', async () => {
+    const url = await freshDb('restore_from');
+    const a = await backend(url);
+    const b = await backend(url);
+    await a.writer.applyAsync([dn('7001', { contact: '*', password: 'dn-secret' })]);
+    const removed = await a.writer.applyAsync([{ op: 'delete', kind: 'dn', key: '7001' }]);
+    await waitFor(() => b.store.version === removed.version, { what: 'node B caught up', timeoutMs: 3000 });
+    const refused = b.writer.applyAsync([{ op: 'create', kind: 'dn', key: '7001', restoreFrom: removed.version + 1 }]);
+    await expect(refused).rejects.toBeInstanceOf(ChangeSetError);
+    const r = await b.writer.applyAsync([{ op: 'create', kind: 'dn', key: '7001', restoreFrom: removed.version }]);
+    const restored = { number: '7001', type: 'extension', options: { contact: '*', password: 'dn-secret' } };
+    expect(b.store.getDn('7001')).toEqual(restored);
+    await waitFor(() => a.store.version === r.version, { what: 'node A caught up', timeoutMs: 3000 });
+    expect(a.store.getDn('7001')).toEqual(restored);
+    // The log of record holds the restored object whole.
+    const [logged] = await new PgConfigLog(testPool(url, 1)).readAfter(removed.version, 1);
+    expect(logged!.changes).toEqual([{ op: 'put', kind: 'dn', key: '7001', old: null, new: restored }]);
+  });
+
   it('an unreachable PostgreSQL: an empty cache cannot start; a cache starts, refuses writes with nothing applied', async () => {
     const dead = `postgres://postgres:x@127.0.0.1:${pgServer.port + 1}/none`;
     await expect(openPgConfigBackend({ url: dead, dataDir: tempDir(), logger: silentLogger })).rejects.toThrow(

@@ -23,7 +23,16 @@ const CONFIG = readFileSync(join(examplesDir, 'office.yaml'), 'utf8').replace(
   `    listen: "127.0.0.1:8080"\n    admin-token: "${ADMIN}"`,
 );
 /** Every secret of CONFIG, and the ones the tests write. */
-const SECRETS = ['8888-secret', 'joe-secret', 'jay-secret', ADMIN, 'new-9999-secret', 'cs-7000-secret', 'ann-secret'];
+const SECRETS = [
+  '8888-secret',
+  'joe-secret',
+  'jay-secret',
+  ADMIN,
+  'new-9999-secret',
+  'cs-7000-secret',
+  'ann-secret',
+  'restore-6100-secret',
+];
 const API_TOKEN = 'api-token-for-secrets';
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -192,6 +201,61 @@ describe('secrets are write-only through the admin API and config export', () =>
     });
     expect(store.getAgent('ann')!.password).toBe('ann-secret');
     expect(store.getDn('7000')!.options.password).toBe('cs-7000-secret');
+  });
+
+  it('a removed DN restored with restoreFrom gets its password back, and no answer or feed shows it', async () => {
+    const post = (changes: unknown[]) => raw('POST', '/api/config/change-sets', { changes });
+    const put = await post([
+      {
+        op: 'put',
+        kind: 'dn',
+        key: '6100',
+        value: { type: 'extension', options: { contact: '*', password: 'restore-6100-secret' } },
+      },
+    ]);
+    expect(put.status, put.text).toBe(200);
+    const del = await post([{ op: 'delete', kind: 'dn', key: '6100' }]);
+    const removedIn = (JSON.parse(del.text) as { version: number }).version;
+    // 422 with the change's index: an unknown version, a change-set that did not remove it.
+    const bad = await post([
+      { op: 'create', kind: 'dn', key: '6100', restoreFrom: removedIn + 9 },
+      { op: 'create', kind: 'dn', key: '6101', restoreFrom: removedIn },
+    ]);
+    expect(bad.status).toBe(422);
+    expect(JSON.parse(bad.text)).toEqual({
+      errors: [
+        { index: 0, message: `restoreFrom: no change-set has version ${removedIn + 9}` },
+        { index: 1, message: `restoreFrom: change-set ${removedIn} did not remove DN 6101` },
+      ],
+    });
+    const ok = await post([{ op: 'create', kind: 'dn', key: '6100', restoreFrom: removedIn }]);
+    expect(ok.status, ok.text).toBe(200);
+    expect(store.getDn('6100')).toEqual({
+      number: '6100',
+      type: 'extension',
+      options: { contact: '*', password: 'restore-6100-secret' },
+    });
+    const dn = await raw('GET', '/api/dns/6100');
+    expect(JSON.parse(dn.text)).toEqual({
+      number: '6100',
+      type: 'extension',
+      options: { contact: '*' },
+      hasPassword: true,
+    });
+    const feed = await raw('GET', `/api/config/changes?since=${removedIn}`);
+    expectNoSecret(ok.text + dn.text + feed.text, 'the restore');
+    expect(JSON.parse(feed.text).changeSets[0].changes).toEqual([
+      {
+        op: 'put',
+        kind: 'dn',
+        key: '6100',
+        old: null,
+        new: { number: '6100', type: 'extension', options: { contact: '*' }, hasPassword: true },
+      },
+    ]);
+    // The DN exists now: a second restore is refused.
+    const again = await post([{ op: 'create', kind: 'dn', key: '6100', restoreFrom: removedIn }]);
+    expect(JSON.parse(again.text)).toEqual({ errors: [{ index: 0, message: 'DN 6100 exists' }] });
   });
 
   it('the OpenAPI document says secrets are write-only', async () => {

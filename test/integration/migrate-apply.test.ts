@@ -1,6 +1,7 @@
 /**
  * `sipserver migrate plan|diff|apply|status|rollback` against the real server process
- * (issue 19, docs/migration.md): 40 office agents moved home in the three modes.
+ * (issue 19, docs/migration.md): 40 office agents moved home in the three modes; two office DNs
+ * are phones with digest passwords, removed by apply and restored with them by rollback.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/cli/migrate/journal.js';
 import { freePort } from '../helpers/ports.js';
 import type { ServerProcess } from '../helpers/server-process.js';
-import type { SippPeer } from '../helpers/sipp.js';
+import { runSipp, type SippPeer, type SippResult } from '../helpers/sipp.js';
+import { repoRoot } from '../helpers/paths.js';
 import { CtiTestClient } from '../helpers/cti-client.js';
 import {
   api,
@@ -18,26 +20,42 @@ import {
   migrate,
   migrationCsv,
   officeConfig,
+  phonePassword,
   runCli,
   startMigrateServer,
   startOptionsDevice,
 } from './migrate-support.js';
 
 const AGENTS = 40;
+/** a03 (extension) and a04 (nailed-up): office DNs 7003 and 7004 are phones with digest passwords. */
+const PHONES = [3, 4];
+
+/** A SIPp phone REGISTERs as `dn` with digest credentials: 401 challenge, then 200 (uac-register-auth.xml). */
+async function registerPhone(dn: string, password: string): Promise<SippResult> {
+  return runSipp({
+    scenario: join(repoRoot, 'test/integration/sipp/uac-register-auth.xml'),
+    target: `127.0.0.1:${sipPort}`,
+    localPort: await freePort(),
+    args: ['-s', dn, '-au', dn, '-ap', password],
+    timeoutMs: 20_000,
+  });
+}
 let dir: string;
 let server: ServerProcess;
 let url: string;
 let sbc: SippPeer;
 let sbcPort: number;
 let original: unknown;
+let sipPort: number;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'migrate-'));
   sbcPort = await freePort();
   sbc = await startOptionsDevice(sbcPort);
-  const s = await startMigrateServer(dir, officeConfig({ agents: AGENTS }));
+  const s = await startMigrateServer(dir, officeConfig({ agents: AGENTS, phones: PHONES }));
   server = s.server;
   url = s.url;
+  sipPort = s.sipPort;
   original = await exported(url);
   writeFileSync(join(dir, 'agents.csv'), migrationCsv(AGENTS));
 });
@@ -81,6 +99,15 @@ describe('migrate plan, diff, apply, status, rollback (40 agents)', () => {
     );
     expect(d.stdout).toContain('agent a02 (agent-phone):\n  ~ agent-phone: (none) → +15550000002  (keeps DN 7002)');
     expect(d.stdout).toContain('  - DN 7000 (extension)  once nobody is logged in on it');
+    // The phones' office DNs go too: their digest passwords come back with a rollback.
+    expect(d.stdout).toContain(
+      'agent a03 (extension):\n  + DN +15550000003 (extension)\n  ~ dn: 7003 → +15550000003\n  - DN 7003 (extension) {contact: *}  once nobody is logged in on it',
+    );
+    expect(d.stdout).toContain('  - DN 7004 (extension) {contact: *}  once nobody is logged in on it');
+    for (const i of PHONES) {
+      const n = String(7000 + i);
+      expect((await registerPhone(n, phonePassword(n))).code, `REGISTER ${n} before`).toBe(0);
+    }
 
     // Wait for the SBC to be probed in service once the plan created it: the first batch does.
     const a = await migrate([
@@ -163,6 +190,18 @@ describe('migrate plan, diff, apply, status, rollback (40 agents)', () => {
     expect(r2.code).toBe(0);
     expect(r2.stdout).toContain('rolled back 2 batch(es)');
     expect(await exported(url)).toEqual(original);
+    // The phones' DNs are back with their digest passwords: the phones register again.
+    for (const i of PHONES) {
+      const n = String(7000 + i);
+      expect((await api(url, `/api/dns/${n}`)).body).toEqual({
+        number: n,
+        type: 'extension',
+        options: { contact: '*' },
+        hasPassword: true,
+      });
+      const reg = await registerPhone(n, phonePassword(n));
+      expect(reg.code, `REGISTER ${n} after rollback: ${reg.errors}`).toBe(0);
+    }
     const after = await migrate(['status', '--journal', `${plan}.journal`]);
     expect(after.stdout).toContain('agents moved: 0 of 40');
   });

@@ -199,7 +199,19 @@ describe('migrate apply interrupted', () => {
     );
     const plan = await makePlan(s.url, 'dead.plan', csv);
     expect(readPlan(plan).agents.filter((p) => p.homeNumber.startsWith('+1666'))).toHaveLength(30);
-    const r = await migrate(['apply', plan, '--server', s.url, '--batch', '5', '--max-batch', '5']);
+    // Sizes fixed at 5: a loaded test machine may stretch an apply turn past --max-apply-ms and shrink the next batch.
+    const r = await migrate([
+      'apply',
+      plan,
+      '--server',
+      s.url,
+      '--batch',
+      '5',
+      '--max-batch',
+      '5',
+      '--max-apply-ms',
+      '1000',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /^sipserver migrate: batch 3 failed validation and was rolled back \(earlier batches stay applied\): a10: DN \+16660000010: every matching softswitch is out of service; .*run the same command again\n$/,

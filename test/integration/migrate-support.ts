@@ -20,12 +20,27 @@ export interface OfficeOptions {
   agents: number;
   /** Extra YAML DN entries (indented as list items under `dns:`). */
   extraDns?: string;
+  /** Indexes of the agents whose office DN is a registering phone with a digest password (`phonePassword`). */
+  phones?: number[];
 }
 
-/** `n` agents a00… on office DNs 7000… behind the office PBX softswitch (prefix 7), one routing point. */
+/** The digest password of office DN `number` when it is one of {@link OfficeOptions.phones}. */
+export const phonePassword = (number: string): string => `pw-${number}`;
+
+/**
+ * `n` agents a00… on office DNs 7000… behind the office PBX softswitch (prefix 7), one routing
+ * point; the `phones` ones register themselves (`contact: "*"`) with a digest password.
+ */
 export function officeConfig(o: OfficeOptions): string {
   const ids = Array.from({ length: o.agents }, (_, i) => `a${String(i).padStart(2, '0')}`);
-  const dns = ids.map((_, i) => `  - { number: "${7000 + i}", type: extension }`).join('\n');
+  const phones = new Set(o.phones ?? []);
+  const dns = ids
+    .map((_, i) =>
+      phones.has(i)
+        ? `  - { number: "${7000 + i}", type: extension, options: { contact: "*", password: "${phonePassword(String(7000 + i))}" } }`
+        : `  - { number: "${7000 + i}", type: extension }`,
+    )
+    .join('\n');
   const agents = ids.map((id, i) => `  - { id: ${id}, name: Agent ${id}, password: pw-${id}, dn: "${7000 + i}" }`);
   return `server:
   name: SIP_Server

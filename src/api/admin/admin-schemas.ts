@@ -117,10 +117,20 @@ export const changeSetSchema = {
         type: 'object',
         required: ['op', 'kind', 'key'],
         properties: {
-          op: { type: 'string', enum: ['put', 'patch', 'delete'] },
+          op: {
+            type: 'string',
+            enum: ['put', 'patch', 'delete', 'create'],
+            description: 'create = put of an object that must not exist (applied as a put)',
+          },
           kind: { type: 'string', enum: ['dn', 'agent', 'agent-group', 'server'] },
           key: { type: 'string' },
           value: { type: 'object', additionalProperties: true },
+          restoreFrom: {
+            type: 'integer',
+            minimum: 1,
+            description:
+              'with create of a DN or an agent: re-create it as it was just before this change-set removed it, secrets included (value optional)',
+          },
         },
       },
     },

@@ -73,6 +73,8 @@ export class Applier {
   private readonly sleep: (ms: number) => Promise<void>;
   private lastLoad: LoadReading = { cpu: null, lag: null };
   private readonly startedAt = Date.now();
+  /** Where a search of the change feed for a removal starts: no change-set of this run is older. */
+  private feedSince = 0;
 
   constructor(
     private readonly plan: MigrationPlan,
@@ -138,6 +140,7 @@ export class Applier {
     for (const b of summary.batches) for (const d of b.removedDns ?? []) this.removed.add(d);
     this.softswitchCreated = summary.batches.some((b) => b.softswitchCreated);
     this.batchNo = summary.lastBatch;
+    this.feedSince = summary.lastVersion ?? this.plan.baseVersion ?? 0;
     if (summary.done) {
       this.progress.say(`${this.o.journalFile}: the plan is applied already (migrate status shows what was done)`);
       return 0;
@@ -202,11 +205,23 @@ export class Applier {
     return 130;
   }
 
-  /** A batch a crashed run applied but did not journal: validated and journaled now (or rolled back). */
+  /**
+   * A batch a crashed run applied but did not journal: validated and journaled now (or rolled
+   * back). The office DNs its change-set deleted are found in the change feed, with the version
+   * that deleted them, so that a rollback can restore them.
+   */
   private async settle(batch: PlannedAgent[]): Promise<void> {
     this.progress.say(`settling ${batch.length} agent(s) a previous run applied without journaling them`);
     const created = !!this.plan.softswitchChange && !this.journalHasSoftswitch();
-    await this.validateOrRollBack(batch, [], created);
+    const gone = batch
+      .map((p) => p.removeOfficeDn)
+      .filter((n): n is string => !!n && !this.view.dns.has(n) && !this.removed.has(n));
+    const deleted = await this.client.dnRemovals(gone, this.feedSince);
+    await this.validateOrRollBack(batch, deleted, created);
+    for (const [number, version] of deleted) {
+      this.journal.append({ t: 'office-dn-removed', number, version });
+      this.removed.add(number);
+    }
     this.finishBatch(batch, [], created, true, batch.length);
   }
 
@@ -237,7 +252,7 @@ export class Applier {
       this.plan.agents.filter((p) => !this.moved.has(p.agentId)),
     );
     this.applyLocally(batch, deletes, createSs);
-    await this.validateOrRollBack(batch, deletes, createSs);
+    await this.validateOrRollBack(batch, new Map(deletes.map((d) => [d, this.version])), createSs);
     this.finishBatch(batch, deletes, createSs, false, size);
     this.progress.update({
       done: this.moved.size,
@@ -263,7 +278,12 @@ export class Applier {
     for (const d of deletes) this.view.dns.delete(d);
   }
 
-  private async validateOrRollBack(batch: PlannedAgent[], deletes: string[], createSs: boolean): Promise<void> {
+  /** `deletes`: the office DNs the batch deleted → the version of the change-set that deleted them. */
+  private async validateOrRollBack(
+    batch: PlannedAgent[],
+    deletes: ReadonlyMap<string, number>,
+    createSs: boolean,
+  ): Promise<void> {
     const table = new SoftswitchPrefixTable();
     for (const d of this.view.dns.values()) table.applyDnChange(null, { ...d, type: d.type as 'voip-service' });
     const status = await awaitProbed(this.client, table, batch, 15_000, this.sleep);
@@ -280,7 +300,7 @@ export class Applier {
       agents: batch.map((p) => p.agentId),
       version: this.version,
       why: `validation failed: ${why}`,
-      restoredDns: deletes,
+      restoredDns: [...deletes.keys()],
     });
     throw new MigrateStop(
       `batch ${n} failed validation and was rolled back (earlier batches stay applied): ${why}. ` +

@@ -91,30 +91,28 @@ function agentPut(a: AgentDoc): ChangeRequest {
   return { op: 'put', kind: 'agent', key: a.id, value };
 }
 
-/** The value of a DN `put` that restores `d` (a secret option left out keeps nothing: it was deleted). */
-export function dnPut(d: DnDoc): ChangeRequest {
-  return { op: 'put', kind: 'dn', key: d.number, value: { type: d.type, options: { ...d.options } } };
+/**
+ * The change that re-creates an office DN exactly as the change-set `version` deleted it, its
+ * digest password included: the server takes it from its change feed (`restoreFrom`,
+ * docs/admin-api.md "Restoring a removed object"); the API never returns secrets to this tool.
+ */
+export function dnRestore(number: string, version: number): ChangeRequest {
+  return { op: 'create', kind: 'dn', key: number, restoreFrom: version };
 }
 
 /**
  * One change-set that restores the before-images of `agents`: office DNs in `restoreDns`
- * re-created, agents put back, home DNs deleted, and the plan's softswitch deleted when
- * `deleteSoftswitch`.
+ * (number → the version of the change-set that deleted it) re-created, agents put back, home
+ * DNs deleted, and the plan's softswitch deleted when `deleteSoftswitch`.
  */
 export function restoreChanges(
   plan: MigrationPlan,
   agents: PlannedAgent[],
-  restoreDns: string[],
+  restoreDns: ReadonlyMap<string, number>,
   deleteSoftswitch: boolean,
 ): ChangeRequest[] {
   const out: ChangeRequest[] = [];
-  const offices = new Map(
-    plan.agents.filter((p) => p.before.officeDn).map((p) => [p.before.officeDn!.number, p.before.officeDn!]),
-  );
-  for (const n of restoreDns) {
-    const d = offices.get(n);
-    if (d) out.push(dnPut(d));
-  }
+  for (const [n, version] of restoreDns) out.push(dnRestore(n, version));
   for (const p of agents) out.push(agentPut(p.before.agent));
   for (const p of agents) if (p.mode !== 'agent-phone') out.push({ op: 'delete', kind: 'dn', key: p.homeNumber });
   if (deleteSoftswitch) out.push({ op: 'delete', kind: 'dn', key: plan.softswitch });

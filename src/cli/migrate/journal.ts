@@ -23,7 +23,7 @@ export interface BatchEntry {
   size: number;
   cpu: number | null;
   lag: number | null;
-  /** Office DNs deleted in this batch's change-set. */
+  /** Office DNs deleted in this batch's change-set (version `version`: rollback restores them from it). */
   removedDns?: string[];
   /** The batch created the plan's softswitch. */
   softswitchCreated?: boolean;
@@ -46,7 +46,11 @@ export interface DeferredEntry {
   agentId: string;
   why: string;
 }
-/** An office DN deleted after the batches (its agents had logged out). */
+/**
+ * An office DN deleted outside a batch's change-set: after the batches (its agents had logged
+ * out), or by a change-set a crashed run did not journal (found in the change feed on resume).
+ * `version` is the change-set that deleted it, which rollback restores it from.
+ */
 export interface OfficeDnRemovedEntry {
   t: 'office-dn-removed';
   number: string;
@@ -111,6 +115,8 @@ export interface JournalSummary {
   deferred: Set<string>;
   /** Office DNs deleted outside batches (and not re-created by a rollback). */
   removedDns: OfficeDnRemovedEntry[];
+  /** Every office DN deleted and not re-created since → the version of the change-set that deleted it. */
+  removedBy: Map<string, number>;
   /** Office DNs kept by the last run and not removed since. */
   kept: Set<string>;
   lastVersion: number | null;
@@ -129,6 +135,7 @@ export function summariseJournal(entries: JournalEntry[]): JournalSummary {
     moved: new Set(),
     deferred: new Set(),
     removedDns: [],
+    removedBy: new Map(),
     kept: new Set(),
     lastVersion: null,
     done: false,
@@ -151,6 +158,7 @@ export function summariseJournal(entries: JournalEntry[]): JournalSummary {
           s.moved.add(a);
           s.deferred.delete(a);
         }
+        for (const d of e.removedDns ?? []) s.removedBy.set(d, e.version);
         s.lastVersion = e.version;
         s.lastBatch = Math.max(s.lastBatch, e.n);
         break;
@@ -159,6 +167,7 @@ export function summariseJournal(entries: JournalEntry[]): JournalSummary {
         s.batches = s.batches.filter((b) => b.n !== e.n);
         for (const a of e.agents) s.moved.delete(a);
         s.removedDns = s.removedDns.filter((r) => !(e.restoredDns ?? []).includes(r.number));
+        for (const d of e.restoredDns ?? []) s.removedBy.delete(d);
         s.lastVersion = e.version;
         s.lastBatch = Math.max(s.lastBatch, e.n);
         s.done = false;
@@ -168,6 +177,7 @@ export function summariseJournal(entries: JournalEntry[]): JournalSummary {
         break;
       case 'office-dn-removed':
         s.removedDns.push(e);
+        s.removedBy.set(e.number, e.version);
         s.kept.delete(e.number);
         s.lastVersion = e.version;
         break;

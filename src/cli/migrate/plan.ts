@@ -23,12 +23,6 @@ export interface PlanRequest {
   prefix?: string;
   source: MigrationPlan['source'];
   baseVersion: number | null;
-  /**
-   * DNs with a digest password (`hasPassword` in `GET /api/dns`). Such an office DN is kept: the
-   * API never returns secrets, so a rollback could not re-create it with its password. Absent:
-   * read from the model's `password` options (a file read offline).
-   */
-  hasPassword?: ReadonlySet<string>;
   now?: Date;
 }
 
@@ -153,11 +147,7 @@ export function buildPlan(
     warnings.push(
       `${elsewhere.length} home number(s) are reached through another softswitch than ${name} (the longest matching prefix wins, behaviour §3.3): ${elsewhere.slice(0, 5).join(', ')}${elsewhere.length > 5 ? ', …' : ''}`,
     );
-  const secret = req.hasPassword ?? new Set(model.dns.filter((d) => d.options.password).map((d) => d.number));
-  for (const dn of assignOfficeDnRemovals(model, planned, secret))
-    warnings.push(
-      `office DN ${dn} is kept: it has a digest password, which a rollback could not restore (the API never returns secrets); delete it by hand once the migration is final`,
-    );
+  assignOfficeDnRemovals(model, planned);
   if (problems.length) return { problems, warnings };
   return {
     problems,
@@ -177,9 +167,10 @@ export function buildPlan(
 /**
  * An office DN is removed when no agent keeps it as default DN after the plan: the last planned
  * agent (in plan order) that leaves it carries `removeOfficeDn`. Agent-phone agents keep their DN.
- * An office DN with a digest password is kept (returned, for a warning).
+ * A DN with a digest password goes too: a rollback re-creates it from the server's change feed,
+ * password included (`restoreFrom`, docs/admin-api.md).
  */
-function assignOfficeDnRemovals(model: ConfigInput, planned: PlannedAgent[], secret: ReadonlySet<string>): string[] {
+function assignOfficeDnRemovals(model: ConfigInput, planned: PlannedAgent[]): void {
   const leaving = new Set(planned.filter((p) => p.mode !== 'agent-phone').map((p) => p.agentId));
   const stays = new Set(model.agents.filter((a) => a.dn !== undefined && !leaving.has(a.id)).map((a) => a.dn!));
   const last = new Map<string, PlannedAgent>();
@@ -187,10 +178,5 @@ function assignOfficeDnRemovals(model: ConfigInput, planned: PlannedAgent[], sec
     const dn = p.before.agent.dn;
     if (p.mode !== 'agent-phone' && dn !== undefined && p.before.officeDn && !stays.has(dn)) last.set(dn, p);
   }
-  const kept: string[] = [];
-  for (const [dn, p] of last) {
-    if (secret.has(dn)) kept.push(dn);
-    else p.removeOfficeDn = dn;
-  }
-  return kept;
+  for (const [dn, p] of last) p.removeOfficeDn = dn;
 }

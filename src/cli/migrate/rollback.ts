@@ -1,8 +1,9 @@
 /**
  * `sipserver migrate rollback --journal FILE [--from-batch N]` (docs/migration.md "Rollback"):
  * batches N.. undone in reverse order, each as one change-set restoring the exact before-images
- * of its agents — office DNs the migration deleted re-created, home DNs deleted, the softswitch
- * deleted when the plan created it — so that `config export` matches the original again.
+ * of its agents — office DNs the migration deleted re-created from the change-set that deleted
+ * them (`restoreFrom`: digest passwords included), home DNs deleted, the softswitch deleted when
+ * the plan created it — so that the configuration matches the original again, secrets included.
  */
 import type { ChangeRequest } from '../../config/change-set.js';
 import type { AdminClient } from '../admin-client.js';
@@ -31,6 +32,9 @@ export async function runRollback(client: AdminClient, o: RollbackOptions): Prom
     return 0;
   }
   const journal = new JournalWriter(o.journalFile);
+  // Office DNs gone without a journaled version (a run that died between its change-set and the
+  // journal line) are looked up in the change feed, from before the first batch on.
+  const feedSince = Math.min(...summary.batches.map((b) => b.version)) - 1;
   let c = await client.config();
   let view = new ModelView(c.model);
   let version = c.version;
@@ -51,7 +55,8 @@ export async function runRollback(client: AdminClient, o: RollbackOptions): Prom
         agents.map((p) => p.before.officeDn?.number).filter((n): n is string => n !== undefined && !view.dns.has(n)),
       ),
     ];
-    const changes: ChangeRequest[] = restoreChanges(plan, agents, restoreDns, !!b.softswitchCreated);
+    const removedBy = await removalVersions(client, restoreDns, summary.removedBy, feedSince);
+    const changes: ChangeRequest[] = restoreChanges(plan, agents, removedBy, !!b.softswitchCreated);
     for (let attempt = 0; ; attempt++) {
       const r = await client.changeSet(changes, version);
       if (r.ok) {
@@ -78,4 +83,36 @@ export async function runRollback(client: AdminClient, o: RollbackOptions): Prom
   }
   o.say(`rolled back ${batches.length} batch(es); the journal ${o.journalFile} records it`);
   return 0;
+}
+
+/**
+ * The version of the change-set that deleted each office DN in `numbers`: from the journal, else
+ * from the change feed after `feedSince`. A DN found in neither stops the rollback.
+ */
+async function removalVersions(
+  client: AdminClient,
+  numbers: string[],
+  journaled: ReadonlyMap<string, number>,
+  feedSince: number,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const unknown: string[] = [];
+  for (const n of numbers) {
+    const v = journaled.get(n);
+    if (v !== undefined) out.set(n, v);
+    else unknown.push(n);
+  }
+  if (unknown.length === 0) return out;
+  const found = await client.dnRemovals(unknown, feedSince);
+  for (const n of unknown) {
+    const v = found.get(n);
+    if (v === undefined)
+      throw new MigrateStop(
+        `office DN ${n} is gone, and neither the journal nor the change feed after version ${feedSince} says which change-set deleted it: ` +
+          'rollback stops here; re-create it by hand (with its password, if it had one) and run rollback again',
+        1,
+      );
+    out.set(n, v);
+  }
+  return out;
 }

@@ -125,7 +125,7 @@ describe('change-set validation against the resulting configuration (behaviour Â
       [
         { index: 0, message: 'option line-type: "2" is not one of 0, 1' },
         { index: 1, message: 'unknown key "colour" in DN (allowed: number, type, options)' },
-        { index: 2, message: 'op "rename" is not put, patch or delete' },
+        { index: 2, message: 'op "rename" is not put, patch, delete or create' },
         { index: 3, message: 'kind "queue" is not dn, agent, agent-group or server' },
         { index: 4, message: 'DN 9999 does not exist' },
         { index: 5, message: 'agent nobody does not exist' },

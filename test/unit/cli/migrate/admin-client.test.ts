@@ -43,6 +43,41 @@ describe('AdminClient', () => {
     expect(JSON.parse(seen[2]!.body)).toEqual({ changes, ifVersion: 7 });
   });
 
+  it('dnRemovals pages through the change feed: the latest change-set that deleted each DN asked for', async () => {
+    // Versions 11..55: 7000 deleted at 12 and 40 (re-created between), 7001 at 30, 7002 never.
+    const feed = Array.from({ length: 45 }, (_, i) => {
+      const version = 11 + i;
+      const del = (key: string) => ({ op: 'delete', kind: 'dn', key, old: { number: key }, new: null });
+      const changes =
+        version === 12 || version === 40
+          ? [del('7000')]
+          : version === 30
+            ? [{ op: 'put', kind: 'agent', key: '7001', old: {}, new: null }, del('7001'), del('7009')]
+            : [{ op: 'put', kind: 'dn', key: '7000', old: null, new: { number: '7000' } }];
+      return { version, time: 't', changes };
+    });
+    const asked: string[] = [];
+    const url = await serve((req, res) => {
+      asked.push(req.url!);
+      const q = new URL(req.url!, 'http://x').searchParams;
+      const since = Number(q.get('since'));
+      const limit = Number(q.get('limit'));
+      json(res, 200, { version: 55, changeSets: feed.filter((c) => c.version > since).slice(0, limit) });
+    });
+    const c = new AdminClient(url, 'tok');
+    expect([...(await c.dnRemovals(['7000', '7001', '7002'], 10))]).toEqual([
+      ['7000', 40],
+      ['7001', 30],
+    ]);
+    expect(asked).toEqual([
+      '/api/config/changes?since=10&limit=20',
+      '/api/config/changes?since=30&limit=20',
+      '/api/config/changes?since=50&limit=20',
+    ]);
+    expect(await c.dnRemovals([], 0)).toEqual(new Map());
+    expect(asked).toHaveLength(3);
+  });
+
   it('409 is a conflict with the current version; 422 lists the errors; 401 is refused', async () => {
     let answer: [number, unknown] = [
       409,

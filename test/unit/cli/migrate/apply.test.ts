@@ -1,9 +1,10 @@
 /**
  * The apply engine against a real configuration store behind an in-process admin client:
- * the 409 path (unrelated change fine, planned object changed = stale) and agents on a call
- * deferred to the end of the run.
+ * the 409 path (unrelated change fine, planned object changed = stale), agents on a call
+ * deferred to the end of the run, and office DNs with digest passwords removed and restored
+ * exactly by rollback (half of the office DNs have one).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,12 +18,20 @@ import type { ChangeRequest } from '../../../../src/config/change-set.js';
 import { loadConfigText } from '../../../../src/config/config-file.js';
 import { openStore, type ConfigStore } from '../../../../src/config/config-store.js';
 import { ChangeSetError } from '../../../../src/config/change-set.js';
-import { redactModel } from '../../../../src/config/secrets.js';
+import { redactChange, redactModel } from '../../../../src/config/secrets.js';
+import type { CommittedChangeSet } from '../../../../src/config/change-set.js';
+import type { ConfigInput } from '../../../../src/config/config-model.js';
+import { writePlan } from '../../../../src/cli/migrate/plan-file.js';
+import { runRollback } from '../../../../src/cli/migrate/rollback.js';
+
+/** The changes of a change-set as the change feed route sends them. */
+const redactedChanges = (cs: CommittedChangeSet) =>
+  cs.changes.map(redactChange) as { kind: string; key: string; new: unknown }[];
 
 const CONFIG = `
 dns:
   - { number: SBC, type: voip-service, options: { contact: "203.0.113.9:5060", service-type: softswitch, prefix: "+1" } }
-${Array.from({ length: 8 }, (_, i) => `  - { number: "${7000 + i}", type: extension }`).join('\n')}
+${Array.from({ length: 8 }, (_, i) => `  - { number: "${7000 + i}", type: extension${i % 2 ? '' : `, options: { contact: "*", password: "pw-${7000 + i}" }`} }`).join('\n')}
 agents:
 ${Array.from({ length: 8 }, (_, i) => `  - { id: a${i}, name: A${i}, password: p, dn: "${7000 + i}" }`).join('\n')}
 `;
@@ -61,6 +70,15 @@ class StoreClient {
     }));
     return { agents, devices: [], load: { cpuPercent: 1, eventLoopLagMs: 1 } };
   }
+  /** What `GET /api/config/changes` tells AdminClient.dnRemovals (the feed's `new: null` DN changes). */
+  async dnRemovals(numbers: Iterable<string>, since: number): Promise<Map<string, number>> {
+    const want = new Set(numbers);
+    const out = new Map<string, number>();
+    for (const cs of this.store.changesSince(since))
+      for (const c of redactedChanges(cs))
+        if (c.kind === 'dn' && c.new === null && want.has(c.key)) out.set(c.key, cs.version);
+    return out;
+  }
   async dnStatuses(numbers: string[]) {
     const dns = new Set(this.store.exportModel().dns.map((d) => d.number));
     return new Map(numbers.map((n) => [n, dns.has(n) ? { mode: 'softswitch', inService: true } : null]));
@@ -90,11 +108,13 @@ function applier(o: { waitLogoutS?: number } = {}) {
   }).plan!;
   const out: string[] = [];
   const journalFile = join(dir, 'p.journal');
+  const planFile = join(dir, 'p.plan');
+  writePlan(planFile, plan);
   const a = new Applier(
     plan,
     client as unknown as AdminClient,
     {
-      planFile: join(dir, 'p.plan'),
+      planFile,
       journalFile,
       limits: { initial: 2, max: 2, maxCpu: 70, maxLag: 50 },
       waitLogoutS: o.waitLogoutS ?? 5,
@@ -103,7 +123,30 @@ function applier(o: { waitLogoutS?: number } = {}) {
     },
     new Progress({ isTTY: false, write: (s: string) => out.push(s) }),
   );
-  return { a, out, journalFile };
+  return { a, out, journalFile, plan };
+}
+
+/** The whole configuration, secrets included, its lists in key order (a rollback writes objects anew). */
+function everything(): ConfigInput {
+  const m = store.exportModel();
+  const by =
+    <T>(k: (x: T) => string) =>
+    (a: T, b: T) =>
+      k(a) < k(b) ? -1 : 1;
+  return {
+    ...m,
+    dns: [...m.dns].sort(by((d) => d.number)),
+    agents: [...m.agents].sort(by((a) => a.id)),
+  };
+}
+
+/** `migrate rollback` of the whole journal against the store. */
+async function rollback(journalFile: string): Promise<string[]> {
+  const said: string[] = [];
+  expect(
+    await runRollback(client as unknown as AdminClient, { journalFile, fromBatch: 1, say: (s) => said.push(s) }),
+  ).toBe(0);
+  return said;
 }
 
 describe('Applier', () => {
@@ -170,5 +213,66 @@ describe('Applier', () => {
     expect(readJournal(journalFile).at(-1)).toEqual({ t: 'deferred', agentId: 'a3', why: 'on a call' });
     // a3's office DN stays: it is still a3's default DN.
     expect(store.exportModel().dns.some((d) => d.number === '7003')).toBe(true);
+  });
+
+  it('office DNs with a digest password are removed with their last agent and restored by rollback, passwords included', async () => {
+    const original = everything();
+    const { a, journalFile } = applier();
+    expect(await a.run()).toBe(0);
+    const batches = readJournal(journalFile).flatMap((e) => (e.t === 'batch' ? [e] : []));
+    // Each batch deletes the office DNs of its two agents in its own change-set (version).
+    expect(batches.map((b) => [b.agents, b.removedDns, b.version])).toEqual([
+      [['a0', 'a1'], ['7000', '7001'], 2],
+      [['a2', 'a3'], ['7002', '7003'], 3],
+      [['a4', 'a5'], ['7004', '7005'], 4],
+      [['a6', 'a7'], ['7006', '7007'], 5],
+    ]);
+    expect(store.exportModel().dns.filter((d) => d.number.startsWith('70'))).toEqual([]);
+
+    expect(await rollback(journalFile)).toHaveLength(5);
+    expect(everything()).toEqual(original);
+    expect(store.getDn('7004')!.options).toEqual({ contact: '*', password: 'pw-7004' });
+    // Each office DN came back by restoreFrom of the batch that deleted it.
+    const restores = store
+      .changesSince(5)
+      .flatMap((cs) => cs.changes.filter((c) => c.kind === 'dn' && c.old === null && c.key.startsWith('70')));
+    expect(restores.map((c) => c.key).sort()).toEqual(['7000', '7001', '7002', '7003', '7004', '7005', '7006', '7007']);
+  });
+
+  it('a batch applied by a run that died before journaling it: its deleted office DNs are found in the change feed and restored by rollback', async () => {
+    const original = everything();
+    const { a, journalFile, plan } = applier();
+    // The dead run's first batch: applied, never journaled.
+    const crashed = store.apply([
+      ...plan.agents.slice(0, 2).flatMap((p) => p.changes),
+      { op: 'delete', kind: 'dn', key: '7000' },
+      { op: 'delete', kind: 'dn', key: '7001' },
+    ]).version;
+    // Someone else's change meanwhile.
+    store.apply([{ op: 'put', kind: 'dn', key: '9999', value: { type: 'extension', options: {} } }]);
+    expect(await a.run()).toBe(0);
+    const journal = readJournal(journalFile);
+    expect(journal.filter((e) => e.t === 'office-dn-removed')).toEqual([
+      { t: 'office-dn-removed', number: '7000', version: crashed },
+      { t: 'office-dn-removed', number: '7001', version: crashed },
+    ]);
+    expect(journal.find((e) => e.t === 'batch')).toMatchObject({ agents: ['a0', 'a1'], recovered: true });
+
+    await rollback(journalFile);
+    store.apply([{ op: 'delete', kind: 'dn', key: '9999' }]);
+    expect(everything()).toEqual(original);
+    expect(store.getDn('7000')!.options.password).toBe('pw-7000');
+  });
+
+  it('rollback finds an office DN the journal has no version for in the change feed', async () => {
+    const original = everything();
+    const { a, journalFile } = applier();
+    expect(await a.run()).toBe(0);
+    // As if the run had died between the change-set and the journal line that names its deletions.
+    const lines = readFileSync(journalFile, 'utf8').split('\n');
+    writeFileSync(journalFile, lines.map((l) => l.replace(/,"removedDns":\[[^\]]*\]/, '')).join('\n'));
+    expect(readJournal(journalFile).some((e) => e.t === 'batch' && e.removedDns)).toBe(false);
+    await rollback(journalFile);
+    expect(everything()).toEqual(original);
   });
 });

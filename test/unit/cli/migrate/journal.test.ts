@@ -24,6 +24,11 @@ describe('migration journal', () => {
     expect(s.batches.map((b) => b.n)).toEqual([1, 2]);
     expect(s.lastVersion).toBe(7);
     expect(s.done).toBe(false);
+    // The change-set that deleted each office DN: what rollback restores it from.
+    expect([...s.removedBy]).toEqual([
+      ['7001', 6],
+      ['7000', 7],
+    ]);
 
     w.append({ t: 'rolled-back', n: 2, agents: ['c'], version: 8, why: 'rollback', restoredDns: ['7001'] });
     w.append({ t: 'done', time: 't1', version: 8 });
@@ -32,6 +37,7 @@ describe('migration journal', () => {
     expect(s.batches.map((b) => b.n)).toEqual([1]);
     expect(s.lastBatch).toBe(2);
     expect(s.done).toBe(true);
+    expect([...s.removedBy]).toEqual([['7000', 7]]);
     expect(s.start?.plan).toBe('/p');
   });
 
