@@ -11,7 +11,9 @@
  * long calls is killed with SIGKILL under the load: no registration is lost, every agent of the
  * dead node is logged in and Ready on another node within 10 s, the long calls keep their RTP, the
  * failed calls are bounded by the calls that were live on the dead node, and the cluster keeps
- * answering at the offered rate. The figures are printed with the prefix `acceptance:`.
+ * answering at the offered rate. The figures are printed with the prefix `acceptance:`
+ * (docs/cluster.md, "What the acceptance test shows"). `ACCEPTANCE_KEEP=1` keeps the scratch
+ * directory with every process's log.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -130,10 +132,13 @@ interface LongCall {
 
 /**
  * The callee of the long calls: answers INVITE 200 with the SDP of the call's b socket (chosen by
- * the Request-URI's DN), OPTIONS and BYE 200; remembers the media port of the SDP offered to each DN.
+ * the Request-URI's DN), OPTIONS and BYE 200; remembers the media port of the SDP offered to each DN
+ * and which calls were hung up.
  */
 class LongCallee {
   readonly customerPort = new Map<string, number>();
+  /** DNs whose call got a BYE: like a phone, the callee stops sending there. */
+  readonly hungUp = new Set<string>();
   private constructor(
     private readonly socket: Socket,
     private readonly media: Map<string, RtpPeer>,
@@ -171,6 +176,9 @@ class LongCallee {
           [`Contact: <sip:${method[2]}@127.0.0.1:${this.port}>`, 'Content-Type: application/sdp'],
           peer.sdp('0', 'sendrecv'),
         );
+      } else if (method[1] === 'BYE') {
+        this.hungUp.add(method[2]!);
+        reply('200 OK');
       } else if (method[1] !== 'ACK') {
         reply('200 OK');
       }
@@ -203,7 +211,9 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
   let customer: UdpPeer | undefined;
   let rtpTimer: NodeJS.Timeout | undefined;
   const clients: CtiTestClient[] = [];
+  /** Every RTP socket (closed at the end); the callee's of each long call first. */
   const rtpPeers: RtpPeer[] = [];
+  const calleeMedia: RtpPeer[] = [];
   const longCalls: LongCall[] = [];
   /** Every CTI frame of every node's connection, in arrival order. */
   const seen: Seen[] = [];
@@ -241,8 +251,9 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
     sipPort = await freePort();
     const httpPort = await freePort();
     pbx = await startSipp({ scenario: scenario('e2e-uas-sbc-answer.xml'), traceMessages: false });
-    for (let i = 0; i < LONG_DNS.length; i++) rtpPeers.push(await RtpPeer.open());
-    callee = await LongCallee.open(new Map(LONG_DNS.map((dn, i) => [dn, rtpPeers[i]!])));
+    for (let i = 0; i < LONG_DNS.length; i++) calleeMedia.push(await RtpPeer.open());
+    rtpPeers.push(...calleeMedia);
+    callee = await LongCallee.open(new Map(LONG_DNS.map((dn, i) => [dn, calleeMedia[i]!])));
     const config = join(dir, 'cluster.yaml');
     writeFileSync(config, clusterYaml(sipPort, httpPort, pbx.port, callee.port));
     const up = await run(
@@ -264,7 +275,6 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
     callee?.close();
     await customer?.close();
     for (const p of rtpPeers) p.close();
-    for (const l of longCalls) l.a.close();
     if (data) {
       await run('bash', [join(repoRoot, 'scripts/cluster-down.sh'), '--data', data], { timeout: 60_000 }).catch(
         () => undefined,
@@ -372,6 +382,7 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
     // The long calls: the customer's INVITE carries the SDP of a socket of its own.
     for (const [i, dn] of LONG_DNS.entries()) {
       const a = await RtpPeer.open();
+      rtpPeers.push(a);
       const callId = `long-${i}-${randomBytes(6).toString('hex')}`;
       const from = `<sip:+15550000${i}@127.0.0.1:${customer.port}>;tag=${randomBytes(4).toString('hex')}`;
       const sdp = a.sdp('0', 'sendrecv');
@@ -404,8 +415,8 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
       );
       // The media goes end to end: each side sends where the other's SDP says.
       const aTo = sdpAudioPort(ok!.text);
-      expect(aTo).toBe(rtpPeers[i]!.port);
-      longCalls.push({ callId, dn, a, b: rtpPeers[i]!, aTo, ownerPort, sent: { a: [], b: [] } });
+      expect(aTo).toBe(calleeMedia[i]!.port);
+      longCalls.push({ callId, dn, a, b: calleeMedia[i]!, aTo, ownerPort, sent: { a: [], b: [] } });
     }
     for (const l of longCalls) {
       l.bTo = callee!.customerPort.get(l.dn);
@@ -417,6 +428,12 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
       const payload = Buffer.alloc(160, 0xff);
       const now = performance.now();
       for (const l of longCalls) {
+        // Like phones, each side stops sending once its side of the call got a BYE.
+        if (
+          callee!.hungUp.has(l.dn) ||
+          customer!.received.some((d) => d.text.startsWith(`BYE `) && d.text.includes(l.callId))
+        )
+          continue;
         l.a.send(l.aTo, 0, seq, seq * 160, 0x1111, payload);
         l.b.send(l.bTo!, 0, seq, seq * 160, 0x2222, payload);
         l.sent.a.push(now);
@@ -532,15 +549,19 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
         `${before.calls.active} calls live (status just before), ${onVictimAtKill} agent calls open (CTI); ` +
         `~${sentToVictimBeforeDown} calls hashed to it between the kill and Kamailio's down`,
     );
-    // Failed calls: only those live on the dead node (their BYE or answer could no longer come).
+    // Failed calls: only those live on the dead node (their answer or the answer to their BYE
+    // could no longer come); the slack covers calls that reached it between the status read and the
+    // kill. Calls Kamailio sent it after its death went to another node after fr_timer (2 s).
     expect(stats.failed).toBeGreaterThan(0);
     expect(stats.failed).toBeLessThanOrEqual(before.calls.active + 5);
-    expect(afterRate).toBeGreaterThanOrEqual(0.85 * RATE);
+    // the cluster keeps up with the offered rate (calls failed over by Kamailio answer 2 s late, within the window)
+    expect(afterRate).toBeGreaterThanOrEqual(0.9 * RATE);
 
     // RTP of the long calls goes on after the kill, in both directions, on the dead node's too.
     const end = performance.now();
     for (const l of longCalls) {
       const sentA = l.sent.a.filter((t) => t > killedPerf && t < end - 200).length;
+      const sentB = l.sent.b.filter((t) => t > killedPerf && t < end - 200).length;
       const gotB = l.b.rtp.filter((p) => p.at > killedPerf).length;
       const gotA = l.a.rtp.filter((p) => p.at > killedPerf).length;
       const owner = nodes.find((n) => n.sipPort === l.ownerPort)!.k;
@@ -549,8 +570,9 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
           `after the kill ${gotB} RTP packets customer→agent, ${gotA} agent→customer (${sentA} sent each way)`,
       );
       expect(gotB).toBeGreaterThanOrEqual(sentA);
-      expect(gotA).toBeGreaterThanOrEqual(sentA);
-      expect(sentA).toBeGreaterThan(WINDOW_MS / 20 / 2);
+      expect(gotA).toBeGreaterThanOrEqual(sentB);
+      // nobody hung the call up: both sides went on sending through the window (20 ms packets)
+      expect(Math.min(sentA, sentB), `packets sent after the kill on ${l.dn}`).toBeGreaterThan(WINDOW_MS / 20 / 2);
     }
 
     // no registration lost: every surviving node still has all 2,000, and so has Redis
