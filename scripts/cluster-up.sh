@@ -243,7 +243,7 @@ if ! alive "$kpid" "$kdir/"; then
   kargs=()
   for hp in "${sip_hostports[@]}"; do kargs+=(-l "udp:$hp" -l "tcp:$hp"); done
   setsid kamailio -DD -E -f "$root/deploy/kamailio/kamailio.cfg" -P "$kdir/kamailio.pid" -Y "$kdir/" \
-    -m 64 -M 8 "${kargs[@]}" -A "DS_LIST=\"$kdir/dispatcher.list\"" \
+    -m 256 -M 8 "${kargs[@]}" -A "DS_LIST=\"$kdir/dispatcher.list\"" \
     -A "DS_PING_FROM=\"sip:cluster@${sip_hostports[0]}\"" -A "CTL_SOCKET=\"$kctl\"" </dev/null >>"$kdir/kamailio.log" 2>&1 &
   kpid=$!
   # Kamailio writes its PID file itself (-P) once it has bound its sockets
