@@ -475,7 +475,7 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
     }
     const c = load.counts();
     console.log(`acceptance: first ${WINDOW_MS / 1000} s: SIPp ${c.ok} calls completed, ${c.failed} failed`);
-    expect(c.failed).toBe(0);
+    expect(c.failed, peer.errors()).toBe(0);
     expect(maxConcurrentPerAgent(seen, 0).worst).toBeLessThanOrEqual(1);
   }, 60_000);
 

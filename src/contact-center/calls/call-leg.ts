@@ -85,6 +85,11 @@ export class CallLeg {
    */
   lastProvisional: SipResponse | undefined;
   /**
+   * The status of the last 18x without SDP sent to this leg's caller (an incoming leg): the
+   * same again, without SDP, is not repeated.
+   */
+  plainProgressSent: number | undefined;
+  /**
    * The media endpoint this leg's device is connected to now instead of another party (music on
    * hold, ringback, silence; behaviour §6), set by call control; closed when the leg is connected
    * to a party again or ends ({@link B2bua.closeLegMedia}).

@@ -67,6 +67,13 @@ function userOf(uri: { user?: string } | undefined): string | undefined {
 export const CC_AGENT_PARAM = 'cc-agent';
 
 /**
+ * The Request-URI parameter of a routing-point call the proxy hands back after the node it was
+ * redirected to did not answer (docs/cluster.md): routed to this node's agents only, never
+ * redirected again.
+ */
+export const CC_LOCAL_PARAM = 'cc-local';
+
+/**
  * The Contact of a redirect to a node: `sip:ROUTINGPOINT@HOST:PORT;cc-agent=ID`, from the node's
  * address as its lease gives it (`udp:127.0.0.1:5071`; other transports get `;transport=`).
  */
@@ -174,7 +181,8 @@ export class InboundCalls {
         destIsAgentDn,
         ani,
         body: req.body,
-        redirectable: viaProxy && !originDn && forAgent === undefined,
+        redirectable:
+          viaProxy && !originDn && forAgent === undefined && getParam(req.requestUri.params, CC_LOCAL_PARAM) === undefined,
         forAgent,
       });
     } catch (err) {
@@ -272,6 +280,7 @@ export class InboundCalls {
       return;
     }
     server.progress(180);
+    a.plainProgressSent = 180;
     a.state = LegState.Alerting;
     const outcome = await router.route({
       callId: call.connId,
@@ -354,7 +363,12 @@ export class InboundCalls {
       onProgress: (leg, r) => {
         if (r.status >= 180 && r.status < 190 && a.server && !a.released) {
           const body = r.body.length > 0 && isSdp(r.body) ? a.adapt(r.body) : undefined;
+          // A routing point's caller already got its 180: the agent's own 180 adds nothing, and a
+          // repeated provisional may reach the caller after the 200 through a proxy that relays
+          // responses in parallel (Kamailio's workers), which some UACs take for an error.
+          if (body === undefined && a.plainProgressSent === r.status) return;
           server.progress(r.status, body, r.reason);
+          a.plainProgressSent = body === undefined ? r.status : undefined;
           a.state = LegState.Alerting;
         }
         void leg;
