@@ -26,7 +26,9 @@ import {
   type ChangeRequest,
   type CommittedChangeSet,
 } from './change-set.js';
-import { ConfigState, type PlanOptions, type ResolvedOption } from './config-state.js';
+import { ConfigState } from './config-state.js';
+import type { PlanOptions } from './change-planner.js';
+import type { ResolvedOption } from './option-resolution.js';
 import { diffModels } from './config-diff.js';
 import type { SoftswitchCandidate } from './softswitch-prefix-table.js';
 import { stringifySteps, TurnSlicer } from './turn-slicer.js';
