@@ -9,7 +9,8 @@ import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { formatProblem, loadConfigFile, loadConfigText } from './config-file.js';
 import type { ConfigInput } from './config-model.js';
-import { openStore, peekReconciledSource, type ConfigStore } from './config-store.js';
+import { openStore, type ConfigStore } from './config-store.js';
+import { peekReconciledSource } from './reconciled-source.js';
 
 /** The file given to `start --config` is invalid; `problems` are `FILE:LINE: message` lines. */
 export class ConfigFileError extends Error {

@@ -7,7 +7,8 @@ import { Document, LineCounter, isNode, parseDocument, stringify } from 'yaml';
 import type { ConfigInput, DnConfig, AgentInput, ServerConfig } from './config-model.js';
 import { defaultServerConfig } from './config-model.js';
 import type { ChangeKind, ChangeRequest } from './change-set.js';
-import { ConfigState, checkOptions } from './config-state.js';
+import { ConfigState } from './config-state.js';
+import { checkOptions } from './change-validation.js';
 import type { OptionTarget } from './option-table.js';
 import {
   ProblemSink,

@@ -4,21 +4,12 @@
  * in one SQLite transaction; committed change-sets go to in-process subscribers once, in
  * order, and stay readable as a change feed.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
-import type {
-  AgentConfig,
-  AgentGroupConfig,
-  ConfigInput,
-  ConfigModel,
-  DnConfig,
-  ServerConfig,
-} from './config-model.js';
-import { defaultServerConfig } from './config-model.js';
+import type { ConfigInput } from './config-model.js';
 import {
   ChangeSetError,
   type AppliedChange,
@@ -26,14 +17,23 @@ import {
   type ChangeRequest,
   type CommittedChangeSet,
 } from './change-set.js';
-import { ConfigState, type PlanOptions, type ResolvedOption } from './config-state.js';
+import type { ConfigState } from './config-state.js';
+import type { PlanOptions } from './change-planner.js';
 import { diffModels } from './config-diff.js';
-import type { SoftswitchCandidate } from './softswitch-prefix-table.js';
+import { ChangeDelivery, readChangeSets, type ChangeSubscriber } from './change-feed.js';
+import { ConfigView } from './config-view.js';
+import { parseReconciledSource, RECONCILED_SOURCE_KEY, type ReconciledSource } from './reconciled-source.js';
+import {
+  loadState,
+  openDatabase,
+  prepareStatements,
+  STORE_FILE,
+  writeRows,
+  writeServerRow,
+  type StoreStatements,
+} from './store-database.js';
 import { stringifySteps, TurnSlicer } from './turn-slicer.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
-
-/** File name of the database inside the data directory. */
-export const STORE_FILE = 'config.sqlite';
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
@@ -82,69 +82,10 @@ export interface AsyncApplyResult extends ApplyResult {
 /** Default {@link ApplyAsyncOptions.sliceMs}. */
 export const DEFAULT_SLICE_MS = 2;
 
-/** Rows written between two checks of the turn's length. */
-const WRITE_STEP = 32;
-
-/** A subscriber: gets each committed change-set once, in version order. */
-export type ChangeSubscriber = (changeSet: CommittedChangeSet) => void;
-
 /** Receives apply/reject figures (the `/metrics` counters). */
 export interface StoreObserver {
   onApplied(changeSet: CommittedChangeSet, seconds: number): void;
   onRejected(problems: number): void;
-}
-
-/** Meta key of the {@link ReconciledSource} record. */
-export const RECONCILED_SOURCE_KEY = 'reconciled-source';
-
-/**
- * The configuration file the store was last reconciled to (interfaces §1 `start --config`):
- * while the store's version is still `version` and the file still has `hash`, the store matches
- * the file and a start can skip parsing and diffing it.
- */
-export interface ReconciledSource {
-  /** Content hash of the file, as the caller computed it (opaque here). */
-  hash: string;
-  /** The store version right after that reconcile. */
-  version: number;
-  /** The file's warnings (`FILE:LINE: warning: …`), logged again at a start that skips it. */
-  warnings: string[];
-}
-
-function parseReconciledSource(value: string | undefined): ReconciledSource | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const v = JSON.parse(value) as Partial<ReconciledSource>;
-    if (typeof v.hash !== 'string' || typeof v.version !== 'number' || !Array.isArray(v.warnings)) return undefined;
-    return { hash: v.hash, version: v.version, warnings: v.warnings.filter((w): w is string => typeof w === 'string') };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Reads the {@link ReconciledSource} record and the current version of the store in `dataDir`
- * without loading the configuration (one read-only SQLite query each). Undefined when there is
- * no store yet or it cannot be read.
- */
-export function peekReconciledSource(
-  dataDir: string,
-): { source: ReconciledSource | undefined; version: number } | undefined {
-  const file = join(dataDir, STORE_FILE);
-  if (!existsSync(file)) return undefined;
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
-    const version = (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM change_sets').get() as { v: number }).v;
-    const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(RECONCILED_SOURCE_KEY) as
-      { value: string } | undefined;
-    return { source: parseReconciledSource(row?.value), version };
-  } catch {
-    return undefined;
-  } finally {
-    db?.close();
-  }
 }
 
 /**
@@ -156,30 +97,15 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Conf
 }
 
 /** The configuration store. Objects it hands out are shared: treat them as read-only. */
-export class ConfigStore {
+export class ConfigStore extends ConfigView {
   private readonly db: Database.Database;
-  private readonly state = new ConfigState();
-  private currentVersion = 0;
-  private readonly subscribers = new Set<ChangeSubscriber>();
   private readonly observers = new Set<StoreObserver>();
-  private readonly queue: CommittedChangeSet[] = [];
-  private delivering = false;
+  private readonly delivery: ChangeDelivery;
   /** True while an {@link ConfigStore.applyAsync} runs: its planning and its write transaction span turns. */
   private applyingAsync = false;
   private checkpointer: WalCheckpointer | undefined;
   private readonly logger: Logger;
-  private readonly stmt: {
-    upsertDn: Database.Statement;
-    deleteDn: Database.Statement;
-    upsertAgent: Database.Statement;
-    deleteAgent: Database.Statement;
-    upsertGroup: Database.Statement;
-    deleteGroup: Database.Statement;
-    setMeta: Database.Statement;
-    insertChangeSet: Database.Statement;
-    since: Database.Statement;
-    maxVersion: Database.Statement;
-  };
+  private readonly stmt: StoreStatements;
   /** What changes are planned with: the change feed for `create` with `restoreFrom`. */
   private readonly planOptions: PlanOptions = { changeSetAt: (v) => this.changeSetAt(v) };
 
@@ -188,86 +114,18 @@ export class ConfigStore {
     readonly dataDir: string,
     options: OpenStoreOptions = {},
   ) {
+    super();
     this.logger = options.logger ?? silentLogger;
-    const file = join(dataDir, STORE_FILE);
-    if (options.readonly) {
-      if (!existsSync(file)) throw new Error(`no configuration store in ${dataDir}`);
-      this.db = new Database(file, { readonly: true, fileMustExist: true });
-    } else {
-      mkdirSync(dataDir, { recursive: true });
-      this.db = new Database(file);
-      this.db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only an OS crash may
-      // lose the last transactions, never leave a half-applied one.
-      this.db.pragma('synchronous = NORMAL');
-      this.db.exec(`
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS dns (number TEXT PRIMARY KEY, type TEXT NOT NULL, options TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, data TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS agent_groups (name TEXT PRIMARY KEY, agents TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS change_sets (version INTEGER PRIMARY KEY, time TEXT NOT NULL,
-          origin TEXT, changes TEXT NOT NULL);
-      `);
-    }
-    this.db.pragma('busy_timeout = 5000');
+    this.delivery = new ChangeDelivery(this.logger);
     const ro = options.readonly === true;
-    const prep = (sql: string): Database.Statement =>
-      ro ? (undefined as unknown as Database.Statement) : this.db.prepare(sql);
-    this.stmt = {
-      upsertDn: prep(
-        'INSERT INTO dns (number, type, options) VALUES (?, ?, ?) ON CONFLICT(number) DO UPDATE SET type = excluded.type, options = excluded.options',
-      ),
-      deleteDn: prep('DELETE FROM dns WHERE number = ?'),
-      upsertAgent: prep(
-        'INSERT INTO agents (id, data) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data',
-      ),
-      deleteAgent: prep('DELETE FROM agents WHERE id = ?'),
-      upsertGroup: prep(
-        'INSERT INTO agent_groups (name, agents) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET agents = excluded.agents',
-      ),
-      deleteGroup: prep('DELETE FROM agent_groups WHERE name = ?'),
-      setMeta: prep(
-        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
-      ),
-      insertChangeSet: prep('INSERT INTO change_sets (version, time, origin, changes) VALUES (?, ?, ?, ?)'),
-      since: this.db.prepare(
-        'SELECT version, time, origin, changes FROM change_sets WHERE version > ? AND version <= ? ORDER BY version LIMIT ?',
-      ),
-      maxVersion: this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM change_sets'),
-    };
+    this.db = openDatabase(dataDir, ro);
+    this.stmt = prepareStatements(this.db, ro);
     this.load();
   }
 
   private load(): void {
     const t0 = performance.now();
-    const row = this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM change_sets').get() as { v: number };
-    this.currentVersion = row.v;
-    const server = this.db.prepare("SELECT value FROM meta WHERE key = 'server'").get() as
-      { value: string } | undefined;
-    this.state.server = server ? (JSON.parse(server.value) as ServerConfig) : defaultServerConfig();
-    for (const r of this.db
-      .prepare('SELECT number, type, options FROM dns ORDER BY rowid')
-      .iterate() as IterableIterator<{
-      number: string;
-      type: DnConfig['type'];
-      options: string;
-    }>) {
-      this.state.loadUnchecked({
-        number: r.number,
-        type: r.type,
-        options: r.options === '{}' ? {} : (JSON.parse(r.options) as DnConfig['options']),
-      });
-    }
-    for (const r of this.db.prepare('SELECT data FROM agents ORDER BY rowid').iterate() as IterableIterator<{
-      data: string;
-    }>) {
-      this.state.loadAgentUnchecked(JSON.parse(r.data) as AgentConfig);
-    }
-    for (const r of this.db
-      .prepare('SELECT name, agents FROM agent_groups ORDER BY rowid')
-      .iterate() as IterableIterator<{ name: string; agents: string }>) {
-      this.state.loadGroupUnchecked({ name: r.name, agents: JSON.parse(r.agents) as string[] });
-    }
+    this.currentVersion = loadState(this.db, this.state);
     this.logger.debug(
       { version: this.currentVersion, dns: this.state.dns.size, ms: Math.round(performance.now() - t0) },
       'configuration store loaded',
@@ -288,97 +146,6 @@ export class ConfigStore {
       },
     });
     this.db.pragma('wal_autocheckpoint = 0');
-  }
-
-  /** The version of the last committed change-set (0 for a new store). */
-  get version(): number {
-    return this.currentVersion;
-  }
-
-  /** The server section. */
-  get server(): ServerConfig {
-    return this.state.server;
-  }
-
-  /** A DN by number, as written or normalised. */
-  getDn(number: string): DnConfig | undefined {
-    return this.state.dns.get(number);
-  }
-
-  /** An agent by id (includes the password: never send it out). */
-  getAgent(id: string): AgentConfig | undefined {
-    return this.state.agents.get(id);
-  }
-
-  /** An agent group by name. */
-  getAgentGroup(name: string): AgentGroupConfig | undefined {
-    return this.state.groups.get(name);
-  }
-
-  /** Number of DNs. */
-  get dnCount(): number {
-    return this.state.dns.size;
-  }
-
-  /** DNs in configuration order, a page at a time. */
-  listDns(offset = 0, limit = 1000): { items: DnConfig[]; total: number } {
-    return page(this.state.dns.values(), this.state.dns.size, offset, limit);
-  }
-
-  /**
-   * DNs whose number or type contains `q` (case-insensitive; spaces in `q` ignored for the
-   * number), in configuration order, a page at a time; `total` counts every match.
-   */
-  searchDns(q: string, offset = 0, limit = 1000): { items: DnConfig[]; total: number } {
-    const needle = q.trim().toLowerCase();
-    const compact = needle.replace(/\s+/g, '');
-    const items: DnConfig[] = [];
-    let total = 0;
-    for (const d of this.state.dns.values()) {
-      const n = d.number.toLowerCase();
-      if (!(n.includes(compact) || n.includes(needle) || d.type.toLowerCase().includes(needle))) continue;
-      if (total++ >= offset && items.length < limit) items.push(d);
-    }
-    return { items, total };
-  }
-
-  /** Agents in configuration order, a page at a time. */
-  listAgents(offset = 0, limit = 1000): { items: AgentConfig[]; total: number } {
-    return page(this.state.agents.values(), this.state.agents.size, offset, limit);
-  }
-
-  /** Agent groups in configuration order, a page at a time. */
-  listAgentGroups(offset = 0, limit = 1000): { items: AgentGroupConfig[]; total: number } {
-    return page(this.state.groups.values(), this.state.groups.size, offset, limit);
-  }
-
-  /** Agents whose default DN is `dn`. */
-  agentsOfDn(dn: string): AgentConfig[] {
-    return [...this.state.agentsOfDn(dn)].map((id) => this.state.agents.get(id)!).filter(Boolean);
-  }
-
-  /** The whole configuration. */
-  exportModel(): ConfigModel {
-    return this.state.toModel();
-  }
-
-  /**
-   * The effective value of an option for a DN (behaviour §2.2): DN → softswitch (DNs without
-   * contact) → application → default. O(longest prefix): read it at every call or login so
-   * that changes take effect at the next one (behaviour §2.3).
-   */
-  effectiveOption(dnNumber: string, name: string): string | undefined {
-    return this.state.resolveOption(dnNumber, name)?.value;
-  }
-
-  /** Like {@link effectiveOption}, with where the value came from. */
-  resolveOption(dnNumber: string, name: string): ResolvedOption | undefined {
-    return this.state.resolveOption(dnNumber, name);
-  }
-
-  /** Softswitches that may serve `number`, best first (behaviour §3.3), ignoring OOS state. */
-  softswitchCandidates(number: string): SoftswitchCandidate[] {
-    return this.state.prefixTable.candidates(number);
   }
 
   /** Validates a change-set without applying it. */
@@ -408,8 +175,8 @@ export class ConfigStore {
     const s = this.stmt;
     const tx = this.db.transaction(() => {
       this.checkSoleWriter(version);
-      for (let rows = this.writeRows(plan.applied, options), r = rows.next(); !r.done; r = rows.next());
-      this.writeServerRow(plan.applied);
+      for (let rows = writeRows(this.stmt, plan.applied, options), r = rows.next(); !r.done; r = rows.next());
+      writeServerRow(this.stmt, plan.applied);
       s.insertChangeSet.run(version, time, options.origin ?? null, JSON.stringify(plan.applied));
     });
     // BEGIN IMMEDIATE: take the write lock up front (no lock upgrade, no SQLITE_BUSY half-way).
@@ -447,7 +214,7 @@ export class ConfigStore {
       this.db.exec('BEGIN IMMEDIATE');
       try {
         this.checkSoleWriter(version);
-        await slicer.run(this.writeRows(plan.applied, options));
+        await slicer.run(writeRows(this.stmt, plan.applied, options));
         // The feed's row: changesSince reads only versions up to the current one.
         this.stmt.insertChangeSet.run(version, time, options.origin ?? null, feed);
         if (options.beforeCommit) {
@@ -457,7 +224,7 @@ export class ConfigStore {
         }
         // The last turn starts afresh: commit, in-memory commit, delivery.
         await slicer.yield();
-        this.writeServerRow(plan.applied);
+        writeServerRow(this.stmt, plan.applied);
         this.db.exec('COMMIT');
       } finally {
         if (this.db.open && this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -486,8 +253,8 @@ export class ConfigStore {
     const origin = changeSet.origin === undefined ? {} : { origin: changeSet.origin };
     const tx = this.db.transaction(() => {
       this.checkSoleWriter(version);
-      for (let rows = this.writeRows(changes, {}), r = rows.next(); !r.done; r = rows.next());
-      this.writeServerRow(changes);
+      for (let rows = writeRows(this.stmt, changes, {}), r = rows.next(); !r.done; r = rows.next());
+      writeServerRow(this.stmt, changes);
       this.stmt.insertChangeSet.run(version, time, changeSet.origin ?? null, JSON.stringify(changes));
     });
     tx.immediate();
@@ -514,46 +281,6 @@ export class ConfigStore {
     }
   }
 
-  /** Writes the object rows of `applied` (not the server row), yielding every {@link WRITE_STEP} rows. */
-  private *writeRows(applied: readonly AppliedChange[], options: ApplyOptions): Generator<void, void, void> {
-    const every = options.progressEvery ?? 1000;
-    const progress = options.onProgress;
-    const s = this.stmt;
-    let n = 0;
-    for (const c of applied) {
-      switch (c.kind) {
-        case 'dn':
-          if (c.new) s.upsertDn.run(c.key, c.new.type, JSON.stringify(c.new.options));
-          else s.deleteDn.run(c.key);
-          break;
-        case 'agent':
-          if (c.new) s.upsertAgent.run(c.key, JSON.stringify(c.new));
-          else s.deleteAgent.run(c.key);
-          break;
-        case 'agent-group':
-          if (c.new) s.upsertGroup.run(c.key, JSON.stringify(c.new.agents));
-          else s.deleteGroup.run(c.key);
-          break;
-        case 'server':
-          break; // writeServerRow, with the commit
-      }
-      n++;
-      if (progress && n % every === 0) progress(n, applied.length);
-      if (n % WRITE_STEP === 0) yield;
-    }
-  }
-
-  /** The server section's row (the last server change of `applied`), if any. */
-  private writeServerRow(applied: readonly AppliedChange[]): void {
-    for (let i = applied.length - 1; i >= 0; i--) {
-      const c = applied[i];
-      if (c.kind === 'server') {
-        this.stmt.setMeta.run('server', JSON.stringify(c.new));
-        return;
-      }
-    }
-  }
-
   /** After the SQLite commit: the in-memory configuration, the log, the subscribers, the observers. */
   private committed(
     version: number,
@@ -570,7 +297,7 @@ export class ConfigStore {
     if (options.origin) cs.origin = options.origin;
     this.logger.info({ version, changes: applied.length, origin: options.origin }, 'configuration change-set applied');
     for (const w of warnings) this.logger.warn({ version, change: w.index }, w.message);
-    this.deliver(cs);
+    this.delivery.deliver(cs);
     const seconds = (performance.now() - t0) / 1000;
     for (const o of this.observers) o.onApplied(cs, seconds);
     return { version, changes: applied, warnings };
@@ -595,21 +322,7 @@ export class ConfigStore {
   /** Committed change-sets after `version`, oldest first (at most `limit`). */
   changesSince(version: number, limit = Number.MAX_SAFE_INTEGER): CommittedChangeSet[] {
     // Up to the current version: an applyAsync under way has written its row, not committed it.
-    const rows = this.stmt.since.all(version, this.currentVersion, limit) as {
-      version: number;
-      time: string;
-      origin: string | null;
-      changes: string;
-    }[];
-    return rows.map((r) => {
-      const cs: CommittedChangeSet = {
-        version: r.version,
-        time: r.time,
-        changes: JSON.parse(r.changes) as AppliedChange[],
-      };
-      if (r.origin) cs.origin = r.origin;
-      return cs;
-    });
+    return readChangeSets(this.stmt.since, version, this.currentVersion, limit);
   }
 
   /**
@@ -629,33 +342,13 @@ export class ConfigStore {
    * one). Returns the unsubscribe function. A throwing subscriber is logged and skipped.
    */
   subscribe(fn: ChangeSubscriber): () => void {
-    this.subscribers.add(fn);
-    return () => this.subscribers.delete(fn);
+    return this.delivery.subscribe(fn);
   }
 
   /** Registers an observer of apply/reject figures. */
   observe(o: StoreObserver): () => void {
     this.observers.add(o);
     return () => this.observers.delete(o);
-  }
-
-  private deliver(cs: CommittedChangeSet): void {
-    this.queue.push(cs);
-    if (this.delivering) return;
-    this.delivering = true;
-    try {
-      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
-        for (const fn of [...this.subscribers]) {
-          try {
-            fn(next);
-          } catch (e) {
-            this.logger.error({ err: e, version: next.version }, 'configuration subscriber failed');
-          }
-        }
-      }
-    } finally {
-      this.delivering = false;
-    }
   }
 
   /** A value kept in the store's meta table (e.g. the generated admin token). */
@@ -698,14 +391,3 @@ function figures(slicer: TurnSlicer): { busyMs: number; longestTurnMs: number } 
 }
 
 const round2 = (ms: number): number => Math.round(ms * 100) / 100;
-
-function page<T>(it: IterableIterator<T>, total: number, offset: number, limit: number): { items: T[]; total: number } {
-  const items: T[] = [];
-  let i = 0;
-  for (const v of it) {
-    if (i++ < offset) continue;
-    if (items.length >= limit) break;
-    items.push(v);
-  }
-  return { items, total };
-}

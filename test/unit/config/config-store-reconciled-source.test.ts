@@ -17,13 +17,9 @@ import {
   openConfiguration,
   openStartConfiguration,
 } from '../../../src/config/config-bootstrap.js';
-import {
-  RECONCILED_SOURCE_KEY,
-  STORE_FILE,
-  openStore,
-  peekReconciledSource,
-  type ConfigStore,
-} from '../../../src/config/config-store.js';
+import { openStore, type ConfigStore } from '../../../src/config/config-store.js';
+import { RECONCILED_SOURCE_KEY, peekReconciledSource } from '../../../src/config/reconciled-source.js';
+import { STORE_FILE } from '../../../src/config/store-database.js';
 import type { CommittedChangeSet } from '../../../src/config/change-set.js';
 import { silentLogger, type Logger } from '../../../src/util/logger.js';
 import { examplesDir } from '../../helpers/paths.js';
