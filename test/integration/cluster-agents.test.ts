@@ -12,13 +12,15 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminRequest } from '../helpers/admin-http.js';
 import { CtiTestClient } from '../helpers/cti-client.js';
+import { freePort } from '../helpers/ports.js';
 import { TestRedis } from '../helpers/redis.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'cluster-agents-token';
 const LEASE_S = 2;
-const CONFIG = `
+/** A softswitch at a free port nobody answers on: probed by one node, out of service on both. */
+const CONFIG = (devicePort: number): string => `
 server:
   name: SIP_Server
   sip: { listen: ["udp:127.0.0.1:5060"] }
@@ -27,6 +29,7 @@ server:
 dns:
   - { number: "8888", type: extension, options: { contact: "*" } }
   - { number: "7777", type: extension, options: { contact: "*" } }
+  - { number: Softswitch, type: voip-service, options: { contact: "127.0.0.1:${devicePort}", service-type: softswitch, prefix: "+9", oos-check: "1", oos-force: "1" } }
 agents:
   - { id: jay, name: Jay, password: "jay-secret", dn: "8888" }
   - { id: joe, name: Joe, password: "joe-secret", dn: "7777" }
@@ -60,6 +63,7 @@ interface ClusterAnswer {
   self: string;
   nodes: Array<{ name: string; alive: boolean; agents: number; sip?: string[]; http?: string }>;
   owners: Record<string, string>;
+  probes: Record<string, string>;
 }
 
 async function cluster(node: ServerProcess): Promise<ClusterAnswer> {
@@ -70,7 +74,7 @@ async function cluster(node: ServerProcess): Promise<ClusterAnswer> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cluster-agents-'));
-  writeFileSync(join(dir, 'cluster.yaml'), CONFIG);
+  writeFileSync(join(dir, 'cluster.yaml'), CONFIG(await freePort()));
   redis = await TestRedis.start();
 });
 
@@ -100,6 +104,18 @@ describe('agent logins in a cluster', () => {
       ['b', true, 0],
     ]);
     expect(seen.nodes.find((n) => n.name === 'a')!.http).toBe(a.httpUrl);
+    // One node probes the softswitch, both show it out of service (docs/cluster.md, "Device health").
+    const prober = await waitFor(async () => {
+      const [pa, pb] = [(await cluster(a)).probes, (await cluster(b)).probes];
+      return pa.Softswitch !== undefined && pa.Softswitch === pb.Softswitch ? pa.Softswitch : undefined;
+    }, 'both nodes naming the node that probes the softswitch');
+    expect(['a', 'b']).toContain(prober);
+    for (const n of [a, b])
+      await waitFor(async () => {
+        const r = await adminRequest(n.httpUrl!, TOKEN, 'GET', '/api/status?sections=devices');
+        const d = (r.json.devices as Array<{ dn: string; state: string }>).find((x) => x.dn === 'Softswitch');
+        return d?.state === 'out-of-service';
+      }, `the softswitch out of service on node ${n.pid}`);
 
     const again = await desktop(b, 'jay', 'jay-secret');
     expect(
@@ -120,6 +136,7 @@ describe('agent logins in a cluster', () => {
       `cluster: jay taken over by node b ${seconds.toFixed(1)} s after node a was killed (lease ${LEASE_S} s)`,
     );
     expect(taken.nodes.find((n) => n.name === 'b')!.agents).toBe(1);
+    await waitFor(async () => (await cluster(b)).probes.Softswitch === 'b', 'node b probing the softswitch');
     expect(seconds).toBeLessThan(3 * LEASE_S);
 
     const status = await adminRequest(b.httpUrl!, TOKEN, 'GET', '/api/status?sections=agents&agentState=logged-in');
@@ -165,7 +182,7 @@ describe('agent logins in a cluster', () => {
     });
     nodes.push(single);
     const v = await cluster(single);
-    expect(v).toMatchObject({ mode: 'single', owners: {} });
+    expect(v).toMatchObject({ mode: 'single', owners: {}, probes: { Softswitch: v.self } });
     expect(v.nodes).toEqual([expect.objectContaining({ alive: true, http: single.httpUrl, agents: 0 })]);
   });
 });
