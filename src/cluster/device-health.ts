@@ -367,6 +367,8 @@ export class DeviceHealth {
     if (this.closed) return;
     this.versions.clear();
     this.known.clear();
+    // A Redis that came back empty lost the states: each holder announces its next probe's result.
+    for (const dn of this.held.keys()) this.announceNext.add(dn);
     void this.renew();
     // Holders announce their next probe's result; a node whose subscription came back after that
     // reads it from the stored states.

@@ -22,7 +22,10 @@ describe('device health: which node takes which device lease', () => {
       counts.set(n, (counts.get(n) ?? 0) + 1);
     }
     expect([...counts.keys()].sort()).toEqual(['a', 'b', 'c']);
-    for (const c of counts.values()) expect(c).toBeGreaterThanOrEqual(280), expect(c).toBeLessThanOrEqual(390);
+    for (const c of counts.values()) {
+      expect(c).toBeGreaterThanOrEqual(280);
+      expect(c).toBeLessThanOrEqual(390);
+    }
   });
 
   it('a free device is taken at once by its preferred node, by the others once seen free for a renewal; a holder gives back a device preferred elsewhere after a lease', () => {

@@ -264,7 +264,8 @@ describe('OosProber with a gate (a cluster: one node probes each device)', () =>
     const seen: string[] = [];
     prober.useGate({
       probes: () => mine,
-      observed: (dn, state, reason, changed) => seen.push(`${clock.now()} ${dn} ${state} ${changed}${reason ? ` ${reason}` : ''}`),
+      observed: (dn, state, reason, changed) =>
+        seen.push(`${clock.now()} ${dn} ${state} ${changed}${reason ? ` ${reason}` : ''}`),
     });
     const changes: string[] = [];
     prober.addListener({ stateChanged: (dn, from, to) => changes.push(`${dn} ${from}→${to}`) });
@@ -307,7 +308,10 @@ describe('OosProber with a gate (a cluster: one node probes each device)', () =>
   it('passive detection on a node that does not probe is local and reported; without a gate every device is probed', async () => {
     const { clock, peer, prober, events } = setup(() => 0);
     const seen: string[] = [];
-    prober.useGate({ probes: () => false, observed: (dn, state, _r, changed) => seen.push(`${dn} ${state} ${changed}`) });
+    prober.useGate({
+      probes: () => false,
+      observed: (dn, state, _r, changed) => seen.push(`${dn} ${state} ${changed}`),
+    });
     prober.upsert(SS);
     prober.applyRemote('Softswitch', 'in-service');
     prober.reportInviteFailure('Softswitch', { status: 503 });
