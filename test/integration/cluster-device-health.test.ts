@@ -11,7 +11,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterMembership } from '../../src/cluster/cluster-membership.js';
 import { DeviceHealth } from '../../src/cluster/device-health.js';
-import { OosProber, type ProbeTarget } from '../../src/reachability/oos-prober.js';
+import { OosProber, type DeviceState, type ProbeGate, type ProbeTarget } from '../../src/reachability/oos-prober.js';
 import { StackOptionsSender } from '../../src/reachability/options-sender-stack.js';
 import { SipStack } from '../../src/sip/stack/sip-stack.js';
 import { systemClock } from '../../src/util/clock.js';
@@ -271,5 +271,89 @@ describe('device health in a cluster: one prober per device, elected with a leas
     console.log(`takeover: first OPTIONS from the other node ${took} ms after the holder crashed`);
     expect(took).toBeLessThanOrEqual(LEASE_MS + 2 * RENEW_MS + 100 + 500);
     expect(other.health.probes()).toEqual({ [DN]: other.name });
+  });
+});
+
+/** A prober stand-in: the states it holds, the gate it was given. */
+class FakeDevices {
+  gate: ProbeGate | undefined;
+  readonly states = new Map<string, DeviceState>();
+  constructor(private readonly dns_: string[]) {
+    for (const dn of dns_) this.states.set(dn, 'unknown');
+  }
+  dns(): IterableIterator<string> {
+    return this.dns_.values();
+  }
+  useGate(g: ProbeGate | undefined): void {
+    this.gate = g;
+  }
+  wake(): void {}
+  /** States applied from the cluster that changed this node's state. */
+  remoteChanges = 0;
+  applyRemote(dn: string, state: DeviceState): boolean {
+    if (!this.states.has(dn)) return false;
+    if (this.states.get(dn) !== state) this.remoteChanges++;
+    this.states.set(dn, state);
+    return true;
+  }
+  /** What the prober does on a local transition: set, then tell the gate. */
+  local(dn: string, state: DeviceState): void {
+    this.states.set(dn, state);
+    this.gate?.observed?.(dn, state, state === 'out-of-service' ? 'test' : undefined, true);
+  }
+}
+
+describe('device health: crossing findings of two nodes', () => {
+  it('two nodes reporting opposite transitions at the same instant end on the same state, the stored one, without flapping (40 rounds)', async () => {
+    const prefix = `${PREFIX}x`;
+    const conns: Redis[] = [];
+    const healths: DeviceHealth[] = [];
+    const fakes: FakeDevices[] = [];
+    for (const name of ['p', 'q']) {
+      const [cmd, sub] = await connectRedisPair(redis.url);
+      conns.push(cmd, sub);
+      const h = new DeviceHealth({
+        redis: cmd,
+        sub,
+        prefix,
+        self: name,
+        liveNodes: () => ['p', 'q'],
+        logger: silentLogger,
+      });
+      const f = new FakeDevices(['X']);
+      await h.attach(f);
+      healths.push(h);
+      fakes.push(f);
+    }
+    const [p, q] = fakes;
+    try {
+      for (let round = 0; round < 40; round++) {
+        const [first, second] = round % 2 === 0 ? [p, q] : [q, p];
+        p.remoteChanges = q.remoteChanges = 0;
+        first.local('X', 'in-service');
+        second.local('X', 'out-of-service');
+        const stored = await waitFor(
+          async () => {
+            const text = await conns[0].get(`${prefix}:device:X`);
+            const rec = text ? (JSON.parse(text) as { v: number; state: DeviceState }) : undefined;
+            return rec &&
+              rec.v === 2 * (round + 1) &&
+              p.states.get('X') === rec.state &&
+              q.states.get('X') === rec.state
+              ? rec
+              : undefined;
+          },
+          { what: `round ${round}: both nodes on the stored state`, timeoutMs: 5000, intervalMs: 5 },
+        );
+        expect(['in-service', 'out-of-service']).toContain(stored.state);
+        // The node whose finding lost goes over to the stored state once; a node never goes
+        // through the other's older state first (its own write's version is awaited).
+        await new Promise((r) => setTimeout(r, 20));
+        expect(p.remoteChanges + q.remoteChanges, `round ${round}`).toBe(1);
+      }
+    } finally {
+      for (const h of healths) await h.close();
+      for (const c of conns) c.disconnect();
+    }
   });
 });
