@@ -7,7 +7,6 @@
  * stored state; Redis stopped → both probe, Redis back (empty) → one again; the holder crashes →
  * the other takes over within the lease and two renewals.
  */
-import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterMembership } from '../../src/cluster/cluster-membership.js';
 import { DeviceHealth } from '../../src/cluster/device-health.js';
@@ -18,6 +17,7 @@ import { systemClock } from '../../src/util/clock.js';
 import { createLogger, silentLogger } from '../../src/util/logger.js';
 import { connectRedisPair } from '../../src/util/redis-client.js';
 import type { Redis } from 'ioredis';
+import { OptionsDevice as Device } from '../helpers/options-device.js';
 import { TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -25,49 +25,6 @@ const LEASE_MS = 1500;
 const RENEW_MS = 500;
 const PREFIX = `dh${process.pid}`;
 const DN = 'Softswitch';
-
-/** The device: answers OPTIONS 200 while `answering`, counts them per sender port. */
-class Device {
-  answering = true;
-  readonly seen: Array<{ t: number; port: number }> = [];
-  private constructor(
-    private readonly socket: Socket,
-    readonly port: number,
-  ) {
-    socket.on('message', (buf, rinfo) => {
-      const text = buf.toString();
-      if (!text.startsWith('OPTIONS ')) return;
-      this.seen.push({ t: Date.now(), port: rinfo.port });
-      if (!this.answering) return;
-      const [head] = text.split('\r\n\r\n');
-      const lines = head.split('\r\n').slice(1);
-      const copy = lines.filter((l) => /^(via|v|from|f|to|t|call-id|i|cseq):/i.test(l));
-      const res = [
-        'SIP/2.0 200 OK',
-        ...copy.map((l) => (/^(to|t):/i.test(l) ? `${l};tag=dev` : l)),
-        'Content-Length: 0',
-        '',
-        '',
-      ];
-      socket.send(res.join('\r\n'), rinfo.port, rinfo.address);
-    });
-  }
-
-  static async start(): Promise<Device> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    return new Device(socket, socket.address().port);
-  }
-
-  /** Sender ports of the OPTIONS received since `t`. */
-  sendersSince(t: number): Set<number> {
-    return new Set(this.seen.filter((s) => s.t >= t).map((s) => s.port));
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-}
 
 interface Node {
   name: string;
