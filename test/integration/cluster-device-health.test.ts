@@ -5,11 +5,13 @@
  * node sends OPTIONS; both see the device go out of service and come back (listeners on both);
  * passive detection on the node that does not probe reaches the other; a node joining reads the
  * stored state; Redis stopped → both probe, Redis back (empty) → one again; the holder crashes →
- * the other takes over within the lease and two renewals.
+ * the other takes over within the lease and two renewals. With prober stand-ins: opposite
+ * findings at the same instant converge without flapping; a node that joins gets the devices that
+ * prefer it; a device removed from a node's configuration is given back and taken by the other.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterMembership } from '../../src/cluster/cluster-membership.js';
-import { DeviceHealth } from '../../src/cluster/device-health.js';
+import { DeviceHealth, preferredNode } from '../../src/cluster/device-health.js';
 import { OosProber, type DeviceState, type ProbeGate, type ProbeTarget } from '../../src/reachability/oos-prober.js';
 import { StackOptionsSender } from '../../src/reachability/options-sender-stack.js';
 import { SipStack } from '../../src/sip/stack/sip-stack.js';
@@ -235,7 +237,7 @@ describe('device health in a cluster: one prober per device, elected with a leas
 class FakeDevices {
   gate: ProbeGate | undefined;
   readonly states = new Map<string, DeviceState>();
-  constructor(private readonly dns_: string[]) {
+  constructor(readonly dns_: string[]) {
     for (const dn of dns_) this.states.set(dn, 'unknown');
   }
   dns(): IterableIterator<string> {
@@ -248,7 +250,7 @@ class FakeDevices {
   /** States applied from the cluster that changed this node's state. */
   remoteChanges = 0;
   applyRemote(dn: string, state: DeviceState): boolean {
-    if (!this.states.has(dn)) return false;
+    if (!this.dns_.includes(dn)) return false;
     if (this.states.get(dn) !== state) this.remoteChanges++;
     this.states.set(dn, state);
     return true;
@@ -260,7 +262,7 @@ class FakeDevices {
   }
 }
 
-describe('device health: crossing findings of two nodes', () => {
+describe('device health with prober stand-ins: crossing findings, spread, removal', () => {
   it('two nodes reporting opposite transitions at the same instant end on the same state, the stored one, without flapping (40 rounds)', async () => {
     const prefix = `${PREFIX}x`;
     const conns: Redis[] = [];
@@ -308,6 +310,72 @@ describe('device health: crossing findings of two nodes', () => {
         await new Promise((r) => setTimeout(r, 20));
         expect(p.remoteChanges + q.remoteChanges, `round ${round}`).toBe(1);
       }
+    } finally {
+      for (const h of healths) await h.close();
+      for (const c of conns) c.disconnect();
+    }
+  });
+
+  it('a node that joins gets the devices that prefer it; a device removed from the configuration is given back', async () => {
+    const prefix = `${PREFIX}y`;
+    const lease = 600;
+    const renew = 200;
+    const live: string[] = ['p'];
+    const conns: Redis[] = [];
+    const healths: DeviceHealth[] = [];
+    const start = async (name: string, f: FakeDevices): Promise<DeviceHealth> => {
+      const [cmd, sub] = await connectRedisPair(redis.url);
+      conns.push(cmd, sub);
+      const h = new DeviceHealth({
+        redis: cmd,
+        sub,
+        prefix,
+        self: name,
+        liveNodes: () => live,
+        logger: silentLogger,
+        leaseMs: lease,
+        renewMs: renew,
+      });
+      await h.attach(f);
+      healths.push(h);
+      return h;
+    };
+    const dns = [...Array(20).keys()].map((i) => `D${i}`);
+    try {
+      const hp = await start('p', new FakeDevices([...dns]));
+      expect(Object.values(hp.probes())).toEqual(dns.map(() => 'p'));
+      live.push('q');
+      const fq = new FakeDevices([...dns]);
+      const hq = await start('q', fq);
+      const want = Object.fromEntries(
+        dns.map((dn) => [dn, preferredNode(dn, live)!]).sort(([a], [b]) => (a < b ? -1 : 1)),
+      );
+      expect(new Set(Object.values(want))).toEqual(new Set(['p', 'q']));
+      const t = Date.now();
+      await waitFor(
+        () =>
+          JSON.stringify(hp.probes()) === JSON.stringify(want) && JSON.stringify(hq.probes()) === JSON.stringify(want),
+        {
+          what: 'each device held by the node it prefers',
+          timeoutMs: 2 * lease + 4 * renew,
+          detail: () => JSON.stringify(hq.probes()),
+        },
+      );
+      console.log(
+        `device health: a joining node got its ${Object.values(want).filter((n) => n === 'q').length} of 20 devices ${Date.now() - t} ms after it joined (lease ${lease} ms)`,
+      );
+      // q's configuration loses a device it probes: its lease is deleted at q's next renewal.
+      const mine = dns.find((dn) => want[dn] === 'q')!;
+      fq.dns_.splice(fq.dns_.indexOf(mine), 1);
+      await waitFor(async () => (await conns[0].get(`${prefix}:probe:${mine}`)) !== 'q', {
+        what: 'the lease given back',
+        timeoutMs: 3 * renew,
+      });
+      // p, which still has the device, takes it over.
+      await waitFor(async () => (await conns[0].get(`${prefix}:probe:${mine}`)) === 'p', {
+        what: 'p taking it',
+        timeoutMs: 5 * renew,
+      });
     } finally {
       for (const h of healths) await h.close();
       for (const c of conns) c.disconnect();
