@@ -174,6 +174,9 @@ export class App {
         dataDir: options.dataDir,
         registry: metrics,
       });
+      // A node of a cluster probes no device before it joined: the cluster decides which node
+      // probes which device (docs/cluster.md, "Device health").
+      if (options.redisUrl) rr.reachability.prober.useGate({ probes: () => false });
       // Calls active when the previous process stopped: reported once, then forgotten (issue
       // "a server restart says which calls were lost"; SIP dialogs cannot be resumed).
       journal = SqliteCallJournal.open(options.dataDir, clock);
@@ -371,6 +374,7 @@ export class App {
       agents: this.agents.agents,
       options: this.store.server.options,
       onAdopted: (sessions) => this.ctiGateway?.awaitDesktops(sessions),
+      devices: this.rr.reachability.prober,
     });
     // Routing points pick among the Ready agents of every node (docs/cluster.md).
     this.router.useCluster(this.clusterNode.cluster.routing);
@@ -381,7 +385,8 @@ export class App {
     if (this.clusterNode) return this.clusterNode.cluster.view();
     const self = { name: this.nodeName, sip: this.sipAddresses(), pid: process.pid };
     const agentIds = this.agents.agents.sessions().map((s) => s.agentId);
-    return singleNodeView(this.httpUrl ? { ...self, http: this.httpUrl } : self, agentIds);
+    const probed = [...this.rr.reachability.prober.dns()];
+    return singleNodeView(this.httpUrl ? { ...self, http: this.httpUrl } : self, agentIds, probed);
   }
 
   /** What the admin console's live stream follows (`/api/events`). */

@@ -99,6 +99,11 @@ export class ClusterMembership {
     return this.leases.get(name);
   }
 
+  /** The names of the members that held a lease at the last look (this node's included). */
+  liveNodes(): string[] {
+    return [...this.leases.keys()];
+  }
+
   /** Reads the members and their leases; answers the dead ones. */
   private async look(): Promise<string[]> {
     const members = await this.o.redis.smembers(this.membersKey);

@@ -38,4 +38,6 @@ export interface ClusterView {
   readonly nodes: readonly ClusterNodeView[];
   /** Agent id → the node that owns its login. */
   readonly owners: Readonly<Record<string, string>>;
+  /** Probed device (DN) → the node that sends its OPTIONS (docs/cluster.md, "Device health"). */
+  readonly probes: Readonly<Record<string, string>>;
 }

@@ -13,6 +13,7 @@ import { closeRedis, connectRedisPair } from '../util/redis-client.js';
 import { redactUrl } from '../util/url.js';
 import { AgentOwnership, type ClusterAgents } from './agent-ownership.js';
 import { ClusterMembership } from './cluster-membership.js';
+import { DeviceHealth, type ProbedDevices } from './device-health.js';
 import { RedisClusterRouting } from './redis-cluster-routing.js';
 import type { ClusterNodeInfo, ClusterView } from './cluster-types.js';
 
@@ -42,6 +43,8 @@ export interface ClusterNodeDeps {
   /** The application options (`cluster-node-lease`). */
   readonly options: Readonly<Record<string, string>>;
   readonly onAdopted?: (sessions: readonly AgentSession[]) => void;
+  /** The node's OOS prober: one node probes each device, every node applies its states. */
+  readonly devices?: ProbedDevices;
 }
 
 /** A node in the cluster: its shared registrations and its lease and agent logins. */
@@ -81,6 +84,7 @@ export async function joinCluster(d: ClusterNodeDeps): Promise<ClusterNode> {
       ...clusterTimes(d.options),
     });
     await cluster.attachAgents(d.agents);
+    if (d.devices) await cluster.attachDevices(d.devices);
     logger.info({ node: d.node, redis: redactUrl(d.url), registrations: loaded }, 'joined the cluster');
   } catch (err) {
     await registrations.close();
@@ -96,13 +100,18 @@ export async function joinCluster(d: ClusterNodeDeps): Promise<ClusterNode> {
   };
 }
 
-/** `GET /api/cluster` of a server started without `--redis`: itself, with its agents. */
-export function singleNodeView(self: Omit<ClusterNodeInfo, 'startedAt'>, agentIds: readonly string[]): ClusterView {
+/** `GET /api/cluster` of a server started without `--redis`: itself, with its agents and probed devices. */
+export function singleNodeView(
+  self: Omit<ClusterNodeInfo, 'startedAt'>,
+  agentIds: readonly string[],
+  probed: readonly string[] = [],
+): ClusterView {
   return {
     mode: 'single',
     self: self.name,
     nodes: [{ ...self, alive: true, self: true, leaseMs: 0, agents: agentIds.length }],
     owners: Object.fromEntries(agentIds.map((id) => [id, self.name])),
+    probes: Object.fromEntries([...probed].sort().map((dn) => [dn, self.name])),
   };
 }
 
@@ -110,6 +119,7 @@ export function singleNodeView(self: Omit<ClusterNodeInfo, 'startedAt'>, agentId
 export class RedisCluster {
   private readonly membership: ClusterMembership;
   private readonly ownership: AgentOwnership;
+  private readonly devices: DeviceHealth;
   /** The router's port: other nodes' Ready agents and the offer reservations (docs/cluster.md). */
   readonly routing: RedisClusterRouting;
   private first = true;
@@ -141,6 +151,16 @@ export class RedisCluster {
         const adopted = await this.ownership.takeOver(name);
         if (adopted.length > 0) o.onAdopted?.(adopted);
       },
+    });
+    this.devices = new DeviceHealth({
+      redis,
+      sub,
+      prefix,
+      self: self.name,
+      liveNodes: () => this.membership.liveNodes(),
+      logger,
+      ...(o.leaseMs !== undefined ? { leaseMs: o.leaseMs } : {}),
+      ...(o.renewMs !== undefined ? { renewMs: o.renewMs } : {}),
     });
     this.routing = new RedisClusterRouting({
       redis,
@@ -180,6 +200,11 @@ export class RedisCluster {
     this.first = false;
   }
 
+  /** Shares the device health: this node probes the devices whose lease it holds (docs/cluster.md). */
+  async attachDevices(devices: ProbedDevices): Promise<void> {
+    await this.devices.attach(devices);
+  }
+
   /** Updates what the lease says of this node (its addresses once listening). */
   async describe(info: Partial<ClusterNodeInfo>): Promise<void> {
     this.self = { ...this.self, ...info };
@@ -193,13 +218,16 @@ export class RedisCluster {
     const counts = new Map<string, number>();
     for (const node of Object.values(owners)) counts.set(node, (counts.get(node) ?? 0) + 1);
     const nodes = (await this.membership.nodes()).map((n) => ({ ...n, agents: counts.get(n.name) ?? 0 }));
-    return { mode: 'cluster', self: this.self.name, nodes, owners };
+    return { mode: 'cluster', self: this.self.name, nodes, owners, probes: this.devices.probes() };
   }
 
-  /** Gives the lease back (the others take the agents over) and disconnects. */
+  /** Gives the leases back (the others take the agents and devices over) and disconnects. */
   async leave(): Promise<void> {
     await this.ownership.close();
-    await closeRedis([this.sub, this.redis], () => this.membership.stop());
+    await closeRedis([this.sub, this.redis], async () => {
+      await this.devices.close();
+      await this.membership.stop();
+    });
   }
 
   /** Redis came back (maybe empty): the lease and this node's logins are written again. */

@@ -485,7 +485,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     default: '6',
     inheritFromSoftswitch: false,
     effect:
-      "In a cluster (`start --redis`): seconds a node's lease in Redis lasts; the node renews it every third of that. A node that stops renewing is dead after at most this long, and a live node takes over its agent logins at its next renewal. Shorter: faster failover, more Redis writes and a higher risk of a busy node being taken for dead.",
+      "In a cluster (`start --redis`): seconds a node's lease in Redis lasts; the node renews it every third of that. A node that stops renewing is dead after at most this long, and a live node takes over its agent logins at its next renewal. Each probed device's lease (the node that sends its OPTIONS) lasts as long and is renewed as often. Shorter: faster failover, more Redis writes and a higher risk of a busy node being taken for dead.",
     takesEffect: 'restart',
     source: 'ours (cluster, docs/cluster.md)',
   },

@@ -51,6 +51,21 @@ export interface OosListener {
   probed?(dn: string): void;
 }
 
+/**
+ * Who probes which device (docs/cluster.md, "Device health"): a single server probes every
+ * device itself (no gate); a node of a cluster probes only the devices whose lease it holds and
+ * takes the others' states from the cluster ({@link OosProber.applyRemote}).
+ */
+export interface ProbeGate {
+  /** Whether this node sends the device's OPTIONS now. */
+  probes(dn: string): boolean;
+  /**
+   * What this node found itself: called after each of its probes (`changed` false when the state
+   * stayed) and after each transition of passive detection; not for states applied from elsewhere.
+   */
+  observed?(dn: string, state: DeviceState, reason: string | undefined, changed: boolean): void;
+}
+
 /** Dependencies of {@link OosProber}. */
 export interface OosProberDeps {
   clock: Clock;
@@ -94,6 +109,7 @@ export class OosProber {
   private readonly transitions: Counter<'to'>;
   private readonly probes: Counter<'result'>;
   private stopped = false;
+  private gate: ProbeGate | undefined;
 
   constructor(private readonly deps: OosProberDeps) {
     this.random = deps.random ?? Math.random;
@@ -138,6 +154,40 @@ export class OosProber {
       const i = this.listeners.indexOf(l);
       if (i >= 0) this.listeners.splice(i, 1);
     };
+  }
+
+  /**
+   * Who probes which device (a cluster's device health); undefined: this server probes every
+   * device (the default). Consulted at each device's tick.
+   */
+  useGate(gate: ProbeGate | undefined): void {
+    this.gate = gate;
+  }
+
+  /**
+   * The gate now lets this node probe the device: its next probe leaves after a fresh 0–10 %
+   * jitter of `oos-check` instead of at its next tick (a node that took over a device probes it
+   * at once, not up to `oos-check` later). A probe still pending is kept.
+   */
+  wake(dn: string): void {
+    const d = this.devices.get(dn);
+    if (!d || this.stopped) return;
+    this.deps.clock.clearTimeout(d.timer);
+    this.schedule(d, this.random() * 0.1 * d.target.checkSeconds * 1000);
+  }
+
+  /**
+   * A state another node found (a cluster's device health): set as if this node had found it, so
+   * the listeners (CTI `EventDNOutOfService` / `EventDNBackInService`, the DNs behind a
+   * softswitch, nailed-up connections) run here as on the node that probed. Not reported back to
+   * the gate. Ignored for a device not probed here and for `unknown`.
+   * @returns whether the device is probed here
+   */
+  applyRemote(dn: string, state: DeviceState, reason?: string): boolean {
+    const d = this.devices.get(dn);
+    if (!d) return false;
+    if (state !== 'unknown') this.set(d, state, reason, 'remote');
+    return true;
   }
 
   /** Number of devices probed. */
@@ -215,12 +265,14 @@ export class OosProber {
   reportInviteFailure(dn: string, kind: InviteFailureKind): void {
     const d = this.devices.get(dn);
     if (!d) return;
+    let changed: boolean;
     if (typeof kind === 'object') {
       if (kind.status !== 503) return;
-      this.set(d, 'out-of-service', 'INVITE answered 503');
+      changed = this.set(d, 'out-of-service', 'INVITE answered 503');
     } else {
-      this.set(d, 'out-of-service', kind === 'timeout' ? 'INVITE timed out' : 'INVITE transport error');
+      changed = this.set(d, 'out-of-service', kind === 'timeout' ? 'INVITE timed out' : 'INVITE transport error');
     }
+    if (changed) this.observed(d, true);
   }
 
   /** Stop every timer; pending probes' answers are ignored. */
@@ -236,6 +288,7 @@ export class OosProber {
   private tick(d: Device): void {
     if (this.devices.get(d.target.dn) !== d || this.stopped) return;
     this.schedule(d, d.target.checkSeconds * 1000);
+    if (this.gate && !this.gate.probes(d.target.dn)) return; // another node of the cluster probes it
     if (d.pending) {
       this.deps.logger.debug({ dn: d.target.dn }, 'OOS probe still pending: no new probe');
       return;
@@ -253,7 +306,7 @@ export class OosProber {
       if (d.pending?.id !== id) return;
       d.pending = undefined;
       this.probes.inc({ result: 'timeout' });
-      this.set(d, 'out-of-service', `no final answer to OPTIONS within ${waitMs / 1000} s`);
+      this.observed(d, this.set(d, 'out-of-service', `no final answer to OPTIONS within ${waitMs / 1000} s`));
     }, waitMs);
     d.pending = { id, deadline };
     let p: Promise<OptionsResult>;
@@ -276,40 +329,59 @@ export class OosProber {
     }
     this.deps.clock.clearTimeout(d.pending.deadline);
     d.pending = undefined;
+    let changed = false;
     if (r.kind === 'final') {
       if (this.failureCodes.has(r.status) || d.target.failureCodes?.includes(r.status)) {
         this.probes.inc({ result: 'failure-code' });
-        this.set(d, 'out-of-service', `OPTIONS answered ${r.status}`);
+        changed = this.set(d, 'out-of-service', `OPTIONS answered ${r.status}`);
       } else {
         this.probes.inc({ result: 'answered' });
         d.successes++;
         // oos-recovery-count: hysteresis only on the way back from OUT.
-        if (d.state !== 'out-of-service' || d.successes >= (d.target.recoveryCount ?? 1)) this.set(d, 'in-service');
+        if (d.state !== 'out-of-service' || d.successes >= (d.target.recoveryCount ?? 1))
+          changed = this.set(d, 'in-service');
       }
     } else if (r.kind === 'timeout') {
       this.probes.inc({ result: 'timeout' });
-      this.set(d, 'out-of-service', 'OPTIONS transaction timed out');
+      changed = this.set(d, 'out-of-service', 'OPTIONS transaction timed out');
     } else {
       this.probes.inc({ result: 'transport-error' });
-      this.set(d, 'out-of-service', `transport error${r.error ? `: ${r.error}` : ''}`);
+      changed = this.set(d, 'out-of-service', `transport error${r.error ? `: ${r.error}` : ''}`);
+    }
+    this.observed(d, changed);
+  }
+
+  /** Tells the gate what this node found itself. */
+  private observed(d: Device, changed: boolean): void {
+    if (!this.gate?.observed) return;
+    try {
+      this.gate.observed(d.target.dn, d.state, d.reason, changed);
+    } catch (err) {
+      this.deps.logger.error({ err, dn: d.target.dn }, 'OOS gate failed');
     }
   }
 
-  private set(d: Device, to: DeviceState, reason?: string): void {
+  /** @returns whether the state changed */
+  private set(d: Device, to: DeviceState, reason?: string, source: 'local' | 'remote' = 'local'): boolean {
     if (to === 'out-of-service') d.successes = 0;
     const from = d.state;
-    if (from === to) return;
+    if (from === to) {
+      if (source === 'remote' && to === 'out-of-service') d.reason = reason;
+      return false;
+    }
     d.state = to;
     d.reason = reason;
     this.transitions.inc({ to });
     const dn = d.target.dn;
-    if (to === 'out-of-service') this.deps.logger.warn({ dn, reason }, 'device out of service');
-    else this.deps.logger.info({ dn, from }, 'device in service');
+    const how = source === 'remote' ? { from: 'cluster' } : {};
+    if (to === 'out-of-service') this.deps.logger.warn({ dn, reason, ...how }, 'device out of service');
+    else this.deps.logger.info({ dn, from, ...how }, 'device in service');
     this.notify(dn, (l) => {
       l.stateChanged?.(dn, from, to);
       if (to === 'out-of-service') l.outOfService?.(dn, reason ?? '');
       else if (from === 'out-of-service') l.backInService?.(dn);
     });
+    return true;
   }
 
   /** Calls `fn` on every listener; a throwing listener is logged and the others still run. */

@@ -3,7 +3,9 @@
  * an agent logs in on owns it (`GET /api/cluster`), a second login on the other node is refused,
  * and when the owner is killed (SIGKILL) the other node takes the agent over, still logged in and
  * Ready, and its desktop reconnecting there finds it so; a Redis restarted empty gets the login
- * back from its node.
+ * back from its node. The softswitch of the configuration (a UDP responder here) gets its OPTIONS
+ * from one node only, shown in `GET /api/cluster` `probes`, and from the survivor once the other
+ * is killed.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,13 +14,15 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminRequest } from '../helpers/admin-http.js';
 import { CtiTestClient } from '../helpers/cti-client.js';
+import { OptionsDevice } from '../helpers/options-device.js';
 import { TestRedis } from '../helpers/redis.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'cluster-agents-token';
 const LEASE_S = 2;
-const CONFIG = `
+/** A softswitch (a UDP responder in the test) that one node probes and both show in service. */
+const CONFIG = (devicePort: number): string => `
 server:
   name: SIP_Server
   sip: { listen: ["udp:127.0.0.1:5060"] }
@@ -27,6 +31,7 @@ server:
 dns:
   - { number: "8888", type: extension, options: { contact: "*" } }
   - { number: "7777", type: extension, options: { contact: "*" } }
+  - { number: Softswitch, type: voip-service, options: { contact: "127.0.0.1:${devicePort}", service-type: softswitch, prefix: "+9", oos-check: "1", oos-force: "1" } }
 agents:
   - { id: jay, name: Jay, password: "jay-secret", dn: "8888" }
   - { id: joe, name: Joe, password: "joe-secret", dn: "7777" }
@@ -34,6 +39,7 @@ agents:
 
 let dir: string;
 let redis: TestRedis;
+let device: OptionsDevice;
 const nodes: ServerProcess[] = [];
 const clients: CtiTestClient[] = [];
 
@@ -60,6 +66,7 @@ interface ClusterAnswer {
   self: string;
   nodes: Array<{ name: string; alive: boolean; agents: number; sip?: string[]; http?: string }>;
   owners: Record<string, string>;
+  probes: Record<string, string>;
 }
 
 async function cluster(node: ServerProcess): Promise<ClusterAnswer> {
@@ -70,7 +77,8 @@ async function cluster(node: ServerProcess): Promise<ClusterAnswer> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cluster-agents-'));
-  writeFileSync(join(dir, 'cluster.yaml'), CONFIG);
+  device = await OptionsDevice.start();
+  writeFileSync(join(dir, 'cluster.yaml'), CONFIG(device.port));
   redis = await TestRedis.start();
 });
 
@@ -78,6 +86,7 @@ afterAll(async () => {
   for (const c of clients) c.close();
   await Promise.all(nodes.map((n) => n.stop()));
   await redis?.stop();
+  device?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -100,6 +109,30 @@ describe('agent logins in a cluster', () => {
       ['b', true, 0],
     ]);
     expect(seen.nodes.find((n) => n.name === 'a')!.http).toBe(a.httpUrl);
+    // One node probes the softswitch, both show it in service (docs/cluster.md, "Device health").
+    const prober = async (): Promise<string> =>
+      waitFor(async () => {
+        const [pa, pb] = [(await cluster(a)).probes, (await cluster(b)).probes];
+        return pa.Softswitch !== undefined && pa.Softswitch === pb.Softswitch ? pa.Softswitch : undefined;
+      }, 'both nodes naming the node that probes the softswitch');
+    let holder = await prober();
+    // Settled: no lease handed over for a lease and two renewals.
+    for (let settled = false; !settled;) {
+      await new Promise((r) => setTimeout(r, LEASE_S * 1000 + 1500));
+      const now = await prober();
+      settled = now === holder;
+      holder = now;
+    }
+    const since = Date.now();
+    await new Promise((r) => setTimeout(r, 3500));
+    const sipPort = (n: ServerProcess): number => Number(n.addresses[0].split(':').pop());
+    const holderNode = holder === 'a' ? a : b;
+    expect([...device.sendersSince(since)]).toEqual([sipPort(holderNode)]);
+    expect(device.seen.filter((s) => s.t >= since).length).toBeGreaterThanOrEqual(3);
+    for (const n of [a, b]) {
+      const r = await adminRequest(n.httpUrl!, TOKEN, 'GET', '/api/status?sections=devices');
+      expect(r.json.devices).toEqual([expect.objectContaining({ dn: 'Softswitch', state: 'in-service' })]);
+    }
 
     const again = await desktop(b, 'jay', 'jay-secret');
     expect(
@@ -120,6 +153,12 @@ describe('agent logins in a cluster', () => {
       `cluster: jay taken over by node b ${seconds.toFixed(1)} s after node a was killed (lease ${LEASE_S} s)`,
     );
     expect(taken.nodes.find((n) => n.name === 'b')!.agents).toBe(1);
+    await waitFor(async () => (await cluster(b)).probes.Softswitch === 'b', 'node b probing the softswitch');
+    const after = Date.now();
+    await waitFor(
+      () => device.sendersSince(after).has(Number(b.addresses[0].split(':').pop())),
+      'node b sending OPTIONS',
+    );
     expect(seconds).toBeLessThan(3 * LEASE_S);
 
     const status = await adminRequest(b.httpUrl!, TOKEN, 'GET', '/api/status?sections=agents&agentState=logged-in');
@@ -165,7 +204,7 @@ describe('agent logins in a cluster', () => {
     });
     nodes.push(single);
     const v = await cluster(single);
-    expect(v).toMatchObject({ mode: 'single', owners: {} });
+    expect(v).toMatchObject({ mode: 'single', owners: {}, probes: { Softswitch: v.self } });
     expect(v.nodes).toEqual([expect.objectContaining({ alive: true, http: single.httpUrl, agents: 0 })]);
   });
 });

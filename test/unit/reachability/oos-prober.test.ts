@@ -256,3 +256,73 @@ describe('OosProber per-device options', () => {
     prober.stop();
   });
 });
+
+describe('OosProber with a gate (a cluster: one node probes each device)', () => {
+  it('sends no OPTIONS while the gate says another node probes; applyRemote fires the listeners as a local transition would; wake probes after the jitter', async () => {
+    const { clock, peer, prober, events } = setup(() => 0.5);
+    let mine = false;
+    const seen: string[] = [];
+    prober.useGate({
+      probes: () => mine,
+      observed: (dn, state, reason, changed) =>
+        seen.push(`${clock.now()} ${dn} ${state} ${changed}${reason ? ` ${reason}` : ''}`),
+    });
+    const changes: string[] = [];
+    prober.addListener({ stateChanged: (dn, from, to) => changes.push(`${dn} ${from}→${to}`) });
+    prober.upsert(SS);
+    await run(clock, 25_000);
+    expect(peer.sent).toEqual([]);
+    expect(prober.state('Softswitch')).toBe('unknown');
+
+    expect(prober.applyRemote('Softswitch', 'out-of-service', 'no final answer to OPTIONS within 2 s')).toBe(true);
+    expect(prober.applyRemote('Other', 'out-of-service')).toBe(false);
+    expect(prober.snapshot()).toEqual([
+      { dn: 'Softswitch', state: 'out-of-service', reason: 'no final answer to OPTIONS within 2 s' },
+    ]);
+    expect(prober.applyRemote('Softswitch', 'in-service')).toBe(true);
+    expect(events).toEqual(['25000 OUT Softswitch', '25000 IN Softswitch']);
+    expect(changes).toEqual(['Softswitch unknown→out-of-service', 'Softswitch out-of-service→in-service']);
+    expect(seen).toEqual([]); // remote states are never reported back
+
+    mine = true;
+    prober.wake('Softswitch'); // first probe 0.5 × 10 % × 10 s = 500 ms later
+    await run(clock, 490);
+    expect(peer.sent).toEqual([]);
+    await run(clock, 30);
+    expect(peer.sent).toEqual([25_500]);
+    expect(seen).toEqual(['25510 Softswitch in-service false']); // probed, unchanged: reported
+    peer.alive = false;
+    await run(clock, 12_000);
+    expect(peer.sent).toEqual([25_500, 35_500]);
+    expect(seen).toEqual([
+      '25510 Softswitch in-service false',
+      '37500 Softswitch out-of-service true no final answer to OPTIONS within 2 s',
+    ]);
+    mine = false;
+    peer.alive = true;
+    await run(clock, 20_000);
+    expect(peer.sent).toEqual([25_500, 35_500]);
+    expect(prober.state('Softswitch')).toBe('out-of-service');
+  });
+
+  it('passive detection on a node that does not probe is local and reported; without a gate every device is probed', async () => {
+    const { clock, peer, prober, events } = setup(() => 0);
+    const seen: string[] = [];
+    prober.useGate({
+      probes: () => false,
+      observed: (dn, state, _r, changed) => seen.push(`${dn} ${state} ${changed}`),
+    });
+    prober.upsert(SS);
+    prober.applyRemote('Softswitch', 'in-service');
+    prober.reportInviteFailure('Softswitch', { status: 503 });
+    prober.reportInviteFailure('Softswitch', 'timeout'); // already OUT: nothing new
+    expect(events).toEqual(['0 OUT Softswitch']);
+    expect(seen).toEqual(['Softswitch out-of-service true']);
+    await run(clock, 5_000);
+    expect(peer.sent).toEqual([]);
+    prober.useGate(undefined);
+    await run(clock, 5_020);
+    expect(peer.sent).toEqual([10_000]);
+    expect(events).toEqual(['0 OUT Softswitch', '10010 IN Softswitch']);
+  });
+});
