@@ -21,7 +21,7 @@ const out = (s: string): void => void process.stdout.write(s + '\n');
 const err = (s: string): void => void process.stderr.write(s + '\n');
 
 /** `--max-apply-ms` default (docs/migration.md "Batch size"). */
-const DEFAULT_MAX_APPLY_MS = 5;
+const DEFAULT_MAX_APPLY_MS = 2;
 
 /** A usage error: exit 2. */
 class UsageError extends Error {}

@@ -61,7 +61,7 @@ export interface ApplyResult {
 
 /** Options of {@link ConfigStore.applyAsync}. */
 export interface ApplyAsyncOptions extends ApplyOptions {
-  /** How long one turn of the event loop may last before the apply yields (ms, default 2). */
+  /** How long one turn of the event loop may last before the apply yields (ms, default 1). */
   sliceMs?: number;
   /**
    * Called once the change-set is planned and its rows written, before the SQLite commit, with
@@ -80,7 +80,7 @@ export interface AsyncApplyResult extends ApplyResult {
 }
 
 /** Default {@link ApplyAsyncOptions.sliceMs}. */
-export const DEFAULT_SLICE_MS = 2;
+export const DEFAULT_SLICE_MS = 1;
 
 /** Receives apply/reject figures (the `/metrics` counters). */
 export interface StoreObserver {
