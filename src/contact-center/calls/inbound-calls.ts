@@ -182,7 +182,10 @@ export class InboundCalls {
         ani,
         body: req.body,
         redirectable:
-          viaProxy && !originDn && forAgent === undefined && getParam(req.requestUri.params, CC_LOCAL_PARAM) === undefined,
+          viaProxy &&
+          !originDn &&
+          forAgent === undefined &&
+          getParam(req.requestUri.params, CC_LOCAL_PARAM) === undefined,
         forAgent,
       });
     } catch (err) {
