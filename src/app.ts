@@ -236,7 +236,7 @@ export class App {
         testFaults: testFaultsFromEnv(process.env),
         media,
       });
-      agents.useCallProbe((dn) => (calls.control.callsOnDn?.(dn).length ?? 0) > 0);
+      agents.useCallProbe((dn) => calls.control.hasCalls(dn));
       new Counter({
         name: 'sipserver_call_faults_total',
         help: 'Calls released because their flow failed (a throw or an unhandled rejection; docs/calls.md)',

@@ -96,6 +96,8 @@ export interface CallControl {
    * desktop that reconnects gets its call panel back). Absent: the DN never has calls.
    */
   callsOnDn?(dn: string): readonly DnCallSnapshot[];
+  /** Whether the DN is a party of a live call now (without building the snapshots). Absent: never. */
+  hasCalls?(dn: string): boolean;
 }
 
 /**

@@ -77,7 +77,7 @@ export class CtiGateway {
       clock: this.clock,
       graceMs: desktopGraceMsFromOptions(deps.applicationOptions ?? {}),
       dnOf: (agentId) => deps.agents.sessionByAgent(agentId)?.dn,
-      hasCalls: (dn) => (this.callControl.callsOnDn?.(dn).length ?? 0) > 0,
+      hasCalls: (dn) => this.callControl.hasCalls?.(dn) ?? false,
       logout: (agentId, dn) => {
         this.logger.info({ agentId, dn }, 'agent desktop gone for agent-desktop-grace: logging the agent out');
         deps.agents.logout(dn);

@@ -53,6 +53,13 @@ const TWO_PARTY_REQUESTS: ReadonlySet<string> = new Set([
 export class CallControlService implements CallControl {
   constructor(private readonly opts: CallControlServiceOptions) {}
 
+  hasCalls(dn: string): boolean {
+    const number = this.opts.lookup.dnNumber(dn);
+    for (const call of this.opts.calls.allCalls())
+      if (call.state !== CallState.Released && call.legOfDn(number)) return true;
+    return false;
+  }
+
   callsOnDn(dn: string): DnCallSnapshot[] {
     const number = this.opts.lookup.dnNumber(dn);
     const out: DnCallSnapshot[] = [];

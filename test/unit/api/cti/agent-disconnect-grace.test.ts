@@ -35,6 +35,7 @@ describe('agent-desktop-grace', () => {
     const control: CallControl = {
       handle: () => Promise.resolve(),
       callsOnDn: (dn) => (dn === '8888' ? callsOn8888 : []),
+      hasCalls: (dn) => dn === '8888' && callsOn8888.length > 0,
     };
     return new CtiGateway({
       agents,
