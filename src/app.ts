@@ -375,6 +375,7 @@ export class App {
       options: this.store.server.options,
       onAdopted: (sessions) => this.ctiGateway?.awaitDesktops(sessions),
       devices: this.rr.reachability.prober,
+      calls: this.calls.shared,
     });
     // Routing points pick among the Ready agents of every node (docs/cluster.md).
     this.router.useCluster(this.clusterNode.cluster.routing);

@@ -17,7 +17,7 @@ export interface ClusterAgents {
   sessions(): AgentSession[];
   sessionByAgent(agentId: string): AgentSession | undefined;
   onSessionChange(listener: (agentId: string, session: AgentSession | undefined) => void): () => void;
-  adopt(sessions: readonly AgentSession[]): AgentSession[];
+  adopt(sessions: readonly AgentSession[], liveCall?: (connId: string) => boolean): AgentSession[];
   forget(agentId: string): void;
   useLoginGuard(guard: ((agentId: string) => string | undefined) | undefined): void;
 }
@@ -173,8 +173,12 @@ export class AgentOwnership {
     for (const s of this.agents?.sessions() ?? []) this.write(s);
   }
 
-  /** Takes the agents of a dead node: moved in Redis, then adopted here. @returns the adopted logins */
-  async takeOver(dead: string): Promise<AgentSession[]> {
+  /**
+   * Takes the agents of a dead node: moved in Redis, then adopted here; an agent stays Busy on
+   * the routed calls of `liveCall` (the dead node's calls taken over with it).
+   * @returns the adopted logins
+   */
+  async takeOver(dead: string, liveCall?: (connId: string) => boolean): Promise<AgentSession[]> {
     const moved = (await this.o.redis.eval(
       TAKEOVER_SCRIPT,
       2,
@@ -197,7 +201,7 @@ export class AgentOwnership {
       this.owners.set(s.agentId, this.o.self);
       this.readiness.set(s.agentId, readinessOf(this.o.self, s));
     }
-    const adopted = this.agents?.adopt(sessions) ?? [];
+    const adopted = this.agents?.adopt(sessions, liveCall) ?? [];
     this.o.logger.warn({ node: dead, agents: adopted.length }, 'agents of a dead node taken over');
     return adopted;
   }

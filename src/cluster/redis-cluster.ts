@@ -15,6 +15,8 @@ import { AgentOwnership, type ClusterAgents } from './agent-ownership.js';
 import { ClusterMembership } from './cluster-membership.js';
 import { DeviceHealth, type ProbedDevices } from './device-health.js';
 import { RedisClusterRouting } from './redis-cluster-routing.js';
+import { RedisSharedCalls } from './redis-shared-calls.js';
+import type { SharedCalls } from '../contact-center/calls/shared-calls.js';
 import type { ClusterNodeInfo, ClusterView } from './cluster-types.js';
 
 /** Options of {@link RedisCluster.join}. */
@@ -45,6 +47,8 @@ export interface ClusterNodeDeps {
   readonly onAdopted?: (sessions: readonly AgentSession[]) => void;
   /** The node's OOS prober: one node probes each device, every node applies its states. */
   readonly devices?: ProbedDevices;
+  /** The node's calls: shared so that they are ended properly if the node dies. */
+  readonly calls?: SharedCalls;
 }
 
 /** A node in the cluster: its shared registrations and its lease and agent logins. */
@@ -83,6 +87,7 @@ export async function joinCluster(d: ClusterNodeDeps): Promise<ClusterNode> {
       ...(d.onAdopted ? { onAdopted: d.onAdopted } : {}),
       ...clusterTimes(d.options),
     });
+    if (d.calls) await cluster.attachCalls(d.calls);
     await cluster.attachAgents(d.agents);
     if (d.devices) await cluster.attachDevices(d.devices);
     logger.info({ node: d.node, redis: redactUrl(d.url), registrations: loaded }, 'joined the cluster');
@@ -123,6 +128,7 @@ export class RedisCluster {
   /** The router's port: other nodes' Ready agents and the offer reservations (docs/cluster.md). */
   readonly routing: RedisClusterRouting;
   private first = true;
+  private calls: SharedCalls | undefined;
 
   private constructor(
     private readonly redis: Redis,
@@ -148,7 +154,9 @@ export class RedisCluster {
       leaseMs: o.leaseMs,
       renewMs: o.renewMs,
       onDeadNode: async (name) => {
-        const adopted = await this.ownership.takeOver(name);
+        // Its calls first: an agent on one of them stays Busy (docs/cluster.md, "Calls of a dead node").
+        const live = (await this.calls?.takeOver(name)) ?? new Set<string>();
+        const adopted = await this.ownership.takeOver(name, (id) => live.has(id));
         if (adopted.length > 0) o.onAdopted?.(adopted);
       },
     });
@@ -200,6 +208,24 @@ export class RedisCluster {
     this.first = false;
   }
 
+  /**
+   * Shares this node's established calls, takes a dead node's calls over with its agents, and
+   * answers the in-dialog requests of dead nodes' calls (docs/cluster.md, "Calls of a dead node").
+   */
+  async attachCalls(calls: SharedCalls): Promise<void> {
+    const store = new RedisSharedCalls({
+      redis: this.redis,
+      sub: this.sub,
+      prefix: this.o.prefix ?? 'sipserver',
+      self: this.self.name,
+      isAlive: (n) => this.membership.isAlive(n),
+      logger: this.o.logger,
+    });
+    await store.start();
+    calls.attach(store);
+    this.calls = calls;
+  }
+
   /** Shares the device health: this node probes the devices whose lease it holds (docs/cluster.md). */
   async attachDevices(devices: ProbedDevices): Promise<void> {
     await this.devices.attach(devices);
@@ -223,6 +249,7 @@ export class RedisCluster {
 
   /** Gives the leases back (the others take the agents and devices over) and disconnects. */
   async leave(): Promise<void> {
+    this.calls?.detach();
     await this.ownership.close();
     await closeRedis([this.sub, this.redis], async () => {
       await this.devices.close();
@@ -236,7 +263,11 @@ export class RedisCluster {
     try {
       await this.membership.renew();
       await this.ownership.rewrite();
-      this.o.logger.info({ node: this.self.name }, 'cluster: Redis is back, lease and agent logins written again');
+      this.calls?.rewrite();
+      this.o.logger.info(
+        { node: this.self.name },
+        'cluster: Redis is back, lease, agent logins and call records written again',
+      );
     } catch (err) {
       this.o.logger.warn({ err }, 'cluster: rewriting state to Redis failed');
     }

@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,7 @@ import { adminRequest } from '../helpers/admin-http.js';
 import { CtiTestClient } from '../helpers/cti-client.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
+import { SipPhone, headerValues } from '../helpers/sip-phone.js';
 import { UdpPeer, statusOf } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
 import { type ClusterNode, gone, parseNodes, processesNaming } from './cluster-support.js';
@@ -81,8 +82,12 @@ describe('cluster with PostgreSQL and Redis (cluster-up.sh --redis local --store
 dns:
   - { number: "1000", type: extension, options: { contact: "*" } }
   - { number: "2000", type: extension, options: { contact: "*" } }
+  - { number: Carrier, type: trunk, options: { contact: "127.0.0.7:5099" } }
+  - { number: "5000", type: routing-point, options: { agent-group: Support } }
 agents:
   - { id: ann, name: Ann, password: "ann-secret", dn: "1000" }
+agent-groups:
+  - { name: Support, agents: [ann] }
 `,
     );
     const up = await run(
@@ -103,7 +108,8 @@ agents:
       await run('bash', [join(repoRoot, 'scripts/cluster-down.sh'), '--data', data]).catch(() => undefined);
       for (const pid of processesNaming(data)) process.kill(pid, 'SIGKILL');
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
+    else console.log('KEPT', dir);
   });
 
   it('starts PostgreSQL and Redis on ports of their own, then the nodes on them', async () => {
@@ -194,41 +200,109 @@ agents:
     }
   });
 
-  it('the owner of a login is killed: the other node takes the agent over, and its desktop finds it through nginx', async () => {
-    const first = await desktop();
-    expect(
-      await first.request('RequestAgentLogin', { thisDN: '1000', agentId: 'ann', workMode: 'AutoIn' }),
-    ).toMatchObject({
-      event: 'EventAgentLogin',
-    });
-    const view = await waitFor(async () => {
-      const v = (await api<ClusterView>(front, 'GET', '/api/cluster')).body;
-      return v.owners.ann ? v : undefined;
-    }, 'an owner for ann');
-    const owner = await nodeByName(view.owners.ann!);
-    const other = nodes.find((n) => n !== owner)!;
-    const killedAt = Date.now();
-    process.kill(owner.pid, 'SIGKILL');
-    await waitFor(() => gone(owner.pid), `node ${owner.k} gone`);
-    const taken = await waitFor(
-      async () => {
-        const v = (await api<ClusterView>(other.http, 'GET', '/api/cluster')).body;
-        const name = v.nodes.find((n) => n.http === other.http)?.name;
-        return name && v.owners.ann === name ? name : undefined;
-      },
-      { what: 'the other node taking ann over', timeoutMs: 15_000 },
-    );
-    console.log(
-      `cluster (shared): ann taken over by ${taken} ${((Date.now() - killedAt) / 1000).toFixed(1)} s after SIGKILL`,
-    );
-    const again = await desktop();
-    expect(await again.request('RequestRegisterAddress', { thisDN: '1000' })).toMatchObject({
-      event: 'EventRegistered',
-    });
-    expect(await again.request('RequestQueryAddress', { thisDN: '1000' })).toMatchObject({
-      agentId: 'ann',
-      agentState: 'Ready',
-    });
+  it('the owner of a login is killed during a routed call: the other node takes the agent over Busy, ends the call when the customer hangs up, and the agent is Ready', async () => {
+    // Ann's phone (DN 1000) registers through Kamailio; a customer calls from the carrier (127.0.0.7).
+    const annPhone = await SipPhone.open('127.0.0.8', sipPort);
+    const customer = await SipPhone.open('127.0.0.7', sipPort);
+    try {
+      expect(await annPhone.register('1000')).toBe(200);
+      const first = await desktop();
+      expect(await first.request('RequestRegisterAddress', { thisDN: '1000' })).toMatchObject({
+        event: 'EventRegistered',
+      });
+      expect(
+        await first.request('RequestAgentLogin', { thisDN: '1000', agentId: 'ann', workMode: 'AutoIn' }),
+      ).toMatchObject({ event: 'EventAgentLogin' });
+      const view = await waitFor(async () => {
+        const v = (await api<ClusterView>(front, 'GET', '/api/cluster')).body;
+        return v.owners.ann ? v : undefined;
+      }, 'an owner for ann');
+      const owner = await nodeByName(view.owners.ann!);
+      const other = nodes.find((n) => n !== owner)!;
+      // Both nodes know ann's owner (and, from the same announcement, that she is Ready).
+      for (const n of nodes)
+        await waitFor(
+          async () => (await api<ClusterView>(n.http, 'GET', '/api/cluster')).body.owners.ann === view.owners.ann,
+          `ann's owner known to node ${n.k}`,
+        );
+
+      // The customer calls the routing point: ann's phone answers; the call lives on ann's node.
+      const call = await customer.call('+15550001', '5000');
+      expect(call.contact).toContain(`127.0.0.1:${owner.sipPort}`);
+      const established = await first.waitFor((f) => f.event === 'EventEstablished' && f.thisDN === '1000', 5000);
+      const connId = String(established.connId);
+      const invite = annPhone.received.find((d) => d.text.startsWith('INVITE '))!;
+      const agentCallId = headerValues(invite.text, 'Call-ID', 'i')[0]!;
+      // Both legs' dialogs are in Redis (written when the call was established).
+      const redisPort = readFileSync(join(data, 'redis/port'), 'utf8').trim();
+      const redis = async (...args: string[]): Promise<string> =>
+        (await run('redis-cli', ['-h', '127.0.0.1', '-p', redisPort, ...args])).stdout.trim();
+      await waitFor(
+        async () =>
+          (await redis('GET', `sipserver:dialog:${call.callId}`)) === connId &&
+          (await redis('GET', `sipserver:dialog:${agentCallId}`)) === connId,
+        'the call record in Redis',
+      );
+
+      const killedAt = Date.now();
+      process.kill(owner.pid, 'SIGKILL');
+      await waitFor(() => gone(owner.pid), `node ${owner.k} gone`);
+      const taken = await waitFor(
+        async () => {
+          const v = (await api<ClusterView>(other.http, 'GET', '/api/cluster')).body;
+          const name = v.nodes.find((n) => n.http === other.http)?.name;
+          return name && v.owners.ann === name ? name : undefined;
+        },
+        { what: 'the other node taking ann over', timeoutMs: 15_000 },
+      );
+      console.log(
+        `cluster (shared): ann taken over by ${taken} ${((Date.now() - killedAt) / 1000).toFixed(1)} s after SIGKILL`,
+      );
+      // The desktop reconnects through nginx: ann is still on the call, so Busy, not offered another.
+      const again = await desktop();
+      expect(await again.request('RequestRegisterAddress', { thisDN: '1000' })).toMatchObject({
+        event: 'EventRegistered',
+      });
+      expect(await again.request('RequestQueryAddress', { thisDN: '1000' })).toMatchObject({
+        agentId: 'ann',
+        agentState: 'BusyReady',
+      });
+      const status = await api<{ agents: Array<{ id: string; onCall?: boolean }> }>(
+        other.http,
+        'GET',
+        '/api/status?sections=agents',
+      );
+      expect(status.body.agents.find((a) => a.id === 'ann')).toMatchObject({ onCall: true });
+
+      // The customer hangs up: Kamailio sends the BYE to the live node, which answers it, sends
+      // BYE to ann's phone along the stored dialog, and reports the release to the desktop.
+      const byeAt = Date.now();
+      expect(await customer.hangUp(call)).toBe(200);
+      const byeToAgent = await annPhone.peer.waitFor(
+        (d) => d.text.startsWith('BYE ') && d.text.includes(`Call-ID: ${agentCallId}\r\n`),
+        1,
+        10_000,
+      );
+      expect(byeToAgent).toHaveLength(1);
+      const released = await again.waitFor(
+        (f) => f.event === 'EventReleased' && f.thisDN === '1000' && f.connId === connId,
+        10_000,
+      );
+      expect(released).toMatchObject({ otherDN: '+15550001' });
+      console.log(
+        `cluster (shared): the customer's BYE answered, ann's phone got its BYE and the desktop EventReleased ` +
+          `${((Date.now() - byeAt) / 1000).toFixed(1)} s after the hang-up`,
+      );
+      expect(await again.request('RequestQueryAddress', { thisDN: '1000' })).toMatchObject({
+        agentId: 'ann',
+        agentState: 'Ready',
+      });
+      expect(await redis('EXISTS', `sipserver:call:${connId}`)).toBe('0');
+      expect(await redis('EXISTS', `sipserver:dialog:${agentCallId}`)).toBe('0');
+    } finally {
+      await annPhone.close();
+      await customer.close();
+    }
   });
 
   it('cluster-down.sh stops PostgreSQL, Redis, the nodes, Kamailio and nginx', async () => {

@@ -13,15 +13,18 @@ export interface Datagram {
 export class UdpPeer {
   readonly received: Datagram[] = [];
   private waiters: Array<() => void> = [];
+  private listener: ((d: Datagram) => void) | undefined;
 
   private constructor(private readonly socket: Socket) {
     socket.on('message', (buf, rinfo) => {
-      this.received.push({
+      const d: Datagram = {
         buf,
         text: buf.toString('latin1'),
         from: { host: rinfo.address, port: rinfo.port },
         at: Date.now(),
-      });
+      };
+      this.received.push(d);
+      this.listener?.(d);
       const ws = this.waiters.splice(0);
       for (const w of ws) w();
     });
@@ -32,6 +35,11 @@ export class UdpPeer {
     const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     await new Promise<void>((res) => s.bind(0, host, () => res()));
     return new UdpPeer(s);
+  }
+
+  /** Called with each datagram as it arrives (besides keeping it in `received`). */
+  onDatagram(listener: ((d: Datagram) => void) | undefined): void {
+    this.listener = listener;
   }
 
   get port(): number {

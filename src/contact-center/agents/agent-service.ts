@@ -99,7 +99,7 @@ export class AgentService {
   /**
    * Reloads persisted logins (after a restart). Sessions whose agent or DN disappeared from the
    * configuration are dropped; Busy states become their after-call state (calls do not survive a
-   * restart); an agent-phone that no longer binds is dropped with a warning, the login kept.
+   * restart; the repository keeps no routed calls); an agent-phone that no longer binds is dropped with a warning, the login kept.
    * Emits no events (no desktop is connected yet).
    * @returns the number of sessions restored
    */
@@ -113,16 +113,19 @@ export class AgentService {
 
   /**
    * Takes over logins another node of a cluster held (docs/cluster.md), as {@link restore} does
-   * after a restart: the agents stay logged in here, in the state they had (a Busy one in its
-   * after-call state: its calls were on the other node), and are persisted here. Emits no agent
-   * events (their desktops are not connected to this node yet); session listeners are told.
+   * after a restart: the agents stay logged in here, in the state they had, and are persisted
+   * here. A Busy agent stays Busy on its routed calls that `liveCall` says go on (taken over
+   * with the node; their EventReleased ends it as usual); with none left it is in its after-call
+   * state. Emits no agent events (their desktops are not connected to this node yet); session
+   * listeners are told.
    * @returns the sessions taken
    */
-  adopt(sessions: readonly AgentSession[]): AgentSession[] {
+  adopt(sessions: readonly AgentSession[], liveCall?: (connId: string) => boolean): AgentSession[] {
     const out: AgentSession[] = [];
     for (const stored of sessions) {
       if (this.byAgent.has(stored.agentId)) continue;
-      const session = this.restoreOne({ ...stored, status: { ...stored.status, routedCalls: [] } });
+      const routedCalls = liveCall ? stored.status.routedCalls.filter(liveCall) : [];
+      const session = this.restoreOne({ ...stored, status: { ...stored.status, routedCalls } });
       if (!session) continue;
       out.push(session);
       this.notify(session.agentId, session, LOGGED_OUT);
@@ -160,7 +163,9 @@ export class AgentService {
       return undefined;
     }
     let status: AgentStatus = stored.status;
-    if (status.state === AgentState.BusyReady) {
+    if (status.routedCalls.length > 0) {
+      // still on calls (taken over with a dead node): Busy until they end
+    } else if (status.state === AgentState.BusyReady) {
       status =
         status.readyMode === 'AutoIn'
           ? { ...status, state: AgentState.Ready, workMode: 'AutoIn' }

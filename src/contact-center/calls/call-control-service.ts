@@ -14,6 +14,7 @@ import type { CallEvents } from './call-events.js';
 import { LegState } from './call-leg.js';
 import type { CallLookup } from './call-lookup.js';
 import { ringTimeoutOf } from './call-options.js';
+import type { SharedCalls } from './shared-calls.js';
 import type { CallAgentPolicy, CallDirectory, CallRouterRef } from './call-ports.js';
 import type { AnswerCall } from './answer-call.js';
 import type { Conferences } from './conference.js';
@@ -38,6 +39,8 @@ export interface CallControlServiceOptions {
   router: CallRouterRef;
   /** Agent policy (`reject-call-notready`) for transfer targets; without it nothing is rejected. */
   policy?: CallAgentPolicy;
+  /** Calls of a dead node taken over here: their DNs are on a call too (docs/cluster.md). */
+  shared?: SharedCalls;
 }
 
 /** Requests that act on the one other party of a two-party call: refused on a conference. */
@@ -57,7 +60,7 @@ export class CallControlService implements CallControl {
     const number = this.opts.lookup.dnNumber(dn);
     for (const call of this.opts.calls.allCalls())
       if (call.state !== CallState.Released && call.legOfDn(number)) return true;
-    return false;
+    return this.opts.shared?.hasOrphanOn(number) ?? false;
   }
 
   callsOnDn(dn: string): DnCallSnapshot[] {

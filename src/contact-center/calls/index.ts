@@ -29,6 +29,7 @@ import { HoldControl } from './hold-control.js';
 import { InboundCalls } from './inbound-calls.js';
 import { MakeCallFlows } from './make-call.js';
 import { NailedUpConnections } from './nailed-up.js';
+import { bothJournals, SharedCalls } from './shared-calls.js';
 import { attachCallHandlers } from './stack-handlers.js';
 import type { TestFaults } from './test-faults.js';
 import { ThirdPartyControl } from './third-party-control.js';
@@ -40,6 +41,7 @@ export type { Consultation, ConsultationMode, ConsultationView, Consultations } 
 export type { NailedUpConnections, NailedUpState } from './nailed-up.js';
 export { reportLostCalls, type CallJournal, type LostCall } from './call-journal.js';
 export { SqliteCallJournal } from './sqlite-call-journal.js';
+export type { SharedCalls, SharedCallStore, SharedCallRecord } from './shared-calls.js';
 export { testFaultsFromEnv, type TestFaults } from './test-faults.js';
 export {
   CallRouterRef,
@@ -92,6 +94,8 @@ export interface CallControlModule {
   control: CallControlService;
   /** The nailed-up connections (behaviour §10): their state for `GET /api/dns/{n}/status`. */
   nailedUp: NailedUpConnections;
+  /** The calls shared with a cluster (inactive until attached to a store; docs/cluster.md). */
+  shared: SharedCalls;
   /** Unwire from the stack and release every call (BYE). */
   close(): void;
 }
@@ -106,7 +110,10 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
   const policy = deps.agents ? new AgentCallPolicy(deps.agents, directory) : undefined;
   // What the B2BUA and the nailed-up connections are both built on.
   const base = { ua, reachability, directory, bus: deps.bus, clock, logger, media: deps.media };
-  const calls = new B2bua({ ...base, router, journal: deps.journal });
+  let b2bua: B2bua | undefined;
+  const shared = new SharedCalls({ ua, bus: deps.bus, logger, calls: () => b2bua?.allCalls() ?? [] });
+  const calls = new B2bua({ ...base, router, journal: deps.journal ? bothJournals(deps.journal, shared) : shared });
+  b2bua = calls;
   const events = calls.events;
   const nailedUp = new NailedUpConnections(base);
   calls.bindNailedUp(nailedUp);
@@ -157,8 +164,10 @@ export function createCallControl(deps: CallControlDeps): CallControlModule {
       directory,
       router,
       policy,
+      shared,
     }),
     nailedUp,
+    shared,
     close() {
       nailedUp.close();
       calls.releaseAll();

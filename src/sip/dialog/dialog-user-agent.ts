@@ -5,13 +5,14 @@
  */
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
-import type { SipRequest, TransportAddress } from '../message/types.js';
+import type { SipRequest, TransportAddress, TransportProtocol } from '../message/types.js';
+import { Dialog, type DialogInit } from './dialog.js';
 import { tagOf } from './dialog-id.js';
 import type { DialogStackPort, UasContext } from './dialog-stack-port.js';
 import { DialogStore } from './dialog-store.js';
 import { InviteClientSession, type InviteClientDelegate } from './invite-client-session.js';
 import { InviteServerSession } from './invite-server-session.js';
-import type { InviteSession, SessionHost } from './invite-session.js';
+import { InviteSession, type InDialogResult, type SessionHost } from './invite-session.js';
 import type { RetransmitTimers } from './invite-2xx-retransmitter.js';
 
 /** Construction options of {@link DialogUserAgent}. */
@@ -34,6 +35,7 @@ export class DialogUserAgent implements SessionHost {
   readonly glareRetries: number;
   private readonly rnd: () => number;
   private readonly store = new DialogStore<InviteSession>();
+  private unknownDialog: ((ctx: UasContext) => boolean) | undefined;
 
   constructor(opts: DialogUserAgentOptions) {
     this.stack = opts.stack;
@@ -76,11 +78,32 @@ export class DialogUserAgent implements SessionHost {
     if (tagOf(req.to.params) === undefined) return false;
     const session = this.store.matchRequest(req);
     if (!session) {
+      if (this.unknownDialog?.(ctx)) return true;
       ctx.reply(481, 'Call/Transaction Does Not Exist');
       return true;
     }
     session.receiveRequest(ctx);
     return true;
+  }
+
+  /**
+   * A handler asked first for each in-dialog request (not ACK) that matches no dialog here: when it
+   * returns true it answers the request itself (a dialog this process does not hold may be known
+   * elsewhere, e.g. to another node of a cluster); otherwise the request gets 481 (RFC 3261 §12.2.2).
+   */
+  useUnknownDialogHandler(handler: ((ctx: UasContext) => boolean) | undefined): void {
+    this.unknownDialog = handler;
+  }
+
+  /**
+   * Ends a confirmed dialog this process does not hold, from its {@link Dialog.snapshot}: sends
+   * BYE (RFC 3261 §15.1.1) with a CSeq above the snapshot's (`cseqGap` more, for requests sent
+   * after the snapshot was taken; RFC 3261 §12.2.2 only asks the peer for a higher number).
+   * Resolves with the BYE's final status (408 without answer).
+   */
+  endDetached(init: DialogInit, transport: TransportProtocol, cseqGap = 0): Promise<InDialogResult> {
+    const dialog = new Dialog({ ...init, localSeq: init.localSeq === undefined ? undefined : init.localSeq + cseqGap });
+    return new InviteSession(this, dialog, transport).bye();
   }
 
   /** An ACK outside any transaction: the ACK for one of our 2xx (RFC 3261 §13.3.1.4). Unknown ones are dropped. */

@@ -187,6 +187,27 @@ export class Dialog {
     return dialogKey(this.id);
   }
 
+  /**
+   * The dialog's state as plain data (RFC 3261 §12.1 fields), from which `new Dialog(init)`
+   * builds it again: kept elsewhere (another process of a cluster) so that the dialog can still
+   * be ended when the process that held it is gone.
+   */
+  snapshot(): DialogInit {
+    return {
+      role: this.role,
+      state: this.state,
+      id: { ...this.id },
+      localSeq: this.localSeq,
+      remoteSeq: this.remoteSeq,
+      localHeader: this.localHeader,
+      remoteHeader: this.remoteHeader,
+      remoteTarget: this.remoteTarget,
+      routeSet: [...this.routeSet],
+      secure: this.secure,
+      localContact: this.localContact,
+    };
+  }
+
   /** True when our side generated the Call-ID: the UAC of the dialog (used by RFC 3261 §14.1 glare timing). */
   get ownsCallId(): boolean {
     return this.role === 'uac';
