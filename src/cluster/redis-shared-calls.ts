@@ -92,20 +92,26 @@ export class RedisSharedCalls implements SharedCallStore {
   }
 
   put(record: SharedCallRecord, stale: readonly string[], orphan = false): void {
+    // A pipeline, not a transaction: a half-written record is rewritten at the next change, and
+    // five commands a call instead of nine keep the cluster's CPU per call down.
     const key = `${this.p}call:${record.connId}`;
-    const m = this.o.redis.multi();
-    if (orphan) m.hset(key, 'rec', JSON.stringify(record), 'node', this.o.self, 'orphan', '1');
-    else m.hset(key, 'rec', JSON.stringify(record), 'node', this.o.self);
-    m.sadd(`${this.p}calls:${this.o.self}`, record.connId);
-    for (const l of record.legs) m.set(`${this.p}dialog:${l.dialog.id.callId}`, record.connId);
-    for (const id of stale) m.del(`${this.p}dialog:${id}`);
-    m.exec().catch((err: unknown) => this.o.logger.warn({ err }, 'call record not shared (Redis)'));
+    const text = JSON.stringify(record);
+    const p = this.o.redis.pipeline();
+    if (orphan) p.hset(key, 'rec', text, 'node', this.o.self, 'orphan', '1');
+    else p.hset(key, 'rec', text, 'node', this.o.self);
+    p.sadd(`${this.p}calls:${this.o.self}`, record.connId);
+    p.mset(...record.legs.flatMap((l) => [`${this.p}dialog:${l.dialog.id.callId}`, record.connId]));
+    if (stale.length > 0) p.del(...stale.map((id) => `${this.p}dialog:${id}`));
+    p.exec().catch((err: unknown) => this.o.logger.warn({ err }, 'call record not shared (Redis)'));
   }
 
   remove(connId: string, callIds: readonly string[]): void {
-    const m = this.o.redis.multi().del(`${this.p}call:${connId}`).srem(`${this.p}calls:${this.o.self}`, connId);
-    for (const id of callIds) m.del(`${this.p}dialog:${id}`);
-    m.exec().catch((err: unknown) => this.o.logger.warn({ err }, 'call record not removed (Redis)'));
+    this.o.redis
+      .pipeline()
+      .del(`${this.p}call:${connId}`, ...callIds.map((id) => `${this.p}dialog:${id}`))
+      .srem(`${this.p}calls:${this.o.self}`, connId)
+      .exec()
+      .catch((err: unknown) => this.o.logger.warn({ err }, 'call record not removed (Redis)'));
   }
 
   async find(callId: string): Promise<StoredCall | undefined> {
