@@ -257,3 +257,35 @@ describe('PgConfigBackend started while PostgreSQL is down', () => {
     expect(c.store.version).toBe(1);
   }, 30_000);
 });
+
+describe('PgConfigBackend after a PostgreSQL outage', () => {
+  it('connected again after an outage longer than the LISTEN back-off: a change-set reaches the other node by NOTIFY at once, not at the next check', async () => {
+    const url = await freshDb('outage');
+    const a = await backend(url);
+    const dir = tempDir();
+    // A check period long enough to tell a NOTIFY from the safety net.
+    const b = await openPgConfigBackend({ url, dataDir: dir, logger: silentLogger, checkIntervalMs: 1000 });
+    backends.push(b);
+    await a.writer.applyAsync([dn('+15550005000')]);
+    await waitFor(() => b.store.version === 1, 'node B at version 1');
+
+    await pgServer.stop();
+    await waitFor(() => !b.status().connected, 'node B seeing PostgreSQL down');
+    // The LISTEN connection's back-off has grown past the check period (250, 500, 1000, 2000 ms…).
+    await new Promise((r) => setTimeout(r, 4000));
+    await pgServer.restart();
+    await waitFor(() => b.status().connected, { what: 'node B connected again (its check)', intervalMs: 5 });
+
+    for (let i = 1; i <= 3; i++) {
+      const t0 = Date.now();
+      const r = await a.writer.applyAsync([dn(`+1555000500${i}`)]);
+      await waitFor(() => b.store.version === r.version, {
+        what: `node B at version ${r.version}`,
+        timeoutMs: 3000,
+        intervalMs: 5,
+      });
+      expect(Date.now() - t0, `change-set ${i} on node B`).toBeLessThan(300);
+    }
+    expect(b.status()).toEqual({ kind: 'postgres', connected: true, logVersion: 4, lagVersions: 0 });
+  }, 30_000);
+});

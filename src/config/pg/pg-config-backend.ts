@@ -387,11 +387,22 @@ export class PgConfigBackend implements ConfigBackend {
     await this.catchUp();
   }
 
+  /**
+   * PostgreSQL answered. A LISTEN connection waiting out its back-off (up to
+   * {@link BACKOFF_MAX_MS} after a long outage) reconnects now: until it listens, the other
+   * nodes' change-sets would only arrive with the periodic check.
+   */
   private up(): void {
     if (!this.connected) {
       if (this.lastError) this.logger.info('configuration store of record reachable again');
       this.connected = true;
       this.lastError = undefined;
+    }
+    if (this.reconnectTimer && !this.listenerUp && !this.closed) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+      this.backoffMs = BACKOFF_MIN_MS;
+      void this.connectListener();
     }
   }
 
