@@ -543,7 +543,7 @@ describe('issue 21 acceptance: PostgreSQL and Redis restarted under call load (t
         k: n.k,
         degraded: text.includes("routing: Redis unavailable, calls go to this node's agents only"),
         recovered: text.includes('routing: Redis is back, calls go to agents of every node again'),
-        rewritten: text.includes('cluster: Redis is back, lease and agent logins written again'),
+        rewritten: text.includes('cluster: Redis is back, lease, agent logins and call records written again'),
       };
     });
     console.log(
