@@ -46,6 +46,9 @@ export const NODE_LIST_SCHEMA = `
     VALUES ('${NODE_LIST_TABLE}', ${DISPATCHER_TABLE_VERSION}) ON CONFLICT (table_name) DO NOTHING;
 `;
 
+/** Longest wait for the row's deletion at a stop (ms): a hanging PostgreSQL does not hold the stop. */
+const WITHDRAW_WAIT_MS = 2000;
+
 /** One node's row. */
 export interface NodeListEntry {
   /** `sip:HOST:PORT` (IPv6 in brackets): where Kamailio sends to the node over UDP. */
@@ -133,13 +136,20 @@ export class NodeListPresence {
     return this.pending;
   }
 
-  /** Deletes the row (a clean stop); later announces and retries do nothing. Never throws. */
+  /**
+   * Deletes the row (a clean stop), waiting at most {@link WITHDRAW_WAIT_MS}; later announces and
+   * retries do nothing. Never throws.
+   */
   async withdraw(): Promise<void> {
     if (this.withdrawn || !this.entry) return;
     this.withdrawn = true;
-    await this.pending;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${WITHDRAW_WAIT_MS} ms`)), WITHDRAW_WAIT_MS);
+    });
+    const entry = this.entry;
     try {
-      await deleteNode(this.pool, this.entry);
+      await Promise.race([(this.pending ?? Promise.resolve()).then(() => deleteNode(this.pool, entry)), timeout]);
       this.listed = false;
       this.logger.info({ ...this.entry }, 'this node left the cluster node list');
     } catch (e) {
@@ -147,6 +157,8 @@ export class NodeListPresence {
         { ...this.entry, err: e instanceof Error ? e.message : String(e) },
         'cannot remove this node from the cluster node list: Kamailio probes will take it out',
       );
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
