@@ -8,6 +8,12 @@
 #
 #   scripts/cluster-up.sh --nodes N --config FILE --data DIR [--store URL|pg] [--redis URL|local]
 #
+# Kamailio's node list (dispatcher set 1): without --store, the file DIR/kamailio/dispatcher.list
+# written here from the nodes started; with --store (pg or postgres://…), the table
+# sipserver_dispatcher of that database, where each node writes its own row when it starts and
+# deletes it when it stops cleanly, so a node started by hand with the same --store is routed to
+# without touching Kamailio (deploy/kamailio/kamailio.cfg, store mode).
+#
 # Everything lives under DIR: node-K/ (each node's data directory, log, pid and ports), kamailio/,
 # nginx/, admin-token (the admin token every node shares, unless the file or SIPSERVER_TOKEN sets
 # one). Run it again with the same DIR to reuse what still runs (a dead node is started again, on
@@ -147,14 +153,39 @@ port_free() {
     }));"
 }
 
-# Nodes: started (or kept) one by one, then awaited together.
+# same_hooks PID: the node runs with this run's --store and --redis (or without, as this run)
+same_hooks() {
+  local cmd f want i
+  cmd="$(tr '\0' ' ' <"/proc/$1/cmdline") "
+  for f in --store --redis; do
+    want=""
+    for ((i = 0; i + 1 < ${#node_extra[@]}; i++)); do
+      [[ "${node_extra[i]}" == "$f" ]] && want="${node_extra[i + 1]}"
+    done
+    if [[ -n "$want" ]]; then
+      [[ "$cmd" == *" $f $want "* ]] || return 1
+    else
+      [[ "$cmd" != *" $f "* ]] || return 1
+    fi
+  done
+}
+
+# Nodes: started (or kept) one by one, then awaited together. A node running with another
+# --store or --redis than this run's is stopped (SIGTERM) and started again with them.
 started=1
 for ((k = 1; k <= nodes; k++)); do
   dir="$data/node-$k"
   mkdir -p "$dir"
   pid="$(pid_of "$dir/node.pid")"
   if alive "$pid" "--data $dir "; then
-    continue
+    same_hooks "$pid" && continue
+    echo "cluster-up: node $k (pid $pid) runs with another --store or --redis: restarting it" >&2
+    kill -TERM "$pid"
+    for _ in $(seq 100); do
+      alive "$pid" "--data $dir " || break
+      sleep 0.1
+    done
+    alive "$pid" "--data $dir " && die "node $k (pid $pid) did not stop within 10 s"
   fi
   sip_port="" http_port=""
   # With Redis the nodes are named node-K: a restarted node is the same member of the cluster.
@@ -219,31 +250,57 @@ for ((k = 1; k <= nodes; k++)); do
   echo "server $hh max_fails=1 fail_timeout=5s;" >>"$data/nginx/upstream.conf.new"
 done
 
-# Kamailio: started when it is not running; told to reload the node list when that changed
-# (restarted when the reload fails).
+# Kamailio: started when it is not running (or runs with the other node-list mode); in list mode,
+# told to reload the file when it changed (restarted when the reload fails). In store mode it
+# reloads the table by itself.
 kdir="$data/kamailio"
 kctl="unix:$kdir/kamailio.ctl"
 kpid="$(pid_of "$kdir/kamailio.pid")"
-if alive "$kpid" "$kdir/" && ! cmp -s "$ds_list" "$kdir/dispatcher.list"; then
+kmode=list
+[[ -z "$store" ]] || kmode="store $store"
+stop_kamailio() {
+  kill "$kpid"
+  for _ in $(seq 50); do
+    alive "$kpid" "$kdir/" || break
+    sleep 0.1
+  done
+}
+if alive "$kpid" "$kdir/" && [[ "$(cat "$kdir/mode" 2>/dev/null || echo list)" != "$kmode" ]]; then
+  echo "cluster-up: Kamailio runs with another node list: restarting it" >&2
+  stop_kamailio
+fi
+if [[ "$kmode" != list ]]; then
+  rm -f "$ds_list" "$kdir/dispatcher.list"
+elif alive "$kpid" "$kdir/" && ! cmp -s "$ds_list" "$kdir/dispatcher.list"; then
   cp "$ds_list" "$kdir/dispatcher.list"
   if kamcmd -s "$kctl" dispatcher.reload >/dev/null; then
     rm -f "$ds_list"
   else
     echo "cluster-up: Kamailio did not reload $kdir/dispatcher.list: restarting it" >&2
-    kill "$kpid"
-    for _ in $(seq 50); do
-      alive "$kpid" "$kdir/" || break
-      sleep 0.1
-    done
+    stop_kamailio
   fi
 fi
 if ! alive "$kpid" "$kdir/"; then
-  mv "$ds_list" "$kdir/dispatcher.list"
   rm -f "$kdir/kamailio.pid"
   kargs=()
   for hp in "${sip_hostports[@]}"; do kargs+=(-l "udp:$hp" -l "tcp:$hp"); done
+  if [[ "$kmode" == list ]]; then
+    mv "$ds_list" "$kdir/dispatcher.list"
+    kargs+=(-A "DS_LIST=\"$kdir/dispatcher.list\"")
+  else
+    [[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/db_postgres.so ]] ||
+      die "Kamailio's db_postgres module is missing: install kamailio-postgres-modules (scripts/install-system-deps.sh)"
+    # The URL reaches the configuration as a substitution: delimited by a character it does not hold.
+    delim=""
+    for c in '!' '#' '%' '|' '~' '^'; do
+      [[ "$store" == *"$c"* ]] || { delim="$c"; break; }
+    done
+    [[ -n "$delim" ]] || die "--store URL holds every delimiter Kamailio's --substdef could use (! # % | ~ ^)"
+    kargs+=(--substdef "${delim}DS_DB_URL${delim}${store}${delim}")
+  fi
+  echo "$kmode" >"$kdir/mode"
   setsid kamailio -DD -E -f "$root/deploy/kamailio/kamailio.cfg" -P "$kdir/kamailio.pid" -Y "$kdir/" \
-    -m 256 -M 8 "${kargs[@]}" -A "DS_LIST=\"$kdir/dispatcher.list\"" \
+    -m 256 -M 8 "${kargs[@]}" \
     -A "DS_PING_FROM=\"sip:cluster@${sip_hostports[0]}\"" -A "CTL_SOCKET=\"$kctl\"" </dev/null >>"$kdir/kamailio.log" 2>&1 &
   kpid=$!
   # Kamailio writes its PID file itself (-P) once it has bound its sockets
@@ -284,6 +341,23 @@ for hp in "${sip_hostports[@]}"; do
     die "Kamailio does not answer on $hp; above: the last lines of $kdir/kamailio.log"
   }
 done
+# Store mode: every node started here is in Kamailio's list (its row loaded), so that the first
+# request through Kamailio may go to any of them.
+if [[ "$kmode" != list ]]; then
+  deadline=$(($(date +%s%N) / 1000000 + ready_ms))
+  for ((k = 1; k <= nodes; k++)); do
+    read -r sip_port http_port <"$data/node-$k/ports"
+    hp="$node_host:$sip_port"
+    [[ "$node_host" == *:* ]] && hp="[$node_host]:$sip_port"
+    until kamcmd -s "$kctl" dispatcher.list 2>/dev/null | grep -qF "URI: sip:$hp"; do
+      if (($(date +%s%N) / 1000000 > deadline)); then
+        tail -n 20 "$kdir/kamailio.log" >&2 || true
+        die "Kamailio does not list node $k (sip:$hp) from the store; above: the last lines of $kdir/kamailio.log"
+      fi
+      sleep 0.1
+    done
+  done
+fi
 nginx_host="${http_listen%:*}"
 [[ "$nginx_host" == 0.0.0.0 ]] && nginx_host=127.0.0.1
 [[ "$nginx_host" == "[::]" ]] && nginx_host="[::1]"

@@ -13,6 +13,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # The cluster tests and benches run Kamailio (SIP entry point, also the benches' anchor) and nginx
 # (HTTP and CTI in front of the nodes) as plain processes of their own: no system service is used.
 command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
+# Kamailio reads the node list from the PostgreSQL store (cluster-up.sh --store): db_postgres.
+compgen -G '/usr/lib/*/kamailio/modules/db_postgres.so' >/dev/null || need+=(kamailio-postgres-modules)
 command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx)
 # rtpengine (media-server = rtpengine): the tests start their own userspace daemon.
 command -v rtpengine >/dev/null 2>&1 || need+=(rtpengine-daemon)

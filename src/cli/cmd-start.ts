@@ -4,9 +4,8 @@
 import type { Command } from 'commander';
 import { App } from '../app.js';
 import { ConfigFileError } from '../config/config-bootstrap.js';
-import { openPgStoreForStart } from './start-store.js';
-import { StoreStartError } from '../config/pg/pg-config-backend.js';
-import type { ConfigBackend } from '../config/config-writer.js';
+import { announceStartedNode, openPgStoreForStart } from './start-store.js';
+import { StoreStartError, type PgConfigBackend } from '../config/pg/pg-config-backend.js';
 import { createLogger } from '../util/logger.js';
 
 /** Options of the start command. */
@@ -57,7 +56,7 @@ export function registerStartCommand(program: Command): void {
         .filter((s) => s !== '');
       let app: App;
       const logger = createLogger();
-      let backend: ConfigBackend | undefined;
+      let backend: PgConfigBackend | undefined;
       try {
         if (opts.store) backend = await openPgStoreForStart(opts.store, opts.data, opts.config, logger);
         app = App.create({
@@ -103,6 +102,8 @@ export function registerStartCommand(program: Command): void {
         await app.stop().catch(() => undefined);
         process.exit(1);
       }
+      // With the store of record: in the node list Kamailio reads, until a clean stop.
+      if (backend) await announceStartedNode(backend, app.sip.addresses(), app.nodeName, app.logger);
       for (const a of app.sipAddresses()) process.stdout.write(`SIP listening on ${a}\n`);
       process.stdout.write(`HTTP listening on ${app.url}\n`);
       app.logger.info({ sip: app.sipAddresses(), http: app.url }, 'server started');
@@ -111,8 +112,9 @@ export function registerStartCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         app.logger.info({ signal }, 'stopping');
-        app
-          .stop()
+        // Out of the node list first: Kamailio stops sending new requests while calls end.
+        (backend ? backend.withdrawNode() : Promise.resolve())
+          .then(() => app.stop())
           .then(() => process.exit(0))
           .catch((err: unknown) => {
             app.logger.error({ err }, 'error while stopping');

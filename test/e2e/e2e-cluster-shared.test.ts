@@ -6,6 +6,11 @@
  * trusted proxy), and a call claiming its DN from elsewhere is refused; an agent logged in through
  * nginx is owned by one node, and when that node is killed (SIGKILL) the other takes the agent
  * over, Ready, and the desktop reconnecting through nginx finds it; cluster-down.sh stops it all.
+ *
+ * Kamailio's node list comes from the store (deploy/kamailio/kamailio.cfg, store mode): the nodes'
+ * rows are in sipserver_dispatcher; a node started by hand with the same --store is listed by
+ * Kamailio and gets the REGISTERs hashed to it, and after its SIGTERM its row and its entry are
+ * gone; the node killed with SIGKILL keeps its row, and Kamailio's probes mark it inactive.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,11 +18,13 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminRequest } from '../helpers/admin-http.js';
 import { CtiTestClient } from '../helpers/cti-client.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
+import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { SipPhone, headerValues } from '../helpers/sip-phone.js';
 import { UdpPeer, statusOf } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
@@ -32,6 +39,36 @@ async function api<T>(base: string, method: string, path: string, body?: unknown
   return { status: r.status, headers: r.headers, body: r.json as T };
 }
 
+/** Kamailio's dispatcher entries (`kamcmd dispatcher.list`): URI and state flags (AP active, IP inactive). */
+async function kamailioList(data: string): Promise<Array<{ uri: string; flags: string }>> {
+  const r = await run('kamcmd', ['-s', `unix:${join(data, 'kamailio/kamailio.ctl')}`, 'dispatcher.list'], {
+    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` },
+  });
+  return [...r.stdout.matchAll(/URI: (\S+)\s+FLAGS: (\S+)/g)].map((m) => ({ uri: m[1]!, flags: m[2]! }));
+}
+
+/** A REGISTER of `user` (a DN of the test) through Kamailio from `peer`; resolves its final status. */
+async function register(peer: UdpPeer, sipPort: number, user: string): Promise<number | undefined> {
+  const callId = randomBytes(8).toString('hex');
+  await peer.send(
+    `REGISTER sip:127.0.0.1:${sipPort} SIP/2.0\r\n` +
+      `Via: SIP/2.0/UDP 127.0.0.7:${peer.port};branch=z9hG4bK${randomBytes(6).toString('hex')}\r\n` +
+      `Max-Forwards: 70\r\nFrom: <sip:${user}@127.0.0.1:${sipPort}>;tag=${randomBytes(4).toString('hex')}\r\n` +
+      `To: <sip:${user}@127.0.0.1:${sipPort}>\r\nCall-ID: ${callId}\r\nCSeq: 1 REGISTER\r\n` +
+      `Contact: <sip:${user}@127.0.0.7:${peer.port}>\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n`,
+    sipPort,
+  );
+  const [final] = await peer.waitFor((d) => d.text.includes(callId) && (statusOf(d.text) ?? 0) >= 200, 1, 5000);
+  return final ? statusOf(final.text) : undefined;
+}
+
+/** A node's `sipserver_register_responses_total{status="200"}`. */
+async function registered200(http: string): Promise<number> {
+  const r = await fetch(`${http}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const m = /^sipserver_register_responses_total\{status="200"\} (\d+)/m.exec(await r.text());
+  return m ? Number(m[1]) : 0;
+}
+
 interface ClusterView {
   nodes: Array<{ name: string; alive: boolean; http?: string }>;
   owners: Record<string, string>;
@@ -44,7 +81,17 @@ describe('cluster with PostgreSQL and Redis (cluster-up.sh --redis local --store
   let front: string;
   let nodes: ClusterNode[] = [];
   let upOutput = '';
+  let pool: pg.Pool | undefined;
+  let byHand: ServerProcess | undefined;
   const clients: CtiTestClient[] = [];
+
+  type NodeRow = { setid: number; destination: string; flags: number; description: string };
+  const nodeRows = async (): Promise<NodeRow[]> =>
+    (
+      await pool!.query<NodeRow>(
+        'SELECT setid, destination, flags, description FROM sipserver_dispatcher ORDER BY destination',
+      )
+    ).rows;
 
   const nodeByName = async (name: string): Promise<ClusterNode> => {
     const view = (await api<ClusterView>(front, 'GET', '/api/cluster')).body;
@@ -100,10 +147,14 @@ agent-groups:
     );
     upOutput = up.stdout;
     nodes = parseNodes(up.stdout);
+    pool = new pg.Pool({ connectionString: /^postgres (\S+)$/m.exec(upOutput)![1], max: 1 });
+    pool.on('error', () => undefined);
   }, 120_000);
 
   afterAll(async () => {
     for (const c of clients) c.close();
+    await byHand?.stop();
+    await pool?.end();
     if (data) {
       await run('bash', [join(repoRoot, 'scripts/cluster-down.sh'), '--data', data]).catch(() => undefined);
       for (const pid of processesNaming(data)) process.kill(pid, 'SIGKILL');
@@ -200,6 +251,97 @@ agent-groups:
     }
   });
 
+  it('Kamailio runs in store mode: each node’s row is in sipserver_dispatcher, and Kamailio lists exactly those', async () => {
+    expect(upOutput).not.toMatch(/dispatcher\.list/);
+    const rows = await nodeRows();
+    expect(rows).toEqual(
+      nodes
+        .map((n) => ({ setid: 1, destination: `sip:127.0.0.1:${n.sipPort}`, flags: 0, description: `node-${n.k}` }))
+        .sort((a, b) => a.destination.localeCompare(b.destination)),
+    );
+    const listed = await kamailioList(data);
+    expect(listed.map((d) => d.uri).sort()).toEqual(rows.map((r) => r.destination));
+  });
+
+  it('a node started by hand with the same --store is listed by Kamailio, gets REGISTERs hashed to it, and leaves the list at SIGTERM', async () => {
+    // 24 AoRs: each node gets some of them by Kamailio's hash over the To URI (all three get at
+    // least one unless the hash is very lopsided: (2/3)^24 < 1e-4 for the new one).
+    const aors = Array.from({ length: 24 }, (_, i) => String(5000 + i));
+    const put = await api(front, 'POST', '/api/config/change-sets', {
+      changes: aors.map((key) => ({
+        op: 'put',
+        kind: 'dn',
+        key,
+        value: { type: 'extension', options: { contact: '*' } },
+      })),
+    });
+    expect(put.status).toBe(200);
+    const [sip, http] = [await freePort(), await freePort()];
+    const dest = `sip:127.0.0.1:${sip}`;
+    const storeUrl = /^postgres (\S+)$/m.exec(upOutput)![1]!;
+    const redisUrl = /^redis (\S+)$/m.exec(upOutput)![1]!;
+    byHand = await startServerProcess({
+      dist: true,
+      store: storeUrl,
+      sipListen: [`udp:127.0.0.1:${sip}`, `tcp:127.0.0.1:${sip}`],
+      httpListen: `127.0.0.1:${http}`,
+      dataDir: join(dir, 'by-hand'),
+      args: ['--redis', redisUrl, '--node', 'node-by-hand'],
+      env: { SIPSERVER_TOKEN: TOKEN },
+      startTimeoutMs: 30_000,
+    });
+    const started = Date.now();
+    // Its row is written before it says it listens.
+    expect((await nodeRows()).filter((r) => r.destination === dest)).toEqual([
+      { setid: 1, destination: dest, flags: 0, description: 'node-by-hand' },
+    ]);
+    await waitFor(async () => (await kamailioList(data)).find((d) => d.uri === dest && d.flags.startsWith('A')), {
+      what: `Kamailio listing ${dest} as active`,
+      timeoutMs: 10_000,
+    });
+    console.log(
+      `cluster (store mode): node started by hand listed by Kamailio ${Date.now() - started} ms after it listened`,
+    );
+    // The new node has every DN (from the log) and answers its share of the REGISTERs.
+    await waitFor(
+      async () => (await api(byHand!.httpUrl!, 'GET', '/api/dns/5023')).status === 200,
+      'DN 5023 on the new node',
+    );
+    const https = [...nodes.map((n) => n.http), byHand.httpUrl!];
+    const before = await Promise.all(https.map(registered200));
+    const phone = await UdpPeer.open('127.0.0.7');
+    try {
+      for (const aor of aors) expect(await register(phone, sipPort, aor)).toBe(200);
+      const after = await Promise.all(https.map(registered200));
+      const got = after.map((n, i) => n - before[i]!);
+      console.log(`cluster (store mode): REGISTERs per node (node-1, node-2, by hand): ${got.join(', ')}`);
+      expect(got.reduce((a, b) => a + b, 0)).toBe(aors.length);
+      expect(got[2]).toBeGreaterThan(0);
+
+      // SIGTERM: a clean stop deletes its row; Kamailio drops it; its AoRs go to the other nodes.
+      const stopping = Date.now();
+      expect(await byHand.stop(10_000)).toBe(0);
+      expect((await nodeRows()).map((r) => r.destination)).not.toContain(dest);
+      await waitFor(async () => !(await kamailioList(data)).some((d) => d.uri === dest), {
+        what: `Kamailio dropping ${dest}`,
+        timeoutMs: 10_000,
+      });
+      console.log(`cluster (store mode): node dropped by Kamailio ${Date.now() - stopping} ms after SIGTERM`);
+      expect((await kamailioList(data)).map((d) => d.uri).sort()).toEqual(
+        nodes.map((n) => `sip:127.0.0.1:${n.sipPort}`).sort(),
+      );
+      const gone = await Promise.all(nodes.map((n) => registered200(n.http)));
+      const t0 = Date.now();
+      for (const aor of aors) expect(await register(phone, sipPort, aor)).toBe(200);
+      const moved = await Promise.all(nodes.map((n) => registered200(n.http)));
+      expect(moved.reduce((a, n, i) => a + n - gone[i]!, 0)).toBe(aors.length);
+      // none of them waited for a timeout at Kamailio (NODE_FR_MS 2 s): the node was out of the list
+      expect(Date.now() - t0).toBeLessThan(2000);
+    } finally {
+      await phone.close();
+    }
+  }, 60_000);
+
   it('the owner of a login is killed during a routed call: the other node takes the agent over Busy, ends the call when the customer hangs up, and the agent is Ready', async () => {
     // Ann's phone (DN 1000) registers through Kamailio; a customer calls from the carrier (127.0.0.7).
     const annPhone = await SipPhone.open('127.0.0.8', sipPort);
@@ -258,6 +400,13 @@ agent-groups:
       console.log(
         `cluster (shared): ann taken over by ${taken} ${((Date.now() - killedAt) / 1000).toFixed(1)} s after SIGKILL`,
       );
+      // The dead node keeps its row; Kamailio's probes mark it inactive.
+      const deadDest = `sip:127.0.0.1:${owner.sipPort}`;
+      expect((await nodeRows()).map((r) => r.destination)).toContain(deadDest);
+      await waitFor(async () => (await kamailioList(data)).find((d) => d.uri === deadDest && d.flags.startsWith('I')), {
+        what: `Kamailio marking ${deadDest} inactive`,
+        timeoutMs: 15_000,
+      });
       // The desktop reconnects through nginx: ann is still on the call, so Busy, not offered another.
       const again = await desktop();
       expect(await again.request('RequestRegisterAddress', { thisDN: '1000' })).toMatchObject({

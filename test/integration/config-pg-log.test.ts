@@ -13,6 +13,7 @@ import { ChangeSetError, type ChangeRequest, type CommittedChangeSet } from '../
 import { openStore } from '../../src/config/config-store.js';
 import { StoreUnavailableError } from '../../src/config/config-writer.js';
 import { LogConflictError, PgConfigLog } from '../../src/config/pg/pg-config-log.js';
+import { nodeListEntry } from '../../src/cli/start-store.js';
 import { openPgConfigBackend, StoreStartError, type PgConfigBackend } from '../../src/config/pg/pg-config-backend.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { PrivatePostgres } from '../helpers/postgres.js';
@@ -288,4 +289,102 @@ describe('PgConfigBackend after a PostgreSQL outage', () => {
     }
     expect(b.status()).toEqual({ kind: 'postgres', connected: true, logVersion: 4, lagVersions: 0 });
   }, 30_000);
+});
+
+describe('the cluster node list (Kamailio dispatcher table sipserver_dispatcher)', () => {
+  type Row = {
+    setid: number;
+    destination: string;
+    flags: number;
+    priority: number;
+    attrs: string;
+    description: string;
+  };
+  const rows = async (pool: pg.Pool): Promise<Row[]> =>
+    (
+      await pool.query<Row>(
+        'SELECT setid, destination, flags, priority, attrs, description FROM sipserver_dispatcher ORDER BY id',
+      )
+    ).rows;
+
+  it('is created with the log, in Kamailio’s schema and table version 4', async () => {
+    const url = await freshDb('nodes_schema');
+    await backend(url);
+    const pool = testPool(url, 1);
+    const cols = await pool.query<{ column_name: string; data_type: string }>(
+      "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'sipserver_dispatcher' ORDER BY ordinal_position",
+    );
+    expect(cols.rows.map((c) => `${c.column_name} ${c.data_type}`)).toEqual([
+      'id integer',
+      'setid integer',
+      'destination character varying',
+      'flags integer',
+      'priority integer',
+      'attrs character varying',
+      'description character varying',
+    ]);
+    const v = await pool.query('SELECT table_name, table_version FROM sipserver_kamailio_version');
+    expect(v.rows).toEqual([{ table_name: 'sipserver_dispatcher', table_version: 4 }]);
+    expect(await rows(pool)).toEqual([]);
+  });
+
+  it('a node’s row: written at announce, replaced by the same name or address, deleted at withdraw and at close', async () => {
+    const url = await freshDb('nodes_rows');
+    const pool = testPool(url, 1);
+    const a = await backend(url);
+    const b = await backend(url);
+    await a.announceNode({ destination: 'sip:127.0.0.1:6001', name: 'node-1' });
+    await b.announceNode({ destination: 'sip:127.0.0.1:6002', name: 'node-2' });
+    expect(await rows(pool)).toEqual([
+      { setid: 1, destination: 'sip:127.0.0.1:6001', flags: 0, priority: 0, attrs: '', description: 'node-1' },
+      { setid: 1, destination: 'sip:127.0.0.1:6002', flags: 0, priority: 0, attrs: '', description: 'node-2' },
+    ]);
+    // node-1 again on another port (restarted by hand): one row, the new address.
+    await a.announceNode({ destination: 'sip:127.0.0.1:6011', name: 'node-1' });
+    // a row left at node-2's address by a node that died there is taken over by its successor.
+    await pool.query(
+      "INSERT INTO sipserver_dispatcher (setid, destination, description) VALUES (1, 'sip:127.0.0.1:6003', 'dead')",
+    );
+    const c = await backend(url);
+    await c.announceNode({ destination: 'sip:127.0.0.1:6003', name: 'node-3' });
+    expect((await rows(pool)).map((r) => `${r.destination} ${r.description}`)).toEqual([
+      'sip:127.0.0.1:6002 node-2',
+      'sip:127.0.0.1:6011 node-1',
+      'sip:127.0.0.1:6003 node-3',
+    ]);
+    await a.withdrawNode();
+    // withdrawn for good: a later retry (a reconnection) does not write it back
+    await a.announceNode({ destination: 'sip:127.0.0.1:6011', name: 'node-1' });
+    await c.close();
+    backends.splice(backends.indexOf(c), 1);
+    expect((await rows(pool)).map((r) => r.description)).toEqual(['node-2']);
+  });
+
+  it('announced while PostgreSQL is down: written once it is back', async () => {
+    const url = await freshDb('nodes_late');
+    const pool = testPool(url, 1);
+    const a = await backend(url);
+    await pgServer.stop();
+    await a.announceNode({ destination: 'sip:127.0.0.1:6101', name: 'late' });
+    await pgServer.restart();
+    const listed = await waitFor(
+      async () => {
+        const r = await rows(pool).catch(() => []);
+        return r.length > 0 ? r : undefined;
+      },
+      { what: 'the row written after the restart', timeoutMs: 10_000 },
+    );
+    expect(listed.map((r) => `${r.setid} ${r.destination} ${r.description}`)).toEqual(['1 sip:127.0.0.1:6101 late']);
+  }, 30_000);
+
+  it('the row’s address is the first UDP listen address with a host of its own', () => {
+    const udp = (host: string, port: number) => ({ transport: 'udp', host, port });
+    expect(nodeListEntry([{ transport: 'tcp', host: '127.0.0.1', port: 5070 }, udp('127.0.0.2', 5071)], 'n')).toEqual({
+      destination: 'sip:127.0.0.2:5071',
+      name: 'n',
+    });
+    expect(nodeListEntry([udp('::1', 5072)], 'n')?.destination).toBe('sip:[::1]:5072');
+    expect(nodeListEntry([udp('0.0.0.0', 5060), udp('::', 5060)], 'n')).toBeUndefined();
+    expect(nodeListEntry([{ transport: 'tcp', host: '127.0.0.1', port: 5060 }], 'n')).toBeUndefined();
+  });
 });

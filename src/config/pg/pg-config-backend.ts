@@ -22,6 +22,7 @@ import {
 import { StoreUnavailableError, type ConfigBackend, type ConfigStoreStatus } from '../config-writer.js';
 import { CommitOutcomeUnknownError, CONFIG_CHANNEL, LogConflictError, PgConfigLog } from './pg-config-log.js';
 import { checkCacheAgainstLog, LOG_ID_KEY, StoreStartError } from './pg-cache-identity.js';
+import { NodeListPresence, type NodeListEntry } from './pg-node-list.js';
 import { redactUrl } from '../../util/url.js';
 
 export { StoreStartError } from './pg-cache-identity.js';
@@ -113,6 +114,8 @@ export class PgConfigBackend implements ConfigBackend {
   private verified = false;
   /** Why this node no longer follows the log (its cache belongs to another one): writes are refused. */
   private refused: string | undefined;
+  /** This node's row in the cluster node list (pg-node-list.ts), once announced. */
+  private readonly nodeList: NodeListPresence;
 
   constructor(
     readonly store: ConfigStore,
@@ -130,6 +133,7 @@ export class PgConfigBackend implements ConfigBackend {
     // An idle connection that breaks (PostgreSQL restarted) is dropped by the pool; the next query reconnects.
     this.pool.on('error', (e) => this.down(e));
     this.log = new PgConfigLog(this.pool, options.node ?? `${process.env.HOSTNAME ?? 'node'}:${process.pid}`);
+    this.nodeList = new NodeListPresence(this.pool, options.logger.child({ layer: 'node-list' }));
     this.logVersion = store.version;
   }
 
@@ -263,13 +267,34 @@ export class PgConfigBackend implements ConfigBackend {
     });
   }
 
+  /**
+   * Puts this node in the cluster node list that Kamailio reads (pg-node-list.ts), once it
+   * listens: written now, or as soon as PostgreSQL answers (checked every `checkIntervalMs`), and
+   * written again after each reconnection of the LISTEN connection. Never throws.
+   */
+  announceNode(entry: NodeListEntry): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.nodeList.announce(entry);
+  }
+
+  /**
+   * Takes this node out of the node list (a clean stop: call it before the SIP side stops, so
+   * that Kamailio stops sending to it first). {@link close} does it too. Never throws.
+   */
+  withdrawNode(): Promise<void> {
+    return this.nodeList.withdraw();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.checkTimer);
     clearTimeout(this.reconnectTimer);
-    // A write or catch-up under way ends first (bounded: PostgreSQL may be hanging).
+    // The node's row first, then a write or catch-up under way (bounded: PostgreSQL may be hanging).
     let t: NodeJS.Timeout | undefined;
-    await Promise.race([this.chain, new Promise((r) => (t = setTimeout(r, CLOSE_WAIT_MS)))]);
+    await Promise.race([
+      Promise.all([this.nodeList.withdraw(), this.chain]),
+      new Promise((r) => (t = setTimeout(r, CLOSE_WAIT_MS))),
+    ]);
     clearTimeout(t);
     const l = this.listener;
     this.listener = undefined;
@@ -339,6 +364,7 @@ export class PgConfigBackend implements ConfigBackend {
     this.checkTimer = setInterval(() => {
       if (!this.listenerUp && !this.reconnectTimer) void this.connectListener();
       void this.catchUp();
+      void this.nodeList.retry();
     }, this.options.checkIntervalMs ?? 2000);
     this.checkTimer.unref();
   }
@@ -383,7 +409,9 @@ export class PgConfigBackend implements ConfigBackend {
     if (this.listener !== client) return;
     this.listenerUp = true;
     this.backoffMs = BACKOFF_MIN_MS;
-    // Whatever was committed while not listening.
+    // The node's row again (PostgreSQL may have come back without it), and whatever was committed
+    // while not listening.
+    void this.nodeList.retry(true);
     await this.catchUp();
   }
 

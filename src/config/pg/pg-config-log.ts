@@ -5,11 +5,13 @@
  * version in the one-row `sipserver_config_meta`. Appends are serialised by a transaction-scoped
  * advisory lock and checked against the writer's version, so two writers at the same version
  * cannot both win; each append notifies {@link CONFIG_CHANNEL} (a wake-up only: readers catch up
- * from the log).
+ * from the log). The cluster's node list that Kamailio reads (pg-node-list.ts) is created with
+ * these tables.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { CommittedChangeSet, AppliedChange } from '../change-set.js';
+import { NODE_LIST_SCHEMA } from './pg-node-list.js';
 
 /** The LISTEN/NOTIFY channel; the payload is the new version. */
 export const CONFIG_CHANNEL = 'sipserver_config';
@@ -56,7 +58,7 @@ const SCHEMA = `
     node text,
     changes json NOT NULL
   );
-`;
+${NODE_LIST_SCHEMA}`;
 
 interface LogRow {
   version: string;
