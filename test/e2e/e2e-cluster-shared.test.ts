@@ -266,7 +266,7 @@ agent-groups:
   it('a node started by hand with the same --store is listed by Kamailio, gets REGISTERs hashed to it, and leaves the list at SIGTERM', async () => {
     // 24 AoRs: each node gets some of them by Kamailio's hash over the To URI (all three get at
     // least one unless the hash is very lopsided: (2/3)^24 < 1e-4 for the new one).
-    const aors = Array.from({ length: 24 }, (_, i) => String(5000 + i));
+    const aors = Array.from({ length: 24 }, (_, i) => String(6000 + i));
     const put = await api(front, 'POST', '/api/config/change-sets', {
       changes: aors.map((key) => ({
         op: 'put',
@@ -304,12 +304,12 @@ agent-groups:
     );
     // The new node has every DN (from the log) and answers its share of the REGISTERs.
     await waitFor(
-      async () => (await api(byHand!.httpUrl!, 'GET', '/api/dns/5023')).status === 200,
-      'DN 5023 on the new node',
+      async () => (await api(byHand!.httpUrl!, 'GET', '/api/dns/6023')).status === 200,
+      'DN 6023 on the new node',
     );
     const https = [...nodes.map((n) => n.http), byHand.httpUrl!];
     const before = await Promise.all(https.map(registered200));
-    const phone = await UdpPeer.open('127.0.0.7');
+    const phone = await UdpPeer.open('127.0.0.9');
     try {
       for (const aor of aors) expect(await register(phone, sipPort, aor)).toBe(200);
       const after = await Promise.all(https.map(registered200));

@@ -125,7 +125,14 @@ export class SipPhone {
       1,
       timeoutMs,
     );
-    if (!ok || statusOf(ok.text) !== 200) throw new Error(`call to ${target}: ${ok ? statusOf(ok.text) : 'no answer'}`);
+    if (!ok || statusOf(ok.text) !== 200) {
+      const seen = this.peer.received
+        .filter((d) => d.text.includes(`Call-ID: ${callId}\r\n`))
+        .map((d) => d.text.split('\r\n')[0]);
+      throw new Error(
+        `call to ${target}: ${ok ? statusOf(ok.text) : 'no answer'} (received: ${seen.join(', ') || 'nothing'})`,
+      );
+    }
     const contact = /<([^>]+)>/.exec(headerValues(ok.text, 'Contact', 'm')[0]!)![1]!;
     const routes = headerValues(ok.text, 'Record-Route')
       .flatMap((v) => v.split(/,\s*(?=<)/))
