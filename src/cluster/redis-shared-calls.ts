@@ -9,7 +9,7 @@
  * - the channel `PREFIX:calls`, where the node that ended an orphan call says so (its connId).
  *
  * Written by the node that holds a call when it is established and when its dialogs change;
- * deleted when it ends. The records have no TTL: an established call lasts as long as its parties
+ * deleted when it ends; gathered and flushed every 200 ms (a shorter call never reaches Redis). The records have no TTL: an established call lasts as long as its parties
  * want, whatever happens to its node.
  */
 import type { Redis } from 'ioredis';
@@ -19,6 +19,12 @@ import type { Logger } from '../util/logger.js';
 /** Options of {@link RedisSharedCalls}. */
 export interface RedisSharedCallsOptions {
   readonly redis: Redis;
+  /**
+   * Writes are gathered and sent every `flushMs` (default 200; 0: at once): a call that ends
+   * sooner never reaches Redis, and a node that dies loses at most the records of the calls
+   * established in its last `flushMs` (their BYE then gets 481).
+   */
+  readonly flushMs?: number;
   /** The subscriber connection (shared with the node's other channels). */
   readonly sub: Redis;
   readonly prefix: string;
@@ -63,8 +69,19 @@ return out`;
 /** {@link SharedCallStore} in Redis. */
 export class RedisSharedCalls implements SharedCallStore {
   private readonly listeners = new Set<(connId: string) => void>();
+  /** connId → what to write at the next flush. */
+  private readonly pending = new Map<
+    string,
+    { record: SharedCallRecord; stale: string[]; orphan: boolean } | { remove: readonly string[] }
+  >();
+  /** connIds whose record is in Redis (as far as this node wrote it). */
+  private readonly written = new Set<string>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly flushMs: number;
 
-  constructor(private readonly o: RedisSharedCallsOptions) {}
+  constructor(private readonly o: RedisSharedCallsOptions) {
+    this.flushMs = o.flushMs ?? 200;
+  }
 
   get self(): string {
     return this.o.self;
@@ -92,26 +109,65 @@ export class RedisSharedCalls implements SharedCallStore {
   }
 
   put(record: SharedCallRecord, stale: readonly string[], orphan = false): void {
-    // A pipeline, not a transaction: a half-written record is rewritten at the next change, and
-    // five commands a call instead of nine keep the cluster's CPU per call down.
-    const key = `${this.p}call:${record.connId}`;
-    const text = JSON.stringify(record);
-    const p = this.o.redis.pipeline();
-    if (orphan) p.hset(key, 'rec', text, 'node', this.o.self, 'orphan', '1');
-    else p.hset(key, 'rec', text, 'node', this.o.self);
-    p.sadd(`${this.p}calls:${this.o.self}`, record.connId);
-    p.mset(...record.legs.flatMap((l) => [`${this.p}dialog:${l.dialog.id.callId}`, record.connId]));
-    if (stale.length > 0) p.del(...stale.map((id) => `${this.p}dialog:${id}`));
-    p.exec().catch((err: unknown) => this.o.logger.warn({ err }, 'call record not shared (Redis)'));
+    const before = this.pending.get(record.connId);
+    const keepStale = before && 'record' in before ? before.stale : [];
+    this.pending.set(record.connId, { record, stale: [...keepStale, ...stale], orphan });
+    this.schedule();
   }
 
   remove(connId: string, callIds: readonly string[]): void {
-    this.o.redis
-      .pipeline()
-      .del(`${this.p}call:${connId}`, ...callIds.map((id) => `${this.p}dialog:${id}`))
-      .srem(`${this.p}calls:${this.o.self}`, connId)
-      .exec()
-      .catch((err: unknown) => this.o.logger.warn({ err }, 'call record not removed (Redis)'));
+    if (this.pending.get(connId) && !this.written.has(connId)) {
+      // never written: nothing to remove (most calls shorter than the flush period)
+      this.pending.delete(connId);
+      return;
+    }
+    this.pending.set(connId, { remove: callIds });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.flushMs <= 0) {
+      if (this.flushMs <= 0) this.flush();
+      return;
+    }
+    this.timer = setTimeout(() => this.flush(), this.flushMs);
+    this.timer.unref?.();
+  }
+
+  /**
+   * Writes what changed since the last flush in one pipeline: a hash per call put, and one
+   * command each for the dialog keys set, the keys deleted, and this node's set.
+   */
+  flush(): void {
+    this.timer = undefined;
+    if (this.pending.size === 0) return;
+    const p = this.o.redis.pipeline();
+    const dialogs: string[] = [];
+    const del: string[] = [];
+    const added: string[] = [];
+    const removed: string[] = [];
+    for (const [connId, w] of this.pending) {
+      if ('remove' in w) {
+        del.push(`${this.p}call:${connId}`, ...w.remove.map((id) => `${this.p}dialog:${id}`));
+        removed.push(connId);
+        this.written.delete(connId);
+        continue;
+      }
+      const key = `${this.p}call:${connId}`;
+      const text = JSON.stringify(w.record);
+      if (w.orphan) p.hset(key, 'rec', text, 'node', this.o.self, 'orphan', '1');
+      else p.hset(key, 'rec', text, 'node', this.o.self);
+      for (const l of w.record.legs) dialogs.push(`${this.p}dialog:${l.dialog.id.callId}`, connId);
+      for (const id of w.stale) del.push(`${this.p}dialog:${id}`);
+      added.push(connId);
+      this.written.add(connId);
+    }
+    this.pending.clear();
+    if (dialogs.length > 0) p.mset(...dialogs);
+    if (del.length > 0) p.del(...del);
+    if (added.length > 0) p.sadd(`${this.p}calls:${this.o.self}`, ...added);
+    if (removed.length > 0) p.srem(`${this.p}calls:${this.o.self}`, ...removed);
+    p.exec().catch((err: unknown) => this.o.logger.warn({ err }, 'call records not shared (Redis)'));
   }
 
   async find(callId: string): Promise<StoredCall | undefined> {

@@ -4,7 +4,7 @@
  * node is found by the other from either leg's Call-ID; a record whose legs changed drops the
  * stale Call-ID; the takeover makes the taker the holder of the dead node's records, as orphans;
  * a claim deletes a record only while it is unchanged, once; the end of an orphan is announced
- * to every node.
+ * to every node; a call that ends before the write-behind flush never reaches Redis.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,6 +133,14 @@ describe('shared call records in Redis', () => {
     await waitFor(async () => (await n2!.find('a-2')) === undefined, 'the record gone');
     expect(await probe.keys('sipserver:*c0ffee02*')).toEqual([]);
     expect(await probe.exists('sipserver:dialog:a-2', 'sipserver:dialog:b-2')).toBe(0);
+
+    // Written behind: a call that ends before the flush never reaches Redis.
+    const short: SharedCallRecord = { connId: 'c0ffee03', callType: 'Inbound', legs: [leg('a-3'), leg('b-3', '1003')] };
+    n1!.put(short, []);
+    n1!.remove('c0ffee03', ['a-3', 'b-3']);
+    n1!.flush();
+    expect(await n1!.find('a-3')).toBeUndefined(); // n1's own connection: after anything it sent
+    expect(await probe.exists('sipserver:call:c0ffee03', 'sipserver:dialog:a-3')).toBe(0);
 
     n2!.put(record, [], true);
     expect(await waitFor(() => n1!.find('a-2'), 'the orphan again')).toMatchObject({ holder: 'n2', orphan: true });
