@@ -29,7 +29,7 @@
  * (100 agents logged in), BENCH_MIGRATE_BEFORE_S (10 s of calls measured before), BENCH_MIGRATE_SIDES
  * ("ours,naive"), BENCH_MIGRATE_APPLY_ARGS (more `migrate apply` arguments, e.g. "--max-batch 200"). Run alone: `npm run build && npx tsx bench/run.ts migrate`.
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setupPercentile, type CallLoadStats, type SetupSample } from '../test/helpers/call-load.js';
 import { ROUTING_POINT } from '../test/helpers/office-gen.js';
@@ -47,6 +47,8 @@ const BEFORE_S = Number(process.env.BENCH_MIGRATE_BEFORE_S ?? 10);
 const SIDES = (process.env.BENCH_MIGRATE_SIDES ?? 'ours,naive').split(',');
 /** More `migrate apply` arguments for our side (e.g. `--max-batch 200`), split on spaces. */
 const APPLY_ARGS = (process.env.BENCH_MIGRATE_APPLY_ARGS ?? '').split(' ').filter(Boolean);
+/** More Node.js arguments for the servers (e.g. `--trace-gc`; their output goes to BENCH_MIGRATE_SERVER_LOG). */
+const SERVER_ARGS = (process.env.BENCH_MIGRATE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** Set-up times of the first 2 s of calls are not measured (JIT warm-up of the call path). */
 const WARMUP_MS = 2000;
 /** Set-up times from a packet capture (µs) when tcpdump can run here; SIPp's own (4 ms steps) otherwise. */
@@ -128,7 +130,12 @@ function naive(run: OfficeRun, plan: string): Migration {
  */
 async function side(name: string, agents: number): Promise<SideResult> {
   const serverCpu = PLACE.cpu('server');
-  const run = await OfficeRun.start({ agents, dist: true, ...(serverCpu !== undefined ? { serverCpu } : {}) });
+  const run = await OfficeRun.start({
+    agents,
+    dist: true,
+    ...(serverCpu !== undefined ? { serverCpu } : {}),
+    ...(SERVER_ARGS.length > 0 ? { nodeArgs: SERVER_ARGS } : {}),
+  });
   try {
     await run.registerPhones();
     await run.waitSoftswitches();
@@ -172,6 +179,8 @@ async function side(name: string, agents: number): Promise<SideResult> {
       detail: `${detail}; before: peak lag ${peak(before, (s) => s.eventLoopLagMaxMs).toFixed(1)} ms, CPU ${peak(before, (s) => s.cpuPercent).toFixed(0)} %`,
     };
   } finally {
+    if (process.env.BENCH_MIGRATE_SERVER_LOG)
+      appendFileSync(process.env.BENCH_MIGRATE_SERVER_LOG, `=== ${name} ${agents}\n${run.server.stdout}`);
     await run.stop();
   }
 }

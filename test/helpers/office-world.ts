@@ -31,6 +31,8 @@ export interface OfficeRunOptions {
   token?: string;
   /** Pin the server (every thread) to this CPU once it runs (benches: bench/helpers/placement.ts). */
   serverCpu?: number;
+  /** More Node.js arguments for the server (after SERVER_NODE_FLAGS), e.g. `--trace-gc`. */
+  nodeArgs?: readonly string[];
 }
 
 /** One `/api/status` reading of {@link OfficeRun.watchLoad}. */
@@ -136,6 +138,7 @@ export class OfficeRun {
         sipListen: ['udp:127.0.0.1:0'],
         dist: o.dist ?? false,
         startTimeoutMs: 120_000,
+        ...(o.nodeArgs ? { nodeArgs: [...o.nodeArgs] } : {}),
       });
       if (o.serverCpu !== undefined) pinProcess(server.child.pid!, o.serverCpu);
       return new OfficeRun(dir, world, token, pbx, sbc, server, o.dist ?? false);
