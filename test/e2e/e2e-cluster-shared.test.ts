@@ -425,8 +425,19 @@ agent-groups:
 
       // The customer hangs up: Kamailio sends the BYE to the live node, which answers it, sends
       // BYE to ann's phone along the stored dialog, and reports the release to the desktop.
+      // Other requests in the dialog reach a live node too, which cannot relay them: OPTIONS 200,
+      // a re-INVITE 488 (the session goes on unchanged), INFO 403.
+      expect(await customer.request(call, 'OPTIONS', 2)).toBe(200);
+      expect(await customer.request(call, 'INVITE', 3)).toBe(488);
+      expect(await customer.request(call, 'INFO', 4)).toBe(403);
+      expect(
+        annPhone.received
+          .filter((d) => d.text.includes(`Call-ID: ${agentCallId}\r\n`) && !/^SIP\/2\.0 /.test(d.text))
+          .map((d) => d.text.split(' ')[0]),
+      ).toEqual(['INVITE', 'ACK']);
+
       const byeAt = Date.now();
-      expect(await customer.hangUp(call)).toBe(200);
+      expect(await customer.hangUp(call, 5)).toBe(200);
       const byeToAgent = await annPhone.peer.waitFor(
         (d) => d.text.startsWith('BYE ') && d.text.includes(`Call-ID: ${agentCallId}\r\n`),
         1,

@@ -143,29 +143,53 @@ export class SipPhone {
     return call;
   }
 
-  /** Sends `method` in the dialog of `call` along its route set (CSeq `seq`). */
-  async inDialog(call: PlacedCall, method: string, seq: number): Promise<void> {
+  /** Sends `method` in the dialog of `call` along its route set (CSeq `seq`); resolves with the Via branch. */
+  async inDialog(call: PlacedCall, method: string, seq: number, viaBranch = branch()): Promise<string> {
+    const sdp = method === 'INVITE' ? this.sdp() : '';
     await this.peer.send(
       `${method} ${call.contact} SIP/2.0\r\n` +
-        `Via: SIP/2.0/UDP ${this.host}:${this.port};branch=${branch()};rport\r\n` +
+        `Via: SIP/2.0/UDP ${this.host}:${this.port};branch=${viaBranch};rport\r\n` +
         `Max-Forwards: 70\r\nFrom: ${call.from}\r\nTo: ${call.to}\r\nCall-ID: ${call.callId}\r\n` +
-        `CSeq: ${seq} ${method}\r\n${call.routes.map((r) => `Route: ${r}\r\n`).join('')}Content-Length: 0\r\n\r\n`,
+        `CSeq: ${seq} ${method}\r\n${call.routes.map((r) => `Route: ${r}\r\n`).join('')}` +
+        (method === 'INVITE'
+          ? `Contact: <sip:phone@${this.host}:${this.port}>\r\nContent-Type: application/sdp\r\n`
+          : '') +
+        `Content-Length: ${Buffer.byteLength(sdp)}\r\n\r\n${sdp}`,
       this.proxyPort,
     );
+    return viaBranch;
   }
 
-  /** Hangs `call` up; resolves with the BYE's final status (undefined: none within `timeoutMs`). */
-  async hangUp(call: PlacedCall, timeoutMs = 10_000): Promise<number | undefined> {
-    await this.inDialog(call, 'BYE', 2);
+  /**
+   * Sends `method` (CSeq `seq`) in the dialog of `call`; resolves with its final status (undefined:
+   * none within `timeoutMs`). A re-INVITE refused gets its ACK (same branch, RFC 3261 §17.1.1.3).
+   */
+  async request(call: PlacedCall, method: string, seq: number, timeoutMs = 10_000): Promise<number | undefined> {
+    const viaBranch = await this.inDialog(call, method, seq);
     const [r] = await this.peer.waitFor(
       (d) =>
         d.text.includes(`Call-ID: ${call.callId}\r\n`) &&
-        /^CSeq: 2 BYE/m.test(d.text) &&
+        new RegExp(`^CSeq: ${seq} ${method}\\r?$`, 'm').test(d.text) &&
         (statusOf(d.text) ?? 0) >= 200,
       1,
       timeoutMs,
     );
-    return r ? statusOf(r.text) : undefined;
+    const status = r ? statusOf(r.text) : undefined;
+    if (method === 'INVITE' && status !== undefined && status >= 300) {
+      await this.peer.send(
+        `ACK ${call.contact} SIP/2.0\r\n` +
+          `Via: SIP/2.0/UDP ${this.host}:${this.port};branch=${viaBranch};rport\r\n` +
+          `Max-Forwards: 70\r\nFrom: ${call.from}\r\nTo: ${headerValues(r!.text, 'To', 't')[0]}\r\nCall-ID: ${call.callId}\r\n` +
+          `CSeq: ${seq} ACK\r\n${call.routes.map((x) => `Route: ${x}\r\n`).join('')}Content-Length: 0\r\n\r\n`,
+        this.proxyPort,
+      );
+    }
+    return status;
+  }
+
+  /** Hangs `call` up (BYE with CSeq `seq`); resolves with the BYE's final status. */
+  hangUp(call: PlacedCall, seq = 2, timeoutMs = 10_000): Promise<number | undefined> {
+    return this.request(call, 'BYE', seq, timeoutMs);
   }
 
   async close(): Promise<void> {
