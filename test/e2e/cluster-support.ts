@@ -1,5 +1,10 @@
 /** What the cluster end-to-end tests share: cluster-up.sh's node lines and the processes it left. */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
+import { repoRoot } from '../helpers/paths.js';
+import { runSipp } from '../helpers/sipp.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** One node as cluster-up.sh prints it. */
 export interface ClusterNode {
@@ -48,3 +53,76 @@ export const gone = (pid: number): boolean => {
     return true;
   }
 };
+
+/** A CTI frame as a test saw it: arrival time and the node whose connection delivered it. */
+export interface Seen {
+  at: number;
+  node: number;
+  f: CtiFrame;
+}
+
+/**
+ * One application-scope CTI connection to `node` (admin `token`), registered on every DN of `dns`;
+ * every frame it receives is pushed to `seen`. The client is added to `clients` (to close).
+ */
+export async function openCtiRecorder(o: {
+  node: ClusterNode;
+  token: string;
+  dns: readonly string[];
+  seen: Seen[];
+  clients: CtiTestClient[];
+  timeoutMs?: number;
+}): Promise<CtiTestClient> {
+  const c = await CtiTestClient.connect(`${o.node.http.replace('http', 'ws')}/cti`, 10_000);
+  o.clients.push(c);
+  c.ws.on('message', (d) => {
+    try {
+      o.seen.push({ at: Date.now(), node: o.node.k, f: JSON.parse(d.toString()) as CtiFrame });
+    } catch {
+      /* not JSON: the client records it */
+    }
+  });
+  const opened = await c.request('RequestOpen', { token: o.token }, 10_000);
+  if (opened.event !== 'EventOpened') throw new Error(`RequestOpen on node ${o.node.k}: ${JSON.stringify(opened)}`);
+  for (const dn of o.dns) c.send('RequestRegisterAddress', { thisDN: dn });
+  await waitFor(() => c.events.filter((f) => f.event === 'EventRegistered').length === o.dns.length, {
+    what: `${o.dns.length} DNs registered on node ${o.node.k}`,
+    timeoutMs: o.timeoutMs ?? 10_000,
+  });
+  return c;
+}
+
+/**
+ * Registers `count` phones through `sipPort` with digest (SIPp over an injection list: DN
+ * `dnOf(i)`, password `pw-i`), `rate` a second; resolves with SIPp's result.
+ */
+export async function registerPhones(o: {
+  dir: string;
+  sipPort: number;
+  count: number;
+  dnOf: (i: number) => string;
+  rate: number;
+  limit: number;
+  timeoutMs: number;
+}): Promise<Awaited<ReturnType<typeof runSipp>>> {
+  const inf = join(o.dir, 'phones.csv');
+  writeFileSync(
+    inf,
+    [
+      'SEQUENTIAL',
+      ...Array.from(
+        { length: o.count },
+        (_, i) => `${o.dnOf(i)};[authentication username=${o.dnOf(i)} password=pw-${i}]`,
+      ),
+    ].join('\n') + '\n',
+  );
+  return runSipp({
+    scenario: join(repoRoot, 'bench/helpers/register-inf.xml'),
+    target: `127.0.0.1:${o.sipPort}`,
+    calls: o.count,
+    rate: o.rate,
+    limit: o.limit,
+    args: ['-inf', inf],
+    timeoutMs: o.timeoutMs,
+  });
+}

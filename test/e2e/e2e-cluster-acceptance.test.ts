@@ -25,15 +25,24 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallLoad } from '../helpers/call-load.js';
-import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
+import type { CtiTestClient } from '../helpers/cti-client.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { RtpPeer } from '../helpers/rtp-peer.js';
-import { runSipp, startSipp, type SippPeer } from '../helpers/sipp.js';
+import { startSipp, type SippPeer } from '../helpers/sipp.js';
 import { UdpPeer, statusOf } from '../helpers/udp-peer.js';
 import { waitFor } from '../helpers/wait.js';
 import { scenario } from './e2e-support.js';
-import { type ClusterNode, gone, parseNodes, processesNaming } from './cluster-support.js';
+import { headerLines, headerValues } from '../helpers/sip-phone.js';
+import {
+  type ClusterNode,
+  gone,
+  openCtiRecorder,
+  parseNodes,
+  processesNaming,
+  registerPhones,
+  type Seen,
+} from './cluster-support.js';
 
 const run = promisify(execFile);
 const TOKEN = 'cluster-acceptance-token';
@@ -53,13 +62,6 @@ const agentId = (i: number): string => `agent${String(i).padStart(3, '0')}`;
 const agentDn = (i: number): string => `7${String(i).padStart(5, '0')}`;
 const AGENT_DNS = Array.from({ length: AGENTS }, (_, i) => agentDn(i));
 const DN_AGENT = new Map(AGENT_DNS.map((dn, i) => [dn, agentId(i)]));
-
-/** A CTI frame as the test saw it: arrival time and the node whose connection delivered it. */
-interface Seen {
-  at: number;
-  node: number;
-  f: CtiFrame;
-}
 
 async function get<T>(base: string, path: string): Promise<T> {
   const res = await fetch(`${base}${path}`, {
@@ -96,18 +98,6 @@ function clusterYaml(sipPort: number, httpPort: number, pbxPort: number, uasPort
   lines.push('agent-groups:', '  - name: Support', '    agents:');
   for (let i = 0; i < AGENTS; i++) lines.push(`      - ${agentId(i)}`);
   return lines.join('\n') + '\n';
-}
-
-/** Every value of header `name` (or its compact form) in a SIP message. */
-function headerValues(text: string, name: string, compact?: string): string[] {
-  const names = compact ? `(?:${name}|${compact})` : name;
-  return [...text.matchAll(new RegExp(`^${names}[ \\t]*:[ \\t]*(.*?)\\r?$`, 'gim'))].map((m) => m[1]!);
-}
-
-/** The whole lines of header `name` (or its compact form), as they are. */
-function headerLines(text: string, name: string, compact?: string): string[] {
-  const names = compact ? `(?:${name}|${compact})` : name;
-  return [...text.matchAll(new RegExp(`^${names}[ \\t]*:.*?(?=\\r?$)`, 'gim'))].map((m) => m[0]);
 }
 
 /** The audio port of an SDP body. */
@@ -224,24 +214,8 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
   let victim: ClusterNode | undefined;
 
   /** One application-scope CTI connection to `node`, registered on every agent DN. */
-  async function openDesk(node: ClusterNode): Promise<CtiTestClient> {
-    const c = await CtiTestClient.connect(`${node.http.replace('http', 'ws')}/cti`, 10_000);
-    clients.push(c);
-    c.ws.on('message', (d) => {
-      try {
-        seen.push({ at: Date.now(), node: node.k, f: JSON.parse(d.toString()) as CtiFrame });
-      } catch {
-        /* not JSON: the client records it */
-      }
-    });
-    expect(await c.request('RequestOpen', { token: TOKEN }, 10_000)).toMatchObject({ event: 'EventOpened' });
-    for (const dn of AGENT_DNS) c.send('RequestRegisterAddress', { thisDN: dn });
-    await waitFor(() => c.events.filter((f) => f.event === 'EventRegistered').length === AGENTS, {
-      what: `${AGENTS} DNs registered on node ${node.k}`,
-      timeoutMs: 20_000,
-    });
-    return c;
-  }
+  const openDesk = (node: ClusterNode): Promise<CtiTestClient> =>
+    openCtiRecorder({ node, token: TOKEN, dns: AGENT_DNS, seen, clients, timeoutMs: 20_000 });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'e2e-cluster-acceptance-'));
@@ -297,25 +271,14 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
   });
 
   it('2,000 phones register through Kamailio (digest); every node knows all 2,000', async () => {
-    const inf = join(dir, 'phones.csv');
-    writeFileSync(
-      inf,
-      [
-        'SEQUENTIAL',
-        ...Array.from(
-          { length: PHONES },
-          (_, i) => `${phoneDn(i)};[authentication username=${phoneDn(i)} password=pw-${i}]`,
-        ),
-      ].join('\n') + '\n',
-    );
     const t0 = Date.now();
-    const r = await runSipp({
-      scenario: join(repoRoot, 'bench/helpers/register-inf.xml'),
-      target: `127.0.0.1:${sipPort}`,
-      calls: PHONES,
+    const r = await registerPhones({
+      dir,
+      sipPort,
+      count: PHONES,
+      dnOf: phoneDn,
       rate: 400,
       limit: 400,
-      args: ['-inf', inf],
       timeoutMs: 60_000,
     });
     expect(r.code, r.errors.slice(0, 2000)).toBe(0);
@@ -554,7 +517,10 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
     // established calls end normally: the customer's BYE goes to another node, which answers it.
     // The slack covers calls that reached it between the status read and the kill. Calls Kamailio
     // sent it after its death went to another node after fr_timer (2 s).
-    expect(stats.failed).toBeLessThanOrEqual(Math.max(0, before.calls.active - atKill.established.size) + 5);
+    // A node shares its call records every 20 ms: the calls it established in its last moments are
+    // lost with it like those in setup. Those the test saw established 100 ms before the kill are shared.
+    const shared = new Set([...atKill.established].filter(([, at]) => at < killedAt - 100).map(([id]) => id));
+    expect(stats.failed).toBeLessThanOrEqual(Math.max(0, before.calls.active - shared.size) + 5);
 
     // Its established agent calls are cleaned up: the node that took them over reports each
     // EventReleased once the customer hung up (and sent the agent's side its BYE).
@@ -564,12 +530,12 @@ describe('issue 21 acceptance: three nodes behind Kamailio, 2,000 phones, 200 ag
         for (const x of seen)
           if (x.node !== victim!.k && x.f.event === 'EventReleased') {
             const id = `${String(x.f.thisDN)} ${String(x.f.connId)}`;
-            if (atKill.established.has(id) && !releasedBy.has(id)) releasedBy.set(id, x.at - killedAt);
+            if (shared.has(id) && !releasedBy.has(id)) releasedBy.set(id, x.at - killedAt);
           }
-        return releasedBy.size === atKill.established.size;
+        return releasedBy.size === shared.size;
       },
       {
-        what: `EventReleased of the ${atKill.established.size} established calls of node ${victim.k}`,
+        what: `EventReleased of the ${shared.size} established calls of node ${victim.k} shared before the kill`,
         timeoutMs: 20_000,
         detail: () => `${releasedBy.size} released`,
       },
@@ -655,22 +621,22 @@ function callsPerAgent(seen: readonly Seen[], from: number, to: number): Map<str
 
 /**
  * Agent calls node `k` reported and not released (by any node up to `until`), as `DN connId`:
- * `setup` rang but was not answered, `established` was answered.
+ * `setup` rang but was not answered, `established` was answered (when the test saw it).
  */
 function openCallsOf(
   seen: readonly Seen[],
   k: number,
   until: number,
-): { setup: Set<string>; established: Set<string> } {
+): { setup: Set<string>; established: Map<string, number> } {
   const setup = new Set<string>();
-  const established = new Set<string>();
+  const established = new Map<string, number>();
   for (const s of seen) {
     if (!DN_AGENT.has(String(s.f.thisDN)) || (s.node !== k && s.at > until)) continue;
     const id = `${String(s.f.thisDN)} ${String(s.f.connId)}`;
     if (s.node === k && s.f.event === 'EventRinging') setup.add(id);
     if (s.node === k && s.f.event === 'EventEstablished') {
       setup.delete(id);
-      established.add(id);
+      established.set(id, s.at);
     }
     if (s.f.event === 'EventReleased' || s.f.event === 'EventAbandoned') {
       setup.delete(id);

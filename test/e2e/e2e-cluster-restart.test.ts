@@ -31,13 +31,21 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallLoad, setupPercentile, type SetupSample } from '../helpers/call-load.js';
-import { CtiTestClient, type CtiFrame } from '../helpers/cti-client.js';
+import type { CtiTestClient } from '../helpers/cti-client.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { runSipp, startSipp, type SippPeer } from '../helpers/sipp.js';
 import { waitFor } from '../helpers/wait.js';
 import { scenario } from './e2e-support.js';
-import { type ClusterNode, gone, parseNodes, processesNaming } from './cluster-support.js';
+import {
+  type ClusterNode,
+  gone,
+  openCtiRecorder,
+  parseNodes,
+  processesNaming,
+  registerPhones,
+  type Seen,
+} from './cluster-support.js';
 
 const run = promisify(execFile);
 const TOKEN = 'cluster-restart-token';
@@ -64,13 +72,6 @@ const AGENT_DNS = Array.from({ length: AGENTS }, (_, i) => agentDn(i));
 const AGENT_DN_SET = new Set(AGENT_DNS);
 /** cluster-up.sh names the nodes node-K in Redis. */
 const nodeName = (k: number): string => `node-${k}`;
-
-/** A CTI frame as the test saw it: arrival time and the node whose connection delivered it. */
-interface Seen {
-  at: number;
-  node: number;
-  f: CtiFrame;
-}
 
 interface Answer<T> {
   status: number;
@@ -187,24 +188,8 @@ describe('issue 21 acceptance: PostgreSQL and Redis restarted under call load (t
   const nodeLog = (n: ClusterNode): string => readFileSync(join(data, `node-${n.k}/node.log`), 'utf8');
 
   /** One application-scope CTI connection to `node`, registered on every agent DN. */
-  async function openDesk(node: ClusterNode): Promise<CtiTestClient> {
-    const c = await CtiTestClient.connect(`${node.http.replace('http', 'ws')}/cti`, 10_000);
-    clients.push(c);
-    c.ws.on('message', (d) => {
-      try {
-        seen.push({ at: Date.now(), node: node.k, f: JSON.parse(d.toString()) as CtiFrame });
-      } catch {
-        /* not JSON: the client records it */
-      }
-    });
-    expect(await c.request('RequestOpen', { token: TOKEN }, 10_000)).toMatchObject({ event: 'EventOpened' });
-    for (const dn of AGENT_DNS) c.send('RequestRegisterAddress', { thisDN: dn });
-    await waitFor(() => c.events.filter((f) => f.event === 'EventRegistered').length === AGENTS, {
-      what: `${AGENTS} DNs registered on node ${node.k}`,
-      timeoutMs: 10_000,
-    });
-    return c;
-  }
+  const openDesk = (node: ClusterNode): Promise<CtiTestClient> =>
+    openCtiRecorder({ node, token: TOKEN, dns: AGENT_DNS, seen, clients });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'e2e-cluster-restart-'));
@@ -245,24 +230,13 @@ describe('issue 21 acceptance: PostgreSQL and Redis restarted under call load (t
     expect(nodes.map((n) => n.k)).toEqual([1, 2]);
     for (const n of nodes) expect((await configOf(n)).store).toMatchObject({ kind: 'postgres', connected: true });
 
-    const inf = join(dir, 'phones.csv');
-    writeFileSync(
-      inf,
-      [
-        'SEQUENTIAL',
-        ...Array.from(
-          { length: PHONES },
-          (_, i) => `${phoneDn(i)};[authentication username=${phoneDn(i)} password=pw-${i}]`,
-        ),
-      ].join('\n') + '\n',
-    );
-    const r = await runSipp({
-      scenario: join(repoRoot, 'bench/helpers/register-inf.xml'),
-      target: `127.0.0.1:${sipPort}`,
-      calls: PHONES,
+    const r = await registerPhones({
+      dir,
+      sipPort,
+      count: PHONES,
+      dnOf: phoneDn,
       rate: 100,
       limit: 50,
-      args: ['-inf', inf],
       timeoutMs: 30_000,
     });
     expect(r.code, r.errors.slice(0, 2000)).toBe(0);
