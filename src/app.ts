@@ -376,6 +376,7 @@ export class App {
       onAdopted: (sessions) => this.ctiGateway?.awaitDesktops(sessions),
       devices: this.rr.reachability.prober,
       calls: this.calls.shared,
+      orphanCheckS: () => optionNumber('cluster-orphan-check', this.store.server.options['cluster-orphan-check']),
     });
     // Routing points pick among the Ready agents of every node (docs/cluster.md).
     this.router.useCluster(this.clusterNode.cluster.routing);

@@ -49,6 +49,8 @@ export interface ClusterNodeDeps {
   readonly devices?: ProbedDevices;
   /** The node's calls: shared so that they are ended properly if the node dies. */
   readonly calls?: SharedCalls;
+  /** `cluster-orphan-check` now, seconds (read at each check). */
+  readonly orphanCheckS?: () => number;
 }
 
 /** A node in the cluster: its shared registrations and its lease and agent logins. */
@@ -87,7 +89,7 @@ export async function joinCluster(d: ClusterNodeDeps): Promise<ClusterNode> {
       ...(d.onAdopted ? { onAdopted: d.onAdopted } : {}),
       ...clusterTimes(d.options),
     });
-    if (d.calls) await cluster.attachCalls(d.calls);
+    if (d.calls) await cluster.attachCalls(d.calls, d.orphanCheckS);
     await cluster.attachAgents(d.agents);
     if (d.devices) await cluster.attachDevices(d.devices);
     logger.info({ node: d.node, redis: redactUrl(d.url), registrations: loaded }, 'joined the cluster');
@@ -212,7 +214,7 @@ export class RedisCluster {
    * Shares this node's established calls, takes a dead node's calls over with its agents, and
    * answers the in-dialog requests of dead nodes' calls (docs/cluster.md, "Calls of a dead node").
    */
-  async attachCalls(calls: SharedCalls): Promise<void> {
+  async attachCalls(calls: SharedCalls, orphanCheckS?: () => number): Promise<void> {
     const store = new RedisSharedCalls({
       redis: this.redis,
       sub: this.sub,
@@ -222,7 +224,7 @@ export class RedisCluster {
       logger: this.o.logger,
     });
     await store.start();
-    calls.attach(store);
+    calls.attach(store, orphanCheckS);
     this.calls = calls;
   }
 

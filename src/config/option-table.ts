@@ -479,6 +479,17 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     source: 'ours (agent desktop reconnect, docs/agent-desktop.md)',
   },
   {
+    name: 'cluster-orphan-check',
+    appliesTo: ['application'],
+    type: { kind: 'integer', min: 0, max: 3600 },
+    default: '30',
+    inheritFromSoftswitch: false,
+    effect:
+      'In a cluster (`start --redis`): seconds between the in-dialog OPTIONS (RFC 3261 §11) a node sends to each party of the calls it took over from a dead node (docs/cluster.md, "Calls of a dead node"). A party that answers 481 or does not answer no longer has the call: the node sends BYE to the other parties and reports the release, so the agent is not left Busy by a call nobody hangs up. 0: no check.',
+    takesEffect: 'next check',
+    source: 'ours (cluster, docs/cluster.md)',
+  },
+  {
     name: 'cluster-node-lease',
     appliesTo: ['application'],
     type: { kind: 'integer', min: 2, max: 300 },

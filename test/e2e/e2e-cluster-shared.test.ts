@@ -125,16 +125,18 @@ describe('cluster with PostgreSQL and Redis (cluster-up.sh --redis local --store
   name: SIP_Server
   sip: { listen: ["udp:127.0.0.1:${sipPort}", "tcp:127.0.0.1:${sipPort}"] }
   http: { listen: "127.0.0.1:${httpPort}", admin-token: "${TOKEN}" }
-  options: { cluster-node-lease: "2", sip-trusted-proxies: "127.0.0.1" }
+  options: { cluster-node-lease: "2", sip-trusted-proxies: "127.0.0.1", cluster-orphan-check: "1" }
 dns:
   - { number: "1000", type: extension, options: { contact: "*" } }
+  - { number: "1001", type: extension, options: { contact: "*" } }
   - { number: "2000", type: extension, options: { contact: "*" } }
   - { number: Carrier, type: trunk, options: { contact: "127.0.0.7:5099" } }
   - { number: "5000", type: routing-point, options: { agent-group: Support } }
 agents:
   - { id: ann, name: Ann, password: "ann-secret", dn: "1000" }
+  - { id: bob, name: Bob, password: "bob-secret", dn: "1001" }
 agent-groups:
-  - { name: Support, agents: [ann] }
+  - { name: Support, agents: [ann, bob] }
 `,
     );
     const up = await run(
@@ -342,11 +344,13 @@ agent-groups:
     }
   }, 60_000);
 
-  it('the owner of a login is killed during a routed call: the other node takes the agent over Busy, ends the call when the customer hangs up, and the agent is Ready', async () => {
-    // Ann's phone (DN 1000) registers through Kamailio; a customer calls from the carrier (127.0.0.7).
+  it('the owner of two agents is killed during their routed calls: the other node takes them over Busy; one call ends when the customer hangs up, the other when the agent phone is found to have lost it; both agents Ready', async () => {
+    // Ann's (DN 1000) and Bob's (DN 1001) phones register through Kamailio; customers call from the carrier (127.0.0.7).
     const annPhone = await SipPhone.open('127.0.0.8', sipPort);
+    const bobPhone = await SipPhone.open('127.0.0.10', sipPort);
     const customer = await SipPhone.open('127.0.0.7', sipPort);
     try {
+      expect(await bobPhone.register('1001')).toBe(200);
       expect(await annPhone.register('1000')).toBe(200);
       const first = await desktop();
       expect(await first.request('RequestRegisterAddress', { thisDN: '1000' })).toMatchObject({
@@ -368,6 +372,24 @@ agent-groups:
           `ann's owner known to node ${n.k}`,
         );
 
+      // Bob logs in on the same node, through its own CTI port.
+      const bobDesk = await CtiTestClient.connect(`${owner.http.replace('http', 'ws')}/cti`);
+      clients.push(bobDesk);
+      expect(await bobDesk.request('RequestOpen', { agentId: 'bob', password: 'bob-secret' })).toMatchObject({
+        event: 'EventOpened',
+      });
+      expect(await bobDesk.request('RequestRegisterAddress', { thisDN: '1001' })).toMatchObject({
+        event: 'EventRegistered',
+      });
+      expect(
+        await bobDesk.request('RequestAgentLogin', { thisDN: '1001', agentId: 'bob', workMode: 'AutoIn' }),
+      ).toMatchObject({ event: 'EventAgentLogin' });
+      for (const n of nodes)
+        await waitFor(
+          async () => (await api<ClusterView>(n.http, 'GET', '/api/cluster')).body.owners.bob === view.owners.ann,
+          `bob's owner known to node ${n.k}`,
+        );
+
       // The customer calls the routing point: ann's phone answers; the call lives on ann's node.
       const call = await customer.call('+15550001', '5000');
       expect(call.contact).toContain(`127.0.0.1:${owner.sipPort}`);
@@ -375,6 +397,15 @@ agent-groups:
       const connId = String(established.connId);
       const invite = annPhone.received.find((d) => d.text.startsWith('INVITE '))!;
       const agentCallId = headerValues(invite.text, 'Call-ID', 'i')[0]!;
+      // A second customer call goes to bob (ann is busy), on the same node.
+      const call2 = await customer.call('+15550002', '5000');
+      const established2 = await bobDesk.waitFor((f) => f.event === 'EventEstablished' && f.thisDN === '1001', 5000);
+      const connId2 = String(established2.connId);
+      const bobCallId = headerValues(
+        bobPhone.received.find((d) => d.text.startsWith('INVITE '))!.text,
+        'Call-ID',
+        'i',
+      )[0]!;
       // Both legs' dialogs are in Redis (written when the call was established).
       const redisPort = readFileSync(join(data, 'redis/port'), 'utf8').trim();
       const redis = async (...args: string[]): Promise<string> =>
@@ -385,6 +416,9 @@ agent-groups:
           (await redis('GET', `sipserver:dialog:${agentCallId}`)) === connId,
         'the call record in Redis',
       );
+      await waitFor(async () => (await redis('GET', `sipserver:dialog:${bobCallId}`)) === connId2, "bob's call record");
+      // Bob's phone is about to lose its call (a reboot): in-dialog requests for it get 481.
+      bobPhone.forget(bobCallId);
 
       const killedAt = Date.now();
       process.kill(owner.pid, 'SIGKILL');
@@ -400,6 +434,29 @@ agent-groups:
       console.log(
         `cluster (shared): ann taken over by ${taken} ${((Date.now() - killedAt) / 1000).toFixed(1)} s after SIGKILL`,
       );
+      // The node holding the calls now asks their parties every second (cluster-orphan-check): bob's
+      // phone answers 481, so that call is ended: the customer gets a BYE, bob is released, Ready.
+      const bye2 = await customer.peer.waitFor(
+        (d) => d.text.startsWith('BYE ') && d.text.includes(`Call-ID: ${call2.callId}\r\n`),
+        1,
+        15_000,
+      );
+      expect(bye2).toHaveLength(1);
+      expect(
+        bobPhone.received.some((d) => d.text.startsWith('OPTIONS ') && d.text.includes(`Call-ID: ${bobCallId}\r\n`)),
+      ).toBe(true);
+      await waitFor(
+        async () =>
+          (
+            await api<{ agents: Array<{ id: string; state: string }> }>(
+              other.http,
+              'GET',
+              '/api/status?sections=agents',
+            )
+          ).body.agents.some((a) => a.id === 'bob' && a.state === 'Ready'),
+        'bob Ready on the other node',
+      );
+      expect(await redis('EXISTS', `sipserver:call:${connId2}`)).toBe('0');
       // The dead node keeps its row; Kamailio's probes mark it inactive.
       const deadDest = `sip:127.0.0.1:${owner.sipPort}`;
       expect((await nodeRows()).map((r) => r.destination)).toContain(deadDest);
@@ -430,9 +487,10 @@ agent-groups:
       expect(await customer.request(call, 'OPTIONS', 2)).toBe(200);
       expect(await customer.request(call, 'INVITE', 3)).toBe(488);
       expect(await customer.request(call, 'INFO', 4)).toBe(403);
+      // (besides the holder's OPTIONS, which ann's phone answers 200)
       expect(
         annPhone.received
-          .filter((d) => d.text.includes(`Call-ID: ${agentCallId}\r\n`) && !/^SIP\/2\.0 /.test(d.text))
+          .filter((d) => d.text.includes(`Call-ID: ${agentCallId}\r\n`) && !/^(SIP\/2\.0 |OPTIONS )/.test(d.text))
           .map((d) => d.text.split(' ')[0]),
       ).toEqual(['INVITE', 'ACK']);
 
@@ -461,6 +519,7 @@ agent-groups:
       expect(await redis('EXISTS', `sipserver:dialog:${agentCallId}`)).toBe('0');
     } finally {
       await annPhone.close();
+      await bobPhone.close();
       await customer.close();
     }
   });

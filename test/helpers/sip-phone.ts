@@ -36,6 +36,8 @@ export interface PlacedCall {
 /** A phone at `host` that sends everything to `proxyPort` on 127.0.0.1. */
 export class SipPhone {
   private cseq = 1;
+  /** Call-IDs of calls this phone has lost (a reboot): their in-dialog requests get 481. */
+  private readonly forgotten = new Set<string>();
 
   private constructor(
     readonly peer: UdpPeer,
@@ -72,12 +74,15 @@ export class SipPhone {
     if (!m || m[1] === 'ACK') return;
     let to = headerValues(text, 'To', 't')[0]!;
     const id = headerValues(text, 'Call-ID', 'i')[0] ?? '';
+    const lost = this.forgotten.has(id);
     if (!/;tag=/.test(to)) to += `;tag=${createHash('sha1').update(id).digest('hex').slice(0, 8)}`;
-    const body = m[1] === 'INVITE' ? this.sdp() : '';
+    const body = m[1] === 'INVITE' && !lost ? this.sdp() : '';
     const extra =
-      m[1] === 'INVITE' ? [`Contact: <sip:phone@${this.host}:${this.port}>`, 'Content-Type: application/sdp'] : [];
+      m[1] === 'INVITE' && !lost
+        ? [`Contact: <sip:phone@${this.host}:${this.port}>`, 'Content-Type: application/sdp']
+        : [];
     const msg = [
-      'SIP/2.0 200 OK',
+      lost ? 'SIP/2.0 481 Call/Transaction Does Not Exist' : 'SIP/2.0 200 OK',
       ...headerLines(text, 'Via', 'v'),
       ...headerLines(text, 'Record-Route'),
       `From: ${headerValues(text, 'From', 'f')[0]}`,
@@ -90,6 +95,11 @@ export class SipPhone {
       body,
     ].join('\r\n');
     void this.peer.send(msg, d.from.port, d.from.host);
+  }
+
+  /** From now on the phone has lost the call `callId` (a reboot): its in-dialog requests get 481. */
+  forget(callId: string): void {
+    this.forgotten.add(callId);
   }
 
   /** REGISTERs `dn` (Expires 600); resolves with the final status. */

@@ -16,7 +16,9 @@
  *   ends the agent's Busy state like any call's end.
  *
  * Other requests in an orphan dialog cannot be relayed (nothing holds the call): a re-INVITE or
- * UPDATE gets 488 (the session is unchanged, RFC 3261 §14.2), OPTIONS 200, the rest 403.
+ * UPDATE gets 488 (the session is unchanged, RFC 3261 §14.2), OPTIONS 200, the rest 403. The
+ * holder asks the parties of its orphans every `cluster-orphan-check` seconds with an in-dialog
+ * OPTIONS: one that answers 481 or nothing has lost the call, which is then ended for the others.
  */
 import type { DialogInit } from '../../sip/dialog/dialog.js';
 import { tagOf } from '../../sip/dialog/dialog-id.js';
@@ -120,13 +122,22 @@ export class SharedCalls implements CallJournal {
   private readonly written = new Map<string, Written>();
   private readonly orphans = new Map<string, SharedCallRecord>();
   private readonly orphanDns = new Map<string, Set<string>>();
+  /** Orphan connId → when its parties were last asked (performance.now()) and CSeq numbers used since the record. */
+  private readonly checks = new Map<string, { at: number; used: number }>();
   private sweep: ReturnType<typeof setInterval> | undefined;
+  private sweeping = false;
+  private orphanCheckS: (() => number) | undefined;
 
   constructor(private readonly o: SharedCallsOptions) {}
 
-  /** Starts sharing this node's calls in `store`, and answering for the dialogs of dead nodes. */
-  attach(store: SharedCallStore): void {
+  /**
+   * Starts sharing this node's calls in `store`, and answering for the dialogs of dead nodes;
+   * `orphanCheckS`: seconds between the in-dialog OPTIONS sent to the parties of the orphans held
+   * here (`cluster-orphan-check`; 0: none), read at each tick.
+   */
+  attach(store: SharedCallStore, orphanCheckS?: () => number): void {
     this.store = store;
+    this.orphanCheckS = orphanCheckS;
     store.onEnded((connId) => this.orphanEnded(connId));
     this.o.ua.useUnknownDialogHandler((ctx) => this.onUnknownDialog(ctx));
   }
@@ -199,7 +210,7 @@ export class SharedCalls implements CallJournal {
     if (records.length > 0) {
       this.o.logger.warn({ node: dead, calls: records.length }, 'calls of a dead node taken over (orphans)');
       // An announcement lost while Redis was away must not leave an agent Busy for ever.
-      this.sweep ??= setInterval(() => void this.sweepOrphans(), 5000);
+      this.sweep ??= setInterval(() => void this.sweepOrphans(), 1000);
       this.sweep.unref?.();
     }
     return new Set(records.map((r) => r.connId));
@@ -219,6 +230,7 @@ export class SharedCalls implements CallJournal {
     const r = this.orphans.get(connId);
     if (!r) return;
     this.orphans.delete(connId);
+    this.checks.delete(connId);
     for (const l of r.legs) {
       if (!l.dn) continue;
       const set = this.orphanDns.get(l.dn);
@@ -246,18 +258,56 @@ export class SharedCalls implements CallJournal {
     }
   }
 
+  /** Every second: orphans whose record is gone are released; due ones have their parties asked. */
   private async sweepOrphans(): Promise<void> {
     const store = this.store;
-    if (!store || this.orphans.size === 0) return;
-    const ids = [...this.orphans.keys()];
+    if (!store || this.orphans.size === 0 || this.sweeping) return;
+    this.sweeping = true;
     try {
+      const ids = [...this.orphans.keys()];
       const exist = await store.exist(ids);
       ids.forEach((id, i) => {
         if (!exist[i]) this.orphanEnded(id);
       });
+      const everyS = this.orphanCheckS?.() ?? 0;
+      if (everyS > 0) await this.checkOrphans(everyS * 1000);
     } catch {
       // Redis away: next time
+    } finally {
+      this.sweeping = false;
     }
+  }
+
+  /**
+   * Asks each party of the due orphans with an in-dialog OPTIONS: one that answers 481 or does not
+   * answer has lost the call (a BYE that never came), which is then ended for the others.
+   */
+  private async checkOrphans(everyMs: number): Promise<void> {
+    const now = performance.now();
+    const due = [...this.orphans.values()].filter((r) => {
+      const c = this.checks.get(r.connId);
+      if (!c) this.checks.set(r.connId, { at: now, used: 0 });
+      return c !== undefined && now - c.at >= everyMs;
+    });
+    await Promise.all(
+      due.map(async (r) => {
+        const c = this.checks.get(r.connId)!;
+        c.at = now;
+        c.used++;
+        const answers = await Promise.all(
+          r.legs.map((l) => this.o.ua.requestDetached(l.dialog, l.transport, 'OPTIONS', CSEQ_GAP + c.used)),
+        );
+        const gone = r.legs.find((_, i) => answers[i]!.status === 481 || answers[i]!.status === 408);
+        if (!gone || !this.orphans.has(r.connId)) return;
+        const stored = await this.store?.find(gone.dialog.id.callId);
+        if (!stored || stored.record.connId !== r.connId) return;
+        this.o.logger.info(
+          { connId: r.connId, callId: gone.dialog.id.callId, status: answers[r.legs.indexOf(gone)]!.status },
+          'a party of an orphan call no longer has it: ending the call',
+        );
+        await this.endOrphan(stored, gone);
+      }),
+    );
   }
 
   // ------------------------------------------------------------------ dialogs of other nodes
@@ -325,13 +375,14 @@ export class SharedCalls implements CallJournal {
     }
     if (!stored || !(await store.claim(stored))) return; // another node ended it
     const connId = stored.record.connId;
+    const checks = this.checks.get(connId);
     const others = stored.record.legs.filter((l) => l.dialog.id.callId !== gone.dialog.id.callId);
     this.o.logger.info({ connId, node: stored.holder, parties: others.length }, 'call of a dead node ended by a party');
     store.announceEnded(connId);
     this.orphanEnded(connId);
     await Promise.all(
       others.map(async (l) => {
-        const r = await this.o.ua.endDetached(l.dialog, l.transport, CSEQ_GAP);
+        const r = await this.o.ua.endDetached(l.dialog, l.transport, CSEQ_GAP + (checks?.used ?? 0) + 1);
         if (r.status >= 300)
           this.o.logger.info(
             { connId, callId: l.dialog.id.callId, status: r.status },

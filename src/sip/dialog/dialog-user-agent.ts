@@ -102,8 +102,26 @@ export class DialogUserAgent implements SessionHost {
    * Resolves with the BYE's final status (408 without answer).
    */
   endDetached(init: DialogInit, transport: TransportProtocol, cseqGap = 0): Promise<InDialogResult> {
+    return this.detached(init, transport, cseqGap).bye();
+  }
+
+  /**
+   * Sends `method` (OPTIONS: is the dialog still there, RFC 3261 §11) in a confirmed dialog this
+   * process does not hold, from its snapshot, CSeq `cseqGap` above the snapshot's; resolves with
+   * the final status (408 without answer, 481 when the peer no longer has the dialog).
+   */
+  requestDetached(
+    init: DialogInit,
+    transport: TransportProtocol,
+    method: string,
+    cseqGap = 0,
+  ): Promise<InDialogResult> {
+    return this.detached(init, transport, cseqGap).request(method);
+  }
+
+  private detached(init: DialogInit, transport: TransportProtocol, cseqGap: number): InviteSession {
     const dialog = new Dialog({ ...init, localSeq: init.localSeq === undefined ? undefined : init.localSeq + cseqGap });
-    return new InviteSession(this, dialog, transport).bye();
+    return new InviteSession(this, dialog, transport);
   }
 
   /** An ACK outside any transaction: the ACK for one of our 2xx (RFC 3261 §13.3.1.4). Unknown ones are dropped. */
