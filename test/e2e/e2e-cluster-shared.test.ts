@@ -161,8 +161,8 @@ agent-groups:
       await run('bash', [join(repoRoot, 'scripts/cluster-down.sh'), '--data', data]).catch(() => undefined);
       for (const pid of processesNaming(data)) process.kill(pid, 'SIGKILL');
     }
-    if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
-    else console.log('KEPT', dir);
+    if (!process.env.SHARED_KEEP) rmSync(dir, { recursive: true, force: true });
+    else console.log(`cluster (shared): kept ${dir}`);
   });
 
   it('starts PostgreSQL and Redis on ports of their own, then the nodes on them', async () => {
