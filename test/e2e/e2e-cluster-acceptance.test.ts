@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminGet } from '../helpers/admin-http.js';
 import { CallLoad } from '../helpers/call-load.js';
 import type { CtiTestClient } from '../helpers/cti-client.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -63,14 +64,7 @@ const agentDn = (i: number): string => `7${String(i).padStart(5, '0')}`;
 const AGENT_DNS = Array.from({ length: AGENTS }, (_, i) => agentDn(i));
 const DN_AGENT = new Map(AGENT_DNS.map((dn, i) => [dn, agentId(i)]));
 
-async function get<T>(base: string, path: string): Promise<T> {
-  const res = await fetch(`${base}${path}`, {
-    headers: { authorization: `Bearer ${TOKEN}` },
-    signal: AbortSignal.timeout(5000),
-  });
-  if (res.status !== 200) throw new Error(`GET ${base}${path}: ${res.status}`);
-  return (await res.json()) as T;
-}
+const get = <T>(base: string, path: string): Promise<T> => adminGet<T>(base, TOKEN, path);
 
 /** The configuration: the PBX softswitch, the routing point, the phones, the agents, the long-call DNs. */
 function clusterYaml(sipPort: number, httpPort: number, pbxPort: number, uasPort: number): string {

@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminGet, adminRequest } from '../helpers/admin-http.js';
 import { CallLoad, setupPercentile, type SetupSample } from '../helpers/call-load.js';
 import type { CtiTestClient } from '../helpers/cti-client.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -73,31 +74,18 @@ const AGENT_DN_SET = new Set(AGENT_DNS);
 /** cluster-up.sh names the nodes node-K in Redis. */
 const nodeName = (k: number): string => `node-${k}`;
 
-interface Answer<T> {
-  status: number;
-  headers: Headers;
-  body: T;
+/** An admin-API call with the cluster's token; `body` is the JSON answer. */
+async function http<T>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; headers: Headers; body: T }> {
+  const r = await adminRequest(base, TOKEN, method, path, body, 5000);
+  return { status: r.status, headers: r.headers, body: r.json as T };
 }
 
-async function http<T>(base: string, method: string, path: string, body?: unknown): Promise<Answer<T>> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(5000),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
-async function get<T>(base: string, path: string): Promise<T> {
-  const r = await http<T>(base, 'GET', path);
-  if (r.status !== 200) throw new Error(`GET ${base}${path}: ${r.status}`);
-  return r.body;
-}
+const get = <T>(base: string, path: string): Promise<T> => adminGet<T>(base, TOKEN, path);
 
 interface StoreStatus {
   version: number;

@@ -1,6 +1,6 @@
 /**
  * Whether a node's local cache (the SQLite store in `--data`) belongs to the PostgreSQL log it
- * is started with (docs/cluster.md): a cache records the log's identity the first time it
+ * is started with (docs/cluster-store.md): a cache records the log's identity the first time it
  * follows it. An empty log is seeded from the first node's store with that store's own
  * versions, so versions and the change feed agree on every node.
  */

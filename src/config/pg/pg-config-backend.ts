@@ -1,6 +1,6 @@
 /**
  * The configuration with PostgreSQL as the store of record (`start --store postgres://…`,
- * docs/cluster.md): the log of record is {@link PgConfigLog}; the node's SQLite
+ * docs/cluster-store.md): the log of record is {@link PgConfigLog}; the node's SQLite
  * {@link ConfigStore} in `--data` is its cache, with the same versions, that every layer reads
  * synchronously. A write is validated against the cache, appended to the log at the next version
  * (conflict: catch up, re-validate, retry) and then committed locally. Other nodes' change-sets

@@ -1,6 +1,5 @@
 /**
- * The log of record of the configuration in PostgreSQL (docs/cluster.md, "Configuration store in
- * PostgreSQL"): every change-set, with its version, time, origin and full changes (secrets
+ * The log of record of the configuration in PostgreSQL (docs/cluster-store.md): every change-set, with its version, time, origin and full changes (secrets
  * included: this is the store of record), in `sipserver_config_log`; the log's identity and schema
  * version in the one-row `sipserver_config_meta`. Appends are serialised by a transaction-scoped
  * advisory lock and checked against the writer's version, so two writers at the same version
